@@ -77,12 +77,17 @@ export function readSafetensors(file: Uint8Array, label: string): StateDict {
     entries.push([name, entry]);
   }
 
-  const byOffset = [...entries].sort((a, b) => a[1].data_offsets[0] - b[1].data_offsets[0]);
-  for (let i = 1; i < byOffset.length; i++) {
-    const prev = byOffset[i - 1] as [string, HeaderEntry];
-    const cur = byOffset[i] as [string, HeaderEntry];
-    if (cur[1].data_offsets[0] < prev[1].data_offsets[1] && cur[1].data_offsets[1] > cur[1].data_offsets[0]) {
-      fail(`tensors '${prev[0]}' and '${cur[0]}' overlap`);
+  // Empty tensors occupy no bytes; among the rest, each must start at or after the
+  // furthest end seen so far (checking only adjacent pairs would miss nesting).
+  const byOffset = entries.filter(([, e]) => e.data_offsets[1] > e.data_offsets[0])
+    .sort((a, b) => a[1].data_offsets[0] - b[1].data_offsets[0]);
+  let coveredUntil = 0;
+  let coveringName = '';
+  for (const [name, e] of byOffset) {
+    if (e.data_offsets[0] < coveredUntil) fail(`tensors '${coveringName}' and '${name}' overlap`);
+    if (e.data_offsets[1] > coveredUntil) {
+      coveredUntil = e.data_offsets[1];
+      coveringName = name;
     }
   }
 

@@ -1,0 +1,108 @@
+// Command-line parsing for `upscale`: argv in, a typed command out, or an error that
+// names the option, the value and what was expected. Pure.
+import * as path from 'node:path';
+import { ALPHA_MODES, EXECUTION_PROVIDERS, FITS, OUTPUT_FORMATS, type AlphaMode, type ExecutionProviderChoice, type Fit, type OutputFormat } from './protocol/protocol';
+
+export interface UpscaleCommand {
+  readonly kind: 'upscale';
+  readonly inputs: readonly string[];
+  readonly output?: string;
+  readonly model?: string;
+  readonly scale?: number;
+  readonly width?: number;
+  readonly height?: number;
+  readonly fit?: Fit;
+  readonly tile?: number;
+  readonly overlap?: number;
+  readonly format?: OutputFormat;
+  readonly quality?: number;
+  readonly alpha?: AlphaMode;
+  readonly provider?: ExecutionProviderChoice;
+  readonly overwrite: boolean;
+  readonly json: boolean;
+}
+
+export type CliCommand =
+  | UpscaleCommand
+  | { readonly kind: 'models-list'; readonly json: boolean }
+  | { readonly kind: 'daemon' }
+  | { readonly kind: 'help' }
+  | { readonly kind: 'version' };
+
+export class UsageError extends Error {}
+
+export const USAGE = `usage:
+  upscale IN... [-o OUT|DIR] [-m MODEL] [-s SCALE | --width W --height H [--fit cover|contain|fill]]
+                [--tile N] [--overlap N] [--format png|jpg|webp|tif|avif] [--quality Q]
+                [--alpha model|lanczos] [--provider auto|cpu|cuda|webgpu|dml|coreml] [--overwrite] [--json]
+  upscale models list [--json]
+  upscale daemon          serve JSON-RPC on stdin/stdout (used by the extension and this CLI)
+
+  -s SCALE   any factor > 0 (e.g. 2, 2.5, 8); default: the model's own scale
+  --tile N   input pixels each tile decides, 0 for the whole image; default automatic
+  --overlap N  context added on each side of a tile (default 16), as Real-ESRGAN's tile_pad
+  --json     print one JSON object per result`;
+
+function number(option: string, value: string | undefined, opts: { integer?: boolean; min: number; max: number; exclusiveMin?: boolean }): number {
+  const n = Number(value);
+  const ok = value !== undefined && value.trim() !== '' && Number.isFinite(n) && (opts.exclusiveMin ? n > opts.min : n >= opts.min) && n <= opts.max && (!opts.integer || Number.isInteger(n));
+  if (!ok) {
+    const kind = opts.integer ? 'an integer' : 'a number';
+    throw new UsageError(`${option} is ${value === undefined ? 'missing its value' : `'${value}'`}; expected ${kind} ${opts.exclusiveMin ? 'greater than' : 'from'} ${opts.min} up to ${opts.max}`);
+  }
+  return n;
+}
+
+function choice<T extends string>(option: string, value: string | undefined, allowed: readonly T[]): T {
+  if (value === undefined || !(allowed as readonly string[]).includes(value)) {
+    throw new UsageError(`${option} is ${value === undefined ? 'missing its value' : `'${value}'`}; expected one of ${allowed.join(', ')}`);
+  }
+  return value as T;
+}
+
+export function parseCliArgs(argv: readonly string[], cwd: string): CliCommand {
+  const [first, second] = argv;
+  if (first === undefined || first === '-h' || first === '--help' || first === 'help') return { kind: 'help' };
+  if (first === '--version' || first === '-V') return { kind: 'version' };
+  if (first === 'daemon') {
+    if (argv.length > 1) throw new UsageError(`'upscale daemon' takes no arguments, got '${argv[1]}'`);
+    return { kind: 'daemon' };
+  }
+  if (first === 'models') {
+    if (second !== 'list') throw new UsageError(`unknown models command '${second ?? ''}'; expected 'upscale models list'`);
+    const rest = argv.slice(2);
+    for (const a of rest) if (a !== '--json') throw new UsageError(`unknown option '${a}' for 'models list'`);
+    return { kind: 'models-list', json: rest.includes('--json') };
+  }
+
+  const inputs: string[] = [];
+  const cmd: { -readonly [K in keyof UpscaleCommand]: UpscaleCommand[K] } = { kind: 'upscale', inputs, overwrite: false, json: false };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    const value = (): string | undefined => argv[++i];
+    switch (arg) {
+      case '-o': case '--output': { const v = value(); if (!v) throw new UsageError(`${arg} is missing its value`); cmd.output = path.resolve(cwd, v); break; }
+      case '-m': case '--model': { const v = value(); if (!v) throw new UsageError(`${arg} is missing its value`); cmd.model = v; break; }
+      case '-s': case '--scale': cmd.scale = number(arg, value(), { min: 0, max: 64, exclusiveMin: true }); break;
+      case '--width': cmd.width = number(arg, value(), { integer: true, min: 1, max: 1_000_000 }); break;
+      case '--height': cmd.height = number(arg, value(), { integer: true, min: 1, max: 1_000_000 }); break;
+      case '--fit': cmd.fit = choice(arg, value(), FITS); break;
+      case '--tile': cmd.tile = number(arg, value(), { integer: true, min: 0, max: 8192 }); break;
+      case '--overlap': cmd.overlap = number(arg, value(), { integer: true, min: 0, max: 256 }); break;
+      case '--format': cmd.format = choice(arg, value(), OUTPUT_FORMATS); break;
+      case '--quality': cmd.quality = number(arg, value(), { integer: true, min: 1, max: 100 }); break;
+      case '--alpha': cmd.alpha = choice(arg, value(), ALPHA_MODES); break;
+      case '--provider': cmd.provider = choice(arg, value(), EXECUTION_PROVIDERS); break;
+      case '--overwrite': cmd.overwrite = true; break;
+      case '--json': cmd.json = true; break;
+      default:
+        if (arg.startsWith('-') && arg !== '-') throw new UsageError(`unknown option '${arg}'\n${USAGE}`);
+        inputs.push(path.resolve(cwd, arg));
+    }
+  }
+  if (inputs.length === 0) throw new UsageError(`no input images given\n${USAGE}`);
+  if (cmd.scale !== undefined && (cmd.width !== undefined || cmd.height !== undefined)) {
+    throw new UsageError('give either -s/--scale or --width/--height, not both');
+  }
+  return cmd;
+}

@@ -1,0 +1,65 @@
+// Where a job's result goes: the template, the folder, and what happens on a name clash.
+import * as fs from 'node:fs/promises';
+import * as path from 'node:path';
+
+export const DEFAULT_TEMPLATE = '{name}@{scale}x.{ext}';
+
+export interface NameParts {
+  readonly name: string;
+  readonly scale: number;
+  readonly width: number;
+  readonly height: number;
+  readonly model: string;
+  readonly ext: string;
+}
+
+const FIELDS = ['name', 'scale', 'width', 'height', 'model', 'ext'] as const;
+
+/** Formats a scale for a file name: 4 -> "4", 2.5 -> "2.5", 1.3333 -> "1.33". */
+export function scaleLabel(scale: number): string {
+  return String(Math.round(scale * 100) / 100);
+}
+
+/** Fills the template; rejects unknown fields and names that would leave the folder. */
+export function applyTemplate(template: string, parts: NameParts): string {
+  const result = template.replace(/\{([^}]*)\}/g, (_, field: string) => {
+    if (!(FIELDS as readonly string[]).includes(field)) {
+      throw new Error(`output template '${template}' has unknown field {${field}}; expected ${FIELDS.map((f) => `{${f}}`).join(' ')}`);
+    }
+    const value = parts[field as (typeof FIELDS)[number]];
+    return typeof value === 'number' ? (field === 'scale' ? scaleLabel(value) : String(value)) : value;
+  });
+  if (result.length === 0 || result.includes('/') || result.includes('\\') || result === '.' || result === '..') {
+    throw new Error(`output template '${template}' gives '${result}', which is not a plain file name`);
+  }
+  return result;
+}
+
+/** `photo@4x.png` -> `photo@4x (2).png`, `(3)`, … until the name is free. */
+export function candidateName(file: string, attempt: number): string {
+  if (attempt <= 1) return file;
+  const ext = path.extname(file);
+  return `${file.slice(0, file.length - ext.length)} (${attempt})${ext}`;
+}
+
+async function exists(file: string): Promise<boolean> {
+  try {
+    await fs.lstat(file);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A free path for `file` (or `file` itself with overwrite); never the source. */
+export async function freePath(file: string, source: string, overwrite: boolean): Promise<string> {
+  const sourceReal = await fs.realpath(source);
+  for (let attempt = 1; attempt < 10000; attempt++) {
+    const candidate = candidateName(file, attempt);
+    const taken = await exists(candidate);
+    const isSource = taken && (await fs.realpath(candidate)) === sourceReal;
+    if (isSource) continue;
+    if (!taken || overwrite) return candidate;
+  }
+  throw new Error(`no free file name near ${file}`);
+}

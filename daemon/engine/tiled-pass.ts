@@ -1,0 +1,295 @@
+// One model pass over an image, tile by tile, in row bands.
+//
+// The image is read through reflection at its borders (so edge tiles see plausible
+// context instead of the model's zero padding), each tile is padded to the model's input
+// multiple the same way, and tile outputs are blended in tensor space: accumulate out * w
+// and w, then divide. Float accumulators exist only for the band of tile rows in flight;
+// rows no later tile can touch are divided, cropped and handed to the sink, so memory
+// grows with the image's width and the tile, not with its height.
+import { axisSpans, type Span } from './tiles';
+import { axisWeights } from './blend';
+import type { Rect } from '../protocol/protocol';
+
+/** Planar (CHW) float32 pixels. */
+export interface PlanarImage {
+  readonly width: number;
+  readonly height: number;
+  readonly channels: number;
+  readonly data: Float32Array;
+}
+
+/** Runs the model on one NCHW tile (batch 1). */
+export type TileInference = (tile: PlanarImage) => Promise<PlanarImage>;
+
+/** Receives finished output rows, top to bottom, each chunk planar CHW for `count` rows. */
+export type RowSink = (y: number, count: number, rows: Float32Array) => void | Promise<void>;
+
+export interface TileDone {
+  readonly done: number;
+  readonly total: number;
+  /** The part of the output this tile decides (its cell between overlap midlines). */
+  readonly rect: Rect;
+  /** That part's pixels, planar CHW, before blending with neighbours. */
+  readonly pixels: PlanarImage;
+}
+
+export interface PassOptions {
+  readonly scale: number;
+  /** Size of the tile the model sees, in input pixels, per axis (0: the whole extent). */
+  readonly tileWidth: number;
+  readonly tileHeight: number;
+  /** Input pixels neighbouring tiles share; the blend ramps across them. */
+  readonly overlap: number;
+  /** Reflected border added around the image, in input pixels. */
+  readonly edgePad: number;
+  /** The model's required input multiple. */
+  readonly inputMultiple: number;
+  /** Smallest tile the out-of-memory fallback may split down to. */
+  readonly minTile: number;
+  /** Throws to stop the pass (cancellation); called before every tile. */
+  readonly checkpoint: () => void;
+  readonly onTile?: (info: TileDone) => void;
+}
+
+/** Mirror index into [0, n) without repeating the edge pixel (numpy/torch 'reflect'). */
+export function reflectIndex(i: number, n: number): number {
+  if (n === 1) return 0;
+  const period = 2 * (n - 1);
+  let m = i % period;
+  if (m < 0) m += period;
+  return m < n ? m : period - m;
+}
+
+/** Copies the region [x0, x0+w) x [y0, y0+h) of `img` (coordinates may leave the image: reflected). */
+export function extractRegion(img: PlanarImage, x0: number, y0: number, w: number, h: number): PlanarImage {
+  const out = new Float32Array(img.channels * w * h);
+  const xs = new Int32Array(w);
+  for (let x = 0; x < w; x++) xs[x] = reflectIndex(x0 + x, img.width);
+  const plane = img.width * img.height;
+  for (let c = 0; c < img.channels; c++) {
+    for (let y = 0; y < h; y++) {
+      const src = c * plane + reflectIndex(y0 + y, img.height) * img.width;
+      const dst = (c * h + y) * w;
+      for (let x = 0; x < w; x++) out[dst + x] = img.data[src + (xs[x] as number)] as number;
+    }
+  }
+  return { width: w, height: h, channels: img.channels, data: out };
+}
+
+export class OutOfMemoryError extends Error {}
+
+/** Whether an inference error is an allocation failure worth retrying on a smaller tile. */
+export function isOutOfMemory(e: unknown): boolean {
+  if (e instanceof OutOfMemoryError) return true;
+  const text = e instanceof Error ? e.message : String(e);
+  return /out of memory|failed to allocate|bad_alloc|allocation failed|OOM/i.test(text);
+}
+
+/** The cell a tile decides: from the midline of the overlap before it to the one after. */
+function cell(spans: readonly Span[], i: number): Span {
+  const s = spans[i] as Span;
+  const prev = spans[i - 1];
+  const next = spans[i + 1];
+  return {
+    start: prev ? Math.floor((prev.end + s.start) / 2) : s.start,
+    end: next ? Math.floor((s.end + next.start) / 2) : s.end,
+  };
+}
+
+/** Runs the model over a region, padding it to the input multiple and cropping back. */
+async function inferPadded(infer: TileInference, region: PlanarImage, scale: number, multiple: number): Promise<PlanarImage> {
+  const padW = (multiple - (region.width % multiple)) % multiple;
+  const padH = (multiple - (region.height % multiple)) % multiple;
+  const input = padW || padH ? extractRegion(region, 0, 0, region.width + padW, region.height + padH) : region;
+  const out = await infer(input);
+  const ow = Math.round(input.width * scale);
+  const oh = Math.round(input.height * scale);
+  if (out.width !== ow || out.height !== oh || out.channels !== region.channels) {
+    throw new Error(
+      `the model returned ${out.channels}x${out.height}x${out.width} for a ${input.channels}x${input.height}x${input.width} tile; ` +
+        `expected ${region.channels}x${oh}x${ow} (scale ${scale})`,
+    );
+  }
+  if (!padW && !padH) return out;
+  return cropPlanar(out, 0, 0, Math.round(region.width * scale), Math.round(region.height * scale));
+}
+
+export function cropPlanar(img: PlanarImage, x0: number, y0: number, w: number, h: number): PlanarImage {
+  const out = new Float32Array(img.channels * w * h);
+  for (let c = 0; c < img.channels; c++) {
+    for (let y = 0; y < h; y++) {
+      const src = (c * img.height + y0 + y) * img.width + x0;
+      out.set(img.data.subarray(src, src + w), (c * h + y) * w);
+    }
+  }
+  return { width: w, height: h, channels: img.channels, data: out };
+}
+
+/**
+ * Infers a tile; when it runs out of memory, splits it into halves with overlap, runs
+ * those (recursively) and blends them, down to `minTile`. `limit` remembers the largest
+ * size that worked so later tiles skip the failing attempt.
+ */
+async function inferAdaptive(
+  infer: TileInference,
+  region: PlanarImage,
+  opts: PassOptions,
+  limit: { size: number },
+): Promise<PlanarImage> {
+  const largest = Math.max(region.width, region.height);
+  if (largest <= limit.size) {
+    try {
+      return await inferPadded(infer, region, opts.scale, opts.inputMultiple);
+    } catch (e) {
+      if (!isOutOfMemory(e)) throw e;
+      const half = Math.ceil(largest / 2);
+      if (half < opts.minTile) {
+        throw new OutOfMemoryError(
+          `out of memory even for a ${region.width}x${region.height} tile (the floor is ${opts.minTile} px); ` +
+            `close other programs or choose a smaller model`,
+        );
+      }
+      limit.size = half;
+    }
+  }
+  const sub = Math.max(opts.minTile, limit.size);
+  const overlap = Math.min(Math.max(8, opts.overlap), Math.floor(sub / 4));
+  const rows = axisSpans(region.height, sub, overlap);
+  const cols = axisSpans(region.width, sub, overlap);
+  const s = opts.scale;
+  const ow = Math.round(region.width * s);
+  const oh = Math.round(region.height * s);
+  const acc = new Float32Array(region.channels * ow * oh);
+  const wsum = new Float32Array(ow * oh);
+  for (let r = 0; r < rows.length; r++) {
+    for (let c = 0; c < cols.length; c++) {
+      opts.checkpoint();
+      const rs = rows[r] as Span;
+      const cs = cols[c] as Span;
+      const part = extractRegion(region, cs.start, rs.start, cs.end - cs.start, rs.end - rs.start);
+      const out = await inferAdaptive(infer, part, opts, limit);
+      accumulate(acc, wsum, ow, oh, out, Math.round(cs.start * s), Math.round(rs.start * s),
+        axisWeights(cols, c, s), axisWeights(rows, r, s));
+    }
+  }
+  normalise(acc, wsum, region.channels, ow * oh);
+  return { width: ow, height: oh, channels: region.channels, data: acc };
+}
+
+/** Adds tile * wx * wy into the accumulators at (ox, oy); rows outside [0, accH) are skipped. */
+function accumulate(
+  acc: Float32Array, wsum: Float32Array, accW: number, accH: number,
+  tile: PlanarImage, ox: number, oy: number, wx: Float32Array, wy: Float32Array,
+): void {
+  const plane = accW * accH;
+  for (let y = 0; y < tile.height; y++) {
+    const ay = oy + y;
+    if (ay < 0 || ay >= accH) continue;
+    const wyv = wy[y] as number;
+    const rowBase = ay * accW + ox;
+    for (let x = 0; x < tile.width; x++) wsum[rowBase + x] += wyv * (wx[x] as number);
+    for (let c = 0; c < tile.channels; c++) {
+      const src = (c * tile.height + y) * tile.width;
+      const dst = c * plane + rowBase;
+      for (let x = 0; x < tile.width; x++) acc[dst + x] += (tile.data[src + x] as number) * wyv * (wx[x] as number);
+    }
+  }
+}
+
+function normalise(acc: Float32Array, wsum: Float32Array, channels: number, plane: number): void {
+  for (let i = 0; i < plane; i++) {
+    const inv = 1 / Math.max(wsum[i] as number, 1e-12);
+    for (let c = 0; c < channels; c++) acc[c * plane + i] = (acc[c * plane + i] as number) * inv;
+  }
+}
+
+/** The tile spans of a pass over `img` (in reflect-padded coordinates). */
+export function passGrid(img: { width: number; height: number }, opts: Pick<PassOptions, 'tileWidth' | 'tileHeight' | 'overlap' | 'edgePad'>): { cols: Span[]; rows: Span[] } {
+  return {
+    cols: axisSpans(img.width + 2 * opts.edgePad, opts.tileWidth, opts.overlap),
+    rows: axisSpans(img.height + 2 * opts.edgePad, opts.tileHeight, opts.overlap),
+  };
+}
+
+/** Runs one pass of the model over `img`, streaming finished rows to `sink`. */
+export async function runTiledPass(img: PlanarImage, infer: TileInference, opts: PassOptions, sink: RowSink): Promise<void> {
+  const s = opts.scale;
+  const pad = opts.edgePad;
+  const paddedW = img.width + 2 * pad;
+  const paddedH = img.height + 2 * pad;
+  const { cols, rows } = passGrid(img, opts);
+  const total = cols.length * rows.length;
+  const outW = Math.round(img.width * s);
+  const outH = Math.round(img.height * s);
+  const accW = Math.round(paddedW * s);
+  const bandRows = Math.round(Math.max(...rows.map((r) => r.end - r.start)) * s);
+  const padOut = Math.round(pad * s);
+  const channels = img.channels;
+  const acc = new Float32Array(channels * accW * bandRows);
+  const wsum = new Float32Array(accW * bandRows);
+  const colWeights = cols.map((_, c) => axisWeights(cols, c, s));
+  const limit = { size: Number.MAX_SAFE_INTEGER };
+  let base = 0; // padded-output row held in accumulator row 0
+  let done = 0;
+
+  for (let r = 0; r < rows.length; r++) {
+    const rs = rows[r] as Span;
+    const rowWeights = axisWeights(rows, r, s);
+    const rowCell = cell(rows, r);
+    for (let c = 0; c < cols.length; c++) {
+      opts.checkpoint();
+      const cs = cols[c] as Span;
+      const region = extractRegion(img, cs.start - pad, rs.start - pad, cs.end - cs.start, rs.end - rs.start);
+      const out = await inferAdaptive(infer, region, opts, limit);
+      accumulate(acc, wsum, accW, bandRows, out, Math.round(cs.start * s), Math.round(rs.start * s) - base,
+        colWeights[c] as Float32Array, rowWeights);
+      done++;
+      if (opts.onTile) {
+        const colCell = cell(cols, c);
+        const x0 = Math.max(0, Math.round((colCell.start - pad) * s));
+        const x1 = Math.min(outW, Math.round((colCell.end - pad) * s));
+        const y0 = Math.max(0, Math.round((rowCell.start - pad) * s));
+        const y1 = Math.min(outH, Math.round((rowCell.end - pad) * s));
+        if (x1 > x0 && y1 > y0) {
+          const pixels = cropPlanar(out, x0 + padOut - Math.round(cs.start * s), y0 + padOut - Math.round(rs.start * s), x1 - x0, y1 - y0);
+          opts.onTile({ done, total, rect: { x: x0, y: y0, width: x1 - x0, height: y1 - y0 }, pixels });
+        }
+      }
+    }
+    // Rows above the next band's first row are final.
+    const next = rows[r + 1];
+    const finalEnd = next ? Math.round(next.start * s) : Math.round(paddedH * s);
+    await flushRows(finalEnd);
+  }
+
+  async function flushRows(finalEnd: number): Promise<void> {
+    const count = finalEnd - base;
+    if (count <= 0) return;
+    const plane = accW * bandRows;
+    // Crop the reflected border: output rows [y0, y1) and columns [padOut, padOut + outW).
+    const y0 = Math.max(base, padOut);
+    const y1 = Math.min(finalEnd, padOut + outH);
+    if (y1 > y0) {
+      const chunk = new Float32Array(channels * (y1 - y0) * outW);
+      for (let y = y0; y < y1; y++) {
+        const row = (y - base) * accW + padOut;
+        for (let x = 0; x < outW; x++) {
+          const inv = 1 / Math.max(wsum[row + x] as number, 1e-12);
+          for (let c = 0; c < channels; c++) {
+            chunk[(c * (y1 - y0) + (y - y0)) * outW + x] = (acc[c * plane + row + x] as number) * inv;
+          }
+        }
+      }
+      await sink(y0 - padOut, y1 - y0, chunk);
+    }
+    // Slide the unfinished rows to the top of the band buffers.
+    const keep = bandRows - count;
+    for (let c = 0; c < channels; c++) {
+      acc.copyWithin(c * plane, c * plane + count * accW, c * plane + bandRows * accW);
+      acc.fill(0, c * plane + keep * accW, (c + 1) * plane);
+    }
+    wsum.copyWithin(0, count * accW, bandRows * accW);
+    wsum.fill(0, keep * accW);
+    base = finalEnd;
+  }
+}

@@ -1,0 +1,87 @@
+import * as path from 'node:path';
+import type { OutputFormat, SourceInfo } from './types';
+
+const FORMAT_BY_EXTENSION: Readonly<Record<string, OutputFormat>> = {
+  '.png': 'png',
+  '.jpg': 'jpg',
+  '.jpeg': 'jpg',
+  '.webp': 'webp',
+  '.tif': 'tif',
+  '.tiff': 'tif',
+  '.avif': 'avif',
+};
+
+/** Output formats that can carry 16 bits per sample through sharp. */
+export const SIXTEEN_BIT_FORMATS: ReadonlySet<OutputFormat> = new Set<OutputFormat>(['png', 'tif']);
+
+/** Output formats that can carry an alpha channel. */
+export const ALPHA_FORMATS: ReadonlySet<OutputFormat> = new Set<OutputFormat>(['png', 'webp', 'tif', 'avif']);
+
+/**
+ * Largest width or height each format accepts.
+ * WebP stores dimensions in 14 bits; JPEG in 16 bits. AVIF: AV1 itself allows 65536, but
+ * sharp 0.35 refuses AVIF output over 16384 per side ("too large for the HEIF format"), and
+ * libavif-based readers refuse images over 16384 x 16384 by default anyway.
+ * PNG and TIFF are bounded only by memory and disk here.
+ */
+const MAX_SIDE: Readonly<Record<OutputFormat, number | null>> = {
+  webp: 16383,
+  jpg: 65535,
+  avif: 16384,
+  png: null,
+  tif: null,
+};
+
+const FORMAT_NAMES: Readonly<Record<OutputFormat, string>> = {
+  png: 'PNG',
+  jpg: 'JPEG',
+  webp: 'WebP',
+  tif: 'TIFF',
+  avif: 'AVIF',
+};
+
+export function formatFromExtension(file: string): OutputFormat | null {
+  return FORMAT_BY_EXTENSION[path.extname(file).toLowerCase()] ?? null;
+}
+
+/** Source format names as sharp reports them, mapped to the output format that keeps them. */
+const OUTPUT_FOR_SOURCE: Readonly<Record<string, OutputFormat>> = {
+  png: 'png',
+  jpeg: 'jpg',
+  jpg: 'jpg',
+  webp: 'webp',
+  tiff: 'tif',
+  tif: 'tif',
+  avif: 'avif',
+};
+
+/** Same format as the input unless asked; formats we do not write (gif, bmp, heif…) become PNG, which loses nothing. */
+export function outputFormatFor(source: SourceInfo, requested?: OutputFormat): OutputFormat {
+  if (requested !== undefined) return requested;
+  return OUTPUT_FOR_SOURCE[source.format.toLowerCase()] ?? 'png';
+}
+
+export function maxSideFor(format: OutputFormat): number | null {
+  return MAX_SIDE[format];
+}
+
+export function checkOutputSize(format: OutputFormat, width: number, height: number): void {
+  if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1) {
+    throw new Error(`Output size ${width}x${height} is not a valid image size: expected whole numbers of pixels, at least 1x1.`);
+  }
+  const limit = MAX_SIDE[format];
+  if (limit !== null && (width > limit || height > limit)) {
+    throw new Error(
+      `The upscaled image would be ${width}x${height} pixels, but ${FORMAT_NAMES[format]} allows at most ${limit} pixels ` +
+        `per side. Choose PNG or TIFF output, or a smaller scale factor.`,
+    );
+  }
+}
+
+export function extensionFor(format: OutputFormat): string {
+  return `.${format}`;
+}
+
+export function formatDisplayName(format: OutputFormat): string {
+  return FORMAT_NAMES[format];
+}

@@ -1,0 +1,64 @@
+export type OutputFormat = 'png' | 'jpg' | 'webp' | 'tif' | 'avif';
+
+/** What must be restored on output so the upscaled file matches its source. */
+export interface SourceInfo {
+  readonly path: string;
+  /** Decoder name: 'png', 'jpeg', 'webp', 'tiff', 'avif', 'gif', 'bmp', 'heif'… */
+  readonly format: string;
+  /** Bits per sample of the source. Anything above 8 bits is carried as 16. */
+  readonly depth: 8 | 16;
+  /** The source was greyscale, so the output is written grey too. */
+  readonly grey: boolean;
+  /** The source had transparency (alpha channel, palette tRNS, grey+alpha). */
+  readonly hasAlpha: boolean;
+  readonly palette: boolean;
+  /** The source's embedded ICC profile, byte for byte. */
+  readonly icc: Buffer | null;
+  /** EXIF with the orientation reset to 1, because the pixels are already upright. */
+  readonly exif: Buffer | null;
+  readonly xmp: Buffer | null;
+  readonly warnings: readonly string[];
+}
+
+export interface DecodedImage {
+  /** After EXIF orientation is applied. */
+  readonly width: number;
+  readonly height: number;
+  /** Planar CHW: 3 planes of width*height, sRGB, values in [0,1]. */
+  readonly rgb: Float32Array;
+  /** One plane in [0,1], or null when the source has no alpha channel. */
+  readonly alpha: Float32Array | null;
+  readonly source: SourceInfo;
+}
+
+/** What the engine hands back, already quantised: interleaved sRGB(A). */
+export interface Raster {
+  readonly width: number;
+  readonly height: number;
+  readonly channels: 3 | 4;
+  readonly depth: 8 | 16;
+  readonly data: Uint8Array | Uint16Array;
+}
+
+export interface EncodeTarget {
+  readonly path: string;
+  readonly format: OutputFormat;
+  /** 1–100 for jpg/webp/avif; ignored by lossless formats. */
+  readonly quality?: number;
+}
+
+export interface EncodeResult {
+  /** Things the output could not keep from the source, phrased for the user. */
+  readonly warnings: readonly string[];
+}
+
+export interface ImageHeader {
+  /** After EXIF orientation is applied. */
+  readonly width: number;
+  readonly height: number;
+  readonly format: string;
+}
+
+export interface DecodeLimits {
+  readonly maxInputPixels: number;
+}

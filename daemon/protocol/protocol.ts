@@ -1,0 +1,243 @@
+// THE protocol between the daemon and its clients (the extension, the CLI, tests). Both
+// sides import this module, so a renamed method or field breaks the build, not the user.
+// Transport: JSON-RPC 2.0 messages framed as `Content-Length: N\r\n\r\n<json>` (as LSP).
+
+export const PROTOCOL_VERSION = 1;
+
+// ---------------------------------------------------------------------------------------
+// Shared vocabulary
+
+export const EXECUTION_PROVIDERS = ['auto', 'cpu', 'cuda', 'webgpu', 'dml', 'coreml'] as const;
+export type ExecutionProviderChoice = (typeof EXECUTION_PROVIDERS)[number];
+export type ExecutionProvider = Exclude<ExecutionProviderChoice, 'auto'>;
+
+export const OUTPUT_FORMATS = ['png', 'jpg', 'webp', 'tif', 'avif'] as const;
+export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
+
+export const FITS = ['cover', 'contain', 'fill'] as const;
+export type Fit = (typeof FITS)[number];
+
+export const ALPHA_MODES = ['model', 'lanczos'] as const;
+export type AlphaMode = (typeof ALPHA_MODES)[number];
+
+export interface ProviderStatus {
+  readonly provider: ExecutionProvider;
+  readonly available: boolean;
+  /** Why it is not available (or not chosen), in words a user can act on. */
+  readonly reason?: string;
+}
+
+export interface ModelInfo {
+  readonly id: string;
+  readonly name: string;
+  readonly family: string;
+  readonly variant: string;
+  readonly scale: number;
+  /** Input height and width the network needs to be a multiple of (1: any). */
+  readonly inputMultiple: number;
+  /** Size of the ONNX file in bytes. */
+  readonly sizeBytes: number;
+  readonly source: 'builtin' | 'user';
+  readonly license: string;
+  readonly credit: string;
+  readonly loaded: boolean;
+}
+
+export interface Rect {
+  readonly x: number;
+  readonly y: number;
+  readonly width: number;
+  readonly height: number;
+}
+
+// ---------------------------------------------------------------------------------------
+// Requests (client -> daemon)
+
+export interface InitializeParams {
+  readonly clientName?: string;
+  /** Preferred provider; default 'auto'. */
+  readonly provider?: ExecutionProviderChoice;
+  /** The user's models folder (default: the platform's data folder, see README). */
+  readonly modelsFolder?: string;
+  /** Largest input image, in pixels. */
+  readonly maxInputPixels?: number;
+  /** Largest output (and intermediate pass) image, in pixels. */
+  readonly maxOutputPixels?: number;
+}
+
+export interface InitializeResult {
+  readonly version: string;
+  readonly protocolVersion: number;
+  readonly providers: readonly ProviderStatus[];
+  readonly activeProvider: ExecutionProvider;
+  readonly modelsFolder: string;
+  readonly defaultModel: string;
+  /** Models that could not be registered, with the reason. */
+  readonly modelProblems: readonly string[];
+}
+
+export interface ModelsListResult {
+  readonly models: readonly ModelInfo[];
+}
+
+export interface ModelIdParams {
+  readonly id: string;
+}
+
+export interface ModelsLoadResult {
+  readonly id: string;
+  readonly provider: ExecutionProvider;
+  /** Milliseconds spent; near zero when the session was already resident. */
+  readonly loadMs: number;
+  readonly cached: boolean;
+}
+
+export interface ModelsUnloadResult {
+  readonly id: string;
+  readonly unloaded: boolean;
+}
+
+export interface UpscaleParams {
+  /** Absolute path of the source image. */
+  readonly input: string;
+  /** Output file or folder (absolute). Default: beside the input, named by `template`. */
+  readonly output?: string;
+  /** Output name template: {name} {scale} {width} {height} {model} {ext}. Default `{name}@{scale}x.{ext}`. */
+  readonly template?: string;
+  readonly model?: string;
+  /** Target scale factor (> 0). Exclusive with width/height. */
+  readonly scale?: number;
+  /** Exact target width; one of width/height alone keeps the aspect ratio. */
+  readonly width?: number;
+  readonly height?: number;
+  /** With both width and height: scale to cover and crop (default), fit inside, or stretch. */
+  readonly fit?: Fit;
+  /** Input pixels each tile decides (as Real-ESRGAN's --tile); 0 = the whole image at once. Default: automatic. */
+  readonly tile?: number;
+  /** Context added on each side of a tile, in input pixels (Real-ESRGAN's tile_pad); neighbours blend across twice this. */
+  readonly overlap?: number;
+  readonly format?: OutputFormat;
+  readonly quality?: number;
+  readonly alpha?: AlphaMode;
+  readonly overwrite?: boolean;
+  /** Send encoded tile previews with progress, scaled so the whole output is at most this wide. */
+  readonly previewWidth?: number;
+}
+
+export interface UpscaleTimings {
+  readonly decodeMs: number;
+  readonly inferMs: number;
+  readonly encodeMs: number;
+  readonly totalMs: number;
+}
+
+export interface UpscaleResult {
+  readonly jobId: string;
+  readonly input: string;
+  readonly outputPath: string;
+  readonly width: number;
+  readonly height: number;
+  readonly inputWidth: number;
+  readonly inputHeight: number;
+  readonly model: string;
+  readonly passes: number;
+  readonly provider: ExecutionProvider;
+  readonly tile: number;
+  readonly overlap: number;
+  readonly timings: UpscaleTimings;
+  readonly warnings: readonly string[];
+}
+
+export interface ShutdownResult {
+  readonly ok: true;
+}
+
+/** Method name -> [params, result]. The one table both sides agree on. */
+export interface RequestMap {
+  initialize: [InitializeParams, InitializeResult];
+  'models/list': [Record<string, never>, ModelsListResult];
+  'models/load': [ModelIdParams, ModelsLoadResult];
+  'models/unload': [ModelIdParams, ModelsUnloadResult];
+  upscale: [UpscaleParams, UpscaleResult];
+  shutdown: [Record<string, never>, ShutdownResult];
+}
+export type RequestMethod = keyof RequestMap;
+export type ParamsOf<M extends RequestMethod> = RequestMap[M][0];
+export type ResultOf<M extends RequestMethod> = RequestMap[M][1];
+
+// ---------------------------------------------------------------------------------------
+// Notifications
+
+export type JobStage = 'queued' | 'decode' | 'load' | 'infer' | 'resize' | 'encode' | 'done';
+
+export interface ProgressParams {
+  readonly jobId: string;
+  /** The id of the `upscale` request this job answers. */
+  readonly requestId: number | string;
+  readonly stage: JobStage;
+  /** 1-based pass number and the planned number of passes. */
+  readonly pass: number;
+  readonly passes: number;
+  /** Tiles finished and total in this pass. */
+  readonly done: number;
+  readonly total: number;
+  /** The finished tile's rectangle in this pass's output pixels. */
+  readonly tile?: Rect;
+  /** Size of this pass's output. */
+  readonly passWidth?: number;
+  readonly passHeight?: number;
+  /** With previewWidth: the tile as PNG (base64), scaled by `previewScale`, for the final output's geometry. */
+  readonly preview?: { readonly png: string; readonly rect: Rect; readonly scale: number };
+  /** Queue position while stage is 'queued' (0 = next). */
+  readonly queuePosition?: number;
+}
+
+export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
+
+export interface LogParams {
+  readonly level: LogLevel;
+  readonly message: string;
+}
+
+export interface CancelParams {
+  /** The id of the request to cancel (an `upscale` request id). */
+  readonly id: number | string;
+}
+
+export interface NotificationMap {
+  '$/progress': ProgressParams;
+  '$/log': LogParams;
+  '$/cancelRequest': CancelParams;
+  exit: Record<string, never>;
+}
+export type NotificationMethod = keyof NotificationMap;
+
+// ---------------------------------------------------------------------------------------
+// Errors
+
+export const ErrorCode = {
+  ParseError: -32700,
+  InvalidRequest: -32600,
+  MethodNotFound: -32601,
+  InvalidParams: -32602,
+  InternalError: -32603,
+  /** The job was cancelled (LSP's RequestCancelled). */
+  Cancelled: -32800,
+  /** The input could not be read or decoded. */
+  DecodeFailed: -32001,
+  /** Input, output or format size limit exceeded. */
+  ImageTooLarge: -32002,
+  ModelNotFound: -32003,
+  ModelInvalid: -32004,
+  OutOfMemory: -32005,
+  OutputNotWritable: -32006,
+  InputNotFound: -32007,
+  ShuttingDown: -32008,
+} as const;
+export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** `data` of application errors: which file, so clients can point at it. */
+export interface ErrorData {
+  readonly file?: string;
+  readonly name: keyof typeof ErrorCode;
+}

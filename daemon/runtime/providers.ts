@@ -1,0 +1,72 @@
+// Execution providers: which ones this platform's onnxruntime-node build can run, which
+// one `auto` picks, and why the others were passed over. Availability is decided by
+// actually creating a one-layer session on the provider, since a listed backend can still
+// lack its driver (no GPU adapter, CUDA libraries not installed).
+import * as ort from 'onnxruntime-node';
+import { GraphBuilder, attr } from '../../models/onnx/graph';
+import type { ExecutionProvider, ExecutionProviderChoice, ProviderStatus } from '../protocol/protocol';
+
+/** The order `auto` tries accelerators in; CPU always works and comes last. */
+const AUTO_ORDER: readonly ExecutionProvider[] = ['cuda', 'dml', 'coreml', 'webgpu'];
+
+/** What onnxruntime-node calls each provider. */
+const ORT_NAME: Record<ExecutionProvider, string> = { cpu: 'cpu', cuda: 'cuda', webgpu: 'webgpu', dml: 'dml', coreml: 'coreml' };
+
+function probeModel(): Uint8Array {
+  const g = new GraphBuilder('probe');
+  const x = g.input('input', [1, 3, 'height', 'width']);
+  const w = g.f32('weight', new Float32Array(3 * 3 * 3 * 3).fill(1 / 27), [3, 3, 3, 3]);
+  g.output(g.op('Conv', [x, w], { pads: attr.ints([1, 1, 1, 1]) }), 'output', [1, 3, 'height', 'width']);
+  return g.toBytes();
+}
+
+export function sessionOptions(provider: ExecutionProvider): ort.InferenceSession.SessionOptions {
+  return {
+    executionProviders: [ORT_NAME[provider]],
+    graphOptimizationLevel: 'all',
+    // Warnings (e.g. Vulkan missing for WebGPU) go to stderr, never to the protocol stream.
+    logSeverityLevel: 3,
+  };
+}
+
+function firstLine(e: unknown): string {
+  return (e instanceof Error ? e.message : String(e)).split('\n')[0]?.slice(0, 200) ?? 'unknown error';
+}
+
+async function probe(provider: ExecutionProvider, model: Uint8Array): Promise<ProviderStatus> {
+  const listed = ort.listSupportedBackends().some((b) => b.name === ORT_NAME[provider]);
+  if (!listed) return { provider, available: false, reason: `this platform's onnxruntime-node build has no ${provider} provider` };
+  try {
+    const session = await ort.InferenceSession.create(model, sessionOptions(provider));
+    await session.run({ input: new ort.Tensor('float32', new Float32Array(3 * 8 * 8), [1, 3, 8, 8]) });
+    await session.release();
+    return { provider, available: true };
+  } catch (e) {
+    const hint = provider === 'cuda' ? ' (install the CUDA provider: see the README, "GPU (CUDA)")' : '';
+    return { provider, available: false, reason: `${firstLine(e)}${hint}` };
+  }
+}
+
+export interface ProviderSelection {
+  readonly active: ExecutionProvider;
+  readonly statuses: readonly ProviderStatus[];
+}
+
+/** Probes the providers and picks the active one for `choice`. */
+export async function selectProvider(choice: ExecutionProviderChoice): Promise<ProviderSelection> {
+  const model = probeModel();
+  const statuses: ProviderStatus[] = [];
+  for (const p of AUTO_ORDER) statuses.push(await probe(p, model));
+  statuses.push({ provider: 'cpu', available: true });
+  let active: ExecutionProvider = 'cpu';
+  if (choice === 'auto') {
+    active = statuses.find((s) => s.available)?.provider ?? 'cpu';
+  } else if (statuses.find((s) => s.provider === choice)?.available) {
+    active = choice;
+  }
+  const marked = statuses.map((s): ProviderStatus => {
+    if (s.provider === active || !s.available) return s;
+    return { ...s, reason: choice === 'auto' ? `available; ${active} was preferred` : `available; ${choice} was requested` };
+  });
+  return { active, statuses: marked };
+}

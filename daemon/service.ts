@@ -1,0 +1,178 @@
+// The daemon's state and its methods, independent of the transport: the active provider,
+// the model registry, resident sessions and the job queue.
+import { randomUUID } from 'node:crypto';
+import { DaemonError } from './protocol/errors';
+import type {
+  InitializeParams, InitializeResult, ModelIdParams, ModelInfo, ModelsListResult, ModelsLoadResult,
+  ModelsUnloadResult, ProgressParams, ExecutionProvider, ProviderStatus, UpscaleParams, UpscaleResult,
+} from './protocol/protocol';
+import { PROTOCOL_VERSION } from './protocol/protocol';
+import { JobQueue } from './jobs';
+import { selectProvider } from './runtime/providers';
+import { SessionCache } from './runtime/sessions';
+import { sessionInference } from './runtime/inference';
+import { runPipeline } from './engine/pipeline';
+import type { Target } from './engine/plan';
+import { scanModels, type RegisteredModel } from '../models/registry';
+import { builtinModelsDir, userModelsDir } from '../models/paths';
+import { DEFAULT_MODEL_ID } from '../models/builtin';
+import { log } from './log';
+
+export const DAEMON_VERSION = '0.1.0';
+
+const DEFAULT_MAX_INPUT_PIXELS = 200_000_000;
+const DEFAULT_MAX_OUTPUT_PIXELS = 400_000_000;
+/** Memory budget for resident sessions. */
+const SESSION_BUDGET_BYTES = 2 * 1024 * 1024 * 1024;
+
+export interface ServiceOptions {
+  readonly builtinDir?: string;
+  readonly userDir?: string;
+  readonly notifyProgress: (params: ProgressParams) => void;
+}
+
+export class UpscaleService {
+  private readonly queue = new JobQueue();
+  private readonly sessions = new SessionCache(SESSION_BUDGET_BYTES);
+  private provider: ExecutionProvider = 'cpu';
+  private providers: readonly ProviderStatus[] = [];
+  private initialized = false;
+  private shuttingDown = false;
+  private builtinDir: string;
+  private userDir: string;
+  private maxInputPixels = DEFAULT_MAX_INPUT_PIXELS;
+  private maxOutputPixels = DEFAULT_MAX_OUTPUT_PIXELS;
+
+  constructor(private readonly options: ServiceOptions) {
+    this.builtinDir = options.builtinDir ?? builtinModelsDir();
+    this.userDir = options.userDir ?? userModelsDir();
+  }
+
+  get queueLength(): number {
+    return this.queue.length;
+  }
+
+  async initialize(params: InitializeParams): Promise<InitializeResult> {
+    const selection = await selectProvider(params.provider ?? 'auto');
+    this.provider = selection.active;
+    this.providers = selection.statuses;
+    if (params.modelsFolder) this.userDir = params.modelsFolder;
+    if (params.maxInputPixels) this.maxInputPixels = params.maxInputPixels;
+    if (params.maxOutputPixels) this.maxOutputPixels = params.maxOutputPixels;
+    this.initialized = true;
+    const scan = await scanModels(this.builtinDir, this.userDir);
+    for (const problem of scan.problems) log('warn', `model skipped: ${problem}`);
+    log('info', `provider ${this.provider}; ${scan.models.length} model(s); models folder ${this.userDir}`);
+    return {
+      version: DAEMON_VERSION,
+      protocolVersion: PROTOCOL_VERSION,
+      providers: this.providers,
+      activeProvider: this.provider,
+      modelsFolder: this.userDir,
+      defaultModel: DEFAULT_MODEL_ID,
+      modelProblems: scan.problems,
+    };
+  }
+
+  private async ensureInitialized(): Promise<void> {
+    if (!this.initialized) await this.initialize({});
+  }
+
+  private async findModel(id: string | undefined): Promise<RegisteredModel> {
+    const { models } = await scanModels(this.builtinDir, this.userDir);
+    const wanted = id ?? DEFAULT_MODEL_ID;
+    const model = models.find((m) => m.id === wanted);
+    if (!model) {
+      const known = models.map((m) => m.id).join(', ') || 'none (run `npm run setup-models`)';
+      throw new DaemonError('ModelNotFound', `no model '${wanted}'; installed: ${known}`);
+    }
+    return model;
+  }
+
+  async listModels(): Promise<ModelsListResult> {
+    const { models } = await scanModels(this.builtinDir, this.userDir);
+    return {
+      models: models.map((m): ModelInfo => ({
+        id: m.id, name: m.name, family: m.family, variant: m.variant, scale: m.scale,
+        inputMultiple: m.inputMultiple, sizeBytes: m.sizeBytes, source: m.source,
+        license: m.license, credit: m.credit, loaded: this.sessions.isLoaded(m.id),
+      })),
+    };
+  }
+
+  private async acquire(model: RegisteredModel) {
+    try {
+      return await this.sessions.acquire({ id: model.id, path: model.onnxPath, sizeBytes: model.sizeBytes }, this.provider);
+    } catch (e) {
+      throw new DaemonError('ModelInvalid', `${model.onnxPath}: onnxruntime could not load the model: ${(e as Error).message.split('\n')[0]}`, model.onnxPath);
+    }
+  }
+
+  async loadModel(params: ModelIdParams): Promise<ModelsLoadResult> {
+    this.refuseWhenShuttingDown();
+    await this.ensureInitialized();
+    const model = await this.findModel(params.id);
+    const acquired = await this.acquire(model);
+    return { id: model.id, provider: this.provider, loadMs: acquired.loadMs, cached: acquired.cached };
+  }
+
+  async unloadModel(params: ModelIdParams): Promise<ModelsUnloadResult> {
+    await this.findModel(params.id);
+    // Wait for running work so a session is never released under a job.
+    await this.queue.idle();
+    return { id: params.id, unloaded: await this.sessions.unload(params.id) };
+  }
+
+  async upscale(params: UpscaleParams, requestId: number | string): Promise<UpscaleResult> {
+    this.refuseWhenShuttingDown();
+    await this.ensureInitialized();
+    const model = await this.findModel(params.model);
+    const jobId = randomUUID();
+    const target: Target = params.width !== undefined || params.height !== undefined
+      ? { kind: 'size', ...(params.width !== undefined && { width: params.width }), ...(params.height !== undefined && { height: params.height }), ...(params.fit && { fit: params.fit }) }
+      : { kind: 'scale', scale: params.scale ?? model.scale };
+    const notify = this.options.notifyProgress;
+    return this.queue.enqueue(requestId, (checkpoint) => {
+      log('info', `job ${jobId}: ${params.input} with ${model.id}`);
+      return runPipeline(
+        {
+          input: params.input,
+          ...(params.output !== undefined && { output: params.output }),
+          ...(params.template !== undefined && { template: params.template }),
+          target,
+          ...(params.tile !== undefined && { tile: params.tile }),
+          ...(params.overlap !== undefined && { overlap: params.overlap }),
+          ...(params.format !== undefined && { format: params.format }),
+          ...(params.quality !== undefined && { quality: params.quality }),
+          alpha: params.alpha ?? 'model',
+          overwrite: params.overwrite ?? false,
+          ...(params.previewWidth !== undefined && { previewWidth: params.previewWidth }),
+        },
+        {
+          jobId,
+          model,
+          provider: this.provider,
+          load: async () => sessionInference((await this.acquire(model)).session),
+          checkpoint,
+          progress: (u) => notify({ jobId, requestId, ...u }),
+          limits: { maxInputPixels: this.maxInputPixels, maxOutputPixels: this.maxOutputPixels },
+        },
+      );
+    }, (position) => notify({ jobId, requestId, stage: 'queued', pass: 0, passes: 0, done: 0, total: 0, queuePosition: position }));
+  }
+
+  cancel(requestId: number | string): boolean {
+    return this.queue.cancel(requestId);
+  }
+
+  async shutdown(): Promise<void> {
+    this.shuttingDown = true;
+    this.queue.cancelAll();
+    await this.queue.idle();
+    await this.sessions.unloadAll();
+  }
+
+  private refuseWhenShuttingDown(): void {
+    if (this.shuttingDown) throw new DaemonError('ShuttingDown', 'the daemon is shutting down; no new work is accepted');
+  }
+}

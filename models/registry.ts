@@ -1,0 +1,89 @@
+// The model registry: what models exist (built-in, converted at setup; the user's, in
+// the models folder), read from the metadata file written beside each ONNX file.
+import * as fs from 'node:fs/promises';
+import * as path from 'node:path';
+
+/** The metadata file beside each model's ONNX file (`<id>.json` next to `<id>.onnx`). */
+export interface ModelRecord {
+  readonly id: string;
+  readonly name: string;
+  readonly family: string;
+  readonly variant: string;
+  readonly scale: number;
+  readonly inputMultiple: number;
+  readonly license: string;
+  readonly credit: string;
+  /** SHA-256 of the source weights the ONNX was made from. */
+  readonly sourceSha256: string;
+  /** Version of the converter that wrote the ONNX; a change re-converts at setup. */
+  readonly converterVersion: number;
+}
+
+export interface RegisteredModel extends ModelRecord {
+  readonly source: 'builtin' | 'user';
+  readonly onnxPath: string;
+  readonly sizeBytes: number;
+}
+
+export const CONVERTER_VERSION = 1;
+
+function isRecord(v: unknown): v is ModelRecord {
+  if (typeof v !== 'object' || v === null) return false;
+  const r = v as Record<string, unknown>;
+  return typeof r.id === 'string' && typeof r.name === 'string' && typeof r.family === 'string' &&
+    typeof r.scale === 'number' && r.scale > 0 && typeof r.inputMultiple === 'number' && r.inputMultiple >= 1;
+}
+
+export function metadataPath(dir: string, id: string): string {
+  return path.join(dir, `${id}.json`);
+}
+
+export function onnxPath(dir: string, id: string): string {
+  return path.join(dir, `${id}.onnx`);
+}
+
+/** Reads one folder's models; files that are not valid models are reported, not fatal. */
+async function scanFolder(dir: string, source: 'builtin' | 'user', problems: string[]): Promise<RegisteredModel[]> {
+  let names: string[];
+  try {
+    names = await fs.readdir(dir);
+  } catch {
+    return [];
+  }
+  const models: RegisteredModel[] = [];
+  for (const name of names.filter((n) => n.endsWith('.json')).sort()) {
+    const file = path.join(dir, name);
+    try {
+      const record: unknown = JSON.parse(await fs.readFile(file, 'utf8'));
+      if (!isRecord(record)) throw new Error('missing id, name, family, scale or inputMultiple');
+      const onnx = onnxPath(dir, record.id);
+      const stat = await fs.stat(onnx);
+      models.push({ ...record, source, onnxPath: onnx, sizeBytes: stat.size });
+    } catch (e) {
+      problems.push(`${file}: ${(e as Error).message}`);
+    }
+  }
+  return models;
+}
+
+export interface RegistryScan {
+  readonly models: readonly RegisteredModel[];
+  readonly problems: readonly string[];
+}
+
+/** Built-in models first; a user model with a built-in's id is skipped with a problem noted. */
+export async function scanModels(builtinDir: string, userDir: string): Promise<RegistryScan> {
+  const problems: string[] = [];
+  const builtin = await scanFolder(builtinDir, 'builtin', problems);
+  const user = await scanFolder(userDir, 'user', problems);
+  const ids = new Set(builtin.map((m) => m.id));
+  const models = [...builtin];
+  for (const m of user) {
+    if (ids.has(m.id)) problems.push(`${m.onnxPath}: id '${m.id}' is already a built-in model; rename it`);
+    else {
+      ids.add(m.id);
+      models.push(m);
+    }
+  }
+  return { models, problems };
+}

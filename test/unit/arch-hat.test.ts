@@ -1,0 +1,178 @@
+// HAT against the upstream golden vector: detection reads the constructor's arguments
+// back from the weights, and the built ONNX reproduces upstream's output.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { FIXTURES_DIR, readF32, relativeL2, maxAbsDiff } from '../fixtures';
+import { readSafetensors } from '../../models/readers/safetensors';
+import { readPthBytes } from '../../models/readers/pth';
+import type { StateDict } from '../../models/readers/state-dict';
+import { hat, overlapRelativePositionIndex } from '../../models/arch/hat';
+
+interface HATCaseJson {
+  readonly config: {
+    readonly upscale: number;
+    readonly in_chans: number;
+    readonly window_size: number;
+    readonly compress_ratio: number;
+    readonly squeeze_factor: number;
+    readonly conv_scale: number;
+    readonly overlap_ratio: number;
+    readonly img_range: number;
+    readonly depths: readonly number[];
+    readonly embed_dim: number;
+    readonly num_heads: readonly number[];
+    readonly mlp_ratio: number;
+    readonly upsampler: string;
+    readonly resi_connection: string;
+  };
+  readonly cases: readonly {
+    readonly input: string;
+    readonly output: string;
+    readonly input_shape: readonly number[];
+    readonly output_shape: readonly number[];
+  }[];
+}
+
+const NAME = 'hat_x4';
+const DIR = path.join(FIXTURES_DIR, 'arch', NAME);
+
+function loadWeights(): StateDict {
+  return readSafetensors(fs.readFileSync(path.join(DIR, `${NAME}.safetensors`)), NAME);
+}
+
+async function run(model: Uint8Array, input: Float32Array, height: number, width: number): Promise<ort.Tensor> {
+  const session = await ort.InferenceSession.create(model);
+  const result = await session.run({ input: new ort.Tensor('float32', input, [1, 3, height, width]) });
+  return result.output as ort.Tensor;
+}
+
+test('hat_x4: detect reads the upstream config and the graph matches the golden output', async () => {
+  const json = JSON.parse(fs.readFileSync(path.join(DIR, 'case.json'), 'utf8')) as HATCaseJson;
+  const sd = loadWeights();
+  const detected = hat.detect(sd);
+  assert.ok(detected, 'detect returned null');
+  const c = detected.config;
+  const e = json.config;
+  assert.equal(c.scale, e.upscale);
+  assert.equal(c.inChannels, e.in_chans);
+  assert.equal(c.windowSize, e.window_size);
+  assert.equal(c.compressRatio, e.compress_ratio);
+  assert.equal(c.squeezeFactor, e.squeeze_factor);
+  assert.equal(c.convScale, e.conv_scale);
+  assert.equal(c.overlapRatio, e.overlap_ratio);
+  assert.equal(c.imgRange, e.img_range);
+  assert.deepEqual(c.depths, e.depths);
+  assert.equal(c.embedDim, e.embed_dim);
+  assert.deepEqual(c.numHeads, e.num_heads);
+  assert.equal(c.mlpRatio, e.mlp_ratio);
+  assert.equal(c.upsampler, e.upsampler);
+  assert.equal(c.resiConnection, e.resi_connection);
+  assert.equal(detected.info.family, 'hat');
+  assert.equal(detected.info.inputMultiple, e.window_size);
+
+  const model = hat.build(sd, c);
+  for (const fc of json.cases) {
+    const [, , h, w] = fc.input_shape as [number, number, number, number];
+    const out = await run(model, readF32(path.join(DIR, fc.input)), h, w);
+    assert.deepEqual(out.dims, fc.output_shape);
+    const reference = readF32(path.join(DIR, fc.output));
+    const actual = out.data as Float32Array;
+    const rel = relativeL2(actual, reference);
+    const maxAbs = maxAbsDiff(actual, reference);
+    console.log(`${NAME} ${fc.input} ${h}x${w}: rel L2 ${rel.toExponential(3)}, max abs ${maxAbs.toExponential(3)}`);
+    assert.ok(rel < 1e-4, `relative L2 ${rel}`);
+    assert.ok(maxAbs < 1e-3, `max abs ${maxAbs}`);
+  }
+});
+
+test('hat_x4: the .pth checkpoint detects and runs the same as the safetensors', async () => {
+  const fromPth = readPthBytes(fs.readFileSync(path.join(DIR, `${NAME}.pth`)), NAME);
+  const detected = hat.detect(fromPth);
+  assert.ok(detected, 'detect returned null');
+  assert.deepEqual(detected.config, hat.detect(loadWeights())?.config);
+  const out = await run(hat.build(fromPth, detected.config), readF32(path.join(DIR, 'input.f32')), 16, 12);
+  const rel = relativeL2(out.data as Float32Array, readF32(path.join(DIR, 'output.f32')));
+  console.log(`${NAME} (.pth) 16x12: rel L2 ${rel.toExponential(3)}`);
+  assert.ok(rel < 1e-4, `relative L2 ${rel}`);
+});
+
+test('hat: the overlapping-attention index matches the stored buffer', () => {
+  const stored = loadWeights().get('relative_position_index_OCA');
+  assert.ok(stored);
+  const computed = overlapRelativePositionIndex(4, 6);
+  assert.deepEqual(Array.from(stored.data, Number), Array.from(computed));
+});
+
+test('hat: inputs that are not a multiple of the window are padded inside the graph', async () => {
+  const sd = loadWeights();
+  const detected = hat.detect(sd);
+  assert.ok(detected);
+  const model = hat.build(sd, detected.config);
+  for (const [h, w] of [[13, 18], [5, 7], [8, 4], [1, 1], [2, 3], [1, 9]] as const) {
+    const input = new Float32Array(3 * h * w).map((_, i) => ((i * 37) % 101) / 100);
+    const out = await run(model, input, h, w);
+    assert.deepEqual(out.dims, [1, 3, 4 * h, 4 * w]);
+    assert.ok((out.data as Float32Array).every(Number.isFinite));
+  }
+});
+
+test('hat: internal padding equals reflect-padding outside and cropping, as HAT\'s model wrapper does', async () => {
+  const sd = loadWeights();
+  const detected = hat.detect(sd);
+  assert.ok(detected);
+  const model = hat.build(sd, detected.config);
+  const [h, w, ph, pw] = [13, 10, 16, 12];
+  const fixtureInput = readF32(path.join(DIR, 'input.f32'));
+  // Take the top-left 13x10 of the fixture input, then reflect-pad it to 16x12 by hand.
+  const image = new Float32Array(3 * h * w);
+  for (let c = 0; c < 3; c++) for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) image[(c * h + y) * w + x] = fixtureInput[(c * 16 + y) * 12 + x] as number;
+  const reflect = (i: number, n: number): number => (i < n ? i : 2 * (n - 1) - i);
+  const padded = new Float32Array(3 * ph * pw);
+  for (let c = 0; c < 3; c++) for (let y = 0; y < ph; y++) for (let x = 0; x < pw; x++) {
+    padded[(c * ph + y) * pw + x] = image[(c * h + reflect(y, h)) * w + reflect(x, w)] as number;
+  }
+  const direct = (await run(model, image, h, w)).data as Float32Array;
+  const full = (await run(model, padded, ph, pw)).data as Float32Array;
+  const cropped = new Float32Array(direct.length);
+  for (let c = 0; c < 3; c++) for (let y = 0; y < 4 * h; y++) for (let x = 0; x < 4 * w; x++) {
+    cropped[(c * 4 * h + y) * 4 * w + x] = full[(c * 4 * ph + y) * 4 * pw + x] as number;
+  }
+  assert.ok(maxAbsDiff(direct, cropped) < 1e-5, `max abs ${maxAbsDiff(direct, cropped)}`);
+});
+
+test('hat: SwinIR and foreign weights are not detected', () => {
+  const swinirWeights = readSafetensors(
+    fs.readFileSync(path.join(FIXTURES_DIR, 'arch', 'swinir_classical_x2', 'swinir_classical_x2.safetensors')),
+    'swinir_classical_x2',
+  );
+  assert.equal(hat.detect(swinirWeights), null);
+  const foreign: StateDict = new Map([['conv_first.weight', { shape: [16, 3, 3, 3], data: new Float32Array(16 * 27) }]]);
+  assert.equal(hat.detect(foreign), null);
+});
+
+test('hat: a missing tensor is reported by name', () => {
+  for (const missing of [
+    'layers.0.residual_group.blocks.1.conv_block.cab.2.weight',
+    'layers.0.residual_group.overlap_attn.proj.bias',
+    'conv_first.weight',
+    'upsample.2.bias',
+    'conv_last.bias',
+  ]) {
+    const broken = new Map(loadWeights());
+    broken.delete(missing);
+    assert.throws(() => hat.detect(broken), (e: Error) => e.message.includes(missing), missing);
+  }
+});
+
+test('hat: golden weights of every other family are not detected', () => {
+  const own = new Set(['hat_x4']);
+  const others = fs.readdirSync(path.join(FIXTURES_DIR, 'arch')).filter((d) => !own.has(d) && fs.existsSync(path.join(FIXTURES_DIR, 'arch', d, `${d}.safetensors`)));
+  assert.ok(others.length >= 5, `found ${others.length} other fixtures`);
+  for (const name of others) {
+    const sd = readSafetensors(fs.readFileSync(path.join(FIXTURES_DIR, 'arch', name, `${name}.safetensors`)), name);
+    assert.equal(hat.detect(sd), null, name);
+  }
+});

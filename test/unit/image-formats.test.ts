@@ -1,0 +1,83 @@
+import { test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { checkOutputSize, extensionFor, formatFromExtension, outputFormatFor } from '../../daemon/image/formats';
+import type { SourceInfo } from '../../daemon/image/types';
+
+function sourceOf(format: string): SourceInfo {
+  return {
+    path: `/pictures/input.${format}`,
+    format,
+    depth: 8,
+    grey: false,
+    hasAlpha: false,
+    palette: false,
+    icc: null,
+    exif: null,
+    xmp: null,
+    warnings: [],
+  };
+}
+
+test('formatFromExtension knows every output extension, in any case', () => {
+  assert.equal(formatFromExtension('a/b/photo.png'), 'png');
+  assert.equal(formatFromExtension('photo.JPG'), 'jpg');
+  assert.equal(formatFromExtension('photo.jpeg'), 'jpg');
+  assert.equal(formatFromExtension('photo.webp'), 'webp');
+  assert.equal(formatFromExtension('scan.tif'), 'tif');
+  assert.equal(formatFromExtension('scan.TIFF'), 'tif');
+  assert.equal(formatFromExtension('photo.avif'), 'avif');
+});
+
+test('formatFromExtension returns null for formats we do not write', () => {
+  assert.equal(formatFromExtension('anim.gif'), null);
+  assert.equal(formatFromExtension('old.bmp'), null);
+  assert.equal(formatFromExtension('noextension'), null);
+  assert.equal(formatFromExtension('archive.png.zip'), null);
+});
+
+test('outputFormatFor keeps the source format', () => {
+  assert.equal(outputFormatFor(sourceOf('png')), 'png');
+  assert.equal(outputFormatFor(sourceOf('jpeg')), 'jpg');
+  assert.equal(outputFormatFor(sourceOf('webp')), 'webp');
+  assert.equal(outputFormatFor(sourceOf('tiff')), 'tif');
+  assert.equal(outputFormatFor(sourceOf('avif')), 'avif');
+});
+
+test('outputFormatFor writes PNG for sources we cannot write back', () => {
+  assert.equal(outputFormatFor(sourceOf('gif')), 'png');
+  assert.equal(outputFormatFor(sourceOf('bmp')), 'png');
+  assert.equal(outputFormatFor(sourceOf('heif')), 'png');
+  assert.equal(outputFormatFor(sourceOf('svg')), 'png');
+});
+
+test('outputFormatFor honours an explicit request', () => {
+  assert.equal(outputFormatFor(sourceOf('png'), 'webp'), 'webp');
+  assert.equal(outputFormatFor(sourceOf('gif'), 'jpg'), 'jpg');
+});
+
+test('checkOutputSize accepts sizes at each limit', () => {
+  checkOutputSize('webp', 16383, 16383);
+  checkOutputSize('jpg', 65535, 100);
+  checkOutputSize('avif', 16384, 16384);
+  checkOutputSize('png', 200000, 200000);
+  checkOutputSize('tif', 100000, 3);
+});
+
+test('checkOutputSize refuses sizes over the limit, naming it and suggesting PNG or TIFF', () => {
+  assert.throws(() => checkOutputSize('webp', 16384, 10), /16384x10 pixels, but WebP allows at most 16383 pixels per side\. Choose PNG or TIFF/);
+  assert.throws(() => checkOutputSize('jpg', 10, 65536), /JPEG allows at most 65535 pixels per side.*PNG or TIFF/);
+  assert.throws(() => checkOutputSize('avif', 16385, 16385), /AVIF allows at most 16384 pixels per side.*PNG or TIFF/);
+});
+
+test('checkOutputSize refuses sizes that are not whole positive numbers', () => {
+  assert.throws(() => checkOutputSize('png', 0, 10), /not a valid image size/);
+  assert.throws(() => checkOutputSize('png', 10.5, 10), /not a valid image size/);
+});
+
+test('extensionFor gives the dotted extension', () => {
+  assert.equal(extensionFor('png'), '.png');
+  assert.equal(extensionFor('jpg'), '.jpg');
+  assert.equal(extensionFor('tif'), '.tif');
+  assert.equal(extensionFor('avif'), '.avif');
+  assert.equal(extensionFor('webp'), '.webp');
+});
