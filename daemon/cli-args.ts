@@ -25,6 +25,8 @@ export interface UpscaleCommand {
 export type CliCommand =
   | UpscaleCommand
   | { readonly kind: 'models-list'; readonly json: boolean }
+  | { readonly kind: 'models-import'; readonly path: string; readonly json: boolean }
+  | { readonly kind: 'models-convert'; readonly input: string; readonly output: string }
   | { readonly kind: 'daemon' }
   | { readonly kind: 'help' }
   | { readonly kind: 'version' };
@@ -36,6 +38,8 @@ export const USAGE = `usage:
                 [--tile N] [--overlap N] [--format png|jpg|webp|tif|avif] [--quality Q]
                 [--alpha model|lanczos] [--provider auto|cpu|cuda|webgpu|dml|coreml] [--overwrite] [--json]
   upscale models list [--json]
+  upscale models import PATH [--json]     add a .pth, .safetensors, .onnx or ncnn .param model
+  upscale models convert IN OUT.onnx      write the ONNX without registering it
   upscale daemon          serve JSON-RPC on stdin/stdout (used by the extension and this CLI)
 
   -s SCALE   any factor > 0 (e.g. 2, 2.5, 8); default: the model's own scale
@@ -69,7 +73,18 @@ export function parseCliArgs(argv: readonly string[], cwd: string): CliCommand {
     return { kind: 'daemon' };
   }
   if (first === 'models') {
-    if (second !== 'list') throw new UsageError(`unknown models command '${second ?? ''}'; expected 'upscale models list'`);
+    if (second === 'import') {
+      const rest = argv.slice(2);
+      const files = rest.filter((a) => a !== '--json');
+      if (files.length !== 1) throw new UsageError(`'upscale models import' takes one model file, got ${files.length}`);
+      return { kind: 'models-import', path: path.resolve(cwd, files[0] as string), json: rest.includes('--json') };
+    }
+    if (second === 'convert') {
+      const [input, output, ...extra] = argv.slice(2);
+      if (!input || !output || extra.length) throw new UsageError(`'upscale models convert' takes IN and OUT.onnx`);
+      return { kind: 'models-convert', input: path.resolve(cwd, input), output: path.resolve(cwd, output) };
+    }
+    if (second !== 'list') throw new UsageError(`unknown models command '${second ?? ''}'; expected list, import or convert`);
     const rest = argv.slice(2);
     for (const a of rest) if (a !== '--json') throw new UsageError(`unknown option '${a}' for 'models list'`);
     return { kind: 'models-list', json: rest.includes('--json') };

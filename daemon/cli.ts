@@ -5,6 +5,7 @@ import { parseCliArgs, UsageError, USAGE, type UpscaleCommand } from './cli-args
 import { spawnDaemon, type SpawnedDaemon } from './protocol/connection';
 import type { ModelInfo, ProgressParams, UpscaleParams, UpscaleResult } from './protocol/protocol';
 import { DAEMON_VERSION } from './service';
+import { convertToFile } from '../models/import';
 
 function startDaemon(entry: string): SpawnedDaemon {
   return spawnDaemon(process.execPath, [entry, 'daemon'], {
@@ -97,6 +98,13 @@ async function listModels(json: boolean, daemon: SpawnedDaemon): Promise<number>
   return 0;
 }
 
+async function importModelFile(file: string, json: boolean, daemon: SpawnedDaemon): Promise<number> {
+  await daemon.connection.request('initialize', { clientName: 'upscale-cli' });
+  const { model } = await daemon.connection.request('models/import', { path: file });
+  process.stdout.write(json ? `${JSON.stringify(model)}\n` : `imported ${file} as '${model.id}' (${model.family}, ${model.variant}, x${model.scale})\n`);
+  return 0;
+}
+
 async function stop(daemon: SpawnedDaemon): Promise<void> {
   try {
     await daemon.connection.request('shutdown', {});
@@ -128,9 +136,22 @@ export async function runCli(argv: readonly string[], entry: string): Promise<nu
     return 0;
   }
   if (cmd.kind === 'daemon') throw new Error('the daemon command is handled by the entry point');
+  if (cmd.kind === 'models-convert') {
+    // Conversion needs no resident models or queue, so it runs in this process.
+    try {
+      const { info } = await convertToFile(cmd.input, cmd.output);
+      process.stdout.write(`wrote ${cmd.output} (${info.family}, ${info.variant}, x${info.scale})\n`);
+      return 0;
+    } catch (e) {
+      process.stderr.write(`upscale: error: ${(e as Error).message}\n`);
+      return 1;
+    }
+  }
   const daemon = startDaemon(entry);
   try {
-    return cmd.kind === 'models-list' ? await listModels(cmd.json, daemon) : await upscaleAll(cmd, daemon);
+    if (cmd.kind === 'models-list') return await listModels(cmd.json, daemon);
+    if (cmd.kind === 'models-import') return await importModelFile(cmd.path, cmd.json, daemon);
+    return await upscaleAll(cmd, daemon);
   } catch (e) {
     process.stderr.write(`upscale: error: ${(e as Error).message}\n`);
     return 1;

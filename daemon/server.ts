@@ -6,7 +6,7 @@ import { JSONRPCServer, createJSONRPCErrorResponse, type JSONRPCID } from 'json-
 import { attachFraming } from './protocol/framing';
 import { DaemonError } from './protocol/errors';
 import { ErrorCode, type NotificationMap, type NotificationMethod } from './protocol/protocol';
-import { parseCancel, parseInitialize, parseModelId, parseNoParams, parseUpscale } from './protocol/params';
+import { parseCancel, parseImport, parseInitialize, parseModelId, parseNoParams, parseUpscale } from './protocol/params';
 import { UpscaleService } from './service';
 import { forwardLogs, log } from './log';
 
@@ -45,6 +45,7 @@ export function serveDaemon(input: Readable, output: Writable, dirs: { builtinDi
   });
   server.addMethod('models/load', (params) => service.loadModel(parseModelId('models/load', params)));
   server.addMethod('models/unload', (params) => service.unloadModel(parseModelId('models/unload', params)));
+  server.addMethod('models/import', (params) => service.importModel(parseImport(params)));
   server.addMethod('upscale', (params, ctx) => {
     const parsed = parseUpscale(params);
     // A notification (no id) cannot be cancelled or answered; it still gets a job id.

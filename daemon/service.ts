@@ -1,10 +1,11 @@
 // The daemon's state and its methods, independent of the transport: the active provider,
 // the model registry, resident sessions and the job queue.
 import { randomUUID } from 'node:crypto';
+import * as fs from 'node:fs/promises';
 import { DaemonError } from './protocol/errors';
 import type {
   InitializeParams, InitializeResult, ModelIdParams, ModelInfo, ModelsListResult, ModelsLoadResult,
-  ModelsUnloadResult, ProgressParams, ExecutionProvider, ProviderStatus, UpscaleParams, UpscaleResult,
+  ModelsImportParams, ModelsImportResult, ModelsUnloadResult, ProgressParams, ExecutionProvider, ProviderStatus, UpscaleParams, UpscaleResult,
 } from './protocol/protocol';
 import { PROTOCOL_VERSION } from './protocol/protocol';
 import { JobQueue } from './jobs';
@@ -14,6 +15,7 @@ import { sessionInference } from './runtime/inference';
 import { runPipeline } from './engine/pipeline';
 import type { Target } from './engine/plan';
 import { scanModels, type RegisteredModel } from '../models/registry';
+import { importModel } from '../models/import';
 import { builtinModelsDir, userModelsDir } from '../models/paths';
 import { DEFAULT_MODEL_ID } from '../models/builtin';
 import { log } from './log';
@@ -89,15 +91,32 @@ export class UpscaleService {
     return model;
   }
 
+  private modelInfo(m: RegisteredModel): ModelInfo {
+    return {
+      id: m.id, name: m.name, family: m.family, variant: m.variant, scale: m.scale,
+      inputMultiple: m.inputMultiple, sizeBytes: m.sizeBytes, source: m.source,
+      license: m.license, credit: m.credit, loaded: this.sessions.isLoaded(m.id),
+    };
+  }
+
   async listModels(): Promise<ModelsListResult> {
     const { models } = await scanModels(this.builtinDir, this.userDir);
-    return {
-      models: models.map((m): ModelInfo => ({
-        id: m.id, name: m.name, family: m.family, variant: m.variant, scale: m.scale,
-        inputMultiple: m.inputMultiple, sizeBytes: m.sizeBytes, source: m.source,
-        license: m.license, credit: m.credit, loaded: this.sessions.isLoaded(m.id),
-      })),
-    };
+    return { models: models.map((m) => this.modelInfo(m)) };
+  }
+
+  /** Converts a user's model file into the models folder (nothing half-written on failure). */
+  async importModel(params: ModelsImportParams): Promise<ModelsImportResult> {
+    this.refuseWhenShuttingDown();
+    const stat = await fs.stat(params.path).catch(() => null);
+    if (!stat) throw new DaemonError('InputNotFound', `${params.path}: no such file`, params.path);
+    try {
+      const model = await importModel(params.path, this.userDir);
+      log('info', `imported ${params.path} as ${model.id} (${model.family}, x${model.scale})`);
+      return { model: this.modelInfo(model) };
+    } catch (e) {
+      const message = (e as Error).message;
+      throw new DaemonError('ModelInvalid', message.includes(params.path) ? message : `${params.path}: ${message}`, params.path);
+    }
   }
 
   private async acquire(model: RegisteredModel) {
@@ -123,17 +142,19 @@ export class UpscaleService {
     return { id: params.id, unloaded: await this.sessions.unload(params.id) };
   }
 
-  async upscale(params: UpscaleParams, requestId: number | string): Promise<UpscaleResult> {
+  upscale(params: UpscaleParams, requestId: number | string): Promise<UpscaleResult> {
     this.refuseWhenShuttingDown();
-    await this.ensureInitialized();
-    const model = await this.findModel(params.model);
     const jobId = randomUUID();
-    const target: Target = params.width !== undefined || params.height !== undefined
-      ? { kind: 'size', ...(params.width !== undefined && { width: params.width }), ...(params.height !== undefined && { height: params.height }), ...(params.fit && { fit: params.fit }) }
-      : { kind: 'scale', scale: params.scale ?? model.scale };
     const notify = this.options.notifyProgress;
-    return this.queue.enqueue(requestId, (checkpoint) => {
+    // Queued at once, before any await, so a `$/cancelRequest` that follows the request
+    // always finds its job.
+    return this.queue.enqueue(requestId, async (checkpoint) => {
+      await this.ensureInitialized();
+      const model = await this.findModel(params.model);
       log('info', `job ${jobId}: ${params.input} with ${model.id}`);
+      const target: Target = params.width !== undefined || params.height !== undefined
+        ? { kind: 'size', ...(params.width !== undefined && { width: params.width }), ...(params.height !== undefined && { height: params.height }), ...(params.fit && { fit: params.fit }) }
+        : { kind: 'scale', scale: params.scale ?? model.scale };
       return runPipeline(
         {
           input: params.input,

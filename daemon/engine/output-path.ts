@@ -63,3 +63,15 @@ export async function freePath(file: string, source: string, overwrite: boolean)
   }
   throw new Error(`no free file name near ${file}`);
 }
+
+/**
+ * The temporary file a job encodes into before renaming it over `output`. Clients that
+ * outlive a killed daemon remove it by this name.
+ */
+export function partialPath(output: string, jobId: string): string {
+  return path.join(path.dirname(output), `.${path.basename(output)}.${jobId}.partial`);
+}
+
+export function isPartialOf(fileName: string, jobId: string): boolean {
+  return fileName.startsWith('.') && fileName.endsWith(`.${jobId}.partial`);
+}

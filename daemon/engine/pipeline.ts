@@ -15,7 +15,7 @@ import { planPasses, type PassPlan, type Size, type Target } from './plan';
 import { passGrid, runTiledPass, type PlanarImage, type TileDone, type TileInference } from './tiled-pass';
 import { fitWindow, resizeLanczos } from './lanczos';
 import { quantiseRows } from './quantise';
-import { applyTemplate, DEFAULT_TEMPLATE, freePath } from './output-path';
+import { applyTemplate, DEFAULT_TEMPLATE, freePath, partialPath } from './output-path';
 import { chooseTile } from './tile-size';
 
 export interface PipelineRequest {
@@ -279,7 +279,7 @@ export async function runPipeline(req: PipelineRequest, ctx: PipelineContext): P
   const data = depth === 16 ? new Uint16Array(size) : new Uint8Array(size);
   quantiseRows(data, plan.final.width, channels, 0, plan.final.height, rgb.data, alpha ? alpha.data : null);
 
-  const temp = path.join(path.dirname(out.file), `.${path.basename(out.file)}.${ctx.jobId}.partial`);
+  const temp = partialPath(out.file, ctx.jobId);
   let warnings: readonly string[] = decoded.source.warnings;
   try {
     const result = await encodeImage({ width: plan.final.width, height: plan.final.height, channels, depth, data }, decoded.source, {

@@ -13,6 +13,10 @@ export class DaemonError extends JSONRPCErrorException {
   constructor(name: ErrorName, message: string, file?: string) {
     const data: ErrorData = file === undefined ? { name } : { name, file };
     super(message, ErrorCode[name], data);
+    // json-rpc-2.0's base class resets the prototype to its own in its constructor,
+    // which would make `instanceof DaemonError` false.
+    Object.setPrototypeOf(this, new.target.prototype);
+    this.name = 'DaemonError';
     this.errorName = name;
     this.file = file;
   }

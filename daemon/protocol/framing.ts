@@ -7,7 +7,8 @@ import type { Readable, Writable } from 'node:stream';
 export const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
 const MAX_HEADER_BYTES = 8 * 1024;
 const HEADER_END = Buffer.from('\r\n\r\n', 'ascii');
-const CONTENT_LENGTH = /^content-length:[ \t]*(.*)$/i;
+// Not anchored: after a resync, stray bytes of a broken frame may precede the header name.
+const CONTENT_LENGTH = /content-length:[ \t]*(.*)$/i;
 
 export interface FrameHandlers {
   message(text: string): void;

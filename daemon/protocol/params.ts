@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { DaemonError } from './errors';
 import {
   ALPHA_MODES, EXECUTION_PROVIDERS, FITS, OUTPUT_FORMATS,
-  type CancelParams, type InitializeParams, type ModelIdParams, type UpscaleParams,
+  type CancelParams, type InitializeParams, type ModelIdParams, type ModelsImportParams, type UpscaleParams,
 } from './protocol';
 import {
   onlyKnown, optionalBoolean, optionalEnum, optionalNumber, optionalString, paramsObject, requestId, requiredString,
@@ -49,6 +49,13 @@ export function parseModelId(method: string, raw: unknown): ModelIdParams {
   const p = paramsObject(method, raw);
   onlyKnown(method, p, ['id']);
   return { id: requiredString(method, p, 'id', 200) };
+}
+
+export function parseImport(raw: unknown): ModelsImportParams {
+  const m = 'models/import';
+  const p = paramsObject(m, raw);
+  onlyKnown(m, p, ['path']);
+  return { path: absolutePath(m, 'path', requiredString(m, p, 'path')) as string };
 }
 
 export function parseCancel(raw: unknown): CancelParams {

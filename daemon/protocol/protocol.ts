@@ -148,6 +148,15 @@ export interface UpscaleResult {
   readonly warnings: readonly string[];
 }
 
+export interface ModelsImportParams {
+  /** Absolute path of a .pth, .safetensors, .onnx or ncnn .param file. */
+  readonly path: string;
+}
+
+export interface ModelsImportResult {
+  readonly model: ModelInfo;
+}
+
 export interface ShutdownResult {
   readonly ok: true;
 }
@@ -158,6 +167,7 @@ export interface RequestMap {
   'models/list': [Record<string, never>, ModelsListResult];
   'models/load': [ModelIdParams, ModelsLoadResult];
   'models/unload': [ModelIdParams, ModelsUnloadResult];
+  'models/import': [ModelsImportParams, ModelsImportResult];
   upscale: [UpscaleParams, UpscaleResult];
   shutdown: [Record<string, never>, ShutdownResult];
 }

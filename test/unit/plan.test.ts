@@ -41,7 +41,7 @@ test('exact sizes: both sides exact, one side keeps the aspect ratio', () => {
   assert.deepEqual(targetSize(input, { kind: 'size', width: 250 }), { width: 250, height: 150 });
   assert.deepEqual(targetSize(input, { kind: 'size', height: 90 }), { width: 150, height: 90 });
   const cover = planPasses(input, 4, { kind: 'size', width: 1000, height: 1000 });
-  assert.equal(cover.passSizes.length, 2, 'cover needs 1000/60 = 16.7x: two passes');
+  assert.equal(cover.passSizes.length, 3, 'cover needs 1000/60 = 16.7x: 4x and 16x fall short, three passes');
   const contain = planPasses(input, 4, { kind: 'size', width: 1000, height: 1000, fit: 'contain' });
   assert.equal(contain.passSizes.length, 2, 'contain needs 10x: two passes');
   const three = planPasses(input, 4, { kind: 'size', width: 5000 });

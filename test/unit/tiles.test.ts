@@ -30,7 +30,7 @@ test('a bad overlap is refused with the numbers', () => {
 
 test('the grid multiplies the axes', () => {
   const grid = tileGrid(300, 100, 96, 32);
-  assert.equal(grid.columns.length, 4);
+  assert.equal(grid.columns.length, 5); // (300 - 32) / (96 - 32) = 4.2
   assert.equal(grid.rows.length, 2);
-  assert.equal(tileCount(grid), 8);
+  assert.equal(tileCount(grid), 10);
 });

@@ -1,0 +1,459 @@
+// The extension's side of the daemon: starts it lazily, supervises it, and runs jobs on
+// it. No vscode here, so the integration tests drive this very class against the real
+// daemon. It reuses the shared protocol client (daemon/protocol/connection.ts) and adds
+// what an editor needs on top: one daemon shared by every command, in-flight jobs that
+// fail with a clear message when the daemon dies, restarts with back-off and a limit
+// (extension/restart-policy.ts), and an observable state for the status bar.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { spawnDaemon, type SpawnedDaemon } from '../daemon/protocol/connection';
+import { DaemonError, errorNameOf, type ErrorName } from '../daemon/protocol/errors';
+import type {
+  ExecutionProvider, InitializeResult, LogLevel, ModelInfo, ParamsOf, ProgressParams, RequestMethod, ResultOf,
+  UpscaleParams, UpscaleResult,
+} from '../daemon/protocol/protocol';
+import type { DaemonLaunch } from './daemon-launch';
+import { isPartialOf } from '../daemon/engine/output-path';
+import { RestartPolicy } from './restart-policy';
+
+export type DaemonState =
+  | { readonly kind: 'stopped' }
+  | { readonly kind: 'starting' }
+  | { readonly kind: 'running'; readonly provider: ExecutionProvider; readonly jobs: number }
+  | { readonly kind: 'restarting'; readonly reason: string; readonly delayMs: number }
+  | { readonly kind: 'failed'; readonly reason: string };
+
+/** A job failed because the daemon went away under it (not because of the job's input). */
+export class DaemonCrashedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'DaemonCrashedError';
+  }
+}
+
+/**
+ * The application error name of a failed request. Read from the fields rather than with
+ * `instanceof DaemonError`: json-rpc-2.0's JSONRPCErrorException resets the prototype in
+ * its constructor, so subclasses of it do not survive `instanceof`.
+ */
+export function daemonErrorName(e: unknown): ErrorName | undefined {
+  if (typeof e !== 'object' || e === null) return undefined;
+  const { errorName, code } = e as { errorName?: unknown; code?: unknown };
+  if (typeof errorName === 'string') return errorName as ErrorName;
+  return typeof code === 'number' ? errorNameOf(code) : undefined;
+}
+
+export function isCancelledError(e: unknown): boolean {
+  return daemonErrorName(e) === 'Cancelled';
+}
+
+
+export interface JobOptions {
+  readonly onProgress?: (p: ProgressParams) => void;
+  /** Aborting sends `$/cancelRequest`; the job then rejects with a Cancelled DaemonError. */
+  readonly signal?: AbortSignal;
+}
+
+export interface Timers {
+  readonly now: () => number;
+  readonly setTimeout: (fn: () => void, ms: number) => { cancel(): void };
+}
+
+const realTimers: Timers = {
+  now: () => Date.now(),
+  setTimeout: (fn, ms) => {
+    const t = setTimeout(fn, ms);
+    return { cancel: () => clearTimeout(t) };
+  },
+};
+
+export interface DaemonClientOptions {
+  /** Called at every start, so changed settings apply to the next daemon. */
+  readonly launch: () => DaemonLaunch;
+  /** Every daemon log line ($/log and stderr) and the supervisor's own notes. */
+  readonly log: (level: LogLevel, message: string) => void;
+  readonly policy?: RestartPolicy;
+  readonly timers?: Timers;
+  /** How long `shutdown` + `exit` may take before the process is killed. */
+  readonly stopTimeoutMs?: number;
+  /** How long the daemon may take to answer `initialize` before it counts as crashed. */
+  readonly startTimeoutMs?: number;
+}
+
+interface Job {
+  readonly input: string;
+  /** Where the daemon writes this job's temporary file. */
+  readonly outputFolder: string;
+  /** The daemon's job id, known from the first progress notification. */
+  jobId?: string;
+  readonly fail: (e: Error) => void;
+}
+
+/** The folder a request's result (and its temporary file) goes to. */
+function outputFolderOfRequest(params: UpscaleParams): string {
+  if (params.output === undefined) return path.dirname(params.input);
+  if (params.output.endsWith(path.sep) || (fs.existsSync(params.output) && fs.statSync(params.output).isDirectory())) return params.output;
+  return path.dirname(params.output);
+}
+
+/**
+ * A daemon killed while encoding cannot remove its temporary file, so its client does.
+ * The name is the daemon's: `.<output name>.<jobId>.partial` beside the output
+ * (daemon/engine/pipeline.ts); the job id makes the match exact.
+ */
+function removePartialFiles(folder: string, jobId: string): string[] {
+  let names: string[];
+  try {
+    names = fs.readdirSync(folder);
+  } catch {
+    return [];
+  }
+  const removed: string[] = [];
+  for (const name of names) {
+    if (!isPartialOf(name, jobId)) continue;
+    try {
+      fs.rmSync(path.join(folder, name), { force: true });
+      removed.push(path.join(folder, name));
+    } catch {
+      // Best effort: the log says which file could not be removed.
+    }
+  }
+  return removed;
+}
+
+/** One started daemon process and what belongs to it alone. */
+interface Instance {
+  readonly daemon: SpawnedDaemon;
+  readonly jobs: Map<number, Job>;
+  initialized: InitializeResult | null;
+  /** Set when we ended it on purpose, so its exit is not a crash. */
+  stopping: boolean;
+  exitDescription: string | null;
+}
+
+/** Daemon stderr lines in this form are copies of `$/log` notifications (daemon/log.ts). */
+const LOG_LINE = /^\[upscale (error|warn|info|debug)\] /;
+
+function describeExit(code: number | null, signal: NodeJS.Signals | null): string {
+  if (signal) return `was killed by ${signal}`;
+  if (code === null) return 'could not be started';
+  return `exited with code ${code}`;
+}
+
+export class DaemonClient {
+  private readonly policy: RestartPolicy;
+  private readonly timers: Timers;
+  private readonly listeners = new Set<(state: DaemonState) => void>();
+  private current: Instance | null = null;
+  /** The start in progress (or the restart scheduled after a crash); shared by all callers. */
+  private starting: Promise<Instance> | null = null;
+  /** The back-off before a restart after a crash: its timer and how to call it off. */
+  private restartPending: { readonly timer: { cancel(): void }; readonly abandon: (e: Error) => void } | null = null;
+  private failedReason: string | null = null;
+  private disposed = false;
+  private _state: DaemonState = { kind: 'stopped' };
+
+  constructor(private readonly options: DaemonClientOptions) {
+    this.policy = options.policy ?? new RestartPolicy();
+    this.timers = options.timers ?? realTimers;
+  }
+
+  get state(): DaemonState {
+    return this._state;
+  }
+
+  /** The daemon's answer to `initialize`, once running. */
+  get initializeResult(): InitializeResult | null {
+    return this.current?.initialized ?? null;
+  }
+
+  onState(listener: (state: DaemonState) => void): { dispose(): void } {
+    this.listeners.add(listener);
+    return { dispose: () => this.listeners.delete(listener) };
+  }
+
+  private setState(state: DaemonState): void {
+    this._state = state;
+    for (const l of [...this.listeners]) l(state);
+  }
+
+  private updateRunningState(): void {
+    const inst = this.current;
+    if (!inst?.initialized || this.starting) return;
+    this.setState({ kind: 'running', provider: inst.initialized.activeProvider, jobs: inst.jobs.size });
+  }
+
+  /** Starts the daemon if it is not running; resolves once it has answered `initialize`. */
+  async start(): Promise<InitializeResult> {
+    const inst = await this.ensureInstance();
+    return inst.initialized as InitializeResult;
+  }
+
+  private ensureInstance(): Promise<Instance> {
+    if (this.disposed) return Promise.reject(new Error('the Upscale extension is shutting down'));
+    if (this.failedReason !== null) {
+      return Promise.reject(new Error(`${this.failedReason}. Run "Upscale: Restart Daemon" to try again.`));
+    }
+    if (this.current?.initialized && !this.current.stopping) return Promise.resolve(this.current);
+    this.starting ??= this.spawn();
+    return this.starting;
+  }
+
+  private spawn(): Promise<Instance> {
+    this.setState({ kind: 'starting' });
+    const launch = this.options.launch();
+    const log = this.options.log;
+    let partial = '';
+    const daemon = spawnDaemon(launch.command, launch.args, {
+      env: launch.env,
+      onStderr: (text) => {
+        const lines = (partial + text).split('\n');
+        partial = lines.pop() ?? '';
+        for (const line of lines) if (line.trim() !== '' && !LOG_LINE.test(line)) log('warn', `daemon stderr: ${line}`);
+      },
+    });
+    const inst: Instance = { daemon, jobs: new Map(), initialized: null, stopping: false, exitDescription: null };
+    this.current = inst;
+    log('info', `starting the daemon: ${launch.command} ${launch.args.join(' ')}`);
+    daemon.connection.on('$/log', (p) => log(p.level, p.message));
+    void daemon.exited.then(({ code, signal }) => {
+      if (partial.trim() !== '' && !LOG_LINE.test(partial)) log('warn', `daemon stderr: ${partial}`);
+      this.exited(inst, describeExit(code, signal));
+    });
+    // A daemon that never answers would hang every command: past the limit it is killed,
+    // and its exit is handled as any crash.
+    const startTimeoutMs = this.options.startTimeoutMs ?? 60_000;
+    const startTimer = this.timers.setTimeout(() => {
+      if (inst.initialized || inst.exitDescription !== null) return;
+      log('error', `the daemon did not answer "initialize" within ${startTimeoutMs / 1000} s; killing it`);
+      daemon.process.kill('SIGKILL');
+    }, startTimeoutMs);
+    const started = daemon.connection.request('initialize', launch.initialize).finally(() => startTimer.cancel()).then(
+      (result) => {
+        inst.initialized = result;
+        for (const p of result.modelProblems) log('warn', `model skipped: ${p}`);
+        log('info', `daemon ${result.version} ready; running models on ${result.activeProvider}; models folder ${result.modelsFolder}`);
+        if (this.current === inst) {
+          this.starting = null;
+          this.updateRunningState();
+        }
+        return inst;
+      },
+      (e: unknown) => {
+        if (this.current === inst) this.starting = null;
+        if (inst.exitDescription === null) {
+          // It runs but refused `initialize` (a bad setting, say): end it on purpose, so
+          // the next command starts a fresh one and gets the same clear answer.
+          inst.stopping = true;
+          daemon.process.kill();
+        }
+        const why = inst.exitDescription ? `the Upscale daemon ${inst.exitDescription} while starting` : `the Upscale daemon did not start: ${(e as Error).message}`;
+        throw new DaemonCrashedError(`${why}; see the Upscale log`);
+      },
+    );
+    return started;
+  }
+
+  private exited(inst: Instance, description: string): void {
+    inst.exitDescription = description;
+    const crashed = !inst.stopping && !this.disposed;
+    const message = `the Upscale daemon ${description}`;
+    if (crashed) this.options.log('error', `${message} unexpectedly`);
+    else this.options.log('info', `${message}`);
+    for (const [, job] of inst.jobs) {
+      if (job.jobId !== undefined) {
+        for (const file of removePartialFiles(job.outputFolder, job.jobId)) this.options.log('info', `removed the unfinished ${file}`);
+      }
+      job.fail(crashed
+        ? new DaemonCrashedError(`${message} while upscaling ${job.input}; the job did not finish and left no output. See the Upscale log.`)
+        : new DaemonCrashedError(`the Upscale daemon was stopped while upscaling ${job.input}; the job did not finish.`));
+    }
+    inst.jobs.clear();
+    if (this.current !== inst) return;
+    this.current = null;
+    if (!crashed) {
+      if (!this.starting) this.setState({ kind: 'stopped' });
+      return;
+    }
+    const decision = this.policy.crashed(this.timers.now());
+    if (!decision.restart) {
+      this.failedReason = decision.reason;
+      this.starting = null;
+      this.options.log('error', `${decision.reason}. Run "Upscale: Restart Daemon" to try again.`);
+      this.setState({ kind: 'failed', reason: decision.reason });
+      return;
+    }
+    this.options.log('info', `restarting the daemon in ${decision.delayMs} ms (crash ${decision.crashesInWindow} in the window)`);
+    this.setState({ kind: 'restarting', reason: `${message} unexpectedly`, delayMs: decision.delayMs });
+    // Callers that ask for the daemon while the restart is pending wait for it.
+    const restarted = new Promise<Instance>((resolve, reject) => {
+      const timer = this.timers.setTimeout(() => {
+        this.restartPending = null;
+        this.starting = null;
+        if (this.disposed) {
+          reject(new Error('the Upscale extension is shutting down'));
+          return;
+        }
+        this.starting = this.spawn();
+        this.starting.then(resolve, reject);
+      }, decision.delayMs);
+      this.restartPending = { timer, abandon: reject };
+    });
+    // A restart that nobody awaits must not surface as an unhandled rejection.
+    restarted.catch(() => undefined);
+    this.starting = restarted;
+  }
+
+  /** A typed request to the daemon, starting it if needed. */
+  async request<M extends RequestMethod>(method: M, params: ParamsOf<M>): Promise<ResultOf<M>> {
+    const inst = await this.ensureInstance();
+    return inst.daemon.connection.request(method, params);
+  }
+
+  async listModels(): Promise<readonly ModelInfo[]> {
+    return (await this.request('models/list', {})).models;
+  }
+
+  /** Imports a model file into the models folder through `models/import`. */
+  async importModel(file: string): Promise<ModelInfo> {
+    const inst = await this.ensureInstance();
+    return (await inst.daemon.connection.request('models/import', { path: file })).model;
+  }
+
+  /** Runs one upscale job; progress and cancellation as in JobOptions. */
+  async upscale(params: UpscaleParams, options: JobOptions = {}): Promise<UpscaleResult> {
+    if (options.signal?.aborted) throw new DaemonError('Cancelled', `cancelled before it started: ${params.input}`, params.input);
+    const inst = await this.ensureInstance();
+    const { connection } = inst.daemon;
+    const pending = connection.start('upscale', params);
+    return new Promise<UpscaleResult>((resolve, reject) => {
+      let settled = false;
+      const offProgress = connection.on('$/progress', (p) => {
+        if (p.requestId !== pending.id) return;
+        const job = inst.jobs.get(pending.id);
+        if (job) job.jobId = p.jobId;
+        options.onProgress?.(p);
+      });
+      const onAbort = () => connection.cancel(pending.id);
+      options.signal?.addEventListener('abort', onAbort, { once: true });
+      const finish = () => {
+        settled = true;
+        offProgress();
+        options.signal?.removeEventListener('abort', onAbort);
+        inst.jobs.delete(pending.id);
+        this.updateRunningState();
+      };
+      // A crash fails the job with the supervisor's message, whichever comes first.
+      inst.jobs.set(pending.id, {
+        input: params.input,
+        outputFolder: outputFolderOfRequest(params),
+        fail: (e) => {
+          if (settled) return;
+          finish();
+          reject(e);
+        },
+      });
+      this.updateRunningState();
+      pending.result.then(
+        (r) => {
+          if (settled) return;
+          finish();
+          resolve(r);
+        },
+        (error: unknown) => {
+          if (settled) return;
+          // We asked for the cancel, so say so whatever the daemon called the failure.
+          const e = options.signal?.aborted && daemonErrorName(error) !== 'Cancelled'
+            ? new DaemonError('Cancelled', `cancelled: ${params.input}`, params.input)
+            : error;
+          // The connection closes a moment before the supervisor hears of the exit; let
+          // the exit handler give the job its clearer message.
+          if (inst.exitDescription === null && (inst.daemon.process.exitCode !== null || inst.daemon.process.signalCode !== null)) {
+            setImmediate(() => {
+              if (settled) return;
+              finish();
+              reject(e);
+            });
+            return;
+          }
+          finish();
+          reject(e);
+        },
+      );
+    });
+  }
+
+  /** Sends `$/cancelRequest` for every job in flight; returns how many. */
+  cancelAll(): number {
+    const inst = this.current;
+    if (!inst) return 0;
+    for (const id of inst.jobs.keys()) inst.daemon.connection.cancel(id);
+    return inst.jobs.size;
+  }
+
+  /** The running daemon's process id (for the log, and for tests that kill it). */
+  get pid(): number | undefined {
+    return this.current?.daemon.process.pid;
+  }
+
+  /** Jobs this client has in flight (running or queued in the daemon). */
+  get jobCount(): number {
+    return this.current?.jobs.size ?? 0;
+  }
+
+  /** Stops the daemon: `shutdown`, `exit`, and a kill if it has not gone within the timeout. */
+  async stop(): Promise<void> {
+    // A restart waiting on its back-off is called off; whoever waits on it hears why.
+    const pending = this.restartPending;
+    this.restartPending = null;
+    pending?.timer.cancel();
+    pending?.abandon(new Error('the Upscale daemon was stopped before it could restart'));
+    const starting = this.starting;
+    this.starting = null;
+    const inst = this.current ?? (starting && !pending ? await starting.catch(() => null) : null);
+    if (!inst) {
+      if (!this.disposed && this.failedReason === null) this.setState({ kind: 'stopped' });
+      return;
+    }
+    inst.stopping = true;
+    const { daemon } = inst;
+    if (inst.exitDescription !== null) return;
+    const timeout = this.options.stopTimeoutMs ?? 3000;
+    let timer: { cancel(): void } | null = null;
+    const timedOut = new Promise<'timeout'>((resolve) => {
+      timer = this.timers.setTimeout(() => resolve('timeout'), timeout);
+    });
+    const polite = (async () => {
+      try {
+        await daemon.connection.request('shutdown', {});
+      } catch {
+        // Gone already, or refusing: exit and the kill below still apply.
+      }
+      daemon.connection.notify('exit', {});
+      await daemon.exited;
+      return 'exited' as const;
+    })();
+    const outcome = await Promise.race([polite, timedOut]);
+    (timer as { cancel(): void } | null)?.cancel();
+    if (outcome === 'timeout') {
+      this.options.log('warn', `the daemon did not exit within ${timeout} ms; killing it`);
+      daemon.process.kill('SIGKILL');
+      await daemon.exited;
+    }
+  }
+
+  /** The user's "Restart Daemon": a fresh crash budget and a new process now. */
+  async restart(): Promise<InitializeResult> {
+    await this.stop();
+    this.policy.reset();
+    this.failedReason = null;
+    return this.start();
+  }
+
+  async dispose(): Promise<void> {
+    if (this.disposed) return;
+    await this.stop();
+    this.disposed = true;
+    this.listeners.clear();
+  }
+}

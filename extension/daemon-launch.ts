@@ -1,0 +1,61 @@
+// How the extension starts its daemon: which runtime, which script, which environment and
+// which `initialize` parameters. Pure (the caller passes the facts about the host), so the
+// Electron/plain-Node choice and the settings mapping are unit-tested.
+import * as path from 'node:path';
+import type { InitializeParams } from '../daemon/protocol/protocol';
+import type { UpscaleSettings } from './config';
+
+export interface HostFacts {
+  /** The extension's install folder (context.extensionPath). */
+  readonly extensionPath: string;
+  /** process.execPath: Electron in desktop VS Code, Node under code-server. */
+  readonly execPath: string;
+  /** True when execPath is Electron (process.versions.electron is set). */
+  readonly isElectron: boolean;
+  readonly env: NodeJS.ProcessEnv;
+  readonly homedir: string;
+  /** dist/models when the packaged extension carries the default model, else undefined. */
+  readonly bundledModelsDir?: string;
+}
+
+export interface DaemonLaunch {
+  readonly command: string;
+  readonly args: readonly string[];
+  readonly env: NodeJS.ProcessEnv;
+  readonly initialize: InitializeParams;
+}
+
+/** The daemon script inside the extension (built by esbuild.mjs). */
+export function daemonScript(extensionPath: string): string {
+  return path.join(extensionPath, 'dist', 'upscale.js');
+}
+
+function expandHome(p: string, homedir: string): string {
+  return p === '~' ? homedir : p.startsWith('~/') ? path.join(homedir, p.slice(2)) : p;
+}
+
+export function daemonLaunch(host: HostFacts, settings: UpscaleSettings): DaemonLaunch {
+  const env: NodeJS.ProcessEnv = { ...host.env };
+  // Electron runs a script as plain Node only with this set; without it, it opens a window.
+  if (host.isElectron) env.ELECTRON_RUN_AS_NODE = '1';
+  else delete env.ELECTRON_RUN_AS_NODE;
+  if (host.bundledModelsDir !== undefined) {
+    // The .vsix carries the default model in dist/models. UPSCALE_BUILTIN_DIR names it;
+    // a daemon that does not read that variable yet finds it as <UPSCALE_CACHE_DIR>/models.
+    env.UPSCALE_BUILTIN_DIR = host.bundledModelsDir;
+    if (env.UPSCALE_CACHE_DIR === undefined && path.basename(host.bundledModelsDir) === 'models') {
+      env.UPSCALE_CACHE_DIR = path.dirname(host.bundledModelsDir);
+    }
+  }
+  // modelsFolder and executionProvider are machine-scoped and listed in
+  // capabilities.untrustedWorkspaces.restrictedConfigurations, so VS Code never hands us a
+  // workspace's value for them: what arrives here is the user's own.
+  const modelsFolder = settings.modelsFolder === '' ? undefined : path.resolve(expandHome(settings.modelsFolder, host.homedir));
+  const initialize: InitializeParams = {
+    clientName: 'vscode-upscale',
+    provider: settings.executionProvider,
+    maxOutputPixels: settings.maxOutputPixels,
+    ...(modelsFolder !== undefined && { modelsFolder }),
+  };
+  return { command: host.execPath, args: [daemonScript(host.extensionPath), 'daemon'], env, initialize };
+}

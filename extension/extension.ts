@@ -1,0 +1,60 @@
+// Entry point: wires the pieces together and nothing else. The daemon starts lazily on the
+// first command that needs it (extension/client.ts) and is stopped on deactivate.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { DaemonClient } from './client';
+import { UpscaleCommands } from './commands';
+import { DaemonAlerts } from './daemon-alerts';
+import { SECTION } from './config';
+import { daemonLaunch } from './daemon-launch';
+import { JobRunner } from './job-runner';
+import { registerPreviewSerializer } from './preview/panel';
+import { SettingsReader } from './settings';
+import { DaemonStatusItem } from './status';
+
+let client: DaemonClient | undefined;
+
+export function activate(context: vscode.ExtensionContext): void {
+  const log = vscode.window.createOutputChannel('Upscale', { log: true });
+  const settings = new SettingsReader(log);
+  const bundledModelsDir = path.join(context.extensionPath, 'dist', 'models');
+  client = new DaemonClient({
+    launch: () => daemonLaunch({
+      extensionPath: context.extensionPath,
+      execPath: process.execPath,
+      isElectron: process.versions.electron !== undefined,
+      env: process.env,
+      homedir: os.homedir(),
+      ...(fs.existsSync(bundledModelsDir) && { bundledModelsDir }),
+    }, settings.read()),
+    log: (level, message) => log[level](message),
+  });
+  const runner = new JobRunner(context, client, settings, log);
+  context.subscriptions.push(
+    log,
+    runner,
+    new DaemonStatusItem(client),
+    new DaemonAlerts(client),
+    ...new UpscaleCommands({ client, runner, settings, log }).register(),
+    registerPreviewSerializer(context),
+    vscode.workspace.onDidChangeConfiguration((e) => {
+      if (!e.affectsConfiguration(SECTION)) return;
+      settings.changed();
+      // These are read when the daemon starts; say so rather than restart under running jobs.
+      if (e.affectsConfiguration(`${SECTION}.executionProvider`) || e.affectsConfiguration(`${SECTION}.modelsFolder`) || e.affectsConfiguration(`${SECTION}.maxOutputPixels`)) {
+        if (client?.state.kind === 'running') {
+          void vscode.window.showInformationMessage('Upscale: the new setting applies when the daemon restarts.', 'Restart Daemon').then((choice) => {
+            if (choice) void vscode.commands.executeCommand('upscale.restartDaemon');
+          });
+        }
+      }
+    }),
+  );
+}
+
+export async function deactivate(): Promise<void> {
+  await client?.dispose();
+  client = undefined;
+}

@@ -1,0 +1,63 @@
+// The rows of the model and scale quick picks, as plain data: label, description and
+// detail for each choice. The quick pick itself (extension/commands.ts) only shows them.
+import type { ModelInfo } from '../daemon/protocol/protocol';
+
+export function formatBytes(bytes: number): string {
+  if (bytes >= 1e9) return `${(bytes / 1e9).toFixed(1)} GB`;
+  if (bytes >= 1e6) return `${(bytes / 1e6).toFixed(1)} MB`;
+  if (bytes >= 1e3) return `${Math.round(bytes / 1e3)} kB`;
+  return `${bytes} B`;
+}
+
+export interface ModelRow {
+  readonly id: string;
+  readonly label: string;
+  readonly description: string;
+  readonly detail: string;
+  readonly picked: boolean;
+}
+
+/** One row per model; the default first, then built-ins, then the user's, by name. */
+export function modelRows(models: readonly ModelInfo[], defaultModel: string): ModelRow[] {
+  const rank = (m: ModelInfo) => (m.id === defaultModel ? 0 : m.source === 'builtin' ? 1 : 2);
+  return [...models]
+    .sort((a, b) => rank(a) - rank(b) || a.name.localeCompare(b.name))
+    .map((m) => ({
+      id: m.id,
+      label: m.id === defaultModel ? `$(star-full) ${m.name}` : m.name,
+      description: `${m.family} · x${m.scale} · ${formatBytes(m.sizeBytes)}${m.loaded ? ' · loaded' : ''}`,
+      detail: `${m.id} — ${m.source === 'builtin' ? 'built-in' : 'your model'}, ${m.variant}; ${m.license}`,
+      picked: m.id === defaultModel,
+    }));
+}
+
+export interface ScaleRow {
+  readonly label: string;
+  readonly description: string;
+  /** The factor, or 'custom' for "type a factor or size". */
+  readonly scale: number | 'custom';
+}
+
+export const SCALE_CHOICES = [2, 3, 4, 8] as const;
+
+/**
+ * The scale rows for a model of scale `modelScale`; `nameFor` gives the output name for a
+ * factor so each row shows where its result will go.
+ */
+export function scaleRows(modelScale: number, nameFor: (scale: number) => string): ScaleRow[] {
+  const rows: ScaleRow[] = SCALE_CHOICES.map((scale) => {
+    const passes = passesFor(scale, modelScale);
+    const how = scale === modelScale ? 'one pass' : scale < modelScale ? 'one pass, then Lanczos down' : `${passes} passes${modelScale ** passes === scale ? '' : ' + Lanczos'}`;
+    return { label: `${scale}x`, description: `${how} → ${nameFor(scale)}`, scale };
+  });
+  rows.push({ label: 'Custom…', description: 'a factor such as 2.5, or an exact size such as 1920x1080, 1920x or x1080', scale: 'custom' });
+  return rows;
+}
+
+/** Passes of a `modelScale` model to reach `scale` (at most 3, as the daemon does). */
+export function passesFor(scale: number, modelScale: number): number {
+  if (modelScale <= 1) return 1;
+  let passes = 1;
+  while (modelScale ** passes < scale && passes < 3) passes++;
+  return passes;
+}

@@ -1,0 +1,363 @@
+// The preview panel: original | upscaled with synchronized zoom and pan, filled in tile by
+// tile while a job runs, then showing the output file.
+//
+// One panel at a time, like the Markdown preview: a new job takes the open panel over (its
+// earlier PreviewPanel handle goes quiet). The panel keeps what it has been told (job,
+// tiles so far, result or error), because a webview without retainContextWhenHidden is
+// rebuilt every time it is shown again: on `ready` it gets `init` and the tiles replayed.
+//
+// Security: the webview names actions, never paths (webview/messages.ts rejects anything
+// else), and every file the panel touches is one it was given by the extension (the job and
+// the daemon's result) or, after a reload, an existing image file named in the saved state.
+
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import type { ProgressParams, UpscaleResult } from '../../daemon/protocol/protocol';
+import { parseWebviewMessage, type JobView, type ProgressView, type ResultSummary, type ResultView, type ToWebviewMessage } from '../../webview/messages';
+import { createNonce, previewHtml } from './html';
+import { restoreTarget } from './serializer';
+
+export const PREVIEW_VIEW_TYPE = 'upscale.preview';
+
+/** Send this as `previewWidth` with upscale requests shown in the panel: tile previews are
+ *  scaled so the whole output is this wide (enough for a sharp fit-to-panel view). */
+export const PREVIEW_WIDTH = 1600;
+
+/** What the panel needs to know about a job before it has a result. */
+export interface PreviewJob {
+  readonly input: string;
+  readonly model: string;
+  readonly outputPath?: string;
+}
+
+/** Bound on the tile previews kept for replay (base64 characters), oldest dropped first. */
+const REPLAY_BUDGET_CHARS = 48 * 1024 * 1024;
+
+/**
+ * A job's handle on the preview panel. show() with a new job takes the open panel over; the
+ * earlier job's handle then goes quiet, so its late progress cannot paint over the new job.
+ */
+export class PreviewPanel {
+  private constructor(
+    private readonly host: PanelHost,
+    private readonly generation: number,
+  ) {}
+
+  /** Opens (or takes over) the preview panel beside the editor for a job that is starting. */
+  static show(context: vscode.ExtensionContext, job: PreviewJob): PreviewPanel {
+    const host = PanelHost.showFor(context, job);
+    return new PreviewPanel(host, host.generation);
+  }
+
+  /** The underlying webview panel (for tests and for the extension's own bookkeeping). */
+  get webviewPanel(): vscode.WebviewPanel {
+    return this.host.panel;
+  }
+
+  /** Whether this job still owns an open panel. */
+  get active(): boolean {
+    return this.host.owns(this.generation);
+  }
+
+  /** A tile finished (or the stage changed). */
+  progress(p: ProgressParams): void {
+    if (this.active) this.host.progress(p);
+  }
+
+  complete(r: UpscaleResult): void {
+    if (this.active) this.host.complete(r);
+  }
+
+  fail(message: string): void {
+    if (this.active) this.host.fail(message);
+  }
+}
+
+/** The one open panel and everything it has been told. */
+class PanelHost {
+  private static current: PanelHost | undefined;
+
+  private readonly disposables: vscode.Disposable[] = [];
+  private job: PreviewJob;
+  private result: ResultSummary | undefined;
+  private error: string | undefined;
+  /** An empty state (a restored panel whose files are gone) instead of a job. */
+  private emptyReason: string | undefined;
+  private replay: ProgressView[] = [];
+  private replayChars = 0;
+  private lastProgress: ProgressView | undefined;
+  private disposed = false;
+  /** Bumped whenever a new job takes the panel. */
+  generation = 0;
+
+  private constructor(
+    private readonly context: vscode.ExtensionContext,
+    readonly panel: vscode.WebviewPanel,
+    job: PreviewJob,
+  ) {
+    this.job = job;
+    panel.onDidDispose(() => this.dispose(), null, this.disposables);
+    panel.webview.onDidReceiveMessage((raw: unknown) => void this.onMessage(raw), null, this.disposables);
+  }
+
+  static showFor(context: vscode.ExtensionContext, job: PreviewJob): PanelHost {
+    const existing = PanelHost.current;
+    if (existing && !existing.disposed) {
+      existing.retarget(job);
+      existing.panel.reveal(vscode.ViewColumn.Beside, true);
+      return existing;
+    }
+    const panel = vscode.window.createWebviewPanel(
+      PREVIEW_VIEW_TYPE,
+      titleFor(job.input),
+      { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true },
+      webviewOptions(context, job),
+    );
+    const host = new PanelHost(context, panel, job);
+    PanelHost.current = host;
+    host.load();
+    return host;
+  }
+
+  /** A panel VS Code recreated after a reload, from its (untrusted) saved state. */
+  static async restore(context: vscode.ExtensionContext, panel: vscode.WebviewPanel, saved: unknown): Promise<void> {
+    const target = await restoreTarget(saved);
+    const job: PreviewJob =
+      target.kind === 'job'
+        ? { input: target.state.job.input, model: target.state.job.model, ...(target.result && { outputPath: target.result.outputPath }) }
+        : { input: '', model: '' };
+    panel.webview.options = webviewOptions(context, job);
+    const host = new PanelHost(context, panel, job);
+    if (target.kind === 'empty') {
+      host.emptyReason = target.reason;
+    } else {
+      host.result = target.result;
+      host.error = target.notice;
+      panel.title = titleFor(job.input);
+    }
+    if (!PanelHost.current || PanelHost.current.disposed) PanelHost.current = host;
+    host.load();
+  }
+
+  owns(generation: number): boolean {
+    return !this.disposed && generation === this.generation;
+  }
+
+  progress(p: ProgressParams): void {
+    if (this.result || this.error !== undefined) return;
+    const view: ProgressView = {
+      stage: p.stage,
+      pass: p.pass,
+      passes: p.passes,
+      done: p.done,
+      total: p.total,
+      ...(p.tile && { tile: p.tile }),
+      ...(p.passWidth !== undefined && { passWidth: p.passWidth }),
+      ...(p.passHeight !== undefined && { passHeight: p.passHeight }),
+      ...(p.preview && { preview: { png: p.preview.png, rect: p.preview.rect, scale: p.preview.scale } }),
+    };
+    this.lastProgress = view;
+    if (view.preview) this.keepForReplay(view);
+    this.post({ type: 'progress', progress: view });
+  }
+
+  complete(r: UpscaleResult): void {
+    this.result = {
+      outputPath: r.outputPath,
+      width: r.width,
+      height: r.height,
+      inputWidth: r.inputWidth,
+      inputHeight: r.inputHeight,
+      model: r.model,
+      provider: r.provider,
+      passes: r.passes,
+      totalMs: r.timings.totalMs,
+      warnings: [...r.warnings],
+    };
+    this.error = undefined;
+    this.job = { ...this.job, outputPath: r.outputPath };
+    this.clearReplay();
+    // The output may be in a folder the job did not name (a configured output folder).
+    // Changing the options reloads the page (which then asks for `init`), so only when needed.
+    const options = webviewOptions(this.context, this.job);
+    if (!sameRoots(options.localResourceRoots, this.panel.webview.options.localResourceRoots)) this.panel.webview.options = options;
+    this.post({ type: 'complete', result: this.resultView(this.result) });
+  }
+
+  fail(message: string): void {
+    this.error = message;
+    this.post({ type: 'failed', message });
+  }
+
+  private dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    if (PanelHost.current === this) PanelHost.current = undefined;
+    this.clearReplay();
+    for (const d of this.disposables.splice(0)) d.dispose();
+  }
+
+  private retarget(job: PreviewJob): void {
+    this.generation++;
+    this.job = job;
+    this.result = undefined;
+    this.error = undefined;
+    this.emptyReason = undefined;
+    this.lastProgress = undefined;
+    this.clearReplay();
+    this.panel.title = titleFor(job.input);
+    this.panel.webview.options = webviewOptions(this.context, job);
+    this.load();
+  }
+
+  /** (Re)loads the page with a fresh nonce; the webview answers with `ready`. */
+  private load(): void {
+    const webview = this.panel.webview;
+    const dist = vscode.Uri.joinPath(this.context.extensionUri, 'dist');
+    const media = vscode.Uri.joinPath(this.context.extensionUri, 'media');
+    webview.html = previewHtml({
+      nonce: createNonce(),
+      cspSource: webview.cspSource,
+      scriptUri: webview.asWebviewUri(vscode.Uri.joinPath(dist, 'webview.js')).toString(),
+      styleUri: webview.asWebviewUri(vscode.Uri.joinPath(media, 'preview.css')).toString(),
+      title: this.panel.title,
+    });
+  }
+
+  private clearReplay(): void {
+    this.replay = [];
+    this.replayChars = 0;
+  }
+
+  private keepForReplay(view: ProgressView): void {
+    this.replay.push(view);
+    this.replayChars += view.preview?.png.length ?? 0;
+    while (this.replayChars > REPLAY_BUDGET_CHARS && this.replay.length > 1) {
+      const dropped = this.replay.shift();
+      this.replayChars -= dropped?.preview?.png.length ?? 0;
+    }
+  }
+
+  private post(message: ToWebviewMessage): void {
+    // A hidden webview is torn down (no retainContextWhenHidden); it gets everything
+    // again through `ready` when shown, so posting now would only be lost.
+    if (this.disposed || !this.panel.visible) return;
+    void this.panel.webview.postMessage(message);
+  }
+
+  private jobView(): JobView {
+    return {
+      inputName: path.basename(this.job.input),
+      input: this.job.input,
+      model: this.job.model,
+      ...(this.job.outputPath !== undefined && { outputPath: this.job.outputPath }),
+      originalUri: this.panel.webview.asWebviewUri(vscode.Uri.file(this.job.input)).toString(),
+    };
+  }
+
+  private resultView(result: ResultSummary): ResultView {
+    // A query busts the webview's cache: a re-run may write a file with the same name.
+    const uri = this.panel.webview.asWebviewUri(vscode.Uri.file(result.outputPath)).with({ query: `v=${Date.now()}` });
+    return { ...result, outputUri: uri.toString() };
+  }
+
+  private async onMessage(raw: unknown): Promise<void> {
+    const message = parseWebviewMessage(raw);
+    if (!message || this.disposed) return; // Malformed or hostile: do nothing.
+    switch (message.type) {
+      case 'ready':
+        return this.sendAll();
+      case 'reveal':
+        return this.revealOutput();
+      case 'openOutput':
+        if (this.result) await vscode.commands.executeCommand('vscode.open', vscode.Uri.file(this.result.outputPath));
+        return;
+      case 'saveAs':
+        return this.saveAs();
+      case 'upscaleAgain':
+        if (this.job.input) await vscode.commands.executeCommand('upscale.upscaleWith', vscode.Uri.file(this.job.input));
+        return;
+    }
+  }
+
+  /** Everything the panel knows, for a webview that has just (re)loaded. */
+  private sendAll(): void {
+    if (this.emptyReason !== undefined) {
+      this.post({ type: 'empty', reason: this.emptyReason });
+      return;
+    }
+    this.post({
+      type: 'init',
+      job: this.jobView(),
+      ...(this.result && { result: this.resultView(this.result) }),
+      ...(this.error !== undefined && { error: this.error }),
+    });
+    if (this.result) return;
+    for (const view of this.replay) this.post({ type: 'progress', progress: view });
+    if (this.lastProgress && this.lastProgress !== this.replay[this.replay.length - 1]) {
+      // The counts only: its tile, if it had one, has just been replayed or was dropped.
+      const { stage, pass, passes, done, total } = this.lastProgress;
+      this.post({ type: 'progress', progress: { stage, pass, passes, done, total } });
+    }
+  }
+
+  private async revealOutput(): Promise<void> {
+    if (!this.result) return;
+    const uri = vscode.Uri.file(this.result.outputPath);
+    // The OS file manager only helps when the file is on this machine.
+    const local = vscode.env.uiKind === vscode.UIKind.Desktop && vscode.env.remoteName === undefined;
+    await vscode.commands.executeCommand(local ? 'revealFileInOS' : 'revealInExplorer', uri);
+  }
+
+  private async saveAs(): Promise<void> {
+    if (!this.result) return;
+    const source = vscode.Uri.file(this.result.outputPath);
+    const ext = path.extname(this.result.outputPath).slice(1).toLowerCase();
+    // The destination comes from the dialog, never from the webview.
+    const target = await vscode.window.showSaveDialog({
+      defaultUri: source,
+      saveLabel: 'Save Upscaled Image',
+      title: 'Save the upscaled image as',
+      ...(ext && { filters: { [`${ext.toUpperCase()} image`]: [ext] } }),
+    });
+    if (!target || target.toString() === source.toString()) return;
+    try {
+      // The dialog has already asked about replacing an existing file.
+      await vscode.workspace.fs.copy(source, target, { overwrite: true });
+      void vscode.window.showInformationMessage(`Saved ${path.basename(target.fsPath)}.`);
+    } catch (e) {
+      void vscode.window.showErrorMessage(`Could not save ${target.fsPath}: ${(e as Error).message}`);
+    }
+  }
+}
+
+function sameRoots(a: readonly vscode.Uri[] | undefined, b: readonly vscode.Uri[] | undefined): boolean {
+  const key = (roots: readonly vscode.Uri[] | undefined) => (roots ?? []).map((u) => u.toString()).sort().join('\n');
+  return key(a) === key(b);
+}
+
+function titleFor(input: string): string {
+  return input ? `Upscale: ${path.basename(input)}` : 'Upscale Preview';
+}
+
+/** Scripts on; resources only from the extension's dist and media and the images' folders. */
+function webviewOptions(context: vscode.ExtensionContext, job: PreviewJob): vscode.WebviewPanelOptions & vscode.WebviewOptions {
+  const roots = [vscode.Uri.joinPath(context.extensionUri, 'dist'), vscode.Uri.joinPath(context.extensionUri, 'media')];
+  const folders = new Set<string>();
+  if (job.input) folders.add(path.dirname(job.input));
+  if (job.outputPath) folders.add(path.dirname(job.outputPath));
+  for (const folder of folders) roots.push(vscode.Uri.file(folder));
+  return { enableScripts: true, localResourceRoots: roots };
+}
+
+class PreviewSerializer implements vscode.WebviewPanelSerializer<unknown> {
+  constructor(private readonly context: vscode.ExtensionContext) {}
+  async deserializeWebviewPanel(panel: vscode.WebviewPanel, state: unknown): Promise<void> {
+    await PanelHost.restore(this.context, panel, state);
+  }
+}
+
+/** Restores preview panels after a window reload (activation event `onWebviewPanel:upscale.preview`). */
+export function registerPreviewSerializer(context: vscode.ExtensionContext): vscode.Disposable {
+  return vscode.window.registerWebviewPanelSerializer(PREVIEW_VIEW_TYPE, new PreviewSerializer(context));
+}

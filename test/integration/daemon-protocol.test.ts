@@ -1,0 +1,201 @@
+// The protocol over a real child process: every method, every error code, cancellation,
+// queued jobs, and bad requests followed by good ones.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import sharp from 'sharp';
+import { FrameParser, frame } from '../../daemon/protocol/framing';
+import { DaemonError } from '../../daemon/protocol/errors';
+import { startDaemon, tempDir, writeTestImage, type TestDaemon } from './daemon-harness';
+
+let daemon: TestDaemon;
+let dir: string;
+const raw: Array<{ id?: unknown; error?: { code: number; message: string }; result?: unknown; method?: string }> = [];
+
+before(async () => {
+  daemon = startDaemon();
+  dir = tempDir('protocol');
+  const parser = new FrameParser({
+    message: (m) => {
+      const parsed: unknown = JSON.parse(m);
+      raw.push(...(Array.isArray(parsed) ? parsed : [parsed]));
+    },
+    malformed: () => undefined,
+  });
+  daemon.process.stdout?.on('data', (c: Buffer) => parser.push(c));
+  await writeTestImage(path.join(dir, 'small.png'), 24, 16);
+  await writeTestImage(path.join(dir, 'medium.png'), 160, 120);
+});
+
+after(async () => {
+  await daemon.stop();
+});
+
+function sendRaw(text: string | Buffer): void {
+  daemon.process.stdin?.write(typeof text === 'string' ? frame(text) : text);
+}
+
+async function rawResponse(id: unknown): Promise<{ error?: { code: number; message: string }; result?: unknown }> {
+  for (let i = 0; i < 500; i++) {
+    const found = raw.find((m) => m.id === id && m.method === undefined && (m.error || 'result' in m));
+    if (found) return found;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error(`no response with id ${String(id)}`);
+}
+
+async function expectError(p: Promise<unknown>, name: string, pattern: RegExp): Promise<void> {
+  await assert.rejects(p, (e: unknown) => {
+    assert.ok(e instanceof DaemonError, `not a DaemonError: ${String(e)}`);
+    assert.equal(e.errorName, name, e.message);
+    assert.match(e.message, pattern);
+    return true;
+  });
+}
+
+test('initialize reports the version, providers with reasons, and the active provider', async () => {
+  const r = await daemon.connection.request('initialize', { clientName: 'test' });
+  assert.equal(r.protocolVersion, 1);
+  assert.equal(r.activeProvider, 'cpu');
+  const cpu = r.providers.find((p) => p.provider === 'cpu');
+  assert.equal(cpu?.available, true);
+  for (const p of r.providers.filter((s) => !s.available)) assert.ok(p.reason && p.reason.length > 0, `${p.provider} has a reason`);
+  assert.equal(r.defaultModel, 'realesr-general-x4v3');
+});
+
+test('models/list, models/load (cold then warm), models/unload', async () => {
+  const { models } = await daemon.connection.request('models/list', {});
+  const ids = models.map((m) => m.id);
+  assert.ok(ids.includes('realesr-general-x4v3') && ids.includes('realesrgan-x4plus'));
+  const general = models.find((m) => m.id === 'realesr-general-x4v3');
+  assert.equal(general?.scale, 4);
+  assert.equal(general?.license, 'BSD-3-Clause');
+  const cold = await daemon.connection.request('models/load', { id: 'realesr-general-x4v3' });
+  assert.equal(cold.cached, false);
+  const warm = await daemon.connection.request('models/load', { id: 'realesr-general-x4v3' });
+  assert.equal(warm.cached, true);
+  const listed = await daemon.connection.request('models/list', {});
+  assert.equal(listed.models.find((m) => m.id === 'realesr-general-x4v3')?.loaded, true);
+  assert.deepEqual(await daemon.connection.request('models/unload', { id: 'realesr-general-x4v3' }), { id: 'realesr-general-x4v3', unloaded: true });
+  assert.deepEqual(await daemon.connection.request('models/unload', { id: 'realesr-general-x4v3' }), { id: 'realesr-general-x4v3', unloaded: false });
+  await expectError(daemon.connection.request('models/load', { id: 'nope' }), 'ModelNotFound', /no model 'nope'; installed: .*realesr-general-x4v3/);
+});
+
+test('upscale writes name@4x.png beside the input, with progress for every tile', async () => {
+  daemon.progress.length = 0;
+  const input = path.join(dir, 'medium.png');
+  const job = daemon.connection.start('upscale', { input, tile: 32, overlap: 8 });
+  const r = await job.result;
+  assert.equal(r.outputPath, path.join(dir, 'medium@4x.png'));
+  const meta = await sharp(r.outputPath).metadata();
+  assert.equal(meta.width, 640);
+  assert.equal(meta.height, 480);
+  assert.equal(r.passes, 1);
+  const tiles = daemon.progress.filter((p) => p.requestId === job.id && p.stage === 'infer' && p.tile);
+  assert.ok(tiles.length >= 2, `${tiles.length} tile notifications`);
+  const last = tiles[tiles.length - 1];
+  assert.equal(last?.done, last?.total);
+  for (const p of tiles) assert.ok((p.tile?.x ?? -1) >= 0 && (p.tile?.x ?? 0) + (p.tile?.width ?? 0) <= 640);
+  assert.ok(daemon.progress.some((p) => p.requestId === job.id && p.stage === 'done'));
+  // A second run does not overwrite: it gets a new name.
+  const again = await daemon.connection.request('upscale', { input, scale: 2 });
+  assert.equal(again.outputPath, path.join(dir, 'medium@2x.png'));
+  const third = await daemon.connection.request('upscale', { input, scale: 2 });
+  assert.equal(third.outputPath, path.join(dir, 'medium@2x (2).png'));
+});
+
+test('tile previews are small encoded PNGs placed in the final output geometry', async () => {
+  daemon.progress.length = 0;
+  const r = await daemon.connection.request('upscale', { input: path.join(dir, 'small.png'), scale: 2, tile: 32, overlap: 8, previewWidth: 24, overwrite: true });
+  const previews = daemon.progress.filter((p) => p.preview);
+  assert.ok(previews.length >= 1);
+  for (const p of previews) {
+    const png = Buffer.from(p.preview?.png ?? '', 'base64');
+    const meta = await sharp(png).metadata();
+    assert.equal(meta.width, p.preview?.rect.width);
+    assert.ok((p.preview?.rect.x ?? 0) + (meta.width ?? 0) <= 24);
+  }
+  assert.equal(r.width, 48);
+});
+
+test('every JSON-RPC error code, and the daemon keeps answering', async () => {
+  sendRaw('{"jsonrpc": "2.0", "id": 9001, "method": "initialize", "params": ');
+  const parse = raw.length;
+  await new Promise((r) => setTimeout(r, 200));
+  assert.ok(raw.slice(parse - 1).some((m) => m.error?.code === -32700) || raw.some((m) => m.id === null && m.error?.code === -32700));
+  sendRaw(Buffer.from('Content-Length: -4\r\n\r\n'));
+  sendRaw('{"jsonrpc": "2.0", "id": 9002}');
+  assert.equal((await rawResponse(9002)).error?.code, -32600);
+  sendRaw('{"jsonrpc": "2.0", "id": 9003, "method": "does/not/exist"}');
+  assert.equal((await rawResponse(9003)).error?.code, -32601);
+  sendRaw('{"jsonrpc": "2.0", "id": 9004, "method": "upscale", "params": {"input": "/x.png", "scale": -2}}');
+  const invalid = await rawResponse(9004);
+  assert.equal(invalid.error?.code, -32602);
+  assert.match(invalid.error?.message ?? '', /'scale' is -2/);
+  sendRaw('[{"jsonrpc": "2.0", "id": 9005, "method": "models/list"}, {"jsonrpc": "2.0", "id": 9006, "method": "nope"}]');
+  assert.ok((await rawResponse(9005)).result);
+  assert.equal((await rawResponse(9006)).error?.code, -32601);
+  // After all that, a good request works.
+  const { models } = await daemon.connection.request('models/list', {});
+  assert.ok(models.length >= 2);
+});
+
+test('application errors name the file and the problem', async () => {
+  await expectError(daemon.connection.request('upscale', { input: path.join(dir, 'missing.png') }), 'InputNotFound', /missing\.png: no such file/);
+  const corrupt = path.join(dir, 'corrupt.png');
+  fs.writeFileSync(corrupt, Buffer.concat([fs.readFileSync(path.join(dir, 'small.png')).subarray(0, 60)]));
+  await expectError(daemon.connection.request('upscale', { input: corrupt }), 'DecodeFailed', /corrupt\.png/);
+  await expectError(daemon.connection.request('upscale', { input: dir }), 'DecodeFailed', /is a folder, not an image file/);
+  await expectError(daemon.connection.request('upscale', { input: path.join(dir, 'small.png'), model: 'nope' }), 'ModelNotFound', /no model 'nope'/);
+  await expectError(daemon.connection.request('upscale', { input: path.join(dir, 'small.png'), output: path.join(dir, 'no', 'such', 'dir') + path.sep }), 'OutputNotWritable', /output folder does not exist/);
+  await expectError(daemon.connection.request('upscale', { input: path.join(dir, 'medium.png'), width: 20000, format: 'webp' }), 'ImageTooLarge', /16383.*PNG or TIFF/);
+  const before = fs.readdirSync(dir).sort();
+  await expectError(daemon.connection.request('upscale', { input: corrupt, output: path.join(dir, 'never.png') }), 'DecodeFailed', /corrupt\.png/);
+  assert.deepEqual(fs.readdirSync(dir).sort(), before, 'a failed job writes nothing');
+});
+
+test('cancelling a running job stops it within a tile and leaves no output', async () => {
+  daemon.progress.length = 0;
+  const input = path.join(dir, 'medium.png');
+  const job = daemon.connection.start('upscale', { input, model: 'realesrgan-x4plus', tile: 32, overlap: 8, output: path.join(dir, 'cancelled.png') });
+  for (let i = 0; i < 3000 && !daemon.progress.some((p) => p.requestId === job.id && p.stage === 'infer' && p.done >= 1); i++) {
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  daemon.connection.cancel(job.id);
+  await expectError(job.result, 'Cancelled', /cancelled/);
+  const tilesDone = Math.max(...daemon.progress.filter((p) => p.requestId === job.id).map((p) => p.done));
+  const total = daemon.progress.find((p) => p.requestId === job.id && p.total > 0)?.total ?? 0;
+  assert.ok(tilesDone <= 3 && tilesDone < total, `stopped after ${tilesDone} of ${total} tiles`);
+  assert.ok(!fs.existsSync(path.join(dir, 'cancelled.png')));
+  assert.deepEqual(fs.readdirSync(dir).filter((f) => f.includes('.partial')), []);
+});
+
+test('two jobs queue and finish in order; a queued job can be cancelled', async () => {
+  daemon.progress.length = 0;
+  const input = path.join(dir, 'small.png');
+  const first = daemon.connection.start('upscale', { input, output: path.join(dir, 'q1.png') });
+  const second = daemon.connection.start('upscale', { input, output: path.join(dir, 'q2.png') });
+  const third = daemon.connection.start('upscale', { input, output: path.join(dir, 'q3.png') });
+  daemon.connection.cancel(third.id);
+  const thirdCancelled = expectError(third.result, 'Cancelled', /before it started/);
+  const finished: number[] = [];
+  await Promise.all([first.result.then(() => finished.push(1)), second.result.then(() => finished.push(2))]);
+  await thirdCancelled;
+  assert.deepEqual(finished, [1, 2]);
+  assert.ok(daemon.progress.some((p) => p.requestId === second.id && p.stage === 'queued'));
+  assert.ok(fs.existsSync(path.join(dir, 'q1.png')) && fs.existsSync(path.join(dir, 'q2.png')));
+  assert.ok(!fs.existsSync(path.join(dir, 'q3.png')));
+});
+
+test('shutdown then exit ends the process with code 0; pixel ceilings are checked before any work', async () => {
+  const d = startDaemon();
+  await d.connection.request('initialize', { maxOutputPixels: 1000, maxInputPixels: 300 });
+  await expectError(d.connection.request('upscale', { input: path.join(dir, 'small.png') }), 'ImageTooLarge', /small\.png: 24x16 is 384 pixels, above the input limit of 300/);
+  await d.connection.request('initialize', { maxOutputPixels: 1000, maxInputPixels: 1_000_000 });
+  await expectError(d.connection.request('upscale', { input: path.join(dir, 'small.png') }), 'ImageTooLarge', /96x64 image \(6144 pixels\), above the output limit of 1000/);
+  assert.deepEqual(await d.connection.request('shutdown', {}), { ok: true });
+  await expectError(d.connection.request('upscale', { input: path.join(dir, 'small.png') }), 'ShuttingDown', /shutting down/);
+  d.connection.notify('exit', {});
+  assert.deepEqual(await d.exited, { code: 0, signal: null });
+});

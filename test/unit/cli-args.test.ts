@@ -1,0 +1,27 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseCliArgs, UsageError } from '../../daemon/cli-args';
+
+test('upscale arguments', () => {
+  const cmd = parseCliArgs(['a.png', 'b.jpg', '-o', 'out', '-m', 'm1', '-s', '2.5', '--tile', '64', '--overlap', '16', '--format', 'webp', '--json'], '/w');
+  assert.deepEqual(cmd, {
+    kind: 'upscale', inputs: ['/w/a.png', '/w/b.jpg'], output: '/w/out', model: 'm1', scale: 2.5, tile: 64, overlap: 16,
+    format: 'webp', overwrite: false, json: true,
+  });
+  assert.deepEqual(parseCliArgs(['x.png', '--width', '100'], '/w'), { kind: 'upscale', inputs: ['/w/x.png'], width: 100, overwrite: false, json: false });
+});
+
+test('subcommands', () => {
+  assert.deepEqual(parseCliArgs(['models', 'list', '--json'], '/'), { kind: 'models-list', json: true });
+  assert.deepEqual(parseCliArgs(['daemon'], '/'), { kind: 'daemon' });
+  assert.deepEqual(parseCliArgs([], '/'), { kind: 'help' });
+});
+
+test('mistakes name the option and what was expected', () => {
+  assert.throws(() => parseCliArgs(['a.png', '-s', 'x'], '/'), (e: unknown) => e instanceof UsageError && /-s is 'x'; expected a number greater than 0/.test(e.message));
+  assert.throws(() => parseCliArgs(['a.png', '--format', 'gif'], '/'), /--format is 'gif'; expected one of png, jpg, webp, tif, avif/);
+  assert.throws(() => parseCliArgs(['a.png', '--tile'], '/'), /--tile is missing its value/);
+  assert.throws(() => parseCliArgs(['a.png', '--bogus'], '/'), /unknown option '--bogus'/);
+  assert.throws(() => parseCliArgs(['-s', '2'], '/'), /no input images given/);
+  assert.throws(() => parseCliArgs(['a.png', '-s', '2', '--width', '5'], '/'), /either -s\/--scale or --width\/--height/);
+});

@@ -1,0 +1,79 @@
+// The supervisor's time limits, against stand-in daemons that misbehave on purpose: one
+// that never answers `initialize`, one that ignores `shutdown` and `exit`.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { DaemonClient } from '../../extension/client';
+import { RestartPolicy } from '../../extension/restart-policy';
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'upscale-supervision-'));
+
+/** A stand-in daemon: answers `initialize` when told to, and never exits on its own. */
+function standIn(name: string, answerInitialize: boolean): string {
+  const file = path.join(dir, `${name}.js`);
+  fs.writeFileSync(file, `
+    let buf = Buffer.alloc(0);
+    const send = (m) => { const b = Buffer.from(JSON.stringify(m)); process.stdout.write('Content-Length: ' + b.length + '\\r\\n\\r\\n'); process.stdout.write(b); };
+    process.stdin.on('data', (d) => {
+      buf = Buffer.concat([buf, d]);
+      for (;;) {
+        const end = buf.indexOf('\\r\\n\\r\\n');
+        if (end < 0) return;
+        const len = Number(/Content-Length: (\\d+)/i.exec(buf.subarray(0, end).toString())[1]);
+        if (buf.length < end + 4 + len) return;
+        const msg = JSON.parse(buf.subarray(end + 4, end + 4 + len).toString());
+        buf = buf.subarray(end + 4 + len);
+        if (msg.method === 'initialize' && ${answerInitialize}) send({ jsonrpc: '2.0', id: msg.id, result: {
+          version: 'stand-in', protocolVersion: 1, providers: [], activeProvider: 'cpu', modelsFolder: '/m', defaultModel: 'x', modelProblems: [] } });
+      }
+    });
+    process.on('SIGTERM', () => undefined);
+    setInterval(() => undefined, 1000);
+  `);
+  return file;
+}
+
+function client(script: string, logs: string[]): DaemonClient {
+  return new DaemonClient({
+    launch: () => ({ command: process.execPath, args: [script], env: process.env, initialize: {} }),
+    log: (level, message) => logs.push(`${level}: ${message}`),
+    policy: new RestartPolicy({ maxCrashes: 2, windowMs: 60_000, baseDelayMs: 10, maxDelayMs: 10 }),
+    startTimeoutMs: 300,
+    stopTimeoutMs: 300,
+  });
+}
+
+test('a daemon that never answers initialize is killed and counted as a crash', async () => {
+  const logs: string[] = [];
+  const c = client(standIn('silent', false), logs);
+  await assert.rejects(c.start(), /the Upscale daemon .*see the Upscale log/);
+  assert.ok(logs.some((l) => l === 'error: the daemon did not answer "initialize" within 0.3 s; killing it'), logs.join('\n'));
+  // Second crash within the window (policy: 2) stops the restarts.
+  await new Promise<void>((resolve) => {
+    const sub = c.onState((s) => {
+      if (s.kind === 'failed') {
+        sub.dispose();
+        resolve();
+      }
+    });
+  });
+  await assert.rejects(c.start(), /crashed 2 times/);
+  await c.dispose();
+});
+
+test('stop: shutdown and exit first, then a kill when the daemon ignores them', async () => {
+  const logs: string[] = [];
+  const c = client(standIn('stubborn', true), logs);
+  const init = await c.start();
+  assert.equal(init.version, 'stand-in');
+  const pid = Number(c.pid);
+  await c.stop();
+  assert.ok(logs.some((l) => l === 'warn: the daemon did not exit within 300 ms; killing it'), logs.join('\n'));
+  assert.equal(c.state.kind, 'stopped');
+  assert.throws(() => process.kill(pid, 0));
+  // Stopped on purpose: not a crash, so no restart.
+  assert.ok(!logs.some((l) => /unexpectedly/.test(l)));
+  await c.dispose();
+});

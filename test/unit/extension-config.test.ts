@@ -1,0 +1,71 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { DEFAULTS, readSettings, templateProblem, type SettingKey } from '../../extension/config';
+
+const read = (values: Partial<Record<SettingKey, unknown>>) => readSettings((k) => values[k]);
+
+test('no values: every default, no problems', () => {
+  const r = read({});
+  assert.deepEqual(r.settings, DEFAULTS);
+  assert.deepEqual(r.problems, []);
+});
+
+test('valid values are taken as given', () => {
+  const r = read({
+    defaultModel: 'realesrgan-x4plus', defaultScale: 2.5, outputNameTemplate: '{name}-{model}.{ext}', outputFolder: 'upscaled',
+    outputFormat: 'webp', outputQuality: 75, tileSize: 256, tileOverlap: 8, alphaHandling: 'lanczos', executionProvider: 'cpu',
+    modelsFolder: '/opt/models', maxOutputPixels: 10_000_000, openPreviewOnCompletion: true,
+  });
+  assert.deepEqual(r.problems, []);
+  assert.equal(r.settings.defaultScale, 2.5);
+  assert.equal(r.settings.tileSize, 256);
+  assert.equal(r.settings.outputFormat, 'webp');
+  assert.equal(r.settings.modelsFolder, '/opt/models');
+  assert.equal(r.settings.openPreviewOnCompletion, true);
+});
+
+test('tileSize: "auto", 0 and a numeric string are accepted', () => {
+  assert.equal(read({ tileSize: 'auto' }).settings.tileSize, 'auto');
+  assert.equal(read({ tileSize: 0 }).settings.tileSize, 0);
+  assert.equal(read({ tileSize: '512' }).settings.tileSize, 512);
+});
+
+test('each bad value falls back to its default with a message naming setting, value and expectation', () => {
+  const cases: [SettingKey, unknown, RegExp][] = [
+    ['defaultScale', 0, /^upscale\.defaultScale is 0; expected a number from 1 to 16\. Using 4\.$/],
+    ['defaultScale', 'four', /upscale\.defaultScale is "four"; expected a number/],
+    ['outputQuality', 101, /upscale\.outputQuality is 101; expected a whole number from 1 to 100/],
+    ['outputQuality', 80.5, /upscale\.outputQuality is 80\.5/],
+    ['outputFormat', 'gif', /upscale\.outputFormat is "gif"; expected one of "same-as-input", "png", "jpg", "webp", "tif", "avif"/],
+    ['tileSize', 16, /upscale\.tileSize is 16; expected "auto", 0 \(the whole image\) or a whole number of pixels from 32 to 8192\. Using "auto"\./],
+    ['tileSize', 'big', /upscale\.tileSize is "big"/],
+    ['tileOverlap', -1, /upscale\.tileOverlap is -1; expected a whole number from 0 to 256/],
+    ['alphaHandling', 'drop', /upscale\.alphaHandling is "drop"; expected one of "model", "lanczos"/],
+    ['executionProvider', 'tpu', /upscale\.executionProvider is "tpu"; expected one of "auto", "cpu", "cuda", "webgpu", "dml", "coreml"/],
+    ['modelsFolder', 'models', /upscale\.modelsFolder is "models"; expected an absolute folder path/],
+    ['maxOutputPixels', 10, /upscale\.maxOutputPixels is 10; expected a whole number from 1000000/],
+    ['openPreviewOnCompletion', 'yes', /upscale\.openPreviewOnCompletion is "yes"; expected true or false/],
+    ['outputNameTemplate', '{name}@{factor}x.{ext}', /upscale\.outputNameTemplate is "\{name\}@\{factor\}x\.\{ext\}"; expected a template using only \{name\}.*\(not \{factor\}\)/],
+    ['outputNameTemplate', 'out/{name}.{ext}', /expected a plain file name/],
+    ['defaultModel', '../evil', /upscale\.defaultModel is "\.\.\/evil"; expected a model id/],
+  ];
+  for (const [key, value, message] of cases) {
+    const r = read({ [key]: value });
+    assert.equal(r.problems.length, 1, `${key}=${String(value)}: ${r.problems.join(' | ')}`);
+    assert.match(r.problems[0] as string, message);
+    assert.deepEqual(r.settings[key], DEFAULTS[key], key);
+  }
+});
+
+test('several bad values give several problems; good ones still apply', () => {
+  const r = read({ defaultScale: 99, outputQuality: 50, alphaHandling: 'nope' });
+  assert.equal(r.problems.length, 2);
+  assert.equal(r.settings.outputQuality, 50);
+});
+
+test('templateProblem mirrors the daemon', () => {
+  assert.equal(templateProblem('{name}@{scale}x.{ext}'), null);
+  assert.equal(templateProblem('{name}_{width}x{height}_{model}.{ext}'), null);
+  assert.match(templateProblem('') ?? '', /non-empty/);
+  assert.match(templateProblem('..') ?? '', /plain file name/);
+});

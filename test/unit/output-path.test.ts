@@ -1,0 +1,30 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { applyTemplate, candidateName, freePath, scaleLabel } from '../../daemon/engine/output-path';
+
+const parts = { name: 'photo', scale: 4, width: 800, height: 600, model: 'm', ext: 'png' };
+
+test('templates fill every field and refuse unknown fields and paths', () => {
+  assert.equal(applyTemplate('{name}@{scale}x.{ext}', parts), 'photo@4x.png');
+  assert.equal(applyTemplate('{name}-{width}x{height}-{model}.{ext}', { ...parts, scale: 2.5 }), 'photo-800x600-m.png');
+  assert.equal(scaleLabel(2.5), '2.5');
+  assert.equal(scaleLabel(4 / 3), '1.33');
+  assert.throws(() => applyTemplate('{nme}.{ext}', parts), /unknown field \{nme\}/);
+  assert.throws(() => applyTemplate('../{name}.{ext}', parts), /not a plain file name/);
+});
+
+test('a clash gets a new name; the source is never chosen, even with overwrite', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'upscale-names-'));
+  const source = path.join(dir, 'a.png');
+  fs.writeFileSync(source, 'x');
+  const target = path.join(dir, 'a@4x.png');
+  assert.equal(await freePath(target, source, false), target);
+  fs.writeFileSync(target, 'old');
+  assert.equal(await freePath(target, source, false), path.join(dir, 'a@4x (2).png'));
+  assert.equal(await freePath(target, source, true), target);
+  assert.equal(await freePath(source, source, true), path.join(dir, 'a (2).png'));
+  assert.equal(candidateName('/x/b.jpg', 3), '/x/b (3).jpg');
+});

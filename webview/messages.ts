@@ -1,0 +1,206 @@
+// The messages between the preview panel (extension host) and its webview, in both
+// directions. Both sides import this one module, so a renamed field breaks the build.
+//
+// Trust runs one way: the extension trusts nothing the webview says. A webview message names
+// an action and carries no paths or URIs at all; the panel acts only on the files it knows
+// itself. `parseWebviewMessage` is the single gate every incoming message passes through.
+
+import type { JobStage, Rect } from '../daemon/protocol/protocol';
+
+// ---------------------------------------------------------------------------------------
+// Extension -> webview
+
+/** What the webview shows about the job before (and after) it has a result. */
+export interface JobView {
+  /** File name of the source, for titles and labels. */
+  readonly inputName: string;
+  /** Absolute paths, shown to the user and kept in the webview state for the serializer. */
+  readonly input: string;
+  readonly outputPath?: string;
+  readonly model: string;
+  /** Webview URI of the source image. */
+  readonly originalUri: string;
+}
+
+/** The finished job, as the info bar shows it (and as the webview state keeps it). */
+export interface ResultSummary {
+  readonly outputPath: string;
+  readonly width: number;
+  readonly height: number;
+  readonly inputWidth: number;
+  readonly inputHeight: number;
+  readonly model: string;
+  readonly provider: string;
+  readonly passes: number;
+  readonly totalMs: number;
+  readonly warnings: readonly string[];
+}
+
+export interface ResultView extends ResultSummary {
+  /** Webview URI of the output file, with a cache-busting query (a re-run may reuse the name). */
+  readonly outputUri: string;
+}
+
+/** A finished tile, already scaled by the daemon into the final output's geometry × `scale`. */
+export interface TilePreview {
+  /** Base64 PNG. */
+  readonly png: string;
+  readonly rect: Rect;
+  readonly scale: number;
+}
+
+export interface ProgressView {
+  readonly stage: JobStage;
+  readonly pass: number;
+  readonly passes: number;
+  readonly done: number;
+  readonly total: number;
+  /** The finished tile in this pass's output pixels, and the pass's size. */
+  readonly tile?: Rect;
+  readonly passWidth?: number;
+  readonly passHeight?: number;
+  readonly preview?: TilePreview;
+}
+
+export type ToWebviewMessage =
+  /** Sent in answer to `ready`: everything needed to (re)build the view from scratch. */
+  | { readonly type: 'init'; readonly job: JobView; readonly result?: ResultView; readonly error?: string }
+  | { readonly type: 'progress'; readonly progress: ProgressView }
+  | { readonly type: 'complete'; readonly result: ResultView }
+  | { readonly type: 'failed'; readonly message: string }
+  /** Nothing to show (e.g. a restored panel whose files are gone), and why. */
+  | { readonly type: 'empty'; readonly reason: string };
+
+// ---------------------------------------------------------------------------------------
+// Webview -> extension
+
+export const WEBVIEW_ACTIONS = ['ready', 'reveal', 'upscaleAgain', 'saveAs', 'openOutput'] as const;
+export type WebviewAction = (typeof WEBVIEW_ACTIONS)[number];
+
+/**
+ * - ready: the script has loaded; send `init` (and replay the tiles so far).
+ * - reveal: reveal the output file in the OS file manager.
+ * - upscaleAgain: run `upscale.upscaleWith` on the input.
+ * - saveAs: ask the user for a destination and copy the output there.
+ * - openOutput: open the output file in an editor.
+ */
+export interface WebviewMessage {
+  readonly type: WebviewAction;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * The message if it is exactly one of the known actions, else undefined. Extra fields are
+ * refused rather than ignored: a `saveAs` that carries a path is a webview trying to choose
+ * the file, which only the save dialog may do.
+ */
+export function parseWebviewMessage(value: unknown): WebviewMessage | undefined {
+  if (!isRecord(value) || Object.getPrototypeOf(value) !== Object.prototype) return undefined;
+  const keys = Object.keys(value);
+  if (keys.length !== 1 || keys[0] !== 'type') return undefined;
+  const type = value['type'];
+  if (typeof type !== 'string' || !(WEBVIEW_ACTIONS as readonly string[]).includes(type)) return undefined;
+  return { type: type as WebviewAction };
+}
+
+// ---------------------------------------------------------------------------------------
+// Shape checks for what the extension sends: the webview trusts its extension, but a check
+// keeps a protocol mismatch (an old webview, a newer host) from throwing half-way through.
+
+function isFiniteNumber(value: unknown): value is number {
+  return typeof value === 'number' && Number.isFinite(value);
+}
+
+export function isRect(value: unknown): value is Rect {
+  return (
+    isRecord(value) &&
+    isFiniteNumber(value['x']) &&
+    isFiniteNumber(value['y']) &&
+    isFiniteNumber(value['width']) &&
+    isFiniteNumber(value['height']) &&
+    value['width'] >= 0 &&
+    value['height'] >= 0
+  );
+}
+
+export function isTilePreview(value: unknown): value is TilePreview {
+  return (
+    isRecord(value) &&
+    typeof value['png'] === 'string' &&
+    isRect(value['rect']) &&
+    isFiniteNumber(value['scale']) &&
+    value['scale'] > 0
+  );
+}
+
+export function isResultSummary(value: unknown): value is ResultSummary {
+  return (
+    isRecord(value) &&
+    typeof value['outputPath'] === 'string' &&
+    isFiniteNumber(value['width']) &&
+    isFiniteNumber(value['height']) &&
+    isFiniteNumber(value['inputWidth']) &&
+    isFiniteNumber(value['inputHeight']) &&
+    typeof value['model'] === 'string' &&
+    typeof value['provider'] === 'string' &&
+    isFiniteNumber(value['passes']) &&
+    isFiniteNumber(value['totalMs']) &&
+    Array.isArray(value['warnings']) &&
+    value['warnings'].every((w) => typeof w === 'string')
+  );
+}
+
+export function isResultView(value: unknown): value is ResultView {
+  return isResultSummary(value) && typeof (value as unknown as Record<string, unknown>)['outputUri'] === 'string';
+}
+
+function isJobView(value: unknown): value is JobView {
+  return (
+    isRecord(value) &&
+    typeof value['inputName'] === 'string' &&
+    typeof value['input'] === 'string' &&
+    typeof value['model'] === 'string' &&
+    typeof value['originalUri'] === 'string' &&
+    (value['outputPath'] === undefined || typeof value['outputPath'] === 'string')
+  );
+}
+
+function isProgressView(value: unknown): value is ProgressView {
+  return (
+    isRecord(value) &&
+    typeof value['stage'] === 'string' &&
+    isFiniteNumber(value['pass']) &&
+    isFiniteNumber(value['passes']) &&
+    isFiniteNumber(value['done']) &&
+    isFiniteNumber(value['total']) &&
+    (value['tile'] === undefined || isRect(value['tile'])) &&
+    (value['passWidth'] === undefined || isFiniteNumber(value['passWidth'])) &&
+    (value['passHeight'] === undefined || isFiniteNumber(value['passHeight'])) &&
+    (value['preview'] === undefined || isTilePreview(value['preview']))
+  );
+}
+
+export function parseToWebviewMessage(value: unknown): ToWebviewMessage | undefined {
+  if (!isRecord(value)) return undefined;
+  switch (value['type']) {
+    case 'init':
+      return isJobView(value['job']) &&
+        (value['result'] === undefined || isResultView(value['result'])) &&
+        (value['error'] === undefined || typeof value['error'] === 'string')
+        ? (value as unknown as ToWebviewMessage)
+        : undefined;
+    case 'progress':
+      return isProgressView(value['progress']) ? (value as unknown as ToWebviewMessage) : undefined;
+    case 'complete':
+      return isResultView(value['result']) ? (value as unknown as ToWebviewMessage) : undefined;
+    case 'failed':
+      return typeof value['message'] === 'string' ? (value as unknown as ToWebviewMessage) : undefined;
+    case 'empty':
+      return typeof value['reason'] === 'string' ? (value as unknown as ToWebviewMessage) : undefined;
+    default:
+      return undefined;
+  }
+}
