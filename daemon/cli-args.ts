@@ -1,22 +1,12 @@
 // Command-line parsing for `upscale`: argv in, a typed command out, or an error that
 // names the option, the value and what was expected. Pure.
 import * as path from 'node:path';
-import { ALPHA_MODES, EXECUTION_PROVIDERS, FITS, OUTPUT_FORMATS, type AlphaMode, type ExecutionProviderChoice, type Fit, type OutputFormat } from './protocol/protocol';
+import { ALPHA_MODES, EXECUTION_PROVIDERS, FITS, OUTPUT_FORMATS, type ExecutionProviderChoice, type UpscaleParams } from './protocol/protocol';
 
-export interface UpscaleCommand {
+/** An upscale run: the request's options, for several inputs, plus what only the CLI has. */
+export interface UpscaleCommand extends Omit<UpscaleParams, 'input' | 'template' | 'previewWidth' | 'overwrite'> {
   readonly kind: 'upscale';
   readonly inputs: readonly string[];
-  readonly output?: string;
-  readonly model?: string;
-  readonly scale?: number;
-  readonly width?: number;
-  readonly height?: number;
-  readonly fit?: Fit;
-  readonly tile?: number;
-  readonly overlap?: number;
-  readonly format?: OutputFormat;
-  readonly quality?: number;
-  readonly alpha?: AlphaMode;
   readonly provider?: ExecutionProviderChoice;
   readonly overwrite: boolean;
   readonly json: boolean;

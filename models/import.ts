@@ -12,6 +12,8 @@ import { readSafetensors } from './readers/safetensors';
 import { convertNcnn } from './readers/ncnn';
 import { NCNN_PARAM_MAGIC } from './readers/ncnn-param';
 import { firstNonFinite, probeModel, validateOnnxBytes } from './readers/onnx';
+import { readTfjsModelFiles } from './readers/tfjs';
+import { convertTfjs } from './arch/tfjs-graph';
 import type { StateDict } from './readers/state-dict';
 import { BUILTIN_MODELS } from './builtin';
 import { CONVERTER_VERSION, metadataPath, onnxPath, type ModelRecord, type RegisteredModel } from './registry';
@@ -40,6 +42,17 @@ export function sniffModelKind(head: Uint8Array): ModelFileKind | null {
   // ModelProto field 1 (ir_version, varint) comes first in every encoder's output.
   if (head.length >= 2 && head[0] === 0x08 && (head[1] as number) >= 1 && (head[1] as number) <= MAX_ONNX_IR_VERSION) return 'onnx';
   return null;
+}
+
+/** A TF.js layers model.json: a JSON object with a model topology and a weights manifest. Pure. */
+export function looksLikeTfjsModel(bytes: Uint8Array): boolean {
+  if (bytes.length > 64 * 1024 * 1024 || Buffer.from(bytes.subarray(0, 16)).toString('latin1').trimStart()[0] !== '{') return false;
+  try {
+    const json = JSON.parse(Buffer.from(bytes).toString('utf8')) as Record<string, unknown>;
+    return typeof json.modelTopology === 'object' && Array.isArray(json.weightsManifest);
+  } catch {
+    return false;
+  }
 }
 
 /** A short description of unrecognised leading bytes, for the error message. Pure. */
@@ -92,6 +105,32 @@ function genericInfo(variant: string, scale: number, inputMultiple: number, para
   return { family: 'real-esrgan', variant, scale, inputMultiple, params };
 }
 
+/**
+ * TF.js layers models do not record the pixel range they expect. UpscalerJS, where such
+ * models come from, feeds most of its models pixels in [0, 255], so that is assumed; its
+ * conv + ReLU networks with small biases give nearly the same output either way (the
+ * mean difference measured on its x2/x4 models is below 0.001).
+ */
+const TFJS_ASSUMED_PIXEL_MAX = 255;
+
+async function convertTfjsFile(modelJsonPath: string): Promise<ConvertedModel> {
+  const files = await readTfjsModelFiles(modelJsonPath);
+  const range = { inputMax: TFJS_ASSUMED_PIXEL_MAX, outputMax: TFJS_ASSUMED_PIXEL_MAX };
+  const onnx = convertTfjs(Buffer.from(files.modelJson).toString('utf8'), files.shards, range, modelJsonPath);
+  const { scale, inputMultiple } = await probeModel(onnx, modelJsonPath);
+  return {
+    onnx,
+    info: {
+      family: 'esrgan',
+      variant: `TF.js layers model (${path.basename(path.dirname(modelJsonPath))}), pixels assumed in [0, ${TFJS_ASSUMED_PIXEL_MAX}]`,
+      scale,
+      inputMultiple,
+      params: { format: 'tfjs', pixelMax: TFJS_ASSUMED_PIXEL_MAX },
+    },
+    sourceSha256: sha256(files.modelJson, ...files.shards.values()),
+  };
+}
+
 async function convertNcnnFile(paramPath: string, paramBytes: Uint8Array): Promise<ConvertedModel> {
   const binPath = paramPath.replace(/\.param$/i, '') + '.bin';
   let bin: Uint8Array;
@@ -140,10 +179,11 @@ export async function convertModel(modelPath: string): Promise<ConvertedModel> {
       };
     }
     case null: {
+      if (looksLikeTfjsModel(bytes)) return convertTfjsFile(modelPath);
       if (/\.bin$/i.test(modelPath)) {
         throw new Error(`${modelPath}: this looks like ncnn weights; import the .param file beside it instead (the .bin is read from there)`);
       }
-      throw new Error(`${modelPath}: is not a model file: found ${describeLeadingBytes(bytes, bytes.length)}; expected .pth, .safetensors, .onnx or ncnn .param`);
+      throw new Error(`${modelPath}: is not a model file: found ${describeLeadingBytes(bytes, bytes.length)}; expected .pth, .safetensors, .onnx, ncnn .param or a TF.js model.json`);
     }
   }
 }
@@ -155,7 +195,11 @@ const MAX_ID_LENGTH = 64;
 
 /** The model id a file name gives: lowercase letters, digits, '-', '_' and '.'. Pure. */
 export function modelIdFromFileName(fileName: string): string {
-  const stem = path.basename(fileName).replace(/\.(pth|pt|ckpt|safetensors|onnx|param)$/i, '');
+  // A TF.js model is a folder whose main file is always model.json: the folders name it.
+  const base = /^model\.json$/i.test(path.basename(fileName))
+    ? `${path.basename(path.dirname(path.dirname(fileName)))}-${path.basename(path.dirname(fileName))}`
+    : path.basename(fileName);
+  const stem = base.replace(/\.(pth|pt|ckpt|safetensors|onnx|param)$/i, '');
   const id = stem
     .toLowerCase()
     .replace(/[^a-z0-9._-]+/g, '-')

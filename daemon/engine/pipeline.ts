@@ -6,7 +6,7 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import sharp from 'sharp';
 import { DaemonError } from '../protocol/errors';
-import type { AlphaMode, ExecutionProvider, JobStage, OutputFormat, Rect, UpscaleResult } from '../protocol/protocol';
+import type { AlphaMode, ExecutionProvider, OutputFormat, ProgressParams, UpscaleResult } from '../protocol/protocol';
 import { decodeImage, readImageHeader } from '../image/decode';
 import { encodeImage } from '../image/encode';
 import { checkOutputSize, extensionFor, outputFormatFor } from '../image/formats';
@@ -39,17 +39,8 @@ export interface PipelineModel {
   readonly inputMultiple: number;
 }
 
-export interface ProgressUpdate {
-  readonly stage: JobStage;
-  readonly pass: number;
-  readonly passes: number;
-  readonly done: number;
-  readonly total: number;
-  readonly tile?: Rect;
-  readonly passWidth?: number;
-  readonly passHeight?: number;
-  readonly preview?: { readonly png: string; readonly rect: Rect; readonly scale: number };
-}
+/** A progress notification before the daemon adds the job and request ids. */
+export type ProgressUpdate = Omit<ProgressParams, 'jobId' | 'requestId' | 'queuePosition'>;
 
 export interface PipelineContext {
   readonly jobId: string;

@@ -1,4 +1,6 @@
-export type OutputFormat = 'png' | 'jpg' | 'webp' | 'tif' | 'avif';
+import type { OutputFormat } from '../protocol/protocol';
+
+export type { OutputFormat };
 
 /** What must be restored on output so the upscaled file matches its source. */
 export interface SourceInfo {

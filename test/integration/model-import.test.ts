@@ -563,3 +563,16 @@ test('imports into one folder at the same time get distinct ids and all land who
   assert.equal(scan.models.length, 3);
   assert.deepEqual(listing(modelsDir).filter((n) => n.startsWith('.')), [], 'no temporaries left');
 });
+
+test('a TF.js layers model folder imports through model.json', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'upscale-tfjs-import-'));
+  for (const [pkg, scale] of [['esrgan-slim', 'x3'], ['esrgan-medium', 'x2']] as const) {
+    const modelJson = path.join(REPO_ROOT, 'node_modules', '@upscalerjs', pkg, 'models', scale, 'model.json');
+    const model = await importModel(modelJson, dir);
+    assert.equal(model.scale, Number(scale.slice(1)), pkg);
+    assert.equal(model.family, 'esrgan');
+    assert.match(model.variant, /TF\.js layers model/);
+    assert.ok(fs.existsSync(model.onnxPath));
+  }
+  assert.deepEqual(fs.readdirSync(dir).filter((f) => f.endsWith('.onnx')).sort(), ['models-x2.onnx', 'models-x3.onnx']);
+});
