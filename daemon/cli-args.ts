@@ -1,7 +1,8 @@
 // Command-line parsing for `upscale`: argv in, a typed command out, or an error that
 // names the option, the value and what was expected. Pure.
 import * as path from 'node:path';
-import { ALPHA_MODES, EXECUTION_PROVIDERS, FITS, OUTPUT_FORMATS, type ExecutionProviderChoice, type UpscaleParams } from './protocol/protocol';
+import { parseBackground } from './protocol/params';
+import { ALPHA_MODES, EXECUTION_PROVIDERS, FITS, OUTPUT_FORMATS, PADDINGS, type ExecutionProviderChoice, type UpscaleParams } from './protocol/protocol';
 
 /** An upscale run: the request's options, for several inputs, plus what only the CLI has. */
 export interface UpscaleCommand extends Omit<UpscaleParams, 'input' | 'template' | 'previewWidth' | 'overwrite'> {
@@ -26,15 +27,23 @@ export class UsageError extends Error {}
 export const USAGE = `usage:
   upscale IN... [-o OUT|DIR] [-m MODEL] [-s SCALE | --width W --height H [--fit cover|contain|fill]]
                 [--tile N] [--overlap N] [--format png|jpg|webp|tif|avif] [--quality Q]
+                [--background #rrggbb|transparent] [--padding reflect|wrap]
                 [--alpha model|lanczos] [--provider auto|cpu|cuda|webgpu|dml|coreml] [--overwrite] [--json]
+                [--dry-run] [--sidecar]
   upscale models list [--json]
   upscale models import PATH [--json]     add a .pth, .safetensors, .onnx or ncnn .param model
   upscale models convert IN OUT.onnx      write the ONNX without registering it
+  upscale models catalogue [--json]       the official releases that can be downloaded
+  upscale models download ID [--allow-unverified] [--keep-source] [--proxy URL] [--json]
   upscale daemon          serve JSON-RPC on stdin/stdout (used by the extension and this CLI)
 
   -s SCALE   any factor > 0 (e.g. 2, 2.5, 8); default: the model's own scale
   --tile N   input pixels each tile decides, 0 for the whole image; default automatic
   --overlap N  context added on each side of a tile (default 16), as Real-ESRGAN's tile_pad
+  --fit contain  fit inside W x H and pad with --background (default transparent, white for JPEG)
+  --padding wrap  treat the image as a tileable texture: edges continue into each other
+  --dry-run  print the plan (passes, models, sizes, final resize, fit, tile grid) and write nothing
+  --sidecar  also write OUTPUT.json beside each output (hashes, parameters, plan, versions, timings)
   --json     print one JSON object per result`;
 
 function number(option: string, value: string | undefined, opts: { integer?: boolean; min: number; max: number; exclusiveMin?: boolean }): number {
@@ -97,6 +106,15 @@ export function parseCliArgs(argv: readonly string[], cwd: string): CliCommand {
       case '--format': cmd.format = choice(arg, value(), OUTPUT_FORMATS); break;
       case '--quality': cmd.quality = number(arg, value(), { integer: true, min: 1, max: 100 }); break;
       case '--alpha': cmd.alpha = choice(arg, value(), ALPHA_MODES); break;
+      case '--background': {
+        const v = value();
+        if (v === undefined || parseBackground(v) === null) throw new UsageError(`${arg} is ${v === undefined ? 'missing its value' : `'${v}'`}; expected #rrggbb, #rgb or transparent`);
+        cmd.background = v;
+        break;
+      }
+      case '--padding': cmd.padding = choice(arg, value(), PADDINGS); break;
+      case '--dry-run': cmd.dryRun = true; break;
+      case '--sidecar': cmd.sidecar = true; break;
       case '--provider': cmd.provider = choice(arg, value(), EXECUTION_PROVIDERS); break;
       case '--overwrite': cmd.overwrite = true; break;
       case '--json': cmd.json = true; break;
@@ -108,6 +126,9 @@ export function parseCliArgs(argv: readonly string[], cwd: string): CliCommand {
   if (inputs.length === 0) throw new UsageError(`no input images given\n${USAGE}`);
   if (cmd.scale !== undefined && (cmd.width !== undefined || cmd.height !== undefined)) {
     throw new UsageError('give either -s/--scale or --width/--height, not both');
+  }
+  if (cmd.fit !== undefined && (cmd.width === undefined || cmd.height === undefined)) {
+    throw new UsageError('--fit applies only when both --width and --height are given');
   }
   return cmd;
 }

@@ -6,6 +6,8 @@ import { spawnDaemon, type SpawnedDaemon } from './protocol/connection';
 import type { ModelInfo, ProgressParams, UpscaleParams, UpscaleResult } from './protocol/protocol';
 import { DAEMON_VERSION } from './service';
 import { convertToFile } from '../models/import';
+import { catalogueFromEnv } from '../models/download';
+import { formatSize } from '../models/catalogue';
 
 function startDaemon(entry: string): SpawnedDaemon {
   return spawnDaemon(process.execPath, [entry, 'daemon'], {
@@ -24,6 +26,16 @@ function progressLine(p: ProgressParams, file: string): string {
 function describe(r: UpscaleResult): string {
   const seconds = (r.timings.totalMs / 1000).toFixed(2);
   return `${r.outputPath} (${r.inputWidth}x${r.inputHeight} -> ${r.width}x${r.height}, ${r.passes} pass${r.passes === 1 ? '' : 'es'}, ${r.model} on ${r.provider}, ${seconds} s)`;
+}
+
+function describePlan(r: UpscaleResult): string {
+  const p = r.plan;
+  if (!p) return `${r.input}: (no plan returned)`;
+  const lines = [`${r.input} (${p.inputWidth}x${p.inputHeight}) -> ${p.outputPath} (${p.width}x${p.height} ${p.format}, fit ${p.fit}) with ${p.model}: ${p.modelReason}`];
+  p.passes.forEach((s, i) => lines.push(`  pass ${i + 1}: ${s.inputWidth}x${s.inputHeight} -> ${s.outputWidth}x${s.outputHeight} (x${s.scale}), ${s.columns}x${s.rows} tile${s.tiles === 1 ? '' : 's'} of ${s.tileWidth}x${s.tileHeight}, overlap ${s.overlap}`));
+  if (p.finalResize) lines.push(`  Lanczos-3: ${p.finalResize.fromWidth}x${p.finalResize.fromHeight} -> ${p.finalResize.toWidth}x${p.finalResize.toHeight}`);
+  if (p.content.width !== p.width || p.content.height !== p.height) lines.push(`  placed at ${p.content.x},${p.content.y} on ${p.background ?? 'white'}`);
+  return lines.join('\n');
 }
 
 async function upscaleAll(cmd: UpscaleCommand, daemon: SpawnedDaemon): Promise<number> {
@@ -59,6 +71,10 @@ async function upscaleAll(cmd: UpscaleCommand, daemon: SpawnedDaemon): Promise<n
       ...(cmd.format !== undefined && { format: cmd.format }),
       ...(cmd.quality !== undefined && { quality: cmd.quality }),
       ...(cmd.alpha !== undefined && { alpha: cmd.alpha }),
+      ...(cmd.background !== undefined && { background: cmd.background }),
+      ...(cmd.padding !== undefined && { padding: cmd.padding }),
+      ...(cmd.dryRun && { dryRun: true }),
+      ...(cmd.sidecar && { sidecar: true }),
       overwrite: cmd.overwrite,
     };
     const job = connection.start('upscale', params);
@@ -66,10 +82,13 @@ async function upscaleAll(cmd: UpscaleCommand, daemon: SpawnedDaemon): Promise<n
     try {
       const r = await job.result;
       if (tty && !cmd.json) process.stderr.write('\r\x1b[K');
-      if (cmd.json) {
+      if (cmd.dryRun) {
+        process.stdout.write(cmd.json ? `${JSON.stringify({ input: r.input, dryRun: true, plan: r.plan })}\n` : `${describePlan(r)}\n`);
+      } else if (cmd.json) {
         process.stdout.write(`${JSON.stringify({
           input: r.input, output: r.outputPath, width: r.width, height: r.height, passes: r.passes,
           provider: r.provider, model: r.model, seconds: r.timings.totalMs / 1000, warnings: r.warnings,
+          ...(r.sidecarPath !== undefined && { sidecar: r.sidecarPath }),
         })}\n`);
       } else {
         process.stdout.write(`wrote ${describe(r)}\n`);
@@ -115,8 +134,70 @@ async function stop(daemon: SpawnedDaemon): Promise<void> {
   await daemon.exited;
 }
 
+/** `upscale models catalogue [--json]` and `upscale models download ID [--allow-unverified] [--keep-source] [--proxy URL] [--json]`. */
+async function modelsDownloadCli(sub: 'download' | 'catalogue', args: readonly string[], entry: string): Promise<number> {
+  const flags = new Set(args.filter((a) => a.startsWith('--')));
+  const proxyAt = args.indexOf('--proxy');
+  const proxy = proxyAt >= 0 ? args[proxyAt + 1] : undefined;
+  const positional = args.filter((a, i) => !a.startsWith('--') && !(proxyAt >= 0 && i === proxyAt + 1));
+  const known = sub === 'download' ? ['--json', '--allow-unverified', '--keep-source', '--proxy'] : ['--json'];
+  const unknown = [...flags].find((f) => !known.includes(f));
+  const wanted = sub === 'download' ? 1 : 0;
+  if (unknown || positional.length !== wanted || (proxyAt >= 0 && !proxy)) {
+    process.stderr.write(`upscale: usage: ${sub === 'download' ? 'upscale models download ID [--allow-unverified] [--keep-source] [--proxy URL] [--json]' : 'upscale models catalogue [--json]'}${unknown ? ` (unknown option '${unknown}')` : ''}\n`);
+    return 2;
+  }
+  const json = flags.has('--json');
+  if (sub === 'catalogue') {
+    const { models } = catalogueFromEnv();
+    if (json) process.stdout.write(`${JSON.stringify(models)}\n`);
+    for (const m of json ? [] : models) {
+      const status = m.url === null ? `manual: ${m.manualUrl ?? ''}` : m.verified ? 'verified' : 'UNVERIFIED (no published sha256)';
+      process.stdout.write(`${m.id.padEnd(30)} x${String(m.scale).padEnd(2)} ${formatSize(m.sizeBytes).padStart(13)}  ${m.license.spdx}${m.license.commercialUse ? '' : ' (non-commercial)'}  ${status}\n    ${m.description}\n`);
+    }
+    return 0;
+  }
+  const daemon = startDaemon(entry);
+  const { connection } = daemon;
+  try {
+    await connection.request('initialize', { clientName: 'upscale-cli' });
+    const tty = process.stderr.isTTY && !json;
+    connection.on('$/downloadProgress', (p) => {
+      if (!tty) return;
+      const amount = p.bytesTotal ? `${(p.bytesDone / 1e6).toFixed(1)}/${(p.bytesTotal / 1e6).toFixed(1)} MB` : `${(p.bytesDone / 1e6).toFixed(1)} MB`;
+      process.stderr.write(`\r\x1b[K${p.id}: ${p.phase}${p.phase === 'downloading' ? ` ${amount}` : ''}`);
+    });
+    const job = connection.start('models/download', {
+      id: positional[0] as string,
+      ...(flags.has('--allow-unverified') && { allowUnverified: true }),
+      ...(flags.has('--keep-source') && { keepSource: true }),
+      ...(proxy !== undefined && { proxy }),
+    });
+    const onSigint = () => {
+      connection.cancel(job.id);
+      process.stderr.write('\nupscale: cancelling…\n');
+    };
+    process.on('SIGINT', onSigint);
+    try {
+      const r = await job.result;
+      if (tty) process.stderr.write('\r\x1b[K');
+      if (r.alreadyInstalled && !json) process.stdout.write(`${r.model.id} is already installed (sha256 ${r.sha256})\n`);
+      else process.stdout.write(json ? `${JSON.stringify(r)}\n` : `downloaded ${r.model.id} (${r.model.family}, x${r.model.scale}, ${r.model.license}; ${r.bytes} bytes, sha256 ${r.sha256}${r.verified ? ' verified' : ' NOT verified'})${r.sourcePath ? `; source kept at ${r.sourcePath}` : ''}\n`);
+      return 0;
+    } finally {
+      process.off('SIGINT', onSigint);
+    }
+  } catch (e) {
+    process.stderr.write(`\r\x1b[Kupscale: error: ${(e as Error).message}\n`);
+    return 1;
+  } finally {
+    await stop(daemon);
+  }
+}
+
 /** Runs the CLI; resolves with the process exit code. */
 export async function runCli(argv: readonly string[], entry: string): Promise<number> {
+  if (argv[0] === 'models' && (argv[1] === 'download' || argv[1] === 'catalogue')) return modelsDownloadCli(argv[1], argv.slice(2), entry);
   let cmd;
   try {
     cmd = parseCliArgs(argv, process.cwd());

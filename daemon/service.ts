@@ -13,17 +13,21 @@ import { selectProvider } from './runtime/providers';
 import { SessionCache } from './runtime/sessions';
 import { sessionInference } from './runtime/inference';
 import { runPipeline } from './engine/pipeline';
+import { chooseModel } from './engine/model-choice';
 import type { Target } from './engine/plan';
 import { scanModels, type RegisteredModel } from '../models/registry';
 import { importModel } from '../models/import';
 import { builtinModelsDir, userModelsDir } from '../models/paths';
 import { DEFAULT_MODEL_ID } from '../models/builtin';
 import { log } from './log';
+import type { DownloadProgressParams, ModelsDownloadParams, ModelsDownloadResult } from './protocol/protocol';
+import { downloadModel, DownloadError } from '../models/download';
 
 export const DAEMON_VERSION = '0.1.0';
 
 const DEFAULT_MAX_INPUT_PIXELS = 200_000_000;
-const DEFAULT_MAX_OUTPUT_PIXELS = 400_000_000;
+/** A gigapixel: 30000x30000 PNG/TIFF fits; the output raster stays within one typed array. */
+const DEFAULT_MAX_OUTPUT_PIXELS = 1_000_000_000;
 /** Memory budget for resident sessions. */
 const SESSION_BUDGET_BYTES = 2 * 1024 * 1024 * 1024;
 
@@ -31,6 +35,8 @@ export interface ServiceOptions {
   readonly builtinDir?: string;
   readonly userDir?: string;
   readonly notifyProgress: (params: ProgressParams) => void;
+  /** `$/downloadProgress` for `models/download` requests. */
+  readonly notifyDownload?: (params: DownloadProgressParams) => void;
 }
 
 export class UpscaleService {
@@ -150,8 +156,10 @@ export class UpscaleService {
     // always finds its job.
     return this.queue.enqueue(requestId, async (checkpoint) => {
       await this.ensureInitialized();
-      const model = await this.findModel(params.model);
-      log('info', `job ${jobId}: ${params.input} with ${model.id}`);
+      const choice = chooseModel((await scanModels(this.builtinDir, this.userDir)).models, params.model, DEFAULT_MODEL_ID,
+        params.width === undefined && params.height === undefined ? params.scale : undefined);
+      const model = await this.findModel(choice.id);
+      log('info', `job ${jobId}: ${params.input} with ${model.id} (${choice.reason})`);
       const target: Target = params.width !== undefined || params.height !== undefined
         ? { kind: 'size', ...(params.width !== undefined && { width: params.width }), ...(params.height !== undefined && { height: params.height }), ...(params.fit && { fit: params.fit }) }
         : { kind: 'scale', scale: params.scale ?? model.scale };
@@ -168,6 +176,12 @@ export class UpscaleService {
           alpha: params.alpha ?? 'model',
           overwrite: params.overwrite ?? false,
           ...(params.previewWidth !== undefined && { previewWidth: params.previewWidth }),
+          ...(params.background !== undefined && { background: params.background }),
+          ...(params.padding !== undefined && { padding: params.padding }),
+          ...(params.dryRun !== undefined && { dryRun: params.dryRun }),
+          ...(params.sidecar !== undefined && { sidecar: params.sidecar }),
+          params: { ...params },
+          modelReason: choice.reason,
         },
         {
           jobId,
@@ -177,17 +191,59 @@ export class UpscaleService {
           checkpoint,
           progress: (u) => notify({ jobId, requestId, ...u }),
           limits: { maxInputPixels: this.maxInputPixels, maxOutputPixels: this.maxOutputPixels },
+          daemonVersion: DAEMON_VERSION,
         },
       );
     }, (position) => notify({ jobId, requestId, stage: 'queued', pass: 0, passes: 0, done: 0, total: 0, queuePosition: position }));
   }
 
+  /** Downloads in flight by request id, so `$/cancelRequest` and shutdown can stop them. */
+  private readonly downloads = new Map<number | string, AbortController>();
+
+  /** Downloads a catalogued release, checks its hash and imports it (models/download.ts). */
+  async downloadModel(params: ModelsDownloadParams, requestId: number | string): Promise<ModelsDownloadResult> {
+    this.refuseWhenShuttingDown();
+    await this.ensureInitialized();
+    const controller = new AbortController();
+    this.downloads.set(requestId, controller);
+    try {
+      const r = await downloadModel(params.id, {
+        modelsDir: this.userDir, signal: controller.signal,
+        ...(params.allowUnverified !== undefined && { allowUnverified: params.allowUnverified }),
+        ...(params.keepSource !== undefined && { keepSource: params.keepSource }),
+        ...(params.proxy !== undefined && { proxy: params.proxy }),
+        onProgress: (p) => this.options.notifyDownload?.({ requestId, ...p }),
+      });
+      log('info', `downloaded ${params.id} (${r.bytes} bytes, sha256 ${r.sha256}${r.verified ? ', verified' : ', UNVERIFIED'}) as ${r.model.id}`);
+      return {
+        model: this.modelInfo(r.model), sha256: r.sha256, verified: r.verified, bytes: r.bytes, resumedBytes: r.resumedBytes,
+        ...(r.sourcePath !== undefined && { sourcePath: r.sourcePath }),
+        ...(r.alreadyInstalled && { alreadyInstalled: true }),
+      };
+    } catch (e) {
+      const message = (e as Error).message;
+      if (e instanceof DownloadError && e.kind === 'cancelled') throw new DaemonError('Cancelled', message);
+      if (e instanceof DownloadError && (e.kind === 'unverified' || e.kind === 'manual')) throw new DaemonError('InvalidParams', message);
+      if (e instanceof DownloadError && e.kind === 'convert') throw new DaemonError('ModelInvalid', message);
+      if (/^no model '.*' in the catalogue/.test(message)) throw new DaemonError('ModelNotFound', message);
+      throw new DaemonError('DownloadFailed', message);
+    } finally {
+      this.downloads.delete(requestId);
+    }
+  }
+
   cancel(requestId: number | string): boolean {
+    const download = this.downloads.get(requestId);
+    if (download) {
+      download.abort();
+      return true;
+    }
     return this.queue.cancel(requestId);
   }
 
   async shutdown(): Promise<void> {
     this.shuttingDown = true;
+    for (const d of this.downloads.values()) d.abort();
     this.queue.cancelAll();
     await this.queue.idle();
     await this.sessions.unloadAll();

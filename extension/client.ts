@@ -13,6 +13,7 @@ import type {
   UpscaleParams, UpscaleResult,
 } from '../daemon/protocol/protocol';
 import type { DaemonLaunch } from './daemon-launch';
+import type { DownloadProgressParams, ModelsDownloadParams, ModelsDownloadResult } from '../daemon/protocol/protocol';
 import { isPartialOf } from '../daemon/engine/output-path';
 import { RestartPolicy } from './restart-policy';
 
@@ -318,6 +319,24 @@ export class DaemonClient {
   async importModel(file: string): Promise<ModelInfo> {
     const inst = await this.ensureInstance();
     return (await inst.daemon.connection.request('models/import', { path: file })).model;
+  }
+
+  /** `models/download` with its `$/downloadProgress`; aborting `signal` sends `$/cancelRequest`. */
+  async downloadModel(params: ModelsDownloadParams, options: { readonly onProgress?: (p: DownloadProgressParams) => void; readonly signal?: AbortSignal } = {}): Promise<ModelsDownloadResult> {
+    const { connection } = (await this.ensureInstance()).daemon;
+    const pending = connection.start('models/download', params);
+    const off = connection.on('$/downloadProgress', (p) => {
+      if (p.requestId === pending.id) options.onProgress?.(p);
+    });
+    const onAbort = () => connection.cancel(pending.id);
+    if (options.signal?.aborted) onAbort();
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      return await pending.result;
+    } finally {
+      off();
+      options.signal?.removeEventListener('abort', onAbort);
+    }
   }
 
   /** Runs one upscale job; progress and cancellation as in JobOptions. */

@@ -12,6 +12,12 @@ import { IMAGE_DIALOG_FILTERS, isImageFile, MODEL_DIALOG_FILTERS } from './image
 import type { JobRunner } from './job-runner';
 import type { JobSpec } from './job-params';
 import { modelRows, scaleRows } from './model-picks';
+import { isCancelledError } from './client';
+import { loadCatalogue, type CatalogueEntry } from '../models/catalogue';
+import {
+  confirmationFor, downloadFailureMessage, downloadPickItems, manualDownloadMessage, progressIncrement, progressMessage,
+} from './download-model';
+import type { DownloadProgressParams } from '../daemon/protocol/protocol';
 import { outputFolderOf, previewOutputName } from './naming';
 import type { SettingsReader } from './settings';
 import { describeTarget, parseTarget, type Target } from './target';
@@ -73,6 +79,7 @@ export class UpscaleCommands {
       r(COMMAND_IDS.upscaleImageWith, (a, b) => this.upscaleImageWith(a, b)),
       r(COMMAND_IDS.upscaleFolder, (a) => this.upscaleFolder(a)),
       r(COMMAND_IDS.importModel, () => this.importModel()),
+      r(COMMAND_IDS.downloadModel, () => this.downloadModel()),
       r(COMMAND_IDS.chooseDefaultModel, () => this.chooseDefaultModel()),
       r(COMMAND_IDS.showModels, () => this.showModels()),
       r(COMMAND_IDS.restartDaemon, () => this.restartDaemon()),
@@ -133,7 +140,15 @@ export class UpscaleCommands {
 
   private async pickTarget(model: ModelInfo, input: string): Promise<Target | undefined> {
     const settings = this.deps.settings.read(vscode.Uri.file(input));
-    const nameFor = (target: Target) => previewOutputName({ input, template: settings.outputNameTemplate, target, model: model.id, format: settings.outputFormat });
+    // The daemon reads the image's upright size (a plan only, nothing is written), so the
+    // hint can name the file an exact-size target will produce.
+    const inputSize = await this.deps.client.upscale({ input, model: model.id, dryRun: true }).then(
+      (r) => ({ width: r.inputWidth, height: r.inputHeight }),
+      () => undefined,
+    );
+    const nameFor = (target: Target) => previewOutputName({
+      input, template: settings.outputNameTemplate, target, model: model.id, format: settings.outputFormat, ...(inputSize && { inputSize }),
+    });
     const rows = scaleRows(model.scale, (scale) => nameFor({ kind: 'scale', scale }));
     const picked = await vscode.window.showQuickPick(rows, { title: `Scale (${model.name}, x${model.scale})`, placeHolder: 'Scale factor, or Custom… for another factor or an exact size' });
     if (!picked) return undefined;
@@ -197,6 +212,70 @@ export class UpscaleCommands {
     this.deps.log.info(`imported ${file.fsPath} as ${model.id} (${model.family}, x${model.scale})`);
     const choice = await vscode.window.showInformationMessage(`Imported ${model.name}: ${model.family}, x${model.scale}.`, 'Use as Default');
     if (choice) await this.setDefaultModel(model.id);
+  }
+
+  /** Upscale: Download Model…: the catalogue of official releases (pure parts in download-model.ts). */
+  async downloadModel(): Promise<void> {
+    const catalogue = loadCatalogue();
+    const rows = this.deps.client.listModels().then(
+      (models) => models.map((m) => m.id),
+      () => [] as string[],
+    ).then((ids) => downloadPickItems(catalogue.models, new Set(ids)).map((row) => row.kind === 'separator'
+      ? { label: row.label, kind: vscode.QuickPickItemKind.Separator, entry: undefined as CatalogueEntry | undefined }
+      : { label: row.label, description: row.description, detail: row.detail, entry: row.entry }));
+    const picked = await vscode.window.showQuickPick(rows, {
+      title: 'Download Model', placeHolder: 'Official releases (scale · size · license)', matchOnDescription: true, matchOnDetail: true,
+    });
+    const entry = picked?.entry;
+    if (!entry) return;
+    if (entry.url === null) {
+      const choice = await vscode.window.showInformationMessage(manualDownloadMessage(entry), 'Open Download Page', 'Import Model…');
+      if (choice === 'Open Download Page' && entry.manualUrl) await vscode.env.openExternal(vscode.Uri.parse(entry.manualUrl));
+      else if (choice === 'Import Model…') await this.importModel();
+      return;
+    }
+    const confirmation = confirmationFor(entry);
+    if (confirmation) {
+      const answer = await vscode.window.showWarningMessage(confirmation.message, { modal: true, detail: confirmation.detail }, confirmation.button);
+      if (answer !== confirmation.button) return;
+    }
+    const proxy = vscode.workspace.getConfiguration('http').get<string>('proxy')?.trim();
+    let result;
+    try {
+      result = await vscode.window.withProgress(
+        { location: vscode.ProgressLocation.Notification, title: `Downloading ${entry.variant}`, cancellable: true },
+        (progress, token) => {
+          const controller = new AbortController();
+          token.onCancellationRequested(() => controller.abort());
+          let last: DownloadProgressParams | undefined;
+          return this.deps.client.downloadModel(
+            { id: entry.id, ...(confirmation?.allowUnverified && { allowUnverified: true }), ...(proxy && { proxy }) },
+            {
+              signal: controller.signal,
+              onProgress: (p) => {
+                progress.report({ message: progressMessage(p), increment: progressIncrement(last, p) });
+                last = p;
+              },
+            },
+          );
+        },
+      );
+    } catch (e) {
+      if (isCancelledError(e)) {
+        void vscode.window.showInformationMessage(`Download of ${entry.variant} cancelled; nothing was kept.`);
+        return;
+      }
+      const message = downloadFailureMessage(entry, e instanceof Error ? e.message : String(e));
+      this.deps.log.error(`download ${entry.id}: ${message}`);
+      const choice = await vscode.window.showErrorMessage(message, 'Copy URL', 'Import Model…');
+      if (choice === 'Copy URL') await vscode.env.clipboard.writeText(entry.url);
+      else if (choice === 'Import Model…') await this.importModel();
+      return;
+    }
+    this.deps.log.info(`downloaded ${entry.id} (${result.bytes} bytes, sha256 ${result.sha256}${result.verified ? '' : ', unverified'})`);
+    const choice = await vscode.window.showInformationMessage(
+      `${result.alreadyInstalled ? 'Already installed' : 'Downloaded'}: ${entry.variant} (x${result.model.scale}, ${result.model.license}) as ${result.model.id}.`, 'Use as Default');
+    if (choice) await this.setDefaultModel(result.model.id);
   }
 
   private async setDefaultModel(id: string): Promise<void> {

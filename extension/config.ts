@@ -143,8 +143,11 @@ export const SETTINGS_SCHEMA: Readonly<Record<SettingKey, SettingSchema>> = {
   },
 };
 
-/** Settings that must not come from an untrusted workspace: they choose what code runs and from where. */
-export const RESTRICTED_SETTINGS: readonly SettingKey[] = ['modelsFolder', 'executionProvider'];
+/**
+ * Settings that must not come from an untrusted workspace: they choose what code runs and
+ * from where, or where files are written and under which names.
+ */
+export const RESTRICTED_SETTINGS: readonly SettingKey[] = ['modelsFolder', 'executionProvider', 'outputFolder', 'outputNameTemplate'];
 
 export interface SettingsReading {
   readonly settings: UpscaleSettings;

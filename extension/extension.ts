@@ -13,6 +13,7 @@ import { JobRunner } from './job-runner';
 import { registerPreviewSerializer } from './preview/panel';
 import { SettingsReader } from './settings';
 import { DaemonStatusItem } from './status';
+import { noticeRestrictedSettings } from './trust-notice';
 
 let client: DaemonClient | undefined;
 
@@ -32,6 +33,7 @@ export function activate(context: vscode.ExtensionContext): void {
     log: (level, message) => log[level](message),
   });
   const runner = new JobRunner(context, client, settings, log);
+  void noticeRestrictedSettings(log);
   context.subscriptions.push(
     log,
     runner,

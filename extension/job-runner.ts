@@ -53,13 +53,13 @@ export class JobRunner implements vscode.Disposable {
         async (progress, token) => {
           token.onCancellationRequested(() => controller.abort());
           const meter = new ProgressMeter();
-          progress.report({ message: `${file}: starting the daemon…` });
+          progress.report({ message: "starting the daemon…" });
           await fs.mkdir(item.outputFolder, { recursive: true });
           return this.client.upscale(upscaleParams(item.input, item.outputFolder, spec, settings, panel ? { previewWidth: PREVIEW_WIDTH } : {}), {
             signal: controller.signal,
             onProgress: (p) => {
               panel?.progress(p);
-              progress.report({ message: progressMessage(p, item.input), increment: meter.advanceTo(jobFraction(p)) });
+              progress.report({ message: progressMessage(p), increment: meter.advanceTo(jobFraction(p)) });
             },
           });
         },

@@ -13,18 +13,21 @@ const STAGE_WORDS: Readonly<Record<ProgressParams['stage'], string>> = {
   done: 'done',
 };
 
-/** "photo.png: pass 1 of 2, tile 3 of 12" and the like. */
-export function progressMessage(p: ProgressParams, input: string): string {
-  const file = path.basename(input);
+/**
+ * "photo.png: pass 1 of 2, tile 3 of 12" and the like; without `input` (a single job whose
+ * notification title already names the file) just "pass 1 of 2, tile 3 of 12".
+ */
+export function progressMessage(p: ProgressParams, input?: string): string {
+  const prefix = input === undefined ? '' : `${path.basename(input)}: `;
   if (p.stage === 'queued') {
     const ahead = p.queuePosition ?? 0;
-    return `${file}: waiting${ahead > 0 ? ` (${ahead} job${ahead === 1 ? '' : 's'} ahead)` : ''}`;
+    return `${prefix}waiting${ahead > 0 ? ` (${ahead} job${ahead === 1 ? '' : 's'} ahead)` : ''}`;
   }
   const parts: string[] = [];
   if (p.passes > 1) parts.push(`pass ${p.pass} of ${p.passes}`);
   if (p.stage === 'infer' && p.total > 0) parts.push(`tile ${p.done} of ${p.total}`);
   else parts.push(STAGE_WORDS[p.stage]);
-  return `${file}: ${parts.join(', ')}`;
+  return `${prefix}${parts.join(', ')}`;
 }
 
 /** Fraction (0..1) of one job done: passes share the job evenly, tiles share a pass. */

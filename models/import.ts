@@ -153,6 +153,9 @@ async function convertNcnnFile(paramPath: string, paramBytes: Uint8Array): Promi
  * ONNX files are validated and passed through unchanged (external data, if any, embedded).
  */
 export async function convertModel(modelPath: string): Promise<ConvertedModel> {
+  // A device or pipe (/dev/zero, a FIFO) would be read without end.
+  const stat = await fs.stat(modelPath);
+  if (!stat.isFile()) throw new Error(`${modelPath}: is not a regular file (a folder, device or pipe); expected a model file`);
   const bytes = await fs.readFile(modelPath);
   // Some exporters order ONNX fields differently; the extension then decides, and the
   // ONNX reader gives the precise error if the content disagrees.

@@ -49,8 +49,13 @@ export function axisTaps(inLength: number, outLength: number, start = 0, length 
   return { first, count, weights };
 }
 
-function clampIndex(i: number, n: number): number {
+function clampEdge(i: number, n: number): number {
   return i < 0 ? 0 : i >= n ? n - 1 : i;
+}
+
+function wrapIndex(i: number, n: number): number {
+  const m = i % n;
+  return m < 0 ? m + n : m;
 }
 
 /** A source window in input pixels (may be fractional), for cropping while resizing. */
@@ -61,9 +66,13 @@ export interface Window {
   readonly height: number;
 }
 
-/** Resizes `img` (or the `window` of it) to width x height. */
-export function resizeLanczos(img: PlanarImage, width: number, height: number, window?: Window): PlanarImage {
+/**
+ * Resizes `img` (or the `window` of it) to width x height. Taps past the edges repeat the
+ * edge pixel, or with `wrap` read the opposite edge (tileable textures stay tileable).
+ */
+export function resizeLanczos(img: PlanarImage, width: number, height: number, window?: Window, wrap = false): PlanarImage {
   const win = window ?? { x: 0, y: 0, width: img.width, height: img.height };
+  const clampIndex = wrap ? wrapIndex : clampEdge;
   const tx = axisTaps(img.width, width, win.x, win.width);
   const ty = axisTaps(img.height, height, win.y, win.height);
   const out = new Float32Array(img.channels * width * height);

@@ -53,15 +53,50 @@ async function exists(file: string): Promise<boolean> {
 
 /** A free path for `file` (or `file` itself with overwrite); never the source. */
 export async function freePath(file: string, source: string, overwrite: boolean): Promise<string> {
-  const sourceReal = await fs.realpath(source);
+  // The source may have been deleted since it was decoded, and a dangling link may sit
+  // at a candidate name: neither is an error here.
+  const sourceReal = await fs.realpath(source).catch(() => path.resolve(source));
   for (let attempt = 1; attempt < 10000; attempt++) {
     const candidate = candidateName(file, attempt);
     const taken = await exists(candidate);
-    const isSource = taken && (await fs.realpath(candidate)) === sourceReal;
+    const isSource = taken && (await fs.realpath(candidate).catch(() => null)) === sourceReal;
     if (isSource) continue;
     if (!taken || overwrite) return candidate;
   }
   throw new Error(`no free file name near ${file}`);
+}
+
+/**
+ * Moves the finished `temp` file to `target`. Without overwrite the file is hard-linked
+ * into place, which fails instead of replacing a file that appeared since `target` was
+ * chosen (another daemon writing the same name); the next free name is tried then. File
+ * systems without hard links fall back to a rename. Returns where the file ended up.
+ */
+export async function placeFile(temp: string, target: string, source: string, overwrite: boolean): Promise<string> {
+  if (overwrite) {
+    await fs.rename(temp, target);
+    return target;
+  }
+  let candidate = target;
+  for (let attempt = 0; attempt < 100; attempt++) {
+    try {
+      await fs.link(temp, candidate);
+      await fs.rm(temp, { force: true });
+      return candidate;
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'EEXIST') {
+        candidate = await freePath(target, source, false);
+        continue;
+      }
+      if (code === 'EPERM' || code === 'ENOTSUP' || code === 'EXDEV' || code === 'ENOSYS') {
+        await fs.rename(temp, candidate);
+        return candidate;
+      }
+      throw e;
+    }
+  }
+  throw new Error(`no free file name near ${target}`);
 }
 
 /**

@@ -20,8 +20,21 @@ export interface PassPlan {
   readonly final: Size;
   /** How the last pass's output is fitted to `final` (only matters when both sides were given). */
   readonly fit: Fit;
-  /** Whether a Lanczos resize follows the passes. */
+  /** Whether a Lanczos resize follows the passes (to `content`'s size). */
   readonly resize: boolean;
+  /**
+   * Where the picture sits in the output: all of it, except with fit 'contain', where it is
+   * the largest rectangle of the input's aspect inside `final`, centred; the rest is padding.
+   */
+  readonly content: { readonly x: number; readonly y: number; readonly width: number; readonly height: number };
+}
+
+/** The centred rectangle of the input's aspect that fits inside `final` (fit 'contain'). */
+export function containRect(input: Size, final: Size): { x: number; y: number; width: number; height: number } {
+  const f = Math.min(final.width / input.width, final.height / input.height);
+  const width = Math.min(final.width, Math.max(1, Math.round(input.width * f)));
+  const height = Math.min(final.height, Math.max(1, Math.round(input.height * f)));
+  return { x: Math.floor((final.width - width) / 2), y: Math.floor((final.height - height) / 2), width, height };
 }
 
 /** The output size a target asks for, given the input size. */
@@ -67,5 +80,6 @@ export function planPasses(input: Size, modelScale: number, target: Target): Pas
   } while (reached < needed - 1e-9 && passSizes.length < MAX_PASSES);
 
   const last = passSizes[passSizes.length - 1] as Size;
-  return { passSizes, final, fit, resize: last.width !== final.width || last.height !== final.height };
+  const content = fit === 'contain' ? containRect(input, final) : { x: 0, y: 0, width: final.width, height: final.height };
+  return { passSizes, final, fit, content, resize: last.width !== content.width || last.height !== content.height };
 }

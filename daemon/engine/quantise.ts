@@ -31,3 +31,46 @@ export function quantiseRows(
     if (channels === 4) target[o + 3] = alpha ? quantiseSample(alpha[i] as number, max) : max;
   }
 }
+
+/**
+ * Writes `count` rows of `planes` planar float planes (each `width` wide) into channels
+ * [firstChannel, firstChannel + planes) of an interleaved raster `stride` pixels wide with
+ * `channels` channels, at column `x` and row `y`. Other channels are left alone, so colour
+ * and alpha can arrive separately, rows at a time, straight into the output raster.
+ */
+export function quantisePlanes(
+  target: Uint8Array | Uint16Array,
+  stride: number,
+  channels: number,
+  x: number,
+  y: number,
+  width: number,
+  count: number,
+  data: Float32Array,
+  planes: number,
+  firstChannel: number,
+): void {
+  const max = target instanceof Uint16Array ? 65535 : 255;
+  const plane = width * count;
+  if (data.length < planes * plane) throw new RangeError(`expected ${planes * plane} samples, got ${data.length}`);
+  for (let r = 0; r < count; r++) {
+    const rowBase = ((y + r) * stride + x) * channels + firstChannel;
+    const src = r * width;
+    for (let c = 0; c < planes; c++) {
+      const from = c * plane + src;
+      let o = rowBase + c;
+      for (let i = 0; i < width; i++, o += channels) target[o] = quantiseSample(data[from + i] as number, max);
+    }
+  }
+}
+
+/** Fills channel `channel` of a rectangle of an interleaved raster with `value` (an integer sample). */
+export function fillChannel(
+  target: Uint8Array | Uint16Array, stride: number, channels: number,
+  x: number, y: number, width: number, height: number, channel: number, value: number,
+): void {
+  for (let r = 0; r < height; r++) {
+    let o = ((y + r) * stride + x) * channels + channel;
+    for (let i = 0; i < width; i++, o += channels) target[o] = value;
+  }
+}

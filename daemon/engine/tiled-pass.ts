@@ -21,7 +21,10 @@ export interface PlanarImage {
 /** Runs the model on one NCHW tile (batch 1). */
 export type TileInference = (tile: PlanarImage) => Promise<PlanarImage>;
 
-/** Receives finished output rows, top to bottom, each chunk planar CHW for `count` rows. */
+/**
+ * Receives finished output rows, top to bottom, each chunk planar CHW for `count` rows.
+ * The chunk's memory is reused for the next call: copy (or quantise) what you keep.
+ */
 export type RowSink = (y: number, count: number, rows: Float32Array) => void | Promise<void>;
 
 export interface TileDone {
@@ -40,8 +43,10 @@ export interface PassOptions {
   readonly tileHeight: number;
   /** Input pixels neighbouring tiles share; the blend ramps across them. */
   readonly overlap: number;
-  /** Reflected border added around the image, in input pixels. */
+  /** Reflected (or wrapped) border added around the image, in input pixels. */
   readonly edgePad: number;
+  /** How the border and tile context outside the image are filled (default 'reflect'). */
+  readonly padding?: EdgeMode;
   /** The model's required input multiple. */
   readonly inputMultiple: number;
   /** Smallest tile the out-of-memory fallback may split down to. */
@@ -60,15 +65,25 @@ export function reflectIndex(i: number, n: number): number {
   return m < n ? m : period - m;
 }
 
-/** Copies the region [x0, x0+w) x [y0, y0+h) of `img` (coordinates may leave the image: reflected). */
-export function extractRegion(img: PlanarImage, x0: number, y0: number, w: number, h: number): PlanarImage {
+/** Index into [0, n) with the image repeated end to end (a tileable texture). */
+export function wrapIndex(i: number, n: number): number {
+  const m = i % n;
+  return m < 0 ? m + n : m;
+}
+
+/** How coordinates outside the image are read: mirrored at the edge, or wrapped to the opposite edge. */
+export type EdgeMode = 'reflect' | 'wrap';
+
+/** Copies the region [x0, x0+w) x [y0, y0+h) of `img` (coordinates may leave the image: reflected, or wrapped). */
+export function extractRegion(img: PlanarImage, x0: number, y0: number, w: number, h: number, mode: EdgeMode = 'reflect'): PlanarImage {
+  const index = mode === 'wrap' ? wrapIndex : reflectIndex;
   const out = new Float32Array(img.channels * w * h);
   const xs = new Int32Array(w);
-  for (let x = 0; x < w; x++) xs[x] = reflectIndex(x0 + x, img.width);
+  for (let x = 0; x < w; x++) xs[x] = index(x0 + x, img.width);
   const plane = img.width * img.height;
   for (let c = 0; c < img.channels; c++) {
     for (let y = 0; y < h; y++) {
-      const src = c * plane + reflectIndex(y0 + y, img.height) * img.width;
+      const src = c * plane + index(y0 + y, img.height) * img.width;
       const dst = (c * h + y) * w;
       for (let x = 0; x < w; x++) out[dst + x] = img.data[src + (xs[x] as number)] as number;
     }
@@ -77,6 +92,19 @@ export function extractRegion(img: PlanarImage, x0: number, y0: number, w: numbe
 }
 
 export class OutOfMemoryError extends Error {}
+
+/**
+ * onnxruntime-node runs a session synchronously on the main thread, so a `$/cancelRequest`
+ * that arrived during a tile is still unread when that tile returns. Letting pending I/O
+ * run before each checkpoint makes a cancel take effect before the next tile, not the one
+ * after it.
+ */
+function yieldToEvents(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+/** Rows handed to the sink per call: finished rows go on in small chunks, so no band-sized copy exists. */
+export const SINK_ROWS = 64;
 
 /** Whether an inference error is an allocation failure worth retrying on a smaller tile. */
 export function isOutOfMemory(e: unknown): boolean {
@@ -163,6 +191,7 @@ async function inferAdaptive(
   const wsum = new Float32Array(ow * oh);
   for (let r = 0; r < rows.length; r++) {
     for (let c = 0; c < cols.length; c++) {
+      await yieldToEvents();
       opts.checkpoint();
       const rs = rows[r] as Span;
       const cs = cols[c] as Span;
@@ -227,6 +256,8 @@ export async function runTiledPass(img: PlanarImage, infer: TileInference, opts:
   const channels = img.channels;
   const acc = new Float32Array(channels * accW * bandRows);
   const wsum = new Float32Array(accW * bandRows);
+  // One buffer for the finished rows handed to the sink, reused band after band.
+  const chunkBuffer = new Float32Array(channels * Math.min(SINK_ROWS, outH) * outW);
   const colWeights = cols.map((_, c) => axisWeights(cols, c, s));
   const limit = { size: Number.MAX_SAFE_INTEGER };
   let base = 0; // padded-output row held in accumulator row 0
@@ -237,9 +268,10 @@ export async function runTiledPass(img: PlanarImage, infer: TileInference, opts:
     const rowWeights = axisWeights(rows, r, s);
     const rowCell = cell(rows, r);
     for (let c = 0; c < cols.length; c++) {
+      await yieldToEvents();
       opts.checkpoint();
       const cs = cols[c] as Span;
-      const region = extractRegion(img, cs.start - pad, rs.start - pad, cs.end - cs.start, rs.end - rs.start);
+      const region = extractRegion(img, cs.start - pad, rs.start - pad, cs.end - cs.start, rs.end - rs.start, opts.padding ?? 'reflect');
       const out = await inferAdaptive(infer, region, opts, limit);
       accumulate(acc, wsum, accW, bandRows, out, Math.round(cs.start * s), Math.round(rs.start * s) - base,
         colWeights[c] as Float32Array, rowWeights);
@@ -251,8 +283,17 @@ export async function runTiledPass(img: PlanarImage, infer: TileInference, opts:
         const y0 = Math.max(0, Math.round((rowCell.start - pad) * s));
         const y1 = Math.min(outH, Math.round((rowCell.end - pad) * s));
         if (x1 > x0 && y1 > y0) {
-          const pixels = cropPlanar(out, x0 + padOut - Math.round(cs.start * s), y0 + padOut - Math.round(rs.start * s), x1 - x0, y1 - y0);
-          opts.onTile({ done, total, rect: { x: x0, y: y0, width: x1 - x0, height: y1 - y0 }, pixels });
+          const cx = x0 + padOut - Math.round(cs.start * s);
+          const cy = y0 + padOut - Math.round(rs.start * s);
+          // Cropped only when asked for (previews): most listeners want the count, not a copy.
+          let pixels: PlanarImage | null = null;
+          opts.onTile({
+            done, total, rect: { x: x0, y: y0, width: x1 - x0, height: y1 - y0 },
+            get pixels() {
+              pixels ??= cropPlanar(out, cx, cy, x1 - x0, y1 - y0);
+              return pixels;
+            },
+          });
         }
       }
     }
@@ -269,18 +310,20 @@ export async function runTiledPass(img: PlanarImage, infer: TileInference, opts:
     // Crop the reflected border: output rows [y0, y1) and columns [padOut, padOut + outW).
     const y0 = Math.max(base, padOut);
     const y1 = Math.min(finalEnd, padOut + outH);
-    if (y1 > y0) {
-      const chunk = new Float32Array(channels * (y1 - y0) * outW);
-      for (let y = y0; y < y1; y++) {
+    for (let from = y0; from < y1; from += SINK_ROWS) {
+      const to = Math.min(y1, from + SINK_ROWS);
+      const n = to - from;
+      const chunk = chunkBuffer.subarray(0, channels * n * outW);
+      for (let y = from; y < to; y++) {
         const row = (y - base) * accW + padOut;
         for (let x = 0; x < outW; x++) {
           const inv = 1 / Math.max(wsum[row + x] as number, 1e-12);
           for (let c = 0; c < channels; c++) {
-            chunk[(c * (y1 - y0) + (y - y0)) * outW + x] = (acc[c * plane + row + x] as number) * inv;
+            chunk[(c * n + (y - from)) * outW + x] = (acc[c * plane + row + x] as number) * inv;
           }
         }
       }
-      await sink(y0 - padOut, y1 - y0, chunk);
+      await sink(from - padOut, n, chunk);
     }
     // Slide the unfinished rows to the top of the band buffers.
     const keep = bandRows - count;

@@ -38,6 +38,18 @@ export async function readImageHeader(file: string): Promise<ImageHeader> {
   return { width: metadata.autoOrient.width, height: metadata.autoOrient.height, format: formatName(metadata) };
 }
 
+/** Whether the image may carry transparency, and its sample depth, from the header only: for plans made without decoding. */
+export async function readImageTraits(file: string): Promise<{ hasAlpha: boolean; depth: 8 | 16 }> {
+  await checkIsReadableFile(file);
+  if (await startsLikeBmp(file)) {
+    const header = readBmpHeaderOf(file, await readFirstBytes(file, BMP_HEADER_BYTES));
+    return { hasAlpha: header.bitsPerPixel === 32, depth: 8 };
+  }
+  const metadata = await readMetadata(file);
+  const depth: 8 | 16 = HIGH_DEPTHS.has(metadata.depth) || (metadata.bitsPerSample ?? 8) > 8 ? 16 : 8;
+  return { hasAlpha: metadata.hasAlpha, depth };
+}
+
 /**
  * Reads an image into upright planar sRGB floats for the engine, and records in `source`
  * what the encoder needs to restore (profile, depth, grey, alpha, metadata).

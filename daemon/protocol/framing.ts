@@ -21,22 +21,39 @@ export class FrameParser {
   private buffer: Buffer = Buffer.alloc(0);
   /** Body length of the frame whose header has been read, or -1 while reading a header. */
   private bodyLength = -1;
+  /**
+   * Chunks of a body still arriving, joined once when it is complete: joining on every
+   * chunk would copy a 16 MB body some 250 times, and the growing buffers it leaves behind
+   * raise the allocator's high-water mark for good.
+   */
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
 
   constructor(private readonly handlers: FrameHandlers) {}
 
   push(chunk: Buffer): void {
-    this.buffer = this.buffer.length === 0 ? chunk : Buffer.concat([this.buffer, chunk]);
+    if (this.bodyLength >= 0 && this.buffer.length + this.pendingBytes + chunk.length < this.bodyLength) {
+      this.pending.push(chunk);
+      this.pendingBytes += chunk.length;
+      return;
+    }
+    const parts = [this.buffer, ...this.pending, chunk].filter((b) => b.length > 0);
+    this.buffer = parts.length === 0 ? Buffer.alloc(0) : parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts);
+    this.pending = [];
+    this.pendingBytes = 0;
     for (;;) {
       if (this.bodyLength < 0) {
-        if (!this.readHeader()) return;
+        if (!this.readHeader()) break;
       } else {
-        if (this.buffer.length < this.bodyLength) return;
+        if (this.buffer.length < this.bodyLength) break;
         const body = this.buffer.subarray(0, this.bodyLength);
         this.buffer = this.buffer.subarray(this.bodyLength);
         this.bodyLength = -1;
         this.handlers.message(body.toString('utf8'));
       }
     }
+    // A short remainder must not keep a large joined buffer alive until the next chunk.
+    if (this.buffer.length < 65536 && this.buffer.buffer.byteLength > 1 << 20) this.buffer = Buffer.from(this.buffer);
   }
 
   /** Returns false when more bytes are needed. */

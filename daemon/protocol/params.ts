@@ -3,7 +3,7 @@
 import * as path from 'node:path';
 import { DaemonError } from './errors';
 import {
-  ALPHA_MODES, EXECUTION_PROVIDERS, FITS, OUTPUT_FORMATS,
+  ALPHA_MODES, EXECUTION_PROVIDERS, FITS, OUTPUT_FORMATS, PADDINGS,
   type CancelParams, type InitializeParams, type ModelIdParams, type ModelsImportParams, type UpscaleParams,
 } from './protocol';
 import {
@@ -69,7 +69,7 @@ export function parseUpscale(raw: unknown): UpscaleParams {
   const p = paramsObject(m, raw);
   onlyKnown(m, p, [
     'input', 'output', 'template', 'model', 'scale', 'width', 'height', 'fit', 'tile', 'overlap',
-    'format', 'quality', 'alpha', 'overwrite', 'previewWidth',
+    'format', 'quality', 'alpha', 'overwrite', 'previewWidth', 'background', 'padding', 'dryRun', 'sidecar',
   ]);
   const input = absolutePath(m, 'input', requiredString(m, p, 'input')) as string;
   const output = absolutePath(m, 'output', optionalString(m, p, 'output'));
@@ -86,6 +86,13 @@ export function parseUpscale(raw: unknown): UpscaleParams {
   const alpha = optionalEnum(m, p, 'alpha', ALPHA_MODES);
   const overwrite = optionalBoolean(m, p, 'overwrite');
   const previewWidth = optionalNumber(m, p, 'previewWidth', { min: 16, max: 16384, integer: true });
+  const background = optionalString(m, p, 'background', 20);
+  const padding = optionalEnum(m, p, 'padding', PADDINGS);
+  const dryRun = optionalBoolean(m, p, 'dryRun');
+  const sidecar = optionalBoolean(m, p, 'sidecar');
+  if (background !== undefined && parseBackground(background) === null) {
+    throw new DaemonError('InvalidParams', `${m}: 'background' is "${background}"; expected #rrggbb, #rgb or transparent`);
+  }
 
   if (scale !== undefined && (width !== undefined || height !== undefined)) {
     throw new DaemonError('InvalidParams', `${m}: give either 'scale' or 'width'/'height', not both`);
@@ -112,5 +119,28 @@ export function parseUpscale(raw: unknown): UpscaleParams {
     ...(alpha !== undefined && { alpha }),
     ...(overwrite !== undefined && { overwrite }),
     ...(previewWidth !== undefined && { previewWidth }),
+    ...(background !== undefined && { background }),
+    ...(padding !== undefined && { padding }),
+    ...(dryRun !== undefined && { dryRun }),
+    ...(sidecar !== undefined && { sidecar }),
   };
+}
+
+/** An RGBA colour with channels in [0, 1]. */
+export interface Rgba {
+  readonly r: number;
+  readonly g: number;
+  readonly b: number;
+  readonly a: number;
+}
+
+/** `#rrggbb`, `#rgb` or `transparent` (case-insensitive) as RGBA in [0, 1]; null when it is none of those. */
+export function parseBackground(text: string): Rgba | null {
+  const t = text.trim().toLowerCase();
+  if (t === 'transparent') return { r: 0, g: 0, b: 0, a: 0 };
+  const long = /^#([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})$/.exec(t);
+  if (long) return { r: parseInt(long[1] as string, 16) / 255, g: parseInt(long[2] as string, 16) / 255, b: parseInt(long[3] as string, 16) / 255, a: 1 };
+  const short = /^#([0-9a-f])([0-9a-f])([0-9a-f])$/.exec(t);
+  if (short) return { r: parseInt(short[1] as string, 16) / 15, g: parseInt(short[2] as string, 16) / 15, b: parseInt(short[3] as string, 16) / 15, a: 1 };
+  return null;
 }

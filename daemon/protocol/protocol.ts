@@ -20,6 +20,10 @@ export type Fit = (typeof FITS)[number];
 export const ALPHA_MODES = ['model', 'lanczos'] as const;
 export type AlphaMode = (typeof ALPHA_MODES)[number];
 
+/** How the image is extended past its borders for tile context: mirrored, or wrapped around (tileable textures). */
+export const PADDINGS = ['reflect', 'wrap'] as const;
+export type Padding = (typeof PADDINGS)[number];
+
 export interface ProviderStatus {
   readonly provider: ExecutionProvider;
   readonly available: boolean;
@@ -122,6 +126,57 @@ export interface UpscaleParams {
   readonly overwrite?: boolean;
   /** Send encoded tile previews with progress, scaled so the whole output is at most this wide. */
   readonly previewWidth?: number;
+  /** With fit 'contain': the colour of the padding, `#rrggbb` or `transparent` (default: transparent where the format has alpha, else white). */
+  readonly background?: string;
+  /** Border handling for tile context (default 'reflect'); 'wrap' keeps tileable textures tileable. */
+  readonly padding?: Padding;
+  /** Plan only: check everything, return the plan in `UpscaleResult.plan`, write nothing. */
+  readonly dryRun?: boolean;
+  /** Also write `OUTPUT.json` beside the output: hashes, parameters, plan, provider, versions, timings. */
+  readonly sidecar?: boolean;
+}
+
+/** One model pass of a plan. */
+export interface PlannedPass {
+  readonly model: string;
+  readonly scale: number;
+  readonly inputWidth: number;
+  readonly inputHeight: number;
+  readonly outputWidth: number;
+  readonly outputHeight: number;
+  /** The tile the model sees, in this pass's input pixels, context and border included. */
+  readonly tileWidth: number;
+  readonly tileHeight: number;
+  /** Input pixels neighbouring tiles share. */
+  readonly overlap: number;
+  readonly columns: number;
+  readonly rows: number;
+  /** Tiles in this pass, alpha-plane tiles included. */
+  readonly tiles: number;
+}
+
+/** What an upscale will do (returned with `dryRun`, and recorded in the sidecar). */
+export interface UpscalePlan {
+  readonly inputWidth: number;
+  readonly inputHeight: number;
+  readonly model: string;
+  /** Why this model: named by the request, or chosen (see README, "Which model"). */
+  readonly modelReason: string;
+  readonly passes: readonly PlannedPass[];
+  /** Lanczos-3 after the passes, or null when the last pass is already the exact size. */
+  readonly finalResize: { readonly fromWidth: number; readonly fromHeight: number; readonly toWidth: number; readonly toHeight: number } | null;
+  readonly fit: Fit;
+  /** Where the upscaled picture sits in the output (smaller than the output only with fit 'contain'). */
+  readonly content: Rect;
+  readonly background: string | null;
+  readonly padding: Padding;
+  readonly alpha: AlphaMode | null;
+  readonly outputPath: string;
+  readonly format: OutputFormat;
+  readonly width: number;
+  readonly height: number;
+  readonly channels: number;
+  readonly depth: number;
 }
 
 export interface UpscaleTimings {
@@ -146,6 +201,12 @@ export interface UpscaleResult {
   readonly overlap: number;
   readonly timings: UpscaleTimings;
   readonly warnings: readonly string[];
+  /** The plan that ran (or, with dryRun, would run). */
+  readonly plan?: UpscalePlan;
+  /** True when nothing was written (dryRun). */
+  readonly dryRun?: boolean;
+  /** With `sidecar`: where the JSON record was written. */
+  readonly sidecarPath?: string;
 }
 
 export interface ModelsImportParams {
@@ -161,6 +222,32 @@ export interface ShutdownResult {
   readonly ok: true;
 }
 
+export interface ModelsDownloadParams {
+  /** A catalogue id (models/catalogue.json). */
+  readonly id: string;
+  /** Required for catalogue entries without a published SHA-256 (`verified: false`). */
+  readonly allowUnverified?: boolean;
+  /** Keep the downloaded release file in `<modelsFolder>/sources/` (default: removed). */
+  readonly keepSource?: boolean;
+  /** A proxy URL (VS Code's http.proxy); overrides HTTPS_PROXY/HTTP_PROXY. NO_PROXY still applies. */
+  readonly proxy?: string;
+}
+
+export interface ModelsDownloadResult {
+  readonly model: ModelInfo;
+  /** SHA-256 of the downloaded file. */
+  readonly sha256: string;
+  /** Whether it matched a published hash (false only with allowUnverified). */
+  readonly verified: boolean;
+  readonly bytes: number;
+  /** Bytes resumed from an earlier, interrupted attempt or connection. */
+  readonly resumedBytes: number;
+  /** With keepSource: where the release file is. */
+  readonly sourcePath?: string;
+  /** The models folder already held this very release; nothing was fetched. */
+  readonly alreadyInstalled?: boolean;
+}
+
 /** Method name -> [params, result]. The one table both sides agree on. */
 export interface RequestMap {
   initialize: [InitializeParams, InitializeResult];
@@ -168,6 +255,7 @@ export interface RequestMap {
   'models/load': [ModelIdParams, ModelsLoadResult];
   'models/unload': [ModelIdParams, ModelsUnloadResult];
   'models/import': [ModelsImportParams, ModelsImportResult];
+  'models/download': [ModelsDownloadParams, ModelsDownloadResult];
   upscale: [UpscaleParams, UpscaleResult];
   shutdown: [Record<string, never>, ShutdownResult];
 }
@@ -200,6 +288,8 @@ export interface ProgressParams {
   readonly preview?: { readonly png: string; readonly rect: Rect; readonly scale: number };
   /** Queue position while stage is 'queued' (0 = next). */
   readonly queuePosition?: number;
+  /** Estimated milliseconds of inference left, from measured tile throughput (per model, provider and tile size). */
+  readonly etaMs?: number;
 }
 
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
@@ -214,8 +304,23 @@ export interface CancelParams {
   readonly id: number | string;
 }
 
+/** Progress of a `models/download` request (bytes, then verification and conversion). */
+export interface DownloadProgressParams {
+  /** The id of the `models/download` request. */
+  readonly requestId: number | string;
+  /** The catalogue id. */
+  readonly id: string;
+  readonly phase: 'connecting' | 'downloading' | 'verifying' | 'converting' | 'done';
+  readonly bytesDone: number;
+  /** Null when neither the server nor the catalogue says. */
+  readonly bytesTotal: number | null;
+  /** The URL being fetched, after redirects. */
+  readonly url: string;
+}
+
 export interface NotificationMap {
   '$/progress': ProgressParams;
+  '$/downloadProgress': DownloadProgressParams;
   '$/log': LogParams;
   '$/cancelRequest': CancelParams;
   exit: Record<string, never>;
@@ -243,6 +348,8 @@ export const ErrorCode = {
   OutputNotWritable: -32006,
   InputNotFound: -32007,
   ShuttingDown: -32008,
+  /** A model download failed: unreachable, HTTP error, or a hash or size that does not match. */
+  DownloadFailed: -32009,
 } as const;
 export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];
 

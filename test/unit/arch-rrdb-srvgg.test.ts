@@ -2,6 +2,7 @@
 // detection must read the constructor's arguments back from the weights, and the built
 // ONNX must reproduce upstream's float32 output.
 import { test } from 'node:test';
+import { readPthBytes } from '../../models/readers/pth';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -60,22 +61,6 @@ const CASES: readonly GoldenCase[] = [
   { name: 'srvgg_x4', arch: srvgg, family: 'real-esrgan', params: ['num_in_ch', 'num_out_ch', 'num_feat', 'num_conv', 'act_type'], scaleKey: 'upscale' },
 ];
 
-type WeightReader = (bytes: Uint8Array, label: string) => StateDict;
-
-/**
- * The .pth reader is another module's work; when it is there the same cases also run from
- * the .pth files, and when it is not those runs are skipped rather than failing here.
- */
-function pthReader(): WeightReader | undefined {
-  try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const mod = require('../../models/readers/pth') as { readPthBytes?: unknown };
-    return typeof mod.readPthBytes === 'function' ? (mod.readPthBytes as WeightReader) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 async function checkGolden(c: GoldenCase, sd: StateDict, source: string): Promise<void> {
   const golden = readCase(c.name);
   const detected = c.arch.detect(sd);
@@ -105,11 +90,9 @@ for (const c of CASES) {
 }
 
 for (const c of CASES) {
-  const readPth = pthReader();
-  test(`${c.name} from .pth gives the same result`, { skip: readPth ? false : 'no models/readers/pth yet' }, async () => {
-    assert.ok(readPth);
+  test(`${c.name} from .pth gives the same result`, async () => {
     const file = path.join(ARCH_DIR, c.name, `${c.name}.pth`);
-    await checkGolden(c, readPth(new Uint8Array(fs.readFileSync(file)), file), 'pth');
+    await checkGolden(c, readPthBytes(new Uint8Array(fs.readFileSync(file)), file), 'pth');
   });
 }
 

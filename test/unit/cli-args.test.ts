@@ -25,3 +25,15 @@ test('mistakes name the option and what was expected', () => {
   assert.throws(() => parseCliArgs(['-s', '2'], '/'), /no input images given/);
   assert.throws(() => parseCliArgs(['a.png', '-s', '2', '--width', '5'], '/'), /either -s\/--scale or --width\/--height/);
 });
+
+test('geometry, padding, dry run and sidecar options', () => {
+  const cmd = parseCliArgs(['a.png', '--width', '300', '--height', '200', '--fit', 'contain', '--background', '#ff8800', '--padding', 'wrap', '--alpha', 'lanczos', '--dry-run', '--sidecar', '--json'], '/w');
+  assert.deepEqual(cmd, {
+    kind: 'upscale', inputs: ['/w/a.png'], width: 300, height: 200, fit: 'contain', background: '#ff8800', padding: 'wrap',
+    alpha: 'lanczos', dryRun: true, sidecar: true, overwrite: false, json: true,
+  });
+  assert.equal((parseCliArgs(['a.png', '--width', '3', '--height', '2', '--fit', 'contain', '--background', 'transparent'], '/') as { background?: string }).background, 'transparent');
+  assert.throws(() => parseCliArgs(['a.png', '--background', 'red'], '/'), /--background is 'red'; expected #rrggbb, #rgb or transparent/);
+  assert.throws(() => parseCliArgs(['a.png', '--padding', 'zero'], '/'), /--padding is 'zero'; expected one of reflect, wrap/);
+  assert.throws(() => parseCliArgs(['a.png', '--width', '5', '--fit', 'contain'], '/'), /--fit applies only when both --width and --height/);
+});

@@ -32,7 +32,7 @@ test('every setting has a description and a default equal to the code default', 
   }
   const caps = manifest.capabilities as { untrustedWorkspaces: { supported: string; restrictedConfigurations: string[] } };
   assert.equal(caps.untrustedWorkspaces.supported, 'limited');
-  assert.deepEqual(caps.untrustedWorkspaces.restrictedConfigurations.sort(), ['upscale.executionProvider', 'upscale.modelsFolder']);
+  assert.deepEqual(caps.untrustedWorkspaces.restrictedConfigurations.sort(), ['upscale.executionProvider', 'upscale.modelsFolder', 'upscale.outputFolder', 'upscale.outputNameTemplate']);
   assert.equal((props['upscale.modelsFolder'] as { scope?: string }).scope, 'machine');
   assert.equal((props['upscale.executionProvider'] as { scope?: string }).scope, 'machine');
 });

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { applyTemplate, candidateName, freePath, scaleLabel } from '../../daemon/engine/output-path';
+import { applyTemplate, candidateName, freePath, placeFile, scaleLabel } from '../../daemon/engine/output-path';
 
 const parts = { name: 'photo', scale: 4, width: 800, height: 600, model: 'm', ext: 'png' };
 
@@ -27,4 +27,23 @@ test('a clash gets a new name; the source is never chosen, even with overwrite',
   assert.equal(await freePath(target, source, true), target);
   assert.equal(await freePath(source, source, true), path.join(dir, 'a (2).png'));
   assert.equal(candidateName('/x/b.jpg', 3), '/x/b (3).jpg');
+});
+
+test('placing a finished file never replaces one that appeared meanwhile, unless overwriting', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'upscale-place-'));
+  const source = path.join(dir, 's.png');
+  fs.writeFileSync(source, 'source');
+  const target = path.join(dir, 's@4x.png');
+  fs.writeFileSync(target, 'someone else');
+  const temp = path.join(dir, '.s@4x.png.job.partial');
+  fs.writeFileSync(temp, 'ours');
+  const placed = await placeFile(temp, target, source, false);
+  assert.equal(placed, path.join(dir, 's@4x (2).png'));
+  assert.equal(fs.readFileSync(target, 'utf8'), 'someone else');
+  assert.equal(fs.readFileSync(placed, 'utf8'), 'ours');
+  assert.ok(!fs.existsSync(temp));
+  fs.writeFileSync(temp, 'again');
+  assert.equal(await placeFile(temp, target, source, true), target);
+  assert.equal(fs.readFileSync(target, 'utf8'), 'again');
+  assert.equal(fs.readFileSync(source, 'utf8'), 'source');
 });

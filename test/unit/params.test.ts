@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseUpscale, parseInitialize, parseModelId, parseCancel } from '../../daemon/protocol/params';
+import { parseBackground, parseUpscale, parseInitialize, parseModelId, parseCancel } from '../../daemon/protocol/params';
 import { DaemonError } from '../../daemon/protocol/errors';
 
 function invalid(fn: () => unknown, pattern: RegExp): void {
@@ -31,4 +31,21 @@ test('other methods validate too', () => {
   invalid(() => parseModelId('models/load', {}), /'id' is undefined/);
   invalid(() => parseCancel({ id: 1.5 }), /'id' is 1.5; expected a request id/);
   assert.deepEqual(parseCancel({ id: 'x' }), { id: 'x' });
+});
+
+test('upscale params: background, padding, dryRun and sidecar', () => {
+  assert.deepEqual(parseUpscale({ input: '/a.png', width: 10, height: 20, fit: 'contain', background: '#123456', padding: 'wrap', dryRun: true, sidecar: true }), {
+    input: '/a.png', width: 10, height: 20, fit: 'contain', background: '#123456', padding: 'wrap', dryRun: true, sidecar: true,
+  });
+  invalid(() => parseUpscale({ input: '/a.png', background: 'blue' }), /'background' is "blue"; expected #rrggbb, #rgb or transparent/);
+  invalid(() => parseUpscale({ input: '/a.png', padding: 'zeros' }), /'padding'/);
+  invalid(() => parseUpscale({ input: '/a.png', dryRun: 'yes' }), /'dryRun'/);
+});
+
+test('parseBackground reads #rrggbb, #rgb and transparent', () => {
+  assert.deepEqual(parseBackground('#ff0000'), { r: 1, g: 0, b: 0, a: 1 });
+  assert.deepEqual(parseBackground('#FFF'), { r: 1, g: 1, b: 1, a: 1 });
+  assert.deepEqual(parseBackground('Transparent'), { r: 0, g: 0, b: 0, a: 0 });
+  assert.equal(parseBackground('#12345'), null);
+  assert.equal(parseBackground('red'), null);
 });

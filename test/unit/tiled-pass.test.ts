@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  runTiledPass, reflectIndex, extractRegion, OutOfMemoryError, type PlanarImage, type TileInference, type PassOptions,
+  runTiledPass, reflectIndex, extractRegion, OutOfMemoryError, SINK_ROWS, type PlanarImage, type TileInference, type PassOptions,
 } from '../../daemon/engine/tiled-pass';
 
 function image(width: number, height: number, channels = 3): PlanarImage {
@@ -130,4 +130,32 @@ test('progress reports each tile with a rectangle inside the output', async () =
     area += r.width * r.height;
   }
   assert.equal(area, 60 * 40, 'the tiles\' cells partition the output');
+});
+
+test('finished rows go to the sink in chunks of at most SINK_ROWS rows, top to bottom, whatever the band height', async () => {
+  const img = image(40, 90, 3);
+  const chunks: number[] = [];
+  const whole = await collect(img, nearest2, options({}));
+  const out = new Float32Array(whole.data.length);
+  await runTiledPass(img, nearest2, options({ tileWidth: 0, tileHeight: 0 }), (y, count, rows) => {
+    chunks.push(count);
+    // Copy now: the chunk's memory is reused for the next call.
+    for (let c = 0; c < 3; c++) out.set(rows.subarray(c * count * 80, (c + 1) * count * 80), c * 80 * 180 + y * 80);
+  });
+  assert.ok(chunks.every((n) => n <= SINK_ROWS), chunks.join(','));
+  assert.equal(chunks.reduce((a, b) => a + b, 0), 180);
+  assert.ok(chunks.length >= 3);
+  assert.deepEqual(out, whole.data);
+});
+
+test('tile pixels for previews are cropped only when asked for, and are the tile cell', async () => {
+  const img = image(32, 32, 3);
+  let asked = 0;
+  await runTiledPass(img, nearest2, options({ tileWidth: 16, tileHeight: 16, overlap: 4, onTile: (info) => {
+    if (asked++ === 0) {
+      assert.deepEqual([info.pixels.width, info.pixels.height, info.pixels.channels], [info.rect.width, info.rect.height, 3]);
+      assert.equal(info.pixels, info.pixels, 'cropped once');
+    }
+  } }), () => undefined);
+  assert.ok(asked >= 4);
 });

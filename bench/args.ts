@@ -1,0 +1,38 @@
+// Command-line options of `npm run bench`. The provider is passed straight to the
+// daemon's `initialize` and to the in-process ceiling session, so the same harness
+// measures a GPU provider unchanged.
+import * as path from 'node:path';
+import { EXECUTION_PROVIDERS, type ExecutionProviderChoice } from '../daemon/protocol/protocol';
+
+export interface BenchOptions {
+  /** A fast look (under 3 minutes): fewer sizes, x4plus only small, one photo. */
+  readonly quick: boolean;
+  readonly provider: ExecutionProviderChoice;
+  readonly outDir: string;
+  /** Sections to run (all when empty): speed, sweep, memory, lifecycle, quality. */
+  readonly only: readonly string[];
+}
+
+export function parseBenchArgs(argv: readonly string[]): BenchOptions {
+  let quick = false;
+  let provider: ExecutionProviderChoice = 'cpu';
+  let outDir = path.resolve('bench-results');
+  const only: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    const value = (): string => {
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`${arg} needs a value`);
+      return v;
+    };
+    if (arg === '--quick') quick = true;
+    else if (arg === '--provider') {
+      const p = value();
+      if (!(EXECUTION_PROVIDERS as readonly string[]).includes(p)) throw new Error(`--provider must be one of ${EXECUTION_PROVIDERS.join(', ')}`);
+      provider = p as ExecutionProviderChoice;
+    } else if (arg === '--out') outDir = path.resolve(value());
+    else if (arg === '--only') only.push(...value().split(','));
+    else throw new Error(`unknown option ${arg} (options: --quick, --provider P, --out DIR, --only speed,sweep,memory,lifecycle,quality)`);
+  }
+  return { quick, provider, outDir, only };
+}

@@ -1,0 +1,189 @@
+// `npm run bench [-- --quick] [--provider P] [--out DIR] [--only sections]`: speed and
+// cost against the machine's ceilings, the tile sweep, memory, start-up/load/cancel and
+// quality, all through the real daemon. Each section's JSON is written as soon as it is
+// done, so an interrupted run still leaves what it measured. Never part of `npm test`.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { coreCount, loadAverage } from './cpu';
+import type { ExecutionProvider } from '../daemon/protocol/protocol';
+import { parseBenchArgs } from './args';
+import { sweepCharts, throughputChart } from './charts';
+import { startBenchDaemon } from './daemon-client';
+import { judgeGoals, type Goal } from './goals';
+import { measureCancel, measureLoads, measureStartup, type LifecycleResult } from './lifecycle';
+import { measureMemory, type MemoryPoint } from './memory';
+import { measureMatmul, type MatmulRate } from './ort-ceiling';
+import { profileOperators, type OperatorProfile } from './ort-profile';
+import { builtinModelsDir } from '../models/paths';
+import { FULL_PLAN, QUICK_PLAN } from './plans';
+import { measureQuality, type QualityResult } from './quality';
+import { goalsTable, lifecycleTable, memoryTable, profileTable, qualityTable, speedTable, sweepTable } from './report';
+import { measureSpeed, type SpeedSeries } from './speed';
+import { runSweep, type SweepResult } from './sweep';
+
+/** The parts of an earlier summary.json that a partial (--only) run carries over. */
+interface PreviousSummary {
+  readonly matmul_gflops?: number | null;
+  readonly ceiling_over_matmul?: number | null;
+  readonly models?: Record<string, unknown>;
+  readonly goals?: readonly Goal[];
+  readonly quality?: unknown;
+}
+
+function readPreviousSummary(file: string): PreviousSummary | null {
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8')) as PreviousSummary;
+  } catch {
+    return null;
+  }
+}
+
+function log(line: string): void {
+  process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
+}
+
+function section(title: string, body: string): void {
+  process.stdout.write(`\n== ${title} ==\n${body}\n`);
+}
+
+async function main(): Promise<void> {
+  const options = parseBenchArgs(process.argv.slice(2));
+  const plan = options.quick ? QUICK_PLAN : FULL_PLAN;
+  const wants = (s: string) => options.only.length === 0 || options.only.includes(s);
+  fs.mkdirSync(options.outDir, { recursive: true });
+  const save = (name: string, value: unknown) =>
+    fs.writeFileSync(path.join(options.outDir, name), `${JSON.stringify(value, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v), 2)}\n`);
+  const began = performance.now();
+
+  log(`starting the daemon (provider ${options.provider}, ${options.quick ? 'quick' : 'full'} run)`);
+  const daemon = await startBenchDaemon(options.provider);
+  const provider: ExecutionProvider = daemon.initialized.activeProvider;
+  log(`active provider: ${provider}; start-up ${daemon.startupMs.toFixed(0)} ms`);
+  const machine = {
+    provider, node: process.version, quick: options.quick, started: new Date().toISOString(),
+    cpu: os.cpus()[0]?.model ?? 'unknown', cores: coreCount(), loadAverageAtStart: loadAverage(),
+  };
+
+  let matmul: MatmulRate | null = null;
+  // Measured at the start and again at the end: on a shared machine the best is the peak.
+  const matmulSamples: MatmulRate[] = [];
+  const speed: SpeedSeries[] = [];
+  const profiles: OperatorProfile[] = [];
+  const sweeps: SweepResult[] = [];
+  let lifecycle: LifecycleResult | null = null;
+  let memory: MemoryPoint[] = [];
+  let quality: QualityResult | null = null;
+  try {
+    if (wants('speed')) {
+      log(`MatMul ${plan.matmulSize}² · ${plan.matmulSize}², best of ${plan.matmulRuns}`);
+      matmul = await measureMatmul(provider, plan.matmulSize, plan.matmulRuns);
+      matmulSamples.push(matmul);
+      log(`  ${matmul.gflops.toFixed(1)} GFLOP/s (${matmul.bestMs.toFixed(1)} ms)`);
+      for (const p of plan.speed) {
+        log(`speed: ${p.model} at ${p.sizes.join(', ')}`);
+        speed.push(await measureSpeed(daemon, provider, p, log));
+        save('speed.json', { machine, matmul, speed });
+        fs.writeFileSync(path.join(options.outDir, `throughput-${p.model}.svg`), throughputChart(speed[speed.length - 1] as SpeedSeries, provider));
+      }
+      section('speed (end to end through the daemon vs whole-image onnxruntime ceiling)', speedTable(speed, matmul));
+      for (const p of plan.speed) {
+        const size = p.model === 'realesrgan-x4plus' ? 64 : 128;
+        log(`operator profile of the ceiling: ${p.model} at ${size}²`);
+        profiles.push(await profileOperators(path.join(builtinModelsDir(), `${p.model}.onnx`), p.model, provider, size, options.outDir));
+      }
+      save('ort-profile.json', profiles);
+      section('where the ceiling spends its time (onnxruntime profiler, warm run)', profileTable(profiles));
+    }
+    if (wants('sweep')) {
+      for (const s of plan.sweeps) {
+        log(`sweep: ${s.model}, ${s.crop}² crop, tiles ${s.tiles.join('/')} × overlaps ${s.overlaps.join('/')}`);
+        const result = await runSweep(daemon, s, log);
+        sweeps.push(result);
+        save('sweep.json', sweeps);
+        const charts = sweepCharts(result);
+        fs.writeFileSync(path.join(options.outDir, `sweep-time-${s.model}.svg`), charts.time);
+        fs.writeFileSync(path.join(options.outDir, `sweep-psnr-${s.model}.svg`), charts.psnr);
+        section(`tile sweep: ${s.model}`, sweepTable(result));
+      }
+    }
+    if (wants('lifecycle')) {
+      log(`cancel: ${plan.cancelModel} at ${plan.cancelInputSize}²`);
+      const cancels = await measureCancel(daemon, plan.cancelModel, plan.cancelInputSize, plan.cancelWhen);
+      log('start-up and model loads');
+      const startupMs = [daemon.startupMs, ...(await measureStartup(options.provider, plan.startupRuns - 1))];
+      const sorted = [...startupMs].sort((a, b) => a - b);
+      const loads = await measureLoads(options.provider, plan.loadModels);
+      lifecycle = { startupMs, startupMedianMs: sorted[Math.floor((sorted.length - 1) / 2)] as number, loads, cancels };
+      save('lifecycle.json', lifecycle);
+      section('start-up, model load, cancel', lifecycleTable(lifecycle));
+    }
+    if (wants('quality')) {
+      const models = (await daemon.connection.request('models/list', {})).models.filter((m) => m.source === 'builtin');
+      log(`quality: ${models.length} models on ${plan.qualityPhotos.join(', ')}`);
+      quality = await measureQuality(daemon, models, plan.qualityPhotos, plan.qualityCrop, path.join(options.outDir, 'sheets'), log);
+      save('quality.json', quality);
+      section('quality (standard SR protocol: bicubic down, upscale, PSNR/SSIM on Y)', qualityTable(quality));
+    }
+  } finally {
+    await daemon.stop();
+  }
+  if (wants('memory')) {
+    log(`memory: ${plan.memoryModel} at ${plan.memorySizes.join(', ')} (a fresh daemon each)`);
+    memory = await measureMemory(options.provider, plan.memoryModel, plan.memorySizes, log);
+    save('memory.json', memory);
+    section('peak resident memory of the daemon (fresh daemon per job)', memoryTable(memory));
+  }
+
+  if (matmul) {
+    log('MatMul again, at the end');
+    matmulSamples.push(await measureMatmul(provider, plan.matmulSize, plan.matmulRuns));
+    matmul = matmulSamples.reduce((a, b) => (b.gflops > a.gflops ? b : a));
+    save('matmul.json', matmulSamples);
+    section('MatMul', `${matmul.n}² · ${matmul.n}² float32, best of ${matmul.runs} at the start and at the end: ` +
+      `${matmulSamples.map((m) => m.gflops.toFixed(1)).join(' and ')} GFLOP/s; peak ${matmul.gflops.toFixed(1)} GFLOP/s`);
+    section('speed with ceil/matmul against the peak', speedTable(speed, matmul));
+  }
+  // With --only, the sections not run keep their figures from the previous summary.
+  const previous = options.only.length > 0 ? readPreviousSummary(path.join(options.outDir, 'summary.json')) : null;
+  const judged = judgeGoals(speed, matmul, lifecycle);
+  const goals = [...(previous?.goals ?? []).filter((g) => !judged.some((j) => j.goal === g.goal)), ...judged];
+  section('goals', goalsTable(goals));
+  save('goals.json', goals);
+  const at512 = (s: SpeedSeries) => s.points.find((p) => p.size === 512) ?? null;
+  const ceilingOverMatmul = (s: SpeedSeries): number | null => {
+    const last = s.points[s.points.length - 1];
+    return matmul && last && last.ceilingGflops !== null ? last.ceilingGflops / matmul.gflops : null;
+  };
+  const models = Object.fromEntries(speed.map((s) => {
+    const p = at512(s);
+    return [s.model, {
+      e2e_mpix_per_s: p?.e2eMpixPerS ?? null,
+      ceiling_mpix_per_s: p?.ceilingMpixPerS ?? null,
+      e2e_over_ceiling: p?.e2eOverCeiling ?? null,
+      // The same ratio in CPU time (daemon CPU vs in-process CPU): steadier on a shared machine.
+      e2e_over_ceiling_cpu_time: p?.cpuTimeRatio ?? null,
+      ceiling_over_matmul: ceilingOverMatmul(s),
+      measured_at: p ? 512 : null,
+    }];
+  }));
+  const ratios = speed.map(ceilingOverMatmul).filter((r): r is number => r !== null);
+  const ranSpeed = speed.length > 0;
+  save('summary.json', {
+    machine,
+    matmul_gflops: ranSpeed ? matmul?.gflops ?? null : previous?.matmul_gflops ?? null,
+    // The best any model's whole-image pass reaches; per model below.
+    ceiling_over_matmul: ranSpeed ? (ratios.length ? Math.max(...ratios) : null) : previous?.ceiling_over_matmul ?? null,
+    models: ranSpeed ? models : previous?.models ?? {},
+    goals: goals.map((g) => ({ goal: g.goal, pass: g.pass, detail: g.detail })),
+    quality: quality?.summary ?? previous?.quality ?? null,
+    seconds: (performance.now() - began) / 1000,
+    load_average_at_end: loadAverage(),
+  });
+  log(`done in ${((performance.now() - began) / 1000).toFixed(0)} s; results in ${options.outDir}`);
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`bench failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,87 @@
+// The ceilings the daemon is measured against, both in this process through onnxruntime
+// with the daemon's own session options: one whole-image pass of a model (no tiling, no
+// decode or encode), and a large float32 MatMul (the machine's practical multiply rate).
+import * as ort from 'onnxruntime-node';
+import sharp from 'sharp';
+import { GraphBuilder } from '../models/onnx/graph';
+import { sessionOptions } from '../daemon/runtime/providers';
+import type { ExecutionProvider } from '../daemon/protocol/protocol';
+
+/** Multiply-accumulates per input pixel, from the networks' layer shapes (x4 models). */
+export const MACS_PER_INPUT_PIXEL: Readonly<Record<string, number>> = {
+  'realesrgan-x4plus': 17.93e6,
+  'realesr-general-x4v3': 1.21e6,
+};
+
+/** Achieved GFLOP/s for `mpixPerS` input megapixels per second (FLOPs = 2 × MACs). */
+export function achievedGflops(model: string, mpixPerS: number): number | null {
+  const macs = MACS_PER_INPUT_PIXEL[model];
+  return macs === undefined ? null : (mpixPerS * 1e6 * 2 * macs) / 1e9;
+}
+
+/** An image as the daemon feeds it: planar RGB float32 in [0, 1]. */
+export async function planarInput(file: string): Promise<{ width: number; height: number; data: Float32Array }> {
+  const { data, info } = await sharp(file).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+  const plane = info.width * info.height;
+  const out = new Float32Array(3 * plane);
+  for (let i = 0; i < plane; i++) for (let c = 0; c < 3; c++) out[c * plane + i] = (data[i * 3 + c] as number) / 255;
+  return { width: info.width, height: info.height, data: out };
+}
+
+export class WholeImageSession {
+  private constructor(private readonly session: ort.InferenceSession) {}
+
+  static async open(modelPath: string, provider: ExecutionProvider): Promise<WholeImageSession> {
+    return new WholeImageSession(await ort.InferenceSession.create(modelPath, sessionOptions(provider)));
+  }
+
+  /** Milliseconds of one `run` on the whole image. */
+  async timeRun(image: { width: number; height: number; data: Float32Array }): Promise<number> {
+    const input = new ort.Tensor('float32', image.data, [1, 3, image.height, image.width]);
+    const start = performance.now();
+    const result = await this.session.run({ [this.session.inputNames[0] as string]: input });
+    const ms = performance.now() - start;
+    for (const t of Object.values(result)) t.dispose();
+    return ms;
+  }
+
+  async release(): Promise<void> {
+    await this.session.release();
+  }
+}
+
+function matmulModel(n: number): Uint8Array {
+  const g = new GraphBuilder('matmul');
+  const a = g.input('a', [n, n]);
+  // B is a constant, as convolution weights are, so onnxruntime may prepack it the same way.
+  const values = new Float32Array(n * n);
+  for (let i = 0; i < values.length; i++) values[i] = ((i * 2654435761) % 1000) / 1000 - 0.5;
+  const b = g.f32('b', values, [n, n]);
+  g.output(g.op('MatMul', [a, b]), 'c', [n, n]);
+  return g.toBytes();
+}
+
+export interface MatmulRate {
+  readonly n: number;
+  readonly bestMs: number;
+  readonly gflops: number;
+  readonly runs: number;
+}
+
+/** Best-of-`runs` GFLOP/s (2·n³ per product) of an n×n · n×n float32 MatMul. */
+export async function measureMatmul(provider: ExecutionProvider, n: number, runs: number): Promise<MatmulRate> {
+  const session = await ort.InferenceSession.create(matmulModel(n), sessionOptions(provider));
+  const a = new Float32Array(n * n);
+  for (let i = 0; i < a.length; i++) a[i] = ((i * 40503) % 997) / 997 - 0.5;
+  const input = new ort.Tensor('float32', a, [n, n]);
+  let bestMs = Infinity;
+  for (let r = 0; r < runs + 1; r++) {
+    const start = performance.now();
+    const out = await session.run({ a: input });
+    const ms = performance.now() - start;
+    for (const t of Object.values(out)) t.dispose();
+    if (r > 0) bestMs = Math.min(bestMs, ms); // the first run is a warm-up
+  }
+  await session.release();
+  return { n, bestMs, gflops: (2 * n ** 3) / (bestMs / 1000) / 1e9, runs };
+}

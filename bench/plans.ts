@@ -1,0 +1,65 @@
+// What a full run and a `--quick` run measure. The quick plan fits in about three
+// minutes on a 2-core CPU: fewer sizes, x4plus only at 64², one photo, small sweeps.
+import type { SpeedPlan } from './speed';
+import type { SweepPlan } from './sweep';
+
+export interface BenchPlan {
+  readonly speed: readonly SpeedPlan[];
+  readonly sweeps: readonly SweepPlan[];
+  readonly memoryModel: string;
+  readonly memorySizes: readonly number[];
+  readonly cancelModel: string;
+  readonly cancelInputSize: number;
+  readonly cancelWhen: readonly ('mid-tile' | 'after-tile')[];
+  readonly startupRuns: number;
+  readonly loadModels: readonly string[];
+  readonly qualityPhotos: readonly string[];
+  /** A centred square crop of each photo for quality, or null for whole photos. */
+  readonly qualityCrop: number | null;
+  readonly matmulSize: number;
+  readonly matmulRuns: number;
+}
+
+const GENERAL = 'realesr-general-x4v3';
+const X4PLUS = 'realesrgan-x4plus';
+
+export const FULL_PLAN: BenchPlan = {
+  speed: [
+    { model: GENERAL, sizes: [64, 128, 256, 512, 1024], smallRepeats: 3 },
+    { model: X4PLUS, sizes: [64, 128, 256, 512], smallRepeats: 3 },
+  ],
+  sweeps: [
+    { model: GENERAL, photo: 'baboon', crop: 512, tiles: [64, 128, 256, 512], overlaps: [0, 8, 16, 32] },
+    { model: X4PLUS, photo: 'baboon', crop: 128, tiles: [32, 64], overlaps: [0, 8, 16] },
+  ],
+  memoryModel: GENERAL,
+  memorySizes: [1024, 1536, 2048],
+  cancelModel: GENERAL,
+  cancelInputSize: 1024,
+  cancelWhen: ['mid-tile', 'after-tile'],
+  startupRuns: 3,
+  loadModels: [GENERAL, X4PLUS],
+  qualityPhotos: ['baboon', 'fruits', 'butterfly', 'messi5'],
+  qualityCrop: null,
+  matmulSize: 2048,
+  matmulRuns: 7,
+};
+
+export const QUICK_PLAN: BenchPlan = {
+  speed: [
+    { model: GENERAL, sizes: [64, 128, 256], smallRepeats: 3 },
+    { model: X4PLUS, sizes: [64], smallRepeats: 1 },
+  ],
+  sweeps: [{ model: GENERAL, photo: 'baboon', crop: 192, tiles: [64, 128], overlaps: [0, 16] }],
+  memoryModel: GENERAL,
+  memorySizes: [256, 384],
+  cancelModel: GENERAL,
+  cancelInputSize: 512,
+  cancelWhen: ['mid-tile'],
+  startupRuns: 2,
+  loadModels: [GENERAL, X4PLUS],
+  qualityPhotos: ['baboon'],
+  qualityCrop: 256,
+  matmulSize: 2048,
+  matmulRuns: 3,
+};

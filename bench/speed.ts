@@ -1,0 +1,114 @@
+// Throughput end to end through the daemon (decode, tiles, inference, blend, encode: the
+// client-side time of the `upscale` request) against the ceiling of one whole-image
+// onnxruntime pass of the same model on the same input, in the same provider.
+import * as path from 'node:path';
+import type { ExecutionProvider, UpscaleTimings } from '../daemon/protocol/protocol';
+import { builtinModelsDir } from '../models/paths';
+import { benchTempDir, timedUpscale, type BenchDaemon } from './daemon-client';
+import { squarePhotoPng } from './images';
+import { WholeImageSession, achievedGflops, planarInput } from './ort-ceiling';
+import { tileWork, type TileWork } from './tile-work';
+import { loadAverage, processCpuMs, selfCpuMs } from './cpu';
+import { tilingOverheadMs } from './profile';
+import { extractRegion, type PlanarImage } from '../daemon/engine/tiled-pass';
+
+export interface SpeedPlan {
+  readonly model: string;
+  readonly sizes: readonly number[];
+  /** Runs per size up to 128² (noisy, cheap); larger sizes run once. */
+  readonly smallRepeats: number;
+}
+
+export interface SpeedPoint {
+  readonly size: number;
+  readonly megapixels: number;
+  readonly runs: number;
+  /** Median client-side milliseconds of the `upscale` request. */
+  readonly e2eMs: number;
+  readonly e2eMpixPerS: number;
+  /** The daemon's own stage timings of the median run (blend and tile copies are inside inferMs). */
+  readonly timings: UpscaleTimings;
+  readonly tileWork: TileWork;
+  readonly ceilingMs: number;
+  readonly ceilingMpixPerS: number;
+  readonly e2eOverCeiling: number;
+  readonly e2eGflops: number | null;
+  readonly ceilingGflops: number | null;
+  /** CPU milliseconds of the daemon process for the median run, and of this process for the ceiling run. */
+  readonly e2eCpuMs: number;
+  readonly ceilingCpuMs: number;
+  /** ceiling CPU / end-to-end CPU: the e2e/ceiling ratio in CPU time, steadier on a shared machine. */
+  readonly cpuTimeRatio: number;
+  /** One-minute load average when the point started. */
+  readonly loadAverage: number;
+  /** Inside the daemon's infer stage: the tiling/blend/copy cost without a model, and one real tile through onnxruntime. */
+  readonly profile: { readonly tilingOverheadMs: number; readonly oneTileMs: number | null; readonly tilesTimesOneTileMs: number | null };
+}
+
+/** One tile of the daemon's shape timed through the in-process session (only where it is worth the time). */
+async function oneTileMs(ceiling: WholeImageSession, planar: PlanarImage, work: TileWork): Promise<number | null> {
+  if (work.tiles === 1) return null;
+  return ceiling.timeRun(extractRegion(planar, 0, 0, work.tileWidth, work.tileHeight));
+}
+
+export interface SpeedSeries {
+  readonly model: string;
+  readonly points: readonly SpeedPoint[];
+}
+
+
+export async function measureSpeed(daemon: BenchDaemon, provider: ExecutionProvider, plan: SpeedPlan, log: (line: string) => void): Promise<SpeedSeries> {
+  const dir = benchTempDir('speed');
+  const modelPath = path.join(builtinModelsDir(), `${plan.model}.onnx`);
+  const smallest = Math.min(...plan.sizes);
+  const warmInput = await squarePhotoPng('baboon', smallest, path.join(dir, 'warm.png'));
+  // Warm-up (discarded): loads the model, and lets onnxruntime and V8 settle.
+  await timedUpscale(daemon, { input: warmInput, output: path.join(dir, 'warm-out.png'), model: plan.model, scale: 4 });
+  const ceiling = await WholeImageSession.open(modelPath, provider);
+  await ceiling.timeRun(await planarInput(warmInput));
+
+  const points: SpeedPoint[] = [];
+  for (const size of plan.sizes) {
+    const input = await squarePhotoPng('baboon', size, path.join(dir, `in-${size}.png`));
+    const runs = size <= 128 ? plan.smallRepeats : 1;
+    const load = loadAverage();
+    const e2e: { ms: number; cpuMs: number; timings: UpscaleTimings }[] = [];
+    for (let r = 0; r < runs; r++) {
+      const cpuBefore = processCpuMs(daemon.pid);
+      const t = await timedUpscale(daemon, { input, output: path.join(dir, `out-${size}.png`), model: plan.model, scale: 4 });
+      e2e.push({ ms: t.wallMs, cpuMs: processCpuMs(daemon.pid) - cpuBefore, timings: t.result.timings });
+    }
+    e2e.sort((a, b) => a.ms - b.ms);
+    const mid = e2e[Math.floor((e2e.length - 1) / 2)] as { ms: number; cpuMs: number; timings: UpscaleTimings };
+    const planar = await planarInput(input);
+    const ceilingRuns: { ms: number; cpuMs: number }[] = [];
+    for (let r = 0; r < runs; r++) {
+      const cpuBefore = selfCpuMs();
+      const ms = await ceiling.timeRun(planar);
+      ceilingRuns.push({ ms, cpuMs: selfCpuMs() - cpuBefore });
+    }
+    ceilingRuns.sort((a, b) => a.ms - b.ms);
+    const ceilingMid = ceilingRuns[Math.floor((ceilingRuns.length - 1) / 2)] as { ms: number; cpuMs: number };
+    const ceilingMs = ceilingMid.ms;
+    const work = tileWork(size, size);
+    const tileMs = await oneTileMs(ceiling, { ...planar, channels: 3 }, work);
+    const profile = {
+      tilingOverheadMs: await tilingOverheadMs(size, 4),
+      oneTileMs: tileMs,
+      tilesTimesOneTileMs: tileMs === null ? null : tileMs * work.tiles,
+    };
+    const megapixels = (size * size) / 1e6;
+    const e2eMpixPerS = megapixels / (mid.ms / 1000);
+    const ceilingMpixPerS = megapixels / (ceilingMs / 1000);
+    const point: SpeedPoint = {
+      size, megapixels, runs, e2eMs: mid.ms, e2eMpixPerS, timings: mid.timings, tileWork: work, profile,
+      ceilingMs, ceilingMpixPerS, e2eOverCeiling: e2eMpixPerS / ceilingMpixPerS,
+      e2eGflops: achievedGflops(plan.model, e2eMpixPerS), ceilingGflops: achievedGflops(plan.model, ceilingMpixPerS),
+      e2eCpuMs: mid.cpuMs, ceilingCpuMs: ceilingMid.cpuMs, cpuTimeRatio: ceilingMid.cpuMs / mid.cpuMs, loadAverage: load,
+    };
+    points.push(point);
+    log(`  ${plan.model} ${size}²: e2e ${mid.ms.toFixed(0)} ms (${e2eMpixPerS.toFixed(4)} MP/s), ceiling ${ceilingMs.toFixed(0)} ms (${ceilingMpixPerS.toFixed(4)} MP/s), ratio ${point.e2eOverCeiling.toFixed(3)}, CPU-time ratio ${point.cpuTimeRatio.toFixed(3)}, load ${load.toFixed(1)}`);
+  }
+  await ceiling.release();
+  return { model: plan.model, points };
+}

@@ -1,0 +1,116 @@
+// The Download Model command's decisions, without vscode: the quick pick's rows (grouped by
+// family), what needs a confirmation before downloading, and the words of its progress and
+// failure messages. extension/commands.ts shows them.
+import type { CatalogueEntry } from '../models/catalogue';
+import { formatSize, groupByFamily } from '../models/catalogue';
+import type { DownloadProgress } from '../models/download';
+
+export const FAMILY_LABELS: Readonly<Record<string, string>> = {
+  'real-esrgan': 'Real-ESRGAN',
+  swinir: 'SwinIR',
+  hat: 'HAT',
+  dat: 'DAT',
+};
+
+export interface DownloadPickItem {
+  /** 'separator' rows become QuickPickItemKind.Separator. */
+  readonly kind: 'separator' | 'item';
+  readonly label: string;
+  readonly description?: string;
+  readonly detail?: string;
+  readonly entry?: CatalogueEntry;
+}
+
+function licenseText(entry: CatalogueEntry): string {
+  return entry.license.commercialUse ? entry.license.spdx : `${entry.license.spdx}, non-commercial`;
+}
+
+/** The quick pick's rows: a separator per family, then its models. Pure. */
+export function downloadPickItems(entries: readonly CatalogueEntry[], installed: ReadonlySet<string>): DownloadPickItem[] {
+  const items: DownloadPickItem[] = [];
+  for (const group of groupByFamily(entries)) {
+    items.push({ kind: 'separator', label: FAMILY_LABELS[group.family] ?? group.family });
+    for (const e of group.entries) {
+      const flags = [
+        e.url === null ? 'manual download' : undefined,
+        !e.verified ? 'unverified' : undefined,
+      ].filter((f): f is string => f !== undefined);
+      items.push({
+        kind: 'item',
+        label: `${installed.has(e.id) ? '$(check) ' : e.url === null ? '$(link-external) ' : '$(cloud-download) '}${e.variant}${installed.has(e.id) ? ' (installed)' : ''}`,
+        description: [`x${e.scale}`, formatSize(e.sizeBytes), licenseText(e), ...flags].join(' · '),
+        detail: e.description,
+        entry: e,
+      });
+    }
+  }
+  return items;
+}
+
+export interface Confirmation {
+  readonly message: string;
+  readonly detail: string;
+  readonly button: string;
+  /** The download must then be asked for with allowUnverified. */
+  readonly allowUnverified: boolean;
+}
+
+/** What the user must agree to before this download (a modal), or null. Pure. */
+export function confirmationFor(entry: CatalogueEntry): Confirmation | null {
+  const reasons: string[] = [];
+  const details: string[] = [];
+  if (!entry.license.commercialUse) {
+    reasons.push(`is licensed ${entry.license.spdx}, for non-commercial use only`);
+    details.push(`License: ${entry.license.source}.${entry.license.note ? ` ${entry.license.note}` : ''}`);
+  }
+  const unverified = entry.sha256 === null || !entry.verified;
+  if (unverified) {
+    reasons.push('has no published SHA-256, so the download cannot be checked');
+    details.push(`It is fetched from ${entry.url ?? entry.manualUrl ?? ''} and converted as it is.`);
+  }
+  if (reasons.length === 0) return null;
+  return {
+    message: `${entry.variant} ${reasons.join(' and ')}. Download it anyway?`,
+    detail: details.join('\n'),
+    button: unverified ? 'Download Unverified' : 'Download',
+    allowUnverified: unverified,
+  };
+}
+
+/** The message for an entry the authors publish only where a browser is needed. Pure. */
+export function manualDownloadMessage(entry: CatalogueEntry): string {
+  return `${entry.variant} is published by its authors only at ${entry.manualUrl ?? entry.url ?? ''}. Download ${entry.fileName} there, then use Upscale: Import Model… on it.`;
+}
+
+/** The progress notification's text. Pure. */
+export function progressMessage(p: DownloadProgress): string {
+  switch (p.phase) {
+    case 'connecting':
+      return p.bytesDone > 0 ? `Resuming at ${formatSize(p.bytesDone)}…` : 'Connecting…';
+    case 'downloading':
+      return p.bytesTotal !== null ? `${(p.bytesDone / 1e6).toFixed(1)} of ${formatSize(p.bytesTotal)}` : `${formatSize(p.bytesDone)}`;
+    case 'verifying':
+      return 'Checking the SHA-256…';
+    case 'converting':
+      return 'Converting to ONNX…';
+    case 'done':
+      return 'Done';
+  }
+}
+
+/** Progress increment (percent of the whole) between two reports. Pure. */
+export function progressIncrement(previous: DownloadProgress | undefined, next: DownloadProgress): number {
+  if (next.bytesTotal === null || next.bytesTotal === 0 || next.phase !== 'downloading') return 0;
+  const before = previous?.phase === 'downloading' && previous.bytesTotal ? previous.bytesDone / previous.bytesTotal : 0;
+  return Math.max(0, (next.bytesDone / next.bytesTotal - before) * 100);
+}
+
+/**
+ * The error shown when a download fails: the daemon's message, and for a network failure
+ * (offline, blocked by a firewall or proxy) the URL to fetch by hand and Import Model. Pure.
+ */
+export function downloadFailureMessage(entry: CatalogueEntry, error: string): string {
+  const url = entry.url ?? entry.manualUrl ?? '';
+  if (error.includes(url) && /Import Model/.test(error)) return `Could not download ${entry.variant}: ${error}`;
+  return `Could not download ${entry.variant}: ${error}. If this machine is offline or the download is blocked, fetch ${url} by hand and use Upscale: Import Model… on it.`;
+}

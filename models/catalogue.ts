@@ -1,0 +1,246 @@
+// The catalogue of official model releases (models/catalogue.json): typed, validated data
+// that `models/download` and the Download Model command read. Pure apart from
+// `loadCatalogue`, which reads the JSON shipped beside this module.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+export interface CatalogueLicense {
+  /** SPDX identifier of the license the authors released the weights under. */
+  readonly spdx: string;
+  /** Whether that license allows commercial use. */
+  readonly commercialUse: boolean;
+  /** Where the license was read (the authors' LICENSE file). */
+  readonly source: string;
+  /** Anything else a user should know (training data terms, say). */
+  readonly note?: string;
+}
+
+export interface CataloguePaper {
+  readonly title: string;
+  readonly url: string;
+}
+
+export interface CatalogueEntry {
+  /** The id the model is registered under once downloaded. */
+  readonly id: string;
+  readonly family: string;
+  readonly variant: string;
+  readonly scale: number;
+  /** The release's own file name (kept as the source's name, and the registry's credit). */
+  readonly fileName: string;
+  /**
+   * The authors' release on github.com or huggingface.co; null where the authors publish
+   * only through a site that needs a browser (Google Drive, Baidu): see `manualUrl`.
+   */
+  readonly url: string | null;
+  /** Where a person can fetch the file by hand (the release page, or the authors' drive folder). */
+  readonly manualUrl?: string;
+  /** Size of the file in bytes, when published. */
+  readonly sizeBytes: number | null;
+  /** SHA-256 of the file, lowercase hex, from `hashSource`; null when none was found. */
+  readonly sha256: string | null;
+  /** Where the hash was published: `owner/repo@commit:path` or a page URL. */
+  readonly hashSource: string | null;
+  /** True only with a published hash; unverified entries need an explicit opt-in to download. */
+  readonly verified: boolean;
+  readonly license: CatalogueLicense;
+  readonly paper: CataloguePaper;
+  /** Authors, as shown with the model. */
+  readonly credit: string;
+  /** One line: what the model is good at. */
+  readonly description: string;
+}
+
+export interface Catalogue {
+  readonly version: 1;
+  readonly models: readonly CatalogueEntry[];
+}
+
+/** Hosts an official download may come from. */
+export const OFFICIAL_HOSTS: readonly string[] = ['github.com', 'huggingface.co'];
+
+const SHA256 = /^[0-9a-f]{64}$/;
+const ID = /^[a-z0-9](?:[a-z0-9._-]{0,62}[a-z0-9])?$/;
+const SPDX = /^[A-Za-z0-9.+-]+(?: (?:AND|OR|WITH) [A-Za-z0-9.+-]+)*$/;
+
+export class CatalogueError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`the model catalogue is invalid:\n  ${problems.join('\n  ')}`);
+    this.name = 'CatalogueError';
+  }
+}
+
+function isHttpsUrl(value: unknown): value is string {
+  if (typeof value !== 'string') return false;
+  try {
+    return new URL(value).protocol === 'https:';
+  } catch {
+    return false;
+  }
+}
+
+/** True for an https URL on one of `hosts` (or a subdomain of one). Pure. */
+export function isOfficialUrl(value: string, hosts: readonly string[] = OFFICIAL_HOSTS): boolean {
+  if (!isHttpsUrl(value)) return false;
+  const host = new URL(value).hostname.toLowerCase();
+  return hosts.some((h) => host === h || host.endsWith(`.${h}`));
+}
+
+export interface ParseOptions {
+  /** Hosts allowed in `url`; default OFFICIAL_HOSTS. Tests pass their local server's. */
+  readonly hosts?: readonly string[];
+  /** Allow http:// URLs (tests on 127.0.0.1 only). */
+  readonly allowHttp?: boolean;
+}
+
+/** Every problem of one entry, as `models[i] (id): field ...` lines. Pure. */
+function entryProblems(value: unknown, where: string, options: ParseOptions): string[] {
+  const problems: string[] = [];
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return [`${where}: is not an object`];
+  const e = value as Record<string, unknown>;
+  const at = `${where}${typeof e.id === 'string' ? ` (${e.id})` : ''}`;
+  const str = (key: string): string | undefined => {
+    const v = e[key];
+    if (typeof v !== 'string' || v.trim() === '') {
+      problems.push(`${at}: "${key}" must be a non-empty string`);
+      return undefined;
+    }
+    return v;
+  };
+  const id = str('id');
+  if (id !== undefined && !ID.test(id)) problems.push(`${at}: "id" '${id}' must be 1 to 64 lowercase letters, digits, '.', '_' or '-'`);
+  str('family');
+  str('variant');
+  const fileName = str('fileName');
+  if (fileName !== undefined && (fileName.includes('/') || fileName.includes('\\') || fileName.startsWith('.'))) {
+    problems.push(`${at}: "fileName" must be a plain file name`);
+  }
+  str('credit');
+  const description = str('description');
+  if (description !== undefined && description.includes('\n')) problems.push(`${at}: "description" must be one line`);
+  if (!(typeof e.scale === 'number' && Number.isInteger(e.scale) && e.scale >= 1 && e.scale <= 16)) {
+    problems.push(`${at}: "scale" must be an integer from 1 to 16`);
+  }
+
+  const hosts = options.hosts ?? OFFICIAL_HOSTS;
+  if (e.url === null) {
+    if (!isHttpsUrl(e.manualUrl)) problems.push(`${at}: an entry without "url" needs an https "manualUrl" to fetch it by hand`);
+  } else if (typeof e.url !== 'string') {
+    problems.push(`${at}: "url" must be a string or null`);
+  } else {
+    let ok = isOfficialUrl(e.url, hosts);
+    if (!ok && options.allowHttp) {
+      try {
+        const u = new URL(e.url);
+        ok = u.protocol === 'http:' && hosts.includes(u.hostname);
+      } catch {
+        ok = false;
+      }
+    }
+    if (!ok) problems.push(`${at}: "url" ${e.url} must be https on ${hosts.join(' or ')}`);
+  }
+  if (e.manualUrl !== undefined && !isHttpsUrl(e.manualUrl)) problems.push(`${at}: "manualUrl" must be an https URL`);
+  if (!(e.sizeBytes === null || (typeof e.sizeBytes === 'number' && Number.isSafeInteger(e.sizeBytes) && e.sizeBytes > 0))) {
+    problems.push(`${at}: "sizeBytes" must be a positive integer or null`);
+  }
+
+  if (e.sha256 === null) {
+    if (e.verified !== false) problems.push(`${at}: an entry without "sha256" must say "verified": false`);
+    if (e.hashSource !== null) problems.push(`${at}: "hashSource" must be null when "sha256" is null`);
+  } else if (typeof e.sha256 !== 'string' || !SHA256.test(e.sha256)) {
+    problems.push(`${at}: "sha256" must be 64 lowercase hex digits or null`);
+  } else {
+    if (typeof e.hashSource !== 'string' || e.hashSource.trim() === '') problems.push(`${at}: "hashSource" must say where the hash was published`);
+  }
+  if (typeof e.verified !== 'boolean') problems.push(`${at}: "verified" must be a boolean`);
+
+  const license = e.license as Record<string, unknown> | null | undefined;
+  if (typeof license !== 'object' || license === null) problems.push(`${at}: "license" must be an object`);
+  else {
+    if (typeof license.spdx !== 'string' || !SPDX.test(license.spdx)) problems.push(`${at}: "license.spdx" must be an SPDX identifier`);
+    if (typeof license.commercialUse !== 'boolean') problems.push(`${at}: "license.commercialUse" must be a boolean`);
+    if (!isHttpsUrl(license.source)) problems.push(`${at}: "license.source" must be an https URL`);
+    if (license.note !== undefined && typeof license.note !== 'string') problems.push(`${at}: "license.note" must be a string`);
+  }
+  const paper = e.paper as Record<string, unknown> | null | undefined;
+  if (typeof paper !== 'object' || paper === null) problems.push(`${at}: "paper" must be an object`);
+  else {
+    if (typeof paper.title !== 'string' || paper.title.trim() === '') problems.push(`${at}: "paper.title" must be a non-empty string`);
+    if (!isHttpsUrl(paper.url)) problems.push(`${at}: "paper.url" must be an https URL`);
+  }
+  return problems;
+}
+
+/** Validates parsed catalogue JSON; throws a CatalogueError listing every problem. Pure. */
+export function parseCatalogue(value: unknown, options: ParseOptions = {}): Catalogue {
+  if (typeof value !== 'object' || value === null) throw new CatalogueError(['the catalogue is not an object']);
+  const doc = value as Record<string, unknown>;
+  const problems: string[] = [];
+  if (doc.version !== 1) problems.push(`"version" must be 1, found ${JSON.stringify(doc.version)}`);
+  if (!Array.isArray(doc.models)) throw new CatalogueError([...problems, '"models" must be an array']);
+  const seen = new Set<string>();
+  doc.models.forEach((m: unknown, i: number) => {
+    problems.push(...entryProblems(m, `models[${i}]`, options));
+    const id = (m as { id?: unknown } | null)?.id;
+    if (typeof id === 'string') {
+      if (seen.has(id)) problems.push(`models[${i}]: duplicate id '${id}'`);
+      seen.add(id);
+    }
+  });
+  if (problems.length > 0) throw new CatalogueError(problems);
+  return { version: 1, models: doc.models as CatalogueEntry[] };
+}
+
+/** The entry with this id; an error naming the known ids otherwise. Pure. */
+export function findEntry(catalogue: Catalogue, id: string): CatalogueEntry {
+  const entry = catalogue.models.find((m) => m.id === id);
+  if (!entry) throw new Error(`no model '${id}' in the catalogue; known: ${catalogue.models.map((m) => m.id).join(', ')}`);
+  return entry;
+}
+
+/** Whether the entry can be downloaded by the program (an official URL), or only by hand. Pure. */
+export function isDownloadable(entry: CatalogueEntry): entry is CatalogueEntry & { readonly url: string } {
+  return entry.url !== null;
+}
+
+/** Size in words: "64.0 MB", or "size unknown". Pure. */
+export function formatSize(bytes: number | null): string {
+  if (bytes === null) return 'size unknown';
+  if (bytes < 1e6) return `${(bytes / 1e3).toFixed(0)} kB`;
+  return `${(bytes / 1e6).toFixed(1)} MB`;
+}
+
+/** Families in the order they appear in the catalogue, with their entries. Pure. */
+export function groupByFamily(entries: readonly CatalogueEntry[]): { readonly family: string; readonly entries: readonly CatalogueEntry[] }[] {
+  const groups = new Map<string, CatalogueEntry[]>();
+  for (const e of entries) {
+    const list = groups.get(e.family) ?? [];
+    list.push(e);
+    groups.set(e.family, list);
+  }
+  return [...groups].map(([family, list]) => ({ family, entries: list }));
+}
+
+function readShippedCatalogue(): unknown {
+  try {
+    // Bundles (esbuild) inline the JSON here.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return require('./catalogue.json') as unknown;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND') throw e;
+  }
+  // tsc's output (out/models/) does not copy JSON: read the source beside it.
+  const candidates = [path.join(__dirname, 'catalogue.json'), path.resolve(__dirname, '..', '..', 'models', 'catalogue.json')];
+  for (const file of candidates) {
+    if (fs.existsSync(file)) return JSON.parse(fs.readFileSync(file, 'utf8')) as unknown;
+  }
+  throw new Error(`the model catalogue was not found (looked in ${candidates.join(', ')})`);
+}
+
+let shipped: Catalogue | undefined;
+
+/** The catalogue shipped with Upscale, validated (once). */
+export function loadCatalogue(): Catalogue {
+  shipped ??= parseCatalogue(readShippedCatalogue());
+  return shipped;
+}

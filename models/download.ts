@@ -1,0 +1,591 @@
+// Downloading a catalogued model release: node's http/https only (no dependency), with
+// progress, cancellation, resume (HTTP Range on a `.part` file in the models folder's
+// download area), redirects (at most 5), proxies from the environment or the editor
+// (CONNECT tunnelling for https), a SHA-256 check, and conversion through importModel so
+// the registry records the catalogue's license and credit. A refused or cancelled download
+// leaves no files; a cut connection is retried from where it stopped, and a `.part` left by
+// a failed attempt is resumed by the next one.
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as fsp from 'node:fs/promises';
+import * as http from 'node:http';
+import * as https from 'node:https';
+import * as net from 'node:net';
+import * as path from 'node:path';
+import * as tls from 'node:tls';
+import { findEntry, isDownloadable, loadCatalogue, OFFICIAL_HOSTS, parseCatalogue, type Catalogue, type CatalogueEntry } from './catalogue';
+import { importModel, writeFilesAtomically } from './import';
+import { CONVERTER_VERSION, metadataPath, onnxPath, type ModelRecord, type RegisteredModel } from './registry';
+
+/** Folder (inside the models folder) for `.part` files; a dot name, so the registry skips it. */
+export const DOWNLOAD_AREA = '.downloads';
+/** Folder (inside the models folder) where kept source files go. */
+export const SOURCES_FOLDER = 'sources';
+export const MAX_REDIRECTS = 5;
+/** Attempts per download when the connection is cut (each resumes with Range). */
+const MAX_ATTEMPTS = 4;
+const IDLE_TIMEOUT_MS = 30_000;
+const PROGRESS_INTERVAL_MS = 100;
+const USER_AGENT = 'upscale-model-downloader/0.1 (+https://github.com)';
+
+export type DownloadPhase = 'connecting' | 'downloading' | 'verifying' | 'converting' | 'done';
+
+export interface DownloadProgress {
+  readonly id: string;
+  readonly phase: DownloadPhase;
+  readonly bytesDone: number;
+  /** Total bytes of the file, when the server or the catalogue says. */
+  readonly bytesTotal: number | null;
+  /** The URL being fetched (after redirects). */
+  readonly url: string;
+}
+
+/** A download failed for a reason the user can act on: the message says what and which URL. */
+export class DownloadError extends Error {
+  constructor(
+    message: string,
+    readonly kind: 'cancelled' | 'http' | 'network' | 'hash' | 'unverified' | 'manual' | 'busy' | 'convert' | 'size',
+    readonly url?: string,
+  ) {
+    super(message);
+    this.name = 'DownloadError';
+  }
+}
+
+export interface DownloadOptions {
+  /** The models folder the converted model is registered in. */
+  readonly modelsDir: string;
+  /** Default: the shipped catalogue (or $UPSCALE_CATALOGUE, see catalogueFromEnv). */
+  readonly catalogue?: Catalogue;
+  /** Fetch from this origin (and path prefix) instead of the entry's host: tests, mirrors. */
+  readonly baseUrl?: string;
+  /** Download an entry without a published hash (`verified: false`). */
+  readonly allowUnverified?: boolean;
+  /** Keep the downloaded .pth/.safetensors in `<modelsDir>/sources/` (default: removed). */
+  readonly keepSource?: boolean;
+  /** A proxy URL (VS Code's http.proxy); overrides the environment's. */
+  readonly proxy?: string;
+  /** Environment for HTTPS_PROXY / HTTP_PROXY / NO_PROXY; default process.env. */
+  readonly env?: NodeJS.ProcessEnv;
+  readonly signal?: AbortSignal;
+  readonly onProgress?: (p: DownloadProgress) => void;
+  /** Delay before retrying a cut connection (ms); default 500. */
+  readonly retryDelayMs?: number;
+  /** Idle socket timeout (ms); default 30 s. */
+  readonly idleTimeoutMs?: number;
+}
+
+export interface DownloadResult {
+  readonly entry: CatalogueEntry;
+  readonly model: RegisteredModel;
+  /** SHA-256 of the downloaded file. */
+  readonly sha256: string;
+  /** Whether the hash was checked against a published one. */
+  readonly verified: boolean;
+  readonly bytes: number;
+  /** Bytes that were already on disk from an earlier, interrupted attempt or connection. */
+  readonly resumedBytes: number;
+  /** Where the source file was kept, with keepSource. */
+  readonly sourcePath?: string;
+  /** True when the models folder already held this exact release: nothing was fetched. */
+  readonly alreadyInstalled?: boolean;
+}
+
+// ---------------------------------------------------------------------------------------
+// Proxies (pure)
+
+function envValue(env: NodeJS.ProcessEnv, name: string): string | undefined {
+  const v = env[name] ?? env[name.toLowerCase()];
+  return v !== undefined && v.trim() !== '' ? v.trim() : undefined;
+}
+
+const LOOPBACK = new Set(['localhost', '127.0.0.1', '::1', '[::1]']);
+
+/** Whether NO_PROXY (comma- or space-separated; `*`, hosts, `.suffix`, `host:port`) exempts the URL. Pure. */
+export function bypassesProxy(target: URL, noProxy: string | undefined): boolean {
+  const host = target.hostname.toLowerCase().replace(/^\[|\]$/g, '');
+  if (LOOPBACK.has(host)) return true;
+  if (!noProxy) return false;
+  const port = target.port || (target.protocol === 'https:' ? '443' : '80');
+  for (const raw of noProxy.split(/[\s,]+/)) {
+    const item = raw.trim().toLowerCase();
+    if (item === '') continue;
+    if (item === '*') return true;
+    const m = /^(.*?)(?::(\d+))?$/.exec(item);
+    const name = (m?.[1] ?? item).replace(/^\*?\./, '');
+    const itemPort = m?.[2];
+    if (itemPort && itemPort !== port) continue;
+    if (host === name || host.endsWith(`.${name}`)) return true;
+  }
+  return false;
+}
+
+/**
+ * The proxy for a URL: the explicit one (the editor's http.proxy) when given, else
+ * HTTPS_PROXY for https and HTTP_PROXY for http (either case); none when NO_PROXY exempts
+ * the host or the host is loopback. Pure.
+ */
+export function proxyFor(target: URL, env: NodeJS.ProcessEnv, explicit?: string): URL | null {
+  if (bypassesProxy(target, envValue(env, 'NO_PROXY'))) return null;
+  const chosen = explicit?.trim() || (target.protocol === 'https:' ? envValue(env, 'HTTPS_PROXY') : envValue(env, 'HTTP_PROXY'));
+  if (!chosen) return null;
+  try {
+    const url = new URL(/^[a-z][a-z0-9+.-]*:\/\//i.test(chosen) ? chosen : `http://${chosen}`);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`unsupported proxy protocol ${url.protocol}`);
+    return url;
+  } catch (e) {
+    throw new DownloadError(`the proxy setting '${chosen}' is not a usable URL: ${(e as Error).message}`, 'network');
+  }
+}
+
+function proxyAuthorization(proxy: URL): string | undefined {
+  if (!proxy.username) return undefined;
+  const credentials = `${decodeURIComponent(proxy.username)}:${decodeURIComponent(proxy.password)}`;
+  return `Basic ${Buffer.from(credentials).toString('base64')}`;
+}
+
+/** Opens a CONNECT tunnel to host:port through an http(s) proxy; resolves with the socket. */
+export function connectTunnel(proxy: URL, host: string, port: number, signal?: AbortSignal): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const auth = proxyAuthorization(proxy);
+    const request = (proxy.protocol === 'https:' ? https : http).request({
+      host: proxy.hostname,
+      port: Number(proxy.port) || (proxy.protocol === 'https:' ? 443 : 80),
+      method: 'CONNECT',
+      path: `${host.includes(':') ? `[${host}]` : host}:${port}`,
+      headers: { Host: `${host}:${port}`, 'User-Agent': USER_AGENT, ...(auth && { 'Proxy-Authorization': auth }) },
+      agent: false,
+      signal,
+    });
+    request.once('connect', (res, socket) => {
+      if (res.statusCode === 200) resolve(socket);
+      else {
+        socket.destroy();
+        reject(new DownloadError(`the proxy ${proxy.host} refused to connect to ${host}:${port}: HTTP ${res.statusCode} ${res.statusMessage ?? ''}`.trim(), 'network'));
+      }
+    });
+    request.once('error', (e) => reject(new DownloadError(`could not reach the proxy ${proxy.host}: ${e.message}`, 'network')));
+    request.end();
+  });
+}
+
+// ---------------------------------------------------------------------------------------
+// One HTTP GET (with redirects)
+
+interface Response {
+  readonly res: http.IncomingMessage;
+  readonly url: URL;
+}
+
+function isRedirect(status: number | undefined): boolean {
+  return status === 301 || status === 302 || status === 303 || status === 307 || status === 308;
+}
+
+async function getOnce(url: URL, headers: Record<string, string>, options: DownloadOptions): Promise<http.IncomingMessage> {
+  const env = options.env ?? process.env;
+  const proxy = proxyFor(url, env, options.proxy);
+  const port = Number(url.port) || (url.protocol === 'https:' ? 443 : 80);
+  const common = { method: 'GET', headers: { 'User-Agent': USER_AGENT, Accept: '*/*', ...headers }, signal: options.signal };
+  let request: http.ClientRequest;
+  if (!proxy) {
+    request = (url.protocol === 'https:' ? https : http).request(url, common);
+  } else if (url.protocol === 'https:') {
+    const socket = await connectTunnel(proxy, url.hostname, port, options.signal);
+    request = https.request(url, {
+      ...common,
+      agent: false,
+      createConnection: () => tls.connect({ socket, servername: url.hostname }),
+    });
+  } else {
+    // Plain http through a proxy: the absolute URL as the request target.
+    const auth = proxyAuthorization(proxy);
+    request = http.request({
+      ...common,
+      host: proxy.hostname,
+      port: Number(proxy.port) || 80,
+      path: url.href,
+      headers: { ...common.headers, Host: url.host, ...(auth && { 'Proxy-Authorization': auth }) },
+    });
+  }
+  return new Promise((resolve, reject) => {
+    request.once('response', resolve);
+    request.once('error', reject);
+    request.setTimeout(options.idleTimeoutMs ?? IDLE_TIMEOUT_MS, () => request.destroy(new Error(`no answer from ${url.host} in ${(options.idleTimeoutMs ?? IDLE_TIMEOUT_MS) / 1000} s`)));
+    request.end();
+  });
+}
+
+/** GET with redirects followed (at most MAX_REDIRECTS; never from https down to http). */
+async function get(start: URL, headers: Record<string, string>, options: DownloadOptions): Promise<Response> {
+  let url = start;
+  for (let hop = 0; ; hop++) {
+    const res = await getOnce(url, headers, options);
+    if (!isRedirect(res.statusCode)) return { res, url };
+    res.resume();
+    const location = res.headers.location;
+    if (!location) throw new DownloadError(`${url.href} answered HTTP ${res.statusCode} without a Location`, 'http', url.href);
+    if (hop >= MAX_REDIRECTS) throw new DownloadError(`${start.href}: more than ${MAX_REDIRECTS} redirects (last to ${location})`, 'http', start.href);
+    const next = new URL(location, url);
+    if (url.protocol === 'https:' && next.protocol !== 'https:') {
+      throw new DownloadError(`${url.href} redirects to ${next.href}, which is not https; refused`, 'http', url.href);
+    }
+    url = next;
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// The .part file and its sidecar (what it was downloaded from, for If-Range)
+
+interface PartInfo {
+  readonly url: string;
+  readonly sha256: string | null;
+  readonly etag?: string;
+  readonly lastModified?: string;
+}
+
+function partPaths(modelsDir: string, entry: CatalogueEntry): { readonly dir: string; readonly part: string; readonly info: string } {
+  const dir = path.join(modelsDir, DOWNLOAD_AREA);
+  const part = path.join(dir, `${entry.id}-${entry.fileName}.part`);
+  return { dir, part, info: `${part}.json` };
+}
+
+async function readPartInfo(file: string): Promise<PartInfo | null> {
+  try {
+    return JSON.parse(await fsp.readFile(file, 'utf8')) as PartInfo;
+  } catch {
+    return null;
+  }
+}
+
+async function sizeOf(file: string): Promise<number> {
+  return (await fsp.stat(file).catch(() => null))?.size ?? 0;
+}
+
+async function sha256File(file: string, signal?: AbortSignal): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of fs.createReadStream(file, { signal })) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+async function removeQuietly(...files: string[]): Promise<void> {
+  await Promise.all(files.map((f) => fsp.rm(f, { force: true }).catch(() => undefined)));
+}
+
+async function removeDirIfEmpty(dir: string): Promise<void> {
+  await fsp.rmdir(dir).catch(() => undefined);
+}
+
+/** The URL to fetch: the entry's, or its path under baseUrl. Pure. */
+export function sourceUrl(entry: CatalogueEntry & { readonly url: string }, baseUrl?: string): URL {
+  const official = new URL(entry.url);
+  if (baseUrl === undefined) return official;
+  const base = new URL(baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`);
+  return new URL(official.pathname.replace(/^\//, '') + official.search, base);
+}
+
+function cancelled(entry: CatalogueEntry): DownloadError {
+  return new DownloadError(`the download of ${entry.id} was cancelled`, 'cancelled');
+}
+
+function manualHint(entry: CatalogueEntry): string {
+  const where = entry.manualUrl ?? entry.url;
+  return `download ${entry.fileName} by hand from ${where} and use Import Model (upscale models import FILE)`;
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const t = setTimeout(resolve, ms);
+    signal?.addEventListener('abort', () => {
+      clearTimeout(t);
+      resolve();
+    }, { once: true });
+  });
+}
+
+/** Parses `Content-Range: bytes START-END/TOTAL`. Pure. */
+export function parseContentRange(value: string | undefined): { readonly start: number; readonly end: number; readonly total: number | null } | null {
+  const m = value ? /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(value.trim()) : null;
+  if (!m) return null;
+  return { start: Number(m[1]), end: Number(m[2]), total: m[3] === '*' ? null : Number(m[3]) };
+}
+
+interface FetchState {
+  resumedBytes: number;
+  finalUrl: string;
+}
+
+/**
+ * Fetches the entry's file into `part`, resuming what is there. Resolves once the whole body
+ * is on disk; network failures mid-body are retried with Range.
+ */
+async function fetchToPart(entry: CatalogueEntry & { readonly url: string }, paths: ReturnType<typeof partPaths>, options: DownloadOptions): Promise<FetchState> {
+  const start = sourceUrl(entry, options.baseUrl);
+  const state: FetchState = { resumedBytes: 0, finalUrl: start.href };
+  const report = (phase: DownloadPhase, bytesDone: number, bytesTotal: number | null) =>
+    options.onProgress?.({ id: entry.id, phase, bytesDone, bytesTotal, url: state.finalUrl });
+
+  // A .part from another source (an older catalogue, another file) is not resumed.
+  const info = await readPartInfo(paths.info);
+  if (info && (info.url !== start.href || info.sha256 !== entry.sha256)) await removeQuietly(paths.part, paths.info);
+  if (!info) await removeQuietly(paths.part);
+
+  let lastError: Error | undefined;
+  for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+    if (options.signal?.aborted) throw cancelled(entry);
+    const have = await sizeOf(paths.part);
+    const known = have > 0 ? await readPartInfo(paths.info) : null;
+    const headers: Record<string, string> = {};
+    if (have > 0) {
+      headers.Range = `bytes=${have}-`;
+      const validator = known?.etag ?? known?.lastModified;
+      if (validator) headers['If-Range'] = validator;
+    }
+    report('connecting', have, entry.sizeBytes);
+    let response: Response;
+    try {
+      response = await get(start, headers, options);
+    } catch (e) {
+      if (options.signal?.aborted) throw cancelled(entry);
+      if (e instanceof DownloadError) throw e;
+      lastError = new DownloadError(`could not download ${start.href}: ${(e as Error).message}`, 'network', start.href);
+      await sleep(options.retryDelayMs ?? 500, options.signal);
+      continue;
+    }
+    const { res, url } = response;
+    state.finalUrl = url.href;
+    const status = res.statusCode ?? 0;
+
+    if (status === 416 && have > 0) {
+      // Nothing after what we have: either it is complete (the hash decides) or the file changed.
+      res.resume();
+      const range = parseContentRange(res.headers['content-range']);
+      if (range?.total === have || (range === null && entry.sizeBytes === have)) {
+        state.resumedBytes = have;
+        report('downloading', have, have);
+        return state;
+      }
+      await removeQuietly(paths.part, paths.info);
+      continue;
+    }
+    if (status !== 200 && status !== 206) {
+      res.resume();
+      const why = status === 404 ? 'the file is not there (HTTP 404)' : `HTTP ${status} ${res.statusMessage ?? ''}`.trim();
+      throw new DownloadError(`could not download ${entry.id} from ${url.href}: ${why}; ${manualHint(entry)}`, 'http', url.href);
+    }
+
+    let offset = 0;
+    if (status === 206) {
+      const range = parseContentRange(res.headers['content-range']);
+      if (!range || range.start !== have) {
+        // A range we did not ask for: start again from the beginning.
+        res.resume();
+        await removeQuietly(paths.part, paths.info);
+        continue;
+      }
+      offset = have;
+      state.resumedBytes = Math.max(state.resumedBytes, have);
+    }
+    const lengthHeader = Number(res.headers['content-length']);
+    const total = status === 206
+      ? parseContentRange(res.headers['content-range'])?.total ?? (Number.isFinite(lengthHeader) ? offset + lengthHeader : entry.sizeBytes)
+      : Number.isFinite(lengthHeader) && res.headers['content-length'] !== undefined ? lengthHeader : entry.sizeBytes;
+    if (entry.sizeBytes !== null && total !== null && total !== entry.sizeBytes) {
+      res.resume();
+      await removeQuietly(paths.part, paths.info);
+      throw new DownloadError(`${url.href} is ${total} bytes but the catalogue says ${entry.sizeBytes}; refused (the release may have changed)`, 'size', url.href);
+    }
+
+    const etag = typeof res.headers.etag === 'string' && !res.headers.etag.startsWith('W/') ? res.headers.etag : undefined;
+    const lastModified = res.headers['last-modified'];
+    await fsp.writeFile(paths.info, JSON.stringify({ url: start.href, sha256: entry.sha256, ...(etag && { etag }), ...(lastModified && { lastModified }) } satisfies PartInfo));
+
+    // 200: the whole file, whatever we had; 206: appended at `offset`.
+    const out = fs.createWriteStream(paths.part, { flags: status === 206 ? 'a' : 'w' });
+    let done = offset;
+    let lastReport = 0;
+    report('downloading', done, total);
+    try {
+      await new Promise<void>((resolve, reject) => {
+        let settled = false;
+        // A cut connection keeps what was written (it is resumed); a refusal does not matter.
+        const fail = (e: Error) => {
+          if (settled) return;
+          settled = true;
+          res.destroy();
+          out.end(() => reject(e));
+        };
+        res.on('data', (chunk: Buffer) => {
+          if (settled) return;
+          done += chunk.length;
+          if (total !== null && done > total) {
+            fail(new DownloadError(`${url.href} sent more than the ${total} bytes it announced; refused`, 'size', url.href));
+            return;
+          }
+          if (!out.write(chunk)) {
+            res.pause();
+            out.once('drain', () => res.resume());
+          }
+          const now = Date.now();
+          if (now - lastReport >= PROGRESS_INTERVAL_MS) {
+            lastReport = now;
+            report('downloading', done, total);
+          }
+        });
+        res.once('aborted', () => fail(new Error('the connection was cut')));
+        res.once('error', fail);
+        res.once('close', () => {
+          if (!res.complete) fail(new Error(`the connection was cut after ${done} bytes`));
+        });
+        res.once('end', () => {
+          if (total !== null && done < total) {
+            fail(new Error(`the connection ended after ${done} of ${total} bytes`));
+            return;
+          }
+          if (settled) return;
+          settled = true;
+          out.end((e?: Error | null) => (e ? reject(e) : resolve()));
+        });
+        out.once('error', (e) => {
+          if (settled) return;
+          settled = true;
+          res.destroy();
+          reject(e);
+        });
+      });
+      report('downloading', done, total);
+      return state;
+    } catch (e) {
+      if (!out.closed) await new Promise<void>((r) => out.once('close', () => r()));
+      if (options.signal?.aborted) throw cancelled(entry);
+      if (e instanceof DownloadError) throw e;
+      lastError = new DownloadError(`the download of ${url.href} failed after ${done} bytes: ${(e as Error).message}`, 'network', url.href);
+      await sleep(options.retryDelayMs ?? 500, options.signal);
+    }
+  }
+  throw new DownloadError(`${lastError?.message ?? 'the download failed'}; gave up after ${MAX_ATTEMPTS} attempts (run it again to resume, or ${manualHint(entry)})`, 'network', start.href);
+}
+
+// ---------------------------------------------------------------------------------------
+// The whole download
+
+const inFlight = new Set<string>();
+
+/**
+ * The catalogue named by $UPSCALE_CATALOGUE (a JSON file; for tests and mirrors: loopback
+ * http URLs are accepted besides the official hosts), else the shipped one.
+ */
+export function catalogueFromEnv(env: NodeJS.ProcessEnv = process.env): Catalogue {
+  const file = env.UPSCALE_CATALOGUE;
+  if (!file) return loadCatalogue();
+  const raw = JSON.parse(fs.readFileSync(file, 'utf8')) as unknown;
+  return parseCatalogue(raw, { hosts: [...OFFICIAL_HOSTS, '127.0.0.1', 'localhost'], allowHttp: true });
+}
+
+/** Records the catalogue's credit (authors and release file) in the model's metadata. */
+async function recordCredit(modelsDir: string, model: RegisteredModel, entry: CatalogueEntry): Promise<RegisteredModel> {
+  const credit = `${entry.credit} (${entry.fileName}, ${entry.paper.url})`;
+  if (model.credit === credit) return model;
+  const file = metadataPath(modelsDir, model.id);
+  const record = JSON.parse(await fsp.readFile(file, 'utf8')) as ModelRecord;
+  await writeFilesAtomically([{ path: file, data: JSON.stringify({ ...record, credit }, null, 2) + '\n' }]);
+  return { ...model, credit };
+}
+
+/** The entry's model when the folder already holds a conversion of this very file (same SHA-256). */
+async function alreadyInstalled(modelsDir: string, entry: CatalogueEntry): Promise<DownloadResult | null> {
+  if (entry.sha256 === null) return null;
+  let record: ModelRecord;
+  try {
+    record = JSON.parse(await fsp.readFile(metadataPath(modelsDir, entry.id), 'utf8')) as ModelRecord;
+  } catch {
+    return null;
+  }
+  if (record.sourceSha256 !== entry.sha256 || record.converterVersion !== CONVERTER_VERSION) return null;
+  const onnx = onnxPath(modelsDir, entry.id);
+  const stat = await fsp.stat(onnx).catch(() => null);
+  if (!stat) return null;
+  const model: RegisteredModel = { ...record, source: 'user', onnxPath: onnx, sizeBytes: stat.size };
+  return { entry, model, sha256: entry.sha256, verified: entry.verified, bytes: 0, resumedBytes: 0, alreadyInstalled: true };
+}
+
+/**
+ * Downloads catalogue entry `id`, checks its SHA-256, converts it to ONNX and registers it
+ * in `options.modelsDir` under the entry's id, with the catalogue's license and credit.
+ */
+export async function downloadModel(id: string, options: DownloadOptions): Promise<DownloadResult> {
+  const catalogue = options.catalogue ?? catalogueFromEnv(options.env ?? process.env);
+  const entry = findEntry(catalogue, id);
+  if (!isDownloadable(entry)) {
+    throw new DownloadError(`${entry.id} is published only where a browser is needed; ${manualHint(entry)}`, 'manual', entry.manualUrl);
+  }
+  if (entry.sha256 === null || !entry.verified) {
+    if (!options.allowUnverified) {
+      throw new DownloadError(`${entry.id} has no published SHA-256, so the download cannot be checked; pass allowUnverified (--allow-unverified) to download it anyway`, 'unverified', entry.url);
+    }
+  }
+  const installed = await alreadyInstalled(options.modelsDir, entry);
+  if (installed) {
+    options.onProgress?.({ id: entry.id, phase: 'done', bytesDone: 0, bytesTotal: 0, url: entry.url });
+    return installed;
+  }
+  const paths = partPaths(options.modelsDir, entry);
+  if (inFlight.has(paths.part)) throw new DownloadError(`${entry.id} is already being downloaded`, 'busy', entry.url);
+  inFlight.add(paths.part);
+  const sourceDir = path.join(options.modelsDir, SOURCES_FOLDER);
+  const source = options.keepSource ? path.join(sourceDir, entry.fileName) : path.join(paths.dir, entry.fileName);
+  let placedSource = false;
+  try {
+    await fsp.mkdir(paths.dir, { recursive: true });
+    let state: FetchState;
+    try {
+      state = await fetchToPart(entry, paths, options);
+    } catch (e) {
+      // Cancelled or refused: nothing stays. A network failure keeps the .part to resume.
+      if (!(e instanceof DownloadError) || e.kind !== 'network') await removeQuietly(paths.part, paths.info);
+      throw e;
+    }
+    if (options.signal?.aborted) {
+      await removeQuietly(paths.part, paths.info);
+      throw cancelled(entry);
+    }
+    const bytes = await sizeOf(paths.part);
+    options.onProgress?.({ id: entry.id, phase: 'verifying', bytesDone: bytes, bytesTotal: bytes, url: state.finalUrl });
+    let digest: string;
+    try {
+      digest = await sha256File(paths.part, options.signal);
+    } catch (e) {
+      await removeQuietly(paths.part, paths.info);
+      throw options.signal?.aborted ? cancelled(entry) : e;
+    }
+    if (entry.sha256 !== null && digest !== entry.sha256) {
+      await removeQuietly(paths.part, paths.info);
+      throw new DownloadError(`${entry.fileName} from ${state.finalUrl} has SHA-256 ${digest}, but ${entry.sha256} was published (${entry.hashSource}); refused and removed`, 'hash', state.finalUrl);
+    }
+    if (options.keepSource) await fsp.mkdir(sourceDir, { recursive: true });
+    await fsp.rename(paths.part, source);
+    placedSource = true;
+    await removeQuietly(paths.info);
+    options.onProgress?.({ id: entry.id, phase: 'converting', bytesDone: bytes, bytesTotal: bytes, url: state.finalUrl });
+    let model: RegisteredModel;
+    try {
+      model = await importModel(source, options.modelsDir, { id: entry.id, license: entry.license.spdx });
+      model = await recordCredit(options.modelsDir, model, entry);
+    } catch (e) {
+      throw new DownloadError(`${entry.fileName} was downloaded and verified but could not be converted: ${(e as Error).message}`, 'convert', state.finalUrl);
+    }
+    options.onProgress?.({ id: entry.id, phase: 'done', bytesDone: bytes, bytesTotal: bytes, url: state.finalUrl });
+    return {
+      entry,
+      model,
+      sha256: digest,
+      verified: entry.sha256 !== null,
+      bytes,
+      resumedBytes: state.resumedBytes,
+      ...(options.keepSource && { sourcePath: source }),
+    };
+  } finally {
+    inFlight.delete(paths.part);
+    if (placedSource && !options.keepSource) await removeQuietly(source);
+    await removeDirIfEmpty(paths.dir);
+  }
+}

@@ -1,0 +1,601 @@
+// End-to-end tests in a real VS Code: code-server (from scripts/e2e-setup.sh's cache) with
+// the packaged .vsix installed, driven through Chromium by playwright-core. Each scenario
+// asserts on the files written (sizes and pixels, with sharp), on what the UI shows, and
+// saves a screenshot under test-results/. Prints one line per scenario and then
+// "N passed, M failed"; exits non-zero when any failed.
+//
+//   npm run test:e2e                   (packages the extension first)
+//   node out/test/e2e/run.js [01 05]   (the .vsix already built; only those scenarios)
+//   E2E_KEEP=1: keep the temporary folder; E2E_HEADED=1: show the browser (needs a display).
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { CodeServer, commandLine, daemonPids, installExtension, parentPid, type CodeServerDirs } from './code-server';
+import { expectPicture, expectSize, filesStartingWith, makeImage, parseResult } from './fixtures';
+import { loadPlaywright, type Browser, type BrowserContext } from './playwright';
+import { sleep, until, Workbench } from './workbench';
+
+const ROOT = path.resolve(__dirname, '..', '..', '..');
+const RESULTS = path.join(ROOT, 'test-results');
+const FIXTURE_MODEL = path.resolve(ROOT, '..', 'shared', 'fixtures', 'arch', 'srvgg_x4', 'srvgg_x4.safetensors');
+/** Models the lead's `npm test` (npm run setup-models) converts; x4plus makes jobs long enough to cancel. */
+const MODEL_CACHE = path.join(process.env.UPSCALE_CACHE_DIR ?? path.join(os.homedir(), '.cache', 'upscale'), 'models');
+const SLOW_MODEL = 'realesrgan-x4plus';
+const DEFAULT_MODEL = 'realesr-general-x4v3';
+const EXTENSION_ID = 'upscale-dev.upscale';
+
+interface Env {
+  readonly cacheDir: string;
+  readonly tmp: string;
+  readonly ws: string;
+  readonly userModels: string;
+  readonly dirs: CodeServerDirs;
+  server: CodeServer;
+  browser: Browser;
+  context: BrowserContext;
+  wb: Workbench;
+}
+
+interface Scenario {
+  readonly id: string;
+  readonly name: string;
+  readonly run: (env: Env) => Promise<string | void>;
+}
+
+function log(message: string): void {
+  process.stderr.write(`[e2e ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
+}
+
+function assert(cond: unknown, message: string): asserts cond {
+  if (!cond) throw new Error(message);
+}
+
+function settingsFile(userDataDir: string): string {
+  return path.join(userDataDir, 'User', 'settings.json');
+}
+
+/**
+ * code-server's window is a remote one: machine-scoped settings (upscale.modelsFolder,
+ * upscale.executionProvider) are read from the remote's Machine settings, not the User's.
+ */
+function writeMachineSettings(userDataDir: string, values: Record<string, unknown>): void {
+  fs.mkdirSync(path.join(userDataDir, 'Machine'), { recursive: true });
+  fs.writeFileSync(path.join(userDataDir, 'Machine', 'settings.json'), JSON.stringify(values, null, 2));
+}
+
+/**
+ * Merges `values` into the workspace's .vscode/settings.json. (code-server does not notice
+ * a User settings.json changed on disk; the workspace's file it watches.)
+ */
+async function workspaceSettings(env: Env, values: Record<string, unknown>): Promise<void> {
+  const file = path.join(env.ws, '.vscode', 'settings.json');
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const current = fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown> : {};
+  for (const [k, v] of Object.entries(values)) {
+    if (v === undefined) delete current[k];
+    else current[k] = v;
+  }
+  fs.writeFileSync(file, JSON.stringify(current, null, 2));
+  await sleep(2000);
+}
+
+async function shot(env: Env, name: string): Promise<void> {
+  await env.wb.shot(path.join(RESULTS, name));
+}
+
+function ws(env: Env, ...parts: string[]): string {
+  return path.join(env.ws, ...parts);
+}
+
+/** Waits for the success notification of a single-image job and checks the file it names. */
+async function expectUpscaled(env: Env, input: string, width: number, height: number, timeoutMs = 120_000) {
+  const base = path.basename(input);
+  const toast = await env.wb.waitToast(new RegExp(`^Upscaled ${base.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} → `), timeoutMs);
+  const r = parseResult(toast.message);
+  assert(r, `cannot read the result from "${toast.message}"`);
+  const output = path.join(path.dirname(input), r.output);
+  await expectSize(output, width, height);
+  assert(r.width === width && r.height === height, `the notification says ${r.width}×${r.height}, expected ${width}×${height}`);
+  return { toast, output, passes: r.passes };
+}
+
+/** In the page: a loaded, shown <img>'s natural width, else 0. */
+function imageWidth(el: unknown): number {
+  const img = el as { complete: boolean; naturalWidth: number; hidden: boolean };
+  return img.complete && !img.hidden ? img.naturalWidth : 0;
+}
+
+async function startDaemonPid(env: Env): Promise<number> {
+  return until('the daemon process', async () => daemonPids(env.dirs.extensionsDir)[0], 60_000);
+}
+
+// ---- the scenarios -------------------------------------------------------------------
+
+const scenarios: Scenario[] = [
+  {
+    id: '01', name: 'explorer upscale', run: async (env) => {
+      const input = ws(env, 's1-photo.png');
+      await env.wb.explorerContext('s1-photo.png', 'Upscale Image');
+      const { toast, output } = await expectUpscaled(env, input, 256, 192, 180_000);
+      for (const b of ['Open', 'Reveal in Explorer', 'Compare']) assert(toast.buttons.includes(b), `the notification offers ${toast.buttons.join(', ')}; no ${b}`);
+      const pixels = await expectPicture(input, output);
+      await env.wb.waitExplorerRow(path.basename(output));
+      const status = await until('the status bar to show the idle daemon', async () => {
+        const s = await env.wb.statusBarUpscale();
+        return /Upscale/.test(s) && /cpu/i.test(s) ? s : undefined;
+      }, 20_000);
+      // The daemon is the extension host's child, running the packaged dist/upscale.js.
+      const pid = await startDaemonPid(env);
+      const host = parentPid(pid);
+      assert(host !== undefined && /extensionHost|bootstrap-fork|node/.test(commandLine(host)), `the daemon's parent is ${commandLine(host ?? 0)}`);
+      await shot(env, '01-explorer-upscale.png');
+      return `${path.basename(output)} 256×192, ${pixels}; buttons: ${toast.buttons.join(', ')}; status "${status}"`;
+    },
+  },
+  {
+    id: '02', name: 'upscale with', run: async (env) => {
+      // A 4x model for 2x: one pass, then Lanczos down.
+      const a = ws(env, 's2-with.png');
+      await env.wb.explorerContext('s2-with.png', 'Upscale Image With…');
+      await env.wb.quickPickRows();
+      await env.wb.typeAndEnter(DEFAULT_MODEL);
+      const scaleRows = await env.wb.quickPickRows();
+      assert(scaleRows.some((r) => /2x/.test(r) && /one pass, then Lanczos down/.test(r)), `scale rows: ${scaleRows.join(' | ')}`);
+      await env.wb.pickRow('2x');
+      const r1 = await expectUpscaled(env, a, 80, 60);
+      assert(r1.passes === 1, `2x with a 4x model took ${r1.passes} passes`);
+      await expectPicture(a, r1.output);
+      await shot(env, '02-upscale-with-2x.png');
+      await env.wb.clearNotifications();
+      // An exact size 50 times larger: three passes of the 4x model, then Lanczos to the size.
+      const b = ws(env, 's2-tiny.png');
+      await env.wb.explorerContext('s2-tiny.png', 'Upscale Image With…');
+      await env.wb.quickPickRows();
+      await env.wb.typeAndEnter(DEFAULT_MODEL);
+      await env.wb.pickRow('Custom…');
+      const input = env.wb.page.locator('.quick-input-widget .quick-input-box input');
+      await input.fill('500x400');
+      const hint = await until('the size hint under the input box', async () => {
+        const m = await env.wb.inputMessage();
+        return /500/.test(m) ? m : undefined;
+      }, 10_000);
+      await input.press('Enter');
+      const r2 = await expectUpscaled(env, b, 500, 400, 180_000);
+      assert(r2.passes === 3, `500x400 from 10×8 took ${r2.passes} passes, expected 3`);
+      await shot(env, '02-upscale-with-exact.png');
+      return `2x: ${path.basename(r1.output)} 80×60 in 1 pass; exact: ${path.basename(r2.output)} 500×400 in 3 passes (hint "${hint}")`;
+    },
+  },
+  {
+    id: '03', name: 'batch and folder', run: async (env) => {
+      const names = ['s3-m1.png', 's3-m2.jpg', 's3-m3.webp'];
+      const sizes: Record<string, [number, number]> = { 's3-m1.png': [32, 32], 's3-m2.jpg': [40, 24], 's3-m3.webp': [24, 40] };
+      await env.wb.explorerSelect(names);
+      await env.wb.explorerContext('s3-m3.webp', 'Upscale Image');
+      const t = await env.wb.waitToast(/^Upscaled 3 of 3 images/, 240_000);
+      for (const n of names) {
+        const [w, h] = sizes[n] as [number, number];
+        const out = ws(env, n.replace(/\.(\w+)$/, '@4x.$1'));
+        await expectSize(out, w * 4, h * 4);
+        await expectPicture(ws(env, n), out);
+      }
+      await shot(env, '03-batch.png');
+      await env.wb.clearNotifications();
+      // Upscale Folder…: this folder only, into <folder>/upscaled.
+      await env.wb.explorerContext('s3-folder', 'Upscale Folder…');
+      await env.wb.pickRow('This folder only');
+      await env.wb.pickRow(/s3-folder\/upscaled/);
+      const t2 = await env.wb.waitToast(/^Upscaled 2 of 2 images/, 240_000);
+      await expectSize(ws(env, 's3-folder', 'upscaled', 'f1@4x.png'), 96, 64);
+      await expectSize(ws(env, 's3-folder', 'upscaled', 'f2@4x.jpg'), 64, 96);
+      assert(!fs.existsSync(ws(env, 's3-folder', 'upscaled', 'sub')), 'the subfolder was upscaled with "This folder only"');
+      await shot(env, '03-folder.png');
+      return `"${t.message}"; "${t2.message}"`;
+    },
+  },
+  {
+    id: '04', name: 'cancel', run: async (env) => {
+      await workspaceSettings(env, { 'upscale.tileSize': 32 });
+      await env.wb.explorerContext('s4-big.png', 'Upscale Image With…');
+      await env.wb.quickPickRows();
+      await env.wb.typeAndEnter(SLOW_MODEL);
+      await env.wb.pickRow('4x');
+      const progress = await env.wb.waitToast(/Upscaling s4-big\.png/, 30_000);
+      const pidBefore = await startDaemonPid(env);
+      // Let a few tiles finish, so the cancel lands mid-job.
+      const running = await until('tiles to be under way', async () => {
+        const t = (await env.wb.toasts()).find((x) => /Upscaling s4-big\.png/.test(x.message));
+        return t && /tile [1-9]\d* of \d+/i.test(t.message) ? t.message : undefined;
+      }, 60_000);
+      assert(progress.buttons.includes('Cancel'), `the progress notification offers ${progress.buttons.join(', ') || 'nothing'}; no Cancel`);
+      await env.wb.clickToastButton(/Upscaling s4-big\.png/, 'Cancel');
+      const cancelled = await env.wb.waitToast(/^Upscale cancelled: s4-big\.png; no file was written\./, 30_000);
+      await sleep(1000);
+      const leftovers = filesStartingWith(env.ws, 's4-big@');
+      assert(leftovers.length === 0, `files left after cancelling: ${leftovers.join(', ')}`);
+      await shot(env, '04-cancel.png');
+      const pidAfter = daemonPids(env.dirs.extensionsDir);
+      assert(pidAfter.includes(pidBefore), `the daemon (pid ${pidBefore}) did not stay up: now ${pidAfter.join(', ') || 'none'}`);
+      await workspaceSettings(env, { 'upscale.tileSize': undefined });
+      await env.wb.clearNotifications();
+      const next = ws(env, 's4-next.png');
+      await env.wb.explorerContext('s4-next.png', 'Upscale Image');
+      await expectUpscaled(env, next, 96, 96);
+      assert(daemonPids(env.dirs.extensionsDir).includes(pidBefore), 'the next job ran on another daemon');
+      return `cancelled at "${running}"; "${cancelled.message}"; daemon pid ${pidBefore} kept; next job ok`;
+    },
+  },
+  {
+    id: '05', name: 'preview panel', run: async (env) => {
+      await workspaceSettings(env, { 'upscale.tileSize': 32, 'upscale.openPreviewOnCompletion': true });
+      const input = ws(env, 's5-preview.png');
+      // The image open in an editor first: the panel must open beside it.
+      await (await env.wb.waitExplorerRow('s5-preview.png')).click();
+      await until('the image editor', async () => (await env.wb.editorTabs()).some((t) => t.startsWith('s5-preview.png')), 15_000);
+      await env.wb.explorerContext('s5-preview.png', 'Upscale Image With…');
+      await env.wb.quickPickRows();
+      await env.wb.typeAndEnter(SLOW_MODEL);
+      await env.wb.pickRow('4x');
+      // Opens beside the current editor: a second editor group with the panel's tab.
+      await until('the preview tab', async () => (await env.wb.editorTabs()).some((t) => t.startsWith('Upscale: s5-preview.png')), 30_000);
+      const groups = await env.wb.editorGroups();
+      assert(groups >= 2, `the preview did not open beside the image (${groups} editor group)`);
+      const view = env.wb.webview(EXTENSION_ID);
+      const original = await until('the original image to load', async () => {
+        const w = await view.locator('#image-original').evaluate(imageWidth);
+        return w > 0 ? w : undefined;
+      }, 30_000);
+      // Two moments while the tiles come in.
+      const progressText = async () => {
+        const bar = await view.locator('#progress-bar').getAttribute('value').catch(() => null);
+        const status = (await view.locator('#status-text').innerText().catch(() => '')).trim();
+        return { bar, status, key: `${bar ?? ''}|${status}` };
+      };
+      const tileOf = (status: string) => Number(/tile (\d+) of/.exec(status)?.[1] ?? -1);
+      const first = await until('the first tiles', async () => {
+        const p = await progressText();
+        return tileOf(p.status) >= 1 ? p : undefined;
+      }, 90_000, 200);
+      await shot(env, '05-preview-live-1.png');
+      const second = await until('more tiles', async () => {
+        const p = await progressText();
+        return tileOf(p.status) > tileOf(first.status) || (p.key !== first.key && tileOf(p.status) < 0) ? p : undefined;
+      }, 90_000, 200);
+      await shot(env, '05-preview-live-2.png');
+      const done = await expectUpscaled(env, input, 384, 384, 300_000);
+      assert(!done.toast.buttons.includes('Compare'), 'Compare is offered although the preview is open');
+      await view.locator('#image-upscaled:not([hidden])').waitFor({ timeout: 30_000 });
+      const upscaledW = await until('the upscaled image in the panel', async () => {
+        const w = await view.locator('#image-upscaled').evaluate(imageWidth);
+        return w > 0 ? w : undefined;
+      }, 30_000);
+      assert(upscaledW === 384, `the panel shows a ${upscaledW} px wide result, expected 384`);
+      const infoOutput = (await view.locator('#info-output').innerText()).trim();
+      // Slider (split) mode: the divider appears and moves with the keyboard.
+      await view.locator('#mode-split').click();
+      await view.locator('#divider:not([hidden])').waitFor({ timeout: 10_000 });
+      assert((await view.locator('#mode-split').getAttribute('aria-pressed')) === 'true', 'Split is not pressed');
+      const before = await view.locator('#divider').getAttribute('aria-valuenow');
+      await view.locator('#divider').focus();
+      await view.locator('#divider').press('ArrowLeft');
+      await view.locator('#divider').press('ArrowLeft');
+      const after = await until('the divider to move', async () => {
+        const v = await view.locator('#divider').getAttribute('aria-valuenow');
+        return v !== before ? v : undefined;
+      }, 5_000);
+      await shot(env, '05-preview-slider.png');
+      // Reload the window: the panel comes back with the same job and mode.
+      await env.wb.command('Developer: Reload Window');
+      await sleep(2000);
+      await env.wb.ready();
+      await until('the restored preview tab', async () => (await env.wb.editorTabs()).some((t) => t.startsWith('Upscale: s5-preview.png')), 60_000);
+      const restored = env.wb.webview(EXTENSION_ID);
+      await restored.locator('#info-path').filter({ hasText: path.basename(done.output) }).waitFor({ state: 'attached', timeout: 60_000 });
+      const restoredW = await until('the restored upscaled image', async () => {
+        const w = await restored.locator('#image-upscaled').evaluate(imageWidth);
+        return w > 0 ? w : undefined;
+      }, 30_000);
+      const mode = await restored.locator('#mode-split').getAttribute('aria-pressed');
+      await shot(env, '05-preview-reload.png');
+      assert(mode === 'true', `after the reload the panel is not in Split mode (aria-pressed ${mode})`);
+      await workspaceSettings(env, { 'upscale.tileSize': undefined, 'upscale.openPreviewOnCompletion': undefined });
+      await env.wb.command('View: Close All Editors');
+      return `groups ${groups}; original ${original} px; progress "${first.status}" (${first.bar}) → "${second.status}" (${second.bar}); result ${upscaledW} px, output "${infoOutput}"; divider ${before} → ${after}; restored ${restoredW} px, split kept`;
+    },
+  },
+  {
+    id: '06', name: 'daemon killed', run: async (env) => {
+      await workspaceSettings(env, { 'upscale.tileSize': 32 });
+      const input = ws(env, 's6-big.png');
+      await env.wb.explorerContext('s6-big.png', 'Upscale Image With…');
+      await env.wb.quickPickRows();
+      await env.wb.typeAndEnter(SLOW_MODEL);
+      await env.wb.pickRow('4x');
+      await env.wb.waitToast(/Upscaling s6-big\.png/, 30_000);
+      const pid = await startDaemonPid(env);
+      await until('tiles to be under way', async () => {
+        const t = (await env.wb.toasts()).find((x) => /Upscaling s6-big\.png/.test(x.message));
+        return t && /tile [1-9]\d* of \d+/i.test(t.message);
+      }, 60_000);
+      process.kill(pid, 'SIGKILL');
+      const error = await env.wb.waitToast(/s6-big\.png/i, 30_000).then(async (t) => {
+        // The progress toast names the file too; wait for the failure.
+        return /^Upscaling/.test(t.message) ? env.wb.waitToast(/^Upscale failed for s6-big\.png: /, 30_000) : t;
+      });
+      assert(/^Upscale failed for s6-big\.png: /.test(error.message), `unexpected notification "${error.message}"`);
+      assert(/daemon/i.test(error.message), `the error does not say the daemon stopped: "${error.message}"`);
+      const statusAfterKill = await env.wb.statusBarUpscale();
+      await shot(env, '06-daemon-killed.png');
+      assert(filesStartingWith(env.ws, 's6-big@').length === 0, `files left: ${filesStartingWith(env.ws, 's6-big@').join(', ')}`);
+      // Restarted on its own (back-off), then the next job succeeds.
+      const newPid = await until('a new daemon', async () => daemonPids(env.dirs.extensionsDir).find((p) => p !== pid), 60_000);
+      await workspaceSettings(env, { 'upscale.tileSize': undefined });
+      await env.wb.clearNotifications();
+      await env.wb.explorerContext('s6-next.png', 'Upscale Image');
+      await expectUpscaled(env, ws(env, 's6-next.png'), 96, 96);
+      const status = await env.wb.statusBarUpscale();
+      assert(!/error|warning/i.test(status) || /cpu/.test(status), `status bar after recovery: ${status}`);
+      void input;
+      return `"${error.message}"; status after kill "${statusAfterKill}"; daemon ${pid} → ${newPid}; next job ok; status "${status}"`;
+    },
+  },
+  {
+    id: '07', name: 'import model', run: async (env) => {
+      assert(fs.existsSync(FIXTURE_MODEL), `the fixture model ${FIXTURE_MODEL} is missing`);
+      await env.wb.command('Upscale: Import Model…');
+      await env.wb.openDialogPath(FIXTURE_MODEL);
+      const imported = await env.wb.waitToast(/^Imported .+: .+, x4\./, 120_000);
+      const name = /^Imported (.+?): /.exec(imported.message)?.[1] ?? '';
+      const json = fs.readdirSync(env.userModels).filter((n) => n.endsWith('.json')).map((n) => JSON.parse(fs.readFileSync(path.join(env.userModels, n), 'utf8')) as { id: string; name: string });
+      const record = json.find((r) => r.name === name);
+      assert(record, `the imported model is not in the models folder ${env.userModels} (${json.map((r) => r.name).join(', ')})`);
+      await env.wb.clearNotifications();
+      const input = ws(env, 's7-import.png');
+      await env.wb.explorerContext('s7-import.png', 'Upscale Image With…');
+      const rows = await env.wb.quickPickRows();
+      assert(rows.some((r) => r.includes(record.id)), `the model pick has no ${record.id}: ${rows.join(' | ')}`);
+      await env.wb.typeAndEnter(record.id);
+      await env.wb.pickRow('4x');
+      const r = await expectUpscaled(env, input, 64, 48);
+      await shot(env, '07-import-model.png');
+      return `"${imported.message}" (id ${record.id}); ${path.basename(r.output)} 64×48`;
+    },
+  },
+  {
+    id: '09', name: 'corrupt image', run: async (env) => {
+      await env.wb.explorerContext('s9-corrupt.png', 'Upscale Image');
+      const t = await env.wb.waitToast(/s9-corrupt\.png/, 60_000).then((x) => /^Upscaling/.test(x.message) ? env.wb.waitToast(/(failed|error).*s9-corrupt\.png|s9-corrupt\.png.*(failed|error|corrupt|not)/i, 60_000) : x);
+      assert(/fail|error|cannot|not/i.test(t.message), `the notification does not say it failed: "${t.message}"`);
+      const el = env.wb.page.locator('.notifications-toasts .notification-list-item').filter({ hasText: 's9-corrupt.png' }).first();
+      const severity = (await el.locator('.notification-list-item-icon').getAttribute('class').catch(() => '')) ?? '';
+      assert(/error/.test(severity), `the notification is not an error (icon ${severity})`);
+      await sleep(1000);
+      const written = filesStartingWith(env.ws, 's9-corrupt@');
+      assert(written.length === 0, `files written: ${written.join(', ')}`);
+      await shot(env, '09-corrupt-image.png');
+      return `"${t.message}"`;
+    },
+  },
+];
+
+/** Scenario 8 runs in its own window: trust enabled, the folder untrusted (Restricted Mode). */
+const restricted: Scenario = {
+  id: '08', name: 'restricted mode', run: async (env) => {
+    const wb = env.wb;
+    // VS Code's own Restricted Mode indicator.
+    const indicator = await until('the Restricted Mode indicator', async () => {
+      const t = await env.wb.page.locator('#workbench\\.parts\\.statusbar').innerText().catch(() => '');
+      return /Restricted Mode/i.test(t) ? 'status bar says Restricted Mode' : undefined;
+    }, 30_000);
+    const input = ws(env, 'r-photo.png');
+    await wb.explorerContext('r-photo.png', 'Upscale Image');
+    const r = await expectUpscaled(env, input, 128, 96, 180_000);
+    await expectPicture(input, r.output);
+    const early = (await wb.toasts()).map((t) => t.message);
+    await wb.clearNotifications();
+    // The workspace's models folder is ignored; the user's own is used.
+    await wb.explorerContext('r-photo.png', 'Upscale Image With…');
+    const rows = await wb.quickPickRows();
+    const texts = rows.join(' | ');
+    await shot(env, '08-restricted-mode.png');
+    assert(!/ws-evil/i.test(texts), `a model from the workspace's upscale.modelsFolder is offered: ${texts}`);
+    assert(texts.includes(SLOW_MODEL), `the user's own modelsFolder model ${SLOW_MODEL} is missing: ${texts}`);
+    const title = await wb.quickPickTitle();
+    await wb.escape(2);
+    // The UI must say why the workspace's models folder is not used.
+    const why = [title, ...rows, ...early, ...(await wb.toasts()).map((t) => t.message), await wb.statusBarUpscale()].join(' | ');
+    assert(/restricted|untrusted|trust/i.test(why) && /model/i.test(why),
+      'nothing in the Upscale UI (notifications, model pick, status bar) says that the workspace\'s upscale.modelsFolder is ignored in Restricted Mode; seen: ' + why.replace(/\s+/g, ' '));
+    return `${indicator}; ${path.basename(r.output)} 128×96 with the built-in model; no workspace model offered`;
+  },
+};
+
+// ---- setup and the run ---------------------------------------------------------------
+
+function setupCache(): string {
+  const out = execFileSync('bash', [path.join(ROOT, 'scripts', 'e2e-setup.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  const m = /^E2E_CACHE=(.+)$/m.exec(out);
+  if (!m) throw new Error(`scripts/e2e-setup.sh did not print E2E_CACHE: ${out}`);
+  return (m[1] as string).trim();
+}
+
+function linkModel(fromDir: string, toDir: string, id: string, as?: { id: string; name: string }): void {
+  const onnx = path.join(fromDir, `${id}.onnx`);
+  if (!fs.existsSync(onnx)) throw new Error(`${onnx} is missing: run "npm run setup-models" (npm test does) first`);
+  const meta = JSON.parse(fs.readFileSync(path.join(fromDir, `${id}.json`), 'utf8')) as Record<string, unknown>;
+  const newId = as?.id ?? id;
+  fs.symlinkSync(onnx, path.join(toDir, `${newId}.onnx`));
+  fs.writeFileSync(path.join(toDir, `${newId}.json`), JSON.stringify({ ...meta, ...(as && { id: as.id, name: as.name }) }, null, 2));
+}
+
+async function makeWorkspace(dir: string): Promise<void> {
+  await makeImage(path.join(dir, 's1-photo.png'), 64, 48, 1);
+  await makeImage(path.join(dir, 's2-with.png'), 40, 30, 2);
+  await makeImage(path.join(dir, 's2-tiny.png'), 10, 8, 3);
+  await makeImage(path.join(dir, 's3-m1.png'), 32, 32, 4);
+  await makeImage(path.join(dir, 's3-m2.jpg'), 40, 24, 5);
+  await makeImage(path.join(dir, 's3-m3.webp'), 24, 40, 6);
+  await makeImage(path.join(dir, 's3-folder', 'f1.png'), 24, 16, 7);
+  await makeImage(path.join(dir, 's3-folder', 'f2.jpg'), 16, 24, 8);
+  await makeImage(path.join(dir, 's3-folder', 'sub', 'f3.png'), 16, 16, 9);
+  fs.writeFileSync(path.join(dir, 's3-folder', 'notes.txt'), 'not an image\n');
+  await makeImage(path.join(dir, 's4-big.png'), 128, 128, 10);
+  await makeImage(path.join(dir, 's4-next.png'), 24, 24, 11);
+  await makeImage(path.join(dir, 's5-preview.png'), 96, 96, 12);
+  await makeImage(path.join(dir, 's6-big.png'), 128, 128, 13);
+  await makeImage(path.join(dir, 's6-next.png'), 24, 24, 14);
+  await makeImage(path.join(dir, 's7-import.png'), 16, 12, 15);
+  // A PNG signature followed by garbage.
+  fs.writeFileSync(path.join(dir, 's9-corrupt.png'), Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), Buffer.from('this is not really an image '.repeat(40))]));
+}
+
+const BASE_SETTINGS = {
+  'telemetry.telemetryLevel': 'off',
+  'workbench.startupEditor': 'none',
+  'workbench.tips.enabled': false,
+  'workbench.enableExperiments': false,
+  'workbench.welcomePage.walkthroughs.openOnInstall': false,
+  'workbench.secondarySideBar.defaultVisibility': 'hidden',
+  'chat.disableAIFeatures': true,
+  'chat.commandCenter.enabled': false,
+  'extensions.autoCheckUpdates': false,
+  'extensions.autoUpdate': false,
+  'extensions.ignoreRecommendations': true,
+  'update.mode': 'none',
+  'git.enabled': false,
+  'files.simpleDialog.enable': true,
+  'window.dialogStyle': 'custom',
+  'explorer.confirmDragAndDrop': false,
+  'notifications.showExtensionsNotifications': true,
+  'workbench.editor.enablePreview': false,
+  'security.workspace.trust.enabled': false,
+};
+
+async function openWindow(env: Env, folder: string): Promise<void> {
+  env.context = await env.browser.newContext({ viewport: { width: 1440, height: 900 } });
+  const page = await env.context.newPage();
+  page.setDefaultTimeout(30_000);
+  page.on('pageerror', (e) => log(`page error: ${e.message ?? ''}`));
+  await page.goto(env.server.folderUrl(folder), { timeout: 60_000, waitUntil: 'domcontentloaded' });
+  env.wb = new Workbench(page);
+  await env.wb.ready();
+}
+
+async function main(): Promise<number> {
+  const only = process.argv.slice(2);
+  const t0 = Date.now();
+  fs.mkdirSync(RESULTS, { recursive: true });
+  const cacheDir = setupCache();
+  const vsix = path.join(ROOT, 'upscale-0.1.0-linux-x64.vsix');
+  assert(fs.existsSync(vsix), `${vsix} is missing: run "npm run package" first`);
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'upscale-e2e-'));
+  const userModels = path.join(tmp, 'user-models');
+  fs.mkdirSync(userModels);
+  linkModel(MODEL_CACHE, userModels, SLOW_MODEL);
+  const dirs: CodeServerDirs = {
+    cacheDir,
+    extensionsDir: path.join(tmp, 'extensions'),
+    userDataDir: path.join(tmp, 'user-data'),
+    env: {
+      XDG_DATA_HOME: path.join(tmp, 'xdg-data'),
+      XDG_CONFIG_HOME: path.join(tmp, 'xdg-config'),
+      UPSCALE_MODELS_DIR: path.join(tmp, 'unused-models-dir'),
+    },
+  };
+  fs.mkdirSync(path.join(dirs.userDataDir, 'User'), { recursive: true });
+  fs.writeFileSync(settingsFile(dirs.userDataDir), JSON.stringify(BASE_SETTINGS, null, 2));
+  writeMachineSettings(dirs.userDataDir, { 'upscale.modelsFolder': userModels });
+  const workspace = path.join(tmp, 'workspace');
+  await makeWorkspace(workspace);
+  log(`installing ${path.basename(vsix)} into ${dirs.extensionsDir}`);
+  await installExtension(dirs, vsix);
+  const pw = loadPlaywright(cacheDir);
+  const browser = await pw.chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    headless: process.env.E2E_HEADED !== '1',
+    args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking', '--disable-component-update',
+      '--disable-sync', '--no-first-run', '--disable-quic'],
+  });
+  const results: { id: string; name: string; ok: boolean; seconds: number; detail: string }[] = [];
+  const runOne = async (env: Env, s: Scenario) => {
+    const start = Date.now();
+    log(`${s.id} ${s.name}…`);
+    let ok = false;
+    let detail = '';
+    try {
+      const hard = new Promise<never>((_, reject) => setTimeout(() => reject(new Error('scenario took over 5 minutes')), 300_000).unref());
+      detail = (await Promise.race([s.run(env), hard])) ?? '';
+      ok = true;
+    } catch (e) {
+      detail = ((e as Error).message ?? String(e)).split('\n')[0] ?? '';
+      log(`${s.id} failed: ${(e as Error).stack ?? String(e)}`);
+      await env.wb.shot(path.join(RESULTS, `${s.id}-FAILED.png`)).catch(() => undefined);
+    }
+    const seconds = (Date.now() - start) / 1000;
+    results.push({ id: s.id, name: s.name, ok, seconds, detail });
+    const line = `${ok ? 'PASS' : 'FAIL'} ${s.id} ${s.name} (${seconds.toFixed(1)} s)${ok ? '' : `: ${detail}`}`;
+    process.stdout.write(`${line}\n`);
+    if (ok && detail) log(`   ${detail}`);
+    // Leave the window clean for the next one.
+    await env.wb.escape(2).catch(() => undefined);
+    await env.wb.clearNotifications().catch(() => undefined);
+  };
+  const want = (s: Scenario) => only.length === 0 || only.includes(s.id);
+  let server: CodeServer | undefined;
+  try {
+    server = await CodeServer.start(dirs, path.join(tmp, 'code-server.log'));
+    const env: Env = { cacheDir, tmp, ws: workspace, userModels, dirs, server, browser, context: undefined as unknown as BrowserContext, wb: undefined as unknown as Workbench };
+    if (scenarios.some(want)) {
+      await openWindow(env, workspace);
+      for (const s of scenarios.filter(want)) await runOne(env, s);
+      await env.context.close();
+    }
+    await server.stop();
+    server = undefined;
+    if (want(restricted)) {
+      // A second window: its own user data, trust on, the folder never trusted.
+      const rDirs: CodeServerDirs = { ...dirs, userDataDir: path.join(tmp, 'user-data-restricted') };
+      fs.mkdirSync(path.join(rDirs.userDataDir, 'User'), { recursive: true });
+      fs.writeFileSync(settingsFile(rDirs.userDataDir), JSON.stringify({
+        ...BASE_SETTINGS,
+        'security.workspace.trust.enabled': true,
+        'security.workspace.trust.startupPrompt': 'never',
+        'security.workspace.trust.banner': 'always',
+        'security.workspace.trust.untrustedFiles': 'open',
+      }, null, 2));
+      writeMachineSettings(rDirs.userDataDir, { 'upscale.modelsFolder': userModels });
+      const rws = path.join(tmp, 'restricted-workspace');
+      const evil = path.join(tmp, 'workspace-models');
+      fs.mkdirSync(evil, { recursive: true });
+      linkModel(MODEL_CACHE, evil, DEFAULT_MODEL, { id: 'ws-evil-x4', name: 'ws-evil-x4 (from the workspace)' });
+      await makeImage(path.join(rws, 'r-photo.png'), 32, 24, 20);
+      fs.mkdirSync(path.join(rws, '.vscode'), { recursive: true });
+      fs.writeFileSync(path.join(rws, '.vscode', 'settings.json'), JSON.stringify({ 'upscale.modelsFolder': evil, 'upscale.executionProvider': 'cuda' }, null, 2));
+      server = await CodeServer.start(rDirs, path.join(tmp, 'code-server-restricted.log'));
+      const rEnv: Env = { ...env, ws: rws, dirs: rDirs, server };
+      try {
+        await openWindow(rEnv, rws);
+        await runOne(rEnv, restricted);
+      } catch (e) {
+        results.push({ id: '08', name: restricted.name, ok: false, seconds: 0, detail: (e as Error).message });
+        process.stdout.write(`FAIL 08 ${restricted.name}: ${(e as Error).message}\n`);
+      }
+    }
+  } finally {
+    await server?.stop();
+    await browser.close().catch(() => undefined);
+    if (process.env.E2E_KEEP === '1') log(`kept ${tmp}`);
+    else fs.rmSync(tmp, { recursive: true, force: true });
+  }
+  const passed = results.filter((r) => r.ok).length;
+  const failed = results.length - passed;
+  log(`total ${((Date.now() - t0) / 1000).toFixed(1)} s; screenshots in ${RESULTS}`);
+  process.stdout.write(`${passed} passed, ${failed} failed\n`);
+  return failed > 0 || results.length === 0 ? 1 : 0;
+}
+
+main().then((code) => process.exit(code), (e: unknown) => {
+  process.stdout.write(`FAIL setup: ${(e as Error).stack ?? String(e)}\n0 passed, 1 failed\n`);
+  process.exit(1);
+});
