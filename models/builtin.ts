@@ -5,6 +5,8 @@
 // The @upscalerjs/esrgan-* packages (MIT) are TF.js layers models, likewise only read at
 // setup.
 
+import type { ModelRecord } from './registry';
+
 export interface NcnnSource {
   readonly kind: 'ncnn';
   /** npm package holding the files, a dev dependency read only at setup. */
@@ -29,15 +31,8 @@ export interface TfjsSource {
 
 export type BuiltinSource = NcnnSource | TfjsSource;
 
-export interface BuiltinModel {
-  readonly id: string;
-  readonly name: string;
-  readonly family: string;
-  readonly variant: string;
-  readonly scale: number;
-  readonly inputMultiple: number;
-  readonly license: string;
-  readonly credit: string;
+/** A built-in model: what its registry record will say, and where setup finds its weights. */
+export interface BuiltinModel extends Omit<ModelRecord, 'sourceSha256' | 'converterVersion'> {
   readonly source: BuiltinSource;
 }
 

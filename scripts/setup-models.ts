@@ -77,11 +77,8 @@ async function prepare(model: BuiltinModel, dir: string): Promise<string> {
   const temp = `${onnxFile}.${process.pid}.partial`;
   await fs.writeFile(temp, onnx);
   await fs.rename(temp, onnxFile);
-  const record: ModelRecord = {
-    id: model.id, name: model.name, family: model.family, variant: model.variant, scale: model.scale,
-    inputMultiple: model.inputMultiple, license: model.license, credit: model.credit,
-    sourceSha256: sha, converterVersion: CONVERTER_VERSION,
-  };
+  const { source: _source, ...fields } = model;
+  const record: ModelRecord = { ...fields, sourceSha256: sha, converterVersion: CONVERTER_VERSION };
   await fs.writeFile(metadataPath(dir, model.id), `${JSON.stringify(record, null, 2)}\n`);
   return `${model.id}: converted in ${((performance.now() - started) / 1000).toFixed(1)} s (${(onnx.length / 1e6).toFixed(1)} MB)`;
 }
