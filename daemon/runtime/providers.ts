@@ -26,10 +26,6 @@ export function sessionOptions(provider: ExecutionProvider): ort.InferenceSessio
     graphOptimizationLevel: 'all',
     // Warnings (e.g. Vulkan missing for WebGPU) go to stderr, never to the protocol stream.
     logSeverityLevel: 3,
-    // The CPU arena keeps each session's largest tile activations allocated for as long
-    // as the session is resident (about 290 MiB for realesr-general-x4v3 at 528 px tiles).
-    // A resident daemon should not hold that between jobs; the cost is about 9% of speed.
-    enableCpuMemArena: false,
   };
 }
 
