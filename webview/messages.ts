@@ -5,7 +5,7 @@
 // an action and carries no paths or URIs at all; the panel acts only on the files it knows
 // itself. `parseWebviewMessage` is the single gate every incoming message passes through.
 
-import type { JobStage, Rect } from '../daemon/protocol/protocol';
+import type { ProgressParams, Rect } from '../daemon/protocol/protocol';
 
 // ---------------------------------------------------------------------------------------
 // Extension -> webview
@@ -42,25 +42,11 @@ export interface ResultView extends ResultSummary {
 }
 
 /** A finished tile, already scaled by the daemon into the final output's geometry × `scale`. */
-export interface TilePreview {
-  /** Base64 PNG. */
-  readonly png: string;
-  readonly rect: Rect;
-  readonly scale: number;
-}
+/** A tile preview as the daemon sends it: base64 PNG, its rect in preview pixels, its scale. */
+export type TilePreview = NonNullable<ProgressParams['preview']>;
 
-export interface ProgressView {
-  readonly stage: JobStage;
-  readonly pass: number;
-  readonly passes: number;
-  readonly done: number;
-  readonly total: number;
-  /** The finished tile in this pass's output pixels, and the pass's size. */
-  readonly tile?: Rect;
-  readonly passWidth?: number;
-  readonly passHeight?: number;
-  readonly preview?: TilePreview;
-}
+/** What the panel needs of a `$/progress` notification (the ids stay in the extension). */
+export type ProgressView = Omit<ProgressParams, 'jobId' | 'requestId' | 'queuePosition' | 'etaMs'>;
 
 export type ToWebviewMessage =
   /** Sent in answer to `ready`: everything needed to (re)build the view from scratch. */
