@@ -5,7 +5,9 @@
 // through onnxruntime so that tiles × tile time estimates the pure inference.
 import { chooseTile } from '../daemon/engine/tile-size';
 import { runTiledPass, type PlanarImage, type TileInference } from '../daemon/engine/tiled-pass';
-import { DEFAULT_OVERLAP, EDGE_PAD } from '../daemon/engine/pipeline';
+import { DEFAULT_OVERLAP, edgePadFor } from '../daemon/engine/pipeline';
+import { DEFAULT_PADDING } from '../daemon/protocol/protocol';
+import { quantisePlanes } from '../daemon/engine/quantise';
 
 /** Milliseconds of the daemon's tiling, blending and row copies for a size×size RGB image at `scale`, without a model. */
 export async function tilingOverheadMs(size: number, scale: number): Promise<number> {
@@ -20,17 +22,15 @@ export async function tilingOverheadMs(size: number, scale: number): Promise<num
     }
     return out;
   };
-  const tile = chooseTile(undefined, size + 2 * EDGE_PAD, size + 2 * EDGE_PAD, DEFAULT_OVERLAP);
+  const edgePad = edgePadFor(DEFAULT_PADDING, DEFAULT_OVERLAP);
+  const tile = chooseTile(undefined, size + 2 * edgePad, size + 2 * edgePad, DEFAULT_OVERLAP);
   const outW = size * scale;
-  const plane = outW * outW;
   const start = performance.now();
-  // The pipeline's sink: copy each finished band into the full-size planar output.
-  const next = new Float32Array(3 * plane);
+  // The pipeline's sink on a last pass: quantise each finished band into the 8-bit output raster.
+  const raster = new Uint8Array(3 * outW * outW);
   await runTiledPass(img, freeInference, {
-    scale, tileWidth: tile.width, tileHeight: tile.height, overlap: 2 * DEFAULT_OVERLAP, edgePad: EDGE_PAD,
+    scale, tileWidth: tile.width, tileHeight: tile.height, overlap: 2 * DEFAULT_OVERLAP, edgePad,
     inputMultiple: 1, minTile: 32, checkpoint: () => undefined,
-  }, (y, count, rows) => {
-    for (let c = 0; c < 3; c++) next.set(rows.subarray(c * count * outW, (c + 1) * count * outW), c * plane + y * outW);
-  });
+  }, (y, count, rows) => quantisePlanes(raster, outW, 3, 0, y, outW, count, rows, 3, 0));
   return performance.now() - start;
 }

@@ -11,7 +11,7 @@ import { photoPath, readRaster, type Raster } from './images';
 import { psnrY, ssimY } from './metrics';
 import { bicubicEnlarge } from './bicubic';
 import { resizeLanczos } from '../daemon/engine/lanczos';
-import { quantiseRows } from '../daemon/engine/quantise';
+import { quantisePlanes } from '../daemon/engine/quantise';
 
 export interface QualityScore {
   readonly photo: string;
@@ -71,7 +71,7 @@ function lanczosEnlarge(lr: Raster, width: number, height: number): Raster {
   for (let i = 0; i < plane; i++) for (let c = 0; c < 3; c++) planar[c * plane + i] = (lr.data[i * 3 + c] as number) / 255;
   const big = resizeLanczos({ width: lr.width, height: lr.height, channels: 3, data: planar }, width, height);
   const data = new Uint8Array(width * height * 3);
-  quantiseRows(data, width, 3, 0, height, big.data, null);
+  quantisePlanes(data, width, 3, 0, 0, width, height, big.data, 3, 0);
   return { width, height, data };
 }
 

@@ -1,5 +1,5 @@
-// Blend weights for overlapping tiles. Each tile's output is accumulated as out * w with
-// the weight w, and the sum of w divides at the end, so the weights only need to be
+// Blend weights for overlapping tiles. Each output pixel is the sum of the tiles' values
+// times their weights, divided by the sum of the weights, so the weights only need to be
 // positive where a tile should count and to fade smoothly where tiles meet.
 //
 // Why a dead zone: a tile's outermost pixels were computed with the network's receptive
@@ -42,4 +42,63 @@ export function axisWeights(spans: readonly Span[], index: number, scale: number
     w[q] = a * b;
   }
   return w;
+}
+
+/** A run of output coordinates [start, end) where the same tiles have non-zero weight. */
+export interface BlendRun {
+  readonly start: number;
+  readonly end: number;
+  readonly tiles: readonly number[];
+}
+
+/** How the tiles along one axis combine in the output. */
+export interface AxisBlend {
+  /** Output coordinate of each tile's first sample. */
+  readonly starts: readonly number[];
+  /** Each tile's weight per output sample (length: the tile's output extent). */
+  readonly weights: readonly Float32Array[];
+  /** The sum of all tiles' weights per output coordinate: the blend's divisor. */
+  readonly total: Float32Array;
+  /**
+   * The axis cut into runs by which tiles count. Most of an image lies in runs with one
+   * tile, whose pixels are that tile's own: the blend copies those and computes only
+   * where tiles really mix.
+   */
+  readonly runs: readonly BlendRun[];
+}
+
+/** The blend along one axis of `spans` (which cover [0, last end)) at `scale` output samples per input sample. */
+export function axisBlend(spans: readonly Span[], scale: number, deadZone = DEAD_ZONE): AxisBlend {
+  const starts = spans.map((s) => Math.round(s.start * scale));
+  const weights = spans.map((_, i) => axisWeights(spans, i, scale, deadZone));
+  const last = spans[spans.length - 1];
+  if (!last) throw new RangeError('an axis needs at least one tile');
+  const length = Math.round(last.end * scale);
+  const total = new Float32Array(length);
+  const runs: BlendRun[] = [];
+  let current: number[] = [];
+  let runStart = 0;
+  let first = 0; // the first tile that has not ended before q (tiles start and end in order)
+  for (let q = 0; q < length; q++) {
+    while (first < spans.length - 1 && (starts[first] as number) + (weights[first] as Float32Array).length <= q) first++;
+    const counting: number[] = [];
+    for (let i = first; i < spans.length && (starts[i] as number) <= q; i++) {
+      const k = q - (starts[i] as number);
+      const w = weights[i] as Float32Array;
+      if (k < w.length && (w[k] as number) > 0) counting.push(i);
+    }
+    if (counting.length === 0) throw new RangeError(`no tile has weight at output ${q}: the tiles must cover the axis`);
+    for (const i of counting) total[q] = (total[q] as number) + ((weights[i] as Float32Array)[q - (starts[i] as number)] as number);
+    if (q > 0 && !sameTiles(counting, current)) {
+      runs.push({ start: runStart, end: q, tiles: current });
+      runStart = q;
+    }
+    current = counting;
+  }
+  runs.push({ start: runStart, end: length, tiles: current });
+  return { starts, weights, total, runs };
+}
+
+function sameTiles(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((v, i) => v === b[i]);
 }

@@ -6,6 +6,7 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import sharp from 'sharp';
 import { DaemonError } from '../protocol/errors';
+import { DEFAULT_PADDING } from '../protocol/protocol';
 import type {
   AlphaMode, ExecutionProvider, OutputFormat, Padding, PlannedPass, ProgressParams, UpscalePlan, UpscaleResult, UpscaleTimings,
 } from '../protocol/protocol';
@@ -17,7 +18,7 @@ import type { DecodedImage, SourceInfo } from '../image/types';
 import { planPasses, type PassPlan, type Size, type Target } from './plan';
 import { passGrid, runTiledPass, type PlanarImage, type TileDone, type TileInference } from './tiled-pass';
 import { fitWindow, resizeLanczos, type Window } from './lanczos';
-import { fillChannel, quantisePlanes, quantiseRows, quantiseSample } from './quantise';
+import { fillChannel, quantisePlanes, quantiseSample } from './quantise';
 import { applyTemplate, DEFAULT_TEMPLATE, freePath, partialPath, placeFile } from './output-path';
 import { chooseTile } from './tile-size';
 import { EtaTracker, ThroughputMemory, type Work } from './eta';
@@ -83,8 +84,13 @@ const daemonThroughput = new ThroughputMemory();
 
 /** Context added on each side of a tile, in input pixels (Real-ESRGAN's tile_pad). */
 export const DEFAULT_OVERLAP = 16;
-/** Reflected border around the image, in input pixels: edge tiles get context like inner ones. */
-export const EDGE_PAD = 8;
+/**
+ * Reflected border around the image, in input pixels: edge tiles get context like inner
+ * ones. Against the same model run with the real surroundings of a crop, the outer 8
+ * output pixels came out within 0.05 dB with 4 px as with 8 or 12 (baboon, fruits; both
+ * built-in models), and a 512² image costs 3% more work instead of 6%.
+ */
+export const EDGE_PAD = 4;
 
 /**
  * The border added around the image. With wrap padding the image's edges are seams inside
@@ -182,7 +188,7 @@ function meanOfChannels(rows: Float32Array): Float32Array {
 async function encodePreview(pixels: PlanarImage, width: number, height: number): Promise<string> {
   const small = resizeLanczos(pixels, width, height);
   const raster = new Uint8Array(width * height * 3);
-  quantiseRows(raster, width, 3, 0, height, small.data, null);
+  quantisePlanes(raster, width, 3, 0, 0, width, height, small.data, 3, 0);
   const png = await sharp(raster, { raw: { width, height, channels: 3 } }).png({ compressionLevel: 1 }).toBuffer();
   return png.toString('base64');
 }
@@ -302,7 +308,7 @@ export async function runPipeline(req: PipelineRequest, ctx: PipelineContext): P
   const transparentPad = background !== null && background.rgba.a === 0;
   const overlap = req.overlap ?? DEFAULT_OVERLAP;
   const shared = 2 * overlap;
-  const edgePad = edgePadFor(req.padding ?? 'reflect', overlap);
+  const edgePad = edgePadFor(req.padding ?? DEFAULT_PADDING, overlap);
   const layouts = passLayouts(inputSize, plan, req.tile, overlap, edgePad);
   const throughput = ctx.throughput ?? daemonThroughput;
   const traits = await readImageTraits(req.input).catch(() => ({ hasAlpha: false, depth: 8 as const }));
@@ -383,7 +389,7 @@ export async function runPipeline(req: PipelineRequest, ctx: PipelineContext): P
   const previewScale = req.previewWidth ? Math.min(1, req.previewWidth / W) : 0;
   let previews: Promise<void> = Promise.resolve();
   const usedTile = usedTileOf(layouts);
-  const edgeMode = req.padding ?? 'reflect';
+  const edgeMode = req.padding ?? DEFAULT_PADDING;
   eta.resetClock();
 
   for (let p = 0; p < passes; p++) {

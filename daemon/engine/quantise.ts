@@ -9,30 +9,6 @@ export function quantiseSample(v: number, max: number): number {
 }
 
 /**
- * Writes `count` rows of planar RGB (and an optional alpha plane) into an interleaved
- * raster starting at row `y`.
- */
-export function quantiseRows(
-  target: Uint8Array | Uint16Array,
-  width: number,
-  channels: 3 | 4,
-  y: number,
-  count: number,
-  rgb: Float32Array,
-  alpha: Float32Array | null,
-): void {
-  const max = target instanceof Uint16Array ? 65535 : 255;
-  const plane = width * count;
-  for (let i = 0; i < plane; i++) {
-    const o = (y * width + i) * channels;
-    target[o] = quantiseSample(rgb[i] as number, max);
-    target[o + 1] = quantiseSample(rgb[plane + i] as number, max);
-    target[o + 2] = quantiseSample(rgb[2 * plane + i] as number, max);
-    if (channels === 4) target[o + 3] = alpha ? quantiseSample(alpha[i] as number, max) : max;
-  }
-}
-
-/**
  * Writes `count` rows of `planes` planar float planes (each `width` wide) into channels
  * [firstChannel, firstChannel + planes) of an interleaved raster `stride` pixels wide with
  * `channels` channels, at column `x` and row `y`. Other channels are left alone, so colour
@@ -59,7 +35,11 @@ export function quantisePlanes(
     for (let c = 0; c < planes; c++) {
       const from = c * plane + src;
       let o = rowBase + c;
-      for (let i = 0; i < width; i++, o += channels) target[o] = quantiseSample(data[from + i] as number, max);
+      // quantiseSample, written out: this loop touches every output sample.
+      for (let i = 0; i < width; i++, o += channels) {
+        const q = (data[from + i] as number) * max + 0.5;
+        target[o] = q > 0 ? (q < max ? q : max) : 0;
+      }
     }
   }
 }

@@ -2,12 +2,13 @@
 //
 // The image is read through reflection at its borders (so edge tiles see plausible
 // context instead of the model's zero padding), each tile is padded to the model's input
-// multiple the same way, and tile outputs are blended in tensor space: accumulate out * w
-// and w, then divide. Float accumulators exist only for the band of tile rows in flight;
-// rows no later tile can touch are divided, cropped and handed to the sink, so memory
-// grows with the image's width and the tile, not with its height.
+// multiple the same way, and tile outputs are blended in tensor space (see composite.ts).
+// Only the outputs of the tile row in flight are held, with the strips of earlier rows
+// that reach into it; rows no later tile can touch are blended, cropped and handed to
+// the sink, so memory grows with the image's width and the tile, not with its height.
 import { axisSpans, type Span } from './tiles';
-import { axisWeights } from './blend';
+import { axisBlend } from './blend';
+import { blendRows, type HeldTile } from './composite';
 import type { Rect } from '../protocol/protocol';
 
 /** Planar (CHW) float32 pixels. */
@@ -184,52 +185,26 @@ async function inferAdaptive(
   const overlap = Math.min(Math.max(8, opts.overlap), Math.floor(sub / 4));
   const rows = axisSpans(region.height, sub, overlap);
   const cols = axisSpans(region.width, sub, overlap);
-  const s = opts.scale;
-  const ow = Math.round(region.width * s);
-  const oh = Math.round(region.height * s);
-  const acc = new Float32Array(region.channels * ow * oh);
-  const wsum = new Float32Array(ow * oh);
+  const rowBlend = axisBlend(rows, opts.scale);
+  const colBlend = axisBlend(cols, opts.scale);
+  const parts: HeldTile[][] = [];
   for (let r = 0; r < rows.length; r++) {
+    const row: HeldTile[] = [];
     for (let c = 0; c < cols.length; c++) {
       await yieldToEvents();
       opts.checkpoint();
       const rs = rows[r] as Span;
       const cs = cols[c] as Span;
       const part = extractRegion(region, cs.start, rs.start, cs.end - cs.start, rs.end - rs.start);
-      const out = await inferAdaptive(infer, part, opts, limit);
-      accumulate(acc, wsum, ow, oh, out, Math.round(cs.start * s), Math.round(rs.start * s),
-        axisWeights(cols, c, s), axisWeights(rows, r, s));
+      row.push({ ...(await inferAdaptive(infer, part, opts, limit)), firstRow: rowBlend.starts[r] as number });
     }
+    parts.push(row);
   }
-  normalise(acc, wsum, region.channels, ow * oh);
-  return { width: ow, height: oh, channels: region.channels, data: acc };
-}
-
-/** Adds tile * wx * wy into the accumulators at (ox, oy); rows outside [0, accH) are skipped. */
-function accumulate(
-  acc: Float32Array, wsum: Float32Array, accW: number, accH: number,
-  tile: PlanarImage, ox: number, oy: number, wx: Float32Array, wy: Float32Array,
-): void {
-  const plane = accW * accH;
-  for (let y = 0; y < tile.height; y++) {
-    const ay = oy + y;
-    if (ay < 0 || ay >= accH) continue;
-    const wyv = wy[y] as number;
-    const rowBase = ay * accW + ox;
-    for (let x = 0; x < tile.width; x++) wsum[rowBase + x] += wyv * (wx[x] as number);
-    for (let c = 0; c < tile.channels; c++) {
-      const src = (c * tile.height + y) * tile.width;
-      const dst = c * plane + rowBase;
-      for (let x = 0; x < tile.width; x++) acc[dst + x] += (tile.data[src + x] as number) * wyv * (wx[x] as number);
-    }
-  }
-}
-
-function normalise(acc: Float32Array, wsum: Float32Array, channels: number, plane: number): void {
-  for (let i = 0; i < plane; i++) {
-    const inv = 1 / Math.max(wsum[i] as number, 1e-12);
-    for (let c = 0; c < channels; c++) acc[c * plane + i] = (acc[c * plane + i] as number) * inv;
-  }
+  const ow = Math.round(region.width * opts.scale);
+  const oh = Math.round(region.height * opts.scale);
+  const data = new Float32Array(region.channels * ow * oh);
+  blendRows(data, rowBlend, colBlend, (r, c) => (parts[r] as HeldTile[])[c] as HeldTile, region.channels, 0, oh, 0, ow);
+  return { width: ow, height: oh, channels: region.channels, data };
 }
 
 /** The tile spans of a pass over `img` (in reflect-padded coordinates). */
@@ -244,37 +219,39 @@ export function passGrid(img: { width: number; height: number }, opts: Pick<Pass
 export async function runTiledPass(img: PlanarImage, infer: TileInference, opts: PassOptions, sink: RowSink): Promise<void> {
   const s = opts.scale;
   const pad = opts.edgePad;
-  const paddedW = img.width + 2 * pad;
   const paddedH = img.height + 2 * pad;
   const { cols, rows } = passGrid(img, opts);
   const total = cols.length * rows.length;
   const outW = Math.round(img.width * s);
   const outH = Math.round(img.height * s);
-  const accW = Math.round(paddedW * s);
-  const bandRows = Math.round(Math.max(...rows.map((r) => r.end - r.start)) * s);
   const padOut = Math.round(pad * s);
   const channels = img.channels;
-  const acc = new Float32Array(channels * accW * bandRows);
-  const wsum = new Float32Array(accW * bandRows);
   // One buffer for the finished rows handed to the sink, reused band after band.
   const chunkBuffer = new Float32Array(channels * Math.min(SINK_ROWS, outH) * outW);
-  const colWeights = cols.map((_, c) => axisWeights(cols, c, s));
+  const rowBlend = axisBlend(rows, s);
+  const colBlend = axisBlend(cols, s);
+  /** Tile outputs by tile row, trimmed to the rows not yet handed on. */
+  const held = new Map<number, HeldTile[]>();
+  const tileAt = (r: number, c: number): HeldTile => {
+    const tile = held.get(r)?.[c];
+    if (!tile) throw new RangeError(`tile ${r},${c} is not held`);
+    return tile;
+  };
   const limit = { size: Number.MAX_SAFE_INTEGER };
-  let base = 0; // padded-output row held in accumulator row 0
+  let base = 0; // the first padded-output row not yet handed on
   let done = 0;
 
   for (let r = 0; r < rows.length; r++) {
     const rs = rows[r] as Span;
-    const rowWeights = axisWeights(rows, r, s);
     const rowCell = cell(rows, r);
+    const outputs: HeldTile[] = [];
     for (let c = 0; c < cols.length; c++) {
       await yieldToEvents();
       opts.checkpoint();
       const cs = cols[c] as Span;
       const region = extractRegion(img, cs.start - pad, rs.start - pad, cs.end - cs.start, rs.end - rs.start, opts.padding ?? 'reflect');
       const out = await inferAdaptive(infer, region, opts, limit);
-      accumulate(acc, wsum, accW, bandRows, out, Math.round(cs.start * s), Math.round(rs.start * s) - base,
-        colWeights[c] as Float32Array, rowWeights);
+      outputs.push({ ...out, firstRow: rowBlend.starts[r] as number });
       done++;
       if (opts.onTile) {
         const colCell = cell(cols, c);
@@ -297,42 +274,36 @@ export async function runTiledPass(img: PlanarImage, infer: TileInference, opts:
         }
       }
     }
-    // Rows above the next band's first row are final.
-    const next = rows[r + 1];
-    const finalEnd = next ? Math.round(next.start * s) : Math.round(paddedH * s);
+    held.set(r, outputs);
+    // Rows above the next tile row's first row are final.
+    const finalEnd = rowBlend.starts[r + 1] ?? Math.round(paddedH * s);
     await flushRows(finalEnd);
+    release(finalEnd);
   }
 
   async function flushRows(finalEnd: number): Promise<void> {
-    const count = finalEnd - base;
-    if (count <= 0) return;
-    const plane = accW * bandRows;
     // Crop the reflected border: output rows [y0, y1) and columns [padOut, padOut + outW).
     const y0 = Math.max(base, padOut);
     const y1 = Math.min(finalEnd, padOut + outH);
     for (let from = y0; from < y1; from += SINK_ROWS) {
       const to = Math.min(y1, from + SINK_ROWS);
-      const n = to - from;
-      const chunk = chunkBuffer.subarray(0, channels * n * outW);
-      for (let y = from; y < to; y++) {
-        const row = (y - base) * accW + padOut;
-        for (let x = 0; x < outW; x++) {
-          const inv = 1 / Math.max(wsum[row + x] as number, 1e-12);
-          for (let c = 0; c < channels; c++) {
-            chunk[(c * n + (y - from)) * outW + x] = (acc[c * plane + row + x] as number) * inv;
-          }
-        }
-      }
-      await sink(from - padOut, n, chunk);
+      const chunk = chunkBuffer.subarray(0, channels * (to - from) * outW);
+      blendRows(chunk, rowBlend, colBlend, tileAt, channels, from, to, padOut, outW);
+      await sink(from - padOut, to - from, chunk);
     }
-    // Slide the unfinished rows to the top of the band buffers.
-    const keep = bandRows - count;
-    for (let c = 0; c < channels; c++) {
-      acc.copyWithin(c * plane, c * plane + count * accW, c * plane + bandRows * accW);
-      acc.fill(0, c * plane + keep * accW, (c + 1) * plane);
-    }
-    wsum.copyWithin(0, count * accW, bandRows * accW);
-    wsum.fill(0, keep * accW);
     base = finalEnd;
+  }
+
+  /** Drops tile outputs above `finalEnd`: whole tiles that end there, the top rows of those that reach below. */
+  function release(finalEnd: number): void {
+    for (const [r, tiles] of held) {
+      const first = tiles[0] as HeldTile;
+      if (first.firstRow + first.height <= finalEnd) {
+        held.delete(r);
+      } else if (first.firstRow < finalEnd) {
+        const skip = finalEnd - first.firstRow;
+        held.set(r, tiles.map((t) => ({ ...cropPlanar(t, 0, skip, t.width, t.height - skip), firstRow: finalEnd })));
+      }
+    }
   }
 }

@@ -23,6 +23,7 @@ export type AlphaMode = (typeof ALPHA_MODES)[number];
 /** How the image is extended past its borders for tile context: mirrored, or wrapped around (tileable textures). */
 export const PADDINGS = ['reflect', 'wrap'] as const;
 export type Padding = (typeof PADDINGS)[number];
+export const DEFAULT_PADDING: Padding = 'reflect';
 
 export interface ProviderStatus {
   readonly provider: ExecutionProvider;

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { axisWeights, ramp, DEAD_ZONE } from '../../daemon/engine/blend';
+import { axisBlend, axisWeights, ramp, DEAD_ZONE } from '../../daemon/engine/blend';
 import { axisSpans } from '../../daemon/engine/tiles';
 
 test('the ramp is 0 in the dead zone, 1 past it, monotone and symmetric in between', () => {
@@ -39,4 +39,36 @@ test('every output pixel gets positive total weight, and overlaps hand over smoo
     });
     for (let q = 0; q < total.length; q++) assert.ok((total[q] as number) > 0.4, `${length}/${tile}/${overlap}: weight ${total[q]} at ${q}`);
   }
+});
+
+test('axisBlend: runs cut the whole axis in order, each naming exactly the tiles with weight there', () => {
+  for (const [length, tile, overlap, scale] of [[200, 96, 32, 4], [333, 64, 16, 2], [90, 48, 40, 1], [50, 12, 10, 2], [40, 0, 0, 3]] as const) {
+    const spans = axisSpans(length, tile, overlap);
+    const blend = axisBlend(spans, scale);
+    assert.equal(blend.runs[0]?.start, 0);
+    assert.equal(blend.runs[blend.runs.length - 1]?.end, length * scale);
+    blend.runs.forEach((run, i) => {
+      if (i > 0) assert.equal(run.start, blend.runs[i - 1]?.end);
+      for (let q = run.start; q < run.end; q++) {
+        const weighted = spans.flatMap((_, t) => {
+          const w = (blend.weights[t] as Float32Array)[q - (blend.starts[t] as number)];
+          return w !== undefined && w > 0 ? [t] : [];
+        });
+        assert.deepEqual(weighted, run.tiles, `${length}/${tile}/${overlap} at ${q}`);
+        const sum = weighted.reduce((s, t) => s + ((blend.weights[t] as Float32Array)[q - (blend.starts[t] as number)] as number), 0);
+        assert.ok(Math.abs((blend.total[q] as number) - sum) < 1e-6);
+      }
+    });
+  }
+});
+
+test('axisBlend: with the dead zone most of the axis has a single tile, so it is copied, not mixed', () => {
+  const blend = axisBlend(axisSpans(1040, 536, 32), 4);
+  const single = blend.runs.filter((r) => r.tiles.length === 1).reduce((n, r) => n + r.end - r.start, 0);
+  assert.equal(blend.runs.length, 3);
+  assert.equal(1040 * 4 - single, 16 * 4, 'only the middle half of the 32 px overlap mixes');
+});
+
+test('axisBlend refuses tiles that leave part of the axis uncovered', () => {
+  assert.throws(() => axisBlend([{ start: 0, end: 10 }, { start: 12, end: 20 }], 1), /no tile has weight at output 10/);
 });

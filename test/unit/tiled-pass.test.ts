@@ -48,7 +48,7 @@ test('reflection mirrors without repeating the edge', () => {
 test('with a context-free model, tiled output equals whole-image output exactly, every row once and in order', async () => {
   const img = image(45, 37);
   const whole = await collect(img, nearest2, options({ edgePad: 4 }));
-  for (const [tile, overlap] of [[16, 4], [20, 8], [33, 0]] as const) {
+  for (const [tile, overlap] of [[16, 4], [20, 8], [33, 0], [12, 10]] as const) {
     const tiled = await collect(img, nearest2, options({ tileWidth: tile, tileHeight: tile, overlap, edgePad: 4 }));
     assert.deepEqual(tiled.rows, Array.from({ length: 74 }, (_, i) => i), `rows for ${tile}/${overlap}`);
     let maxDiff = 0;
