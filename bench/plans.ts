@@ -54,7 +54,7 @@ export const QUICK_PLAN: BenchPlan = {
   memoryModel: GENERAL,
   memorySizes: [256, 384],
   cancelModel: GENERAL,
-  cancelInputSize: 512,
+  cancelInputSize: 768,
   cancelWhen: ['mid-tile'],
   startupRuns: 2,
   loadModels: [GENERAL, X4PLUS],
