@@ -44,8 +44,9 @@ export function judgeGoals(speed: readonly SpeedSeries[], matmul: MatmulRate | n
     for (const l of lifecycle.loads) {
       goals.push({
         goal: `${l.model}: warm model load < ${WARM_LOAD_MAX_MS} ms`,
-        pass: l.warmMs < WARM_LOAD_MAX_MS && l.warmCached,
-        detail: `${l.warmMs.toFixed(3)} ms in the daemon, ${l.warmRoundTripMs.toFixed(2)} ms round trip (cold ${l.coldMs.toFixed(0)} ms)`,
+        // The round trip too: a job pays the daemon's lookup of the model as well as the cache hit.
+        pass: l.warmMs < WARM_LOAD_MAX_MS && l.warmRoundTripMs < WARM_LOAD_MAX_MS && l.warmCached,
+        detail: `${l.warmMs.toFixed(3)} ms in the daemon, ${l.warmRoundTripMs.toFixed(2)} ms round trip (median of 5; cold ${l.coldMs.toFixed(0)} ms)`,
       });
     }
     for (const c of lifecycle.cancels) {

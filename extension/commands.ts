@@ -15,7 +15,7 @@ import { modelRows, scaleRows } from './model-picks';
 import { isCancelledError } from './client';
 import { loadCatalogue, type CatalogueEntry } from '../models/catalogue';
 import {
-  confirmationFor, downloadFailureMessage, downloadPickItems, manualDownloadMessage, progressIncrement, progressMessage,
+  confirmationFor, downloadFailureMessage, downloadPickItems, manualDownloadMessage, downloadProgressIncrement, downloadProgressMessage,
 } from './download-model';
 import type { DownloadProgressParams } from '../daemon/protocol/protocol';
 import { outputFolderOf, previewOutputName } from './naming';
@@ -253,7 +253,7 @@ export class UpscaleCommands {
             {
               signal: controller.signal,
               onProgress: (p) => {
-                progress.report({ message: progressMessage(p), increment: progressIncrement(last, p) });
+                progress.report({ message: downloadProgressMessage(p), increment: downloadProgressIncrement(last, p) });
                 last = p;
               },
             },

@@ -83,7 +83,7 @@ export function manualDownloadMessage(entry: CatalogueEntry): string {
 }
 
 /** The progress notification's text. Pure. */
-export function progressMessage(p: DownloadProgress): string {
+export function downloadProgressMessage(p: DownloadProgress): string {
   switch (p.phase) {
     case 'connecting':
       return p.bytesDone > 0 ? `Resuming at ${formatSize(p.bytesDone)}…` : 'Connecting…';
@@ -99,7 +99,7 @@ export function progressMessage(p: DownloadProgress): string {
 }
 
 /** Progress increment (percent of the whole) between two reports. Pure. */
-export function progressIncrement(previous: DownloadProgress | undefined, next: DownloadProgress): number {
+export function downloadProgressIncrement(previous: DownloadProgress | undefined, next: DownloadProgress): number {
   if (next.bytesTotal === null || next.bytesTotal === 0 || next.phase !== 'downloading') return 0;
   const before = previous?.phase === 'downloading' && previous.bytesTotal ? previous.bytesDone / previous.bytesTotal : 0;
   return Math.max(0, (next.bytesDone / next.bytesTotal - before) * 100);

@@ -50,20 +50,22 @@ async function scanFolder(dir: string, source: 'builtin' | 'user', problems: str
   } catch {
     return [];
   }
-  const models: RegisteredModel[] = [];
-  for (const name of names.filter((n) => n.endsWith('.json')).sort()) {
+  // Read together, not one after another: every request that names a model scans, and
+  // a dozen files read in turn took 5 to 13 ms.
+  const read = await Promise.all(names.filter((n) => n.endsWith('.json')).sort().map(async (name): Promise<RegisteredModel | string> => {
     const file = path.join(dir, name);
     try {
       const record: unknown = JSON.parse(await fs.readFile(file, 'utf8'));
       if (!isRecord(record)) throw new Error('missing id, name, family, scale or inputMultiple');
       const onnx = onnxPath(dir, record.id);
       const stat = await fs.stat(onnx);
-      models.push({ ...record, source, onnxPath: onnx, sizeBytes: stat.size });
+      return { ...record, source, onnxPath: onnx, sizeBytes: stat.size };
     } catch (e) {
-      problems.push(`${file}: ${(e as Error).message}`);
+      return `${file}: ${(e as Error).message}`;
     }
-  }
-  return models;
+  }));
+  problems.push(...read.filter((r): r is string => typeof r === 'string'));
+  return read.filter((r): r is RegisteredModel => typeof r !== 'string');
 }
 
 export interface RegistryScan {

@@ -1,7 +1,9 @@
 // Where the shared golden vectors live: `../shared/fixtures` beside the repository root
 // (as in CI's clone), unless UPSCALE_FIXTURES points elsewhere. Tests run from the root.
+import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import * as ort from 'onnxruntime-node';
 
 export const REPO_ROOT = process.cwd();
 export const FIXTURES_DIR = process.env.UPSCALE_FIXTURES ?? path.resolve(REPO_ROOT, '..', 'shared', 'fixtures');
@@ -29,4 +31,29 @@ export function maxAbsDiff(actual: ArrayLike<number>, reference: ArrayLike<numbe
   let m = 0;
   for (let i = 0; i < reference.length; i++) m = Math.max(m, Math.abs((actual[i] as number) - (reference[i] as number)));
   return m;
+}
+
+/** One golden case of an architecture fixture: an input and the upstream output, raw float32 NCHW. */
+export interface GoldenCase {
+  readonly input: string;
+  readonly output: string;
+  readonly input_shape: readonly number[];
+  readonly output_shape: readonly number[];
+}
+
+/** Runs `model` on a golden case from `dir` and asserts the upstream output: relative L2 below 1e-4, max abs below 1e-3. */
+export async function assertMatchesGolden(model: Uint8Array, dir: string, golden: GoldenCase, label: string): Promise<void> {
+  const session = await ort.InferenceSession.create(model);
+  const input = new ort.Tensor('float32', readF32(path.join(dir, golden.input)), [...golden.input_shape]);
+  const output = (await session.run({ [session.inputNames[0] as string]: input }))[session.outputNames[0] as string];
+  await session.release();
+  assert.ok(output, `${label}: the model gave no output`);
+  assert.deepEqual(output.dims, golden.output_shape);
+  const actual = output.data as Float32Array;
+  const reference = readF32(path.join(dir, golden.output));
+  const rel = relativeL2(actual, reference);
+  const maxAbs = maxAbsDiff(actual, reference);
+  console.log(`${label} ${golden.input_shape.join('x')}: rel L2 ${rel.toExponential(3)}, max abs ${maxAbs.toExponential(3)}`);
+  assert.ok(rel < 1e-4, `${label}: relative L2 ${rel}`);
+  assert.ok(maxAbs < 1e-3, `${label}: max abs ${maxAbs}`);
 }

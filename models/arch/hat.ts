@@ -23,7 +23,10 @@ import {
   expectShape,
   mlp,
   requireShape,
-  windowSizeFromTable,
+  readAttentionTable,
+  expectSwinBlock,
+  groupDepth,
+  type SwinGroupShape,
 } from './swinir-common';
 import {
   type GridShift,
@@ -93,11 +96,7 @@ export function overlapRelativePositionIndex(windowSize: number, overlapSize: nu
   return index;
 }
 
-interface GroupShape {
-  readonly depth: number;
-  readonly heads: number;
-  readonly windowSize: number;
-  readonly hidden: number;
+interface GroupShape extends SwinGroupShape {
   readonly compressed: number;
   readonly squeezed: number;
   readonly overlapSize: number;
@@ -105,27 +104,17 @@ interface GroupShape {
 
 /** Reads one RHAG's hyper-parameters and checks every tensor of its HABs and OCAB. */
 function readGroup(sd: StateDict, layer: number, c: number): GroupShape {
-  const depth = countChildren(sd, `layers.${layer}.residual_group.blocks.`);
-  if (depth === 0) throw new Error(`the weights have no '${blockPrefix(layer, 0)}.*' (residual group ${layer} is empty)`);
+  const depth = groupDepth(sd, layer);
   const p0 = blockPrefix(layer, 0);
-  const tableKey = `${p0}.attn.relative_position_bias_table`;
-  const table = requireShape(sd, tableKey, 2, 'window attention bias table');
-  const windowSize = windowSizeFromTable(tableKey, table);
-  const heads = table[1] as number;
-  if (c % heads !== 0) throw new Error(`'${tableKey}' gives ${heads} heads, which do not divide embed_dim ${c}`);
+  const { key: tableKey, rows, windowSize, heads } = readAttentionTable(sd, p0, c);
   const hidden = requireShape(sd, `${p0}.mlp.fc1.weight`, 2, 'MLP')[0] as number;
   const compressed = requireShape(sd, `${p0}.conv_block.cab.0.weight`, 4, 'CAB compression conv')[0] as number;
   const squeezed = requireShape(sd, `${p0}.conv_block.cab.3.attention.1.weight`, 4, 'CAB channel attention')[0] as number;
 
   for (let b = 0; b < depth; b++) {
     const p = blockPrefix(layer, b);
-    expectShape(sd, `${p}.attn.relative_position_bias_table`, [table[0] as number, heads]);
-    expectNorm(sd, `${p}.norm1`, c);
-    expectNorm(sd, `${p}.norm2`, c);
-    expectLinear(sd, `${p}.attn.qkv`, 3 * c, c);
-    expectLinear(sd, `${p}.attn.proj`, c, c);
-    expectLinear(sd, `${p}.mlp.fc1`, hidden, c);
-    expectLinear(sd, `${p}.mlp.fc2`, c, hidden);
+    expectShape(sd, `${p}.attn.relative_position_bias_table`, [rows, heads]);
+    expectSwinBlock(sd, p, c, hidden);
     expectConv(sd, `${p}.conv_block.cab.0`, compressed, c, 3);
     expectConv(sd, `${p}.conv_block.cab.2`, c, compressed, 3);
     expectConv(sd, `${p}.conv_block.cab.3.attention.1`, squeezed, c, 1);

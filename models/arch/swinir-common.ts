@@ -106,6 +106,49 @@ export function windowSizeFromTable(key: string, shape: readonly number[]): numb
   return (side + 1) / 2;
 }
 
+/** What every block of a residual group shares. */
+export interface SwinGroupShape {
+  readonly depth: number;
+  readonly heads: number;
+  readonly windowSize: number;
+  readonly hidden: number;
+}
+
+/** How many blocks residual group `layer` has; an empty group is an error. */
+export function groupDepth(sd: StateDict, layer: number): number {
+  const prefix = `layers.${layer}.residual_group.blocks.`;
+  const depth = countChildren(sd, prefix);
+  if (depth === 0) throw new Error(`the weights have no '${prefix}0.*' (residual group ${layer} is empty)`);
+  return depth;
+}
+
+/** A Swin block's window attention as its bias table gives it: rows (2w − 1)², one column per head. */
+export interface AttentionTable {
+  readonly key: string;
+  readonly rows: number;
+  readonly windowSize: number;
+  readonly heads: number;
+}
+
+/** Reads the bias table of the block at `prefix`, checking that its heads divide the embedding width. */
+export function readAttentionTable(sd: StateDict, prefix: string, embedDim: number): AttentionTable {
+  const key = `${prefix}.attn.relative_position_bias_table`;
+  const table = requireShape(sd, key, 2, 'window attention bias table');
+  const heads = table[1] as number;
+  if (embedDim % heads !== 0) throw new Error(`'${key}' gives ${heads} heads, which do not divide embed_dim ${embedDim}`);
+  return { key, rows: table[0] as number, windowSize: windowSizeFromTable(key, table), heads };
+}
+
+/** Checks the norms, attention projections and MLP of the Swin block at `prefix`. */
+export function expectSwinBlock(sd: StateDict, prefix: string, embedDim: number, hidden: number): void {
+  expectNorm(sd, `${prefix}.norm1`, embedDim);
+  expectNorm(sd, `${prefix}.norm2`, embedDim);
+  expectLinear(sd, `${prefix}.attn.qkv`, 3 * embedDim, embedDim);
+  expectLinear(sd, `${prefix}.attn.proj`, embedDim, embedDim);
+  expectLinear(sd, `${prefix}.mlp.fc1`, hidden, embedDim);
+  expectLinear(sd, `${prefix}.mlp.fc2`, embedDim, hidden);
+}
+
 /** Which residual-connection conv sits at `prefix` ('layers.0.conv', 'conv_after_body'). */
 export function detectResidualConv(sd: StateDict, prefix: string, allowed: readonly ResidualConv[]): ResidualConv {
   let found: ResidualConv;

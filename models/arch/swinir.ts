@@ -13,12 +13,13 @@ import {
   countChildren,
   detectResidualConv,
   detectUpsampler,
-  expectLinear,
-  expectNorm,
+  expectSwinBlock,
+  groupDepth,
+  type SwinGroupShape,
   mlp,
+  readAttentionTable,
   requireShape,
   upstreamMean,
-  windowSizeFromTable,
 } from './swinir-common';
 import {
   type GridShift,
@@ -59,32 +60,15 @@ function isOtherSwinFamily(sd: StateDict): boolean {
   return false;
 }
 
-interface GroupShape {
-  readonly depth: number;
-  readonly heads: number;
-  readonly windowSize: number;
-  readonly hidden: number;
-}
-
 /** Reads one residual group's depth, heads, window and MLP width, checking every block's tensors. */
-function readGroup(sd: StateDict, layer: number, embedDim: number): GroupShape {
-  const depth = countChildren(sd, `layers.${layer}.residual_group.blocks.`);
-  if (depth === 0) throw new Error(`the weights have no 'layers.${layer}.residual_group.blocks.0.*' (residual group ${layer} is empty)`);
-  let first: GroupShape | undefined;
+function readGroup(sd: StateDict, layer: number, embedDim: number): SwinGroupShape {
+  const depth = groupDepth(sd, layer);
+  let first: SwinGroupShape | undefined;
   for (let b = 0; b < depth; b++) {
     const p = blockPrefix(layer, b);
-    const tableKey = `${p}.attn.relative_position_bias_table`;
-    const table = requireShape(sd, tableKey, 2, 'window attention bias table');
-    const windowSize = windowSizeFromTable(tableKey, table);
-    const heads = table[1] as number;
-    if (embedDim % heads !== 0) throw new Error(`'${tableKey}' gives ${heads} heads, which do not divide embed_dim ${embedDim}`);
+    const { windowSize, heads } = readAttentionTable(sd, p, embedDim);
     const hidden = requireShape(sd, `${p}.mlp.fc1.weight`, 2, 'MLP')[0] as number;
-    expectNorm(sd, `${p}.norm1`, embedDim);
-    expectNorm(sd, `${p}.norm2`, embedDim);
-    expectLinear(sd, `${p}.attn.qkv`, 3 * embedDim, embedDim);
-    expectLinear(sd, `${p}.attn.proj`, embedDim, embedDim);
-    expectLinear(sd, `${p}.mlp.fc1`, hidden, embedDim);
-    expectLinear(sd, `${p}.mlp.fc2`, embedDim, hidden);
+    expectSwinBlock(sd, p, embedDim, hidden);
     const n = windowSize * windowSize;
     const indexKey = `${p}.attn.relative_position_index`;
     checkStoredIndex(indexKey, sd.get(indexKey), swinRelativePositionIndex(squareWindow(windowSize)), n, n);
@@ -97,7 +81,7 @@ function readGroup(sd: StateDict, layer: number, embedDim: number): GroupShape {
       );
     }
   }
-  return first as GroupShape;
+  return first as SwinGroupShape;
 }
 
 /** Recognises SwinIR weights and reads every hyper-parameter from key names and shapes. */
@@ -116,7 +100,7 @@ export function detectSwinIR(sd: StateDict): Detected<SwinIRConfig> | null {
 
   const layerCount = countChildren(sd, 'layers.');
   const groups = Array.from({ length: layerCount }, (_, i) => readGroup(sd, i, embedDim));
-  const g0 = groups[0] as GroupShape;
+  const g0 = groups[0] as SwinGroupShape;
   groups.forEach((g, i) => {
     if (g.windowSize !== g0.windowSize || g.hidden !== g0.hidden) {
       throw new Error(`layer ${i} has window ${g.windowSize} and MLP ${g.hidden}, layer 0 has ${g0.windowSize} and ${g0.hidden}`);

@@ -8,7 +8,6 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import * as zlib from 'node:zlib';
 import * as ort from 'onnxruntime-node';
 import { onnx } from 'onnx-proto';
 import { FIXTURES_DIR, REPO_ROOT, maxAbsDiff, readF32, relativeL2 } from '../fixtures';
@@ -21,7 +20,7 @@ import {
   sniffModelKind,
   writeFilesAtomically,
 } from '../../models/import';
-import { GraphBuilder } from '../../models/onnx/graph';
+import { callingPickle, croppingOnnx, nanOnnx, onnxWithExternalData, storedZip } from '../hostile/craft';
 import { validateOnnx } from '../../models/readers/onnx';
 import { CONVERTER_VERSION, scanModels, type ModelRecord } from '../../models/registry';
 
@@ -323,52 +322,6 @@ test('an ncnn .param imports with its .bin, scale found by probing', async () =>
 // ---------------------------------------------------------------------------------------------
 // Hostile and broken files
 
-/** A minimal stored (uncompressed) zip, as torch.save writes. */
-function storedZip(entries: ReadonlyArray<{ name: string; data: Uint8Array }>): Uint8Array {
-  const locals: Buffer[] = [];
-  const centrals: Buffer[] = [];
-  let offset = 0;
-  for (const e of entries) {
-    const name = Buffer.from(e.name, 'utf8');
-    const crc = zlib.crc32(e.data);
-    const local = Buffer.alloc(30);
-    local.writeUInt32LE(0x04034b50, 0);
-    local.writeUInt16LE(20, 4);
-    local.writeUInt32LE(crc, 14);
-    local.writeUInt32LE(e.data.length, 18);
-    local.writeUInt32LE(e.data.length, 22);
-    local.writeUInt16LE(name.length, 26);
-    const central = Buffer.alloc(46);
-    central.writeUInt32LE(0x02014b50, 0);
-    central.writeUInt16LE(20, 4);
-    central.writeUInt16LE(20, 6);
-    central.writeUInt32LE(crc, 16);
-    central.writeUInt32LE(e.data.length, 20);
-    central.writeUInt32LE(e.data.length, 24);
-    central.writeUInt16LE(name.length, 28);
-    central.writeUInt32LE(offset, 42);
-    locals.push(local, name, Buffer.from(e.data));
-    centrals.push(central, name);
-    offset += 30 + name.length + e.data.length;
-  }
-  const directory = Buffer.concat(centrals);
-  const end = Buffer.alloc(22);
-  end.writeUInt32LE(0x06054b50, 0);
-  end.writeUInt16LE(entries.length, 8);
-  end.writeUInt16LE(entries.length, 10);
-  end.writeUInt32LE(directory.length, 12);
-  end.writeUInt32LE(offset, 16);
-  return Buffer.concat([...locals, directory, end]);
-}
-
-/** pickle protocol 2: os.system('touch MARKER') — GLOBAL, MARK, BINUNICODE, TUPLE, REDUCE, STOP. */
-function osSystemPickle(marker: string): Uint8Array {
-  const command = Buffer.from(`touch ${marker}`, 'utf8');
-  const length = Buffer.alloc(4);
-  length.writeUInt32LE(command.length);
-  return Buffer.concat([Buffer.from([0x80, 0x02, 0x63]), Buffer.from('os\nsystem\n', 'latin1'), Buffer.from([0x28, 0x58]), length, command, Buffer.from([0x74, 0x52, 0x2e])]);
-}
-
 /** A safetensors file with float tensors of the given names, each one value. */
 function safetensorsOf(names: readonly string[]): Uint8Array {
   const header: Record<string, unknown> = { __metadata__: { format: 'pt' } };
@@ -378,43 +331,6 @@ function safetensorsOf(names: readonly string[]): Uint8Array {
   const length = Buffer.alloc(8);
   length.writeBigUInt64LE(BigInt(json.length));
   return Buffer.concat([length, Buffer.from(json, 'utf8'), Buffer.from(new Float32Array(names.length).fill(0.5).buffer)]);
-}
-
-function onnxWithExternalData(location: string): Uint8Array {
-  const io = (name: string): onnx.IValueInfoProto => ({
-    name,
-    type: { tensorType: { elemType: onnx.TensorProto.DataType.FLOAT, shape: { dim: [{ dimValue: 1 }, { dimValue: 3 }, { dimParam: 'h' }, { dimParam: 'w' }] } } },
-  });
-  return onnx.ModelProto.encode({
-    irVersion: 8,
-    opsetImport: [{ domain: '', version: 17 }],
-    graph: {
-      name: 'external',
-      node: [{ opType: 'Mul', input: ['input', 'w'], output: ['output'] }],
-      initializer: [{
-        name: 'w', dims: [1], dataType: onnx.TensorProto.DataType.FLOAT,
-        dataLocation: onnx.TensorProto.DataLocation.EXTERNAL, externalData: [{ key: 'location', value: location }],
-      }],
-      input: [io('input')],
-      output: [io('output')],
-    },
-  }).finish();
-}
-
-function croppingOnnx(): Uint8Array {
-  const g = new GraphBuilder('crop');
-  const x = g.input('input', [1, 3, 'height', 'width']);
-  const y = g.op('Slice', [x, g.i64('starts', [2, 2]), g.i64('ends', [1 << 30, 1 << 30]), g.i64('axes', [2, 3])]);
-  g.output(y, 'output', [1, 3, 'oh', 'ow']);
-  return g.toBytes();
-}
-
-function nanOnnx(): Uint8Array {
-  const g = new GraphBuilder('nan');
-  const x = g.input('input', [1, 3, 'height', 'width']);
-  const y = g.op('Add', [x, g.op('Log', [g.f32('minus_one', [-1])])]);
-  g.output(y, 'output', [1, 3, 'height', 'width']);
-  return g.toBytes();
 }
 
 const HOSTILE_SOURCES = freshDir('hostile-sources');
@@ -458,13 +374,13 @@ const HOSTILE: readonly HostileCase[] = [
   {
     what: 'a legacy .pth whose pickle calls os.system',
     file: 'evil-legacy.pth',
-    bytes: () => osSystemPickle(MARKER),
+    bytes: () => callingPickle('os', 'system', `touch ${MARKER}`),
     message: /evil-legacy\.pth.*'os\.system', which is not allowed in a weights file/,
   },
   {
     what: 'a zip .pth whose data.pkl calls os.system',
     file: 'evil.pth',
-    bytes: () => storedZip([{ name: 'archive/data.pkl', data: osSystemPickle(MARKER) }, { name: 'archive/version', data: Buffer.from('3\n') }]),
+    bytes: () => storedZip([{ name: 'archive/data.pkl', data: callingPickle('os', 'system', `touch ${MARKER}`) }, { name: 'archive/version', data: Buffer.from('3\n') }]),
     message: /evil\.pth.*'os\.system', which is not allowed in a weights file/,
   },
   {

@@ -2,8 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import * as ort from 'onnxruntime-node';
-import { FIXTURES_DIR, readF32, relativeL2, maxAbsDiff } from '../fixtures';
+import { FIXTURES_DIR, assertMatchesGolden, type GoldenCase } from '../fixtures';
 import { readSafetensors } from '../../models/readers/safetensors';
 import { readPthBytes } from '../../models/readers/pth';
 import type { StateDict } from '../../models/readers/state-dict';
@@ -17,13 +16,6 @@ import {
 import { relativeOffsets, relativePositionIndex } from '../../models/arch/dat-position-bias';
 
 const CASE_DIR = path.join(FIXTURES_DIR, 'arch', 'dat_x2');
-
-interface FixtureCase {
-  readonly input: string;
-  readonly output: string;
-  readonly input_shape: readonly number[];
-  readonly output_shape: readonly number[];
-}
 
 interface CaseJson {
   readonly config: {
@@ -39,7 +31,7 @@ interface CaseJson {
     readonly resi_connection: string;
     readonly upsampler: string;
   };
-  readonly cases: readonly FixtureCase[];
+  readonly cases: readonly GoldenCase[];
 }
 
 function loadCase(): { meta: CaseJson; sd: StateDict } {
@@ -78,20 +70,7 @@ for (const [i, label] of [[0, '16x16'], [1, '14x18 (padded inside attention)']] 
     const { meta, sd } = loadCase();
     const detected = dat.detect(sd);
     assert.ok(detected);
-    const session = await ort.InferenceSession.create(dat.build(sd, detected.config));
-    const fixture = meta.cases[i] as FixtureCase;
-    const input = new ort.Tensor('float32', readF32(path.join(CASE_DIR, fixture.input)), [...fixture.input_shape]);
-    const result = await session.run({ input });
-    const output = result['output'];
-    assert.ok(output);
-    assert.deepEqual(output.dims, fixture.output_shape);
-    const reference = readF32(path.join(CASE_DIR, fixture.output));
-    const actual = output.data as Float32Array;
-    const rel = relativeL2(actual, reference);
-    const maxAbs = maxAbsDiff(actual, reference);
-    console.log(`dat_x2 ${fixture.input} ${fixture.input_shape.join('x')}: rel L2 ${rel.toExponential(3)}, max abs ${maxAbs.toExponential(3)}`);
-    assert.ok(rel < 1e-4, `relative L2 ${rel}`);
-    assert.ok(maxAbs < 1e-3, `max abs ${maxAbs}`);
+    await assertMatchesGolden(dat.build(sd, detected.config), CASE_DIR, meta.cases[i] as GoldenCase, 'dat_x2');
   });
 }
 
@@ -108,16 +87,7 @@ test('dat: the .pth checkpoint gives the same state dict, configuration and outp
   const detected = dat.detect(fromPth);
   assert.ok(detected);
   assert.deepEqual(detected.config, dat.detect(sd)?.config);
-  const session = await ort.InferenceSession.create(dat.build(fromPth, detected.config));
-  const fixture = meta.cases[1] as FixtureCase;
-  const input = new ort.Tensor('float32', readF32(path.join(CASE_DIR, fixture.input)), [...fixture.input_shape]);
-  const output = (await session.run({ input }))['output'];
-  assert.ok(output);
-  const reference = readF32(path.join(CASE_DIR, fixture.output));
-  const rel = relativeL2(output.data as Float32Array, reference);
-  const maxAbs = maxAbsDiff(output.data as Float32Array, reference);
-  console.log(`dat_x2.pth ${fixture.input_shape.join('x')}: rel L2 ${rel.toExponential(3)}, max abs ${maxAbs.toExponential(3)}`);
-  assert.ok(rel < 1e-4 && maxAbs < 1e-3, `rel L2 ${rel}, max abs ${maxAbs}`);
+  await assertMatchesGolden(dat.build(fromPth, detected.config), CASE_DIR, meta.cases[1] as GoldenCase, 'dat_x2 (.pth)');
 });
 
 test('dat: a foreign state dict is not detected', () => {

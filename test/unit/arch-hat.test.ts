@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { FIXTURES_DIR, readF32, relativeL2, maxAbsDiff } from '../fixtures';
+import { FIXTURES_DIR, assertMatchesGolden, maxAbsDiff, readF32, type GoldenCase } from '../fixtures';
 import { readSafetensors } from '../../models/readers/safetensors';
 import { readPthBytes } from '../../models/readers/pth';
 import type { StateDict } from '../../models/readers/state-dict';
@@ -28,12 +28,7 @@ interface HATCaseJson {
     readonly upsampler: string;
     readonly resi_connection: string;
   };
-  readonly cases: readonly {
-    readonly input: string;
-    readonly output: string;
-    readonly input_shape: readonly number[];
-    readonly output_shape: readonly number[];
-  }[];
+  readonly cases: readonly GoldenCase[];
 }
 
 const NAME = 'hat_x4';
@@ -74,18 +69,7 @@ test('hat_x4: detect reads the upstream config and the graph matches the golden 
   assert.equal(detected.info.inputMultiple, e.window_size);
 
   const model = hat.build(sd, c);
-  for (const fc of json.cases) {
-    const [, , h, w] = fc.input_shape as [number, number, number, number];
-    const out = await run(model, readF32(path.join(DIR, fc.input)), h, w);
-    assert.deepEqual(out.dims, fc.output_shape);
-    const reference = readF32(path.join(DIR, fc.output));
-    const actual = out.data as Float32Array;
-    const rel = relativeL2(actual, reference);
-    const maxAbs = maxAbsDiff(actual, reference);
-    console.log(`${NAME} ${fc.input} ${h}x${w}: rel L2 ${rel.toExponential(3)}, max abs ${maxAbs.toExponential(3)}`);
-    assert.ok(rel < 1e-4, `relative L2 ${rel}`);
-    assert.ok(maxAbs < 1e-3, `max abs ${maxAbs}`);
-  }
+  for (const golden of json.cases) await assertMatchesGolden(model, DIR, golden, NAME);
 });
 
 test('hat_x4: the .pth checkpoint detects and runs the same as the safetensors', async () => {
@@ -93,10 +77,8 @@ test('hat_x4: the .pth checkpoint detects and runs the same as the safetensors',
   const detected = hat.detect(fromPth);
   assert.ok(detected, 'detect returned null');
   assert.deepEqual(detected.config, hat.detect(loadWeights())?.config);
-  const out = await run(hat.build(fromPth, detected.config), readF32(path.join(DIR, 'input.f32')), 16, 12);
-  const rel = relativeL2(out.data as Float32Array, readF32(path.join(DIR, 'output.f32')));
-  console.log(`${NAME} (.pth) 16x12: rel L2 ${rel.toExponential(3)}`);
-  assert.ok(rel < 1e-4, `relative L2 ${rel}`);
+  const json = JSON.parse(fs.readFileSync(path.join(DIR, 'case.json'), 'utf8')) as HATCaseJson;
+  await assertMatchesGolden(hat.build(fromPth, detected.config), DIR, json.cases[0] as GoldenCase, `${NAME} (.pth)`);
 });
 
 test('hat: the overlapping-attention index matches the stored buffer', () => {

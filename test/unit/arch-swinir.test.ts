@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { FIXTURES_DIR, readF32, relativeL2, maxAbsDiff } from '../fixtures';
+import { FIXTURES_DIR, assertMatchesGolden, maxAbsDiff, relativeL2, type GoldenCase } from '../fixtures';
 import { readSafetensors } from '../../models/readers/safetensors';
 import { readPthBytes } from '../../models/readers/pth';
 import { floatTensor, type StateDict } from '../../models/readers/state-dict';
@@ -13,13 +13,6 @@ import { swinir, type SwinIRConfig } from '../../models/arch/swinir';
 import { GraphBuilder } from '../../models/onnx/graph';
 import { LayerBuilder } from '../../models/onnx/layers';
 import { WindowGrid, SHIFT_MASK_VALUE, type WindowShape } from '../../models/onnx/window-attention';
-
-interface FixtureCase {
-  readonly input: string;
-  readonly output: string;
-  readonly input_shape: readonly number[];
-  readonly output_shape: readonly number[];
-}
 
 interface SwinIRCaseJson {
   readonly config: {
@@ -34,7 +27,7 @@ interface SwinIRCaseJson {
     readonly upsampler: string;
     readonly resi_connection: string;
   };
-  readonly cases: readonly FixtureCase[];
+  readonly cases: readonly GoldenCase[];
 }
 
 function loadCase(name: string): { dir: string; json: SwinIRCaseJson; sd: StateDict } {
@@ -75,18 +68,7 @@ for (const name of ['swinir_classical_x2', 'swinir_lightweight_x4']) {
     assert.equal(detected.info.inputMultiple, json.config.window_size);
 
     const model = swinir.build(sd, detected.config);
-    for (const c of json.cases) {
-      const [, , h, w] = c.input_shape as [number, number, number, number];
-      const out = await run(model, readF32(path.join(dir, c.input)), h, w);
-      assert.deepEqual(out.dims, c.output_shape);
-      const reference = readF32(path.join(dir, c.output));
-      const actual = out.data as Float32Array;
-      const rel = relativeL2(actual, reference);
-      const maxAbs = maxAbsDiff(actual, reference);
-      console.log(`${name} ${c.input} ${h}x${w}: rel L2 ${rel.toExponential(3)}, max abs ${maxAbs.toExponential(3)}`);
-      assert.ok(rel < 1e-4, `relative L2 ${rel}`);
-      assert.ok(maxAbs < 1e-3, `max abs ${maxAbs}`);
-    }
+    for (const golden of json.cases) await assertMatchesGolden(model, dir, golden, name);
   });
 }
 
@@ -97,12 +79,7 @@ for (const name of ['swinir_classical_x2', 'swinir_lightweight_x4']) {
     const detected = swinir.detect(fromPth);
     assert.ok(detected, 'detect returned null');
     assert.deepEqual(detected.config, swinir.detect(sd)?.config);
-    const c = json.cases[0] as FixtureCase;
-    const [, , h, w] = c.input_shape as [number, number, number, number];
-    const out = await run(swinir.build(fromPth, detected.config), readF32(path.join(dir, c.input)), h, w);
-    const rel = relativeL2(out.data as Float32Array, readF32(path.join(dir, c.output)));
-    console.log(`${name} (.pth) ${h}x${w}: rel L2 ${rel.toExponential(3)}`);
-    assert.ok(rel < 1e-4, `relative L2 ${rel}`);
+    await assertMatchesGolden(swinir.build(fromPth, detected.config), dir, json.cases[0] as GoldenCase, `${name} (.pth)`);
   });
 }
 

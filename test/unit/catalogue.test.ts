@@ -12,7 +12,7 @@ import { BUILTIN_MODELS } from '../../models/builtin';
 import { parseDownload } from '../../daemon/protocol/download-params';
 import { bypassesProxy, parseContentRange, proxyFor, sourceUrl } from '../../models/download';
 import {
-  confirmationFor, downloadFailureMessage, downloadPickItems, progressMessage,
+  confirmationFor, downloadFailureMessage, downloadPickItems, downloadProgressMessage,
 } from '../../extension/download-model';
 
 const RAW = JSON.parse(fs.readFileSync(path.join(process.cwd(), 'models', 'catalogue.json'), 'utf8')) as { version: number; models: Record<string, unknown>[] };
@@ -176,8 +176,8 @@ test('confirmation: needed for non-commercial licenses and unverified entries, n
 
 test('messages: progress in MB; offline or blocked says the URL and Import Model', () => {
   const base = loadCatalogue().models[0] as CatalogueEntry;
-  assert.equal(progressMessage({ id: base.id, phase: 'downloading', bytesDone: 5e6, bytesTotal: 67040989, url: '' }), '5.0 of 67.0 MB');
-  assert.match(progressMessage({ id: base.id, phase: 'verifying', bytesDone: 1, bytesTotal: 1, url: '' }), /Checking/);
+  assert.equal(downloadProgressMessage({ id: base.id, phase: 'downloading', bytesDone: 5e6, bytesTotal: 67040989, url: '' }), '5.0 of 67.0 MB');
+  assert.match(downloadProgressMessage({ id: base.id, phase: 'verifying', bytesDone: 1, bytesTotal: 1, url: '' }), /Checking/);
   const offline = downloadFailureMessage(base, 'getaddrinfo ENOTFOUND github.com');
   assert.ok(offline.includes(base.url as string));
   assert.match(offline, /Import Model/);
