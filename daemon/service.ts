@@ -2,6 +2,7 @@
 // the model registry, resident sessions and the job queue.
 import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs/promises';
+import * as os from 'node:os';
 import { DaemonError } from './protocol/errors';
 import type {
   InitializeParams, InitializeResult, ModelIdParams, ModelInfo, ModelsListResult, ModelsLoadResult,
@@ -190,7 +191,7 @@ export class UpscaleService {
           load: async () => sessionInference((await this.acquire(model)).session),
           checkpoint,
           progress: (u) => notify({ jobId, requestId, ...u }),
-          limits: { maxInputPixels: this.maxInputPixels, maxOutputPixels: this.maxOutputPixels },
+          limits: { maxInputPixels: this.maxInputPixels, maxOutputPixels: this.maxOutputPixels, memoryBytes: os.totalmem() },
           daemonVersion: DAEMON_VERSION,
         },
       );

@@ -17,6 +17,7 @@ import { convertTfjs } from './arch/tfjs-graph';
 import type { StateDict } from './readers/state-dict';
 import { BUILTIN_MODELS } from './builtin';
 import { CONVERTER_VERSION, metadataPath, onnxPath, type ModelRecord, type RegisteredModel } from './registry';
+import { activationBytesPerPixel } from './onnx/activation-memory';
 
 export type ModelFileKind = 'pytorch' | 'safetensors' | 'onnx' | 'ncnn-param';
 
@@ -377,6 +378,7 @@ async function placeModel(modelPath: string, modelsDir: string, options: ImportO
     credit: path.basename(modelPath),
     sourceSha256: converted.sourceSha256,
     converterVersion: CONVERTER_VERSION,
+    activationBytesPerPixel: activationBytesPerPixel(converted.onnx, modelPath),
   };
 
   if (slot.state === 'same-source') {

@@ -17,6 +17,8 @@ export interface ModelRecord {
   readonly sourceSha256: string;
   /** Version of the converter that wrote the ONNX; a change re-converts at setup. */
   readonly converterVersion: number;
+  /** Peak activation bytes per input pixel read from the graph (null: not a graph it follows); sizes automatic tiles. */
+  readonly activationBytesPerPixel?: number | null;
 }
 
 export interface RegisteredModel extends ModelRecord {
@@ -25,7 +27,7 @@ export interface RegisteredModel extends ModelRecord {
   readonly sizeBytes: number;
 }
 
-export const CONVERTER_VERSION = 1;
+export const CONVERTER_VERSION = 2;
 
 function isRecord(v: unknown): v is ModelRecord {
   if (typeof v !== 'object' || v === null) return false;

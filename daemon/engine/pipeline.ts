@@ -20,7 +20,7 @@ import { passGrid, runTiledPass, type PlanarImage, type TileDone, type TileInfer
 import { fitWindow, resizeLanczos, type Window } from './lanczos';
 import { fillChannel, quantisePlanes, quantiseSample } from './quantise';
 import { applyTemplate, DEFAULT_TEMPLATE, freePath, partialPath, placeFile } from './output-path';
-import { chooseTile } from './tile-size';
+import { autoMaxCore, chooseTile } from './tile-size';
 import { EtaTracker, ThroughputMemory, type Work } from './eta';
 import { runtimeVersions, sha256Bytes, sha256File, sidecarPathFor, weightsSha256, writeSidecar, type Sidecar } from './sidecar';
 
@@ -56,6 +56,8 @@ export interface PipelineModel {
   readonly inputMultiple: number;
   /** The ONNX file, hashed into the sidecar. */
   readonly onnxPath?: string;
+  /** Peak activation bytes per input pixel, when known: heavy models get smaller automatic tiles. */
+  readonly activationBytesPerPixel?: number | null;
 }
 
 /** A progress notification before the daemon adds the job and request ids. */
@@ -70,7 +72,8 @@ export interface PipelineContext {
   /** Throws DaemonError('Cancelled') once the job is cancelled. */
   readonly checkpoint: () => void;
   readonly progress: (update: ProgressUpdate) => void;
-  readonly limits: { readonly maxInputPixels: number; readonly maxOutputPixels: number };
+  /** Pixel limits, and the machine's memory (for the automatic tile size). */
+  readonly limits: { readonly maxInputPixels: number; readonly maxOutputPixels: number; readonly memoryBytes: number };
   /** Tile throughput remembered across jobs (default: one per daemon process). */
   readonly throughput?: ThroughputMemory;
   /** The daemon's version, for the sidecar. */
@@ -206,11 +209,11 @@ interface PassLayout {
   readonly tensorHeight: number;
 }
 
-function passLayouts(input: Size, plan: PassPlan, tile: number | undefined, overlap: number, edgePad: number): PassLayout[] {
+function passLayouts(input: Size, plan: PassPlan, tile: number | undefined, overlap: number, edgePad: number, maxCore: number): PassLayout[] {
   const layouts: PassLayout[] = [];
   let current = input;
   for (const output of plan.passSizes) {
-    const t = chooseTile(tile, current.width + 2 * edgePad, current.height + 2 * edgePad, overlap);
+    const t = chooseTile(tile, current.width + 2 * edgePad, current.height + 2 * edgePad, overlap, maxCore);
     const grid = passGrid(current, { tileWidth: t.width, tileHeight: t.height, overlap: 2 * overlap, edgePad });
     const c0 = grid.cols[0] as { start: number; end: number };
     const r0 = grid.rows[0] as { start: number; end: number };
@@ -309,7 +312,8 @@ export async function runPipeline(req: PipelineRequest, ctx: PipelineContext): P
   const overlap = req.overlap ?? DEFAULT_OVERLAP;
   const shared = 2 * overlap;
   const edgePad = edgePadFor(req.padding ?? DEFAULT_PADDING, overlap);
-  const layouts = passLayouts(inputSize, plan, req.tile, overlap, edgePad);
+  const maxCore = autoMaxCore(ctx.model.activationBytesPerPixel, ctx.limits.memoryBytes, overlap);
+  const layouts = passLayouts(inputSize, plan, req.tile, overlap, edgePad, maxCore);
   const throughput = ctx.throughput ?? daemonThroughput;
   const traits = await readImageTraits(req.input).catch(() => ({ hasAlpha: false, depth: 8 as const }));
   const guessPlanes = traits.hasAlpha && req.alpha === 'model' ? 2 : 1;

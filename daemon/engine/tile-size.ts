@@ -13,6 +13,30 @@
  */
 export const AUTO_MAX_CORE = 512;
 
+/** Share of the machine's memory an automatic tile's activations may take. */
+export const TILE_MEMORY_SHARE = 1 / 3;
+
+/**
+ * onnxruntime's working set per pixel over the graph's peak of live tensors: measured at
+ * 2.0 (realesr-general-x4v3, 512²) to 2.9 (realesrgan-x4plus, 532² tiles: layout reorders,
+ * and an arena that grows by doubling).
+ */
+export const RUNTIME_OVERHEAD = 3;
+
+/** The automatic tile core never shrinks below this for memory: smaller tiles waste most of their work on context. */
+export const MIN_AUTO_CORE = 64;
+
+/**
+ * The automatic tile's core limit for a model whose activations take `bytesPerPixel` per
+ * input pixel (null: unknown, the plain limit), on a machine with `memoryBytes`, so that a
+ * heavy model on a small machine gets tiles it can hold.
+ */
+export function autoMaxCore(bytesPerPixel: number | null | undefined, memoryBytes: number, context: number): number {
+  if (!bytesPerPixel) return AUTO_MAX_CORE;
+  const side = Math.floor(Math.sqrt((memoryBytes * TILE_MEMORY_SHARE) / (RUNTIME_OVERHEAD * bytesPerPixel)));
+  return Math.max(MIN_AUTO_CORE, Math.min(AUTO_MAX_CORE, side - 2 * context));
+}
+
 export interface TileSize {
   readonly width: number;
   readonly height: number;

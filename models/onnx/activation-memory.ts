@@ -1,0 +1,120 @@
+// How much memory a convolutional upscaler's activations take per input pixel, read from
+// its graph: every tensor's size is channels × (output area / input area), and walking the
+// nodes in order, a tensor lives from the node that makes it to the last node that reads
+// it. The peak of that live set decides how large a tile the machine can afford; the
+// daemon multiplies it by what onnxruntime adds on top (see daemon/engine/tile-size.ts).
+import { onnx } from 'onnx-proto';
+import { decodeOnnx } from '../readers/onnx';
+
+/** Operators whose output has the shape of their first input. */
+const SAME_SHAPE = new Set([
+  'Identity', 'Relu', 'LeakyRelu', 'PRelu', 'Sigmoid', 'Tanh', 'Clip', 'HardSigmoid', 'Elu', 'Selu', 'Gelu',
+  'Add', 'Sub', 'Mul', 'Div', 'Sum', 'Max', 'Min', 'BatchNormalization', 'InstanceNormalization', 'Cast',
+]);
+
+/** A tensor per input pixel: channels, and its area relative to the input's. */
+interface Extent {
+  readonly channels: number;
+  readonly area: number;
+}
+
+function floatsOf(t: onnx.ITensorProto): number[] {
+  if (t.floatData && t.floatData.length > 0) return Array.from(t.floatData);
+  const raw = t.rawData;
+  if (!raw || raw.byteLength % 4 !== 0) return [];
+  const copy = new Uint8Array(raw);
+  return Array.from(new Float32Array(copy.buffer));
+}
+
+function intAttribute(node: onnx.INodeProto, name: string): number | null {
+  const a = node.attribute?.find((x) => x.name === name);
+  return a?.i === undefined || a.i === null ? null : Number(a.i);
+}
+
+/** The extent of a node's output, or null when the operator or its parameters are not understood. */
+function outputExtent(node: onnx.INodeProto, input: Extent, extents: ReadonlyMap<string, Extent>, constants: ReadonlyMap<string, onnx.ITensorProto>): Extent | null {
+  const op = node.opType ?? '';
+  const inputs = node.input ?? [];
+  if (SAME_SHAPE.has(op)) return input;
+  switch (op) {
+    case 'Conv': {
+      const weight = constants.get(inputs[1] ?? '');
+      const out = weight?.dims?.[0];
+      const strides = node.attribute?.find((x) => x.name === 'strides')?.ints ?? [];
+      if (out === undefined || out === null || strides.some((s) => Number(s) !== 1)) return null;
+      return { channels: Number(out), area: input.area };
+    }
+    case 'Concat': {
+      if (intAttribute(node, 'axis') !== 1) return null;
+      let channels = 0;
+      for (const name of inputs) {
+        const e = extents.get(name);
+        if (!e) return null;
+        channels += e.channels;
+      }
+      return { channels, area: input.area };
+    }
+    case 'Resize':
+    case 'Upsample': {
+      const scales = constants.get(inputs[op === 'Resize' ? 2 : 1] ?? '');
+      const s = scales ? floatsOf(scales) : [];
+      if (s.length !== 4 || s[0] !== 1 || s[1] !== 1) return null;
+      return { channels: input.channels, area: input.area * (s[2] as number) * (s[3] as number) };
+    }
+    case 'DepthToSpace': {
+      const block = intAttribute(node, 'blocksize');
+      if (!block || input.channels % (block * block) !== 0) return null;
+      return { channels: input.channels / (block * block), area: input.area * block * block };
+    }
+    default:
+      return null;
+  }
+}
+
+/**
+ * Peak bytes of live float32 activations per input pixel (input and output included), or
+ * null for graphs with operators this does not follow (attention, reshapes): those get the
+ * default tile limit.
+ */
+export function peakActivationBytesPerPixel(model: onnx.IModelProto): number | null {
+  const graph = model.graph;
+  const first = graph?.input?.[0]?.name;
+  if (!graph || !first) return null;
+  const constants = new Map((graph.initializer ?? []).map((t) => [t.name ?? '', t]));
+  const nodes = graph.node ?? [];
+  const lastRead = new Map<string, number>();
+  nodes.forEach((n, i) => (n.input ?? []).forEach((name) => lastRead.set(name, i)));
+  for (const o of graph.output ?? []) lastRead.set(o.name ?? '', nodes.length);
+
+  const extents = new Map<string, Extent>([[first, { channels: 3, area: 1 }]]);
+  const bytes = (e: Extent) => 4 * e.channels * e.area;
+  const live = new Set<string>([first]);
+  let liveBytes = bytes({ channels: 3, area: 1 });
+  let peak = liveBytes;
+  for (let i = 0; i < nodes.length; i++) {
+    const node = nodes[i] as onnx.INodeProto;
+    const source = (node.input ?? []).map((name) => extents.get(name)).find((e) => e !== undefined);
+    if (!source) return null;
+    const out = outputExtent(node, source, extents, constants);
+    if (!out) return null;
+    for (const name of node.output ?? []) {
+      extents.set(name, out);
+      live.add(name);
+      liveBytes += bytes(out);
+    }
+    peak = Math.max(peak, liveBytes);
+    for (const name of node.input ?? []) {
+      const e = extents.get(name);
+      if (e && live.has(name) && lastRead.get(name) === i) {
+        live.delete(name);
+        liveBytes -= bytes(e);
+      }
+    }
+  }
+  return peak;
+}
+
+/** The same, from an ONNX file's bytes. */
+export function activationBytesPerPixel(bytes: Uint8Array, label: string): number | null {
+  return peakActivationBytesPerPixel(decodeOnnx(bytes, label));
+}

@@ -1,0 +1,51 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { GraphBuilder, attr } from '../../models/onnx/graph';
+import { activationBytesPerPixel } from '../../models/onnx/activation-memory';
+import { AUTO_MAX_CORE, MIN_AUTO_CORE, autoMaxCore } from '../../daemon/engine/tile-size';
+
+function conv(g: GraphBuilder, x: string, out: number, inC: number): string {
+  return g.op('Conv', [x, g.f32('w', new Float32Array(out * inC * 9), [out, inC, 3, 3]), g.f32('b', new Float32Array(out), [out])], { pads: attr.ints([1, 1, 1, 1]) });
+}
+
+test('a conv chain peaks where a tensor and the next are both alive', () => {
+  const g = new GraphBuilder('chain');
+  const x = g.input('input', [1, 3, 'h', 'w']);
+  const a = conv(g, x, 16, 3); // 3 + 16 live
+  const b = g.op('Relu', [a]); // 16 + 16
+  const c = conv(g, b, 8, 16); // 16 + 8
+  g.output(c, 'output', [1, 8, 'h', 'w']);
+  assert.equal(activationBytesPerPixel(g.toBytes(), 'chain'), 4 * 32);
+});
+
+test('concatenation adds channels; upsampling and depth-to-space change the area', () => {
+  const g = new GraphBuilder('shapes');
+  const x = g.input('input', [1, 3, 'h', 'w']);
+  const a = conv(g, x, 8, 3);
+  const cat = g.op('Concat', [x, a], { axis: attr.int(1) }); // 3 + 8 + 11 = 22 channels live
+  const up = g.op('Resize', [cat, '', g.f32('scales', [1, 1, 2, 2])], { mode: attr.string('nearest') }); // 11 x 4 = 44 (+ 11)
+  const d = conv(g, up, 12, 11); // 44 + 48
+  const s = g.op('DepthToSpace', [d], { blocksize: attr.int(2) }); // 3 channels x 16 area = 48 (+ 48)
+  g.output(s, 'output', [1, 3, 'h4', 'w4']);
+  assert.equal(activationBytesPerPixel(g.toBytes(), 'shapes'), 4 * 96);
+});
+
+test('a graph with operators it does not follow has no estimate', () => {
+  const g = new GraphBuilder('attention');
+  const x = g.input('input', [1, 3, 'h', 'w']);
+  const t = g.op('Transpose', [x], { perm: attr.ints([0, 2, 3, 1]) });
+  g.output(t, 'output', [1, 'h', 'w', 3]);
+  assert.equal(activationBytesPerPixel(g.toBytes(), 'attention'), null);
+});
+
+test('automatic tiles shrink for heavy models on small machines, within their bounds', () => {
+  const GiB = 2 ** 30;
+  assert.equal(autoMaxCore(null, 8 * GiB, 16), AUTO_MAX_CORE, 'unknown models keep the plain limit');
+  assert.equal(autoMaxCore(576, 8 * GiB, 16), AUTO_MAX_CORE, 'the compact model never needs smaller tiles');
+  const heavy = autoMaxCore(8192, 8 * GiB, 16);
+  assert.ok(heavy < AUTO_MAX_CORE && heavy > 256, `x4plus on 8 GiB: ${heavy}`);
+  const side = heavy + 32;
+  assert.ok(side * side * 8192 * 3 <= (8 * GiB) / 3, 'the tile fits the memory share');
+  assert.ok(autoMaxCore(8192, 24 * GiB, 16) === AUTO_MAX_CORE);
+  assert.equal(autoMaxCore(1e9, 1 * GiB, 16), MIN_AUTO_CORE);
+});
