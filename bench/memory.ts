@@ -64,6 +64,19 @@ export interface MemoryPoint {
   readonly hwmOverBaselineMinusBuffers: number;
 }
 
+/**
+ * How the peak beyond the baseline and the 8-bit output raster grows with the output, in
+ * bytes per output pixel between the smallest and the largest job: what a float32 output
+ * buffer would add is 12. Null with fewer than two sizes.
+ */
+export function growthBeyondRaster(points: readonly MemoryPoint[]): number | null {
+  const first = points[0];
+  const last = points[points.length - 1];
+  if (!first || !last || first === last) return null;
+  const pixels = (p: MemoryPoint) => p.outputSize * p.outputSize;
+  return (last.hwmOverBaselineMinusRaster - first.hwmOverBaselineMinusRaster) / (pixels(last) - pixels(first));
+}
+
 export async function measureMemory(provider: ExecutionProviderChoice, model: string, sizes: readonly number[], log: (line: string) => void): Promise<MemoryPoint[]> {
   const dir = benchTempDir('memory');
   const points: MemoryPoint[] = [];

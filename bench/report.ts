@@ -1,7 +1,7 @@
 // The stdout report: one table per section, then the goals.
 import type { Goal } from './goals';
 import type { LifecycleResult } from './lifecycle';
-import type { MemoryPoint } from './memory';
+import { growthBeyondRaster, type MemoryPoint } from './memory';
 import type { MatmulRate } from './ort-ceiling';
 import type { OperatorProfile } from './ort-profile';
 import type { QualityResult } from './quality';
@@ -36,9 +36,13 @@ export function sweepTable(sweep: SweepResult): string {
 
 export function memoryTable(points: readonly MemoryPoint[]): string {
   const mib = (b: number) => fixed(b / MIB, 0);
+  const growth = growthBeyondRaster(points);
+  const verdict = growth === null ? '' : `\nbeyond the baseline and the 8-bit output raster, the peak grows by ${growth.toFixed(1)} bytes per output pixel ` +
+    `from ${points[0]?.outputSize}² to ${points[points.length - 1]?.outputSize}² (a float32 output buffer would add 12): ` +
+    'the input\'s float planes and the row of tile outputs held for blending, which widens with the image';
   return formatTable(['input', 'output', 'seconds', 'baseline MiB', 'peak RSS MiB', 'VmHWM MiB', 'u8 out MiB', 'f32 out MiB', 'HWM−base−u8', 'HWM−base−u8−f32'],
     points.map((p) => [`${p.inputSize}²`, `${p.outputSize}²`, fixed(p.ms / 1000, 1), mib(p.baselineBytes), mib(p.sampledPeakBytes), mib(p.hwmBytes),
-      mib(p.outputRasterBytes), mib(p.outputFloatBytes), mib(p.hwmOverBaselineMinusRaster), mib(p.hwmOverBaselineMinusBuffers)]));
+      mib(p.outputRasterBytes), mib(p.outputFloatBytes), mib(p.hwmOverBaselineMinusRaster), mib(p.hwmOverBaselineMinusBuffers)])) + verdict;
 }
 
 export function lifecycleTable(l: LifecycleResult): string {
