@@ -96,11 +96,13 @@ export const DEFAULT_OVERLAP = 16;
 export const EDGE_PAD = 4;
 
 /**
- * The border added around the image. With wrap padding the image's edges are seams inside
- * a repeating texture, so they get the context a seam between tiles gets (2 x overlap).
+ * The border added around the image. Mirrored, it is context for edge tiles, so it is no
+ * wider than the context inner tiles get: with --overlap 0 a 512 px tile covers a 512 px
+ * image in one piece, not two. With wrap padding the image's edges are seams inside a
+ * repeating texture, so they get the context a seam between tiles gets (2 x overlap).
  */
 export function edgePadFor(padding: Padding, overlap: number): number {
-  return padding === 'wrap' ? Math.max(EDGE_PAD, 2 * overlap) : EDGE_PAD;
+  return padding === 'wrap' ? Math.max(EDGE_PAD, 2 * overlap) : Math.min(EDGE_PAD, overlap);
 }
 const MIN_TILE = 32;
 /** Largest output raster: one typed array, which Node 20 limits to 2^32 bytes. */

@@ -2,6 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chooseTile, evenTile } from '../../daemon/engine/tile-size';
 import { axisSpans } from '../../daemon/engine/tiles';
+import { passGrid } from '../../daemon/engine/tiled-pass';
+import { EDGE_PAD, edgePadFor } from '../../daemon/engine/pipeline';
 
 test('an explicit tile adds the context on both sides', () => {
   assert.deepEqual(chooseTile(64, 1000, 1000, 16), { width: 96, height: 96 });
@@ -24,4 +26,17 @@ test('by default a 512² image with its 8 px border runs whole, and 1024² as 2 
   assert.equal(t.width, evenTile(1040, 2, 32));
   assert.ok(t.width <= 512 + 32);
   assert.equal(axisSpans(1040, t.width, 32).length, 2);
+});
+
+test('the mirrored border is context, never wider than the overlap: --overlap 0 adds none', () => {
+  assert.equal(edgePadFor('reflect', 16), EDGE_PAD);
+  assert.equal(edgePadFor('reflect', 2), 2);
+  assert.equal(edgePadFor('reflect', 0), 0);
+  assert.equal(edgePadFor('wrap', 16), 32, 'a wrapped edge is a seam: it gets what a seam between tiles gets');
+  // --tile 512 --overlap 0 on a 512 px image: one tile, not two that overlap by 504 px.
+  const pad = edgePadFor('reflect', 0);
+  const t = chooseTile(512, 512 + 2 * pad, 512 + 2 * pad, 0);
+  assert.equal(passGrid({ width: 512, height: 512 }, { tileWidth: t.width, tileHeight: t.height, overlap: 0, edgePad: pad }).cols.length, 1);
+  const half = chooseTile(256, 512 + 2 * pad, 512 + 2 * pad, 0);
+  assert.equal(passGrid({ width: 512, height: 512 }, { tileWidth: half.width, tileHeight: half.height, overlap: 0, edgePad: pad }).cols.length, 2);
 });
