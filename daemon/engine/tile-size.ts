@@ -7,9 +7,9 @@
  * Largest number of input pixels an automatic tile decides per axis; the model sees that
  * plus the context on each side (544 px with the default 16). It bounds a tile's
  * activations, which onnxruntime's CPU arena keeps for as long as the session is
- * resident: a 2000² → 8000² job with realesr-general-x4v3 (4 × 4 tiles of 520 px) peaks
- * near 1030 MiB. A 512² image, 528 px with its border, runs whole, as the model's
- * whole-image pass does: cutting it into 4 tiles of 280 px cost 20% more work.
+ * resident: a 2000² → 8000² job with realesr-general-x4v3 (4 × 4 tiles of 526 px) peaked
+ * at 1027 MiB. A 512² image, 520 px with its border, runs whole, as the model's
+ * whole-image pass does: cut into 4 tiles it cost about 20% more work.
  */
 export const AUTO_MAX_CORE = 512;
 
