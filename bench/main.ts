@@ -59,6 +59,12 @@ async function main(): Promise<void> {
   log(`starting the daemon (provider ${options.provider}, ${options.quick ? 'quick' : 'full'} run)`);
   const daemon = await startBenchDaemon(options.provider);
   const provider: ExecutionProvider = daemon.initialized.activeProvider;
+  if (options.provider !== 'auto' && provider !== options.provider) {
+    // The daemon falls back to the CPU for users; a benchmark of one provider must not quietly measure another.
+    const reason = daemon.initialized.providers.find((p) => p.provider === options.provider)?.reason ?? 'not available';
+    await daemon.stop();
+    throw new Error(`--provider ${options.provider} is not available here (${reason}); the daemon would run on ${provider}`);
+  }
   log(`active provider: ${provider}; start-up ${daemon.startupMs.toFixed(0)} ms`);
   const machine = {
     provider, node: process.version, quick: options.quick, started: new Date().toISOString(),
