@@ -40,6 +40,17 @@ export interface ServiceOptions {
   readonly notifyDownload?: (params: DownloadProgressParams) => void;
 }
 
+/** The model `id` (the default when absent) among `models`, or ModelNotFound listing what is installed. */
+function findIn(models: readonly RegisteredModel[], id: string | undefined): RegisteredModel {
+  const wanted = id ?? DEFAULT_MODEL_ID;
+  const model = models.find((m) => m.id === wanted);
+  if (!model) {
+    const known = models.map((m) => m.id).join(', ') || 'none (run `npm run setup-models`)';
+    throw new DaemonError('ModelNotFound', `no model '${wanted}'; installed: ${known}`);
+  }
+  return model;
+}
+
 export class UpscaleService {
   private readonly queue = new JobQueue();
   private readonly sessions = new SessionCache(SESSION_BUDGET_BYTES);
@@ -88,14 +99,7 @@ export class UpscaleService {
   }
 
   private async findModel(id: string | undefined): Promise<RegisteredModel> {
-    const { models } = await scanModels(this.builtinDir, this.userDir);
-    const wanted = id ?? DEFAULT_MODEL_ID;
-    const model = models.find((m) => m.id === wanted);
-    if (!model) {
-      const known = models.map((m) => m.id).join(', ') || 'none (run `npm run setup-models`)';
-      throw new DaemonError('ModelNotFound', `no model '${wanted}'; installed: ${known}`);
-    }
-    return model;
+    return findIn((await scanModels(this.builtinDir, this.userDir)).models, id);
   }
 
   private modelInfo(m: RegisteredModel): ModelInfo {
@@ -154,12 +158,14 @@ export class UpscaleService {
     const jobId = randomUUID();
     const notify = this.options.notifyProgress;
     // Queued at once, before any await, so a `$/cancelRequest` that follows the request
-    // always finds its job.
-    return this.queue.enqueue(requestId, async (checkpoint) => {
+    // always finds its job. A dry run reads only the header and loads no model, so it does
+    // not wait behind running jobs (the extension plans with it while a batch runs).
+    const job = async (checkpoint: () => void): Promise<UpscaleResult> => {
       await this.ensureInitialized();
-      const choice = chooseModel((await scanModels(this.builtinDir, this.userDir)).models, params.model, DEFAULT_MODEL_ID,
+      const { models } = await scanModels(this.builtinDir, this.userDir);
+      const choice = chooseModel(models, params.model, DEFAULT_MODEL_ID,
         params.width === undefined && params.height === undefined ? params.scale : undefined);
-      const model = await this.findModel(choice.id);
+      const model = findIn(models, choice.id);
       log('info', `job ${jobId}: ${params.input} with ${model.id} (${choice.reason})`);
       const target: Target = params.width !== undefined || params.height !== undefined
         ? { kind: 'size', ...(params.width !== undefined && { width: params.width }), ...(params.height !== undefined && { height: params.height }), ...(params.fit && { fit: params.fit }) }
@@ -195,7 +201,9 @@ export class UpscaleService {
           daemonVersion: DAEMON_VERSION,
         },
       );
-    }, (position) => notify({ jobId, requestId, stage: 'queued', pass: 0, passes: 0, done: 0, total: 0, queuePosition: position }));
+    };
+    if (params.dryRun) return job(() => undefined);
+    return this.queue.enqueue(requestId, job, (position) => notify({ jobId, requestId, stage: 'queued', pass: 0, passes: 0, done: 0, total: 0, queuePosition: position }));
   }
 
   /** Downloads in flight by request id, so `$/cancelRequest` and shutdown can stop them. */

@@ -41,7 +41,6 @@ export interface ResultView extends ResultSummary {
   readonly outputUri: string;
 }
 
-/** A finished tile, already scaled by the daemon into the final output's geometry × `scale`. */
 /** A tile preview as the daemon sends it: base64 PNG, its rect in preview pixels, its scale. */
 export type TilePreview = NonNullable<ProgressParams['preview']>;
 
@@ -66,7 +65,7 @@ export type WebviewAction = (typeof WEBVIEW_ACTIONS)[number];
 /**
  * - ready: the script has loaded; send `init` (and replay the tiles so far).
  * - reveal: reveal the output file in the OS file manager.
- * - upscaleAgain: run `upscale.upscaleWith` on the input.
+ * - upscaleAgain: run `upscale.upscaleImageWith` on the input.
  * - saveAs: ask the user for a destination and copy the output there.
  * - openOutput: open the output file in an editor.
  */

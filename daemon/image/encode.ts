@@ -37,7 +37,8 @@ export async function encodeImage(raster: Raster, source: SourceInfo, target: En
   const warnings: string[] = [];
 
   const depth: 8 | 16 = source.depth === 16 && raster.depth === 16 && SIXTEEN_BIT_FORMATS.has(format) ? 16 : 8;
-  if (source.depth === 16 && raster.depth === 16 && depth === 8) {
+  // On the source, not the raster: the pipeline hands an 8-bit raster for formats that cannot hold 16.
+  if (source.depth === 16 && !SIXTEEN_BIT_FORMATS.has(format)) {
     warnings.push(`${formatDisplayName(format)} output is 8 bits per sample; the source had 16. Choose PNG or TIFF to keep 16 bits.`);
   }
 

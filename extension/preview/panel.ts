@@ -16,8 +16,10 @@ import type { ProgressParams, UpscaleResult } from '../../daemon/protocol/protoc
 import { parseWebviewMessage, type JobView, type ProgressView, type ResultSummary, type ResultView, type ToWebviewMessage } from '../../webview/messages';
 import { createNonce, previewHtml } from './html';
 import { restoreTarget } from './serializer';
+import { summaryOnly } from '../../webview/state';
+import { COMMAND_IDS, PREVIEW_VIEW_TYPE } from '../contributions';
 
-export const PREVIEW_VIEW_TYPE = 'upscale.preview';
+export { PREVIEW_VIEW_TYPE };
 
 /** Send this as `previewWidth` with upscale requests shown in the panel: tile previews are
  *  scaled so the whole output is this wide (enough for a sharp fit-to-panel view). */
@@ -162,18 +164,7 @@ class PanelHost {
   }
 
   complete(r: UpscaleResult): void {
-    this.result = {
-      outputPath: r.outputPath,
-      width: r.width,
-      height: r.height,
-      inputWidth: r.inputWidth,
-      inputHeight: r.inputHeight,
-      model: r.model,
-      provider: r.provider,
-      passes: r.passes,
-      totalMs: r.timings.totalMs,
-      warnings: [...r.warnings],
-    };
+    this.result = summaryOnly({ ...r, totalMs: r.timings.totalMs });
     this.error = undefined;
     this.job = { ...this.job, outputPath: r.outputPath };
     this.clearReplay();
@@ -275,7 +266,7 @@ class PanelHost {
       case 'saveAs':
         return this.saveAs();
       case 'upscaleAgain':
-        if (this.job.input) await vscode.commands.executeCommand('upscale.upscaleWith', vscode.Uri.file(this.job.input));
+        if (this.job.input) await vscode.commands.executeCommand(COMMAND_IDS.upscaleImageWith, vscode.Uri.file(this.job.input));
         return;
     }
   }

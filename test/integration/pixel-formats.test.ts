@@ -69,6 +69,12 @@ test('16-bit PNG in, 16-bit PNG out with real 16-bit values (not 8-bit values sc
   let off8bitGrid = 0;
   for (const v of values) if (v % 257 !== 0) off8bitGrid++;
   assert.ok(off8bitGrid > values.length * 0.9, `${off8bitGrid} of ${values.length} samples are off the 8-bit grid`);
+  assert.deepEqual(r.warnings, []);
+
+  // Written as JPEG the depth cannot be kept: the result says so instead of dropping it quietly.
+  const jpeg = await daemon.connection.request('upscale', { input, scale: 2, format: 'jpg' });
+  assert.equal((await sharp(jpeg.outputPath).metadata()).depth, 'uchar');
+  assert.ok(jpeg.warnings.some((w) => /JPEG output is 8 bits per sample; the source had 16/.test(w)), jpeg.warnings.join('; '));
 });
 
 test('an EXIF-rotated JPEG comes out upright with orientation reset', async () => {

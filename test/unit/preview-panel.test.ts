@@ -186,7 +186,7 @@ test('hostile messages do nothing; actions use only the paths the panel knows', 
   assert.deepEqual(calls.commands.at(-1)?.slice(0, 1), ['revealFileInOS']);
   assert.equal((calls.commands.at(-1)?.[1] as FakeUri).path, output);
   await send(panel, { type: 'upscaleAgain' });
-  assert.equal(calls.commands.at(-1)?.[0], 'upscale.upscaleWith');
+  assert.equal(calls.commands.at(-1)?.[0], 'upscale.upscaleImageWith');
   assert.equal((calls.commands.at(-1)?.[1] as FakeUri).path, input);
 
   saveDialogAnswer = FakeUri.file('/chosen/by/user.png');
