@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { spawnDaemon, type SpawnedDaemon } from '../daemon/protocol/connection';
-import { DaemonError, errorNameOf, type ErrorName } from '../daemon/protocol/errors';
+import { DaemonError, isCancelled } from '../daemon/protocol/errors';
 import type {
   ExecutionProvider, InitializeResult, LogLevel, ModelInfo, ParamsOf, ProgressParams, RequestMethod, ResultOf,
   UpscaleParams, UpscaleResult,
@@ -30,22 +30,6 @@ export class DaemonCrashedError extends Error {
     super(message);
     this.name = 'DaemonCrashedError';
   }
-}
-
-/**
- * The application error name of a failed request. Read from the fields rather than with
- * `instanceof DaemonError`: json-rpc-2.0's JSONRPCErrorException resets the prototype in
- * its constructor, so subclasses of it do not survive `instanceof`.
- */
-export function daemonErrorName(e: unknown): ErrorName | undefined {
-  if (typeof e !== 'object' || e === null) return undefined;
-  const { errorName, code } = e as { errorName?: unknown; code?: unknown };
-  if (typeof errorName === 'string') return errorName as ErrorName;
-  return typeof code === 'number' ? errorNameOf(code) : undefined;
-}
-
-export function isCancelledError(e: unknown): boolean {
-  return daemonErrorName(e) === 'Cancelled';
 }
 
 
@@ -382,7 +366,7 @@ export class DaemonClient {
         (error: unknown) => {
           if (settled) return;
           // We asked for the cancel, so say so whatever the daemon called the failure.
-          const e = options.signal?.aborted && daemonErrorName(error) !== 'Cancelled'
+          const e = options.signal?.aborted && !isCancelled(error)
             ? new DaemonError('Cancelled', `cancelled: ${params.input}`, params.input)
             : error;
           // The connection closes a moment before the supervisor hears of the exit; let

@@ -12,7 +12,7 @@ import { IMAGE_DIALOG_FILTERS, isImageFile, MODEL_DIALOG_FILTERS } from './image
 import type { JobRunner } from './job-runner';
 import type { JobSpec } from './job-params';
 import { modelRows, scaleRows } from './model-picks';
-import { isCancelledError } from './client';
+import { isCancelled } from '../daemon/protocol/errors';
 import { loadCatalogue, type CatalogueEntry } from '../models/catalogue';
 import {
   confirmationFor, downloadFailureMessage, downloadPickItems, manualDownloadMessage, downloadProgressIncrement, downloadProgressMessage,
@@ -261,7 +261,7 @@ export class UpscaleCommands {
         },
       );
     } catch (e) {
-      if (isCancelledError(e)) {
+      if (isCancelled(e)) {
         void vscode.window.showInformationMessage(`Download of ${entry.variant} cancelled; nothing was kept.`);
         return;
       }

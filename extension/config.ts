@@ -7,6 +7,7 @@ import {
   ALPHA_MODES, EXECUTION_PROVIDERS, OUTPUT_FORMATS,
   type AlphaMode, type ExecutionProviderChoice,
 } from '../daemon/protocol/protocol';
+import { TEMPLATE_FIELDS } from '../daemon/engine/output-path';
 
 export const SECTION = 'upscale';
 
@@ -53,7 +54,6 @@ export interface SettingSchema {
 
 /** Model ids are file names without extension; an empty one means "the daemon's default". */
 const MODEL_ID = /^[A-Za-z0-9][A-Za-z0-9._+-]*$/;
-const TEMPLATE_FIELDS = ['name', 'scale', 'width', 'height', 'model', 'ext'] as const;
 
 export const DEFAULTS: UpscaleSettings = {
   defaultModel: '',

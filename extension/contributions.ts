@@ -23,6 +23,9 @@ export type CommandId = (typeof COMMAND_IDS)[keyof typeof COMMAND_IDS];
 export const IMAGE_PREVIEW_CONDITION = 'activeCustomEditorId == imagePreview.previewEditor';
 export const PREVIEW_VIEW_TYPE = 'upscale.preview';
 
+/** The context key set while jobs run (used by the palette entry of Cancel All). */
+export const BUSY_CONTEXT_KEY = 'upscale.busy';
+
 interface CommandContribution {
   readonly command: CommandId;
   readonly title: string;
@@ -59,12 +62,9 @@ const MENUS = {
   ],
   commandPalette: [
     // Needs a running job to mean anything; hidden otherwise to keep the palette honest.
-    { command: COMMAND_IDS.cancelAll, when: 'upscale.busy' },
+    { command: COMMAND_IDS.cancelAll, when: BUSY_CONTEXT_KEY },
   ],
 } as const;
-
-/** The context key set while jobs run (used by the palette entry of Cancel All). */
-export const BUSY_CONTEXT_KEY = 'upscale.busy';
 
 function configuration(): object {
   const properties: Record<string, object> = {};

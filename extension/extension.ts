@@ -8,6 +8,7 @@ import { DaemonClient } from './client';
 import { UpscaleCommands } from './commands';
 import { DaemonAlerts } from './daemon-alerts';
 import { SECTION } from './config';
+import { COMMAND_IDS } from './contributions';
 import { daemonLaunch } from './daemon-launch';
 import { JobRunner } from './job-runner';
 import { registerPreviewSerializer } from './preview/panel';
@@ -48,7 +49,7 @@ export function activate(context: vscode.ExtensionContext): void {
       if (e.affectsConfiguration(`${SECTION}.executionProvider`) || e.affectsConfiguration(`${SECTION}.modelsFolder`) || e.affectsConfiguration(`${SECTION}.maxOutputPixels`)) {
         if (client?.state.kind === 'running') {
           void vscode.window.showInformationMessage('Upscale: the new setting applies when the daemon restarts.', 'Restart Daemon').then((choice) => {
-            if (choice) void vscode.commands.executeCommand('upscale.restartDaemon');
+            if (choice) void vscode.commands.executeCommand(COMMAND_IDS.restartDaemon);
           });
         }
       }

@@ -6,7 +6,8 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { UpscaleResult } from '../daemon/protocol/protocol';
 import type { BatchItem } from './batch';
-import { isCancelledError, type DaemonClient } from './client';
+import type { DaemonClient } from './client';
+import { isCancelled } from '../daemon/protocol/errors';
 import { COMMAND_IDS } from './contributions';
 import { describeResult, upscaleParams, type JobSpec } from './job-params';
 import { batchFraction, jobFraction, progressMessage, ProgressMeter } from './progress-text';
@@ -71,7 +72,7 @@ export class JobRunner implements vscode.Disposable {
     } catch (e) {
       const message = (e as Error).message;
       panel?.fail(message);
-      if (isCancelledError(e) || controller.signal.aborted) {
+      if (isCancelled(e) || controller.signal.aborted) {
         this.log.info(`cancelled: ${item.input}`);
         void vscode.window.showInformationMessage(`Upscale cancelled: ${file}; no file was written.`);
         return;
@@ -113,7 +114,7 @@ export class JobRunner implements vscode.Disposable {
               done.push(r);
               this.log.info(`upscaled ${describeResult(r)}`);
             } catch (e) {
-              if (isCancelledError(e) || controller.signal.aborted) break;
+              if (isCancelled(e) || controller.signal.aborted) break;
               failed.push(item.input);
               this.log.error(`failed: ${item.input}: ${(e as Error).message}`);
             }

@@ -1,5 +1,5 @@
 // How a job's progress reads in a notification, and how far along it is. Pure: the
-// notification (extension/progress.ts) only forwards what these return.
+// notification (extension/job-runner.ts) only forwards what these return.
 import * as path from 'node:path';
 import type { ProgressParams } from '../daemon/protocol/protocol';
 

@@ -378,7 +378,6 @@ async function placeModel(modelPath: string, modelsDir: string, options: ImportO
     credit: path.basename(modelPath),
     sourceSha256: converted.sourceSha256,
     converterVersion: CONVERTER_VERSION,
-    activationBytesPerPixel: activationBytesPerPixel(converted.onnx, modelPath),
   };
 
   if (slot.state === 'same-source') {
@@ -391,11 +390,13 @@ async function placeModel(modelPath: string, modelsDir: string, options: ImportO
     }
   }
 
+  // Read from the graph only for a record that is written: an unchanged re-import keeps its own.
+  const written: ModelRecord = { ...record, activationBytesPerPixel: activationBytesPerPixel(converted.onnx, modelPath) };
   await writeFilesAtomically([
     { path: onnxFile, data: converted.onnx },
-    { path: jsonFile, data: JSON.stringify(record, null, 2) + '\n' },
+    { path: jsonFile, data: JSON.stringify(written, null, 2) + '\n' },
   ]);
-  return { ...record, source: 'user', onnxPath: onnxFile, sizeBytes: converted.onnx.byteLength };
+  return { ...written, source: 'user', onnxPath: onnxFile, sizeBytes: converted.onnx.byteLength };
 }
 
 /** `upscale models convert IN OUT.onnx`: converts (or validates) and writes OUT atomically. */

@@ -113,9 +113,7 @@ async function main(): Promise<void> {
   copyDefaultModel();
   await renderIcon();
   const out = `${manifest.name}-${manifest.version}-${TARGET}.vsix`;
-  // --skip-license: the project has no LICENSE file yet (package.json says MIT).
-  const license = fs.readdirSync(root).some((f) => /^licen[cs]e/i.test(f)) ? [] : ['--skip-license'];
-  run(process.execPath, [path.join(root, 'node_modules', '@vscode', 'vsce', 'vsce'), 'package', '--target', TARGET, '--out', out, ...license]);
+  run(process.execPath, [path.join(root, 'node_modules', '@vscode', 'vsce', 'vsce'), 'package', '--target', TARGET, '--out', out]);
   process.stdout.write(`wrote ${out} (${(fs.statSync(path.join(root, out)).size / 1e6).toFixed(1)} MB)\n`);
   await verify(path.join(root, out));
 }

@@ -8,6 +8,7 @@ import { BUILTIN_MODELS, type BuiltinModel, type NcnnSource, type TfjsSource } f
 import { builtinModelsDir } from '../models/paths';
 import { CONVERTER_VERSION, metadataPath, onnxPath, type ModelRecord } from '../models/registry';
 import { activationBytesPerPixel } from '../models/onnx/activation-memory';
+import { writeFilesAtomically } from '../models/import';
 import { convertNcnn } from '../models/readers/ncnn';
 import { readTfjsModelFiles, type TfjsModelFiles } from '../models/readers/tfjs';
 import { convertTfjs } from '../models/arch/tfjs-graph';
@@ -75,14 +76,14 @@ async function prepare(model: BuiltinModel, dir: string): Promise<string> {
   }
   const started = performance.now();
   const onnx = source.convert();
-  const temp = `${onnxFile}.${process.pid}.partial`;
-  await fs.writeFile(temp, onnx);
-  await fs.rename(temp, onnxFile);
   const { source: _source, ...fields } = model;
   const record: ModelRecord = {
     ...fields, sourceSha256: sha, converterVersion: CONVERTER_VERSION, activationBytesPerPixel: activationBytesPerPixel(onnx, model.id),
   };
-  await fs.writeFile(metadataPath(dir, model.id), `${JSON.stringify(record, null, 2)}\n`);
+  await writeFilesAtomically([
+    { path: onnxFile, data: onnx },
+    { path: metadataPath(dir, model.id), data: `${JSON.stringify(record, null, 2)}\n` },
+  ]);
   return `${model.id}: converted in ${((performance.now() - started) / 1000).toFixed(1)} s (${(onnx.length / 1e6).toFixed(1)} MB)`;
 }
 

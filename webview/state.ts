@@ -3,7 +3,7 @@
 // comes from the webview, validates it with `parsePreviewState` before trusting a field.
 
 import { isResultSummary, type ResultSummary } from './messages';
-import { MAX_ZOOM, MIN_ZOOM, clampFraction } from './view';
+import { clampFraction, clampZoom } from './view';
 
 export const VIEW_MODES = ['side', 'split'] as const;
 export type ViewMode = (typeof VIEW_MODES)[number];
@@ -43,10 +43,9 @@ const PAN_LIMIT = 1e7;
 
 function parseView(value: unknown): ViewState {
   if (!isRecord(value)) return DEFAULT_VIEW;
-  const zoom = finite(value['zoom'], 1);
   return {
     fitted: value['fitted'] !== false,
-    zoom: Math.min(MAX_ZOOM, Math.max(MIN_ZOOM, zoom)),
+    zoom: clampZoom(finite(value['zoom'], 1)),
     panX: Math.max(-PAN_LIMIT, Math.min(PAN_LIMIT, finite(value['panX'], 0))),
     panY: Math.max(-PAN_LIMIT, Math.min(PAN_LIMIT, finite(value['panY'], 0))),
   };

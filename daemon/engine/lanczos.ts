@@ -2,7 +2,7 @@
 // Done here rather than in libvips because sharp's raw input does not carry float32
 // samples through unchanged, and the final resize must run in float so that 16-bit
 // sources are quantised once, at the end.
-import type { PlanarImage } from './tiled-pass';
+import { wrapIndex, type PlanarImage } from './tiled-pass';
 
 const LOBES = 3;
 
@@ -51,11 +51,6 @@ export function axisTaps(inLength: number, outLength: number, start = 0, length 
 
 function clampEdge(i: number, n: number): number {
   return i < 0 ? 0 : i >= n ? n - 1 : i;
-}
-
-function wrapIndex(i: number, n: number): number {
-  const m = i % n;
-  return m < 0 ? m + n : m;
 }
 
 /** A source window in input pixels (may be fractional), for cropping while resizing. */

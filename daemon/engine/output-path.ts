@@ -13,7 +13,8 @@ export interface NameParts {
   readonly ext: string;
 }
 
-const FIELDS = ['name', 'scale', 'width', 'height', 'model', 'ext'] as const;
+/** The fields an output template may use, as `{field}`. */
+export const TEMPLATE_FIELDS = ['name', 'scale', 'width', 'height', 'model', 'ext'] as const;
 
 /** Formats a scale for a file name: 4 -> "4", 2.5 -> "2.5", 1.3333 -> "1.33". */
 export function scaleLabel(scale: number): string {
@@ -23,10 +24,10 @@ export function scaleLabel(scale: number): string {
 /** Fills the template; rejects unknown fields and names that would leave the folder. */
 export function applyTemplate(template: string, parts: NameParts): string {
   const result = template.replace(/\{([^}]*)\}/g, (_, field: string) => {
-    if (!(FIELDS as readonly string[]).includes(field)) {
-      throw new Error(`output template '${template}' has unknown field {${field}}; expected ${FIELDS.map((f) => `{${f}}`).join(' ')}`);
+    if (!(TEMPLATE_FIELDS as readonly string[]).includes(field)) {
+      throw new Error(`output template '${template}' has unknown field {${field}}; expected ${TEMPLATE_FIELDS.map((f) => `{${f}}`).join(' ')}`);
     }
-    const value = parts[field as (typeof FIELDS)[number]];
+    const value = parts[field as (typeof TEMPLATE_FIELDS)[number]];
     return typeof value === 'number' ? (field === 'scale' ? scaleLabel(value) : String(value)) : value;
   });
   if (result.length === 0 || result.includes('/') || result.includes('\\') || result === '.' || result === '..') {

@@ -22,7 +22,7 @@ import { fillChannel, quantisePlanes, quantiseSample } from './quantise';
 import { applyTemplate, DEFAULT_TEMPLATE, freePath, partialPath, placeFile } from './output-path';
 import { autoMaxCore, chooseTile } from './tile-size';
 import { EtaTracker, ThroughputMemory, type Work } from './eta';
-import { runtimeVersions, sha256Bytes, sha256File, sidecarPathFor, weightsSha256, writeSidecar, type Sidecar } from './sidecar';
+import { SIDECAR_FORMAT, runtimeVersions, sha256Bytes, sha256File, sidecarPathFor, weightsSha256, writeSidecar, type Sidecar } from './sidecar';
 
 export interface PipelineRequest {
   readonly input: string;
@@ -397,7 +397,6 @@ export async function runPipeline(req: PipelineRequest, ctx: PipelineContext): P
   let previews: Promise<void> = Promise.resolve();
   const usedTile = usedTileOf(layouts);
   const edgeMode = req.padding ?? DEFAULT_PADDING;
-  eta.resetClock();
 
   for (let p = 0; p < passes; p++) {
     const layout = layouts[p] as PassLayout;
@@ -505,7 +504,7 @@ export async function runPipeline(req: PipelineRequest, ctx: PipelineContext): P
       sidecarTemp = partialPath(sidecarPathFor(finalPath), ctx.jobId);
       const timings: UpscaleTimings = { decodeMs, inferMs, encodeMs: now() - encodeStart, totalMs: now() - started };
       const sidecar: Sidecar = {
-        format: 'upscale-sidecar/1',
+        format: SIDECAR_FORMAT,
         input: { path: req.input, sha256: await (inputHash as Promise<string>), width: inputSize.width, height: inputSize.height, format: header.format },
         output: { path: finalPath, width: W, height: H, format: out.format, channels, depth, pixelsSha256: sha256Bytes(data) },
         model: {

@@ -3,6 +3,8 @@
 // automatic size is derived from the image: the fewest tiles per axis under the size
 // limit, then the smallest tile that covers the axis with that many.
 
+import { axisSpans } from './tiles';
+
 /**
  * Largest number of input pixels an automatic tile decides per axis; the model sees that
  * plus the context on each side (544 px with the default 16). It bounds a tile's
@@ -49,8 +51,7 @@ export function evenTile(length: number, count: number, overlap: number): number
 
 function autoAxis(length: number, overlap: number, maxTile: number): number {
   if (length <= maxTile) return 0;
-  const count = Math.ceil((length - overlap) / (maxTile - overlap));
-  return evenTile(length, count, overlap);
+  return evenTile(length, axisSpans(length, maxTile, overlap).length, overlap);
 }
 
 /**

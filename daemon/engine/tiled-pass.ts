@@ -1,8 +1,8 @@
 // One model pass over an image, tile by tile, in row bands.
 //
-// The image is read through reflection at its borders (so edge tiles see plausible
-// context instead of the model's zero padding), each tile is padded to the model's input
-// multiple the same way, and tile outputs are blended in tensor space (see composite.ts).
+// The image is read through reflection at its borders, or wrapped for tileable textures
+// (so edge tiles see plausible context instead of the model's zero padding), each tile is
+// padded to the model's input multiple by reflection, and tile outputs are blended in tensor space (see composite.ts).
 // Only the outputs of the tile row in flight are held, with the strips of earlier rows
 // that reach into it; rows no later tile can touch are blended, cropped and handed to
 // the sink, so memory grows with the image's width and the tile, not with its height.

@@ -25,16 +25,3 @@ export function axisSpans(length: number, tile: number, overlap: number): Span[]
   }
   return spans;
 }
-
-export interface TileGrid {
-  readonly columns: readonly Span[];
-  readonly rows: readonly Span[];
-}
-
-export function tileGrid(width: number, height: number, tile: number, overlap: number): TileGrid {
-  return { columns: axisSpans(width, tile, overlap), rows: axisSpans(height, tile, overlap) };
-}
-
-export function tileCount(grid: TileGrid): number {
-  return grid.columns.length * grid.rows.length;
-}

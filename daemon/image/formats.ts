@@ -61,10 +61,6 @@ export function outputFormatFor(source: SourceInfo, requested?: OutputFormat): O
   return OUTPUT_FOR_SOURCE[source.format.toLowerCase()] ?? 'png';
 }
 
-export function maxSideFor(format: OutputFormat): number | null {
-  return MAX_SIDE[format];
-}
-
 export function checkOutputSize(format: OutputFormat, width: number, height: number): void {
   if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1) {
     throw new Error(`Output size ${width}x${height} is not a valid image size: expected whole numbers of pixels, at least 1x1.`);

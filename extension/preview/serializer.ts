@@ -4,15 +4,13 @@
 // import so it is unit-tested in plain Node; panel.ts wires it to registerWebviewPanelSerializer.
 
 import { stat } from 'node:fs/promises';
-import { extname, isAbsolute } from 'node:path';
+import { isAbsolute } from 'node:path';
+import { isImageFile } from '../images';
 import type { ResultSummary } from '../../webview/messages';
 import { parsePreviewState, type PreviewState } from '../../webview/state';
 
-/** The extensions the product reads and writes (DESIGN: png, jpg/jpeg, webp, tif/tiff, avif, gif, bmp). */
-export const IMAGE_EXTENSIONS: ReadonlySet<string> = new Set(['.png', '.jpg', '.jpeg', '.webp', '.tif', '.tiff', '.avif', '.gif', '.bmp']);
-
 export function isImagePath(path: string): boolean {
-  return isAbsolute(path) && !path.includes('\0') && IMAGE_EXTENSIONS.has(extname(path).toLowerCase());
+  return isAbsolute(path) && !path.includes('\0') && isImageFile(path);
 }
 
 export async function isExistingImageFile(path: string): Promise<boolean> {

@@ -3,22 +3,13 @@
 // The network is BasicSR's RRDBNet under other names; only the key mapping lives here.
 import type { Architecture, Detected } from './types';
 import type { StateDict } from '../readers/state-dict';
-import { buildRrdbNet, readRrdbConfig, type RrdbNetConfig } from './rrdb-block';
+import { buildRrdbNet, countBlocks, readRrdbConfig, type RrdbNetConfig } from './rrdb-block';
 
 const WHY = 'RRDBNet (ESRGAN 2018 keys)';
 
-const DENSE_CONV_KEY = /^model\.1\.sub\.\d+\.RDB\d+\./;
+/** A dense block's conv, its block index captured. */
 const BLOCK_INDEX = /^model\.1\.sub\.(\d+)\.RDB\d+\./;
 const TOP_LEVEL_CONV = /^model\.(\d+)\.(weight|bias)$/;
-
-export function countOldBlocks(keys: Iterable<string>): number {
-  let highest = -1;
-  for (const k of keys) {
-    const m = BLOCK_INDEX.exec(k);
-    if (m) highest = Math.max(highest, Number(m[1]));
-  }
-  return highest + 1;
-}
 
 /**
  * The flattened nn.Sequential puts upsample convs at 3, 6, 9, ... (each stage is
@@ -53,9 +44,9 @@ export const esrganOld: Architecture<RrdbNetConfig> = {
   detect(sd: StateDict): Detected<RrdbNetConfig> | null {
     if (!sd.has('model.0.weight')) return null;
     const keys = [...sd.keys()];
-    if (!keys.some((k) => DENSE_CONV_KEY.test(k))) return null;
+    if (!keys.some((k) => BLOCK_INDEX.test(k))) return null;
 
-    const config = readRrdbConfig(sd, 'esrgan-2018', countOldBlocks(keys), countOldUpsampleStages(keys), WHY);
+    const config = readRrdbConfig(sd, 'esrgan-2018', countBlocks(keys, BLOCK_INDEX), countOldUpsampleStages(keys), WHY);
     const unshuffled = config.unshuffleFactor > 1 ? `, pixel_unshuffle ${config.unshuffleFactor}` : '';
     return {
       info: {

@@ -246,3 +246,13 @@ export function buildRrdbNet(sd: StateDict, config: RrdbNetConfig, graphName: st
   g.output(out, 'output', [1, IMAGE_CHANNELS, 'out_height', 'out_width']);
   return g.toBytes(`RRDBNet (${config.layout} keys) x${config.scale}`);
 }
+
+/** Blocks are numbered from 0; the highest index present says how many there must be. */
+export function countBlocks(keys: Iterable<string>, denseConv: RegExp): number {
+  let highest = -1;
+  for (const k of keys) {
+    const m = denseConv.exec(k);
+    if (m) highest = Math.max(highest, Number(m[1]));
+  }
+  return highest + 1;
+}

@@ -7,7 +7,7 @@
 // `HRconv`, `conv_last`).
 import type { Architecture, Detected } from './types';
 import type { StateDict } from '../readers/state-dict';
-import { buildRrdbNet, readRrdbConfig, type RrdbLayout, type RrdbNetConfig } from './rrdb-block';
+import { buildRrdbNet, countBlocks, readRrdbConfig, type RrdbLayout, type RrdbNetConfig } from './rrdb-block';
 
 export type { RrdbNetConfig } from './rrdb-block';
 
@@ -39,16 +39,6 @@ const LAYOUTS: readonly ConvFirstLayout[] = [
 ];
 
 const MIN_UPSAMPLE_STAGES = 2;
-
-/** Blocks are numbered from 0; the highest index present says how many there must be. */
-export function countBlocks(keys: Iterable<string>, denseConv: RegExp): number {
-  let highest = -1;
-  for (const k of keys) {
-    const m = denseConv.exec(k);
-    if (m) highest = Math.max(highest, Number(m[1]));
-  }
-  return highest + 1;
-}
 
 /**
  * Upsample convs must be numbered 1, 2, ... without gaps. Both upstreams always build at

@@ -193,6 +193,16 @@ export function unpickle(bytes: Uint8Array, label: string, options: UnpickleOpti
     if (stack.length >= MAX_STACK_SIZE) fail(`the stack grew past ${MAX_STACK_SIZE} entries`);
     stack.push(value);
   };
+  /** What the caller's persistentLoad makes of a persistent id (tensor storage in a .pth). */
+  const persistent = (id: PickleValue): PickleValue => {
+    const load = options.persistentLoad;
+    if (!load) return fail('a persistent id appears, but this file cannot have external data');
+    try {
+      return load(id);
+    } catch (e) {
+      return fail((e as Error).message);
+    }
+  };
   const pop = (): PickleValue => {
     if (stack.length === 0) fail('pops an empty stack');
     return stack.pop() as PickleValue;
@@ -438,26 +448,12 @@ export function unpickle(bytes: Uint8Array, label: string, options: UnpickleOpti
         }
         break;
       }
-      case OP.BINPERSID: {
-        const id = pop();
-        if (!options.persistentLoad) fail('a persistent id appears, but this file cannot have external data');
-        try {
-          push((options.persistentLoad as (id: PickleValue) => PickleValue)(id));
-        } catch (e) {
-          fail((e as Error).message);
-        }
+      case OP.BINPERSID:
+        push(persistent(pop()));
         break;
-      }
-      case OP.PERSID: { // text form
-        const id = takeLine();
-        if (!options.persistentLoad) fail('a persistent id appears, but this file cannot have external data');
-        try {
-          push((options.persistentLoad as (id: PickleValue) => PickleValue)(id));
-        } catch (e) {
-          fail((e as Error).message);
-        }
+      case OP.PERSID: // text form
+        push(persistent(takeLine()));
         break;
-      }
       default: {
         const name = OPCODE_NAMES.get(opcode);
         throw new Error(

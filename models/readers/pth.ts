@@ -6,7 +6,7 @@
 // checkpoint can only ever produce tensors and plain data, never run code.
 import * as fs from 'node:fs/promises';
 import * as zlib from 'node:zlib';
-import { halfToFloat } from './half';
+import { halfToFloatTable } from './half';
 import {
   unpickle,
   PickleDict,
@@ -268,16 +268,6 @@ function isIntegerArray(value: PickleValue): value is PickleTuple {
 type StorageElements = Float32Array | Float64Array | Uint16Array | BigInt64Array | Int32Array | Int16Array | Int8Array | Uint8Array;
 
 const HOST_IS_LITTLE_ENDIAN = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
-
-/** Every float16 bit pattern's value: one lookup per element instead of a pow() per element. */
-let halfTable: Float32Array | undefined;
-function halfToFloatTable(): Float32Array {
-  if (!halfTable) {
-    halfTable = new Float32Array(65536);
-    for (let bits = 0; bits < 65536; bits++) halfTable[bits] = halfToFloat(bits);
-  }
-  return halfTable;
-}
 
 /**
  * The storage's elements as a typed array in host byte order: a view of the file's bytes when
@@ -643,14 +633,6 @@ function readLegacyCheckpoint(bytes: Uint8Array, label: string): PickleValue {
     if (!storage.bytes) throw new Error(`${label}: storage '${storage.key}' is used by a tensor but missing from the file`);
   }
   return main.value;
-}
-
-/**
- * Unpickles a checkpoint held in memory, in either torch.save format, without unwrapping it.
- * Tensors appear as PickledTensor values. `label` names the file in errors.
- */
-export function readPthObject(bytes: Uint8Array, label: string): PickleValue {
-  return withFileLabel(label, () => readEitherFormat(bytes, label));
 }
 
 /**

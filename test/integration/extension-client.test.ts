@@ -10,7 +10,8 @@ import * as path from 'node:path';
 import { FIXTURES_DIR } from '../fixtures';
 import sharp from 'sharp';
 import type { LogLevel, ProgressParams } from '../../daemon/protocol/protocol';
-import { DaemonClient, DaemonCrashedError, isCancelledError, type DaemonState } from '../../extension/client';
+import { DaemonClient, DaemonCrashedError, type DaemonState } from '../../extension/client';
+import { isCancelled } from '../../daemon/protocol/errors';
 import { DEFAULTS } from '../../extension/config';
 import { daemonLaunch } from '../../extension/daemon-launch';
 import { upscaleParams } from '../../extension/job-params';
@@ -120,7 +121,7 @@ test('cancel sends $/cancelRequest; the job rejects as cancelled and leaves no o
         if (p.stage === 'infer' && p.done >= 1) controller.abort();
       },
     });
-    await assert.rejects(job, (e: unknown) => isCancelledError(e));
+    await assert.rejects(job, (e: unknown) => isCancelled(e));
     assert.deepEqual(outputsBeside(input), [], 'no output and no temp file');
     // The daemon is still there and idle.
     assert.deepEqual(client.state, { kind: 'running', provider: 'cpu', jobs: 0 });

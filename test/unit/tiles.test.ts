@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { axisSpans, tileGrid, tileCount } from '../../daemon/engine/tiles';
+import { axisSpans } from '../../daemon/engine/tiles';
 
 test('one span when the tile is 0 or covers the axis', () => {
   assert.deepEqual(axisSpans(100, 0, 16), [{ start: 0, end: 100 }]);
@@ -26,11 +26,4 @@ test('spans cover the axis, all the same size, with at least the overlap between
 test('a bad overlap is refused with the numbers', () => {
   assert.throws(() => axisSpans(100, 32, 32), /overlap must be from 0 to tile - 1 \(31\), got 32/);
   assert.throws(() => axisSpans(0, 32, 8), /length must be a positive integer/);
-});
-
-test('the grid multiplies the axes', () => {
-  const grid = tileGrid(300, 100, 96, 32);
-  assert.equal(grid.columns.length, 5); // (300 - 32) / (96 - 32) = 4.2
-  assert.equal(grid.rows.length, 2);
-  assert.equal(tileCount(grid), 10);
 });
