@@ -4,6 +4,9 @@
 import * as path from 'node:path';
 import { EXECUTION_PROVIDERS, type ExecutionProviderChoice } from '../daemon/protocol/protocol';
 
+/** The sections a run can be limited to with --only. */
+export const BENCH_SECTIONS = ['speed', 'sweep', 'memory', 'lifecycle', 'quality'] as const;
+
 export interface BenchOptions {
   /** A fast look (under 3 minutes): fewer sizes, x4plus only small, one photo. */
   readonly quick: boolean;
@@ -31,8 +34,14 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
       if (!(EXECUTION_PROVIDERS as readonly string[]).includes(p)) throw new Error(`--provider must be one of ${EXECUTION_PROVIDERS.join(', ')}`);
       provider = p as ExecutionProviderChoice;
     } else if (arg === '--out') outDir = path.resolve(value());
-    else if (arg === '--only') only.push(...value().split(','));
-    else throw new Error(`unknown option ${arg} (options: --quick, --provider P, --out DIR, --only speed,sweep,memory,lifecycle,quality)`);
+    else if (arg === '--only') {
+      const names = value().split(',');
+      // A misspelt section would run nothing and still rewrite summary.json.
+      const unknown = names.filter((n) => !(BENCH_SECTIONS as readonly string[]).includes(n));
+      if (unknown.length > 0) throw new Error(`--only ${unknown.join(',')}: the sections are ${BENCH_SECTIONS.join(', ')}`);
+      only.push(...names);
+    }
+    else throw new Error(`unknown option ${arg} (options: --quick, --provider P, --out DIR, --only ${BENCH_SECTIONS.join(',')})`);
   }
   return { quick, provider, outDir, only };
 }

@@ -1,6 +1,6 @@
 // The goals the defaults must meet on the machine the bench runs on, each judged from
 // the measured numbers and reported PASS/FAIL with them.
-import type { LifecycleResult } from './lifecycle';
+import { WARM_LOADS, type LifecycleResult } from './lifecycle';
 import type { MatmulRate } from './ort-ceiling';
 import type { SpeedSeries } from './speed';
 
@@ -46,7 +46,7 @@ export function judgeGoals(speed: readonly SpeedSeries[], matmul: MatmulRate | n
         goal: `${l.model}: warm model load < ${WARM_LOAD_MAX_MS} ms`,
         // The round trip too: a job pays the daemon's lookup of the model as well as the cache hit.
         pass: l.warmMs < WARM_LOAD_MAX_MS && l.warmRoundTripMs < WARM_LOAD_MAX_MS && l.warmCached,
-        detail: `${l.warmMs.toFixed(3)} ms in the daemon, ${l.warmRoundTripMs.toFixed(2)} ms round trip (median of 5; cold ${l.coldMs.toFixed(0)} ms)`,
+        detail: `${l.warmMs.toFixed(3)} ms in the daemon, ${l.warmRoundTripMs.toFixed(2)} ms round trip (median of ${WARM_LOADS}; cold ${l.coldMs.toFixed(0)} ms)`,
       });
     }
     for (const c of lifecycle.cancels) {

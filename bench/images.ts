@@ -1,15 +1,11 @@
 // Test images for the bench, all derived from Debian's opencv-doc photographs so that
 // timings and fidelity are measured on natural content, not synthetic gradients.
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import sharp from 'sharp';
+import { photo as opencvPhoto } from '../test/photos';
 
-export const PHOTO_DIR = '/usr/share/doc/opencv-doc/examples/data';
-
+/** One of the opencv-doc photographs, by name without `.jpg` (the tests' lookup, UPSCALE_PHOTOS included). */
 export function photoPath(name: string): string {
-  const file = path.join(PHOTO_DIR, `${name}.jpg`);
-  if (!fs.existsSync(file)) throw new Error(`${file} is missing: install it with 'apt-get install opencv-doc'`);
-  return file;
+  return opencvPhoto(`${name}.jpg`);
 }
 
 /** Interleaved 8-bit RGB pixels. */
@@ -23,10 +19,6 @@ export async function readRaster(file: string | Buffer): Promise<Raster> {
   const { data, info } = await sharp(file).removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
   if (info.channels !== 3) throw new Error(`expected RGB, got ${info.channels} channels`);
   return { width: info.width, height: info.height, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
-}
-
-export async function writeRasterPng(raster: Raster, file: string): Promise<void> {
-  await sharp(Buffer.from(raster.data), { raw: { width: raster.width, height: raster.height, channels: 3 } }).png().toFile(file);
 }
 
 /**

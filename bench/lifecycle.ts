@@ -6,6 +6,7 @@ import { isCancelled } from '../daemon/protocol/errors';
 import type { ExecutionProviderChoice } from '../daemon/protocol/protocol';
 import { benchTempDir, startBenchDaemon, type BenchDaemon } from './daemon-client';
 import { squarePhotoPng } from './images';
+import { median } from './median';
 
 export interface LoadTiming {
   readonly model: string;
@@ -48,7 +49,7 @@ export async function measureStartup(provider: ExecutionProviderChoice, runs: nu
 }
 
 /** Warm loads per model; the median is reported. */
-const WARM_LOADS = 5;
+export const WARM_LOADS = 5;
 
 export async function measureLoads(provider: ExecutionProviderChoice, models: readonly string[]): Promise<LoadTiming[]> {
   const daemon = await startBenchDaemon(provider);
@@ -64,10 +65,9 @@ export async function measureLoads(provider: ExecutionProviderChoice, models: re
         const again = await daemon.connection.request('models/load', { id: model });
         warm.push({ loadMs: again.loadMs, roundTripMs: performance.now() - start, cached: again.cached });
       }
-      const middle = (values: number[]) => values.sort((a, b) => a - b)[Math.floor((values.length - 1) / 2)] as number;
       out.push({
         model, coldMs: cold.loadMs, coldRoundTripMs,
-        warmMs: middle(warm.map((w) => w.loadMs)), warmRoundTripMs: middle(warm.map((w) => w.roundTripMs)), warmCached: warm.every((w) => w.cached),
+        warmMs: median(warm.map((w) => w.loadMs)), warmRoundTripMs: median(warm.map((w) => w.roundTripMs)), warmCached: warm.every((w) => w.cached),
       });
     }
   } finally {

@@ -17,6 +17,7 @@ import { measureMatmul, type MatmulRate } from './ort-ceiling';
 import { profileOperators, type OperatorProfile } from './ort-profile';
 import { builtinModelsDir } from '../models/paths';
 import { FULL_PLAN, QUICK_PLAN } from './plans';
+import { median } from './median';
 import { measureQuality, type QualityResult } from './quality';
 import { goalsTable, lifecycleTable, memoryTable, profileTable, qualityTable, speedTable, sweepTable } from './report';
 import { measureSpeed, type SpeedSeries } from './speed';
@@ -118,9 +119,8 @@ async function main(): Promise<void> {
       const cancels = await measureCancel(daemon, plan.cancelModel, plan.cancelInputSize, plan.cancelWhen);
       log('start-up and model loads');
       const startupMs = [daemon.startupMs, ...(await measureStartup(options.provider, plan.startupRuns - 1))];
-      const sorted = [...startupMs].sort((a, b) => a - b);
       const loads = await measureLoads(options.provider, plan.loadModels);
-      lifecycle = { startupMs, startupMedianMs: sorted[Math.floor((sorted.length - 1) / 2)] as number, loads, cancels };
+      lifecycle = { startupMs, startupMedianMs: median(startupMs), loads, cancels };
       save('lifecycle.json', lifecycle);
       section('start-up, model load, cancel', lifecycleTable(lifecycle));
     }

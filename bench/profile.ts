@@ -3,14 +3,14 @@
 // measured here by running the daemon's own tiled pass with an inference that costs
 // nothing (it returns a ready buffer of the right shape), and one real tile is timed
 // through onnxruntime so that tiles × tile time estimates the pure inference.
-import { chooseTile } from '../daemon/engine/tile-size';
 import { runTiledPass, type PlanarImage, type TileInference } from '../daemon/engine/tiled-pass';
 import { DEFAULT_OVERLAP, edgePadFor } from '../daemon/engine/pipeline';
 import { DEFAULT_PADDING } from '../daemon/protocol/protocol';
 import { quantisePlanes } from '../daemon/engine/quantise';
+import type { TileWork } from './tile-work';
 
-/** Milliseconds of the daemon's tiling, blending and row copies for a size×size RGB image at `scale`, without a model. */
-export async function tilingOverheadMs(size: number, scale: number): Promise<number> {
+/** Milliseconds of the daemon's tiling, blending and row copies for a size×size RGB image at `scale` on the tiles of `work`, without a model. */
+export async function tilingOverheadMs(size: number, scale: number, work: TileWork): Promise<number> {
   const img: PlanarImage = { width: size, height: size, channels: 3, data: new Float32Array(3 * size * size).fill(0.5) };
   const outputs = new Map<string, PlanarImage>();
   const freeInference: TileInference = async (tile) => {
@@ -23,13 +23,12 @@ export async function tilingOverheadMs(size: number, scale: number): Promise<num
     return out;
   };
   const edgePad = edgePadFor(DEFAULT_PADDING, DEFAULT_OVERLAP);
-  const tile = chooseTile(undefined, size + 2 * edgePad, size + 2 * edgePad, DEFAULT_OVERLAP);
   const outW = size * scale;
   const start = performance.now();
   // The pipeline's sink on a last pass: quantise each finished band into the 8-bit output raster.
   const raster = new Uint8Array(3 * outW * outW);
   await runTiledPass(img, freeInference, {
-    scale, tileWidth: tile.width, tileHeight: tile.height, overlap: 2 * DEFAULT_OVERLAP, edgePad,
+    scale, tileWidth: work.tileWidth, tileHeight: work.tileHeight, overlap: 2 * DEFAULT_OVERLAP, edgePad,
     inputMultiple: 1, minTile: 32, checkpoint: () => undefined,
   }, (y, count, rows) => quantisePlanes(raster, outW, 3, 0, y, outW, count, rows, 3, 0));
   return performance.now() - start;

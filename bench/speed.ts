@@ -2,14 +2,15 @@
 // client-side time of the `upscale` request) against the ceiling of one whole-image
 // onnxruntime pass of the same model on the same input, in the same provider.
 import * as path from 'node:path';
-import type { ExecutionProvider, UpscaleTimings } from '../daemon/protocol/protocol';
+import type { ExecutionProvider, UpscaleResult, UpscaleTimings } from '../daemon/protocol/protocol';
 import { builtinModelsDir } from '../models/paths';
 import { benchTempDir, timedUpscale, type BenchDaemon } from './daemon-client';
 import { squarePhotoPng } from './images';
 import { WholeImageSession, achievedGflops, planarInput } from './ort-ceiling';
-import { tileWork, type TileWork } from './tile-work';
+import { tileWorkOf, type TileWork } from './tile-work';
 import { loadAverage, processCpuMs, selfCpuMs } from './cpu';
 import { tilingOverheadMs } from './profile';
+import { medianBy } from './median';
 import { extractRegion, type PlanarImage } from '../daemon/engine/tiled-pass';
 
 export interface SpeedPlan {
@@ -53,12 +54,6 @@ async function oneTileMs(ceiling: WholeImageSession, planar: PlanarImage, work: 
   return ceiling.timeRun(extractRegion(planar, 0, 0, work.tileWidth, work.tileHeight));
 }
 
-/** The run with the median wall time. */
-function median<T extends { ms: number }>(runs: readonly T[]): T {
-  const sorted = [...runs].sort((a, b) => a.ms - b.ms);
-  return sorted[Math.floor((sorted.length - 1) / 2)] as T;
-}
-
 export interface SpeedSeries {
   readonly model: string;
   readonly points: readonly SpeedPoint[];
@@ -82,23 +77,23 @@ export async function measureSpeed(daemon: BenchDaemon, provider: ExecutionProvi
     const load = loadAverage();
     const planar = await planarInput(input);
     // End to end and ceiling alternate, so a change in the machine's load falls on both.
-    const e2e: { ms: number; cpuMs: number; timings: UpscaleTimings }[] = [];
+    const e2e: { ms: number; cpuMs: number; result: UpscaleResult }[] = [];
     const ceilingRuns: { ms: number; cpuMs: number }[] = [];
     for (let r = 0; r < runs; r++) {
       const daemonCpuBefore = processCpuMs(daemon.pid);
       const t = await timedUpscale(daemon, { input, output: path.join(dir, `out-${size}.png`), model: plan.model, scale: 4 });
-      e2e.push({ ms: t.wallMs, cpuMs: processCpuMs(daemon.pid) - daemonCpuBefore, timings: t.result.timings });
+      e2e.push({ ms: t.wallMs, cpuMs: processCpuMs(daemon.pid) - daemonCpuBefore, result: t.result });
       const selfCpuBefore = selfCpuMs();
       const ms = await ceiling.timeRun(planar);
       ceilingRuns.push({ ms, cpuMs: selfCpuMs() - selfCpuBefore });
     }
-    const mid = median(e2e);
-    const ceilingMid = median(ceilingRuns);
+    const mid = medianBy(e2e, (run) => run.ms);
+    const ceilingMid = medianBy(ceilingRuns, (run) => run.ms);
     const ceilingMs = ceilingMid.ms;
-    const work = tileWork(size, size);
+    const work = tileWorkOf(mid.result);
     const tileMs = await oneTileMs(ceiling, { ...planar, channels: 3 }, work);
     const profile = {
-      tilingOverheadMs: await tilingOverheadMs(size, 4),
+      tilingOverheadMs: await tilingOverheadMs(size, 4, work),
       oneTileMs: tileMs,
       tilesTimesOneTileMs: tileMs === null ? null : tileMs * work.tiles,
     };
@@ -106,7 +101,7 @@ export async function measureSpeed(daemon: BenchDaemon, provider: ExecutionProvi
     const e2eMpixPerS = megapixels / (mid.ms / 1000);
     const ceilingMpixPerS = megapixels / (ceilingMs / 1000);
     const point: SpeedPoint = {
-      size, megapixels, runs, e2eMs: mid.ms, e2eMpixPerS, timings: mid.timings, tileWork: work, profile,
+      size, megapixels, runs, e2eMs: mid.ms, e2eMpixPerS, timings: mid.result.timings, tileWork: work, profile,
       ceilingMs, ceilingMpixPerS, e2eOverCeiling: e2eMpixPerS / ceilingMpixPerS,
       e2eGflops: achievedGflops(plan.model, e2eMpixPerS), ceilingGflops: achievedGflops(plan.model, ceilingMpixPerS),
       e2eCpuMs: mid.cpuMs, ceilingCpuMs: ceilingMid.cpuMs, cpuTimeRatio: ceilingMid.cpuMs / mid.cpuMs, loadAverage: load,

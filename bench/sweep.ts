@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { benchTempDir, timedUpscale, type BenchDaemon } from './daemon-client';
 import { photoCropPng, readRaster } from './images';
 import { psnrRgb } from './metrics';
-import { tileWork } from './tile-work';
+import { tileWorkOf } from './tile-work';
 
 export interface SweepPlan {
   readonly model: string;
@@ -49,7 +49,7 @@ export async function runSweep(daemon: BenchDaemon, plan: SweepPlan, log: (line:
     const out = path.join(dir, `t${s.tile}-o${s.overlap}.png`);
     const tileParam = s.tile === 'auto' ? {} : { tile: s.tile };
     const t = await timedUpscale(daemon, { input, output: out, model: plan.model, scale: 4, overlap: s.overlap, ...tileParam });
-    const work = tileWork(plan.crop, plan.crop, s.tile === 'auto' ? undefined : s.tile, s.overlap);
+    const work = tileWorkOf(t.result);
     const cell: SweepCell = {
       tile: s.tile, overlap: s.overlap, tiles: work.tiles, workRatio: work.workRatio,
       ms: t.wallMs, inferMs: t.result.timings.inferMs, psnrDb: psnrRgb(await readRaster(out), reference),

@@ -41,13 +41,22 @@ export interface GoldenCase {
   readonly output_shape: readonly number[];
 }
 
+/** One run of an ONNX model's first input and output, the session released after. */
+export async function runOnnx(model: Uint8Array, input: Float32Array, shape: readonly number[]): Promise<ort.Tensor> {
+  const session = await ort.InferenceSession.create(model);
+  try {
+    const result = await session.run({ [session.inputNames[0] as string]: new ort.Tensor('float32', input, [...shape]) });
+    const output = result[session.outputNames[0] as string];
+    assert.ok(output, 'the graph has an output');
+    return output;
+  } finally {
+    await session.release();
+  }
+}
+
 /** Runs `model` on a golden case from `dir` and asserts the upstream output: relative L2 below 1e-4, max abs below 1e-3. */
 export async function assertMatchesGolden(model: Uint8Array, dir: string, golden: GoldenCase, label: string): Promise<void> {
-  const session = await ort.InferenceSession.create(model);
-  const input = new ort.Tensor('float32', readF32(path.join(dir, golden.input)), [...golden.input_shape]);
-  const output = (await session.run({ [session.inputNames[0] as string]: input }))[session.outputNames[0] as string];
-  await session.release();
-  assert.ok(output, `${label}: the model gave no output`);
+  const output = await runOnnx(model, readF32(path.join(dir, golden.input)), golden.input_shape);
   assert.deepEqual(output.dims, golden.output_shape);
   const actual = output.data as Float32Array;
   const reference = readF32(path.join(dir, golden.output));

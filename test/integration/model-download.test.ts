@@ -262,12 +262,11 @@ test('offline (nothing listening): a clear error with the URL and Import Model, 
   assert.deepEqual(listing(dir), []);
 });
 
-test('a slow download can be cancelled: it stops and leaves no files', async () => {
+test('a slow download can be cancelled: it stops and leaves no files', { timeout: 30_000 }, async () => {
   const dir = freshDir();
   const cat = catalogue(entry('test-slow', 'rrdbnet_x2.pth'));
   const controller = new AbortController();
   let seen = 0;
-  const started = Date.now();
   await assert.rejects(
     downloadModel('test-slow', {
       modelsDir: dir, catalogue: cat, baseUrl: `${base}/slow/`, env: noProxyEnv, signal: controller.signal,
@@ -279,7 +278,12 @@ test('a slow download can be cancelled: it stops and leaves no files', async () 
     (e: unknown) => e instanceof DownloadError && e.kind === 'cancelled',
   );
   assert.ok(seen >= 4096);
-  assert.ok(Date.now() - started < 10_000, 'cancel is prompt');
+  // Stopped early: far from the whole file, and the connection is closed, not left to trickle on.
+  assert.ok(seen < fs.statSync(FILES['rrdbnet_x2.pth'] as string).size / 2, `${seen} bytes seen`);
+  const response = slowResponses.at(-1);
+  assert.ok(response);
+  if (!response.destroyed) await new Promise((resolve) => response.once('close', resolve));
+  assert.ok(response.destroyed);
   assert.deepEqual(listing(dir), []);
 });
 

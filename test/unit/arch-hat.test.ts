@@ -4,8 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import * as ort from 'onnxruntime-node';
-import { FIXTURES_DIR, assertMatchesGolden, maxAbsDiff, readF32, type GoldenCase } from '../fixtures';
+import { FIXTURES_DIR, assertMatchesGolden, maxAbsDiff, readF32, runOnnx, type GoldenCase } from '../fixtures';
 import { readSafetensors } from '../../models/readers/safetensors';
 import { readPthBytes } from '../../models/readers/pth';
 import type { StateDict } from '../../models/readers/state-dict';
@@ -36,12 +35,6 @@ const DIR = path.join(FIXTURES_DIR, 'arch', NAME);
 
 function loadWeights(): StateDict {
   return readSafetensors(fs.readFileSync(path.join(DIR, `${NAME}.safetensors`)), NAME);
-}
-
-async function run(model: Uint8Array, input: Float32Array, height: number, width: number): Promise<ort.Tensor> {
-  const session = await ort.InferenceSession.create(model);
-  const result = await session.run({ input: new ort.Tensor('float32', input, [1, 3, height, width]) });
-  return result.output as ort.Tensor;
 }
 
 test('hat_x4: detect reads the upstream config and the graph matches the golden output', async () => {
@@ -95,7 +88,7 @@ test('hat: inputs that are not a multiple of the window are padded inside the gr
   const model = hat.build(sd, detected.config);
   for (const [h, w] of [[13, 18], [5, 7], [8, 4], [1, 1], [2, 3], [1, 9]] as const) {
     const input = new Float32Array(3 * h * w).map((_, i) => ((i * 37) % 101) / 100);
-    const out = await run(model, input, h, w);
+    const out = await runOnnx(model, input, [1, 3, h, w]);
     assert.deepEqual(out.dims, [1, 3, 4 * h, 4 * w]);
     assert.ok((out.data as Float32Array).every(Number.isFinite));
   }
@@ -116,8 +109,8 @@ test('hat: internal padding equals reflect-padding outside and cropping, as HAT\
   for (let c = 0; c < 3; c++) for (let y = 0; y < ph; y++) for (let x = 0; x < pw; x++) {
     padded[(c * ph + y) * pw + x] = image[(c * h + reflect(y, h)) * w + reflect(x, w)] as number;
   }
-  const direct = (await run(model, image, h, w)).data as Float32Array;
-  const full = (await run(model, padded, ph, pw)).data as Float32Array;
+  const direct = (await runOnnx(model, image, [1, 3, h, w])).data as Float32Array;
+  const full = (await runOnnx(model, padded, [1, 3, ph, pw])).data as Float32Array;
   const cropped = new Float32Array(direct.length);
   for (let c = 0; c < 3; c++) for (let y = 0; y < 4 * h; y++) for (let x = 0; x < 4 * w; x++) {
     cropped[(c * 4 * h + y) * 4 * w + x] = full[(c * 4 * ph + y) * 4 * pw + x] as number;

@@ -6,8 +6,7 @@ import { readPthBytes } from '../../models/readers/pth';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import * as ort from 'onnxruntime-node';
-import { FIXTURES_DIR, readF32, relativeL2, maxAbsDiff } from '../fixtures';
+import { FIXTURES_DIR, assertMatchesGolden, readF32, maxAbsDiff, runOnnx } from '../fixtures';
 import { readSafetensors } from '../../models/readers/safetensors';
 import type { StateDict } from '../../models/readers/state-dict';
 import type { Architecture, Family } from '../../models/arch/types';
@@ -31,18 +30,6 @@ function readCase(name: string): CaseFile {
 function loadWeights(name: string): StateDict {
   const file = path.join(ARCH_DIR, name, `${name}.safetensors`);
   return readSafetensors(new Uint8Array(fs.readFileSync(file)), file);
-}
-
-async function run(onnx: Uint8Array, input: Float32Array, shape: readonly number[]): Promise<ort.Tensor> {
-  const session = await ort.InferenceSession.create(onnx);
-  try {
-    const result = await session.run({ input: new ort.Tensor('float32', input, [...shape]) });
-    const output = result['output'];
-    assert.ok(output, 'the graph has an output named "output"');
-    return output;
-  } finally {
-    await session.release();
-  }
 }
 
 interface GoldenCase {
@@ -72,15 +59,8 @@ async function checkGolden(c: GoldenCase, sd: StateDict, source: string): Promis
   assert.equal(detected.info.inputMultiple, 1);
   for (const key of c.params) assert.equal(detected.info.params[key], golden.config[key], `param ${key}`);
 
-  const output = await run(c.arch.build(sd, detected.config), readF32(path.join(ARCH_DIR, c.name, 'input.f32')), golden.input_shape);
-  assert.deepEqual(output.dims, golden.output_shape);
-  const reference = readF32(path.join(ARCH_DIR, c.name, 'output.f32'));
-  const actual = output.data as Float32Array;
-  const rel = relativeL2(actual, reference);
-  const max = maxAbsDiff(actual, reference);
-  console.log(`${c.name} (${source}): rel L2 ${rel.toExponential(3)}, max abs ${max.toExponential(3)}`);
-  assert.ok(rel < 1e-4, `${c.name}: relative L2 ${rel} < 1e-4`);
-  assert.ok(max < 1e-3, `${c.name}: max abs ${max} < 1e-3`);
+  const files = { input: 'input.f32', output: 'output.f32', input_shape: golden.input_shape, output_shape: golden.output_shape };
+  await assertMatchesGolden(c.arch.build(sd, detected.config), path.join(ARCH_DIR, c.name), files, `${c.name} (${source})`);
 }
 
 for (const c of CASES) {
@@ -102,7 +82,7 @@ test('rrdbnet_x2 takes an odd-sized input (reflect-padded inside the graph) and 
   assert.ok(detected);
   const [h, w] = [13, 17];
   const input = new Float32Array(3 * h * w).map((_, i) => ((i * 37) % 101) / 100);
-  const output = await run(rrdbnet.build(sd, detected.config), input, [1, 3, h, w]);
+  const output = await runOnnx(rrdbnet.build(sd, detected.config), input, [1, 3, h, w]);
   assert.deepEqual(output.dims, [1, 3, 2 * h, 2 * w]);
   assert.ok((output.data as Float32Array).every(Number.isFinite));
 });
@@ -127,9 +107,9 @@ test('an odd size gives what Real-ESRGAN gives: reflect-pad bottom/right, run, c
   const onnx = rrdbnet.build(sd, detected.config);
   const [h, w] = [11, 19];
   const input = new Float32Array(3 * h * w).map((_, i) => ((i * 53) % 97) / 96);
-  const odd = await run(onnx, input, [1, 3, h, w]);
+  const odd = await runOnnx(onnx, input, [1, 3, h, w]);
   assert.deepEqual(odd.dims, [1, 3, 2 * h, 2 * w]);
-  const padded = (await run(onnx, reflectPadBottomRight(input, h, w, 1, 1), [1, 3, h + 1, w + 1])).data as Float32Array;
+  const padded = (await runOnnx(onnx, reflectPadBottomRight(input, h, w, 1, 1), [1, 3, h + 1, w + 1])).data as Float32Array;
   const [oh, ow, pw] = [2 * h, 2 * w, 2 * (w + 1)];
   const expected = new Float32Array(3 * oh * ow);
   for (let ch = 0; ch < 3; ch++) {
@@ -214,11 +194,11 @@ test('the 2018 layout reads x2, x8 and x1 from its key indices, and the BasicSR 
     const detected = esrganOld.detect(sd);
     assert.ok(detected);
     assert.equal(detected.info.scale, scale, `${stages} stages`);
-    const output = await run(esrganOld.build(sd, detected.config), new Float32Array(3 * 5 * 7).fill(0.5), [1, 3, 5, 7]);
+    const output = await runOnnx(esrganOld.build(sd, detected.config), new Float32Array(3 * 5 * 7).fill(0.5), [1, 3, 5, 7]);
     assert.deepEqual(output.dims, [1, 3, 5 * scale, 7 * scale]);
     if (scale === 2) {
       // x3 models have x2's keys; the caller who knows says so in the config.
-      const x3 = await run(esrganOld.build(sd, { ...detected.config, upsampleFactor: 3, scale: 3 }), new Float32Array(3 * 5 * 7).fill(0.5), [1, 3, 5, 7]);
+      const x3 = await runOnnx(esrganOld.build(sd, { ...detected.config, upsampleFactor: 3, scale: 3 }), new Float32Array(3 * 5 * 7).fill(0.5), [1, 3, 5, 7]);
       assert.deepEqual(x3.dims, [1, 3, 15, 21]);
     }
   }
@@ -229,7 +209,7 @@ test('the 2018 layout reads x2, x8 and x1 from its key indices, and the BasicSR 
   const detected = rrdbnet.detect(x8);
   assert.ok(detected);
   assert.equal(detected.info.scale, 8);
-  const output = await run(rrdbnet.build(x8, detected.config), new Float32Array(3 * 4 * 6).fill(0.5), [1, 3, 4, 6]);
+  const output = await runOnnx(rrdbnet.build(x8, detected.config), new Float32Array(3 * 4 * 6).fill(0.5), [1, 3, 4, 6]);
   assert.deepEqual(output.dims, [1, 3, 32, 48]);
 });
 
@@ -241,8 +221,8 @@ test('the 2018 layout gives the same output as the BasicSR layout for the same w
   assert.ok(a && b);
   assert.deepEqual({ ...b.config, layout: 'basicsr' }, a.config);
   const input = readF32(path.join(ARCH_DIR, 'rrdbnet_x4', 'input.f32'));
-  const ya = (await run(rrdbnet.build(basicsr, a.config), input, [1, 3, 16, 16])).data as Float32Array;
-  const yb = (await run(esrganOld.build(old, b.config), input, [1, 3, 16, 16])).data as Float32Array;
+  const ya = (await runOnnx(rrdbnet.build(basicsr, a.config), input, [1, 3, 16, 16])).data as Float32Array;
+  const yb = (await runOnnx(esrganOld.build(old, b.config), input, [1, 3, 16, 16])).data as Float32Array;
   assert.equal(maxAbsDiff(ya, yb), 0);
 });
 
@@ -262,8 +242,8 @@ test('the 2019 ESRGAN / BSRGAN names (RRDB_trunk, trunk_conv, upconvN, HRconv) b
   assert.equal(b.config.layout, 'esrgan-2019');
   assert.deepEqual({ ...b.config, layout: 'basicsr' }, a.config);
   const input = readF32(path.join(ARCH_DIR, 'rrdbnet_x4', 'input.f32'));
-  const ya = (await run(rrdbnet.build(basicsr, a.config), input, [1, 3, 16, 16])).data as Float32Array;
-  const yb = (await run(rrdbnet.build(renamed, b.config), input, [1, 3, 16, 16])).data as Float32Array;
+  const ya = (await runOnnx(rrdbnet.build(basicsr, a.config), input, [1, 3, 16, 16])).data as Float32Array;
+  const yb = (await runOnnx(rrdbnet.build(renamed, b.config), input, [1, 3, 16, 16])).data as Float32Array;
   assert.equal(maxAbsDiff(ya, yb), 0);
   assert.throws(() => rrdbnet.detect(without(renamed, 'RRDB_trunk.1.RDB1.conv2.weight')), /no tensor 'RRDB_trunk\.1\.RDB1\.conv2\.weight'/);
 });
@@ -278,7 +258,7 @@ test('x1 (pixel_unshuffle 4) RRDBNet pads any size to a multiple of 4 and crops 
   assert.ok(detected);
   assert.equal(detected.info.scale, 1);
   assert.equal(detected.info.params['pixel_unshuffle'], 4);
-  const output = await run(rrdbnet.build(sd, detected.config), new Float32Array(3 * 9 * 14).fill(0.25), [1, 3, 9, 14]);
+  const output = await runOnnx(rrdbnet.build(sd, detected.config), new Float32Array(3 * 9 * 14).fill(0.25), [1, 3, 9, 14]);
   assert.deepEqual(output.dims, [1, 3, 9, 14]);
 });
 
@@ -289,8 +269,8 @@ test('SRVGGNetCompact without PReLU weights is read as ReLU; LeakyReLU can be ch
   assert.equal(detected.config.activation, 'relu');
   assert.equal(detected.config.numConv, 4);
   const input = readF32(path.join(ARCH_DIR, 'srvgg_x4', 'input.f32'));
-  const relu = (await run(srvgg.build(sd, detected.config), input, [1, 3, 12, 16])).data as Float32Array;
-  const leaky = (await run(srvgg.build(sd, { ...detected.config, activation: 'leakyrelu' }), input, [1, 3, 12, 16])).data as Float32Array;
+  const relu = (await runOnnx(srvgg.build(sd, detected.config), input, [1, 3, 12, 16])).data as Float32Array;
+  const leaky = (await runOnnx(srvgg.build(sd, { ...detected.config, activation: 'leakyrelu' }), input, [1, 3, 12, 16])).data as Float32Array;
   assert.equal(relu.length, 3 * 48 * 64);
   assert.ok(maxAbsDiff(relu, leaky) > 0, 'LeakyReLU differs from ReLU');
 });

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { FIXTURES_DIR, assertMatchesGolden, maxAbsDiff, relativeL2, type GoldenCase } from '../fixtures';
+import { FIXTURES_DIR, assertMatchesGolden, maxAbsDiff, relativeL2, runOnnx, type GoldenCase } from '../fixtures';
 import { readSafetensors } from '../../models/readers/safetensors';
 import { readPthBytes } from '../../models/readers/pth';
 import { floatTensor, type StateDict } from '../../models/readers/state-dict';
@@ -35,12 +35,6 @@ function loadCase(name: string): { dir: string; json: SwinIRCaseJson; sd: StateD
   const json = JSON.parse(fs.readFileSync(path.join(dir, 'case.json'), 'utf8')) as SwinIRCaseJson;
   const sd = readSafetensors(fs.readFileSync(path.join(dir, `${name}.safetensors`)), name);
   return { dir, json, sd };
-}
-
-async function run(model: Uint8Array, input: Float32Array, height: number, width: number): Promise<ort.Tensor> {
-  const session = await ort.InferenceSession.create(model);
-  const result = await session.run({ input: new ort.Tensor('float32', input, [1, 3, height, width]) });
-  return result.output as ort.Tensor;
 }
 
 function assertConfigMatches(config: SwinIRConfig, expected: SwinIRCaseJson['config']): void {
@@ -90,7 +84,7 @@ test('swinir: sizes that are not a multiple of the window give scale x the input
   const model = swinir.build(sd, detected.config);
   for (const [h, w] of [[13, 18], [5, 7], [9, 4], [1, 1], [2, 3], [1, 9]] as const) {
     const input = new Float32Array(3 * h * w).map((_, i) => ((i * 37) % 101) / 100);
-    const out = await run(model, input, h, w);
+    const out = await runOnnx(model, input, [1, 3, h, w]);
     assert.deepEqual(out.dims, [1, 3, 4 * h, 4 * w]);
     assert.ok((out.data as Float32Array).every(Number.isFinite));
   }
@@ -402,7 +396,7 @@ for (const sc of syntheticCases) {
     const h = 9;
     const w = 13;
     const input: Map3 = { c: 3, h, w, data: new Lcg().fill(3 * h * w, 1).map((v) => v + 0.5) };
-    const out = await run(swinir.build(sd, detected.config), input.data, h, w);
+    const out = await runOnnx(swinir.build(sd, detected.config), input.data, [1, 3, h, w]);
     const reference = referenceForward(sd, sc, input);
     assert.deepEqual(out.dims, [1, 3, h * sc.scale, w * sc.scale]);
     const actual = out.data as Float32Array;
@@ -426,8 +420,8 @@ test('swinir synthetic: a grayscale network treats each RGB channel as an indepe
   const rgb = new Lcg().fill(3 * plane, 1).map((v) => v + 0.5);
   const greenEverywhere = new Float32Array(3 * plane);
   for (let c = 0; c < 3; c++) greenEverywhere.set(rgb.subarray(plane, 2 * plane), c * plane);
-  const a = (await run(model, rgb, h, w)).data as Float32Array;
-  const b = (await run(model, greenEverywhere, h, w)).data as Float32Array;
+  const a = (await runOnnx(model, rgb, [1, 3, h, w])).data as Float32Array;
+  const b = (await runOnnx(model, greenEverywhere, [1, 3, h, w])).data as Float32Array;
   const outPlane = 4 * plane;
   const greenA = a.subarray(outPlane, 2 * outPlane);
   assert.ok(maxAbsDiff(greenA, b.subarray(0, outPlane)) < 1e-5);
