@@ -3,6 +3,7 @@
 // `loadCatalogue`, which reads the JSON shipped beside this module.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { isValidModelId } from './registry';
 
 export interface CatalogueLicense {
   /** SPDX identifier of the license the authors released the weights under. */
@@ -60,7 +61,6 @@ export interface Catalogue {
 export const OFFICIAL_HOSTS: readonly string[] = ['github.com', 'huggingface.co'];
 
 const SHA256 = /^[0-9a-f]{64}$/;
-const ID = /^[a-z0-9](?:[a-z0-9._-]{0,62}[a-z0-9])?$/;
 const SPDX = /^[A-Za-z0-9.+-]+(?: (?:AND|OR|WITH) [A-Za-z0-9.+-]+)*$/;
 
 export class CatalogueError extends Error {
@@ -108,7 +108,7 @@ function entryProblems(value: unknown, where: string, options: ParseOptions): st
     return v;
   };
   const id = str('id');
-  if (id !== undefined && !ID.test(id)) problems.push(`${at}: "id" '${id}' must be 1 to 64 lowercase letters, digits, '.', '_' or '-'`);
+  if (id !== undefined && !isValidModelId(id)) problems.push(`${at}: "id" '${id}' must be 1 to 64 lowercase letters, digits, '.', '_' or '-', without '..'`);
   str('family');
   str('variant');
   const fileName = str('fileName');

@@ -16,7 +16,7 @@ import { readTfjsModelFiles } from './readers/tfjs';
 import { convertTfjs } from './arch/tfjs-graph';
 import type { StateDict } from './readers/state-dict';
 import { BUILTIN_MODELS } from './builtin';
-import { CONVERTER_VERSION, metadataPath, onnxPath, type ModelRecord, type RegisteredModel } from './registry';
+import { CONVERTER_VERSION, isValidModelId, metadataPath, onnxPath, type ModelRecord, type RegisteredModel } from './registry';
 import { activationBytesPerPixel } from './onnx/activation-memory';
 
 export type ModelFileKind = 'pytorch' | 'safetensors' | 'onnx' | 'ncnn-param';
@@ -212,12 +212,6 @@ export function modelIdFromFileName(fileName: string): string {
     .slice(0, MAX_ID_LENGTH)
     .replace(/[-._]+$/, '');
   return id || 'model';
-}
-
-const VALID_ID = /^[a-z0-9](?:[a-z0-9._-]{0,62}[a-z0-9])?$/;
-
-export function isValidModelId(id: string): boolean {
-  return VALID_ID.test(id) && !id.includes('..');
 }
 
 /** Human-readable name: the file's own name, without its extension. Pure. */

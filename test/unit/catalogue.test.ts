@@ -90,6 +90,7 @@ test('the validator refuses missing fields, foreign hosts, http, bad hashes and 
   assert.match(problemsOf([valid({ url: 'http://github.com/x.pth' })]).join('\n'), /must be https/);
   assert.match(problemsOf([valid({ url: 'https://github.com.evil.example/x.pth' })]).join('\n'), /must be https on/);
   assert.match(problemsOf([valid({ sha256: 'ABC' })]).join('\n'), /64 lowercase hex/);
+  assert.match(problemsOf([valid({ id: 'a..b' })]).join('\n'), /"id" 'a\.\.b' must be .* without '\.\.'/, 'the importer refuses such an id, so the catalogue does too');
   assert.match(problemsOf([valid({ sha256: null, hashSource: null, verified: true })]).join('\n'), /"verified": false/);
   assert.match(problemsOf([valid({ hashSource: null })]).join('\n'), /hashSource/);
   assert.match(problemsOf([valid({ url: null })]).join('\n'), /manualUrl/);
