@@ -21,6 +21,13 @@ export async function readRaster(file: string | Buffer): Promise<Raster> {
   return { width: info.width, height: info.height, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
 }
 
+/** The w×h rectangle of `r` at (x, y). */
+export function cropRaster(r: Raster, x: number, y: number, w: number, h: number): Raster {
+  const data = new Uint8Array(w * h * 3);
+  for (let j = 0; j < h; j++) data.set(r.data.subarray(((y + j) * r.width + x) * 3, ((y + j) * r.width + x + w) * 3), j * w * 3);
+  return { width: w, height: h, data };
+}
+
 /**
  * A `size`×`size` PNG of photo content: the photo covered (Lanczos) to that square. Large
  * sizes are enlarged photos, which is fine for timing: cost does not depend on content.

@@ -1,13 +1,14 @@
 // `npm run bench [-- --quick] [--provider P] [--out DIR] [--only sections]`: speed and
-// cost against the machine's ceilings, the tile sweep, memory, start-up/load/cancel and
-// quality, all through the real daemon. Each section's JSON is written as soon as it is
-// done, so an interrupted run still leaves what it measured. Never part of `npm test`.
+// cost against the machine's ceilings, the tile sweep, memory, start-up/load/cancel,
+// quality and borders, all through the real daemon. Each section's JSON is written as soon
+// as it is done, so an interrupted run still leaves what it measured. Never part of `npm test`.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { coreCount, loadAverage } from './cpu';
 import type { ExecutionProvider } from '../daemon/protocol/protocol';
 import { parseBenchArgs } from './args';
+import { measureBorders, type BorderScore } from './border';
 import { sweepCharts, throughputChart } from './charts';
 import { startBenchDaemon } from './daemon-client';
 import { judgeGoals, type Goal } from './goals';
@@ -19,7 +20,7 @@ import { builtinModelsDir } from '../models/paths';
 import { FULL_PLAN, QUICK_PLAN } from './plans';
 import { median } from './median';
 import { measureQuality, type QualityResult } from './quality';
-import { goalsTable, lifecycleTable, memoryTable, profileTable, qualityTable, speedTable, sweepTable } from './report';
+import { borderTable, goalsTable, lifecycleTable, memoryTable, profileTable, qualityTable, speedTable, sweepTable } from './report';
 import { measureSpeed, type SpeedSeries } from './speed';
 import { runSweep, type SweepResult } from './sweep';
 
@@ -30,6 +31,7 @@ interface PreviousSummary {
   readonly models?: Record<string, unknown>;
   readonly goals?: readonly Goal[];
   readonly quality?: unknown;
+  readonly borders?: unknown;
 }
 
 function readPreviousSummary(file: string): PreviousSummary | null {
@@ -81,6 +83,7 @@ async function main(): Promise<void> {
   let lifecycle: LifecycleResult | null = null;
   let memory: MemoryPoint[] = [];
   let quality: QualityResult | null = null;
+  let borders: BorderScore[] = [];
   try {
     if (wants('speed')) {
       log(`MatMul ${plan.matmulSize}² · ${plan.matmulSize}², best of ${plan.matmulRuns}`);
@@ -130,6 +133,12 @@ async function main(): Promise<void> {
       quality = await measureQuality(daemon, models, plan.qualityPhotos, plan.qualityCrop, path.join(options.outDir, 'sheets'), log);
       save('quality.json', quality);
       section('quality (standard SR protocol: bicubic down, upscale, PSNR/SSIM on Y)', qualityTable(quality));
+    }
+    if (wants('border')) {
+      log(`border: ${plan.borders.map((b) => `${b.model} on ${b.photos.join(', ')}`).join('; ')}`);
+      borders = await measureBorders(daemon, plan.borders, log);
+      save('border.json', borders);
+      section('borders (padding none vs reflect against real surroundings)', borderTable(borders));
     }
   } finally {
     await daemon.stop();
@@ -183,6 +192,7 @@ async function main(): Promise<void> {
     models: ranSpeed ? models : previous?.models ?? {},
     goals: goals.map((g) => ({ goal: g.goal, pass: g.pass, detail: g.detail })),
     quality: quality?.summary ?? previous?.quality ?? null,
+    borders: borders.length > 0 ? borders : previous?.borders ?? null,
     seconds: (performance.now() - began) / 1000,
     load_average_at_end: loadAverage(),
   });

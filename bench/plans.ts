@@ -16,6 +16,8 @@ export interface BenchPlan {
   readonly qualityPhotos: readonly string[];
   /** A centred square crop of each photo for quality, or null for whole photos. */
   readonly qualityCrop: number | null;
+  /** Models and photos for the border section (bench/border.ts). */
+  readonly borders: readonly { model: string; photos: readonly string[] }[];
   readonly matmulSize: number;
   readonly matmulRuns: number;
 }
@@ -41,6 +43,10 @@ export const FULL_PLAN: BenchPlan = {
   loadModels: [GENERAL, X4PLUS],
   qualityPhotos: ['baboon', 'fruits', 'butterfly', 'messi5'],
   qualityCrop: null,
+  borders: [
+    { model: GENERAL, photos: ['baboon', 'fruits', 'butterfly', 'messi5', 'building'] },
+    { model: X4PLUS, photos: ['baboon', 'fruits', 'butterfly', 'messi5', 'building'] },
+  ],
   matmulSize: 2048,
   matmulRuns: 7,
 };
@@ -60,6 +66,7 @@ export const QUICK_PLAN: BenchPlan = {
   loadModels: [GENERAL, X4PLUS],
   qualityPhotos: ['baboon'],
   qualityCrop: 256,
+  borders: [{ model: GENERAL, photos: ['baboon', 'fruits'] }],
   matmulSize: 2048,
   matmulRuns: 3,
 };

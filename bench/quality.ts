@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import sharp from 'sharp';
 import type { ModelInfo } from '../daemon/protocol/protocol';
 import { benchTempDir, timedUpscale, type BenchDaemon } from './daemon-client';
-import { photoPath, readRaster, type Raster } from './images';
+import { cropRaster, photoPath, readRaster, type Raster } from './images';
 import { psnrY, ssimY } from './metrics';
 import { bicubicEnlarge } from './bicubic';
 import { resizeLanczos } from '../daemon/engine/lanczos';
@@ -40,12 +40,6 @@ export interface QualityResult {
   readonly scores: readonly QualityScore[];
   readonly summary: readonly QualitySummary[];
   readonly sheets: readonly string[];
-}
-
-function cropRaster(r: Raster, x: number, y: number, w: number, h: number): Raster {
-  const data = new Uint8Array(w * h * 3);
-  for (let j = 0; j < h; j++) data.set(r.data.subarray(((y + j) * r.width + x) * 3, ((y + j) * r.width + x + w) * 3), j * w * 3);
-  return { width: w, height: h, data };
 }
 
 function rasterSharp(r: Raster): sharp.Sharp {

@@ -1,4 +1,5 @@
 // The stdout report: one table per section, then the goals.
+import { BORDER_CROP, type BorderScore } from './border';
 import type { Goal } from './goals';
 import type { LifecycleResult } from './lifecycle';
 import { growthBeyondRaster, type MemoryPoint } from './memory';
@@ -57,6 +58,18 @@ export function qualityTable(q: QualityResult): string {
   const rows = [...q.summary].sort((a, b) => a.scale - b.scale || b.meanPsnrY - a.meanPsnrY)
     .map((s) => [`x${s.scale}`, s.method, String(s.photos), fixed(s.meanPsnrY, 2), fixed(s.meanSsimY, 4), fixed(s.gainOverBicubicDb, 2)]);
   return `photos: ${q.photos.join(', ')} (Y of BT.601, border = scale cropped)\n` + formatTable(['scale', 'method', 'photos', 'PSNR-Y dB', 'SSIM-Y', 'vs bicubic dB'], rows);
+}
+
+export function borderTable(scores: readonly BorderScore[]): string {
+  const paddings = [...new Set(scores.map((s) => s.padding))];
+  const keys = [...new Set(scores.map((s) => `${s.model}\t${s.photo}`))];
+  const rows = keys.map((k) => {
+    const [model, photo] = k.split('\t') as [string, string];
+    return [model, photo, ...paddings.map((p) => fixed(scores.find((s) => s.model === model && s.photo === photo && s.padding === p)?.ringPsnr, 1))];
+  });
+  const { width, height, context, ring } = BORDER_CROP;
+  return `${width}x${height} centre crop, upscaled whole; outer ${ring} output px against the same pixels of the crop with ${context} px of real context (8-bit PSNR, dB)\n` +
+    formatTable(['model', 'photo', ...paddings.map((p) => `padding ${p}`)], rows);
 }
 
 export function goalsTable(goals: readonly Goal[]): string {

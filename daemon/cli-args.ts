@@ -27,7 +27,7 @@ export class UsageError extends Error {}
 export const USAGE = `usage:
   upscale IN... [-o OUT|DIR] [-m MODEL] [-s SCALE | --width W --height H [--fit cover|contain|fill]]
                 [--tile N] [--overlap N] [--format png|jpg|webp|tif|avif] [--quality Q]
-                [--background #rrggbb|transparent] [--padding reflect|wrap]
+                [--background #rrggbb|transparent] [--padding none|reflect|wrap]
                 [--alpha model|lanczos] [--provider auto|cpu|cuda|webgpu|dml|coreml] [--overwrite] [--json]
                 [--dry-run] [--sidecar]
   upscale models list [--json]
@@ -41,7 +41,8 @@ export const USAGE = `usage:
   --tile N   input pixels each tile decides, 0 for the whole image; default automatic
   --overlap N  context added on each side of a tile (default 16), as Real-ESRGAN's tile_pad
   --fit contain  fit inside W x H and pad with --background (default transparent, white for JPEG)
-  --padding wrap  treat the image as a tileable texture: edges continue into each other
+  --padding P  past the image's borders: none (default; the model's own output), reflect
+             (a 4 px mirrored border), wrap (a tileable texture: edges continue into each other)
   --dry-run  print the plan (passes, models, sizes, final resize, fit, tile grid) and write nothing
   --sidecar  also write OUTPUT.json beside each output (hashes, parameters, plan, versions, timings)
   --json     print one JSON object per result`;

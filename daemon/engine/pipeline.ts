@@ -88,22 +88,27 @@ const daemonThroughput = new ThroughputMemory();
 /** Context added on each side of a tile, in input pixels (Real-ESRGAN's tile_pad). */
 export const DEFAULT_OVERLAP = 16;
 /**
- * Reflected border around the image, in input pixels: edge tiles get context like inner
- * ones. Against the same model run with the real surroundings of a crop, the outer 8
- * output pixels came out within 0.05 dB with 4 px as with 8 (baboon, fruits; both
- * built-in models; 16 px gained 0.2 to 0.6 dB more), and a 512² image costs 3% more work
- * instead of 6%.
+ * Mirrored border around the image with `padding: 'reflect'`, in input pixels. Not the
+ * default: on five photos, the outer 8 output pixels of a crop came out closer to the same
+ * model run with the crop's real surroundings when nothing was added (the model's own zero
+ * padding) than with this border (`npm run bench -- --only border`), and a whole-image run
+ * with it is no longer the model's own output.
  */
 export const EDGE_PAD = 4;
 
 /**
- * The border added around the image. Mirrored, it is context for edge tiles, so it is no
- * wider than the context inner tiles get: with --overlap 0 a 512 px tile covers a 512 px
- * image in one piece, not two. With wrap padding the image's edges are seams inside a
- * repeating texture, so they get the context a seam between tiles gets (2 x overlap).
+ * The border added around the image. None by default. Mirrored, it is context for edge
+ * tiles, so it is no wider than the context inner tiles get: with --overlap 0 a 512 px
+ * tile covers a 512 px image in one piece, not two. With wrap padding the image's edges
+ * are seams inside a repeating texture, so they get the context a seam between tiles gets
+ * (2 x overlap).
  */
 export function edgePadFor(padding: Padding, overlap: number): number {
-  return padding === 'wrap' ? Math.max(EDGE_PAD, 2 * overlap) : Math.min(EDGE_PAD, overlap);
+  switch (padding) {
+    case 'none': return 0;
+    case 'reflect': return Math.min(EDGE_PAD, overlap);
+    case 'wrap': return Math.max(EDGE_PAD, 2 * overlap);
+  }
 }
 const MIN_TILE = 32;
 /** Largest output raster: one typed array, which Node 20 limits to 2^32 bytes. */
@@ -260,7 +265,7 @@ function describePlan(
     inputWidth: input.width, inputHeight: input.height, model: ctx.model.id, modelReason: req.modelReason ?? 'named in the request',
     passes,
     finalResize: plan.resize ? { fromWidth: last.width, fromHeight: last.height, toWidth: plan.content.width, toHeight: plan.content.height } : null,
-    fit: plan.fit, content: plan.content, background: background?.text ?? null, padding: req.padding ?? 'reflect',
+    fit: plan.fit, content: plan.content, background: background?.text ?? null, padding: req.padding ?? DEFAULT_PADDING,
     alpha: hasAlpha ? req.alpha : null,
     outputPath: out.file, format: out.format, width: plan.final.width, height: plan.final.height, channels, depth,
   };
@@ -402,7 +407,8 @@ export async function runPipeline(req: PipelineRequest, ctx: PipelineContext): P
     const layout = layouts[p] as PassLayout;
     const passSize = layout.output;
     const direct = p === passes - 1 && !plan.resize;
-    const base = { tileWidth: layout.tileWidth, tileHeight: layout.tileHeight, overlap: shared, edgePad, padding: edgeMode };
+    // Without a border, reads stay inside the image but for the pad to the input multiple, which mirrors.
+    const base = { tileWidth: layout.tileWidth, tileHeight: layout.tileHeight, overlap: shared, edgePad, padding: edgeMode === 'wrap' ? 'wrap' as const : 'reflect' as const };
     const tilesPerImage = layout.columns * layout.rows;
     const total = tilesPerImage * alphaPlanes;
     let doneBefore = 0;

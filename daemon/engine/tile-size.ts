@@ -10,8 +10,8 @@ import { axisSpans } from './tiles';
  * plus the context on each side (544 px with the default 16). It bounds a tile's
  * activations, which onnxruntime's CPU arena keeps for as long as the session is
  * resident: a 2000² → 8000² job with realesr-general-x4v3 (4 × 4 tiles of 526 px) peaked
- * at 1027 MiB. A 512² image, 520 px with its border, runs whole, as the model's
- * whole-image pass does: cut into 4 tiles it cost about 20% more work.
+ * at 1027 MiB. A 512² image runs whole, as the model's whole-image pass does: cut into 4
+ * tiles it cost about 20% more work.
  */
 export const AUTO_MAX_CORE = 512;
 
@@ -44,9 +44,9 @@ export interface TileSize {
   readonly height: number;
 }
 
-/** The smallest tile that covers `length` with `count` tiles overlapping by `overlap`. */
+/** The smallest tile for which `axisSpans` covers `length` with at most `count` tiles overlapping by `overlap`. */
 export function evenTile(length: number, count: number, overlap: number): number {
-  return Math.ceil((length + (count - 1) * overlap) / count);
+  return overlap + Math.ceil(length / count);
 }
 
 function autoAxis(length: number, overlap: number, maxTile: number): number {

@@ -1,8 +1,9 @@
 // One model pass over an image, tile by tile, in row bands.
 //
-// The image is read through reflection at its borders, or wrapped for tileable textures
-// (so edge tiles see plausible context instead of the model's zero padding), each tile is
-// padded to the model's input multiple by reflection, and tile outputs are blended in tensor space (see composite.ts).
+// Past its borders the image is read as the caller's border asks (none by default, so edge
+// tiles see the model's own zero padding, as a whole-image run does; mirrored; or wrapped
+// for tileable textures), each tile is padded to the model's input multiple by reflection,
+// and tile outputs are blended in tensor space (see composite.ts).
 // Only the outputs of the tile row in flight are held, with the strips of earlier rows
 // that reach into it; rows no later tile can touch are blended, cropped and handed to
 // the sink, so memory grows with the image's width and the tile, not with its height.
@@ -44,9 +45,9 @@ export interface PassOptions {
   readonly tileHeight: number;
   /** Input pixels neighbouring tiles share; the blend ramps across them. */
   readonly overlap: number;
-  /** Reflected (or wrapped) border added around the image, in input pixels. */
+  /** Mirrored (or wrapped) border added around the image, in input pixels; 0 for none. */
   readonly edgePad: number;
-  /** How the border and tile context outside the image are filled (default 'reflect'). */
+  /** How coordinates outside the image are read: the border, and the pad to the input multiple (default 'reflect'). */
   readonly padding?: EdgeMode;
   /** The model's required input multiple. */
   readonly inputMultiple: number;

@@ -20,10 +20,14 @@ export type Fit = (typeof FITS)[number];
 export const ALPHA_MODES = ['model', 'lanczos'] as const;
 export type AlphaMode = (typeof ALPHA_MODES)[number];
 
-/** How the image is extended past its borders for tile context: mirrored, or wrapped around (tileable textures). */
-export const PADDINGS = ['reflect', 'wrap'] as const;
+/**
+ * What the model sees past the image's borders: nothing added (its own zero padding, so a
+ * whole-image run is exactly the model's output), a mirrored border, or the opposite edge
+ * (tileable textures). Inner tile edges always get the real neighbouring pixels.
+ */
+export const PADDINGS = ['none', 'reflect', 'wrap'] as const;
 export type Padding = (typeof PADDINGS)[number];
-export const DEFAULT_PADDING: Padding = 'reflect';
+export const DEFAULT_PADDING: Padding = 'none';
 
 export interface ProviderStatus {
   readonly provider: ExecutionProvider;
@@ -129,7 +133,7 @@ export interface UpscaleParams {
   readonly previewWidth?: number;
   /** With fit 'contain': the colour of the padding, `#rrggbb` or `transparent` (default: transparent where the format has alpha, else white). */
   readonly background?: string;
-  /** Border handling for tile context (default 'reflect'); 'wrap' keeps tileable textures tileable. */
+  /** Border handling (default 'none': the model's own output); 'reflect' mirrors a border in, 'wrap' keeps tileable textures tileable. */
   readonly padding?: Padding;
   /** Plan only: check everything, return the plan in `UpscaleResult.plan`, write nothing. */
   readonly dryRun?: boolean;

@@ -63,10 +63,12 @@ test('axisBlend: runs cut the whole axis in order, each naming exactly the tiles
 });
 
 test('axisBlend: with the dead zone most of the axis has a single tile, so it is copied, not mixed', () => {
-  const blend = axisBlend(axisSpans(1040, 536, 32), 4);
+  const spans = axisSpans(1040, 552, 32);
+  assert.deepEqual(spans, [{ start: 0, end: 552 }, { start: 488, end: 1040 }]);
+  const blend = axisBlend(spans, 4);
   const single = blend.runs.filter((r) => r.tiles.length === 1).reduce((n, r) => n + r.end - r.start, 0);
   assert.equal(blend.runs.length, 3);
-  assert.equal(1040 * 4 - single, 16 * 4, 'only the middle half of the 32 px overlap mixes');
+  assert.equal(1040 * 4 - single, 32 * 4, 'only the middle half of the 64 px the tiles share mixes');
 });
 
 test('axisBlend refuses tiles that leave part of the axis uncovered', () => {
