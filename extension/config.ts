@@ -7,7 +7,9 @@ import {
   ALPHA_MODES, EXECUTION_PROVIDERS, OUTPUT_FORMATS,
   type AlphaMode, type ExecutionProviderChoice,
 } from '../daemon/protocol/protocol';
+import * as path from 'node:path';
 import { TEMPLATE_FIELDS } from '../daemon/engine/output-path';
+import { formatFromExtension, WRITABLE_EXTENSIONS } from '../daemon/image/formats';
 
 export const SECTION = 'upscale';
 
@@ -89,7 +91,7 @@ export const SETTINGS_SCHEMA: Readonly<Record<SettingKey, SettingSchema>> = {
   },
   outputNameTemplate: {
     type: 'string', default: DEFAULTS.outputNameTemplate, order: 2,
-    markdownDescription: 'File name of the result. Fields: `{name}` (source name without extension), `{scale}`, `{width}`, `{height}`, `{model}`, `{ext}`. An existing file is never replaced: a clash gets ` (2)`, ` (3)`, … appended.',
+    markdownDescription: 'File name of the result. Fields: `{name}` (source name without extension), `{scale}`, `{width}`, `{height}`, `{model}`, `{ext}`. A literal extension (`{name}-big.png`) decides the format, so it must agree with **Output Format**. An existing file is never replaced: a clash gets ` (2)`, ` (3)`, … appended.',
   },
   outputFolder: {
     type: 'string', default: DEFAULTS.outputFolder, order: 3, scope: 'resource',
@@ -196,8 +198,12 @@ class Reader {
   }
 }
 
-/** Problems with an output name template, or null; mirrors the daemon's rules (daemon/engine/output-path.ts). */
-export function templateProblem(template: string): string | null {
+/**
+ * Problems with an output name template, or null; mirrors the daemon's rules
+ * (daemon/engine/output-path.ts, and formatForName in daemon/image/formats.ts: a literal
+ * extension decides the format, so it must be writable and agree with `format`).
+ */
+export function templateProblem(template: string, format: OutputFormatChoice = 'same-as-input'): string | null {
   if (template.length === 0) return 'a non-empty file name template';
   for (const m of template.matchAll(/\{([^}]*)\}/g)) {
     if (!(TEMPLATE_FIELDS as readonly string[]).includes(m[1] as string)) {
@@ -205,6 +211,14 @@ export function templateProblem(template: string): string | null {
     }
   }
   if (/[/\\]/.test(template) || template === '.' || template === '..') return 'a plain file name (no / or \\)';
+  const ext = path.extname(template);
+  // An extension made of fields ({ext}, say) is filled in, and checked, by the daemon.
+  if (ext.includes('{')) return null;
+  const chosen = format === 'same-as-input' ? null : format;
+  if (ext === '') return chosen ? null : `a name with an extension, .{ext} or one of ${WRITABLE_EXTENSIONS}, since the extension decides the format`;
+  const named = formatFromExtension(template);
+  if (named === null) return `a name ending in .{ext} or one of ${WRITABLE_EXTENSIONS} (not "${ext}")`;
+  if (chosen && named !== chosen) return `an extension that agrees with upscale.outputFormat "${chosen}" (.{ext} always does), not "${ext}"`;
   return null;
 }
 
@@ -214,8 +228,9 @@ export function readSettings(get: (key: SettingKey) => unknown): SettingsReading
   if (defaultModel !== '' && !MODEL_ID.test(defaultModel)) {
     defaultModel = r.reject('defaultModel', defaultModel, 'a model id such as "realesr-general-x4v3" (letters, digits, . _ + -), or empty for the default');
   }
+  const outputFormat = r.choice('outputFormat', OUTPUT_FORMAT_CHOICES);
   let outputNameTemplate = r.string('outputNameTemplate');
-  const templateIssue = templateProblem(outputNameTemplate);
+  const templateIssue = templateProblem(outputNameTemplate, outputFormat);
   if (templateIssue) outputNameTemplate = r.reject('outputNameTemplate', outputNameTemplate, templateIssue);
   let modelsFolder = r.string('modelsFolder');
   if (modelsFolder !== '' && !isAbsolutePath(modelsFolder)) modelsFolder = r.reject('modelsFolder', modelsFolder, 'an absolute folder path, or empty for the default');
@@ -224,7 +239,7 @@ export function readSettings(get: (key: SettingKey) => unknown): SettingsReading
     defaultScale: r.number('defaultScale', MIN_SCALE, MAX_SCALE, false),
     outputNameTemplate,
     outputFolder: r.string('outputFolder'),
-    outputFormat: r.choice('outputFormat', OUTPUT_FORMAT_CHOICES),
+    outputFormat,
     outputQuality: r.number('outputQuality', 1, 100, true),
     tileSize: readTileSize(r),
     tileOverlap: r.number('tileOverlap', 0, MAX_OVERLAP, true),

@@ -1,4 +1,5 @@
-// Where a job's result goes: the template, the folder, and what happens on a name clash.
+// Where a job's result goes: the template, the folder, and what happens on a name clash:
+// a name the program chose gets " (2)", a name the user gave is kept or refused.
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 
@@ -52,29 +53,51 @@ async function exists(file: string): Promise<boolean> {
   }
 }
 
-/** A free path for `file` (or `file` itself with overwrite); never the source. */
+/**
+ * Whether two paths name one file: through symbolic links (stat follows them) and hard
+ * links (one device and inode). False when either does not exist.
+ */
+export async function sameFile(a: string, b: string): Promise<boolean> {
+  const [sa, sb] = await Promise.all([a, b].map((f) => fs.stat(f, { bigint: true }).catch(() => null)));
+  return !!sa && !!sb && sa.dev === sb.dev && sa.ino === sb.ino;
+}
+
+/** A free path for a name the program chose (`file`, or `file` itself with overwrite); never the source. */
 export async function freePath(file: string, source: string, overwrite: boolean): Promise<string> {
   // The source may have been deleted since it was decoded, and a dangling link may sit
   // at a candidate name: neither is an error here.
-  const sourceReal = await fs.realpath(source).catch(() => path.resolve(source));
   for (let attempt = 1; attempt < 10000; attempt++) {
     const candidate = candidateName(file, attempt);
     const taken = await exists(candidate);
-    const isSource = taken && (await fs.realpath(candidate).catch(() => null)) === sourceReal;
-    if (isSource) continue;
+    if (taken && (await sameFile(candidate, source))) continue;
     if (!taken || overwrite) return candidate;
   }
   throw new Error(`no free file name near ${file}`);
 }
 
 /**
+ * Checks a name the user gave: it is a promise, so it is never renamed. It may not be the
+ * source, whatever `overwrite` says, and an existing file is replaced only with
+ * `overwrite`. Throws a message naming the file.
+ */
+export async function checkNamedOutput(file: string, source: string, overwrite: boolean): Promise<void> {
+  if (path.resolve(file) === path.resolve(source) || (await sameFile(file, source))) {
+    throw new Error(`${file}: is the input image (${source}); the source is never written over, so choose another output name`);
+  }
+  if (!overwrite && (await exists(file))) {
+    throw new Error(`${file}: already exists; nothing was written (choose another name, or allow replacing it with --overwrite)`);
+  }
+}
+
+/**
  * Moves the finished `temp` file to `target`. Without overwrite the file is hard-linked
  * into place, which fails instead of replacing a file that appeared since `target` was
- * chosen (another daemon writing the same name); the next free name is tried then. File
- * systems without hard links fall back to a rename. Returns where the file ended up.
+ * chosen (another daemon writing the same name): a name the program chose moves on to the
+ * next free one, a name the user gave (`named`) is refused. File systems without hard
+ * links fall back to a rename. Returns where the file ended up.
  */
-export async function placeFile(temp: string, target: string, source: string, overwrite: boolean): Promise<string> {
-  if (overwrite) {
+export async function placeFile(temp: string, target: string, source: string, opts: { overwrite: boolean; named: boolean }): Promise<string> {
+  if (opts.overwrite) {
     await fs.rename(temp, target);
     return target;
   }
@@ -87,6 +110,7 @@ export async function placeFile(temp: string, target: string, source: string, ov
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       if (code === 'EEXIST') {
+        if (opts.named) throw new Error(`${target}: appeared while the job ran; nothing was written over it`);
         candidate = await freePath(target, source, false);
         continue;
       }

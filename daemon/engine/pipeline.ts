@@ -13,13 +13,13 @@ import type {
 import { parseBackground, type Rgba } from '../protocol/params';
 import { decodeImage, readImageHeader, readImageTraits } from '../image/decode';
 import { encodeImage } from '../image/encode';
-import { ALPHA_FORMATS, SIXTEEN_BIT_FORMATS, checkOutputSize, extensionFor, outputFormatFor } from '../image/formats';
+import { ALPHA_FORMATS, SIXTEEN_BIT_FORMATS, checkOutputSize, extensionFor, formatForName, outputFormatFor } from '../image/formats';
 import type { DecodedImage, SourceInfo } from '../image/types';
 import { planPasses, type PassPlan, type Size, type Target } from './plan';
 import { passGrid, runTiledPass, type PlanarImage, type TileDone, type TileInference } from './tiled-pass';
 import { fitWindow, resizeLanczos, type Window } from './lanczos';
 import { fillChannel, quantisePlanes, quantiseSample } from './quantise';
-import { applyTemplate, DEFAULT_TEMPLATE, freePath, partialPath, placeFile } from './output-path';
+import { applyTemplate, checkNamedOutput, DEFAULT_TEMPLATE, freePath, partialPath, placeFile } from './output-path';
 import { autoMaxCore, chooseTile } from './tile-size';
 import { EtaTracker, ThroughputMemory, type Work } from './eta';
 import { SIDECAR_FORMAT, runtimeVersions, sha256Bytes, sha256File, sidecarPathFor, weightsSha256, writeSidecar, type Sidecar } from './sidecar';
@@ -132,9 +132,15 @@ function asDecodeError(file: string, e: unknown): DaemonError {
   return new DaemonError(tooLarge ? 'ImageTooLarge' : 'DecodeFailed', message.includes(file) ? message : `${file}: ${message}`, file);
 }
 
+/** Where the output goes, decided before any work. `named`: the user gave the file name, so it is kept or refused, never changed. */
+interface OutputTarget {
+  file: string;
+  readonly format: OutputFormat;
+  readonly named: boolean;
+}
+
 /** Where the output goes, before any work: folder, template, format, clash handling. */
-async function resolveOutput(req: PipelineRequest, model: PipelineModel, input: Size & { format: string }, final: Size): Promise<{ file: string; format: OutputFormat }> {
-  const format = outputFormatFor({ format: input.format } as SourceInfo, req.format);
+async function resolveOutput(req: PipelineRequest, model: PipelineModel, input: Size & { format: string }, final: Size): Promise<OutputTarget> {
   const parsed = path.parse(req.input);
   let folder = parsed.dir;
   let name: string | undefined;
@@ -146,18 +152,31 @@ async function resolveOutput(req: PipelineRequest, model: PipelineModel, input: 
       name = path.basename(req.output);
     }
   }
+  const named = name !== undefined;
   const scale = req.target.kind === 'scale' ? req.target.scale : final.width / input.width;
+  let format: OutputFormat;
   try {
+    const fallback = outputFormatFor({ format: input.format } as SourceInfo, req.format);
     name ??= applyTemplate(req.template ?? DEFAULT_TEMPLATE, {
-      name: parsed.name, scale, width: final.width, height: final.height, model: model.id, ext: extensionFor(format).replace(/^\./, ''),
+      name: parsed.name, scale, width: final.width, height: final.height, model: model.id, ext: extensionFor(fallback).replace(/^\./, ''),
     });
+    format = formatForName(path.join(folder, name), req.format);
   } catch (e) {
-    throw new DaemonError('InvalidParams', (e as Error).message);
+    throw new DaemonError('InvalidParams', (e as Error).message, req.output);
   }
   const folderStat = await fs.stat(folder).catch(() => null);
   if (!folderStat?.isDirectory()) throw new DaemonError('OutputNotWritable', `${folder}: output folder does not exist`, folder);
-  const file = await freePath(path.join(folder, name), req.input, req.overwrite);
-  return { file, format };
+  const wanted = path.join(folder, name);
+  return { file: named ? await namedOutput(wanted, req) : await freePath(wanted, req.input, req.overwrite), format, named };
+}
+
+async function namedOutput(file: string, req: PipelineRequest): Promise<string> {
+  try {
+    await checkNamedOutput(file, req.input, req.overwrite);
+  } catch (e) {
+    throw new DaemonError('OutputNotWritable', (e as Error).message, file);
+  }
+  return file;
 }
 
 function writeError(file: string, e: unknown): DaemonError {
@@ -505,7 +524,8 @@ export async function runPipeline(req: PipelineRequest, ctx: PipelineContext): P
     });
     warnings = [...warnings, ...(result?.warnings ?? [])];
     ctx.checkpoint();
-    const finalPath = await freePath(out.file, req.input, req.overwrite);
+    // Checked again: the job may have run long enough for someone else to take the name.
+    const finalPath = out.named ? await namedOutput(out.file, req) : await freePath(out.file, req.input, req.overwrite);
     if (req.sidecar) {
       sidecarTemp = partialPath(sidecarPathFor(finalPath), ctx.jobId);
       const timings: UpscaleTimings = { decodeMs, inferMs, encodeMs: now() - encodeStart, totalMs: now() - started };
@@ -534,7 +554,7 @@ export async function runPipeline(req: PipelineRequest, ctx: PipelineContext): P
     }
     // In the rare race with another writer the image may land under a later free name;
     // its record then follows it (the record's own output.path keeps the first choice).
-    out.file = await placeFile(temp, finalPath, req.input, req.overwrite);
+    out.file = await placeFile(temp, finalPath, req.input, { overwrite: req.overwrite, named: out.named });
     if (sidecarTemp !== null) {
       try {
         sidecarPath = sidecarPathFor(out.file);

@@ -44,6 +44,29 @@ export function formatFromExtension(file: string): OutputFormat | null {
   return FORMAT_BY_EXTENSION[path.extname(file).toLowerCase()] ?? null;
 }
 
+/** The extensions an output name may end in, as a user reads them: ".png .jpg .jpeg …". */
+export const WRITABLE_EXTENSIONS = Object.keys(FORMAT_BY_EXTENSION).join(' ');
+
+/**
+ * The format an output file name asks for. The name is what the user sees and what other
+ * programs trust, so it decides: a `requested` format that disagrees with it is refused
+ * rather than written under the wrong extension, and a name without an extension needs
+ * one requested. Throws with the name, the extension and the allowed ones.
+ */
+export function formatForName(name: string, requested: OutputFormat | undefined): OutputFormat {
+  const ext = path.extname(name);
+  if (ext === '') {
+    if (requested !== undefined) return requested;
+    throw new Error(`${name}: has no extension, so its format is unknown; end it in one of ${WRITABLE_EXTENSIONS}, or name a format`);
+  }
+  const named = formatFromExtension(name);
+  if (named === null) throw new Error(`${name}: '${ext}' is not a format Upscale writes; the output extensions are ${WRITABLE_EXTENSIONS}`);
+  if (requested !== undefined && requested !== named) {
+    throw new Error(`${name}: is named as ${FORMAT_NAMES[named]} (${ext}) but the format asked for is ${FORMAT_NAMES[requested]}; rename the file or drop the format`);
+  }
+  return named;
+}
+
 /** Source format names as sharp reports them, mapped to the output format that keeps them. */
 const OUTPUT_FOR_SOURCE: Readonly<Record<string, OutputFormat>> = {
   png: 'png',

@@ -51,6 +51,66 @@ test('failures exit non-zero with the error on stderr, and other inputs still ru
   assert.match(usage.stderr, /--tile is 'big'; expected an integer/);
 });
 
+test('-o NAME.ext decides the format: a JPEG (CMYK) input written as -o out.png is a PNG', async () => {
+  await sharp(path.join(dir, 'a.png')).toColourspace('cmyk').jpeg().toFile(path.join(dir, 'cmyk.jpg'));
+  const r = upscale(['cmyk.jpg', '-o', 'cmyk-out.png', '-s', '2']);
+  assert.equal(r.status, 0, r.stderr);
+  const meta = await sharp(path.join(dir, 'cmyk-out.png')).metadata();
+  assert.deepEqual([meta.format, meta.width, meta.height], ['png', 40, 28]);
+  const bare = upscale(['a.png', '-o', 'bare', '--format', 'webp', '-s', '2']);
+  assert.equal(bare.status, 0, bare.stderr);
+  assert.equal((await sharp(path.join(dir, 'bare')).metadata()).format, 'webp');
+});
+
+test('a name whose extension is not a writable format, or that disagrees with --format, is refused before any work', () => {
+  const before = fs.readdirSync(dir).sort();
+  const bmp = upscale(['a.png', '-o', 'out.bmp']);
+  assert.equal(bmp.status, 1);
+  assert.match(bmp.stderr, /out\.bmp: '\.bmp' is not a format Upscale writes; the output extensions are \.png \.jpg \.jpeg \.webp \.tif \.tiff \.avif/);
+  const clash = upscale(['a.png', '-o', 'out.png', '--format', 'jpg']);
+  assert.equal(clash.status, 1);
+  assert.match(clash.stderr, /out\.png: is named as PNG \(\.png\) but the format asked for is JPEG/);
+  const noExt = upscale(['a.png', '-o', 'result']);
+  assert.equal(noExt.status, 1);
+  assert.match(noExt.stderr, /result: has no extension, so its format is unknown/);
+  assert.deepEqual(fs.readdirSync(dir).sort(), before, 'nothing written');
+});
+
+test('-o onto the input is refused, --overwrite or not, through a symbolic or a hard link too', () => {
+  fs.copyFileSync(path.join(dir, 'a.png'), path.join(dir, 'self.png'));
+  fs.symlinkSync('self.png', path.join(dir, 'self-link.png'));
+  fs.linkSync(path.join(dir, 'self.png'), path.join(dir, 'self-hard.png'));
+  const original = fs.readFileSync(path.join(dir, 'self.png'));
+  const before = fs.readdirSync(dir).sort();
+  for (const target of ['self.png', './self.png', 'self-link.png', 'self-hard.png']) {
+    for (const flags of [[], ['--overwrite']]) {
+      const r = upscale(['self.png', '-o', target, '-s', '2', ...flags]);
+      assert.equal(r.status, 1, `${target} ${flags.join(' ')}: ${r.stdout}`);
+      assert.match(r.stderr, /self(-link|-hard)?\.png: is the input image/);
+    }
+  }
+  assert.deepEqual(fs.readFileSync(path.join(dir, 'self.png')), original);
+  assert.deepEqual(fs.readdirSync(dir).sort(), before, 'no "self (2).png" or anything else');
+});
+
+test('-o FILE that exists: refused without --overwrite (exit 1, named, nothing written), replaced with it; chosen names still get (2)', async () => {
+  fs.writeFileSync(path.join(dir, 'taken.png'), 'old');
+  const before = fs.readdirSync(dir).sort();
+  const r = upscale(['a.png', '-o', 'taken.png', '-s', '2']);
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /upscale: error: .*taken\.png: already exists; nothing was written/);
+  assert.equal(fs.readFileSync(path.join(dir, 'taken.png'), 'utf8'), 'old');
+  assert.deepEqual(fs.readdirSync(dir).sort(), before);
+  const forced = upscale(['a.png', '-o', 'taken.png', '-s', '2', '--overwrite']);
+  assert.equal(forced.status, 0, forced.stderr);
+  assert.equal((await sharp(path.join(dir, 'taken.png')).metadata()).width, 40);
+  // A name from the template is the program's choice: a clash gets the next free name.
+  fs.writeFileSync(path.join(dir, 'a@5x.png'), 'old');
+  const chosen = upscale(['a.png', '-s', '5', '--json']);
+  assert.equal(chosen.status, 0, chosen.stderr);
+  assert.equal((JSON.parse(chosen.stdout) as { output: string }).output, path.join(dir, 'a@5x (2).png'));
+});
+
 test('models list, import and convert', () => {
   const list = upscale(['models', 'list', '--json']);
   assert.equal(list.status, 0, list.stderr);

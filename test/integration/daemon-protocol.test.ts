@@ -155,6 +155,30 @@ test('application errors name the file and the problem', async () => {
   assert.deepEqual(fs.readdirSync(dir).sort(), before, 'a failed job writes nothing');
 });
 
+test('a named output is a promise: never the input, never a renamed clash, and its extension decides the format', async () => {
+  const input = path.join(dir, 'small.png');
+  const before = fs.readdirSync(dir).sort();
+  const original = fs.readFileSync(input);
+  await expectError(daemon.connection.request('upscale', { input, output: input, overwrite: true }), 'OutputNotWritable', /small\.png: is the input image/);
+  const existing = path.join(dir, 'existing.png');
+  fs.writeFileSync(existing, 'old');
+  await expectError(daemon.connection.request('upscale', { input, output: existing }), 'OutputNotWritable', /existing\.png: already exists; nothing was written/);
+  await expectError(daemon.connection.request('upscale', { input, output: path.join(dir, 'x.png'), format: 'jpg' }), 'InvalidParams', /x\.png.*named as PNG.*JPEG/);
+  await expectError(daemon.connection.request('upscale', { input, output: path.join(dir, 'x.gif') }), 'InvalidParams', /'\.gif' is not a format Upscale writes; the output extensions are \.png \.jpg \.jpeg \.webp \.tif \.tiff \.avif/);
+  await expectError(daemon.connection.request('upscale', { input, template: '{name}-big' }), 'InvalidParams', /small-big: has no extension/);
+  assert.deepEqual(fs.readFileSync(input), original);
+  assert.equal(fs.readFileSync(existing, 'utf8'), 'old');
+  assert.deepEqual(fs.readdirSync(dir).sort(), [...before, 'existing.png'].sort(), 'nothing written');
+  const asJpeg = await daemon.connection.request('upscale', { input, output: path.join(dir, 'named.jpeg'), scale: 2 });
+  assert.equal(asJpeg.outputPath, path.join(dir, 'named.jpeg'));
+  assert.equal((await sharp(asJpeg.outputPath).metadata()).format, 'jpeg');
+  const replaced = await daemon.connection.request('upscale', { input, output: existing, overwrite: true, scale: 2 });
+  assert.equal(replaced.outputPath, existing);
+  assert.equal((await sharp(existing).metadata()).format, 'png');
+  fs.rmSync(existing);
+  fs.rmSync(asJpeg.outputPath);
+});
+
 test('cancelling a running job stops it within a tile and leaves no output', async () => {
   daemon.progress.length = 0;
   const input = path.join(dir, 'medium.png');

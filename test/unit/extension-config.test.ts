@@ -69,3 +69,18 @@ test('templateProblem mirrors the daemon', () => {
   assert.match(templateProblem('') ?? '', /non-empty/);
   assert.match(templateProblem('..') ?? '', /plain file name/);
 });
+
+test('a literal extension in the template decides the format: writable, and agreeing with upscale.outputFormat', () => {
+  assert.equal(templateProblem('{name}-big.png'), null);
+  assert.equal(templateProblem('{name}-big.png', 'png'), null);
+  assert.equal(templateProblem('{name}-big.JPEG', 'jpg'), null);
+  assert.equal(templateProblem('{name}-big', 'webp'), null, 'no extension: the format setting names it');
+  assert.match(templateProblem('{name}-big.png', 'webp') ?? '', /agrees with upscale\.outputFormat "webp".*not "\.png"/);
+  assert.match(templateProblem('{name}-big.bmp') ?? '', /\.png \.jpg \.jpeg \.webp \.tif \.tiff \.avif \(not "\.bmp"\)/);
+  assert.match(templateProblem('{name}-big') ?? '', /a name with an extension/);
+  const r = read({ outputNameTemplate: '{name}.png', outputFormat: 'jpg' });
+  assert.equal(r.problems.length, 1);
+  assert.match(r.problems[0] as string, /upscale\.outputNameTemplate is "\{name\}\.png"; expected an extension that agrees with upscale\.outputFormat "jpg"/);
+  assert.equal(r.settings.outputNameTemplate, DEFAULTS.outputNameTemplate);
+  assert.equal(r.settings.outputFormat, 'jpg');
+});

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { checkOutputSize, extensionFor, formatFromExtension, outputFormatFor } from '../../daemon/image/formats';
+import { checkOutputSize, extensionFor, formatForName, formatFromExtension, outputFormatFor } from '../../daemon/image/formats';
 import type { SourceInfo } from '../../daemon/image/types';
 
 function sourceOf(format: string): SourceInfo {
@@ -80,4 +80,16 @@ test('extensionFor gives the dotted extension', () => {
   assert.equal(extensionFor('tif'), '.tif');
   assert.equal(extensionFor('avif'), '.avif');
   assert.equal(extensionFor('webp'), '.webp');
+});
+
+test('the output name decides the format; a format that disagrees, an unknown extension or none at all are refused', () => {
+  assert.equal(formatForName('out.png', undefined), 'png');
+  assert.equal(formatForName('OUT.JPEG', undefined), 'jpg');
+  assert.equal(formatForName('out.jpeg', 'jpg'), 'jpg');
+  assert.equal(formatForName('out.tiff', 'tif'), 'tif');
+  assert.equal(formatForName('out', 'webp'), 'webp', 'no extension: the format asked for');
+  assert.throws(() => formatForName('out.png', 'jpg'), /^Error: out\.png: is named as PNG \(\.png\) but the format asked for is JPEG; rename the file or drop the format$/);
+  assert.throws(() => formatForName('out.bmp', undefined), /^Error: out\.bmp: '\.bmp' is not a format Upscale writes; the output extensions are \.png \.jpg \.jpeg \.webp \.tif \.tiff \.avif$/);
+  assert.throws(() => formatForName('out.bmp', 'png'), /'\.bmp' is not a format Upscale writes/);
+  assert.throws(() => formatForName('out', undefined), /^Error: out: has no extension, so its format is unknown; end it in one of \.png \.jpg/);
 });

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { applyTemplate, candidateName, freePath, placeFile, scaleLabel } from '../../daemon/engine/output-path';
+import { applyTemplate, candidateName, checkNamedOutput, freePath, placeFile, scaleLabel } from '../../daemon/engine/output-path';
 
 const parts = { name: 'photo', scale: 4, width: 800, height: 600, model: 'm', ext: 'png' };
 
@@ -16,7 +16,7 @@ test('templates fill every field and refuse unknown fields and paths', () => {
   assert.throws(() => applyTemplate('../{name}.{ext}', parts), /not a plain file name/);
 });
 
-test('a clash gets a new name; the source is never chosen, even with overwrite', async () => {
+test('a clash on a name the program chose gets a new name; the source is never chosen, even with overwrite', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'upscale-names-'));
   const source = path.join(dir, 'a.png');
   fs.writeFileSync(source, 'x');
@@ -37,13 +37,46 @@ test('placing a finished file never replaces one that appeared meanwhile, unless
   fs.writeFileSync(target, 'someone else');
   const temp = path.join(dir, '.s@4x.png.job.partial');
   fs.writeFileSync(temp, 'ours');
-  const placed = await placeFile(temp, target, source, false);
+  const placed = await placeFile(temp, target, source, { overwrite: false, named: false });
   assert.equal(placed, path.join(dir, 's@4x (2).png'));
   assert.equal(fs.readFileSync(target, 'utf8'), 'someone else');
   assert.equal(fs.readFileSync(placed, 'utf8'), 'ours');
   assert.ok(!fs.existsSync(temp));
   fs.writeFileSync(temp, 'again');
-  assert.equal(await placeFile(temp, target, source, true), target);
+  assert.equal(await placeFile(temp, target, source, { overwrite: true, named: false }), target);
   assert.equal(fs.readFileSync(target, 'utf8'), 'again');
   assert.equal(fs.readFileSync(source, 'utf8'), 'source');
+});
+
+test('a name the user gave is never the input, by path, symbolic link or hard link, overwrite or not', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'upscale-named-'));
+  const source = path.join(dir, 'a.png');
+  fs.writeFileSync(source, 'source');
+  const link = path.join(dir, 'link.png');
+  fs.symlinkSync(source, link);
+  const hard = path.join(dir, 'hard.png');
+  fs.linkSync(source, hard);
+  for (const file of [source, path.join(dir, '.', 'a.png'), link, hard]) {
+    for (const overwrite of [false, true]) {
+      await assert.rejects(checkNamedOutput(file, source, overwrite), (e: Error) => e.message.startsWith(`${file}: is the input image`), `${file} overwrite ${overwrite}`);
+    }
+  }
+  assert.equal(fs.readFileSync(source, 'utf8'), 'source');
+});
+
+test('a name the user gave that exists is refused without overwrite, and kept as given with it', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'upscale-named-'));
+  const source = path.join(dir, 'a.png');
+  fs.writeFileSync(source, 'source');
+  const out = path.join(dir, 'out.png');
+  await checkNamedOutput(out, source, false);
+  fs.writeFileSync(out, 'old');
+  await assert.rejects(checkNamedOutput(out, source, false), (e: Error) => e.message.startsWith(`${out}: already exists; nothing was written`));
+  await checkNamedOutput(out, source, true);
+  // The race: the name is taken while the job runs. A chosen name moves on; a given one is refused.
+  const temp = path.join(dir, '.out.png.job.partial');
+  fs.writeFileSync(temp, 'ours');
+  await assert.rejects(placeFile(temp, out, source, { overwrite: false, named: true }), /out\.png: appeared while the job ran; nothing was written over it/);
+  assert.equal(fs.readFileSync(out, 'utf8'), 'old');
+  assert.deepEqual(fs.readdirSync(dir).sort(), ['.out.png.job.partial', 'a.png', 'out.png']);
 });
