@@ -5,6 +5,14 @@
 # Usage: scripts/e2e-setup.sh            (cache: ${UPSCALE_E2E_CACHE:-~/.cache/upscale-e2e})
 set -euo pipefail
 
+# Started from npm (`npm run test:e2e` runs this when the cache is empty), the shell
+# inherits npm's environment: npm_config_user_agent says "node/v20", which code-server's
+# postinstall reads and refuses, and npm_config_*, npm_package_* and PATH's node_modules/.bin
+# would steer the nested installs below. They are installs of their own: start them clean.
+while IFS= read -r name; do unset "$name"; done < <(compgen -e | grep -iE '^(npm_|init_cwd$|node$)' || true)
+PATH="$(printf '%s' "$PATH" | tr ':' '\n' | grep -vE '/node_modules/\.bin/?$|/node-gyp-bin/?$' | paste -sd: -)"
+export PATH
+
 NODE_MAJOR=24
 CODE_SERVER_VERSION=4.139.1
 PLAYWRIGHT_VERSION=1.65.1

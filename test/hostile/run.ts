@@ -215,23 +215,13 @@ async function images(d: RawDaemon): Promise<void> {
     ensure(fs.lstatSync(r.outputPath).isFile(), 'the output is not a regular file');
     fs.rmSync(r.outputPath);
   });
-  await check(C, 'the output path is the source itself (overwrite): the source is never written', async () => {
-    tally(C).tried++;
-    const before = snapshot(src);
-    const r = expectOk(await d.call('upscale', { input: victimSrc, output: victimSrc, overwrite: true }));
-    ensure(r.outputPath !== victimSrc, 'the source was the output');
-    ensureUnchanged(before, new Map([...snapshot(src)].filter(([k]) => k !== path.basename(r.outputPath))), 'the sources');
-    fs.rmSync(r.outputPath);
-  });
+  // A name the user gives is a promise: onto the source it is refused, overwrite or not.
+  await refused('the output path is the source itself (overwrite): refused, the source never written', victimSrc, E.OutputNotWritable, { overwrite: true }, victimSrc, victimSrc);
   fs.symlinkSync(victimSrc, path.join(out, 'to-source.png'));
-  await check(C, 'the output path is a symlink to the source (overwrite): the source is never written', async () => {
-    tally(C).tried++;
-    const before = snapshot(src);
-    const r = expectOk(await d.call('upscale', { input: victimSrc, output: path.join(out, 'to-source.png'), overwrite: true }));
-    ensureUnchanged(before, snapshot(src), 'the sources');
-    ensure(r.outputPath !== path.join(out, 'to-source.png') || fs.lstatSync(r.outputPath).isFile(), 'unexpected output');
-    fs.rmSync(r.outputPath, { force: true });
-  });
+  await refused('the output path is a symlink to the source (overwrite): refused, the source never written', victimSrc, E.OutputNotWritable, { overwrite: true }, path.join(out, 'to-source.png'), 'is the input image');
+  fs.linkSync(victimSrc, path.join(out, 'hard-source.png'));
+  await refused('the output path is a hard link to the source (overwrite): refused, the source never written', victimSrc, E.OutputNotWritable, { overwrite: true }, path.join(out, 'hard-source.png'), 'is the input image');
+  fs.rmSync(path.join(out, 'hard-source.png'));
   fs.rmSync(path.join(out, 'to-source.png'));
   fs.rmSync(path.join(out, 'victim@4x.png'), { force: true });
   await refused('an output folder that does not exist', victimSrc, E.OutputNotWritable, {}, path.join(out, 'no-such-folder') + path.sep, path.join(out, 'no-such-folder'));
