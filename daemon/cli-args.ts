@@ -2,7 +2,9 @@
 // names the option, the value and what was expected. Pure.
 import * as path from 'node:path';
 import { parseBackground } from './protocol/params';
-import { ALPHA_MODES, EXECUTION_PROVIDERS, FITS, OUTPUT_FORMATS, PADDINGS, type ExecutionProviderChoice, type UpscaleParams } from './protocol/protocol';
+import {
+  ACTIVATIONS, ALPHA_MODES, EXECUTION_PROVIDERS, FITS, OUTPUT_FORMATS, PADDINGS, type Activation, type ExecutionProviderChoice, type UpscaleParams,
+} from './protocol/protocol';
 
 /** An upscale run: the request's options, for several inputs, plus what only the CLI has. */
 export interface UpscaleCommand extends Omit<UpscaleParams, 'input' | 'template' | 'previewWidth' | 'overwrite'> {
@@ -16,8 +18,8 @@ export interface UpscaleCommand extends Omit<UpscaleParams, 'input' | 'template'
 export type CliCommand =
   | UpscaleCommand
   | { readonly kind: 'models-list'; readonly json: boolean }
-  | { readonly kind: 'models-import'; readonly path: string; readonly json: boolean }
-  | { readonly kind: 'models-convert'; readonly input: string; readonly output: string }
+  | { readonly kind: 'models-import'; readonly path: string; readonly json: boolean; readonly activation?: Activation }
+  | { readonly kind: 'models-convert'; readonly input: string; readonly output: string; readonly activation?: Activation }
   | { readonly kind: 'daemon' }
   | { readonly kind: 'help' }
   | { readonly kind: 'version' };
@@ -31,8 +33,10 @@ export const USAGE = `usage:
                 [--alpha model|lanczos] [--provider auto|cpu|cuda|webgpu|dml|coreml] [--overwrite] [--json]
                 [--dry-run] [--sidecar]
   upscale models list [--json]
-  upscale models import PATH [--json]     add a .pth, .safetensors, .onnx or ncnn .param model
-  upscale models convert IN OUT.onnx      write the ONNX without registering it
+  upscale models import PATH [--activation relu|leakyrelu|prelu] [--json]
+                          add a .pth, .safetensors, .onnx or ncnn .param model
+  upscale models convert IN OUT.onnx [--activation relu|leakyrelu|prelu]
+                          write the ONNX without registering it
   upscale models catalogue [--json]       the official releases that can be downloaded
   upscale models download ID [--allow-unverified] [--keep-source] [--proxy URL] [--json]
   upscale daemon          serve JSON-RPC on stdin/stdout (used by the extension and this CLI)
@@ -45,6 +49,8 @@ export const USAGE = `usage:
              (a 4 px mirrored border), wrap (a tileable texture: edges continue into each other)
   --dry-run  print the plan (passes, models, sizes, final resize, fit, tile grid) and write nothing
   --sidecar  also write OUTPUT.json beside each output (hashes, parameters, plan, versions, timings)
+  --activation A  SRVGGNetCompact (compact) models only: the activation it was trained with. Its
+             weights cannot tell ReLU from LeakyReLU (slope 0.1); without it ReLU is assumed, with a warning
   --json     print one JSON object per result`;
 
 function number(option: string, value: string | undefined, opts: { integer?: boolean; min: number; max: number; exclusiveMin?: boolean }): number {
@@ -64,6 +70,27 @@ function choice<T extends string>(option: string, value: string | undefined, all
   return value as T;
 }
 
+/** `models import` and `models convert`: files, `--activation A` for both, `--json` for import. */
+function parseModelFileArgs(sub: 'import' | 'convert', args: readonly string[], cwd: string): CliCommand {
+  const files: string[] = [];
+  let activation: Activation | undefined;
+  let json = false;
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i] as string;
+    if (arg === '--activation') activation = choice(arg, args[++i], ACTIVATIONS);
+    else if (arg === '--json' && sub === 'import') json = true;
+    else if (arg.startsWith('-') && arg !== '-') throw new UsageError(`unknown option '${arg}' for 'models ${sub}'`);
+    else files.push(path.resolve(cwd, arg));
+  }
+  const chosen = activation !== undefined && { activation };
+  if (sub === 'import') {
+    if (files.length !== 1) throw new UsageError(`'upscale models import' takes one model file, got ${files.length}`);
+    return { kind: 'models-import', path: files[0] as string, json, ...chosen };
+  }
+  if (files.length !== 2) throw new UsageError(`'upscale models convert' takes IN and OUT.onnx`);
+  return { kind: 'models-convert', input: files[0] as string, output: files[1] as string, ...chosen };
+}
+
 export function parseCliArgs(argv: readonly string[], cwd: string): CliCommand {
   const [first, second] = argv;
   if (first === undefined || first === '-h' || first === '--help' || first === 'help') return { kind: 'help' };
@@ -73,17 +100,7 @@ export function parseCliArgs(argv: readonly string[], cwd: string): CliCommand {
     return { kind: 'daemon' };
   }
   if (first === 'models') {
-    if (second === 'import') {
-      const rest = argv.slice(2);
-      const files = rest.filter((a) => a !== '--json');
-      if (files.length !== 1) throw new UsageError(`'upscale models import' takes one model file, got ${files.length}`);
-      return { kind: 'models-import', path: path.resolve(cwd, files[0] as string), json: rest.includes('--json') };
-    }
-    if (second === 'convert') {
-      const [input, output, ...extra] = argv.slice(2);
-      if (!input || !output || extra.length) throw new UsageError(`'upscale models convert' takes IN and OUT.onnx`);
-      return { kind: 'models-convert', input: path.resolve(cwd, input), output: path.resolve(cwd, output) };
-    }
+    if (second === 'import' || second === 'convert') return parseModelFileArgs(second, argv.slice(2), cwd);
     if (second !== 'list') throw new UsageError(`unknown models command '${second ?? ''}'; expected list, import or convert`);
     const rest = argv.slice(2);
     for (const a of rest) if (a !== '--json') throw new UsageError(`unknown option '${a}' for 'models list'`);

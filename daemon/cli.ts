@@ -1,7 +1,7 @@
 // The `upscale` command line: starts a daemon child process and drives it through the
 // same protocol module as the extension. Results go to stdout, progress and errors to stderr.
 import * as fs from 'node:fs';
-import { parseCliArgs, UsageError, USAGE, type UpscaleCommand } from './cli-args';
+import { parseCliArgs, UsageError, USAGE, type CliCommand, type UpscaleCommand } from './cli-args';
 import { spawnDaemon, type SpawnedDaemon } from './protocol/connection';
 import type { ModelInfo, ProgressParams, UpscaleParams, UpscaleResult } from './protocol/protocol';
 import { DAEMON_VERSION } from './service';
@@ -117,10 +117,18 @@ async function listModels(json: boolean, daemon: SpawnedDaemon): Promise<number>
   return 0;
 }
 
-async function importModelFile(file: string, json: boolean, daemon: SpawnedDaemon): Promise<number> {
+/** Warnings go to stderr even with --json, so stdout stays one JSON object. */
+function printWarnings(warnings: readonly string[]): void {
+  for (const w of warnings) process.stderr.write(`upscale: warning: ${w}\n`);
+}
+
+async function importModelFile(cmd: Extract<CliCommand, { kind: 'models-import' }>, daemon: SpawnedDaemon): Promise<number> {
   await daemon.connection.request('initialize', { clientName: 'upscale-cli' });
-  const { model } = await daemon.connection.request('models/import', { path: file });
-  process.stdout.write(json ? `${JSON.stringify(model)}\n` : `imported ${file} as '${model.id}' (${model.family}, ${model.variant}, x${model.scale})\n`);
+  const { model, warnings } = await daemon.connection.request('models/import', {
+    path: cmd.path, ...(cmd.activation !== undefined && { activation: cmd.activation }),
+  });
+  process.stdout.write(cmd.json ? `${JSON.stringify(model)}\n` : `imported ${cmd.path} as '${model.id}' (${model.family}, ${model.variant}, x${model.scale})\n`);
+  printWarnings(warnings);
   return 0;
 }
 
@@ -220,8 +228,9 @@ export async function runCli(argv: readonly string[], entry: string): Promise<nu
   if (cmd.kind === 'models-convert') {
     // Conversion needs no resident models or queue, so it runs in this process.
     try {
-      const { info } = await convertToFile(cmd.input, cmd.output);
+      const { info, warnings } = await convertToFile(cmd.input, cmd.output, { ...(cmd.activation !== undefined && { activation: cmd.activation }) });
       process.stdout.write(`wrote ${cmd.output} (${info.family}, ${info.variant}, x${info.scale})\n`);
+      printWarnings(warnings);
       return 0;
     } catch (e) {
       process.stderr.write(`upscale: error: ${(e as Error).message}\n`);
@@ -231,7 +240,7 @@ export async function runCli(argv: readonly string[], entry: string): Promise<nu
   const daemon = startDaemon(entry);
   try {
     if (cmd.kind === 'models-list') return await listModels(cmd.json, daemon);
-    if (cmd.kind === 'models-import') return await importModelFile(cmd.path, cmd.json, daemon);
+    if (cmd.kind === 'models-import') return await importModelFile(cmd, daemon);
     return await upscaleAll(cmd, daemon);
   } catch (e) {
     process.stderr.write(`upscale: error: ${(e as Error).message}\n`);

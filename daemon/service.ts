@@ -18,6 +18,7 @@ import { chooseModel } from './engine/model-choice';
 import type { Target } from './engine/plan';
 import { scanModels, type RegisteredModel } from '../models/registry';
 import { importModel } from '../models/import';
+import { activationWarnings } from '../models/arch/srvgg-activation';
 import { builtinModelsDir, userModelsDir } from '../models/paths';
 import { DEFAULT_MODEL_ID } from '../models/builtin';
 import { log } from './log';
@@ -107,6 +108,8 @@ export class UpscaleService {
       id: m.id, name: m.name, family: m.family, variant: m.variant, scale: m.scale,
       inputMultiple: m.inputMultiple, sizeBytes: m.sizeBytes, source: m.source,
       license: m.license, credit: m.credit, loaded: this.sessions.isLoaded(m.id),
+      ...(m.activation !== undefined && { activation: m.activation }),
+      ...(m.activationSource !== undefined && { activationSource: m.activationSource }),
     };
   }
 
@@ -121,9 +124,12 @@ export class UpscaleService {
     const stat = await fs.stat(params.path).catch(() => null);
     if (!stat) throw new DaemonError('InputNotFound', `${params.path}: no such file`, params.path);
     try {
-      const model = await importModel(params.path, this.userDir);
+      const model = await importModel(params.path, this.userDir, { ...(params.activation !== undefined && { activation: params.activation }) });
       log('info', `imported ${params.path} as ${model.id} (${model.family}, x${model.scale})`);
-      return { model: this.modelInfo(model) };
+      // From the record, not the conversion: a re-import that keeps an earlier choice warns as that choice does.
+      const warnings = activationWarnings(params.path, model.activationSource, 're-import');
+      for (const w of warnings) log('warn', w);
+      return { model: this.modelInfo(model), warnings };
     } catch (e) {
       const message = (e as Error).message;
       throw new DaemonError('ModelInvalid', message.includes(params.path) ? message : `${params.path}: ${message}`, params.path);

@@ -13,7 +13,7 @@ import type {
   UpscaleParams, UpscaleResult,
 } from '../daemon/protocol/protocol';
 import type { DaemonLaunch } from './daemon-launch';
-import type { DownloadProgressParams, ModelsDownloadParams, ModelsDownloadResult } from '../daemon/protocol/protocol';
+import type { DownloadProgressParams, ModelsDownloadParams, ModelsDownloadResult, ModelsImportParams, ModelsImportResult } from '../daemon/protocol/protocol';
 import { isPartialOf } from '../daemon/engine/output-path';
 import { RestartPolicy } from './restart-policy';
 
@@ -300,9 +300,9 @@ export class DaemonClient {
   }
 
   /** Imports a model file into the models folder through `models/import`. */
-  async importModel(file: string): Promise<ModelInfo> {
+  async importModel(params: ModelsImportParams): Promise<ModelsImportResult> {
     const inst = await this.ensureInstance();
-    return (await inst.daemon.connection.request('models/import', { path: file })).model;
+    return inst.daemon.connection.request('models/import', params);
   }
 
   /** `models/download` with its `$/downloadProgress`; aborting `signal` sends `$/cancelRequest`. */

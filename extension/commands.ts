@@ -3,7 +3,7 @@
 // JobRunner or the DaemonClient. Decisions live in the pure modules they call.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { ModelInfo } from '../daemon/protocol/protocol';
+import type { Activation, ModelInfo, ModelsImportResult } from '../daemon/protocol/protocol';
 import { planFolder, planSelection, type BatchItem } from './batch';
 import type { DaemonClient } from './client';
 import { MAX_SCALE, SECTION } from './config';
@@ -11,7 +11,7 @@ import { COMMAND_IDS } from './contributions';
 import { IMAGE_DIALOG_FILTERS, isImageFile, MODEL_DIALOG_FILTERS } from './images';
 import type { JobRunner } from './job-runner';
 import type { JobSpec } from './job-params';
-import { modelRows, scaleRows } from './model-picks';
+import { activationRows, modelRows, scaleRows } from './model-picks';
 import { isCancelled } from '../daemon/protocol/errors';
 import { loadCatalogue, type CatalogueEntry } from '../models/catalogue';
 import {
@@ -205,13 +205,31 @@ export class UpscaleCommands {
     const picked = await vscode.window.showOpenDialog({ canSelectMany: false, filters: MODEL_DIALOG_FILTERS, openLabel: 'Import Model' });
     const file = picked?.[0];
     if (!file) return;
-    const model = await vscode.window.withProgress(
-      { location: vscode.ProgressLocation.Notification, title: `Importing ${path.basename(file.fsPath)}…` },
-      () => this.deps.client.importModel(file.fsPath),
-    );
-    this.deps.log.info(`imported ${file.fsPath} as ${model.id} (${model.family}, x${model.scale})`);
+    const name = path.basename(file.fsPath);
+    let result = await this.importFile(file.fsPath, `Importing ${name}…`);
+    if (result.model.activationSource === 'assumed') {
+      // The weights cannot tell; the user may know. Imported again, the same file replaces its entry.
+      const row = await vscode.window.showQuickPick(activationRows(), {
+        title: `${name}: which activation was it trained with?`,
+        placeHolder: 'The weights do not say (no PReLU slopes); ReLU is assumed unless you choose',
+      });
+      if (row) result = await this.importFile(file.fsPath, `Importing ${name} with ${row.label}…`, row.activation);
+    }
+    const { model, warnings } = result;
+    this.deps.log.info(`imported ${file.fsPath} as ${model.id} (${model.family}, ${model.variant}, x${model.scale})`);
+    for (const w of warnings) {
+      this.deps.log.warn(w);
+      void vscode.window.showWarningMessage(`Upscale: ${w}`);
+    }
     const choice = await vscode.window.showInformationMessage(`Imported ${model.name}: ${model.family}, x${model.scale}.`, 'Use as Default');
     if (choice) await this.setDefaultModel(model.id);
+  }
+
+  private importFile(file: string, title: string, activation?: Activation): Thenable<ModelsImportResult> {
+    return vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title },
+      () => this.deps.client.importModel({ path: file, ...(activation !== undefined && { activation }) }),
+    );
   }
 
   /** Upscale: Download Model…: the catalogue of official releases (pure parts in download-model.ts). */

@@ -1,6 +1,7 @@
-// The rows of the model and scale quick picks, as plain data: label, description and
-// detail for each choice. The quick pick itself (extension/commands.ts) only shows them.
-import type { ModelInfo } from '../daemon/protocol/protocol';
+// The rows of the model, scale and activation quick picks, as plain data: label,
+// description and detail for each choice. The quick pick itself (extension/commands.ts)
+// only shows them.
+import type { Activation, ModelInfo } from '../daemon/protocol/protocol';
 
 export function formatBytes(bytes: number): string {
   if (bytes >= 1e9) return `${(bytes / 1e9).toFixed(1)} GB`;
@@ -60,4 +61,22 @@ export function passesFor(scale: number, modelScale: number): number {
   let passes = 1;
   while (modelScale ** passes < scale && passes < 3) passes++;
   return passes;
+}
+
+export interface ActivationRow {
+  readonly label: string;
+  readonly description: string;
+  readonly detail: string;
+  readonly activation: Activation;
+}
+
+/**
+ * Import Model…'s question when the import had to assume the activation (a compact model
+ * without PReLU slopes). PReLU is not offered: weights without slopes cannot be PReLU.
+ */
+export function activationRows(): ActivationRow[] {
+  return [
+    { label: 'ReLU', description: 'assumed when you do not choose', detail: 'What other loaders assume too', activation: 'relu' },
+    { label: 'LeakyReLU (slope 0.1)', description: "act_type 'leakyrelu'", detail: 'If the model was trained with LeakyReLU, or the output looks wrong with ReLU', activation: 'leakyrelu' },
+  ];
 }

@@ -5,8 +5,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
-import type { ArchInfo } from './arch/types';
-import { describeArch, detectArchitecture } from './arch/detect';
+import type { Activation, ArchInfo, Detected } from './arch/types';
+import { describeArch, detectArchitecture, type DetectedArchitecture } from './arch/detect';
 import { readPthBytes } from './readers/pth';
 import { readSafetensors } from './readers/safetensors';
 import { convertNcnn } from './readers/ncnn';
@@ -18,6 +18,7 @@ import type { StateDict } from './readers/state-dict';
 import { BUILTIN_MODELS } from './builtin';
 import { CONVERTER_VERSION, isValidModelId, metadataPath, onnxPath, type ModelRecord, type RegisteredModel } from './registry';
 import { activationBytesPerPixel } from './onnx/activation-memory';
+import { activationWarnings } from './arch/srvgg-activation';
 
 export type ModelFileKind = 'pytorch' | 'safetensors' | 'onnx' | 'ncnn-param';
 
@@ -88,9 +89,36 @@ function checkWeightsFinite(sd: StateDict, label: string): void {
   }
 }
 
-async function convertStateDict(sd: StateDict, label: string): Promise<{ onnx: Uint8Array; info: ArchInfo }> {
+/** What the user may decide that the file cannot. */
+export interface ConvertOptions {
+  /** SRVGGNetCompact without PReLU slopes: the activation it was trained with (default ReLU, assumed). */
+  readonly activation?: Activation;
+}
+
+/** The refusal of a choice of activation for a file whose graph or architecture fixes its activations. */
+function activationRefused(label: string, what: string, activation: Activation): Error {
+  return new Error(
+    `${label}: activation '${activation}' applies only to Real-ESRGAN SRVGGNetCompact weights (.pth, .safetensors), ` +
+    `whose activation the weights may not tell; this is ${what}, whose activations are fixed`,
+  );
+}
+
+/** The detection with the user's activation applied, checked against the weights. */
+function withActivation({ arch, detected }: DetectedArchitecture, label: string, activation: Activation | undefined): Detected<unknown> {
+  if (activation === undefined) return detected;
+  if (!arch.chooseActivation) throw activationRefused(label, describeArch(detected.info), activation);
+  try {
+    return arch.chooseActivation(detected, activation);
+  } catch (e) {
+    throw new Error(`${label}: ${(e as Error).message}`);
+  }
+}
+
+async function convertStateDict(sd: StateDict, label: string, activation: Activation | undefined): Promise<{ onnx: Uint8Array; info: ArchInfo }> {
   checkWeightsFinite(sd, label);
-  const { arch, detected } = detectArchitecture(sd, label);
+  const found = detectArchitecture(sd, label);
+  const { arch } = found;
+  const detected = withActivation(found, label, activation);
   const onnx = arch.build(sd, detected.config);
   // The graph is ours, but running it once catches a converter bug before the user's images do.
   const probed = await probeModel(onnx, `${label} (converted as ${describeArch(detected.info)})`);
@@ -153,7 +181,7 @@ async function convertNcnnFile(paramPath: string, paramBytes: Uint8Array): Promi
  * Reads any supported model file and returns it as ONNX with what was learned about it.
  * ONNX files are validated and passed through unchanged (external data, if any, embedded).
  */
-export async function convertModel(modelPath: string): Promise<ConvertedModel> {
+export async function convertModel(modelPath: string, options: ConvertOptions = {}): Promise<ConvertedModel> {
   // A device or pipe (/dev/zero, a FIFO) would be read without end.
   const stat = await fs.stat(modelPath);
   if (!stat.isFile()) throw new Error(`${modelPath}: is not a regular file (a folder, device or pipe); expected a model file`);
@@ -161,15 +189,18 @@ export async function convertModel(modelPath: string): Promise<ConvertedModel> {
   // Some exporters order ONNX fields differently; the extension then decides, and the
   // ONNX reader gives the precise error if the content disagrees.
   const kind = sniffModelKind(bytes.subarray(0, 64)) ?? (/\.onnx$/i.test(modelPath) ? 'onnx' : null);
+  const { activation } = options;
   switch (kind) {
     case 'pytorch':
     case 'safetensors': {
       const sd = kind === 'pytorch' ? readPthBytes(bytes, modelPath) : readSafetensors(bytes, modelPath);
-      return { ...(await convertStateDict(sd, modelPath)), sourceSha256: sha256(bytes) };
+      return { ...(await convertStateDict(sd, modelPath, activation)), sourceSha256: sha256(bytes) };
     }
     case 'ncnn-param':
+      if (activation !== undefined) throw activationRefused(modelPath, 'an ncnn model', activation);
       return convertNcnnFile(modelPath, bytes);
     case 'onnx': {
+      if (activation !== undefined) throw activationRefused(modelPath, 'an ONNX model', activation);
       const validated = await validateOnnxBytes(bytes, path.dirname(path.resolve(modelPath)), modelPath);
       return {
         onnx: validated.bytes,
@@ -183,7 +214,10 @@ export async function convertModel(modelPath: string): Promise<ConvertedModel> {
       };
     }
     case null: {
-      if (looksLikeTfjsModel(bytes)) return convertTfjsFile(modelPath);
+      if (looksLikeTfjsModel(bytes)) {
+        if (activation !== undefined) throw activationRefused(modelPath, 'a TF.js model', activation);
+        return convertTfjsFile(modelPath);
+      }
       if (/\.bin$/i.test(modelPath)) {
         throw new Error(`${modelPath}: this looks like ncnn weights; import the .param file beside it instead (the .bin is read from there)`);
       }
@@ -317,7 +351,7 @@ export async function writeFilesAtomically(files: readonly { readonly path: stri
   }
 }
 
-export interface ImportOptions {
+export interface ImportOptions extends ConvertOptions {
   /** The id to register under instead of one derived from the file name. */
   readonly id?: string;
   /** SPDX identifier or short text; 'unknown' when not given. */
@@ -348,7 +382,7 @@ export async function importModel(modelPath: string, modelsDir: string, options:
   if (options.id !== undefined && !isValidModelId(options.id)) {
     throw new Error(`model id '${options.id}' is not valid; expected 1 to 64 lowercase letters, digits, '.', '_' or '-', starting and ending with a letter or digit`);
   }
-  const converted = await convertModel(modelPath);
+  const converted = await convertModel(modelPath, options);
   // Choosing a free id and claiming it must not interleave with another import into the
   // same folder from this process (the daemon serves several clients).
   return withFolderLock(modelsDir, () => placeModel(modelPath, modelsDir, options, converted));
@@ -372,14 +406,20 @@ async function placeModel(modelPath: string, modelsDir: string, options: ImportO
     credit: path.basename(modelPath),
     sourceSha256: converted.sourceSha256,
     converterVersion: CONVERTER_VERSION,
+    ...(converted.info.activation && { activation: converted.info.activation.activation, activationSource: converted.info.activation.source }),
   };
 
   if (slot.state === 'same-source') {
     const existing = await readRecord(jsonFile);
     const onnxStat = await fs.stat(onnxFile).catch(() => null);
-    // Same source, same converter, both files present: nothing to do. Otherwise (older
-    // converter, a lost .onnx) the entry is rewritten in place; its source is the same file.
-    if (onnxStat && existing?.converterVersion === CONVERTER_VERSION && (options.license === undefined || existing.license === options.license)) {
+    // Same source, same converter, both files present, nothing asked that differs: nothing to
+    // do. Otherwise (older converter, a lost .onnx, another license or activation) the entry
+    // is rewritten in place; its source is the same file. Without a choice of activation the
+    // earlier one stands, as the license does.
+    const sameActivation = options.activation === undefined
+      ? (existing?.activationSource === undefined) === (record.activationSource === undefined)
+      : existing?.activation === record.activation && existing?.activationSource === record.activationSource;
+    if (onnxStat && existing?.converterVersion === CONVERTER_VERSION && (options.license === undefined || existing.license === options.license) && sameActivation) {
       return { ...record, ...(existing as ModelRecord), source: 'user', onnxPath: onnxFile, sizeBytes: onnxStat.size };
     }
   }
@@ -394,11 +434,15 @@ async function placeModel(modelPath: string, modelsDir: string, options: ImportO
 }
 
 /** `upscale models convert IN OUT.onnx`: converts (or validates) and writes OUT atomically. */
-export async function convertToFile(inPath: string, outPath: string): Promise<{ readonly info: ArchInfo; readonly sourceSha256: string }> {
+export async function convertToFile(
+  inPath: string,
+  outPath: string,
+  options: ConvertOptions = {},
+): Promise<{ readonly info: ArchInfo; readonly sourceSha256: string; readonly warnings: readonly string[] }> {
   const folder = path.dirname(path.resolve(outPath));
   const folderStat = await fs.stat(folder).catch(() => null);
   if (!folderStat?.isDirectory()) throw new Error(`cannot write '${outPath}': the folder '${folder}' does not exist`);
-  const converted = await convertModel(inPath);
+  const converted = await convertModel(inPath, options);
   await writeFilesAtomically([{ path: outPath, data: converted.onnx }]);
-  return { info: converted.info, sourceSha256: converted.sourceSha256 };
+  return { info: converted.info, sourceSha256: converted.sourceSha256, warnings: activationWarnings(inPath, converted.info.activation?.source, 'convert again') };
 }

@@ -2,6 +2,7 @@
 // the models folder), read from the metadata file written beside each ONNX file.
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
+import type { Activation, ActivationSource } from './arch/types';
 
 /** The metadata file beside each model's ONNX file (`<id>.json` next to `<id>.onnx`). */
 export interface ModelRecord {
@@ -19,6 +20,9 @@ export interface ModelRecord {
   readonly converterVersion: number;
   /** Peak activation bytes per input pixel read from the graph (null: not a graph it follows); sizes automatic tiles. */
   readonly activationBytesPerPixel?: number | null;
+  /** SRVGGNetCompact only: the activation the ONNX runs, and who decided it ('assumed': the weights could not tell). */
+  readonly activation?: Activation;
+  readonly activationSource?: ActivationSource;
 }
 
 export interface RegisteredModel extends ModelRecord {

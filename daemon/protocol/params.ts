@@ -3,7 +3,7 @@
 import * as path from 'node:path';
 import { DaemonError } from './errors';
 import {
-  ALPHA_MODES, EXECUTION_PROVIDERS, FITS, OUTPUT_FORMATS, PADDINGS,
+  ACTIVATIONS, ALPHA_MODES, EXECUTION_PROVIDERS, FITS, OUTPUT_FORMATS, PADDINGS,
   type CancelParams, type InitializeParams, type ModelIdParams, type ModelsImportParams, type UpscaleParams,
 } from './protocol';
 import {
@@ -54,8 +54,10 @@ export function parseModelId(method: string, raw: unknown): ModelIdParams {
 export function parseImport(raw: unknown): ModelsImportParams {
   const m = 'models/import';
   const p = paramsObject(m, raw);
-  onlyKnown(m, p, ['path']);
-  return { path: absolutePath(m, 'path', requiredString(m, p, 'path')) as string };
+  onlyKnown(m, p, ['path', 'activation']);
+  const file = absolutePath(m, 'path', requiredString(m, p, 'path')) as string;
+  const activation = optionalEnum(m, p, 'activation', ACTIVATIONS);
+  return { path: file, ...(activation !== undefined && { activation }) };
 }
 
 export function parseCancel(raw: unknown): CancelParams {

@@ -29,6 +29,12 @@ export const PADDINGS = ['none', 'reflect', 'wrap'] as const;
 export type Padding = (typeof PADDINGS)[number];
 export const DEFAULT_PADDING: Padding = 'none';
 
+/** SRVGGNetCompact's activations (upstream act_type); LeakyReLU's slope is 0.1, as upstream's. */
+export const ACTIVATIONS = ['relu', 'leakyrelu', 'prelu'] as const;
+export type Activation = (typeof ACTIVATIONS)[number];
+/** Who decided a model's activation: its weights (PReLU slopes), an assumption (ReLU: the weights cannot tell), or the user. */
+export type ActivationSource = 'weights' | 'assumed' | 'user';
+
 export interface ProviderStatus {
   readonly provider: ExecutionProvider;
   readonly available: boolean;
@@ -50,6 +56,9 @@ export interface ModelInfo {
   readonly license: string;
   readonly credit: string;
   readonly loaded: boolean;
+  /** SRVGGNetCompact only: the activation the model runs, and who decided it. */
+  readonly activation?: Activation;
+  readonly activationSource?: ActivationSource;
 }
 
 export interface Rect {
@@ -217,10 +226,18 @@ export interface UpscaleResult {
 export interface ModelsImportParams {
   /** Absolute path of a .pth, .safetensors, .onnx or ncnn .param file. */
   readonly path: string;
+  /**
+   * SRVGGNetCompact weights only: the activation the model was trained with. Needed only when
+   * the weights hold no PReLU slopes (ReLU is then assumed, with a warning); refused when it
+   * contradicts the weights or the file is another architecture.
+   */
+  readonly activation?: Activation;
 }
 
 export interface ModelsImportResult {
   readonly model: ModelInfo;
+  /** What the user should know, e.g. an activation that was assumed. */
+  readonly warnings: readonly string[];
 }
 
 export interface ShutdownResult {

@@ -1,26 +1,23 @@
 // Real-ESRGAN's SRVGGNetCompact (realesr-general-x4v3, realesr-animevideov3, and community
 // "compact" models): a plain conv stack `body.0, body.2, ...` with an activation after every
 // conv but the last, a PixelShuffle, and the nearest-upsampled input added as a skip.
-import type { Architecture, Detected } from './types';
+import type { Activation, ActivationChoice, ArchInfo, Architecture, Detected } from './types';
 import type { StateDict } from '../readers/state-dict';
 import { GraphBuilder } from '../onnx/graph';
 import { LayerBuilder } from '../onnx/layers';
-
-/**
- * PReLU keeps a weight per channel at every odd body index; ReLU and LeakyReLU keep none,
- * so the two cannot be told apart from the weights. Detection then reports 'relu', which
- * is what other loaders assume too; a caller that knows the model used LeakyReLU (slope
- * 0.1 upstream) may set it in the config before building. Every released Real-ESRGAN
- * compact model uses PReLU.
- */
-export type SrvggActivation = 'prelu' | 'relu' | 'leakyrelu';
+import { resolveActivation } from './srvgg-activation';
 
 export interface SrvggConfig {
   readonly numFeat: number;
   /** Convs between the first and the last (upstream's num_conv). */
   readonly numConv: number;
   readonly upscale: number;
-  readonly activation: SrvggActivation;
+  /**
+   * PReLU keeps a weight per channel at every odd body index; ReLU and LeakyReLU keep none,
+   * so detection reads those as ReLU, assumed, and chooseActivation takes the user's word
+   * (srvgg-activation.ts). Every released Real-ESRGAN compact model uses PReLU.
+   */
+  readonly activation: Activation;
 }
 
 const WHY = 'SRVGGNetCompact';
@@ -83,8 +80,8 @@ export function detectSrvgg(sd: StateDict): Detected<SrvggConfig> | null {
     requireShape(sd, `body.${i}.bias`, [outCh]);
   }
 
-  const activation: SrvggActivation = layout.activations.length > 0 ? 'prelu' : 'relu';
-  if (activation === 'prelu') {
+  const choice = resolveActivation(layout.activations.length > 0, undefined);
+  if (choice.activation === 'prelu') {
     for (let i = 1; i < lastIndex; i += 2) {
       const key = `body.${i}.weight`;
       const shape = sd.get(key)?.shape;
@@ -94,7 +91,7 @@ export function detectSrvgg(sd: StateDict): Detected<SrvggConfig> | null {
       }
     }
   }
-  const expectedCount = 2 * (numConv + 2) + (activation === 'prelu' ? numConv + 1 : 0);
+  const expectedCount = 2 * (numConv + 2) + (choice.activation === 'prelu' ? numConv + 1 : 0);
   if (sd.size !== expectedCount) {
     const extra = [...sd.keys()].filter((k) => {
       const index = Number(BODY_KEY.exec(k)?.[1]);
@@ -106,24 +103,35 @@ export function detectSrvgg(sd: StateDict): Detected<SrvggConfig> | null {
     );
   }
 
-  const config: SrvggConfig = { numFeat, numConv, upscale, activation };
-  return {
-    info: {
-      family: 'real-esrgan',
-      variant: `SRVGGNetCompact (${numConv} convs, ${activation})`,
-      scale: upscale,
-      inputMultiple: 1,
-      params: {
-        num_in_ch: IMAGE_CHANNELS,
-        num_out_ch: IMAGE_CHANNELS,
-        num_feat: numFeat,
-        num_conv: numConv,
-        upscale,
-        act_type: activation,
-      },
+  return described({ numFeat, numConv, upscale, activation: choice.activation }, choice);
+}
+
+/** The registry's view of a configuration; the variant says when the activation was not read from the weights. */
+function described(config: SrvggConfig, choice: ActivationChoice): Detected<SrvggConfig> {
+  const { numFeat, numConv, upscale, activation } = config;
+  const how = choice.source === 'weights' ? '' : choice.source === 'assumed' ? ', assumed' : ', chosen';
+  const info: ArchInfo = {
+    family: 'real-esrgan',
+    variant: `SRVGGNetCompact (${numConv} convs, ${activation}${how})`,
+    scale: upscale,
+    inputMultiple: 1,
+    params: {
+      num_in_ch: IMAGE_CHANNELS,
+      num_out_ch: IMAGE_CHANNELS,
+      num_feat: numFeat,
+      num_conv: numConv,
+      upscale,
+      act_type: activation,
     },
-    config,
+    activation: choice,
   };
+  return { info, config };
+}
+
+/** The user's activation in place of the detected one; throws when the weights say otherwise. */
+export function chooseSrvggActivation(detected: Detected<SrvggConfig>, activation: Activation): Detected<SrvggConfig> {
+  const choice = resolveActivation(detected.info.activation?.source === 'weights', activation);
+  return described({ ...detected.config, activation: choice.activation }, choice);
 }
 
 function activate(lb: LayerBuilder, x: string, index: number, config: SrvggConfig): string {
@@ -158,4 +166,5 @@ export const srvgg: Architecture<SrvggConfig> = {
   name: 'srvgg',
   detect: detectSrvgg,
   build: buildSrvgg,
+  chooseActivation: chooseSrvggActivation,
 };

@@ -4,6 +4,20 @@ import type { StateDict } from '../readers/state-dict';
 
 export type Family = 'esrgan' | 'real-esrgan' | 'swinir' | 'hat' | 'dat';
 
+/** Activations an architecture may run after its convs (SRVGGNetCompact's act_type). */
+export type Activation = 'relu' | 'leakyrelu' | 'prelu';
+
+/**
+ * Who decided the activation: the weights (PReLU keeps slopes there), an assumption (the
+ * weights keep nothing and no one said), or the user.
+ */
+export type ActivationSource = 'weights' | 'assumed' | 'user';
+
+export interface ActivationChoice {
+  readonly activation: Activation;
+  readonly source: ActivationSource;
+}
+
 /** What detection read from the weights; stored in the model registry. */
 export interface ArchInfo {
   readonly family: Family;
@@ -17,6 +31,8 @@ export interface ArchInfo {
   readonly inputMultiple: number;
   /** Every hyper-parameter read from the weights, for display and the registry. */
   readonly params: Readonly<Record<string, number | string | boolean | readonly number[]>>;
+  /** Only where the activation can vary with the same keys (SRVGGNetCompact): which one, and who decided. */
+  readonly activation?: ActivationChoice;
 }
 
 export interface Detected<C> {
@@ -36,4 +52,10 @@ export interface Architecture<C> {
    * `output` [1, 3, 'out_height', 'out_width'], any height and width (dynamic axes).
    */
   build(sd: StateDict, config: C): Uint8Array;
+  /**
+   * Present only where the weights may not tell the activation: the detection redone with
+   * the caller's choice, or an error when the weights contradict it. An architecture
+   * without it has its activations fixed, so a choice is refused.
+   */
+  chooseActivation?(detected: Detected<C>, activation: Activation): Detected<C>;
 }

@@ -20,7 +20,7 @@ const FIELDS: Record<string, string[]> = {
   'models/list': [],
   'models/load': ['id'],
   'models/unload': ['id'],
-  'models/import': ['path'],
+  'models/import': ['path', 'activation'],
   upscale: ['input', 'output', 'template', 'model', 'scale', 'width', 'height', 'fit', 'tile', 'overlap', 'format', 'quality', 'alpha', 'overwrite', 'previewWidth'],
   '$/cancelRequest': ['id'],
 };

@@ -18,6 +18,7 @@ import { upscaleParams } from '../../extension/job-params';
 import { RestartPolicy } from '../../extension/restart-policy';
 import { fakeContext, installFakeVscode, type Shown } from '../desktop/fake-vscode';
 import { createRequire } from 'node:module';
+import { writeTinySafetensors } from '../srvgg-leaky';
 
 /** The compiled daemon beside this compiled test (out/daemon/upscale.js in `npm test`). */
 const DAEMON_ENTRY = path.join(__dirname, '..', '..', 'daemon', 'upscale.js');
@@ -205,11 +206,13 @@ test('import model: a fixture model is imported and listed; a non-model is refus
   try {
     const bad = path.join(work, 'nothing.onnx');
     fs.writeFileSync(bad, 'not a model');
-    await assert.rejects(client.importModel(bad), (e: unknown) => {
+    await assert.rejects(client.importModel({ path: bad }), (e: unknown) => {
       assert.match((e as Error).message, /nothing\.onnx/);
       return true;
     });
-    const model = await client.importModel(path.join(FIXTURES_DIR, 'arch', 'srvgg_x4', 'srvgg_x4.safetensors'));
+    const { model, warnings } = await client.importModel({ path: path.join(FIXTURES_DIR, 'arch', 'srvgg_x4', 'srvgg_x4.safetensors') });
+    assert.deepEqual(warnings, [], 'PReLU weights say their activation');
+    assert.deepEqual([model.activation, model.activationSource], ['prelu', 'weights']);
     assert.equal(model.scale, 4);
     assert.equal(model.family, 'real-esrgan');
     assert.ok((await client.listModels()).some((m) => m.id === model.id && m.source === 'user'));
@@ -364,6 +367,32 @@ test('Choose Default Model writes the setting; Upscale Image then uses it', asyn
     await command('upscale.chooseDefaultModel');
     assert.equal(fake.config.defaultModel, 'realesr-general-x4v3');
     assert.equal(messages('info').at(-1)?.text, 'Upscale Image now uses realesr-general-x4v3.');
+  });
+});
+
+test('Import Model…: weights that cannot tell their activation ask for it; dismissed, ReLU stays with a warning; LeakyReLU re-imports', async () => {
+  const file = path.join(work, '2x-leaky-compact.safetensors');
+  writeTinySafetensors(file);
+  const record = () => JSON.parse(fs.readFileSync(path.join(modelsDir, '2x-leaky-compact.json'), 'utf8')) as { activation?: string; activationSource?: string };
+  await withExtension(async (command) => {
+    fake.respond = (s) => (s.kind === 'openDialog' ? [uri(file)] : undefined);
+    await command('upscale.importModel');
+    const pick = messages('quickPick').at(-1);
+    assert.equal(pick?.text, '2x-leaky-compact.safetensors: which activation was it trained with?');
+    assert.deepEqual((pick?.items as { label: string; activation: string }[]).map((r) => [r.label, r.activation]), [['ReLU', 'relu'], ['LeakyReLU (slope 0.1)', 'leakyrelu']]);
+    assert.deepEqual(messages('warning').map((m) => m.text), [
+      'Upscale: 2x-leaky-compact.safetensors: SRVGGNetCompact weights do not say which activation was trained; assuming ReLU. ' +
+      'If the model was trained with LeakyReLU or the output looks wrong, re-import with --activation leakyrelu.',
+    ]);
+    assert.match(messages('info').at(-1)?.text ?? '', /^Imported 2x-leaky-compact: real-esrgan, x2\.$/);
+    assert.deepEqual([record().activation, record().activationSource], ['relu', 'assumed']);
+
+    fake.shown.length = 0;
+    fake.respond = (s) => (s.kind === 'openDialog' ? [uri(file)] : s.kind === 'quickPick' ? (s.items as { activation: string }[])[1] : undefined);
+    await command('upscale.importModel');
+    assert.deepEqual(messages('warning'), [], 'a chosen activation needs no warning');
+    assert.equal(fake.progress.at(-1)?.title, 'Importing 2x-leaky-compact.safetensors with LeakyReLU (slope 0.1)…');
+    assert.deepEqual([record().activation, record().activationSource], ['leakyrelu', 'user']);
   });
 });
 

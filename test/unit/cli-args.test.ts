@@ -37,3 +37,16 @@ test('geometry, padding, dry run and sidecar options', () => {
   assert.throws(() => parseCliArgs(['a.png', '--padding', 'zero'], '/'), /--padding is 'zero'; expected one of reflect, wrap/);
   assert.throws(() => parseCliArgs(['a.png', '--width', '5', '--fit', 'contain'], '/'), /--fit applies only when both --width and --height/);
 });
+
+test('models import and convert take --activation; a bad value names the option, the value and the choices', () => {
+  assert.deepEqual(parseCliArgs(['models', 'import', 'm.pth'], '/w'), { kind: 'models-import', path: '/w/m.pth', json: false });
+  assert.deepEqual(parseCliArgs(['models', 'import', '--activation', 'leakyrelu', 'm.pth', '--json'], '/w'),
+    { kind: 'models-import', path: '/w/m.pth', json: true, activation: 'leakyrelu' });
+  assert.deepEqual(parseCliArgs(['models', 'convert', 'm.pth', 'o.onnx', '--activation', 'relu'], '/w'),
+    { kind: 'models-convert', input: '/w/m.pth', output: '/w/o.onnx', activation: 'relu' });
+  assert.throws(() => parseCliArgs(['models', 'import', 'm.pth', '--activation', 'gelu'], '/'), (e: unknown) =>
+    e instanceof UsageError && e.message === "--activation is 'gelu'; expected one of relu, leakyrelu, prelu");
+  assert.throws(() => parseCliArgs(['models', 'convert', 'm.pth', 'o.onnx', '--activation'], '/'), /--activation is missing its value; expected one of relu, leakyrelu, prelu/);
+  assert.throws(() => parseCliArgs(['models', 'convert', 'm.pth', 'o.onnx', '--json'], '/'), /unknown option '--json' for 'models convert'/);
+  assert.throws(() => parseCliArgs(['models', 'import', 'a.pth', 'b.pth'], '/'), /takes one model file, got 2/);
+});

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseBackground, parseUpscale, parseInitialize, parseModelId, parseCancel } from '../../daemon/protocol/params';
+import { parseBackground, parseUpscale, parseInitialize, parseModelId, parseCancel, parseImport } from '../../daemon/protocol/params';
 import { DaemonError } from '../../daemon/protocol/errors';
 
 function invalid(fn: () => unknown, pattern: RegExp): void {
@@ -48,4 +48,12 @@ test('parseBackground reads #rrggbb, #rgb and transparent', () => {
   assert.deepEqual(parseBackground('Transparent'), { r: 0, g: 0, b: 0, a: 0 });
   assert.equal(parseBackground('#12345'), null);
   assert.equal(parseBackground('red'), null);
+});
+
+test('models/import params: an optional activation, one of relu, leakyrelu, prelu', () => {
+  assert.deepEqual(parseImport({ path: '/m/a.pth' }), { path: '/m/a.pth' });
+  assert.deepEqual(parseImport({ path: '/m/a.pth', activation: 'leakyrelu' }), { path: '/m/a.pth', activation: 'leakyrelu' });
+  invalid(() => parseImport({ path: '/m/a.pth', activation: 'LeakyReLU' }), /^models\/import: 'activation' is "LeakyReLU"; expected one of relu, leakyrelu, prelu$/);
+  invalid(() => parseImport({ path: '/m/a.pth', activation: 1 }), /'activation' is 1; expected one of relu, leakyrelu, prelu/);
+  invalid(() => parseImport({ path: '/m/a.pth', act: 'relu' }), /unknown field 'act'; expected one of path, activation/);
 });
