@@ -34,7 +34,7 @@ test('geometry, padding, dry run and sidecar options', () => {
   });
   assert.equal((parseCliArgs(['a.png', '--width', '3', '--height', '2', '--fit', 'contain', '--background', 'transparent'], '/') as { background?: string }).background, 'transparent');
   assert.throws(() => parseCliArgs(['a.png', '--background', 'red'], '/'), /--background is 'red'; expected #rrggbb, #rgb or transparent/);
-  assert.throws(() => parseCliArgs(['a.png', '--padding', 'zero'], '/'), /--padding is 'zero'; expected one of reflect, wrap/);
+  assert.throws(() => parseCliArgs(['a.png', '--padding', 'zero'], '/'), /--padding is 'zero'; expected one of none, reflect, wrap/);
   assert.throws(() => parseCliArgs(['a.png', '--width', '5', '--fit', 'contain'], '/'), /--fit applies only when both --width and --height/);
 });
 
