@@ -1,15 +1,16 @@
 // Downloading a catalogued model release: progress, cancellation, resume (HTTP Range on a
 // `.part` file in the models folder's download area), a SHA-256 check, and conversion
 // through importModel so the registry records the catalogue's license and credit. The GETs
-// (redirects, proxies) are models/http.ts's. A refused or cancelled download leaves no
-// files; a cut connection is retried from where it stopped, and a `.part` left by a failed
-// attempt is resumed by the next one.
+// (redirects, proxies) are models/http.ts's; Google Drive's confirm step is models/drive.ts's.
+// A refused or cancelled download leaves no files; a cut connection is retried from where
+// it stopped, and a `.part` left by a failed attempt is resumed by the next one.
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
-import { findEntry, isDownloadable, loadCatalogue, OFFICIAL_HOSTS, parseCatalogue, type Catalogue, type CatalogueEntry } from './catalogue';
-import { DownloadError, get, type HttpOptions, type Response } from './http';
+import { findEntry, loadCatalogue, manualRoute, OFFICIAL_HOSTS, parseCatalogue, type Catalogue, type CatalogueEntry } from './catalogue';
+import { DRIVE_BASE_URL, driveDownloadUrl, openDriveFile } from './drive';
+import { DownloadError, get, isWebPage, looksLikeHtml, type HttpOptions, type Response } from './http';
 import { importModel, writeFilesAtomically } from './import';
 import { CONVERTER_VERSION, metadataPath, onnxPath, type ModelRecord, type RegisteredModel } from './registry';
 
@@ -42,6 +43,8 @@ export interface DownloadOptions extends HttpOptions {
   readonly catalogue?: Catalogue;
   /** Fetch from this origin (and path prefix) instead of the entry's host: tests, mirrors. */
   readonly baseUrl?: string;
+  /** Google Drive's download origin for `drive` entries; default DRIVE_BASE_URL. Tests point it at a local server. */
+  readonly driveBaseUrl?: string;
   /** Download an entry without a published hash (`verified: false`). */
   readonly allowUnverified?: boolean;
   /** Keep the downloaded .pth/.safetensors in `<modelsDir>/sources/` (default: removed). */
@@ -110,7 +113,7 @@ async function removeDirIfEmpty(dir: string): Promise<void> {
 }
 
 /** The URL to fetch: the entry's, or its path under baseUrl. Pure. */
-export function sourceUrl(entry: CatalogueEntry & { readonly url: string }, baseUrl?: string): URL {
+export function sourceUrl(entry: { readonly url: string }, baseUrl?: string): URL {
   const official = new URL(entry.url);
   if (baseUrl === undefined) return official;
   const base = new URL(baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`);
@@ -119,11 +122,6 @@ export function sourceUrl(entry: CatalogueEntry & { readonly url: string }, base
 
 function cancelled(entry: CatalogueEntry): DownloadError {
   return new DownloadError(`the download of ${entry.id} was cancelled`, 'cancelled');
-}
-
-function manualHint(entry: CatalogueEntry): string {
-  const where = entry.manualUrl ?? entry.url;
-  return `download ${entry.fileName} by hand from ${where} and use Import Model (upscale models import FILE)`;
 }
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
@@ -143,17 +141,40 @@ export function parseContentRange(value: string | undefined): { readonly start: 
   return { start: Number(m[1]), end: Number(m[2]), total: m[3] === '*' ? null : Number(m[3]) };
 }
 
+/** Where an entry's bytes come from: the URL that names the download (a `.part` records it) and how to ask for them. */
+interface ByteSource {
+  readonly url: URL;
+  readonly open: (headers: Record<string, string>) => Promise<Response>;
+}
+
+/** The entry's official URL (under baseUrl), or its Google Drive file (under driveBaseUrl). */
+function byteSource(entry: CatalogueEntry, options: DownloadOptions): ByteSource {
+  if (entry.drive) {
+    const url = driveDownloadUrl(entry.drive.id, options.driveBaseUrl ?? DRIVE_BASE_URL);
+    const file = { id: entry.drive.id, fileName: entry.fileName, manualRoute: manualRoute(entry) };
+    return { url, open: (headers) => openDriveFile(file, url, headers, options) };
+  }
+  if (entry.url === null) throw new DownloadError(`${entry.id} can only be fetched by hand: the catalogue has no URL or Google Drive file for it; ${manualRoute(entry)}`, 'manual', entry.manualUrl);
+  const url = sourceUrl({ url: entry.url }, options.baseUrl);
+  return { url, open: (headers) => get(url, headers, options) };
+}
+
+/** A web page where the file's bytes were expected (a portal, a sign-in): refused before anything is kept. */
+function webPageInstead(entry: CatalogueEntry, url: URL): DownloadError {
+  return new DownloadError(`${url.href} answered with a web page instead of ${entry.fileName}; nothing was saved; ${manualRoute(entry)}`, 'http', url.href);
+}
+
 interface FetchState {
   resumedBytes: number;
   finalUrl: string;
 }
 
 /**
- * Fetches the entry's file into `part`, resuming what is there. Resolves once the whole body
- * is on disk; network failures mid-body are retried with Range.
+ * Fetches the entry's file from `source` into `part`, resuming what is there. Resolves once
+ * the whole body is on disk; network failures mid-body are retried with Range.
  */
-async function fetchToPart(entry: CatalogueEntry & { readonly url: string }, paths: ReturnType<typeof partPaths>, options: DownloadOptions): Promise<FetchState> {
-  const start = sourceUrl(entry, options.baseUrl);
+async function fetchToPart(entry: CatalogueEntry, source: ByteSource, paths: ReturnType<typeof partPaths>, options: DownloadOptions): Promise<FetchState> {
+  const start = source.url;
   const state: FetchState = { resumedBytes: 0, finalUrl: start.href };
   const report = (phase: DownloadPhase, bytesDone: number, bytesTotal: number | null) =>
     options.onProgress?.({ id: entry.id, phase, bytesDone, bytesTotal, url: state.finalUrl });
@@ -177,7 +198,7 @@ async function fetchToPart(entry: CatalogueEntry & { readonly url: string }, pat
     report('connecting', have, entry.sizeBytes);
     let response: Response;
     try {
-      response = await get(start, headers, options);
+      response = await source.open(headers);
     } catch (e) {
       if (options.signal?.aborted) throw cancelled(entry);
       if (e instanceof DownloadError) throw e;
@@ -204,7 +225,11 @@ async function fetchToPart(entry: CatalogueEntry & { readonly url: string }, pat
     if (status !== 200 && status !== 206) {
       res.resume();
       const why = status === 404 ? 'the file is not there (HTTP 404)' : `HTTP ${status} ${res.statusMessage ?? ''}`.trim();
-      throw new DownloadError(`could not download ${entry.id} from ${url.href}: ${why}; ${manualHint(entry)}`, 'http', url.href);
+      throw new DownloadError(`could not download ${entry.id} from ${url.href}: ${why}; ${manualRoute(entry)}`, 'http', url.href);
+    }
+    if (isWebPage(res.headers)) {
+      res.resume();
+      throw webPageInstead(entry, url);
     }
 
     let offset = 0;
@@ -250,6 +275,10 @@ async function fetchToPart(entry: CatalogueEntry & { readonly url: string }, pat
         };
         res.on('data', (chunk: Buffer) => {
           if (settled) return;
+          if (done === 0 && looksLikeHtml(chunk)) {
+            fail(webPageInstead(entry, url));
+            return;
+          }
           done += chunk.length;
           if (total !== null && done > total) {
             fail(new DownloadError(`${url.href} sent more than the ${total} bytes it announced; refused`, 'size', url.href));
@@ -296,7 +325,7 @@ async function fetchToPart(entry: CatalogueEntry & { readonly url: string }, pat
       await sleep(options.retryDelayMs ?? 500, options.signal);
     }
   }
-  throw new DownloadError(`${lastError?.message ?? 'the download failed'}; gave up after ${MAX_ATTEMPTS} attempts (run it again to resume, or ${manualHint(entry)})`, 'network', start.href);
+  throw new DownloadError(`${lastError?.message ?? 'the download failed'}; gave up after ${MAX_ATTEMPTS} attempts (run it again to resume, or ${manualRoute(entry)})`, 'network', start.href);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -349,21 +378,19 @@ async function alreadyInstalled(modelsDir: string, entry: CatalogueEntry): Promi
 export async function downloadModel(id: string, options: DownloadOptions): Promise<DownloadResult> {
   const catalogue = options.catalogue ?? catalogueFromEnv(options.env ?? process.env);
   const entry = findEntry(catalogue, id);
-  if (!isDownloadable(entry)) {
-    throw new DownloadError(`${entry.id} is published only where a browser is needed; ${manualHint(entry)}`, 'manual', entry.manualUrl);
-  }
+  const from = byteSource(entry, options);
   if (entry.sha256 === null || !entry.verified) {
     if (!options.allowUnverified) {
-      throw new DownloadError(`${entry.id} has no published SHA-256, so the download cannot be checked; pass allowUnverified (--allow-unverified) to download it anyway`, 'unverified', entry.url);
+      throw new DownloadError(`${entry.id} has no published SHA-256, so the download cannot be checked; pass allowUnverified (--allow-unverified) to download it anyway`, 'unverified', from.url.href);
     }
   }
   const installed = await alreadyInstalled(options.modelsDir, entry);
   if (installed) {
-    options.onProgress?.({ id: entry.id, phase: 'done', bytesDone: 0, bytesTotal: 0, url: entry.url });
+    options.onProgress?.({ id: entry.id, phase: 'done', bytesDone: 0, bytesTotal: 0, url: from.url.href });
     return installed;
   }
   const paths = partPaths(options.modelsDir, entry);
-  if (inFlight.has(paths.part)) throw new DownloadError(`${entry.id} is already being downloaded`, 'busy', entry.url);
+  if (inFlight.has(paths.part)) throw new DownloadError(`${entry.id} is already being downloaded`, 'busy', from.url.href);
   inFlight.add(paths.part);
   const sourceDir = path.join(options.modelsDir, SOURCES_FOLDER);
   const source = options.keepSource ? path.join(sourceDir, entry.fileName) : path.join(paths.dir, entry.fileName);
@@ -372,7 +399,7 @@ export async function downloadModel(id: string, options: DownloadOptions): Promi
     await fsp.mkdir(paths.dir, { recursive: true });
     let state: FetchState;
     try {
-      state = await fetchToPart(entry, paths, options);
+      state = await fetchToPart(entry, from, paths, options);
     } catch (e) {
       // Cancelled or refused: nothing stays. A network failure keeps the .part to resume.
       if (!(e instanceof DownloadError) || e.kind !== 'network') await removeQuietly(paths.part, paths.info);

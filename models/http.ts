@@ -1,4 +1,4 @@
-// HTTP GETs for the model downloader (models/download.ts): node's http/https
+// HTTP GETs for the downloaders (models/download.ts, models/drive.ts): node's http/https
 // only (no dependency), redirects (at most 5, never from https down to http), proxies from
 // the environment or the editor (CONNECT tunnelling for https), an idle timeout, and the
 // DownloadError every downloader failure is reported with.
@@ -15,7 +15,7 @@ const USER_AGENT = 'upscale-model-downloader/0.1 (+https://github.com)';
 export class DownloadError extends Error {
   constructor(
     message: string,
-    readonly kind: 'cancelled' | 'http' | 'network' | 'hash' | 'unverified' | 'manual' | 'busy' | 'convert' | 'size',
+    readonly kind: 'cancelled' | 'http' | 'network' | 'hash' | 'unverified' | 'manual' | 'busy' | 'convert' | 'size' | 'quota' | 'permission',
     readonly url?: string,
   ) {
     super(message);
@@ -161,8 +161,9 @@ async function getOnce(url: URL, headers: Record<string, string>, options: HttpO
 /** GET with redirects followed (at most MAX_REDIRECTS; never from https down to http). */
 export async function get(start: URL, headers: Record<string, string>, options: HttpOptions): Promise<Response> {
   let url = start;
+  let sent = headers;
   for (let hop = 0; ; hop++) {
-    const res = await getOnce(url, headers, options);
+    const res = await getOnce(url, sent, options);
     if (!isRedirect(res.statusCode)) return { res, url };
     res.resume();
     const location = res.headers.location;
@@ -172,7 +173,23 @@ export async function get(start: URL, headers: Record<string, string>, options: 
     if (url.protocol === 'https:' && next.protocol !== 'https:') {
       throw new DownloadError(`${url.href} redirects to ${next.href}, which is not https; refused`, 'http', url.href);
     }
+    // A cookie is for the site that set it (Drive's confirm step): not sent on to another origin.
+    if (next.origin !== url.origin && 'Cookie' in sent) sent = Object.fromEntries(Object.entries(sent).filter(([name]) => name !== 'Cookie'));
     url = next;
   }
 }
 
+/** Whether a response is a web page (text/html or XHTML) by its Content-Type. Pure. */
+export function isWebPage(headers: http.IncomingHttpHeaders): boolean {
+  return /^\s*(?:text\/html|application\/xhtml\+xml)\b/i.test(headers['content-type'] ?? '');
+}
+
+/**
+ * Whether the first bytes of a body are an HTML document, whatever its Content-Type said.
+ * No model format starts so (.pth is a zip or a pickle, safetensors a length, ONNX protobuf),
+ * so a page served as a file is caught before it is saved as one. Pure.
+ */
+export function looksLikeHtml(first: Uint8Array): boolean {
+  const text = Buffer.from(first.subarray(0, 256)).toString('latin1').replace(/^(?:\xef\xbb\xbf)?\s*/, '').toLowerCase();
+  return text.startsWith('<!doctype html') || text.startsWith('<html');
+}

@@ -103,6 +103,19 @@ test('the validator refuses missing fields, foreign hosts, http, bad hashes and 
   assert.ok(!isOfficialUrl('https://github.com@evil.example/x'));
 });
 
+test('the validator checks "drive": an object with a file id and where it was published, instead of "url", with a manual page', () => {
+  const drive = { id: '1pEhXmg--IWHaZOwHUFdh7TEJqt2qeuYg', idSource: 'owner/repo@0123456789012345678901234567890123456789ab:x.json' };
+  const onDrive = (d: unknown, more: Record<string, unknown> = {}) => valid({ url: null, manualUrl: 'https://drive.google.com/drive/folders/x', drive: d, ...more });
+  assert.deepEqual(problemsOf([onDrive(drive)]), []);
+  assert.match(problemsOf([valid({ drive })]).join('\n'), /"url" or "drive", not both/);
+  assert.match(problemsOf([onDrive('1pEhXmg--IWHaZOwHUFdh7TEJqt2qeuYg')]).join('\n'), /"drive" must be an object with "id" and "idSource"/);
+  assert.match(problemsOf([onDrive({ ...drive, id: 'short' })]).join('\n'), /"drive\.id" must be a Google Drive file id/);
+  assert.match(problemsOf([onDrive({ ...drive, id: 'https://drive.google.com/file/d/1pEhXmg--IWHaZOwHUFdh7TEJqt2qeuYg/view' })]).join('\n'), /"drive\.id"/);
+  assert.match(problemsOf([onDrive({ id: drive.id })]).join('\n'), /"drive\.idSource" must say where the file id was published/);
+  assert.match(problemsOf([onDrive({ ...drive, url: 'https://x' })]).join('\n'), /"drive\.url" is not a known field/);
+  assert.match(problemsOf([onDrive(drive, { manualUrl: undefined })]).join('\n'), /manualUrl/, 'the manual route for a refusal is required');
+});
+
 test('no catalogue id is a built-in model id (importModel refuses those)', () => {
   const builtin = new Set(BUILTIN_MODELS.map((m) => m.id));
   for (const e of loadCatalogue().models) assert.ok(!builtin.has(e.id), e.id);
