@@ -299,4 +299,9 @@ test('CLI: models download goes through the confirm form; a quota refusal exits 
   const listed = await runCli(['models', 'catalogue'], env);
   assert.equal(listed.code, 0, listed.stderr);
   assert.match(listed.stdout, /test-cli-drive .* verified, from Google Drive/);
+  // The shipped catalogue: HAT-L and DAT x2/x3/x4 from Google Drive, the others still by hand.
+  const shipped = await runCli(['models', 'catalogue'], { UPSCALE_CATALOGUE: '' });
+  for (const id of ['hat-l-srx4-imagenet-pretrain', 'dat-x2', 'dat-x3', 'dat-x4']) assert.match(shipped.stdout, new RegExp(`${id} .* verified, from Google Drive`));
+  assert.match(shipped.stdout, /dat-light-x4 .* manual: https:\/\/drive\.google\.com\/drive\/folders\//);
+  assert.match(shipped.stdout, /realesrgan-x2plus .* verified, from github\.com/);
 });
