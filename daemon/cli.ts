@@ -7,7 +7,7 @@ import type { ModelInfo, ProgressParams, UpscaleParams, UpscaleResult } from './
 import { DAEMON_VERSION } from './service';
 import { convertToFile } from '../models/import';
 import { catalogueFromEnv } from '../models/download';
-import { formatSize } from '../models/catalogue';
+import { formatSize, sourceName } from '../models/catalogue';
 
 function startDaemon(entry: string): SpawnedDaemon {
   return spawnDaemon(process.execPath, [entry, 'daemon'], {
@@ -160,7 +160,8 @@ async function modelsDownloadCli(sub: 'download' | 'catalogue', args: readonly s
     const { models } = catalogueFromEnv();
     if (json) process.stdout.write(`${JSON.stringify(models)}\n`);
     for (const m of json ? [] : models) {
-      const status = m.url === null ? `manual: ${m.manualUrl ?? ''}` : m.verified ? 'verified' : 'UNVERIFIED (no published sha256)';
+      const from = sourceName(m);
+      const status = from === null ? `manual: ${m.manualUrl ?? ''}` : `${m.verified ? 'verified' : 'UNVERIFIED (no published sha256)'}, from ${from}`;
       process.stdout.write(`${m.id.padEnd(30)} x${String(m.scale).padEnd(2)} ${formatSize(m.sizeBytes).padStart(13)}  ${m.license.spdx}${m.license.commercialUse ? '' : ' (non-commercial)'}  ${status}\n    ${m.description}\n`);
     }
     return 0;

@@ -24,6 +24,7 @@ import { DEFAULT_MODEL_ID } from '../models/builtin';
 import { log } from './log';
 import type { DownloadProgressParams, ModelsDownloadParams, ModelsDownloadResult } from './protocol/protocol';
 import { downloadModel, DownloadError } from '../models/download';
+import { driveBaseFromEnv } from '../models/drive';
 
 export const DAEMON_VERSION = '0.1.0';
 
@@ -223,7 +224,8 @@ export class UpscaleService {
     this.downloads.set(requestId, controller);
     try {
       const r = await downloadModel(params.id, {
-        modelsDir: this.userDir, signal: controller.signal,
+        // $UPSCALE_DRIVE_BASE_URL: a mirror of Google Drive's endpoint, or a test's local server.
+        modelsDir: this.userDir, signal: controller.signal, driveBaseUrl: driveBaseFromEnv(),
         ...(params.allowUnverified !== undefined && { allowUnverified: params.allowUnverified }),
         ...(params.keepSource !== undefined && { keepSource: params.keepSource }),
         ...(params.proxy !== undefined && { proxy: params.proxy }),

@@ -13,9 +13,10 @@ import type { JobRunner } from './job-runner';
 import type { JobSpec } from './job-params';
 import { activationRows, modelRows, scaleRows } from './model-picks';
 import { isCancelled } from '../daemon/protocol/errors';
-import { loadCatalogue, type CatalogueEntry } from '../models/catalogue';
+import { isDownloadable, loadCatalogue, type CatalogueEntry } from '../models/catalogue';
 import {
-  confirmationFor, downloadFailureMessage, downloadPickItems, manualDownloadMessage, downloadProgressIncrement, downloadProgressMessage,
+  confirmationFor, COPY_URL, downloadFailureActions, downloadFailureMessage, downloadPickItems, manualDownloadMessage, downloadProgressIncrement, downloadProgressMessage,
+  IMPORT_MODEL, OPEN_DOWNLOAD_PAGE,
 } from './download-model';
 import type { DownloadProgressParams } from '../daemon/protocol/protocol';
 import { outputFolderOf, previewOutputName } from './naming';
@@ -246,10 +247,9 @@ export class UpscaleCommands {
     });
     const entry = picked?.entry;
     if (!entry) return;
-    if (entry.url === null) {
-      const choice = await vscode.window.showInformationMessage(manualDownloadMessage(entry), 'Open Download Page', 'Import Model…');
-      if (choice === 'Open Download Page' && entry.manualUrl) await vscode.env.openExternal(vscode.Uri.parse(entry.manualUrl));
-      else if (choice === 'Import Model…') await this.importModel();
+    if (!isDownloadable(entry)) {
+      const choice = await vscode.window.showInformationMessage(manualDownloadMessage(entry), OPEN_DOWNLOAD_PAGE, IMPORT_MODEL);
+      await this.followDownloadAction(entry, choice);
       return;
     }
     const confirmation = confirmationFor(entry);
@@ -285,15 +285,21 @@ export class UpscaleCommands {
       }
       const message = downloadFailureMessage(entry, e instanceof Error ? e.message : String(e));
       this.deps.log.error(`download ${entry.id}: ${message}`);
-      const choice = await vscode.window.showErrorMessage(message, 'Copy URL', 'Import Model…');
-      if (choice === 'Copy URL') await vscode.env.clipboard.writeText(entry.url);
-      else if (choice === 'Import Model…') await this.importModel();
+      const choice = await vscode.window.showErrorMessage(message, ...downloadFailureActions(entry));
+      await this.followDownloadAction(entry, choice);
       return;
     }
     this.deps.log.info(`downloaded ${entry.id} (${result.bytes} bytes, sha256 ${result.sha256}${result.verified ? '' : ', unverified'})`);
     const choice = await vscode.window.showInformationMessage(
       `${result.alreadyInstalled ? 'Already installed' : 'Downloaded'}: ${entry.variant} (x${result.model.scale}, ${result.model.license}) as ${result.model.id}.`, 'Use as Default');
     if (choice) await this.setDefaultModel(result.model.id);
+  }
+
+  /** What a button of the Download Model messages does (download-model.ts names them). */
+  private async followDownloadAction(entry: CatalogueEntry, choice: string | undefined): Promise<void> {
+    if (choice === OPEN_DOWNLOAD_PAGE && entry.manualUrl) await vscode.env.openExternal(vscode.Uri.parse(entry.manualUrl));
+    else if (choice === COPY_URL && entry.url) await vscode.env.clipboard.writeText(entry.url);
+    else if (choice === IMPORT_MODEL) await this.importModel();
   }
 
   private async setDefaultModel(id: string): Promise<void> {

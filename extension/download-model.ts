@@ -2,7 +2,7 @@
 // family), what needs a confirmation before downloading, and the words of its progress and
 // failure messages. extension/commands.ts shows them.
 import type { CatalogueEntry } from '../models/catalogue';
-import { formatSize, groupByFamily } from '../models/catalogue';
+import { formatSize, groupByFamily, isDownloadable } from '../models/catalogue';
 import type { DownloadProgress } from '../models/download';
 
 export const FAMILY_LABELS: Readonly<Record<string, string>> = {
@@ -32,12 +32,12 @@ export function downloadPickItems(entries: readonly CatalogueEntry[], installed:
     items.push({ kind: 'separator', label: FAMILY_LABELS[group.family] ?? group.family });
     for (const e of group.entries) {
       const flags = [
-        e.url === null ? 'manual download' : undefined,
+        !isDownloadable(e) ? 'manual download' : e.drive ? 'Google Drive' : undefined,
         !e.verified ? 'unverified' : undefined,
       ].filter((f): f is string => f !== undefined);
       items.push({
         kind: 'item',
-        label: `${installed.has(e.id) ? '$(check) ' : e.url === null ? '$(link-external) ' : '$(cloud-download) '}${e.variant}${installed.has(e.id) ? ' (installed)' : ''}`,
+        label: `${installed.has(e.id) ? '$(check) ' : !isDownloadable(e) ? '$(link-external) ' : '$(cloud-download) '}${e.variant}${installed.has(e.id) ? ' (installed)' : ''}`,
         description: [`x${e.scale}`, formatSize(e.sizeBytes), licenseText(e), ...flags].join(' · '),
         detail: e.description,
         entry: e,
@@ -66,7 +66,7 @@ export function confirmationFor(entry: CatalogueEntry): Confirmation | null {
   const unverified = entry.sha256 === null || !entry.verified;
   if (unverified) {
     reasons.push('has no published SHA-256, so the download cannot be checked');
-    details.push(`It is fetched from ${entry.url ?? entry.manualUrl ?? ''} and converted as it is.`);
+    details.push(`It is fetched from ${entry.url ?? (entry.drive ? `Google Drive (file ${entry.drive.id})` : entry.manualUrl ?? '')} and converted as it is.`);
   }
   if (reasons.length === 0) return null;
   return {
@@ -76,6 +76,10 @@ export function confirmationFor(entry: CatalogueEntry): Confirmation | null {
     allowUnverified: unverified,
   };
 }
+
+export const OPEN_DOWNLOAD_PAGE = 'Open Download Page';
+export const COPY_URL = 'Copy URL';
+export const IMPORT_MODEL = 'Import Model…';
 
 /** The message for an entry the authors publish only where a browser is needed. Pure. */
 export function manualDownloadMessage(entry: CatalogueEntry): string {
@@ -113,4 +117,13 @@ export function downloadFailureMessage(entry: CatalogueEntry, error: string): st
   const url = entry.url ?? entry.manualUrl ?? '';
   if (error.includes(url) && /Import Model/.test(error)) return `Could not download ${entry.variant}: ${error}`;
   return `Could not download ${entry.variant}: ${error}. If this machine is offline or the download is blocked, fetch ${url} by hand and use Upscale: Import Model… on it.`;
+}
+
+/**
+ * The buttons of a failed download's message. A Google Drive file offers its page, where a
+ * person can still fetch it when Drive refuses the program (quota, access); a release URL
+ * offers the URL to copy. Both then offer Import Model…. Pure.
+ */
+export function downloadFailureActions(entry: CatalogueEntry): readonly string[] {
+  return [entry.drive && entry.manualUrl ? OPEN_DOWNLOAD_PAGE : COPY_URL, IMPORT_MODEL];
 }

@@ -21,6 +21,14 @@ export interface CataloguePaper {
   readonly url: string;
 }
 
+/** A file the authors share on Google Drive, fetched through Drive's download endpoint (models/drive.ts). */
+export interface CatalogueDrive {
+  /** The Drive file id: what follows /file/d/ in the authors' share link. */
+  readonly id: string;
+  /** Where that link was published: `owner/repo@commit:path`, as for hashSource. */
+  readonly idSource: string;
+}
+
 export interface CatalogueEntry {
   /** The id the model is registered under once downloaded. */
   readonly id: string;
@@ -31,10 +39,15 @@ export interface CatalogueEntry {
   readonly fileName: string;
   /**
    * The authors' release on github.com or huggingface.co; null where the authors publish
-   * only through a site that needs a browser (Google Drive, Baidu): see `manualUrl`.
+   * only on Google Drive (see `drive`) or on a site that needs a browser (`manualUrl`).
    */
   readonly url: string | null;
-  /** Where a person can fetch the file by hand (the release page, or the authors' drive folder). */
+  /** The authors' Google Drive file, for entries without `url`. */
+  readonly drive?: CatalogueDrive;
+  /**
+   * Where a person can fetch the file by hand (the authors' drive folder): the only way for
+   * entries with neither `url` nor `drive`, and the way round a Drive refusal (quota, access).
+   */
   readonly manualUrl?: string;
   /** Size of the file in bytes, when published. */
   readonly sizeBytes: number | null;
@@ -61,6 +74,8 @@ export interface Catalogue {
 export const OFFICIAL_HOSTS: readonly string[] = ['github.com', 'huggingface.co'];
 
 const SHA256 = /^[0-9a-f]{64}$/;
+/** Drive file ids are base64url-like: 28 characters for old files, 33 for newer ones. */
+const DRIVE_ID = /^[A-Za-z0-9_-]{20,100}$/;
 const SPDX = /^[A-Za-z0-9.+-]+(?: (?:AND|OR|WITH) [A-Za-z0-9.+-]+)*$/;
 
 export class CatalogueError extends Error {
@@ -91,6 +106,18 @@ export interface ParseOptions {
   readonly hosts?: readonly string[];
   /** Allow http:// URLs (tests on 127.0.0.1 only). */
   readonly allowHttp?: boolean;
+}
+
+/** The problems of an entry's `drive` field (its `url` must then be null). Pure. */
+function driveProblems(drive: unknown, url: unknown, at: string): string[] {
+  const problems: string[] = [];
+  if (url !== null) problems.push(`${at}: an entry has "url" or "drive", not both`);
+  if (typeof drive !== 'object' || drive === null || Array.isArray(drive)) return [...problems, `${at}: "drive" must be an object with "id" and "idSource"`];
+  const d = drive as Record<string, unknown>;
+  if (typeof d.id !== 'string' || !DRIVE_ID.test(d.id)) problems.push(`${at}: "drive.id" must be a Google Drive file id (20 to 100 letters, digits, '-' or '_')`);
+  if (typeof d.idSource !== 'string' || d.idSource.trim() === '') problems.push(`${at}: "drive.idSource" must say where the file id was published`);
+  for (const key of Object.keys(d)) if (key !== 'id' && key !== 'idSource') problems.push(`${at}: "drive.${key}" is not a known field`);
+  return problems;
 }
 
 /** Every problem of one entry, as `models[i] (id): field ...` lines. Pure. */
@@ -140,6 +167,7 @@ function entryProblems(value: unknown, where: string, options: ParseOptions): st
     if (!ok) problems.push(`${at}: "url" ${e.url} must be https on ${hosts.join(' or ')}`);
   }
   if (e.manualUrl !== undefined && !isHttpsUrl(e.manualUrl)) problems.push(`${at}: "manualUrl" must be an https URL`);
+  if (e.drive !== undefined) problems.push(...driveProblems(e.drive, e.url, at));
   if (!(e.sizeBytes === null || (typeof e.sizeBytes === 'number' && Number.isSafeInteger(e.sizeBytes) && e.sizeBytes > 0))) {
     problems.push(`${at}: "sizeBytes" must be a positive integer or null`);
   }
@@ -198,9 +226,20 @@ export function findEntry(catalogue: Catalogue, id: string): CatalogueEntry {
   return entry;
 }
 
-/** Whether the entry can be downloaded by the program (an official URL), or only by hand. Pure. */
-export function isDownloadable(entry: CatalogueEntry): entry is CatalogueEntry & { readonly url: string } {
-  return entry.url !== null;
+/** Whether the program can download the entry (an official URL or a Google Drive file), or only a person can. Pure. */
+export function isDownloadable(entry: CatalogueEntry): boolean {
+  return entry.url !== null || entry.drive !== undefined;
+}
+
+/** Where the program downloads the entry from, in words ("Google Drive", the URL's host); null for manual entries. Pure. */
+export function sourceName(entry: CatalogueEntry): string | null {
+  if (entry.drive) return 'Google Drive';
+  return entry.url === null ? null : new URL(entry.url).hostname;
+}
+
+/** The way round a download the program cannot make: where to fetch the file by hand, and how to import it. Pure. */
+export function manualRoute(entry: CatalogueEntry): string {
+  return `download ${entry.fileName} by hand from ${entry.manualUrl ?? entry.url ?? ''} and run: upscale models import ${entry.fileName} (in VS Code: Upscale: Import Model…)`;
 }
 
 /** Size in words: "64.0 MB", or "size unknown". Pure. */

@@ -1,32 +1,28 @@
-// Downloading a catalogued model release: node's http/https only (no dependency), with
-// progress, cancellation, resume (HTTP Range on a `.part` file in the models folder's
-// download area), redirects (at most 5), proxies from the environment or the editor
-// (CONNECT tunnelling for https), a SHA-256 check, and conversion through importModel so
-// the registry records the catalogue's license and credit. A refused or cancelled download
-// leaves no files; a cut connection is retried from where it stopped, and a `.part` left by
-// a failed attempt is resumed by the next one.
+// Downloading a catalogued model release: progress, cancellation, resume (HTTP Range on a
+// `.part` file in the models folder's download area), a SHA-256 check, and conversion
+// through importModel so the registry records the catalogue's license and credit. The GETs
+// (redirects, proxies) are models/http.ts's; Google Drive's confirm step is models/drive.ts's.
+// A refused or cancelled download leaves no files; a cut connection is retried from where
+// it stopped, and a `.part` left by a failed attempt is resumed by the next one.
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
-import * as http from 'node:http';
-import * as https from 'node:https';
-import * as net from 'node:net';
 import * as path from 'node:path';
-import * as tls from 'node:tls';
-import { findEntry, isDownloadable, loadCatalogue, OFFICIAL_HOSTS, parseCatalogue, type Catalogue, type CatalogueEntry } from './catalogue';
+import { findEntry, loadCatalogue, manualRoute, OFFICIAL_HOSTS, parseCatalogue, type Catalogue, type CatalogueEntry } from './catalogue';
+import { DRIVE_BASE_URL, driveDownloadUrl, openDriveFile } from './drive';
+import { DownloadError, get, isWebPage, looksLikeHtml, type HttpOptions, type Response } from './http';
 import { importModel, writeFilesAtomically } from './import';
 import { CONVERTER_VERSION, metadataPath, onnxPath, type ModelRecord, type RegisteredModel } from './registry';
+
+export { bypassesProxy, connectTunnel, DownloadError, MAX_REDIRECTS, proxyFor } from './http';
 
 /** Folder (inside the models folder) for `.part` files; a dot name, so the registry skips it. */
 export const DOWNLOAD_AREA = '.downloads';
 /** Folder (inside the models folder) where kept source files go. */
 export const SOURCES_FOLDER = 'sources';
-export const MAX_REDIRECTS = 5;
 /** Attempts per download when the connection is cut (each resumes with Range). */
 const MAX_ATTEMPTS = 4;
-const IDLE_TIMEOUT_MS = 30_000;
 const PROGRESS_INTERVAL_MS = 100;
-const USER_AGENT = 'upscale-model-downloader/0.1 (+https://github.com)';
 
 export type DownloadPhase = 'connecting' | 'downloading' | 'verifying' | 'converting' | 'done';
 
@@ -40,39 +36,22 @@ export interface DownloadProgress {
   readonly url: string;
 }
 
-/** A download failed for a reason the user can act on: the message says what and which URL. */
-export class DownloadError extends Error {
-  constructor(
-    message: string,
-    readonly kind: 'cancelled' | 'http' | 'network' | 'hash' | 'unverified' | 'manual' | 'busy' | 'convert' | 'size',
-    readonly url?: string,
-  ) {
-    super(message);
-    this.name = 'DownloadError';
-  }
-}
-
-export interface DownloadOptions {
+export interface DownloadOptions extends HttpOptions {
   /** The models folder the converted model is registered in. */
   readonly modelsDir: string;
   /** Default: the shipped catalogue (or $UPSCALE_CATALOGUE, see catalogueFromEnv). */
   readonly catalogue?: Catalogue;
   /** Fetch from this origin (and path prefix) instead of the entry's host: tests, mirrors. */
   readonly baseUrl?: string;
+  /** Google Drive's download origin for `drive` entries; default DRIVE_BASE_URL. Tests point it at a local server. */
+  readonly driveBaseUrl?: string;
   /** Download an entry without a published hash (`verified: false`). */
   readonly allowUnverified?: boolean;
   /** Keep the downloaded .pth/.safetensors in `<modelsDir>/sources/` (default: removed). */
   readonly keepSource?: boolean;
-  /** A proxy URL (VS Code's http.proxy); overrides the environment's. */
-  readonly proxy?: string;
-  /** Environment for HTTPS_PROXY / HTTP_PROXY / NO_PROXY; default process.env. */
-  readonly env?: NodeJS.ProcessEnv;
-  readonly signal?: AbortSignal;
   readonly onProgress?: (p: DownloadProgress) => void;
   /** Delay before retrying a cut connection (ms); default 500. */
   readonly retryDelayMs?: number;
-  /** Idle socket timeout (ms); default 30 s. */
-  readonly idleTimeoutMs?: number;
 }
 
 export interface DownloadResult {
@@ -89,148 +68,6 @@ export interface DownloadResult {
   readonly sourcePath?: string;
   /** True when the models folder already held this exact release: nothing was fetched. */
   readonly alreadyInstalled?: boolean;
-}
-
-// ---------------------------------------------------------------------------------------
-// Proxies (pure)
-
-function envValue(env: NodeJS.ProcessEnv, name: string): string | undefined {
-  const v = env[name] ?? env[name.toLowerCase()];
-  return v !== undefined && v.trim() !== '' ? v.trim() : undefined;
-}
-
-const LOOPBACK = new Set(['localhost', '127.0.0.1', '::1', '[::1]']);
-
-/** Whether NO_PROXY (comma- or space-separated; `*`, hosts, `.suffix`, `host:port`) exempts the URL. Pure. */
-export function bypassesProxy(target: URL, noProxy: string | undefined): boolean {
-  const host = target.hostname.toLowerCase().replace(/^\[|\]$/g, '');
-  if (LOOPBACK.has(host)) return true;
-  if (!noProxy) return false;
-  const port = target.port || (target.protocol === 'https:' ? '443' : '80');
-  for (const raw of noProxy.split(/[\s,]+/)) {
-    const item = raw.trim().toLowerCase();
-    if (item === '') continue;
-    if (item === '*') return true;
-    const m = /^(.*?)(?::(\d+))?$/.exec(item);
-    const name = (m?.[1] ?? item).replace(/^\*?\./, '');
-    const itemPort = m?.[2];
-    if (itemPort && itemPort !== port) continue;
-    if (host === name || host.endsWith(`.${name}`)) return true;
-  }
-  return false;
-}
-
-/**
- * The proxy for a URL: the explicit one (the editor's http.proxy) when given, else
- * HTTPS_PROXY for https and HTTP_PROXY for http (either case); none when NO_PROXY exempts
- * the host or the host is loopback. Pure.
- */
-export function proxyFor(target: URL, env: NodeJS.ProcessEnv, explicit?: string): URL | null {
-  if (bypassesProxy(target, envValue(env, 'NO_PROXY'))) return null;
-  const chosen = explicit?.trim() || (target.protocol === 'https:' ? envValue(env, 'HTTPS_PROXY') : envValue(env, 'HTTP_PROXY'));
-  if (!chosen) return null;
-  try {
-    const url = new URL(/^[a-z][a-z0-9+.-]*:\/\//i.test(chosen) ? chosen : `http://${chosen}`);
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`unsupported proxy protocol ${url.protocol}`);
-    return url;
-  } catch (e) {
-    throw new DownloadError(`the proxy setting '${chosen}' is not a usable URL: ${(e as Error).message}`, 'network');
-  }
-}
-
-function proxyAuthorization(proxy: URL): string | undefined {
-  if (!proxy.username) return undefined;
-  const credentials = `${decodeURIComponent(proxy.username)}:${decodeURIComponent(proxy.password)}`;
-  return `Basic ${Buffer.from(credentials).toString('base64')}`;
-}
-
-/** Opens a CONNECT tunnel to host:port through an http(s) proxy; resolves with the socket. */
-export function connectTunnel(proxy: URL, host: string, port: number, signal?: AbortSignal): Promise<net.Socket> {
-  return new Promise((resolve, reject) => {
-    const auth = proxyAuthorization(proxy);
-    const request = (proxy.protocol === 'https:' ? https : http).request({
-      host: proxy.hostname,
-      port: Number(proxy.port) || (proxy.protocol === 'https:' ? 443 : 80),
-      method: 'CONNECT',
-      path: `${host.includes(':') ? `[${host}]` : host}:${port}`,
-      headers: { Host: `${host}:${port}`, 'User-Agent': USER_AGENT, ...(auth && { 'Proxy-Authorization': auth }) },
-      agent: false,
-      signal,
-    });
-    request.once('connect', (res, socket) => {
-      if (res.statusCode === 200) resolve(socket);
-      else {
-        socket.destroy();
-        reject(new DownloadError(`the proxy ${proxy.host} refused to connect to ${host}:${port}: HTTP ${res.statusCode} ${res.statusMessage ?? ''}`.trim(), 'network'));
-      }
-    });
-    request.once('error', (e) => reject(new DownloadError(`could not reach the proxy ${proxy.host}: ${e.message}`, 'network')));
-    request.end();
-  });
-}
-
-// ---------------------------------------------------------------------------------------
-// One HTTP GET (with redirects)
-
-interface Response {
-  readonly res: http.IncomingMessage;
-  readonly url: URL;
-}
-
-function isRedirect(status: number | undefined): boolean {
-  return status === 301 || status === 302 || status === 303 || status === 307 || status === 308;
-}
-
-async function getOnce(url: URL, headers: Record<string, string>, options: DownloadOptions): Promise<http.IncomingMessage> {
-  const env = options.env ?? process.env;
-  const proxy = proxyFor(url, env, options.proxy);
-  const port = Number(url.port) || (url.protocol === 'https:' ? 443 : 80);
-  const common = { method: 'GET', headers: { 'User-Agent': USER_AGENT, Accept: '*/*', ...headers }, signal: options.signal };
-  let request: http.ClientRequest;
-  if (!proxy) {
-    request = (url.protocol === 'https:' ? https : http).request(url, common);
-  } else if (url.protocol === 'https:') {
-    const socket = await connectTunnel(proxy, url.hostname, port, options.signal);
-    request = https.request(url, {
-      ...common,
-      agent: false,
-      createConnection: () => tls.connect({ socket, servername: url.hostname }),
-    });
-  } else {
-    // Plain http through a proxy: the absolute URL as the request target.
-    const auth = proxyAuthorization(proxy);
-    request = http.request({
-      ...common,
-      host: proxy.hostname,
-      port: Number(proxy.port) || 80,
-      path: url.href,
-      headers: { ...common.headers, Host: url.host, ...(auth && { 'Proxy-Authorization': auth }) },
-    });
-  }
-  return new Promise((resolve, reject) => {
-    request.once('response', resolve);
-    request.once('error', reject);
-    request.setTimeout(options.idleTimeoutMs ?? IDLE_TIMEOUT_MS, () => request.destroy(new Error(`no answer from ${url.host} in ${(options.idleTimeoutMs ?? IDLE_TIMEOUT_MS) / 1000} s`)));
-    request.end();
-  });
-}
-
-/** GET with redirects followed (at most MAX_REDIRECTS; never from https down to http). */
-async function get(start: URL, headers: Record<string, string>, options: DownloadOptions): Promise<Response> {
-  let url = start;
-  for (let hop = 0; ; hop++) {
-    const res = await getOnce(url, headers, options);
-    if (!isRedirect(res.statusCode)) return { res, url };
-    res.resume();
-    const location = res.headers.location;
-    if (!location) throw new DownloadError(`${url.href} answered HTTP ${res.statusCode} without a Location`, 'http', url.href);
-    if (hop >= MAX_REDIRECTS) throw new DownloadError(`${start.href}: more than ${MAX_REDIRECTS} redirects (last to ${location})`, 'http', start.href);
-    const next = new URL(location, url);
-    if (url.protocol === 'https:' && next.protocol !== 'https:') {
-      throw new DownloadError(`${url.href} redirects to ${next.href}, which is not https; refused`, 'http', url.href);
-    }
-    url = next;
-  }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -276,7 +113,7 @@ async function removeDirIfEmpty(dir: string): Promise<void> {
 }
 
 /** The URL to fetch: the entry's, or its path under baseUrl. Pure. */
-export function sourceUrl(entry: CatalogueEntry & { readonly url: string }, baseUrl?: string): URL {
+export function sourceUrl(entry: { readonly url: string }, baseUrl?: string): URL {
   const official = new URL(entry.url);
   if (baseUrl === undefined) return official;
   const base = new URL(baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`);
@@ -285,11 +122,6 @@ export function sourceUrl(entry: CatalogueEntry & { readonly url: string }, base
 
 function cancelled(entry: CatalogueEntry): DownloadError {
   return new DownloadError(`the download of ${entry.id} was cancelled`, 'cancelled');
-}
-
-function manualHint(entry: CatalogueEntry): string {
-  const where = entry.manualUrl ?? entry.url;
-  return `download ${entry.fileName} by hand from ${where} and use Import Model (upscale models import FILE)`;
 }
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
@@ -309,17 +141,40 @@ export function parseContentRange(value: string | undefined): { readonly start: 
   return { start: Number(m[1]), end: Number(m[2]), total: m[3] === '*' ? null : Number(m[3]) };
 }
 
+/** Where an entry's bytes come from: the URL that names the download (a `.part` records it) and how to ask for them. */
+interface ByteSource {
+  readonly url: URL;
+  readonly open: (headers: Record<string, string>) => Promise<Response>;
+}
+
+/** The entry's official URL (under baseUrl), or its Google Drive file (under driveBaseUrl). */
+function byteSource(entry: CatalogueEntry, options: DownloadOptions): ByteSource {
+  if (entry.drive) {
+    const url = driveDownloadUrl(entry.drive.id, options.driveBaseUrl ?? DRIVE_BASE_URL);
+    const file = { id: entry.drive.id, fileName: entry.fileName, manualRoute: manualRoute(entry) };
+    return { url, open: (headers) => openDriveFile(file, url, headers, options) };
+  }
+  if (entry.url === null) throw new DownloadError(`${entry.id} can only be fetched by hand: the catalogue has no URL or Google Drive file for it; ${manualRoute(entry)}`, 'manual', entry.manualUrl);
+  const url = sourceUrl({ url: entry.url }, options.baseUrl);
+  return { url, open: (headers) => get(url, headers, options) };
+}
+
+/** A web page where the file's bytes were expected (a portal, a sign-in): refused before anything is kept. */
+function webPageInstead(entry: CatalogueEntry, url: URL): DownloadError {
+  return new DownloadError(`${url.href} answered with a web page instead of ${entry.fileName}; nothing was saved; ${manualRoute(entry)}`, 'http', url.href);
+}
+
 interface FetchState {
   resumedBytes: number;
   finalUrl: string;
 }
 
 /**
- * Fetches the entry's file into `part`, resuming what is there. Resolves once the whole body
- * is on disk; network failures mid-body are retried with Range.
+ * Fetches the entry's file from `source` into `part`, resuming what is there. Resolves once
+ * the whole body is on disk; network failures mid-body are retried with Range.
  */
-async function fetchToPart(entry: CatalogueEntry & { readonly url: string }, paths: ReturnType<typeof partPaths>, options: DownloadOptions): Promise<FetchState> {
-  const start = sourceUrl(entry, options.baseUrl);
+async function fetchToPart(entry: CatalogueEntry, source: ByteSource, paths: ReturnType<typeof partPaths>, options: DownloadOptions): Promise<FetchState> {
+  const start = source.url;
   const state: FetchState = { resumedBytes: 0, finalUrl: start.href };
   const report = (phase: DownloadPhase, bytesDone: number, bytesTotal: number | null) =>
     options.onProgress?.({ id: entry.id, phase, bytesDone, bytesTotal, url: state.finalUrl });
@@ -343,7 +198,7 @@ async function fetchToPart(entry: CatalogueEntry & { readonly url: string }, pat
     report('connecting', have, entry.sizeBytes);
     let response: Response;
     try {
-      response = await get(start, headers, options);
+      response = await source.open(headers);
     } catch (e) {
       if (options.signal?.aborted) throw cancelled(entry);
       if (e instanceof DownloadError) throw e;
@@ -370,7 +225,11 @@ async function fetchToPart(entry: CatalogueEntry & { readonly url: string }, pat
     if (status !== 200 && status !== 206) {
       res.resume();
       const why = status === 404 ? 'the file is not there (HTTP 404)' : `HTTP ${status} ${res.statusMessage ?? ''}`.trim();
-      throw new DownloadError(`could not download ${entry.id} from ${url.href}: ${why}; ${manualHint(entry)}`, 'http', url.href);
+      throw new DownloadError(`could not download ${entry.id} from ${url.href}: ${why}; ${manualRoute(entry)}`, 'http', url.href);
+    }
+    if (isWebPage(res.headers)) {
+      res.resume();
+      throw webPageInstead(entry, url);
     }
 
     let offset = 0;
@@ -416,6 +275,10 @@ async function fetchToPart(entry: CatalogueEntry & { readonly url: string }, pat
         };
         res.on('data', (chunk: Buffer) => {
           if (settled) return;
+          if (done === 0 && looksLikeHtml(chunk)) {
+            fail(webPageInstead(entry, url));
+            return;
+          }
           done += chunk.length;
           if (total !== null && done > total) {
             fail(new DownloadError(`${url.href} sent more than the ${total} bytes it announced; refused`, 'size', url.href));
@@ -462,7 +325,7 @@ async function fetchToPart(entry: CatalogueEntry & { readonly url: string }, pat
       await sleep(options.retryDelayMs ?? 500, options.signal);
     }
   }
-  throw new DownloadError(`${lastError?.message ?? 'the download failed'}; gave up after ${MAX_ATTEMPTS} attempts (run it again to resume, or ${manualHint(entry)})`, 'network', start.href);
+  throw new DownloadError(`${lastError?.message ?? 'the download failed'}; gave up after ${MAX_ATTEMPTS} attempts (run it again to resume, or ${manualRoute(entry)})`, 'network', start.href);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -515,21 +378,19 @@ async function alreadyInstalled(modelsDir: string, entry: CatalogueEntry): Promi
 export async function downloadModel(id: string, options: DownloadOptions): Promise<DownloadResult> {
   const catalogue = options.catalogue ?? catalogueFromEnv(options.env ?? process.env);
   const entry = findEntry(catalogue, id);
-  if (!isDownloadable(entry)) {
-    throw new DownloadError(`${entry.id} is published only where a browser is needed; ${manualHint(entry)}`, 'manual', entry.manualUrl);
-  }
+  const from = byteSource(entry, options);
   if (entry.sha256 === null || !entry.verified) {
     if (!options.allowUnverified) {
-      throw new DownloadError(`${entry.id} has no published SHA-256, so the download cannot be checked; pass allowUnverified (--allow-unverified) to download it anyway`, 'unverified', entry.url);
+      throw new DownloadError(`${entry.id} has no published SHA-256, so the download cannot be checked; pass allowUnverified (--allow-unverified) to download it anyway`, 'unverified', from.url.href);
     }
   }
   const installed = await alreadyInstalled(options.modelsDir, entry);
   if (installed) {
-    options.onProgress?.({ id: entry.id, phase: 'done', bytesDone: 0, bytesTotal: 0, url: entry.url });
+    options.onProgress?.({ id: entry.id, phase: 'done', bytesDone: 0, bytesTotal: 0, url: from.url.href });
     return installed;
   }
   const paths = partPaths(options.modelsDir, entry);
-  if (inFlight.has(paths.part)) throw new DownloadError(`${entry.id} is already being downloaded`, 'busy', entry.url);
+  if (inFlight.has(paths.part)) throw new DownloadError(`${entry.id} is already being downloaded`, 'busy', from.url.href);
   inFlight.add(paths.part);
   const sourceDir = path.join(options.modelsDir, SOURCES_FOLDER);
   const source = options.keepSource ? path.join(sourceDir, entry.fileName) : path.join(paths.dir, entry.fileName);
@@ -538,7 +399,7 @@ export async function downloadModel(id: string, options: DownloadOptions): Promi
     await fsp.mkdir(paths.dir, { recursive: true });
     let state: FetchState;
     try {
-      state = await fetchToPart(entry, paths, options);
+      state = await fetchToPart(entry, from, paths, options);
     } catch (e) {
       // Cancelled or refused: nothing stays. A network failure keeps the .part to resume.
       if (!(e instanceof DownloadError) || e.kind !== 'network') await removeQuietly(paths.part, paths.info);

@@ -370,7 +370,7 @@ export const ErrorCode = {
   OutputNotWritable: -32006,
   InputNotFound: -32007,
   ShuttingDown: -32008,
-  /** A model download failed: unreachable, HTTP error, or a hash or size that does not match. */
+  /** A model download failed: unreachable, HTTP error, Google Drive refusing (quota, access), or a hash or size that does not match. */
   DownloadFailed: -32009,
 } as const;
 export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -3,15 +3,13 @@
 // in the models folder: the registered model, or nothing at all.
 import { after, before, test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as net from 'node:net';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { FIXTURES_DIR } from '../fixtures';
-import { parseCatalogue, type Catalogue, type CatalogueEntry } from '../../models/catalogue';
+import { ENTRY_JS, fixtureCatalogue as catalogue, fixtureEntry, listing, runCli, sha256, TempFolders } from '../downloads';
+import type { CatalogueEntry } from '../../models/catalogue';
 import { connectTunnel, DOWNLOAD_AREA, DownloadError, downloadModel, type DownloadProgress } from '../../models/download';
 import { scanModels } from '../../models/registry';
 import { spawnDaemon } from '../../daemon/protocol/connection';
@@ -22,20 +20,9 @@ const FILES: Record<string, string> = {
   'srvgg_x4.pth': path.join(ARCH, 'srvgg_x4', 'srvgg_x4.pth'),
   'swinir_lightweight_x4.safetensors': path.join(ARCH, 'swinir_lightweight_x4', 'swinir_lightweight_x4.safetensors'),
 };
-const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
-const TMP = fs.mkdtempSync(path.join(os.tmpdir(), 'upscale-download-'));
-after(() => fs.rmSync(TMP, { recursive: true, force: true }));
-let counter = 0;
-const freshDir = () => {
-  const d = path.join(TMP, `models-${++counter}`);
-  fs.mkdirSync(d);
-  return d;
-};
-/** Every file under dir, relative, including dot folders. */
-function listing(dir: string): string[] {
-  if (!fs.existsSync(dir)) return [];
-  return (fs.readdirSync(dir, { recursive: true }) as string[]).map(String).sort();
-}
+const temp = new TempFolders('upscale-download-');
+after(() => temp.remove());
+const freshDir = () => temp.fresh();
 
 // ---------------------------------------------------------------------------------------
 // The server
@@ -126,30 +113,10 @@ after(() => {
 // ---------------------------------------------------------------------------------------
 // A catalogue whose entries look like the real ones, served from the local server
 
+// Validated like the shipped catalogue (official hosts only); baseUrl points them at the server.
 function entry(id: string, fileName: string, overrides: Partial<CatalogueEntry> = {}): CatalogueEntry {
   const bytes = fs.readFileSync(FILES[fileName] as string);
-  return {
-    id,
-    family: 'real-esrgan',
-    variant: `test ${fileName}`,
-    scale: 2,
-    fileName,
-    url: `https://github.com/example/releases/download/v1/${fileName}`,
-    sizeBytes: bytes.length,
-    sha256: sha256(bytes),
-    hashSource: 'computed by the test from the fixture',
-    verified: true,
-    license: { spdx: 'BSD-3-Clause', commercialUse: true, source: 'https://github.com/example/LICENSE' },
-    paper: { title: 'A test paper', url: 'https://arxiv.org/abs/0000.00000' },
-    credit: 'Test Authors',
-    description: 'A fixture served by the test.',
-    ...overrides,
-  };
-}
-
-function catalogue(...entries: CatalogueEntry[]): Catalogue {
-  // Validated like the shipped one: official hosts only; baseUrl points them at the server.
-  return parseCatalogue(JSON.parse(JSON.stringify({ version: 1, models: entries })));
+  return fixtureEntry(id, bytes, { variant: `test ${fileName}`, fileName, url: `https://github.com/example/releases/download/v1/${fileName}`, ...overrides });
 }
 
 const noProxyEnv: NodeJS.ProcessEnv = {};
@@ -357,23 +324,10 @@ test('through an HTTP proxy from HTTP_PROXY (the explicit proxy param wins over 
 // ---------------------------------------------------------------------------------------
 // Through the daemon and the CLI ($UPSCALE_CATALOGUE points them at the local server)
 
-const ENTRY_JS = path.join(process.cwd(), 'out', 'daemon', 'upscale.js');
-
 function localCatalogueFile(entries: CatalogueEntry[]): string {
-  const file = path.join(TMP, `catalogue-${++counter}.json`);
+  const file = temp.file('catalogue.json');
   fs.writeFileSync(file, JSON.stringify({ version: 1, models: entries }));
   return file;
-}
-
-function runCliAsync(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [ENTRY_JS, ...args], { env: { ...process.env, ...env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
 }
 
 test('CLI: upscale models download ID registers the model; models catalogue lists the shipped entries', async () => {
@@ -381,7 +335,7 @@ test('CLI: upscale models download ID registers the model; models catalogue list
   const builtin = freshDir();
   const e = entry('test-cli', 'srvgg_x4.pth', { scale: 4, url: `${base}/redirect/releases/srvgg_x4.pth` });
   const env = { UPSCALE_CATALOGUE: localCatalogueFile([e]), UPSCALE_MODELS_DIR: dir, UPSCALE_BUILTIN_DIR: builtin, HTTPS_PROXY: '', HTTP_PROXY: '' };
-  const r = await runCliAsync(['models', 'download', 'test-cli', '--json'], env);
+  const r = await runCli(['models', 'download', 'test-cli', '--json'], env);
   assert.equal(r.code, 0, r.stderr);
   const result = JSON.parse(r.stdout) as { model: { id: string; license: string }; verified: boolean; sha256: string };
   assert.equal(result.model.id, 'test-cli');
@@ -389,11 +343,11 @@ test('CLI: upscale models download ID registers the model; models catalogue list
   assert.equal(result.sha256, e.sha256);
   assert.deepEqual(listing(dir), ['test-cli.json', 'test-cli.onnx']);
 
-  const missing = await runCliAsync(['models', 'download', 'nope'], env);
+  const missing = await runCli(['models', 'download', 'nope'], env);
   assert.equal(missing.code, 1);
   assert.match(missing.stderr, /no model 'nope' in the catalogue/);
 
-  const listed = await runCliAsync(['models', 'catalogue', '--json'], { UPSCALE_CATALOGUE: '' });
+  const listed = await runCli(['models', 'catalogue', '--json'], { UPSCALE_CATALOGUE: '' });
   assert.equal(listed.code, 0, listed.stderr);
   const ids = (JSON.parse(listed.stdout) as { id: string }[]).map((m) => m.id);
   assert.ok(ids.includes('realesrgan-x4plus-anime-6b'));

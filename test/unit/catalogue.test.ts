@@ -6,13 +6,13 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import {
-  CatalogueError, findEntry, formatSize, groupByFamily, isOfficialUrl, loadCatalogue, parseCatalogue, type CatalogueEntry,
+  CatalogueError, findEntry, formatSize, groupByFamily, isDownloadable, isOfficialUrl, loadCatalogue, manualRoute, parseCatalogue, sourceName, type CatalogueEntry,
 } from '../../models/catalogue';
 import { BUILTIN_MODELS } from '../../models/builtin';
 import { parseDownload } from '../../daemon/protocol/download-params';
 import { bypassesProxy, parseContentRange, proxyFor, sourceUrl } from '../../models/download';
 import {
-  confirmationFor, downloadFailureMessage, downloadPickItems, downloadProgressMessage,
+  confirmationFor, downloadFailureActions, downloadFailureMessage, downloadPickItems, downloadProgressMessage,
 } from '../../extension/download-model';
 
 const RAW = JSON.parse(fs.readFileSync(path.join(process.cwd(), 'models', 'catalogue.json'), 'utf8')) as { version: number; models: Record<string, unknown>[] };
@@ -103,6 +103,43 @@ test('the validator refuses missing fields, foreign hosts, http, bad hashes and 
   assert.ok(!isOfficialUrl('https://github.com@evil.example/x'));
 });
 
+test('HAT and DAT: the entries whose Drive file id was published download from Google Drive; the rest stay manual', () => {
+  const cat = loadCatalogue();
+  const drive = cat.models.filter((m) => m.drive !== undefined).map((m) => m.id);
+  assert.deepEqual(drive, ['hat-l-srx4-imagenet-pretrain', 'dat-x2', 'dat-x3', 'dat-x4']);
+  for (const e of cat.models.filter((m) => m.family === 'hat' || m.family === 'dat')) {
+    assert.equal(e.url, null, e.id);
+    assert.ok(e.manualUrl?.startsWith('https://drive.google.com/drive/folders/'), `${e.id}: the authors' folder stays, for a refusal`);
+    if (e.drive) {
+      assert.match(e.drive.idSource, /^[\w.-]+\/[\w.-]+@[0-9a-f]{40}:\S+/, `${e.id}: says where the id was published`);
+      assert.equal(isDownloadable(e), true, e.id);
+      assert.equal(sourceName(e), 'Google Drive');
+    } else {
+      assert.equal(isDownloadable(e), false, e.id);
+      assert.equal(sourceName(e), null);
+    }
+  }
+  // All four Drive entries have a published hash, so each download is checked.
+  for (const id of drive) assert.equal(findEntry(cat, id).verified, true, id);
+  assert.equal(findEntry(cat, 'dat-x4').drive?.id, '1pEhXmg--IWHaZOwHUFdh7TEJqt2qeuYg');
+  assert.equal(sourceName(findEntry(cat, 'realesrgan-x2plus')), 'github.com');
+  assert.equal(manualRoute(findEntry(cat, 'dat-x4')),
+    'download DAT_x4.pth by hand from https://drive.google.com/drive/folders/1iBdf_-LVZuz_PAbFtuxSKd_11RL1YKxM and run: upscale models import DAT_x4.pth (in VS Code: Upscale: Import Model…)');
+});
+
+test('the validator checks "drive": an object with a file id and where it was published, instead of "url", with a manual page', () => {
+  const drive = { id: '1pEhXmg--IWHaZOwHUFdh7TEJqt2qeuYg', idSource: 'owner/repo@0123456789012345678901234567890123456789ab:x.json' };
+  const onDrive = (d: unknown, more: Record<string, unknown> = {}) => valid({ url: null, manualUrl: 'https://drive.google.com/drive/folders/x', drive: d, ...more });
+  assert.deepEqual(problemsOf([onDrive(drive)]), []);
+  assert.match(problemsOf([valid({ drive })]).join('\n'), /"url" or "drive", not both/);
+  assert.match(problemsOf([onDrive('1pEhXmg--IWHaZOwHUFdh7TEJqt2qeuYg')]).join('\n'), /"drive" must be an object with "id" and "idSource"/);
+  assert.match(problemsOf([onDrive({ ...drive, id: 'short' })]).join('\n'), /"drive\.id" must be a Google Drive file id/);
+  assert.match(problemsOf([onDrive({ ...drive, id: 'https://drive.google.com/file/d/1pEhXmg--IWHaZOwHUFdh7TEJqt2qeuYg/view' })]).join('\n'), /"drive\.id"/);
+  assert.match(problemsOf([onDrive({ id: drive.id })]).join('\n'), /"drive\.idSource" must say where the file id was published/);
+  assert.match(problemsOf([onDrive({ ...drive, url: 'https://x' })]).join('\n'), /"drive\.url" is not a known field/);
+  assert.match(problemsOf([onDrive(drive, { manualUrl: undefined })]).join('\n'), /manualUrl/, 'the manual route for a refusal is required');
+});
+
 test('no catalogue id is a built-in model id (importModel refuses those)', () => {
   const builtin = new Set(BUILTIN_MODELS.map((m) => m.id));
   for (const e of loadCatalogue().models) assert.ok(!builtin.has(e.id), e.id);
@@ -160,8 +197,14 @@ test('pick items: grouped by family with separators; size, scale, license, descr
   assert.match(x4plus.description ?? '', /BSD-3-Clause/);
   assert.match(x4plus.detail ?? '', /Photos/);
   assert.match(items.find((i) => i.entry?.id === 'swinir-m-classical-x2')?.label ?? '', /installed/i);
-  assert.match(items.find((i) => i.entry?.id === 'dat-light-x4')?.description ?? '', /unverified/);
-  assert.match(items.find((i) => i.entry?.id === 'dat-x4')?.description ?? '', /manual download/);
+  const light = items.find((i) => i.entry?.id === 'dat-light-x4');
+  assert.match(light?.description ?? '', /unverified/);
+  assert.match(light?.description ?? '', /manual download/);
+  assert.match(light?.label ?? '', /link-external/);
+  const dat = items.find((i) => i.entry?.id === 'dat-x4');
+  assert.match(dat?.description ?? '', /Google Drive/);
+  assert.doesNotMatch(dat?.description ?? '', /manual download|unverified/);
+  assert.match(dat?.label ?? '', /cloud-download/);
 });
 
 test('confirmation: needed for non-commercial licenses and unverified entries, not for the rest', () => {
@@ -173,6 +216,10 @@ test('confirmation: needed for non-commercial licenses and unverified entries, n
   const unverified = confirmationFor({ ...base, sha256: null, hashSource: null, verified: false });
   assert.match(unverified?.message ?? '', /no published SHA-256/);
   assert.equal(unverified?.allowUnverified, true);
+  const dat = findEntry(loadCatalogue(), 'dat-x4');
+  assert.equal(confirmationFor(dat), null);
+  const unverifiedDrive = confirmationFor({ ...dat, sha256: null, hashSource: null, verified: false });
+  assert.match(unverifiedDrive?.detail ?? '', /fetched from Google Drive \(file 1pEhXmg--IWHaZOwHUFdh7TEJqt2qeuYg\)/);
 });
 
 test('messages: progress in MB; offline or blocked says the URL and Import Model', () => {
@@ -182,6 +229,15 @@ test('messages: progress in MB; offline or blocked says the URL and Import Model
   const offline = downloadFailureMessage(base, 'getaddrinfo ENOTFOUND github.com');
   assert.ok(offline.includes(base.url as string));
   assert.match(offline, /Import Model/);
+  assert.deepEqual(downloadFailureActions(base), ['Copy URL', 'Import Model…']);
+});
+
+test('messages: a Drive refusal keeps its manual route and offers the Drive page to open', () => {
+  const dat = findEntry(loadCatalogue(), 'dat-x4');
+  const quota = `Google Drive refuses to serve DAT_x4.pth now: its download quota is exceeded. Try again later, or ${manualRoute(dat)}`;
+  assert.equal(downloadFailureMessage(dat, quota), `Could not download DAT x4: ${quota}`, 'the route is not said twice');
+  assert.ok(downloadFailureMessage(dat, 'socket hang up').includes(dat.manualUrl as string));
+  assert.deepEqual(downloadFailureActions(dat), ['Open Download Page', 'Import Model…']);
 });
 
 test('models/download params: id required; booleans and an http(s) proxy; unknown fields refused', () => {
