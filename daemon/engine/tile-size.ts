@@ -9,8 +9,8 @@ import { axisSpans } from './tiles';
  * Largest number of input pixels an automatic tile decides per axis; the model sees that
  * plus the context on each side (544 px with the default 16). It bounds a tile's
  * activations, which onnxruntime's CPU arena keeps for as long as the session is
- * resident: a 2000² → 8000² job with realesr-general-x4v3 (4 × 4 tiles of 526 px) peaked
- * at 1027 MiB. A 512² image runs whole, as the model's whole-image pass does: cut into 4
+ * resident: a 2048² → 8192² job with realesr-general-x4v3 (4 × 4 tiles of 544 px) peaked
+ * at 1099 MiB. A 512² image runs whole, as the model's whole-image pass does: cut into 4
  * tiles it cost about 20% more work.
  */
 export const AUTO_MAX_CORE = 512;
