@@ -1,7 +1,7 @@
 // The protocol fuzzer: 10,000+ malformed or random messages from a seeded PRNG, sent at a
 // bounded rate (a sync request every BATCH messages must be answered before more are
 // sent) to a fresh real daemon; then a valid job must succeed and the daemon's RSS must
-// be back within 15% of its warmed-up baseline.
+// not grow over the second half of the messages by more than 10%.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { frame } from '../../daemon/protocol/framing';
@@ -209,6 +209,14 @@ export async function fuzz(seed: number, modelsDir: string): Promise<void> {
       const again = await d.call('upscale', { input, output: fuzzDir, overwrite: true });
       ensure(!again.error, `the warm-up's second job failed: ${again.error?.message}`);
     });
+    // RSS after the same initialize and valid job the end of the fuzz runs, and a rest.
+    const settledRss = async (): Promise<number> => {
+      ensure(!(await d.call('initialize', { clientName: 'fuzz', modelsFolder: modelsDir, maxInputPixels: 200_000_000, maxOutputPixels: 400_000_000 })).error, 'initialize failed');
+      ensure(!(await d.call('upscale', { input, output: fuzzDir, overwrite: true })).error, 'a valid job failed');
+      await sleep(4000);
+      return rssBytes(d.pid);
+    };
+    let halfway = 0;
     const coldRss = rssBytes(d.pid);
     await sleep(8000);
     const baseline = rssBytes(d.pid);
@@ -222,6 +230,7 @@ export async function fuzz(seed: number, modelsDir: string): Promise<void> {
         await d.writeRaw(g.bytes);
         if (!d.alive) throw new CheckFailed(`the daemon died after message ${i} (${g.kind})`);
         if ((i + 1) % BATCH === 0 && !(await sync(d, i))) throw new CheckFailed(`the daemon stopped answering after message ${i} (${g.kind})`);
+        if (i + 1 === COUNT / 2) halfway = await settledRss();
       }
       ensure(await sync(d, COUNT), 'no answer after the last message');
     });
@@ -241,19 +250,19 @@ export async function fuzz(seed: number, modelsDir: string): Promise<void> {
       ensure(!r.error, `the job failed: ${r.error?.message}`);
     });
 
-    // 15%, not 10%: with one seed, three runs of this warm-up on a 2-core machine gave 0.8%,
-    // 1.8% and 11.2% (RSS holds what the allocators keep, not only what is live); a leak of
-    // what 10,000 messages carry grows well past that.
-    await check(C, 'RSS after the fuzz within 15% of the warmed-up baseline', async () => {
+    // A leak grows with the messages; what the allocators keep grows once, while pools fill
+    // (against the warm-up baseline, same-seed runs ranged 0.4% to 20% for that reason). So
+    // the second 5,000 messages may add at most 10% to what the first 5,000 left.
+    await check(C, 'RSS after 10,000 messages within 10% of RSS after 5,000', async () => {
       let after = 0;
       for (let k = 0; k < 15; k++) {
         await sleep(1000);
         after = rssBytes(d.pid);
-        if (after <= baseline * 1.15) break;
+        if (after <= halfway * 1.1) break;
       }
       const mb = (b: number): string => (b / 1048576).toFixed(1);
-      process.stdout.write(`  RSS: baseline ${mb(baseline)} MiB, after ${mb(after)} MiB (${(((after - baseline) / baseline) * 100).toFixed(1)}%)\n`);
-      ensure(after <= baseline * 1.15, `RSS grew from ${mb(baseline)} to ${mb(after)} MiB`);
+      process.stdout.write(`  RSS: baseline ${mb(baseline)} MiB, after 5,000 ${mb(halfway)} MiB, after 10,000 ${mb(after)} MiB (${(((after - halfway) / halfway) * 100).toFixed(1)}% over the first half)\n`);
+      ensure(after <= halfway * 1.1, `RSS grew from ${mb(halfway)} to ${mb(after)} MiB over the second 5,000 messages`);
     });
     await check(C, 'the fuzzed daemon shuts down cleanly (exit 0)', async () => {
       await d.stop();
