@@ -2,7 +2,7 @@
 // model gives when it sees the real surroundings? Crop a photo, and crop the same region
 // with real context on every side; upscale both whole (no tiling), then compare the
 // outer ring of the crop's output with the same pixels of the context run's output.
-// Measured for every `padding` choice; the default must not lose to an opt-in one.
+// Measured for each `padding` choice a photo can use (none, the default, and reflect).
 import * as path from 'node:path';
 import sharp from 'sharp';
 import { PADDINGS, type Padding } from '../daemon/protocol/protocol';

@@ -53,6 +53,12 @@ export const USAGE = `usage:
              weights cannot tell ReLU from LeakyReLU (slope 0.1); without it ReLU is assumed, with a warning
   --json     print one JSON object per result`;
 
+/** `-o` as an absolute path; a trailing separator stays, since it is what says "a folder" (daemon/engine/pipeline.ts). */
+function outputArg(cwd: string, value: string): string {
+  const resolved = path.resolve(cwd, value);
+  return /[/\\]$/.test(value) && !resolved.endsWith(path.sep) ? resolved + path.sep : resolved;
+}
+
 function number(option: string, value: string | undefined, opts: { integer?: boolean; min: number; max: number; exclusiveMin?: boolean }): number {
   const n = Number(value);
   const ok = value !== undefined && value.trim() !== '' && Number.isFinite(n) && (opts.exclusiveMin ? n > opts.min : n >= opts.min) && n <= opts.max && (!opts.integer || Number.isInteger(n));
@@ -113,7 +119,7 @@ export function parseCliArgs(argv: readonly string[], cwd: string): CliCommand {
     const arg = argv[i] as string;
     const value = (): string | undefined => argv[++i];
     switch (arg) {
-      case '-o': case '--output': { const v = value(); if (!v) throw new UsageError(`${arg} is missing its value`); cmd.output = path.resolve(cwd, v); break; }
+      case '-o': case '--output': { const v = value(); if (!v) throw new UsageError(`${arg} is missing its value`); cmd.output = outputArg(cwd, v); break; }
       case '-m': case '--model': { const v = value(); if (!v) throw new UsageError(`${arg} is missing its value`); cmd.model = v; break; }
       case '-s': case '--scale': cmd.scale = number(arg, value(), { min: 0, max: 64, exclusiveMin: true }); break;
       case '--width': cmd.width = number(arg, value(), { integer: true, min: 1, max: 1_000_000 }); break;

@@ -24,7 +24,6 @@ import { DEFAULT_MODEL_ID } from '../models/builtin';
 import { log } from './log';
 import type { DownloadProgressParams, ModelsDownloadParams, ModelsDownloadResult } from './protocol/protocol';
 import { downloadModel, DownloadError } from '../models/download';
-import { driveBaseFromEnv } from '../models/drive';
 
 export const DAEMON_VERSION = '0.1.0';
 
@@ -128,7 +127,7 @@ export class UpscaleService {
       const model = await importModel(params.path, this.userDir, { ...(params.activation !== undefined && { activation: params.activation }) });
       log('info', `imported ${params.path} as ${model.id} (${model.family}, x${model.scale})`);
       // From the record, not the conversion: a re-import that keeps an earlier choice warns as that choice does.
-      const warnings = activationWarnings(params.path, model.activationSource, 're-import');
+      const warnings = activationWarnings(params.path, model.activationSource, 'import');
       for (const w of warnings) log('warn', w);
       return { model: this.modelInfo(model), warnings };
     } catch (e) {
@@ -224,8 +223,7 @@ export class UpscaleService {
     this.downloads.set(requestId, controller);
     try {
       const r = await downloadModel(params.id, {
-        // $UPSCALE_DRIVE_BASE_URL: a mirror of Google Drive's endpoint, or a test's local server.
-        modelsDir: this.userDir, signal: controller.signal, driveBaseUrl: driveBaseFromEnv(),
+        modelsDir: this.userDir, signal: controller.signal,
         ...(params.allowUnverified !== undefined && { allowUnverified: params.allowUnverified }),
         ...(params.keepSource !== undefined && { keepSource: params.keepSource }),
         ...(params.proxy !== undefined && { proxy: params.proxy }),

@@ -7,9 +7,8 @@ import {
   ALPHA_MODES, EXECUTION_PROVIDERS, OUTPUT_FORMATS,
   type AlphaMode, type ExecutionProviderChoice,
 } from '../daemon/protocol/protocol';
-import * as path from 'node:path';
-import { TEMPLATE_FIELDS } from '../daemon/engine/output-path';
-import { formatFromExtension, WRITABLE_EXTENSIONS } from '../daemon/image/formats';
+import { TEMPLATE_FIELDS, templateExtension } from '../daemon/engine/output-path';
+import { formatOfExtension, WRITABLE_EXTENSIONS } from '../daemon/image/formats';
 
 export const SECTION = 'upscale';
 
@@ -91,7 +90,7 @@ export const SETTINGS_SCHEMA: Readonly<Record<SettingKey, SettingSchema>> = {
   },
   outputNameTemplate: {
     type: 'string', default: DEFAULTS.outputNameTemplate, order: 2,
-    markdownDescription: 'File name of the result. Fields: `{name}` (source name without extension), `{scale}`, `{width}`, `{height}`, `{model}`, `{ext}`. A literal extension (`{name}-big.png`) decides the format, so it must agree with **Output Format**. An existing file is never replaced: a clash gets ` (2)`, ` (3)`, … appended.',
+    markdownDescription: 'File name of the result. Fields: `{name}` (source name without extension), `{scale}`, `{width}`, `{height}`, `{model}`, `{ext}`. A literal extension (`{name}-big.png`) decides the format, so it must agree with **Output Format**; a name without one needs **Output Format** set. An existing file is never replaced: a clash gets ` (2)`, ` (3)`, … appended.',
   },
   outputFolder: {
     type: 'string', default: DEFAULTS.outputFolder, order: 3, scope: 'resource',
@@ -211,12 +210,11 @@ export function templateProblem(template: string, format: OutputFormatChoice = '
     }
   }
   if (/[/\\]/.test(template) || template === '.' || template === '..') return 'a plain file name (no / or \\)';
-  const ext = path.extname(template);
-  // An extension made of fields ({ext}, say) is filled in, and checked, by the daemon.
-  if (ext.includes('{')) return null;
+  const ext = templateExtension(template);
+  if (ext === '{ext}') return null;
   const chosen = format === 'same-as-input' ? null : format;
   if (ext === '') return chosen ? null : `a name with an extension, .{ext} or one of ${WRITABLE_EXTENSIONS}, since the extension decides the format`;
-  const named = formatFromExtension(template);
+  const named = formatOfExtension(ext);
   if (named === null) return `a name ending in .{ext} or one of ${WRITABLE_EXTENSIONS} (not "${ext}")`;
   if (chosen && named !== chosen) return `an extension that agrees with upscale.outputFormat "${chosen}" (.{ext} always does), not "${ext}"`;
   return null;

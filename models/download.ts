@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { findEntry, loadCatalogue, manualRoute, OFFICIAL_HOSTS, parseCatalogue, type Catalogue, type CatalogueEntry } from './catalogue';
-import { DRIVE_BASE_URL, driveDownloadUrl, openDriveFile } from './drive';
+import { driveBaseFromEnv, driveDownloadUrl, openDriveFile } from './drive';
 import { DownloadError, get, isWebPage, looksLikeHtml, type HttpOptions, type Response } from './http';
 import { importModel, writeFilesAtomically } from './import';
 import { CONVERTER_VERSION, metadataPath, onnxPath, type ModelRecord, type RegisteredModel } from './registry';
@@ -43,7 +43,7 @@ export interface DownloadOptions extends HttpOptions {
   readonly catalogue?: Catalogue;
   /** Fetch from this origin (and path prefix) instead of the entry's host: tests, mirrors. */
   readonly baseUrl?: string;
-  /** Google Drive's download origin for `drive` entries; default DRIVE_BASE_URL. Tests point it at a local server. */
+  /** Google Drive's download origin for `drive` entries; default $UPSCALE_DRIVE_BASE_URL in `env`, else DRIVE_BASE_URL. Tests point it at a local server. */
   readonly driveBaseUrl?: string;
   /** Download an entry without a published hash (`verified: false`). */
   readonly allowUnverified?: boolean;
@@ -150,7 +150,8 @@ interface ByteSource {
 /** The entry's official URL (under baseUrl), or its Google Drive file (under driveBaseUrl). */
 function byteSource(entry: CatalogueEntry, options: DownloadOptions): ByteSource {
   if (entry.drive) {
-    const url = driveDownloadUrl(entry.drive.id, options.driveBaseUrl ?? DRIVE_BASE_URL);
+    // Read only for Drive entries: a bad $UPSCALE_DRIVE_BASE_URL must not stop other downloads.
+    const url = driveDownloadUrl(entry.drive.id, options.driveBaseUrl ?? driveBaseFromEnv(options.env ?? process.env));
     const file = { id: entry.drive.id, fileName: entry.fileName, manualRoute: manualRoute(entry) };
     return { url, open: (headers) => openDriveFile(file, url, headers, options) };
   }
@@ -401,8 +402,9 @@ export async function downloadModel(id: string, options: DownloadOptions): Promi
     try {
       state = await fetchToPart(entry, from, paths, options);
     } catch (e) {
-      // Cancelled or refused: nothing stays. A network failure keeps the .part to resume.
-      if (!(e instanceof DownloadError) || e.kind !== 'network') await removeQuietly(paths.part, paths.info);
+      // Cancelled or refused: nothing stays. A network failure, or Drive's quota (its
+      // message says to try again later), keeps the .part to resume.
+      if (!(e instanceof DownloadError) || (e.kind !== 'network' && e.kind !== 'quota')) await removeQuietly(paths.part, paths.info);
       throw e;
     }
     if (options.signal?.aborted) {

@@ -32,7 +32,7 @@ const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
 
 /**
  * $UPSCALE_DRIVE_BASE_URL (a mirror: https; a test's local server: http on loopback), else
- * DRIVE_BASE_URL. Read where the daemon starts a download, never deeper.
+ * DRIVE_BASE_URL. Read when a Drive entry is downloaded, so a bad value fails only those.
  */
 export function driveBaseFromEnv(env: NodeJS.ProcessEnv = process.env): string {
   const value = env.UPSCALE_DRIVE_BASE_URL?.trim();

@@ -444,5 +444,5 @@ export async function convertToFile(
   if (!folderStat?.isDirectory()) throw new Error(`cannot write '${outPath}': the folder '${folder}' does not exist`);
   const converted = await convertModel(inPath, options);
   await writeFilesAtomically([{ path: outPath, data: converted.onnx }]);
-  return { info: converted.info, sourceSha256: converted.sourceSha256, warnings: activationWarnings(inPath, converted.info.activation?.source, 'convert again') };
+  return { info: converted.info, sourceSha256: converted.sourceSha256, warnings: activationWarnings(inPath, converted.info.activation?.source, 'convert') };
 }

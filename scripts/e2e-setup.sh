@@ -8,8 +8,12 @@ set -euo pipefail
 # Started from npm (`npm run test:e2e` runs this when the cache is empty), the shell
 # inherits npm's environment: npm_config_user_agent says "node/v20", which code-server's
 # postinstall reads and refuses, and npm_config_*, npm_package_* and PATH's node_modules/.bin
-# would steer the nested installs below. They are installs of their own: start them clean.
-while IFS= read -r name; do unset "$name"; done < <(compgen -e | grep -iE '^(npm_|init_cwd$|node$)' || true)
+# would steer the nested installs below. They are installs of their own: start them clean,
+# keeping only how the user reaches the registry (mirror, proxy, certificates, cache).
+KEEP='^npm_config_(registry|proxy|https_proxy|noproxy|cafile|ca|strict_ssl|cache|userconfig)$'
+while IFS= read -r name; do
+  [[ "$name" =~ $KEEP ]] || unset "$name"
+done < <(compgen -e | grep -E '^(npm_|INIT_CWD$|NODE$)' || true)
 PATH="$(printf '%s' "$PATH" | tr ':' '\n' | grep -vE '/node_modules/\.bin/?$|/node-gyp-bin/?$' | paste -sd: -)"
 export PATH
 

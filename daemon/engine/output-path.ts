@@ -1,5 +1,6 @@
 // Where a job's result goes: the template, the folder, and what happens on a name clash:
 // a name the program chose gets " (2)", a name the user gave is kept or refused.
+import { constants as fsConstants } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 
@@ -35,6 +36,19 @@ export function applyTemplate(template: string, parts: NameParts): string {
     throw new Error(`output template '${template}' gives '${result}', which is not a plain file name`);
   }
   return result;
+}
+
+/**
+ * The extension a template gives its names: the literal one after its last field ('.png' in
+ * '{name}-big.png'), '{ext}' when the format's own extension is filled in, or '' for none.
+ * Read from the template, not from a filled-in name, whose fields may hold dots
+ * ('my.photo', a scale of 2.5).
+ */
+export function templateExtension(template: string): string {
+  const tail = template.slice(template.lastIndexOf('}') + 1);
+  const dot = tail.lastIndexOf('.');
+  if (dot >= 0) return tail.slice(dot);
+  return tail === '' && template.endsWith('{ext}') ? '{ext}' : '';
 }
 
 /** `photo@4x.png` -> `photo@4x (2).png`, `(3)`, … until the name is free. */
@@ -85,7 +99,14 @@ export async function checkNamedOutput(file: string, source: string, overwrite: 
     throw new Error(`${file}: is the input image (${source}); the source is never written over, so choose another output name`);
   }
   if (!overwrite && (await exists(file))) {
-    throw new Error(`${file}: already exists; nothing was written (choose another name, or allow replacing it with --overwrite)`);
+    throw new Error(`${file}: already exists; nothing was written (choose another name, or allow replacing it: --overwrite)`);
+  }
+}
+
+/** A name the user gave was taken by someone else while the job ran. */
+export class NameTaken extends Error {
+  constructor(readonly file: string) {
+    super(`${file}: appeared while the job ran; nothing was written over it`);
   }
 }
 
@@ -110,11 +131,20 @@ export async function placeFile(temp: string, target: string, source: string, op
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       if (code === 'EEXIST') {
-        if (opts.named) throw new Error(`${target}: appeared while the job ran; nothing was written over it`);
+        if (opts.named) throw new NameTaken(target);
         candidate = await freePath(target, source, false);
         continue;
       }
       if (code === 'EPERM' || code === 'ENOTSUP' || code === 'EXDEV' || code === 'ENOSYS') {
+        // No hard links here. A name the user gave must not be replaced by a rename if it
+        // appeared meanwhile: an exclusive copy fails instead.
+        if (opts.named) {
+          await fs.copyFile(temp, candidate, fsConstants.COPYFILE_EXCL).catch((err: NodeJS.ErrnoException) => {
+            throw err.code === 'EEXIST' ? new NameTaken(target) : err;
+          });
+          await fs.rm(temp, { force: true });
+          return candidate;
+        }
         await fs.rename(temp, candidate);
         return candidate;
       }

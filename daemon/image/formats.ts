@@ -40,8 +40,13 @@ const FORMAT_NAMES: Readonly<Record<OutputFormat, string>> = {
   avif: 'AVIF',
 };
 
+/** The format an extension ('.png', '.JPEG') names, or null. */
+export function formatOfExtension(ext: string): OutputFormat | null {
+  return FORMAT_BY_EXTENSION[ext.toLowerCase()] ?? null;
+}
+
 export function formatFromExtension(file: string): OutputFormat | null {
-  return FORMAT_BY_EXTENSION[path.extname(file).toLowerCase()] ?? null;
+  return formatOfExtension(path.extname(file));
 }
 
 /** The extensions an output name may end in, as a user reads them: ".png .jpg .jpeg …". */
@@ -51,18 +56,19 @@ export const WRITABLE_EXTENSIONS = Object.keys(FORMAT_BY_EXTENSION).join(' ');
  * The format an output file name asks for. The name is what the user sees and what other
  * programs trust, so it decides: a `requested` format that disagrees with it is refused
  * rather than written under the wrong extension, and a name without an extension needs
- * one requested. Throws with the name, the extension and the allowed ones.
+ * one requested. `ext` is the name's extension unless the caller knows better (a template's
+ * literal one: a filled-in field may hold dots). Throws with the name, the extension and
+ * the allowed ones.
  */
-export function formatForName(name: string, requested: OutputFormat | undefined): OutputFormat {
-  const ext = path.extname(name);
+export function formatForName(name: string, requested: OutputFormat | undefined, ext: string = path.extname(name)): OutputFormat {
   if (ext === '') {
     if (requested !== undefined) return requested;
-    throw new Error(`${name}: has no extension, so its format is unknown; end it in one of ${WRITABLE_EXTENSIONS}, or name a format`);
+    throw new Error(`${name}: has no extension, so its format is unknown; end it in one of ${WRITABLE_EXTENSIONS}, or choose the output format (--format)`);
   }
-  const named = formatFromExtension(name);
+  const named = formatOfExtension(ext);
   if (named === null) throw new Error(`${name}: '${ext}' is not a format Upscale writes; the output extensions are ${WRITABLE_EXTENSIONS}`);
   if (requested !== undefined && requested !== named) {
-    throw new Error(`${name}: is named as ${FORMAT_NAMES[named]} (${ext}) but the format asked for is ${FORMAT_NAMES[requested]}; rename the file or drop the format`);
+    throw new Error(`${name}: is named as ${FORMAT_NAMES[named]} (${ext}) but the output format asked for (--format) is ${FORMAT_NAMES[requested]}; rename the file or leave the format out`);
   }
   return named;
 }

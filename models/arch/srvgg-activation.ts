@@ -1,7 +1,7 @@
 // Which activation a SRVGGNetCompact runs, and who decided it. PReLU keeps a slope per
 // channel in the weights; ReLU and LeakyReLU keep nothing, so their weights look alike and
 // the user must say which, or ReLU is assumed (what other loaders assume too). A LeakyReLU
-// model read as ReLU runs, but its output is off by a relative L2 of about 3e-2, so the
+// model read as ReLU runs, but its output is off by a relative L2 of 3e-2 to 8e-2, so the
 // assumption is recorded and announced rather than made silently. Pure.
 import * as path from 'node:path';
 import type { Activation, ActivationChoice, ActivationSource } from './types';
@@ -29,14 +29,17 @@ export function resolveActivation(hasSlopes: boolean, requested: Activation | un
   return requested === undefined ? { activation: 'relu', source: 'assumed' } : { activation: requested, source: 'user' };
 }
 
-/**
- * What to tell the user about `file`'s activation: nothing unless it was assumed. `redo`
- * names the command that takes the choice.
- */
-export function activationWarnings(file: string, source: ActivationSource | undefined, redo: 're-import' | 'convert again'): string[] {
+/** How each way in takes the choice again: the warning reaches the CLI and VS Code alike. */
+const REDO = {
+  'import': 'import it again choosing LeakyReLU (upscale models import FILE --activation leakyrelu; in VS Code, Import Model… asks)',
+  'convert': 'convert it again with --activation leakyrelu',
+} as const;
+
+/** What to tell the user about `file`'s activation: nothing unless it was assumed. */
+export function activationWarnings(file: string, source: ActivationSource | undefined, redo: keyof typeof REDO): string[] {
   if (source !== 'assumed') return [];
   return [
     `${path.basename(file)}: ${WHY} weights do not say which activation was trained; assuming ReLU. ` +
-    `If the model was trained with LeakyReLU or the output looks wrong, ${redo} with --activation leakyrelu.`,
+    `If the model was trained with LeakyReLU or the output looks wrong, ${REDO[redo]}.`,
   ];
 }

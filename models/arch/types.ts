@@ -4,14 +4,10 @@ import type { StateDict } from '../readers/state-dict';
 
 export type Family = 'esrgan' | 'real-esrgan' | 'swinir' | 'hat' | 'dat';
 
-/** Activations an architecture may run after its convs (SRVGGNetCompact's act_type). */
-export type Activation = 'relu' | 'leakyrelu' | 'prelu';
-
-/**
- * Who decided the activation: the weights (PReLU keeps slopes there), an assumption (the
- * weights keep nothing and no one said), or the user.
- */
-export type ActivationSource = 'weights' | 'assumed' | 'user';
+// Activations (SRVGGNetCompact's act_type) and who decided one: the protocol's, so a model's
+// metadata and what clients are told cannot drift apart.
+export type { Activation, ActivationSource } from '../../daemon/protocol/protocol';
+import type { Activation, ActivationSource } from '../../daemon/protocol/protocol';
 
 export interface ActivationChoice {
   readonly activation: Activation;

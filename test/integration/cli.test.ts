@@ -69,7 +69,7 @@ test('a name whose extension is not a writable format, or that disagrees with --
   assert.match(bmp.stderr, /out\.bmp: '\.bmp' is not a format Upscale writes; the output extensions are \.png \.jpg \.jpeg \.webp \.tif \.tiff \.avif/);
   const clash = upscale(['a.png', '-o', 'out.png', '--format', 'jpg']);
   assert.equal(clash.status, 1);
-  assert.match(clash.stderr, /out\.png: is named as PNG \(\.png\) but the format asked for is JPEG/);
+  assert.match(clash.stderr, /out\.png: is named as PNG \(\.png\) but the output format asked for \(--format\) is JPEG/);
   const noExt = upscale(['a.png', '-o', 'result']);
   assert.equal(noExt.status, 1);
   assert.match(noExt.stderr, /result: has no extension, so its format is unknown/);

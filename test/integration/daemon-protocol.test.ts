@@ -168,6 +168,11 @@ test('a named output is a promise: never the input, never a renamed clash, and i
   await expectError(daemon.connection.request('upscale', { input, template: '{name}-big' }), 'InvalidParams', /small-big: has no extension/);
   assert.deepEqual(fs.readFileSync(input), original);
   assert.equal(fs.readFileSync(existing, 'utf8'), 'old');
+  // A template without an extension takes the format asked for, even when a field fills in a dot.
+  const dotted = await daemon.connection.request('upscale', { input, template: '{name}@{scale}x', scale: 2.5, format: 'webp' });
+  assert.equal(dotted.outputPath, path.join(dir, 'small@2.5x'));
+  assert.equal((await sharp(dotted.outputPath).metadata()).format, 'webp');
+  fs.rmSync(dotted.outputPath);
   assert.deepEqual(fs.readdirSync(dir).sort(), [...before, 'existing.png'].sort(), 'nothing written');
   const asJpeg = await daemon.connection.request('upscale', { input, output: path.join(dir, 'named.jpeg'), scale: 2 });
   assert.equal(asJpeg.outputPath, path.join(dir, 'named.jpeg'));

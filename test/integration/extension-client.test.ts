@@ -382,7 +382,7 @@ test('Import Model…: weights that cannot tell their activation ask for it; dis
     assert.deepEqual((pick?.items as { label: string; activation: string }[]).map((r) => [r.label, r.activation]), [['ReLU', 'relu'], ['LeakyReLU (slope 0.1)', 'leakyrelu']]);
     assert.deepEqual(messages('warning').map((m) => m.text), [
       'Upscale: 2x-leaky-compact.safetensors: SRVGGNetCompact weights do not say which activation was trained; assuming ReLU. ' +
-      'If the model was trained with LeakyReLU or the output looks wrong, re-import with --activation leakyrelu.',
+      'If the model was trained with LeakyReLU or the output looks wrong, import it again choosing LeakyReLU (upscale models import FILE --activation leakyrelu; in VS Code, Import Model… asks).',
     ]);
     assert.match(messages('info').at(-1)?.text ?? '', /^Imported 2x-leaky-compact: real-esrgan, x2\.$/);
     assert.deepEqual([record().activation, record().activationSource], ['relu', 'assumed']);

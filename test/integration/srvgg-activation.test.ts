@@ -26,7 +26,7 @@ const RRDB_FIXTURE = path.join(FIXTURES_DIR, 'arch', 'rrdbnet_x2', 'rrdbnet_x2.p
 
 const WARNING =
   '2x-leaky-compact.safetensors: SRVGGNetCompact weights do not say which activation was trained; assuming ReLU. ' +
-  'If the model was trained with LeakyReLU or the output looks wrong, re-import with --activation leakyrelu.';
+  'If the model was trained with LeakyReLU or the output looks wrong, import it again choosing LeakyReLU (upscale models import FILE --activation leakyrelu; in VS Code, Import Model… asks).';
 
 const freshDir = (hint: string): string => fs.mkdtempSync(path.join(TMP, `${hint}-`));
 const listing = (dir: string): string[] => (fs.existsSync(dir) ? fs.readdirSync(dir).sort() : []);
@@ -131,7 +131,7 @@ test('upscale models convert: warns on an assumption, silent with --activation; 
   const none = freshDir('cli-unused');
   const assumed = cli(['models', 'convert', SOURCE, path.join(dir, 'assumed.onnx')], none);
   assert.equal(assumed.status, 0, assumed.stderr);
-  assert.match(assumed.stderr, /^upscale: warning: 2x-leaky-compact\.safetensors: SRVGGNetCompact weights do not say .*, convert again with --activation leakyrelu\.\n$/);
+  assert.match(assumed.stderr, /^upscale: warning: 2x-leaky-compact\.safetensors: SRVGGNetCompact weights do not say .*, convert it again with --activation leakyrelu\.\n$/);
 
   const out = path.join(dir, 'leaky.onnx');
   const leaky = cli(['models', 'convert', SOURCE, out, '--activation', 'leakyrelu'], none);

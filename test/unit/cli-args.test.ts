@@ -26,6 +26,12 @@ test('mistakes name the option and what was expected', () => {
   assert.throws(() => parseCliArgs(['a.png', '-s', '2', '--width', '5'], '/'), /either -s\/--scale or --width\/--height/);
 });
 
+test('-o keeps a trailing separator: it says the output is a folder', () => {
+  assert.equal((parseCliArgs(['a.png', '-o', 'out/'], '/w') as { output?: string }).output, '/w/out/');
+  assert.equal((parseCliArgs(['a.png', '-o', 'out'], '/w') as { output?: string }).output, '/w/out');
+  assert.equal((parseCliArgs(['a.png', '-o', '/'], '/w') as { output?: string }).output, '/');
+});
+
 test('geometry, padding, dry run and sidecar options', () => {
   const cmd = parseCliArgs(['a.png', '--width', '300', '--height', '200', '--fit', 'contain', '--background', '#ff8800', '--padding', 'wrap', '--alpha', 'lanczos', '--dry-run', '--sidecar', '--json'], '/w');
   assert.deepEqual(cmd, {

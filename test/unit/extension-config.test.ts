@@ -78,6 +78,7 @@ test('a literal extension in the template decides the format: writable, and agre
   assert.match(templateProblem('{name}-big.png', 'webp') ?? '', /agrees with upscale\.outputFormat "webp".*not "\.png"/);
   assert.match(templateProblem('{name}-big.bmp') ?? '', /\.png \.jpg \.jpeg \.webp \.tif \.tiff \.avif \(not "\.bmp"\)/);
   assert.match(templateProblem('{name}-big') ?? '', /a name with an extension/);
+  assert.equal(templateProblem('{name}@{scale}x', 'png'), null, 'the daemon reads the extension from the template too');
   const r = read({ outputNameTemplate: '{name}.png', outputFormat: 'jpg' });
   assert.equal(r.problems.length, 1);
   assert.match(r.problems[0] as string, /upscale\.outputNameTemplate is "\{name\}\.png"; expected an extension that agrees with upscale\.outputFormat "jpg"/);

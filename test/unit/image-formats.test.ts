@@ -88,8 +88,11 @@ test('the output name decides the format; a format that disagrees, an unknown ex
   assert.equal(formatForName('out.jpeg', 'jpg'), 'jpg');
   assert.equal(formatForName('out.tiff', 'tif'), 'tif');
   assert.equal(formatForName('out', 'webp'), 'webp', 'no extension: the format asked for');
-  assert.throws(() => formatForName('out.png', 'jpg'), /^Error: out\.png: is named as PNG \(\.png\) but the format asked for is JPEG; rename the file or drop the format$/);
+  assert.throws(() => formatForName('out.png', 'jpg'), /^Error: out\.png: is named as PNG \(\.png\) but the output format asked for \(--format\) is JPEG; rename the file or leave the format out$/);
   assert.throws(() => formatForName('out.bmp', undefined), /^Error: out\.bmp: '\.bmp' is not a format Upscale writes; the output extensions are \.png \.jpg \.jpeg \.webp \.tif \.tiff \.avif$/);
   assert.throws(() => formatForName('out.bmp', 'png'), /'\.bmp' is not a format Upscale writes/);
-  assert.throws(() => formatForName('out', undefined), /^Error: out: has no extension, so its format is unknown; end it in one of \.png \.jpg/);
+  assert.throws(() => formatForName('out', undefined), /^Error: out: has no extension, so its format is unknown; end it in one of \.png \.jpg.*or choose the output format \(--format\)$/);
+  // A template's literal extension, given by the caller, wins over dots in filled-in fields.
+  assert.equal(formatForName('my.photo-big', 'webp', ''), 'webp');
+  assert.equal(formatForName('photo@2.5x.png', undefined, '.png'), 'png');
 });

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { applyTemplate, candidateName, checkNamedOutput, freePath, placeFile, scaleLabel } from '../../daemon/engine/output-path';
+import { applyTemplate, candidateName, checkNamedOutput, freePath, placeFile, scaleLabel, templateExtension } from '../../daemon/engine/output-path';
 
 const parts = { name: 'photo', scale: 4, width: 800, height: 600, model: 'm', ext: 'png' };
 
@@ -79,4 +79,13 @@ test('a name the user gave that exists is refused without overwrite, and kept as
   await assert.rejects(placeFile(temp, out, source, { overwrite: false, named: true }), /out\.png: appeared while the job ran; nothing was written over it/);
   assert.equal(fs.readFileSync(out, 'utf8'), 'old');
   assert.deepEqual(fs.readdirSync(dir).sort(), ['.out.png.job.partial', 'a.png', 'out.png']);
+});
+
+test('a template\'s extension is read from the template, not from the name it fills in', () => {
+  assert.equal(templateExtension('{name}@{scale}x.{ext}'), '{ext}');
+  assert.equal(templateExtension('{name}-big.png'), '.png');
+  assert.equal(templateExtension('{name}.{ext}.bak'), '.bak');
+  assert.equal(templateExtension('{name}-big'), '', 'a source my.photo.png fills it as my.photo-big: still no extension');
+  assert.equal(templateExtension('{name}@{scale}x'), '', 'a scale of 2.5 gives photo@2.5x: still no extension');
+  assert.equal(templateExtension('result.jpeg'), '.jpeg');
 });

@@ -30,12 +30,12 @@ test('with PReLU slopes: the weights decide; relu or leakyrelu contradicts them 
 });
 
 test('the warning names the file, the assumption and how to override it; only an assumption warns', () => {
-  assert.deepEqual(activationWarnings('/models/4x-foo.pth', 'assumed', 're-import'), [
+  assert.deepEqual(activationWarnings('/models/4x-foo.pth', 'assumed', 'import'), [
     '4x-foo.pth: SRVGGNetCompact weights do not say which activation was trained; assuming ReLU. ' +
-    'If the model was trained with LeakyReLU or the output looks wrong, re-import with --activation leakyrelu.',
+    'If the model was trained with LeakyReLU or the output looks wrong, import it again choosing LeakyReLU (upscale models import FILE --activation leakyrelu; in VS Code, Import Model… asks).',
   ]);
-  assert.match(activationWarnings('x.safetensors', 'assumed', 'convert again')[0] ?? '', /, convert again with --activation leakyrelu\.$/);
-  for (const source of ['weights', 'user', undefined] as const) assert.deepEqual(activationWarnings('x.pth', source, 're-import'), []);
+  assert.match(activationWarnings('x.safetensors', 'assumed', 'convert')[0] ?? '', /, convert it again with --activation leakyrelu\.$/);
+  for (const source of ['weights', 'user', undefined] as const) assert.deepEqual(activationWarnings('x.pth', source, 'import'), []);
 });
 
 function graphOps(model: Uint8Array): onnx.INodeProto[] {
