@@ -104,6 +104,14 @@ test('-o FILE that exists: refused without --overwrite (exit 1, named, nothing w
   const forced = upscale(['a.png', '-o', 'taken.png', '-s', '2', '--overwrite']);
   assert.equal(forced.status, 0, forced.stderr);
   assert.equal((await sharp(path.join(dir, 'taken.png')).metadata()).width, 40);
+  // With --sidecar the record's name is part of the promise.
+  fs.writeFileSync(path.join(dir, 'recorded.png.json'), 'old record');
+  const before2 = fs.readdirSync(dir).sort();
+  const recorded = upscale(['a.png', '-o', 'recorded.png', '-s', '2', '--sidecar']);
+  assert.equal(recorded.status, 1);
+  assert.match(recorded.stderr, /recorded\.png\.json: already exists; nothing was written/);
+  assert.deepEqual(fs.readdirSync(dir).sort(), before2);
+  assert.equal(fs.readFileSync(path.join(dir, 'recorded.png.json'), 'utf8'), 'old record');
   // A name from the template is the program's choice: a clash gets the next free name.
   fs.writeFileSync(path.join(dir, 'a@5x.png'), 'old');
   const chosen = upscale(['a.png', '-s', '5', '--json']);
