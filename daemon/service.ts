@@ -23,7 +23,8 @@ import { builtinModelsDir, userModelsDir } from '../models/paths';
 import { DEFAULT_MODEL_ID } from '../models/builtin';
 import { log } from './log';
 import type { DownloadProgressParams, ModelsDownloadParams, ModelsDownloadResult } from './protocol/protocol';
-import { downloadModel, DownloadError } from '../models/download';
+import { downloadModel } from '../models/download';
+import { DownloadError } from '../models/http';
 
 export const DAEMON_VERSION = '0.1.0';
 

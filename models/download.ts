@@ -14,7 +14,6 @@ import { DownloadError, get, isWebPage, looksLikeHtml, type HttpOptions, type Re
 import { importModel, writeFilesAtomically } from './import';
 import { CONVERTER_VERSION, metadataPath, onnxPath, type ModelRecord, type RegisteredModel } from './registry';
 
-export { bypassesProxy, connectTunnel, DownloadError, MAX_REDIRECTS, proxyFor } from './http';
 
 /** Folder (inside the models folder) for `.part` files; a dot name, so the registry skips it. */
 export const DOWNLOAD_AREA = '.downloads';

@@ -156,9 +156,9 @@ async function resolveOutput(req: PipelineRequest, model: PipelineModel, input: 
   const scale = req.target.kind === 'scale' ? req.target.scale : final.width / input.width;
   let format: OutputFormat;
   try {
-    const fallback = outputFormatFor({ format: input.format } as SourceInfo, req.format);
     if (name !== undefined) format = formatForName(path.join(folder, name), req.format);
     else {
+      const fallback = outputFormatFor({ format: input.format } as SourceInfo, req.format);
       const template = req.template ?? DEFAULT_TEMPLATE;
       name = applyTemplate(template, {
         name: parsed.name, scale, width: final.width, height: final.height, model: model.id, ext: extensionFor(fallback).replace(/^\./, ''),

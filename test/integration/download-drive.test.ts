@@ -14,7 +14,8 @@ import { FIXTURES_DIR } from '../fixtures';
 import { ACCESS_PAGE, confirmFormPage, MISSING_PAGE, QUOTA_PAGE, warningPage } from '../drive-pages';
 import { fixtureCatalogue, fixtureEntry, listing, runCli, sha256, TempFolders } from '../downloads';
 import type { CatalogueEntry } from '../../models/catalogue';
-import { DownloadError, downloadModel } from '../../models/download';
+import { downloadModel } from '../../models/download';
+import { DownloadError } from '../../models/http';
 
 const ARCH = path.join(FIXTURES_DIR, 'arch');
 const DAT = fs.readFileSync(path.join(ARCH, 'dat_x2', 'dat_x2.pth'));

@@ -10,7 +10,8 @@ import * as path from 'node:path';
 import { FIXTURES_DIR } from '../fixtures';
 import { ENTRY_JS, fixtureCatalogue as catalogue, fixtureEntry, listing, runCli, sha256, TempFolders } from '../downloads';
 import type { CatalogueEntry } from '../../models/catalogue';
-import { connectTunnel, DOWNLOAD_AREA, DownloadError, downloadModel, type DownloadProgress } from '../../models/download';
+import { DOWNLOAD_AREA, downloadModel, type DownloadProgress } from '../../models/download';
+import { connectTunnel, DownloadError } from '../../models/http';
 import { scanModels } from '../../models/registry';
 import { spawnDaemon } from '../../daemon/protocol/connection';
 

@@ -10,7 +10,8 @@ import {
 } from '../../models/catalogue';
 import { BUILTIN_MODELS } from '../../models/builtin';
 import { parseDownload } from '../../daemon/protocol/download-params';
-import { bypassesProxy, parseContentRange, proxyFor, sourceUrl } from '../../models/download';
+import { parseContentRange, sourceUrl } from '../../models/download';
+import { bypassesProxy, proxyFor } from '../../models/http';
 import {
   confirmationFor, downloadFailureActions, downloadFailureMessage, downloadPickItems, downloadProgressMessage,
 } from '../../extension/download-model';

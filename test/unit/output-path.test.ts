@@ -7,6 +7,14 @@ import { applyTemplate, candidateName, checkNamedOutput, freePath, placeFile, sc
 
 const parts = { name: 'photo', scale: 4, width: 800, height: 600, model: 'm', ext: 'png' };
 
+/** A fresh folder holding a source image file `name` (its bytes: 'source'). */
+function folderWithSource(name: string): { dir: string; source: string } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'upscale-names-'));
+  const source = path.join(dir, name);
+  fs.writeFileSync(source, 'source');
+  return { dir, source };
+}
+
 test('templates fill every field and refuse unknown fields and paths', () => {
   assert.equal(applyTemplate('{name}@{scale}x.{ext}', parts), 'photo@4x.png');
   assert.equal(applyTemplate('{name}-{width}x{height}-{model}.{ext}', { ...parts, scale: 2.5 }), 'photo-800x600-m.png');
@@ -17,9 +25,7 @@ test('templates fill every field and refuse unknown fields and paths', () => {
 });
 
 test('a clash on a name the program chose gets a new name; the source is never chosen, even with overwrite', async () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'upscale-names-'));
-  const source = path.join(dir, 'a.png');
-  fs.writeFileSync(source, 'x');
+  const { dir, source } = folderWithSource('a.png');
   const target = path.join(dir, 'a@4x.png');
   assert.equal(await freePath(target, source, false), target);
   fs.writeFileSync(target, 'old');
@@ -30,9 +36,7 @@ test('a clash on a name the program chose gets a new name; the source is never c
 });
 
 test('placing a finished file never replaces one that appeared meanwhile, unless overwriting', async () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'upscale-place-'));
-  const source = path.join(dir, 's.png');
-  fs.writeFileSync(source, 'source');
+  const { dir, source } = folderWithSource('s.png');
   const target = path.join(dir, 's@4x.png');
   fs.writeFileSync(target, 'someone else');
   const temp = path.join(dir, '.s@4x.png.job.partial');
@@ -49,9 +53,7 @@ test('placing a finished file never replaces one that appeared meanwhile, unless
 });
 
 test('a name the user gave is never the input, by path, symbolic link or hard link, overwrite or not', async () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'upscale-named-'));
-  const source = path.join(dir, 'a.png');
-  fs.writeFileSync(source, 'source');
+  const { dir, source } = folderWithSource('a.png');
   const link = path.join(dir, 'link.png');
   fs.symlinkSync(source, link);
   const hard = path.join(dir, 'hard.png');
@@ -65,9 +67,7 @@ test('a name the user gave is never the input, by path, symbolic link or hard li
 });
 
 test('a name the user gave that exists is refused without overwrite, and kept as given with it', async () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'upscale-named-'));
-  const source = path.join(dir, 'a.png');
-  fs.writeFileSync(source, 'source');
+  const { dir, source } = folderWithSource('a.png');
   const out = path.join(dir, 'out.png');
   await checkNamedOutput(out, source, false);
   fs.writeFileSync(out, 'old');
