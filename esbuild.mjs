@@ -17,10 +17,18 @@ const builds = [
   { ...node, entryPoints: { upscale: 'daemon/upscale.ts' }, outdir: 'dist', banner: { js: '#!/usr/bin/env node' } },
   { ...node, entryPoints: { extension: 'extension/extension.ts' }, outdir: 'dist' },
   {
-    bundle: true, platform: 'browser', target: 'es2022', format: 'iife', sourcemap: true, logLevel: 'warning',
-    entryPoints: { webview: 'webview/main.ts' }, outdir: 'dist',
+    bundle: true,
+    platform: 'browser',
+    target: 'es2022',
+    format: 'iife',
+    sourcemap: true,
+    logLevel: 'warning',
+    entryPoints: { webview: 'webview/main.ts' },
+    outdir: 'dist',
   },
 ];
 
 // Entry points appear as the product grows; build the ones that exist.
-await Promise.all(builds.filter((b) => Object.values(b.entryPoints).every((e) => existsSync(e))).map((b) => esbuild.build(b)));
+await Promise.all(
+  builds.filter((b) => Object.values(b.entryPoints).every((e) => existsSync(e))).map((b) => esbuild.build(b)),
+);

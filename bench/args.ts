@@ -31,17 +31,21 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
     if (arg === '--quick') quick = true;
     else if (arg === '--provider') {
       const p = value();
-      if (!(EXECUTION_PROVIDERS as readonly string[]).includes(p)) throw new Error(`--provider must be one of ${EXECUTION_PROVIDERS.join(', ')}`);
+      if (!(EXECUTION_PROVIDERS as readonly string[]).includes(p))
+        throw new Error(`--provider must be one of ${EXECUTION_PROVIDERS.join(', ')}`);
       provider = p as ExecutionProviderChoice;
     } else if (arg === '--out') outDir = path.resolve(value());
     else if (arg === '--only') {
       const names = value().split(',');
       // A misspelt section would run nothing and still rewrite summary.json.
       const unknown = names.filter((n) => !(BENCH_SECTIONS as readonly string[]).includes(n));
-      if (unknown.length > 0) throw new Error(`--only ${unknown.join(',')}: the sections are ${BENCH_SECTIONS.join(', ')}`);
+      if (unknown.length > 0)
+        throw new Error(`--only ${unknown.join(',')}: the sections are ${BENCH_SECTIONS.join(', ')}`);
       only.push(...names);
-    }
-    else throw new Error(`unknown option ${arg} (options: --quick, --provider P, --out DIR, --only ${BENCH_SECTIONS.join(',')})`);
+    } else
+      throw new Error(
+        `unknown option ${arg} (options: --quick, --provider P, --out DIR, --only ${BENCH_SECTIONS.join(',')})`,
+      );
   }
   return { quick, provider, outDir, only };
 }

@@ -49,7 +49,10 @@ export function bicubicEnlarge(src: Raster, width: number, height: number): Rast
     for (let x = 0; x < width; x++) {
       for (let c = 0; c < 3; c++) {
         let s = 0;
-        for (let k = 0; k < 4; k++) s += (tx.weight[x * 4 + k] as number) * (src.data[(y * src.width + (tx.index[x * 4 + k] as number)) * 3 + c] as number);
+        for (let k = 0; k < 4; k++)
+          s +=
+            (tx.weight[x * 4 + k] as number) *
+            (src.data[(y * src.width + (tx.index[x * 4 + k] as number)) * 3 + c] as number);
         rows[(y * width + x) * 3 + c] = s;
       }
     }
@@ -59,7 +62,9 @@ export function bicubicEnlarge(src: Raster, width: number, height: number): Rast
     for (let x = 0; x < width; x++) {
       for (let c = 0; c < 3; c++) {
         let s = 0;
-        for (let k = 0; k < 4; k++) s += (ty.weight[y * 4 + k] as number) * (rows[((ty.index[y * 4 + k] as number) * width + x) * 3 + c] as number);
+        for (let k = 0; k < 4; k++)
+          s +=
+            (ty.weight[y * 4 + k] as number) * (rows[((ty.index[y * 4 + k] as number) * width + x) * 3 + c] as number);
         data[(y * width + x) * 3 + c] = Math.min(255, Math.max(0, Math.round(s)));
       }
     }

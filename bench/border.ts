@@ -23,7 +23,8 @@ export interface BorderScore {
 
 /** PSNR over the pixels of `a` and `b` within `ring` of their edge (both the same size). */
 export function ringPsnr(a: Raster, b: Raster, ring: number): number {
-  if (a.width !== b.width || a.height !== b.height) throw new Error(`sizes differ: ${a.width}x${a.height} and ${b.width}x${b.height}`);
+  if (a.width !== b.width || a.height !== b.height)
+    throw new Error(`sizes differ: ${a.width}x${a.height} and ${b.width}x${b.height}`);
   let sum = 0;
   let n = 0;
   for (let y = 0; y < a.height; y++) {
@@ -41,12 +42,18 @@ export function ringPsnr(a: Raster, b: Raster, ring: number): number {
 }
 
 async function writePng(r: Raster, file: string): Promise<string> {
-  await sharp(Buffer.from(r.data), { raw: { width: r.width, height: r.height, channels: 3 } }).png().toFile(file);
+  await sharp(Buffer.from(r.data), { raw: { width: r.width, height: r.height, channels: 3 } })
+    .png()
+    .toFile(file);
   return file;
 }
 
 /** `cases`: which photos each model is measured on (the crop is the photo's centre). */
-export async function measureBorders(daemon: BenchDaemon, cases: readonly { model: string; photos: readonly string[] }[], log: (line: string) => void): Promise<BorderScore[]> {
+export async function measureBorders(
+  daemon: BenchDaemon,
+  cases: readonly { model: string; photos: readonly string[] }[],
+  log: (line: string) => void,
+): Promise<BorderScore[]> {
   const dir = benchTempDir('border');
   const { width, height, context, ring } = BORDER_CROP;
   const scores: BorderScore[] = [];
@@ -56,11 +63,20 @@ export async function measureBorders(daemon: BenchDaemon, cases: readonly { mode
       const x = Math.floor((full.width - width) / 2);
       const y = Math.floor((full.height - height) / 2);
       const crop = await writePng(cropRaster(full, x, y, width, height), path.join(dir, `${photo}-crop.png`));
-      const wide = await writePng(cropRaster(full, x - context, y - context, width + 2 * context, height + 2 * context), path.join(dir, `${photo}-context.png`));
+      const wide = await writePng(
+        cropRaster(full, x - context, y - context, width + 2 * context, height + 2 * context),
+        path.join(dir, `${photo}-context.png`),
+      );
       const wideOut = path.join(dir, `${photo}-${model}-context-out.png`);
       const { result } = await timedUpscale(daemon, { input: wide, output: wideOut, model, tile: 0, format: 'png' });
       const scale = result.width / (width + 2 * context);
-      const reference = cropRaster(await readRaster(wideOut), context * scale, context * scale, width * scale, height * scale);
+      const reference = cropRaster(
+        await readRaster(wideOut),
+        context * scale,
+        context * scale,
+        width * scale,
+        height * scale,
+      );
       // 'wrap' is for tileable textures: on a photo crop it brings in the opposite edge.
       for (const padding of PADDINGS.filter((p) => p !== 'wrap')) {
         const out = path.join(dir, `${photo}-${model}-${padding}.png`);

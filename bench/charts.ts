@@ -46,9 +46,13 @@ export function lineChartSvg(chart: LineChart): string {
   const x = (i: number) => m.left + (n === 1 ? pw / 2 : (i * pw) / (n - 1));
   const y = (v: number) => m.top + ph - (v / yMax) * ph;
   const parts: string[] = [];
-  parts.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="12">`);
+  parts.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="12">`,
+  );
   parts.push(`<rect width="${W}" height="${H}" fill="white"/>`);
-  parts.push(`<text x="${W / 2 - m.right / 2}" y="22" text-anchor="middle" font-size="15">${escapeXml(chart.title)}</text>`);
+  parts.push(
+    `<text x="${W / 2 - m.right / 2}" y="22" text-anchor="middle" font-size="15">${escapeXml(chart.title)}</text>`,
+  );
   for (let k = 0; k <= 5; k++) {
     const v = (yMax * k) / 5;
     parts.push(`<line x1="${m.left}" x2="${m.left + pw}" y1="${y(v)}" y2="${y(v)}" stroke="#ddd"/>`);
@@ -60,23 +64,32 @@ export function lineChartSvg(chart: LineChart): string {
   parts.push(`<line x1="${m.left}" x2="${m.left + pw}" y1="${m.top + ph}" y2="${m.top + ph}" stroke="#333"/>`);
   parts.push(`<line x1="${m.left}" x2="${m.left}" y1="${m.top}" y2="${m.top + ph}" stroke="#333"/>`);
   parts.push(`<text x="${m.left + pw / 2}" y="${H - 12}" text-anchor="middle">${escapeXml(chart.xLabel)}</text>`);
-  parts.push(`<text transform="translate(18 ${m.top + ph / 2}) rotate(-90)" text-anchor="middle">${escapeXml(chart.yLabel)}</text>`);
+  parts.push(
+    `<text transform="translate(18 ${m.top + ph / 2}) rotate(-90)" text-anchor="middle">${escapeXml(chart.yLabel)}</text>`,
+  );
   chart.series.forEach((s, k) => {
-    const pts = s.values.map((v, i) => (v === null || !Number.isFinite(v) ? null : `${x(i).toFixed(1)},${y(v).toFixed(1)}`));
+    const pts = s.values.map((v, i) =>
+      v === null || !Number.isFinite(v) ? null : `${x(i).toFixed(1)},${y(v).toFixed(1)}`,
+    );
     const runs: string[][] = [[]];
     for (const p of pts) {
       if (p === null) runs.push([]);
       else (runs[runs.length - 1] as string[]).push(p);
     }
     for (const run of runs) {
-      if (run.length > 1) parts.push(`<polyline fill="none" stroke="${s.colour}" stroke-width="2"${s.dashed ? ' stroke-dasharray="6 4"' : ''} points="${run.join(' ')}"/>`);
+      if (run.length > 1)
+        parts.push(
+          `<polyline fill="none" stroke="${s.colour}" stroke-width="2"${s.dashed ? ' stroke-dasharray="6 4"' : ''} points="${run.join(' ')}"/>`,
+        );
       for (const p of run) {
         const [cx, cy] = p.split(',');
         parts.push(`<circle cx="${cx}" cy="${cy}" r="3.5" fill="${s.colour}"/>`);
       }
     }
     const ly = m.top + 10 + k * 20;
-    parts.push(`<line x1="${W - m.right + 15}" x2="${W - m.right + 40}" y1="${ly}" y2="${ly}" stroke="${s.colour}" stroke-width="2"${s.dashed ? ' stroke-dasharray="6 4"' : ''}/>`);
+    parts.push(
+      `<line x1="${W - m.right + 15}" x2="${W - m.right + 40}" y1="${ly}" y2="${ly}" stroke="${s.colour}" stroke-width="2"${s.dashed ? ' stroke-dasharray="6 4"' : ''}/>`,
+    );
     parts.push(`<text x="${W - m.right + 46}" y="${ly + 4}">${escapeXml(s.name)}</text>`);
   });
   parts.push('</svg>');
@@ -91,7 +104,12 @@ export function throughputChart(series: SpeedSeries, provider: string): string {
     categories: series.points.map((p) => `${p.size}²`),
     series: [
       { name: 'end to end (daemon)', colour: PALETTE[0] as string, values: series.points.map((p) => p.e2eMpixPerS) },
-      { name: 'ceiling (whole image)', colour: PALETTE[1] as string, dashed: true, values: series.points.map((p) => p.ceilingMpixPerS) },
+      {
+        name: 'ceiling (whole image)',
+        colour: PALETTE[1] as string,
+        dashed: true,
+        values: series.points.map((p) => p.ceilingMpixPerS),
+      },
     ],
   });
 }
@@ -100,18 +118,27 @@ export function sweepCharts(sweep: SweepResult): { time: string; psnr: string } 
   const tiles = sweep.plan.tiles;
   const categories = tiles.map(String);
   const cell = (t: number, o: number) => sweep.cells.find((c) => c.tile === t && c.overlap === o);
-  const series = (pick: (t: number, o: number) => number | null): ChartSeries[] => sweep.plan.overlaps.map((o, k) => ({
-    name: `overlap ${o}`, colour: PALETTE[k % PALETTE.length] as string, values: tiles.map((t) => pick(t, o)),
-  }));
+  const series = (pick: (t: number, o: number) => number | null): ChartSeries[] =>
+    sweep.plan.overlaps.map((o, k) => ({
+      name: `overlap ${o}`,
+      colour: PALETTE[k % PALETTE.length] as string,
+      values: tiles.map((t) => pick(t, o)),
+    }));
   const title = `${sweep.plan.model}, ${sweep.plan.crop}² crop of ${sweep.plan.photo}`;
   const time = lineChartSvg({
-    title: `${title}: time per tile setting`, xLabel: 'tile (input pixels each tile decides)', yLabel: 'seconds (whole image: ' + (sweep.wholeImageMs / 1000).toFixed(2) + ' s)',
-    categories, series: series((t, o) => (cell(t, o)?.ms ?? NaN) / 1000),
+    title: `${title}: time per tile setting`,
+    xLabel: 'tile (input pixels each tile decides)',
+    yLabel: 'seconds (whole image: ' + (sweep.wholeImageMs / 1000).toFixed(2) + ' s)',
+    categories,
+    series: series((t, o) => (cell(t, o)?.ms ?? NaN) / 1000),
   });
   // An identical result has infinite PSNR; draw it at 100 dB so the line stays visible.
   const psnr = lineChartSvg({
-    title: `${title}: PSNR vs whole image`, xLabel: 'tile (input pixels each tile decides)', yLabel: 'dB (8-bit RGB; 100 = identical)',
-    categories, series: series((t, o) => Math.min(100, cell(t, o)?.psnrDb ?? NaN)),
+    title: `${title}: PSNR vs whole image`,
+    xLabel: 'tile (input pixels each tile decides)',
+    yLabel: 'dB (8-bit RGB; 100 = identical)',
+    categories,
+    series: series((t, o) => Math.min(100, cell(t, o)?.psnrDb ?? NaN)),
   });
   return { time, psnr };
 }

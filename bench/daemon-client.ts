@@ -4,7 +4,13 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawnDaemon, type SpawnedDaemon } from '../daemon/protocol/connection';
-import type { ExecutionProviderChoice, InitializeResult, ProgressParams, UpscaleParams, UpscaleResult } from '../daemon/protocol/protocol';
+import type {
+  ExecutionProviderChoice,
+  InitializeResult,
+  ProgressParams,
+  UpscaleParams,
+  UpscaleResult,
+} from '../daemon/protocol/protocol';
 
 export const DAEMON_ENTRY = path.resolve('out', 'daemon', 'upscale.js');
 
@@ -29,9 +35,11 @@ export async function startBenchDaemon(provider: ExecutionProviderChoice): Promi
     env: { ...process.env, UPSCALE_MODELS_DIR: benchTempDir('models') },
     onStderr: (t) => stderr.push(t),
   });
-  const initialized = await spawned.connection.request('initialize', { clientName: 'upscale-bench', provider }).catch((e: unknown) => {
-    throw new Error(`the daemon did not initialize: ${(e as Error).message}\n${stderr.join('')}`);
-  });
+  const initialized = await spawned.connection
+    .request('initialize', { clientName: 'upscale-bench', provider })
+    .catch((e: unknown) => {
+      throw new Error(`the daemon did not initialize: ${(e as Error).message}\n${stderr.join('')}`);
+    });
   const startupMs = performance.now() - spawnedAt;
   const pid = spawned.process.pid;
   if (pid === undefined) throw new Error('the daemon has no process id');

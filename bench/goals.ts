@@ -15,7 +15,11 @@ export const E2E_GOAL_MIN_SIZE = 512;
 export const CEILING_OVER_MATMUL_MIN = 0.6;
 export const WARM_LOAD_MAX_MS = 5;
 
-export function judgeGoals(speed: readonly SpeedSeries[], matmul: MatmulRate | null, lifecycle: LifecycleResult | null): Goal[] {
+export function judgeGoals(
+  speed: readonly SpeedSeries[],
+  matmul: MatmulRate | null,
+  lifecycle: LifecycleResult | null,
+): Goal[] {
   const goals: Goal[] = [];
   for (const s of speed) {
     for (const p of s.points.filter((q) => q.size >= E2E_GOAL_MIN_SIZE)) {
@@ -26,7 +30,8 @@ export function judgeGoals(speed: readonly SpeedSeries[], matmul: MatmulRate | n
       goals.push({
         goal: `${s.model} ${p.size}²: end to end ≥ ${E2E_OVER_CEILING_MIN} × ceiling`,
         pass: Math.min(p.e2eOverCeiling, p.cpuTimeRatio) >= E2E_OVER_CEILING_MIN,
-        detail: `wall ${p.e2eOverCeiling.toFixed(3)}, CPU time ${p.cpuTimeRatio.toFixed(3)} (${p.e2eMpixPerS.toFixed(4)} vs ${p.ceilingMpixPerS.toFixed(4)} MP/s; load ${p.loadAverage.toFixed(1)}; ` +
+        detail:
+          `wall ${p.e2eOverCeiling.toFixed(3)}, CPU time ${p.cpuTimeRatio.toFixed(3)} (${p.e2eMpixPerS.toFixed(4)} vs ${p.ceilingMpixPerS.toFixed(4)} MP/s; load ${p.loadAverage.toFixed(1)}; ` +
           `${p.tileWork.tiles} tiles of ${p.tileWork.tileWidth}², ${p.tileWork.workRatio.toFixed(3)}× the pixels, 1 / work = ${bound.toFixed(3)})`,
       });
     }

@@ -16,15 +16,24 @@ export interface Raster {
 }
 
 export async function readRaster(file: string | Buffer): Promise<Raster> {
-  const { data, info } = await sharp(file).removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
+  const { data, info } = await sharp(file)
+    .removeAlpha()
+    .toColourspace('srgb')
+    .raw()
+    .toBuffer({ resolveWithObject: true });
   if (info.channels !== 3) throw new Error(`expected RGB, got ${info.channels} channels`);
-  return { width: info.width, height: info.height, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
+  return {
+    width: info.width,
+    height: info.height,
+    data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+  };
 }
 
 /** The w×h rectangle of `r` at (x, y). */
 export function cropRaster(r: Raster, x: number, y: number, w: number, h: number): Raster {
   const data = new Uint8Array(w * h * 3);
-  for (let j = 0; j < h; j++) data.set(r.data.subarray(((y + j) * r.width + x) * 3, ((y + j) * r.width + x + w) * 3), j * w * 3);
+  for (let j = 0; j < h; j++)
+    data.set(r.data.subarray(((y + j) * r.width + x) * 3, ((y + j) * r.width + x + w) * 3), j * w * 3);
   return { width: w, height: h, data };
 }
 
@@ -45,6 +54,7 @@ export async function photoCropPng(photo: string, width: number, height: number,
   if (w < width || h < height) throw new Error(`${photo} is ${w}x${h}, smaller than the ${width}x${height} crop`);
   await sharp(photoPath(photo))
     .extract({ left: Math.floor((w - width) / 2), top: Math.floor((h - height) / 2), width, height })
-    .png().toFile(file);
+    .png()
+    .toFile(file);
   return file;
 }

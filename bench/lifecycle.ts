@@ -51,7 +51,10 @@ export async function measureStartup(provider: ExecutionProviderChoice, runs: nu
 /** Warm loads per model; the median is reported. */
 export const WARM_LOADS = 5;
 
-export async function measureLoads(provider: ExecutionProviderChoice, models: readonly string[]): Promise<LoadTiming[]> {
+export async function measureLoads(
+  provider: ExecutionProviderChoice,
+  models: readonly string[],
+): Promise<LoadTiming[]> {
   const daemon = await startBenchDaemon(provider);
   const out: LoadTiming[] = [];
   try {
@@ -66,8 +69,12 @@ export async function measureLoads(provider: ExecutionProviderChoice, models: re
         warm.push({ loadMs: again.loadMs, roundTripMs: performance.now() - start, cached: again.cached });
       }
       out.push({
-        model, coldMs: cold.loadMs, coldRoundTripMs,
-        warmMs: median(warm.map((w) => w.loadMs)), warmRoundTripMs: median(warm.map((w) => w.roundTripMs)), warmCached: warm.every((w) => w.cached),
+        model,
+        coldMs: cold.loadMs,
+        coldRoundTripMs,
+        warmMs: median(warm.map((w) => w.loadMs)),
+        warmRoundTripMs: median(warm.map((w) => w.roundTripMs)),
+        warmCached: warm.every((w) => w.cached),
       });
     }
   } finally {
@@ -78,7 +85,14 @@ export async function measureLoads(provider: ExecutionProviderChoice, models: re
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-async function cancelOnce(daemon: BenchDaemon, model: string, input: string, output: string, when: CancelTiming['when'], inputSize: number): Promise<CancelTiming> {
+async function cancelOnce(
+  daemon: BenchDaemon,
+  model: string,
+  input: string,
+  output: string,
+  when: CancelTiming['when'],
+  inputSize: number,
+): Promise<CancelTiming> {
   const pending = daemon.connection.start('upscale', { input, output, model, scale: 4, overwrite: true });
   const tileEnds: number[] = [];
   let total = 0;
@@ -90,7 +104,13 @@ async function cancelOnce(daemon: BenchDaemon, model: string, input: string, out
     total = p.total;
     if (tileEnds.length === 2) tileSeen();
   });
-  const outcome = pending.result.then(() => 'finished' as const, (e: unknown) => (isCancelled(e) ? 'cancelled' as const : Promise.reject(e)));
+  const outcome = pending.result.then(
+    () => 'finished' as const,
+    (e: unknown) => {
+      if (isCancelled(e)) return 'cancelled' as const;
+      throw e;
+    },
+  );
   await Promise.race([secondTile, outcome]);
   off();
   const tileMs = (tileEnds[1] ?? NaN) - (tileEnds[0] ?? NaN);
@@ -99,11 +119,17 @@ async function cancelOnce(daemon: BenchDaemon, model: string, input: string, out
   daemon.connection.cancel(pending.id);
   const result = await outcome;
   const cancelLatencyMs = performance.now() - sent;
-  if (result !== 'cancelled') throw new Error(`the job finished before the cancel took effect (${total} tiles); use a larger input`);
+  if (result !== 'cancelled')
+    throw new Error(`the job finished before the cancel took effect (${total} tiles); use a larger input`);
   return { when, inputSize, tiles: total, tileMs, cancelLatencyMs, withinOneTile: cancelLatencyMs <= tileMs };
 }
 
-export async function measureCancel(daemon: BenchDaemon, model: string, inputSize: number, when: readonly CancelTiming['when'][]): Promise<CancelTiming[]> {
+export async function measureCancel(
+  daemon: BenchDaemon,
+  model: string,
+  inputSize: number,
+  when: readonly CancelTiming['when'][],
+): Promise<CancelTiming[]> {
   const dir = benchTempDir('cancel');
   const input = await squarePhotoPng('baboon', inputSize, path.join(dir, 'in.png'));
   const output = path.join(dir, 'out.png');

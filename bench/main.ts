@@ -20,7 +20,16 @@ import { builtinModelsDir } from '../models/paths';
 import { FULL_PLAN, QUICK_PLAN } from './plans';
 import { median } from './median';
 import { measureQuality, type QualityResult } from './quality';
-import { borderTable, goalsTable, lifecycleTable, memoryTable, profileTable, qualityTable, speedTable, sweepTable } from './report';
+import {
+  borderTable,
+  goalsTable,
+  lifecycleTable,
+  memoryTable,
+  profileTable,
+  qualityTable,
+  speedTable,
+  sweepTable,
+} from './report';
 import { measureSpeed, type SpeedSeries } from './speed';
 import { runSweep, type SweepResult } from './sweep';
 
@@ -56,7 +65,10 @@ async function main(): Promise<void> {
   const wants = (s: string) => options.only.length === 0 || options.only.includes(s);
   fs.mkdirSync(options.outDir, { recursive: true });
   const save = (name: string, value: unknown) =>
-    fs.writeFileSync(path.join(options.outDir, name), `${JSON.stringify(value, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v), 2)}\n`);
+    fs.writeFileSync(
+      path.join(options.outDir, name),
+      `${JSON.stringify(value, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v), 2)}\n`,
+    );
   const began = performance.now();
 
   log(`starting the daemon (provider ${options.provider}, ${options.quick ? 'quick' : 'full'} run)`);
@@ -66,12 +78,19 @@ async function main(): Promise<void> {
     // The daemon falls back to the CPU for users; a benchmark of one provider must not quietly measure another.
     const reason = daemon.initialized.providers.find((p) => p.provider === options.provider)?.reason ?? 'not available';
     await daemon.stop();
-    throw new Error(`--provider ${options.provider} is not available here (${reason}); the daemon would run on ${provider}`);
+    throw new Error(
+      `--provider ${options.provider} is not available here (${reason}); the daemon would run on ${provider}`,
+    );
   }
   log(`active provider: ${provider}; start-up ${daemon.startupMs.toFixed(0)} ms`);
   const machine = {
-    provider, node: process.version, quick: options.quick, started: new Date().toISOString(),
-    cpu: os.cpus()[0]?.model ?? 'unknown', cores: coreCount(), loadAverageAtStart: loadAverage(),
+    provider,
+    node: process.version,
+    quick: options.quick,
+    started: new Date().toISOString(),
+    cpu: os.cpus()[0]?.model ?? 'unknown',
+    cores: coreCount(),
+    loadAverageAtStart: loadAverage(),
   };
 
   let matmul: MatmulRate | null = null;
@@ -94,13 +113,24 @@ async function main(): Promise<void> {
         log(`speed: ${p.model} at ${p.sizes.join(', ')}`);
         speed.push(await measureSpeed(daemon, provider, p, log));
         save('speed.json', { machine, matmul, speed });
-        fs.writeFileSync(path.join(options.outDir, `throughput-${p.model}.svg`), throughputChart(speed[speed.length - 1] as SpeedSeries, provider));
+        fs.writeFileSync(
+          path.join(options.outDir, `throughput-${p.model}.svg`),
+          throughputChart(speed[speed.length - 1] as SpeedSeries, provider),
+        );
       }
       section('speed (end to end through the daemon vs whole-image onnxruntime ceiling)', speedTable(speed, matmul));
       for (const p of plan.speed) {
         const size = p.model === 'realesrgan-x4plus' ? 64 : 128;
         log(`operator profile of the ceiling: ${p.model} at ${size}²`);
-        profiles.push(await profileOperators(path.join(builtinModelsDir(), `${p.model}.onnx`), p.model, provider, size, options.outDir));
+        profiles.push(
+          await profileOperators(
+            path.join(builtinModelsDir(), `${p.model}.onnx`),
+            p.model,
+            provider,
+            size,
+            options.outDir,
+          ),
+        );
       }
       save('ort-profile.json', profiles);
       section('where the ceiling spends its time (onnxruntime profiler, warm run)', profileTable(profiles));
@@ -130,7 +160,14 @@ async function main(): Promise<void> {
     if (wants('quality')) {
       const models = (await daemon.connection.request('models/list', {})).models.filter((m) => m.source === 'builtin');
       log(`quality: ${models.length} models on ${plan.qualityPhotos.join(', ')}`);
-      quality = await measureQuality(daemon, models, plan.qualityPhotos, plan.qualityCrop, path.join(options.outDir, 'sheets'), log);
+      quality = await measureQuality(
+        daemon,
+        models,
+        plan.qualityPhotos,
+        plan.qualityCrop,
+        path.join(options.outDir, 'sheets'),
+        log,
+      );
       save('quality.json', quality);
       section('quality (standard SR protocol: bicubic down, upscale, PSNR/SSIM on Y)', qualityTable(quality));
     }
@@ -155,8 +192,11 @@ async function main(): Promise<void> {
     matmulSamples.push(await measureMatmul(provider, plan.matmulSize, plan.matmulRuns));
     matmul = matmulSamples.reduce((a, b) => (b.gflops > a.gflops ? b : a));
     save('matmul.json', matmulSamples);
-    section('MatMul', `${matmul.n}² · ${matmul.n}² float32, best of ${matmul.runs} at the start and at the end: ` +
-      `${matmulSamples.map((m) => m.gflops.toFixed(1)).join(' and ')} GFLOP/s; peak ${matmul.gflops.toFixed(1)} GFLOP/s`);
+    section(
+      'MatMul',
+      `${matmul.n}² · ${matmul.n}² float32, best of ${matmul.runs} at the start and at the end: ` +
+        `${matmulSamples.map((m) => m.gflops.toFixed(1)).join(' and ')} GFLOP/s; peak ${matmul.gflops.toFixed(1)} GFLOP/s`,
+    );
     section('speed with ceil/matmul against the peak', speedTable(speed, matmul));
   }
   // With --only, the sections not run keep their figures from the previous summary.
@@ -170,29 +210,38 @@ async function main(): Promise<void> {
     const last = s.points[s.points.length - 1];
     return matmul && last && last.ceilingGflops !== null ? last.ceilingGflops / matmul.gflops : null;
   };
-  const models = Object.fromEntries(speed.map((s) => {
-    const p = at512(s);
-    return [s.model, {
-      e2e_mpix_per_s: p?.e2eMpixPerS ?? null,
-      ceiling_mpix_per_s: p?.ceilingMpixPerS ?? null,
-      e2e_over_ceiling: p?.e2eOverCeiling ?? null,
-      // The same ratio in CPU time (daemon CPU vs in-process CPU): steadier on a shared machine.
-      e2e_over_ceiling_cpu_time: p?.cpuTimeRatio ?? null,
-      ceiling_over_matmul: ceilingOverMatmul(s),
-      measured_at: p ? 512 : null,
-    }];
-  }));
+  const models = Object.fromEntries(
+    speed.map((s) => {
+      const p = at512(s);
+      return [
+        s.model,
+        {
+          e2e_mpix_per_s: p?.e2eMpixPerS ?? null,
+          ceiling_mpix_per_s: p?.ceilingMpixPerS ?? null,
+          e2e_over_ceiling: p?.e2eOverCeiling ?? null,
+          // The same ratio in CPU time (daemon CPU vs in-process CPU): steadier on a shared machine.
+          e2e_over_ceiling_cpu_time: p?.cpuTimeRatio ?? null,
+          ceiling_over_matmul: ceilingOverMatmul(s),
+          measured_at: p ? 512 : null,
+        },
+      ];
+    }),
+  );
   const ratios = speed.map(ceilingOverMatmul).filter((r): r is number => r !== null);
   const ranSpeed = speed.length > 0;
   save('summary.json', {
     machine,
-    matmul_gflops: ranSpeed ? matmul?.gflops ?? null : previous?.matmul_gflops ?? null,
+    matmul_gflops: ranSpeed ? (matmul?.gflops ?? null) : (previous?.matmul_gflops ?? null),
     // The best any model's whole-image pass reaches; per model below.
-    ceiling_over_matmul: ranSpeed ? (ratios.length ? Math.max(...ratios) : null) : previous?.ceiling_over_matmul ?? null,
-    models: ranSpeed ? models : previous?.models ?? {},
+    ceiling_over_matmul: ranSpeed
+      ? ratios.length
+        ? Math.max(...ratios)
+        : null
+      : (previous?.ceiling_over_matmul ?? null),
+    models: ranSpeed ? models : (previous?.models ?? {}),
     goals: goals.map((g) => ({ goal: g.goal, pass: g.pass, detail: g.detail })),
     quality: quality?.summary ?? previous?.quality ?? null,
-    borders: borders.length > 0 ? borders : previous?.borders ?? null,
+    borders: borders.length > 0 ? borders : (previous?.borders ?? null),
     seconds: (performance.now() - began) / 1000,
     load_average_at_end: loadAverage(),
   });
@@ -200,6 +249,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((e: unknown) => {
-  process.stderr.write(`bench failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}\n`);
+  process.stderr.write(`bench failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
   process.exit(1);
 });

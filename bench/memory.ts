@@ -32,7 +32,8 @@ export function processTree(pid: number): number[] {
     }
     for (const t of tasks) {
       try {
-        for (const c of fs.readFileSync(`/proc/${p}/task/${t}/children`, 'utf8').split(/\s+/)) if (c) out.push(Number(c));
+        for (const c of fs.readFileSync(`/proc/${p}/task/${t}/children`, 'utf8').split(/\s+/))
+          if (c) out.push(Number(c));
       } catch {
         // the task ended between listing and reading
       }
@@ -77,7 +78,12 @@ export function growthBeyondRaster(points: readonly MemoryPoint[]): number | nul
   return (last.hwmOverBaselineMinusRaster - first.hwmOverBaselineMinusRaster) / (pixels(last) - pixels(first));
 }
 
-export async function measureMemory(provider: ExecutionProviderChoice, model: string, sizes: readonly number[], log: (line: string) => void): Promise<MemoryPoint[]> {
+export async function measureMemory(
+  provider: ExecutionProviderChoice,
+  model: string,
+  sizes: readonly number[],
+  log: (line: string) => void,
+): Promise<MemoryPoint[]> {
   const dir = benchTempDir('memory');
   const points: MemoryPoint[] = [];
   for (const size of sizes) {
@@ -97,15 +103,23 @@ export async function measureMemory(provider: ExecutionProviderChoice, model: st
       const outputRasterBytes = outPixels * 3;
       const outputFloatBytes = outPixels * 3 * 4;
       const point: MemoryPoint = {
-        inputSize: size, outputSize: t.result.width, ms: t.wallMs, baselineBytes, sampledPeakBytes, hwmBytes,
-        outputRasterBytes, outputFloatBytes,
+        inputSize: size,
+        outputSize: t.result.width,
+        ms: t.wallMs,
+        baselineBytes,
+        sampledPeakBytes,
+        hwmBytes,
+        outputRasterBytes,
+        outputFloatBytes,
         hwmOverBaselineMinusRaster: hwmBytes - baselineBytes - outputRasterBytes,
         hwmOverBaselineMinusBuffers: hwmBytes - baselineBytes - outputRasterBytes - outputFloatBytes,
       };
       points.push(point);
-      log(`  ${size}² → ${t.result.width}²: ${(t.wallMs / 1000).toFixed(1)} s, baseline ${(baselineBytes / MIB).toFixed(0)} MiB, ` +
-        `peak RSS ${(sampledPeakBytes / MIB).toFixed(0)} MiB, VmHWM ${(hwmBytes / MIB).toFixed(0)} MiB, ` +
-        `HWM − baseline − u8 raster ${(point.hwmOverBaselineMinusRaster / MIB).toFixed(0)} MiB, − float buffer too ${(point.hwmOverBaselineMinusBuffers / MIB).toFixed(0)} MiB`);
+      log(
+        `  ${size}² → ${t.result.width}²: ${(t.wallMs / 1000).toFixed(1)} s, baseline ${(baselineBytes / MIB).toFixed(0)} MiB, ` +
+          `peak RSS ${(sampledPeakBytes / MIB).toFixed(0)} MiB, VmHWM ${(hwmBytes / MIB).toFixed(0)} MiB, ` +
+          `HWM − baseline − u8 raster ${(point.hwmOverBaselineMinusRaster / MIB).toFixed(0)} MiB, − float buffer too ${(point.hwmOverBaselineMinusBuffers / MIB).toFixed(0)} MiB`,
+      );
     } finally {
       await daemon.stop();
     }

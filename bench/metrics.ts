@@ -6,7 +6,8 @@ import type { Raster } from './images';
 export function lumaBt601(raster: Raster, border: number): { width: number; height: number; y: Float64Array } {
   const width = raster.width - 2 * border;
   const height = raster.height - 2 * border;
-  if (width <= 0 || height <= 0) throw new Error(`border ${border} leaves nothing of a ${raster.width}x${raster.height} image`);
+  if (width <= 0 || height <= 0)
+    throw new Error(`border ${border} leaves nothing of a ${raster.width}x${raster.height} image`);
   const y = new Float64Array(width * height);
   for (let j = 0; j < height; j++) {
     for (let i = 0; i < width; i++) {
@@ -21,7 +22,8 @@ export function lumaBt601(raster: Raster, border: number): { width: number; heig
 }
 
 function sameSize(a: Raster, b: Raster): void {
-  if (a.width !== b.width || a.height !== b.height) throw new Error(`sizes differ: ${a.width}x${a.height} vs ${b.width}x${b.height}`);
+  if (a.width !== b.width || a.height !== b.height)
+    throw new Error(`sizes differ: ${a.width}x${a.height} vs ${b.width}x${b.height}`);
 }
 
 export function psnrFromMse(mse: number, peak = 255): number {

@@ -28,9 +28,19 @@ interface ProfileEvent {
   readonly args?: { readonly op_name?: string };
 }
 
-export async function profileOperators(modelPath: string, model: string, provider: ExecutionProvider, size: number, dir: string): Promise<OperatorProfile> {
+export async function profileOperators(
+  modelPath: string,
+  model: string,
+  provider: ExecutionProvider,
+  size: number,
+  dir: string,
+): Promise<OperatorProfile> {
   const prefix = path.join(dir, `ort-profile-${model}`);
-  const session = await ort.InferenceSession.create(modelPath, { ...sessionOptions(provider), enableProfiling: true, profileFilePrefix: prefix });
+  const session = await ort.InferenceSession.create(modelPath, {
+    ...sessionOptions(provider),
+    enableProfiling: true,
+    profileFilePrefix: prefix,
+  });
   const input = new ort.Tensor('float32', new Float32Array(3 * size * size).fill(0.5), [1, 3, size, size]);
   const feeds = { [session.inputNames[0] as string]: input };
   await session.run(feeds); // warm-up, profiled too: only the last run is summed below
@@ -40,8 +50,9 @@ export async function profileOperators(modelPath: string, model: string, provide
   const files = fs.readdirSync(dir).filter((f) => f.startsWith(path.basename(prefix)) && f.endsWith('.json'));
   const newest = files.map((f) => path.join(dir, f)).sort((a, b) => fs.statSync(b).mtimeMs - fs.statSync(a).mtimeMs)[0];
   if (!newest) throw new Error(`onnxruntime wrote no profile under ${dir}`);
-  const events = (JSON.parse(fs.readFileSync(newest, 'utf8')) as ProfileEvent[])
-    .filter((e) => e.cat === 'Node' && e.name?.endsWith('_kernel_time'));
+  const events = (JSON.parse(fs.readFileSync(newest, 'utf8')) as ProfileEvent[]).filter(
+    (e) => e.cat === 'Node' && e.name?.endsWith('_kernel_time'),
+  );
   // Two runs were profiled; the second half of the kernel events is the warm run.
   const warm = events.slice(Math.floor(events.length / 2));
   const byOp = new Map<string, { us: number; count: number }>();
@@ -54,6 +65,8 @@ export async function profileOperators(modelPath: string, model: string, provide
     byOp.set(op, entry);
     totalUs += e.dur ?? 0;
   }
-  const ops = [...byOp.entries()].map(([op, v]) => ({ op, ms: v.us / 1000, share: v.us / totalUs, count: v.count })).sort((a, b) => b.ms - a.ms);
+  const ops = [...byOp.entries()]
+    .map(([op, v]) => ({ op, ms: v.us / 1000, share: v.us / totalUs, count: v.count }))
+    .sort((a, b) => b.ms - a.ms);
   return { model, size, totalKernelMs: totalUs / 1000, ops };
 }

@@ -11,13 +11,23 @@ import type { TileWork } from './tile-work';
 
 /** Milliseconds of the daemon's tiling, blending and row copies for a size×size RGB image at `scale` on the tiles of `work`, without a model. */
 export async function tilingOverheadMs(size: number, scale: number, work: TileWork): Promise<number> {
-  const img: PlanarImage = { width: size, height: size, channels: 3, data: new Float32Array(3 * size * size).fill(0.5) };
+  const img: PlanarImage = {
+    width: size,
+    height: size,
+    channels: 3,
+    data: new Float32Array(3 * size * size).fill(0.5),
+  };
   const outputs = new Map<string, PlanarImage>();
   const freeInference: TileInference = async (tile) => {
     const key = `${tile.width}x${tile.height}`;
     let out = outputs.get(key);
     if (!out) {
-      out = { width: tile.width * scale, height: tile.height * scale, channels: 3, data: new Float32Array(3 * tile.width * tile.height * scale * scale).fill(0.5) };
+      out = {
+        width: tile.width * scale,
+        height: tile.height * scale,
+        channels: 3,
+        data: new Float32Array(3 * tile.width * tile.height * scale * scale).fill(0.5),
+      };
       outputs.set(key, out);
     }
     return out;
@@ -27,9 +37,20 @@ export async function tilingOverheadMs(size: number, scale: number, work: TileWo
   const start = performance.now();
   // The pipeline's sink on a last pass: quantise each finished band into the 8-bit output raster.
   const raster = new Uint8Array(3 * outW * outW);
-  await runTiledPass(img, freeInference, {
-    scale, tileWidth: work.tileWidth, tileHeight: work.tileHeight, overlap: 2 * DEFAULT_OVERLAP, edgePad,
-    inputMultiple: 1, minTile: 32, checkpoint: () => undefined,
-  }, (y, count, rows) => quantisePlanes(raster, outW, 3, 0, y, outW, count, rows, 3, 0));
+  await runTiledPass(
+    img,
+    freeInference,
+    {
+      scale,
+      tileWidth: work.tileWidth,
+      tileHeight: work.tileHeight,
+      overlap: 2 * DEFAULT_OVERLAP,
+      edgePad,
+      inputMultiple: 1,
+      minTile: 32,
+      checkpoint: () => undefined,
+    },
+    (y, count, rows) => quantisePlanes(raster, outW, 3, 0, y, outW, count, rows, 3, 0),
+  );
   return performance.now() - start;
 }

@@ -62,7 +62,8 @@ interface ScaleCase {
 function lanczosEnlarge(lr: Raster, width: number, height: number): Raster {
   const plane = lr.width * lr.height;
   const planar = new Float32Array(3 * plane);
-  for (let i = 0; i < plane; i++) for (let c = 0; c < 3; c++) planar[c * plane + i] = (lr.data[i * 3 + c] as number) / 255;
+  for (let i = 0; i < plane; i++)
+    for (let c = 0; c < 3; c++) planar[c * plane + i] = (lr.data[i * 3 + c] as number) / 255;
   const big = resizeLanczos({ width: lr.width, height: lr.height, channels: 3, data: planar }, width, height);
   const data = new Uint8Array(width * height * 3);
   quantisePlanes(data, width, 3, 0, 0, width, height, big.data, 3, 0);
@@ -80,7 +81,10 @@ async function prepareScale(photo: string, scale: number, dir: string, crop: num
   const h = full.height - (full.height % scale);
   const hr = cropRaster(full, 0, 0, w, h);
   const lrFile = path.join(dir, `${photo}-x${scale}-lr.png`);
-  await rasterSharp(hr).resize(w / scale, h / scale, { kernel: 'cubic' }).png().toFile(lrFile);
+  await rasterSharp(hr)
+    .resize(w / scale, h / scale, { kernel: 'cubic' })
+    .png()
+    .toFile(lrFile);
   const bicubic = bicubicEnlarge(await readRaster(lrFile), w, h);
   return { scale, hr, lrFile, bicubic };
 }
@@ -95,22 +99,52 @@ async function writeSheet(file: string, c: ScaleCase, result: Raster): Promise<v
   const gap = 8;
   const bar = 8;
   // Bars instead of text (no fonts needed): grey = original, blue = bicubic, green = model.
-  const colours = [{ r: 160, g: 160, b: 160 }, { r: 60, g: 110, b: 230 }, { r: 40, g: 190, b: 90 }];
-  const panels = await Promise.all([c.hr, c.bicubic, result].map((r) =>
-    rasterSharp(cropRaster(r, x, y, side, side)).resize(panel, panel, { kernel: 'nearest' }).png().toBuffer()));
+  const colours = [
+    { r: 160, g: 160, b: 160 },
+    { r: 60, g: 110, b: 230 },
+    { r: 40, g: 190, b: 90 },
+  ];
+  const panels = await Promise.all(
+    [c.hr, c.bicubic, result].map((r) =>
+      rasterSharp(cropRaster(r, x, y, side, side))
+        .resize(panel, panel, { kernel: 'nearest' })
+        .png()
+        .toBuffer(),
+    ),
+  );
   const composites: sharp.OverlayOptions[] = [];
   panels.forEach((input, i) => {
     const left = gap + i * (panel + gap);
     const colour = colours[i] as { r: number; g: number; b: number };
-    composites.push({ input: { create: { width: panel, height: bar, channels: 3, background: colour } }, left, top: gap });
+    composites.push({
+      input: { create: { width: panel, height: bar, channels: 3, background: colour } },
+      left,
+      top: gap,
+    });
     composites.push({ input, left, top: gap + bar + 2 });
   });
-  await sharp({ create: { width: gap + 3 * (panel + gap), height: 2 * gap + bar + 2 + panel, channels: 3, background: { r: 24, g: 24, b: 32 } } })
-    .composite(composites).png().toFile(file);
+  await sharp({
+    create: {
+      width: gap + 3 * (panel + gap),
+      height: 2 * gap + bar + 2 + panel,
+      channels: 3,
+      background: { r: 24, g: 24, b: 32 },
+    },
+  })
+    .composite(composites)
+    .png()
+    .toFile(file);
 }
 
 /** `crop`: a centred square of that side from each photo (the quick run), or null for the whole photo. */
-export async function measureQuality(daemon: BenchDaemon, models: readonly ModelInfo[], photos: readonly string[], crop: number | null, sheetDir: string, log: (line: string) => void): Promise<QualityResult> {
+export async function measureQuality(
+  daemon: BenchDaemon,
+  models: readonly ModelInfo[],
+  photos: readonly string[],
+  crop: number | null,
+  sheetDir: string,
+  log: (line: string) => void,
+): Promise<QualityResult> {
   const dir = benchTempDir('quality');
   fs.mkdirSync(sheetDir, { recursive: true });
   const scales = [...new Set(models.map((m) => m.scale))].sort((a, b) => a - b);
@@ -120,7 +154,12 @@ export async function measureQuality(daemon: BenchDaemon, models: readonly Model
     for (const scale of scales) {
       const c = await prepareScale(photo, scale, dir, crop);
       const score = (method: string, r: Raster, ms: number): QualityScore => ({
-        photo, method, scale, psnrY: psnrY(r, c.hr, scale), ssimY: ssimY(r, c.hr, scale), ms,
+        photo,
+        method,
+        scale,
+        psnrY: psnrY(r, c.hr, scale),
+        ssimY: ssimY(r, c.hr, scale),
+        ms,
       });
       scores.push(score('bicubic', c.bicubic, 0));
       scores.push(score('lanczos3', lanczosEnlarge(await readRaster(c.lrFile), c.hr.width, c.hr.height), 0));
@@ -131,7 +170,9 @@ export async function measureQuality(daemon: BenchDaemon, models: readonly Model
           const result = await readRaster(out);
           const s = score(model.id, result, t.wallMs);
           scores.push(s);
-          log(`  ${photo} x${scale} ${model.id}: ${s.psnrY.toFixed(2)} dB, SSIM ${s.ssimY.toFixed(4)} (${(t.wallMs / 1000).toFixed(1)} s)`);
+          log(
+            `  ${photo} x${scale} ${model.id}: ${s.psnrY.toFixed(2)} dB, SSIM ${s.ssimY.toFixed(4)} (${(t.wallMs / 1000).toFixed(1)} s)`,
+          );
           if (photo === photos[0]) {
             const sheet = path.join(sheetDir, `${model.id}.png`);
             await writeSheet(sheet, c, result);
@@ -153,7 +194,18 @@ function summarise(scores: readonly QualityScore[]): QualitySummary[] {
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
   return [...keys.values()].map(({ method, scale }) => {
     const mine = scores.filter((s) => s.method === method && s.scale === scale && !s.error);
-    const gains = mine.map((s) => s.psnrY - (scores.find((b) => b.method === 'bicubic' && b.scale === scale && b.photo === s.photo)?.psnrY ?? NaN));
-    return { method, scale, photos: mine.length, meanPsnrY: mean(mine.map((s) => s.psnrY)), meanSsimY: mean(mine.map((s) => s.ssimY)), gainOverBicubicDb: mean(gains) };
+    const gains = mine.map(
+      (s) =>
+        s.psnrY -
+        (scores.find((b) => b.method === 'bicubic' && b.scale === scale && b.photo === s.photo)?.psnrY ?? NaN),
+    );
+    return {
+      method,
+      scale,
+      photos: mine.length,
+      meanPsnrY: mean(mine.map((s) => s.psnrY)),
+      meanSsimY: mean(mine.map((s) => s.ssimY)),
+      gainOverBicubicDb: mean(gains),
+    };
   });
 }

@@ -45,7 +45,11 @@ export interface SpeedPoint {
   /** One-minute load average when the point started. */
   readonly loadAverage: number;
   /** Inside the daemon's infer stage: the tiling/blend/copy cost without a model, and one real tile through onnxruntime. */
-  readonly profile: { readonly tilingOverheadMs: number; readonly oneTileMs: number | null; readonly tilesTimesOneTileMs: number | null };
+  readonly profile: {
+    readonly tilingOverheadMs: number;
+    readonly oneTileMs: number | null;
+    readonly tilesTimesOneTileMs: number | null;
+  };
 }
 
 /** One tile of the daemon's shape timed through the in-process session (only where it is worth the time). */
@@ -59,8 +63,12 @@ export interface SpeedSeries {
   readonly points: readonly SpeedPoint[];
 }
 
-
-export async function measureSpeed(daemon: BenchDaemon, provider: ExecutionProvider, plan: SpeedPlan, log: (line: string) => void): Promise<SpeedSeries> {
+export async function measureSpeed(
+  daemon: BenchDaemon,
+  provider: ExecutionProvider,
+  plan: SpeedPlan,
+  log: (line: string) => void,
+): Promise<SpeedSeries> {
   const dir = benchTempDir('speed');
   const modelPath = path.join(builtinModelsDir(), `${plan.model}.onnx`);
   const smallest = Math.min(...plan.sizes);
@@ -81,7 +89,12 @@ export async function measureSpeed(daemon: BenchDaemon, provider: ExecutionProvi
     const ceilingRuns: { ms: number; cpuMs: number }[] = [];
     for (let r = 0; r < runs; r++) {
       const daemonCpuBefore = processCpuMs(daemon.pid);
-      const t = await timedUpscale(daemon, { input, output: path.join(dir, `out-${size}.png`), model: plan.model, scale: 4 });
+      const t = await timedUpscale(daemon, {
+        input,
+        output: path.join(dir, `out-${size}.png`),
+        model: plan.model,
+        scale: 4,
+      });
       e2e.push({ ms: t.wallMs, cpuMs: processCpuMs(daemon.pid) - daemonCpuBefore, result: t.result });
       const selfCpuBefore = selfCpuMs();
       const ms = await ceiling.timeRun(planar);
@@ -101,13 +114,28 @@ export async function measureSpeed(daemon: BenchDaemon, provider: ExecutionProvi
     const e2eMpixPerS = megapixels / (mid.ms / 1000);
     const ceilingMpixPerS = megapixels / (ceilingMs / 1000);
     const point: SpeedPoint = {
-      size, megapixels, runs, e2eMs: mid.ms, e2eMpixPerS, timings: mid.result.timings, tileWork: work, profile,
-      ceilingMs, ceilingMpixPerS, e2eOverCeiling: e2eMpixPerS / ceilingMpixPerS,
-      e2eGflops: achievedGflops(plan.model, e2eMpixPerS), ceilingGflops: achievedGflops(plan.model, ceilingMpixPerS),
-      e2eCpuMs: mid.cpuMs, ceilingCpuMs: ceilingMid.cpuMs, cpuTimeRatio: ceilingMid.cpuMs / mid.cpuMs, loadAverage: load,
+      size,
+      megapixels,
+      runs,
+      e2eMs: mid.ms,
+      e2eMpixPerS,
+      timings: mid.result.timings,
+      tileWork: work,
+      profile,
+      ceilingMs,
+      ceilingMpixPerS,
+      e2eOverCeiling: e2eMpixPerS / ceilingMpixPerS,
+      e2eGflops: achievedGflops(plan.model, e2eMpixPerS),
+      ceilingGflops: achievedGflops(plan.model, ceilingMpixPerS),
+      e2eCpuMs: mid.cpuMs,
+      ceilingCpuMs: ceilingMid.cpuMs,
+      cpuTimeRatio: ceilingMid.cpuMs / mid.cpuMs,
+      loadAverage: load,
     };
     points.push(point);
-    log(`  ${plan.model} ${size}²: e2e ${mid.ms.toFixed(0)} ms (${e2eMpixPerS.toFixed(4)} MP/s), ceiling ${ceilingMs.toFixed(0)} ms (${ceilingMpixPerS.toFixed(4)} MP/s), ratio ${point.e2eOverCeiling.toFixed(3)}, CPU-time ratio ${point.cpuTimeRatio.toFixed(3)}, load ${load.toFixed(1)}`);
+    log(
+      `  ${plan.model} ${size}²: e2e ${mid.ms.toFixed(0)} ms (${e2eMpixPerS.toFixed(4)} MP/s), ceiling ${ceilingMs.toFixed(0)} ms (${ceilingMpixPerS.toFixed(4)} MP/s), ratio ${point.e2eOverCeiling.toFixed(3)}, CPU-time ratio ${point.cpuTimeRatio.toFixed(3)}, load ${load.toFixed(1)}`,
+    );
   }
   await ceiling.release();
   return { model: plan.model, points };

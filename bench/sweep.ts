@@ -32,7 +32,11 @@ export interface SweepResult {
   readonly cells: readonly SweepCell[];
 }
 
-export async function runSweep(daemon: BenchDaemon, plan: SweepPlan, log: (line: string) => void): Promise<SweepResult> {
+export async function runSweep(
+  daemon: BenchDaemon,
+  plan: SweepPlan,
+  log: (line: string) => void,
+): Promise<SweepResult> {
   const dir = benchTempDir('sweep');
   const input = await photoCropPng(plan.photo, plan.crop, plan.crop, path.join(dir, 'crop.png'));
   const wholeFile = path.join(dir, 'whole.png');
@@ -48,14 +52,28 @@ export async function runSweep(daemon: BenchDaemon, plan: SweepPlan, log: (line:
   for (const s of settings) {
     const out = path.join(dir, `t${s.tile}-o${s.overlap}.png`);
     const tileParam = s.tile === 'auto' ? {} : { tile: s.tile };
-    const t = await timedUpscale(daemon, { input, output: out, model: plan.model, scale: 4, overlap: s.overlap, ...tileParam });
+    const t = await timedUpscale(daemon, {
+      input,
+      output: out,
+      model: plan.model,
+      scale: 4,
+      overlap: s.overlap,
+      ...tileParam,
+    });
     const work = tileWorkOf(t.result);
     const cell: SweepCell = {
-      tile: s.tile, overlap: s.overlap, tiles: work.tiles, workRatio: work.workRatio,
-      ms: t.wallMs, inferMs: t.result.timings.inferMs, psnrDb: psnrRgb(await readRaster(out), reference),
+      tile: s.tile,
+      overlap: s.overlap,
+      tiles: work.tiles,
+      workRatio: work.workRatio,
+      ms: t.wallMs,
+      inferMs: t.result.timings.inferMs,
+      psnrDb: psnrRgb(await readRaster(out), reference),
     };
     cells.push(cell);
-    log(`  ${plan.model} tile ${s.tile} overlap ${s.overlap}: ${cell.tiles} tiles, work ×${cell.workRatio.toFixed(2)}, ${cell.ms.toFixed(0)} ms, ${cell.psnrDb.toFixed(1)} dB`);
+    log(
+      `  ${plan.model} tile ${s.tile} overlap ${s.overlap}: ${cell.tiles} tiles, work ×${cell.workRatio.toFixed(2)}, ${cell.ms.toFixed(0)} ms, ${cell.psnrDb.toFixed(1)} dB`,
+    );
   }
   return { plan, wholeImageMs: whole.wallMs, cells };
 }

@@ -20,7 +20,9 @@ export function tileWorkOf(result: UpscaleResult): TileWork {
   // Every tile of a pass has the same size (tiles.ts), so the work is a product.
   const processed = pass.columns * pass.tileWidth * pass.rows * pass.tileHeight;
   return {
-    tiles: pass.columns * pass.rows, tileWidth: pass.tileWidth, tileHeight: pass.tileHeight,
+    tiles: pass.columns * pass.rows,
+    tileWidth: pass.tileWidth,
+    tileHeight: pass.tileHeight,
     workRatio: processed / (pass.inputWidth * pass.inputHeight),
   };
 }

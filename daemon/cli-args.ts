@@ -3,7 +3,15 @@
 import * as path from 'node:path';
 import { parseBackground } from './protocol/params';
 import {
-  ACTIVATIONS, ALPHA_MODES, EXECUTION_PROVIDERS, FITS, OUTPUT_FORMATS, PADDINGS, type Activation, type ExecutionProviderChoice, type UpscaleParams,
+  ACTIVATIONS,
+  ALPHA_MODES,
+  EXECUTION_PROVIDERS,
+  FITS,
+  OUTPUT_FORMATS,
+  PADDINGS,
+  type Activation,
+  type ExecutionProviderChoice,
+  type UpscaleParams,
 } from './protocol/protocol';
 
 /** An upscale run: the request's options, for several inputs, plus what only the CLI has. */
@@ -19,7 +27,12 @@ export type CliCommand =
   | UpscaleCommand
   | { readonly kind: 'models-list'; readonly json: boolean }
   | { readonly kind: 'models-import'; readonly path: string; readonly json: boolean; readonly activation?: Activation }
-  | { readonly kind: 'models-convert'; readonly input: string; readonly output: string; readonly activation?: Activation }
+  | {
+      readonly kind: 'models-convert';
+      readonly input: string;
+      readonly output: string;
+      readonly activation?: Activation;
+    }
   | { readonly kind: 'daemon' }
   | { readonly kind: 'help' }
   | { readonly kind: 'version' };
@@ -59,19 +72,33 @@ function outputArg(cwd: string, value: string): string {
   return /[/\\]$/.test(value) && !resolved.endsWith(path.sep) ? resolved + path.sep : resolved;
 }
 
-function number(option: string, value: string | undefined, opts: { integer?: boolean; min: number; max: number; exclusiveMin?: boolean }): number {
+function number(
+  option: string,
+  value: string | undefined,
+  opts: { integer?: boolean; min: number; max: number; exclusiveMin?: boolean },
+): number {
   const n = Number(value);
-  const ok = value !== undefined && value.trim() !== '' && Number.isFinite(n) && (opts.exclusiveMin ? n > opts.min : n >= opts.min) && n <= opts.max && (!opts.integer || Number.isInteger(n));
+  const ok =
+    value !== undefined &&
+    value.trim() !== '' &&
+    Number.isFinite(n) &&
+    (opts.exclusiveMin ? n > opts.min : n >= opts.min) &&
+    n <= opts.max &&
+    (!opts.integer || Number.isInteger(n));
   if (!ok) {
     const kind = opts.integer ? 'an integer' : 'a number';
-    throw new UsageError(`${option} is ${value === undefined ? 'missing its value' : `'${value}'`}; expected ${kind} ${opts.exclusiveMin ? 'greater than' : 'from'} ${opts.min} up to ${opts.max}`);
+    throw new UsageError(
+      `${option} is ${value === undefined ? 'missing its value' : `'${value}'`}; expected ${kind} ${opts.exclusiveMin ? 'greater than' : 'from'} ${opts.min} up to ${opts.max}`,
+    );
   }
   return n;
 }
 
 function choice<T extends string>(option: string, value: string | undefined, allowed: readonly T[]): T {
   if (value === undefined || !(allowed as readonly string[]).includes(value)) {
-    throw new UsageError(`${option} is ${value === undefined ? 'missing its value' : `'${value}'`}; expected one of ${allowed.join(', ')}`);
+    throw new UsageError(
+      `${option} is ${value === undefined ? 'missing its value' : `'${value}'`}; expected one of ${allowed.join(', ')}`,
+    );
   }
   return value as T;
 }
@@ -107,41 +134,93 @@ export function parseCliArgs(argv: readonly string[], cwd: string): CliCommand {
   }
   if (first === 'models') {
     if (second === 'import' || second === 'convert') return parseModelFileArgs(second, argv.slice(2), cwd);
-    if (second !== 'list') throw new UsageError(`unknown models command '${second ?? ''}'; expected list, import or convert`);
+    if (second !== 'list')
+      throw new UsageError(`unknown models command '${second ?? ''}'; expected list, import or convert`);
     const rest = argv.slice(2);
     for (const a of rest) if (a !== '--json') throw new UsageError(`unknown option '${a}' for 'models list'`);
     return { kind: 'models-list', json: rest.includes('--json') };
   }
 
   const inputs: string[] = [];
-  const cmd: { -readonly [K in keyof UpscaleCommand]: UpscaleCommand[K] } = { kind: 'upscale', inputs, overwrite: false, json: false };
+  const cmd: { -readonly [K in keyof UpscaleCommand]: UpscaleCommand[K] } = {
+    kind: 'upscale',
+    inputs,
+    overwrite: false,
+    json: false,
+  };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
     const value = (): string | undefined => argv[++i];
     switch (arg) {
-      case '-o': case '--output': { const v = value(); if (!v) throw new UsageError(`${arg} is missing its value`); cmd.output = outputArg(cwd, v); break; }
-      case '-m': case '--model': { const v = value(); if (!v) throw new UsageError(`${arg} is missing its value`); cmd.model = v; break; }
-      case '-s': case '--scale': cmd.scale = number(arg, value(), { min: 0, max: 64, exclusiveMin: true }); break;
-      case '--width': cmd.width = number(arg, value(), { integer: true, min: 1, max: 1_000_000 }); break;
-      case '--height': cmd.height = number(arg, value(), { integer: true, min: 1, max: 1_000_000 }); break;
-      case '--fit': cmd.fit = choice(arg, value(), FITS); break;
-      case '--tile': cmd.tile = number(arg, value(), { integer: true, min: 0, max: 8192 }); break;
-      case '--overlap': cmd.overlap = number(arg, value(), { integer: true, min: 0, max: 256 }); break;
-      case '--format': cmd.format = choice(arg, value(), OUTPUT_FORMATS); break;
-      case '--quality': cmd.quality = number(arg, value(), { integer: true, min: 1, max: 100 }); break;
-      case '--alpha': cmd.alpha = choice(arg, value(), ALPHA_MODES); break;
+      case '-o':
+      case '--output': {
+        const v = value();
+        if (!v) throw new UsageError(`${arg} is missing its value`);
+        cmd.output = outputArg(cwd, v);
+        break;
+      }
+      case '-m':
+      case '--model': {
+        const v = value();
+        if (!v) throw new UsageError(`${arg} is missing its value`);
+        cmd.model = v;
+        break;
+      }
+      case '-s':
+      case '--scale':
+        cmd.scale = number(arg, value(), { min: 0, max: 64, exclusiveMin: true });
+        break;
+      case '--width':
+        cmd.width = number(arg, value(), { integer: true, min: 1, max: 1_000_000 });
+        break;
+      case '--height':
+        cmd.height = number(arg, value(), { integer: true, min: 1, max: 1_000_000 });
+        break;
+      case '--fit':
+        cmd.fit = choice(arg, value(), FITS);
+        break;
+      case '--tile':
+        cmd.tile = number(arg, value(), { integer: true, min: 0, max: 8192 });
+        break;
+      case '--overlap':
+        cmd.overlap = number(arg, value(), { integer: true, min: 0, max: 256 });
+        break;
+      case '--format':
+        cmd.format = choice(arg, value(), OUTPUT_FORMATS);
+        break;
+      case '--quality':
+        cmd.quality = number(arg, value(), { integer: true, min: 1, max: 100 });
+        break;
+      case '--alpha':
+        cmd.alpha = choice(arg, value(), ALPHA_MODES);
+        break;
       case '--background': {
         const v = value();
-        if (v === undefined || parseBackground(v) === null) throw new UsageError(`${arg} is ${v === undefined ? 'missing its value' : `'${v}'`}; expected #rrggbb, #rgb or transparent`);
+        if (v === undefined || parseBackground(v) === null)
+          throw new UsageError(
+            `${arg} is ${v === undefined ? 'missing its value' : `'${v}'`}; expected #rrggbb, #rgb or transparent`,
+          );
         cmd.background = v;
         break;
       }
-      case '--padding': cmd.padding = choice(arg, value(), PADDINGS); break;
-      case '--dry-run': cmd.dryRun = true; break;
-      case '--sidecar': cmd.sidecar = true; break;
-      case '--provider': cmd.provider = choice(arg, value(), EXECUTION_PROVIDERS); break;
-      case '--overwrite': cmd.overwrite = true; break;
-      case '--json': cmd.json = true; break;
+      case '--padding':
+        cmd.padding = choice(arg, value(), PADDINGS);
+        break;
+      case '--dry-run':
+        cmd.dryRun = true;
+        break;
+      case '--sidecar':
+        cmd.sidecar = true;
+        break;
+      case '--provider':
+        cmd.provider = choice(arg, value(), EXECUTION_PROVIDERS);
+        break;
+      case '--overwrite':
+        cmd.overwrite = true;
+        break;
+      case '--json':
+        cmd.json = true;
+        break;
       default:
         if (arg.startsWith('-') && arg !== '-') throw new UsageError(`unknown option '${arg}'\n${USAGE}`);
         inputs.push(path.resolve(cwd, arg));

@@ -31,10 +31,20 @@ function describe(r: UpscaleResult): string {
 function describePlan(r: UpscaleResult): string {
   const p = r.plan;
   if (!p) return `${r.input}: (no plan returned)`;
-  const lines = [`${r.input} (${p.inputWidth}x${p.inputHeight}) -> ${p.outputPath} (${p.width}x${p.height} ${p.format}, fit ${p.fit}) with ${p.model}: ${p.modelReason}`];
-  p.passes.forEach((s, i) => lines.push(`  pass ${i + 1}: ${s.inputWidth}x${s.inputHeight} -> ${s.outputWidth}x${s.outputHeight} (x${s.scale}), ${s.columns}x${s.rows} tile${s.tiles === 1 ? '' : 's'} of ${s.tileWidth}x${s.tileHeight}, overlap ${s.overlap}`));
-  if (p.finalResize) lines.push(`  Lanczos-3: ${p.finalResize.fromWidth}x${p.finalResize.fromHeight} -> ${p.finalResize.toWidth}x${p.finalResize.toHeight}`);
-  if (p.content.width !== p.width || p.content.height !== p.height) lines.push(`  placed at ${p.content.x},${p.content.y} on ${p.background ?? 'white'}`);
+  const lines = [
+    `${r.input} (${p.inputWidth}x${p.inputHeight}) -> ${p.outputPath} (${p.width}x${p.height} ${p.format}, fit ${p.fit}) with ${p.model}: ${p.modelReason}`,
+  ];
+  p.passes.forEach((s, i) =>
+    lines.push(
+      `  pass ${i + 1}: ${s.inputWidth}x${s.inputHeight} -> ${s.outputWidth}x${s.outputHeight} (x${s.scale}), ${s.columns}x${s.rows} tile${s.tiles === 1 ? '' : 's'} of ${s.tileWidth}x${s.tileHeight}, overlap ${s.overlap}`,
+    ),
+  );
+  if (p.finalResize)
+    lines.push(
+      `  Lanczos-3: ${p.finalResize.fromWidth}x${p.finalResize.fromHeight} -> ${p.finalResize.toWidth}x${p.finalResize.toHeight}`,
+    );
+  if (p.content.width !== p.width || p.content.height !== p.height)
+    lines.push(`  placed at ${p.content.x},${p.content.y} on ${p.background ?? 'white'}`);
   return lines.join('\n');
 }
 
@@ -44,7 +54,10 @@ async function upscaleAll(cmd: UpscaleCommand, daemon: SpawnedDaemon): Promise<n
     process.stderr.write(`upscale: error: with several inputs, -o must be an existing folder; ${cmd.output} is not\n`);
     return 2;
   }
-  await connection.request('initialize', { clientName: 'upscale-cli', ...(cmd.provider && { provider: cmd.provider }) });
+  await connection.request('initialize', {
+    clientName: 'upscale-cli',
+    ...(cmd.provider && { provider: cmd.provider }),
+  });
   const tty = process.stderr.isTTY;
   let current = '';
   connection.on('$/progress', (p) => {
@@ -83,13 +96,24 @@ async function upscaleAll(cmd: UpscaleCommand, daemon: SpawnedDaemon): Promise<n
       const r = await job.result;
       if (tty && !cmd.json) process.stderr.write('\r\x1b[K');
       if (cmd.dryRun) {
-        process.stdout.write(cmd.json ? `${JSON.stringify({ input: r.input, dryRun: true, plan: r.plan })}\n` : `${describePlan(r)}\n`);
+        process.stdout.write(
+          cmd.json ? `${JSON.stringify({ input: r.input, dryRun: true, plan: r.plan })}\n` : `${describePlan(r)}\n`,
+        );
       } else if (cmd.json) {
-        process.stdout.write(`${JSON.stringify({
-          input: r.input, output: r.outputPath, width: r.width, height: r.height, passes: r.passes,
-          provider: r.provider, model: r.model, seconds: r.timings.totalMs / 1000, warnings: r.warnings,
-          ...(r.sidecarPath !== undefined && { sidecar: r.sidecarPath }),
-        })}\n`);
+        process.stdout.write(
+          `${JSON.stringify({
+            input: r.input,
+            output: r.outputPath,
+            width: r.width,
+            height: r.height,
+            passes: r.passes,
+            provider: r.provider,
+            model: r.model,
+            seconds: r.timings.totalMs / 1000,
+            warnings: r.warnings,
+            ...(r.sidecarPath !== undefined && { sidecar: r.sidecarPath }),
+          })}\n`,
+        );
       } else {
         process.stdout.write(`wrote ${describe(r)}\n`);
         for (const w of r.warnings) process.stderr.write(`upscale: warning: ${input}: ${w}\n`);
@@ -112,7 +136,8 @@ async function listModels(json: boolean, daemon: SpawnedDaemon): Promise<number>
     return 0;
   }
   if (models.length === 0) process.stdout.write('no models installed; run `npm run setup-models`\n');
-  const row = (m: ModelInfo) => `${m.id.padEnd(28)} x${String(m.scale).padEnd(3)} ${m.family.padEnd(12)} ${(m.sizeBytes / 1e6).toFixed(1).padStart(6)} MB  ${m.source.padEnd(7)} ${m.license}`;
+  const row = (m: ModelInfo) =>
+    `${m.id.padEnd(28)} x${String(m.scale).padEnd(3)} ${m.family.padEnd(12)} ${(m.sizeBytes / 1e6).toFixed(1).padStart(6)} MB  ${m.source.padEnd(7)} ${m.license}`;
   for (const m of models) process.stdout.write(`${row(m)}\n`);
   return 0;
 }
@@ -122,12 +147,20 @@ function printWarnings(warnings: readonly string[]): void {
   for (const w of warnings) process.stderr.write(`upscale: warning: ${w}\n`);
 }
 
-async function importModelFile(cmd: Extract<CliCommand, { kind: 'models-import' }>, daemon: SpawnedDaemon): Promise<number> {
+async function importModelFile(
+  cmd: Extract<CliCommand, { kind: 'models-import' }>,
+  daemon: SpawnedDaemon,
+): Promise<number> {
   await daemon.connection.request('initialize', { clientName: 'upscale-cli' });
   const { model, warnings } = await daemon.connection.request('models/import', {
-    path: cmd.path, ...(cmd.activation !== undefined && { activation: cmd.activation }),
+    path: cmd.path,
+    ...(cmd.activation !== undefined && { activation: cmd.activation }),
   });
-  process.stdout.write(cmd.json ? `${JSON.stringify(model)}\n` : `imported ${cmd.path} as '${model.id}' (${model.family}, ${model.variant}, x${model.scale})\n`);
+  process.stdout.write(
+    cmd.json
+      ? `${JSON.stringify(model)}\n`
+      : `imported ${cmd.path} as '${model.id}' (${model.family}, ${model.variant}, x${model.scale})\n`,
+  );
   printWarnings(warnings);
   return 0;
 }
@@ -143,7 +176,11 @@ async function stop(daemon: SpawnedDaemon): Promise<void> {
 }
 
 /** `upscale models catalogue [--json]` and `upscale models download ID [--allow-unverified] [--keep-source] [--proxy URL] [--json]`. */
-async function modelsDownloadCli(sub: 'download' | 'catalogue', args: readonly string[], entry: string): Promise<number> {
+async function modelsDownloadCli(
+  sub: 'download' | 'catalogue',
+  args: readonly string[],
+  entry: string,
+): Promise<number> {
   const flags = new Set(args.filter((a) => a.startsWith('--')));
   const proxyAt = args.indexOf('--proxy');
   const proxy = proxyAt >= 0 ? args[proxyAt + 1] : undefined;
@@ -152,7 +189,9 @@ async function modelsDownloadCli(sub: 'download' | 'catalogue', args: readonly s
   const unknown = [...flags].find((f) => !known.includes(f));
   const wanted = sub === 'download' ? 1 : 0;
   if (unknown || positional.length !== wanted || (proxyAt >= 0 && !proxy)) {
-    process.stderr.write(`upscale: usage: ${sub === 'download' ? 'upscale models download ID [--allow-unverified] [--keep-source] [--proxy URL] [--json]' : 'upscale models catalogue [--json]'}${unknown ? ` (unknown option '${unknown}')` : ''}\n`);
+    process.stderr.write(
+      `upscale: usage: ${sub === 'download' ? 'upscale models download ID [--allow-unverified] [--keep-source] [--proxy URL] [--json]' : 'upscale models catalogue [--json]'}${unknown ? ` (unknown option '${unknown}')` : ''}\n`,
+    );
     return 2;
   }
   const json = flags.has('--json');
@@ -161,8 +200,13 @@ async function modelsDownloadCli(sub: 'download' | 'catalogue', args: readonly s
     if (json) process.stdout.write(`${JSON.stringify(models)}\n`);
     for (const m of json ? [] : models) {
       const from = sourceName(m);
-      const status = from === null ? `manual: ${m.manualUrl ?? ''}` : `${m.verified ? 'verified' : 'UNVERIFIED (no published sha256)'}, from ${from}`;
-      process.stdout.write(`${m.id.padEnd(30)} x${String(m.scale).padEnd(2)} ${formatSize(m.sizeBytes).padStart(13)}  ${m.license.spdx}${m.license.commercialUse ? '' : ' (non-commercial)'}  ${status}\n    ${m.description}\n`);
+      const status =
+        from === null
+          ? `manual: ${m.manualUrl ?? ''}`
+          : `${m.verified ? 'verified' : 'UNVERIFIED (no published sha256)'}, from ${from}`;
+      process.stdout.write(
+        `${m.id.padEnd(30)} x${String(m.scale).padEnd(2)} ${formatSize(m.sizeBytes).padStart(13)}  ${m.license.spdx}${m.license.commercialUse ? '' : ' (non-commercial)'}  ${status}\n    ${m.description}\n`,
+      );
     }
     return 0;
   }
@@ -173,7 +217,9 @@ async function modelsDownloadCli(sub: 'download' | 'catalogue', args: readonly s
     const tty = process.stderr.isTTY && !json;
     connection.on('$/downloadProgress', (p) => {
       if (!tty) return;
-      const amount = p.bytesTotal ? `${(p.bytesDone / 1e6).toFixed(1)}/${(p.bytesTotal / 1e6).toFixed(1)} MB` : `${(p.bytesDone / 1e6).toFixed(1)} MB`;
+      const amount = p.bytesTotal
+        ? `${(p.bytesDone / 1e6).toFixed(1)}/${(p.bytesTotal / 1e6).toFixed(1)} MB`
+        : `${(p.bytesDone / 1e6).toFixed(1)} MB`;
       process.stderr.write(`\r\x1b[K${p.id}: ${p.phase}${p.phase === 'downloading' ? ` ${amount}` : ''}`);
     });
     const job = connection.start('models/download', {
@@ -190,8 +236,14 @@ async function modelsDownloadCli(sub: 'download' | 'catalogue', args: readonly s
     try {
       const r = await job.result;
       if (tty) process.stderr.write('\r\x1b[K');
-      if (r.alreadyInstalled && !json) process.stdout.write(`${r.model.id} is already installed (sha256 ${r.sha256})\n`);
-      else process.stdout.write(json ? `${JSON.stringify(r)}\n` : `downloaded ${r.model.id} (${r.model.family}, x${r.model.scale}, ${r.model.license}; ${r.bytes} bytes, sha256 ${r.sha256}${r.verified ? ' verified' : ' NOT verified'})${r.sourcePath ? `; source kept at ${r.sourcePath}` : ''}\n`);
+      if (r.alreadyInstalled && !json)
+        process.stdout.write(`${r.model.id} is already installed (sha256 ${r.sha256})\n`);
+      else
+        process.stdout.write(
+          json
+            ? `${JSON.stringify(r)}\n`
+            : `downloaded ${r.model.id} (${r.model.family}, x${r.model.scale}, ${r.model.license}; ${r.bytes} bytes, sha256 ${r.sha256}${r.verified ? ' verified' : ' NOT verified'})${r.sourcePath ? `; source kept at ${r.sourcePath}` : ''}\n`,
+        );
       return 0;
     } finally {
       process.off('SIGINT', onSigint);
@@ -206,7 +258,8 @@ async function modelsDownloadCli(sub: 'download' | 'catalogue', args: readonly s
 
 /** Runs the CLI; resolves with the process exit code. */
 export async function runCli(argv: readonly string[], entry: string): Promise<number> {
-  if (argv[0] === 'models' && (argv[1] === 'download' || argv[1] === 'catalogue')) return modelsDownloadCli(argv[1], argv.slice(2), entry);
+  if (argv[0] === 'models' && (argv[1] === 'download' || argv[1] === 'catalogue'))
+    return modelsDownloadCli(argv[1], argv.slice(2), entry);
   let cmd;
   try {
     cmd = parseCliArgs(argv, process.cwd());
@@ -229,7 +282,9 @@ export async function runCli(argv: readonly string[], entry: string): Promise<nu
   if (cmd.kind === 'models-convert') {
     // Conversion needs no resident models or queue, so it runs in this process.
     try {
-      const { info, warnings } = await convertToFile(cmd.input, cmd.output, { ...(cmd.activation !== undefined && { activation: cmd.activation }) });
+      const { info, warnings } = await convertToFile(cmd.input, cmd.output, {
+        ...(cmd.activation !== undefined && { activation: cmd.activation }),
+      });
       process.stdout.write(`wrote ${cmd.output} (${info.family}, ${info.variant}, x${info.scale})\n`);
       printWarnings(warnings);
       return 0;

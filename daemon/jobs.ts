@@ -23,9 +23,20 @@ export class JobQueue {
     return this.waiting.length + (this.running ? 1 : 0);
   }
 
-  enqueue<T>(requestId: number | string, run: (checkpoint: Checkpoint) => Promise<T>, onPosition?: (position: number) => void): Promise<T> {
+  enqueue<T>(
+    requestId: number | string,
+    run: (checkpoint: Checkpoint) => Promise<T>,
+    onPosition?: (position: number) => void,
+  ): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      const job: QueuedJob = { requestId, run, resolve: resolve as (v: unknown) => void, reject, onPosition, cancelled: false };
+      const job: QueuedJob = {
+        requestId,
+        run,
+        resolve: resolve as (v: unknown) => void,
+        reject,
+        onPosition,
+        cancelled: false,
+      };
       this.waiting.push(job);
       if (this.running) onPosition?.(this.waiting.length - 1);
       void this.pump();
@@ -47,7 +58,8 @@ export class JobQueue {
   }
 
   cancelAll(): void {
-    for (const job of this.waiting.splice(0)) job.reject(new DaemonError('Cancelled', 'the job was cancelled before it started'));
+    for (const job of this.waiting.splice(0))
+      job.reject(new DaemonError('Cancelled', 'the job was cancelled before it started'));
     if (this.running) this.running.cancelled = true;
   }
 
@@ -72,7 +84,11 @@ export class JobQueue {
     try {
       job.resolve(await job.run(checkpoint));
     } catch (e) {
-      job.reject(job.cancelled && !(e instanceof DaemonError && e.errorName !== 'Cancelled') ? new DaemonError('Cancelled', 'the job was cancelled') : e);
+      job.reject(
+        job.cancelled && !(e instanceof DaemonError && e.errorName !== 'Cancelled')
+          ? new DaemonError('Cancelled', 'the job was cancelled')
+          : e,
+      );
     } finally {
       this.running = null;
       void this.pump();

@@ -6,7 +6,14 @@ import { JSONRPCServer, createJSONRPCErrorResponse, type JSONRPCID, type JSONRPC
 import { attachFraming } from './protocol/framing';
 import { DaemonError } from './protocol/errors';
 import { ErrorCode, type NotificationMap, type NotificationMethod } from './protocol/protocol';
-import { parseCancel, parseImport, parseInitialize, parseModelId, parseNoParams, parseUpscale } from './protocol/params';
+import {
+  parseCancel,
+  parseImport,
+  parseInitialize,
+  parseModelId,
+  parseNoParams,
+  parseUpscale,
+} from './protocol/params';
 import { parseDownload } from './protocol/download-params';
 import { UpscaleService } from './service';
 import { forwardLogs, log } from './log';
@@ -21,23 +28,37 @@ const MAX_ID_LENGTH = 256;
  * and an id that is an object or array would be echoed back, however deep or large.
  */
 export function envelopeProblem(message: unknown): string | null {
-  if (typeof message !== 'object' || message === null || Array.isArray(message)) return 'a message must be a JSON object';
+  if (typeof message !== 'object' || message === null || Array.isArray(message))
+    return 'a message must be a JSON object';
   const m = message as Record<string, unknown>;
-  if (m.jsonrpc !== '2.0') return "'jsonrpc' must be \"2.0\"";
+  if (m.jsonrpc !== '2.0') return '\'jsonrpc\' must be "2.0"';
   if (typeof m.method !== 'string') return "'method' must be a string";
-  if ('id' in m && !validId(m.id)) return `'id' must be a string of at most ${MAX_ID_LENGTH} characters, an integer or null`;
+  if ('id' in m && !validId(m.id))
+    return `'id' must be a string of at most ${MAX_ID_LENGTH} characters, an integer or null`;
   if ('result' in m || 'error' in m) return 'a request carries no result or error';
-  if (m.params !== undefined && (typeof m.params !== 'object' || m.params === null)) return "'params' must be an object or an array";
+  if (m.params !== undefined && (typeof m.params !== 'object' || m.params === null))
+    return "'params' must be an object or an array";
   return null;
 }
 
 function validId(id: unknown): boolean {
-  return id === null || (typeof id === 'string' && id.length <= MAX_ID_LENGTH) || (typeof id === 'number' && Number.isSafeInteger(id));
+  return (
+    id === null ||
+    (typeof id === 'string' && id.length <= MAX_ID_LENGTH) ||
+    (typeof id === 'number' && Number.isSafeInteger(id))
+  );
 }
 
 function invalidRequest(message: unknown, problem: string): object {
-  const id = typeof message === 'object' && message !== null && !Array.isArray(message) ? (message as { id?: unknown }).id : null;
-  return createJSONRPCErrorResponse(validId(id) ? (id as JSONRPCID) : null, ErrorCode.InvalidRequest, `invalid request: ${problem}`);
+  const id =
+    typeof message === 'object' && message !== null && !Array.isArray(message)
+      ? (message as { id?: unknown }).id
+      : null;
+  return createJSONRPCErrorResponse(
+    validId(id) ? (id as JSONRPCID) : null,
+    ErrorCode.InvalidRequest,
+    `invalid request: ${problem}`,
+  );
 }
 
 interface RequestContext {
@@ -50,17 +71,25 @@ export interface DaemonEndpoint {
   readonly closed: Promise<void>;
 }
 
-export function serveDaemon(input: Readable, output: Writable, dirs: { builtinDir?: string; userDir?: string } = {}): DaemonEndpoint {
+export function serveDaemon(
+  input: Readable,
+  output: Writable,
+  dirs: { builtinDir?: string; userDir?: string } = {},
+): DaemonEndpoint {
   let send: (message: object) => void = () => undefined;
   const notify = <M extends NotificationMethod>(method: M, params: NotificationMap[M]) =>
     send({ jsonrpc: '2.0', method, params });
 
-  const service = new UpscaleService({ ...dirs, notifyProgress: (p) => notify('$/progress', p), notifyDownload: (p) => notify('$/downloadProgress', p) });
+  const service = new UpscaleService({
+    ...dirs,
+    notifyProgress: (p) => notify('$/progress', p),
+    notifyDownload: (p) => notify('$/downloadProgress', p),
+  });
   const server = new JSONRPCServer<RequestContext>();
   server.mapErrorToJSONRPCErrorResponse = (id, error: unknown) => {
     if (error instanceof DaemonError) return createJSONRPCErrorResponse(id, error.code, error.message, error.data);
     const message = error instanceof Error ? error.message : String(error);
-    log('error', `internal error: ${error instanceof Error ? error.stack ?? message : message}`);
+    log('error', `internal error: ${error instanceof Error ? (error.stack ?? message) : message}`);
     return createJSONRPCErrorResponse(id, ErrorCode.InternalError, `internal error: ${message}`);
   };
   server.applyMiddleware((next, request, _ctx) => next(request, { requestId: request.id }));
@@ -76,7 +105,9 @@ export function serveDaemon(input: Readable, output: Writable, dirs: { builtinDi
   server.addMethod('models/load', (params) => service.loadModel(parseModelId('models/load', params)));
   server.addMethod('models/unload', (params) => service.unloadModel(parseModelId('models/unload', params)));
   server.addMethod('models/import', (params) => service.importModel(parseImport(params)));
-  server.addMethod('models/download', (params, ctx) => service.downloadModel(parseDownload(params), ctx.requestId ?? `notification-${Date.now()}`));
+  server.addMethod('models/download', (params, ctx) =>
+    service.downloadModel(parseDownload(params), ctx.requestId ?? `notification-${Date.now()}`),
+  );
   server.addMethod('upscale', (params, ctx) => {
     const parsed = parseUpscale(params);
     // A notification (no id) cannot be cancelled or answered; it still gets a job id.
@@ -97,12 +128,14 @@ export function serveDaemon(input: Readable, output: Writable, dirs: { builtinDi
   });
 
   const answer = (message: unknown): void => {
-    Promise.resolve(server.receive(message as JSONRPCRequest)).then(
-      (response) => {
-        if (response !== null && !(Array.isArray(response) && response.length === 0)) send(response);
-      },
-      (e: unknown) => log('error', `failed to answer a message: ${String(e)}`),
-    ).catch((e: unknown) => log('error', `failed to send an answer: ${String(e)}`));
+    Promise.resolve(server.receive(message as JSONRPCRequest))
+      .then(
+        (response) => {
+          if (response !== null && !(Array.isArray(response) && response.length === 0)) send(response);
+        },
+        (e: unknown) => log('error', `failed to answer a message: ${String(e)}`),
+      )
+      .catch((e: unknown) => log('error', `failed to send an answer: ${String(e)}`));
   };
 
   send = attachFraming(input, output, {
@@ -124,8 +157,15 @@ export function serveDaemon(input: Readable, output: Writable, dirs: { builtinDi
       // A batch: the envelope of each entry is checked here; the valid ones are answered
       // together, in one array, as JSON-RPC 2.0 asks.
       if (message.length === 0 || message.length > MAX_BATCH) {
-        send(createJSONRPCErrorResponse(null, ErrorCode.InvalidRequest,
-          message.length === 0 ? 'an empty batch is not a request' : `a batch of ${message.length} messages; at most ${MAX_BATCH} are accepted`));
+        send(
+          createJSONRPCErrorResponse(
+            null,
+            ErrorCode.InvalidRequest,
+            message.length === 0
+              ? 'an empty batch is not a request'
+              : `a batch of ${message.length} messages; at most ${MAX_BATCH} are accepted`,
+          ),
+        );
         return;
       }
       const refused = message.flatMap((m) => {
@@ -134,16 +174,18 @@ export function serveDaemon(input: Readable, output: Writable, dirs: { builtinDi
       });
       const valid = message.filter((m) => envelopeProblem(m) === null);
       if (valid.length === 0) {
-        send(refused.length === 1 ? refused[0] as object : refused);
+        send(refused.length === 1 ? (refused[0] as object) : refused);
         return;
       }
-      Promise.resolve(server.receive(valid as JSONRPCRequest[])).then(
-        (responses) => {
-          const all = [...refused, ...(responses === null ? [] : Array.isArray(responses) ? responses : [responses])];
-          if (all.length > 0) send(all.length === 1 ? all[0] as object : all);
-        },
-        (e: unknown) => log('error', `failed to answer a batch: ${String(e)}`),
-      ).catch((e: unknown) => log('error', `failed to send an answer: ${String(e)}`));
+      Promise.resolve(server.receive(valid as JSONRPCRequest[]))
+        .then(
+          (responses) => {
+            const all = [...refused, ...(responses === null ? [] : Array.isArray(responses) ? responses : [responses])];
+            if (all.length > 0) send(all.length === 1 ? (all[0] as object) : all);
+          },
+          (e: unknown) => log('error', `failed to answer a batch: ${String(e)}`),
+        )
+        .catch((e: unknown) => log('error', `failed to send an answer: ${String(e)}`));
     },
     malformed: (problem) => {
       log('warn', `malformed frame: ${problem}`);

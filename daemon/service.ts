@@ -5,8 +5,20 @@ import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
 import { DaemonError } from './protocol/errors';
 import type {
-  InitializeParams, InitializeResult, ModelIdParams, ModelInfo, ModelsListResult, ModelsLoadResult,
-  ModelsImportParams, ModelsImportResult, ModelsUnloadResult, ProgressParams, ExecutionProvider, ProviderStatus, UpscaleParams, UpscaleResult,
+  InitializeParams,
+  InitializeResult,
+  ModelIdParams,
+  ModelInfo,
+  ModelsListResult,
+  ModelsLoadResult,
+  ModelsImportParams,
+  ModelsImportResult,
+  ModelsUnloadResult,
+  ProgressParams,
+  ExecutionProvider,
+  ProviderStatus,
+  UpscaleParams,
+  UpscaleResult,
 } from './protocol/protocol';
 import { PROTOCOL_VERSION } from './protocol/protocol';
 import { JobQueue } from './jobs';
@@ -106,9 +118,17 @@ export class UpscaleService {
 
   private modelInfo(m: RegisteredModel): ModelInfo {
     return {
-      id: m.id, name: m.name, family: m.family, variant: m.variant, scale: m.scale,
-      inputMultiple: m.inputMultiple, sizeBytes: m.sizeBytes, source: m.source,
-      license: m.license, credit: m.credit, loaded: this.sessions.isLoaded(m.id),
+      id: m.id,
+      name: m.name,
+      family: m.family,
+      variant: m.variant,
+      scale: m.scale,
+      inputMultiple: m.inputMultiple,
+      sizeBytes: m.sizeBytes,
+      source: m.source,
+      license: m.license,
+      credit: m.credit,
+      loaded: this.sessions.isLoaded(m.id),
       ...(m.activation !== undefined && { activation: m.activation }),
       ...(m.activationSource !== undefined && { activationSource: m.activationSource }),
     };
@@ -125,7 +145,9 @@ export class UpscaleService {
     const stat = await fs.stat(params.path).catch(() => null);
     if (!stat) throw new DaemonError('InputNotFound', `${params.path}: no such file`, params.path);
     try {
-      const model = await importModel(params.path, this.userDir, { ...(params.activation !== undefined && { activation: params.activation }) });
+      const model = await importModel(params.path, this.userDir, {
+        ...(params.activation !== undefined && { activation: params.activation }),
+      });
       log('info', `imported ${params.path} as ${model.id} (${model.family}, x${model.scale})`);
       // From the record, not the conversion: a re-import that keeps an earlier choice warns as that choice does.
       const warnings = activationWarnings(params.path, model.activationSource, 'import');
@@ -133,15 +155,26 @@ export class UpscaleService {
       return { model: this.modelInfo(model), warnings };
     } catch (e) {
       const message = (e as Error).message;
-      throw new DaemonError('ModelInvalid', message.includes(params.path) ? message : `${params.path}: ${message}`, params.path);
+      throw new DaemonError(
+        'ModelInvalid',
+        message.includes(params.path) ? message : `${params.path}: ${message}`,
+        params.path,
+      );
     }
   }
 
   private async acquire(model: RegisteredModel) {
     try {
-      return await this.sessions.acquire({ id: model.id, path: model.onnxPath, sizeBytes: model.sizeBytes }, this.provider);
+      return await this.sessions.acquire(
+        { id: model.id, path: model.onnxPath, sizeBytes: model.sizeBytes },
+        this.provider,
+      );
     } catch (e) {
-      throw new DaemonError('ModelInvalid', `${model.onnxPath}: onnxruntime could not load the model: ${(e as Error).message.split('\n')[0]}`, model.onnxPath);
+      throw new DaemonError(
+        'ModelInvalid',
+        `${model.onnxPath}: onnxruntime could not load the model: ${(e as Error).message.split('\n')[0]}`,
+        model.onnxPath,
+      );
     }
   }
 
@@ -170,13 +203,23 @@ export class UpscaleService {
     const job = async (checkpoint: () => void): Promise<UpscaleResult> => {
       await this.ensureInitialized();
       const { models } = await scanModels(this.builtinDir, this.userDir);
-      const choice = chooseModel(models, params.model, DEFAULT_MODEL_ID,
-        params.width === undefined && params.height === undefined ? params.scale : undefined);
+      const choice = chooseModel(
+        models,
+        params.model,
+        DEFAULT_MODEL_ID,
+        params.width === undefined && params.height === undefined ? params.scale : undefined,
+      );
       const model = findIn(models, choice.id);
       log('info', `job ${jobId}: ${params.input} with ${model.id} (${choice.reason})`);
-      const target: Target = params.width !== undefined || params.height !== undefined
-        ? { kind: 'size', ...(params.width !== undefined && { width: params.width }), ...(params.height !== undefined && { height: params.height }), ...(params.fit && { fit: params.fit }) }
-        : { kind: 'scale', scale: params.scale ?? model.scale };
+      const target: Target =
+        params.width !== undefined || params.height !== undefined
+          ? {
+              kind: 'size',
+              ...(params.width !== undefined && { width: params.width }),
+              ...(params.height !== undefined && { height: params.height }),
+              ...(params.fit && { fit: params.fit }),
+            }
+          : { kind: 'scale', scale: params.scale ?? model.scale };
       return runPipeline(
         {
           input: params.input,
@@ -204,13 +247,19 @@ export class UpscaleService {
           load: async () => sessionInference((await this.acquire(model)).session),
           checkpoint,
           progress: (u) => notify({ jobId, requestId, ...u }),
-          limits: { maxInputPixels: this.maxInputPixels, maxOutputPixels: this.maxOutputPixels, memoryBytes: os.totalmem() },
+          limits: {
+            maxInputPixels: this.maxInputPixels,
+            maxOutputPixels: this.maxOutputPixels,
+            memoryBytes: os.totalmem(),
+          },
           daemonVersion: DAEMON_VERSION,
         },
       );
     };
     if (params.dryRun) return job(() => undefined);
-    return this.queue.enqueue(requestId, job, (position) => notify({ jobId, requestId, stage: 'queued', pass: 0, passes: 0, done: 0, total: 0, queuePosition: position }));
+    return this.queue.enqueue(requestId, job, (position) =>
+      notify({ jobId, requestId, stage: 'queued', pass: 0, passes: 0, done: 0, total: 0, queuePosition: position }),
+    );
   }
 
   /** Downloads in flight by request id, so `$/cancelRequest` and shutdown can stop them. */
@@ -224,22 +273,31 @@ export class UpscaleService {
     this.downloads.set(requestId, controller);
     try {
       const r = await downloadModel(params.id, {
-        modelsDir: this.userDir, signal: controller.signal,
+        modelsDir: this.userDir,
+        signal: controller.signal,
         ...(params.allowUnverified !== undefined && { allowUnverified: params.allowUnverified }),
         ...(params.keepSource !== undefined && { keepSource: params.keepSource }),
         ...(params.proxy !== undefined && { proxy: params.proxy }),
         onProgress: (p) => this.options.notifyDownload?.({ requestId, ...p }),
       });
-      log('info', `downloaded ${params.id} (${r.bytes} bytes, sha256 ${r.sha256}${r.verified ? ', verified' : ', UNVERIFIED'}) as ${r.model.id}`);
+      log(
+        'info',
+        `downloaded ${params.id} (${r.bytes} bytes, sha256 ${r.sha256}${r.verified ? ', verified' : ', UNVERIFIED'}) as ${r.model.id}`,
+      );
       return {
-        model: this.modelInfo(r.model), sha256: r.sha256, verified: r.verified, bytes: r.bytes, resumedBytes: r.resumedBytes,
+        model: this.modelInfo(r.model),
+        sha256: r.sha256,
+        verified: r.verified,
+        bytes: r.bytes,
+        resumedBytes: r.resumedBytes,
         ...(r.sourcePath !== undefined && { sourcePath: r.sourcePath }),
         ...(r.alreadyInstalled && { alreadyInstalled: true }),
       };
     } catch (e) {
       const message = (e as Error).message;
       if (e instanceof DownloadError && e.kind === 'cancelled') throw new DaemonError('Cancelled', message);
-      if (e instanceof DownloadError && (e.kind === 'unverified' || e.kind === 'manual')) throw new DaemonError('InvalidParams', message);
+      if (e instanceof DownloadError && (e.kind === 'unverified' || e.kind === 'manual'))
+        throw new DaemonError('InvalidParams', message);
       if (e instanceof DownloadError && e.kind === 'convert') throw new DaemonError('ModelInvalid', message);
       if (/^no model '.*' in the catalogue/.test(message)) throw new DaemonError('ModelNotFound', message);
       throw new DaemonError('DownloadFailed', message);
@@ -266,6 +324,7 @@ export class UpscaleService {
   }
 
   private refuseWhenShuttingDown(): void {
-    if (this.shuttingDown) throw new DaemonError('ShuttingDown', 'the daemon is shutting down; no new work is accepted');
+    if (this.shuttingDown)
+      throw new DaemonError('ShuttingDown', 'the daemon is shutting down; no new work is accepted');
   }
 }

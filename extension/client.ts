@@ -9,11 +9,25 @@ import * as path from 'node:path';
 import { spawnDaemon, type SpawnedDaemon } from '../daemon/protocol/connection';
 import { DaemonError, isCancelled } from '../daemon/protocol/errors';
 import type {
-  ExecutionProvider, InitializeResult, LogLevel, ModelInfo, ParamsOf, ProgressParams, RequestMethod, ResultOf,
-  UpscaleParams, UpscaleResult,
+  ExecutionProvider,
+  InitializeResult,
+  LogLevel,
+  ModelInfo,
+  ParamsOf,
+  ProgressParams,
+  RequestMethod,
+  ResultOf,
+  UpscaleParams,
+  UpscaleResult,
 } from '../daemon/protocol/protocol';
 import type { DaemonLaunch } from './daemon-launch';
-import type { DownloadProgressParams, ModelsDownloadParams, ModelsDownloadResult, ModelsImportParams, ModelsImportResult } from '../daemon/protocol/protocol';
+import type {
+  DownloadProgressParams,
+  ModelsDownloadParams,
+  ModelsDownloadResult,
+  ModelsImportParams,
+  ModelsImportResult,
+} from '../daemon/protocol/protocol';
 import { isPartialOf } from '../daemon/engine/output-path';
 import { RestartPolicy } from './restart-policy';
 
@@ -31,7 +45,6 @@ export class DaemonCrashedError extends Error {
     this.name = 'DaemonCrashedError';
   }
 }
-
 
 export interface JobOptions {
   readonly onProgress?: (p: ProgressParams) => void;
@@ -77,7 +90,8 @@ interface Job {
 /** The folder a request's result (and its temporary file) goes to. */
 function outputFolderOfRequest(params: UpscaleParams): string {
   if (params.output === undefined) return path.dirname(params.input);
-  if (params.output.endsWith(path.sep) || (fs.existsSync(params.output) && fs.statSync(params.output).isDirectory())) return params.output;
+  if (params.output.endsWith(path.sep) || (fs.existsSync(params.output) && fs.statSync(params.output).isDirectory()))
+    return params.output;
   return path.dirname(params.output);
 }
 
@@ -213,29 +227,37 @@ export class DaemonClient {
       log('error', `the daemon did not answer "initialize" within ${startTimeoutMs / 1000} s; killing it`);
       daemon.process.kill('SIGKILL');
     }, startTimeoutMs);
-    const started = daemon.connection.request('initialize', launch.initialize).finally(() => startTimer.cancel()).then(
-      (result) => {
-        inst.initialized = result;
-        for (const p of result.modelProblems) log('warn', `model skipped: ${p}`);
-        log('info', `daemon ${result.version} ready; running models on ${result.activeProvider}; models folder ${result.modelsFolder}`);
-        if (this.current === inst) {
-          this.starting = null;
-          this.updateRunningState();
-        }
-        return inst;
-      },
-      (e: unknown) => {
-        if (this.current === inst) this.starting = null;
-        if (inst.exitDescription === null) {
-          // It runs but refused `initialize` (a bad setting, say): end it on purpose, so
-          // the next command starts a fresh one and gets the same clear answer.
-          inst.stopping = true;
-          daemon.process.kill();
-        }
-        const why = inst.exitDescription ? `the Upscale daemon ${inst.exitDescription} while starting` : `the Upscale daemon did not start: ${(e as Error).message}`;
-        throw new DaemonCrashedError(`${why}; see the Upscale log`);
-      },
-    );
+    const started = daemon.connection
+      .request('initialize', launch.initialize)
+      .finally(() => startTimer.cancel())
+      .then(
+        (result) => {
+          inst.initialized = result;
+          for (const p of result.modelProblems) log('warn', `model skipped: ${p}`);
+          log(
+            'info',
+            `daemon ${result.version} ready; running models on ${result.activeProvider}; models folder ${result.modelsFolder}`,
+          );
+          if (this.current === inst) {
+            this.starting = null;
+            this.updateRunningState();
+          }
+          return inst;
+        },
+        (e: unknown) => {
+          if (this.current === inst) this.starting = null;
+          if (inst.exitDescription === null) {
+            // It runs but refused `initialize` (a bad setting, say): end it on purpose, so
+            // the next command starts a fresh one and gets the same clear answer.
+            inst.stopping = true;
+            daemon.process.kill();
+          }
+          const why = inst.exitDescription
+            ? `the Upscale daemon ${inst.exitDescription} while starting`
+            : `the Upscale daemon did not start: ${(e as Error).message}`;
+          throw new DaemonCrashedError(`${why}; see the Upscale log`);
+        },
+      );
     return started;
   }
 
@@ -247,11 +269,18 @@ export class DaemonClient {
     else this.options.log('info', `${message}`);
     for (const [, job] of inst.jobs) {
       if (job.jobId !== undefined) {
-        for (const file of removePartialFiles(job.outputFolder, job.jobId)) this.options.log('info', `removed the unfinished ${file}`);
+        for (const file of removePartialFiles(job.outputFolder, job.jobId))
+          this.options.log('info', `removed the unfinished ${file}`);
       }
-      job.fail(crashed
-        ? new DaemonCrashedError(`${message} while upscaling ${job.input}; the job did not finish and left no output. See the Upscale log.`)
-        : new DaemonCrashedError(`the Upscale daemon was stopped while upscaling ${job.input}; the job did not finish.`));
+      job.fail(
+        crashed
+          ? new DaemonCrashedError(
+              `${message} while upscaling ${job.input}; the job did not finish and left no output. See the Upscale log.`,
+            )
+          : new DaemonCrashedError(
+              `the Upscale daemon was stopped while upscaling ${job.input}; the job did not finish.`,
+            ),
+      );
     }
     inst.jobs.clear();
     if (this.current !== inst) return;
@@ -268,7 +297,10 @@ export class DaemonClient {
       this.setState({ kind: 'failed', reason: decision.reason });
       return;
     }
-    this.options.log('info', `restarting the daemon in ${decision.delayMs} ms (crash ${decision.crashesInWindow} in the window)`);
+    this.options.log(
+      'info',
+      `restarting the daemon in ${decision.delayMs} ms (crash ${decision.crashesInWindow} in the window)`,
+    );
     this.setState({ kind: 'restarting', reason: `${message} unexpectedly`, delayMs: decision.delayMs });
     // Callers that ask for the daemon while the restart is pending wait for it.
     const restarted = new Promise<Instance>((resolve, reject) => {
@@ -306,7 +338,10 @@ export class DaemonClient {
   }
 
   /** `models/download` with its `$/downloadProgress`; aborting `signal` sends `$/cancelRequest`. */
-  async downloadModel(params: ModelsDownloadParams, options: { readonly onProgress?: (p: DownloadProgressParams) => void; readonly signal?: AbortSignal } = {}): Promise<ModelsDownloadResult> {
+  async downloadModel(
+    params: ModelsDownloadParams,
+    options: { readonly onProgress?: (p: DownloadProgressParams) => void; readonly signal?: AbortSignal } = {},
+  ): Promise<ModelsDownloadResult> {
     const { connection } = (await this.ensureInstance()).daemon;
     const pending = connection.start('models/download', params);
     const off = connection.on('$/downloadProgress', (p) => {
@@ -325,7 +360,8 @@ export class DaemonClient {
 
   /** Runs one upscale job; progress and cancellation as in JobOptions. */
   async upscale(params: UpscaleParams, options: JobOptions = {}): Promise<UpscaleResult> {
-    if (options.signal?.aborted) throw new DaemonError('Cancelled', `cancelled before it started: ${params.input}`, params.input);
+    if (options.signal?.aborted)
+      throw new DaemonError('Cancelled', `cancelled before it started: ${params.input}`, params.input);
     const inst = await this.ensureInstance();
     const { connection } = inst.daemon;
     const pending = connection.start('upscale', params);
@@ -366,21 +402,25 @@ export class DaemonClient {
         (error: unknown) => {
           if (settled) return;
           // We asked for the cancel, so say so whatever the daemon called the failure.
-          const e = options.signal?.aborted && !isCancelled(error)
-            ? new DaemonError('Cancelled', `cancelled: ${params.input}`, params.input)
-            : error;
+          const e =
+            options.signal?.aborted && !isCancelled(error)
+              ? new DaemonError('Cancelled', `cancelled: ${params.input}`, params.input)
+              : error;
           // The connection closes a moment before the supervisor hears of the exit; let
           // the exit handler give the job its clearer message.
-          if (inst.exitDescription === null && (inst.daemon.process.exitCode !== null || inst.daemon.process.signalCode !== null)) {
+          if (
+            inst.exitDescription === null &&
+            (inst.daemon.process.exitCode !== null || inst.daemon.process.signalCode !== null)
+          ) {
             setImmediate(() => {
               if (settled) return;
               finish();
-              reject(e);
+              reject(asError(e));
             });
             return;
           }
           finish();
-          reject(e);
+          reject(asError(e));
         },
       );
     });
@@ -459,4 +499,8 @@ export class DaemonClient {
     this.disposed = true;
     this.listeners.clear();
   }
+}
+
+function asError(e: unknown): Error {
+  return e instanceof Error ? e : new Error(String(e));
 }

@@ -15,8 +15,16 @@ import { activationRows, modelRows, scaleRows } from './model-picks';
 import { isCancelled } from '../daemon/protocol/errors';
 import { isDownloadable, loadCatalogue, type CatalogueEntry } from '../models/catalogue';
 import {
-  confirmationFor, COPY_URL, downloadFailureActions, downloadFailureMessage, downloadPickItems, manualDownloadMessage, downloadProgressIncrement, downloadProgressMessage,
-  IMPORT_MODEL, OPEN_DOWNLOAD_PAGE,
+  confirmationFor,
+  COPY_URL,
+  downloadFailureActions,
+  downloadFailureMessage,
+  downloadPickItems,
+  manualDownloadMessage,
+  downloadProgressIncrement,
+  downloadProgressMessage,
+  IMPORT_MODEL,
+  OPEN_DOWNLOAD_PAGE,
 } from './download-model';
 import type { DownloadProgressParams } from '../daemon/protocol/protocol';
 import { outputFolderOf, previewOutputName } from './naming';
@@ -58,13 +66,21 @@ async function chooseImages(first: unknown, second: unknown): Promise<vscode.Uri
   if (given.length > 0) return given;
   const active = activeImage();
   if (active) return [active];
-  return (await vscode.window.showOpenDialog({ canSelectMany: true, filters: IMAGE_DIALOG_FILTERS, openLabel: 'Upscale' })) ?? [];
+  return (
+    (await vscode.window.showOpenDialog({
+      canSelectMany: true,
+      filters: IMAGE_DIALOG_FILTERS,
+      openLabel: 'Upscale',
+    })) ?? []
+  );
 }
 
 function localFiles(uris: readonly vscode.Uri[]): string[] {
   const remote = uris.filter((u) => u.scheme !== 'file');
   if (remote.length > 0) {
-    void vscode.window.showWarningMessage(`Upscale works on files on disk; skipped ${remote.map((u) => u.toString()).join(', ')}.`);
+    void vscode.window.showWarningMessage(
+      `Upscale works on files on disk; skipped ${remote.map((u) => u.toString()).join(', ')}.`,
+    );
   }
   return uris.filter((u) => u.scheme === 'file').map((u) => u.fsPath);
 }
@@ -73,8 +89,10 @@ export class UpscaleCommands {
   constructor(private readonly deps: CommandDeps) {}
 
   register(): vscode.Disposable[] {
-    const r = (id: string, fn: (...args: unknown[]) => Promise<unknown>) => vscode.commands.registerCommand(id, (...args: unknown[]) =>
-      fn(...args).catch((e: unknown) => this.report(id, e)));
+    const r = (id: string, fn: (...args: unknown[]) => Promise<unknown>) =>
+      vscode.commands.registerCommand(id, (...args: unknown[]) =>
+        fn(...args).catch((e: unknown) => this.report(id, e)),
+      );
     return [
       r(COMMAND_IDS.upscaleImage, (a, b) => this.upscaleImage(a, b)),
       r(COMMAND_IDS.upscaleImageWith, (a, b) => this.upscaleImageWith(a, b)),
@@ -84,8 +102,8 @@ export class UpscaleCommands {
       r(COMMAND_IDS.chooseDefaultModel, () => this.chooseDefaultModel()),
       r(COMMAND_IDS.showModels, () => this.showModels()),
       r(COMMAND_IDS.restartDaemon, () => this.restartDaemon()),
-      r(COMMAND_IDS.showLog, async () => this.deps.log.show()),
-      r(COMMAND_IDS.cancelAll, async () => this.cancelAll()),
+      r(COMMAND_IDS.showLog, () => Promise.resolve(this.deps.log.show())),
+      r(COMMAND_IDS.cancelAll, () => Promise.resolve(this.cancelAll())),
     ];
   }
 
@@ -97,10 +115,14 @@ export class UpscaleCommands {
   }
 
   private plan(files: readonly string[]): readonly BatchItem[] {
-    const { items, skipped } = planSelection(files, (input) => outputFolderOf(input, this.deps.settings.read(vscode.Uri.file(input)).outputFolder));
+    const { items, skipped } = planSelection(files, (input) =>
+      outputFolderOf(input, this.deps.settings.read(vscode.Uri.file(input)).outputFolder),
+    );
     for (const s of skipped) this.deps.log.info(`skipped ${s}`);
     if (items.length === 0 && files.length > 0) {
-      void vscode.window.showWarningMessage(`Upscale reads png, jpg, webp, tif, avif, gif and bmp images; ${files.map((f) => path.basename(f)).join(', ')} ${files.length === 1 ? 'is not one' : 'are not'}.`);
+      void vscode.window.showWarningMessage(
+        `Upscale reads png, jpg, webp, tif, avif, gif and bmp images; ${files.map((f) => path.basename(f)).join(', ')} ${files.length === 1 ? 'is not one' : 'are not'}.`,
+      );
     }
     return items;
   }
@@ -108,7 +130,8 @@ export class UpscaleCommands {
   private async run(items: readonly BatchItem[], spec: JobSpec): Promise<void> {
     if (items.length === 0) return;
     if (items.length === 1 && items[0]) await this.deps.runner.runOne(items[0], spec);
-    else await this.deps.runner.runBatch(items, spec, `Upscaling ${items.length} images (${describeTarget(spec.target)})`);
+    else
+      await this.deps.runner.runBatch(items, spec, `Upscaling ${items.length} images (${describeTarget(spec.target)})`);
   }
 
   async upscaleImage(first: unknown, second: unknown): Promise<void> {
@@ -131,11 +154,20 @@ export class UpscaleCommands {
   private async pickModel(title: string): Promise<ModelInfo | undefined> {
     const settings = this.deps.settings.read();
     const loaded = this.deps.client.listModels().then((models) => {
-      if (models.length === 0) throw new Error('no models are installed: run "npm run setup-models", or Upscale: Import Model…');
+      if (models.length === 0)
+        throw new Error('no models are installed: run "npm run setup-models", or Upscale: Import Model…');
       const defaultId = settings.defaultModel || this.deps.client.initializeResult?.defaultModel || '';
-      return modelRows(models, defaultId).map((row) => ({ ...row, model: models.find((m) => m.id === row.id) as ModelInfo }));
+      return modelRows(models, defaultId).map((row) => ({
+        ...row,
+        model: models.find((m) => m.id === row.id) as ModelInfo,
+      }));
     });
-    const picked = await vscode.window.showQuickPick(loaded, { title, placeHolder: 'Model (family · scale · size)', matchOnDescription: true, matchOnDetail: true });
+    const picked = await vscode.window.showQuickPick(loaded, {
+      title,
+      placeHolder: 'Model (family · scale · size)',
+      matchOnDescription: true,
+      matchOnDetail: true,
+    });
     return picked?.model;
   }
 
@@ -147,11 +179,20 @@ export class UpscaleCommands {
       (r) => ({ width: r.inputWidth, height: r.inputHeight }),
       () => undefined,
     );
-    const nameFor = (target: Target) => previewOutputName({
-      input, template: settings.outputNameTemplate, target, model: model.id, format: settings.outputFormat, ...(inputSize && { inputSize }),
-    });
+    const nameFor = (target: Target) =>
+      previewOutputName({
+        input,
+        template: settings.outputNameTemplate,
+        target,
+        model: model.id,
+        format: settings.outputFormat,
+        ...(inputSize && { inputSize }),
+      });
     const rows = scaleRows(model.scale, (scale) => nameFor({ kind: 'scale', scale }));
-    const picked = await vscode.window.showQuickPick(rows, { title: `Scale (${model.name}, x${model.scale})`, placeHolder: 'Scale factor, or Custom… for another factor or an exact size' });
+    const picked = await vscode.window.showQuickPick(rows, {
+      title: `Scale (${model.name}, x${model.scale})`,
+      placeHolder: 'Scale factor, or Custom… for another factor or an exact size',
+    });
     if (!picked) return undefined;
     if (picked.scale !== 'custom') return { kind: 'scale', scale: picked.scale };
     const text = await vscode.window.showInputBox({
@@ -161,7 +202,10 @@ export class UpscaleCommands {
       validateInput: (value) => {
         const parsed = parseTarget(value);
         if (!parsed.ok) return { message: parsed.problem, severity: vscode.InputBoxValidationSeverity.Error };
-        return { message: `${describeTarget(parsed.target)} → ${nameFor(parsed.target)}`, severity: vscode.InputBoxValidationSeverity.Info };
+        return {
+          message: `${describeTarget(parsed.target)} → ${nameFor(parsed.target)}`,
+          severity: vscode.InputBoxValidationSeverity.Info,
+        };
       },
     });
     if (text === undefined) return undefined;
@@ -171,39 +215,62 @@ export class UpscaleCommands {
 
   async upscaleFolder(first: unknown): Promise<void> {
     let folder = isUri(first) ? first : undefined;
-    folder ??= (await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: false, openLabel: 'Upscale Folder' }))?.[0];
+    folder ??= (
+      await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: false, openLabel: 'Upscale Folder' })
+    )?.[0];
     if (!folder) return;
     if (folder.scheme !== 'file') throw new Error(`${folder.toString()} is not a folder on disk`);
     const source = folder.fsPath;
     const recursive = await vscode.window.showQuickPick(
-      [{ label: 'This folder only', recursive: false }, { label: 'This folder and its subfolders', recursive: true }],
+      [
+        { label: 'This folder only', recursive: false },
+        { label: 'This folder and its subfolders', recursive: true },
+      ],
       { title: `Upscale the images in ${path.basename(source)}` },
     );
     if (!recursive) return;
     const suggested = path.join(source, 'upscaled');
     const where = await vscode.window.showQuickPick(
       [
-        { label: `$(new-folder) ${path.basename(source)}/upscaled`, description: suggested, folder: suggested as string | undefined },
+        {
+          label: `$(new-folder) ${path.basename(source)}/upscaled`,
+          description: suggested,
+          folder: suggested,
+        },
         { label: '$(folder-opened) Choose a folder…', description: '', folder: undefined },
       ],
       { title: 'Output folder (subfolders are mirrored there)' },
     );
     if (!where) return;
-    const outputFolder = where.folder ?? (await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: false, openLabel: 'Output Here' }))?.[0]?.fsPath;
+    const outputFolder =
+      where.folder ??
+      (
+        await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: false, openLabel: 'Output Here' })
+      )?.[0]?.fsPath;
     if (!outputFolder) return;
     const plan = await planFolder({ folder: source, outputFolder, recursive: recursive.recursive });
     for (const s of plan.skipped) this.deps.log.info(`skipped ${s}`);
     if (plan.items.length === 0) {
-      void vscode.window.showInformationMessage(`No images in ${source}${recursive.recursive ? ' or its subfolders' : ''}.`);
+      void vscode.window.showInformationMessage(
+        `No images in ${source}${recursive.recursive ? ' or its subfolders' : ''}.`,
+      );
       return;
     }
     const settings = this.deps.settings.read();
     const target: Target = { kind: 'scale', scale: settings.defaultScale };
-    await this.deps.runner.runBatch(plan.items, { target }, `Upscaling ${plan.items.length} images in ${path.basename(source)} (${describeTarget(target)})`);
+    await this.deps.runner.runBatch(
+      plan.items,
+      { target },
+      `Upscaling ${plan.items.length} images in ${path.basename(source)} (${describeTarget(target)})`,
+    );
   }
 
   async importModel(): Promise<void> {
-    const picked = await vscode.window.showOpenDialog({ canSelectMany: false, filters: MODEL_DIALOG_FILTERS, openLabel: 'Import Model' });
+    const picked = await vscode.window.showOpenDialog({
+      canSelectMany: false,
+      filters: MODEL_DIALOG_FILTERS,
+      openLabel: 'Import Model',
+    });
     const file = picked?.[0];
     if (!file) return;
     const name = path.basename(file.fsPath);
@@ -222,39 +289,63 @@ export class UpscaleCommands {
       this.deps.log.warn(w);
       void vscode.window.showWarningMessage(`Upscale: ${w}`);
     }
-    const choice = await vscode.window.showInformationMessage(`Imported ${model.name}: ${model.family}, x${model.scale}.`, 'Use as Default');
+    const choice = await vscode.window.showInformationMessage(
+      `Imported ${model.name}: ${model.family}, x${model.scale}.`,
+      'Use as Default',
+    );
     if (choice) await this.setDefaultModel(model.id);
   }
 
   private importFile(file: string, title: string, activation?: Activation): Thenable<ModelsImportResult> {
-    return vscode.window.withProgress(
-      { location: vscode.ProgressLocation.Notification, title },
-      () => this.deps.client.importModel({ path: file, ...(activation !== undefined && { activation }) }),
+    return vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title }, () =>
+      this.deps.client.importModel({ path: file, ...(activation !== undefined && { activation }) }),
     );
   }
 
   /** Upscale: Download Model…: the catalogue of official releases (pure parts in download-model.ts). */
   async downloadModel(): Promise<void> {
     const catalogue = loadCatalogue();
-    const rows = this.deps.client.listModels().then(
-      (models) => models.map((m) => m.id),
-      () => [] as string[],
-    ).then((ids) => downloadPickItems(catalogue.models, new Set(ids)).map((row) => row.kind === 'separator'
-      ? { label: row.label, kind: vscode.QuickPickItemKind.Separator, entry: undefined as CatalogueEntry | undefined }
-      : { label: row.label, description: row.description, detail: row.detail, entry: row.entry }));
+    const rows = this.deps.client
+      .listModels()
+      .then(
+        (models) => models.map((m) => m.id),
+        () => [] as string[],
+      )
+      .then((ids) =>
+        downloadPickItems(catalogue.models, new Set(ids)).map((row) =>
+          row.kind === 'separator'
+            ? {
+                label: row.label,
+                kind: vscode.QuickPickItemKind.Separator,
+                entry: undefined as CatalogueEntry | undefined,
+              }
+            : { label: row.label, description: row.description, detail: row.detail, entry: row.entry },
+        ),
+      );
     const picked = await vscode.window.showQuickPick(rows, {
-      title: 'Download Model', placeHolder: 'Official releases (scale · size · license)', matchOnDescription: true, matchOnDetail: true,
+      title: 'Download Model',
+      placeHolder: 'Official releases (scale · size · license)',
+      matchOnDescription: true,
+      matchOnDetail: true,
     });
     const entry = picked?.entry;
     if (!entry) return;
     if (!isDownloadable(entry)) {
-      const choice = await vscode.window.showInformationMessage(manualDownloadMessage(entry), OPEN_DOWNLOAD_PAGE, IMPORT_MODEL);
+      const choice = await vscode.window.showInformationMessage(
+        manualDownloadMessage(entry),
+        OPEN_DOWNLOAD_PAGE,
+        IMPORT_MODEL,
+      );
       await this.followDownloadAction(entry, choice);
       return;
     }
     const confirmation = confirmationFor(entry);
     if (confirmation) {
-      const answer = await vscode.window.showWarningMessage(confirmation.message, { modal: true, detail: confirmation.detail }, confirmation.button);
+      const answer = await vscode.window.showWarningMessage(
+        confirmation.message,
+        { modal: true, detail: confirmation.detail },
+        confirmation.button,
+      );
       if (answer !== confirmation.button) return;
     }
     const proxy = vscode.workspace.getConfiguration('http').get<string>('proxy')?.trim();
@@ -289,15 +380,20 @@ export class UpscaleCommands {
       await this.followDownloadAction(entry, choice);
       return;
     }
-    this.deps.log.info(`downloaded ${entry.id} (${result.bytes} bytes, sha256 ${result.sha256}${result.verified ? '' : ', unverified'})`);
+    this.deps.log.info(
+      `downloaded ${entry.id} (${result.bytes} bytes, sha256 ${result.sha256}${result.verified ? '' : ', unverified'})`,
+    );
     const choice = await vscode.window.showInformationMessage(
-      `${result.alreadyInstalled ? 'Already installed' : 'Downloaded'}: ${entry.variant} (x${result.model.scale}, ${result.model.license}) as ${result.model.id}.`, 'Use as Default');
+      `${result.alreadyInstalled ? 'Already installed' : 'Downloaded'}: ${entry.variant} (x${result.model.scale}, ${result.model.license}) as ${result.model.id}.`,
+      'Use as Default',
+    );
     if (choice) await this.setDefaultModel(result.model.id);
   }
 
   /** What a button of the Download Model messages does (download-model.ts names them). */
   private async followDownloadAction(entry: CatalogueEntry, choice: string | undefined): Promise<void> {
-    if (choice === OPEN_DOWNLOAD_PAGE && entry.manualUrl) await vscode.env.openExternal(vscode.Uri.parse(entry.manualUrl));
+    if (choice === OPEN_DOWNLOAD_PAGE && entry.manualUrl)
+      await vscode.env.openExternal(vscode.Uri.parse(entry.manualUrl));
     else if (choice === COPY_URL && entry.url) await vscode.env.clipboard.writeText(entry.url);
     else if (choice === IMPORT_MODEL) await this.importModel();
   }
@@ -317,22 +413,30 @@ export class UpscaleCommands {
     if (!model) return;
     const choice = await vscode.window.showInformationMessage(
       `${model.name} (${model.id}): ${model.family}, ${model.variant}, x${model.scale}; ${model.license}. ${model.credit}`,
-      'Use as Default', 'Load Now',
+      'Use as Default',
+      'Load Now',
     );
     if (choice === 'Use as Default') await this.setDefaultModel(model.id);
     else if (choice === 'Load Now') {
       const r = await this.deps.client.request('models/load', { id: model.id });
-      void vscode.window.showInformationMessage(`${model.id} is loaded on ${r.provider}${r.cached ? ' (it already was)' : ` in ${(r.loadMs / 1000).toFixed(1)} s`}.`);
+      void vscode.window.showInformationMessage(
+        `${model.id} is loaded on ${r.provider}${r.cached ? ' (it already was)' : ` in ${(r.loadMs / 1000).toFixed(1)} s`}.`,
+      );
     }
   }
 
   async restartDaemon(): Promise<void> {
-    const r = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: 'Restarting the Upscale daemon' }, () => this.deps.client.restart());
+    const r = await vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Window, title: 'Restarting the Upscale daemon' },
+      () => this.deps.client.restart(),
+    );
     void vscode.window.showInformationMessage(`Upscale daemon restarted: running models on ${r.activeProvider}.`);
   }
 
   cancelAll(): void {
     const n = this.deps.runner.cancelAll();
-    void vscode.window.showInformationMessage(n > 0 ? `Cancelling ${n} Upscale job${n === 1 ? '' : 's'}.` : 'No Upscale jobs are running.');
+    void vscode.window.showInformationMessage(
+      n > 0 ? `Cancelling ${n} Upscale job${n === 1 ? '' : 's'}.` : 'No Upscale jobs are running.',
+    );
   }
 }

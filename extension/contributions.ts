@@ -57,8 +57,16 @@ const MENUS = {
     { command: COMMAND_IDS.upscaleFolder, when: 'explorerResourceIsFolder', group: '7_modification@3' },
   ],
   'editor/title': [
-    { command: COMMAND_IDS.upscaleImage, when: `${IMAGE_PREVIEW_CONDITION} && ${IMAGE_RESOURCE_CONDITION}`, group: 'navigation@1' },
-    { command: COMMAND_IDS.upscaleImageWith, when: `${IMAGE_PREVIEW_CONDITION} && ${IMAGE_RESOURCE_CONDITION}`, group: 'navigation@2' },
+    {
+      command: COMMAND_IDS.upscaleImage,
+      when: `${IMAGE_PREVIEW_CONDITION} && ${IMAGE_RESOURCE_CONDITION}`,
+      group: 'navigation@1',
+    },
+    {
+      command: COMMAND_IDS.upscaleImageWith,
+      when: `${IMAGE_PREVIEW_CONDITION} && ${IMAGE_RESOURCE_CONDITION}`,
+      group: 'navigation@2',
+    },
   ],
   commandPalette: [
     // Needs a running job to mean anything; hidden otherwise to keep the palette honest.
@@ -87,7 +95,8 @@ export function manifestEntries(): ManifestEntries {
     capabilities: {
       untrustedWorkspaces: {
         supported: 'limited',
-        description: 'In Restricted Mode the models folder and the execution provider come only from your user settings, never from the workspace.',
+        description:
+          'In Restricted Mode the models folder and the execution provider come only from your user settings, never from the workspace.',
         restrictedConfigurations: RESTRICTED_SETTINGS.map((k: SettingKey) => `${SECTION}.${k}`),
       },
       // The daemon reads and writes files on disk; virtual file systems have none.

@@ -50,7 +50,8 @@ export function daemonLaunch(host: HostFacts, settings: UpscaleSettings): Daemon
   // modelsFolder and executionProvider are machine-scoped and listed in
   // capabilities.untrustedWorkspaces.restrictedConfigurations, so VS Code never hands us a
   // workspace's value for them: what arrives here is the user's own.
-  const modelsFolder = settings.modelsFolder === '' ? undefined : path.resolve(expandHome(settings.modelsFolder, host.homedir));
+  const modelsFolder =
+    settings.modelsFolder === '' ? undefined : path.resolve(expandHome(settings.modelsFolder, host.homedir));
   const initialize: InitializeParams = {
     clientName: 'vscode-upscale',
     provider: settings.executionProvider,

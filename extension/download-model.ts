@@ -26,7 +26,10 @@ function licenseText(entry: CatalogueEntry): string {
 }
 
 /** The quick pick's rows: a separator per family, then its models. Pure. */
-export function downloadPickItems(entries: readonly CatalogueEntry[], installed: ReadonlySet<string>): DownloadPickItem[] {
+export function downloadPickItems(
+  entries: readonly CatalogueEntry[],
+  installed: ReadonlySet<string>,
+): DownloadPickItem[] {
   const items: DownloadPickItem[] = [];
   for (const group of groupByFamily(entries)) {
     items.push({ kind: 'separator', label: FAMILY_LABELS[group.family] ?? group.family });
@@ -66,7 +69,9 @@ export function confirmationFor(entry: CatalogueEntry): Confirmation | null {
   const unverified = entry.sha256 === null || !entry.verified;
   if (unverified) {
     reasons.push('has no published SHA-256, so the download cannot be checked');
-    details.push(`It is fetched from ${entry.url ?? (entry.drive ? `Google Drive (file ${entry.drive.id})` : entry.manualUrl ?? '')} and converted as it is.`);
+    details.push(
+      `It is fetched from ${entry.url ?? (entry.drive ? `Google Drive (file ${entry.drive.id})` : (entry.manualUrl ?? ''))} and converted as it is.`,
+    );
   }
   if (reasons.length === 0) return null;
   return {
@@ -92,7 +97,9 @@ export function downloadProgressMessage(p: DownloadProgress): string {
     case 'connecting':
       return p.bytesDone > 0 ? `Resuming at ${formatSize(p.bytesDone)}…` : 'Connecting…';
     case 'downloading':
-      return p.bytesTotal !== null ? `${(p.bytesDone / 1e6).toFixed(1)} of ${formatSize(p.bytesTotal)}` : `${formatSize(p.bytesDone)}`;
+      return p.bytesTotal !== null
+        ? `${(p.bytesDone / 1e6).toFixed(1)} of ${formatSize(p.bytesTotal)}`
+        : `${formatSize(p.bytesDone)}`;
     case 'verifying':
       return 'Checking the SHA-256…';
     case 'converting':
@@ -105,7 +112,8 @@ export function downloadProgressMessage(p: DownloadProgress): string {
 /** Progress increment (percent of the whole) between two reports. Pure. */
 export function downloadProgressIncrement(previous: DownloadProgress | undefined, next: DownloadProgress): number {
   if (next.bytesTotal === null || next.bytesTotal === 0 || next.phase !== 'downloading') return 0;
-  const before = previous?.phase === 'downloading' && previous.bytesTotal ? previous.bytesDone / previous.bytesTotal : 0;
+  const before =
+    previous?.phase === 'downloading' && previous.bytesTotal ? previous.bytesDone / previous.bytesTotal : 0;
   return Math.max(0, (next.bytesDone / next.bytesTotal - before) * 100);
 }
 

@@ -23,14 +23,18 @@ export function activate(context: vscode.ExtensionContext): void {
   const settings = new SettingsReader(log);
   const bundledModelsDir = path.join(context.extensionPath, 'dist', 'models');
   client = new DaemonClient({
-    launch: () => daemonLaunch({
-      extensionPath: context.extensionPath,
-      execPath: process.execPath,
-      isElectron: process.versions.electron !== undefined,
-      env: process.env,
-      homedir: os.homedir(),
-      ...(fs.existsSync(bundledModelsDir) && { bundledModelsDir }),
-    }, settings.read()),
+    launch: () =>
+      daemonLaunch(
+        {
+          extensionPath: context.extensionPath,
+          execPath: process.execPath,
+          isElectron: process.versions.electron !== undefined,
+          env: process.env,
+          homedir: os.homedir(),
+          ...(fs.existsSync(bundledModelsDir) && { bundledModelsDir }),
+        },
+        settings.read(),
+      ),
     log: (level, message) => log[level](message),
   });
   const runner = new JobRunner(context, client, settings, log);
@@ -46,11 +50,17 @@ export function activate(context: vscode.ExtensionContext): void {
       if (!e.affectsConfiguration(SECTION)) return;
       settings.changed();
       // These are read when the daemon starts; say so rather than restart under running jobs.
-      if (e.affectsConfiguration(`${SECTION}.executionProvider`) || e.affectsConfiguration(`${SECTION}.modelsFolder`) || e.affectsConfiguration(`${SECTION}.maxOutputPixels`)) {
+      if (
+        e.affectsConfiguration(`${SECTION}.executionProvider`) ||
+        e.affectsConfiguration(`${SECTION}.modelsFolder`) ||
+        e.affectsConfiguration(`${SECTION}.maxOutputPixels`)
+      ) {
         if (client?.state.kind === 'running') {
-          void vscode.window.showInformationMessage('Upscale: the new setting applies when the daemon restarts.', 'Restart Daemon').then((choice) => {
-            if (choice) void vscode.commands.executeCommand(COMMAND_IDS.restartDaemon);
-          });
+          void vscode.window
+            .showInformationMessage('Upscale: the new setting applies when the daemon restarts.', 'Restart Daemon')
+            .then((choice) => {
+              if (choice) void vscode.commands.executeCommand(COMMAND_IDS.restartDaemon);
+            });
         }
       }
     }),

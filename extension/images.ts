@@ -21,4 +21,6 @@ export const IMAGE_DIALOG_FILTERS: Readonly<Record<string, string[]>> = { Images
 
 /** Files a model import accepts: ONNX, PyTorch state dicts, safetensors, ncnn (.param beside its .bin). */
 export const MODEL_EXTENSIONS = ['onnx', 'pth', 'safetensors', 'param'] as const;
-export const MODEL_DIALOG_FILTERS: Readonly<Record<string, string[]>> = { 'Super-resolution models': [...MODEL_EXTENSIONS] };
+export const MODEL_DIALOG_FILTERS: Readonly<Record<string, string[]>> = {
+  'Super-resolution models': [...MODEL_EXTENSIONS],
+};

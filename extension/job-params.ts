@@ -11,7 +11,13 @@ export interface JobSpec {
   readonly target: Target;
 }
 
-export function upscaleParams(input: string, outputFolder: string, spec: JobSpec, settings: UpscaleSettings, options: { previewWidth?: number } = {}): UpscaleParams {
+export function upscaleParams(
+  input: string,
+  outputFolder: string,
+  spec: JobSpec,
+  settings: UpscaleSettings,
+  options: { previewWidth?: number } = {},
+): UpscaleParams {
   const model = spec.model ?? (settings.defaultModel === '' ? undefined : settings.defaultModel);
   const { target } = spec;
   const beside = path.resolve(outputFolder) === path.dirname(path.resolve(input));
@@ -22,10 +28,12 @@ export function upscaleParams(input: string, outputFolder: string, spec: JobSpec
     ...(!beside && { output: outputFolder.endsWith(path.sep) ? outputFolder : outputFolder + path.sep }),
     template: settings.outputNameTemplate,
     ...(model !== undefined && { model }),
-    ...(target.kind === 'scale' ? { scale: target.scale } : {
-      ...(target.width !== undefined && { width: target.width }),
-      ...(target.height !== undefined && { height: target.height }),
-    }),
+    ...(target.kind === 'scale'
+      ? { scale: target.scale }
+      : {
+          ...(target.width !== undefined && { width: target.width }),
+          ...(target.height !== undefined && { height: target.height }),
+        }),
     ...(settings.tileSize !== 'auto' && { tile: settings.tileSize }),
     overlap: settings.tileOverlap,
     ...(settings.outputFormat !== 'same-as-input' && { format: settings.outputFormat }),
@@ -39,7 +47,17 @@ export function upscaleParams(input: string, outputFolder: string, spec: JobSpec
 }
 
 /** "photo.png → photo@4x.png (512×512 → 2048×2048, 2 passes, 3.2 s on cpu)". */
-export function describeResult(r: { input: string; outputPath: string; inputWidth: number; inputHeight: number; width: number; height: number; passes: number; provider: string; timings: { totalMs: number } }): string {
+export function describeResult(r: {
+  input: string;
+  outputPath: string;
+  inputWidth: number;
+  inputHeight: number;
+  width: number;
+  height: number;
+  passes: number;
+  provider: string;
+  timings: { totalMs: number };
+}): string {
   const passes = `${r.passes} pass${r.passes === 1 ? '' : 'es'}`;
   return `${path.basename(r.input)} → ${path.basename(r.outputPath)} (${r.inputWidth}×${r.inputHeight} → ${r.width}×${r.height}, ${passes}, ${(r.timings.totalMs / 1000).toFixed(1)} s on ${r.provider})`;
 }

@@ -36,14 +36,17 @@ export class JobRunner implements vscode.Disposable {
   }
 
   private wantsLivePreview(): boolean {
-    return this.settings.read().openPreviewOnCompletion || this.context.globalState.get<boolean>(COMPARE_USED_KEY, false);
+    return (
+      this.settings.read().openPreviewOnCompletion || this.context.globalState.get<boolean>(COMPARE_USED_KEY, false)
+    );
   }
 
   /** One image, with its own notification. */
   async runOne(item: BatchItem, spec: JobSpec): Promise<void> {
     const settings = this.settings.read(vscode.Uri.file(item.input));
     const live = this.wantsLivePreview();
-    const model = spec.model ?? (settings.defaultModel || this.client.initializeResult?.defaultModel || 'default model');
+    const model =
+      spec.model ?? (settings.defaultModel || this.client.initializeResult?.defaultModel || 'default model');
     const panel = live ? PreviewPanel.show(this.context, { input: item.input, model }) : undefined;
     const controller = new AbortController();
     this.controllers.add(controller);
@@ -54,15 +57,18 @@ export class JobRunner implements vscode.Disposable {
         async (progress, token) => {
           token.onCancellationRequested(() => controller.abort());
           const meter = new ProgressMeter();
-          progress.report({ message: "starting the daemon…" });
+          progress.report({ message: 'starting the daemon…' });
           await fs.mkdir(item.outputFolder, { recursive: true });
-          return this.client.upscale(upscaleParams(item.input, item.outputFolder, spec, settings, panel ? { previewWidth: PREVIEW_WIDTH } : {}), {
-            signal: controller.signal,
-            onProgress: (p) => {
-              panel?.progress(p);
-              progress.report({ message: progressMessage(p), increment: meter.advanceTo(jobFraction(p)) });
+          return this.client.upscale(
+            upscaleParams(item.input, item.outputFolder, spec, settings, panel ? { previewWidth: PREVIEW_WIDTH } : {}),
+            {
+              signal: controller.signal,
+              onProgress: (p) => {
+                panel?.progress(p);
+                progress.report({ message: progressMessage(p), increment: meter.advanceTo(jobFraction(p)) });
+              },
             },
-          });
+          );
         },
       );
       panel?.complete(result);
@@ -100,16 +106,20 @@ export class JobRunner implements vscode.Disposable {
           for (const [i, item] of items.entries()) {
             if (controller.signal.aborted) break;
             const prefix = `${i + 1} of ${items.length}`;
-            progress.report({ message: `${prefix}: ${path.basename(item.input)}`, increment: meter.advanceTo(batchFraction(i, items.length, 0)) });
+            progress.report({
+              message: `${prefix}: ${path.basename(item.input)}`,
+              increment: meter.advanceTo(batchFraction(i, items.length, 0)),
+            });
             const settings = this.settings.read(vscode.Uri.file(item.input));
             try {
               await fs.mkdir(item.outputFolder, { recursive: true });
               const r = await this.client.upscale(upscaleParams(item.input, item.outputFolder, spec, settings), {
                 signal: controller.signal,
-                onProgress: (p) => progress.report({
-                  message: `${prefix}: ${progressMessage(p, item.input)}`,
-                  increment: meter.advanceTo(batchFraction(i, items.length, jobFraction(p))),
-                }),
+                onProgress: (p) =>
+                  progress.report({
+                    message: `${prefix}: ${progressMessage(p, item.input)}`,
+                    increment: meter.advanceTo(batchFraction(i, items.length, jobFraction(p))),
+                  }),
               });
               done.push(r);
               this.log.info(`upscaled ${describeResult(r)}`);
@@ -124,8 +134,17 @@ export class JobRunner implements vscode.Disposable {
     } finally {
       this.controllers.delete(controller);
     }
-    const cancelled = controller.signal.aborted ? `; cancelled after ${done.length + failed.length} of ${items.length}` : '';
-    const summary = `Upscaled ${done.length} of ${items.length} images${failed.length ? `; ${failed.length} failed (${failed.map((f) => path.basename(f)).slice(0, 3).join(', ')}${failed.length > 3 ? ', …' : ''})` : ''}${cancelled}.`;
+    const cancelled = controller.signal.aborted
+      ? `; cancelled after ${done.length + failed.length} of ${items.length}`
+      : '';
+    const summary = `Upscaled ${done.length} of ${items.length} images${
+      failed.length
+        ? `; ${failed.length} failed (${failed
+            .map((f) => path.basename(f))
+            .slice(0, 3)
+            .join(', ')}${failed.length > 3 ? ', …' : ''})`
+        : ''
+    }${cancelled}.`;
     if (failed.length > 0) {
       void this.offerLog(summary);
       return;
@@ -143,7 +162,11 @@ export class JobRunner implements vscode.Disposable {
     else if (choice === 'Reveal in Explorer') await this.reveal(result.outputPath);
     else if (choice === 'Compare') {
       await this.context.globalState.update(COMPARE_USED_KEY, true);
-      PreviewPanel.show(this.context, { input: result.input, model: result.model, outputPath: result.outputPath }).complete(result);
+      PreviewPanel.show(this.context, {
+        input: result.input,
+        model: result.model,
+        outputPath: result.outputPath,
+      }).complete(result);
     }
   }
 

@@ -48,10 +48,19 @@ export const SCALE_CHOICES = [2, 3, 4, 8] as const;
 export function scaleRows(modelScale: number, nameFor: (scale: number) => string): ScaleRow[] {
   const rows: ScaleRow[] = SCALE_CHOICES.map((scale) => {
     const passes = passesFor(scale, modelScale);
-    const how = scale === modelScale ? 'one pass' : scale < modelScale ? 'one pass, then Lanczos down' : `${passes} passes${modelScale ** passes === scale ? '' : ' + Lanczos'}`;
+    const how =
+      scale === modelScale
+        ? 'one pass'
+        : scale < modelScale
+          ? 'one pass, then Lanczos down'
+          : `${passes} passes${modelScale ** passes === scale ? '' : ' + Lanczos'}`;
     return { label: `${scale}x`, description: `${how} → ${nameFor(scale)}`, scale };
   });
-  rows.push({ label: 'Custom…', description: 'a factor such as 2.5, or an exact size such as 1920x1080, 1920x or x1080', scale: 'custom' });
+  rows.push({
+    label: 'Custom…',
+    description: 'a factor such as 2.5, or an exact size such as 1920x1080, 1920x or x1080',
+    scale: 'custom',
+  });
   return rows;
 }
 
@@ -76,7 +85,17 @@ export interface ActivationRow {
  */
 export function activationRows(): ActivationRow[] {
   return [
-    { label: 'ReLU', description: 'assumed when you do not choose', detail: 'What other loaders assume too', activation: 'relu' },
-    { label: 'LeakyReLU (slope 0.1)', description: "act_type 'leakyrelu'", detail: 'If the model was trained with LeakyReLU, or the output looks wrong with ReLU', activation: 'leakyrelu' },
+    {
+      label: 'ReLU',
+      description: 'assumed when you do not choose',
+      detail: 'What other loaders assume too',
+      activation: 'relu',
+    },
+    {
+      label: 'LeakyReLU (slope 0.1)',
+      description: "act_type 'leakyrelu'",
+      detail: 'If the model was trained with LeakyReLU, or the output looks wrong with ReLU',
+      activation: 'leakyrelu',
+    },
   ];
 }

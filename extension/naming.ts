@@ -36,13 +36,21 @@ function finalSize(p: NamePreview): { width?: number; height?: number; scale?: n
   const { target, inputSize } = p;
   if (target.kind === 'scale') {
     return inputSize
-      ? { width: Math.round(inputSize.width * target.scale), height: Math.round(inputSize.height * target.scale), scale: target.scale }
+      ? {
+          width: Math.round(inputSize.width * target.scale),
+          height: Math.round(inputSize.height * target.scale),
+          scale: target.scale,
+        }
       : { scale: target.scale };
   }
   if (target.width !== undefined && target.height !== undefined) {
     return { width: target.width, height: target.height, ...(inputSize && { scale: target.width / inputSize.width }) };
   }
-  if (!inputSize) return { ...(target.width !== undefined && { width: target.width }), ...(target.height !== undefined && { height: target.height }) };
+  if (!inputSize)
+    return {
+      ...(target.width !== undefined && { width: target.width }),
+      ...(target.height !== undefined && { height: target.height }),
+    };
   const scale = target.width !== undefined ? target.width / inputSize.width : (target.height ?? 0) / inputSize.height;
   return { width: Math.round(inputSize.width * scale), height: Math.round(inputSize.height * scale), scale };
 }

@@ -17,7 +17,11 @@ export class SettingsReader {
       this.reported.add(problem);
       this.log.warn(problem);
       void vscode.window.showWarningMessage(`Upscale: ${problem}`, 'Open Settings').then((choice) => {
-        if (choice) void vscode.commands.executeCommand('workbench.action.openSettings', `@ext:upscale-dev.upscale ${problem.split(' ')[0] ?? ''}`);
+        if (choice)
+          void vscode.commands.executeCommand(
+            'workbench.action.openSettings',
+            `@ext:upscale-dev.upscale ${problem.split(' ')[0] ?? ''}`,
+          );
       });
     }
     return settings;

@@ -12,12 +12,20 @@ export interface StatusText {
 export function statusText(state: DaemonState): StatusText {
   switch (state.kind) {
     case 'stopped':
-      return { text: '$(circle-outline) Upscale', tooltip: 'Upscale daemon: not running (it starts on first use). Click to show models.', error: false };
+      return {
+        text: '$(circle-outline) Upscale',
+        tooltip: 'Upscale daemon: not running (it starts on first use). Click to show models.',
+        error: false,
+      };
     case 'starting':
       return { text: '$(loading~spin) Upscale', tooltip: 'Upscale daemon: starting…', error: false };
     case 'running': {
       if (state.jobs === 0) {
-        return { text: `$(check) Upscale · ${state.provider}`, tooltip: `Upscale daemon: idle, running models on ${state.provider}. Click to show models.`, error: false };
+        return {
+          text: `$(check) Upscale · ${state.provider}`,
+          tooltip: `Upscale daemon: idle, running models on ${state.provider}. Click to show models.`,
+          error: false,
+        };
       }
       const queued = state.jobs - 1;
       return {
@@ -29,6 +37,10 @@ export function statusText(state: DaemonState): StatusText {
     case 'restarting':
       return { text: '$(warning) Upscale', tooltip: `Upscale daemon: ${state.reason}; restarting…`, error: true };
     case 'failed':
-      return { text: '$(error) Upscale', tooltip: `Upscale daemon: ${state.reason}. Run "Upscale: Restart Daemon" to try again.`, error: true };
+      return {
+        text: '$(error) Upscale',
+        tooltip: `Upscale daemon: ${state.reason}. Run "Upscale: Restart Daemon" to try again.`,
+        error: true,
+      };
   }
 }

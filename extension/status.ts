@@ -22,7 +22,11 @@ export class DaemonStatusItem implements vscode.Disposable {
     this.item.text = t.text;
     this.item.tooltip = t.tooltip;
     this.item.backgroundColor = t.error ? new vscode.ThemeColor('statusBarItem.errorBackground') : undefined;
-    void vscode.commands.executeCommand('setContext', BUSY_CONTEXT_KEY, client.state.kind === 'running' && client.state.jobs > 0);
+    void vscode.commands.executeCommand(
+      'setContext',
+      BUSY_CONTEXT_KEY,
+      client.state.kind === 'running' && client.state.jobs > 0,
+    );
   }
 
   dispose(): void {

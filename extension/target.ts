@@ -7,7 +7,8 @@ export type Target =
   | { readonly kind: 'scale'; readonly scale: number }
   | { readonly kind: 'size'; readonly width?: number; readonly height?: number };
 
-export type TargetParse = { readonly ok: true; readonly target: Target } | { readonly ok: false; readonly problem: string };
+export type TargetParse =
+  { readonly ok: true; readonly target: Target } | { readonly ok: false; readonly problem: string };
 
 /** Largest side the daemon accepts (MAX_SIDE in daemon/protocol/params.ts). */
 export const MAX_SIDE = 1_000_000;
@@ -20,19 +21,31 @@ const BOTH = /^(\d+)[x×*](\d+)$/i;
 
 function scaleTarget(text: string): TargetParse {
   const value = Number(text);
-  if (!(value > 0) || value > MAX_SCALE) return { ok: false, problem: `A scale must be more than 0 and at most ${MAX_SCALE}; ${text} is not.` };
+  if (!(value > 0) || value > MAX_SCALE)
+    return { ok: false, problem: `A scale must be more than 0 and at most ${MAX_SCALE}; ${text} is not.` };
   return { ok: true, target: { kind: 'scale', scale: value } };
 }
 
 function sizeTarget(width: string | undefined, height: string | undefined): TargetParse {
-  for (const [what, text] of [['width', width], ['height', height]] as const) {
+  for (const [what, text] of [
+    ['width', width],
+    ['height', height],
+  ] as const) {
     if (text === undefined) continue;
     const n = Number(text);
-    if (!Number.isInteger(n) || n < 1 || n > MAX_SIDE) return { ok: false, problem: `The ${what} must be a whole number of pixels from 1 to ${MAX_SIDE}; ${text} is not.` };
+    if (!Number.isInteger(n) || n < 1 || n > MAX_SIDE)
+      return {
+        ok: false,
+        problem: `The ${what} must be a whole number of pixels from 1 to ${MAX_SIDE}; ${text} is not.`,
+      };
   }
   return {
     ok: true,
-    target: { kind: 'size', ...(width !== undefined && { width: Number(width) }), ...(height !== undefined && { height: Number(height) }) },
+    target: {
+      kind: 'size',
+      ...(width !== undefined && { width: Number(width) }),
+      ...(height !== undefined && { height: Number(height) }),
+    },
   };
 }
 
@@ -42,7 +55,8 @@ function sizeTarget(width: string | undefined, height: string | undefined): Targ
  */
 export function parseTarget(input: string): TargetParse {
   const text = input.trim().replace(/\s+/g, '');
-  if (text === '') return { ok: false, problem: 'Type a scale such as 4 or 2.5x, or a size such as 1920x1080, 1920x or x1080.' };
+  if (text === '')
+    return { ok: false, problem: 'Type a scale such as 4 or 2.5x, or a size such as 1920x1080, 1920x or x1080.' };
   let m: RegExpExecArray | null;
   if ((m = PLAIN.exec(text))) return scaleTarget(m[1] as string);
   if ((m = BOTH.exec(text))) return sizeTarget(m[1], m[2]);

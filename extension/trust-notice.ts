@@ -8,7 +8,9 @@ import { restrictedKeysIn } from './trust';
 
 async function workspaceSettingsText(folder: vscode.WorkspaceFolder): Promise<string> {
   try {
-    return Buffer.from(await vscode.workspace.fs.readFile(vscode.Uri.joinPath(folder.uri, '.vscode', 'settings.json'))).toString('utf8');
+    return Buffer.from(
+      await vscode.workspace.fs.readFile(vscode.Uri.joinPath(folder.uri, '.vscode', 'settings.json')),
+    ).toString('utf8');
   } catch {
     return '';
   }

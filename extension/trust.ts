@@ -3,5 +3,7 @@
 import { RESTRICTED_SETTINGS, SECTION } from './config';
 
 export function restrictedKeysIn(settingsText: string): string[] {
-  return RESTRICTED_SETTINGS.map((k) => `${SECTION}.${k}`).filter((key) => new RegExp(`"${key.replace('.', '\\.')}"\\s*:`).test(settingsText));
+  return RESTRICTED_SETTINGS.map((k) => `${SECTION}.${k}`).filter((key) =>
+    new RegExp(`"${key.replace('.', '\\.')}"\\s*:`).test(settingsText),
+  );
 }

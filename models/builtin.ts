@@ -51,20 +51,25 @@ function upscalerjsModels(): BuiltinModel[] {
     { size: 'medium', pixelMax: 255 },
     { size: 'thick', pixelMax: 1 },
   ] as const;
-  return sizes.flatMap(({ size, pixelMax }) => [2, 3, 4, 8].map((scale): BuiltinModel => ({
-    id: `upscalerjs-esrgan-${size}-x${scale}`,
-    name: `UpscalerJS ESRGAN ${size} x${scale}`,
-    family: 'esrgan',
-    variant: `UpscalerJS ESRGAN ${size}`,
-    scale,
-    inputMultiple: 1,
-    license: 'MIT',
-    credit: UPSCALERJS_CREDIT,
-    source: {
-      kind: 'tfjs', package: `@upscalerjs/esrgan-${size}`, modelJson: `models/x${scale}/model.json`,
-      inputMax: pixelMax, outputMax: pixelMax,
-    },
-  })));
+  return sizes.flatMap(({ size, pixelMax }) =>
+    [2, 3, 4, 8].map((scale): BuiltinModel => ({
+      id: `upscalerjs-esrgan-${size}-x${scale}`,
+      name: `UpscalerJS ESRGAN ${size} x${scale}`,
+      family: 'esrgan',
+      variant: `UpscalerJS ESRGAN ${size}`,
+      scale,
+      inputMultiple: 1,
+      license: 'MIT',
+      credit: UPSCALERJS_CREDIT,
+      source: {
+        kind: 'tfjs',
+        package: `@upscalerjs/esrgan-${size}`,
+        modelJson: `models/x${scale}/model.json`,
+        inputMax: pixelMax,
+        outputMax: pixelMax,
+      },
+    })),
+  );
 }
 
 const REAL_ESRGAN_CREDIT = 'Real-ESRGAN, Xintao Wang et al. (Tencent ARC), https://github.com/xinntao/Real-ESRGAN';

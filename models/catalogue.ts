@@ -112,11 +112,15 @@ export interface ParseOptions {
 function driveProblems(drive: unknown, url: unknown, at: string): string[] {
   const problems: string[] = [];
   if (url !== null) problems.push(`${at}: an entry has "url" or "drive", not both`);
-  if (typeof drive !== 'object' || drive === null || Array.isArray(drive)) return [...problems, `${at}: "drive" must be an object with "id" and "idSource"`];
+  if (typeof drive !== 'object' || drive === null || Array.isArray(drive))
+    return [...problems, `${at}: "drive" must be an object with "id" and "idSource"`];
   const d = drive as Record<string, unknown>;
-  if (typeof d.id !== 'string' || !DRIVE_ID.test(d.id)) problems.push(`${at}: "drive.id" must be a Google Drive file id (20 to 100 letters, digits, '-' or '_')`);
-  if (typeof d.idSource !== 'string' || d.idSource.trim() === '') problems.push(`${at}: "drive.idSource" must say where the file id was published`);
-  for (const key of Object.keys(d)) if (key !== 'id' && key !== 'idSource') problems.push(`${at}: "drive.${key}" is not a known field`);
+  if (typeof d.id !== 'string' || !DRIVE_ID.test(d.id))
+    problems.push(`${at}: "drive.id" must be a Google Drive file id (20 to 100 letters, digits, '-' or '_')`);
+  if (typeof d.idSource !== 'string' || d.idSource.trim() === '')
+    problems.push(`${at}: "drive.idSource" must say where the file id was published`);
+  for (const key of Object.keys(d))
+    if (key !== 'id' && key !== 'idSource') problems.push(`${at}: "drive.${key}" is not a known field`);
   return problems;
 }
 
@@ -135,7 +139,8 @@ function entryProblems(value: unknown, where: string, options: ParseOptions): st
     return v;
   };
   const id = str('id');
-  if (id !== undefined && !isValidModelId(id)) problems.push(`${at}: "id" '${id}' must be 1 to 64 lowercase letters, digits, '.', '_' or '-', without '..'`);
+  if (id !== undefined && !isValidModelId(id))
+    problems.push(`${at}: "id" '${id}' must be 1 to 64 lowercase letters, digits, '.', '_' or '-', without '..'`);
   str('family');
   str('variant');
   const fileName = str('fileName');
@@ -151,7 +156,8 @@ function entryProblems(value: unknown, where: string, options: ParseOptions): st
 
   const hosts = options.hosts ?? OFFICIAL_HOSTS;
   if (e.url === null) {
-    if (!isHttpsUrl(e.manualUrl)) problems.push(`${at}: an entry without "url" needs an https "manualUrl" to fetch it by hand`);
+    if (!isHttpsUrl(e.manualUrl))
+      problems.push(`${at}: an entry without "url" needs an https "manualUrl" to fetch it by hand`);
   } else if (typeof e.url !== 'string') {
     problems.push(`${at}: "url" must be a string or null`);
   } else {
@@ -168,7 +174,10 @@ function entryProblems(value: unknown, where: string, options: ParseOptions): st
   }
   if (e.manualUrl !== undefined && !isHttpsUrl(e.manualUrl)) problems.push(`${at}: "manualUrl" must be an https URL`);
   if (e.drive !== undefined) problems.push(...driveProblems(e.drive, e.url, at));
-  if (!(e.sizeBytes === null || (typeof e.sizeBytes === 'number' && Number.isSafeInteger(e.sizeBytes) && e.sizeBytes > 0))) {
+  if (!(
+    e.sizeBytes === null ||
+    (typeof e.sizeBytes === 'number' && Number.isSafeInteger(e.sizeBytes) && e.sizeBytes > 0)
+  )) {
     problems.push(`${at}: "sizeBytes" must be a positive integer or null`);
   }
 
@@ -178,22 +187,26 @@ function entryProblems(value: unknown, where: string, options: ParseOptions): st
   } else if (typeof e.sha256 !== 'string' || !SHA256.test(e.sha256)) {
     problems.push(`${at}: "sha256" must be 64 lowercase hex digits or null`);
   } else {
-    if (typeof e.hashSource !== 'string' || e.hashSource.trim() === '') problems.push(`${at}: "hashSource" must say where the hash was published`);
+    if (typeof e.hashSource !== 'string' || e.hashSource.trim() === '')
+      problems.push(`${at}: "hashSource" must say where the hash was published`);
   }
   if (typeof e.verified !== 'boolean') problems.push(`${at}: "verified" must be a boolean`);
 
   const license = e.license as Record<string, unknown> | null | undefined;
   if (typeof license !== 'object' || license === null) problems.push(`${at}: "license" must be an object`);
   else {
-    if (typeof license.spdx !== 'string' || !SPDX.test(license.spdx)) problems.push(`${at}: "license.spdx" must be an SPDX identifier`);
+    if (typeof license.spdx !== 'string' || !SPDX.test(license.spdx))
+      problems.push(`${at}: "license.spdx" must be an SPDX identifier`);
     if (typeof license.commercialUse !== 'boolean') problems.push(`${at}: "license.commercialUse" must be a boolean`);
     if (!isHttpsUrl(license.source)) problems.push(`${at}: "license.source" must be an https URL`);
-    if (license.note !== undefined && typeof license.note !== 'string') problems.push(`${at}: "license.note" must be a string`);
+    if (license.note !== undefined && typeof license.note !== 'string')
+      problems.push(`${at}: "license.note" must be a string`);
   }
   const paper = e.paper as Record<string, unknown> | null | undefined;
   if (typeof paper !== 'object' || paper === null) problems.push(`${at}: "paper" must be an object`);
   else {
-    if (typeof paper.title !== 'string' || paper.title.trim() === '') problems.push(`${at}: "paper.title" must be a non-empty string`);
+    if (typeof paper.title !== 'string' || paper.title.trim() === '')
+      problems.push(`${at}: "paper.title" must be a non-empty string`);
     if (!isHttpsUrl(paper.url)) problems.push(`${at}: "paper.url" must be an https URL`);
   }
   return problems;
@@ -222,7 +235,8 @@ export function parseCatalogue(value: unknown, options: ParseOptions = {}): Cata
 /** The entry with this id; an error naming the known ids otherwise. Pure. */
 export function findEntry(catalogue: Catalogue, id: string): CatalogueEntry {
   const entry = catalogue.models.find((m) => m.id === id);
-  if (!entry) throw new Error(`no model '${id}' in the catalogue; known: ${catalogue.models.map((m) => m.id).join(', ')}`);
+  if (!entry)
+    throw new Error(`no model '${id}' in the catalogue; known: ${catalogue.models.map((m) => m.id).join(', ')}`);
   return entry;
 }
 
@@ -250,7 +264,9 @@ export function formatSize(bytes: number | null): string {
 }
 
 /** Families in the order they appear in the catalogue, with their entries. Pure. */
-export function groupByFamily(entries: readonly CatalogueEntry[]): { readonly family: string; readonly entries: readonly CatalogueEntry[] }[] {
+export function groupByFamily(
+  entries: readonly CatalogueEntry[],
+): { readonly family: string; readonly entries: readonly CatalogueEntry[] }[] {
   const groups = new Map<string, CatalogueEntry[]>();
   for (const e of entries) {
     const list = groups.get(e.family) ?? [];
@@ -269,7 +285,10 @@ function readShippedCatalogue(): unknown {
     if ((e as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND') throw e;
   }
   // tsc's output (out/models/) does not copy JSON: read the source beside it.
-  const candidates = [path.join(__dirname, 'catalogue.json'), path.resolve(__dirname, '..', '..', 'models', 'catalogue.json')];
+  const candidates = [
+    path.join(__dirname, 'catalogue.json'),
+    path.resolve(__dirname, '..', '..', 'models', 'catalogue.json'),
+  ];
   for (const file of candidates) {
     if (fs.existsSync(file)) return JSON.parse(fs.readFileSync(file, 'utf8')) as unknown;
   }

@@ -8,12 +8,19 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
-import { findEntry, loadCatalogue, manualRoute, OFFICIAL_HOSTS, parseCatalogue, type Catalogue, type CatalogueEntry } from './catalogue';
+import {
+  findEntry,
+  loadCatalogue,
+  manualRoute,
+  OFFICIAL_HOSTS,
+  parseCatalogue,
+  type Catalogue,
+  type CatalogueEntry,
+} from './catalogue';
 import { driveBaseFromEnv, driveDownloadUrl, openDriveFile } from './drive';
 import { DownloadError, get, isWebPage, looksLikeHtml, type HttpOptions, type Response } from './http';
 import { importModel, writeFilesAtomically } from './import';
 import { CONVERTER_VERSION, metadataPath, onnxPath, type ModelRecord, type RegisteredModel } from './registry';
-
 
 /** Folder (inside the models folder) for `.part` files; a dot name, so the registry skips it. */
 export const DOWNLOAD_AREA = '.downloads';
@@ -79,7 +86,10 @@ interface PartInfo {
   readonly lastModified?: string;
 }
 
-function partPaths(modelsDir: string, entry: CatalogueEntry): { readonly dir: string; readonly part: string; readonly info: string } {
+function partPaths(
+  modelsDir: string,
+  entry: CatalogueEntry,
+): { readonly dir: string; readonly part: string; readonly info: string } {
   const dir = path.join(modelsDir, DOWNLOAD_AREA);
   const part = path.join(dir, `${entry.id}-${entry.fileName}.part`);
   return { dir, part, info: `${part}.json` };
@@ -126,15 +136,21 @@ function cancelled(entry: CatalogueEntry): DownloadError {
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     const t = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => {
-      clearTimeout(t);
-      resolve();
-    }, { once: true });
+    signal?.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(t);
+        resolve();
+      },
+      { once: true },
+    );
   });
 }
 
 /** Parses `Content-Range: bytes START-END/TOTAL`. Pure. */
-export function parseContentRange(value: string | undefined): { readonly start: number; readonly end: number; readonly total: number | null } | null {
+export function parseContentRange(
+  value: string | undefined,
+): { readonly start: number; readonly end: number; readonly total: number | null } | null {
   const m = value ? /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(value.trim()) : null;
   if (!m) return null;
   return { start: Number(m[1]), end: Number(m[2]), total: m[3] === '*' ? null : Number(m[3]) };
@@ -154,14 +170,23 @@ function byteSource(entry: CatalogueEntry, options: DownloadOptions): ByteSource
     const file = { id: entry.drive.id, fileName: entry.fileName, manualRoute: manualRoute(entry) };
     return { url, open: (headers) => openDriveFile(file, url, headers, options) };
   }
-  if (entry.url === null) throw new DownloadError(`${entry.id} can only be fetched by hand: the catalogue has no URL or Google Drive file for it; ${manualRoute(entry)}`, 'manual', entry.manualUrl);
+  if (entry.url === null)
+    throw new DownloadError(
+      `${entry.id} can only be fetched by hand: the catalogue has no URL or Google Drive file for it; ${manualRoute(entry)}`,
+      'manual',
+      entry.manualUrl,
+    );
   const url = sourceUrl({ url: entry.url }, options.baseUrl);
   return { url, open: (headers) => get(url, headers, options) };
 }
 
 /** A web page where the file's bytes were expected (a portal, a sign-in): refused before anything is kept. */
 function webPageInstead(entry: CatalogueEntry, url: URL): DownloadError {
-  return new DownloadError(`${url.href} answered with a web page instead of ${entry.fileName}; nothing was saved; ${manualRoute(entry)}`, 'http', url.href);
+  return new DownloadError(
+    `${url.href} answered with a web page instead of ${entry.fileName}; nothing was saved; ${manualRoute(entry)}`,
+    'http',
+    url.href,
+  );
 }
 
 interface FetchState {
@@ -173,7 +198,12 @@ interface FetchState {
  * Fetches the entry's file from `source` into `part`, resuming what is there. Resolves once
  * the whole body is on disk; network failures mid-body are retried with Range.
  */
-async function fetchToPart(entry: CatalogueEntry, source: ByteSource, paths: ReturnType<typeof partPaths>, options: DownloadOptions): Promise<FetchState> {
+async function fetchToPart(
+  entry: CatalogueEntry,
+  source: ByteSource,
+  paths: ReturnType<typeof partPaths>,
+  options: DownloadOptions,
+): Promise<FetchState> {
   const start = source.url;
   const state: FetchState = { resumedBytes: 0, finalUrl: start.href };
   const report = (phase: DownloadPhase, bytesDone: number, bytesTotal: number | null) =>
@@ -224,8 +254,13 @@ async function fetchToPart(entry: CatalogueEntry, source: ByteSource, paths: Ret
     }
     if (status !== 200 && status !== 206) {
       res.resume();
-      const why = status === 404 ? 'the file is not there (HTTP 404)' : `HTTP ${status} ${res.statusMessage ?? ''}`.trim();
-      throw new DownloadError(`could not download ${entry.id} from ${url.href}: ${why}; ${manualRoute(entry)}`, 'http', url.href);
+      const why =
+        status === 404 ? 'the file is not there (HTTP 404)' : `HTTP ${status} ${res.statusMessage ?? ''}`.trim();
+      throw new DownloadError(
+        `could not download ${entry.id} from ${url.href}: ${why}; ${manualRoute(entry)}`,
+        'http',
+        url.href,
+      );
     }
     if (isWebPage(res.headers)) {
       res.resume();
@@ -245,18 +280,35 @@ async function fetchToPart(entry: CatalogueEntry, source: ByteSource, paths: Ret
       state.resumedBytes = Math.max(state.resumedBytes, have);
     }
     const lengthHeader = Number(res.headers['content-length']);
-    const total = status === 206
-      ? parseContentRange(res.headers['content-range'])?.total ?? (Number.isFinite(lengthHeader) ? offset + lengthHeader : entry.sizeBytes)
-      : Number.isFinite(lengthHeader) && res.headers['content-length'] !== undefined ? lengthHeader : entry.sizeBytes;
+    const total =
+      status === 206
+        ? (parseContentRange(res.headers['content-range'])?.total ??
+          (Number.isFinite(lengthHeader) ? offset + lengthHeader : entry.sizeBytes))
+        : Number.isFinite(lengthHeader) && res.headers['content-length'] !== undefined
+          ? lengthHeader
+          : entry.sizeBytes;
     if (entry.sizeBytes !== null && total !== null && total !== entry.sizeBytes) {
       res.resume();
       await removeQuietly(paths.part, paths.info);
-      throw new DownloadError(`${url.href} is ${total} bytes but the catalogue says ${entry.sizeBytes}; refused (the release may have changed)`, 'size', url.href);
+      throw new DownloadError(
+        `${url.href} is ${total} bytes but the catalogue says ${entry.sizeBytes}; refused (the release may have changed)`,
+        'size',
+        url.href,
+      );
     }
 
-    const etag = typeof res.headers.etag === 'string' && !res.headers.etag.startsWith('W/') ? res.headers.etag : undefined;
+    const etag =
+      typeof res.headers.etag === 'string' && !res.headers.etag.startsWith('W/') ? res.headers.etag : undefined;
     const lastModified = res.headers['last-modified'];
-    await fsp.writeFile(paths.info, JSON.stringify({ url: start.href, sha256: entry.sha256, ...(etag && { etag }), ...(lastModified && { lastModified }) } satisfies PartInfo));
+    await fsp.writeFile(
+      paths.info,
+      JSON.stringify({
+        url: start.href,
+        sha256: entry.sha256,
+        ...(etag && { etag }),
+        ...(lastModified && { lastModified }),
+      } satisfies PartInfo),
+    );
 
     // 200: the whole file, whatever we had; 206: appended at `offset`.
     const out = fs.createWriteStream(paths.part, { flags: status === 206 ? 'a' : 'w' });
@@ -281,7 +333,13 @@ async function fetchToPart(entry: CatalogueEntry, source: ByteSource, paths: Ret
           }
           done += chunk.length;
           if (total !== null && done > total) {
-            fail(new DownloadError(`${url.href} sent more than the ${total} bytes it announced; refused`, 'size', url.href));
+            fail(
+              new DownloadError(
+                `${url.href} sent more than the ${total} bytes it announced; refused`,
+                'size',
+                url.href,
+              ),
+            );
             return;
           }
           if (!out.write(chunk)) {
@@ -321,11 +379,19 @@ async function fetchToPart(entry: CatalogueEntry, source: ByteSource, paths: Ret
       if (!out.closed) await new Promise<void>((r) => out.once('close', () => r()));
       if (options.signal?.aborted) throw cancelled(entry);
       if (e instanceof DownloadError) throw e;
-      lastError = new DownloadError(`the download of ${url.href} failed after ${done} bytes: ${(e as Error).message}`, 'network', url.href);
+      lastError = new DownloadError(
+        `the download of ${url.href} failed after ${done} bytes: ${(e as Error).message}`,
+        'network',
+        url.href,
+      );
       await sleep(options.retryDelayMs ?? 500, options.signal);
     }
   }
-  throw new DownloadError(`${lastError?.message ?? 'the download failed'}; gave up after ${MAX_ATTEMPTS} attempts (run it again to resume, or ${manualRoute(entry)})`, 'network', start.href);
+  throw new DownloadError(
+    `${lastError?.message ?? 'the download failed'}; gave up after ${MAX_ATTEMPTS} attempts (run it again to resume, or ${manualRoute(entry)})`,
+    'network',
+    start.href,
+  );
 }
 
 // ---------------------------------------------------------------------------------------
@@ -345,7 +411,11 @@ export function catalogueFromEnv(env: NodeJS.ProcessEnv = process.env): Catalogu
 }
 
 /** Records the catalogue's credit (authors and release file) in the model's metadata. */
-async function recordCredit(modelsDir: string, model: RegisteredModel, entry: CatalogueEntry): Promise<RegisteredModel> {
+async function recordCredit(
+  modelsDir: string,
+  model: RegisteredModel,
+  entry: CatalogueEntry,
+): Promise<RegisteredModel> {
   const credit = `${entry.credit} (${entry.fileName}, ${entry.paper.url})`;
   if (model.credit === credit) return model;
   const file = metadataPath(modelsDir, model.id);
@@ -368,7 +438,15 @@ async function alreadyInstalled(modelsDir: string, entry: CatalogueEntry): Promi
   const stat = await fsp.stat(onnx).catch(() => null);
   if (!stat) return null;
   const model: RegisteredModel = { ...record, source: 'user', onnxPath: onnx, sizeBytes: stat.size };
-  return { entry, model, sha256: entry.sha256, verified: entry.verified, bytes: 0, resumedBytes: 0, alreadyInstalled: true };
+  return {
+    entry,
+    model,
+    sha256: entry.sha256,
+    verified: entry.verified,
+    bytes: 0,
+    resumedBytes: 0,
+    alreadyInstalled: true,
+  };
 }
 
 /**
@@ -381,7 +459,11 @@ export async function downloadModel(id: string, options: DownloadOptions): Promi
   const from = byteSource(entry, options);
   if (entry.sha256 === null || !entry.verified) {
     if (!options.allowUnverified) {
-      throw new DownloadError(`${entry.id} has no published SHA-256, so the download cannot be checked; pass allowUnverified (--allow-unverified) to download it anyway`, 'unverified', from.url.href);
+      throw new DownloadError(
+        `${entry.id} has no published SHA-256, so the download cannot be checked; pass allowUnverified (--allow-unverified) to download it anyway`,
+        'unverified',
+        from.url.href,
+      );
     }
   }
   const installed = await alreadyInstalled(options.modelsDir, entry);
@@ -390,7 +472,8 @@ export async function downloadModel(id: string, options: DownloadOptions): Promi
     return installed;
   }
   const paths = partPaths(options.modelsDir, entry);
-  if (inFlight.has(paths.part)) throw new DownloadError(`${entry.id} is already being downloaded`, 'busy', from.url.href);
+  if (inFlight.has(paths.part))
+    throw new DownloadError(`${entry.id} is already being downloaded`, 'busy', from.url.href);
   inFlight.add(paths.part);
   const sourceDir = path.join(options.modelsDir, SOURCES_FOLDER);
   const source = options.keepSource ? path.join(sourceDir, entry.fileName) : path.join(paths.dir, entry.fileName);
@@ -403,7 +486,8 @@ export async function downloadModel(id: string, options: DownloadOptions): Promi
     } catch (e) {
       // Cancelled or refused: nothing stays. A network failure, or Drive's quota (its
       // message says to try again later), keeps the .part to resume.
-      if (!(e instanceof DownloadError) || (e.kind !== 'network' && e.kind !== 'quota')) await removeQuietly(paths.part, paths.info);
+      if (!(e instanceof DownloadError) || (e.kind !== 'network' && e.kind !== 'quota'))
+        await removeQuietly(paths.part, paths.info);
       throw e;
     }
     if (options.signal?.aborted) {
@@ -411,7 +495,13 @@ export async function downloadModel(id: string, options: DownloadOptions): Promi
       throw cancelled(entry);
     }
     const bytes = await sizeOf(paths.part);
-    options.onProgress?.({ id: entry.id, phase: 'verifying', bytesDone: bytes, bytesTotal: bytes, url: state.finalUrl });
+    options.onProgress?.({
+      id: entry.id,
+      phase: 'verifying',
+      bytesDone: bytes,
+      bytesTotal: bytes,
+      url: state.finalUrl,
+    });
     let digest: string;
     try {
       digest = await sha256File(paths.part, options.signal);
@@ -421,19 +511,33 @@ export async function downloadModel(id: string, options: DownloadOptions): Promi
     }
     if (entry.sha256 !== null && digest !== entry.sha256) {
       await removeQuietly(paths.part, paths.info);
-      throw new DownloadError(`${entry.fileName} from ${state.finalUrl} has SHA-256 ${digest}, but ${entry.sha256} was published (${entry.hashSource}); refused and removed`, 'hash', state.finalUrl);
+      throw new DownloadError(
+        `${entry.fileName} from ${state.finalUrl} has SHA-256 ${digest}, but ${entry.sha256} was published (${entry.hashSource}); refused and removed`,
+        'hash',
+        state.finalUrl,
+      );
     }
     if (options.keepSource) await fsp.mkdir(sourceDir, { recursive: true });
     await fsp.rename(paths.part, source);
     placedSource = true;
     await removeQuietly(paths.info);
-    options.onProgress?.({ id: entry.id, phase: 'converting', bytesDone: bytes, bytesTotal: bytes, url: state.finalUrl });
+    options.onProgress?.({
+      id: entry.id,
+      phase: 'converting',
+      bytesDone: bytes,
+      bytesTotal: bytes,
+      url: state.finalUrl,
+    });
     let model: RegisteredModel;
     try {
       model = await importModel(source, options.modelsDir, { id: entry.id, license: entry.license.spdx });
       model = await recordCredit(options.modelsDir, model, entry);
     } catch (e) {
-      throw new DownloadError(`${entry.fileName} was downloaded and verified but could not be converted: ${(e as Error).message}`, 'convert', state.finalUrl);
+      throw new DownloadError(
+        `${entry.fileName} was downloaded and verified but could not be converted: ${(e as Error).message}`,
+        'convert',
+        state.finalUrl,
+      );
     }
     options.onProgress?.({ id: entry.id, phase: 'done', bytesDone: bytes, bytesTotal: bytes, url: state.finalUrl });
     return {

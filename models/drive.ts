@@ -44,7 +44,10 @@ export function driveBaseFromEnv(env: NodeJS.ProcessEnv = process.env): string {
     url = undefined;
   }
   if (url?.protocol === 'https:' || (url?.protocol === 'http:' && LOOPBACK.has(url.hostname))) return url.href;
-  throw new DownloadError(`UPSCALE_DRIVE_BASE_URL is '${value}': expected an https:// URL, or http:// on 127.0.0.1 or localhost`, 'network');
+  throw new DownloadError(
+    `UPSCALE_DRIVE_BASE_URL is '${value}': expected an https:// URL, or http:// on 127.0.0.1 or localhost`,
+    'network',
+  );
 }
 
 // ---------------------------------------------------------------------------------------
@@ -84,9 +87,13 @@ function sameSite(target: URL, page: URL): boolean {
  * such form, or its form would post, or send the request to another site. Pure.
  */
 export function confirmFormUrl(html: string, page: URL): URL | null {
-  const forms = [...html.matchAll(/<form\b[^>]*>([\s\S]*?)<\/form\s*>/gi)].map((m) => ({ tag: /^<form\b[^>]*>/i.exec(m[0])?.[0] ?? '', body: m[1] ?? '' }));
-  const form = forms.find((f) => attributes(f.tag).get('id') === 'download-form')
-    ?? forms.find((f) => /\/(?:download|uc)\/?$/.test(attributes(f.tag).get('action')?.split('?')[0] ?? ''));
+  const forms = [...html.matchAll(/<form\b[^>]*>([\s\S]*?)<\/form\s*>/gi)].map((m) => ({
+    tag: /^<form\b[^>]*>/i.exec(m[0])?.[0] ?? '',
+    body: m[1] ?? '',
+  }));
+  const form =
+    forms.find((f) => attributes(f.tag).get('id') === 'download-form') ??
+    forms.find((f) => /\/(?:download|uc)\/?$/.test(attributes(f.tag).get('action')?.split('?')[0] ?? ''));
   if (!form) return null;
   const attrs = attributes(form.tag);
   if ((attrs.get('method') ?? 'get').toLowerCase() !== 'get') return null;
@@ -107,7 +114,9 @@ export function confirmFormUrl(html: string, page: URL): URL | null {
 
 /** Set-Cookie lines as one Cookie header to send back (`a=1; b=2`); undefined when none. Pure. */
 export function cookieHeader(setCookie: readonly string[] | undefined): string | undefined {
-  const pairs = (setCookie ?? []).map((line) => line.split(';')[0]?.trim() ?? '').filter((pair) => /^[^=\s]+=/.test(pair));
+  const pairs = (setCookie ?? [])
+    .map((line) => line.split(';')[0]?.trim() ?? '')
+    .filter((pair) => /^[^=\s]+=/.test(pair));
   return pairs.length > 0 ? pairs.join('; ') : undefined;
 }
 
@@ -125,14 +134,15 @@ export function confirmTokenFromHtml(html: string): string | null {
   return /[?&](?:amp;)?confirm=([0-9A-Za-z_-]+)/.exec(html)?.[1] ?? null;
 }
 
-const QUOTA = /too many users have (?:viewed or )?downloaded this file recently|download quota|quota (?:has been |is )?exceeded/i;
+const QUOTA =
+  /too many users have (?:viewed or )?downloaded this file recently|download quota|quota (?:has been |is )?exceeded/i;
 const MISSING = /the file you have requested does not exist|requested file (?:does not exist|was not found)/i;
-const PERMISSION = /you need (?:access|permission)|request access|accounts\.google\.com\/(?:ServiceLogin|v3\/signin|signin)|<title>[^<]*sign[ -]?in/i;
+const PERMISSION =
+  /you need (?:access|permission)|request access|accounts\.google\.com\/(?:ServiceLogin|v3\/signin|signin)|<title>[^<]*sign[ -]?in/i;
 
 /** What a page Drive answered with instead of the file means. */
 export type DrivePage =
-  | { readonly kind: 'confirm'; readonly url: URL }
-  | { readonly kind: 'quota' | 'permission' | 'missing' | 'unknown' };
+  { readonly kind: 'confirm'; readonly url: URL } | { readonly kind: 'quota' | 'permission' | 'missing' | 'unknown' };
 
 /**
  * Reads a page Drive sent where a file was asked for: the confirm step (its form, or the
@@ -178,13 +188,29 @@ async function readPage(res: http.IncomingMessage): Promise<string> {
 function refusal(file: DriveFile, kind: DrivePage['kind'], status: number, url: URL, page: boolean): DownloadError {
   switch (kind) {
     case 'quota':
-      return new DownloadError(`Google Drive refuses to serve ${file.fileName} now: its download quota is exceeded. Try again later, or ${file.manualRoute}`, 'quota', url.href);
+      return new DownloadError(
+        `Google Drive refuses to serve ${file.fileName} now: its download quota is exceeded. Try again later, or ${file.manualRoute}`,
+        'quota',
+        url.href,
+      );
     case 'permission':
-      return new DownloadError(`Google Drive refuses to serve ${file.fileName}: it asks to sign in or for access (HTTP ${status}), so the file is no longer shared publicly; ${file.manualRoute}`, 'permission', url.href);
+      return new DownloadError(
+        `Google Drive refuses to serve ${file.fileName}: it asks to sign in or for access (HTTP ${status}), so the file is no longer shared publicly; ${file.manualRoute}`,
+        'permission',
+        url.href,
+      );
     case 'missing':
-      return new DownloadError(`${file.fileName} is not on Google Drive (file ${file.id}: HTTP ${status}, no such file; it may have been moved or removed); ${file.manualRoute}`, 'http', url.href);
+      return new DownloadError(
+        `${file.fileName} is not on Google Drive (file ${file.id}: HTTP ${status}, no such file; it may have been moved or removed); ${file.manualRoute}`,
+        'http',
+        url.href,
+      );
     default:
-      return new DownloadError(`Google Drive answered ${url.href} with HTTP ${status}${page ? ' and a web page' : ''} instead of ${file.fileName}; nothing was saved; ${file.manualRoute}`, 'http', url.href);
+      return new DownloadError(
+        `Google Drive answered ${url.href} with HTTP ${status}${page ? ' and a web page' : ''} instead of ${file.fileName}; nothing was saved; ${file.manualRoute}`,
+        'http',
+        url.href,
+      );
   }
 }
 
@@ -194,7 +220,12 @@ function refusal(file: DriveFile, kind: DrivePage['kind'], status: number, url: 
  * request repeats `headers` and sends Drive's cookies back. What this returns is never a web
  * page: every page is read here, and a refusal is thrown as a DownloadError naming the file.
  */
-export async function openDriveFile(file: DriveFile, start: URL, headers: Record<string, string>, options: HttpOptions): Promise<Response> {
+export async function openDriveFile(
+  file: DriveFile,
+  start: URL,
+  headers: Record<string, string>,
+  options: HttpOptions,
+): Promise<Response> {
   let url = start;
   let sent = headers;
   for (let step = 0; ; step++) {
@@ -212,7 +243,11 @@ export async function openDriveFile(file: DriveFile, start: URL, headers: Record
     const meaning = readDrivePage(status, html, response.url, setCookie);
     if (meaning.kind !== 'confirm') throw refusal(file, meaning.kind, status, response.url, page);
     if (step > 0) {
-      throw new DownloadError(`Google Drive asked again to confirm the download of ${file.fileName} (${response.url.href}); nothing was saved; ${file.manualRoute}`, 'http', response.url.href);
+      throw new DownloadError(
+        `Google Drive asked again to confirm the download of ${file.fileName} (${response.url.href}); nothing was saved; ${file.manualRoute}`,
+        'http',
+        response.url.href,
+      );
     }
     const cookie = cookieHeader(setCookie);
     sent = cookie ? { ...headers, Cookie: cookie } : headers;

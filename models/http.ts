@@ -15,7 +15,18 @@ const USER_AGENT = 'upscale-model-downloader/0.1 (+https://github.com)';
 export class DownloadError extends Error {
   constructor(
     message: string,
-    readonly kind: 'cancelled' | 'http' | 'network' | 'hash' | 'unverified' | 'manual' | 'busy' | 'convert' | 'size' | 'quota' | 'permission',
+    readonly kind:
+      | 'cancelled'
+      | 'http'
+      | 'network'
+      | 'hash'
+      | 'unverified'
+      | 'manual'
+      | 'busy'
+      | 'convert'
+      | 'size'
+      | 'quota'
+      | 'permission',
     readonly url?: string,
   ) {
     super(message);
@@ -70,11 +81,13 @@ export function bypassesProxy(target: URL, noProxy: string | undefined): boolean
  */
 export function proxyFor(target: URL, env: NodeJS.ProcessEnv, explicit?: string): URL | null {
   if (bypassesProxy(target, envValue(env, 'NO_PROXY'))) return null;
-  const chosen = explicit?.trim() || (target.protocol === 'https:' ? envValue(env, 'HTTPS_PROXY') : envValue(env, 'HTTP_PROXY'));
+  const chosen =
+    explicit?.trim() || (target.protocol === 'https:' ? envValue(env, 'HTTPS_PROXY') : envValue(env, 'HTTP_PROXY'));
   if (!chosen) return null;
   try {
     const url = new URL(/^[a-z][a-z0-9+.-]*:\/\//i.test(chosen) ? chosen : `http://${chosen}`);
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`unsupported proxy protocol ${url.protocol}`);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:')
+      throw new Error(`unsupported proxy protocol ${url.protocol}`);
     return url;
   } catch (e) {
     throw new DownloadError(`the proxy setting '${chosen}' is not a usable URL: ${(e as Error).message}`, 'network');
@@ -104,10 +117,17 @@ export function connectTunnel(proxy: URL, host: string, port: number, signal?: A
       if (res.statusCode === 200) resolve(socket);
       else {
         socket.destroy();
-        reject(new DownloadError(`the proxy ${proxy.host} refused to connect to ${host}:${port}: HTTP ${res.statusCode} ${res.statusMessage ?? ''}`.trim(), 'network'));
+        reject(
+          new DownloadError(
+            `the proxy ${proxy.host} refused to connect to ${host}:${port}: HTTP ${res.statusCode} ${res.statusMessage ?? ''}`.trim(),
+            'network',
+          ),
+        );
       }
     });
-    request.once('error', (e) => reject(new DownloadError(`could not reach the proxy ${proxy.host}: ${e.message}`, 'network')));
+    request.once('error', (e) =>
+      reject(new DownloadError(`could not reach the proxy ${proxy.host}: ${e.message}`, 'network')),
+    );
     request.end();
   });
 }
@@ -128,7 +148,11 @@ async function getOnce(url: URL, headers: Record<string, string>, options: HttpO
   const env = options.env ?? process.env;
   const proxy = proxyFor(url, env, options.proxy);
   const port = Number(url.port) || (url.protocol === 'https:' ? 443 : 80);
-  const common = { method: 'GET', headers: { 'User-Agent': USER_AGENT, Accept: '*/*', ...headers }, signal: options.signal };
+  const common = {
+    method: 'GET',
+    headers: { 'User-Agent': USER_AGENT, Accept: '*/*', ...headers },
+    signal: options.signal,
+  };
   let request: http.ClientRequest;
   if (!proxy) {
     request = (url.protocol === 'https:' ? https : http).request(url, common);
@@ -153,7 +177,11 @@ async function getOnce(url: URL, headers: Record<string, string>, options: HttpO
   return new Promise((resolve, reject) => {
     request.once('response', resolve);
     request.once('error', reject);
-    request.setTimeout(options.idleTimeoutMs ?? IDLE_TIMEOUT_MS, () => request.destroy(new Error(`no answer from ${url.host} in ${(options.idleTimeoutMs ?? IDLE_TIMEOUT_MS) / 1000} s`)));
+    request.setTimeout(options.idleTimeoutMs ?? IDLE_TIMEOUT_MS, () =>
+      request.destroy(
+        new Error(`no answer from ${url.host} in ${(options.idleTimeoutMs ?? IDLE_TIMEOUT_MS) / 1000} s`),
+      ),
+    );
     request.end();
   });
 }
@@ -167,14 +195,21 @@ export async function get(start: URL, headers: Record<string, string>, options: 
     if (!isRedirect(res.statusCode)) return { res, url };
     res.resume();
     const location = res.headers.location;
-    if (!location) throw new DownloadError(`${url.href} answered HTTP ${res.statusCode} without a Location`, 'http', url.href);
-    if (hop >= MAX_REDIRECTS) throw new DownloadError(`${start.href}: more than ${MAX_REDIRECTS} redirects (last to ${location})`, 'http', start.href);
+    if (!location)
+      throw new DownloadError(`${url.href} answered HTTP ${res.statusCode} without a Location`, 'http', url.href);
+    if (hop >= MAX_REDIRECTS)
+      throw new DownloadError(
+        `${start.href}: more than ${MAX_REDIRECTS} redirects (last to ${location})`,
+        'http',
+        start.href,
+      );
     const next = new URL(location, url);
     if (url.protocol === 'https:' && next.protocol !== 'https:') {
       throw new DownloadError(`${url.href} redirects to ${next.href}, which is not https; refused`, 'http', url.href);
     }
     // A cookie is for the site that set it (Drive's confirm step): not sent on to another origin.
-    if (next.origin !== url.origin && 'Cookie' in sent) sent = Object.fromEntries(Object.entries(sent).filter(([name]) => name !== 'Cookie'));
+    if (next.origin !== url.origin && 'Cookie' in sent)
+      sent = Object.fromEntries(Object.entries(sent).filter(([name]) => name !== 'Cookie'));
     url = next;
   }
 }
@@ -190,6 +225,9 @@ export function isWebPage(headers: http.IncomingHttpHeaders): boolean {
  * so a page served as a file is caught before it is saved as one. Pure.
  */
 export function looksLikeHtml(first: Uint8Array): boolean {
-  const text = Buffer.from(first.subarray(0, 256)).toString('latin1').replace(/^(?:\xef\xbb\xbf)?\s*/, '').toLowerCase();
+  const text = Buffer.from(first.subarray(0, 256))
+    .toString('latin1')
+    .replace(/^(?:\xef\xbb\xbf)?\s*/, '')
+    .toLowerCase();
   return text.startsWith('<!doctype html') || text.startsWith('<html');
 }

@@ -16,7 +16,14 @@ import { readTfjsModelFiles } from './readers/tfjs';
 import { convertTfjs } from './arch/tfjs-graph';
 import type { StateDict } from './readers/state-dict';
 import { BUILTIN_MODELS } from './builtin';
-import { CONVERTER_VERSION, isValidModelId, metadataPath, onnxPath, type ModelRecord, type RegisteredModel } from './registry';
+import {
+  CONVERTER_VERSION,
+  isValidModelId,
+  metadataPath,
+  onnxPath,
+  type ModelRecord,
+  type RegisteredModel,
+} from './registry';
 import { activationBytesPerPixel } from './onnx/activation-memory';
 import { activationWarnings } from './arch/srvgg-activation';
 
@@ -32,23 +39,29 @@ const MAX_ONNX_IR_VERSION = 15;
  * renamed file is still read as what it is.
  */
 export function sniffModelKind(head: Uint8Array): ModelFileKind | null {
-  if (head.length >= 4 && head[0] === 0x50 && head[1] === 0x4b && head[2] === 0x03 && head[3] === 0x04) return 'pytorch';
+  if (head.length >= 4 && head[0] === 0x50 && head[1] === 0x4b && head[2] === 0x03 && head[3] === 0x04)
+    return 'pytorch';
   // Pickle PROTO opcode with a protocol torch.save uses (legacy .pth files).
   if (head.length >= 2 && head[0] === 0x80 && (head[1] as number) >= 2 && (head[1] as number) <= 5) return 'pytorch';
   if (head.length >= 9 && head[8] === 0x7b) {
     const headerLength = new DataView(head.buffer, head.byteOffset, head.byteLength).getBigUint64(0, true);
     if (headerLength >= 2n && headerLength <= BigInt(SAFETENSORS_MAX_HEADER)) return 'safetensors';
   }
-  const text = Buffer.from(head.subarray(0, 32)).toString('latin1').replace(/^\uFEFF|^\xEF\xBB\xBF/, '').trimStart();
+  const text = Buffer.from(head.subarray(0, 32))
+    .toString('latin1')
+    .replace(/^\uFEFF|^\xEF\xBB\xBF/, '')
+    .trimStart();
   if (text.startsWith(String(NCNN_PARAM_MAGIC))) return 'ncnn-param';
   // ModelProto field 1 (ir_version, varint) comes first in every encoder's output.
-  if (head.length >= 2 && head[0] === 0x08 && (head[1] as number) >= 1 && (head[1] as number) <= MAX_ONNX_IR_VERSION) return 'onnx';
+  if (head.length >= 2 && head[0] === 0x08 && (head[1] as number) >= 1 && (head[1] as number) <= MAX_ONNX_IR_VERSION)
+    return 'onnx';
   return null;
 }
 
 /** A TF.js layers model.json: a JSON object with a model topology and a weights manifest. Pure. */
 export function looksLikeTfjsModel(bytes: Uint8Array): boolean {
-  if (bytes.length > 64 * 1024 * 1024 || Buffer.from(bytes.subarray(0, 16)).toString('latin1').trimStart()[0] !== '{') return false;
+  if (bytes.length > 64 * 1024 * 1024 || Buffer.from(bytes.subarray(0, 16)).toString('latin1').trimStart()[0] !== '{')
+    return false;
   try {
     const json = JSON.parse(Buffer.from(bytes).toString('utf8')) as Record<string, unknown>;
     return typeof json.modelTopology === 'object' && Array.isArray(json.weightsManifest);
@@ -64,7 +77,9 @@ export function describeLeadingBytes(head: Uint8Array, fileSize: number): string
   const printable = sample.every((b) => b === 0x09 || b === 0x0a || b === 0x0d || (b >= 0x20 && b < 0x7f));
   const shown = printable
     ? `text starting "${Buffer.from(sample).toString('latin1').replace(/\s+/g, ' ').trim()}"`
-    : `bytes ${Buffer.from(head.subarray(0, 8)).toString('hex').replace(/(..)(?!$)/g, '$1 ')}`;
+    : `bytes ${Buffer.from(head.subarray(0, 8))
+        .toString('hex')
+        .replace(/(..)(?!$)/g, '$1 ')}`;
   return `${shown} (${fileSize} bytes)`;
 }
 
@@ -85,7 +100,8 @@ function checkWeightsFinite(sd: StateDict, label: string): void {
   for (const [key, t] of sd) {
     if (!(t.data instanceof Float32Array)) continue;
     const bad = firstNonFinite(t.data);
-    if (bad) throw new Error(`${label}: tensor '${key}' holds ${bad.kind} at element ${bad.index}; the weights are damaged`);
+    if (bad)
+      throw new Error(`${label}: tensor '${key}' holds ${bad.kind} at element ${bad.index}; the weights are damaged`);
   }
 }
 
@@ -99,12 +115,16 @@ export interface ConvertOptions {
 function activationRefused(label: string, what: string, activation: Activation): Error {
   return new Error(
     `${label}: activation '${activation}' applies only to Real-ESRGAN SRVGGNetCompact weights (.pth, .safetensors), ` +
-    `whose activation the weights may not tell; this is ${what}, whose activations are fixed`,
+      `whose activation the weights may not tell; this is ${what}, whose activations are fixed`,
   );
 }
 
 /** The detection with the user's activation applied, checked against the weights. */
-function withActivation({ arch, detected }: DetectedArchitecture, label: string, activation: Activation | undefined): Detected<unknown> {
+function withActivation(
+  { arch, detected }: DetectedArchitecture,
+  label: string,
+  activation: Activation | undefined,
+): Detected<unknown> {
   if (activation === undefined) return detected;
   if (!arch.chooseActivation) throw activationRefused(label, describeArch(detected.info), activation);
   try {
@@ -114,7 +134,11 @@ function withActivation({ arch, detected }: DetectedArchitecture, label: string,
   }
 }
 
-async function convertStateDict(sd: StateDict, label: string, activation: Activation | undefined): Promise<{ onnx: Uint8Array; info: ArchInfo }> {
+async function convertStateDict(
+  sd: StateDict,
+  label: string,
+  activation: Activation | undefined,
+): Promise<{ onnx: Uint8Array; info: ArchInfo }> {
   checkWeightsFinite(sd, label);
   const found = detectArchitecture(sd, label);
   const { arch } = found;
@@ -123,7 +147,9 @@ async function convertStateDict(sd: StateDict, label: string, activation: Activa
   // The graph is ours, but running it once catches a converter bug before the user's images do.
   const probed = await probeModel(onnx, `${label} (converted as ${describeArch(detected.info)})`);
   if (probed.scale !== detected.info.scale) {
-    throw new Error(`${label}: the converted ${arch.name} model upscales by ${probed.scale} but the weights say ${detected.info.scale}; this is a converter bug, please report it`);
+    throw new Error(
+      `${label}: the converted ${arch.name} model upscales by ${probed.scale} but the weights say ${detected.info.scale}; this is a converter bug, please report it`,
+    );
   }
   return { onnx, info: detected.info };
 }
@@ -166,7 +192,9 @@ async function convertNcnnFile(paramPath: string, paramBytes: Uint8Array): Promi
   try {
     bin = await fs.readFile(binPath);
   } catch {
-    throw new Error(`${paramPath}: this is an ncnn .param file, but its weights '${binPath}' were not found; put the .bin with the same name beside it`);
+    throw new Error(
+      `${paramPath}: this is an ncnn .param file, but its weights '${binPath}' were not found; put the .bin with the same name beside it`,
+    );
   }
   const onnx = convertNcnn(Buffer.from(paramBytes).toString('utf8'), bin, paramPath);
   const { scale, inputMultiple } = await probeModel(onnx, paramPath);
@@ -184,7 +212,8 @@ async function convertNcnnFile(paramPath: string, paramBytes: Uint8Array): Promi
 export async function convertModel(modelPath: string, options: ConvertOptions = {}): Promise<ConvertedModel> {
   // A device or pipe (/dev/zero, a FIFO) would be read without end.
   const stat = await fs.stat(modelPath);
-  if (!stat.isFile()) throw new Error(`${modelPath}: is not a regular file (a folder, device or pipe); expected a model file`);
+  if (!stat.isFile())
+    throw new Error(`${modelPath}: is not a regular file (a folder, device or pipe); expected a model file`);
   const bytes = await fs.readFile(modelPath);
   // Some exporters order ONNX fields differently; the extension then decides, and the
   // ONNX reader gives the precise error if the content disagrees.
@@ -219,9 +248,13 @@ export async function convertModel(modelPath: string, options: ConvertOptions = 
         return convertTfjsFile(modelPath);
       }
       if (/\.bin$/i.test(modelPath)) {
-        throw new Error(`${modelPath}: this looks like ncnn weights; import the .param file beside it instead (the .bin is read from there)`);
+        throw new Error(
+          `${modelPath}: this looks like ncnn weights; import the .param file beside it instead (the .bin is read from there)`,
+        );
       }
-      throw new Error(`${modelPath}: is not a model file: found ${describeLeadingBytes(bytes, bytes.length)}; expected .pth, .safetensors, .onnx, ncnn .param or a TF.js model.json`);
+      throw new Error(
+        `${modelPath}: is not a model file: found ${describeLeadingBytes(bytes, bytes.length)}; expected .pth, .safetensors, .onnx, ncnn .param or a TF.js model.json`,
+      );
     }
   }
 }
@@ -265,7 +298,7 @@ async function exists(file: string): Promise<boolean> {
 async function readRecord(file: string): Promise<Partial<ModelRecord> | null> {
   try {
     const value: unknown = JSON.parse(await fs.readFile(file, 'utf8'));
-    return typeof value === 'object' && value !== null ? (value as Partial<ModelRecord>) : null;
+    return typeof value === 'object' && value !== null ? value : null;
   } catch {
     return null;
   }
@@ -294,7 +327,9 @@ async function chooseId(modelsDir: string, base: string, sourceSha256: string, e
     const record = hasJson ? await readRecord(jsonFile) : null;
     if (record?.sourceSha256 === sourceSha256) return { id, state: 'same-source' };
     if (explicit) {
-      throw new Error(`${modelsDir}: a model with id '${id}' already exists and was made from a different file; choose another id or remove '${id}.json' and '${id}.onnx' first`);
+      throw new Error(
+        `${modelsDir}: a model with id '${id}' already exists and was made from a different file; choose another id or remove '${id}.json' and '${id}.onnx' first`,
+      );
     }
   }
 }
@@ -324,7 +359,10 @@ async function syncDirectory(dir: string): Promise<void> {
 
 function tempPathFor(finalPath: string): string {
   // Starts with a dot and does not end in .json/.onnx, so the registry never reads it.
-  return path.join(path.dirname(finalPath), `.${path.basename(finalPath)}.${process.pid}-${randomBytes(6).toString('hex')}.tmp`);
+  return path.join(
+    path.dirname(finalPath),
+    `.${path.basename(finalPath)}.${process.pid}-${randomBytes(6).toString('hex')}.tmp`,
+  );
 }
 
 /**
@@ -332,7 +370,9 @@ function tempPathFor(finalPath: string): string {
  * last one, which the registry looks for, appears only once the others are in place). On
  * failure, temporaries and any file this call already put in place are removed.
  */
-export async function writeFilesAtomically(files: readonly { readonly path: string; readonly data: Uint8Array | string }[]): Promise<void> {
+export async function writeFilesAtomically(
+  files: readonly { readonly path: string; readonly data: Uint8Array | string }[],
+): Promise<void> {
   const temps = files.map((f) => ({ ...f, temp: tempPathFor(f.path) }));
   const placed: string[] = [];
   try {
@@ -346,7 +386,10 @@ export async function writeFilesAtomically(files: readonly { readonly path: stri
     }
     for (const dir of new Set(files.map((f) => path.dirname(f.path)))) await syncDirectory(dir);
   } catch (e) {
-    await Promise.all([...temps.map((f) => fs.rm(f.temp, { force: true })), ...placed.map((p) => fs.rm(p, { force: true }))]);
+    await Promise.all([
+      ...temps.map((f) => fs.rm(f.temp, { force: true })),
+      ...placed.map((p) => fs.rm(p, { force: true })),
+    ]);
     throw e;
   }
 }
@@ -378,9 +421,15 @@ async function withFolderLock<T>(folder: string, task: () => Promise<T>): Promis
  * the same file again returns the existing entry; a different file with the same name gets
  * a numbered id. Nothing is written unless conversion and validation succeed.
  */
-export async function importModel(modelPath: string, modelsDir: string, options: ImportOptions = {}): Promise<RegisteredModel> {
+export async function importModel(
+  modelPath: string,
+  modelsDir: string,
+  options: ImportOptions = {},
+): Promise<RegisteredModel> {
   if (options.id !== undefined && !isValidModelId(options.id)) {
-    throw new Error(`model id '${options.id}' is not valid; expected 1 to 64 lowercase letters, digits, '.', '_' or '-', starting and ending with a letter or digit`);
+    throw new Error(
+      `model id '${options.id}' is not valid; expected 1 to 64 lowercase letters, digits, '.', '_' or '-', starting and ending with a letter or digit`,
+    );
   }
   const converted = await convertModel(modelPath, options);
   // Choosing a free id and claiming it must not interleave with another import into the
@@ -388,7 +437,12 @@ export async function importModel(modelPath: string, modelsDir: string, options:
   return withFolderLock(modelsDir, () => placeModel(modelPath, modelsDir, options, converted));
 }
 
-async function placeModel(modelPath: string, modelsDir: string, options: ImportOptions, converted: ConvertedModel): Promise<RegisteredModel> {
+async function placeModel(
+  modelPath: string,
+  modelsDir: string,
+  options: ImportOptions,
+  converted: ConvertedModel,
+): Promise<RegisteredModel> {
   await fs.mkdir(modelsDir, { recursive: true });
   const base = options.id ?? modelIdFromFileName(modelPath);
   const slot = await chooseId(modelsDir, base, converted.sourceSha256, options.id !== undefined);
@@ -406,7 +460,10 @@ async function placeModel(modelPath: string, modelsDir: string, options: ImportO
     credit: path.basename(modelPath),
     sourceSha256: converted.sourceSha256,
     converterVersion: CONVERTER_VERSION,
-    ...(converted.info.activation && { activation: converted.info.activation.activation, activationSource: converted.info.activation.source }),
+    ...(converted.info.activation && {
+      activation: converted.info.activation.activation,
+      activationSource: converted.info.activation.source,
+    }),
   };
 
   if (slot.state === 'same-source') {
@@ -416,16 +473,25 @@ async function placeModel(modelPath: string, modelsDir: string, options: ImportO
     // do. Otherwise (older converter, a lost .onnx, another license or activation) the entry
     // is rewritten in place; its source is the same file. Without a choice of activation the
     // earlier one stands, as the license does.
-    const sameActivation = options.activation === undefined
-      ? (existing?.activationSource === undefined) === (record.activationSource === undefined)
-      : existing?.activation === record.activation && existing?.activationSource === record.activationSource;
-    if (onnxStat && existing?.converterVersion === CONVERTER_VERSION && (options.license === undefined || existing.license === options.license) && sameActivation) {
+    const sameActivation =
+      options.activation === undefined
+        ? (existing?.activationSource === undefined) === (record.activationSource === undefined)
+        : existing?.activation === record.activation && existing?.activationSource === record.activationSource;
+    if (
+      onnxStat &&
+      existing?.converterVersion === CONVERTER_VERSION &&
+      (options.license === undefined || existing.license === options.license) &&
+      sameActivation
+    ) {
       return { ...record, ...(existing as ModelRecord), source: 'user', onnxPath: onnxFile, sizeBytes: onnxStat.size };
     }
   }
 
   // Read from the graph only for a record that is written: an unchanged re-import keeps its own.
-  const written: ModelRecord = { ...record, activationBytesPerPixel: activationBytesPerPixel(converted.onnx, modelPath) };
+  const written: ModelRecord = {
+    ...record,
+    activationBytesPerPixel: activationBytesPerPixel(converted.onnx, modelPath),
+  };
   await writeFilesAtomically([
     { path: onnxFile, data: converted.onnx },
     { path: jsonFile, data: JSON.stringify(written, null, 2) + '\n' },
@@ -444,5 +510,9 @@ export async function convertToFile(
   if (!folderStat?.isDirectory()) throw new Error(`cannot write '${outPath}': the folder '${folder}' does not exist`);
   const converted = await convertModel(inPath, options);
   await writeFilesAtomically([{ path: outPath, data: converted.onnx }]);
-  return { info: converted.info, sourceSha256: converted.sourceSha256, warnings: activationWarnings(inPath, converted.info.activation?.source, 'convert') };
+  return {
+    info: converted.info,
+    sourceSha256: converted.sourceSha256,
+    warnings: activationWarnings(inPath, converted.info.activation?.source, 'convert'),
+  };
 }

@@ -36,8 +36,15 @@ export const CONVERTER_VERSION = 2;
 function isRecord(v: unknown): v is ModelRecord {
   if (typeof v !== 'object' || v === null) return false;
   const r = v as Record<string, unknown>;
-  return typeof r.id === 'string' && typeof r.name === 'string' && typeof r.family === 'string' &&
-    typeof r.scale === 'number' && r.scale > 0 && typeof r.inputMultiple === 'number' && r.inputMultiple >= 1;
+  return (
+    typeof r.id === 'string' &&
+    typeof r.name === 'string' &&
+    typeof r.family === 'string' &&
+    typeof r.scale === 'number' &&
+    r.scale > 0 &&
+    typeof r.inputMultiple === 'number' &&
+    r.inputMultiple >= 1
+  );
 }
 
 const VALID_ID = /^[a-z0-9](?:[a-z0-9._-]{0,62}[a-z0-9])?$/;
@@ -65,18 +72,23 @@ async function scanFolder(dir: string, source: 'builtin' | 'user', problems: str
   }
   // Read together, not one after another: every request that names a model scans, and
   // a dozen files read in turn took 5 to 13 ms.
-  const read = await Promise.all(names.filter((n) => n.endsWith('.json')).sort().map(async (name): Promise<RegisteredModel | string> => {
-    const file = path.join(dir, name);
-    try {
-      const record: unknown = JSON.parse(await fs.readFile(file, 'utf8'));
-      if (!isRecord(record)) throw new Error('missing id, name, family, scale or inputMultiple');
-      const onnx = onnxPath(dir, record.id);
-      const stat = await fs.stat(onnx);
-      return { ...record, source, onnxPath: onnx, sizeBytes: stat.size };
-    } catch (e) {
-      return `${file}: ${(e as Error).message}`;
-    }
-  }));
+  const read = await Promise.all(
+    names
+      .filter((n) => n.endsWith('.json'))
+      .sort()
+      .map(async (name): Promise<RegisteredModel | string> => {
+        const file = path.join(dir, name);
+        try {
+          const record: unknown = JSON.parse(await fs.readFile(file, 'utf8'));
+          if (!isRecord(record)) throw new Error('missing id, name, family, scale or inputMultiple');
+          const onnx = onnxPath(dir, record.id);
+          const stat = await fs.stat(onnx);
+          return { ...record, source, onnxPath: onnx, sizeBytes: stat.size };
+        } catch (e) {
+          return `${file}: ${(e as Error).message}`;
+        }
+      }),
+  );
   problems.push(...read.filter((r): r is string => typeof r === 'string'));
   return read.filter((r): r is RegisteredModel => typeof r !== 'string');
 }

@@ -11,7 +11,9 @@ async function main(): Promise<void> {
   const outDir = path.join(REPO_ROOT, 'demo-output');
   fs.mkdirSync(outDir, { recursive: true });
   const sample = path.join(outDir, 'lighthouse.png');
-  await sharp(path.join(REPO_ROOT, 'samples', 'lighthouse.svg')).png().toFile(sample);
+  await sharp(path.join(REPO_ROOT, 'samples', 'lighthouse.svg'))
+    .png()
+    .toFile(sample);
   const cli = path.join(REPO_ROOT, 'out', 'daemon', 'upscale.js');
   const started = performance.now();
   const run = spawnSync(process.execPath, [cli, sample, '-o', outDir, '--overwrite'], { stdio: 'inherit' });

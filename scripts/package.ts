@@ -40,7 +40,9 @@ function syncManifest(): void {
   Object.assign(manifest, extensionManifestKeys());
   manifest.scripts = { ...(manifest.scripts as Record<string, string>), ...SCRIPTS };
   fs.writeFileSync(manifestPath, `${JSON.stringify(manifest, null, 2)}\n`);
-  process.stdout.write(`updated ${Object.keys(extensionManifestKeys()).join(', ')} and scripts ${Object.keys(SCRIPTS).join(', ')} in package.json\n`);
+  process.stdout.write(
+    `updated ${Object.keys(extensionManifestKeys()).join(', ')} and scripts ${Object.keys(SCRIPTS).join(', ')} in package.json\n`,
+  );
 }
 
 function run(command: string, args: readonly string[]): void {
@@ -66,7 +68,14 @@ async function renderIcon(): Promise<void> {
 }
 
 /** Entries that must never be in the .vsix: AGPL code, and binaries for other platforms. */
-const FORBIDDEN = [/upscayl/i, /\/(darwin|win32|freebsd)[-/]/i, /linux[-/]arm/i, /linuxmusl/i, /\.(dll|dylib)$/i, /\.map$/];
+const FORBIDDEN = [
+  /upscayl/i,
+  /\/(darwin|win32|freebsd)[-/]/i,
+  /linux[-/]arm/i,
+  /linuxmusl/i,
+  /\.(dll|dylib)$/i,
+  /\.map$/,
+];
 
 /**
  * Checks the package the way a user would get it: unzip it, look for forbidden entries,
@@ -89,19 +98,35 @@ async function verify(vsix: string): Promise<void> {
   if (bad.length > 0) throw new Error(`the package contains entries it must not: ${bad.slice(0, 10).join(', ')}`);
   const ext = path.join(dir, 'extension');
   const input = path.join(dir, 'check.png');
-  await sharp({ create: { width: 24, height: 16, channels: 3, background: { r: 200, g: 80, b: 40 } } }).png().toFile(input);
+  await sharp({ create: { width: 24, height: 16, channels: 3, background: { r: 200, g: 80, b: 40 } } })
+    .png()
+    .toFile(input);
   const home = path.join(dir, 'home');
   fs.mkdirSync(home);
-  const env = { PATH: process.env.PATH, HOME: home, UPSCALE_CACHE_DIR: path.join(ext, 'dist'), UPSCALE_BUILTIN_DIR: path.join(ext, 'dist', 'models') };
-  const out = execFileSync(process.execPath, [path.join(ext, 'dist', 'upscale.js'), input, '-s', '2'], { env, encoding: 'utf8' });
+  const env = {
+    PATH: process.env.PATH,
+    HOME: home,
+    UPSCALE_CACHE_DIR: path.join(ext, 'dist'),
+    UPSCALE_BUILTIN_DIR: path.join(ext, 'dist', 'models'),
+  };
+  const out = execFileSync(process.execPath, [path.join(ext, 'dist', 'upscale.js'), input, '-s', '2'], {
+    env,
+    encoding: 'utf8',
+  });
   const meta = await sharp(path.join(dir, 'check@2x.png')).metadata();
-  if (meta.width !== 48 || meta.height !== 32) throw new Error(`the packaged daemon wrote ${meta.width}x${meta.height}, expected 48x32`);
-  process.stdout.write(`verified ${path.basename(vsix)}: ${entries.length} files, none forbidden; packaged daemon: ${out.trim()}\n`);
+  if (meta.width !== 48 || meta.height !== 32)
+    throw new Error(`the packaged daemon wrote ${meta.width}x${meta.height}, expected 48x32`);
+  process.stdout.write(
+    `verified ${path.basename(vsix)}: ${entries.length} files, none forbidden; packaged daemon: ${out.trim()}\n`,
+  );
   fs.rmSync(dir, { recursive: true, force: true });
 }
 
 async function main(): Promise<void> {
-  if (!fs.existsSync(manifestPath) || (JSON.parse(fs.readFileSync(manifestPath, 'utf8')) as { name?: string }).name !== 'upscale') {
+  if (
+    !fs.existsSync(manifestPath) ||
+    (JSON.parse(fs.readFileSync(manifestPath, 'utf8')) as { name?: string }).name !== 'upscale'
+  ) {
     throw new Error(`run this from the Upscale repository root (no Upscale package.json in ${root})`);
   }
   if (process.argv.includes('--sync-manifest')) {
@@ -113,7 +138,14 @@ async function main(): Promise<void> {
   copyDefaultModel();
   await renderIcon();
   const out = `${manifest.name}-${manifest.version}-${TARGET}.vsix`;
-  run(process.execPath, [path.join(root, 'node_modules', '@vscode', 'vsce', 'vsce'), 'package', '--target', TARGET, '--out', out]);
+  run(process.execPath, [
+    path.join(root, 'node_modules', '@vscode', 'vsce', 'vsce'),
+    'package',
+    '--target',
+    TARGET,
+    '--out',
+    out,
+  ]);
   process.stdout.write(`wrote ${out} (${(fs.statSync(path.join(root, out)).size / 1e6).toFixed(1)} MB)\n`);
   await verify(path.join(root, out));
 }

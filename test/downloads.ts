@@ -74,7 +74,10 @@ export function fixtureCatalogue(...entries: CatalogueEntry[]): Catalogue {
 export const ENTRY_JS = path.join(process.cwd(), 'out', 'daemon', 'upscale.js');
 
 /** `upscale ARGS` as a user runs it, with `env` over this process's environment. */
-export function runCli(args: readonly string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export function runCli(
+  args: readonly string[],
+  env: NodeJS.ProcessEnv,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [ENTRY_JS, ...args], { env: { ...process.env, ...env } });
     let stdout = '';

@@ -3,7 +3,12 @@
 // these tests after the flow's description, with the wording the downloader must recognise.
 
 /** The current confirm page: "can't scan this file for viruses", and a GET form that downloads it. */
-export function confirmFormPage(o: { readonly action: string; readonly id: string; readonly uuid: string; readonly fileName: string }): string {
+export function confirmFormPage(o: {
+  readonly action: string;
+  readonly id: string;
+  readonly uuid: string;
+  readonly fileName: string;
+}): string {
   return `<!DOCTYPE html><html><head><meta charset="utf-8"><title>Google Drive - Virus scan warning</title></head>
 <body><div class="uc-main"><a href="https://accounts.google.com/ServiceLogin?continue=x">Sign in</a>
 <form class="search" action="/search" method="get"><input type="hidden" name="q" value="decoy"></form>
@@ -16,7 +21,9 @@ export function confirmFormPage(o: { readonly action: string; readonly id: strin
 
 /** The older warning page; with a token, its "download anyway" link carries it (else only the cookie does). */
 export function warningPage(id: string, token?: string): string {
-  const link = token ? `<a id="uc-download-link" href="/uc?export=download&amp;confirm=${token}&amp;id=${id}">Download anyway</a>` : '';
+  const link = token
+    ? `<a id="uc-download-link" href="/uc?export=download&amp;confirm=${token}&amp;id=${id}">Download anyway</a>`
+    : '';
   return `<!DOCTYPE html><html><head><title>Google Drive - Virus scan warning</title></head><body>
 <p class="uc-warning-caption">Google Drive can't scan this file for viruses.</p>${link}</body></html>`;
 }

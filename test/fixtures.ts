@@ -29,7 +29,8 @@ export function relativeL2(actual: ArrayLike<number>, reference: ArrayLike<numbe
 
 export function maxAbsDiff(actual: ArrayLike<number>, reference: ArrayLike<number>): number {
   let m = 0;
-  for (let i = 0; i < reference.length; i++) m = Math.max(m, Math.abs((actual[i] as number) - (reference[i] as number)));
+  for (let i = 0; i < reference.length; i++)
+    m = Math.max(m, Math.abs((actual[i] as number) - (reference[i] as number)));
   return m;
 }
 
@@ -45,7 +46,9 @@ export interface GoldenCase {
 export async function runOnnx(model: Uint8Array, input: Float32Array, shape: readonly number[]): Promise<ort.Tensor> {
   const session = await ort.InferenceSession.create(model);
   try {
-    const result = await session.run({ [session.inputNames[0] as string]: new ort.Tensor('float32', input, [...shape]) });
+    const result = await session.run({
+      [session.inputNames[0] as string]: new ort.Tensor('float32', input, [...shape]),
+    });
     const output = result[session.outputNames[0] as string];
     assert.ok(output, 'the graph has an output');
     return output;
@@ -55,14 +58,21 @@ export async function runOnnx(model: Uint8Array, input: Float32Array, shape: rea
 }
 
 /** Runs `model` on a golden case from `dir` and asserts the upstream output: relative L2 below 1e-4, max abs below 1e-3. */
-export async function assertMatchesGolden(model: Uint8Array, dir: string, golden: GoldenCase, label: string): Promise<void> {
+export async function assertMatchesGolden(
+  model: Uint8Array,
+  dir: string,
+  golden: GoldenCase,
+  label: string,
+): Promise<void> {
   const output = await runOnnx(model, readF32(path.join(dir, golden.input)), golden.input_shape);
   assert.deepEqual(output.dims, golden.output_shape);
   const actual = output.data as Float32Array;
   const reference = readF32(path.join(dir, golden.output));
   const rel = relativeL2(actual, reference);
   const maxAbs = maxAbsDiff(actual, reference);
-  console.log(`${label} ${golden.input_shape.join('x')}: rel L2 ${rel.toExponential(3)}, max abs ${maxAbs.toExponential(3)}`);
+  console.log(
+    `${label} ${golden.input_shape.join('x')}: rel L2 ${rel.toExponential(3)}, max abs ${maxAbs.toExponential(3)}`,
+  );
   assert.ok(rel < 1e-4, `${label}: relative L2 ${rel}`);
   assert.ok(maxAbs < 1e-3, `${label}: max abs ${maxAbs}`);
 }

@@ -9,7 +9,9 @@ export const OPENCV_SAMPLES = process.env.UPSCALE_PHOTOS ?? '/usr/share/doc/open
 export function photo(name: string): string {
   const file = path.join(OPENCV_SAMPLES, name);
   if (!fs.existsSync(file)) {
-    throw new Error(`${file} is missing: install Debian's opencv-doc (apt-get install opencv-doc), as .ci/run does, or set UPSCALE_PHOTOS`);
+    throw new Error(
+      `${file} is missing: install Debian's opencv-doc (apt-get install opencv-doc), as .ci/run does, or set UPSCALE_PHOTOS`,
+    );
   }
   return file;
 }

@@ -36,8 +36,14 @@ export function tinyWeights(): Map<string, Tensor> {
   for (let i = 0; i + 1 < channels.length; i++) {
     const [inCh, outCh] = [channels[i] as number, channels[i + 1] as number];
     const std = 1 / Math.sqrt(inCh * 9);
-    weights.set(`body.${2 * i}.weight`, { shape: [outCh, inCh, 3, 3], data: Float32Array.from({ length: outCh * inCh * 9 }, () => normal() * std) });
-    weights.set(`body.${2 * i}.bias`, { shape: [outCh], data: Float32Array.from({ length: outCh }, () => normal() * 0.1) });
+    weights.set(`body.${2 * i}.weight`, {
+      shape: [outCh, inCh, 3, 3],
+      data: Float32Array.from({ length: outCh * inCh * 9 }, () => normal() * std),
+    });
+    weights.set(`body.${2 * i}.bias`, {
+      shape: [outCh],
+      data: Float32Array.from({ length: outCh }, () => normal() * 0.1),
+    });
   }
   return weights;
 }
@@ -51,7 +57,9 @@ export function writeTinySafetensors(file: string, weights: ReadonlyMap<string, 
     offset += t.data.byteLength;
   }
   const bytes = safetensorsWith(entries, offset);
-  Buffer.concat([...weights.values()].map((t) => Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength))).copy(bytes, bytes.length - offset);
+  Buffer.concat(
+    [...weights.values()].map((t) => Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength)),
+  ).copy(bytes, bytes.length - offset);
   fs.writeFileSync(file, bytes);
 }
 
@@ -93,7 +101,11 @@ function conv3x3(x: Float64Array, inCh: number, h: number, w: number, weight: Te
  * Upstream's forward: body convs with the activation (negative slope `slope`; 0 is ReLU)
  * after all but the last, PixelShuffle(scale), plus the nearest-upsampled input.
  */
-export function referenceOutput(weights: ReadonlyMap<string, Tensor>, input: Float32Array, slope: number): Float64Array {
+export function referenceOutput(
+  weights: ReadonlyMap<string, Tensor>,
+  input: Float32Array,
+  slope: number,
+): Float64Array {
   const { height: h, width: w, scale: s } = TINY;
   const last = 2 * (TINY.numConv + 1);
   let x: Float64Array = Float64Array.from(input);

@@ -8,8 +8,22 @@ import '@vscode-elements/elements/dist/vscode-button/index.js';
 import '@vscode-elements/elements/dist/vscode-progress-bar/index.js';
 import '@vscode-elements/elements/dist/vscode-progress-ring/index.js';
 import { LiveCanvas } from './dom/live-canvas';
-import { parseToWebviewMessage, type JobView, type ProgressView, type ResultView, type WebviewMessage } from './messages';
-import { DEFAULT_VIEW, STATE_VERSION, parsePreviewState, summaryOnly, type PreviewState, type ViewMode, type ViewState } from './state';
+import {
+  parseToWebviewMessage,
+  type JobView,
+  type ProgressView,
+  type ResultView,
+  type WebviewMessage,
+} from './messages';
+import {
+  DEFAULT_VIEW,
+  STATE_VERSION,
+  parsePreviewState,
+  summaryOnly,
+  type PreviewState,
+  type ViewMode,
+  type ViewState,
+} from './state';
 import { canvasCoverage, estimateOutputSize, progressLabel, type OutputEstimate } from './tiles';
 import {
   clampPan,
@@ -60,8 +74,15 @@ const progressBar = element('progress-bar', HTMLElement);
 const progressRing = element('progress-ring', HTMLElement);
 const announcer = element('live-announcer', HTMLElement);
 const zoomLevel = element('zoom-level', HTMLElement);
-const modeButtons: Record<ViewMode, HTMLElement> = { side: element('mode-side', HTMLElement), split: element('mode-split', HTMLElement) };
-const actions = { reveal: element('action-reveal', HTMLElement), save: element('action-save', HTMLElement), again: element('action-again', HTMLElement) };
+const modeButtons: Record<ViewMode, HTMLElement> = {
+  side: element('mode-side', HTMLElement),
+  split: element('mode-split', HTMLElement),
+};
+const actions = {
+  reveal: element('action-reveal', HTMLElement),
+  save: element('action-save', HTMLElement),
+  again: element('action-again', HTMLElement),
+};
 const info = {
   input: element('info-input', HTMLElement),
   output: element('info-output', HTMLElement),
@@ -191,7 +212,11 @@ function formatSize(s: Size | undefined): string {
 }
 
 function formatMs(ms: number): string {
-  return ms < 1000 ? `${Math.round(ms)} ms` : ms < 60_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`;
+  return ms < 1000
+    ? `${Math.round(ms)} ms`
+    : ms < 60_000
+      ? `${(ms / 1000).toFixed(1)} s`
+      : `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`;
 }
 
 function setDisabled(button: HTMLElement, disabled: boolean): void {
@@ -199,7 +224,9 @@ function setDisabled(button: HTMLElement, disabled: boolean): void {
 }
 
 function renderInfo(): void {
-  info.input.textContent = result ? formatSize({ width: result.inputWidth, height: result.inputHeight }) : formatSize(originalSize);
+  info.input.textContent = result
+    ? formatSize({ width: result.inputWidth, height: result.inputHeight })
+    : formatSize(originalSize);
   info.output.textContent = result ? formatSize(result) : estimate ? `≈ ${formatSize(estimate)}` : '–';
   info.model.textContent = result?.model ?? job?.model ?? '–';
   info.provider.textContent = result?.provider ?? '–';

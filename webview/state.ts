@@ -59,7 +59,8 @@ function parseView(value: unknown): ViewState {
 export function parsePreviewState(value: unknown): PreviewState | undefined {
   if (!isRecord(value) || value['version'] !== STATE_VERSION) return undefined;
   const job = value['job'];
-  if (!isRecord(job) || typeof job['input'] !== 'string' || job['input'] === '' || typeof job['model'] !== 'string') return undefined;
+  if (!isRecord(job) || typeof job['input'] !== 'string' || job['input'] === '' || typeof job['model'] !== 'string')
+    return undefined;
   if (job['outputPath'] !== undefined && typeof job['outputPath'] !== 'string') return undefined;
   const result = value['result'];
   if (result !== undefined && !isResultSummary(result)) return undefined;

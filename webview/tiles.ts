@@ -78,8 +78,8 @@ export function estimateOutputSize(previous: OutputEstimate | undefined, p: Tile
   const reachX = tileRight / passWidth;
   const reachY = tileBottom / passHeight;
   // Output extent = preview extent / scale; preview extent = pass extent × (preview edge / pass edge).
-  const width = Math.round((((preview.rect.x + preview.rect.width) * passWidth) / tileRight) / preview.scale);
-  const height = Math.round((((preview.rect.y + preview.rect.height) * passHeight) / tileBottom) / preview.scale);
+  const width = Math.round(((preview.rect.x + preview.rect.width) * passWidth) / tileRight / preview.scale);
+  const height = Math.round(((preview.rect.y + preview.rect.height) * passHeight) / tileBottom / preview.scale);
   if (!previous) return { width, height, reachX, reachY };
   const takeX = reachX > previous.reachX;
   const takeY = reachY > previous.reachY;

@@ -54,7 +54,11 @@ export function clampPan(t: Transform, viewport: Size, content: Size): Transform
     if (shown <= view) return (view - shown) / 2;
     return Math.min(PAN_MARGIN, Math.max(view - shown - PAN_MARGIN, pan));
   };
-  return { zoom: t.zoom, panX: axis(t.panX, viewport.width, content.width), panY: axis(t.panY, viewport.height, content.height) };
+  return {
+    zoom: t.zoom,
+    panX: axis(t.panX, viewport.width, content.width),
+    panY: axis(t.panY, viewport.height, content.height),
+  };
 }
 
 /** The whole content, centred. */

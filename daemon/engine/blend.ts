@@ -80,7 +80,8 @@ export function axisBlend(spans: readonly Span[], scale: number, deadZone = DEAD
   let runStart = 0;
   let first = 0; // the first tile that has not ended before q (tiles start and end in order)
   for (let q = 0; q < length; q++) {
-    while (first < spans.length - 1 && (starts[first] as number) + (weights[first] as Float32Array).length <= q) first++;
+    while (first < spans.length - 1 && (starts[first] as number) + (weights[first] as Float32Array).length <= q)
+      first++;
     const counting: number[] = [];
     for (let i = first; i < spans.length && (starts[i] as number) <= q; i++) {
       const k = q - (starts[i] as number);
@@ -88,7 +89,8 @@ export function axisBlend(spans: readonly Span[], scale: number, deadZone = DEAD
       if (k < w.length && (w[k] as number) > 0) counting.push(i);
     }
     if (counting.length === 0) throw new RangeError(`no tile has weight at output ${q}: the tiles must cover the axis`);
-    for (const i of counting) total[q] = (total[q] as number) + ((weights[i] as Float32Array)[q - (starts[i] as number)] as number);
+    for (const i of counting)
+      total[q] = (total[q] as number) + ((weights[i] as Float32Array)[q - (starts[i] as number)] as number);
     if (q > 0 && !sameTiles(counting, current)) {
       runs.push({ start: runStart, end: q, tiles: current });
       runStart = q;

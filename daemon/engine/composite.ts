@@ -26,7 +26,10 @@ function clipRuns(runs: readonly BlendRun[], x0: number, x1: number): BlendRun[]
 
 function sourceOffset(tile: HeldTile, channel: number, y: number, x: number): number {
   const row = y - tile.firstRow;
-  if (row < 0 || row >= tile.height) throw new RangeError(`output row ${y} is not held for this tile (rows ${tile.firstRow}..${tile.firstRow + tile.height - 1})`);
+  if (row < 0 || row >= tile.height)
+    throw new RangeError(
+      `output row ${y} is not held for this tile (rows ${tile.firstRow}..${tile.firstRow + tile.height - 1})`,
+    );
   return (channel * tile.height + row) * tile.width + x;
 }
 
@@ -35,8 +38,15 @@ function sourceOffset(tile: HeldTile, channel: number, y: number, x: number): nu
  * `channels` planes of (y1 - y0) rows of `width`.
  */
 export function blendRows(
-  dst: Float32Array, rows: AxisBlend, cols: AxisBlend, tileAt: TileLookup,
-  channels: number, y0: number, y1: number, x0: number, width: number,
+  dst: Float32Array,
+  rows: AxisBlend,
+  cols: AxisBlend,
+  tileAt: TileLookup,
+  channels: number,
+  y0: number,
+  y1: number,
+  x0: number,
+  width: number,
 ): void {
   const count = y1 - y0;
   const colRuns = clipRuns(cols.runs, x0, x0 + width);
@@ -63,12 +73,23 @@ export function blendRows(
 
 /** Where several tiles count: the weighted sum over them, divided by the total weight. */
 function mixRun(
-  dst: Float32Array, rows: AxisBlend, cols: AxisBlend, tileAt: TileLookup, channels: number,
-  count: number, width: number, x0: number, y: number, dy: number, rowRun: BlendRun, run: BlendRun,
+  dst: Float32Array,
+  rows: AxisBlend,
+  cols: AxisBlend,
+  tileAt: TileLookup,
+  channels: number,
+  count: number,
+  width: number,
+  x0: number,
+  y: number,
+  dy: number,
+  rowRun: BlendRun,
+  run: BlendRun,
 ): void {
   const len = run.end - run.start;
   const rowTotal = rows.total[y] as number;
-  for (let ch = 0; ch < channels; ch++) dst.fill(0, (ch * count + dy) * width + run.start - x0, (ch * count + dy) * width + run.end - x0);
+  for (let ch = 0; ch < channels; ch++)
+    dst.fill(0, (ch * count + dy) * width + run.start - x0, (ch * count + dy) * width + run.end - x0);
   for (const r of rowRun.tiles) {
     const wy = (rows.weights[r] as Float32Array)[y - (rows.starts[r] as number)] as number;
     for (const c of run.tiles) {
@@ -78,12 +99,14 @@ function mixRun(
       for (let ch = 0; ch < channels; ch++) {
         const from = sourceOffset(tile, ch, y, tx);
         const to = (ch * count + dy) * width + run.start - x0;
-        for (let i = 0; i < len; i++) dst[to + i] = (dst[to + i] as number) + wy * (wx[tx + i] as number) * (tile.data[from + i] as number);
+        for (let i = 0; i < len; i++)
+          dst[to + i] = (dst[to + i] as number) + wy * (wx[tx + i] as number) * (tile.data[from + i] as number);
       }
     }
   }
   for (let ch = 0; ch < channels; ch++) {
     const to = (ch * count + dy) * width + run.start - x0;
-    for (let i = 0; i < len; i++) dst[to + i] = (dst[to + i] as number) / (rowTotal * (cols.total[run.start + i] as number));
+    for (let i = 0; i < len; i++)
+      dst[to + i] = (dst[to + i] as number) / (rowTotal * (cols.total[run.start + i] as number));
   }
 }

@@ -64,7 +64,11 @@ export class EtaTracker {
   private readonly left: { key: ThroughputKey; tiles: number }[];
   private last: number;
 
-  constructor(private readonly memory: ThroughputMemory, work: readonly Work[], private readonly now: () => number) {
+  constructor(
+    private readonly memory: ThroughputMemory,
+    work: readonly Work[],
+    private readonly now: () => number,
+  ) {
     this.left = work.map((w) => ({ key: w.key, tiles: w.tiles }));
     this.last = now();
   }

@@ -65,7 +65,13 @@ export interface Window {
  * Resizes `img` (or the `window` of it) to width x height. Taps past the edges repeat the
  * edge pixel, or with `wrap` read the opposite edge (tileable textures stay tileable).
  */
-export function resizeLanczos(img: PlanarImage, width: number, height: number, window?: Window, wrap = false): PlanarImage {
+export function resizeLanczos(
+  img: PlanarImage,
+  width: number,
+  height: number,
+  window?: Window,
+  wrap = false,
+): PlanarImage {
   const win = window ?? { x: 0, y: 0, width: img.width, height: img.height };
   const clampIndex = wrap ? wrapIndex : clampEdge;
   const tx = axisTaps(img.width, width, win.x, win.width);
@@ -80,7 +86,8 @@ export function resizeLanczos(img: PlanarImage, width: number, height: number, w
         let acc = 0;
         const lo = tx.first[x] as number;
         for (let k = 0; k < tx.count; k++) {
-          acc += (tx.weights[x * tx.count + k] as number) * (img.data[srcRow + clampIndex(lo + k, img.width)] as number);
+          acc +=
+            (tx.weights[x * tx.count + k] as number) * (img.data[srcRow + clampIndex(lo + k, img.width)] as number);
         }
         row[y * width + x] = acc;
       }
@@ -104,7 +111,13 @@ export function resizeLanczos(img: PlanarImage, width: number, height: number, w
  * The source window that `cover` fit uses: scale so the target is filled, centre, crop.
  * `fill` uses the whole image (stretching when the aspect differs).
  */
-export function fitWindow(inWidth: number, inHeight: number, outWidth: number, outHeight: number, fit: 'cover' | 'fill'): Window {
+export function fitWindow(
+  inWidth: number,
+  inHeight: number,
+  outWidth: number,
+  outHeight: number,
+  fit: 'cover' | 'fill',
+): Window {
   if (fit === 'fill') return { x: 0, y: 0, width: inWidth, height: inHeight };
   const f = Math.max(outWidth / inWidth, outHeight / inHeight);
   const w = outWidth / f;

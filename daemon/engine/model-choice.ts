@@ -43,14 +43,20 @@ export function chooseModel(
   if (!def) return { id: defaultId, reason: 'the default model' };
   if (targetScale === undefined || targetScale === def.scale) return { id: defaultId, reason: 'the default model' };
   const exact = models.filter((m) => m.scale === targetScale);
-  if (exact.length === 0) return { id: defaultId, reason: `the default model (no installed model is natively x${targetScale})` };
+  if (exact.length === 0)
+    return { id: defaultId, reason: `the default model (no installed model is natively x${targetScale})` };
   const tier = (m: CandidateModel) => (m.family === def.family ? 0 : lineage(m.family) === lineage(def.family) ? 1 : 2);
-  const ranked = [...exact].sort((a, b) =>
-    tier(a) - tier(b) ||
-    Math.abs(a.sizeBytes - def.sizeBytes) - Math.abs(b.sizeBytes - def.sizeBytes) ||
-    (a.source === b.source ? 0 : a.source === 'builtin' ? -1 : 1) ||
-    (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  const ranked = [...exact].sort(
+    (a, b) =>
+      tier(a) - tier(b) ||
+      Math.abs(a.sizeBytes - def.sizeBytes) - Math.abs(b.sizeBytes - def.sizeBytes) ||
+      (a.source === b.source ? 0 : a.source === 'builtin' ? -1 : 1) ||
+      (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
+  );
   const best = ranked[0] as CandidateModel;
   const why = ['the default family', `the ${lineage(def.family).toUpperCase()} line`, 'another family'][tier(best)];
-  return { id: best.id, reason: `native x${targetScale} model of ${why} (${best.family}), preferred over ${defaultId} (x${def.scale}) for an x${targetScale} target` };
+  return {
+    id: best.id,
+    reason: `native x${targetScale} model of ${why} (${best.family}), preferred over ${defaultId} (x${def.scale}) for an x${targetScale} target`,
+  };
 }

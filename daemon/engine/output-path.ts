@@ -27,7 +27,9 @@ export function scaleLabel(scale: number): string {
 export function applyTemplate(template: string, parts: NameParts): string {
   const result = template.replace(/\{([^}]*)\}/g, (_, field: string) => {
     if (!(TEMPLATE_FIELDS as readonly string[]).includes(field)) {
-      throw new Error(`output template '${template}' has unknown field {${field}}; expected ${TEMPLATE_FIELDS.map((f) => `{${f}}`).join(' ')}`);
+      throw new Error(
+        `output template '${template}' has unknown field {${field}}; expected ${TEMPLATE_FIELDS.map((f) => `{${f}}`).join(' ')}`,
+      );
     }
     const value = parts[field as (typeof TEMPLATE_FIELDS)[number]];
     return typeof value === 'number' ? (field === 'scale' ? scaleLabel(value) : String(value)) : value;
@@ -96,10 +98,14 @@ export async function freePath(file: string, source: string, overwrite: boolean)
  */
 export async function checkNamedOutput(file: string, source: string, overwrite: boolean): Promise<void> {
   if (path.resolve(file) === path.resolve(source) || (await sameFile(file, source))) {
-    throw new Error(`${file}: is the input image (${source}); the source is never written over, so choose another output name`);
+    throw new Error(
+      `${file}: is the input image (${source}); the source is never written over, so choose another output name`,
+    );
   }
   if (!overwrite && (await exists(file))) {
-    throw new Error(`${file}: already exists; nothing was written (choose another name, or allow replacing it: --overwrite)`);
+    throw new Error(
+      `${file}: already exists; nothing was written (choose another name, or allow replacing it: --overwrite)`,
+    );
   }
 }
 
@@ -117,7 +123,12 @@ export class NameTaken extends Error {
  * next free one, a name the user gave (`named`) is refused. File systems without hard
  * links fall back to a rename. Returns where the file ended up.
  */
-export async function placeFile(temp: string, target: string, source: string, opts: { overwrite: boolean; named: boolean }): Promise<string> {
+export async function placeFile(
+  temp: string,
+  target: string,
+  source: string,
+  opts: { overwrite: boolean; named: boolean },
+): Promise<string> {
   if (opts.overwrite) {
     await fs.rename(temp, target);
     return target;

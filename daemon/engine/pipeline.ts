@@ -8,21 +8,54 @@ import sharp from 'sharp';
 import { DaemonError } from '../protocol/errors';
 import { DEFAULT_PADDING } from '../protocol/protocol';
 import type {
-  AlphaMode, ExecutionProvider, OutputFormat, Padding, PlannedPass, ProgressParams, UpscalePlan, UpscaleResult, UpscaleTimings,
+  AlphaMode,
+  ExecutionProvider,
+  OutputFormat,
+  Padding,
+  PlannedPass,
+  ProgressParams,
+  UpscalePlan,
+  UpscaleResult,
+  UpscaleTimings,
 } from '../protocol/protocol';
 import { parseBackground, type Rgba } from '../protocol/params';
 import { decodeImage, readImageHeader, readImageTraits } from '../image/decode';
 import { encodeImage } from '../image/encode';
-import { ALPHA_FORMATS, SIXTEEN_BIT_FORMATS, checkOutputSize, extensionFor, formatForName, outputFormatFor } from '../image/formats';
+import {
+  ALPHA_FORMATS,
+  SIXTEEN_BIT_FORMATS,
+  checkOutputSize,
+  extensionFor,
+  formatForName,
+  outputFormatFor,
+} from '../image/formats';
 import type { DecodedImage, SourceInfo } from '../image/types';
 import { planPasses, type PassPlan, type Size, type Target } from './plan';
 import { passGrid, runTiledPass, type PlanarImage, type TileDone, type TileInference } from './tiled-pass';
 import { fitWindow, resizeLanczos, type Window } from './lanczos';
 import { fillChannel, quantisePlanes, quantiseSample } from './quantise';
-import { applyTemplate, checkNamedOutput, DEFAULT_TEMPLATE, freePath, NameTaken, partialPath, placeFile, templateExtension } from './output-path';
+import {
+  applyTemplate,
+  checkNamedOutput,
+  DEFAULT_TEMPLATE,
+  freePath,
+  NameTaken,
+  partialPath,
+  placeFile,
+  templateExtension,
+} from './output-path';
 import { autoMaxCore, chooseTile } from './tile-size';
 import { EtaTracker, ThroughputMemory, type Work } from './eta';
-import { SIDECAR_FORMAT, runtimeVersions, sha256Bytes, sha256File, sidecarPathFor, weightsSha256, writeSidecar, type Sidecar } from './sidecar';
+import {
+  SIDECAR_FORMAT,
+  runtimeVersions,
+  sha256Bytes,
+  sha256File,
+  sidecarPathFor,
+  weightsSha256,
+  writeSidecar,
+  type Sidecar,
+} from './sidecar';
 
 export interface PipelineRequest {
   readonly input: string;
@@ -105,9 +138,12 @@ export const EDGE_PAD = 4;
  */
 export function edgePadFor(padding: Padding, overlap: number): number {
   switch (padding) {
-    case 'none': return 0;
-    case 'reflect': return Math.min(EDGE_PAD, overlap);
-    case 'wrap': return Math.max(EDGE_PAD, 2 * overlap);
+    case 'none':
+      return 0;
+    case 'reflect':
+      return Math.min(EDGE_PAD, overlap);
+    case 'wrap':
+      return Math.max(EDGE_PAD, 2 * overlap);
   }
 }
 const MIN_TILE = 32;
@@ -129,7 +165,11 @@ function asDecodeError(file: string, e: unknown): DaemonError {
   if (e instanceof DaemonError) return e;
   const message = e instanceof Error ? e.message : String(e);
   const tooLarge = /pixel limit|too large|exceeds/i.test(message);
-  return new DaemonError(tooLarge ? 'ImageTooLarge' : 'DecodeFailed', message.includes(file) ? message : `${file}: ${message}`, file);
+  return new DaemonError(
+    tooLarge ? 'ImageTooLarge' : 'DecodeFailed',
+    message.includes(file) ? message : `${file}: ${message}`,
+    file,
+  );
 }
 
 /** Where the output goes, decided before any work. `named`: the user gave the file name, so it is kept or refused, never changed. */
@@ -140,12 +180,22 @@ interface OutputTarget {
 }
 
 /** Where the output goes, before any work: folder, template, format, clash handling. */
-async function resolveOutput(req: PipelineRequest, model: PipelineModel, input: Size & { format: string }, final: Size): Promise<OutputTarget> {
+async function resolveOutput(
+  req: PipelineRequest,
+  model: PipelineModel,
+  input: Size & { format: string },
+  final: Size,
+): Promise<OutputTarget> {
   const parsed = path.parse(req.input);
   let folder = parsed.dir;
   let name: string | undefined;
   if (req.output) {
-    const isFolder = req.output.endsWith(path.sep) || (await fs.stat(req.output).then((s) => s.isDirectory(), () => false));
+    const isFolder =
+      req.output.endsWith(path.sep) ||
+      (await fs.stat(req.output).then(
+        (s) => s.isDirectory(),
+        () => false,
+      ));
     if (isFolder) folder = req.output;
     else {
       folder = path.dirname(req.output);
@@ -161,7 +211,12 @@ async function resolveOutput(req: PipelineRequest, model: PipelineModel, input: 
       const fallback = outputFormatFor({ format: input.format } as SourceInfo, req.format);
       const template = req.template ?? DEFAULT_TEMPLATE;
       name = applyTemplate(template, {
-        name: parsed.name, scale, width: final.width, height: final.height, model: model.id, ext: extensionFor(fallback).replace(/^\./, ''),
+        name: parsed.name,
+        scale,
+        width: final.width,
+        height: final.height,
+        model: model.id,
+        ext: extensionFor(fallback).replace(/^\./, ''),
       });
       const ext = templateExtension(template);
       format = ext === '{ext}' ? fallback : formatForName(path.join(folder, name), req.format, ext);
@@ -170,9 +225,14 @@ async function resolveOutput(req: PipelineRequest, model: PipelineModel, input: 
     throw new DaemonError('InvalidParams', (e as Error).message, req.output);
   }
   const folderStat = await fs.stat(folder).catch(() => null);
-  if (!folderStat?.isDirectory()) throw new DaemonError('OutputNotWritable', `${folder}: output folder does not exist`, folder);
+  if (!folderStat?.isDirectory())
+    throw new DaemonError('OutputNotWritable', `${folder}: output folder does not exist`, folder);
   const wanted = path.join(folder, name);
-  return { file: named ? await namedOutput(wanted, req) : await freePath(wanted, req.input, req.overwrite), format, named };
+  return {
+    file: named ? await namedOutput(wanted, req) : await freePath(wanted, req.input, req.overwrite),
+    format,
+    named,
+  };
 }
 
 async function namedOutput(file: string, req: PipelineRequest): Promise<string> {
@@ -199,10 +259,15 @@ function writeError(file: string, e: unknown): DaemonError {
   };
   // libvips reports write failures as text without an errno code.
   const text = err.message || String(e);
-  const fromText = /No space left on device/i.test(text) ? why.ENOSPC
-    : /Read-only file system/i.test(text) ? why.EROFS
-      : /Permission denied/i.test(text) ? why.EACCES
-        : /Disk quota exceeded/i.test(text) ? why.EDQUOT : undefined;
+  const fromText = /No space left on device/i.test(text)
+    ? why.ENOSPC
+    : /Read-only file system/i.test(text)
+      ? why.EROFS
+      : /Permission denied/i.test(text)
+        ? why.EACCES
+        : /Disk quota exceeded/i.test(text)
+          ? why.EDQUOT
+          : undefined;
   const reason = (err.code && why[err.code]) ?? fromText ?? text.split('\n')[0];
   return new DaemonError('OutputNotWritable', `${file}: cannot write the output: ${reason}`, file);
 }
@@ -219,7 +284,8 @@ function greyAsRgb(plane: Float32Array): Float32Array {
 function meanOfChannels(rows: Float32Array): Float32Array {
   const plane = rows.length / 3;
   const out = new Float32Array(plane);
-  for (let i = 0; i < plane; i++) out[i] = ((rows[i] as number) + (rows[plane + i] as number) + (rows[2 * plane + i] as number)) / 3;
+  for (let i = 0; i < plane; i++)
+    out[i] = ((rows[i] as number) + (rows[plane + i] as number) + (rows[2 * plane + i] as number)) / 3;
   return out;
 }
 
@@ -227,7 +293,9 @@ async function encodePreview(pixels: PlanarImage, width: number, height: number)
   const small = resizeLanczos(pixels, width, height);
   const raster = new Uint8Array(width * height * 3);
   quantisePlanes(raster, width, 3, 0, 0, width, height, small.data, 3, 0);
-  const png = await sharp(raster, { raw: { width, height, channels: 3 } }).png({ compressionLevel: 1 }).toBuffer();
+  const png = await sharp(raster, { raw: { width, height, channels: 3 } })
+    .png({ compressionLevel: 1 })
+    .toBuffer();
   return png.toString('base64');
 }
 
@@ -244,7 +312,14 @@ interface PassLayout {
   readonly tensorHeight: number;
 }
 
-function passLayouts(input: Size, plan: PassPlan, tile: number | undefined, overlap: number, edgePad: number, maxCore: number): PassLayout[] {
+function passLayouts(
+  input: Size,
+  plan: PassPlan,
+  tile: number | undefined,
+  overlap: number,
+  edgePad: number,
+  maxCore: number,
+): PassLayout[] {
   const layouts: PassLayout[] = [];
   let current = input;
   for (const output of plan.passSizes) {
@@ -253,8 +328,14 @@ function passLayouts(input: Size, plan: PassPlan, tile: number | undefined, over
     const c0 = grid.cols[0] as { start: number; end: number };
     const r0 = grid.rows[0] as { start: number; end: number };
     layouts.push({
-      input: current, output, tileWidth: t.width, tileHeight: t.height, columns: grid.cols.length, rows: grid.rows.length,
-      tensorWidth: c0.end - c0.start, tensorHeight: r0.end - r0.start,
+      input: current,
+      output,
+      tileWidth: t.width,
+      tileHeight: t.height,
+      columns: grid.cols.length,
+      rows: grid.rows.length,
+      tensorWidth: c0.end - c0.start,
+      tensorHeight: r0.end - r0.start,
     });
     current = output;
   }
@@ -262,15 +343,23 @@ function passLayouts(input: Size, plan: PassPlan, tile: number | undefined, over
 }
 
 /** The padding colour, or null when the output has no padding. */
-function resolveBackground(req: PipelineRequest, plan: PassPlan, format: OutputFormat, warnings: string[]): { text: string; rgba: Rgba } | null {
+function resolveBackground(
+  req: PipelineRequest,
+  plan: PassPlan,
+  format: OutputFormat,
+  warnings: string[],
+): { text: string; rgba: Rgba } | null {
   const padded = plan.content.width !== plan.final.width || plan.content.height !== plan.final.height;
   if (!padded) return null;
   const canAlpha = ALPHA_FORMATS.has(format);
   let text = req.background ?? (canAlpha ? 'transparent' : '#ffffff');
   let rgba = parseBackground(text);
-  if (rgba === null) throw new DaemonError('InvalidParams', `upscale: 'background' is "${text}"; expected #rrggbb, #rgb or transparent`);
+  if (rgba === null)
+    throw new DaemonError('InvalidParams', `upscale: 'background' is "${text}"; expected #rrggbb, #rgb or transparent`);
   if (rgba.a === 0 && !canAlpha) {
-    warnings.push(`${format.toUpperCase()} cannot store transparency: the padding is white. Choose PNG, WebP, TIFF or AVIF, or --background.`);
+    warnings.push(
+      `${format.toUpperCase()} cannot store transparency: the padding is white. Choose PNG, WebP, TIFF or AVIF, or --background.`,
+    );
     text = '#ffffff';
     rgba = { r: 1, g: 1, b: 1, a: 1 };
   }
@@ -278,23 +367,53 @@ function resolveBackground(req: PipelineRequest, plan: PassPlan, format: OutputF
 }
 
 function describePlan(
-  req: PipelineRequest, ctx: PipelineContext, input: Size, plan: PassPlan, layouts: readonly PassLayout[], alphaPlanes: number,
-  background: { text: string } | null, hasAlpha: boolean, out: { file: string; format: OutputFormat }, channels: number, depth: number,
+  req: PipelineRequest,
+  ctx: PipelineContext,
+  input: Size,
+  plan: PassPlan,
+  layouts: readonly PassLayout[],
+  alphaPlanes: number,
+  background: { text: string } | null,
+  hasAlpha: boolean,
+  out: { file: string; format: OutputFormat },
+  channels: number,
+  depth: number,
 ): UpscalePlan {
   const passes: PlannedPass[] = layouts.map((l) => ({
-    model: ctx.model.id, scale: ctx.model.scale,
-    inputWidth: l.input.width, inputHeight: l.input.height, outputWidth: l.output.width, outputHeight: l.output.height,
-    tileWidth: l.tensorWidth, tileHeight: l.tensorHeight, overlap: 2 * (req.overlap ?? DEFAULT_OVERLAP),
-    columns: l.columns, rows: l.rows, tiles: l.columns * l.rows * alphaPlanes,
+    model: ctx.model.id,
+    scale: ctx.model.scale,
+    inputWidth: l.input.width,
+    inputHeight: l.input.height,
+    outputWidth: l.output.width,
+    outputHeight: l.output.height,
+    tileWidth: l.tensorWidth,
+    tileHeight: l.tensorHeight,
+    overlap: 2 * (req.overlap ?? DEFAULT_OVERLAP),
+    columns: l.columns,
+    rows: l.rows,
+    tiles: l.columns * l.rows * alphaPlanes,
   }));
   const last = plan.passSizes[plan.passSizes.length - 1] as Size;
   return {
-    inputWidth: input.width, inputHeight: input.height, model: ctx.model.id, modelReason: req.modelReason ?? 'named in the request',
+    inputWidth: input.width,
+    inputHeight: input.height,
+    model: ctx.model.id,
+    modelReason: req.modelReason ?? 'named in the request',
     passes,
-    finalResize: plan.resize ? { fromWidth: last.width, fromHeight: last.height, toWidth: plan.content.width, toHeight: plan.content.height } : null,
-    fit: plan.fit, content: plan.content, background: background?.text ?? null, padding: req.padding ?? DEFAULT_PADDING,
+    finalResize: plan.resize
+      ? { fromWidth: last.width, fromHeight: last.height, toWidth: plan.content.width, toHeight: plan.content.height }
+      : null,
+    fit: plan.fit,
+    content: plan.content,
+    background: background?.text ?? null,
+    padding: req.padding ?? DEFAULT_PADDING,
     alpha: hasAlpha ? req.alpha : null,
-    outputPath: out.file, format: out.format, width: plan.final.width, height: plan.final.height, channels, depth,
+    outputPath: out.file,
+    format: out.format,
+    width: plan.final.width,
+    height: plan.final.height,
+    channels,
+    depth,
   };
 }
 
@@ -320,8 +439,11 @@ export async function runPipeline(req: PipelineRequest, ctx: PipelineContext): P
   });
   const inputSize: Size = { width: header.width, height: header.height };
   if (header.width * header.height > ctx.limits.maxInputPixels) {
-    throw new DaemonError('ImageTooLarge',
-      `${req.input}: ${header.width}x${header.height} is ${header.width * header.height} pixels, above the input limit of ${ctx.limits.maxInputPixels}`, req.input);
+    throw new DaemonError(
+      'ImageTooLarge',
+      `${req.input}: ${header.width}x${header.height} is ${header.width * header.height} pixels, above the input limit of ${ctx.limits.maxInputPixels}`,
+      req.input,
+    );
   }
   let plan: PassPlan;
   try {
@@ -331,8 +453,11 @@ export async function runPipeline(req: PipelineRequest, ctx: PipelineContext): P
   }
   for (const size of [...plan.passSizes, plan.final]) {
     if (size.width * size.height > ctx.limits.maxOutputPixels) {
-      throw new DaemonError('ImageTooLarge',
-        `${req.input}: upscaling needs a ${size.width}x${size.height} image (${size.width * size.height} pixels), above the output limit of ${ctx.limits.maxOutputPixels}; choose a smaller scale`, req.input);
+      throw new DaemonError(
+        'ImageTooLarge',
+        `${req.input}: upscaling needs a ${size.width}x${size.height} image (${size.width * size.height} pixels), above the output limit of ${ctx.limits.maxOutputPixels}; choose a smaller scale`,
+        req.input,
+      );
     }
   }
   const out = await resolveOutput(req, ctx.model, header, plan.final);
@@ -353,27 +478,54 @@ export async function runPipeline(req: PipelineRequest, ctx: PipelineContext): P
   const traits = await readImageTraits(req.input).catch(() => ({ hasAlpha: false, depth: 8 as const }));
   const guessPlanes = traits.hasAlpha && req.alpha === 'model' ? 2 : 1;
   const planFor = (hasAlpha: boolean, planes: number, depth: number, file: string) =>
-    describePlan(req, ctx, inputSize, plan, layouts, planes, background, hasAlpha, { file, format: out.format },
-      hasAlpha || transparentPad ? 4 : 3, depth);
+    describePlan(
+      req,
+      ctx,
+      inputSize,
+      plan,
+      layouts,
+      planes,
+      background,
+      hasAlpha,
+      { file, format: out.format },
+      hasAlpha || transparentPad ? 4 : 3,
+      depth,
+    );
 
   {
     // The output raster is one typed array (at most 2^32 bytes in Node 20).
     const guessChannels = traits.hasAlpha || transparentPad ? 4 : 3;
     const bytes = plan.final.width * plan.final.height * guessChannels * (outputDepth(traits.depth, out.format) / 8);
     if (bytes > MAX_RASTER_BYTES) {
-      throw new DaemonError('ImageTooLarge',
-        `${req.input}: a ${plan.final.width}x${plan.final.height} output with ${guessChannels} channels needs ${(bytes / 2 ** 30).toFixed(1)} GiB in one buffer, above the ${MAX_RASTER_BYTES / 2 ** 30} GiB a raster can have; choose a smaller scale or size`, req.input);
+      throw new DaemonError(
+        'ImageTooLarge',
+        `${req.input}: a ${plan.final.width}x${plan.final.height} output with ${guessChannels} channels needs ${(bytes / 2 ** 30).toFixed(1)} GiB in one buffer, above the ${MAX_RASTER_BYTES / 2 ** 30} GiB a raster can have; choose a smaller scale or size`,
+        req.input,
+      );
     }
   }
   const passes = plan.passSizes.length;
-  const usedTileOf = (ls: readonly PassLayout[]) => Math.max(0, ...ls.map((l) => Math.max(l.tileWidth - shared, l.tileHeight - shared, 0)));
+  const usedTileOf = (ls: readonly PassLayout[]) =>
+    Math.max(0, ...ls.map((l) => Math.max(l.tileWidth - shared, l.tileHeight - shared, 0)));
   if (req.dryRun) {
     const dryPlan = planFor(traits.hasAlpha, guessPlanes, outputDepth(traits.depth, out.format), out.file);
     return {
-      jobId: ctx.jobId, input: req.input, outputPath: out.file, width: plan.final.width, height: plan.final.height,
-      inputWidth: inputSize.width, inputHeight: inputSize.height, model: ctx.model.id, passes, provider: ctx.provider,
-      tile: usedTileOf(layouts), overlap, timings: { decodeMs: 0, inferMs: 0, encodeMs: 0, totalMs: now() - started },
-      warnings: planWarnings, plan: dryPlan, dryRun: true,
+      jobId: ctx.jobId,
+      input: req.input,
+      outputPath: out.file,
+      width: plan.final.width,
+      height: plan.final.height,
+      inputWidth: inputSize.width,
+      inputHeight: inputSize.height,
+      model: ctx.model.id,
+      passes,
+      provider: ctx.provider,
+      tile: usedTileOf(layouts),
+      overlap,
+      timings: { decodeMs: 0, inferMs: 0, encodeMs: 0, totalMs: now() - started },
+      warnings: planWarnings,
+      plan: dryPlan,
+      dryRun: true,
     };
   }
 
@@ -384,13 +536,17 @@ export async function runPipeline(req: PipelineRequest, ctx: PipelineContext): P
   };
   ctx.progress(withEta({ stage: 'decode', pass: 0, passes, done: 0, total: 0 }));
   const decodeStart = now();
-  let decoded: DecodedImage | null = await decodeImage(req.input, { maxInputPixels: ctx.limits.maxInputPixels }).catch((e: unknown) => {
-    throw asDecodeError(req.input, e);
-  });
+  let decoded: DecodedImage | null = await decodeImage(req.input, { maxInputPixels: ctx.limits.maxInputPixels }).catch(
+    (e: unknown) => {
+      throw asDecodeError(req.input, e);
+    },
+  );
   const decodeMs = now() - decodeStart;
   const source = decoded.source;
   let rgb: PlanarImage = { width: decoded.width, height: decoded.height, channels: 3, data: decoded.rgb };
-  let alpha: PlanarImage | null = decoded.alpha ? { width: decoded.width, height: decoded.height, channels: 1, data: decoded.alpha } : null;
+  let alpha: PlanarImage | null = decoded.alpha
+    ? { width: decoded.width, height: decoded.height, channels: 1, data: decoded.alpha }
+    : null;
   decoded = null; // the planes live on in rgb/alpha only, so each is freed once its pass is done
   ctx.checkpoint();
   const alphaByModel = alpha !== null && req.alpha === 'model';
@@ -420,7 +576,8 @@ export async function runPipeline(req: PipelineRequest, ctx: PipelineContext): P
       for (let c = 0; c < channels; c++) fillChannel(r, W, channels, 0, 0, W, H, c, values[c] as number);
     }
     // Content without an alpha plane of its own is opaque (its alpha is never written otherwise).
-    if (channels === 4 && alpha === null) fillChannel(r, W, channels, content.x, content.y, content.width, content.height, 3, sampleMax);
+    if (channels === 4 && alpha === null)
+      fillChannel(r, W, channels, content.x, content.y, content.width, content.height, 3, sampleMax);
     raster = r;
     return r;
   };
@@ -435,13 +592,28 @@ export async function runPipeline(req: PipelineRequest, ctx: PipelineContext): P
     const passSize = layout.output;
     const direct = p === passes - 1 && !plan.resize;
     // Without a border, reads stay inside the image but for the pad to the input multiple, which mirrors.
-    const base = { tileWidth: layout.tileWidth, tileHeight: layout.tileHeight, overlap: shared, edgePad, padding: edgeMode === 'wrap' ? 'wrap' as const : 'reflect' as const };
+    const base = {
+      tileWidth: layout.tileWidth,
+      tileHeight: layout.tileHeight,
+      overlap: shared,
+      edgePad,
+      padding: edgeMode === 'wrap' ? ('wrap' as const) : ('reflect' as const),
+    };
     const tilesPerImage = layout.columns * layout.rows;
     const total = tilesPerImage * alphaPlanes;
     let doneBefore = 0;
     const report = (info: TileDone, planes: 'rgb' | 'alpha') => {
       eta.tileDone(p);
-      const update = withEta({ stage: 'infer' as const, pass: p + 1, passes, done: doneBefore + info.done, total, tile: info.rect, passWidth: passSize.width, passHeight: passSize.height });
+      const update = withEta({
+        stage: 'infer' as const,
+        pass: p + 1,
+        passes,
+        done: doneBefore + info.done,
+        total,
+        tile: info.rect,
+        passWidth: passSize.width,
+        passHeight: passSize.height,
+      });
       if (previewScale === 0 || planes !== 'rgb') {
         previews = previews.then(() => ctx.progress(update));
         return;
@@ -450,8 +622,10 @@ export async function runPipeline(req: PipelineRequest, ctx: PipelineContext): P
       const fx = (content.width / passSize.width) * previewScale;
       const fy = (content.height / passSize.height) * previewScale;
       const rect = {
-        x: Math.floor(content.x * previewScale + info.rect.x * fx), y: Math.floor(content.y * previewScale + info.rect.y * fy),
-        width: Math.max(1, Math.round(info.rect.width * fx)), height: Math.max(1, Math.round(info.rect.height * fy)),
+        x: Math.floor(content.x * previewScale + info.rect.x * fx),
+        y: Math.floor(content.y * previewScale + info.rect.y * fy),
+        width: Math.max(1, Math.round(info.rect.width * fx)),
+        height: Math.max(1, Math.round(info.rect.height * fy)),
       };
       previews = previews.then(async () => {
         const png = await encodePreview(info.pixels, rect.width, rect.height);
@@ -459,10 +633,24 @@ export async function runPipeline(req: PipelineRequest, ctx: PipelineContext): P
       });
     };
     const options = (planes: 'rgb' | 'alpha') => ({
-      ...base, scale: ctx.model.scale, inputMultiple: ctx.model.inputMultiple, minTile: MIN_TILE,
-      checkpoint: ctx.checkpoint, onTile: (info: TileDone) => report(info, planes),
+      ...base,
+      scale: ctx.model.scale,
+      inputMultiple: ctx.model.inputMultiple,
+      minTile: MIN_TILE,
+      checkpoint: ctx.checkpoint,
+      onTile: (info: TileDone) => report(info, planes),
     });
-    ctx.progress(withEta({ stage: 'infer', pass: p + 1, passes, done: 0, total, passWidth: passSize.width, passHeight: passSize.height }));
+    ctx.progress(
+      withEta({
+        stage: 'infer',
+        pass: p + 1,
+        passes,
+        done: 0,
+        total,
+        passWidth: passSize.width,
+        passHeight: passSize.height,
+      }),
+    );
     eta.resetClock();
 
     if (alphaByModel && alpha) {
@@ -470,7 +658,18 @@ export async function runPipeline(req: PipelineRequest, ctx: PipelineContext): P
       if (direct) {
         const target = allocateRaster();
         await runTiledPass(src, infer, options('alpha'), (y, count, rows) => {
-          quantisePlanes(target, W, channels, content.x, content.y + y, passSize.width, count, meanOfChannels(rows), 1, 3);
+          quantisePlanes(
+            target,
+            W,
+            channels,
+            content.x,
+            content.y + y,
+            passSize.width,
+            count,
+            meanOfChannels(rows),
+            1,
+            3,
+          );
         });
         alpha = null; // written
       } else {
@@ -493,7 +692,11 @@ export async function runPipeline(req: PipelineRequest, ctx: PipelineContext): P
       const next = new Float32Array(3 * passSize.width * passSize.height);
       const plane = passSize.width * passSize.height;
       await runTiledPass(rgb, infer, options('rgb'), (y, count, rows) => {
-        for (let c = 0; c < 3; c++) next.set(rows.subarray(c * count * passSize.width, (c + 1) * count * passSize.width), c * plane + y * passSize.width);
+        for (let c = 0; c < 3; c++)
+          next.set(
+            rows.subarray(c * count * passSize.width, (c + 1) * count * passSize.width),
+            c * plane + y * passSize.width,
+          );
       });
       rgb = { width: passSize.width, height: passSize.height, channels: 3, data: next };
     }
@@ -507,12 +710,37 @@ export async function runPipeline(req: PipelineRequest, ctx: PipelineContext): P
   if (plan.resize) {
     ctx.progress({ stage: 'resize', pass: passes, passes, done: 0, total: 0 });
     const resized = resizeLanczos(rgb, content.width, content.height, windowFor(rgb), wrap);
-    quantisePlanes(allocateRaster(), W, channels, content.x, content.y, content.width, content.height, resized.data, 3, 0);
+    quantisePlanes(
+      allocateRaster(),
+      W,
+      channels,
+      content.x,
+      content.y,
+      content.width,
+      content.height,
+      resized.data,
+      3,
+      0,
+    );
   }
   if (alpha) {
     // Lanczos alpha mode, or the model's alpha before the final resize.
-    const resized = alpha.width === content.width && alpha.height === content.height ? alpha : resizeLanczos(alpha, content.width, content.height, windowFor(alpha), wrap);
-    quantisePlanes(allocateRaster(), W, channels, content.x, content.y, content.width, content.height, resized.data, 1, 3);
+    const resized =
+      alpha.width === content.width && alpha.height === content.height
+        ? alpha
+        : resizeLanczos(alpha, content.width, content.height, windowFor(alpha), wrap);
+    quantisePlanes(
+      allocateRaster(),
+      W,
+      channels,
+      content.x,
+      content.y,
+      content.width,
+      content.height,
+      resized.data,
+      1,
+      3,
+    );
     alpha = null;
   }
   const data = allocateRaster();
@@ -528,7 +756,9 @@ export async function runPipeline(req: PipelineRequest, ctx: PipelineContext): P
   const encodeSource: SourceInfo = transparentPad && !source.hasAlpha ? { ...source, hasAlpha: true } : source;
   try {
     const result = await encodeImage({ width: W, height: H, channels, depth, data }, encodeSource, {
-      path: temp, format: out.format, ...(req.quality !== undefined ? { quality: req.quality } : {}),
+      path: temp,
+      format: out.format,
+      ...(req.quality !== undefined ? { quality: req.quality } : {}),
     });
     warnings = [...warnings, ...(result?.warnings ?? [])];
     ctx.checkpoint();
@@ -539,18 +769,42 @@ export async function runPipeline(req: PipelineRequest, ctx: PipelineContext): P
       const timings: UpscaleTimings = { decodeMs, inferMs, encodeMs: now() - encodeStart, totalMs: now() - started };
       const sidecar: Sidecar = {
         format: SIDECAR_FORMAT,
-        input: { path: req.input, sha256: await (inputHash as Promise<string>), width: inputSize.width, height: inputSize.height, format: header.format },
-        output: { path: finalPath, width: W, height: H, format: out.format, channels, depth, pixelsSha256: sha256Bytes(data) },
+        input: {
+          path: req.input,
+          sha256: await (inputHash as Promise<string>),
+          width: inputSize.width,
+          height: inputSize.height,
+          format: header.format,
+        },
+        output: {
+          path: finalPath,
+          width: W,
+          height: H,
+          format: out.format,
+          channels,
+          depth,
+          pixelsSha256: sha256Bytes(data),
+        },
         model: {
-          id: ctx.model.id, scale: ctx.model.scale,
+          id: ctx.model.id,
+          scale: ctx.model.scale,
           weightsSha256: ctx.model.onnxPath ? await weightsSha256(ctx.model.onnxPath) : null,
           reason: req.modelReason ?? 'named in the request',
         },
         parameters: {
           request: req.params ?? {},
           resolved: {
-            target: req.target, tile: usedTile, overlap, alpha: req.alpha, padding: edgeMode, fit: plan.fit,
-            background: background?.text ?? null, format: out.format, quality: req.quality ?? null, depth, channels,
+            target: req.target,
+            tile: usedTile,
+            overlap,
+            alpha: req.alpha,
+            padding: edgeMode,
+            fit: plan.fit,
+            background: background?.text ?? null,
+            format: out.format,
+            quality: req.quality ?? null,
+            depth,
+            channels,
           },
         },
         plan: { ...finalPlan, outputPath: finalPath },

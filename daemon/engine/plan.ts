@@ -80,6 +80,7 @@ export function planPasses(input: Size, modelScale: number, target: Target): Pas
   } while (reached < needed - 1e-9 && passSizes.length < MAX_PASSES);
 
   const last = passSizes[passSizes.length - 1] as Size;
-  const content = fit === 'contain' ? containRect(input, final) : { x: 0, y: 0, width: final.width, height: final.height };
+  const content =
+    fit === 'contain' ? containRect(input, final) : { x: 0, y: 0, width: final.width, height: final.height };
   return { passSizes, final, fit, content, resize: last.width !== content.width || last.height !== content.height };
 }

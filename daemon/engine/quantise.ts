@@ -46,8 +46,15 @@ export function quantisePlanes(
 
 /** Fills channel `channel` of a rectangle of an interleaved raster with `value` (an integer sample). */
 export function fillChannel(
-  target: Uint8Array | Uint16Array, stride: number, channels: number,
-  x: number, y: number, width: number, height: number, channel: number, value: number,
+  target: Uint8Array | Uint16Array,
+  stride: number,
+  channels: number,
+  x: number,
+  y: number,
+  width: number,
+  height: number,
+  channel: number,
+  value: number,
 ): void {
   for (let r = 0; r < height; r++) {
     let o = ((y + r) * stride + x) * channels + channel;

@@ -14,11 +14,33 @@ export const SIDECAR_FORMAT = 'upscale-sidecar/1';
 
 export interface Sidecar {
   readonly format: typeof SIDECAR_FORMAT;
-  readonly input: { readonly path: string; readonly sha256: string; readonly width: number; readonly height: number; readonly format: string };
-  readonly output: { readonly path: string; readonly width: number; readonly height: number; readonly format: string; readonly channels: number; readonly depth: number; readonly pixelsSha256: string };
-  readonly model: { readonly id: string; readonly scale: number; readonly weightsSha256: string | null; readonly reason: string };
+  readonly input: {
+    readonly path: string;
+    readonly sha256: string;
+    readonly width: number;
+    readonly height: number;
+    readonly format: string;
+  };
+  readonly output: {
+    readonly path: string;
+    readonly width: number;
+    readonly height: number;
+    readonly format: string;
+    readonly channels: number;
+    readonly depth: number;
+    readonly pixelsSha256: string;
+  };
+  readonly model: {
+    readonly id: string;
+    readonly scale: number;
+    readonly weightsSha256: string | null;
+    readonly reason: string;
+  };
   /** The request as received, and the values the daemon resolved for what it left out. */
-  readonly parameters: { readonly request: Readonly<Record<string, unknown>>; readonly resolved: Readonly<Record<string, unknown>> };
+  readonly parameters: {
+    readonly request: Readonly<Record<string, unknown>>;
+    readonly resolved: Readonly<Record<string, unknown>>;
+  };
   readonly plan: UpscalePlan;
   readonly provider: string;
   readonly versions: Readonly<Record<string, string>>;
@@ -50,7 +72,9 @@ export async function weightsSha256(file: string): Promise<string> {
 }
 
 export function sha256Bytes(data: Uint8Array | Uint16Array): string {
-  return createHash('sha256').update(new Uint8Array(data.buffer, data.byteOffset, data.byteLength)).digest('hex');
+  return createHash('sha256')
+    .update(new Uint8Array(data.buffer, data.byteOffset, data.byteLength))
+    .digest('hex');
 }
 
 export function runtimeVersions(daemonVersion: string): Record<string, string> {

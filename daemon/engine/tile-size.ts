@@ -60,7 +60,13 @@ function autoAxis(length: number, overlap: number, maxTile: number): number {
  * are added on each side, so neighbours share 2 * context. 0 means one tile spans the
  * axis; undefined means automatic.
  */
-export function chooseTile(core: number | undefined, width: number, height: number, context: number, maxCore = AUTO_MAX_CORE): TileSize {
+export function chooseTile(
+  core: number | undefined,
+  width: number,
+  height: number,
+  context: number,
+  maxCore = AUTO_MAX_CORE,
+): TileSize {
   const shared = 2 * context;
   if (core !== undefined) return core === 0 ? { width: 0, height: 0 } : { width: core + shared, height: core + shared };
   return { width: autoAxis(width, shared, maxCore + shared), height: autoAxis(height, shared, maxCore + shared) };

@@ -77,7 +77,14 @@ export function wrapIndex(i: number, n: number): number {
 export type EdgeMode = 'reflect' | 'wrap';
 
 /** Copies the region [x0, x0+w) x [y0, y0+h) of `img` (coordinates may leave the image: reflected, or wrapped). */
-export function extractRegion(img: PlanarImage, x0: number, y0: number, w: number, h: number, mode: EdgeMode = 'reflect'): PlanarImage {
+export function extractRegion(
+  img: PlanarImage,
+  x0: number,
+  y0: number,
+  w: number,
+  h: number,
+  mode: EdgeMode = 'reflect',
+): PlanarImage {
   const index = mode === 'wrap' ? wrapIndex : reflectIndex;
   const out = new Float32Array(img.channels * w * h);
   const xs = new Int32Array(w);
@@ -127,7 +134,12 @@ function cell(spans: readonly Span[], i: number): Span {
 }
 
 /** Runs the model over a region, padding it to the input multiple and cropping back. */
-async function inferPadded(infer: TileInference, region: PlanarImage, scale: number, multiple: number): Promise<PlanarImage> {
+async function inferPadded(
+  infer: TileInference,
+  region: PlanarImage,
+  scale: number,
+  multiple: number,
+): Promise<PlanarImage> {
   const padW = (multiple - (region.width % multiple)) % multiple;
   const padH = (multiple - (region.height % multiple)) % multiple;
   const input = padW || padH ? extractRegion(region, 0, 0, region.width + padW, region.height + padH) : region;
@@ -209,7 +221,10 @@ async function inferAdaptive(
 }
 
 /** The tile spans of a pass over `img` (in reflect-padded coordinates). */
-export function passGrid(img: { width: number; height: number }, opts: Pick<PassOptions, 'tileWidth' | 'tileHeight' | 'overlap' | 'edgePad'>): { cols: Span[]; rows: Span[] } {
+export function passGrid(
+  img: { width: number; height: number },
+  opts: Pick<PassOptions, 'tileWidth' | 'tileHeight' | 'overlap' | 'edgePad'>,
+): { cols: Span[]; rows: Span[] } {
   return {
     cols: axisSpans(img.width + 2 * opts.edgePad, opts.tileWidth, opts.overlap),
     rows: axisSpans(img.height + 2 * opts.edgePad, opts.tileHeight, opts.overlap),
@@ -217,7 +232,12 @@ export function passGrid(img: { width: number; height: number }, opts: Pick<Pass
 }
 
 /** Runs one pass of the model over `img`, streaming finished rows to `sink`. */
-export async function runTiledPass(img: PlanarImage, infer: TileInference, opts: PassOptions, sink: RowSink): Promise<void> {
+export async function runTiledPass(
+  img: PlanarImage,
+  infer: TileInference,
+  opts: PassOptions,
+  sink: RowSink,
+): Promise<void> {
   const s = opts.scale;
   const pad = opts.edgePad;
   const paddedH = img.height + 2 * pad;
@@ -250,7 +270,14 @@ export async function runTiledPass(img: PlanarImage, infer: TileInference, opts:
       await yieldToEvents();
       opts.checkpoint();
       const cs = cols[c] as Span;
-      const region = extractRegion(img, cs.start - pad, rs.start - pad, cs.end - cs.start, rs.end - rs.start, opts.padding ?? 'reflect');
+      const region = extractRegion(
+        img,
+        cs.start - pad,
+        rs.start - pad,
+        cs.end - cs.start,
+        rs.end - rs.start,
+        opts.padding ?? 'reflect',
+      );
       const out = await inferAdaptive(infer, region, opts, limit);
       outputs.push({ ...out, firstRow: rowBlend.starts[r] as number });
       done++;
@@ -266,7 +293,9 @@ export async function runTiledPass(img: PlanarImage, infer: TileInference, opts:
           // Cropped only when asked for (previews): most listeners want the count, not a copy.
           let pixels: PlanarImage | null = null;
           opts.onTile({
-            done, total, rect: { x: x0, y: y0, width: x1 - x0, height: y1 - y0 },
+            done,
+            total,
+            rect: { x: x0, y: y0, width: x1 - x0, height: y1 - y0 },
             get pixels() {
               pixels ??= cropPlanar(out, cx, cy, x1 - x0, y1 - y0);
               return pixels;
@@ -303,7 +332,10 @@ export async function runTiledPass(img: PlanarImage, infer: TileInference, opts:
         held.delete(r);
       } else if (first.firstRow < finalEnd) {
         const skip = finalEnd - first.firstRow;
-        held.set(r, tiles.map((t) => ({ ...cropPlanar(t, 0, skip, t.width, t.height - skip), firstRow: finalEnd })));
+        held.set(
+          r,
+          tiles.map((t) => ({ ...cropPlanar(t, 0, skip, t.width, t.height - skip), firstRow: finalEnd })),
+        );
       }
     }
   }

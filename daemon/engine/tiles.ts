@@ -18,7 +18,8 @@ export interface Span {
 export function axisSpans(length: number, tile: number, overlap: number): Span[] {
   if (!Number.isInteger(length) || length < 1) throw new RangeError(`length must be a positive integer, got ${length}`);
   if (tile <= 0 || tile >= length) return [{ start: 0, end: length }];
-  if (overlap < 0 || overlap >= tile) throw new RangeError(`overlap must be from 0 to tile - 1 (${tile - 1}), got ${overlap}`);
+  if (overlap < 0 || overlap >= tile)
+    throw new RangeError(`overlap must be from 0 to tile - 1 (${tile - 1}), got ${overlap}`);
   const count = Math.ceil(length / (tile - overlap));
   const spans: Span[] = [];
   for (let i = 0; i < count; i++) {

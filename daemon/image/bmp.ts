@@ -61,7 +61,8 @@ export function isBmp(bytes: Uint8Array): boolean {
 export function readBmpHeader(bytes: Uint8Array): BmpHeader {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (!isBmp(bytes)) throw new BmpFormatError('it does not start with the BMP signature "BM".');
-  if (bytes.length < 26) throw new BmpFormatError(`it is only ${bytes.length} bytes long, too short for a BMP header (truncated file?).`);
+  if (bytes.length < 26)
+    throw new BmpFormatError(`it is only ${bytes.length} bytes long, too short for a BMP header (truncated file?).`);
   const dataOffset = view.getUint32(10, true);
   const headerSize = view.getUint32(14, true);
   if (headerSize === 12) {
@@ -69,10 +70,22 @@ export function readBmpHeader(bytes: Uint8Array): BmpHeader {
     const width = view.getUint16(18, true);
     const height = view.getUint16(20, true);
     const bitsPerPixel = view.getUint16(24, true);
-    return validated({
-      width, height, bitsPerPixel, topDown: false, compression: COMPRESSION_NONE, dataOffset, headerSize,
-      paletteOffset: 14 + headerSize, paletteEntrySize: 3, paletteSize: bitsPerPixel <= 8 ? 1 << bitsPerPixel : 0, masks: null,
-    }, bytes.length);
+    return validated(
+      {
+        width,
+        height,
+        bitsPerPixel,
+        topDown: false,
+        compression: COMPRESSION_NONE,
+        dataOffset,
+        headerSize,
+        paletteOffset: 14 + headerSize,
+        paletteEntrySize: 3,
+        paletteSize: bitsPerPixel <= 8 ? 1 << bitsPerPixel : 0,
+        masks: null,
+      },
+      bytes.length,
+    );
   }
   if (![40, 52, 56, 108, 124].includes(headerSize)) {
     throw new BmpFormatError(`its header variant (${headerSize} bytes) is not supported. ${RESAVE_ADVICE}`);
@@ -85,21 +98,30 @@ export function readBmpHeader(bytes: Uint8Array): BmpHeader {
   const coloursUsed = view.getUint32(46, true);
   const compressionName = COMPRESSION_NAMES[compression];
   if (compressionName !== undefined) {
-    throw new BmpFormatError(`it uses ${compressionName}, which is not supported (only uncompressed BMP is). ${RESAVE_ADVICE}`);
+    throw new BmpFormatError(
+      `it uses ${compressionName}, which is not supported (only uncompressed BMP is). ${RESAVE_ADVICE}`,
+    );
   }
-  if (compression !== COMPRESSION_NONE && compression !== COMPRESSION_BITFIELDS && compression !== COMPRESSION_ALPHABITFIELDS) {
+  if (
+    compression !== COMPRESSION_NONE &&
+    compression !== COMPRESSION_BITFIELDS &&
+    compression !== COMPRESSION_ALPHABITFIELDS
+  ) {
     throw new BmpFormatError(`it uses compression type ${compression}, which is not supported. ${RESAVE_ADVICE}`);
   }
   let masks: ChannelMasks | null = null;
   let paletteOffset = 14 + headerSize;
   if (compression === COMPRESSION_BITFIELDS || compression === COMPRESSION_ALPHABITFIELDS) {
     if (bitsPerPixel !== 16 && bitsPerPixel !== 32) {
-      throw new BmpFormatError(`it declares bit-field masks with ${bitsPerPixel} bits per pixel; masks need 16 or 32. ${RESAVE_ADVICE}`);
+      throw new BmpFormatError(
+        `it declares bit-field masks with ${bitsPerPixel} bits per pixel; masks need 16 or 32. ${RESAVE_ADVICE}`,
+      );
     }
     // A 40-byte header keeps its masks just after it; larger headers hold them inside.
     const maskOffset = 14 + 40;
     const maskCount = headerSize > 40 ? (headerSize >= 56 ? 4 : 3) : compression === COMPRESSION_ALPHABITFIELDS ? 4 : 3;
-    if (bytes.length < maskOffset + 4 * maskCount) throw new BmpFormatError('its colour masks are cut short (truncated file?).');
+    if (bytes.length < maskOffset + 4 * maskCount)
+      throw new BmpFormatError('its colour masks are cut short (truncated file?).');
     masks = {
       red: view.getUint32(maskOffset, true),
       green: view.getUint32(maskOffset + 4, true),
@@ -110,16 +132,31 @@ export function readBmpHeader(bytes: Uint8Array): BmpHeader {
   } else if (bitsPerPixel === 16) {
     masks = { red: 0x7c00, green: 0x03e0, blue: 0x001f, alpha: 0 };
   }
-  const paletteSize = bitsPerPixel <= 8 ? (coloursUsed > 0 ? Math.min(coloursUsed, 1 << bitsPerPixel) : 1 << bitsPerPixel) : 0;
-  return validated({
-    width, height: Math.abs(rawHeight), bitsPerPixel, topDown: rawHeight < 0, compression, dataOffset, headerSize,
-    paletteOffset, paletteEntrySize: 4, paletteSize, masks,
-  }, bytes.length);
+  const paletteSize =
+    bitsPerPixel <= 8 ? (coloursUsed > 0 ? Math.min(coloursUsed, 1 << bitsPerPixel) : 1 << bitsPerPixel) : 0;
+  return validated(
+    {
+      width,
+      height: Math.abs(rawHeight),
+      bitsPerPixel,
+      topDown: rawHeight < 0,
+      compression,
+      dataOffset,
+      headerSize,
+      paletteOffset,
+      paletteEntrySize: 4,
+      paletteSize,
+      masks,
+    },
+    bytes.length,
+  );
 }
 
 function validated(header: BmpHeader, fileLength: number): BmpHeader {
   if (![1, 4, 8, 16, 24, 32].includes(header.bitsPerPixel)) {
-    throw new BmpFormatError(`it has ${header.bitsPerPixel} bits per pixel; expected 1, 4, 8, 16, 24 or 32. ${RESAVE_ADVICE}`);
+    throw new BmpFormatError(
+      `it has ${header.bitsPerPixel} bits per pixel; expected 1, 4, 8, 16, 24 or 32. ${RESAVE_ADVICE}`,
+    );
   }
   if (header.width <= 0 || header.height <= 0) {
     throw new BmpFormatError(`its size ${header.width}x${header.height} is not a valid image size.`);

@@ -104,7 +104,9 @@ export async function decodeImage(file: string, limits: DecodeLimits): Promise<D
   const { data, info } = decoded;
   const channels = info.channels;
   if (channels !== 1 && channels !== 2 && channels !== 3 && channels !== 4) {
-    throw new Error(`Cannot decode '${file}': it decoded to ${channels} channels; expected grey, RGB, with or without alpha.`);
+    throw new Error(
+      `Cannot decode '${file}': it decoded to ${String(channels)} channels; expected grey, RGB, with or without alpha.`,
+    );
   }
   const samples = depth === 16 ? asUint16(data) : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
   const planes = toPlanes(samples, info.width, info.height, channels, depth);
@@ -138,7 +140,9 @@ export function toPlanes(
 ): { rgb: Float32Array; alpha: Float32Array | null } {
   const n = width * height;
   if (samples.length !== n * channels) {
-    throw new Error(`Expected ${n * channels} samples for a ${width}x${height} image with ${channels} channels, got ${samples.length}.`);
+    throw new Error(
+      `Expected ${n * channels} samples for a ${width}x${height} image with ${channels} channels, got ${samples.length}.`,
+    );
   }
   const max = depth === 16 ? 65535 : 255;
   const table = new Float32Array(max + 1);
@@ -263,7 +267,9 @@ async function checkIsReadableFile(file: string): Promise<void> {
   }
   if (!stats.isFile()) throw new Error(`'${file}' is not a regular file. Choose a ${READABLE_FORMATS_HINT} file.`);
   if (stats.size === 0) {
-    throw new Error(`Cannot read image '${file}': the file is empty (0 bytes). It may be an unfinished download or copy.`);
+    throw new Error(
+      `Cannot read image '${file}': the file is empty (0 bytes). It may be an unfinished download or copy.`,
+    );
   }
 }
 

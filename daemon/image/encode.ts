@@ -39,13 +39,17 @@ export async function encodeImage(raster: Raster, source: SourceInfo, target: En
   const depth: 8 | 16 = source.depth === 16 && raster.depth === 16 && SIXTEEN_BIT_FORMATS.has(format) ? 16 : 8;
   // On the source, not the raster: the pipeline hands an 8-bit raster for formats that cannot hold 16.
   if (source.depth === 16 && !SIXTEEN_BIT_FORMATS.has(format)) {
-    warnings.push(`${formatDisplayName(format)} output is 8 bits per sample; the source had 16. Choose PNG or TIFF to keep 16 bits.`);
+    warnings.push(
+      `${formatDisplayName(format)} output is 8 bits per sample; the source had 16. Choose PNG or TIFF to keep 16 bits.`,
+    );
   }
 
   const rasterHasAlpha = raster.channels === 4;
   const keepAlpha = rasterHasAlpha && source.hasAlpha && ALPHA_FORMATS.has(format);
   if (rasterHasAlpha && source.hasAlpha && !keepAlpha) {
-    warnings.push(`${formatDisplayName(format)} cannot store transparency: transparent areas are filled with white. Choose PNG, WebP, TIFF or AVIF to keep it.`);
+    warnings.push(
+      `${formatDisplayName(format)} cannot store transparency: transparent areas are filled with white. Choose PNG, WebP, TIFF or AVIF to keep it.`,
+    );
   }
 
   const iccSpace = source.icc === null ? null : iccColourSpace(source.icc);
@@ -144,17 +148,23 @@ function qualityFor(target: EncodeTarget): number {
 function checkRaster(raster: Raster, file: string): void {
   const { width, height, channels, depth, data } = raster;
   if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1) {
-    throw new Error(`Cannot write '${file}': image size ${width}x${height} is not valid; expected whole numbers of pixels, at least 1x1.`);
+    throw new Error(
+      `Cannot write '${file}': image size ${width}x${height} is not valid; expected whole numbers of pixels, at least 1x1.`,
+    );
   }
   if (channels !== 3 && channels !== 4) {
-    throw new Error(`Cannot write '${file}': the image has ${String(channels)} channels; expected 3 (RGB) or 4 (RGBA).`);
+    throw new Error(
+      `Cannot write '${file}': the image has ${String(channels)} channels; expected 3 (RGB) or 4 (RGBA).`,
+    );
   }
   if (depth !== 8 && depth !== 16) {
     throw new Error(`Cannot write '${file}': ${String(depth)} bits per sample is not supported; expected 8 or 16.`);
   }
   const expectedType = depth === 16 ? Uint16Array : Uint8Array;
   if (!(data instanceof expectedType)) {
-    throw new Error(`Cannot write '${file}': ${depth}-bit pixels must be a ${expectedType.name}; got ${data.constructor.name}.`);
+    throw new Error(
+      `Cannot write '${file}': ${depth}-bit pixels must be a ${expectedType.name}; got ${data.constructor.name}.`,
+    );
   }
   const expected = width * height * channels;
   if (data.length !== expected) {
@@ -202,7 +212,8 @@ export function withExifInJpeg(jpeg: Buffer, tiff: Buffer): Buffer | null {
 /** Adds an eXIf chunk right after IHDR (it must come before IDAT). */
 export function withExifInPng(png: Buffer, tiff: Buffer): Buffer {
   const ihdrEnd = 8 + 4 + 4 + 13 + 4;
-  if (png.subarray(12, 16).toString('latin1') !== 'IHDR') throw new Error('internal: encoder output is not a PNG stream');
+  if (png.subarray(12, 16).toString('latin1') !== 'IHDR')
+    throw new Error('internal: encoder output is not a PNG stream');
   const chunk = Buffer.alloc(12 + tiff.length);
   chunk.writeUInt32BE(tiff.length, 0);
   chunk.write('eXIf', 4, 'latin1');
@@ -223,7 +234,7 @@ export function withExifInWebp(webp: Buffer, tiff: Buffer): Buffer {
     throw new Error('internal: encoder output is not a WebP stream');
   }
   const chunks: Buffer[] = [];
-  for (let at = 12; at + 8 <= webp.length; ) {
+  for (let at = 12; at + 8 <= webp.length;) {
     const size = webp.readUInt32LE(at + 4);
     const end = at + 8 + size + (size % 2);
     chunks.push(webp.subarray(at, Math.min(end, webp.length)));

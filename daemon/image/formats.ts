@@ -60,15 +60,26 @@ export const WRITABLE_EXTENSIONS = Object.keys(FORMAT_BY_EXTENSION).join(' ');
  * literal one: a filled-in field may hold dots). Throws with the name, the extension and
  * the allowed ones.
  */
-export function formatForName(name: string, requested: OutputFormat | undefined, ext: string = path.extname(name)): OutputFormat {
+export function formatForName(
+  name: string,
+  requested: OutputFormat | undefined,
+  ext: string = path.extname(name),
+): OutputFormat {
   if (ext === '') {
     if (requested !== undefined) return requested;
-    throw new Error(`${name}: has no extension, so its format is unknown; end it in one of ${WRITABLE_EXTENSIONS}, or choose the output format (--format)`);
+    throw new Error(
+      `${name}: has no extension, so its format is unknown; end it in one of ${WRITABLE_EXTENSIONS}, or choose the output format (--format)`,
+    );
   }
   const named = formatOfExtension(ext);
-  if (named === null) throw new Error(`${name}: '${ext}' is not a format Upscale writes; the output extensions are ${WRITABLE_EXTENSIONS}`);
+  if (named === null)
+    throw new Error(
+      `${name}: '${ext}' is not a format Upscale writes; the output extensions are ${WRITABLE_EXTENSIONS}`,
+    );
   if (requested !== undefined && requested !== named) {
-    throw new Error(`${name}: is named as ${FORMAT_NAMES[named]} (${ext}) but the output format asked for (--format) is ${FORMAT_NAMES[requested]}; rename the file or leave the format out`);
+    throw new Error(
+      `${name}: is named as ${FORMAT_NAMES[named]} (${ext}) but the output format asked for (--format) is ${FORMAT_NAMES[requested]}; rename the file or leave the format out`,
+    );
   }
   return named;
 }
@@ -92,7 +103,9 @@ export function outputFormatFor(source: SourceInfo, requested?: OutputFormat): O
 
 export function checkOutputSize(format: OutputFormat, width: number, height: number): void {
   if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1) {
-    throw new Error(`Output size ${width}x${height} is not a valid image size: expected whole numbers of pixels, at least 1x1.`);
+    throw new Error(
+      `Output size ${width}x${height} is not a valid image size: expected whole numbers of pixels, at least 1x1.`,
+    );
   }
   const limit = MAX_SIDE[format];
   if (limit !== null && (width > limit || height > limit)) {

@@ -23,12 +23,13 @@ export class DaemonConnection {
   private closedError: Error | null = null;
 
   constructor(input: Readable, output: Writable) {
-    this.client = new JSONRPCClient((request) => {
+    this.client = new JSONRPCClient((request: object) => {
       this.send(request);
     });
     this.send = attachFraming(input, output, {
       message: (text) => this.receive(text),
-      malformed: (problem) => this.emit('$/log', { level: 'error', message: `malformed frame from the daemon: ${problem}` }),
+      malformed: (problem) =>
+        this.emit('$/log', { level: 'error', message: `malformed frame from the daemon: ${problem}` }),
     });
   }
 
@@ -60,14 +61,16 @@ export class DaemonConnection {
   start<M extends RequestMethod>(method: M, params: ParamsOf<M>): PendingRequest<ResultOf<M>> {
     const id = this.nextId++;
     if (this.closedError) return { id, result: Promise.reject(this.closedError) };
-    const result = Promise.resolve(this.client.requestAdvanced({ jsonrpc: '2.0', id, method, params })).then((response) => {
-      if (response.error) {
-        const name = errorNameOf(response.error.code) ?? 'InternalError';
-        const data = response.error.data as { file?: string } | undefined;
-        throw new DaemonError(name, response.error.message, data?.file);
-      }
-      return response.result as ResultOf<M>;
-    });
+    const result = Promise.resolve(this.client.requestAdvanced({ jsonrpc: '2.0', id, method, params })).then(
+      (response) => {
+        if (response.error) {
+          const name = errorNameOf(response.error.code) ?? 'InternalError';
+          const data = response.error.data as { file?: string } | undefined;
+          throw new DaemonError(name, response.error.message, data?.file);
+        }
+        return response.result as ResultOf<M>;
+      },
+    );
     return { id, result };
   }
 
@@ -98,7 +101,11 @@ export interface SpawnedDaemon {
 }
 
 /** Starts `command args` as a daemon and connects to it over its stdio. */
-export function spawnDaemon(command: string, args: readonly string[], options: { env?: NodeJS.ProcessEnv; onStderr?: (text: string) => void } = {}): SpawnedDaemon {
+export function spawnDaemon(
+  command: string,
+  args: readonly string[],
+  options: { env?: NodeJS.ProcessEnv; onStderr?: (text: string) => void } = {},
+): SpawnedDaemon {
   const child = spawn(command, [...args], { stdio: ['pipe', 'pipe', 'pipe'], env: options.env ?? process.env });
   const connection = new DaemonConnection(child.stdout, child.stdin);
   child.stderr.on('data', (chunk: Buffer) => options.onStderr?.(chunk.toString('utf8')));

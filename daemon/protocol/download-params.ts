@@ -22,7 +22,11 @@ export function parseDownload(raw: unknown): ModelsDownloadParams {
     } catch {
       ok = false;
     }
-    if (!ok) throw new DaemonError('InvalidParams', `${m}: 'proxy' is "${proxy.slice(0, 80)}"; expected an http:// or https:// proxy URL`);
+    if (!ok)
+      throw new DaemonError(
+        'InvalidParams',
+        `${m}: 'proxy' is "${proxy.slice(0, 80)}"; expected an http:// or https:// proxy URL`,
+      );
   }
   return {
     id,

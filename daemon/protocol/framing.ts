@@ -38,7 +38,8 @@ export class FrameParser {
       return;
     }
     const parts = [this.buffer, ...this.pending, chunk].filter((b) => b.length > 0);
-    this.buffer = parts.length === 0 ? Buffer.alloc(0) : parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts);
+    this.buffer =
+      parts.length === 0 ? Buffer.alloc(0) : parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts);
     this.pending = [];
     this.pendingBytes = 0;
     for (;;) {
@@ -76,7 +77,8 @@ export class FrameParser {
       if (!m) continue;
       const raw = (m[1] ?? '').trim();
       if (!/^\d{1,10}$/.test(raw)) problem = `Content-Length '${raw.slice(0, 40)}' is not a non-negative integer`;
-      else if (Number(raw) > MAX_MESSAGE_BYTES) problem = `Content-Length ${raw} exceeds the ${MAX_MESSAGE_BYTES}-byte limit`;
+      else if (Number(raw) > MAX_MESSAGE_BYTES)
+        problem = `Content-Length ${raw} exceeds the ${MAX_MESSAGE_BYTES}-byte limit`;
       else length = Number(raw);
     }
     if (problem === undefined && length === undefined) problem = 'frame header has no Content-Length';

@@ -3,11 +3,27 @@
 import * as path from 'node:path';
 import { DaemonError } from './errors';
 import {
-  ACTIVATIONS, ALPHA_MODES, EXECUTION_PROVIDERS, FITS, OUTPUT_FORMATS, PADDINGS,
-  type CancelParams, type InitializeParams, type ModelIdParams, type ModelsImportParams, type UpscaleParams,
+  ACTIVATIONS,
+  ALPHA_MODES,
+  EXECUTION_PROVIDERS,
+  FITS,
+  OUTPUT_FORMATS,
+  PADDINGS,
+  type CancelParams,
+  type InitializeParams,
+  type ModelIdParams,
+  type ModelsImportParams,
+  type UpscaleParams,
 } from './protocol';
 import {
-  onlyKnown, optionalBoolean, optionalEnum, optionalNumber, optionalString, paramsObject, requestId, requiredString,
+  onlyKnown,
+  optionalBoolean,
+  optionalEnum,
+  optionalNumber,
+  optionalString,
+  paramsObject,
+  requestId,
+  requiredString,
 } from './validate';
 
 const MAX_SIDE = 1_000_000;
@@ -15,7 +31,10 @@ const MAX_SIDE = 1_000_000;
 function absolutePath(method: string, field: string, value: string | undefined): string | undefined {
   if (value === undefined) return undefined;
   if (!path.isAbsolute(value)) {
-    throw new DaemonError('InvalidParams', `${method}: '${field}' is "${value.slice(0, 80)}"; expected an absolute path`);
+    throw new DaemonError(
+      'InvalidParams',
+      `${method}: '${field}' is "${value.slice(0, 80)}"; expected an absolute path`,
+    );
   }
   if (value.includes('\0')) throw new DaemonError('InvalidParams', `${method}: '${field}' contains a NUL character`);
   return path.normalize(value);
@@ -70,8 +89,25 @@ export function parseUpscale(raw: unknown): UpscaleParams {
   const m = 'upscale';
   const p = paramsObject(m, raw);
   onlyKnown(m, p, [
-    'input', 'output', 'template', 'model', 'scale', 'width', 'height', 'fit', 'tile', 'overlap',
-    'format', 'quality', 'alpha', 'overwrite', 'previewWidth', 'background', 'padding', 'dryRun', 'sidecar',
+    'input',
+    'output',
+    'template',
+    'model',
+    'scale',
+    'width',
+    'height',
+    'fit',
+    'tile',
+    'overlap',
+    'format',
+    'quality',
+    'alpha',
+    'overwrite',
+    'previewWidth',
+    'background',
+    'padding',
+    'dryRun',
+    'sidecar',
   ]);
   const input = absolutePath(m, 'input', requiredString(m, p, 'input')) as string;
   const output = absolutePath(m, 'output', optionalString(m, p, 'output'));
@@ -93,7 +129,10 @@ export function parseUpscale(raw: unknown): UpscaleParams {
   const dryRun = optionalBoolean(m, p, 'dryRun');
   const sidecar = optionalBoolean(m, p, 'sidecar');
   if (background !== undefined && parseBackground(background) === null) {
-    throw new DaemonError('InvalidParams', `${m}: 'background' is "${background}"; expected #rrggbb, #rgb or transparent`);
+    throw new DaemonError(
+      'InvalidParams',
+      `${m}: 'background' is "${background}"; expected #rrggbb, #rgb or transparent`,
+    );
   }
 
   if (scale !== undefined && (width !== undefined || height !== undefined)) {
@@ -141,8 +180,20 @@ export function parseBackground(text: string): Rgba | null {
   const t = text.trim().toLowerCase();
   if (t === 'transparent') return { r: 0, g: 0, b: 0, a: 0 };
   const long = /^#([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})$/.exec(t);
-  if (long) return { r: parseInt(long[1] as string, 16) / 255, g: parseInt(long[2] as string, 16) / 255, b: parseInt(long[3] as string, 16) / 255, a: 1 };
+  if (long)
+    return {
+      r: parseInt(long[1] as string, 16) / 255,
+      g: parseInt(long[2] as string, 16) / 255,
+      b: parseInt(long[3] as string, 16) / 255,
+      a: 1,
+    };
   const short = /^#([0-9a-f])([0-9a-f])([0-9a-f])$/.exec(t);
-  if (short) return { r: parseInt(short[1] as string, 16) / 15, g: parseInt(short[2] as string, 16) / 15, b: parseInt(short[3] as string, 16) / 15, a: 1 };
+  if (short)
+    return {
+      r: parseInt(short[1] as string, 16) / 15,
+      g: parseInt(short[2] as string, 16) / 15,
+      b: parseInt(short[3] as string, 16) / 15,
+      a: 1,
+    };
   return null;
 }

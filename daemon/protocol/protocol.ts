@@ -178,7 +178,12 @@ export interface UpscalePlan {
   readonly modelReason: string;
   readonly passes: readonly PlannedPass[];
   /** Lanczos-3 after the passes, or null when the last pass is already the exact size. */
-  readonly finalResize: { readonly fromWidth: number; readonly fromHeight: number; readonly toWidth: number; readonly toHeight: number } | null;
+  readonly finalResize: {
+    readonly fromWidth: number;
+    readonly fromHeight: number;
+    readonly toWidth: number;
+    readonly toHeight: number;
+  } | null;
   readonly fit: Fit;
   /** Where the upscaled picture sits in the output (smaller than the output only with fit 'contain'). */
   readonly content: Rect;

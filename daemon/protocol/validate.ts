@@ -24,7 +24,10 @@ function invalid(method: string, field: string, value: unknown, expected: string
 export function paramsObject(method: string, params: unknown): Params {
   if (params === undefined || params === null) return {};
   if (typeof params !== 'object' || Array.isArray(params)) {
-    throw new DaemonError('InvalidParams', `${method}: params must be an object with named fields, got ${show(params)}`);
+    throw new DaemonError(
+      'InvalidParams',
+      `${method}: params must be an object with named fields, got ${show(params)}`,
+    );
   }
   return params as Params;
 }
@@ -33,7 +36,10 @@ export function paramsObject(method: string, params: unknown): Params {
 export function onlyKnown(method: string, params: Params, known: readonly string[]): void {
   for (const key of Object.keys(params)) {
     if (!known.includes(key)) {
-      throw new DaemonError('InvalidParams', `${method}: unknown field '${key.slice(0, 60)}'; expected one of ${known.join(', ')}`);
+      throw new DaemonError(
+        'InvalidParams',
+        `${method}: unknown field '${key.slice(0, 60)}'; expected one of ${known.join(', ')}`,
+      );
     }
   }
 }
@@ -59,28 +65,36 @@ export function optionalNumber(
   const v = params[field];
   if (v === undefined) return undefined;
   const ok =
-    typeof v === 'number' && Number.isFinite(v) &&
-    (range.exclusiveMin ? v > range.min : v >= range.min) && v <= range.max &&
+    typeof v === 'number' &&
+    Number.isFinite(v) &&
+    (range.exclusiveMin ? v > range.min : v >= range.min) &&
+    v <= range.max &&
     (!range.integer || Number.isInteger(v));
   if (!ok) {
     const kind = range.integer ? 'an integer' : 'a number';
     const low = range.exclusiveMin ? `greater than ${range.min}` : `from ${range.min}`;
     invalid(method, field, v, `${kind} ${low} up to ${range.max}`);
   }
-  return v as number;
+  return v;
 }
 
 export function optionalBoolean(method: string, params: Params, field: string): boolean | undefined {
   const v = params[field];
   if (v === undefined) return undefined;
   if (typeof v !== 'boolean') invalid(method, field, v, 'true or false');
-  return v as boolean;
+  return v;
 }
 
-export function optionalEnum<T extends string>(method: string, params: Params, field: string, allowed: readonly T[]): T | undefined {
+export function optionalEnum<T extends string>(
+  method: string,
+  params: Params,
+  field: string,
+  allowed: readonly T[],
+): T | undefined {
   const v = params[field];
   if (v === undefined) return undefined;
-  if (typeof v !== 'string' || !(allowed as readonly string[]).includes(v)) invalid(method, field, v, `one of ${allowed.join(', ')}`);
+  if (typeof v !== 'string' || !(allowed as readonly string[]).includes(v))
+    invalid(method, field, v, `one of ${allowed.join(', ')}`);
   return v as T;
 }
 

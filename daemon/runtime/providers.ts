@@ -11,7 +11,13 @@ import type { ExecutionProvider, ExecutionProviderChoice, ProviderStatus } from 
 const AUTO_ORDER: readonly ExecutionProvider[] = ['cuda', 'dml', 'coreml', 'webgpu'];
 
 /** What onnxruntime-node calls each provider. */
-const ORT_NAME: Record<ExecutionProvider, string> = { cpu: 'cpu', cuda: 'cuda', webgpu: 'webgpu', dml: 'dml', coreml: 'coreml' };
+const ORT_NAME: Record<ExecutionProvider, string> = {
+  cpu: 'cpu',
+  cuda: 'cuda',
+  webgpu: 'webgpu',
+  dml: 'dml',
+  coreml: 'coreml',
+};
 
 function probeModel(): Uint8Array {
   const g = new GraphBuilder('probe');
@@ -39,7 +45,8 @@ function firstLine(e: unknown): string {
 
 async function probe(provider: ExecutionProvider, model: Uint8Array): Promise<ProviderStatus> {
   const listed = ort.listSupportedBackends().some((b) => b.name === ORT_NAME[provider]);
-  if (!listed) return { provider, available: false, reason: `this platform's onnxruntime-node build has no ${provider} provider` };
+  if (!listed)
+    return { provider, available: false, reason: `this platform's onnxruntime-node build has no ${provider} provider` };
   try {
     const session = await ort.InferenceSession.create(model, sessionOptions(provider));
     await session.run({ input: new ort.Tensor('float32', new Float32Array(3 * 8 * 8), [1, 3, 8, 8]) });
@@ -70,7 +77,10 @@ export async function selectProvider(choice: ExecutionProviderChoice): Promise<P
   }
   const marked = statuses.map((s): ProviderStatus => {
     if (s.provider === active || !s.available) return s;
-    return { ...s, reason: choice === 'auto' ? `available; ${active} was preferred` : `available; ${choice} was requested` };
+    return {
+      ...s,
+      reason: choice === 'auto' ? `available; ${active} was preferred` : `available; ${choice} was requested`,
+    };
   });
   return { active, statuses: marked };
 }

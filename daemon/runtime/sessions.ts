@@ -32,8 +32,10 @@ export class SessionCache {
 
   constructor(
     private readonly budgetBytes: number,
-    private readonly create: (path: string, provider: ExecutionProvider) => Promise<ort.InferenceSession> =
-      (path, provider) => ort.InferenceSession.create(path, sessionOptions(provider)),
+    private readonly create: (path: string, provider: ExecutionProvider) => Promise<ort.InferenceSession> = (
+      path,
+      provider,
+    ) => ort.InferenceSession.create(path, sessionOptions(provider)),
   ) {}
 
   async acquire(source: SessionSource, provider: ExecutionProvider): Promise<Acquired> {

@@ -13,7 +13,14 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { ProgressParams, UpscaleResult } from '../../daemon/protocol/protocol';
-import { parseWebviewMessage, type JobView, type ProgressView, type ResultSummary, type ResultView, type ToWebviewMessage } from '../../webview/messages';
+import {
+  parseWebviewMessage,
+  type JobView,
+  type ProgressView,
+  type ResultSummary,
+  type ResultView,
+  type ToWebviewMessage,
+} from '../../webview/messages';
 import { createNonce, previewHtml } from './html';
 import { restoreTarget } from './serializer';
 import { summaryOnly } from '../../webview/state';
@@ -126,7 +133,11 @@ class PanelHost {
     const target = await restoreTarget(saved);
     const job: PreviewJob =
       target.kind === 'job'
-        ? { input: target.state.job.input, model: target.state.job.model, ...(target.result && { outputPath: target.result.outputPath }) }
+        ? {
+            input: target.state.job.input,
+            model: target.state.job.model,
+            ...(target.result && { outputPath: target.result.outputPath }),
+          }
         : { input: '', model: '' };
     panel.webview.options = webviewOptions(context, job);
     const host = new PanelHost(context, panel, job);
@@ -171,7 +182,8 @@ class PanelHost {
     // The output may be in a folder the job did not name (a configured output folder).
     // Changing the options reloads the page (which then asks for `init`), so only when needed.
     const options = webviewOptions(this.context, this.job);
-    if (!sameRoots(options.localResourceRoots, this.panel.webview.options.localResourceRoots)) this.panel.webview.options = options;
+    if (!sameRoots(options.localResourceRoots, this.panel.webview.options.localResourceRoots))
+      this.panel.webview.options = options;
     this.post({ type: 'complete', result: this.resultView(this.result) });
   }
 
@@ -266,7 +278,8 @@ class PanelHost {
       case 'saveAs':
         return this.saveAs();
       case 'upscaleAgain':
-        if (this.job.input) await vscode.commands.executeCommand(COMMAND_IDS.upscaleImageWith, vscode.Uri.file(this.job.input));
+        if (this.job.input)
+          await vscode.commands.executeCommand(COMMAND_IDS.upscaleImageWith, vscode.Uri.file(this.job.input));
         return;
     }
   }
@@ -323,7 +336,11 @@ class PanelHost {
 }
 
 function sameRoots(a: readonly vscode.Uri[] | undefined, b: readonly vscode.Uri[] | undefined): boolean {
-  const key = (roots: readonly vscode.Uri[] | undefined) => (roots ?? []).map((u) => u.toString()).sort().join('\n');
+  const key = (roots: readonly vscode.Uri[] | undefined) =>
+    (roots ?? [])
+      .map((u) => u.toString())
+      .sort()
+      .join('\n');
   return key(a) === key(b);
 }
 
@@ -332,7 +349,10 @@ function titleFor(input: string): string {
 }
 
 /** Scripts on; resources only from the extension's dist and media and the images' folders. */
-function webviewOptions(context: vscode.ExtensionContext, job: PreviewJob): vscode.WebviewPanelOptions & vscode.WebviewOptions {
+function webviewOptions(
+  context: vscode.ExtensionContext,
+  job: PreviewJob,
+): vscode.WebviewPanelOptions & vscode.WebviewOptions {
   const roots = [vscode.Uri.joinPath(context.extensionUri, 'dist'), vscode.Uri.joinPath(context.extensionUri, 'media')];
   const folders = new Set<string>();
   if (job.input) folders.add(path.dirname(job.input));

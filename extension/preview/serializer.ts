@@ -33,7 +33,8 @@ export type RestoreTarget =
  */
 export async function restoreTarget(saved: unknown): Promise<RestoreTarget> {
   const state = parsePreviewState(saved);
-  if (!state) return { kind: 'empty', reason: 'This preview could not be restored. Upscale an image to open a new one.' };
+  if (!state)
+    return { kind: 'empty', reason: 'This preview could not be restored. Upscale an image to open a new one.' };
   if (!(await isExistingImageFile(state.job.input))) {
     return { kind: 'empty', reason: `The original image is no longer there: ${state.job.input}` };
   }

@@ -84,7 +84,8 @@ export function countIndexed(sd: StateDict, prefix: string): number {
     if (m) found.add(Number(m[1]));
   }
   for (let i = 0; i < found.size; i++) {
-    if (!found.has(i)) fail(`keys '${prefix}N.*' skip index ${i} (found ${[...found].sort((a, b) => a - b).join(', ')})`);
+    if (!found.has(i))
+      fail(`keys '${prefix}N.*' skip index ${i} (found ${[...found].sort((a, b) => a - b).join(', ')})`);
   }
   return found.size;
 }
@@ -96,8 +97,10 @@ export function isSpatialBlock(blockIndex: number): boolean {
 
 /** Upstream's shift schedule: which spatial blocks roll their windows by half a window. */
 export function isShiftedBlock(groupIndex: number, blockIndex: number): boolean {
-  return (groupIndex % 2 === 0 && blockIndex > 0 && (blockIndex - 2) % 4 === 0)
-    || (groupIndex % 2 !== 0 && blockIndex % 4 === 0);
+  return (
+    (groupIndex % 2 === 0 && blockIndex > 0 && (blockIndex - 2) % 4 === 0) ||
+    (groupIndex % 2 !== 0 && blockIndex % 4 === 0)
+  );
 }
 
 /** The dynamic position bias' hidden width: DynamicPosBias(dim/2 // 4).pos_dim = that // 4. */
@@ -110,12 +113,15 @@ export function positionBiasDim(embedDim: number): number {
  * row-major from (1-h, 1-w) to (h-1, w-1)), so its last row is (h-1, w-1).
  */
 export function windowFromRpeBiases(t: Tensor, key: string): [number, number] {
-  if (t.shape.length !== 2 || t.shape[1] !== 2) fail(`tensor '${key}' has shape ${shapeText(t.shape)}, expected [(2h-1)*(2w-1), 2]`);
+  if (t.shape.length !== 2 || t.shape[1] !== 2)
+    fail(`tensor '${key}' has shape ${shapeText(t.shape)}, expected [(2h-1)*(2w-1), 2]`);
   const rows = t.shape[0] as number;
   const h = valueAt(t, 2 * rows - 2) + 1;
   const w = valueAt(t, 2 * rows - 1) + 1;
   if (!Number.isInteger(h) || !Number.isInteger(w) || h < 1 || w < 1 || (2 * h - 1) * (2 * w - 1) !== rows) {
-    fail(`tensor '${key}' ends with (${h - 1}, ${w - 1}) over ${rows} rows, expected (h-1, w-1) with (2h-1)*(2w-1) rows`);
+    fail(
+      `tensor '${key}' ends with (${h - 1}, ${w - 1}) over ${rows} rows, expected (h-1, w-1) with (2h-1)*(2w-1) rows`,
+    );
   }
   return [h, w];
 }
@@ -127,7 +133,8 @@ export function windowFromRpeBiases(t: Tensor, key: string): [number, number] {
  */
 export function windowFromRelativeIndex(t: Tensor, key: string): [number, number] {
   const n = t.shape[0] as number;
-  if (t.shape.length !== 2 || t.shape[1] !== n || n < 1) fail(`tensor '${key}' has shape ${shapeText(t.shape)}, expected [N, N]`);
+  if (t.shape.length !== 2 || t.shape[1] !== n || n < 1)
+    fail(`tensor '${key}' has shape ${shapeText(t.shape)}, expected [N, N]`);
   let w = n;
   for (let j = 1; j < n; j++) {
     if (valueAt(t, j) - valueAt(t, j - 1) !== -1) {
@@ -154,7 +161,9 @@ function expectPositionBuffers(sd: StateDict, prefix: string, h: number, w: numb
     expectShape(sd, key, shape);
     for (let i = 0; i < expected.length; i++) {
       if (valueAt(stored, i) !== expected[i]) {
-        fail(`buffer '${key}' holds ${valueAt(stored, i)} at flat index ${i}, expected ${expected[i] as number} for a ${h}x${w} window`);
+        fail(
+          `buffer '${key}' holds ${valueAt(stored, i)} at flat index ${i}, expected ${expected[i] as number} for a ${h}x${w} window`,
+        );
       }
     }
   }
@@ -253,19 +262,33 @@ function readUpsampler(sd: StateDict, c: number): { upsampler: DatUpsampler; sca
     expectShape(sd, 'conv_before_upsample.0.weight', [numFeat, c, 3, 3]);
     // Upsample is Conv, PixelShuffle, Conv, PixelShuffle, ...: weights sit at even indices.
     const convs: number[] = [];
-    for (let i = 0; sd.has(`upsample.${i}.weight`); i += 2) convs.push(dimsOf(sd, `upsample.${i}.weight`, 4, '[r*r*num_feat, num_feat, 3, 3]')[0] as number);
+    for (let i = 0; sd.has(`upsample.${i}.weight`); i += 2)
+      convs.push(dimsOf(sd, `upsample.${i}.weight`, 4, '[r*r*num_feat, num_feat, 3, 3]')[0] as number);
     let scale: number;
     if (convs.length === 1 && convs[0] === 9 * numFeat) scale = 3;
     else if (convs.length > 0 && convs.every((o) => o === 4 * numFeat)) scale = 2 ** convs.length;
-    else if (convs.length === 0) fail(`the weights have no tensor 'upsample.0.weight' (expected [4*${numFeat} or 9*${numFeat}, ${numFeat}, 3, 3])`);
-    else fail(`upsample convs have ${convs.join(', ')} output channels, expected 4*${numFeat} per x2 stage or one 9*${numFeat} (x3)`);
-    for (let i = 0; i < convs.length; i++) expectShape(sd, `upsample.${2 * i}.weight`, [convs[i] as number, numFeat, 3, 3]);
+    else if (convs.length === 0)
+      fail(
+        `the weights have no tensor 'upsample.0.weight' (expected [4*${numFeat} or 9*${numFeat}, ${numFeat}, 3, 3])`,
+      );
+    else
+      fail(
+        `upsample convs have ${convs.join(', ')} output channels, expected 4*${numFeat} per x2 stage or one 9*${numFeat} (x3)`,
+      );
+    for (let i = 0; i < convs.length; i++)
+      expectShape(sd, `upsample.${2 * i}.weight`, [convs[i] as number, numFeat, 3, 3]);
     expectShape(sd, 'conv_last.weight', [3, numFeat, 3, 3]);
     return { upsampler: 'pixelshuffle', scale, numFeat };
   }
-  const out = dimsOf(sd, 'upsample.0.weight', 4, '[3*scale*scale, embed_dim, 3, 3] (pixelshuffledirect) or conv_before_upsample.0.weight (pixelshuffle)')[0] as number;
+  const out = dimsOf(
+    sd,
+    'upsample.0.weight',
+    4,
+    '[3*scale*scale, embed_dim, 3, 3] (pixelshuffledirect) or conv_before_upsample.0.weight (pixelshuffle)',
+  )[0] as number;
   const scale = Math.round(Math.sqrt(out / 3));
-  if (scale < 1 || 3 * scale * scale !== out) fail(`tensor 'upsample.0.weight' has ${out} output channels, expected 3*scale*scale`);
+  if (scale < 1 || 3 * scale * scale !== out)
+    fail(`tensor 'upsample.0.weight' has ${out} output channels, expected 3*scale*scale`);
   expectShape(sd, 'upsample.0.weight', [out, c, 3, 3]);
   return { upsampler: 'pixelshuffledirect', scale, numFeat: 0 };
 }
@@ -290,15 +313,20 @@ export function detectDatConfig(sd: StateDict, overrides: DatOverrides = {}): Da
   const numHeads = depths.map((d, i) => readHeads(sd, i, d));
 
   const ffnHiddenDim = dimsOf(sd, 'layers.0.blocks.0.ffn.fc1.weight', 2, '[hidden, embed_dim]')[0] as number;
-  if (ffnHiddenDim % 2 !== 0) fail(`tensor 'layers.0.blocks.0.ffn.fc1.weight' has ${ffnHiddenDim} outputs, expected an even number (the spatial gate halves it)`);
+  if (ffnHiddenDim % 2 !== 0)
+    fail(
+      `tensor 'layers.0.blocks.0.ffn.fc1.weight' has ${ffnHiddenDim} outputs, expected an even number (the spatial gate halves it)`,
+    );
   const qkvBias = sd.has('layers.0.blocks.0.attn.qkv.bias');
   const resiConnection = readResiConnection(sd, 'conv_after_body');
 
   const stored = readSplitSize(sd, depths);
-  const splitSize = overrides.splitSize ? [...overrides.splitSize] as [number, number] : stored;
+  const splitSize = overrides.splitSize ? ([...overrides.splitSize] as [number, number]) : stored;
   if (!splitSize) {
-    fail(`the weights have no 'layers.0.blocks.0.attn.attns.0.rpe_biases' or 'relative_position_index' buffer, `
-      + 'and nothing else in them determines split_size: pass it explicitly');
+    fail(
+      `the weights have no 'layers.0.blocks.0.attn.attns.0.rpe_biases' or 'relative_position_index' buffer, ` +
+        'and nothing else in them determines split_size: pass it explicitly',
+    );
   }
   if (stored && overrides.splitSize && (stored[0] !== splitSize[0] || stored[1] !== splitSize[1])) {
     fail(`split_size [${splitSize.join(', ')}] was given but the stored position buffers say [${stored.join(', ')}]`);

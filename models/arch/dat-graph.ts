@@ -13,7 +13,7 @@ const TO_NCHW = [0, 3, 1, 2];
 // ONNX Slice clamps ends to the axis length; this stands for "to the end".
 const TO_END = Number.MAX_SAFE_INTEGER;
 // The RGB mean upstream subtracts for 3-channel input (DIV2K statistics).
-const RGB_MEAN = [0.4488, 0.4371, 0.4040];
+const RGB_MEAN = [0.4488, 0.4371, 0.404];
 // ONNX TensorProto element type for Cast's `to`.
 const FLOAT = 1;
 
@@ -40,7 +40,10 @@ class DatGraph {
   private readonly pairIndices = new Map<string, string>();
   private readonly int64Scalars = new Map<number, string>();
 
-  constructor(private readonly L: LayerBuilder, private readonly cfg: DatConfig) {
+  constructor(
+    private readonly L: LayerBuilder,
+    private readonly cfg: DatConfig,
+  ) {
     this.g = L.g;
     this.c = cfg.embedDim;
   }
@@ -69,7 +72,7 @@ class DatGraph {
 
   /** A runtime shape tensor from constant and dynamic parts. */
   private shape(parts: readonly DimPart[]): string {
-    if (parts.every((p) => typeof p === 'number')) return this.L.ints(parts as number[]);
+    if (parts.every((p) => typeof p === 'number')) return this.L.ints(parts);
     const pieces: string[] = [];
     let constants: number[] = [];
     for (const p of parts) {
@@ -92,7 +95,8 @@ class DatGraph {
     this.width = this.op('Gather', [inputShape, this.L.ints([3])], { axis: attr.int(0) });
     const multiple = this.L.ints([Math.max(...this.cfg.splitSize)]);
     // (m - n % m) % m, as upstream computes pad_b and pad_r.
-    const padTo = (n: string): string => this.op('Mod', [this.op('Sub', [multiple, this.op('Mod', [n, multiple])]), multiple]);
+    const padTo = (n: string): string =>
+      this.op('Mod', [this.op('Sub', [multiple, this.op('Mod', [n, multiple])]), multiple]);
     const padBottom = padTo(this.height);
     const padRight = padTo(this.width);
     this.paddedHeight = this.op('Add', [this.height, padBottom]);
@@ -143,9 +147,10 @@ class DatGraph {
       const shift = Math.floor(size / 2);
       const limit = this.op('Squeeze', [padded, this.L.ints([0])]);
       const positions = this.op('Range', [this.int64Scalar(0), limit, this.int64Scalar(1)]);
-      const after = (from: number): string => this.op('Cast', [
-        this.op('GreaterOrEqual', [positions, this.op('Sub', [limit, this.int64Scalar(from)])]),
-      ], { to: attr.int(FLOAT) });
+      const after = (from: number): string =>
+        this.op('Cast', [this.op('GreaterOrEqual', [positions, this.op('Sub', [limit, this.int64Scalar(from)])])], {
+          to: attr.int(FLOAT),
+        });
       // With shift 0 upstream's third slice (-0:) covers the whole axis: one label for all.
       if (shift === 0) return this.op('Mul', [this.op('Cast', [positions], { to: attr.int(FLOAT) }), this.L.scalar(0)]);
       return this.op('Add', [after(size), after(shift)]);
@@ -163,7 +168,11 @@ class DatGraph {
       this.op('Unsqueeze', [perWindow, this.L.ints([1])]),
       this.op('Unsqueeze', [perWindow, this.L.ints([2])]),
     ]);
-    const mask = this.op('Where', [this.op('Equal', [difference, this.L.scalar(0)]), this.L.scalar(0), this.L.scalar(-100)]);
+    const mask = this.op('Where', [
+      this.op('Equal', [difference, this.L.scalar(0)]),
+      this.L.scalar(0),
+      this.L.scalar(-100),
+    ]);
     const result = this.op('Unsqueeze', [mask, this.L.ints([1])]);
     this.shiftMasks.set(key, result);
     return result;
@@ -187,14 +196,24 @@ class DatGraph {
    * One Spatial_Attention branch on its slice of the padded q/k/v ([1, Hp, Wp, 3, heads,
    * headDim]); returns [1, H, W, heads*headDim].
    */
-  private spatialBranch(qkv: string, prefix: string, win: Window, heads: number, headDim: number, shifted: boolean): string {
+  private spatialBranch(
+    qkv: string,
+    prefix: string,
+    win: Window,
+    heads: number,
+    headDim: number,
+    shifted: boolean,
+  ): string {
     const rowShift = Math.floor(win.h / 2);
     const colShift = Math.floor(win.w / 2);
     let x = qkv;
     if (shifted) x = this.roll(this.roll(x, 1, -rowShift), 2, -colShift);
     const grid = this.windowGrid(win);
     const n = win.h * win.w;
-    const tiles = this.reshape(x, this.shape([{ dynamic: grid.rows }, win.h, { dynamic: grid.cols }, win.w, 3, heads, headDim]));
+    const tiles = this.reshape(
+      x,
+      this.shape([{ dynamic: grid.rows }, win.h, { dynamic: grid.cols }, win.w, 3, heads, headDim]),
+    );
     // -> [3, rows, cols, heads, win.h, win.w, headDim]: windows row-major, tokens row-major.
     const windows = this.reshape(this.transpose(tiles, [4, 0, 2, 5, 1, 3, 6]), this.L.ints([3, -1, heads, n, headDim]));
     const part = (i: number): string => this.op('Gather', [windows, this.int64Scalar(i)], { axis: attr.int(0) });
@@ -210,7 +229,10 @@ class DatGraph {
       this.reshape(out, this.shape([{ dynamic: grid.rows }, { dynamic: grid.cols }, heads, win.h, win.w, headDim])),
       [0, 3, 1, 4, 2, 5],
     );
-    let image = this.reshape(unTiled, this.shape([1, { dynamic: this.paddedHeight }, { dynamic: this.paddedWidth }, heads * headDim]));
+    let image = this.reshape(
+      unTiled,
+      this.shape([1, { dynamic: this.paddedHeight }, { dynamic: this.paddedWidth }, heads * headDim]),
+    );
     if (shifted) image = this.roll(this.roll(image, 1, rowShift), 2, colShift);
     return this.cropToImage(image);
   }
@@ -231,13 +253,17 @@ class DatGraph {
   /** C-Map before the sigmoid: [1, C, 1, 1] from an NCHW map. */
   private channelMap(x: string, prefix: string): string {
     const pooled = this.op('GlobalAveragePool', [x]);
-    const squeezed = this.L.gelu(this.batchNorm(this.L.conv2d(pooled, `${prefix}.channel_interaction.1`), `${prefix}.channel_interaction.2`));
+    const squeezed = this.L.gelu(
+      this.batchNorm(this.L.conv2d(pooled, `${prefix}.channel_interaction.1`), `${prefix}.channel_interaction.2`),
+    );
     return this.L.conv2d(squeezed, `${prefix}.channel_interaction.4`);
   }
 
   /** S-Map before the sigmoid: [1, 1, H, W] from an NCHW map. */
   private spatialMap(x: string, prefix: string): string {
-    const reduced = this.L.gelu(this.batchNorm(this.L.conv2d(x, `${prefix}.spatial_interaction.0`), `${prefix}.spatial_interaction.1`));
+    const reduced = this.L.gelu(
+      this.batchNorm(this.L.conv2d(x, `${prefix}.spatial_interaction.0`), `${prefix}.spatial_interaction.1`),
+    );
     return this.L.conv2d(reduced, `${prefix}.spatial_interaction.3`);
   }
 
@@ -253,7 +279,10 @@ class DatGraph {
     const headDim = c / heads;
     const split = this.reshape(padded, this.L.ints([0, 0, 0, 3, 2, branchHeads, headDim]));
     const [s0, s1] = this.cfg.splitSize;
-    const windows: Window[] = [{ h: s0, w: s1 }, { h: s1, w: s0 }];
+    const windows: Window[] = [
+      { h: s0, w: s1 },
+      { h: s1, w: s0 },
+    ];
     const branches = windows.map((win, b) => {
       const part = this.op('Gather', [split, this.int64Scalar(b)], { axis: attr.int(4) });
       return this.spatialBranch(part, `${prefix}.attns.${b}`, win, branchHeads, headDim, shifted);
@@ -284,7 +313,10 @@ class DatGraph {
     const part = (i: number): string => this.op('Gather', [perHead, this.int64Scalar(i)], { axis: attr.int(0) });
     const q = this.l2Normalize(part(0));
     const k = this.l2Normalize(part(1));
-    const scores = this.L.mul(this.op('MatMul', [q, this.transpose(k, [0, 1, 3, 2])]), this.L.weight(`${prefix}.temperature`));
+    const scores = this.L.mul(
+      this.op('MatMul', [q, this.transpose(k, [0, 1, 3, 2])]),
+      this.L.weight(`${prefix}.temperature`),
+    );
     const weights = this.op('Softmax', [scores], { axis: attr.int(-1) });
     const out = this.op('MatMul', [weights, part(2)]);
     const attended = this.reshape(this.transpose(out, [0, 3, 1, 2]), this.op('Shape', [x]));
@@ -319,7 +351,10 @@ class DatGraph {
       ? this.spatialAttention(normed, `${prefix}.attn`, heads, isShiftedBlock(group, index))
       : this.channelAttention(normed, `${prefix}.attn`, heads);
     const afterAttention = this.L.add(x, attention);
-    return this.L.add(afterAttention, this.feedForward(this.L.layerNorm(afterAttention, `${prefix}.norm2`), `${prefix}.ffn`));
+    return this.L.add(
+      afterAttention,
+      this.feedForward(this.L.layerNorm(afterAttention, `${prefix}.norm2`), `${prefix}.ffn`),
+    );
   }
 
   /** The conv before a residual connection ('1conv' or '3conv'), NCHW. */

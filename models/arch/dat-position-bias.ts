@@ -40,7 +40,12 @@ export function relativePositionIndex(h: number, w: number): number[] {
 }
 
 /** rows x inF (row-major) through torch.nn.Linear -> rows x outF. */
-function linearRows(x: Float64Array, rows: number, sd: StateDict, prefix: string): { values: Float64Array; width: number } {
+function linearRows(
+  x: Float64Array,
+  rows: number,
+  sd: StateDict,
+  prefix: string,
+): { values: Float64Array; width: number } {
   const w = floatTensor(sd, `${prefix}.weight`);
   const [outF, inF] = w.shape as [number, number];
   const bias = sd.has(`${prefix}.bias`) ? floatTensor(sd, `${prefix}.bias`).data : null;
@@ -80,7 +85,12 @@ function layerNormReluRows(x: Float64Array, rows: number, width: number, sd: Sta
  * LayerNorm, ReLU, Linear. Returns the table transposed to [heads, offsets] so a Gather on
  * axis 1 with the [N, N] index yields the [heads, N, N] bias directly.
  */
-export function positionBiasTable(sd: StateDict, prefix: string, h: number, w: number): { data: Float32Array; heads: number; offsets: number } {
+export function positionBiasTable(
+  sd: StateDict,
+  prefix: string,
+  h: number,
+  w: number,
+): { data: Float32Array; heads: number; offsets: number } {
   const offsets = (2 * h - 1) * (2 * w - 1);
   let x = linearRows(relativeOffsets(h, w), offsets, sd, `${prefix}.pos_proj`);
   for (const stage of ['pos1', 'pos2', 'pos3']) {
@@ -89,6 +99,7 @@ export function positionBiasTable(sd: StateDict, prefix: string, h: number, w: n
   }
   const heads = x.width;
   const data = new Float32Array(heads * offsets);
-  for (let r = 0; r < offsets; r++) for (let hd = 0; hd < heads; hd++) data[hd * offsets + r] = x.values[r * heads + hd] as number;
+  for (let r = 0; r < offsets; r++)
+    for (let hd = 0; hd < heads; hd++) data[hd * offsets + r] = x.values[r * heads + hd] as number;
   return { data, heads, offsets };
 }

@@ -11,14 +11,7 @@ import { hat } from './hat';
 import { dat } from './dat';
 
 /** Every architecture the importer can convert, in the order they are tried. */
-export const ARCHITECTURES: readonly Architecture<unknown>[] = [
-  rrdbnet as Architecture<unknown>,
-  esrganOld as Architecture<unknown>,
-  srvgg as Architecture<unknown>,
-  swinir as Architecture<unknown>,
-  hat as Architecture<unknown>,
-  dat as Architecture<unknown>,
-];
+export const ARCHITECTURES: readonly Architecture<unknown>[] = [rrdbnet, esrganOld, srvgg, swinir, hat, dat];
 
 /** What a user can bring, worded for error messages. */
 export const SUPPORTED_FAMILIES: readonly string[] = [
@@ -61,7 +54,11 @@ export function detectArchitecture(sd: StateDict, label: string): DetectedArchit
 }
 
 /** detectArchitecture over a given list of modules (tests pass their own). */
-export function detectAmong(architectures: readonly Architecture<unknown>[], sd: StateDict, label: string): DetectedArchitecture {
+export function detectAmong(
+  architectures: readonly Architecture<unknown>[],
+  sd: StateDict,
+  label: string,
+): DetectedArchitecture {
   const matches: DetectedArchitecture[] = [];
   // A module that recognises the keys but rejects their shapes is only reported when no
   // other module accepts the weights outright.
@@ -78,18 +75,18 @@ export function detectAmong(architectures: readonly Architecture<unknown>[], sd:
   if (matches.length > 1) {
     throw new Error(
       `${label}: the weights match more than one architecture (${matches.map((m) => m.arch.name).join(', ')}); ` +
-      'they cannot be converted safely. Please report this file.',
+        'they cannot be converted safely. Please report this file.',
     );
   }
   if (misfits.length > 0) throw new Error(`${label}: ${misfits.join('; ')}`);
   const keys = [...sd.keys()];
-  const found = keys.length === 0
-    ? 'no tensors at all'
-    : `${keys.length} tensor${keys.length === 1 ? '' : 's'} with keys such as ${sampleKeys(keys).map((k) => (k === '...' ? k : `'${k}'`)).join(', ')}`;
-  throw new Error(
-    `${label}: unknown architecture: found ${found}. ` +
-    `Supported: ${SUPPORTED_FAMILIES.join('; ')}.`,
-  );
+  const found =
+    keys.length === 0
+      ? 'no tensors at all'
+      : `${keys.length} tensor${keys.length === 1 ? '' : 's'} with keys such as ${sampleKeys(keys)
+          .map((k) => (k === '...' ? k : `'${k}'`))
+          .join(', ')}`;
+  throw new Error(`${label}: unknown architecture: found ${found}. ` + `Supported: ${SUPPORTED_FAMILIES.join('; ')}.`);
 }
 
 /** One line for lists and logs, e.g. "SwinIR x4 — SwinIR lightweight (input multiple 8)". */

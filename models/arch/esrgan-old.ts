@@ -31,8 +31,8 @@ export function countOldUpsampleStages(keys: Iterable<string>): number {
   if (stages < 0 || found.some((v, i) => v !== expected[i])) {
     throw new Error(
       `${WHY}: top-level convs at ${found.map((i) => `model.${i}`).join(', ') || 'none'} after model.1, ` +
-      'expected upsample convs at model.3, model.6, ... then the HR conv and the last conv two apart ' +
-      '(x4: model.3, model.6, model.8, model.10)',
+        'expected upsample convs at model.3, model.6, ... then the HR conv and the last conv two apart ' +
+        '(x4: model.3, model.6, model.8, model.10)',
     );
   }
   return stages;

@@ -109,7 +109,12 @@ function readGroup(sd: StateDict, layer: number, c: number): GroupShape {
   const { key: tableKey, rows, windowSize, heads } = readAttentionTable(sd, p0, c);
   const hidden = requireShape(sd, `${p0}.mlp.fc1.weight`, 2, 'MLP')[0] as number;
   const compressed = requireShape(sd, `${p0}.conv_block.cab.0.weight`, 4, 'CAB compression conv')[0] as number;
-  const squeezed = requireShape(sd, `${p0}.conv_block.cab.3.attention.1.weight`, 4, 'CAB channel attention')[0] as number;
+  const squeezed = requireShape(
+    sd,
+    `${p0}.conv_block.cab.3.attention.1.weight`,
+    4,
+    'CAB channel attention',
+  )[0] as number;
 
   for (let b = 0; b < depth; b++) {
     const p = blockPrefix(layer, b);
@@ -132,13 +137,15 @@ function readGroup(sd: StateDict, layer: number, c: number): GroupShape {
         `exceeding window ${windowSize} by an even amount`,
     );
   }
-  if (ocaTable[1] !== heads) throw new Error(`'${ocaTableKey}' has ${ocaTable[1]} heads, expected ${heads} like '${tableKey}'`);
+  if (ocaTable[1] !== heads)
+    throw new Error(`'${ocaTableKey}' has ${ocaTable[1]} heads, expected ${heads} like '${tableKey}'`);
   expectNorm(sd, `${o}.norm1`, c);
   expectNorm(sd, `${o}.norm2`, c);
   expectLinear(sd, `${o}.qkv`, 3 * c, c);
   expectLinear(sd, `${o}.proj`, c, c);
   const ocaHidden = requireShape(sd, `${o}.mlp.fc1.weight`, 2, 'OCAB MLP')[0] as number;
-  if (ocaHidden !== hidden) throw new Error(`'${o}.mlp.fc1.weight' has ${ocaHidden} outputs, expected ${hidden} like the HABs' MLP`);
+  if (ocaHidden !== hidden)
+    throw new Error(`'${o}.mlp.fc1.weight' has ${ocaHidden} outputs, expected ${hidden} like the HABs' MLP`);
   expectLinear(sd, `${o}.mlp.fc1`, hidden, c);
   expectLinear(sd, `${o}.mlp.fc2`, c, hidden);
   return { depth, heads, windowSize, hidden, compressed, squeezed, overlapSize };
@@ -154,10 +161,14 @@ export function detectHAT(sd: StateDict): Detected<HATConfig> | null {
   }
   const [embedDim, inChannels] = requireShape(sd, 'conv_first.weight', 4, 'shallow feature conv') as [number, number];
   if (inChannels !== 3) {
-    throw new Error(`'conv_first.weight' takes ${inChannels} input channels; only 3-channel (RGB) HAT models are supported`);
+    throw new Error(
+      `'conv_first.weight' takes ${inChannels} input channels; only 3-channel (RGB) HAT models are supported`,
+    );
   }
   if (sd.has('absolute_pos_embed')) {
-    throw new Error(`'absolute_pos_embed' (ape=True) ties the network to its training size; expected no absolute position embedding`);
+    throw new Error(
+      `'absolute_pos_embed' (ape=True) ties the network to its training size; expected no absolute position embedding`,
+    );
   }
 
   const layerCount = countChildren(sd, 'layers.');
@@ -178,11 +189,14 @@ export function detectHAT(sd: StateDict): Detected<HATConfig> | null {
   const resiConnection = detectResidualConv(sd, 'conv_after_body', ['1conv', 'identity']);
   for (let i = 0; i < layerCount; i++) {
     const own = detectResidualConv(sd, `layers.${i}.conv`, ['1conv', 'identity']);
-    if (own !== resiConnection) throw new Error(`'layers.${i}.conv' is ${own} but 'conv_after_body' is ${resiConnection}`);
+    if (own !== resiConnection)
+      throw new Error(`'layers.${i}.conv' is ${own} but 'conv_after_body' is ${resiConnection}`);
   }
   const { upsampler, scale } = detectUpsampler(sd, embedDim, inChannels);
   if (upsampler !== 'pixelshuffle') {
-    throw new Error(`HAT's reconstruction head is pixelshuffle ('conv_before_upsample', 'upsample.*', 'conv_last'); found a ${upsampler || 'no-upsampling'} head`);
+    throw new Error(
+      `HAT's reconstruction head is pixelshuffle ('conv_before_upsample', 'upsample.*', 'conv_last'); found a ${upsampler || 'no-upsampling'} head`,
+    );
   }
   const patchNorm = sd.has('patch_embed.norm.weight');
 
@@ -242,7 +256,15 @@ function channelAttentionBlock(lb: LayerBuilder, x: string, prefix: string): str
   return lb.mul(features, weights);
 }
 
-function hybridAttentionBlock(lb: LayerBuilder, grid: WindowGrid, x: string, prefix: string, heads: number, shift: GridShift, c: HATConfig): string {
+function hybridAttentionBlock(
+  lb: LayerBuilder,
+  grid: WindowGrid,
+  x: string,
+  prefix: string,
+  heads: number,
+  shift: GridShift,
+  c: HATConfig,
+): string {
   const n = c.windowSize * c.windowSize;
   const normed = lb.layerNorm(x, `${prefix}.norm1`);
   const convBranch = toTokenGrid(lb, channelAttentionBlock(lb, toFeatureMap(lb, normed), `${prefix}.conv_block`));
@@ -252,13 +274,27 @@ function hybridAttentionBlock(lb: LayerBuilder, grid: WindowGrid, x: string, pre
     shift,
     qkvPrefix: `${prefix}.attn.qkv`,
     projPrefix: `${prefix}.attn.proj`,
-    positionBias: relativePositionBias(lb, `${prefix}.attn.relative_position_bias_table`, 'window', swinRelativePositionIndex(squareWindow(c.windowSize)), n, n),
+    positionBias: relativePositionBias(
+      lb,
+      `${prefix}.attn.relative_position_bias_table`,
+      'window',
+      swinRelativePositionIndex(squareWindow(c.windowSize)),
+      n,
+      n,
+    ),
   });
   const mixed = lb.add(lb.add(x, attended), lb.mul(convBranch, lb.scalar(c.convScale)));
   return lb.add(mixed, mlp(lb, lb.layerNorm(mixed, `${prefix}.norm2`), `${prefix}.mlp`));
 }
 
-function overlappingCrossAttentionBlock(lb: LayerBuilder, grid: WindowGrid, x: string, prefix: string, heads: number, c: HATConfig): string {
+function overlappingCrossAttentionBlock(
+  lb: LayerBuilder,
+  grid: WindowGrid,
+  x: string,
+  prefix: string,
+  heads: number,
+  c: HATConfig,
+): string {
   const channels = c.embedDim;
   const headDim = channels / heads;
   const n = c.windowSize * c.windowSize;
@@ -268,8 +304,21 @@ function overlappingCrossAttentionBlock(lb: LayerBuilder, grid: WindowGrid, x: s
   const q = lb.g.op('Slice', [qkv, lb.ints([0]), lb.ints([channels]), lastAxis], {}, `${prefix}.q`);
   const kv = lb.g.op('Slice', [qkv, lb.ints([channels]), lb.ints([3 * channels]), lastAxis], {}, `${prefix}.kv`);
   const [query] = splitHeads(lb, grid.partition(q, channels), 1, heads, headDim) as [string];
-  const [key, value] = splitHeads(lb, grid.overlappingWindows(kv, 2 * channels, squareWindow(ows)), 2, heads, headDim) as [string, string];
-  const bias = relativePositionBias(lb, `${prefix}.relative_position_bias_table`, 'overlap', overlapRelativePositionIndex(c.windowSize, ows), n, ows * ows);
+  const [key, value] = splitHeads(
+    lb,
+    grid.overlappingWindows(kv, 2 * channels, squareWindow(ows)),
+    2,
+    heads,
+    headDim,
+  ) as [string, string];
+  const bias = relativePositionBias(
+    lb,
+    `${prefix}.relative_position_bias_table`,
+    'overlap',
+    overlapRelativePositionIndex(c.windowSize, ows),
+    n,
+    ows * ows,
+  );
   const attended = multiHeadAttention(lb, { query, key, value, scale: headDim ** -0.5, biases: [bias] });
   const merged = grid.reverse(mergeHeads(lb, attended, channels), channels);
   const afterAttention = lb.add(lb.linear(merged, `${prefix}.proj`), x);

@@ -124,7 +124,9 @@ export function readRrdbConfig(
 
   const first = shapeOf(sd, `${keys.firstConv}.weight`, why);
   if (first.length !== 4) {
-    throw new Error(`${why}: tensor '${keys.firstConv}.weight' has shape [${first.join(', ')}], expected a 4-d conv weight`);
+    throw new Error(
+      `${why}: tensor '${keys.firstConv}.weight' has shape [${first.join(', ')}], expected a 4-d conv weight`,
+    );
   }
   const numFeat = first[0] as number;
   const firstIn = first[1] as number;
@@ -132,7 +134,7 @@ export function readRrdbConfig(
   if (unshuffleFactor === undefined) {
     throw new Error(
       `${why}: tensor '${keys.firstConv}.weight' has ${firstIn} input channels, expected 3 (RGB), ` +
-      '12 (pixel_unshuffle 2, x2 models) or 48 (pixel_unshuffle 4, x1 models)',
+        '12 (pixel_unshuffle 2, x2 models) or 48 (pixel_unshuffle 4, x1 models)',
     );
   }
   const grow = shapeOf(sd, `${keys.denseConv(0, 1, 1)}.weight`, why);
@@ -158,14 +160,21 @@ export function readRrdbConfig(
     const known = new Set<string>();
     const prefixes = [keys.firstConv, keys.trunkConv, ...keys.upConvs, keys.hrConv, keys.lastConv];
     for (let b = 0; b < numBlock; b++) {
-      for (let r = 1; r <= RDBS_PER_BLOCK; r++) for (let c = 1; c <= CONVS_PER_RDB; c++) prefixes.push(keys.denseConv(b, r, c));
+      for (let r = 1; r <= RDBS_PER_BLOCK; r++)
+        for (let c = 1; c <= CONVS_PER_RDB; c++) prefixes.push(keys.denseConv(b, r, c));
     }
-    for (const p of prefixes) { known.add(`${p}.weight`); known.add(`${p}.bias`); }
+    for (const p of prefixes) {
+      known.add(`${p}.weight`);
+      known.add(`${p}.bias`);
+    }
     const extra = [...sd.keys()].filter((k) => !known.has(k));
     throw new Error(
-      `${why}: unexpected tensor${extra.length > 1 ? 's' : ''} ${extra.slice(0, 5).map((k) => `'${k}'`).join(', ')}` +
-      `${extra.length > 5 ? ` and ${extra.length - 5} more` : ''} (expected only the ${expectedCount} conv weights and biases ` +
-      `of a ${numBlock}-block RRDBNet with ${upsampleStages} upsample stages)`,
+      `${why}: unexpected tensor${extra.length > 1 ? 's' : ''} ${extra
+        .slice(0, 5)
+        .map((k) => `'${k}'`)
+        .join(', ')}` +
+        `${extra.length > 5 ? ` and ${extra.length - 5} more` : ''} (expected only the ${expectedCount} conv weights and biases ` +
+        `of a ${numBlock}-block RRDBNet with ${upsampleStages} upsample stages)`,
     );
   }
 
@@ -174,7 +183,7 @@ export function readRrdbConfig(
   if (!Number.isInteger(scale)) {
     throw new Error(
       `${why}: ${upsampleStages} x2 upsample stage(s) after pixel_unshuffle ${unshuffleFactor} give scale ${scale}, ` +
-      'expected a whole scale (unshuffled models need at least as many upsample stages)',
+        'expected a whole scale (unshuffled models need at least as many upsample stages)',
     );
   }
   return { layout, numFeat, numBlock, numGrowCh, unshuffleFactor, upsampleStages, upsampleFactor, scale };

@@ -45,7 +45,12 @@ const MIN_UPSAMPLE_STAGES = 2;
  * least two (x2 and x1 models get there through pixel_unshuffle), so fewer means a
  * truncated file, not a smaller scale.
  */
-export function countUpsampleStages(keys: Iterable<string>, upConv: RegExp, upName: (stage: number) => string, why: string): number {
+export function countUpsampleStages(
+  keys: Iterable<string>,
+  upConv: RegExp,
+  upName: (stage: number) => string,
+  why: string,
+): number {
   const present = new Set<number>();
   for (const k of keys) {
     const m = upConv.exec(k);
@@ -54,7 +59,9 @@ export function countUpsampleStages(keys: Iterable<string>, upConv: RegExp, upNa
   const highest = Math.max(MIN_UPSAMPLE_STAGES, ...present);
   for (let i = 1; i <= highest; i++) {
     if (!present.has(i)) {
-      throw new Error(`${why}: the weights have no tensor '${upName(i)}.weight' (expected upsample convs ${upName(1)}..${upName(highest)})`);
+      throw new Error(
+        `${why}: the weights have no tensor '${upName(i)}.weight' (expected upsample convs ${upName(1)}..${upName(highest)})`,
+      );
     }
   }
   return highest;

@@ -17,29 +17,36 @@ export function resolveActivation(hasSlopes: boolean, requested: Activation | un
     if (requested === undefined || requested === 'prelu') return { activation: 'prelu', source: 'weights' };
     throw new Error(
       `${WHY}: activation '${requested}' was asked for, but the weights hold PReLU slopes (body.1.weight, body.3.weight, ...), ` +
-      'so the model was trained with PReLU; leave the activation out',
+        'so the model was trained with PReLU; leave the activation out',
     );
   }
   if (requested === 'prelu') {
     throw new Error(
       `${WHY}: activation 'prelu' was asked for, but the weights hold no PReLU slopes (PReLU keeps them in body.1.weight, ` +
-      'body.3.weight, ...); the model was trained with ReLU or LeakyReLU: choose relu or leakyrelu',
+        'body.3.weight, ...); the model was trained with ReLU or LeakyReLU: choose relu or leakyrelu',
     );
   }
-  return requested === undefined ? { activation: 'relu', source: 'assumed' } : { activation: requested, source: 'user' };
+  return requested === undefined
+    ? { activation: 'relu', source: 'assumed' }
+    : { activation: requested, source: 'user' };
 }
 
 /** How each way in takes the choice again: the warning reaches the CLI and VS Code alike. */
 const REDO = {
-  'import': 'import it again choosing LeakyReLU (upscale models import FILE --activation leakyrelu; in VS Code, Import Model… asks)',
-  'convert': 'convert it again with --activation leakyrelu',
+  import:
+    'import it again choosing LeakyReLU (upscale models import FILE --activation leakyrelu; in VS Code, Import Model… asks)',
+  convert: 'convert it again with --activation leakyrelu',
 } as const;
 
 /** What to tell the user about `file`'s activation: nothing unless it was assumed. */
-export function activationWarnings(file: string, source: ActivationSource | undefined, redo: keyof typeof REDO): string[] {
+export function activationWarnings(
+  file: string,
+  source: ActivationSource | undefined,
+  redo: keyof typeof REDO,
+): string[] {
   if (source !== 'assumed') return [];
   return [
     `${path.basename(file)}: ${WHY} weights do not say which activation was trained; assuming ReLU. ` +
-    `If the model was trained with LeakyReLU or the output looks wrong, ${REDO[redo]}.`,
+      `If the model was trained with LeakyReLU or the output looks wrong, ${REDO[redo]}.`,
   ];
 }

@@ -61,7 +61,9 @@ export function detectSrvgg(sd: StateDict): Detected<SrvggConfig> | null {
   requireShape(sd, 'body.0.weight', [numFeat, IMAGE_CHANNELS, 3, 3]);
   const lastIndex = layout.convs[layout.convs.length - 1] as number;
   if (lastIndex < 2 || lastIndex % 2 !== 0) {
-    throw new Error(`${WHY}: the last conv is 'body.${lastIndex}.weight', expected an even index of at least 2 (convs at body.0, body.2, ...)`);
+    throw new Error(
+      `${WHY}: the last conv is 'body.${lastIndex}.weight', expected an even index of at least 2 (convs at body.0, body.2, ...)`,
+    );
   }
   const numConv = lastIndex / 2 - 1;
 
@@ -70,7 +72,7 @@ export function detectSrvgg(sd: StateDict): Detected<SrvggConfig> | null {
   if (upscale < 1 || IMAGE_CHANNELS * upscale * upscale !== lastOut) {
     throw new Error(
       `${WHY}: the last conv 'body.${lastIndex}.weight' has ${lastOut} output channels, expected 3 * scale * scale ` +
-      '(12 for x2, 27 for x3, 48 for x4)',
+        '(12 for x2, 27 for x3, 48 for x4)',
     );
   }
 
@@ -87,7 +89,9 @@ export function detectSrvgg(sd: StateDict): Detected<SrvggConfig> | null {
       const shape = sd.get(key)?.shape;
       // Upstream uses one slope per channel; PReLU() with a single shared slope loads the same way.
       if (!shape || shape.length !== 1 || (shape[0] !== numFeat && shape[0] !== 1)) {
-        throw new Error(`${WHY}: PReLU tensor '${key}' is ${describe(shape)}, expected [${numFeat}] (body.1, body.3, ... hold the PReLU slopes)`);
+        throw new Error(
+          `${WHY}: PReLU tensor '${key}' is ${describe(shape)}, expected [${numFeat}] (body.1, body.3, ... hold the PReLU slopes)`,
+        );
       }
     }
   }
@@ -99,7 +103,12 @@ export function detectSrvgg(sd: StateDict): Detected<SrvggConfig> | null {
     });
     throw new Error(
       `${WHY}: ${sd.size} tensors, expected ${expectedCount} for ${numConv + 2} convs up to 'body.${lastIndex}'` +
-      (extra.length > 0 ? `; unexpected: ${extra.slice(0, 5).map((k) => `'${k}'`).join(', ')}` : ''),
+        (extra.length > 0
+          ? `; unexpected: ${extra
+              .slice(0, 5)
+              .map((k) => `'${k}'`)
+              .join(', ')}`
+          : ''),
     );
   }
 
@@ -136,13 +145,16 @@ export function chooseSrvggActivation(detected: Detected<SrvggConfig>, activatio
 
 function activate(lb: LayerBuilder, x: string, index: number, config: SrvggConfig): string {
   switch (config.activation) {
-    case 'relu': return lb.g.op('Relu', [x]);
-    case 'leakyrelu': return lb.leakyRelu(x, LEAKY_SLOPE);
+    case 'relu':
+      return lb.g.op('Relu', [x]);
+    case 'leakyrelu':
+      return lb.leakyRelu(x, LEAKY_SLOPE);
     case 'prelu': {
       // ONNX broadcasts from the last axis, so per-channel slopes need shape [C, 1, 1].
       const key = `body.${index}.weight`;
       const slopes = lb.sd.get(key);
-      if (!slopes || !(slopes.data instanceof Float32Array)) throw new Error(`${WHY}: the weights have no float tensor '${key}' (PReLU slopes)`);
+      if (!slopes || !(slopes.data instanceof Float32Array))
+        throw new Error(`${WHY}: the weights have no float tensor '${key}' (PReLU slopes)`);
       const slope = lb.g.initializer(key, slopes.data, [slopes.data.length, 1, 1]);
       return lb.g.op('PRelu', [x, slope]);
     }

@@ -135,7 +135,8 @@ export function readAttentionTable(sd: StateDict, prefix: string, embedDim: numb
   const key = `${prefix}.attn.relative_position_bias_table`;
   const table = requireShape(sd, key, 2, 'window attention bias table');
   const heads = table[1] as number;
-  if (embedDim % heads !== 0) throw new Error(`'${key}' gives ${heads} heads, which do not divide embed_dim ${embedDim}`);
+  if (embedDim % heads !== 0)
+    throw new Error(`'${key}' gives ${heads} heads, which do not divide embed_dim ${embedDim}`);
   return { key, rows: table[0] as number, windowSize: windowSizeFromTable(key, table), heads };
 }
 
@@ -153,7 +154,8 @@ export function expectSwinBlock(sd: StateDict, prefix: string, embedDim: number,
 export function detectResidualConv(sd: StateDict, prefix: string, allowed: readonly ResidualConv[]): ResidualConv {
   let found: ResidualConv;
   if (sd.has(`${prefix}.weight`)) found = '1conv';
-  else if (sd.has(`${prefix}.0.weight`) && sd.has(`${prefix}.2.weight`) && sd.has(`${prefix}.4.weight`)) found = '3conv';
+  else if (sd.has(`${prefix}.0.weight`) && sd.has(`${prefix}.2.weight`) && sd.has(`${prefix}.4.weight`))
+    found = '3conv';
   else if (![...sd.keys()].some((k) => k.startsWith(`${prefix}.`))) found = 'identity';
   else throw new Error(`'${prefix}.*' is neither one conv ('${prefix}.weight') nor three ('${prefix}.0/.2/.4.weight')`);
   if (!allowed.includes(found)) {
@@ -176,23 +178,31 @@ export function upsampleConvIndices(sd: StateDict): number[] {
   indices.sort((a, b) => a - b);
   indices.forEach((index, position) => {
     if (index !== 2 * position) {
-      throw new Error(`the weights have 'upsample.${index}.weight' where 'upsample.${2 * position}.weight' was expected (conv, PixelShuffle, conv, …)`);
+      throw new Error(
+        `the weights have 'upsample.${index}.weight' where 'upsample.${2 * position}.weight' was expected (conv, PixelShuffle, conv, …)`,
+      );
     }
   });
   return indices;
 }
 
 /** Reads the reconstruction head and the scale it implies from the upsampling convs. */
-export function detectUpsampler(sd: StateDict, embedDim: number, outChannels: number): { upsampler: Upsampler; scale: number } {
+export function detectUpsampler(
+  sd: StateDict,
+  embedDim: number,
+  outChannels: number,
+): { upsampler: Upsampler; scale: number } {
   if (sd.has('conv_up1.weight')) {
     // nearest+conv (real-world SwinIR): one nearest ×2 + conv per doubling; x4 has conv_up2.
-    for (const key of ['conv_before_upsample.0.weight', 'conv_hr.weight', 'conv_last.weight']) requireShape(sd, key, 4, 'nearest+conv head');
+    for (const key of ['conv_before_upsample.0.weight', 'conv_hr.weight', 'conv_last.weight'])
+      requireShape(sd, key, 4, 'nearest+conv head');
     return { upsampler: 'nearest+conv', scale: sd.has('conv_up2.weight') ? 4 : 2 };
   }
   if (sd.has('conv_before_upsample.0.weight')) {
     const numFeat = requireShape(sd, 'conv_before_upsample.0.weight', 4, 'pixelshuffle head')[0] as number;
     const convs = upsampleConvIndices(sd);
-    if (convs.length === 0) throw new Error(`the weights have 'conv_before_upsample.0.weight' but no 'upsample.0.weight'`);
+    if (convs.length === 0)
+      throw new Error(`the weights have 'conv_before_upsample.0.weight' but no 'upsample.0.weight'`);
     const stages: number[] = [];
     for (const i of convs) {
       const key = `upsample.${i}.weight`;
@@ -200,7 +210,10 @@ export function detectUpsampler(sd: StateDict, embedDim: number, outChannels: nu
       expectShape(sd, key, [out, numFeat, 3, 3]);
       if (out === 4 * numFeat) stages.push(2);
       else if (out === 9 * numFeat && convs.length === 1) stages.push(3);
-      else throw new Error(`'${key}' has ${out} output channels, expected ${4 * numFeat} (×2 stage) or ${9 * numFeat} (single ×3 stage)`);
+      else
+        throw new Error(
+          `'${key}' has ${out} output channels, expected ${4 * numFeat} (×2 stage) or ${9 * numFeat} (single ×3 stage)`,
+        );
     }
     requireShape(sd, 'conv_last.weight', 4, 'pixelshuffle head');
     return { upsampler: 'pixelshuffle', scale: stages.reduce((a, b) => a * b, 1) };
@@ -209,7 +222,9 @@ export function detectUpsampler(sd: StateDict, embedDim: number, outChannels: nu
     const [out, inC] = requireShape(sd, 'upsample.0.weight', 4, 'pixelshuffledirect head') as [number, number];
     const scale = Math.round(Math.sqrt(out / outChannels));
     if (scale * scale * outChannels !== out || inC !== embedDim) {
-      throw new Error(`'upsample.0.weight' has shape [${out}, ${inC}, …], expected [scale² × ${outChannels}, ${embedDim}, …]`);
+      throw new Error(
+        `'upsample.0.weight' has shape [${out}, ${inC}, …], expected [scale² × ${outChannels}, ${embedDim}, …]`,
+      );
     }
     return { upsampler: 'pixelshuffledirect', scale };
   }
@@ -219,8 +234,10 @@ export function detectUpsampler(sd: StateDict, embedDim: number, outChannels: nu
 
 function expectResidualConv(sd: StateDict, prefix: string, kind: ResidualConv, c: number): void {
   switch (kind) {
-    case 'identity': return;
-    case '1conv': return expectConv(sd, prefix, c, c, 3);
+    case 'identity':
+      return;
+    case '1conv':
+      return expectConv(sd, prefix, c, c, 3);
     case '3conv':
       expectConv(sd, `${prefix}.0`, c / 4, c, 3);
       expectConv(sd, `${prefix}.2`, c / 4, c / 4, 1);
@@ -246,7 +263,13 @@ export function checkShellTensors(sd: StateDict, c: ShellConfig, layerCount: num
       const feat = requireShape(sd, 'conv_before_upsample.0.weight', 4, 'pixelshuffle head')[0] as number;
       expectConv(sd, 'conv_before_upsample.0', feat, e, 3);
       for (const i of upsampleConvIndices(sd)) {
-        expectConv(sd, `upsample.${i}`, requireShape(sd, `upsample.${i}.weight`, 4, 'upsample conv')[0] as number, feat, 3);
+        expectConv(
+          sd,
+          `upsample.${i}`,
+          requireShape(sd, `upsample.${i}.weight`, 4, 'upsample conv')[0] as number,
+          feat,
+          3,
+        );
       }
       return expectConv(sd, 'conv_last', out, feat, 3);
     }
@@ -276,8 +299,10 @@ export function mlp(lb: LayerBuilder, x: string, prefix: string): string {
 /** The conv before a residual add, on an NCHW map. */
 export function residualConv(lb: LayerBuilder, x: string, prefix: string, kind: ResidualConv): string {
   switch (kind) {
-    case 'identity': return x;
-    case '1conv': return lb.conv2d(x, prefix);
+    case 'identity':
+      return x;
+    case '1conv':
+      return lb.conv2d(x, prefix);
     case '3conv': {
       const a = lb.leakyRelu(lb.conv2d(x, `${prefix}.0`), 0.2);
       const b = lb.leakyRelu(lb.conv2d(a, `${prefix}.2`), 0.2);
@@ -297,7 +322,13 @@ export interface ShellSpec {
   readonly residualGroup: ResidualGroupBody;
 }
 
-function reconstruct(lb: LayerBuilder, features: string, shallow: string, normalisedInput: string, c: ShellConfig): string {
+function reconstruct(
+  lb: LayerBuilder,
+  features: string,
+  shallow: string,
+  normalisedInput: string,
+  c: ShellConfig,
+): string {
   const body = lb.add(residualConv(lb, features, 'conv_after_body', c.resiConnection), shallow);
   switch (c.upsampler) {
     case 'pixelshuffle': {
@@ -328,16 +359,37 @@ function reconstruct(lb: LayerBuilder, features: string, shallow: string, normal
  * than the axis (all PyTorch accepts) this is exactly reflect padding; larger pads keep
  * reflecting back and forth (and a 1-pixel axis repeats), so tiny inputs still work.
  */
-export function reflectPadToMultiple(lb: LayerBuilder, x: string, axis: number, length: string, multiple: number): string {
+export function reflectPadToMultiple(
+  lb: LayerBuilder,
+  x: string,
+  axis: number,
+  length: string,
+  multiple: number,
+): string {
   const g = lb.g;
   const m = lb.ints([multiple]);
-  const padded = g.op('Mul', [g.op('Div', [g.op('Add', [length, lb.ints([multiple - 1])]), m]), m], {}, 'padded_length');
+  const padded = g.op(
+    'Mul',
+    [g.op('Div', [g.op('Add', [length, lb.ints([multiple - 1])]), m]), m],
+    {},
+    'padded_length',
+  );
   const toScalar = (v: string): string => g.op('Squeeze', [v, lb.ints([0])]);
   const positions = g.op('Range', [int64Scalar(lb, 0), toScalar(padded), int64Scalar(lb, 1)], {}, 'pad_positions');
   // Reflection repeats with period 2(L − 1); a single pixel has nothing to reflect.
-  const period = g.op('Max', [g.op('Mul', [g.op('Sub', [length, lb.ints([1])]), lb.ints([2])]), lb.ints([1])], {}, 'reflect_period');
+  const period = g.op(
+    'Max',
+    [g.op('Mul', [g.op('Sub', [length, lb.ints([1])]), lb.ints([2])]), lb.ints([1])],
+    {},
+    'reflect_period',
+  );
   const phase = g.op('Mod', [positions, period]);
-  const source = g.op('Where', [g.op('Less', [phase, length]), phase, g.op('Sub', [period, phase])], {}, 'reflect_source');
+  const source = g.op(
+    'Where',
+    [g.op('Less', [phase, length]), phase, g.op('Sub', [period, phase])],
+    {},
+    'reflect_source',
+  );
   return g.op('Gather', [x, source], { axis: attr.int(axis) }, 'window_pad');
 }
 
@@ -355,9 +407,17 @@ export function buildShellGraph(sd: StateDict, spec: ShellSpec): Uint8Array {
 
   const height = runtimeDim(lb, input, 2);
   const width = runtimeDim(lb, input, 3);
-  const padded = reflectPadToMultiple(lb, reflectPadToMultiple(lb, input, 2, height, c.windowSize), 3, width, c.windowSize);
+  const padded = reflectPadToMultiple(
+    lb,
+    reflectPadToMultiple(lb, input, 2, height, c.windowSize),
+    3,
+    width,
+    c.windowSize,
+  );
   const channelsAsBatch = c.inChannels === 1;
-  const images = channelsAsBatch ? g.op('Transpose', [padded], { perm: attr.ints([1, 0, 2, 3]) }, 'channels_as_batch') : padded;
+  const images = channelsAsBatch
+    ? g.op('Transpose', [padded], { perm: attr.ints([1, 0, 2, 3]) }, 'channels_as_batch')
+    : padded;
 
   const mean = g.f32('rgb_mean', c.rgbMean, [1, c.rgbMean.length, 1, 1]);
   let x = g.op('Sub', [images, mean], {}, 'mean_shift');
@@ -379,7 +439,12 @@ export function buildShellGraph(sd: StateDict, spec: ShellSpec): Uint8Array {
   y = lb.add(y, mean);
   if (channelsAsBatch) y = g.op('Transpose', [y], { perm: attr.ints([1, 0, 2, 3]) }, 'batch_as_channels');
 
-  const ends = g.op('Concat', [g.op('Mul', [height, lb.ints([c.scale])]), g.op('Mul', [width, lb.ints([c.scale])])], { axis: attr.int(0) }, 'crop_ends');
+  const ends = g.op(
+    'Concat',
+    [g.op('Mul', [height, lb.ints([c.scale])]), g.op('Mul', [width, lb.ints([c.scale])])],
+    { axis: attr.int(0) },
+    'crop_ends',
+  );
   const cropped = g.op('Slice', [y, lb.ints([0, 0]), ends, lb.ints([2, 3])], {}, 'crop');
   g.output(cropped, 'output', [1, 3, 'out_height', 'out_width']);
   return g.toBytes(spec.graphName);

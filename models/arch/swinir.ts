@@ -54,7 +54,8 @@ function blockPrefix(layer: number, block: number): string {
  */
 function isOtherSwinFamily(sd: StateDict): boolean {
   for (const key of sd.keys()) {
-    if (key.includes('.conv_block.') || key.includes('.overlap_attn.') || key.startsWith('relative_position_index_')) return true;
+    if (key.includes('.conv_block.') || key.includes('.overlap_attn.') || key.startsWith('relative_position_index_'))
+      return true;
     if (key.endsWith('.logit_scale') || key.includes('.cpb_mlp.')) return true;
   }
   return false;
@@ -88,14 +89,17 @@ function readGroup(sd: StateDict, layer: number, embedDim: number): SwinGroupSha
 export function detectSwinIR(sd: StateDict): Detected<SwinIRConfig> | null {
   // The bias table alone is shared by relatives with other attention layouts (separate
   // q and kv projections), hence the packed qkv too.
-  if (!sd.has(SIGNATURE_KEY) || !sd.has('layers.0.residual_group.blocks.0.attn.qkv.weight') || isOtherSwinFamily(sd)) return null;
+  if (!sd.has(SIGNATURE_KEY) || !sd.has('layers.0.residual_group.blocks.0.attn.qkv.weight') || isOtherSwinFamily(sd))
+    return null;
 
   const [embedDim, inChannels] = requireShape(sd, 'conv_first.weight', 4, 'shallow feature conv') as [number, number];
   if (inChannels !== 3 && inChannels !== 1) {
     throw new Error(`'conv_first.weight' takes ${inChannels} input channels, expected 3 (RGB) or 1 (grayscale)`);
   }
   if (sd.has('absolute_pos_embed')) {
-    throw new Error(`'absolute_pos_embed' (ape=True) ties the network to its training size; expected no absolute position embedding`);
+    throw new Error(
+      `'absolute_pos_embed' (ape=True) ties the network to its training size; expected no absolute position embedding`,
+    );
   }
 
   const layerCount = countChildren(sd, 'layers.');
@@ -103,14 +107,17 @@ export function detectSwinIR(sd: StateDict): Detected<SwinIRConfig> | null {
   const g0 = groups[0] as SwinGroupShape;
   groups.forEach((g, i) => {
     if (g.windowSize !== g0.windowSize || g.hidden !== g0.hidden) {
-      throw new Error(`layer ${i} has window ${g.windowSize} and MLP ${g.hidden}, layer 0 has ${g0.windowSize} and ${g0.hidden}`);
+      throw new Error(
+        `layer ${i} has window ${g.windowSize} and MLP ${g.hidden}, layer 0 has ${g0.windowSize} and ${g0.hidden}`,
+      );
     }
   });
 
   const resiConnection = detectResidualConv(sd, 'conv_after_body', ['1conv', '3conv']);
   for (let i = 0; i < layerCount; i++) {
     const own = detectResidualConv(sd, `layers.${i}.conv`, ['1conv', '3conv']);
-    if (own !== resiConnection) throw new Error(`'layers.${i}.conv' is ${own} but 'conv_after_body' is ${resiConnection}`);
+    if (own !== resiConnection)
+      throw new Error(`'layers.${i}.conv' is ${own} but 'conv_after_body' is ${resiConnection}`);
   }
   const { upsampler, scale } = detectUpsampler(sd, embedDim, inChannels);
   const patchNorm = sd.has('patch_embed.norm.weight');
@@ -164,7 +171,15 @@ export function detectSwinIR(sd: StateDict): Detected<SwinIRConfig> | null {
   };
 }
 
-function swinBlock(lb: LayerBuilder, grid: WindowGrid, x: string, prefix: string, heads: number, shift: GridShift, c: SwinIRConfig): string {
+function swinBlock(
+  lb: LayerBuilder,
+  grid: WindowGrid,
+  x: string,
+  prefix: string,
+  heads: number,
+  shift: GridShift,
+  c: SwinIRConfig,
+): string {
   const n = c.windowSize * c.windowSize;
   const index = swinRelativePositionIndex(squareWindow(c.windowSize));
   const positionBias = relativePositionBias(lb, `${prefix}.attn.relative_position_bias_table`, 'window', index, n, n);

@@ -5,12 +5,24 @@
 // for ncnn: decode every layer into a typed operation with its weights checked (pure),
 // then emit the operations.
 import { GraphBuilder, attr, type Attr } from '../onnx/graph';
-import { decodeTfjsWeights, parseTfjsModelJson, type KerasLayer, type KerasModel, type TfjsTensor } from '../readers/tfjs';
+import {
+  decodeTfjsWeights,
+  parseTfjsModelJson,
+  type KerasLayer,
+  type KerasModel,
+  type TfjsTensor,
+} from '../readers/tfjs';
 
 export const SUPPORTED_KERAS_LAYERS = [
-  'InputLayer', 'Conv2D', 'Activation', 'Add', 'Concatenate', 'UpSampling2D',
+  'InputLayer',
+  'Conv2D',
+  'Activation',
+  'Add',
+  'Concatenate',
+  'UpSampling2D',
   // UpscalerJS's custom layers (registered by its model packages' setup()).
-  'MultiplyBeta', 'PixelShuffle<r>x',
+  'MultiplyBeta',
+  'PixelShuffle<r>x',
 ] as const;
 
 const IMAGE_CHANNELS = 3;
@@ -58,7 +70,10 @@ const UPSCALERJS_BETA = 0.2;
 class LayerConfig {
   readonly where: string;
 
-  constructor(readonly layer: KerasLayer, label: string) {
+  constructor(
+    readonly layer: KerasLayer,
+    label: string,
+  ) {
     this.where = `${label}: layer '${layer.name}' (${layer.className})`;
   }
 
@@ -69,7 +84,8 @@ class LayerConfig {
   /** The config value, or `fallback` when absent; refuses anything outside `allowed`. */
   oneOf<T extends string | number | boolean>(key: string, allowed: readonly T[], fallback: T): T {
     const v = this.layer.config[key] ?? fallback;
-    if (!allowed.includes(v as T)) this.fail(`${key} is ${JSON.stringify(v)}; supported: ${allowed.map((a) => JSON.stringify(a)).join(', ')}`);
+    if (!allowed.includes(v as T))
+      this.fail(`${key} is ${JSON.stringify(v)}; supported: ${allowed.map((a) => JSON.stringify(a)).join(', ')}`);
     return v as T;
   }
 
@@ -87,12 +103,19 @@ class LayerConfig {
   }
 }
 
-function weight(weights: ReadonlyMap<string, TfjsTensor>, used: Set<string>, c: LayerConfig, suffix: string, shape: readonly (number | null)[]): TfjsTensor {
+function weight(
+  weights: ReadonlyMap<string, TfjsTensor>,
+  used: Set<string>,
+  c: LayerConfig,
+  suffix: string,
+  shape: readonly (number | null)[],
+): TfjsTensor {
   const name = `${c.layer.name}/${suffix}`;
   const t = weights.get(name);
   if (!t) c.fail(`weight '${name}' is not in the weightsManifest`);
   const fits = t.shape.length === shape.length && shape.every((d, i) => d === null || d === t.shape[i]);
-  if (!fits) c.fail(`weight '${name}' has shape [${t.shape.join(', ')}], expected [${shape.map((d) => d ?? '?').join(', ')}]`);
+  if (!fits)
+    c.fail(`weight '${name}' has shape [${t.shape.join(', ')}], expected [${shape.map((d) => d ?? '?').join(', ')}]`);
   used.add(name);
   return t;
 }
@@ -115,12 +138,18 @@ function kernelToOihw(k: Float32Array, kh: number, kw: number, cin: number, cout
  * Decodes every layer, checking weight shapes and channel counts (the input is RGB, so
  * every tensor's channel count is known). Pure: no ONNX is built here.
  */
-export function decodeKerasModel(model: KerasModel, weights: ReadonlyMap<string, TfjsTensor>, label: string): DecodedKerasModel {
+export function decodeKerasModel(
+  model: KerasModel,
+  weights: ReadonlyMap<string, TfjsTensor>,
+  label: string,
+): DecodedKerasModel {
   const channels = new Map<string, number>();
   const operations: KerasOperation[] = [];
   const used = new Set<string>();
-  if (model.inputs.length !== 1) throw new Error(`${label}: the model has ${model.inputs.length} inputs, expected 1 (an RGB image)`);
-  if (model.outputs.length !== 1) throw new Error(`${label}: the model has ${model.outputs.length} outputs, expected 1 (an RGB image)`);
+  if (model.inputs.length !== 1)
+    throw new Error(`${label}: the model has ${model.inputs.length} inputs, expected 1 (an RGB image)`);
+  if (model.outputs.length !== 1)
+    throw new Error(`${label}: the model has ${model.outputs.length} outputs, expected 1 (an RGB image)`);
 
   for (const layer of model.layers) {
     const c: LayerConfig = new LayerConfig(layer, label);
@@ -146,10 +175,13 @@ export function decodeKerasModel(model: KerasModel, weights: ReadonlyMap<string,
 
     if (className === 'InputLayer') {
       if (inputs.length !== 0) c.fail(`an InputLayer reads no layers, found ${inputs.length}`);
-      if (layer.name !== model.inputs[0]) c.fail(`is not the model's input ('${model.inputs[0]}'); only single-input models are supported`);
+      if (layer.name !== model.inputs[0])
+        c.fail(`is not the model's input ('${model.inputs[0]}'); only single-input models are supported`);
       const shape = layer.config['batch_input_shape'] ?? layer.config['batch_shape'];
       if (!Array.isArray(shape) || shape.length !== 4 || shape[3] !== IMAGE_CHANNELS) {
-        c.fail(`batch_input_shape is ${JSON.stringify(shape)}, expected [batch, height, width, ${IMAGE_CHANNELS}] (an NHWC RGB image)`);
+        c.fail(
+          `batch_input_shape is ${JSON.stringify(shape)}, expected [batch, height, width, ${IMAGE_CHANNELS}] (an NHWC RGB image)`,
+        );
       }
       c.oneOf('dtype', ['float32'], 'float32');
       push({ layer, op: 'input' }, IMAGE_CHANNELS);
@@ -163,7 +195,8 @@ export function decodeKerasModel(model: KerasModel, weights: ReadonlyMap<string,
       const padding = c.oneOf('padding', ['same', 'valid'], 'valid');
       c.oneOf('groups', [1], 1);
       const filters = layer.config['filters'];
-      if (!Number.isInteger(filters) || (filters as number) <= 0) c.fail(`filters is ${JSON.stringify(filters)}, expected a positive integer`);
+      if (!Number.isInteger(filters) || (filters as number) <= 0)
+        c.fail(`filters is ${JSON.stringify(filters)}, expected a positive integer`);
       const cout = filters as number;
       const useBias = c.oneOf('use_bias', [true, false], true);
       const kernel = weight(weights, used, c, 'kernel', [kh, kw, x.channels, cout]);
@@ -173,29 +206,45 @@ export function decodeKerasModel(model: KerasModel, weights: ReadonlyMap<string,
       const totalW = padding === 'same' ? (kw - 1) * dw : 0;
       const top = Math.floor(totalH / 2);
       const left = Math.floor(totalW / 2);
-      push({
-        layer, op: 'conv', input: x.from,
-        weightDims: [cout, x.channels, kh, kw], weight: kernelToOihw(kernel.data, kh, kw, x.channels, cout), bias,
-        dilation: [dh, dw], pads: [top, left, totalH - top, totalW - left], activation: c.activation('activation'),
-      }, cout);
+      push(
+        {
+          layer,
+          op: 'conv',
+          input: x.from,
+          weightDims: [cout, x.channels, kh, kw],
+          weight: kernelToOihw(kernel.data, kh, kw, x.channels, cout),
+          bias,
+          dilation: [dh, dw],
+          pads: [top, left, totalH - top, totalW - left],
+          activation: c.activation('activation'),
+        },
+        cout,
+      );
     } else if (className === 'Activation') {
       const x = single();
       push({ layer, op: 'activation', input: x.from, activation: c.activation('activation') }, x.channels);
     } else if (className === 'Add') {
       if (inputs.length < 2) c.fail(`expected at least 2 inputs, found ${inputs.length}`);
       const counts = inputs.map((i) => i.channels);
-      if (counts.some((n) => n !== counts[0])) c.fail(`inputs have ${counts.join(', ')} channels, expected equal counts`);
+      if (counts.some((n) => n !== counts[0]))
+        c.fail(`inputs have ${counts.join(', ')} channels, expected equal counts`);
       push({ layer, op: 'add', inputs: inputs.map((i) => i.from) }, counts[0] as number);
     } else if (className === 'Concatenate') {
       if (inputs.length < 1) c.fail('expected at least 1 input');
       const axis = layer.config['axis'] ?? -1;
-      if (typeof axis !== 'number' || !Number.isInteger(axis)) c.fail(`axis is ${JSON.stringify(axis)}, expected an integer`);
+      if (typeof axis !== 'number' || !Number.isInteger(axis))
+        c.fail(`axis is ${JSON.stringify(axis)}, expected an integer`);
       const nhwcAxis = axis < 0 ? axis + 4 : axis;
       const nchwAxis = ({ 1: 2, 2: 3, 3: 1 } as Record<number, number>)[nhwcAxis];
-      if (nchwAxis === undefined) c.fail(`axis ${axis} is not supported; expected 1, 2, 3 or -1 (batch concatenation is not)`);
+      if (nchwAxis === undefined)
+        c.fail(`axis ${axis} is not supported; expected 1, 2, 3 or -1 (batch concatenation is not)`);
       const counts = inputs.map((i) => i.channels);
-      if (nchwAxis !== 1 && counts.some((n) => n !== counts[0])) c.fail(`inputs have ${counts.join(', ')} channels, expected equal counts`);
-      push({ layer, op: 'concat', inputs: inputs.map((i) => i.from), nchwAxis }, nchwAxis === 1 ? counts.reduce((a, b) => a + b, 0) : counts[0] as number);
+      if (nchwAxis !== 1 && counts.some((n) => n !== counts[0]))
+        c.fail(`inputs have ${counts.join(', ')} channels, expected equal counts`);
+      push(
+        { layer, op: 'concat', inputs: inputs.map((i) => i.from), nchwAxis },
+        nchwAxis === 1 ? counts.reduce((a, b) => a + b, 0) : (counts[0] as number),
+      );
     } else if (className === 'UpSampling2D') {
       const x = single();
       channelsLast();
@@ -204,14 +253,19 @@ export function decodeKerasModel(model: KerasModel, weights: ReadonlyMap<string,
     } else if (className === 'MultiplyBeta') {
       const x = single();
       const beta = layer.config['beta'] ?? UPSCALERJS_BETA;
-      if (beta !== UPSCALERJS_BETA) c.fail(`beta is ${JSON.stringify(beta)}; UpscalerJS's MultiplyBeta always multiplies by ${UPSCALERJS_BETA}, so a different value is ambiguous`);
+      if (beta !== UPSCALERJS_BETA)
+        c.fail(
+          `beta is ${JSON.stringify(beta)}; UpscalerJS's MultiplyBeta always multiplies by ${UPSCALERJS_BETA}, so a different value is ambiguous`,
+        );
       push({ layer, op: 'scale', input: x.from, factor: UPSCALERJS_BETA }, x.channels);
     } else if (pixelShuffle) {
       const x = single();
       const blockSize = Number(pixelShuffle[1]);
       const scale = layer.config['scale'] ?? blockSize;
-      if (blockSize < 1 || scale !== blockSize) c.fail(`config scale ${JSON.stringify(scale)} does not match the class name's factor ${blockSize}`);
-      if (x.channels % (blockSize * blockSize) !== 0) c.fail(`${x.channels} input channels are not divisible by ${blockSize}^2`);
+      if (blockSize < 1 || scale !== blockSize)
+        c.fail(`config scale ${JSON.stringify(scale)} does not match the class name's factor ${blockSize}`);
+      if (x.channels % (blockSize * blockSize) !== 0)
+        c.fail(`${x.channels} input channels are not divisible by ${blockSize}^2`);
       push({ layer, op: 'depth-to-space', input: x.from, blockSize }, x.channels / (blockSize * blockSize));
     } else {
       c.fail(`layer type '${className}' is not supported; supported types: ${SUPPORTED_KERAS_LAYERS.join(', ')}`);
@@ -220,13 +274,17 @@ export function decodeKerasModel(model: KerasModel, weights: ReadonlyMap<string,
 
   const unused = [...weights.keys()].filter((n) => !used.has(n));
   if (unused.length > 0) {
-    throw new Error(`${label}: ${unused.length} weights in the manifest belong to no supported layer (${unused.slice(0, 5).join(', ')}${unused.length > 5 ? ', ...' : ''}); the manifest and topology do not match`);
+    throw new Error(
+      `${label}: ${unused.length} weights in the manifest belong to no supported layer (${unused.slice(0, 5).join(', ')}${unused.length > 5 ? ', ...' : ''}); the manifest and topology do not match`,
+    );
   }
-  if (!operations.some((o) => o.op === 'input')) throw new Error(`${label}: the model has no InputLayer named '${model.inputs[0]}'`);
+  if (!operations.some((o) => o.op === 'input'))
+    throw new Error(`${label}: the model has no InputLayer named '${model.inputs[0]}'`);
   const output = model.outputs[0] as string;
   const outChannels = channels.get(output);
   if (outChannels === undefined) throw new Error(`${label}: output layer '${output}' is not among the layers`);
-  if (outChannels !== IMAGE_CHANNELS) throw new Error(`${label}: output layer '${output}' has ${outChannels} channels, expected ${IMAGE_CHANNELS} (RGB)`);
+  if (outChannels !== IMAGE_CHANNELS)
+    throw new Error(`${label}: output layer '${output}' has ${outChannels} channels, expected ${IMAGE_CHANNELS} (RGB)`);
   return { operations, output };
 }
 
@@ -243,14 +301,18 @@ export function emitKerasModel(model: DecodedKerasModel, ranges: PixelRanges, la
     return v;
   };
   const scalar = (v: number, hint: string): string => g.f32(hint, [v], []);
-  const activate = (x: string, a: KerasActivation, hint: string): string => (a === 'relu' ? g.op('Relu', [x], {}, hint) : x);
+  const activate = (x: string, a: KerasActivation, hint: string): string =>
+    a === 'relu' ? g.op('Relu', [x], {}, hint) : x;
 
   for (const o of model.operations) {
     const hint = o.layer.name;
     let y: string;
     switch (o.op) {
       case 'input':
-        y = ranges.inputMax === 1 ? input : g.op('Mul', [input, scalar(ranges.inputMax, 'input_range')], {}, 'input_scaled');
+        y =
+          ranges.inputMax === 1
+            ? input
+            : g.op('Mul', [input, scalar(ranges.inputMax, 'input_range')], {}, 'input_scaled');
         break;
       case 'conv': {
         const attrs: Record<string, Attr> = {
@@ -260,7 +322,11 @@ export function emitKerasModel(model: DecodedKerasModel, ranges: PixelRanges, la
         };
         const inputs = [value(o.input), g.initializer(`${hint}_kernel`, o.weight, o.weightDims)];
         if (o.bias) inputs.push(g.initializer(`${hint}_bias`, o.bias, [o.bias.length]));
-        y = activate(g.op('Conv', inputs, attrs, o.activation === 'linear' ? hint : `${hint}_conv`), o.activation, hint);
+        y = activate(
+          g.op('Conv', inputs, attrs, o.activation === 'linear' ? hint : `${hint}_conv`),
+          o.activation,
+          hint,
+        );
         break;
       }
       case 'activation':
@@ -278,18 +344,28 @@ export function emitKerasModel(model: DecodedKerasModel, ranges: PixelRanges, la
         // tf.image.resizeNearestNeighbor without align_corners / half_pixel_centers reads
         // source pixel floor(dst / factor).
         const scales = g.f32(`${hint}_scales`, [1, 1, o.factors[0], o.factors[1]]);
-        y = g.op('Resize', [value(o.input), '', scales], {
-          mode: attr.string('nearest'),
-          coordinate_transformation_mode: attr.string('asymmetric'),
-          nearest_mode: attr.string('floor'),
-        }, hint);
+        y = g.op(
+          'Resize',
+          [value(o.input), '', scales],
+          {
+            mode: attr.string('nearest'),
+            coordinate_transformation_mode: attr.string('asymmetric'),
+            nearest_mode: attr.string('floor'),
+          },
+          hint,
+        );
         break;
       }
       case 'scale':
         y = g.op('Mul', [value(o.input), scalar(o.factor, `${hint}_factor`)], {}, hint);
         break;
       case 'depth-to-space':
-        y = g.op('DepthToSpace', [value(o.input)], { blocksize: attr.int(o.blockSize), mode: attr.string('DCR') }, hint);
+        y = g.op(
+          'DepthToSpace',
+          [value(o.input)],
+          { blocksize: attr.int(o.blockSize), mode: attr.string('DCR') },
+          hint,
+        );
         break;
     }
     values.set(o.layer.name, y);
@@ -305,7 +381,12 @@ export function emitKerasModel(model: DecodedKerasModel, ranges: PixelRanges, la
 }
 
 /** Converts a TF.js layers model (model.json text + its shards by manifest path) to ONNX. */
-export function convertTfjs(modelJson: string, shards: ReadonlyMap<string, Uint8Array>, ranges: PixelRanges, label: string): Uint8Array {
+export function convertTfjs(
+  modelJson: string,
+  shards: ReadonlyMap<string, Uint8Array>,
+  ranges: PixelRanges,
+  label: string,
+): Uint8Array {
   const parsed = parseTfjsModelJson(modelJson, label);
   const weights = decodeTfjsWeights(parsed.weightGroups, shards, label);
   return emitKerasModel(decodeKerasModel(parsed.model, weights, label), ranges, label);

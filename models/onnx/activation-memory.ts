@@ -8,8 +8,27 @@ import { decodeOnnx } from '../readers/onnx';
 
 /** Operators whose output has the shape of their first input. */
 const SAME_SHAPE = new Set([
-  'Identity', 'Relu', 'LeakyRelu', 'PRelu', 'Sigmoid', 'Tanh', 'Clip', 'HardSigmoid', 'Elu', 'Selu', 'Gelu',
-  'Add', 'Sub', 'Mul', 'Div', 'Sum', 'Max', 'Min', 'BatchNormalization', 'InstanceNormalization', 'Cast',
+  'Identity',
+  'Relu',
+  'LeakyRelu',
+  'PRelu',
+  'Sigmoid',
+  'Tanh',
+  'Clip',
+  'HardSigmoid',
+  'Elu',
+  'Selu',
+  'Gelu',
+  'Add',
+  'Sub',
+  'Mul',
+  'Div',
+  'Sum',
+  'Max',
+  'Min',
+  'BatchNormalization',
+  'InstanceNormalization',
+  'Cast',
 ]);
 
 /** A tensor per input pixel: channels, and its area relative to the input's. */
@@ -32,7 +51,12 @@ function intAttribute(node: onnx.INodeProto, name: string): number | null {
 }
 
 /** The extent of a node's output, or null when the operator or its parameters are not understood. */
-function outputExtent(node: onnx.INodeProto, input: Extent, extents: ReadonlyMap<string, Extent>, constants: ReadonlyMap<string, onnx.ITensorProto>): Extent | null {
+function outputExtent(
+  node: onnx.INodeProto,
+  input: Extent,
+  extents: ReadonlyMap<string, Extent>,
+  constants: ReadonlyMap<string, onnx.ITensorProto>,
+): Extent | null {
   const op = node.opType ?? '';
   const inputs = node.input ?? [];
   if (SAME_SHAPE.has(op)) return input;

@@ -53,12 +53,18 @@ function tensorProto(name: string, t: TensorData): onnx.ITensorProto {
 function attributeProto(name: string, a: Attr): onnx.IAttributeProto {
   const T = onnx.AttributeProto.AttributeType;
   switch (a.kind) {
-    case 'int': return { name, type: T.INT, i: a.value };
-    case 'float': return { name, type: T.FLOAT, f: a.value };
-    case 'string': return { name, type: T.STRING, s: Buffer.from(a.value, 'utf8') };
-    case 'ints': return { name, type: T.INTS, ints: [...a.value] };
-    case 'floats': return { name, type: T.FLOATS, floats: [...a.value] };
-    case 'tensor': return { name, type: T.TENSOR, t: tensorProto(name, a.value) };
+    case 'int':
+      return { name, type: T.INT, i: a.value };
+    case 'float':
+      return { name, type: T.FLOAT, f: a.value };
+    case 'string':
+      return { name, type: T.STRING, s: Buffer.from(a.value, 'utf8') };
+    case 'ints':
+      return { name, type: T.INTS, ints: [...a.value] };
+    case 'floats':
+      return { name, type: T.FLOATS, floats: [...a.value] };
+    case 'tensor':
+      return { name, type: T.TENSOR, t: tensorProto(name, a.value) };
   }
 }
 
@@ -131,7 +137,13 @@ export class GraphBuilder {
   }
 
   /** Adds a node with `count` outputs. An empty input name stands for an omitted optional input. */
-  opN(opType: string, inputs: readonly string[], count: number, attrs: Record<string, Attr> = {}, hint?: string): string[] {
+  opN(
+    opType: string,
+    inputs: readonly string[],
+    count: number,
+    attrs: Record<string, Attr> = {},
+    hint?: string,
+  ): string[] {
     const base = hint ?? opType.toLowerCase();
     const outputs = Array.from({ length: count }, (_, i) => this.name(count === 1 ? base : `${base}_${i}`));
     this.nodes.push({

@@ -9,7 +9,10 @@ export class LayerBuilder {
   private readonly shapes = new Map<string, string>();
   private readonly weights = new Map<string, string>();
 
-  constructor(readonly g: GraphBuilder, readonly sd: StateDict) {}
+  constructor(
+    readonly g: GraphBuilder,
+    readonly sd: StateDict,
+  ) {}
 
   /** A state-dict tensor as an initializer (added once per key). */
   weight(key: string): string {
@@ -57,11 +60,16 @@ export class LayerBuilder {
     const p = opts.padding ?? Math.floor(k / 2);
     const inputs = [x, this.weight(`${prefix}.weight`)];
     if (this.has(`${prefix}.bias`)) inputs.push(this.weight(`${prefix}.bias`));
-    return this.g.op('Conv', inputs, {
-      kernel_shape: attr.ints([k, w[3] as number]),
-      pads: attr.ints([p, p, p, p]),
-      group: attr.int(opts.groups ?? 1),
-    }, prefix);
+    return this.g.op(
+      'Conv',
+      inputs,
+      {
+        kernel_shape: attr.ints([k, w[3] as number]),
+        pads: attr.ints([p, p, p, p]),
+        group: attr.int(opts.groups ?? 1),
+      },
+      prefix,
+    );
   }
 
   /** torch.nn.Linear over the last axis: x @ W^T + b. */
@@ -69,7 +77,8 @@ export class LayerBuilder {
     const t = floatTensor(this.sd, `${prefix}.weight`);
     const [outF, inF] = t.shape as [number, number];
     const transposed = new Float32Array(inF * outF);
-    for (let o = 0; o < outF; o++) for (let i = 0; i < inF; i++) transposed[i * outF + o] = t.data[o * inF + i] as number;
+    for (let o = 0; o < outF; o++)
+      for (let i = 0; i < inF; i++) transposed[i * outF + o] = t.data[o * inF + i] as number;
     const wT = this.g.initializer(`${prefix}.weight_t`, transposed, [inF, outF]);
     const y = this.g.op('MatMul', [x, wT], {}, prefix);
     return this.has(`${prefix}.bias`) ? this.g.op('Add', [y, this.weight(`${prefix}.bias`)]) : y;
@@ -77,10 +86,15 @@ export class LayerBuilder {
 
   /** torch.nn.LayerNorm over the last axis (PyTorch's default eps is 1e-5). */
   layerNorm(x: string, prefix: string, eps = 1e-5): string {
-    return this.g.op('LayerNormalization', [x, this.weight(`${prefix}.weight`), this.weight(`${prefix}.bias`)], {
-      axis: attr.int(-1),
-      epsilon: attr.float(eps),
-    }, prefix);
+    return this.g.op(
+      'LayerNormalization',
+      [x, this.weight(`${prefix}.weight`), this.weight(`${prefix}.bias`)],
+      {
+        axis: attr.int(-1),
+        epsilon: attr.float(eps),
+      },
+      prefix,
+    );
   }
 
   /** Exact GELU, 0.5 x (1 + erf(x / sqrt 2)), as torch.nn.GELU() computes by default. */

@@ -51,7 +51,7 @@ const int64Scalars = new WeakMap<LayerBuilder, Map<number, string>>();
 /** A 0-d int64 constant (Range bounds, Gather indices that drop an axis), shared per graph. */
 export function int64Scalar(lb: LayerBuilder, value: number): string {
   let perGraph = int64Scalars.get(lb);
-  if (!perGraph) int64Scalars.set(lb, (perGraph = new Map()));
+  if (!perGraph) int64Scalars.set(lb, (perGraph = new Map<number, string>()));
   let name = perGraph.get(value);
   if (!name) {
     name = lb.g.i64(`i64_${value}`, [value], []);
@@ -98,7 +98,10 @@ function isShifted(shift: GridShift): boolean {
  */
 export function cyclicShift(lb: LayerBuilder, x: string, shift: GridShift): string {
   let y = x;
-  for (const [axis, amount] of [[1, shift.rows], [2, shift.cols]] as const) {
+  for (const [axis, amount] of [
+    [1, shift.rows],
+    [2, shift.cols],
+  ] as const) {
     if (amount === 0) continue;
     // roll by +s puts x[-s:] first; roll by -s puts x[s:] first: both cut at -amount.
     const cut = lb.ints([-amount]);
@@ -128,7 +131,11 @@ export class WindowGrid {
   private readonly masks = new Map<string, string>();
   private readonly overlapIndices = new Map<string, { rows: string; cols: string }>();
 
-  constructor(private readonly lb: LayerBuilder, grid: string, readonly window: WindowShape) {
+  constructor(
+    private readonly lb: LayerBuilder,
+    grid: string,
+    readonly window: WindowShape,
+  ) {
     this.height = runtimeDim(lb, grid, 1);
     this.width = runtimeDim(lb, grid, 2);
     this.windowRows = lb.g.op('Div', [this.height, lb.ints([window.height])], {}, 'window_rows');
@@ -139,7 +146,12 @@ export class WindowGrid {
   partition(x: string, channels: number): string {
     const { height: wh, width: ww } = this.window;
     const lb = this.lb;
-    const split = lb.g.op('Reshape', [x, shapeVector(lb, [0, this.windowRows, wh, this.windowCols, ww, channels])], {}, 'win_split');
+    const split = lb.g.op(
+      'Reshape',
+      [x, shapeVector(lb, [0, this.windowRows, wh, this.windowCols, ww, channels])],
+      {},
+      'win_split',
+    );
     const grouped = lb.g.op('Transpose', [split], { perm: attr.ints([0, 1, 3, 2, 4, 5]) }, 'win_group');
     return lb.g.op('Reshape', [grouped, lb.ints([0, -1, wh * ww, channels])], {}, 'windows');
   }
@@ -148,7 +160,12 @@ export class WindowGrid {
   reverse(windows: string, channels: number): string {
     const { height: wh, width: ww } = this.window;
     const lb = this.lb;
-    const split = lb.g.op('Reshape', [windows, shapeVector(lb, [0, this.windowRows, this.windowCols, wh, ww, channels])], {}, 'win_unsplit');
+    const split = lb.g.op(
+      'Reshape',
+      [windows, shapeVector(lb, [0, this.windowRows, this.windowCols, wh, ww, channels])],
+      {},
+      'win_unsplit',
+    );
     const ungrouped = lb.g.op('Transpose', [split], { perm: attr.ints([0, 1, 3, 2, 4, 5]) }, 'win_ungroup');
     return lb.g.op('Reshape', [ungrouped, shapeVector(lb, [0, this.height, -1, channels])], {}, 'grid');
   }
@@ -169,15 +186,26 @@ export class WindowGrid {
       );
     }
     const lb = this.lb;
-    const padded = padRows === 0 && padCols === 0
-      ? x
-      : lb.g.op('Pad', [x, lb.ints([0, padRows, padCols, 0, 0, padRows, padCols, 0])], { mode: attr.string('constant') }, 'overlap_pad');
+    const padded =
+      padRows === 0 && padCols === 0
+        ? x
+        : lb.g.op(
+            'Pad',
+            [x, lb.ints([0, padRows, padCols, 0, 0, padRows, padCols, 0])],
+            { mode: attr.string('constant') },
+            'overlap_pad',
+          );
     const { rows, cols } = this.overlapIndexTensors(overlap);
     // [B, nRows, oh, W + 2pc, C], then [B, nRows, oh, nCols, ow, C]
     const byRow = lb.g.op('Gather', [padded, rows], { axis: attr.int(1) }, 'overlap_rows');
     const byCol = lb.g.op('Gather', [byRow, cols], { axis: attr.int(3) }, 'overlap_cols');
     const grouped = lb.g.op('Transpose', [byCol], { perm: attr.ints([0, 1, 3, 2, 4, 5]) }, 'overlap_group');
-    return lb.g.op('Reshape', [grouped, lb.ints([0, -1, overlap.height * overlap.width, channels])], {}, 'overlap_windows');
+    return lb.g.op(
+      'Reshape',
+      [grouped, lb.ints([0, -1, overlap.height * overlap.width, channels])],
+      {},
+      'overlap_windows',
+    );
   }
 
   /** Padded-grid indices [windows along the axis, overlap extent]: start·stride + offset. */
@@ -187,7 +215,11 @@ export class WindowGrid {
     if (cached) return cached;
     const lb = this.lb;
     const along = (count: string, stride: number, extent: number, hint: string): string => {
-      const offsets = lb.g.i64(`${hint}_offsets`, Array.from({ length: extent }, (_, i) => i), [1, extent]);
+      const offsets = lb.g.i64(
+        `${hint}_offsets`,
+        Array.from({ length: extent }, (_, i) => i),
+        [1, extent],
+      );
       const countScalar = lb.g.op('Squeeze', [count, lb.ints([0])], {}, `${hint}_count`);
       const starts = lb.g.op('Range', [int64Scalar(lb, 0), countScalar, int64Scalar(lb, 1)], {}, `${hint}_range`);
       const scaled = lb.g.op('Mul', [starts, lb.ints([stride])], {}, `${hint}_starts`);
@@ -227,12 +259,21 @@ export class WindowGrid {
       if (shiftAmount === 0) return lb.g.op('Mul', [boundary(0), lb.scalar(0)], {}, `${hint}_region`);
       return lb.g.op('Add', [boundary(windowExtent), boundary(shiftAmount)], {}, `${hint}_region`);
     };
-    const rowRegion = lb.g.op('Unsqueeze', [regionLabels(this.height, this.window.height, shift.rows, 'mask_row'), lb.ints([1])]);
-    const colRegion = lb.g.op('Unsqueeze', [regionLabels(this.width, this.window.width, shift.cols, 'mask_col'), lb.ints([0])]);
+    const rowRegion = lb.g.op('Unsqueeze', [
+      regionLabels(this.height, this.window.height, shift.rows, 'mask_row'),
+      lb.ints([1]),
+    ]);
+    const colRegion = lb.g.op('Unsqueeze', [
+      regionLabels(this.width, this.window.width, shift.cols, 'mask_col'),
+      lb.ints([0]),
+    ]);
     // A distinct label per (row region, column region) pair, as Swin's cnt counter gives.
     const labels = lb.g.op('Add', [lb.g.op('Mul', [rowRegion, lb.scalar(3)]), colRegion], {}, 'mask_labels');
     const labelGrid = lb.g.op('Reshape', [labels, shapeVector(lb, [1, this.height, this.width, 1])]);
-    const labelWindows = lb.g.op('Reshape', [this.partition(labelGrid, 1), lb.ints([-1, this.window.height * this.window.width])]);
+    const labelWindows = lb.g.op('Reshape', [
+      this.partition(labelGrid, 1),
+      lb.ints([-1, this.window.height * this.window.width]),
+    ]);
     const keyLabels = lb.g.op('Unsqueeze', [labelWindows, lb.ints([1])]);
     const queryLabels = lb.g.op('Unsqueeze', [labelWindows, lb.ints([2])]);
     const differs = lb.g.op('Not', [lb.g.op('Equal', [keyLabels, queryLabels])]);
@@ -268,14 +309,22 @@ export function swinRelativePositionIndex(window: WindowShape): Int32Array {
  * Checks a stored relative-position-index buffer against the one the architecture
  * defines; a mismatch means the weights come from a variant this code does not know.
  */
-export function checkStoredIndex(key: string, stored: Tensor | undefined, expected: Int32Array, rows: number, cols: number): void {
+export function checkStoredIndex(
+  key: string,
+  stored: Tensor | undefined,
+  expected: Int32Array,
+  rows: number,
+  cols: number,
+): void {
   if (!stored) return;
   if (stored.shape.length !== 2 || stored.shape[0] !== rows || stored.shape[1] !== cols) {
     throw new Error(`'${key}' has shape [${stored.shape.join(', ')}], expected [${rows}, ${cols}]`);
   }
   for (let i = 0; i < expected.length; i++) {
     if (Number(stored.data[i]) !== expected[i]) {
-      throw new Error(`'${key}' entry ${i} is ${Number(stored.data[i])}, expected ${expected[i]} (unknown relative-position layout)`);
+      throw new Error(
+        `'${key}' entry ${i} is ${Number(stored.data[i])}, expected ${expected[i]} (unknown relative-position layout)`,
+      );
     }
   }
 }
@@ -309,12 +358,13 @@ export function relativePositionBias(
     throw new Error(`relative position index '${layout}' has ${index.length} entries, expected ${queries} × ${keys}`);
   }
   let perGraph = sharedIndices.get(lb);
-  if (!perGraph) sharedIndices.set(lb, (perGraph = new Map()));
+  if (!perGraph) sharedIndices.set(lb, (perGraph = new Map<string, string>()));
   const cacheKey = `${layout}:${entries}`;
   let indexName = perGraph.get(cacheKey);
   if (!indexName) {
     const wrapped = index.map((row) => {
-      if (row < -entries || row >= entries) throw new Error(`relative position index ${row} is outside '${tableKey}' (${entries} entries)`);
+      if (row < -entries || row >= entries)
+        throw new Error(`relative position index ${row} is outside '${tableKey}' (${entries} entries)`);
       return row < 0 ? row + entries : row;
     });
     indexName = lb.g.initializer(`relative_position_index_${layout}`, wrapped, [queries * keys]);
@@ -332,7 +382,9 @@ export function relativePositionBias(
 export function splitHeads(lb: LayerBuilder, packed: string, parts: number, heads: number, headDim: number): string[] {
   const split = lb.g.op('Reshape', [packed, lb.ints([0, 0, 0, parts, heads, headDim])], {}, 'heads_split');
   const byPart = lb.g.op('Transpose', [split], { perm: attr.ints([3, 0, 1, 4, 2, 5]) }, 'heads_by_part');
-  return Array.from({ length: parts }, (_, i) => lb.g.op('Gather', [byPart, int64Scalar(lb, i)], { axis: attr.int(0) }, `part_${i}`));
+  return Array.from({ length: parts }, (_, i) =>
+    lb.g.op('Gather', [byPart, int64Scalar(lb, i)], { axis: attr.int(0) }, `part_${i}`),
+  );
 }
 
 /** [B, nW, heads, N, headDim] -> [B, nW, N, heads*headDim]. */
@@ -382,10 +434,19 @@ export interface WindowSelfAttentionSpec {
  * attend within each window with the relative position bias (and the region mask when
  * shifted), project, and roll back. Returns [B, H, W, C].
  */
-export function windowSelfAttention(lb: LayerBuilder, grid: WindowGrid, x: string, spec: WindowSelfAttentionSpec): string {
+export function windowSelfAttention(
+  lb: LayerBuilder,
+  grid: WindowGrid,
+  x: string,
+  spec: WindowSelfAttentionSpec,
+): string {
   const headDim = spec.channels / spec.heads;
   const windows = grid.partition(cyclicShift(lb, x, negated(spec.shift)), spec.channels);
-  const [q, k, v] = splitHeads(lb, lb.linear(windows, spec.qkvPrefix), 3, spec.heads, headDim) as [string, string, string];
+  const [q, k, v] = splitHeads(lb, lb.linear(windows, spec.qkvPrefix), 3, spec.heads, headDim) as [
+    string,
+    string,
+    string,
+  ];
   const biases = isShifted(spec.shift) ? [spec.positionBias, grid.shiftMask(spec.shift)] : [spec.positionBias];
   const attended = multiHeadAttention(lb, { query: q, key: k, value: v, scale: headDim ** -0.5, biases });
   const projected = lb.linear(mergeHeads(lb, attended, spec.channels), spec.projPrefix);

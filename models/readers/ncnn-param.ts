@@ -58,14 +58,18 @@ function parseValue(key: number, raw: string, where: string): { id: number; valu
     const id = ARRAY_KEY_BASE - key;
     const parts = raw.split(',');
     const countText = parts[0] as string;
-    if (!INTEGER.test(countText)) throw new Error(`${where}: array parameter ${key} has count '${countText}', expected an integer`);
+    if (!INTEGER.test(countText))
+      throw new Error(`${where}: array parameter ${key} has count '${countText}', expected an integer`);
     const count = Number.parseInt(countText, 10);
     const items = parts.slice(1);
     if (items.length !== count) {
       throw new Error(`${where}: array parameter ${key} declares ${count} values but has ${items.length}`);
     }
     const parsed = items.map((s) => parseNumber(s, `${where}: array parameter ${key}`));
-    return { id, value: { kind: 'array', values: parsed.map((p) => p.value), hasFloat: parsed.some((p) => p.isFloat) } };
+    return {
+      id,
+      value: { kind: 'array', values: parsed.map((p) => p.value), hasFloat: parsed.some((p) => p.isFloat) },
+    };
   }
   if (key < 0) throw new Error(`${where}: parameter id ${key} is negative but not an array id (<= ${ARRAY_KEY_BASE})`);
   if (/^[A-Za-z"]/.test(raw)) {
@@ -74,7 +78,10 @@ function parseValue(key: number, raw: string, where: string): { id: number; valu
   if (raw.includes(',')) {
     // Modern array spelling: `3=0.1,0.2`.
     const parsed = raw.split(',').map((s) => parseNumber(s, `${where}: parameter ${key}`));
-    return { id: key, value: { kind: 'array', values: parsed.map((p) => p.value), hasFloat: parsed.some((p) => p.isFloat) } };
+    return {
+      id: key,
+      value: { kind: 'array', values: parsed.map((p) => p.value), hasFloat: parsed.some((p) => p.isFloat) },
+    };
   }
   const n = parseNumber(raw, `${where}: parameter ${key}`);
   return { id: key, value: n.isFloat ? { kind: 'float', value: n.value } : { kind: 'int', value: n.value } };
@@ -92,7 +99,8 @@ function parseLayerLine(tokens: readonly string[], lineNumber: number, label: st
   }
   const inputCount = Number.parseInt(inText, 10);
   const outputCount = Number.parseInt(outText, 10);
-  if (inputCount < 0 || outputCount < 0) throw new Error(`${where}: negative blob count ${inputCount} / ${outputCount}`);
+  if (inputCount < 0 || outputCount < 0)
+    throw new Error(`${where}: negative blob count ${inputCount} / ${outputCount}`);
   // Blob names run up to the first `key=value`; counting them that way makes a wrong
   // count in the header of the line an error instead of a silently misread parameter.
   const firstParam = tokens.findIndex((t, i) => i >= 4 && /^-?\d+=/.test(t));
@@ -111,7 +119,8 @@ function parseLayerLine(tokens: readonly string[], lineNumber: number, label: st
       throw new Error(`${where}: expected 'key=value' after the blob names, found '${token}'`);
     }
     const { id, value } = parseValue(Number.parseInt(keyText, 10), token.slice(eq + 1), where);
-    if (id >= MAX_PARAM_ID) throw new Error(`${where}: parameter id ${keyText} is out of range (ncnn allows 0..${MAX_PARAM_ID - 1})`);
+    if (id >= MAX_PARAM_ID)
+      throw new Error(`${where}: parameter id ${keyText} is out of range (ncnn allows 0..${MAX_PARAM_ID - 1})`);
     if (params.has(id)) throw new Error(`${where}: parameter ${keyText} is given twice`);
     params.set(id, value);
   }
@@ -136,7 +145,10 @@ export function parseNcnnParam(text: string, label: string): NcnnParamFile {
   let index = 0;
   const nextLine = (): { tokens: string[]; lineNumber: number } | undefined => {
     while (index < lines.length) {
-      const tokens = (lines[index] as string).trim().split(/\s+/).filter((t) => t.length > 0);
+      const tokens = (lines[index] as string)
+        .trim()
+        .split(/\s+/)
+        .filter((t) => t.length > 0);
       index++;
       if (tokens.length > 0) return { tokens, lineNumber: index };
     }
@@ -147,12 +159,16 @@ export function parseNcnnParam(text: string, label: string): NcnnParamFile {
   const magic = magicLine?.tokens[0];
   if (magic !== String(NCNN_PARAM_MAGIC) || magicLine?.tokens.length !== 1) {
     const found = (magicLine?.tokens.join(' ') ?? '').slice(0, 40);
-    throw new Error(`${label}: not an ncnn text .param file: the first line should be the magic number ${NCNN_PARAM_MAGIC}, found '${found}'`);
+    throw new Error(
+      `${label}: not an ncnn text .param file: the first line should be the magic number ${NCNN_PARAM_MAGIC}, found '${found}'`,
+    );
   }
   const countsLine = nextLine();
   const [layerCountText, blobCountText] = countsLine?.tokens ?? [];
   if (countsLine?.tokens.length !== 2 || !INTEGER.test(layerCountText ?? '') || !INTEGER.test(blobCountText ?? '')) {
-    throw new Error(`${label}: line ${countsLine?.lineNumber ?? 2}: expected 'layerCount blobCount', found '${countsLine?.tokens.join(' ') ?? ''}'`);
+    throw new Error(
+      `${label}: line ${countsLine?.lineNumber ?? 2}: expected 'layerCount blobCount', found '${countsLine?.tokens.join(' ') ?? ''}'`,
+    );
   }
   const layerCount = Number.parseInt(layerCountText as string, 10);
   const blobCount = Number.parseInt(blobCountText as string, 10);
@@ -180,7 +196,10 @@ export function parseNcnnParam(text: string, label: string): NcnnParamFile {
     }
     for (const blob of layer.outputs) {
       const producer = producers.get(blob);
-      if (producer) throw new Error(`${where}: produces blob '${blob}', which layer '${producer.name}' (line ${producer.line}) already produces`);
+      if (producer)
+        throw new Error(
+          `${where}: produces blob '${blob}', which layer '${producer.name}' (line ${producer.line}) already produces`,
+        );
       producers.set(blob, layer);
     }
   }
@@ -197,7 +216,10 @@ export function parseNcnnParam(text: string, label: string): NcnnParamFile {
 export class NcnnLayerParams {
   readonly where: string;
 
-  constructor(readonly layer: NcnnLayer, label: string) {
+  constructor(
+    readonly layer: NcnnLayer,
+    label: string,
+  ) {
     this.where = describeLayer(label, layer);
   }
 
@@ -208,7 +230,8 @@ export class NcnnLayerParams {
   int(id: number, fallback: number): number {
     const v = this.layer.params.get(id);
     if (v === undefined) return fallback;
-    if (v.kind !== 'int') throw new Error(`${this.where}: parameter ${id} should be an integer, found ${describeValue(v)}`);
+    if (v.kind !== 'int')
+      throw new Error(`${this.where}: parameter ${id} should be an integer, found ${describeValue(v)}`);
     return v.value;
   }
 
@@ -242,9 +265,13 @@ export class NcnnLayerParams {
 
 function describeValue(v: NcnnParamValue): string {
   switch (v.kind) {
-    case 'int': return `integer ${v.value}`;
-    case 'float': return `float ${v.value}`;
-    case 'array': return `array [${v.values.join(', ')}]`;
-    case 'string': return `string '${v.value}'`;
+    case 'int':
+      return `integer ${v.value}`;
+    case 'float':
+      return `float ${v.value}`;
+    case 'array':
+      return `array [${v.values.join(', ')}]`;
+    case 'string':
+      return `string '${v.value}'`;
   }
 }

@@ -10,8 +10,19 @@ import { NcnnLayerParams, describeLayer, parseNcnnParam, type NcnnLayer, type Nc
 export { parseNcnnParam, type NcnnLayer, type NcnnParamFile, type NcnnParamValue } from './ncnn-param';
 
 export const SUPPORTED_NCNN_LAYERS = [
-  'Input', 'Split', 'Convolution', 'ConvolutionDepthWise', 'PReLU', 'ReLU', 'Sigmoid', 'Clip',
-  'Concat', 'Eltwise', 'BinaryOp', 'Interp', 'PixelShuffle',
+  'Input',
+  'Split',
+  'Convolution',
+  'ConvolutionDepthWise',
+  'PReLU',
+  'ReLU',
+  'Sigmoid',
+  'Clip',
+  'Concat',
+  'Eltwise',
+  'BinaryOp',
+  'Interp',
+  'PixelShuffle',
 ] as const;
 
 /** The image models here take RGB; the ONNX input is fixed to three channels. */
@@ -34,7 +45,14 @@ export type NcnnActivation =
   | { readonly kind: 'hard-swish'; readonly alpha: number; readonly beta: number };
 
 export type ConvPadding =
-  | { readonly kind: 'explicit'; readonly top: number; readonly left: number; readonly bottom: number; readonly right: number; readonly value: number }
+  | {
+      readonly kind: 'explicit';
+      readonly top: number;
+      readonly left: number;
+      readonly bottom: number;
+      readonly right: number;
+      readonly value: number;
+    }
   /** ncnn's -233 / -234: TensorFlow-style SAME, the odd pixel after (upper) or before (lower). */
   | { readonly kind: 'same-upper' | 'same-lower' };
 
@@ -69,7 +87,13 @@ export type NcnnOperation = { readonly layer: NcnnLayer } & (
       /** Per-input factors for 'sum'; empty means all 1. */
       readonly coefficients: readonly number[];
     }
-  | { readonly op: 'binary'; readonly a: string; readonly b: string | number; readonly output: string; readonly kind: BinaryOpKind }
+  | {
+      readonly op: 'binary';
+      readonly a: string;
+      readonly b: string | number;
+      readonly output: string;
+      readonly kind: BinaryOpKind;
+    }
   | {
       readonly op: 'resize';
       readonly input: string;
@@ -78,7 +102,13 @@ export type NcnnOperation = { readonly layer: NcnnLayer } & (
       readonly alignCorners: boolean;
       readonly target: { readonly kind: 'scale' | 'size'; readonly height: number; readonly width: number };
     }
-  | { readonly op: 'pixel-shuffle'; readonly input: string; readonly output: string; readonly factor: number; readonly order: 'CRD' | 'DCR' }
+  | {
+      readonly op: 'pixel-shuffle';
+      readonly input: string;
+      readonly output: string;
+      readonly factor: number;
+      readonly order: 'CRD' | 'DCR';
+    }
 );
 
 export interface NcnnModel {
@@ -93,7 +123,10 @@ export interface NcnnModel {
 class NcnnWeightReader {
   private offset = 0;
 
-  constructor(private readonly bin: Uint8Array, private readonly label: string) {}
+  constructor(
+    private readonly bin: Uint8Array,
+    private readonly label: string,
+  ) {}
 
   private take(byteCount: number, where: string, what: string): Uint8Array {
     const available = this.bin.length - this.offset;
@@ -131,7 +164,9 @@ class NcnnWeightReader {
     }
     const hex = `0x${tag.toString(16).padStart(8, '0')}`;
     if (tag === TAG_INT8) {
-      throw new Error(`${where}: ${what} is int8-quantized (storage tag ${hex} at .bin offset ${tagOffset}); unsupported: only float32 and float16 weights can be converted`);
+      throw new Error(
+        `${where}: ${what} is int8-quantized (storage tag ${hex} at .bin offset ${tagOffset}); unsupported: only float32 and float16 weights can be converted`,
+      );
     }
     throw new Error(
       `${where}: ${what} has storage tag ${hex} at .bin offset ${tagOffset}; unsupported: expected float32 (0x00000000) or float16 (0x01306b47) ` +
@@ -154,23 +189,37 @@ function fusedActivation(p: NcnnLayerParams): NcnnActivation {
   const type = p.int(9, 0);
   const params = p.floats(10);
   const need = (n: number): void => {
-    if (params.length < n) throw new Error(`${p.where}: activation type ${type} needs ${n} parameters in -23310, found ${params.length}`);
+    if (params.length < n)
+      throw new Error(`${p.where}: activation type ${type} needs ${n} parameters in -23310, found ${params.length}`);
   };
   switch (type) {
-    case 0: return { kind: 'none' };
-    case 1: return { kind: 'relu' };
-    case 2: need(1); return { kind: 'leaky-relu', slope: params[0] as number };
-    case 3: need(2); return { kind: 'clip', min: params[0] as number, max: params[1] as number };
-    case 4: return { kind: 'sigmoid' };
-    case 5: return { kind: 'mish' };
-    case 6: need(2); return { kind: 'hard-swish', alpha: params[0] as number, beta: params[1] as number };
+    case 0:
+      return { kind: 'none' };
+    case 1:
+      return { kind: 'relu' };
+    case 2:
+      need(1);
+      return { kind: 'leaky-relu', slope: params[0] as number };
+    case 3:
+      need(2);
+      return { kind: 'clip', min: params[0] as number, max: params[1] as number };
+    case 4:
+      return { kind: 'sigmoid' };
+    case 5:
+      return { kind: 'mish' };
+    case 6:
+      need(2);
+      return { kind: 'hard-swish', alpha: params[0] as number, beta: params[1] as number };
     default:
-      throw new Error(`${p.where}: activation type ${type} (parameter 9) is not supported; expected 0 none, 1 ReLU, 2 LeakyReLU, 3 Clip, 4 Sigmoid, 5 Mish, 6 HardSwish`);
+      throw new Error(
+        `${p.where}: activation type ${type} (parameter 9) is not supported; expected 0 none, 1 ReLU, 2 LeakyReLU, 3 Clip, 4 Sigmoid, 5 Mish, 6 HardSwish`,
+      );
   }
 }
 
 function positive(p: NcnnLayerParams, value: number, meaning: string): number {
-  if (!Number.isInteger(value) || value <= 0) throw new Error(`${p.where}: ${meaning} is ${value}, expected a positive integer`);
+  if (!Number.isInteger(value) || value <= 0)
+    throw new Error(`${p.where}: ${meaning} is ${value}, expected a positive integer`);
   return value;
 }
 
@@ -181,14 +230,22 @@ function convPadding(p: NcnnLayerParams): ConvPadding {
   const bottom = p.int(16, top);
   const value = p.float(18, 0);
   const all = [top, left, bottom, right];
-  for (const [marker, kind] of [[-233, 'same-upper'], [-234, 'same-lower']] as const) {
+  for (const [marker, kind] of [
+    [-233, 'same-upper'],
+    [-234, 'same-lower'],
+  ] as const) {
     if (all.every((v) => v === marker)) {
-      if (value !== 0) throw new Error(`${p.where}: SAME padding (${marker}) with pad_value ${value} is not supported; expected pad_value 0`);
+      if (value !== 0)
+        throw new Error(
+          `${p.where}: SAME padding (${marker}) with pad_value ${value} is not supported; expected pad_value 0`,
+        );
       return { kind };
     }
   }
   if (all.some((v) => v < 0)) {
-    throw new Error(`${p.where}: padding top/left/bottom/right = ${all.join('/')} is not supported; expected non-negative pads, or all four -233 (SAME_UPPER) or -234 (SAME_LOWER)`);
+    throw new Error(
+      `${p.where}: padding top/left/bottom/right = ${all.join('/')} is not supported; expected non-negative pads, or all four -233 (SAME_UPPER) or -234 (SAME_LOWER)`,
+    );
   }
   return { kind: 'explicit', top, left, bottom, right, value };
 }
@@ -202,11 +259,23 @@ function sameChannels(p: NcnnLayerParams, counts: readonly number[]): number {
   // Broadcasting lets a single-channel operand meet any channel count.
   const wide = counts.filter((c) => c !== 1);
   const first = wide[0] ?? 1;
-  if (wide.some((c) => c !== first)) throw new Error(`${p.where}: inputs have ${counts.join(', ')} channels, expected equal counts`);
+  if (wide.some((c) => c !== first))
+    throw new Error(`${p.where}: inputs have ${counts.join(', ')} channels, expected equal counts`);
   return first;
 }
 
-const BINARY_OPS: readonly (BinaryOpKind | undefined)[] = ['add', 'sub', 'mul', 'div', 'max', 'min', 'pow', 'rsub', 'rdiv', 'rpow'];
+const BINARY_OPS: readonly (BinaryOpKind | undefined)[] = [
+  'add',
+  'sub',
+  'mul',
+  'div',
+  'max',
+  'min',
+  'pow',
+  'rsub',
+  'rdiv',
+  'rpow',
+];
 
 /**
  * Decodes every layer and reads its weights, checking channel counts as it goes (the
@@ -229,8 +298,10 @@ export function decodeNcnnModel(param: NcnnParamFile, bin: Uint8Array, label: st
 
     switch (layer.type) {
       case 'Input': {
-        if (operations.some((o) => o.op === 'input')) throw new Error(`${p.where}: a second Input layer; only single-input models are supported`);
-        if (layer.inputs.length !== 0) throw new Error(`${p.where}: an Input layer reads no blobs, found ${layer.inputs.length}`);
+        if (operations.some((o) => o.op === 'input'))
+          throw new Error(`${p.where}: a second Input layer; only single-input models are supported`);
+        if (layer.inputs.length !== 0)
+          throw new Error(`${p.where}: an Input layer reads no blobs, found ${layer.inputs.length}`);
         const declared = p.int(2, 0);
         if (declared !== 0 && declared !== IMAGE_CHANNELS) {
           throw new Error(`${p.where}: declares ${declared} input channels, expected ${IMAGE_CHANNELS} (RGB)`);
@@ -262,7 +333,9 @@ export function decodeNcnnModel(param: NcnnParamFile, bin: Uint8Array, label: st
         p.rejectUnless(19, (v) => v.kind === 'int' && v.value === 0, 'dynamic_weight');
         const activation = fusedActivation(p);
         if (inChannels % group !== 0 || outChannels % group !== 0) {
-          throw new Error(`${p.where}: group ${group} does not divide ${inChannels} input and ${outChannels} output channels`);
+          throw new Error(
+            `${p.where}: group ${group} does not divide ${inChannels} input and ${outChannels} output channels`,
+          );
         }
         const expectedSize = outChannels * (inChannels / group) * kernelH * kernelW;
         if (weightSize !== expectedSize) {
@@ -273,11 +346,23 @@ export function decodeNcnnModel(param: NcnnParamFile, bin: Uint8Array, label: st
         }
         const weight = weights.tagged(weightSize, p.where, 'weight data');
         const bias = biasTerm ? weights.raw(outChannels, p.where, 'bias data') : undefined;
-        push({
-          layer, op: 'conv', input: from, output: output(),
-          weightDims: [outChannels, inChannels / group, kernelH, kernelW], weight, bias,
-          stride: [strideH, strideW], dilation: [dilationH, dilationW], padding, group, activation,
-        }, outChannels);
+        push(
+          {
+            layer,
+            op: 'conv',
+            input: from,
+            output: output(),
+            weightDims: [outChannels, inChannels / group, kernelH, kernelW],
+            weight,
+            bias,
+            stride: [strideH, strideW],
+            dilation: [dilationH, dilationW],
+            padding,
+            group,
+            activation,
+          },
+          outChannels,
+        );
         break;
       }
       case 'PReLU': {
@@ -299,12 +384,19 @@ export function decodeNcnnModel(param: NcnnParamFile, bin: Uint8Array, label: st
       }
       case 'Sigmoid': {
         const from = input();
-        push({ layer, op: 'activation', input: from, output: output(), activation: { kind: 'sigmoid' } }, channelsOf(from));
+        push(
+          { layer, op: 'activation', input: from, output: output(), activation: { kind: 'sigmoid' } },
+          channelsOf(from),
+        );
         break;
       }
       case 'Clip': {
         const from = input();
-        const activation: NcnnActivation = { kind: 'clip', min: p.float(0, -3.4028234663852886e38), max: p.float(1, 3.4028234663852886e38) };
+        const activation: NcnnActivation = {
+          kind: 'clip',
+          min: p.float(0, -3.4028234663852886e38),
+          max: p.float(1, 3.4028234663852886e38),
+        };
         push({ layer, op: 'activation', input: from, output: output(), activation }, channelsOf(from));
         break;
       }
@@ -313,7 +405,8 @@ export function decodeNcnnModel(param: NcnnParamFile, bin: Uint8Array, label: st
         const axis = p.int(0, 0);
         // Blobs here are CHW; ncnn counts negative axes from the end, like ONNX.
         const chwAxis = axis < 0 ? axis + 3 : axis;
-        if (chwAxis < 0 || chwAxis > 2) throw new Error(`${p.where}: axis ${axis} is out of range for a CHW blob; expected -3..2`);
+        if (chwAxis < 0 || chwAxis > 2)
+          throw new Error(`${p.where}: axis ${axis} is out of range for a CHW blob; expected -3..2`);
         const counts = layer.inputs.map(channelsOf);
         const outChannels = chwAxis === 0 ? counts.reduce((a, b) => a + b, 0) : sameChannels(p, counts);
         push({ layer, op: 'concat', inputs: layer.inputs, output: output(), onnxAxis: chwAxis + 1 }, outChannels);
@@ -323,10 +416,13 @@ export function decodeNcnnModel(param: NcnnParamFile, bin: Uint8Array, label: st
         if (layer.inputs.length === 0) throw new Error(`${p.where}: Eltwise needs at least one input`);
         const opType = p.int(0, 0);
         const kind = (['prod', 'sum', 'max'] as const)[opType];
-        if (kind === undefined) throw new Error(`${p.where}: op_type ${opType} is not supported; expected 0 prod, 1 sum, 2 max`);
+        if (kind === undefined)
+          throw new Error(`${p.where}: op_type ${opType} is not supported; expected 0 prod, 1 sum, 2 max`);
         const coefficients = kind === 'sum' ? p.floats(1) : [];
         if (coefficients.length !== 0 && coefficients.length !== layer.inputs.length) {
-          throw new Error(`${p.where}: ${coefficients.length} coefficients (parameter -23301) for ${layer.inputs.length} inputs; expected one per input`);
+          throw new Error(
+            `${p.where}: ${coefficients.length} coefficients (parameter -23301) for ${layer.inputs.length} inputs; expected one per input`,
+          );
         }
         const outChannels = sameChannels(p, layer.inputs.map(channelsOf));
         push({ layer, op: 'eltwise', inputs: layer.inputs, output: output(), kind, coefficients }, outChannels);
@@ -336,12 +432,16 @@ export function decodeNcnnModel(param: NcnnParamFile, bin: Uint8Array, label: st
         const opType = p.int(0, 0);
         const kind = BINARY_OPS[opType];
         if (kind === undefined) {
-          throw new Error(`${p.where}: op_type ${opType} is not supported; expected 0..9 (add, sub, mul, div, max, min, pow, rsub, rdiv, rpow)`);
+          throw new Error(
+            `${p.where}: op_type ${opType} is not supported; expected 0..9 (add, sub, mul, div, max, min, pow, rsub, rdiv, rpow)`,
+          );
         }
         const withScalar = p.int(1, 0) !== 0;
         const expectedInputs = withScalar ? 1 : 2;
         if (layer.inputs.length !== expectedInputs) {
-          throw new Error(`${p.where}: with_scalar=${withScalar ? 1 : 0} takes ${expectedInputs} input blobs, found ${layer.inputs.length}`);
+          throw new Error(
+            `${p.where}: with_scalar=${withScalar ? 1 : 0} takes ${expectedInputs} input blobs, found ${layer.inputs.length}`,
+          );
         }
         const a = layer.inputs[0] as string;
         const b = withScalar ? p.float(2, 0) : (layer.inputs[1] as string);
@@ -353,19 +453,26 @@ export function decodeNcnnModel(param: NcnnParamFile, bin: Uint8Array, label: st
         const from = input();
         const resizeType = p.int(0, 0);
         const mode = (['nearest', 'linear', 'cubic'] as const)[resizeType - 1];
-        if (mode === undefined) throw new Error(`${p.where}: resize_type ${resizeType} is not supported; expected 1 nearest, 2 bilinear, 3 bicubic`);
+        if (mode === undefined)
+          throw new Error(
+            `${p.where}: resize_type ${resizeType} is not supported; expected 1 nearest, 2 bilinear, 3 bicubic`,
+          );
         p.rejectUnless(5, (v) => v.kind === 'int' && v.value === 0, 'dynamic_target_size');
         p.rejectUnless(9, () => false, 'size_expr');
         const height = p.int(3, 0);
         const width = p.int(4, 0);
         // ncnn uses the fixed size only when both are given, otherwise the scales.
-        const target = height > 0 && width > 0
-          ? { kind: 'size' as const, height, width }
-          : { kind: 'scale' as const, height: p.float(1, 1), width: p.float(2, 1) };
+        const target =
+          height > 0 && width > 0
+            ? { kind: 'size' as const, height, width }
+            : { kind: 'scale' as const, height: p.float(1, 1), width: p.float(2, 1) };
         if (!(target.height > 0 && target.width > 0)) {
           throw new Error(`${p.where}: output scale ${target.height} x ${target.width} is not positive`);
         }
-        push({ layer, op: 'resize', input: from, output: output(), mode, alignCorners: p.int(6, 0) !== 0, target }, channelsOf(from));
+        push(
+          { layer, op: 'resize', input: from, output: output(), mode, alignCorners: p.int(6, 0) !== 0, target },
+          channelsOf(from),
+        );
         break;
       }
       case 'PixelShuffle': {
@@ -378,13 +485,20 @@ export function decodeNcnnModel(param: NcnnParamFile, bin: Uint8Array, label: st
         if (order === undefined) throw new Error(`${p.where}: mode ${mode} is not supported; expected 0 or 1`);
         const inChannels = channelsOf(from);
         if (inChannels % (factor * factor) !== 0) {
-          throw new Error(`${p.where}: ${inChannels} input channels are not divisible by upscale_factor^2 = ${factor * factor}`);
+          throw new Error(
+            `${p.where}: ${inChannels} input channels are not divisible by upscale_factor^2 = ${factor * factor}`,
+          );
         }
-        push({ layer, op: 'pixel-shuffle', input: from, output: output(), factor, order }, inChannels / (factor * factor));
+        push(
+          { layer, op: 'pixel-shuffle', input: from, output: output(), factor, order },
+          inChannels / (factor * factor),
+        );
         break;
       }
       default:
-        throw new Error(`${describeLayer(label, layer)}: layer type '${layer.type}' is not supported; supported types: ${SUPPORTED_NCNN_LAYERS.join(', ')}`);
+        throw new Error(
+          `${describeLayer(label, layer)}: layer type '${layer.type}' is not supported; supported types: ${SUPPORTED_NCNN_LAYERS.join(', ')}`,
+        );
     }
   }
   weights.finish();
@@ -393,11 +507,15 @@ export function decodeNcnnModel(param: NcnnParamFile, bin: Uint8Array, label: st
   const consumed = new Set(param.layers.flatMap((l) => l.inputs));
   const outputs = param.layers.flatMap((l) => l.outputs).filter((b) => !consumed.has(b));
   if (outputs.length !== 1) {
-    throw new Error(`${label}: expected exactly one output blob (produced but never read), found ${outputs.length}: ${outputs.join(', ')}`);
+    throw new Error(
+      `${label}: expected exactly one output blob (produced but never read), found ${outputs.length}: ${outputs.join(', ')}`,
+    );
   }
   const output = outputs[0] as string;
   if (channelsOf(output) !== IMAGE_CHANNELS) {
-    throw new Error(`${label}: the output blob '${output}' has ${channelsOf(output)} channels, expected ${IMAGE_CHANNELS} (RGB)`);
+    throw new Error(
+      `${label}: the output blob '${output}' has ${channelsOf(output)} channels, expected ${IMAGE_CHANNELS} (RGB)`,
+    );
   }
   return { operations, output, channels };
 }
@@ -431,11 +549,16 @@ class NcnnEmitter {
   activation(x: string, a: NcnnActivation, hint: string): string {
     const g = this.g;
     switch (a.kind) {
-      case 'none': return x;
-      case 'relu': return g.op('Relu', [x], {}, hint);
-      case 'leaky-relu': return g.op('LeakyRelu', [x], { alpha: attr.float(a.slope) }, hint);
-      case 'clip': return g.op('Clip', [x, this.scalar(a.min), this.scalar(a.max)], {}, hint);
-      case 'sigmoid': return g.op('Sigmoid', [x], {}, hint);
+      case 'none':
+        return x;
+      case 'relu':
+        return g.op('Relu', [x], {}, hint);
+      case 'leaky-relu':
+        return g.op('LeakyRelu', [x], { alpha: attr.float(a.slope) }, hint);
+      case 'clip':
+        return g.op('Clip', [x, this.scalar(a.min), this.scalar(a.max)], {}, hint);
+      case 'sigmoid':
+        return g.op('Sigmoid', [x], {}, hint);
       case 'mish': {
         // Mish only arrived in opset 18.
         const t = g.op('Tanh', [g.op('Softplus', [x], {}, `${hint}_softplus`)], {}, `${hint}_tanh`);
@@ -498,7 +621,12 @@ class NcnnEmitter {
     // Everything else goes through explicit sizes: ncnn's linear and cubic sample at
     // in/out size ratios, which is what ONNX Resize does when it is given sizes.
     const shape = g.op('Shape', [x], {}, `${hint}_shape`);
-    const batchAndChannels = g.op('Slice', [shape, g.i64(`${hint}_start`, [0]), g.i64(`${hint}_end`, [2])], {}, `${hint}_nc`);
+    const batchAndChannels = g.op(
+      'Slice',
+      [shape, g.i64(`${hint}_start`, [0]), g.i64(`${hint}_end`, [2])],
+      {},
+      `${hint}_nc`,
+    );
     let spatial: string;
     if (o.target.kind === 'size') {
       spatial = g.i64(`${hint}_size`, [o.target.height, o.target.width]);
@@ -506,7 +634,12 @@ class NcnnEmitter {
       // ncnn: (int)(w * width_scale), the product taken in float32.
       const hw = g.op('Slice', [shape, g.i64(`${hint}_hw_start`, [2]), g.i64(`${hint}_hw_end`, [4])], {}, `${hint}_hw`);
       const hwFloat = g.op('Cast', [hw], { to: attr.int(1) }, `${hint}_hw_f`);
-      const scaled = g.op('Mul', [hwFloat, g.f32(`${hint}_scale`, [o.target.height, o.target.width])], {}, `${hint}_hw_scaled`);
+      const scaled = g.op(
+        'Mul',
+        [hwFloat, g.f32(`${hint}_scale`, [o.target.height, o.target.width])],
+        {},
+        `${hint}_hw_scaled`,
+      );
       spatial = g.op('Cast', [g.op('Floor', [scaled], {}, `${hint}_hw_floor`)], { to: attr.int(7) }, `${hint}_hw_out`);
     }
     const sizes = g.op('Concat', [batchAndChannels, spatial], { axis: attr.int(0) }, `${hint}_sizes`);
@@ -556,13 +689,29 @@ class NcnnEmitter {
         const a = this.value(o.a);
         const b = typeof o.b === 'number' ? this.scalar(o.b) : this.value(o.b);
         const reversed = o.kind === 'rsub' || o.kind === 'rdiv' || o.kind === 'rpow';
-        const opType = { add: 'Add', sub: 'Sub', mul: 'Mul', div: 'Div', max: 'Max', min: 'Min', pow: 'Pow', rsub: 'Sub', rdiv: 'Div', rpow: 'Pow' }[o.kind];
+        const opType = {
+          add: 'Add',
+          sub: 'Sub',
+          mul: 'Mul',
+          div: 'Div',
+          max: 'Max',
+          min: 'Min',
+          pow: 'Pow',
+          rsub: 'Sub',
+          rdiv: 'Div',
+          rpow: 'Pow',
+        }[o.kind];
         return this.bind(o.output, g.op(opType, reversed ? [b, a] : [a, b], {}, hint));
       }
       case 'resize':
         return this.bind(o.output, this.resize(o));
       case 'pixel-shuffle': {
-        const y = g.op('DepthToSpace', [this.value(o.input)], { blocksize: attr.int(o.factor), mode: attr.string(o.order) }, hint);
+        const y = g.op(
+          'DepthToSpace',
+          [this.value(o.input)],
+          { blocksize: attr.int(o.factor), mode: attr.string(o.order) },
+          hint,
+        );
         return this.bind(o.output, y);
       }
     }

@@ -47,7 +47,9 @@ export function decodeOnnx(bytes: Uint8Array, label: string): onnx.ModelProto {
     throw new Error(`${label}: not a valid ONNX file (truncated or damaged?): ${(e as Error).message}`);
   }
   if (!model.graph || toNumber(model.irVersion) <= 0) {
-    throw new Error(`${label}: not an ONNX model: the file parses as protobuf but has no ${model.graph ? 'IR version' : 'graph'}`);
+    throw new Error(
+      `${label}: not an ONNX model: the file parses as protobuf but has no ${model.graph ? 'IR version' : 'graph'}`,
+    );
   }
   return model;
 }
@@ -59,7 +61,9 @@ function describeDims(dims: readonly (number | string)[]): string {
 function declaredDims(value: onnx.IValueInfoProto): (number | string)[] | null {
   const shape = value.type?.tensorType?.shape;
   if (!shape) return null;
-  return (shape.dim ?? []).map((d) => (d.dimValue != null && toNumber(d.dimValue) > 0 ? toNumber(d.dimValue) : d.dimParam ?? ''));
+  return (shape.dim ?? []).map((d) =>
+    d.dimValue != null && toNumber(d.dimValue) > 0 ? toNumber(d.dimValue) : (d.dimParam ?? ''),
+  );
 }
 
 /**
@@ -69,49 +73,70 @@ function declaredDims(value: onnx.IValueInfoProto): (number | string)[] | null {
 export function inspectOnnx(model: onnx.ModelProto, label: string): OnnxStructure {
   const graph = model.graph as onnx.IGraphProto;
   const defaultDomain = (model.opsetImport ?? []).find((o) => !o.domain || o.domain === 'ai.onnx');
-  if (!defaultDomain) throw new Error(`${label}: the model imports no default ONNX opset (ai.onnx); expected one between ${MIN_OPSET} and ${MAX_OPSET}`);
+  if (!defaultDomain)
+    throw new Error(
+      `${label}: the model imports no default ONNX opset (ai.onnx); expected one between ${MIN_OPSET} and ${MAX_OPSET}`,
+    );
   const opset = toNumber(defaultDomain.version);
   if (opset < MIN_OPSET || opset > MAX_OPSET) {
-    throw new Error(`${label}: the model uses ONNX opset ${opset}; onnxruntime here supports opsets ${MIN_OPSET} to ${MAX_OPSET}. Re-export it with an opset in that range (e.g. 17)`);
+    throw new Error(
+      `${label}: the model uses ONNX opset ${opset}; onnxruntime here supports opsets ${MIN_OPSET} to ${MAX_OPSET}. Re-export it with an opset in that range (e.g. 17)`,
+    );
   }
 
   // Before IR version 4, initializers were also listed as graph inputs.
   const initializerNames = new Set((graph.initializer ?? []).map((t) => t.name));
   const inputs = (graph.input ?? []).filter((i) => !initializerNames.has(i.name));
   if (inputs.length !== 1) {
-    throw new Error(`${label}: the model has ${inputs.length} inputs (${inputs.map((i) => `'${i.name}'`).join(', ') || 'none'}); expected exactly one image input [1, 3, height, width]`);
+    throw new Error(
+      `${label}: the model has ${inputs.length} inputs (${inputs.map((i) => `'${i.name}'`).join(', ') || 'none'}); expected exactly one image input [1, 3, height, width]`,
+    );
   }
   const input = inputs[0] as onnx.IValueInfoProto;
   const inputName = input.name ?? '';
   const elemType = input.type?.tensorType?.elemType;
   if (elemType !== FLOAT) {
-    const typeName = elemType == null ? 'not a tensor' : onnx.TensorProto.DataType[elemType] ?? `type ${elemType}`;
-    throw new Error(`${label}: input '${inputName}' is ${typeName}; expected a float32 tensor (float16 models must be converted to float32)`);
+    const typeName = elemType == null ? 'not a tensor' : (onnx.TensorProto.DataType[elemType] ?? `type ${elemType}`);
+    throw new Error(
+      `${label}: input '${inputName}' is ${typeName}; expected a float32 tensor (float16 models must be converted to float32)`,
+    );
   }
   const dims = declaredDims(input);
   if (!dims || dims.length !== 4) {
-    throw new Error(`${label}: input '${inputName}' has ${dims ? `rank ${dims.length} ${describeDims(dims)}` : 'no declared shape'}; expected rank 4 [1, 3, height, width]`);
+    throw new Error(
+      `${label}: input '${inputName}' has ${dims ? `rank ${dims.length} ${describeDims(dims)}` : 'no declared shape'}; expected rank 4 [1, 3, height, width]`,
+    );
   }
   const [batch, channels, height, width] = dims;
   if (typeof batch === 'number' && batch !== 1) {
-    throw new Error(`${label}: input '${inputName}' has a fixed batch of ${batch} ${describeDims(dims)}; expected 1 or a dynamic batch`);
+    throw new Error(
+      `${label}: input '${inputName}' has a fixed batch of ${batch} ${describeDims(dims)}; expected 1 or a dynamic batch`,
+    );
   }
   if (typeof channels === 'number' && channels !== 3) {
-    throw new Error(`${label}: input '${inputName}' takes ${channels} channels ${describeDims(dims)}; expected 3 (RGB)`);
+    throw new Error(
+      `${label}: input '${inputName}' takes ${channels} channels ${describeDims(dims)}; expected 3 (RGB)`,
+    );
   }
   if (typeof height === 'number' || typeof width === 'number') {
-    throw new Error(`${label}: input '${inputName}' has a fixed size ${describeDims(dims)}; expected dynamic height and width so that any image size can be upscaled (re-export with dynamic axes)`);
+    throw new Error(
+      `${label}: input '${inputName}' has a fixed size ${describeDims(dims)}; expected dynamic height and width so that any image size can be upscaled (re-export with dynamic axes)`,
+    );
   }
 
   const outputs = graph.output ?? [];
   if (outputs.length !== 1) {
-    throw new Error(`${label}: the model has ${outputs.length} outputs (${outputs.map((o) => `'${o.name}'`).join(', ') || 'none'}); expected exactly one image output [1, 3, height, width]`);
+    throw new Error(
+      `${label}: the model has ${outputs.length} outputs (${outputs.map((o) => `'${o.name}'`).join(', ') || 'none'}); expected exactly one image output [1, 3, height, width]`,
+    );
   }
   const output = outputs[0] as onnx.IValueInfoProto;
   const outputName = output.name ?? '';
   const outDims = declaredDims(output);
   if (outDims && outDims.length !== 4) {
-    throw new Error(`${label}: output '${outputName}' has rank ${outDims.length} ${describeDims(outDims)}; expected rank 4 [1, 3, height, width]`);
+    throw new Error(
+      `${label}: output '${outputName}' has rank ${outDims.length} ${describeDims(outDims)}; expected rank 4 [1, 3, height, width]`,
+    );
   }
   return { opset, inputName, outputName, inputDims: dims };
 }
@@ -171,7 +196,8 @@ function externalField(tensor: onnx.ITensorProto, key: string): string | undefin
 export function unsafeLocationReason(location: string): string | null {
   if (location === '') return 'it names no file';
   if (location.includes('\0')) return 'it contains a NUL character';
-  if (path.isAbsolute(location) || path.win32.isAbsolute(location) || /^[A-Za-z]:/.test(location)) return 'it is an absolute path';
+  if (path.isAbsolute(location) || path.win32.isAbsolute(location) || /^[A-Za-z]:/.test(location))
+    return 'it is an absolute path';
   if (location.split(/[\\/]/).some((segment) => segment === '..')) return "it climbs out with '..'";
   return null;
 }
@@ -186,14 +212,18 @@ function isInside(folder: string, candidate: string): boolean {
  * a symlink cannot lead out) into the tensor itself. Returns how many tensors were embedded.
  */
 export async function embedExternalData(model: onnx.IModelProto, modelFolder: string, label: string): Promise<number> {
-  const external = allTensors(model).filter(({ tensor }) => tensor.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL);
+  const external = allTensors(model).filter(
+    ({ tensor }) => tensor.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL,
+  );
   if (external.length === 0) return 0;
   const folder = await fs.realpath(modelFolder);
   const cache = new Map<string, Buffer>();
   for (const { tensor, where } of external) {
     const location = externalField(tensor, 'location') ?? '';
     const refuse = (why: string): never => {
-      throw new Error(`${label}: ${where} keeps its data in external file '${location}', which is refused: ${why}. External data must be a file inside the model's folder (${folder})`);
+      throw new Error(
+        `${label}: ${where} keeps its data in external file '${location}', which is refused: ${why}. External data must be a file inside the model's folder (${folder})`,
+      );
     };
     const unsafe = unsafeLocationReason(location);
     if (unsafe) refuse(unsafe);
@@ -214,7 +244,13 @@ export async function embedExternalData(model: onnx.IModelProto, modelFolder: st
     const offset = Number(externalField(tensor, 'offset') ?? '0');
     const lengthField = externalField(tensor, 'length');
     const length = lengthField === undefined ? data.length - offset : Number(lengthField);
-    if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0 || offset + length > data.length) {
+    if (
+      !Number.isSafeInteger(offset) ||
+      !Number.isSafeInteger(length) ||
+      offset < 0 ||
+      length < 0 ||
+      offset + length > data.length
+    ) {
       refuse(`it asks for bytes ${offset}..${offset + length} but the file has ${data.length}`);
     }
     tensor.rawData = data.subarray(offset, offset + length);
@@ -233,7 +269,8 @@ export function probeImage(height: number, width: number): Float32Array {
   for (let c = 0; c < 3; c++) {
     for (let y = 0; y < height; y++) {
       for (let x = 0; x < width; x++) {
-        data[(c * height + y) * width + x] = 0.5 + 0.45 * Math.sin(0.37 * x + 0.23 * y + 2.1 * c) * Math.cos(0.11 * x - 0.19 * y);
+        data[(c * height + y) * width + x] =
+          0.5 + 0.45 * Math.sin(0.37 * x + 0.23 * y + 2.1 * c) * Math.cos(0.11 * x - 0.19 * y);
       }
     }
   }
@@ -249,7 +286,9 @@ export function scaleOf(inputHeight: number, inputWidth: number, outputDims: rea
   const [, , h, w] = outputDims as [number, number, number, number];
   const k = h / inputHeight;
   if (!Number.isInteger(k) || k < 1 || w !== k * inputWidth) {
-    throw new Error(`${label}: the model's output ${got} is not the same whole multiple k >= 1 of the input on both axes; expected [1, 3, k*${inputHeight}, k*${inputWidth}]`);
+    throw new Error(
+      `${label}: the model's output ${got} is not the same whole multiple k >= 1 of the input on both axes; expected [1, 3, k*${inputHeight}, k*${inputWidth}]`,
+    );
   }
   return k;
 }
@@ -270,10 +309,19 @@ type ProbeRun =
   /** It ran, but the output is not a whole multiple of the input. */
   | { readonly outcome: 'bad-shape'; readonly message: string };
 
-async function runProbe(session: ort.InferenceSession, inputName: string, outputName: string, height: number, width: number, label: string): Promise<ProbeRun> {
+async function runProbe(
+  session: ort.InferenceSession,
+  inputName: string,
+  outputName: string,
+  height: number,
+  width: number,
+  label: string,
+): Promise<ProbeRun> {
   let result: ort.InferenceSession.OnnxValueMapType;
   try {
-    result = await session.run({ [inputName]: new ort.Tensor('float32', probeImage(height, width), [1, 3, height, width]) });
+    result = await session.run({
+      [inputName]: new ort.Tensor('float32', probeImage(height, width), [1, 3, height, width]),
+    });
   } catch (e) {
     return { outcome: 'refused', message: `${height}x${width}: ${(e as Error).message.split('\n')[0] ?? ''}` };
   }
@@ -289,7 +337,9 @@ async function runProbe(session: ort.InferenceSession, inputName: string, output
   }
   const bad = firstNonFinite(output.data as Float32Array);
   if (bad) {
-    throw new Error(`${label}: the model produces ${bad.kind} (at output element ${bad.index} for a ${height}x${width} test image); its weights or graph are broken`);
+    throw new Error(
+      `${label}: the model produces ${bad.kind} (at output element ${bad.index} for a ${height}x${width} test image); its weights or graph are broken`,
+    );
   }
   return { outcome: 'ok', scale };
 }
@@ -329,7 +379,9 @@ export async function probeModel(bytes: Uint8Array, label: string): Promise<Prob
       const badShape = failures.find((f) => f.outcome === 'bad-shape');
       if (badShape && badShape.outcome === 'bad-shape') throw new Error(badShape.message);
       const messages = failures.map((f) => (f.outcome === 'ok' ? '' : f.message));
-      throw new Error(`${label}: the model fails on every test image size (${messages.join('; ')}); expected it to run on a [1, 3, height, width] image`);
+      throw new Error(
+        `${label}: the model fails on every test image size (${messages.join('; ')}); expected it to run on a [1, 3, height, width] image`,
+      );
     }
     const tried: string[] = [];
     for (let multiple = 1; multiple <= base.size; multiple *= 2) {
@@ -340,11 +392,15 @@ export async function probeModel(bytes: Uint8Array, label: string): Promise<Prob
         continue;
       }
       if (run.scale !== base.scale) {
-        throw new Error(`${label}: the model scales a ${base.size}x${base.size} image by ${base.scale} but a ${height}x${width} one by ${run.scale}; expected one fixed scale`);
+        throw new Error(
+          `${label}: the model scales a ${base.size}x${base.size} image by ${base.scale} but a ${height}x${width} one by ${run.scale}; expected one fixed scale`,
+        );
       }
       return { scale: base.scale, inputMultiple: multiple };
     }
-    throw new Error(`${label}: the model upscales a ${base.size}x${base.size} image by ${base.scale} but no other size correctly (${tried.join('; ')}); expected it to accept any size that is a multiple of some block size`);
+    throw new Error(
+      `${label}: the model upscales a ${base.size}x${base.size} image by ${base.scale} but no other size correctly (${tried.join('; ')}); expected it to accept any size that is a multiple of some block size`,
+    );
   } finally {
     await session.release();
   }
@@ -356,13 +412,24 @@ export interface ValidatedOnnxFile extends OnnxValidation {
 }
 
 /** Checks and probes ONNX bytes whose external data (if any) lives in `modelFolder`. */
-export async function validateOnnxBytes(original: Uint8Array, modelFolder: string, label: string): Promise<ValidatedOnnxFile> {
+export async function validateOnnxBytes(
+  original: Uint8Array,
+  modelFolder: string,
+  label: string,
+): Promise<ValidatedOnnxFile> {
   const model = decodeOnnx(original, label);
   const structure = inspectOnnx(model, label);
   const embedded = await embedExternalData(model, modelFolder, label);
   const bytes = embedded > 0 ? onnx.ModelProto.encode(model).finish() : original;
   const { scale, inputMultiple } = await probeModel(bytes, label);
-  return { scale, inputMultiple, opset: structure.opset, inputName: structure.inputName, outputName: structure.outputName, bytes };
+  return {
+    scale,
+    inputMultiple,
+    opset: structure.opset,
+    inputName: structure.inputName,
+    outputName: structure.outputName,
+    bytes,
+  };
 }
 
 /** Reads, checks and probes a user's ONNX file and its external data. */

@@ -33,7 +33,11 @@ export interface AllowedGlobal {
 
 /** A reference to an allowed global, as pushed by GLOBAL. */
 export class PickleGlobal {
-  constructor(readonly module: string, readonly name: string, readonly construct: PickleConstructor | undefined) {}
+  constructor(
+    readonly module: string,
+    readonly name: string,
+    readonly construct: PickleConstructor | undefined,
+  ) {}
   get qualifiedName(): string {
     return `${this.module}.${this.name}`;
   }
@@ -108,17 +112,73 @@ function isPickleKey(value: PickleValue): value is PickleKey {
 
 /** Every opcode of pickle protocols 0-5, by name; only some are interpreted below. */
 const OP = {
-  MARK: 0x28, EMPTY_TUPLE: 0x29, STOP: 0x2e, POP: 0x30, POP_MARK: 0x31, DUP: 0x32, BINBYTES: 0x42,
-  SHORT_BINBYTES: 0x43, FLOAT: 0x46, BINFLOAT: 0x47, INT: 0x49, BININT: 0x4a, BININT1: 0x4b,
-  LONG: 0x4c, BININT2: 0x4d, NONE: 0x4e, PERSID: 0x50, BINPERSID: 0x51, REDUCE: 0x52, STRING: 0x53,
-  BINSTRING: 0x54, SHORT_BINSTRING: 0x55, UNICODE: 0x56, BINUNICODE: 0x58, EMPTY_LIST: 0x5d,
-  APPEND: 0x61, BUILD: 0x62, GLOBAL: 0x63, DICT: 0x64, APPENDS: 0x65, GET: 0x67, BINGET: 0x68,
-  INST: 0x69, LONG_BINGET: 0x6a, LIST: 0x6c, OBJ: 0x6f, PUT: 0x70, BINPUT: 0x71, LONG_BINPUT: 0x72,
-  SETITEM: 0x73, TUPLE: 0x74, SETITEMS: 0x75, EMPTY_DICT: 0x7d, PROTO: 0x80, NEWOBJ: 0x81,
-  EXT1: 0x82, EXT2: 0x83, EXT4: 0x84, TUPLE1: 0x85, TUPLE2: 0x86, TUPLE3: 0x87, NEWTRUE: 0x88,
-  NEWFALSE: 0x89, LONG1: 0x8a, LONG4: 0x8b, SHORT_BINUNICODE: 0x8c, BINUNICODE8: 0x8d,
-  BINBYTES8: 0x8e, EMPTY_SET: 0x8f, ADDITEMS: 0x90, FROZENSET: 0x91, NEWOBJ_EX: 0x92,
-  STACK_GLOBAL: 0x93, MEMOIZE: 0x94, FRAME: 0x95, BYTEARRAY8: 0x96, NEXT_BUFFER: 0x97,
+  MARK: 0x28,
+  EMPTY_TUPLE: 0x29,
+  STOP: 0x2e,
+  POP: 0x30,
+  POP_MARK: 0x31,
+  DUP: 0x32,
+  BINBYTES: 0x42,
+  SHORT_BINBYTES: 0x43,
+  FLOAT: 0x46,
+  BINFLOAT: 0x47,
+  INT: 0x49,
+  BININT: 0x4a,
+  BININT1: 0x4b,
+  LONG: 0x4c,
+  BININT2: 0x4d,
+  NONE: 0x4e,
+  PERSID: 0x50,
+  BINPERSID: 0x51,
+  REDUCE: 0x52,
+  STRING: 0x53,
+  BINSTRING: 0x54,
+  SHORT_BINSTRING: 0x55,
+  UNICODE: 0x56,
+  BINUNICODE: 0x58,
+  EMPTY_LIST: 0x5d,
+  APPEND: 0x61,
+  BUILD: 0x62,
+  GLOBAL: 0x63,
+  DICT: 0x64,
+  APPENDS: 0x65,
+  GET: 0x67,
+  BINGET: 0x68,
+  INST: 0x69,
+  LONG_BINGET: 0x6a,
+  LIST: 0x6c,
+  OBJ: 0x6f,
+  PUT: 0x70,
+  BINPUT: 0x71,
+  LONG_BINPUT: 0x72,
+  SETITEM: 0x73,
+  TUPLE: 0x74,
+  SETITEMS: 0x75,
+  EMPTY_DICT: 0x7d,
+  PROTO: 0x80,
+  NEWOBJ: 0x81,
+  EXT1: 0x82,
+  EXT2: 0x83,
+  EXT4: 0x84,
+  TUPLE1: 0x85,
+  TUPLE2: 0x86,
+  TUPLE3: 0x87,
+  NEWTRUE: 0x88,
+  NEWFALSE: 0x89,
+  LONG1: 0x8a,
+  LONG4: 0x8b,
+  SHORT_BINUNICODE: 0x8c,
+  BINUNICODE8: 0x8d,
+  BINBYTES8: 0x8e,
+  EMPTY_SET: 0x8f,
+  ADDITEMS: 0x90,
+  FROZENSET: 0x91,
+  NEWOBJ_EX: 0x92,
+  STACK_GLOBAL: 0x93,
+  MEMOIZE: 0x94,
+  FRAME: 0x95,
+  BYTEARRAY8: 0x96,
+  NEXT_BUFFER: 0x97,
   READONLY_BUFFER: 0x98,
 } as const;
 
@@ -238,8 +298,10 @@ export function unpickle(bytes: Uint8Array, label: string, options: UnpickleOpti
     push(new PickleGlobal(module, name, allowed.construct));
   };
   const call = (callable: PickleValue, args: PickleValue): PickleValue => {
-    if (!(callable instanceof PickleGlobal)) return fail(`calls a ${describePickleValue(callable)}, which is not callable`);
-    if (!(args instanceof PickleTuple)) return fail(`calls ${callable.qualifiedName} with a ${describePickleValue(args)} instead of an argument tuple`);
+    if (!(callable instanceof PickleGlobal))
+      return fail(`calls a ${describePickleValue(callable)}, which is not callable`);
+    if (!(args instanceof PickleTuple))
+      return fail(`calls ${callable.qualifiedName} with a ${describePickleValue(args)} instead of an argument tuple`);
     if (!callable.construct) return fail(`calls ${callable.qualifiedName}, which may only be referred to, not called`);
     try {
       return callable.construct(args.items);
@@ -288,15 +350,35 @@ export function unpickle(bytes: Uint8Array, label: string, options: UnpickleOpti
         marks.push(stack);
         stack = [];
         break;
-      case OP.POP: pop(); break;
-      case OP.POP_MARK: popMark(); break;
-      case OP.DUP: push(top()); break;
-      case OP.NONE: push(null); break;
-      case OP.NEWTRUE: push(true); break;
-      case OP.NEWFALSE: push(false); break;
-      case OP.BININT: take(4); push(view.getInt32(pos - 4, true)); break;
-      case OP.BININT1: push(takeUint8()); break;
-      case OP.BININT2: take(2); push(view.getUint16(pos - 2, true)); break;
+      case OP.POP:
+        pop();
+        break;
+      case OP.POP_MARK:
+        popMark();
+        break;
+      case OP.DUP:
+        push(top());
+        break;
+      case OP.NONE:
+        push(null);
+        break;
+      case OP.NEWTRUE:
+        push(true);
+        break;
+      case OP.NEWFALSE:
+        push(false);
+        break;
+      case OP.BININT:
+        take(4);
+        push(view.getInt32(pos - 4, true));
+        break;
+      case OP.BININT1:
+        push(takeUint8());
+        break;
+      case OP.BININT2:
+        take(2);
+        push(view.getUint16(pos - 2, true));
+        break;
       case OP.LONG1: {
         const length = takeUint8();
         if (length > MAX_LONG_BYTES) fail(`an integer of ${length} bytes is longer than the ${MAX_LONG_BYTES} allowed`);
@@ -309,31 +391,56 @@ export function unpickle(bytes: Uint8Array, label: string, options: UnpickleOpti
         push(normalizeInt(decodeLong(take(length))));
         break;
       }
-      case OP.INT: { // text form; protocol 0 writes True/False as "01"/"00"
+      case OP.INT: {
+        // text form; protocol 0 writes True/False as "01"/"00"
         const text = takeLine();
         if (text === '01' || text === '00') push(text === '01');
         else if (/^[-+]?\d{1,30}$/.test(text)) push(normalizeInt(BigInt(text)));
         else fail(`'${text.slice(0, 40)}' is not an integer`);
         break;
       }
-      case OP.LONG: { // text form, with an optional trailing L
+      case OP.LONG: {
+        // text form, with an optional trailing L
         const text = takeLine().replace(/L$/, '');
         if (!/^[-+]?\d{1,30}$/.test(text)) fail(`'${text.slice(0, 40)}' is not an integer`);
         push(normalizeInt(BigInt(text)));
         break;
       }
-      case OP.BINFLOAT: take(8); push(view.getFloat64(pos - 8, false)); break; // big-endian
-      case OP.BINUNICODE: push(decodeText(take(takeUint32()))); break;
-      case OP.SHORT_BINUNICODE: push(decodeText(take(takeUint8()))); break;
-      case OP.BINUNICODE8: push(decodeText(take(takeLength64()))); break;
+      case OP.BINFLOAT:
+        take(8);
+        push(view.getFloat64(pos - 8, false));
+        break; // big-endian
+      case OP.BINUNICODE:
+        push(decodeText(take(takeUint32())));
+        break;
+      case OP.SHORT_BINUNICODE:
+        push(decodeText(take(takeUint8())));
+        break;
+      case OP.BINUNICODE8:
+        push(decodeText(take(takeLength64())));
+        break;
       // Python 2 byte strings: torch's legacy files written under Python 2 use them for keys.
-      case OP.BINSTRING: push(decodeText(take(takeUint32()))); break;
-      case OP.SHORT_BINSTRING: push(decodeText(take(takeUint8()))); break;
-      case OP.BINBYTES: push(new Uint8Array(take(takeUint32()))); break;
-      case OP.SHORT_BINBYTES: push(new Uint8Array(take(takeUint8()))); break;
-      case OP.BINBYTES8: push(new Uint8Array(take(takeLength64()))); break;
-      case OP.EMPTY_TUPLE: push(new PickleTuple([])); break;
-      case OP.TUPLE: push(new PickleTuple(popMark())); break;
+      case OP.BINSTRING:
+        push(decodeText(take(takeUint32())));
+        break;
+      case OP.SHORT_BINSTRING:
+        push(decodeText(take(takeUint8())));
+        break;
+      case OP.BINBYTES:
+        push(new Uint8Array(take(takeUint32())));
+        break;
+      case OP.SHORT_BINBYTES:
+        push(new Uint8Array(take(takeUint8())));
+        break;
+      case OP.BINBYTES8:
+        push(new Uint8Array(take(takeLength64())));
+        break;
+      case OP.EMPTY_TUPLE:
+        push(new PickleTuple([]));
+        break;
+      case OP.TUPLE:
+        push(new PickleTuple(popMark()));
+        break;
       case OP.TUPLE1: {
         const a = pop();
         push(new PickleTuple([a]));
@@ -352,8 +459,12 @@ export function unpickle(bytes: Uint8Array, label: string, options: UnpickleOpti
         push(new PickleTuple([a, b, c]));
         break;
       }
-      case OP.EMPTY_LIST: push([]); break;
-      case OP.LIST: push(popMark()); break;
+      case OP.EMPTY_LIST:
+        push([]);
+        break;
+      case OP.LIST:
+        push(popMark());
+        break;
       case OP.APPEND: {
         const item = pop();
         appendItems(top(), [item]);
@@ -364,7 +475,9 @@ export function unpickle(bytes: Uint8Array, label: string, options: UnpickleOpti
         appendItems(top(), items);
         break;
       }
-      case OP.EMPTY_DICT: push(new PickleDict('dict')); break;
+      case OP.EMPTY_DICT:
+        push(new PickleDict('dict'));
+        break;
       case OP.DICT: {
         const dict = new PickleDict('dict');
         setItems(dict, popMark());
@@ -382,18 +495,30 @@ export function unpickle(bytes: Uint8Array, label: string, options: UnpickleOpti
         setItems(top(), items);
         break;
       }
-      case OP.BINPUT: memoPut(takeUint8()); break;
-      case OP.LONG_BINPUT: memoPut(takeUint32()); break;
-      case OP.MEMOIZE: memoPut(memo.size); break;
-      case OP.BINGET: memoGet(takeUint8()); break;
-      case OP.LONG_BINGET: memoGet(takeUint32()); break;
-      case OP.PUT: { // text form
+      case OP.BINPUT:
+        memoPut(takeUint8());
+        break;
+      case OP.LONG_BINPUT:
+        memoPut(takeUint32());
+        break;
+      case OP.MEMOIZE:
+        memoPut(memo.size);
+        break;
+      case OP.BINGET:
+        memoGet(takeUint8());
+        break;
+      case OP.LONG_BINGET:
+        memoGet(takeUint32());
+        break;
+      case OP.PUT: {
+        // text form
         const text = takeLine();
         if (!/^\d{1,10}$/.test(text)) fail(`'${text.slice(0, 40)}' is not a memo index`);
         memoPut(Number(text));
         break;
       }
-      case OP.GET: { // text form
+      case OP.GET: {
+        // text form
         const text = takeLine();
         if (!/^\d{1,10}$/.test(text)) fail(`'${text.slice(0, 40)}' is not a memo index`);
         memoGet(Number(text));
@@ -418,7 +543,8 @@ export function unpickle(bytes: Uint8Array, label: string, options: UnpickleOpti
         push(call(callable, args));
         break;
       }
-      case OP.NEWOBJ: { // cls.__new__(cls, *args); our constructors do both steps at once.
+      case OP.NEWOBJ: {
+        // cls.__new__(cls, *args); our constructors do both steps at once.
         const args = pop();
         const cls = pop();
         push(call(cls, args));

@@ -85,7 +85,9 @@ function readZipDirectory(bytes: Uint8Array, label: string): Map<string, ZipEntr
     directoryLimit = zip64Record;
   }
   if (directoryOffset + directorySize > directoryLimit) {
-    fail(`the central directory (offset ${directoryOffset}, ${directorySize} bytes) runs past its end record at ${directoryLimit}`);
+    fail(
+      `the central directory (offset ${directoryOffset}, ${directorySize} bytes) runs past its end record at ${directoryLimit}`,
+    );
   }
 
   const entries = new Map<string, ZipEntry>();
@@ -108,13 +110,14 @@ function readZipDirectory(bytes: Uint8Array, label: string): Map<string, ZipEntr
     const name = Buffer.from(bytes.subarray(at + 46, at + 46 + nameLength)).toString('utf8');
 
     // Zip64 stores the real values in an extra field for each 32-bit field saturated at 0xffffffff.
-    for (let extra = at + 46 + nameLength; extra + 4 <= at + 46 + nameLength + extraLength; ) {
+    for (let extra = at + 46 + nameLength; extra + 4 <= at + 46 + nameLength + extraLength;) {
       const id = u16(extra);
       const size = u16(extra + 2);
       if (id === 0x0001) {
         let field = extra + 4;
         const next = (what: string): number => {
-          if (field + 8 > Math.min(extra + 4 + size, at + 46 + nameLength + extraLength)) fail(`entry '${name}' has a short zip64 field`);
+          if (field + 8 > Math.min(extra + 4 + size, at + 46 + nameLength + extraLength))
+            fail(`entry '${name}' has a short zip64 field`);
           const value = u64(field, `the ${what} of '${name}'`);
           field += 8;
           return value;
@@ -137,11 +140,15 @@ function readZipDirectory(bytes: Uint8Array, label: string): Map<string, ZipEntr
     }
     const localNameLength = u16(localHeaderOffset + 26);
     const localExtraLength = u16(localHeaderOffset + 28);
-    const localName = Buffer.from(bytes.subarray(localHeaderOffset + 30, localHeaderOffset + 30 + localNameLength)).toString('utf8');
+    const localName = Buffer.from(
+      bytes.subarray(localHeaderOffset + 30, localHeaderOffset + 30 + localNameLength),
+    ).toString('utf8');
     if (localName !== name) fail(`entry '${name}' has the local name '${localName}'; expected the two to agree`);
     const dataOffset = localHeaderOffset + 30 + localNameLength + localExtraLength;
     if (dataOffset + compressedSize > directoryOffset) {
-      fail(`entry '${name}' (${compressedSize} bytes at offset ${dataOffset}) runs past the end of the entries at ${directoryOffset}`);
+      fail(
+        `entry '${name}' (${compressedSize} bytes at offset ${dataOffset}) runs past the end of the entries at ${directoryOffset}`,
+      );
     }
     if (method === ZIP_METHOD_STORED && compressedSize !== uncompressedSize) {
       fail(`stored entry '${name}' has ${compressedSize} bytes but claims ${uncompressedSize}`);
@@ -170,10 +177,14 @@ function readZipEntry(bytes: Uint8Array, entry: ZipEntry, label: string): Uint8A
       // maxOutputLength caps a zip bomb at the size the directory declared.
       data = zlib.inflateRawSync(raw, { maxOutputLength: Math.max(1, entry.uncompressedSize) });
     } catch (e) {
-      throw new Error(`${label}: zip entry '${entry.name}' does not inflate to its declared ${entry.uncompressedSize} bytes (${(e as Error).message})`);
+      throw new Error(
+        `${label}: zip entry '${entry.name}' does not inflate to its declared ${entry.uncompressedSize} bytes (${(e as Error).message})`,
+      );
     }
     if (data.length !== entry.uncompressedSize) {
-      throw new Error(`${label}: zip entry '${entry.name}' inflates to ${data.length} bytes; expected ${entry.uncompressedSize}`);
+      throw new Error(
+        `${label}: zip entry '${entry.name}' inflates to ${data.length} bytes; expected ${entry.uncompressedSize}`,
+      );
     }
   }
   const crc = zlib.crc32(data) >>> 0;
@@ -230,7 +241,11 @@ class StorageRef extends PickleObject {
 /** A storage as seen by a tensor: legacy files may hand out a window into a larger one. */
 class StorageWindow extends PickleObject {
   readonly typeName = 'torch storage';
-  constructor(readonly storage: StorageRef, readonly elementOffset: number, readonly elementCount: number) {
+  constructor(
+    readonly storage: StorageRef,
+    readonly elementOffset: number,
+    readonly elementCount: number,
+  ) {
     super();
   }
 }
@@ -248,7 +263,10 @@ interface TensorView {
  */
 class MaterializeBudget {
   private remainingBytes: number;
-  constructor(storageBytes: number, private readonly label: string) {
+  constructor(
+    storageBytes: number,
+    private readonly label: string,
+  ) {
     // Decoding to float32/int64 can widen an element up to 8x (int8 -> int64); tied weights
     // legitimately view one storage twice. Anything beyond is not a weights file.
     this.remainingBytes = 16 * storageBytes + 1024 * 1024;
@@ -256,16 +274,21 @@ class MaterializeBudget {
   spend(bytes: number): void {
     this.remainingBytes -= bytes;
     if (this.remainingBytes < 0) {
-      throw new Error(`${this.label}: the tensors expand to far more data than the file's storages hold; refusing the file`);
+      throw new Error(
+        `${this.label}: the tensors expand to far more data than the file's storages hold; refusing the file`,
+      );
     }
   }
 }
 
 function isIntegerArray(value: PickleValue): value is PickleTuple {
-  return value instanceof PickleTuple && value.items.every((v) => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0);
+  return (
+    value instanceof PickleTuple && value.items.every((v) => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0)
+  );
 }
 
-type StorageElements = Float32Array | Float64Array | Uint16Array | BigInt64Array | Int32Array | Int16Array | Int8Array | Uint8Array;
+type StorageElements =
+  Float32Array | Float64Array | Uint16Array | BigInt64Array | Int32Array | Int16Array | Int8Array | Uint8Array;
 
 const HOST_IS_LITTLE_ENDIAN = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
 
@@ -288,16 +311,24 @@ function storageElements(storage: StorageRef, littleEndian: boolean): StorageEle
   const count = storage.elementCount;
   const elements: StorageElements = (() => {
     switch (storage.type.kind) {
-      case 'f32': return new Float32Array(buffer, byteOffset, count);
-      case 'f64': return new Float64Array(buffer, byteOffset, count);
+      case 'f32':
+        return new Float32Array(buffer, byteOffset, count);
+      case 'f64':
+        return new Float64Array(buffer, byteOffset, count);
       case 'f16':
-      case 'bf16': return new Uint16Array(buffer, byteOffset, count);
-      case 'i64': return new BigInt64Array(buffer, byteOffset, count);
-      case 'i32': return new Int32Array(buffer, byteOffset, count);
-      case 'i16': return new Int16Array(buffer, byteOffset, count);
-      case 'i8': return new Int8Array(buffer, byteOffset, count);
+      case 'bf16':
+        return new Uint16Array(buffer, byteOffset, count);
+      case 'i64':
+        return new BigInt64Array(buffer, byteOffset, count);
+      case 'i32':
+        return new Int32Array(buffer, byteOffset, count);
+      case 'i16':
+        return new Int16Array(buffer, byteOffset, count);
+      case 'i8':
+        return new Int8Array(buffer, byteOffset, count);
       case 'u8':
-      case 'bool': return new Uint8Array(buffer, byteOffset, count);
+      case 'bool':
+        return new Uint8Array(buffer, byteOffset, count);
     }
   })();
   storage.elements = elements;
@@ -420,7 +451,8 @@ interface TorchContext {
 function tensorFromArgs(args: readonly PickleValue[], context: TorchContext, minimumArgs: number): PickledTensor {
   if (args.length < minimumArgs) throw new Error(`expected at least ${minimumArgs} arguments, got ${args.length}`);
   const [storage, storageOffset, size, stride] = args;
-  if (!(storage instanceof StorageWindow)) throw new Error(`expected a storage as the first argument, got a ${describePickleValue(storage)}`);
+  if (!(storage instanceof StorageWindow))
+    throw new Error(`expected a storage as the first argument, got a ${describePickleValue(storage)}`);
   if (typeof storageOffset !== 'number' || !Number.isSafeInteger(storageOffset) || storageOffset < 0) {
     throw new Error(`expected a non-negative storage offset, got a ${describePickleValue(storageOffset)}`);
   }
@@ -429,7 +461,8 @@ function tensorFromArgs(args: readonly PickleValue[], context: TorchContext, min
   }
   const sizes = (size as PickleTuple).items as number[];
   const strides = (stride as PickleTuple).items as number[];
-  if (sizes.length !== strides.length) throw new Error(`size has ${sizes.length} dimensions but stride has ${strides.length}`);
+  if (sizes.length !== strides.length)
+    throw new Error(`size has ${sizes.length} dimensions but stride has ${strides.length}`);
   const elementCount = sizes.reduce((a, b) => a * b, 1);
   if (!Number.isSafeInteger(elementCount)) throw new Error(`a tensor of shape [${sizes.join(', ')}] is too large`);
   const view: TensorView = { storage, storageOffset, size: sizes, stride: strides };
@@ -448,7 +481,8 @@ function torchGlobals(context: TorchContext): AllowedGlobal[] {
         if (items !== undefined) {
           if (!Array.isArray(items)) throw new Error(`expected a list of pairs, got a ${describePickleValue(items)}`);
           for (const pair of items) {
-            if (!(pair instanceof PickleTuple) || pair.items.length !== 2) throw new Error('expected (key, value) pairs');
+            if (!(pair instanceof PickleTuple) || pair.items.length !== 2)
+              throw new Error('expected (key, value) pairs');
             const [key, value] = pair.items as [PickleValue, PickleValue];
             if (typeof key !== 'string') throw new Error(`expected string keys, got a ${describePickleValue(key)}`);
             dict.entries.set(key, value);
@@ -486,8 +520,12 @@ function rebuildParameter(args: readonly PickleValue[]): PickleValue {
 function storageLoader(storages: Map<string, StorageRef>): (id: PickleValue) => PickleValue {
   return (id) => {
     if (!(id instanceof PickleTuple) || id.items[0] !== 'storage') {
-      const kind = id instanceof PickleTuple ? `'${String(id.items[0])}'` : `a ${describePickleValue(id)}`;
-      throw new Error(`persistent id ${kind} is not a storage (whole pickled modules are not supported; save model.state_dict())`);
+      const first = id instanceof PickleTuple ? id.items[0] : undefined;
+      const kind =
+        typeof first === 'string' ? `'${first}'` : `a ${describePickleValue(first === undefined ? id : first)}`;
+      throw new Error(
+        `persistent id ${kind} is not a storage (whole pickled modules are not supported; save model.state_dict())`,
+      );
     }
     const [, storageType, key, , elementCount, viewMetadata] = id.items;
     const isStorageClass =
@@ -501,27 +539,38 @@ function storageLoader(storages: Map<string, StorageRef>): (id: PickleValue) => 
     if (typeof elementCount !== 'number' || !Number.isSafeInteger(elementCount) || elementCount < 0) {
       throw new Error(`storage '${key}' has an element count of type ${describePickleValue(elementCount)}`);
     }
-    const storageClass = storageType as PickleGlobal;
+    const storageClass = storageType;
     const type = STORAGE_TYPES.get(storageClass.name) as StorageType;
     let storage = storages.get(key);
     if (!storage) {
       storage = new StorageRef(key, type, storageClass.name, elementCount);
       storages.set(key, storage);
     } else if (storage.type !== type || storage.elementCount !== elementCount) {
-      throw new Error(`storage '${key}' is used as ${storage.storageTypeName} of ${storage.elementCount} and as ${storageClass.name} of ${elementCount}`);
+      throw new Error(
+        `storage '${key}' is used as ${storage.storageTypeName} of ${storage.elementCount} and as ${storageClass.name} of ${elementCount}`,
+      );
     }
     if (viewMetadata === undefined || viewMetadata === null) return new StorageWindow(storage, 0, elementCount);
     // Legacy files could save a view of a storage: (view_key, element offset, view size in bytes).
     if (!(viewMetadata instanceof PickleTuple) || viewMetadata.items.length !== 3) {
-      throw new Error(`storage '${key}' has view metadata of type ${describePickleValue(viewMetadata)}; expected (key, offset, size)`);
+      throw new Error(
+        `storage '${key}' has view metadata of type ${describePickleValue(viewMetadata)}; expected (key, offset, size)`,
+      );
     }
     const [, offset, viewBytes] = viewMetadata.items;
-    if (typeof offset !== 'number' || typeof viewBytes !== 'number' || !Number.isSafeInteger(offset) || !Number.isSafeInteger(viewBytes)) {
+    if (
+      typeof offset !== 'number' ||
+      typeof viewBytes !== 'number' ||
+      !Number.isSafeInteger(offset) ||
+      !Number.isSafeInteger(viewBytes)
+    ) {
       throw new Error(`storage '${key}' has a view with a non-integer offset or size`);
     }
     const viewElements = Math.floor(viewBytes / type.bytesPerElement);
     if (offset < 0 || viewElements < 0 || offset + viewElements > elementCount) {
-      throw new Error(`a view of storage '${key}' spans elements ${offset}..${offset + viewElements}, outside its ${elementCount}`);
+      throw new Error(
+        `a view of storage '${key}' spans elements ${offset}..${offset + viewElements}, outside its ${elementCount}`,
+      );
     }
     return new StorageWindow(storage, offset, viewElements);
   };
@@ -535,21 +584,29 @@ function readZipCheckpoint(bytes: Uint8Array, label: string): PickleValue {
   const names = [...entries.keys()];
   // TorchScript archives also hold a data.pkl, but it pickles the compiled module's classes.
   if (names.some((name) => /^[^/]+\/constants\.pkl$/.test(name) || /^[^/]+\/code\//.test(name))) {
-    throw new Error(`${label}: this is a TorchScript archive (torch.jit.save), not a state dict; re-save it with torch.save(model.state_dict())`);
+    throw new Error(
+      `${label}: this is a TorchScript archive (torch.jit.save), not a state dict; re-save it with torch.save(model.state_dict())`,
+    );
   }
   const pickles = names.filter((name) => /^[^/]+\/data\.pkl$/.test(name) || name === 'data.pkl');
   if (pickles.length === 0) {
-    throw new Error(`${label}: the zip holds no '<archive>/data.pkl'; expected a torch.save checkpoint (entries: ${names.slice(0, 8).join(', ')})`);
+    throw new Error(
+      `${label}: the zip holds no '<archive>/data.pkl'; expected a torch.save checkpoint (entries: ${names.slice(0, 8).join(', ')})`,
+    );
   }
-  if (pickles.length > 1) throw new Error(`${label}: the zip holds ${pickles.length} data.pkl entries (${pickles.join(', ')}); expected one`);
+  if (pickles.length > 1)
+    throw new Error(`${label}: the zip holds ${pickles.length} data.pkl entries (${pickles.join(', ')}); expected one`);
   const pickleName = pickles[0] as string;
   const prefix = pickleName.slice(0, pickleName.length - 'data.pkl'.length);
 
   let littleEndian = true;
   const byteOrderEntry = entries.get(`${prefix}byteorder`);
   if (byteOrderEntry) {
-    const order = Buffer.from(readZipEntry(bytes, byteOrderEntry, label)).toString('latin1').trim();
-    if (order !== 'little' && order !== 'big') throw new Error(`${label}: byteorder says '${order.slice(0, 20)}'; expected 'little' or 'big'`);
+    const order = Buffer.from(readZipEntry(bytes, byteOrderEntry, label))
+      .toString('latin1')
+      .trim();
+    if (order !== 'little' && order !== 'big')
+      throw new Error(`${label}: byteorder says '${order.slice(0, 20)}'; expected 'little' or 'big'`);
     littleEndian = order === 'little';
   }
 
@@ -588,49 +645,67 @@ function readLegacyCheckpoint(bytes: Uint8Array, label: string): PickleValue {
   const plain = { allowedGlobals: [] };
   const magic = unpickle(bytes, label, plain, 0);
   if (magic.value !== LEGACY_MAGIC_NUMBER) {
-    throw new Error(`${label}: not a PyTorch checkpoint: it is neither a zip nor a legacy torch.save file (the first pickle is a ${describePickleValue(magic.value)}, not torch's magic number)`);
+    throw new Error(
+      `${label}: not a PyTorch checkpoint: it is neither a zip nor a legacy torch.save file (the first pickle is a ${describePickleValue(magic.value)}, not torch's magic number)`,
+    );
   }
   const protocol = unpickle(bytes, label, plain, magic.end);
   if (protocol.value !== LEGACY_PROTOCOL_VERSION) {
-    throw new Error(`${label}: legacy checkpoint protocol ${String(protocol.value)}; expected ${LEGACY_PROTOCOL_VERSION}`);
+    throw new Error(
+      `${label}: legacy checkpoint protocol ${typeof protocol.value === 'number' || typeof protocol.value === 'bigint' ? protocol.value : describePickleValue(protocol.value)}; expected ${LEGACY_PROTOCOL_VERSION}`,
+    );
   }
   const systemInfo = unpickle(bytes, label, plain, protocol.end);
   if (systemInfo.value instanceof PickleDict && systemInfo.value.entries.get('little_endian') === false) {
-    throw new Error(`${label}: this legacy checkpoint was written on a big-endian machine; re-save it with torch >= 1.6 on a little-endian one`);
+    throw new Error(
+      `${label}: this legacy checkpoint was written on a big-endian machine; re-save it with torch >= 1.6 on a little-endian one`,
+    );
   }
 
   // Storage data follows all the pickles, so the budget is what remains of the file.
   const budget = new MaterializeBudget(bytes.length - systemInfo.end, label);
   const storages = new Map<string, StorageRef>();
   const context: TorchContext = { label, littleEndian: true, budget };
-  const main = unpickle(bytes, label, { allowedGlobals: torchGlobals(context), persistentLoad: storageLoader(storages) }, systemInfo.end);
+  const main = unpickle(
+    bytes,
+    label,
+    { allowedGlobals: torchGlobals(context), persistentLoad: storageLoader(storages) },
+    systemInfo.end,
+  );
   const keys = unpickle(bytes, label, plain, main.end);
   if (!Array.isArray(keys.value) || !keys.value.every((k) => typeof k === 'string')) {
-    throw new Error(`${label}: the legacy storage key list is a ${describePickleValue(keys.value)}; expected a list of strings`);
+    throw new Error(
+      `${label}: the legacy storage key list is a ${describePickleValue(keys.value)}; expected a list of strings`,
+    );
   }
 
   // Each storage: its element count as a little-endian int64, then the raw elements.
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let at = keys.end;
-  for (const key of keys.value as string[]) {
+  for (const key of keys.value) {
     const storage = storages.get(key);
     if (!storage) throw new Error(`${label}: the legacy storage list names '${key}', which no tensor uses`);
     if (storage.bytes) throw new Error(`${label}: the legacy storage list names '${key}' twice`);
     if (at + 8 > bytes.length) throw new Error(`${label}: the file ends before storage '${key}' (truncated file?)`);
     const elementCount = view.getBigInt64(at, true);
     if (elementCount !== BigInt(storage.elementCount)) {
-      throw new Error(`${label}: storage '${key}' holds ${elementCount} elements; its tensors expect ${storage.elementCount}`);
+      throw new Error(
+        `${label}: storage '${key}' holds ${elementCount} elements; its tensors expect ${storage.elementCount}`,
+      );
     }
     at += 8;
     const length = storage.elementCount * storage.type.bytesPerElement;
     if (at + length > bytes.length) {
-      throw new Error(`${label}: storage '${key}' needs ${length} bytes at offset ${at} but the file ends at ${bytes.length} (truncated file?)`);
+      throw new Error(
+        `${label}: storage '${key}' needs ${length} bytes at offset ${at} but the file ends at ${bytes.length} (truncated file?)`,
+      );
     }
     storage.bytes = bytes.subarray(at, at + length);
     at += length;
   }
   for (const storage of storages.values()) {
-    if (!storage.bytes) throw new Error(`${label}: storage '${storage.key}' is used by a tensor but missing from the file`);
+    if (!storage.bytes)
+      throw new Error(`${label}: storage '${storage.key}' is used by a tensor but missing from the file`);
   }
   return main.value;
 }
@@ -643,7 +718,8 @@ function withFileLabel<T>(label: string, read: () => T): T {
   try {
     return read();
   } catch (e) {
-    if (e instanceof Error && !e.message.startsWith(label)) throw new Error(`${label}: unreadable checkpoint: ${e.message}`);
+    if (e instanceof Error && !e.message.startsWith(label))
+      throw new Error(`${label}: unreadable checkpoint: ${e.message}`);
     throw e;
   }
 }
@@ -652,9 +728,13 @@ function readEitherFormat(bytes: Uint8Array, label: string): PickleValue {
   if (bytes.length >= 2 && bytes[0] === 0x50 && bytes[1] === 0x4b) return readZipCheckpoint(bytes, label);
   if (bytes.length >= 2 && bytes[0] === 0x80) return readLegacyCheckpoint(bytes, label);
   if (bytes.length >= 262 && Buffer.from(bytes.subarray(257, 262)).toString('latin1') === 'ustar') {
-    throw new Error(`${label}: this is a tar checkpoint from torch < 0.4; re-save it with a newer torch (torch.save(model.state_dict()))`);
+    throw new Error(
+      `${label}: this is a tar checkpoint from torch < 0.4; re-save it with a newer torch (torch.save(model.state_dict()))`,
+    );
   }
-  throw new Error(`${label}: not a PyTorch checkpoint: expected a zip (torch >= 1.6) or a legacy pickle, found bytes ${Buffer.from(bytes.subarray(0, 4)).toString('hex') || '(empty file)'}`);
+  throw new Error(
+    `${label}: not a PyTorch checkpoint: expected a zip (torch >= 1.6) or a legacy pickle, found bytes ${Buffer.from(bytes.subarray(0, 4)).toString('hex') || '(empty file)'}`,
+  );
 }
 
 /** Reads a .pth held in memory into its state dict (unwrapped from params_ema etc., 'module.' dropped). */

@@ -20,8 +20,10 @@ function isHeaderEntry(v: unknown): v is HeaderEntry {
   const e = v as Record<string, unknown>;
   return (
     typeof e.dtype === 'string' &&
-    Array.isArray(e.shape) && e.shape.every((d) => Number.isInteger(d) && d >= 0) &&
-    Array.isArray(e.data_offsets) && e.data_offsets.length === 2 &&
+    Array.isArray(e.shape) &&
+    e.shape.every((d) => Number.isInteger(d) && d >= 0) &&
+    Array.isArray(e.data_offsets) &&
+    e.data_offsets.length === 2 &&
     e.data_offsets.every((d) => Number.isInteger(d) && d >= 0)
   );
 }
@@ -30,11 +32,16 @@ function decode(dtype: string, bytes: Uint8Array, count: number): TensorValues {
   // Copy into an aligned buffer: the data section's alignment is not guaranteed.
   const copy = new Uint8Array(bytes);
   switch (dtype) {
-    case 'F32': return new Float32Array(copy.buffer, 0, count);
-    case 'I64': return new BigInt64Array(copy.buffer, 0, count);
-    case 'F16': return float16ToFloat32(new Uint16Array(copy.buffer, 0, count));
-    case 'BF16': return bfloat16ToFloat32(new Uint16Array(copy.buffer, 0, count));
-    default: throw new Error(`unsupported dtype ${dtype}`);
+    case 'F32':
+      return new Float32Array(copy.buffer, 0, count);
+    case 'I64':
+      return new BigInt64Array(copy.buffer, 0, count);
+    case 'F16':
+      return float16ToFloat32(new Uint16Array(copy.buffer, 0, count));
+    case 'BF16':
+      return bfloat16ToFloat32(new Uint16Array(copy.buffer, 0, count));
+    default:
+      throw new Error(`unsupported dtype ${dtype}`);
   }
 }
 
@@ -65,21 +72,25 @@ export function readSafetensors(file: Uint8Array, label: string): StateDict {
     if (!isHeaderEntry(value)) fail(`tensor '${name}' has no valid dtype, shape and data_offsets`);
     const entry = value as HeaderEntry;
     const width = DTYPE_BYTES[entry.dtype];
-    if (width === undefined) fail(`tensor '${name}' has dtype ${entry.dtype}; expected one of ${Object.keys(DTYPE_BYTES).join(', ')}`);
+    if (width === undefined)
+      fail(`tensor '${name}' has dtype ${entry.dtype}; expected one of ${Object.keys(DTYPE_BYTES).join(', ')}`);
     const [begin, end] = entry.data_offsets;
     if (end < begin || end > dataLength) {
       fail(`tensor '${name}' spans bytes ${begin}..${end} but the data section is ${dataLength} bytes`);
     }
     const count = entry.shape.reduce((a, b) => a * b, 1);
     if (count * (width as number) !== end - begin) {
-      fail(`tensor '${name}' has shape [${entry.shape.join(', ')}] (${count * (width as number)} bytes) but spans ${end - begin} bytes`);
+      fail(
+        `tensor '${name}' has shape [${entry.shape.join(', ')}] (${count * (width as number)} bytes) but spans ${end - begin} bytes`,
+      );
     }
     entries.push([name, entry]);
   }
 
   // Empty tensors occupy no bytes; among the rest, each must start at or after the
   // furthest end seen so far (checking only adjacent pairs would miss nesting).
-  const byOffset = entries.filter(([, e]) => e.data_offsets[1] > e.data_offsets[0])
+  const byOffset = entries
+    .filter(([, e]) => e.data_offsets[1] > e.data_offsets[0])
     .sort((a, b) => a[1].data_offsets[0] - b[1].data_offsets[0]);
   let coveredUntil = 0;
   let coveringName = '';
@@ -95,7 +106,10 @@ export function readSafetensors(file: Uint8Array, label: string): StateDict {
   for (const [name, entry] of entries) {
     const [begin, end] = entry.data_offsets;
     const count = entry.shape.reduce((a, b) => a * b, 1);
-    sd.set(name, { shape: entry.shape, data: decode(entry.dtype, file.subarray(headerEnd + begin, headerEnd + end), count) });
+    sd.set(name, {
+      shape: entry.shape,
+      data: decode(entry.dtype, file.subarray(headerEnd + begin, headerEnd + end), count),
+    });
   }
   return sd;
 }

@@ -9,8 +9,7 @@ import { float16ToFloat32 } from './half';
 
 /** How a weight is stored when the converter quantized it (tfjs-converter's --quantize_*). */
 export type TfjsQuantization =
-  | { readonly dtype: 'uint8' | 'uint16'; readonly scale: number; readonly min: number }
-  | { readonly dtype: 'float16' };
+  { readonly dtype: 'uint8' | 'uint16'; readonly scale: number; readonly min: number } | { readonly dtype: 'float16' };
 
 export interface TfjsWeightSpec {
   readonly name: string;
@@ -75,34 +74,48 @@ function parseQuantization(q: unknown, where: string): TfjsQuantization {
     const scale = q['scale'];
     const min = q['min'];
     if (typeof scale !== 'number' || !Number.isFinite(scale) || typeof min !== 'number' || !Number.isFinite(min)) {
-      throw new Error(`${where}: ${String(q['dtype'])} quantization has scale ${JSON.stringify(scale)} and min ${JSON.stringify(min)}, expected two finite numbers`);
+      throw new Error(
+        `${where}: ${String(q['dtype'])} quantization has scale ${JSON.stringify(scale)} and min ${JSON.stringify(min)}, expected two finite numbers`,
+      );
     }
     return { dtype: q['dtype'], scale, min };
   }
-  throw new Error(`${where}: quantization dtype ${JSON.stringify(q['dtype'])} is not supported; expected uint8, uint16 or float16`);
+  throw new Error(
+    `${where}: quantization dtype ${JSON.stringify(q['dtype'])} is not supported; expected uint8, uint16 or float16`,
+  );
 }
 
 function parseWeightSpec(w: unknown, where: string): TfjsWeightSpec {
   if (!isObject(w) || typeof w['name'] !== 'string' || !isShape(w['shape'])) {
-    throw new Error(`${where}: expected {name: string, shape: non-negative integers, dtype}, found ${JSON.stringify(w)?.slice(0, 200)}`);
+    throw new Error(
+      `${where}: expected {name: string, shape: non-negative integers, dtype}, found ${JSON.stringify(w)?.slice(0, 200)}`,
+    );
   }
   const at = `${where} '${w['name']}'`;
   if (w['dtype'] !== 'float32') {
-    throw new Error(`${at}: dtype ${JSON.stringify(w['dtype'])} is not supported; expected float32 (image models hold no integer or string weights)`);
+    throw new Error(
+      `${at}: dtype ${JSON.stringify(w['dtype'])} is not supported; expected float32 (image models hold no integer or string weights)`,
+    );
   }
   const spec = { name: w['name'], shape: w['shape'], dtype: 'float32' as const };
   return w['quantization'] === undefined ? spec : { ...spec, quantization: parseQuantization(w['quantization'], at) };
 }
 
 function parseWeightGroups(manifest: unknown, label: string): TfjsWeightGroup[] {
-  if (!Array.isArray(manifest)) throw new Error(`${label}: weightsManifest is ${typeof manifest}, expected an array of groups`);
+  if (!Array.isArray(manifest))
+    throw new Error(`${label}: weightsManifest is ${typeof manifest}, expected an array of groups`);
   const names = new Set<string>();
   return manifest.map((group: unknown, gi) => {
     const where = `${label}: weightsManifest group ${gi}`;
-    if (!isObject(group) || !Array.isArray(group['paths']) || !group['paths'].every((p) => typeof p === 'string') || !Array.isArray(group['weights'])) {
+    if (
+      !isObject(group) ||
+      !Array.isArray(group['paths']) ||
+      !group['paths'].every((p) => typeof p === 'string') ||
+      !Array.isArray(group['weights'])
+    ) {
       throw new Error(`${where}: expected {paths: string[], weights: []}`);
     }
-    const paths = group['paths'] as string[];
+    const paths = group['paths'];
     for (const p of paths) {
       // Shards are siblings of model.json; anything reaching elsewhere is refused.
       if (p === '' || path.isAbsolute(p) || p.split(/[\\/]/).includes('..')) {
@@ -125,17 +138,24 @@ function parseInbound(layer: Json, where: string): string[] {
   if (nodes.length === 0) return [];
   // A layer called more than once (shared weights) has several nodes; the models this
   // importer is for never do that, and supporting it would mean tracking node indices.
-  if (nodes.length > 1) throw new Error(`${where}: the layer is applied ${nodes.length} times (shared layer); expected once`);
+  if (nodes.length > 1)
+    throw new Error(`${where}: the layer is applied ${nodes.length} times (shared layer); expected once`);
   const node: unknown = nodes[0];
   if (!Array.isArray(node)) {
-    throw new Error(`${where}: inbound node ${JSON.stringify(node)?.slice(0, 120)} is not a Keras 2 [[layer, node, tensor, kwargs], ...] list (Keras 3 files are not supported)`);
+    throw new Error(
+      `${where}: inbound node ${JSON.stringify(node)?.slice(0, 120)} is not a Keras 2 [[layer, node, tensor, kwargs], ...] list (Keras 3 files are not supported)`,
+    );
   }
   return node.map((ref: unknown) => {
     if (!Array.isArray(ref) || typeof ref[0] !== 'string' || ref[1] !== 0 || ref[2] !== 0) {
-      throw new Error(`${where}: inbound reference ${JSON.stringify(ref)} is not supported; expected [layerName, 0, 0, kwargs] (each layer applied once, one output)`);
+      throw new Error(
+        `${where}: inbound reference ${JSON.stringify(ref)} is not supported; expected [layerName, 0, 0, kwargs] (each layer applied once, one output)`,
+      );
     }
     if (isObject(ref[3]) && Object.keys(ref[3]).length > 0) {
-      throw new Error(`${where}: inbound reference to '${ref[0]}' passes call arguments ${JSON.stringify(ref[3])}; expected none`);
+      throw new Error(
+        `${where}: inbound reference to '${ref[0]}' passes call arguments ${JSON.stringify(ref[3])}; expected none`,
+      );
     }
     return ref[0];
   });
@@ -151,13 +171,18 @@ function layerRefs(v: unknown, where: string): string[] {
   });
 }
 
-function parseLayer(raw: unknown, index: number, label: string): { layer: Json; className: string; name: string; config: Json } {
+function parseLayer(
+  raw: unknown,
+  index: number,
+  label: string,
+): { layer: Json; className: string; name: string; config: Json } {
   if (!isObject(raw) || typeof raw['class_name'] !== 'string' || !isObject(raw['config'])) {
     throw new Error(`${label}: layer ${index} is not {class_name, config}`);
   }
   const config = raw['config'];
   const name = typeof raw['name'] === 'string' ? raw['name'] : config['name'];
-  if (typeof name !== 'string' || name === '') throw new Error(`${label}: layer ${index} (${raw['class_name']}) has no name`);
+  if (typeof name !== 'string' || name === '')
+    throw new Error(`${label}: layer ${index} (${raw['class_name']}) has no name`);
   return { layer: raw, className: raw['class_name'], name, config };
 }
 
@@ -166,7 +191,12 @@ function parseFunctional(config: Json, label: string): KerasModel {
   if (!Array.isArray(rawLayers)) throw new Error(`${label}: model config has no layers array`);
   const layers = rawLayers.map((raw: unknown, i) => {
     const { layer, className, name, config: layerConfig } = parseLayer(raw, i, label);
-    return { className, name, config: layerConfig, inbound: parseInbound(layer, `${label}: layer '${name}' (${className})`) };
+    return {
+      className,
+      name,
+      config: layerConfig,
+      inbound: parseInbound(layer, `${label}: layer '${name}' (${className})`),
+    };
   });
   return {
     name: typeof config['name'] === 'string' ? config['name'] : 'model',
@@ -186,8 +216,14 @@ function parseSequential(config: unknown, label: string): KerasModel {
   if (first.className !== 'InputLayer') {
     // A Sequential model without an InputLayer declares its input on the first layer.
     const shape = first.config['batch_input_shape'];
-    if (shape === undefined) throw new Error(`${label}: Sequential model's first layer '${first.name}' declares no batch_input_shape`);
-    layers.push({ className: 'InputLayer', name: `${first.name}_input`, config: { batch_input_shape: shape }, inbound: [] });
+    if (shape === undefined)
+      throw new Error(`${label}: Sequential model's first layer '${first.name}' declares no batch_input_shape`);
+    layers.push({
+      className: 'InputLayer',
+      name: `${first.name}_input`,
+      config: { batch_input_shape: shape },
+      inbound: [],
+    });
   }
   for (const p of parsed) {
     const previous = layers[layers.length - 1];
@@ -212,7 +248,9 @@ export function parseTfjsModelJson(text: string, label: string): TfjsModelJson {
   }
   if (!isObject(root)) throw new Error(`${label}: expected a JSON object with modelTopology and weightsManifest`);
   if (root['format'] !== undefined && root['format'] !== 'layers-model') {
-    throw new Error(`${label}: format is ${JSON.stringify(root['format'])}, expected "layers-model" (graph models from tf.saved_model are not Keras layer graphs)`);
+    throw new Error(
+      `${label}: format is ${JSON.stringify(root['format'])}, expected "layers-model" (graph models from tf.saved_model are not Keras layer graphs)`,
+    );
   }
   const topology = root['modelTopology'];
   if (!isObject(topology)) throw new Error(`${label}: modelTopology is missing or not an object`);
@@ -226,7 +264,9 @@ export function parseTfjsModelJson(text: string, label: string): TfjsModelJson {
   } else if (className === 'Sequential') {
     model = parseSequential(modelConfig['config'], label);
   } else {
-    throw new Error(`${label}: model class ${JSON.stringify(className)} is not supported; expected Functional, Model or Sequential`);
+    throw new Error(
+      `${label}: model class ${JSON.stringify(className)} is not supported; expected Functional, Model or Sequential`,
+    );
   }
   return { model, weightGroups: parseWeightGroups(root['weightsManifest'], label) };
 }
@@ -256,7 +296,11 @@ function dequantize(spec: TfjsWeightSpec, bytes: Uint8Array): Float32Array {
 }
 
 /** Splits every group's shard stream into dequantized float32 tensors, keyed by weight name. */
-export function decodeTfjsWeights(groups: readonly TfjsWeightGroup[], shards: ReadonlyMap<string, Uint8Array>, label: string): Map<string, TfjsTensor> {
+export function decodeTfjsWeights(
+  groups: readonly TfjsWeightGroup[],
+  shards: ReadonlyMap<string, Uint8Array>,
+  label: string,
+): Map<string, TfjsTensor> {
   const tensors = new Map<string, TfjsTensor>();
   groups.forEach((group, gi) => {
     const where = `${label}: weightsManifest group ${gi}`;
@@ -301,7 +345,9 @@ export async function readTfjsModelFiles(modelJsonPath: string): Promise<TfjsMod
       try {
         shards.set(p, await fs.readFile(path.join(dir, p)));
       } catch {
-        throw new Error(`${modelJsonPath}: weightsManifest group ${gi}: weight shard '${p}' is missing (looked for ${path.join(dir, p)})`);
+        throw new Error(
+          `${modelJsonPath}: weightsManifest group ${gi}: weight shard '${p}' is missing (looked for ${path.join(dir, p)})`,
+        );
       }
     }
   }

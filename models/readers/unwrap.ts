@@ -86,7 +86,11 @@ export function unwrapStateDict(obj: unknown, label: string): StateDict {
     const where = path.length ? `the object at ${path.map((k) => `['${k}']`).join('')}` : 'the top-level object';
     if (!(current instanceof PickleDict)) {
       const found =
-        current === undefined ? 'nothing' : current instanceof PickledTensor ? 'a single tensor' : `a ${describePickleValue(current)}`;
+        current === undefined
+          ? 'nothing'
+          : current instanceof PickledTensor
+            ? 'a single tensor'
+            : `a ${describePickleValue(current)}`;
       throw new Error(`${label}: ${where} is ${found}; expected a dict of tensors (a state dict)`);
     }
     const dict: PickleDict = current;
@@ -106,7 +110,9 @@ export function unwrapStateDict(obj: unknown, label: string): StateDict {
         `(its keys: ${keys.join(', ') || 'none'}${dict.entries.size > 20 ? ', ...' : ''}); expected a state dict`,
     );
   }
-  throw new Error(`${label}: the state dict is wrapped more than ${MAX_WRAPPER_DEPTH} levels deep; expected at most ${MAX_WRAPPER_DEPTH}`);
+  throw new Error(
+    `${label}: the state dict is wrapped more than ${MAX_WRAPPER_DEPTH} levels deep; expected at most ${MAX_WRAPPER_DEPTH}`,
+  );
 }
 
 function collectTensors(dict: PickleDict): StateDict {

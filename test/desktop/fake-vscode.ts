@@ -37,7 +37,9 @@ export interface FakeVscode {
 
 /** Callable, indexable, never a thenable: whatever is asked of it, it answers with itself. */
 function anything(): unknown {
-  const target = function () { /* no-op */ };
+  const target = function () {
+    /* no-op */
+  };
   const proxy: unknown = new Proxy(target, {
     get: (_t, key) => (key === 'then' ? undefined : key === Symbol.toPrimitive ? () => '' : proxy),
     apply: () => proxy,
@@ -47,7 +49,10 @@ function anything(): unknown {
 }
 
 function withFallback<T extends object>(known: T): T {
-  return new Proxy(known, { get: (t, key) => (key in t ? (t as Record<string | symbol, unknown>)[key] : key === 'then' ? undefined : anything()) });
+  return new Proxy(known, {
+    get: (t, key) =>
+      key in t ? (t as Record<string | symbol, unknown>)[key] : key === 'then' ? undefined : anything(),
+  });
 }
 
 class Disposable {
@@ -88,7 +93,10 @@ class Uri {
 }
 
 class TabInputCustom {
-  constructor(readonly uri: Uri, readonly viewType: string) {}
+  constructor(
+    readonly uri: Uri,
+    readonly viewType: string,
+  ) {}
 }
 class TabInputText {
   constructor(readonly uri: Uri) {}
@@ -139,34 +147,56 @@ export function installFakeVscode(): FakeVscode {
     fake.shown.push(shown);
     return Promise.resolve(fake.respond(shown));
   };
-  const channel = (name: string) => withFallback({
-    name,
-    ...Object.fromEntries(['trace', 'debug', 'info', 'warn', 'error'].map((level) => [level, (m: string) => fake.log.push(`${level}: ${m}`)])),
-    appendLine: (m: string) => fake.log.push(m),
-    append: (m: string) => fake.log.push(m),
-    show: () => fake.executed.push({ id: '<show log>', args: [name] }),
-    dispose: () => undefined,
-  });
+  const channel = (name: string) =>
+    withFallback({
+      name,
+      ...Object.fromEntries(
+        ['trace', 'debug', 'info', 'warn', 'error'].map((level) => [
+          level,
+          (m: string) => fake.log.push(`${level}: ${m}`),
+        ]),
+      ),
+      appendLine: (m: string) => fake.log.push(m),
+      append: (m: string) => fake.log.push(m),
+      show: () => fake.executed.push({ id: '<show log>', args: [name] }),
+      dispose: () => undefined,
+    });
   const statusItem = () => {
     const item = {
-      show: () => undefined, hide: () => undefined, dispose: () => undefined,
-      set text(t: string) { fake.statusBar.text = t; },
-      get text() { return fake.statusBar.text; },
-      set tooltip(t: string) { fake.statusBar.tooltip = t; },
-      get tooltip() { return fake.statusBar.tooltip; },
+      show: () => undefined,
+      hide: () => undefined,
+      dispose: () => undefined,
+      set text(t: string) {
+        fake.statusBar.text = t;
+      },
+      get text() {
+        return fake.statusBar.text;
+      },
+      set tooltip(t: string) {
+        fake.statusBar.tooltip = t;
+      },
+      get tooltip() {
+        return fake.statusBar.tooltip;
+      },
     };
     return item;
   };
-  const configuration = () => withFallback({
-    get: <T>(key: string, fallback?: T) => (key in fake.config ? fake.config[key] : fallback),
-    update: async (key: string, value: unknown) => {
-      fake.config[key] = value;
-    },
-    has: (key: string) => key in fake.config,
-    inspect: () => undefined,
-  });
+  const configuration = () =>
+    withFallback({
+      get: <T>(key: string, fallback?: T) => (key in fake.config ? fake.config[key] : fallback),
+      update: async (key: string, value: unknown) => {
+        fake.config[key] = value;
+      },
+      has: (key: string) => key in fake.config,
+      inspect: () => undefined,
+    });
   const vscode = withFallback({
-    Uri, Disposable, TabInputCustom, TabInputText, ThemeColor, EventEmitter,
+    Uri,
+    Disposable,
+    TabInputCustom,
+    TabInputText,
+    ThemeColor,
+    EventEmitter,
     StatusBarAlignment: { Left: 1, Right: 2 },
     ProgressLocation: { SourceControl: 1, Window: 10, Notification: 15 },
     ConfigurationTarget: { Global: 1, Workspace: 2, WorkspaceFolder: 3 },
@@ -178,7 +208,8 @@ export function installFakeVscode(): FakeVscode {
       showInformationMessage: (text: string, ...items: unknown[]) => ask('info', text, items),
       showWarningMessage: (text: string, ...items: unknown[]) => ask('warning', text, items),
       showErrorMessage: (text: string, ...items: unknown[]) => ask('error', text, items),
-      showQuickPick: async (items: unknown, options?: { title?: string }) => ask('quickPick', options?.title ?? '', await (items as Promise<unknown[]>)),
+      showQuickPick: async (items: unknown, options?: { title?: string }) =>
+        ask('quickPick', options?.title ?? '', await (items as Promise<unknown[]>)),
       showInputBox: (options?: { title?: string }) => ask('inputBox', options?.title ?? '', []),
       showOpenDialog: (options?: { openLabel?: string }) => ask('openDialog', options?.openLabel ?? '', []),
       withProgress: async <R>(options: { title?: string }, task: (p: unknown, t: unknown) => Promise<R>) => {
@@ -192,7 +223,10 @@ export function installFakeVscode(): FakeVscode {
         fake.onProgress(record);
         return task(
           { report: (r: { message?: string; increment?: number }) => record.reports.push(r) },
-          { isCancellationRequested: false, onCancellationRequested: (l: () => void) => (cancelListeners.push(l), new Disposable()) },
+          {
+            isCancellationRequested: false,
+            onCancellationRequested: (l: () => void) => (cancelListeners.push(l), new Disposable()),
+          },
         );
       },
       tabGroups: { activeTabGroup: { activeTab: undefined }, all: [] },
@@ -232,10 +266,16 @@ export function installFakeVscode(): FakeVscode {
 }
 
 /** A minimal ExtensionContext: subscriptions, a path, and in-memory mementos. */
-export function fakeContext(extensionPath: string): { subscriptions: { dispose(): unknown }[]; extensionPath: string } & Record<string, unknown> {
+export function fakeContext(
+  extensionPath: string,
+): { subscriptions: { dispose(): unknown }[]; extensionPath: string } & Record<string, unknown> {
   const memento = () => {
     const values = new Map<string, unknown>();
-    return { get: <T>(k: string, d?: T) => (values.has(k) ? values.get(k) : d), update: async (k: string, v: unknown) => void values.set(k, v), keys: () => [...values.keys()] };
+    return {
+      get: <T>(k: string, d?: T) => (values.has(k) ? values.get(k) : d),
+      update: async (k: string, v: unknown) => void values.set(k, v),
+      keys: () => [...values.keys()],
+    };
   };
   return withFallback({
     subscriptions: [] as { dispose(): unknown }[],

@@ -26,14 +26,16 @@ function cachedBuild(): string | undefined {
 async function main(): Promise<number> {
   const executable = process.env.VSCODE_TEST_EXECUTABLE ?? cachedBuild();
   if (!executable) {
-    process.stderr.write([
-      'test:desktop NOT RUN: no VS Code build is available offline.',
-      '  @vscode/test-electron downloads VS Code from update.code.visualstudio.com, which this machine cannot reach,',
-      '  and none was found in VSCODE_TEST_EXECUTABLE or .vscode-test/.',
-      '  To run it: set VSCODE_TEST_EXECUTABLE to a VS Code executable (or run once with network access).',
-      `  Exit status ${NOT_RUN} means "not run"; it is not a pass.`,
-      '',
-    ].join('\n'));
+    process.stderr.write(
+      [
+        'test:desktop NOT RUN: no VS Code build is available offline.',
+        '  @vscode/test-electron downloads VS Code from update.code.visualstudio.com, which this machine cannot reach,',
+        '  and none was found in VSCODE_TEST_EXECUTABLE or .vscode-test/.',
+        '  To run it: set VSCODE_TEST_EXECUTABLE to a VS Code executable (or run once with network access).',
+        `  Exit status ${NOT_RUN} means "not run"; it is not a pass.`,
+        '',
+      ].join('\n'),
+    );
     return NOT_RUN;
   }
   if (!fs.existsSync(path.join(root, 'dist', 'extension.js'))) {

@@ -36,13 +36,25 @@ function environment(dirs: CodeServerDirs): NodeJS.ProcessEnv {
 }
 
 function baseArgs(dirs: CodeServerDirs): string[] {
-  return [entry(dirs.cacheDir), '--auth', 'none', '--disable-telemetry', '--disable-update-check',
-    '--extensions-dir', dirs.extensionsDir, '--user-data-dir', dirs.userDataDir];
+  return [
+    entry(dirs.cacheDir),
+    '--auth',
+    'none',
+    '--disable-telemetry',
+    '--disable-update-check',
+    '--extensions-dir',
+    dirs.extensionsDir,
+    '--user-data-dir',
+    dirs.userDataDir,
+  ];
 }
 
 export async function installExtension(dirs: CodeServerDirs, vsix: string): Promise<string> {
-  const { stdout, stderr } = await execFileP(nodeBin(dirs.cacheDir), [...baseArgs(dirs), '--install-extension', vsix],
-    { env: environment(dirs), timeout: 180_000, maxBuffer: 16 << 20 });
+  const { stdout, stderr } = await execFileP(nodeBin(dirs.cacheDir), [...baseArgs(dirs), '--install-extension', vsix], {
+    env: environment(dirs),
+    timeout: 180_000,
+    maxBuffer: 16 << 20,
+  });
   const out = `${stdout}${stderr}`;
   if (!/successfully installed/i.test(out)) throw new Error(`installing ${vsix} failed: ${out}`);
   return out.trim();
@@ -89,7 +101,11 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 }
 
 export class CodeServer {
-  private constructor(readonly process: ChildProcess, readonly port: number, readonly logFile: string) {}
+  private constructor(
+    readonly process: ChildProcess,
+    readonly port: number,
+    readonly logFile: string,
+  ) {}
 
   get url(): string {
     return `http://127.0.0.1:${this.port}`;
@@ -102,8 +118,11 @@ export class CodeServer {
   static async start(dirs: CodeServerDirs, logFile: string): Promise<CodeServer> {
     const port = await freePort();
     const log = fs.openSync(logFile, 'a');
-    const child = spawn(nodeBin(dirs.cacheDir), [...baseArgs(dirs), '--bind-addr', `127.0.0.1:${port}`, '--ignore-last-opened'],
-      { env: environment(dirs), stdio: ['ignore', log, log], detached: true });
+    const child = spawn(
+      nodeBin(dirs.cacheDir),
+      [...baseArgs(dirs), '--bind-addr', `127.0.0.1:${port}`, '--ignore-last-opened'],
+      { env: environment(dirs), stdio: ['ignore', log, log], detached: true },
+    );
     fs.closeSync(log);
     const cs = new CodeServer(child, port, logFile);
     if (child.pid !== undefined) running.add(child.pid);
@@ -148,7 +167,10 @@ export function daemonPids(extensionsDir: string): number[] {
       continue;
     }
     const args = cmd.split('\0');
-    if (args.some((a) => a.startsWith(extensionsDir) && a.endsWith(path.join('dist', 'upscale.js'))) && args.includes('daemon')) {
+    if (
+      args.some((a) => a.startsWith(extensionsDir) && a.endsWith(path.join('dist', 'upscale.js'))) &&
+      args.includes('daemon')
+    ) {
       pids.push(Number(name));
     }
   }

@@ -11,7 +11,7 @@ export async function makeImage(file: string, width: number, height: number, see
       const i = (y * width + x) * 3;
       const u = x / Math.max(1, width - 1);
       const v = y / Math.max(1, height - 1);
-      const cx = x - width * (0.3 + 0.1 * seed % 3);
+      const cx = x - width * (0.3 + ((0.1 * seed) % 3));
       const cy = y - height * 0.55;
       const disc = cx * cx + cy * cy < (Math.min(width, height) * 0.22) ** 2;
       const stripes = ((x >> 2) + (y >> 3)) % 2 === 0;
@@ -37,7 +37,8 @@ export async function dimensions(file: string): Promise<{ width: number; height:
 export async function expectSize(file: string, width: number, height: number): Promise<void> {
   if (!fs.existsSync(file)) throw new Error(`${path.basename(file)} was not written`);
   const d = await dimensions(file);
-  if (d.width !== width || d.height !== height) throw new Error(`${path.basename(file)} is ${d.width}×${d.height}, expected ${width}×${height}`);
+  if (d.width !== width || d.height !== height)
+    throw new Error(`${path.basename(file)} is ${d.width}×${d.height}, expected ${width}×${height}`);
 }
 
 /**
@@ -46,7 +47,11 @@ export async function expectSize(file: string, width: number, height: number): P
  */
 export async function meanDifference(source: string, result: string): Promise<number> {
   const s = await sharp(source).removeAlpha().raw().toBuffer({ resolveWithObject: true });
-  const r = await sharp(result).removeAlpha().resize(s.info.width, s.info.height, { fit: 'fill', kernel: 'lanczos3' }).raw().toBuffer();
+  const r = await sharp(result)
+    .removeAlpha()
+    .resize(s.info.width, s.info.height, { fit: 'fill', kernel: 'lanczos3' })
+    .raw()
+    .toBuffer();
   let sum = 0;
   for (let i = 0; i < s.data.length; i++) sum += Math.abs((s.data[i] as number) - (r[i] as number));
   return sum / s.data.length;
@@ -60,7 +65,10 @@ export async function spread(file: string): Promise<number> {
 
 export async function expectPicture(source: string, result: string, maxDiff = 30): Promise<string> {
   const diff = await meanDifference(source, result);
-  if (diff > maxDiff) throw new Error(`${path.basename(result)} does not look like ${path.basename(source)}: mean difference ${diff.toFixed(1)} > ${maxDiff}`);
+  if (diff > maxDiff)
+    throw new Error(
+      `${path.basename(result)} does not look like ${path.basename(source)}: mean difference ${diff.toFixed(1)} > ${maxDiff}`,
+    );
   const sd = await spread(result);
   if (sd < 5) throw new Error(`${path.basename(result)} is flat (stdev ${sd.toFixed(1)})`);
   return `mean diff ${diff.toFixed(1)}`;
@@ -72,8 +80,16 @@ export function filesStartingWith(dir: string, prefix: string): string[] {
 }
 
 /** "a.png → a@4x.png (64×48 → 256×192, 1 pass, 1.2 s on cpu)" → its parts. */
-export function parseResult(message: string): { input: string; output: string; width: number; height: number; passes: number } | undefined {
+export function parseResult(
+  message: string,
+): { input: string; output: string; width: number; height: number; passes: number } | undefined {
   const m = /(\S[^→]*?) → (.+?) \((\d+)×(\d+) → (\d+)×(\d+), (\d+) pass/.exec(message);
   if (!m) return undefined;
-  return { input: (m[1] as string).replace(/^Upscaled /, ''), output: m[2] as string, width: Number(m[5]), height: Number(m[6]), passes: Number(m[7]) };
+  return {
+    input: (m[1] as string).replace(/^Upscaled /, ''),
+    output: m[2] as string,
+    width: Number(m[5]),
+    height: Number(m[6]),
+    passes: Number(m[7]),
+  };
 }

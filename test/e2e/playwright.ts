@@ -50,7 +50,10 @@ export interface Keyboard {
 }
 
 export interface Page {
-  goto(url: string, options?: { timeout?: number; waitUntil?: 'load' | 'domcontentloaded' | 'networkidle' | 'commit' }): Promise<unknown>;
+  goto(
+    url: string,
+    options?: { timeout?: number; waitUntil?: 'load' | 'domcontentloaded' | 'networkidle' | 'commit' },
+  ): Promise<unknown>;
   locator(selector: string, options?: { hasText?: string | RegExp }): Locator;
   frameLocator(selector: string): FrameLocator;
   keyboard: Keyboard;
@@ -68,13 +71,21 @@ export interface BrowserContext {
 }
 
 export interface Browser {
-  newContext(options?: { viewport?: { width: number; height: number }; deviceScaleFactor?: number }): Promise<BrowserContext>;
+  newContext(options?: {
+    viewport?: { width: number; height: number };
+    deviceScaleFactor?: number;
+  }): Promise<BrowserContext>;
   close(): Promise<void>;
 }
 
 export interface Playwright {
   readonly chromium: {
-    launch(options: { executablePath: string; headless?: boolean; args?: readonly string[]; timeout?: number }): Promise<Browser>;
+    launch(options: {
+      executablePath: string;
+      headless?: boolean;
+      args?: readonly string[];
+      timeout?: number;
+    }): Promise<Browser>;
   };
 }
 

@@ -71,7 +71,7 @@ function writeMachineSettings(userDataDir: string, values: Record<string, unknow
 async function workspaceSettings(env: Env, values: Record<string, unknown>): Promise<void> {
   const file = path.join(env.ws, '.vscode', 'settings.json');
   fs.mkdirSync(path.dirname(file), { recursive: true });
-  const current = fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown> : {};
+  const current = fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>) : {};
   for (const [k, v] of Object.entries(values)) {
     if (v === undefined) delete current[k];
     else current[k] = v;
@@ -91,12 +91,18 @@ function ws(env: Env, ...parts: string[]): string {
 /** Waits for the success notification of a single-image job and checks the file it names. */
 async function expectUpscaled(env: Env, input: string, width: number, height: number, timeoutMs = 120_000) {
   const base = path.basename(input);
-  const toast = await env.wb.waitToast(new RegExp(`^Upscaled ${base.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} → `), timeoutMs);
+  const toast = await env.wb.waitToast(
+    new RegExp(`^Upscaled ${base.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} → `),
+    timeoutMs,
+  );
   const r = parseResult(toast.message);
   assert(r, `cannot read the result from "${toast.message}"`);
   const output = path.join(path.dirname(input), r.output);
   await expectSize(output, width, height);
-  assert(r.width === width && r.height === height, `the notification says ${r.width}×${r.height}, expected ${width}×${height}`);
+  assert(
+    r.width === width && r.height === height,
+    `the notification says ${r.width}×${r.height}, expected ${width}×${height}`,
+  );
   return { toast, output, passes: r.passes };
 }
 
@@ -114,34 +120,49 @@ async function startDaemonPid(env: Env): Promise<number> {
 
 const scenarios: Scenario[] = [
   {
-    id: '01', name: 'explorer upscale', run: async (env) => {
+    id: '01',
+    name: 'explorer upscale',
+    run: async (env) => {
       const input = ws(env, 's1-photo.png');
       await env.wb.explorerContext('s1-photo.png', 'Upscale Image');
       const { toast, output } = await expectUpscaled(env, input, 256, 192, 180_000);
-      for (const b of ['Open', 'Reveal in Explorer', 'Compare']) assert(toast.buttons.includes(b), `the notification offers ${toast.buttons.join(', ')}; no ${b}`);
+      for (const b of ['Open', 'Reveal in Explorer', 'Compare'])
+        assert(toast.buttons.includes(b), `the notification offers ${toast.buttons.join(', ')}; no ${b}`);
       const pixels = await expectPicture(input, output);
       await env.wb.waitExplorerRow(path.basename(output));
-      const status = await until('the status bar to show the idle daemon', async () => {
-        const s = await env.wb.statusBarUpscale();
-        return /Upscale/.test(s) && /cpu/i.test(s) ? s : undefined;
-      }, 20_000);
+      const status = await until(
+        'the status bar to show the idle daemon',
+        async () => {
+          const s = await env.wb.statusBarUpscale();
+          return /Upscale/.test(s) && /cpu/i.test(s) ? s : undefined;
+        },
+        20_000,
+      );
       // The daemon is the extension host's child, running the packaged dist/upscale.js.
       const pid = await startDaemonPid(env);
       const host = parentPid(pid);
-      assert(host !== undefined && /extensionHost|bootstrap-fork|node/.test(commandLine(host)), `the daemon's parent is ${commandLine(host ?? 0)}`);
+      assert(
+        host !== undefined && /extensionHost|bootstrap-fork|node/.test(commandLine(host)),
+        `the daemon's parent is ${commandLine(host ?? 0)}`,
+      );
       await shot(env, '01-explorer-upscale.png');
       return `${path.basename(output)} 256×192, ${pixels}; buttons: ${toast.buttons.join(', ')}; status "${status}"`;
     },
   },
   {
-    id: '02', name: 'upscale with', run: async (env) => {
+    id: '02',
+    name: 'upscale with',
+    run: async (env) => {
       // A 4x model for 2x: one pass, then Lanczos down.
       const a = ws(env, 's2-with.png');
       await env.wb.explorerContext('s2-with.png', 'Upscale Image With…');
       await env.wb.quickPickRows();
       await env.wb.typeAndEnter(DEFAULT_MODEL);
       const scaleRows = await env.wb.quickPickRows();
-      assert(scaleRows.some((r) => /2x/.test(r) && /one pass, then Lanczos down/.test(r)), `scale rows: ${scaleRows.join(' | ')}`);
+      assert(
+        scaleRows.some((r) => /2x/.test(r) && /one pass, then Lanczos down/.test(r)),
+        `scale rows: ${scaleRows.join(' | ')}`,
+      );
       await env.wb.pickRow('2x');
       const r1 = await expectUpscaled(env, a, 80, 60);
       assert(r1.passes === 1, `2x with a 4x model took ${r1.passes} passes`);
@@ -156,10 +177,14 @@ const scenarios: Scenario[] = [
       await env.wb.pickRow('Custom…');
       const input = env.wb.page.locator('.quick-input-widget .quick-input-box input');
       await input.fill('500x400');
-      const hint = await until('the size hint under the input box', async () => {
-        const m = await env.wb.inputMessage();
-        return /500/.test(m) ? m : undefined;
-      }, 10_000);
+      const hint = await until(
+        'the size hint under the input box',
+        async () => {
+          const m = await env.wb.inputMessage();
+          return /500/.test(m) ? m : undefined;
+        },
+        10_000,
+      );
       await input.press('Enter');
       const r2 = await expectUpscaled(env, b, 500, 400, 180_000);
       assert(r2.passes === 3, `500x400 from 10×8 took ${r2.passes} passes, expected 3`);
@@ -168,9 +193,15 @@ const scenarios: Scenario[] = [
     },
   },
   {
-    id: '03', name: 'batch and folder', run: async (env) => {
+    id: '03',
+    name: 'batch and folder',
+    run: async (env) => {
       const names = ['s3-m1.png', 's3-m2.jpg', 's3-m3.webp'];
-      const sizes: Record<string, [number, number]> = { 's3-m1.png': [32, 32], 's3-m2.jpg': [40, 24], 's3-m3.webp': [24, 40] };
+      const sizes: Record<string, [number, number]> = {
+        's3-m1.png': [32, 32],
+        's3-m2.jpg': [40, 24],
+        's3-m3.webp': [24, 40],
+      };
       await env.wb.explorerSelect(names);
       await env.wb.explorerContext('s3-m3.webp', 'Upscale Image');
       const t = await env.wb.waitToast(/^Upscaled 3 of 3 images/, 240_000);
@@ -189,13 +220,18 @@ const scenarios: Scenario[] = [
       const t2 = await env.wb.waitToast(/^Upscaled 2 of 2 images/, 240_000);
       await expectSize(ws(env, 's3-folder', 'upscaled', 'f1@4x.png'), 96, 64);
       await expectSize(ws(env, 's3-folder', 'upscaled', 'f2@4x.jpg'), 64, 96);
-      assert(!fs.existsSync(ws(env, 's3-folder', 'upscaled', 'sub')), 'the subfolder was upscaled with "This folder only"');
+      assert(
+        !fs.existsSync(ws(env, 's3-folder', 'upscaled', 'sub')),
+        'the subfolder was upscaled with "This folder only"',
+      );
       await shot(env, '03-folder.png');
       return `"${t.message}"; "${t2.message}"`;
     },
   },
   {
-    id: '04', name: 'cancel', run: async (env) => {
+    id: '04',
+    name: 'cancel',
+    run: async (env) => {
       await workspaceSettings(env, { 'upscale.tileSize': 32 });
       await env.wb.explorerContext('s4-big.png', 'Upscale Image With…');
       await env.wb.quickPickRows();
@@ -204,11 +240,18 @@ const scenarios: Scenario[] = [
       const progress = await env.wb.waitToast(/Upscaling s4-big\.png/, 30_000);
       const pidBefore = await startDaemonPid(env);
       // Let a few tiles finish, so the cancel lands mid-job.
-      const running = await until('tiles to be under way', async () => {
-        const t = (await env.wb.toasts()).find((x) => /Upscaling s4-big\.png/.test(x.message));
-        return t && /tile [1-9]\d* of \d+/i.test(t.message) ? t.message : undefined;
-      }, 60_000);
-      assert(progress.buttons.includes('Cancel'), `the progress notification offers ${progress.buttons.join(', ') || 'nothing'}; no Cancel`);
+      const running = await until(
+        'tiles to be under way',
+        async () => {
+          const t = (await env.wb.toasts()).find((x) => /Upscaling s4-big\.png/.test(x.message));
+          return t && /tile [1-9]\d* of \d+/i.test(t.message) ? t.message : undefined;
+        },
+        60_000,
+      );
+      assert(
+        progress.buttons.includes('Cancel'),
+        `the progress notification offers ${progress.buttons.join(', ') || 'nothing'}; no Cancel`,
+      );
       await env.wb.clickToastButton(/Upscaling s4-big\.png/, 'Cancel');
       const cancelled = await env.wb.waitToast(/^Upscale cancelled: s4-big\.png; no file was written\./, 30_000);
       await sleep(1000);
@@ -216,7 +259,10 @@ const scenarios: Scenario[] = [
       assert(leftovers.length === 0, `files left after cancelling: ${leftovers.join(', ')}`);
       await shot(env, '04-cancel.png');
       const pidAfter = daemonPids(env.dirs.extensionsDir);
-      assert(pidAfter.includes(pidBefore), `the daemon (pid ${pidBefore}) did not stay up: now ${pidAfter.join(', ') || 'none'}`);
+      assert(
+        pidAfter.includes(pidBefore),
+        `the daemon (pid ${pidBefore}) did not stay up: now ${pidAfter.join(', ') || 'none'}`,
+      );
       await workspaceSettings(env, { 'upscale.tileSize': undefined });
       await env.wb.clearNotifications();
       const next = ws(env, 's4-next.png');
@@ -227,49 +273,87 @@ const scenarios: Scenario[] = [
     },
   },
   {
-    id: '05', name: 'preview panel', run: async (env) => {
+    id: '05',
+    name: 'preview panel',
+    run: async (env) => {
       await workspaceSettings(env, { 'upscale.tileSize': 32, 'upscale.openPreviewOnCompletion': true });
       const input = ws(env, 's5-preview.png');
       // The image open in an editor first: the panel must open beside it.
       await (await env.wb.waitExplorerRow('s5-preview.png')).click();
-      await until('the image editor', async () => (await env.wb.editorTabs()).some((t) => t.startsWith('s5-preview.png')), 15_000);
+      await until(
+        'the image editor',
+        async () => (await env.wb.editorTabs()).some((t) => t.startsWith('s5-preview.png')),
+        15_000,
+      );
       await env.wb.explorerContext('s5-preview.png', 'Upscale Image With…');
       await env.wb.quickPickRows();
       await env.wb.typeAndEnter(SLOW_MODEL);
       await env.wb.pickRow('4x');
       // Opens beside the current editor: a second editor group with the panel's tab.
-      await until('the preview tab', async () => (await env.wb.editorTabs()).some((t) => t.startsWith('Upscale: s5-preview.png')), 30_000);
+      await until(
+        'the preview tab',
+        async () => (await env.wb.editorTabs()).some((t) => t.startsWith('Upscale: s5-preview.png')),
+        30_000,
+      );
       const groups = await env.wb.editorGroups();
       assert(groups >= 2, `the preview did not open beside the image (${groups} editor group)`);
       const view = env.wb.webview(EXTENSION_ID);
-      const original = await until('the original image to load', async () => {
-        const w = await view.locator('#image-original').evaluate(imageWidth);
-        return w > 0 ? w : undefined;
-      }, 30_000);
+      const original = await until(
+        'the original image to load',
+        async () => {
+          const w = await view.locator('#image-original').evaluate(imageWidth);
+          return w > 0 ? w : undefined;
+        },
+        30_000,
+      );
       // Two moments while the tiles come in.
       const progressText = async () => {
-        const bar = await view.locator('#progress-bar').getAttribute('value').catch(() => null);
-        const status = (await view.locator('#status-text').innerText().catch(() => '')).trim();
+        const bar = await view
+          .locator('#progress-bar')
+          .getAttribute('value')
+          .catch(() => null);
+        const status = (
+          await view
+            .locator('#status-text')
+            .innerText()
+            .catch(() => '')
+        ).trim();
         return { bar, status, key: `${bar ?? ''}|${status}` };
       };
       const tileOf = (status: string) => Number(/tile (\d+) of/.exec(status)?.[1] ?? -1);
-      const first = await until('the first tiles', async () => {
-        const p = await progressText();
-        return tileOf(p.status) >= 1 ? p : undefined;
-      }, 90_000, 200);
+      const first = await until(
+        'the first tiles',
+        async () => {
+          const p = await progressText();
+          return tileOf(p.status) >= 1 ? p : undefined;
+        },
+        90_000,
+        200,
+      );
       await shot(env, '05-preview-live-1.png');
-      const second = await until('more tiles', async () => {
-        const p = await progressText();
-        return tileOf(p.status) > tileOf(first.status) || (p.key !== first.key && tileOf(p.status) < 0) ? p : undefined;
-      }, 90_000, 200);
+      const second = await until(
+        'more tiles',
+        async () => {
+          const p = await progressText();
+          return tileOf(p.status) > tileOf(first.status) || (p.key !== first.key && tileOf(p.status) < 0)
+            ? p
+            : undefined;
+        },
+        90_000,
+        200,
+      );
       await shot(env, '05-preview-live-2.png');
       const done = await expectUpscaled(env, input, 384, 384, 300_000);
       assert(!done.toast.buttons.includes('Compare'), 'Compare is offered although the preview is open');
       await view.locator('#image-upscaled:not([hidden])').waitFor({ timeout: 30_000 });
-      const upscaledW = await until('the upscaled image in the panel', async () => {
-        const w = await view.locator('#image-upscaled').evaluate(imageWidth);
-        return w > 0 ? w : undefined;
-      }, 30_000);
+      const upscaledW = await until(
+        'the upscaled image in the panel',
+        async () => {
+          const w = await view.locator('#image-upscaled').evaluate(imageWidth);
+          return w > 0 ? w : undefined;
+        },
+        30_000,
+      );
       assert(upscaledW === 384, `the panel shows a ${upscaledW} px wide result, expected 384`);
       const infoOutput = (await view.locator('#info-output').innerText()).trim();
       // Slider (split) mode: the divider appears and moves with the keyboard.
@@ -280,22 +364,37 @@ const scenarios: Scenario[] = [
       await view.locator('#divider').focus();
       await view.locator('#divider').press('ArrowLeft');
       await view.locator('#divider').press('ArrowLeft');
-      const after = await until('the divider to move', async () => {
-        const v = await view.locator('#divider').getAttribute('aria-valuenow');
-        return v !== before ? v : undefined;
-      }, 5_000);
+      const after = await until(
+        'the divider to move',
+        async () => {
+          const v = await view.locator('#divider').getAttribute('aria-valuenow');
+          return v !== before ? v : undefined;
+        },
+        5_000,
+      );
       await shot(env, '05-preview-slider.png');
       // Reload the window: the panel comes back with the same job and mode.
       await env.wb.command('Developer: Reload Window');
       await sleep(2000);
       await env.wb.ready();
-      await until('the restored preview tab', async () => (await env.wb.editorTabs()).some((t) => t.startsWith('Upscale: s5-preview.png')), 60_000);
+      await until(
+        'the restored preview tab',
+        async () => (await env.wb.editorTabs()).some((t) => t.startsWith('Upscale: s5-preview.png')),
+        60_000,
+      );
       const restored = env.wb.webview(EXTENSION_ID);
-      await restored.locator('#info-path').filter({ hasText: path.basename(done.output) }).waitFor({ state: 'attached', timeout: 60_000 });
-      const restoredW = await until('the restored upscaled image', async () => {
-        const w = await restored.locator('#image-upscaled').evaluate(imageWidth);
-        return w > 0 ? w : undefined;
-      }, 30_000);
+      await restored
+        .locator('#info-path')
+        .filter({ hasText: path.basename(done.output) })
+        .waitFor({ state: 'attached', timeout: 60_000 });
+      const restoredW = await until(
+        'the restored upscaled image',
+        async () => {
+          const w = await restored.locator('#image-upscaled').evaluate(imageWidth);
+          return w > 0 ? w : undefined;
+        },
+        30_000,
+      );
       const mode = await restored.locator('#mode-split').getAttribute('aria-pressed');
       await shot(env, '05-preview-reload.png');
       assert(mode === 'true', `after the reload the panel is not in Split mode (aria-pressed ${mode})`);
@@ -305,7 +404,9 @@ const scenarios: Scenario[] = [
     },
   },
   {
-    id: '06', name: 'daemon killed', run: async (env) => {
+    id: '06',
+    name: 'daemon killed',
+    run: async (env) => {
       await workspaceSettings(env, { 'upscale.tileSize': 32 });
       const input = ws(env, 's6-big.png');
       await env.wb.explorerContext('s6-big.png', 'Upscale Image With…');
@@ -314,10 +415,14 @@ const scenarios: Scenario[] = [
       await env.wb.pickRow('4x');
       await env.wb.waitToast(/Upscaling s6-big\.png/, 30_000);
       const pid = await startDaemonPid(env);
-      await until('tiles to be under way', async () => {
-        const t = (await env.wb.toasts()).find((x) => /Upscaling s6-big\.png/.test(x.message));
-        return t && /tile [1-9]\d* of \d+/i.test(t.message);
-      }, 60_000);
+      await until(
+        'tiles to be under way',
+        async () => {
+          const t = (await env.wb.toasts()).find((x) => /Upscaling s6-big\.png/.test(x.message));
+          return t && /tile [1-9]\d* of \d+/i.test(t.message);
+        },
+        60_000,
+      );
       process.kill(pid, 'SIGKILL');
       const error = await env.wb.waitToast(/s6-big\.png/i, 30_000).then(async (t) => {
         // The progress toast names the file too; wait for the failure.
@@ -327,9 +432,16 @@ const scenarios: Scenario[] = [
       assert(/daemon/i.test(error.message), `the error does not say the daemon stopped: "${error.message}"`);
       const statusAfterKill = await env.wb.statusBarUpscale();
       await shot(env, '06-daemon-killed.png');
-      assert(filesStartingWith(env.ws, 's6-big@').length === 0, `files left: ${filesStartingWith(env.ws, 's6-big@').join(', ')}`);
+      assert(
+        filesStartingWith(env.ws, 's6-big@').length === 0,
+        `files left: ${filesStartingWith(env.ws, 's6-big@').join(', ')}`,
+      );
       // Restarted on its own (back-off), then the next job succeeds.
-      const newPid = await until('a new daemon', async () => daemonPids(env.dirs.extensionsDir).find((p) => p !== pid), 60_000);
+      const newPid = await until(
+        'a new daemon',
+        async () => daemonPids(env.dirs.extensionsDir).find((p) => p !== pid),
+        60_000,
+      );
       await workspaceSettings(env, { 'upscale.tileSize': undefined });
       await env.wb.clearNotifications();
       await env.wb.explorerContext('s6-next.png', 'Upscale Image');
@@ -341,20 +453,31 @@ const scenarios: Scenario[] = [
     },
   },
   {
-    id: '07', name: 'import model', run: async (env) => {
+    id: '07',
+    name: 'import model',
+    run: async (env) => {
       assert(fs.existsSync(FIXTURE_MODEL), `the fixture model ${FIXTURE_MODEL} is missing`);
       await env.wb.command('Upscale: Import Model…');
       await env.wb.openDialogPath(FIXTURE_MODEL);
       const imported = await env.wb.waitToast(/^Imported .+: .+, x4\./, 120_000);
       const name = /^Imported (.+?): /.exec(imported.message)?.[1] ?? '';
-      const json = fs.readdirSync(env.userModels).filter((n) => n.endsWith('.json')).map((n) => JSON.parse(fs.readFileSync(path.join(env.userModels, n), 'utf8')) as { id: string; name: string });
+      const json = fs
+        .readdirSync(env.userModels)
+        .filter((n) => n.endsWith('.json'))
+        .map((n) => JSON.parse(fs.readFileSync(path.join(env.userModels, n), 'utf8')) as { id: string; name: string });
       const record = json.find((r) => r.name === name);
-      assert(record, `the imported model is not in the models folder ${env.userModels} (${json.map((r) => r.name).join(', ')})`);
+      assert(
+        record,
+        `the imported model is not in the models folder ${env.userModels} (${json.map((r) => r.name).join(', ')})`,
+      );
       await env.wb.clearNotifications();
       const input = ws(env, 's7-import.png');
       await env.wb.explorerContext('s7-import.png', 'Upscale Image With…');
       const rows = await env.wb.quickPickRows();
-      assert(rows.some((r) => r.includes(record.id)), `the model pick has no ${record.id}: ${rows.join(' | ')}`);
+      assert(
+        rows.some((r) => r.includes(record.id)),
+        `the model pick has no ${record.id}: ${rows.join(' | ')}`,
+      );
       await env.wb.typeAndEnter(record.id);
       await env.wb.pickRow('4x');
       const r = await expectUpscaled(env, input, 64, 48);
@@ -363,12 +486,27 @@ const scenarios: Scenario[] = [
     },
   },
   {
-    id: '09', name: 'corrupt image', run: async (env) => {
+    id: '09',
+    name: 'corrupt image',
+    run: async (env) => {
       await env.wb.explorerContext('s9-corrupt.png', 'Upscale Image');
-      const t = await env.wb.waitToast(/s9-corrupt\.png/, 60_000).then((x) => /^Upscaling/.test(x.message) ? env.wb.waitToast(/(failed|error).*s9-corrupt\.png|s9-corrupt\.png.*(failed|error|corrupt|not)/i, 60_000) : x);
+      const t = await env.wb
+        .waitToast(/s9-corrupt\.png/, 60_000)
+        .then((x) =>
+          /^Upscaling/.test(x.message)
+            ? env.wb.waitToast(/(failed|error).*s9-corrupt\.png|s9-corrupt\.png.*(failed|error|corrupt|not)/i, 60_000)
+            : x,
+        );
       assert(/fail|error|cannot|not/i.test(t.message), `the notification does not say it failed: "${t.message}"`);
-      const el = env.wb.page.locator('.notifications-toasts .notification-list-item').filter({ hasText: 's9-corrupt.png' }).first();
-      const severity = (await el.locator('.notification-list-item-icon').getAttribute('class').catch(() => '')) ?? '';
+      const el = env.wb.page
+        .locator('.notifications-toasts .notification-list-item')
+        .filter({ hasText: 's9-corrupt.png' })
+        .first();
+      const severity =
+        (await el
+          .locator('.notification-list-item-icon')
+          .getAttribute('class')
+          .catch(() => '')) ?? '';
       assert(/error/.test(severity), `the notification is not an error (icon ${severity})`);
       await sleep(1000);
       const written = filesStartingWith(env.ws, 's9-corrupt@');
@@ -381,13 +519,22 @@ const scenarios: Scenario[] = [
 
 /** Scenario 8 runs in its own window: trust enabled, the folder untrusted (Restricted Mode). */
 const restricted: Scenario = {
-  id: '08', name: 'restricted mode', run: async (env) => {
+  id: '08',
+  name: 'restricted mode',
+  run: async (env) => {
     const wb = env.wb;
     // VS Code's own Restricted Mode indicator.
-    const indicator = await until('the Restricted Mode indicator', async () => {
-      const t = await env.wb.page.locator('#workbench\\.parts\\.statusbar').innerText().catch(() => '');
-      return /Restricted Mode/i.test(t) ? 'status bar says Restricted Mode' : undefined;
-    }, 30_000);
+    const indicator = await until(
+      'the Restricted Mode indicator',
+      async () => {
+        const t = await env.wb.page
+          .locator('#workbench\\.parts\\.statusbar')
+          .innerText()
+          .catch(() => '');
+        return /Restricted Mode/i.test(t) ? 'status bar says Restricted Mode' : undefined;
+      },
+      30_000,
+    );
     const input = ws(env, 'r-photo.png');
     await wb.explorerContext('r-photo.png', 'Upscale Image');
     const r = await expectUpscaled(env, input, 128, 96, 180_000);
@@ -404,9 +551,18 @@ const restricted: Scenario = {
     const title = await wb.quickPickTitle();
     await wb.escape(2);
     // The UI must say why the workspace's models folder is not used.
-    const why = [title, ...rows, ...early, ...(await wb.toasts()).map((t) => t.message), await wb.statusBarUpscale()].join(' | ');
-    assert(/restricted|untrusted|trust/i.test(why) && /model/i.test(why),
-      'nothing in the Upscale UI (notifications, model pick, status bar) says that the workspace\'s upscale.modelsFolder is ignored in Restricted Mode; seen: ' + why.replace(/\s+/g, ' '));
+    const why = [
+      title,
+      ...rows,
+      ...early,
+      ...(await wb.toasts()).map((t) => t.message),
+      await wb.statusBarUpscale(),
+    ].join(' | ');
+    assert(
+      /restricted|untrusted|trust/i.test(why) && /model/i.test(why),
+      "nothing in the Upscale UI (notifications, model pick, status bar) says that the workspace's upscale.modelsFolder is ignored in Restricted Mode; seen: " +
+        why.replace(/\s+/g, ' '),
+    );
     return `${indicator}; ${path.basename(r.output)} 128×96 with the built-in model; no workspace model offered`;
   },
 };
@@ -414,7 +570,10 @@ const restricted: Scenario = {
 // ---- setup and the run ---------------------------------------------------------------
 
 function setupCache(): string {
-  const out = execFileSync('bash', [path.join(ROOT, 'scripts', 'e2e-setup.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  const out = execFileSync('bash', [path.join(ROOT, 'scripts', 'e2e-setup.sh')], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const m = /^E2E_CACHE=(.+)$/m.exec(out);
   if (!m) throw new Error(`scripts/e2e-setup.sh did not print E2E_CACHE: ${out}`);
   return (m[1] as string).trim();
@@ -426,7 +585,10 @@ function linkModel(fromDir: string, toDir: string, id: string, as?: { id: string
   const meta = JSON.parse(fs.readFileSync(path.join(fromDir, `${id}.json`), 'utf8')) as Record<string, unknown>;
   const newId = as?.id ?? id;
   fs.symlinkSync(onnx, path.join(toDir, `${newId}.onnx`));
-  fs.writeFileSync(path.join(toDir, `${newId}.json`), JSON.stringify({ ...meta, ...(as && { id: as.id, name: as.name }) }, null, 2));
+  fs.writeFileSync(
+    path.join(toDir, `${newId}.json`),
+    JSON.stringify({ ...meta, ...(as && { id: as.id, name: as.name }) }, null, 2),
+  );
 }
 
 async function makeWorkspace(dir: string): Promise<void> {
@@ -447,7 +609,13 @@ async function makeWorkspace(dir: string): Promise<void> {
   await makeImage(path.join(dir, 's6-next.png'), 24, 24, 14);
   await makeImage(path.join(dir, 's7-import.png'), 16, 12, 15);
   // A PNG signature followed by garbage.
-  fs.writeFileSync(path.join(dir, 's9-corrupt.png'), Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), Buffer.from('this is not really an image '.repeat(40))]));
+  fs.writeFileSync(
+    path.join(dir, 's9-corrupt.png'),
+    Buffer.concat([
+      Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+      Buffer.from('this is not really an image '.repeat(40)),
+    ]),
+  );
 }
 
 const BASE_SETTINGS = {
@@ -514,8 +682,16 @@ async function main(): Promise<number> {
   const browser = await pw.chromium.launch({
     executablePath: '/usr/bin/chromium',
     headless: process.env.E2E_HEADED !== '1',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking', '--disable-component-update',
-      '--disable-sync', '--no-first-run', '--disable-quic'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-dev-shm-usage',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+      '--disable-quic',
+    ],
   });
   const results: { id: string; name: string; ok: boolean; seconds: number; detail: string }[] = [];
   const runOne = async (env: Env, s: Scenario) => {
@@ -524,7 +700,9 @@ async function main(): Promise<number> {
     let ok = false;
     let detail = '';
     try {
-      const hard = new Promise<never>((_, reject) => setTimeout(() => reject(new Error('scenario took over 5 minutes')), 300_000).unref());
+      const hard = new Promise<never>((_, reject) =>
+        setTimeout(() => reject(new Error('scenario took over 5 minutes')), 300_000).unref(),
+      );
       detail = (await Promise.race([s.run(env), hard])) ?? '';
       ok = true;
     } catch (e) {
@@ -545,7 +723,17 @@ async function main(): Promise<number> {
   let server: CodeServer | undefined;
   try {
     server = await CodeServer.start(dirs, path.join(tmp, 'code-server.log'));
-    const env: Env = { cacheDir, tmp, ws: workspace, userModels, dirs, server, browser, context: undefined as unknown as BrowserContext, wb: undefined as unknown as Workbench };
+    const env: Env = {
+      cacheDir,
+      tmp,
+      ws: workspace,
+      userModels,
+      dirs,
+      server,
+      browser,
+      context: undefined as unknown as BrowserContext,
+      wb: undefined as unknown as Workbench,
+    };
     if (scenarios.some(want)) {
       await openWindow(env, workspace);
       for (const s of scenarios.filter(want)) await runOne(env, s);
@@ -557,13 +745,20 @@ async function main(): Promise<number> {
       // A second window: its own user data, trust on, the folder never trusted.
       const rDirs: CodeServerDirs = { ...dirs, userDataDir: path.join(tmp, 'user-data-restricted') };
       fs.mkdirSync(path.join(rDirs.userDataDir, 'User'), { recursive: true });
-      fs.writeFileSync(settingsFile(rDirs.userDataDir), JSON.stringify({
-        ...BASE_SETTINGS,
-        'security.workspace.trust.enabled': true,
-        'security.workspace.trust.startupPrompt': 'never',
-        'security.workspace.trust.banner': 'always',
-        'security.workspace.trust.untrustedFiles': 'open',
-      }, null, 2));
+      fs.writeFileSync(
+        settingsFile(rDirs.userDataDir),
+        JSON.stringify(
+          {
+            ...BASE_SETTINGS,
+            'security.workspace.trust.enabled': true,
+            'security.workspace.trust.startupPrompt': 'never',
+            'security.workspace.trust.banner': 'always',
+            'security.workspace.trust.untrustedFiles': 'open',
+          },
+          null,
+          2,
+        ),
+      );
       writeMachineSettings(rDirs.userDataDir, { 'upscale.modelsFolder': userModels });
       const rws = path.join(tmp, 'restricted-workspace');
       const evil = path.join(tmp, 'workspace-models');
@@ -571,7 +766,10 @@ async function main(): Promise<number> {
       linkModel(MODEL_CACHE, evil, DEFAULT_MODEL, { id: 'ws-evil-x4', name: 'ws-evil-x4 (from the workspace)' });
       await makeImage(path.join(rws, 'r-photo.png'), 32, 24, 20);
       fs.mkdirSync(path.join(rws, '.vscode'), { recursive: true });
-      fs.writeFileSync(path.join(rws, '.vscode', 'settings.json'), JSON.stringify({ 'upscale.modelsFolder': evil, 'upscale.executionProvider': 'cuda' }, null, 2));
+      fs.writeFileSync(
+        path.join(rws, '.vscode', 'settings.json'),
+        JSON.stringify({ 'upscale.modelsFolder': evil, 'upscale.executionProvider': 'cuda' }, null, 2),
+      );
       server = await CodeServer.start(rDirs, path.join(tmp, 'code-server-restricted.log'));
       const rEnv: Env = { ...env, ws: rws, dirs: rDirs, server };
       try {
@@ -595,7 +793,10 @@ async function main(): Promise<number> {
   return failed > 0 || results.length === 0 ? 1 : 0;
 }
 
-main().then((code) => process.exit(code), (e: unknown) => {
-  process.stdout.write(`FAIL setup: ${(e as Error).stack ?? String(e)}\n0 passed, 1 failed\n`);
-  process.exit(1);
-});
+main().then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    process.stdout.write(`FAIL setup: ${(e as Error).stack ?? String(e)}\n0 passed, 1 failed\n`);
+    process.exit(1);
+  },
+);

@@ -10,7 +10,12 @@ export function exactly(text: string): RegExp {
   return new RegExp(`^\\s*${text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s*$`);
 }
 
-export async function until<T>(what: string, fn: () => Promise<T | undefined | null | false>, timeoutMs = 30_000, everyMs = 250): Promise<T> {
+export async function until<T>(
+  what: string,
+  fn: () => Promise<T | undefined | null | false>,
+  timeoutMs = 30_000,
+  everyMs = 250,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -21,7 +26,9 @@ export async function until<T>(what: string, fn: () => Promise<T | undefined | n
       last = e;
     }
     if (Date.now() > deadline) {
-      throw new Error(`timed out after ${(timeoutMs / 1000).toFixed(0)} s waiting for ${what}${last ? ` (${(last as Error).message.split('\n')[0]})` : ''}`);
+      throw new Error(
+        `timed out after ${(timeoutMs / 1000).toFixed(0)} s waiting for ${what}${last ? ` (${(last as Error).message.split('\n')[0]})` : ''}`,
+      );
     }
     await sleep(everyMs);
   }
@@ -39,7 +46,10 @@ export class Workbench {
   async ready(timeoutMs = 90_000): Promise<void> {
     await this.page.locator('.monaco-workbench').waitFor({ state: 'attached', timeout: timeoutMs });
     // The Explorer's tree is there once the folder is open.
-    await this.page.locator('.explorer-folders-view .monaco-list-row').first().waitFor({ state: 'visible', timeout: timeoutMs });
+    await this.page
+      .locator('.explorer-folders-view .monaco-list-row')
+      .first()
+      .waitFor({ state: 'visible', timeout: timeoutMs });
     await sleep(1500);
   }
 
@@ -72,10 +82,14 @@ export class Workbench {
 
   /** Waits for a visible quick pick with rows (a model list may take the daemon's start). */
   async waitQuickPick(timeoutMs = 60_000): Promise<void> {
-    await until('a quick pick with rows', async () => {
-      if (!(await this.quickInput.isVisible())) return false;
-      return (await this.quickInput.locator('.quick-input-list .monaco-list-row').first().isVisible()) || undefined;
-    }, timeoutMs);
+    await until(
+      'a quick pick with rows',
+      async () => {
+        if (!(await this.quickInput.isVisible())) return false;
+        return (await this.quickInput.locator('.quick-input-list .monaco-list-row').first().isVisible()) || undefined;
+      },
+      timeoutMs,
+    );
   }
 
   /** The rows of the open quick pick (their labels). */
@@ -91,15 +105,21 @@ export class Workbench {
   }
 
   async quickPickTitle(): Promise<string> {
-    return (await this.quickInput.locator('.quick-input-title').innerText().catch(() => '')).trim();
+    return (
+      await this.quickInput
+        .locator('.quick-input-title')
+        .innerText()
+        .catch(() => '')
+    ).trim();
   }
 
   /** Clicks the quick-pick row whose label is `label` (exactly, or matching a RegExp). */
   async pickRow(label: string | RegExp, timeoutMs = 20_000): Promise<void> {
     const rows = this.quickInput.locator('.quick-input-list .monaco-list-row');
-    const row = typeof label === 'string'
-      ? rows.filter({ has: this.page.locator('.label-name', { hasText: exactly(label) }) }).first()
-      : rows.filter({ has: this.page.locator('.label-name', { hasText: label }) }).first();
+    const row =
+      typeof label === 'string'
+        ? rows.filter({ has: this.page.locator('.label-name', { hasText: exactly(label) }) }).first()
+        : rows.filter({ has: this.page.locator('.label-name', { hasText: label }) }).first();
     await row.waitFor({ state: 'visible', timeout: timeoutMs }).catch(async () => {
       const seen = await this.quickPickLabels().catch(() => []);
       throw new Error(`no quick-pick row ${String(label)} (rows: ${seen.join(' | ')})`);
@@ -120,7 +140,12 @@ export class Workbench {
 
   /** The message under the input box (validation text of an input box). */
   async inputMessage(): Promise<string> {
-    return (await this.quickInput.locator('.quick-input-message').innerText().catch(() => '')).trim();
+    return (
+      await this.quickInput
+        .locator('.quick-input-message')
+        .innerText()
+        .catch(() => '')
+    ).trim();
   }
 
   /** The simple file dialog (code-server's showOpenDialog): type the path, accept. */
@@ -145,8 +170,10 @@ export class Workbench {
   // ---- Explorer ---------------------------------------------------------------------
 
   explorerRow(name: string): Locator {
-    return this.page.locator('.explorer-folders-view .monaco-list-row')
-      .filter({ has: this.page.locator('.label-name', { hasText: exactly(name) }) }).first();
+    return this.page
+      .locator('.explorer-folders-view .monaco-list-row')
+      .filter({ has: this.page.locator('.label-name', { hasText: exactly(name) }) })
+      .first();
   }
 
   async waitExplorerRow(name: string, timeoutMs = 20_000): Promise<Locator> {
@@ -186,9 +213,15 @@ export class Workbench {
   }
 
   async menuItem(title: string, timeoutMs = 10_000): Promise<void> {
-    const entry = this.contextMenu.locator('.action-item').filter({ has: this.page.locator('.action-label', { hasText: exactly(title) }) }).first();
+    const entry = this.contextMenu
+      .locator('.action-item')
+      .filter({ has: this.page.locator('.action-label', { hasText: exactly(title) }) })
+      .first();
     await entry.waitFor({ state: 'visible', timeout: timeoutMs }).catch(async () => {
-      const seen = await this.contextMenu.locator('.action-label').allInnerTexts().catch(() => []);
+      const seen = await this.contextMenu
+        .locator('.action-label')
+        .allInnerTexts()
+        .catch(() => []);
       throw new Error(`no context-menu item "${title}" (menu: ${seen.filter((s) => s.trim()).join(' | ')})`);
     });
     // The menu ignores a click that comes right after it opened (the right button's release).
@@ -201,7 +234,8 @@ export class Workbench {
       await this.page.keyboard.press('Enter');
       await sleep(300);
     }
-    if (await this.contextMenu.isVisible().catch(() => false)) throw new Error(`the context menu stayed open after clicking "${title}"`);
+    if (await this.contextMenu.isVisible().catch(() => false))
+      throw new Error(`the context menu stayed open after clicking "${title}"`);
   }
 
   // ---- Notifications ----------------------------------------------------------------
@@ -213,18 +247,34 @@ export class Workbench {
     const out: Toast[] = [];
     for (let i = 0; i < n; i++) {
       const item = items.nth(i);
-      const message = (await item.locator('.notification-list-item-message').innerText().catch(() => '')).trim();
-      const buttons = (await item.locator('.notification-list-item-buttons-container .monaco-button').allInnerTexts().catch(() => [])).map((s) => s.trim()).filter(Boolean);
+      const message = (
+        await item
+          .locator('.notification-list-item-message')
+          .innerText()
+          .catch(() => '')
+      ).trim();
+      const buttons = (
+        await item
+          .locator('.notification-list-item-buttons-container .monaco-button')
+          .allInnerTexts()
+          .catch(() => [])
+      )
+        .map((s) => s.trim())
+        .filter(Boolean);
       out.push({ message, buttons, item });
     }
     return out;
   }
 
   async waitToast(match: RegExp, timeoutMs = 60_000): Promise<Toast> {
-    return until(`a notification matching ${match}`, async () => {
-      const all = await this.toasts();
-      return all.find((t) => match.test(t.message));
-    }, timeoutMs).catch(async (e: Error) => {
+    return until(
+      `a notification matching ${match}`,
+      async () => {
+        const all = await this.toasts();
+        return all.find((t) => match.test(t.message));
+      },
+      timeoutMs,
+    ).catch(async (e: Error) => {
       const seen = (await this.toasts().catch(() => [])).map((t) => `"${t.message}"`).join(', ');
       throw new Error(`${e.message}; notifications shown: ${seen || 'none'}`);
     });
@@ -236,13 +286,19 @@ export class Workbench {
    */
   async clickToastButton(toast: Toast | RegExp, label: string): Promise<void> {
     const match = toast instanceof RegExp ? toast : exactly(toast.message);
-    const button = () => this.page.locator('.notifications-toasts .notification-list-item')
-      .filter({ has: this.page.locator('.notification-list-item-message', { hasText: match }) })
-      .locator('.notification-list-item-buttons-container .monaco-button').filter({ hasText: exactly(label) }).first();
+    const button = () =>
+      this.page
+        .locator('.notifications-toasts .notification-list-item')
+        .filter({ has: this.page.locator('.notification-list-item-message', { hasText: match }) })
+        .locator('.notification-list-item-buttons-container .monaco-button')
+        .filter({ hasText: exactly(label) })
+        .first();
     await button().waitFor({ state: 'visible', timeout: 10_000 });
     const deadline = Date.now() + 15_000;
     while ((await button().count()) > 0 && Date.now() < deadline) {
-      await button().dispatchEvent('click').catch(() => undefined);
+      await button()
+        .dispatchEvent('click')
+        .catch(() => undefined);
       await sleep(500);
     }
   }
@@ -255,9 +311,17 @@ export class Workbench {
   // ---- Status bar, editors, webviews ------------------------------------------------
 
   async statusBarUpscale(): Promise<string> {
-    const item = this.page.locator('#workbench\\.parts\\.statusbar .statusbar-item').filter({ hasText: /Upscale/ }).first();
+    const item = this.page
+      .locator('#workbench\\.parts\\.statusbar .statusbar-item')
+      .filter({ hasText: /Upscale/ })
+      .first();
     const text = (await item.innerText({ timeout: 5_000 }).catch(() => '')).trim();
-    const aria = (await item.locator('a, .statusbar-item-label').first().getAttribute('aria-label', { timeout: 2_000 }).catch(() => null)) ?? '';
+    const aria =
+      (await item
+        .locator('a, .statusbar-item-label')
+        .first()
+        .getAttribute('aria-label', { timeout: 2_000 })
+        .catch(() => null)) ?? '';
     return `${text}${aria && aria !== text ? ` [${aria}]` : ''}`;
   }
 
@@ -265,7 +329,15 @@ export class Workbench {
   async editorTabs(): Promise<string[]> {
     const tabs = this.page.locator('.tabs-container .tab');
     const out: string[] = [];
-    for (let i = 0, n = await tabs.count(); i < n; i++) out.push(((await tabs.nth(i).getAttribute('aria-label').catch(() => null)) ?? '').trim());
+    for (let i = 0, n = await tabs.count(); i < n; i++)
+      out.push(
+        (
+          (await tabs
+            .nth(i)
+            .getAttribute('aria-label')
+            .catch(() => null)) ?? ''
+        ).trim(),
+      );
     return out;
   }
 
@@ -275,7 +347,10 @@ export class Workbench {
 
   /** An extension's webview document (iframe.webview → #active-frame); VS Code's image preview is a webview too. */
   webview(extensionId: string, index = 0): FrameLocator {
-    return this.page.frameLocator(`iframe.webview[src*="extensionId=${extensionId}"]`).nth(index).frameLocator('#active-frame');
+    return this.page
+      .frameLocator(`iframe.webview[src*="extensionId=${extensionId}"]`)
+      .nth(index)
+      .frameLocator('#active-frame');
   }
 
   async shot(file: string): Promise<void> {

@@ -28,62 +28,95 @@ export function liarPng(width: number, height: number): Buffer {
   const idat = zlib.deflateSync(Buffer.alloc(64)); // far fewer bytes than the header claims
   return Buffer.concat([
     Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-    pngChunk('IHDR', ihdr), pngChunk('IDAT', idat), pngChunk('IEND', Buffer.alloc(0)),
+    pngChunk('IHDR', ihdr),
+    pngChunk('IDAT', idat),
+    pngChunk('IEND', Buffer.alloc(0)),
   ]);
 }
 
 /** Structured noise: incompressible enough that encoded sizes are predictable. */
 export function noiseRaw(rng: Prng, width: number, height: number, channels: number): Buffer {
   const data = Buffer.alloc(width * height * channels);
-  for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) {
-    const o = (y * width + x) * channels;
-    for (let c = 0; c < channels; c++) data[o + c] = ((x * 7 + y * 3 + c * 50) & 0xff) ^ rng.int(64);
-  }
+  for (let y = 0; y < height; y++)
+    for (let x = 0; x < width; x++) {
+      const o = (y * width + x) * channels;
+      for (let c = 0; c < channels; c++) data[o + c] = ((x * 7 + y * 3 + c * 50) & 0xff) ^ rng.int(64);
+    }
   return data;
 }
 
 export async function noisePng(rng: Prng, width: number, height: number): Promise<Buffer> {
-  return sharp(noiseRaw(rng, width, height, 3), { raw: { width, height, channels: 3 } }).png().toBuffer();
+  return sharp(noiseRaw(rng, width, height, 3), { raw: { width, height, channels: 3 } })
+    .png()
+    .toBuffer();
 }
 
-export async function noiseAs(rng: Prng, width: number, height: number, format: 'jpeg' | 'webp' | 'png'): Promise<Buffer> {
+export async function noiseAs(
+  rng: Prng,
+  width: number,
+  height: number,
+  format: 'jpeg' | 'webp' | 'png',
+): Promise<Buffer> {
   const s = sharp(noiseRaw(rng, width, height, 3), { raw: { width, height, channels: 3 } });
-  return format === 'jpeg' ? s.jpeg({ quality: 90 }).toBuffer() : format === 'webp' ? s.webp({ quality: 90 }).toBuffer() : s.png().toBuffer();
+  return format === 'jpeg'
+    ? s.jpeg({ quality: 90 }).toBuffer()
+    : format === 'webp'
+      ? s.webp({ quality: 90 }).toBuffer()
+      : s.png().toBuffer();
 }
 
 /** An animated image of `frames` frames of `width`x`height`. */
-export async function animated(rng: Prng, width: number, height: number, frames: number, format: 'gif' | 'webp'): Promise<Buffer> {
-  const tall = sharp(noiseRaw(rng, width, height * frames, 4), { raw: { width, height: height * frames, channels: 4, pageHeight: height } });
-  return format === 'gif' ? tall.gif({ loop: 0, delay: Array(frames).fill(100) }).toBuffer() : tall.webp({ loop: 0, delay: Array(frames).fill(100) }).toBuffer();
+export async function animated(
+  rng: Prng,
+  width: number,
+  height: number,
+  frames: number,
+  format: 'gif' | 'webp',
+): Promise<Buffer> {
+  const tall = sharp(noiseRaw(rng, width, height * frames, 4), {
+    raw: { width, height: height * frames, channels: 4, pageHeight: height },
+  });
+  return format === 'gif'
+    ? tall.gif({ loop: 0, delay: Array(frames).fill(100) }).toBuffer()
+    : tall.webp({ loop: 0, delay: Array(frames).fill(100) }).toBuffer();
 }
 
 export async function cmykJpeg(rng: Prng, width: number, height: number): Promise<Buffer> {
-  return sharp(noiseRaw(rng, width, height, 3), { raw: { width, height, channels: 3 } }).toColourspace('cmyk').jpeg().toBuffer();
+  return sharp(noiseRaw(rng, width, height, 3), { raw: { width, height, channels: 3 } })
+    .toColourspace('cmyk')
+    .jpeg()
+    .toBuffer();
 }
 
 export async function png16Alpha(width: number, height: number): Promise<Buffer> {
   const data = new Uint16Array(width * height * 4);
-  for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) {
-    const o = (y * width + x) * 4;
-    data[o] = (x * 65535) / (width - 1);
-    data[o + 1] = (y * 65535) / (height - 1);
-    data[o + 2] = ((x + y) * 997) & 0xffff;
-    data[o + 3] = x < width / 2 ? 65535 : 20000;
-  }
+  for (let y = 0; y < height; y++)
+    for (let x = 0; x < width; x++) {
+      const o = (y * width + x) * 4;
+      data[o] = (x * 65535) / (width - 1);
+      data[o + 1] = (y * 65535) / (height - 1);
+      data[o + 2] = ((x + y) * 997) & 0xffff;
+      data[o + 3] = x < width / 2 ? 65535 : 20000;
+    }
   return sharp(Buffer.from(data.buffer), { raw: { width, height, channels: 4, premultiplied: false } })
-    .toColourspace('rgb16').png().toBuffer();
+    .toColourspace('rgb16')
+    .png()
+    .toBuffer();
 }
 
 export async function paletteWithTransparency(width: number, height: number): Promise<Buffer> {
   const data = Buffer.alloc(width * height * 4);
-  for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) {
-    const o = (y * width + x) * 4;
-    data[o] = x < width / 2 ? 200 : 30;
-    data[o + 1] = y < height / 2 ? 60 : 180;
-    data[o + 2] = 90;
-    data[o + 3] = (x + y) % 3 === 0 ? 0 : 255;
-  }
-  return sharp(data, { raw: { width, height, channels: 4 } }).png({ palette: true, colours: 8, dither: 0 }).toBuffer();
+  for (let y = 0; y < height; y++)
+    for (let x = 0; x < width; x++) {
+      const o = (y * width + x) * 4;
+      data[o] = x < width / 2 ? 200 : 30;
+      data[o + 1] = y < height / 2 ? 60 : 180;
+      data[o + 2] = 90;
+      data[o + 3] = (x + y) % 3 === 0 ? 0 : 255;
+    }
+  return sharp(data, { raw: { width, height, channels: 4 } })
+    .png({ palette: true, colours: 8, dither: 0 })
+    .toBuffer();
 }
 
 // ---------------------------------------------------------------------------------------
@@ -136,8 +169,12 @@ export function callingPickle(module: string, name: string, arg: string): Buffer
   const length = Buffer.alloc(4);
   length.writeUInt32LE(text.length);
   return Buffer.concat([
-    Buffer.from([0x80, 0x02, 0x63]), Buffer.from(`${module}\n${name}\n`, 'latin1'),
-    Buffer.from([0x28, 0x58]), length, text, Buffer.from([0x74, 0x52, 0x2e]),
+    Buffer.from([0x80, 0x02, 0x63]),
+    Buffer.from(`${module}\n${name}\n`, 'latin1'),
+    Buffer.from([0x28, 0x58]),
+    length,
+    text,
+    Buffer.from([0x74, 0x52, 0x2e]),
   ]);
 }
 
@@ -147,10 +184,20 @@ export function stackGlobalPickle(module: string, name: string, arg: string): Bu
     const b = Buffer.from(s, 'utf8');
     return Buffer.concat([Buffer.from([0x8c, b.length]), b]); // SHORT_BINUNICODE
   };
-  return Buffer.concat([Buffer.from([0x80, 0x04]), str(module), str(name), Buffer.from([0x93]), str(arg), Buffer.from([0x85, 0x52, 0x2e])]);
+  return Buffer.concat([
+    Buffer.from([0x80, 0x04]),
+    str(module),
+    str(name),
+    Buffer.from([0x93]),
+    str(arg),
+    Buffer.from([0x85, 0x52, 0x2e]),
+  ]);
 }
 
-export function safetensorsWith(entries: Record<string, { dtype: string; shape: number[]; data_offsets: [number, number] }>, dataBytes: number): Buffer {
+export function safetensorsWith(
+  entries: Record<string, { dtype: string; shape: number[]; data_offsets: [number, number] }>,
+  dataBytes: number,
+): Buffer {
   let json = JSON.stringify({ __metadata__: { format: 'pt' }, ...entries });
   json += ' '.repeat((8 - (json.length % 8)) % 8);
   const length = Buffer.alloc(8);
@@ -161,7 +208,12 @@ export function safetensorsWith(entries: Record<string, { dtype: string; shape: 
 export function onnxWithExternalData(location: string): Uint8Array {
   const io = (name: string): onnx.IValueInfoProto => ({
     name,
-    type: { tensorType: { elemType: onnx.TensorProto.DataType.FLOAT, shape: { dim: [{ dimValue: 1 }, { dimValue: 3 }, { dimParam: 'h' }, { dimParam: 'w' }] } } },
+    type: {
+      tensorType: {
+        elemType: onnx.TensorProto.DataType.FLOAT,
+        shape: { dim: [{ dimValue: 1 }, { dimValue: 3 }, { dimParam: 'h' }, { dimParam: 'w' }] },
+      },
+    },
   });
   return onnx.ModelProto.encode({
     irVersion: 8,
@@ -169,10 +221,15 @@ export function onnxWithExternalData(location: string): Uint8Array {
     graph: {
       name: 'external',
       node: [{ opType: 'Mul', input: ['input', 'w'], output: ['output'] }],
-      initializer: [{
-        name: 'w', dims: [1], dataType: onnx.TensorProto.DataType.FLOAT,
-        dataLocation: onnx.TensorProto.DataLocation.EXTERNAL, externalData: [{ key: 'location', value: location }],
-      }],
+      initializer: [
+        {
+          name: 'w',
+          dims: [1],
+          dataType: onnx.TensorProto.DataType.FLOAT,
+          dataLocation: onnx.TensorProto.DataLocation.EXTERNAL,
+          externalData: [{ key: 'location', value: location }],
+        },
+      ],
       input: [io('input')],
       output: [io('output')],
     },

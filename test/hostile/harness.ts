@@ -116,12 +116,18 @@ export function snapshot(root: string): Map<string, Entry> {
       const full = path.join(d, name);
       const rel = path.relative(root, full);
       const st = fs.lstatSync(full);
-      if (st.isSymbolicLink()) out.set(rel, { kind: 'link', size: 0, mtimeMs: st.mtimeMs, hash: fs.readlinkSync(full) });
+      if (st.isSymbolicLink())
+        out.set(rel, { kind: 'link', size: 0, mtimeMs: st.mtimeMs, hash: fs.readlinkSync(full) });
       else if (st.isDirectory()) {
         out.set(rel, { kind: 'dir', size: 0, mtimeMs: st.mtimeMs, hash: '' });
         walk(full);
       } else if (st.isFile()) {
-        out.set(rel, { kind: 'file', size: st.size, mtimeMs: st.mtimeMs, hash: createHash('sha256').update(fs.readFileSync(full)).digest('hex') });
+        out.set(rel, {
+          kind: 'file',
+          size: st.size,
+          mtimeMs: st.mtimeMs,
+          hash: createHash('sha256').update(fs.readFileSync(full)).digest('hex'),
+        });
       } else out.set(rel, { kind: 'other', size: 0, mtimeMs: st.mtimeMs, hash: '' });
     }
   };
@@ -209,7 +215,10 @@ export class RawDaemon {
   private readonly listeners = new Set<(m: Message) => void>();
 
   constructor(env: NodeJS.ProcessEnv = {}) {
-    this.process = spawn(process.execPath, [DAEMON_ENTRY, 'daemon'], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+    this.process = spawn(process.execPath, [DAEMON_ENTRY, 'daemon'], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env: { ...process.env, ...env },
+    });
     this.process.stdin?.on('error', () => undefined);
     this.process.stderr?.on('data', (c: Buffer) => {
       this.stderr.push(c.toString('utf8'));
@@ -288,7 +297,11 @@ export class RawDaemon {
   }
 
   /** Sends a request with an id of our choosing (default: the next number) and waits for its reply. */
-  request(method: string, params: unknown, id: string | number = `h${this.nextId++}`): { id: string | number; reply: Promise<Reply> } {
+  request(
+    method: string,
+    params: unknown,
+    id: string | number = `h${this.nextId++}`,
+  ): { id: string | number; reply: Promise<Reply> } {
     const reply = new Promise<Reply>((resolve) => this.pending.set(JSON.stringify(id), resolve));
     void this.writeRaw(frame(JSON.stringify({ jsonrpc: '2.0', id, method, params })));
     return { id, reply };
@@ -318,7 +331,10 @@ export class RawDaemon {
 
   /** Whether an uncaught exception or unhandled rejection was logged. */
   uncaught(): string[] {
-    return this.stderr.join('').split('\n').filter((l) => /uncaught|unhandled rejection/i.test(l));
+    return this.stderr
+      .join('')
+      .split('\n')
+      .filter((l) => /uncaught|unhandled rejection/i.test(l));
   }
 
   async stop(): Promise<void> {
@@ -336,7 +352,9 @@ export class RawDaemon {
 export function countCrash(d: RawDaemon, expectedExit = false): void {
   if (!expectedExit && !d.alive) {
     totals.crashes++;
-    failures.push(`crash: the daemon exited (${d.exitInfo?.signal ?? d.exitInfo?.code}); stderr tail: ${d.stderr.join('').slice(-600)}`);
+    failures.push(
+      `crash: the daemon exited (${d.exitInfo?.signal ?? d.exitInfo?.code}); stderr tail: ${d.stderr.join('').slice(-600)}`,
+    );
   }
   const uncaught = d.uncaught();
   if (uncaught.length > 0) {

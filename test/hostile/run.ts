@@ -10,12 +10,45 @@ import { ErrorCode } from '../../daemon/protocol/protocol';
 import { isPartialOf } from '../../daemon/engine/output-path';
 import { builtinModelsDir } from '../../models/paths';
 import {
-  CheckFailed, DAEMON_ENTRY, Prng, RawDaemon, ROOT, allTallies, check, countCrash, dir, ensure, ensureUnchanged, failures,
-  note, notes, bytesRead, partialsUnder, rssBytes, sleep, snapshot, tally, totals, type Reply,
+  CheckFailed,
+  DAEMON_ENTRY,
+  Prng,
+  RawDaemon,
+  ROOT,
+  allTallies,
+  check,
+  countCrash,
+  dir,
+  ensure,
+  ensureUnchanged,
+  failures,
+  note,
+  notes,
+  bytesRead,
+  partialsUnder,
+  rssBytes,
+  sleep,
+  snapshot,
+  tally,
+  totals,
+  type Reply,
 } from './harness';
 import {
-  animated, callingPickle, cmykJpeg, croppingOnnx, liarPng, nanOnnx, noiseAs, noisePng, onnxWithExternalData,
-  oomAboveOnnx, paletteWithTransparency, png16Alpha, safetensorsWith, stackGlobalPickle, storedZip,
+  animated,
+  callingPickle,
+  cmykJpeg,
+  croppingOnnx,
+  liarPng,
+  nanOnnx,
+  noiseAs,
+  noisePng,
+  onnxWithExternalData,
+  oomAboveOnnx,
+  paletteWithTransparency,
+  png16Alpha,
+  safetensorsWith,
+  stackGlobalPickle,
+  storedZip,
 } from './craft';
 import { fuzz } from './fuzz';
 import { load } from './load';
@@ -25,9 +58,16 @@ const rng = new Prng(SEED);
 const CODE_NAMES = new Map<number, string>(Object.entries(ErrorCode).map(([k, v]) => [v as number, k]));
 
 function expectError(reply: Reply, code: number, file: string | null, category: string): void {
-  ensure(reply.error, `expected error ${CODE_NAMES.get(code)} but the job succeeded: ${String(JSON.stringify(reply.result)).slice(0, 200)}`);
-  ensure(reply.error.code === code, `expected ${CODE_NAMES.get(code)} (${code}), got ${reply.error.code}: ${reply.error.message}`);
-  if (file !== null) ensure(reply.error.message.includes(file), `the message does not name ${file}: ${reply.error.message}`);
+  ensure(
+    reply.error,
+    `expected error ${CODE_NAMES.get(code)} but the job succeeded: ${String(JSON.stringify(reply.result)).slice(0, 200)}`,
+  );
+  ensure(
+    reply.error.code === code,
+    `expected ${CODE_NAMES.get(code)} (${code}), got ${reply.error.code}: ${reply.error.message}`,
+  );
+  if (file !== null)
+    ensure(reply.error.message.includes(file), `the message does not name ${file}: ${reply.error.message}`);
   tally(category).expectedErrors++;
 }
 
@@ -81,18 +121,32 @@ async function images(d: RawDaemon): Promise<void> {
   fs.writeFileSync(goodPng, await noisePng(rng, 32, 24));
 
   const goodJob = async (): Promise<void> => {
-    const r = expectOk(await d.call('upscale', { input: goodPng, output: path.join(goodDir, 'result.png'), overwrite: true }));
+    const r = expectOk(
+      await d.call('upscale', { input: goodPng, output: path.join(goodDir, 'result.png'), overwrite: true }),
+    );
     ensure(r.width === 128 && r.height === 96, `the good job gave ${r.width}x${r.height}`);
   };
 
-  const refused = async (name: string, file: string, code: number | number[], extra: Record<string, unknown> = {}, output = out, names = file): Promise<void> => {
+  const refused = async (
+    name: string,
+    file: string,
+    code: number | number[],
+    extra: Record<string, unknown> = {},
+    output = out,
+    names = file,
+  ): Promise<void> => {
     await check(C, name, async () => {
       tally(C).tried++;
       const before = snapshot(ws);
       const outsideBefore = snapshot(outside);
       const reply = await d.call('upscale', { input: file, output, ...extra });
       const codes = Array.isArray(code) ? code : [code];
-      expectError(reply, codes.includes(reply.error?.code ?? 0) ? (reply.error?.code as number) : (codes[0] as number), names, C);
+      expectError(
+        reply,
+        codes.includes(reply.error?.code ?? 0) ? (reply.error?.code as number) : (codes[0] as number),
+        names,
+        C,
+      );
       ensureUnchanged(before, snapshot(ws), 'the workspace');
       ensureUnchanged(outsideBefore, snapshot(outside), 'the folder outside the workspace');
       await goodJob();
@@ -100,7 +154,12 @@ async function images(d: RawDaemon): Promise<void> {
   };
 
   /** A job that must work: exactly one new file, the output, inside `out`; it is removed afterwards. */
-  const works = async (name: string, file: string, verify: (r: UpscaleOk) => Promise<void>, extra: Record<string, unknown> = {}): Promise<void> => {
+  const works = async (
+    name: string,
+    file: string,
+    verify: (r: UpscaleOk) => Promise<void>,
+    extra: Record<string, unknown> = {},
+  ): Promise<void> => {
     await check(C, name, async () => {
       tally(C).tried++;
       const before = snapshot(ws);
@@ -109,12 +168,22 @@ async function images(d: RawDaemon): Promise<void> {
       ensure(path.dirname(r.outputPath) === out, `output written outside the output folder: ${r.outputPath}`);
       const after = snapshot(ws);
       const appeared = [...after.keys()].filter((k) => !before.has(k));
-      ensure(appeared.length === 1 && appeared[0] === path.relative(ws, r.outputPath), `expected only ${r.outputPath} to appear, got ${appeared.join(', ')}`);
+      ensure(
+        appeared.length === 1 && appeared[0] === path.relative(ws, r.outputPath),
+        `expected only ${r.outputPath} to appear, got ${appeared.join(', ')}`,
+      );
       for (const k of before.keys()) after.delete(k);
-      ensureUnchanged(new Map([...before].filter(([k]) => k !== appeared[0])), new Map([...snapshot(ws)].filter(([k]) => k !== appeared[0])), 'the workspace');
+      ensureUnchanged(
+        new Map([...before].filter(([k]) => k !== appeared[0])),
+        new Map([...snapshot(ws)].filter(([k]) => k !== appeared[0])),
+        'the workspace',
+      );
       ensureUnchanged(outsideBefore, snapshot(outside), 'the folder outside the workspace');
       const meta = await sharp(r.outputPath).metadata();
-      ensure(meta.width === r.width && meta.height === r.height, `the output is ${meta.width}x${meta.height}, the result says ${r.width}x${r.height}`);
+      ensure(
+        meta.width === r.width && meta.height === r.height,
+        `the output is ${meta.width}x${meta.height}, the result says ${r.width}x${r.height}`,
+      );
       await verify(r);
       fs.rmSync(r.outputPath);
       await goodJob();
@@ -132,10 +201,18 @@ async function images(d: RawDaemon): Promise<void> {
   const png = await noiseAs(rng, 64, 48, 'png');
   const jpg = await noiseAs(rng, 64, 48, 'jpeg');
   const webp = await noiseAs(rng, 64, 48, 'webp');
-  for (const [kind, bytes] of [['PNG', png], ['JPEG', jpg], ['WebP', webp]] as const) {
+  for (const [kind, bytes] of [
+    ['PNG', png],
+    ['JPEG', jpg],
+    ['WebP', webp],
+  ] as const) {
     for (const fraction of [0.5, 0.9]) {
       const ext = kind === 'PNG' ? 'png' : kind === 'JPEG' ? 'jpg' : 'webp';
-      await refused(`truncated ${kind} (${fraction * 100}%)`, put(`cut-${fraction}.${ext}`, bytes.subarray(0, Math.floor(bytes.length * fraction))), E.DecodeFailed);
+      await refused(
+        `truncated ${kind} (${fraction * 100}%)`,
+        put(`cut-${fraction}.${ext}`, bytes.subarray(0, Math.floor(bytes.length * fraction))),
+        E.DecodeFailed,
+      );
     }
   }
   await refused('truncated PNG (header only)', put('header-only.png', png.subarray(0, 40)), E.DecodeFailed);
@@ -144,40 +221,78 @@ async function images(d: RawDaemon): Promise<void> {
   await works('a PNG named .jpg (read by content)', put('png-named.jpg', png), async (r) => {
     ensure(r.width === 256 && r.height === 192, `size ${r.width}x${r.height}`);
   });
-  await refused('decompression bomb: IHDR claims 100000x100000, tiny IDAT', put('bomb.png', liarPng(100000, 100000)), E.ImageTooLarge);
-  await refused('IHDR claims 12000x10000 (under the input limit; x4 over the output ceiling)', put('ceiling.png', liarPng(12000, 10000)), E.ImageTooLarge);
-  await refused('IHDR claims 3000x3000 but the data is missing (inside every limit)', put('liar-small.png', liarPng(3000, 3000)), E.DecodeFailed);
+  await refused(
+    'decompression bomb: IHDR claims 100000x100000, tiny IDAT',
+    put('bomb.png', liarPng(100000, 100000)),
+    E.ImageTooLarge,
+  );
+  await refused(
+    'IHDR claims 12000x10000 (under the input limit; x4 over the output ceiling)',
+    put('ceiling.png', liarPng(12000, 10000)),
+    E.ImageTooLarge,
+  );
+  await refused(
+    'IHDR claims 3000x3000 but the data is missing (inside every limit)',
+    put('liar-small.png', liarPng(3000, 3000)),
+    E.DecodeFailed,
+  );
   await refused('IHDR claims 0x0', put('zero-size.png', liarPng(0, 0)), E.DecodeFailed);
   await refused('IHDR claims 2^31-1 wide', put('wide.png', liarPng(0x7fffffff, 1)), [E.ImageTooLarge, E.DecodeFailed]);
-  await works('animated GIF: first frame, with a warning', put('anim.gif', await animated(rng, 24, 16, 3, 'gif')), async (r) => {
-    ensure(r.width === 96 && r.height === 64, `size ${r.width}x${r.height} (first frame only expected)`);
-    ensure(r.warnings.some((w) => /first frame/i.test(w)), `no first-frame warning: ${JSON.stringify(r.warnings)}`);
-    const meta = await sharp(r.outputPath).metadata();
-    ensure((meta.pages ?? 1) === 1, `the output has ${meta.pages} pages`);
-  });
-  await works('animated WebP: first frame, with a warning', put('anim.webp', await animated(rng, 24, 16, 4, 'webp')), async (r) => {
-    ensure(r.width === 96 && r.height === 64, `size ${r.width}x${r.height}`);
-    ensure(r.warnings.some((w) => /first frame/i.test(w)), `no first-frame warning: ${JSON.stringify(r.warnings)}`);
-  });
+  await works(
+    'animated GIF: first frame, with a warning',
+    put('anim.gif', await animated(rng, 24, 16, 3, 'gif')),
+    async (r) => {
+      ensure(r.width === 96 && r.height === 64, `size ${r.width}x${r.height} (first frame only expected)`);
+      ensure(
+        r.warnings.some((w) => /first frame/i.test(w)),
+        `no first-frame warning: ${JSON.stringify(r.warnings)}`,
+      );
+      const meta = await sharp(r.outputPath).metadata();
+      ensure((meta.pages ?? 1) === 1, `the output has ${meta.pages} pages`);
+    },
+  );
+  await works(
+    'animated WebP: first frame, with a warning',
+    put('anim.webp', await animated(rng, 24, 16, 4, 'webp')),
+    async (r) => {
+      ensure(r.width === 96 && r.height === 64, `size ${r.width}x${r.height}`);
+      ensure(
+        r.warnings.some((w) => /first frame/i.test(w)),
+        `no first-frame warning: ${JSON.stringify(r.warnings)}`,
+      );
+    },
+  );
   await works('CMYK JPEG', put('cmyk.jpg', await cmykJpeg(rng, 40, 30)), async (r) => {
     ensure(r.width === 160 && r.height === 120, `size ${r.width}x${r.height}`);
   });
-  await works('16-bit RGBA PNG (16 bits and alpha kept)', put('deep-alpha.png', await png16Alpha(32, 24)), async (r) => {
-    const meta = await sharp(r.outputPath).metadata();
-    ensure(meta.depth === 'ushort' && meta.hasAlpha, `output depth ${meta.depth}, alpha ${meta.hasAlpha}`);
-  });
-  await works('palette PNG with transparency (alpha kept)', put('palette.png', await paletteWithTransparency(30, 20)), async (r) => {
-    const meta = await sharp(r.outputPath).metadata();
-    ensure(meta.hasAlpha === true, 'the output lost its transparency');
-  });
+  await works(
+    '16-bit RGBA PNG (16 bits and alpha kept)',
+    put('deep-alpha.png', await png16Alpha(32, 24)),
+    async (r) => {
+      const meta = await sharp(r.outputPath).metadata();
+      ensure(meta.depth === 'ushort' && meta.hasAlpha, `output depth ${meta.depth}, alpha ${meta.hasAlpha}`);
+    },
+  );
+  await works(
+    'palette PNG with transparency (alpha kept)',
+    put('palette.png', await paletteWithTransparency(30, 20)),
+    async (r) => {
+      const meta = await sharp(r.outputPath).metadata();
+      ensure(meta.hasAlpha === true, 'the output lost its transparency');
+    },
+  );
   const folderInput = dir('ws', 'src', 'a-folder.png');
   await refused('a path that is a directory', folderInput, E.DecodeFailed);
   await refused('a path that does not exist', path.join(src, 'missing.png'), E.InputNotFound);
-  await refused('a FIFO named .png', (() => {
-    const f = path.join(src, 'fifo.png');
-    execFileSync('mkfifo', [f]);
-    return f;
-  })(), E.DecodeFailed);
+  await refused(
+    'a FIFO named .png',
+    (() => {
+      const f = path.join(src, 'fifo.png');
+      execFileSync('mkfifo', [f]);
+      return f;
+    })(),
+    E.DecodeFailed,
+  );
   await refused('/dev/zero as input', '/dev/zero', E.DecodeFailed);
   await refused('/proc/self/mem as input', '/proc/self/mem', E.DecodeFailed);
 
@@ -186,86 +301,153 @@ async function images(d: RawDaemon): Promise<void> {
   const real = path.join(outside, 'real.png');
   fs.writeFileSync(real, await noisePng(rng, 20, 20));
   fs.symlinkSync(real, path.join(src, 'link-out.png'));
-  await works('a source symlinked to a file outside the workspace is read (policy: the extension decides)', path.join(src, 'link-out.png'), async (r) => {
-    ensure(!fs.lstatSync(r.outputPath).isSymbolicLink(), 'the output is a link');
-  });
+  await works(
+    'a source symlinked to a file outside the workspace is read (policy: the extension decides)',
+    path.join(src, 'link-out.png'),
+    async (r) => {
+      ensure(!fs.lstatSync(r.outputPath).isSymbolicLink(), 'the output is a link');
+    },
+  );
 
   const victimSrc = put('victim.png', await noisePng(rng, 20, 20));
   const target = path.join(outside, 'target.png');
   fs.writeFileSync(target, 'precious data outside the workspace\n');
   fs.symlinkSync(target, path.join(out, 'victim@4x.png'));
-  await works('an existing symlink at the output name (no overwrite) is left alone; a new name is used', victimSrc, async (r) => {
-    ensure(path.basename(r.outputPath) === 'victim@4x (2).png', `output ${r.outputPath}`);
-    ensure(fs.lstatSync(path.join(out, 'victim@4x.png')).isSymbolicLink(), 'the link was replaced');
-  });
-  await check(C, 'an existing symlink at the output name with overwrite: the link is replaced, never written through', async () => {
-    tally(C).tried++;
-    const outsideBefore = snapshot(outside);
-    const r = expectOk(await d.call('upscale', { input: victimSrc, output: out, overwrite: true }));
-    ensure(r.outputPath === path.join(out, 'victim@4x.png'), `output ${r.outputPath}`);
-    ensure(fs.lstatSync(r.outputPath).isFile(), 'the output is not a regular file');
-    ensureUnchanged(outsideBefore, snapshot(outside), 'the file the link pointed at');
-    fs.rmSync(r.outputPath);
-  });
+  await works(
+    'an existing symlink at the output name (no overwrite) is left alone; a new name is used',
+    victimSrc,
+    async (r) => {
+      ensure(path.basename(r.outputPath) === 'victim@4x (2).png', `output ${r.outputPath}`);
+      ensure(fs.lstatSync(path.join(out, 'victim@4x.png')).isSymbolicLink(), 'the link was replaced');
+    },
+  );
+  await check(
+    C,
+    'an existing symlink at the output name with overwrite: the link is replaced, never written through',
+    async () => {
+      tally(C).tried++;
+      const outsideBefore = snapshot(outside);
+      const r = expectOk(await d.call('upscale', { input: victimSrc, output: out, overwrite: true }));
+      ensure(r.outputPath === path.join(out, 'victim@4x.png'), `output ${r.outputPath}`);
+      ensure(fs.lstatSync(r.outputPath).isFile(), 'the output is not a regular file');
+      ensureUnchanged(outsideBefore, snapshot(outside), 'the file the link pointed at');
+      fs.rmSync(r.outputPath);
+    },
+  );
   fs.symlinkSync(path.join(outside, 'never-created.png'), path.join(out, 'dangling.png'));
-  await check(C, 'an explicit output path that is a dangling symlink (overwrite): no file created where it points', async () => {
-    tally(C).tried++;
-    const r = expectOk(await d.call('upscale', { input: victimSrc, output: path.join(out, 'dangling.png'), overwrite: true }));
-    ensure(!fs.existsSync(path.join(outside, 'never-created.png')), 'the dangling link was followed');
-    ensure(fs.lstatSync(r.outputPath).isFile(), 'the output is not a regular file');
-    fs.rmSync(r.outputPath);
-  });
+  await check(
+    C,
+    'an explicit output path that is a dangling symlink (overwrite): no file created where it points',
+    async () => {
+      tally(C).tried++;
+      const r = expectOk(
+        await d.call('upscale', { input: victimSrc, output: path.join(out, 'dangling.png'), overwrite: true }),
+      );
+      ensure(!fs.existsSync(path.join(outside, 'never-created.png')), 'the dangling link was followed');
+      ensure(fs.lstatSync(r.outputPath).isFile(), 'the output is not a regular file');
+      fs.rmSync(r.outputPath);
+    },
+  );
   // A name the user gives is a promise: onto the source it is refused, overwrite or not.
-  await refused('the output path is the source itself (overwrite): refused, the source never written', victimSrc, E.OutputNotWritable, { overwrite: true }, victimSrc, victimSrc);
+  await refused(
+    'the output path is the source itself (overwrite): refused, the source never written',
+    victimSrc,
+    E.OutputNotWritable,
+    { overwrite: true },
+    victimSrc,
+    victimSrc,
+  );
   fs.symlinkSync(victimSrc, path.join(out, 'to-source.png'));
-  await refused('the output path is a symlink to the source (overwrite): refused, the source never written', victimSrc, E.OutputNotWritable, { overwrite: true }, path.join(out, 'to-source.png'), 'is the input image');
+  await refused(
+    'the output path is a symlink to the source (overwrite): refused, the source never written',
+    victimSrc,
+    E.OutputNotWritable,
+    { overwrite: true },
+    path.join(out, 'to-source.png'),
+    'is the input image',
+  );
   fs.linkSync(victimSrc, path.join(out, 'hard-source.png'));
-  await refused('the output path is a hard link to the source (overwrite): refused, the source never written', victimSrc, E.OutputNotWritable, { overwrite: true }, path.join(out, 'hard-source.png'), 'is the input image');
+  await refused(
+    'the output path is a hard link to the source (overwrite): refused, the source never written',
+    victimSrc,
+    E.OutputNotWritable,
+    { overwrite: true },
+    path.join(out, 'hard-source.png'),
+    'is the input image',
+  );
   fs.rmSync(path.join(out, 'hard-source.png'));
   fs.rmSync(path.join(out, 'to-source.png'));
   fs.rmSync(path.join(out, 'victim@4x.png'), { force: true });
-  await refused('an output folder that does not exist', victimSrc, E.OutputNotWritable, {}, path.join(out, 'no-such-folder') + path.sep, path.join(out, 'no-such-folder'));
-  await refused("a template that climbs out ('../{name}.png')", victimSrc, E.InvalidParams, { template: '../{name}.png' }, out, '../{name}.png');
-  await refused("a template with a path ('sub/{name}.png')", victimSrc, E.InvalidParams, { template: 'sub/{name}.png' }, out, 'sub/{name}.png');
+  await refused(
+    'an output folder that does not exist',
+    victimSrc,
+    E.OutputNotWritable,
+    {},
+    path.join(out, 'no-such-folder') + path.sep,
+    path.join(out, 'no-such-folder'),
+  );
+  await refused(
+    "a template that climbs out ('../{name}.png')",
+    victimSrc,
+    E.InvalidParams,
+    { template: '../{name}.png' },
+    out,
+    '../{name}.png',
+  );
+  await refused(
+    "a template with a path ('sub/{name}.png')",
+    victimSrc,
+    E.InvalidParams,
+    { template: 'sub/{name}.png' },
+    out,
+    'sub/{name}.png',
+  );
   await refused("a template of '..'", victimSrc, E.InvalidParams, { template: '..' }, out, "'..'");
   await refused('a relative input path', 'src/victim.png', E.InvalidParams, {}, out, 'src/victim.png');
 
   // Mid-job: the source deleted, then replaced, while a long job runs.
   const bigSrc = fs.readFileSync(victimSrc).length > 0 ? await noisePng(rng, 112, 112) : Buffer.alloc(0);
   for (const how of ['deleted', 'replaced'] as const) {
-    await check(C, `the source ${how} mid-job: completes from memory or fails clearly; the source path is never written`, async () => {
-      tally(C).tried++;
-      const file = put(`midjob-${how}.png`, bigSrc);
-      const outsideBefore = snapshot(outside);
-      const { id, reply } = d.request('upscale', { input: file, output: out, ...LONG_JOB });
-      const started = await d.waitProgress((p) => p.requestId === id && p.stage === 'infer' && p.done >= 1, 120000);
-      ensure(started, 'the job never reached inference');
-      let replacement = '';
-      if (how === 'deleted') fs.rmSync(file);
-      else {
-        fs.writeFileSync(`${file}.new`, 'a different file now lives here\n');
-        fs.renameSync(`${file}.new`, file);
-        replacement = fs.readFileSync(file, 'utf8');
-      }
-      const r = await reply;
-      if (r.error) {
-        // The pixels were decoded before the source went away, so completing is right; a
-        // failure is acceptable only if it says the input went away (not "cannot write").
-        note(`source ${how} mid-job: the job failed: ${CODE_NAMES.get(r.error.code)}: ${r.error.message}`);
-        ensure(r.error.code === ErrorCode.InputNotFound && r.error.message.includes(file), `misleading error: ${CODE_NAMES.get(r.error.code)}: ${r.error.message}`);
-        tally(C).expectedErrors++;
-      } else {
-        const ok = r.result as UpscaleOk;
-        ensure(ok.width === 448, `size ${ok.width}`);
-        fs.rmSync(ok.outputPath);
-      }
-      if (how === 'deleted') ensure(!fs.existsSync(file), 'something was written at the deleted source path');
-      else ensure(fs.readFileSync(file, 'utf8') === replacement, 'the replacement source was written');
-      ensure(partialsUnder(ws).length === 0, `partial files left: ${partialsUnder(ws).join(', ')}`);
-      ensureUnchanged(outsideBefore, snapshot(outside), 'outside');
-      fs.rmSync(file, { force: true });
-      await goodJob();
-    });
+    await check(
+      C,
+      `the source ${how} mid-job: completes from memory or fails clearly; the source path is never written`,
+      async () => {
+        tally(C).tried++;
+        const file = put(`midjob-${how}.png`, bigSrc);
+        const outsideBefore = snapshot(outside);
+        const { id, reply } = d.request('upscale', { input: file, output: out, ...LONG_JOB });
+        const started = await d.waitProgress((p) => p.requestId === id && p.stage === 'infer' && p.done >= 1, 120000);
+        ensure(started, 'the job never reached inference');
+        let replacement = '';
+        if (how === 'deleted') fs.rmSync(file);
+        else {
+          fs.writeFileSync(`${file}.new`, 'a different file now lives here\n');
+          fs.renameSync(`${file}.new`, file);
+          replacement = fs.readFileSync(file, 'utf8');
+        }
+        const r = await reply;
+        if (r.error) {
+          // The pixels were decoded before the source went away, so completing is right; a
+          // failure is acceptable only if it says the input went away (not "cannot write").
+          note(`source ${how} mid-job: the job failed: ${CODE_NAMES.get(r.error.code)}: ${r.error.message}`);
+          ensure(
+            r.error.code === ErrorCode.InputNotFound && r.error.message.includes(file),
+            `misleading error: ${CODE_NAMES.get(r.error.code)}: ${r.error.message}`,
+          );
+          tally(C).expectedErrors++;
+        } else {
+          const ok = r.result as UpscaleOk;
+          ensure(ok.width === 448, `size ${ok.width}`);
+          fs.rmSync(ok.outputPath);
+        }
+        if (how === 'deleted') ensure(!fs.existsSync(file), 'something was written at the deleted source path');
+        else ensure(fs.readFileSync(file, 'utf8') === replacement, 'the replacement source was written');
+        ensure(partialsUnder(ws).length === 0, `partial files left: ${partialsUnder(ws).join(', ')}`);
+        ensureUnchanged(outsideBefore, snapshot(outside), 'outside');
+        fs.rmSync(file, { force: true });
+        await goodJob();
+      },
+    );
   }
 
   // A read-only output folder (root ignores mode bits, so a read-only mount).
@@ -317,7 +499,14 @@ async function models(d: RawDaemon, modelsDir: string): Promise<void> {
     ensure(!first.error, `the baseline import failed: ${first.error?.message}`);
   });
 
-  const refusedModel = async (name: string, fileName: string, bytes: Uint8Array | null, code: number = ErrorCode.ModelInvalid, pattern?: RegExp, setup?: (file: string) => void): Promise<void> => {
+  const refusedModel = async (
+    name: string,
+    fileName: string,
+    bytes: Uint8Array | null,
+    code: number = ErrorCode.ModelInvalid,
+    pattern?: RegExp,
+    setup?: (file: string) => void,
+  ): Promise<void> => {
     await check(C, name, async () => {
       tally(C).tried++;
       const file = path.join(srcDir, fileName);
@@ -327,7 +516,8 @@ async function models(d: RawDaemon, modelsDir: string): Promise<void> {
       const srcBefore = snapshot(srcDir);
       const reply = await d.call('models/import', { path: file });
       expectError(reply, code, file, C);
-      if (pattern) ensure(pattern.test(reply.error?.message ?? ''), `message ${reply.error?.message} does not match ${pattern}`);
+      if (pattern)
+        ensure(pattern.test(reply.error?.message ?? ''), `message ${reply.error?.message} does not match ${pattern}`);
       ensureUnchanged(before, snapshot(modelsDir), 'the models folder');
       ensureUnchanged(srcBefore, snapshot(srcDir), 'the model sources');
       ensure(!fs.existsSync(marker), 'the model file ran a command');
@@ -338,15 +528,39 @@ async function models(d: RawDaemon, modelsDir: string): Promise<void> {
 
   await refusedModel('truncated ONNX (50%)', 'cut.onnx', builtin.subarray(0, builtin.length >> 1));
   await refusedModel('truncated ONNX (first 64 bytes)', 'cut64.onnx', builtin.subarray(0, 64));
-  await refusedModel('ONNX external data ../../etc/passwd', 'ext-climb.onnx', onnxWithExternalData('../../etc/passwd'), ErrorCode.ModelInvalid, /climbs out/);
-  await refusedModel('ONNX external data /etc/passwd', 'ext-abs.onnx', onnxWithExternalData('/etc/passwd'), ErrorCode.ModelInvalid, /absolute path/);
-  await refusedModel('ONNX external data through a symlink in its folder that points outside', 'ext-link.onnx', onnxWithExternalData('weights-link.bin'), ErrorCode.ModelInvalid, undefined,
+  await refusedModel(
+    'ONNX external data ../../etc/passwd',
+    'ext-climb.onnx',
+    onnxWithExternalData('../../etc/passwd'),
+    ErrorCode.ModelInvalid,
+    /climbs out/,
+  );
+  await refusedModel(
+    'ONNX external data /etc/passwd',
+    'ext-abs.onnx',
+    onnxWithExternalData('/etc/passwd'),
+    ErrorCode.ModelInvalid,
+    /absolute path/,
+  );
+  await refusedModel(
+    'ONNX external data through a symlink in its folder that points outside',
+    'ext-link.onnx',
+    onnxWithExternalData('weights-link.bin'),
+    ErrorCode.ModelInvalid,
+    undefined,
     () => {
       fs.rmSync(path.join(srcDir, 'weights-link.bin'), { force: true });
       fs.symlinkSync(outsideSecret, path.join(srcDir, 'weights-link.bin'));
-    });
+    },
+  );
   await refusedModel('ONNX external data naming a folder', 'ext-dir.onnx', onnxWithExternalData('.'));
-  await refusedModel('ONNX whose output is not k x the input', 'crop.onnx', croppingOnnx(), ErrorCode.ModelInvalid, /not the same whole multiple/);
+  await refusedModel(
+    'ONNX whose output is not k x the input',
+    'crop.onnx',
+    croppingOnnx(),
+    ErrorCode.ModelInvalid,
+    /not the same whole multiple/,
+  );
   await refusedModel('ONNX that produces NaN', 'nan.onnx', nanOnnx(), ErrorCode.ModelInvalid, /NaN/);
   const calls: Array<[string, string, string]> = [
     ['os', 'system', `touch ${marker}`],
@@ -359,32 +573,90 @@ async function models(d: RawDaemon, modelsDir: string): Promise<void> {
     ['torch._utils', '_rebuild_tensor_v2x', 'x'],
   ];
   for (const [mod, name, arg] of calls) {
-    await refusedModel(`legacy .pth whose pickle calls ${mod}.${name}`, `legacy-${mod}-${name}.pth`, callingPickle(mod, name, arg), ErrorCode.ModelInvalid, /not allowed|refus/);
-    await refusedModel(`zip .pth whose data.pkl calls ${mod}.${name} (STACK_GLOBAL)`, `zip-${mod}-${name}.pth`,
-      storedZip([{ name: 'archive/data.pkl', data: stackGlobalPickle(mod, name, arg) }, { name: 'archive/version', data: Buffer.from('3\n') }]), ErrorCode.ModelInvalid, /not allowed|refus/);
+    await refusedModel(
+      `legacy .pth whose pickle calls ${mod}.${name}`,
+      `legacy-${mod}-${name}.pth`,
+      callingPickle(mod, name, arg),
+      ErrorCode.ModelInvalid,
+      /not allowed|refus/,
+    );
+    await refusedModel(
+      `zip .pth whose data.pkl calls ${mod}.${name} (STACK_GLOBAL)`,
+      `zip-${mod}-${name}.pth`,
+      storedZip([
+        { name: 'archive/data.pkl', data: stackGlobalPickle(mod, name, arg) },
+        { name: 'archive/version', data: Buffer.from('3\n') },
+      ]),
+      ErrorCode.ModelInvalid,
+      /not allowed|refus/,
+    );
   }
   const escape = path.join(ROOT, 'escaped');
-  for (const entry of ['../../escaped/data.pkl', 'archive/../../escaped/data.pkl', '/tmp/escaped/data.pkl', 'archive\\..\\..\\escaped\\data.pkl']) {
-    await refusedModel(`zip .pth with entry '${entry}'`, `zip-escape-${entry.replace(/[^a-z]/gi, '')}.pth`,
-      storedZip([{ name: 'archive/data.pkl', data: callingPickle('collections', 'OrderedDict', '') }, { name: entry, data: Buffer.from('x') }]));
+  for (const entry of [
+    '../../escaped/data.pkl',
+    'archive/../../escaped/data.pkl',
+    '/tmp/escaped/data.pkl',
+    'archive\\..\\..\\escaped\\data.pkl',
+  ]) {
+    await refusedModel(
+      `zip .pth with entry '${entry}'`,
+      `zip-escape-${entry.replace(/[^a-z]/gi, '')}.pth`,
+      storedZip([
+        { name: 'archive/data.pkl', data: callingPickle('collections', 'OrderedDict', '') },
+        { name: entry, data: Buffer.from('x') },
+      ]),
+    );
     ensure(!fs.existsSync(escape), 'a zip entry was extracted outside');
   }
-  await refusedModel('safetensors with overlapping offsets', 'overlap.safetensors',
-    safetensorsWith({ a: { dtype: 'F32', shape: [4], data_offsets: [0, 16] }, b: { dtype: 'F32', shape: [4], data_offsets: [8, 24] } }, 24), ErrorCode.ModelInvalid, /overlap/);
-  await refusedModel('safetensors with offsets past the end', 'past-end.safetensors',
-    safetensorsWith({ a: { dtype: 'F32', shape: [4], data_offsets: [0, 16] }, b: { dtype: 'F32', shape: [1 << 20], data_offsets: [16, 16 + 4 * (1 << 20)] } }, 16));
-  await refusedModel('safetensors with offsets beyond 2^53', 'huge-offsets.safetensors',
-    safetensorsWith({ a: { dtype: 'F32', shape: [1], data_offsets: [2 ** 60, 2 ** 60 + 4] } }, 16));
-  await refusedModel('safetensors with end before begin', 'reversed.safetensors',
-    safetensorsWith({ a: { dtype: 'F32', shape: [1], data_offsets: [8, 4] } }, 16));
-  await refusedModel('safetensors whose shape disagrees with its offsets', 'shape.safetensors',
-    safetensorsWith({ a: { dtype: 'F32', shape: [1000, 1000], data_offsets: [0, 4] } }, 16));
-  await refusedModel('safetensors whose header length is 2^63', 'header-huge.safetensors', (() => {
-    const b = Buffer.alloc(32, 0x20);
-    b.writeBigUInt64LE(1n << 63n);
-    b[8] = 0x7b;
-    return b;
-  })());
+  await refusedModel(
+    'safetensors with overlapping offsets',
+    'overlap.safetensors',
+    safetensorsWith(
+      {
+        a: { dtype: 'F32', shape: [4], data_offsets: [0, 16] },
+        b: { dtype: 'F32', shape: [4], data_offsets: [8, 24] },
+      },
+      24,
+    ),
+    ErrorCode.ModelInvalid,
+    /overlap/,
+  );
+  await refusedModel(
+    'safetensors with offsets past the end',
+    'past-end.safetensors',
+    safetensorsWith(
+      {
+        a: { dtype: 'F32', shape: [4], data_offsets: [0, 16] },
+        b: { dtype: 'F32', shape: [1 << 20], data_offsets: [16, 16 + 4 * (1 << 20)] },
+      },
+      16,
+    ),
+  );
+  await refusedModel(
+    'safetensors with offsets beyond 2^53',
+    'huge-offsets.safetensors',
+    safetensorsWith({ a: { dtype: 'F32', shape: [1], data_offsets: [2 ** 60, 2 ** 60 + 4] } }, 16),
+  );
+  await refusedModel(
+    'safetensors with end before begin',
+    'reversed.safetensors',
+    safetensorsWith({ a: { dtype: 'F32', shape: [1], data_offsets: [8, 4] } }, 16),
+  );
+  await refusedModel(
+    'safetensors whose shape disagrees with its offsets',
+    'shape.safetensors',
+    safetensorsWith({ a: { dtype: 'F32', shape: [1000, 1000], data_offsets: [0, 4] } }, 16),
+  );
+  await refusedModel(
+    'safetensors whose header length is 2^63',
+    'header-huge.safetensors',
+    (() => {
+      const b = Buffer.alloc(32, 0x20);
+      b.writeBigUInt64LE(1n << 63n);
+      b[8] = 0x7b;
+      return b;
+    })(),
+  );
   await refusedModel('a zero-byte model', 'empty.pth', Buffer.alloc(0));
   for (const device of ['/dev/zero', '/dev/urandom']) {
     // In a throwaway daemon: a daemon that reads the device grows without bound.
@@ -407,7 +679,9 @@ async function models(d: RawDaemon, modelsDir: string): Promise<void> {
       }
     });
   }
-  await refusedModel('a folder named .onnx', 'folder.onnx', null, ErrorCode.ModelInvalid, undefined, (f) => fs.mkdirSync(f, { recursive: true }));
+  await refusedModel('a folder named .onnx', 'folder.onnx', null, ErrorCode.ModelInvalid, undefined, (f) =>
+    fs.mkdirSync(f, { recursive: true }),
+  );
   await refusedModel('a model path that does not exist', 'missing.onnx', null, ErrorCode.InputNotFound);
   await check(C, 'a relative model path is refused', async () => {
     tally(C).tried++;
@@ -431,7 +705,10 @@ async function faults(modelsDir: string, mainDaemon: RawDaemon): Promise<void> {
       const before = snapshot(folder);
       const k = new RawDaemon(env);
       const { id, reply } = k.request('upscale', { input: srcFile, ...LONG_JOB });
-      const reached = await k.waitProgress((p) => p.requestId === id && (stage === 'infer' ? p.stage === 'infer' && p.done >= 1 : p.stage === 'encode'), 180000);
+      const reached = await k.waitProgress(
+        (p) => p.requestId === id && (stage === 'infer' ? p.stage === 'infer' && p.done >= 1 : p.stage === 'encode'),
+        180000,
+      );
       ensure(reached, `the job never reached ${stage}`);
       k.process.kill('SIGKILL');
       await k.exited;
@@ -463,27 +740,34 @@ async function faults(modelsDir: string, mainDaemon: RawDaemon): Promise<void> {
   }
 
   for (const stage of ['infer', 'encode'] as const) {
-    await check(C, `the client disappears (stdin closed) during ${stage}: job cancelled, partial removed, exit 0`, async () => {
-      tally(C).tried++;
-      const before = snapshot(folder);
-      const c = new RawDaemon(env);
-      const { id, reply } = c.request('upscale', { input: srcFile, ...LONG_JOB });
-      const reached = await c.waitProgress((p) => p.requestId === id && (stage === 'infer' ? p.stage === 'infer' && p.done >= 1 : p.stage === 'encode'), 180000);
-      ensure(reached, `the job never reached ${stage}`);
-      c.process.stdin?.end();
-      const exit = await Promise.race([c.exited, sleep(60000).then(() => null)]);
-      ensure(exit, 'the daemon did not exit within 60 s of losing its client');
-      ensure(exit.code === 0, `the daemon exited with ${JSON.stringify(exit)}`);
-      await reply;
-      const after = snapshot(folder);
-      const appeared = [...after.keys()].filter((n) => !before.has(n));
-      if (stage === 'encode' && appeared.length === 1 && appeared[0] === 'photo@4x.png') {
-        note('client gone during encode: the job finished its rename before noticing; the complete output was kept');
-        fs.rmSync(path.join(folder, 'photo@4x.png'));
-      }
-      ensureUnchanged(before, snapshot(folder), 'the folder');
-      countCrash(c, true);
-    });
+    await check(
+      C,
+      `the client disappears (stdin closed) during ${stage}: job cancelled, partial removed, exit 0`,
+      async () => {
+        tally(C).tried++;
+        const before = snapshot(folder);
+        const c = new RawDaemon(env);
+        const { id, reply } = c.request('upscale', { input: srcFile, ...LONG_JOB });
+        const reached = await c.waitProgress(
+          (p) => p.requestId === id && (stage === 'infer' ? p.stage === 'infer' && p.done >= 1 : p.stage === 'encode'),
+          180000,
+        );
+        ensure(reached, `the job never reached ${stage}`);
+        c.process.stdin?.end();
+        const exit = await Promise.race([c.exited, sleep(60000).then(() => null)]);
+        ensure(exit, 'the daemon did not exit within 60 s of losing its client');
+        ensure(exit.code === 0, `the daemon exited with ${JSON.stringify(exit)}`);
+        await reply;
+        const after = snapshot(folder);
+        const appeared = [...after.keys()].filter((n) => !before.has(n));
+        if (stage === 'encode' && appeared.length === 1 && appeared[0] === 'photo@4x.png') {
+          note('client gone during encode: the job finished its rename before noticing; the complete output was kept');
+          fs.rmSync(path.join(folder, 'photo@4x.png'));
+        }
+        ensureUnchanged(before, snapshot(folder), 'the folder');
+        countCrash(c, true);
+      },
+    );
   }
 
   // Out of memory in a tile, for real: a model whose arena allocation fails above 64 px.
@@ -498,7 +782,10 @@ async function faults(modelsDir: string, mainDaemon: RawDaemon): Promise<void> {
     const r = expectOk(await mainDaemon.call('upscale', { input: srcFile, output: out, model: id, tile: 0 }));
     ensure(r.width === 224 && r.height === 224, `size ${r.width}x${r.height}`);
     const meta = await sharp(r.outputPath).stats();
-    ensure(meta.channels.every((ch) => Number.isFinite(ch.mean)), 'bad pixels');
+    ensure(
+      meta.channels.every((ch) => Number.isFinite(ch.mean)),
+      'bad pixels',
+    );
   });
 
   // The disk filling during the write: a 64 KiB tmpfs, empty, and a ~400 KB PNG to write.
@@ -510,7 +797,10 @@ async function faults(modelsDir: string, mainDaemon: RawDaemon): Promise<void> {
       const before = snapshot(small);
       const r = await mainDaemon.call('upscale', { input: srcFile, output: small });
       ensure(r.error, 'the job succeeded on a 64 KiB disk');
-      ensure(r.error.code === ErrorCode.OutputNotWritable && /disk is full|No space left on device/.test(r.error.message), `${r.error.code}: ${r.error.message}`);
+      ensure(
+        r.error.code === ErrorCode.OutputNotWritable && /disk is full|No space left on device/.test(r.error.message),
+        `${r.error.code}: ${r.error.message}`,
+      );
       tally(C).expectedErrors++;
       ensureUnchanged(before, snapshot(small), 'the small disk');
       const ok = expectOk(await mainDaemon.call('upscale', { input: srcFile, output: dir('fills-ok'), scale: 1.5 }));
@@ -524,7 +814,8 @@ async function faults(modelsDir: string, mainDaemon: RawDaemon): Promise<void> {
 async function main(): Promise<void> {
   const started = Date.now();
   if (!fs.existsSync(DAEMON_ENTRY)) throw new Error(`${DAEMON_ENTRY} is missing: run \`npm run build\` first`);
-  if (!fs.existsSync(path.join(builtinModelsDir(), 'realesr-general-x4v3.onnx'))) throw new Error('the built-in models are missing: run `npm run setup-models` first');
+  if (!fs.existsSync(path.join(builtinModelsDir(), 'realesr-general-x4v3.onnx')))
+    throw new Error('the built-in models are missing: run `npm run setup-models` first');
   process.stdout.write(`hostile suite: seed ${SEED}, scratch ${ROOT}\n`);
   const modelsDir = dir('models');
   const d = new RawDaemon({ UPSCALE_MODELS_DIR: modelsDir });
@@ -537,7 +828,8 @@ async function main(): Promise<void> {
     const only = process.env.HOSTILE_ONLY?.split(',') ?? sections;
     // A misspelt section would run nothing and still report success.
     const unknown = only.filter((s) => !sections.includes(s));
-    if (unknown.length > 0) throw new Error(`HOSTILE_ONLY names ${unknown.join(', ')}; the sections are ${sections.join(', ')}`);
+    if (unknown.length > 0)
+      throw new Error(`HOSTILE_ONLY names ${unknown.join(', ')}; the sections are ${sections.join(', ')}`);
     if (only.includes('images')) {
       process.stdout.write('\n[images]\n');
       await images(d);
@@ -573,9 +865,13 @@ async function main(): Promise<void> {
   const passed = all.reduce((n, [, t]) => n + t.passed, 0);
   const failed = all.reduce((n, [, t]) => n + t.failed, 0) + (totals.crashes > 0 ? 1 : 0);
   process.stdout.write('\n=== hostile suite report ===\n');
-  process.stdout.write(`${'category'.padEnd(18)}${'inputs tried'.padStart(14)}${'errors as expected'.padStart(20)}${'checks passed'.padStart(15)}${'failed'.padStart(8)}\n`);
+  process.stdout.write(
+    `${'category'.padEnd(18)}${'inputs tried'.padStart(14)}${'errors as expected'.padStart(20)}${'checks passed'.padStart(15)}${'failed'.padStart(8)}\n`,
+  );
   for (const [name, t] of all) {
-    process.stdout.write(`${name.padEnd(18)}${String(t.tried).padStart(14)}${String(t.expectedErrors).padStart(20)}${String(t.passed).padStart(15)}${String(t.failed).padStart(8)}\n`);
+    process.stdout.write(
+      `${name.padEnd(18)}${String(t.tried).padStart(14)}${String(t.expectedErrors).padStart(20)}${String(t.passed).padStart(15)}${String(t.failed).padStart(8)}\n`,
+    );
   }
   process.stdout.write(`crashes: ${totals.crashes}\n`);
   process.stdout.write(`files lost or half-written: ${totals.lost}\n`);

@@ -24,7 +24,20 @@ before(async () => {
 test('--json prints one object per result and the files exist with the right size', () => {
   const r = upscale(['a.png', 'b.png', '-s', '2', '--json']);
   assert.equal(r.status, 0, r.stderr);
-  const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { output: string; width: number; height: number; passes: number; provider: string; seconds: number });
+  const lines = r.stdout
+    .trim()
+    .split('\n')
+    .map(
+      (l) =>
+        JSON.parse(l) as {
+          output: string;
+          width: number;
+          height: number;
+          passes: number;
+          provider: string;
+          seconds: number;
+        },
+    );
   assert.equal(lines.length, 2);
   assert.deepEqual([lines[0]?.width, lines[0]?.height, lines[0]?.passes, lines[0]?.provider], [40, 28, 1, 'cpu']);
   assert.equal(lines[0]?.output, path.join(dir, 'a@2x.png'));
@@ -66,10 +79,16 @@ test('a name whose extension is not a writable format, or that disagrees with --
   const before = fs.readdirSync(dir).sort();
   const bmp = upscale(['a.png', '-o', 'out.bmp']);
   assert.equal(bmp.status, 1);
-  assert.match(bmp.stderr, /out\.bmp: '\.bmp' is not a format Upscale writes; the output extensions are \.png \.jpg \.jpeg \.webp \.tif \.tiff \.avif/);
+  assert.match(
+    bmp.stderr,
+    /out\.bmp: '\.bmp' is not a format Upscale writes; the output extensions are \.png \.jpg \.jpeg \.webp \.tif \.tiff \.avif/,
+  );
   const clash = upscale(['a.png', '-o', 'out.png', '--format', 'jpg']);
   assert.equal(clash.status, 1);
-  assert.match(clash.stderr, /out\.png: is named as PNG \(\.png\) but the output format asked for \(--format\) is JPEG/);
+  assert.match(
+    clash.stderr,
+    /out\.png: is named as PNG \(\.png\) but the output format asked for \(--format\) is JPEG/,
+  );
   const noExt = upscale(['a.png', '-o', 'result']);
   assert.equal(noExt.status, 1);
   assert.match(noExt.stderr, /result: has no extension, so its format is unknown/);
@@ -124,7 +143,12 @@ test('models list, import and convert', () => {
   assert.equal(list.status, 0, list.stderr);
   const ids = (JSON.parse(list.stdout) as Array<{ id: string }>).map((m) => m.id);
   assert.ok(ids.includes('realesr-general-x4v3') && ids.includes('realesrgan-x4plus'));
-  const imported = upscale(['models', 'import', path.join(FIXTURES_DIR, 'arch', 'rrdbnet_x2', 'rrdbnet_x2.pth'), '--json']);
+  const imported = upscale([
+    'models',
+    'import',
+    path.join(FIXTURES_DIR, 'arch', 'rrdbnet_x2', 'rrdbnet_x2.pth'),
+    '--json',
+  ]);
   assert.equal(imported.status, 0, imported.stderr);
   const model = JSON.parse(imported.stdout) as { id: string; scale: number };
   assert.equal(model.scale, 2);
@@ -133,7 +157,12 @@ test('models list, import and convert', () => {
   assert.equal(withIt.status, 0, withIt.stderr);
   assert.equal((JSON.parse(withIt.stdout) as { width: number }).width, 20);
   const out = path.join(dir, 'hat.onnx');
-  const converted = upscale(['models', 'convert', path.join(FIXTURES_DIR, 'arch', 'hat_x4', 'hat_x4.safetensors'), out]);
+  const converted = upscale([
+    'models',
+    'convert',
+    path.join(FIXTURES_DIR, 'arch', 'hat_x4', 'hat_x4.safetensors'),
+    out,
+  ]);
   assert.equal(converted.status, 0, converted.stderr);
   assert.ok(fs.statSync(out).size > 1000);
 });

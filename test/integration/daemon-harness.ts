@@ -44,15 +44,21 @@ export function startDaemon(env: NodeJS.ProcessEnv = {}): TestDaemon {
 }
 
 /** A small RGB test image with structure (gradients and edges). */
-export async function writeTestImage(file: string, width: number, height: number, opts: { alpha?: boolean } = {}): Promise<void> {
+export async function writeTestImage(
+  file: string,
+  width: number,
+  height: number,
+  opts: { alpha?: boolean } = {},
+): Promise<void> {
   const channels = opts.alpha ? 4 : 3;
   const data = Buffer.alloc(width * height * channels);
-  for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) {
-    const o = (y * width + x) * channels;
-    data[o] = (x * 255) / Math.max(1, width - 1);
-    data[o + 1] = (y * 255) / Math.max(1, height - 1);
-    data[o + 2] = (x + y) % 8 < 4 ? 40 : 220;
-    if (opts.alpha) data[o + 3] = x < width / 2 ? 255 : 0;
-  }
+  for (let y = 0; y < height; y++)
+    for (let x = 0; x < width; x++) {
+      const o = (y * width + x) * channels;
+      data[o] = (x * 255) / Math.max(1, width - 1);
+      data[o + 1] = (y * 255) / Math.max(1, height - 1);
+      data[o + 2] = (x + y) % 8 < 4 ? 40 : 220;
+      if (opts.alpha) data[o + 3] = x < width / 2 ? 255 : 0;
+    }
   await sharp(data, { raw: { width, height, channels } }).toFile(file);
 }

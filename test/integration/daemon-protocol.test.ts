@@ -18,7 +18,8 @@ before(async () => {
   dir = tempDir('protocol');
   const parser = new FrameParser({
     message: (m) => {
-      const parsed: unknown = JSON.parse(m);
+      type Message = (typeof raw)[number];
+      const parsed = JSON.parse(m) as Message | Message[];
       raw.push(...(Array.isArray(parsed) ? parsed : [parsed]));
     },
     malformed: () => undefined,
@@ -60,7 +61,8 @@ test('initialize reports the version, providers with reasons, and the active pro
   assert.equal(r.activeProvider, 'cpu');
   const cpu = r.providers.find((p) => p.provider === 'cpu');
   assert.equal(cpu?.available, true);
-  for (const p of r.providers.filter((s) => !s.available)) assert.ok(p.reason && p.reason.length > 0, `${p.provider} has a reason`);
+  for (const p of r.providers.filter((s) => !s.available))
+    assert.ok(p.reason && p.reason.length > 0, `${p.provider} has a reason`);
   assert.equal(r.defaultModel, 'realesr-general-x4v3');
 });
 
@@ -77,9 +79,19 @@ test('models/list, models/load (cold then warm), models/unload', async () => {
   assert.equal(warm.cached, true);
   const listed = await daemon.connection.request('models/list', {});
   assert.equal(listed.models.find((m) => m.id === 'realesr-general-x4v3')?.loaded, true);
-  assert.deepEqual(await daemon.connection.request('models/unload', { id: 'realesr-general-x4v3' }), { id: 'realesr-general-x4v3', unloaded: true });
-  assert.deepEqual(await daemon.connection.request('models/unload', { id: 'realesr-general-x4v3' }), { id: 'realesr-general-x4v3', unloaded: false });
-  await expectError(daemon.connection.request('models/load', { id: 'nope' }), 'ModelNotFound', /no model 'nope'; installed: .*realesr-general-x4v3/);
+  assert.deepEqual(await daemon.connection.request('models/unload', { id: 'realesr-general-x4v3' }), {
+    id: 'realesr-general-x4v3',
+    unloaded: true,
+  });
+  assert.deepEqual(await daemon.connection.request('models/unload', { id: 'realesr-general-x4v3' }), {
+    id: 'realesr-general-x4v3',
+    unloaded: false,
+  });
+  await expectError(
+    daemon.connection.request('models/load', { id: 'nope' }),
+    'ModelNotFound',
+    /no model 'nope'; installed: .*realesr-general-x4v3/,
+  );
 });
 
 test('upscale writes name@4x.png beside the input, with progress for every tile', async () => {
@@ -107,7 +119,14 @@ test('upscale writes name@4x.png beside the input, with progress for every tile'
 
 test('tile previews are small encoded PNGs placed in the final output geometry', async () => {
   daemon.progress.length = 0;
-  const r = await daemon.connection.request('upscale', { input: path.join(dir, 'small.png'), scale: 2, tile: 32, overlap: 8, previewWidth: 24, overwrite: true });
+  const r = await daemon.connection.request('upscale', {
+    input: path.join(dir, 'small.png'),
+    scale: 2,
+    tile: 32,
+    overlap: 8,
+    previewWidth: 24,
+    overwrite: true,
+  });
   const previews = daemon.progress.filter((p) => p.preview);
   assert.ok(previews.length >= 1);
   for (const p of previews) {
@@ -123,7 +142,10 @@ test('every JSON-RPC error code, and the daemon keeps answering', async () => {
   sendRaw('{"jsonrpc": "2.0", "id": 9001, "method": "initialize", "params": ');
   const parse = raw.length;
   await new Promise((r) => setTimeout(r, 200));
-  assert.ok(raw.slice(parse - 1).some((m) => m.error?.code === -32700) || raw.some((m) => m.id === null && m.error?.code === -32700));
+  assert.ok(
+    raw.slice(parse - 1).some((m) => m.error?.code === -32700) ||
+      raw.some((m) => m.id === null && m.error?.code === -32700),
+  );
   sendRaw(Buffer.from('Content-Length: -4\r\n\r\n'));
   sendRaw('{"jsonrpc": "2.0", "id": 9002}');
   assert.equal((await rawResponse(9002)).error?.code, -32600);
@@ -133,7 +155,9 @@ test('every JSON-RPC error code, and the daemon keeps answering', async () => {
   const invalid = await rawResponse(9004);
   assert.equal(invalid.error?.code, -32602);
   assert.match(invalid.error?.message ?? '', /'scale' is -2/);
-  sendRaw('[{"jsonrpc": "2.0", "id": 9005, "method": "models/list"}, {"jsonrpc": "2.0", "id": 9006, "method": "nope"}]');
+  sendRaw(
+    '[{"jsonrpc": "2.0", "id": 9005, "method": "models/list"}, {"jsonrpc": "2.0", "id": 9006, "method": "nope"}]',
+  );
   assert.ok((await rawResponse(9005)).result);
   assert.equal((await rawResponse(9006)).error?.code, -32601);
   // After all that, a good request works.
@@ -142,16 +166,43 @@ test('every JSON-RPC error code, and the daemon keeps answering', async () => {
 });
 
 test('application errors name the file and the problem', async () => {
-  await expectError(daemon.connection.request('upscale', { input: path.join(dir, 'missing.png') }), 'InputNotFound', /missing\.png: no such file/);
+  await expectError(
+    daemon.connection.request('upscale', { input: path.join(dir, 'missing.png') }),
+    'InputNotFound',
+    /missing\.png: no such file/,
+  );
   const corrupt = path.join(dir, 'corrupt.png');
   fs.writeFileSync(corrupt, Buffer.concat([fs.readFileSync(path.join(dir, 'small.png')).subarray(0, 60)]));
   await expectError(daemon.connection.request('upscale', { input: corrupt }), 'DecodeFailed', /corrupt\.png/);
-  await expectError(daemon.connection.request('upscale', { input: dir }), 'DecodeFailed', /is a folder, not an image file/);
-  await expectError(daemon.connection.request('upscale', { input: path.join(dir, 'small.png'), model: 'nope' }), 'ModelNotFound', /no model 'nope'/);
-  await expectError(daemon.connection.request('upscale', { input: path.join(dir, 'small.png'), output: path.join(dir, 'no', 'such', 'dir') + path.sep }), 'OutputNotWritable', /output folder does not exist/);
-  await expectError(daemon.connection.request('upscale', { input: path.join(dir, 'medium.png'), width: 20000, format: 'webp' }), 'ImageTooLarge', /16383.*PNG or TIFF/);
+  await expectError(
+    daemon.connection.request('upscale', { input: dir }),
+    'DecodeFailed',
+    /is a folder, not an image file/,
+  );
+  await expectError(
+    daemon.connection.request('upscale', { input: path.join(dir, 'small.png'), model: 'nope' }),
+    'ModelNotFound',
+    /no model 'nope'/,
+  );
+  await expectError(
+    daemon.connection.request('upscale', {
+      input: path.join(dir, 'small.png'),
+      output: path.join(dir, 'no', 'such', 'dir') + path.sep,
+    }),
+    'OutputNotWritable',
+    /output folder does not exist/,
+  );
+  await expectError(
+    daemon.connection.request('upscale', { input: path.join(dir, 'medium.png'), width: 20000, format: 'webp' }),
+    'ImageTooLarge',
+    /16383.*PNG or TIFF/,
+  );
   const before = fs.readdirSync(dir).sort();
-  await expectError(daemon.connection.request('upscale', { input: corrupt, output: path.join(dir, 'never.png') }), 'DecodeFailed', /corrupt\.png/);
+  await expectError(
+    daemon.connection.request('upscale', { input: corrupt, output: path.join(dir, 'never.png') }),
+    'DecodeFailed',
+    /corrupt\.png/,
+  );
   assert.deepEqual(fs.readdirSync(dir).sort(), before, 'a failed job writes nothing');
 });
 
@@ -159,17 +210,42 @@ test('a named output is a promise: never the input, never a renamed clash, and i
   const input = path.join(dir, 'small.png');
   const before = fs.readdirSync(dir).sort();
   const original = fs.readFileSync(input);
-  await expectError(daemon.connection.request('upscale', { input, output: input, overwrite: true }), 'OutputNotWritable', /small\.png: is the input image/);
+  await expectError(
+    daemon.connection.request('upscale', { input, output: input, overwrite: true }),
+    'OutputNotWritable',
+    /small\.png: is the input image/,
+  );
   const existing = path.join(dir, 'existing.png');
   fs.writeFileSync(existing, 'old');
-  await expectError(daemon.connection.request('upscale', { input, output: existing }), 'OutputNotWritable', /existing\.png: already exists; nothing was written/);
-  await expectError(daemon.connection.request('upscale', { input, output: path.join(dir, 'x.png'), format: 'jpg' }), 'InvalidParams', /x\.png.*named as PNG.*JPEG/);
-  await expectError(daemon.connection.request('upscale', { input, output: path.join(dir, 'x.gif') }), 'InvalidParams', /'\.gif' is not a format Upscale writes; the output extensions are \.png \.jpg \.jpeg \.webp \.tif \.tiff \.avif/);
-  await expectError(daemon.connection.request('upscale', { input, template: '{name}-big' }), 'InvalidParams', /small-big: has no extension/);
+  await expectError(
+    daemon.connection.request('upscale', { input, output: existing }),
+    'OutputNotWritable',
+    /existing\.png: already exists; nothing was written/,
+  );
+  await expectError(
+    daemon.connection.request('upscale', { input, output: path.join(dir, 'x.png'), format: 'jpg' }),
+    'InvalidParams',
+    /x\.png.*named as PNG.*JPEG/,
+  );
+  await expectError(
+    daemon.connection.request('upscale', { input, output: path.join(dir, 'x.gif') }),
+    'InvalidParams',
+    /'\.gif' is not a format Upscale writes; the output extensions are \.png \.jpg \.jpeg \.webp \.tif \.tiff \.avif/,
+  );
+  await expectError(
+    daemon.connection.request('upscale', { input, template: '{name}-big' }),
+    'InvalidParams',
+    /small-big: has no extension/,
+  );
   assert.deepEqual(fs.readFileSync(input), original);
   assert.equal(fs.readFileSync(existing, 'utf8'), 'old');
   // A template without an extension takes the format asked for, even when a field fills in a dot.
-  const dotted = await daemon.connection.request('upscale', { input, template: '{name}@{scale}x', scale: 2.5, format: 'webp' });
+  const dotted = await daemon.connection.request('upscale', {
+    input,
+    template: '{name}@{scale}x',
+    scale: 2.5,
+    format: 'webp',
+  });
   assert.equal(dotted.outputPath, path.join(dir, 'small@2.5x'));
   assert.equal((await sharp(dotted.outputPath).metadata()).format, 'webp');
   fs.rmSync(dotted.outputPath);
@@ -187,8 +263,18 @@ test('a named output is a promise: never the input, never a renamed clash, and i
 test('cancelling a running job stops it within a tile and leaves no output', async () => {
   daemon.progress.length = 0;
   const input = path.join(dir, 'medium.png');
-  const job = daemon.connection.start('upscale', { input, model: 'realesrgan-x4plus', tile: 32, overlap: 8, output: path.join(dir, 'cancelled.png') });
-  for (let i = 0; i < 3000 && !daemon.progress.some((p) => p.requestId === job.id && p.stage === 'infer' && p.done >= 1); i++) {
+  const job = daemon.connection.start('upscale', {
+    input,
+    model: 'realesrgan-x4plus',
+    tile: 32,
+    overlap: 8,
+    output: path.join(dir, 'cancelled.png'),
+  });
+  for (
+    let i = 0;
+    i < 3000 && !daemon.progress.some((p) => p.requestId === job.id && p.stage === 'infer' && p.done >= 1);
+    i++
+  ) {
     await new Promise((r) => setTimeout(r, 20));
   }
   daemon.connection.cancel(job.id);
@@ -197,7 +283,10 @@ test('cancelling a running job stops it within a tile and leaves no output', asy
   const total = daemon.progress.find((p) => p.requestId === job.id && p.total > 0)?.total ?? 0;
   assert.ok(tilesDone <= 3 && tilesDone < total, `stopped after ${tilesDone} of ${total} tiles`);
   assert.ok(!fs.existsSync(path.join(dir, 'cancelled.png')));
-  assert.deepEqual(fs.readdirSync(dir).filter((f) => f.includes('.partial')), []);
+  assert.deepEqual(
+    fs.readdirSync(dir).filter((f) => f.includes('.partial')),
+    [],
+  );
 });
 
 test('two jobs queue and finish in order; a queued job can be cancelled', async () => {
@@ -220,11 +309,23 @@ test('two jobs queue and finish in order; a queued job can be cancelled', async 
 test('shutdown then exit ends the process with code 0; pixel ceilings are checked before any work', async () => {
   const d = startDaemon();
   await d.connection.request('initialize', { maxOutputPixels: 1000, maxInputPixels: 300 });
-  await expectError(d.connection.request('upscale', { input: path.join(dir, 'small.png') }), 'ImageTooLarge', /small\.png: 24x16 is 384 pixels, above the input limit of 300/);
+  await expectError(
+    d.connection.request('upscale', { input: path.join(dir, 'small.png') }),
+    'ImageTooLarge',
+    /small\.png: 24x16 is 384 pixels, above the input limit of 300/,
+  );
   await d.connection.request('initialize', { maxOutputPixels: 1000, maxInputPixels: 1_000_000 });
-  await expectError(d.connection.request('upscale', { input: path.join(dir, 'small.png') }), 'ImageTooLarge', /96x64 image \(6144 pixels\), above the output limit of 1000/);
+  await expectError(
+    d.connection.request('upscale', { input: path.join(dir, 'small.png') }),
+    'ImageTooLarge',
+    /96x64 image \(6144 pixels\), above the output limit of 1000/,
+  );
   assert.deepEqual(await d.connection.request('shutdown', {}), { ok: true });
-  await expectError(d.connection.request('upscale', { input: path.join(dir, 'small.png') }), 'ShuttingDown', /shutting down/);
+  await expectError(
+    d.connection.request('upscale', { input: path.join(dir, 'small.png') }),
+    'ShuttingDown',
+    /shutting down/,
+  );
   d.connection.notify('exit', {});
   assert.deepEqual(await d.exited, { code: 0, signal: null });
 });

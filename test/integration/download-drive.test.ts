@@ -30,7 +30,10 @@ const freshDir = () => temp.fresh();
 // The imitation of Drive: behaviour by file id
 
 type Behaviour =
-  | { readonly kind: 'direct' | 'form' | 'cookie' | 'cut' | 'quota' | 'disguised' | 'elsewhere'; readonly bytes: Buffer }
+  | {
+      readonly kind: 'direct' | 'form' | 'cookie' | 'cut' | 'quota' | 'disguised' | 'elsewhere';
+      readonly bytes: Buffer;
+    }
   | { readonly kind: 'missing' }
   | { readonly kind: 'private' };
 const FILES = new Map<string, Behaviour>([
@@ -65,7 +68,11 @@ let elsewhere = '';
 function sendBytes(req: http.IncomingMessage, res: http.ServerResponse, bytes: Buffer, id: string): void {
   const range = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
   const start = range ? Number(range[1]) : 0;
-  const headers = { 'Content-Type': 'application/octet-stream', 'Content-Disposition': `attachment; filename="${id}.pth"`, 'Content-Length': bytes.length - start };
+  const headers = {
+    'Content-Type': 'application/octet-stream',
+    'Content-Disposition': `attachment; filename="${id}.pth"`,
+    'Content-Length': bytes.length - start,
+  };
   if (range) res.writeHead(206, { ...headers, 'Content-Range': `bytes ${start}-${bytes.length - 1}/${bytes.length}` });
   else res.writeHead(200, headers);
   res.end(bytes.subarray(start));
@@ -84,26 +91,37 @@ function drive(req: http.IncomingMessage, res: http.ServerResponse): void {
   if (url.pathname !== '/download' || !file || file.kind === 'missing') return page(res, 404, MISSING_PAGE);
   if (file.kind === 'private') return page(res, 403, ACCESS_PAGE);
   if (file.kind === 'disguised') {
-    res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Disposition': `attachment; filename="${id}.pth"` }).end(QUOTA_PAGE);
+    res
+      .writeHead(200, {
+        'Content-Type': 'application/octet-stream',
+        'Content-Disposition': `attachment; filename="${id}.pth"`,
+      })
+      .end(QUOTA_PAGE);
     return;
   }
   if (file.kind === 'direct') return sendBytes(req, res, file.bytes, id);
   if (file.kind === 'cookie' || file.kind === 'elsewhere') {
     const cookie = `download_warning_13058876669334088843_${id}`;
     if (query.confirm === tokenOf(id) && req.headers.cookie?.includes(`${cookie}=${tokenOf(id)}`)) {
-      if (file.kind === 'elsewhere') return void res.writeHead(302, { Location: `${elsewhere}/download?id=${id}&served=elsewhere` }).end();
+      if (file.kind === 'elsewhere')
+        return void res.writeHead(302, { Location: `${elsewhere}/download?id=${id}&served=elsewhere` }).end();
       return sendBytes(req, res, file.bytes, id);
     }
-    return page(res, 200, warningPage(id), { 'Set-Cookie': [`NID=511=x; path=/; HttpOnly`, `${cookie}=${tokenOf(id)}; Path=/; HttpOnly`] });
+    return page(res, 200, warningPage(id), {
+      'Set-Cookie': [`NID=511=x; path=/; HttpOnly`, `${cookie}=${tokenOf(id)}; Path=/; HttpOnly`],
+    });
   }
   // The form: confirm=t and this file's uuid; the bytes, or the quota page, come only then.
   const confirmed = query.confirm === 't' && query.uuid === uuidOf(id);
-  if (!confirmed) return page(res, 200, confirmFormPage({ action: `${base}/download`, id, uuid: uuidOf(id), fileName: `${id}.pth` }));
+  if (!confirmed)
+    return page(res, 200, confirmFormPage({ action: `${base}/download`, id, uuid: uuidOf(id), fileName: `${id}.pth` }));
   if (file.kind === 'quota') return page(res, 403, QUOTA_PAGE);
   if (file.kind === 'cut' && !cut.has(id)) {
     cut.add(id);
     res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': file.bytes.length });
-    res.write(file.bytes.subarray(0, Math.floor(file.bytes.length / 2)), () => setTimeout(() => res.socket?.destroy(), 20));
+    res.write(file.bytes.subarray(0, Math.floor(file.bytes.length / 2)), () =>
+      setTimeout(() => res.socket?.destroy(), 20),
+    );
     return;
   }
   sendBytes(req, res, file.bytes, id);
@@ -115,7 +133,12 @@ before(async () => {
   server = http.createServer(drive);
   other = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', elsewhere);
-    requests.push({ path: url.pathname, query: Object.fromEntries(url.searchParams), cookie: req.headers.cookie, range: req.headers.range });
+    requests.push({
+      path: url.pathname,
+      query: Object.fromEntries(url.searchParams),
+      cookie: req.headers.cookie,
+      range: req.headers.range,
+    });
     sendBytes(req, res, SRVGG, url.searchParams.get('id') ?? '');
   });
   for (const s of [server, other]) await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
@@ -132,13 +155,25 @@ after(() => {
 // ---------------------------------------------------------------------------------------
 // Catalogue entries like the shipped HAT and DAT ones
 
-function entry(id: string, driveId: string, bytes: Buffer | null, overrides: Partial<CatalogueEntry> = {}): CatalogueEntry {
+function entry(
+  id: string,
+  driveId: string,
+  bytes: Buffer | null,
+  overrides: Partial<CatalogueEntry> = {},
+): CatalogueEntry {
   const drive = { id: driveId, idSource: 'owner/repo@0123456789012345678901234567890123456789ab:models.json' };
   return fixtureEntry(id, bytes, { family: 'dat', drive, manualUrl: MANUAL, ...overrides });
 }
 
 function download(e: CatalogueEntry, dir: string, more: { allowUnverified?: boolean } = {}) {
-  return downloadModel(e.id, { modelsDir: dir, catalogue: fixtureCatalogue(e), driveBaseUrl: base, env: {}, retryDelayMs: 10, ...more });
+  return downloadModel(e.id, {
+    modelsDir: dir,
+    catalogue: fixtureCatalogue(e),
+    driveBaseUrl: base,
+    env: {},
+    retryDelayMs: 10,
+    ...more,
+  });
 }
 
 const mine = (driveId: string) => requests.filter((r) => r.query.id === driveId);
@@ -167,7 +202,10 @@ test('a small file comes straight back: one request to /download?id=ID&export=do
   assert.equal(r.model.id, e.id);
   assert.equal(r.model.scale, 4);
   assert.equal(r.verified, true);
-  assert.deepEqual(mine('smallFileServedDirectly0001').map((q) => [q.path, q.query]), [['/download', { id: 'smallFileServedDirectly0001', export: 'download' }]]);
+  assert.deepEqual(
+    mine('smallFileServedDirectly0001').map((q) => [q.path, q.query]),
+    [['/download', { id: 'smallFileServedDirectly0001', export: 'download' }]],
+  );
   assert.deepEqual(listing(dir), [`${e.id}.json`, `${e.id}.onnx`]);
 });
 
@@ -182,11 +220,20 @@ test('a large file: the confirm page, then its form (confirm and uuid) brings th
   const seen = mine('largeFileWithConfirmForm001');
   assert.equal(seen.length, 2);
   assert.deepEqual(seen[0]?.query, { id: 'largeFileWithConfirmForm001', export: 'download' });
-  assert.deepEqual(seen[1]?.query, { id: 'largeFileWithConfirmForm001', export: 'download', confirm: 't', uuid: uuidOf('largeFileWithConfirmForm001') }, 'the form\'s inputs');
+  assert.deepEqual(
+    seen[1]?.query,
+    {
+      id: 'largeFileWithConfirmForm001',
+      export: 'download',
+      confirm: 't',
+      uuid: uuidOf('largeFileWithConfirmForm001'),
+    },
+    "the form's inputs",
+  );
   assert.deepEqual(listing(dir), [`${e.id}.json`, `${e.id}.onnx`]);
 });
 
-test('the older flow: the download_warning cookie\'s token as confirm=, and the cookie sent back', async () => {
+test("the older flow: the download_warning cookie's token as confirm=, and the cookie sent back", async () => {
   const dir = freshDir();
   const e = entry('test-drive-cookie', 'largeFileWithCookieToken001', HAT, { family: 'hat', scale: 4 });
   const r = await download(e, dir);
@@ -200,7 +247,7 @@ test('the older flow: the download_warning cookie\'s token as confirm=, and the 
   assert.deepEqual(listing(dir), [`${e.id}.json`, `${e.id}.onnx`]);
 });
 
-test('Drive\'s cookie goes back to Drive only: not along a redirect to another origin', async () => {
+test("Drive's cookie goes back to Drive only: not along a redirect to another origin", async () => {
   const dir = freshDir();
   const e = entry('test-drive-elsewhere', 'largeFileRedirectedElsewhere', SRVGG, { family: 'real-esrgan', scale: 4 });
   await download(e, dir);
@@ -219,7 +266,10 @@ test('a cut connection is resumed through the confirm step: the retry asks again
   assert.ok(r.resumedBytes > 0, 'resumed');
   assert.equal(r.sha256, sha256(SRVGG));
   const seen = mine('largeFileCutOnceThenResumed');
-  assert.deepEqual(seen.map((q) => q.query.confirm ?? '-'), ['-', 't', '-', 't']);
+  assert.deepEqual(
+    seen.map((q) => q.query.confirm ?? '-'),
+    ['-', 't', '-', 't'],
+  );
   assert.equal(seen[1]?.range, undefined);
   assert.match(seen[3]?.range ?? '', /^bytes=[1-9]\d*-$/);
   assert.deepEqual(listing(dir), [`${e.id}.json`, `${e.id}.onnx`]);
@@ -231,8 +281,11 @@ test('over its quota: a clear error with "quota", the Drive page and the import 
   process.env.TMPDIR = tmp;
   try {
     assert.equal(os.tmpdir(), tmp);
-    await assertRefused(entry('test-drive-quota', 'fileOverItsDownloadQuota001', DAT), 'quota',
-      /^Google Drive refuses to serve test-drive-quota\.pth now: its download quota is exceeded\. Try again later, or download test-drive-quota\.pth by hand from /);
+    await assertRefused(
+      entry('test-drive-quota', 'fileOverItsDownloadQuota001', DAT),
+      'quota',
+      /^Google Drive refuses to serve test-drive-quota\.pth now: its download quota is exceeded\. Try again later, or download test-drive-quota\.pth by hand from /,
+    );
     assert.deepEqual(fs.readdirSync(tmp), [], 'nothing written to the temporary folder');
   } finally {
     if (saved === undefined) delete process.env.TMPDIR;
@@ -242,21 +295,39 @@ test('over its quota: a clear error with "quota", the Drive page and the import 
 });
 
 test('no longer shared (403, "You need access"): a permission error with the manual route', async () => {
-  await assertRefused(entry('test-drive-private', 'fileThatIsNoLongerShared001', DAT), 'permission', /refuses to serve .*sign in or for access \(HTTP 403\)/);
+  await assertRefused(
+    entry('test-drive-private', 'fileThatIsNoLongerShared001', DAT),
+    'permission',
+    /refuses to serve .*sign in or for access \(HTTP 403\)/,
+  );
 });
 
 test('a file removed from Drive (404): says it is not on Google Drive, with the manual route', async () => {
-  await assertRefused(entry('test-drive-missing', 'fileThatWasRemovedFromDrive', DAT), 'http', /is not on Google Drive \(file fileThatWasRemovedFromDrive: HTTP 404/);
+  await assertRefused(
+    entry('test-drive-missing', 'fileThatWasRemovedFromDrive', DAT),
+    'http',
+    /is not on Google Drive \(file fileThatWasRemovedFromDrive: HTTP 404/,
+  );
 });
 
 test('a web page served as application/octet-stream is not saved as the model', async () => {
-  await assertRefused(entry('test-drive-disguised', 'pageServedAsOctetStream0001', DAT), 'http', /answered with a web page instead of test-drive-disguised\.pth; nothing was saved/);
+  await assertRefused(
+    entry('test-drive-disguised', 'pageServedAsOctetStream0001', DAT),
+    'http',
+    /answered with a web page instead of test-drive-disguised\.pth; nothing was saved/,
+  );
 });
 
 test('a file whose SHA-256 is not the published one is refused after the confirm step, and removed', async () => {
   const dir = freshDir();
   const e = entry('test-drive-badhash', 'largeFileWithConfirmForm001', DAT, { sha256: 'b'.repeat(64) });
-  await assert.rejects(download(e, dir), (err: unknown) => err instanceof DownloadError && err.kind === 'hash' && /SHA-256 [0-9a-f]{64}, but b{64} was published/.test(err.message));
+  await assert.rejects(
+    download(e, dir),
+    (err: unknown) =>
+      err instanceof DownloadError &&
+      err.kind === 'hash' &&
+      /SHA-256 [0-9a-f]{64}, but b{64} was published/.test(err.message),
+  );
   assert.deepEqual(listing(dir), []);
 });
 
@@ -264,7 +335,10 @@ test('a Drive entry without a published hash is unverified: refused without allo
   const dir = freshDir();
   const e = entry('test-drive-unverified', 'smallFileServedDirectly0001', null, { family: 'real-esrgan', scale: 4 });
   requests.length = 0;
-  await assert.rejects(download(e, dir), (err: unknown) => err instanceof DownloadError && err.kind === 'unverified' && /allowUnverified/.test(err.message));
+  await assert.rejects(
+    download(e, dir),
+    (err: unknown) => err instanceof DownloadError && err.kind === 'unverified' && /allowUnverified/.test(err.message),
+  );
   assert.equal(requests.length, 0);
   const r = await download(e, dir, { allowUnverified: true });
   assert.equal(r.verified, false);
@@ -280,7 +354,14 @@ test('CLI: models download goes through the confirm form; a quota refusal exits 
   const file = temp.file('catalogue.json');
   fs.writeFileSync(file, JSON.stringify({ version: 1, models: [ok, quota] }));
   const dir = freshDir();
-  const env = { UPSCALE_CATALOGUE: file, UPSCALE_DRIVE_BASE_URL: base, UPSCALE_MODELS_DIR: dir, UPSCALE_BUILTIN_DIR: freshDir(), HTTPS_PROXY: '', HTTP_PROXY: '' };
+  const env = {
+    UPSCALE_CATALOGUE: file,
+    UPSCALE_DRIVE_BASE_URL: base,
+    UPSCALE_MODELS_DIR: dir,
+    UPSCALE_BUILTIN_DIR: freshDir(),
+    HTTPS_PROXY: '',
+    HTTP_PROXY: '',
+  };
 
   const r = await runCli(['models', 'download', ok.id, '--json'], env);
   assert.equal(r.code, 0, r.stderr);
@@ -288,7 +369,10 @@ test('CLI: models download goes through the confirm form; a quota refusal exits 
   assert.equal(result.model.id, ok.id);
   assert.equal(result.verified, true);
   assert.equal(result.sha256, sha256(SRVGG));
-  assert.deepEqual(mine('cliDownloadThroughTheForm01').map((q) => q.query.confirm ?? '-'), ['-', 't']);
+  assert.deepEqual(
+    mine('cliDownloadThroughTheForm01').map((q) => q.query.confirm ?? '-'),
+    ['-', 't'],
+  );
 
   const refused = await runCli(['models', 'download', quota.id], env);
   assert.equal(refused.code, 1);
@@ -302,7 +386,8 @@ test('CLI: models download goes through the confirm form; a quota refusal exits 
   assert.match(listed.stdout, /test-cli-drive .* verified, from Google Drive/);
   // The shipped catalogue: HAT-L and DAT x2/x3/x4 from Google Drive, the others still by hand.
   const shipped = await runCli(['models', 'catalogue'], { UPSCALE_CATALOGUE: '' });
-  for (const id of ['hat-l-srx4-imagenet-pretrain', 'dat-x2', 'dat-x3', 'dat-x4']) assert.match(shipped.stdout, new RegExp(`${id} .* verified, from Google Drive`));
+  for (const id of ['hat-l-srx4-imagenet-pretrain', 'dat-x2', 'dat-x3', 'dat-x4'])
+    assert.match(shipped.stdout, new RegExp(`${id} .* verified, from Google Drive`));
   assert.match(shipped.stdout, /dat-light-x4 .* manual: https:\/\/drive\.google\.com\/drive\/folders\//);
   assert.match(shipped.stdout, /realesrgan-x2plus .* verified, from github\.com/);
 });

@@ -28,12 +28,13 @@ const modelsDir = path.join(work, 'models');
 async function image(name: string, width: number, height: number): Promise<string> {
   const file = path.join(work, name);
   const data = Buffer.alloc(width * height * 3);
-  for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) {
-    const o = (y * width + x) * 3;
-    data[o] = (x * 255) / width;
-    data[o + 1] = (y * 255) / height;
-    data[o + 2] = (x + y) % 8 < 4 ? 40 : 220;
-  }
+  for (let y = 0; y < height; y++)
+    for (let x = 0; x < width; x++) {
+      const o = (y * width + x) * 3;
+      data[o] = (x * 255) / width;
+      data[o + 1] = (y * 255) / height;
+      data[o + 2] = (x + y) % 8 < 4 ? 40 : 220;
+    }
   // The format follows the file name's extension.
   await sharp(data, { raw: { width, height, channels: 3 } }).toFile(file);
   return file;
@@ -45,14 +46,18 @@ interface Harness {
   readonly states: DaemonState[];
 }
 
-function harness(policy = new RestartPolicy({ maxCrashes: 5, windowMs: 180_000, baseDelayMs: 20, maxDelayMs: 100 })): Harness {
+function harness(
+  policy = new RestartPolicy({ maxCrashes: 5, windowMs: 180_000, baseDelayMs: 20, maxDelayMs: 100 }),
+): Harness {
   const logs: string[] = [];
   const states: DaemonState[] = [];
   const client = new DaemonClient({
     // The extension's own launch description, with this checkout's compiled daemon.
     launch: () => {
-      const l = daemonLaunch({ extensionPath: work, execPath: process.execPath, isElectron: false, env: process.env, homedir: os.homedir() },
-        { ...DEFAULTS, executionProvider: 'cpu', modelsFolder: modelsDir });
+      const l = daemonLaunch(
+        { extensionPath: work, execPath: process.execPath, isElectron: false, env: process.env, homedir: os.homedir() },
+        { ...DEFAULTS, executionProvider: 'cpu', modelsFolder: modelsDir },
+      );
       return { ...l, args: [DAEMON_ENTRY, 'daemon'] };
     },
     log: (level: LogLevel, message: string) => logs.push(`${level}: ${message}`),
@@ -80,8 +85,10 @@ function waitFor(client: DaemonClient, predicate: (s: DaemonState) => boolean, w
 }
 
 /** Files next to `input` that a job on it made: results and the daemon's hidden `.name….partial` temp files. */
-const outputsBeside = (input: string) => fs.readdirSync(path.dirname(input))
-  .filter((f) => f.replace(/^\./, '').startsWith(path.parse(input).name) && f !== path.basename(input));
+const outputsBeside = (input: string) =>
+  fs
+    .readdirSync(path.dirname(input))
+    .filter((f) => f.replace(/^\./, '').startsWith(path.parse(input).name) && f !== path.basename(input));
 
 before(() => fs.mkdirSync(modelsDir, { recursive: true }));
 after(() => fs.rmSync(work, { recursive: true, force: true }));
@@ -92,19 +99,31 @@ test('starts lazily, runs a job with tile progress, and stops cleanly', async ()
   assert.equal(client.pid, undefined, 'nothing starts before the first request');
   const input = await image('progress.png', 80, 64);
   const progress: ProgressParams[] = [];
-  const r = await client.upscale(upscaleParams(input, path.dirname(input), { target: { kind: 'scale', scale: 4 } }, { ...DEFAULTS, tileSize: 32 }), {
-    onProgress: (p) => progress.push(p),
-  });
+  const r = await client.upscale(
+    upscaleParams(input, path.dirname(input), { target: { kind: 'scale', scale: 4 } }, { ...DEFAULTS, tileSize: 32 }),
+    {
+      onProgress: (p) => progress.push(p),
+    },
+  );
   assert.equal(r.outputPath, path.join(work, 'progress@4x.png'));
   assert.deepEqual([r.width, r.height], [320, 256]);
   const meta = await sharp(r.outputPath).metadata();
   assert.deepEqual([meta.width, meta.height], [320, 256]);
   const tiles = progress.filter((p) => p.stage === 'infer' && p.total > 1);
-  assert.ok(tiles.length >= 2, `tile progress events: ${JSON.stringify(progress.map((p) => [p.stage, p.done, p.total]))}`);
+  assert.ok(
+    tiles.length >= 2,
+    `tile progress events: ${JSON.stringify(progress.map((p) => [p.stage, p.done, p.total]))}`,
+  );
   assert.equal(tiles.at(-1)?.done, tiles.at(-1)?.total);
-  assert.ok(states.some((s) => s.kind === 'running' && s.jobs === 1), 'busy while the job ran');
+  assert.ok(
+    states.some((s) => s.kind === 'running' && s.jobs === 1),
+    'busy while the job ran',
+  );
   assert.deepEqual(client.state, { kind: 'running', provider: 'cpu', jobs: 0 });
-  assert.ok(logs.some((l) => /daemon .* ready; running models on cpu/.test(l)), logs.join('\n'));
+  assert.ok(
+    logs.some((l) => /daemon .* ready; running models on cpu/.test(l)),
+    logs.join('\n'),
+  );
   const pid = Number(client.pid);
   await client.dispose();
   assert.equal(client.state.kind, 'stopped');
@@ -116,12 +135,15 @@ test('cancel sends $/cancelRequest; the job rejects as cancelled and leaves no o
   try {
     const input = await image('cancel.png', 256, 256);
     const controller = new AbortController();
-    const job = client.upscale(upscaleParams(input, path.dirname(input), { target: { kind: 'scale', scale: 4 } }, { ...DEFAULTS, tileSize: 32 }), {
-      signal: controller.signal,
-      onProgress: (p) => {
-        if (p.stage === 'infer' && p.done >= 1) controller.abort();
+    const job = client.upscale(
+      upscaleParams(input, path.dirname(input), { target: { kind: 'scale', scale: 4 } }, { ...DEFAULTS, tileSize: 32 }),
+      {
+        signal: controller.signal,
+        onProgress: (p) => {
+          if (p.stage === 'infer' && p.done >= 1) controller.abort();
+        },
       },
-    });
+    );
     await assert.rejects(job, (e: unknown) => isCancelled(e));
     assert.deepEqual(outputsBeside(input), [], 'no output and no temp file');
     // The daemon is still there and idle.
@@ -137,23 +159,37 @@ test('daemon killed mid-job: the job fails with a clear message, the daemon rest
     const input = await image('killed.png', 256, 256);
     await client.start();
     const firstPid = client.pid as number;
-    const job = client.upscale(upscaleParams(input, path.dirname(input), { target: { kind: 'scale', scale: 4 } }, { ...DEFAULTS, tileSize: 32 }), {
-      onProgress: (p) => {
-        if (p.stage === 'infer' && p.done === Math.ceil(p.total * 0.75)) process.kill(firstPid, 'SIGKILL');
+    const job = client.upscale(
+      upscaleParams(input, path.dirname(input), { target: { kind: 'scale', scale: 4 } }, { ...DEFAULTS, tileSize: 32 }),
+      {
+        onProgress: (p) => {
+          if (p.stage === 'infer' && p.done === Math.ceil(p.total * 0.75)) process.kill(firstPid, 'SIGKILL');
+        },
       },
-    });
+    );
     await assert.rejects(job, (e: unknown) => {
       assert.ok(e instanceof DaemonCrashedError, String(e));
-      assert.match((e as Error).message, /^the Upscale daemon was killed by SIGKILL while upscaling .*killed\.png; the job did not finish and left no output\. See the Upscale log\.$/);
+      assert.match(
+        e.message,
+        /^the Upscale daemon was killed by SIGKILL while upscaling .*killed\.png; the job did not finish and left no output\. See the Upscale log\.$/,
+      );
       return true;
     });
     await waitFor(client, (s) => s.kind === 'running', 'the restarted daemon');
-    assert.ok(states.some((s) => s.kind === 'restarting'), 'went through restarting');
+    assert.ok(
+      states.some((s) => s.kind === 'restarting'),
+      'went through restarting',
+    );
     assert.notEqual(client.pid, firstPid);
-    assert.ok(logs.some((l) => /^error: the Upscale daemon was killed by SIGKILL unexpectedly/.test(l)), logs.join('\n'));
+    assert.ok(
+      logs.some((l) => /^error: the Upscale daemon was killed by SIGKILL unexpectedly/.test(l)),
+      logs.join('\n'),
+    );
     assert.deepEqual(outputsBeside(input), [], 'the killed job left no output');
     const small = await image('after-restart.png', 40, 30);
-    const r = await client.upscale(upscaleParams(small, path.dirname(small), { target: { kind: 'scale', scale: 2 } }, DEFAULTS));
+    const r = await client.upscale(
+      upscaleParams(small, path.dirname(small), { target: { kind: 'scale', scale: 2 } }, DEFAULTS),
+    );
     assert.deepEqual([r.width, r.height], [80, 60]);
   } finally {
     await client.dispose();
@@ -166,11 +202,14 @@ test('daemon killed while writing: no temporary file is left behind', async () =
     const input = await image('encoding.png', 200, 160);
     await client.start();
     const pid = Number(client.pid);
-    const job = client.upscale(upscaleParams(input, path.dirname(input), { target: { kind: 'scale', scale: 4 } }, DEFAULTS), {
-      onProgress: (p) => {
-        if (p.stage === 'encode') process.kill(pid, 'SIGKILL');
+    const job = client.upscale(
+      upscaleParams(input, path.dirname(input), { target: { kind: 'scale', scale: 4 } }, DEFAULTS),
+      {
+        onProgress: (p) => {
+          if (p.stage === 'encode') process.kill(pid, 'SIGKILL');
+        },
       },
-    });
+    );
     await assert.rejects(job, DaemonCrashedError);
     assert.deepEqual(outputsBeside(input), []);
   } finally {
@@ -188,7 +227,10 @@ test('crash loop: after 5 crashes in the window the daemon stays down until Rest
       if (i < 5) await waitFor(client, (s) => s.kind === 'restarting', `restart ${i}`);
     }
     const failed = await waitFor(client, (s) => s.kind === 'failed', 'the crash-loop stop');
-    assert.match(failed.kind === 'failed' ? failed.reason : '', /crashed 5 times in the last 3 minutes; it will not be restarted automatically/);
+    assert.match(
+      failed.kind === 'failed' ? failed.reason : '',
+      /crashed 5 times in the last 3 minutes; it will not be restarted automatically/,
+    );
     await assert.rejects(client.start(), /crashed 5 times .*Run "Upscale: Restart Daemon" to try again\./);
     await assert.rejects(client.listModels(), /Restart Daemon/);
     assert.ok(logs.some((l) => /^error: the Upscale daemon crashed 5 times/.test(l)));
@@ -210,7 +252,9 @@ test('import model: a fixture model is imported and listed; a non-model is refus
       assert.match((e as Error).message, /nothing\.onnx/);
       return true;
     });
-    const { model, warnings } = await client.importModel({ path: path.join(FIXTURES_DIR, 'arch', 'srvgg_x4', 'srvgg_x4.safetensors') });
+    const { model, warnings } = await client.importModel({
+      path: path.join(FIXTURES_DIR, 'arch', 'srvgg_x4', 'srvgg_x4.safetensors'),
+    });
     assert.deepEqual(warnings, [], 'PReLU weights say their activation');
     assert.deepEqual([model.activation, model.activationSource], ['prelu', 'weights']);
     assert.equal(model.scale, 4);
@@ -231,11 +275,14 @@ const extension = createRequire(__filename)('../../extension/extension') as type
 function extensionFolder(): string {
   const dir = path.join(work, 'ext');
   fs.mkdirSync(path.join(dir, 'dist'), { recursive: true });
-  if (!fs.existsSync(path.join(dir, 'dist', 'upscale.js'))) fs.symlinkSync(DAEMON_ENTRY, path.join(dir, 'dist', 'upscale.js'));
+  if (!fs.existsSync(path.join(dir, 'dist', 'upscale.js')))
+    fs.symlinkSync(DAEMON_ENTRY, path.join(dir, 'dist', 'upscale.js'));
   return dir;
 }
 
-async function withExtension(run: (command: (id: string, ...args: unknown[]) => Promise<unknown>) => Promise<void>): Promise<void> {
+async function withExtension(
+  run: (command: (id: string, ...args: unknown[]) => Promise<unknown>) => Promise<void>,
+): Promise<void> {
   fake.reset();
   Object.assign(fake.config, { executionProvider: 'cpu', modelsFolder: modelsDir, tileSize: 32 });
   const context = fakeContext(extensionFolder());
@@ -265,7 +312,10 @@ test('Upscale Image: progress notification, result beside the source, Open / Rev
     assert.deepEqual(done?.items, ['Open', 'Reveal in Explorer', 'Compare']);
     const progress = fake.progress.find((p) => p.title === 'Upscaling cmd.png');
     // The notification's title names the file; its messages say where the job is.
-    assert.ok(progress?.reports.some((r) => /^tile \d+ of \d+$/.test(r.message ?? '')), JSON.stringify(progress?.reports));
+    assert.ok(
+      progress?.reports.some((r) => /^tile \d+ of \d+$/.test(r.message ?? '')),
+      JSON.stringify(progress?.reports),
+    );
     const total = progress?.reports.reduce((sum, r) => sum + (r.increment ?? 0), 0) ?? 0;
     assert.ok(total > 0 && total <= 100.0001, `increments add up to ${total}`);
     assert.equal(fake.statusBar.text, '$(check) Upscale · cpu');
@@ -294,8 +344,10 @@ test('Upscale Image With…: model and scale from quick picks, a custom size fro
     assert.deepEqual([meta.width, meta.height], [80, 60]);
 
     fake.respond = (s) => {
-      if (s.kind === 'quickPick' && s.text.startsWith('Upscale with which model?')) return (s.items as { model: { id: string } }[]).find((r) => r.model.id === 'realesr-general-x4v3');
-      if (s.kind === 'quickPick' && s.text.startsWith('Scale')) return (s.items as { label: string }[]).find((r) => r.label === 'Custom…');
+      if (s.kind === 'quickPick' && s.text.startsWith('Upscale with which model?'))
+        return (s.items as { model: { id: string } }[]).find((r) => r.model.id === 'realesr-general-x4v3');
+      if (s.kind === 'quickPick' && s.text.startsWith('Scale'))
+        return (s.items as { label: string }[]).find((r) => r.label === 'Custom…');
       if (s.kind === 'inputBox') return '100x';
       return undefined;
     };
@@ -350,7 +402,8 @@ test('Explorer multi-select runs one batch; Upscale Folder mirrors subfolders in
     fs.renameSync(await image('f1.png', 16, 16), path.join(folder, 'f1.png'));
     fs.renameSync(await image('f2.jpg', 16, 16), path.join(folder, 'sub', 'f2.jpg'));
     fake.respond = (s) => {
-      if (s.kind === 'quickPick' && s.text.startsWith('Upscale the images in album')) return (s.items as { recursive: boolean }[]).find((i) => i.recursive);
+      if (s.kind === 'quickPick' && s.text.startsWith('Upscale the images in album'))
+        return (s.items as { recursive: boolean }[]).find((i) => i.recursive);
       if (s.kind === 'quickPick' && s.text.startsWith('Output folder')) return s.items[0];
       return undefined;
     };
@@ -363,7 +416,10 @@ test('Explorer multi-select runs one batch; Upscale Folder mirrors subfolders in
 
 test('Choose Default Model writes the setting; Upscale Image then uses it', async () => {
   await withExtension(async (command) => {
-    fake.respond = (s) => (s.kind === 'quickPick' ? (s.items as { model: { id: string } }[]).find((r) => r.model.id === 'realesr-general-x4v3') : undefined);
+    fake.respond = (s) =>
+      s.kind === 'quickPick'
+        ? (s.items as { model: { id: string } }[]).find((r) => r.model.id === 'realesr-general-x4v3')
+        : undefined;
     await command('upscale.chooseDefaultModel');
     assert.equal(fake.config.defaultModel, 'realesr-general-x4v3');
     assert.equal(messages('info').at(-1)?.text, 'Upscale Image now uses realesr-general-x4v3.');
@@ -373,22 +429,40 @@ test('Choose Default Model writes the setting; Upscale Image then uses it', asyn
 test('Import Model…: weights that cannot tell their activation ask for it; dismissed, ReLU stays with a warning; LeakyReLU re-imports', async () => {
   const file = path.join(work, '2x-leaky-compact.safetensors');
   writeTinySafetensors(file);
-  const record = () => JSON.parse(fs.readFileSync(path.join(modelsDir, '2x-leaky-compact.json'), 'utf8')) as { activation?: string; activationSource?: string };
+  const record = () =>
+    JSON.parse(fs.readFileSync(path.join(modelsDir, '2x-leaky-compact.json'), 'utf8')) as {
+      activation?: string;
+      activationSource?: string;
+    };
   await withExtension(async (command) => {
     fake.respond = (s) => (s.kind === 'openDialog' ? [uri(file)] : undefined);
     await command('upscale.importModel');
     const pick = messages('quickPick').at(-1);
     assert.equal(pick?.text, '2x-leaky-compact.safetensors: which activation was it trained with?');
-    assert.deepEqual((pick?.items as { label: string; activation: string }[]).map((r) => [r.label, r.activation]), [['ReLU', 'relu'], ['LeakyReLU (slope 0.1)', 'leakyrelu']]);
-    assert.deepEqual(messages('warning').map((m) => m.text), [
-      'Upscale: 2x-leaky-compact.safetensors: SRVGGNetCompact weights do not say which activation was trained; assuming ReLU. ' +
-      'If the model was trained with LeakyReLU or the output looks wrong, import it again choosing LeakyReLU (upscale models import FILE --activation leakyrelu; in VS Code, Import Model… asks).',
-    ]);
+    assert.deepEqual(
+      (pick?.items as { label: string; activation: string }[]).map((r) => [r.label, r.activation]),
+      [
+        ['ReLU', 'relu'],
+        ['LeakyReLU (slope 0.1)', 'leakyrelu'],
+      ],
+    );
+    assert.deepEqual(
+      messages('warning').map((m) => m.text),
+      [
+        'Upscale: 2x-leaky-compact.safetensors: SRVGGNetCompact weights do not say which activation was trained; assuming ReLU. ' +
+          'If the model was trained with LeakyReLU or the output looks wrong, import it again choosing LeakyReLU (upscale models import FILE --activation leakyrelu; in VS Code, Import Model… asks).',
+      ],
+    );
     assert.match(messages('info').at(-1)?.text ?? '', /^Imported 2x-leaky-compact: real-esrgan, x2\.$/);
     assert.deepEqual([record().activation, record().activationSource], ['relu', 'assumed']);
 
     fake.shown.length = 0;
-    fake.respond = (s) => (s.kind === 'openDialog' ? [uri(file)] : s.kind === 'quickPick' ? (s.items as { activation: string }[])[1] : undefined);
+    fake.respond = (s) =>
+      s.kind === 'openDialog'
+        ? [uri(file)]
+        : s.kind === 'quickPick'
+          ? (s.items as { activation: string }[])[1]
+          : undefined;
     await command('upscale.importModel');
     assert.deepEqual(messages('warning'), [], 'a chosen activation needs no warning');
     assert.equal(fake.progress.at(-1)?.title, 'Importing 2x-leaky-compact.safetensors with LeakyReLU (slope 0.1)…');
@@ -397,7 +471,9 @@ test('Import Model…: weights that cannot tell their activation ask for it; dis
 });
 
 test('live preview: with upscale.openPreviewOnCompletion the panel opens at the start and gets tile previews', async () => {
-  const panelModule = createRequire(__filename)('../../extension/preview/panel') as typeof import('../../extension/preview/panel');
+  const panelModule = createRequire(__filename)(
+    '../../extension/preview/panel',
+  ) as typeof import('../../extension/preview/panel');
   const proto = panelModule.PreviewPanel.prototype;
   const calls: string[] = [];
   const previews: number[] = [];
@@ -435,14 +511,33 @@ test('live preview: with upscale.openPreviewOnCompletion the panel opens at the 
 test('a daemon that refuses initialize (a bad models folder) is ended, and the error says why', async () => {
   const logs: string[] = [];
   const client = new DaemonClient({
-    launch: () => ({ command: process.execPath, args: [DAEMON_ENTRY, 'daemon'], env: process.env, initialize: { modelsFolder: 'relative/models' } }),
+    launch: () => ({
+      command: process.execPath,
+      args: [DAEMON_ENTRY, 'daemon'],
+      env: process.env,
+      initialize: { modelsFolder: 'relative/models' },
+    }),
     log: (level, message) => logs.push(`${level}: ${message}`),
   });
   try {
-    await assert.rejects(client.start(), /^DaemonCrashedError: the Upscale daemon did not start: .*modelsFolder.*absolute path; see the Upscale log$/);
+    await assert.rejects(
+      client.start(),
+      /^DaemonCrashedError: the Upscale daemon did not start: .*modelsFolder.*absolute path; see the Upscale log$/,
+    );
     const pid = client.pid;
     await new Promise((r) => setTimeout(r, 200));
-    assert.ok(pid === undefined || (() => { try { process.kill(pid, 0); return false; } catch { return true; } })(), 'the refused daemon was ended');
+    assert.ok(
+      pid === undefined ||
+        (() => {
+          try {
+            process.kill(pid, 0);
+            return false;
+          } catch {
+            return true;
+          }
+        })(),
+      'the refused daemon was ended',
+    );
     assert.ok(!logs.some((l) => /unexpectedly/.test(l)), 'ending it is not a crash');
   } finally {
     await client.dispose();

@@ -35,8 +35,13 @@ function rasterOf(image: DecodedImage, depth: 8 | 16): Raster {
   return { width: image.width, height: image.height, channels, depth, data };
 }
 
-async function rawPixels(input: string, options: { ignoreIcc?: boolean } = {}): Promise<{ data: Buffer; channels: number }> {
-  const { data, info } = await sharp(input, { ignoreIcc: options.ignoreIcc ?? false }).raw().toBuffer({ resolveWithObject: true });
+async function rawPixels(
+  input: string,
+  options: { ignoreIcc?: boolean } = {},
+): Promise<{ data: Buffer; channels: number }> {
+  const { data, info } = await sharp(input, { ignoreIcc: options.ignoreIcc ?? false })
+    .raw()
+    .toBuffer({ resolveWithObject: true });
   return { data, channels: info.channels };
 }
 
@@ -52,7 +57,9 @@ async function raw16(input: string): Promise<Uint16Array> {
 function rgbAt(image: DecodedImage, x: number, y: number): [number, number, number] {
   const n = image.width * image.height;
   const p = y * image.width + x;
-  return [image.rgb[p] as number, image.rgb[n + p] as number, image.rgb[2 * n + p] as number].map((v) => Math.round(v * 255)) as [number, number, number];
+  return [image.rgb[p] as number, image.rgb[n + p] as number, image.rgb[2 * n + p] as number].map((v) =>
+    Math.round(v * 255),
+  ) as [number, number, number];
 }
 
 test('an orientation-6 JPEG decodes upright and is written back with orientation 1', async () => {
@@ -62,7 +69,10 @@ test('an orientation-6 JPEG decodes upright and is written back with orientation
   const stored = Buffer.alloc(width * height * 3, 20);
   for (let y = 0; y < 8; y++) for (let x = 0; x < 8; x++) stored.set([230, 20, 20], (y * width + x) * 3);
   const input = file('rotated.jpg');
-  await sharp(stored, { raw: { width, height, channels: 3 } }).withMetadata({ orientation: 6 }).jpeg({ quality: 100 }).toFile(input);
+  await sharp(stored, { raw: { width, height, channels: 3 } })
+    .withMetadata({ orientation: 6 })
+    .jpeg({ quality: 100 })
+    .toFile(input);
   assert.equal((await sharp(input).metadata()).orientation, 6);
 
   assert.deepEqual(await readImageHeader(input), { width: 16, height: 32, format: 'jpeg' });
@@ -81,7 +91,10 @@ test('an orientation-6 JPEG decodes upright and is written back with orientation
     const metadata = await sharp(output).metadata();
     assert.equal(metadata.width, 16, format);
     assert.equal(metadata.height, 32, format);
-    assert.ok(metadata.orientation === undefined || metadata.orientation === 1, `${format} orientation ${metadata.orientation}`);
+    assert.ok(
+      metadata.orientation === undefined || metadata.orientation === 1,
+      `${format} orientation ${metadata.orientation}`,
+    );
     if (format !== 'tif') assert.ok(metadata.exif !== undefined, `${format} keeps EXIF`);
     // The container we spliced EXIF into must still decode.
     const [red] = [...(await rawPixels(output)).data.subarray((4 * 16 + 12) * 3, (4 * 16 + 12) * 3 + 1)];
@@ -91,7 +104,10 @@ test('an orientation-6 JPEG decodes upright and is written back with orientation
 
 test('exifWithOrientationReset sets orientation 1 and leaves the rest alone', async () => {
   const input = file('exif.jpg');
-  await sharp({ create: { width: 4, height: 4, channels: 3, background: '#808080' } }).withMetadata({ orientation: 8 }).jpeg().toFile(input);
+  await sharp({ create: { width: 4, height: 4, channels: 3, background: '#808080' } })
+    .withMetadata({ orientation: 8 })
+    .jpeg()
+    .toFile(input);
   const exif = (await sharp(input).metadata()).exif;
   assert.ok(exif !== undefined);
   const reset = exifWithOrientationReset(exif);
@@ -104,7 +120,10 @@ test('exifWithOrientationReset sets orientation 1 and leaves the rest alone', as
 test('a Display P3 PNG decodes to sRGB and is written back in P3 with identical ICC bytes', async () => {
   const input = file('p3.png');
   const srgb = Buffer.from([20, 200, 40, 220, 40, 30, 128, 128, 128]);
-  await sharp(srgb, { raw: { width: 3, height: 1, channels: 3 } }).withIccProfile('p3').png().toFile(input);
+  await sharp(srgb, { raw: { width: 3, height: 1, channels: 3 } })
+    .withIccProfile('p3')
+    .png()
+    .toFile(input);
   const sourceIcc = (await sharp(input).metadata()).icc;
   assert.ok(sourceIcc !== undefined);
   const stored = (await rawPixels(input, { ignoreIcc: true })).data;
@@ -113,7 +132,9 @@ test('a Display P3 PNG decodes to sRGB and is written back in P3 with identical 
   const image = await decodeImage(input, LIMITS);
   assert.ok(image.source.icc !== null && image.source.icc.equals(sourceIcc));
   const decoded = [...rgbAt(image, 0, 0), ...rgbAt(image, 1, 0)];
-  decoded.forEach((v, i) => assert.ok(Math.abs(v - (srgb[i] as number)) <= 3, `channel ${i}: decoded ${v}, sRGB ${srgb[i]}`));
+  decoded.forEach((v, i) =>
+    assert.ok(Math.abs(v - (srgb[i] as number)) <= 3, `channel ${i}: decoded ${v}, sRGB ${srgb[i]}`),
+  );
 
   const output = file('p3-out.png');
   await encodeImage(rasterOf(image, 8), image.source, { path: output, format: 'png' });
@@ -125,7 +146,9 @@ test('a Display P3 PNG decodes to sRGB and is written back in P3 with identical 
 
 test('an untagged source gives an untagged output', async () => {
   const input = file('untagged.png');
-  await sharp({ create: { width: 2, height: 2, channels: 3, background: '#336699' } }).png().toFile(input);
+  await sharp({ create: { width: 2, height: 2, channels: 3, background: '#336699' } })
+    .png()
+    .toFile(input);
   const image = await decodeImage(input, LIMITS);
   assert.equal(image.source.icc, null);
   const output = file('untagged-out.png');
@@ -139,7 +162,10 @@ test('a 16-bit PNG ramp round-trips with exact 16-bit values', async () => {
   const samples = new Uint16Array(width * 3);
   for (let i = 0; i < width; i++) samples.set([i * 16, 65535 - i * 16, 1000 + i], i * 3);
   const input = file('ramp16.png');
-  await sharp(samples, { raw: { width, height: 1, channels: 3 } }).toColourspace('rgb16').png().toFile(input);
+  await sharp(samples, { raw: { width, height: 1, channels: 3 } })
+    .toColourspace('rgb16')
+    .png()
+    .toFile(input);
 
   const image = await decodeImage(input, LIMITS);
   assert.equal(image.source.depth, 16);
@@ -163,12 +189,22 @@ test('a 16-bit PNG ramp round-trips with exact 16-bit values', async () => {
 test('a 16-bit P3 PNG decodes to sRGB (not P3) and round-trips into P3 at 16 bits', async () => {
   const input = file('p3-16.png');
   const srgb = new Uint16Array([20 * 257, 200 * 257, 40 * 257, 220 * 257, 40 * 257, 30 * 257]);
-  await sharp(srgb, { raw: { width: 2, height: 1, channels: 3 } }).pipelineColourspace('scrgb').toColourspace('rgb16').withIccProfile('p3').png().toFile(input);
+  await sharp(srgb, { raw: { width: 2, height: 1, channels: 3 } })
+    .pipelineColourspace('scrgb')
+    .toColourspace('rgb16')
+    .withIccProfile('p3')
+    .png()
+    .toFile(input);
   const stored = await raw16(input);
   const image = await decodeImage(input, LIMITS);
   assert.equal(image.source.depth, 16);
   const decoded = [...rgbAt(image, 0, 0), ...rgbAt(image, 1, 0)];
-  decoded.forEach((v, i) => assert.ok(Math.abs(v - (srgb[i] as number) / 257) <= 3, `channel ${i}: decoded ${v}, sRGB ${(srgb[i] as number) / 257}`));
+  decoded.forEach((v, i) =>
+    assert.ok(
+      Math.abs(v - (srgb[i] as number) / 257) <= 3,
+      `channel ${i}: decoded ${v}, sRGB ${(srgb[i] as number) / 257}`,
+    ),
+  );
 
   const output = file('p3-16-out.png');
   await encodeImage(rasterOf(image, 16), image.source, { path: output, format: 'png' });
@@ -176,12 +212,17 @@ test('a 16-bit P3 PNG decodes to sRGB (not P3) and round-trips into P3 at 16 bit
   assert.equal(metadata.depth, 'ushort');
   assert.ok(metadata.icc !== undefined && image.source.icc !== null && metadata.icc.equals(image.source.icc));
   const written = await raw16(output);
-  stored.forEach((v, i) => assert.ok(Math.abs(v - (written[i] as number)) <= 3 * 257, `stored ${i}: ${v} vs ${written[i]}`));
+  stored.forEach((v, i) =>
+    assert.ok(Math.abs(v - (written[i] as number)) <= 3 * 257, `stored ${i}: ${v} vs ${written[i]}`),
+  );
 });
 
 test('a grey PNG is written back grey', async () => {
   const input = file('grey.png');
-  await sharp(Buffer.from([0, 64, 128, 255]), { raw: { width: 2, height: 2, channels: 1 } }).toColourspace('b-w').png().toFile(input);
+  await sharp(Buffer.from([0, 64, 128, 255]), { raw: { width: 2, height: 2, channels: 1 } })
+    .toColourspace('b-w')
+    .png()
+    .toFile(input);
   const image = await decodeImage(input, LIMITS);
   assert.equal(image.source.grey, true);
   assert.equal(image.alpha, null);
@@ -197,7 +238,10 @@ test('a grey PNG is written back grey', async () => {
 test('a 16-bit grey PNG is written back as 16-bit grey', async () => {
   const input = file('grey16.png');
   const samples = new Uint16Array([0, 1000, 40000, 65535]);
-  await sharp(samples, { raw: { width: 2, height: 2, channels: 1 } }).toColourspace('grey16').png().toFile(input);
+  await sharp(samples, { raw: { width: 2, height: 2, channels: 1 } })
+    .toColourspace('grey16')
+    .png()
+    .toFile(input);
   const image = await decodeImage(input, LIMITS);
   assert.equal(image.source.depth, 16);
   assert.equal(image.source.grey, true);
@@ -213,12 +257,18 @@ test('a 16-bit grey PNG is written back as 16-bit grey', async () => {
 test('grey+alpha round-trips with its transparency', async () => {
   const input = file('grey-alpha.png');
   const pixels = Buffer.from([10, 0, 200, 255, 100, 128, 50, 60]);
-  await sharp(pixels, { raw: { width: 4, height: 1, channels: 2 } }).toColourspace('b-w').png().toFile(input);
+  await sharp(pixels, { raw: { width: 4, height: 1, channels: 2 } })
+    .toColourspace('b-w')
+    .png()
+    .toFile(input);
   const image = await decodeImage(input, LIMITS);
   assert.equal(image.source.grey, true);
   assert.equal(image.source.hasAlpha, true);
   assert.ok(image.alpha !== null);
-  assert.deepEqual([...image.alpha].map((a) => Math.round(a * 255)), [0, 255, 128, 60]);
+  assert.deepEqual(
+    [...image.alpha].map((a) => Math.round(a * 255)),
+    [0, 255, 128, 60],
+  );
   // The transparent pixel's hidden colour is replaced by its visible neighbour's.
   assert.deepEqual(rgbAt(image, 0, 0), [200, 200, 200]);
 
@@ -229,14 +279,19 @@ test('grey+alpha round-trips with its transparency', async () => {
   assert.equal(metadata.hasAlpha, true);
   const { data: written, channels } = await rawPixels(output);
   assert.equal(channels, 4);
-  assert.deepEqual([...written].filter((_, i) => i % 4 === 3), [0, 255, 128, 60]);
+  assert.deepEqual(
+    [...written].filter((_, i) => i % 4 === 3),
+    [0, 255, 128, 60],
+  );
   assert.deepEqual([...written].filter((_, i) => i % 4 === 0).slice(1), [200, 100, 50]);
 });
 
 test('a palette PNG with tRNS transparency keeps its transparency', async () => {
   const input = file('palette.png');
   const rgba = Buffer.from([255, 0, 0, 255, 0, 255, 0, 0, 0, 0, 255, 255, 255, 255, 255, 255]);
-  await sharp(rgba, { raw: { width: 4, height: 1, channels: 4 } }).png({ palette: true, dither: 0 }).toFile(input);
+  await sharp(rgba, { raw: { width: 4, height: 1, channels: 4 } })
+    .png({ palette: true, dither: 0 })
+    .toFile(input);
   const inputMetadata = await sharp(input).metadata();
   assert.equal(inputMetadata.isPalette, true);
   const image = await decodeImage(input, LIMITS);
@@ -249,13 +304,19 @@ test('a palette PNG with tRNS transparency keeps its transparency', async () => 
   await encodeImage(rasterOf(image, 8), image.source, { path: output, format: 'png' });
   const { data, channels } = await rawPixels(output);
   assert.equal(channels, 4);
-  assert.deepEqual([0, 1, 2, 3].map((p) => data[p * 4 + 3]), [255, 0, 255, 255]);
+  assert.deepEqual(
+    [0, 1, 2, 3].map((p) => data[p * 4 + 3]),
+    [255, 0, 255, 255],
+  );
   assert.deepEqual([...data.subarray(8, 11)], [0, 0, 255]);
 });
 
 test('a CMYK JPEG decodes to sensible sRGB', async () => {
   const input = file('cmyk.jpg');
-  await sharp({ create: { width: 8, height: 8, channels: 3, background: { r: 200, g: 40, b: 40 } } }).toColourspace('cmyk').jpeg({ quality: 100 }).toFile(input);
+  await sharp({ create: { width: 8, height: 8, channels: 3, background: { r: 200, g: 40, b: 40 } } })
+    .toColourspace('cmyk')
+    .jpeg({ quality: 100 })
+    .toFile(input);
   assert.equal((await sharp(input).metadata()).space, 'cmyk');
   const image = await decodeImage(input, LIMITS);
   const [r, g, b] = rgbAt(image, 4, 4);
@@ -266,7 +327,14 @@ test('a CMYK JPEG decodes to sensible sRGB', async () => {
 });
 
 /** A bottom-up BMP with BITMAPINFOHEADER: 24-bit from RGB rows, or 8-bit from palette indices. */
-function writeBmp(target: string, width: number, height: number, bitsPerPixel: 8 | 24, rows: number[][], palette: number[][] = []): void {
+function writeBmp(
+  target: string,
+  width: number,
+  height: number,
+  bitsPerPixel: 8 | 24,
+  rows: number[][],
+  palette: number[][] = [],
+): void {
   const stride = Math.floor((bitsPerPixel * width + 31) / 32) * 4;
   const dataOffset = 54 + palette.length * 4;
   const bytes = Buffer.alloc(dataOffset + stride * height);
@@ -283,14 +351,19 @@ function writeBmp(target: string, width: number, height: number, bitsPerPixel: 8
   rows.forEach((row, y) => {
     const at = dataOffset + (height - 1 - y) * stride;
     if (bitsPerPixel === 8) bytes.set(row, at);
-    else for (let x = 0; x < width; x++) bytes.set([row[3 * x + 2] as number, row[3 * x + 1] as number, row[3 * x] as number], at + 3 * x);
+    else
+      for (let x = 0; x < width; x++)
+        bytes.set([row[3 * x + 2] as number, row[3 * x + 1] as number, row[3 * x] as number], at + 3 * x);
   });
   fs.writeFileSync(target, bytes);
 }
 
 test('24-bit and 8-bit BMPs decode right and are written as PNG', async () => {
   const bmp24 = file('true-colour.bmp');
-  writeBmp(bmp24, 3, 2, 24, [[255, 0, 0, 0, 255, 0, 0, 0, 255], [10, 20, 30, 40, 50, 60, 70, 80, 90]]);
+  writeBmp(bmp24, 3, 2, 24, [
+    [255, 0, 0, 0, 255, 0, 0, 0, 255],
+    [10, 20, 30, 40, 50, 60, 70, 80, 90],
+  ]);
   assert.deepEqual(await readImageHeader(bmp24), { width: 3, height: 2, format: 'bmp' });
   const image = await decodeImage(bmp24, LIMITS);
   assert.equal(image.source.format, 'bmp');
@@ -299,7 +372,21 @@ test('24-bit and 8-bit BMPs decode right and are written as PNG', async () => {
   assert.deepEqual(rgbAt(image, 1, 1), [40, 50, 60]);
 
   const bmp8 = file('palette.bmp');
-  writeBmp(bmp8, 2, 2, 8, [[0, 1], [1, 2]], [[250, 10, 10], [10, 250, 10], [10, 10, 250]]);
+  writeBmp(
+    bmp8,
+    2,
+    2,
+    8,
+    [
+      [0, 1],
+      [1, 2],
+    ],
+    [
+      [250, 10, 10],
+      [10, 250, 10],
+      [10, 10, 250],
+    ],
+  );
   const paletted = await decodeImage(bmp8, LIMITS);
   assert.equal(paletted.source.palette, true);
   assert.deepEqual(rgbAt(paletted, 0, 0), [250, 10, 10]);
@@ -314,8 +401,11 @@ test('24-bit and 8-bit BMPs decode right and are written as PNG', async () => {
 test('an animated GIF decodes its first frame, with a warning', async () => {
   const input = file('animated.gif');
   const frames = Buffer.alloc(4 * 12 * 4);
-  for (let p = 0; p < 48; p++) frames.set(p < 16 ? [255, 0, 0, 255] : p < 32 ? [0, 255, 0, 255] : [0, 0, 255, 255], p * 4);
-  await sharp(frames, { raw: { width: 4, height: 12, channels: 4, pageHeight: 4 } }).gif().toFile(input);
+  for (let p = 0; p < 48; p++)
+    frames.set(p < 16 ? [255, 0, 0, 255] : p < 32 ? [0, 255, 0, 255] : [0, 0, 255, 255], p * 4);
+  await sharp(frames, { raw: { width: 4, height: 12, channels: 4, pageHeight: 4 } })
+    .gif()
+    .toFile(input);
   const image = await decodeImage(input, LIMITS);
   assert.equal(image.width, 4);
   assert.equal(image.height, 4);
@@ -325,7 +415,9 @@ test('an animated GIF decodes its first frame, with a warning', async () => {
   assert.equal(image.source.hasAlpha, false);
 
   const webp = file('animated.webp');
-  await sharp(frames, { raw: { width: 4, height: 12, channels: 4, pageHeight: 4 } }).webp({ lossless: true }).toFile(webp);
+  await sharp(frames, { raw: { width: 4, height: 12, channels: 4, pageHeight: 4 } })
+    .webp({ lossless: true })
+    .toFile(webp);
   const webpImage = await decodeImage(webp, LIMITS);
   assert.equal(webpImage.height, 4);
   assert.deepEqual(rgbAt(webpImage, 2, 2), [255, 0, 0]);
@@ -334,19 +426,31 @@ test('an animated GIF decodes its first frame, with a warning', async () => {
 
 test('AVIF output at the 16384-pixel limit is written; one pixel more is refused before encoding', async () => {
   const source = (await decodeImage(await makeSmallPng(), LIMITS)).source;
-  const atLimit: Raster = { width: 16384, height: 2, channels: 3, depth: 8, data: new Uint8Array(16384 * 2 * 3).fill(128) };
+  const atLimit: Raster = {
+    width: 16384,
+    height: 2,
+    channels: 3,
+    depth: 8,
+    data: new Uint8Array(16384 * 2 * 3).fill(128),
+  };
   const output = file('wide.avif');
   await encodeImage(atLimit, source, { path: output, format: 'avif' });
   assert.equal((await sharp(output).metadata()).width, 16384);
   const overLimit: Raster = { width: 16385, height: 2, channels: 3, depth: 8, data: new Uint8Array(16385 * 2 * 3) };
-  await assert.rejects(encodeImage(overLimit, source, { path: file('wider.avif'), format: 'avif' }), /AVIF allows at most 16384 pixels per side/);
+  await assert.rejects(
+    encodeImage(overLimit, source, { path: file('wider.avif'), format: 'avif' }),
+    /AVIF allows at most 16384 pixels per side/,
+  );
 });
 
 test('transparency and EXIF survive together in WebP and PNG', async () => {
   const input = file('alpha-exif.png');
   const rgba = Buffer.alloc(16 * 16 * 4);
   for (let p = 0; p < 256; p++) rgba.set(p < 128 ? [200, 30, 30, 255] : [30, 30, 200, 0], p * 4);
-  await sharp(rgba, { raw: { width: 16, height: 16, channels: 4 } }).withMetadata({ orientation: 3 }).png().toFile(input);
+  await sharp(rgba, { raw: { width: 16, height: 16, channels: 4 } })
+    .withMetadata({ orientation: 3 })
+    .png()
+    .toFile(input);
   const image = await decodeImage(input, LIMITS);
   assert.ok(image.alpha !== null && image.source.exif !== null);
   // Rotated 180°: the opaque red half is now at the bottom.
@@ -360,18 +464,27 @@ test('transparency and EXIF survive together in WebP and PNG', async () => {
     assert.equal(metadata.orientation, 1, format);
     const { data, channels } = await rawPixels(output);
     assert.equal(channels, 4);
-    assert.ok((data[3] as number) < 10 && (data[255 * 4 + 3] as number) > 245, `${format} alpha ${data[3]}, ${data[255 * 4 + 3]}`);
+    assert.ok(
+      (data[3] as number) < 10 && (data[255 * 4 + 3] as number) > 245,
+      `${format} alpha ${data[3]}, ${data[255 * 4 + 3]}`,
+    );
   }
 });
 
 test('unreadable inputs fail with errors that name the file and the problem', async () => {
   const empty = file('empty.png');
   fs.writeFileSync(empty, '');
-  await assert.rejects(decodeImage(empty, LIMITS), (e: Error) => e.message.includes(empty) && /empty \(0 bytes\)/.test(e.message));
+  await assert.rejects(
+    decodeImage(empty, LIMITS),
+    (e: Error) => e.message.includes(empty) && /empty \(0 bytes\)/.test(e.message),
+  );
 
   const text = file('notes.png');
   fs.writeFileSync(text, 'these are not pixels');
-  await assert.rejects(decodeImage(text, LIMITS), (e: Error) => e.message.includes(text) && /not an image in a supported format/.test(e.message));
+  await assert.rejects(
+    decodeImage(text, LIMITS),
+    (e: Error) => e.message.includes(text) && /not an image in a supported format/.test(e.message),
+  );
 
   // Noise does not compress, so half the file really cuts into the pixel data.
   const noise = Buffer.alloc(64 * 64 * 3);
@@ -379,24 +492,38 @@ test('unreadable inputs fail with errors that name the file and the problem', as
     seed = (seed * 1103515245 + 12345) >>> 0;
     noise[i] = seed >>> 24;
   }
-  const full = await sharp(noise, { raw: { width: 64, height: 64, channels: 3 } }).png().toBuffer();
+  const full = await sharp(noise, { raw: { width: 64, height: 64, channels: 3 } })
+    .png()
+    .toBuffer();
   const truncated = file('truncated.png');
   fs.writeFileSync(truncated, full.subarray(0, Math.floor(full.length / 2)));
-  await assert.rejects(decodeImage(truncated, LIMITS), (e: Error) => e.message.includes(truncated) && /damaged or truncated/.test(e.message));
+  await assert.rejects(
+    decodeImage(truncated, LIMITS),
+    (e: Error) => e.message.includes(truncated) && /damaged or truncated/.test(e.message),
+  );
 
-  await assert.rejects(decodeImage(dir, LIMITS), (e: Error) => e.message.includes(dir) && /is a folder, not an image file/.test(e.message));
+  await assert.rejects(
+    decodeImage(dir, LIMITS),
+    (e: Error) => e.message.includes(dir) && /is a folder, not an image file/.test(e.message),
+  );
   await assert.rejects(readImageHeader(dir), /is a folder/);
 
   const missing = file('missing.png');
-  await assert.rejects(decodeImage(missing, LIMITS), (e: Error) => e.message.includes(missing) && /does not exist/.test(e.message));
+  await assert.rejects(
+    decodeImage(missing, LIMITS),
+    (e: Error) => e.message.includes(missing) && /does not exist/.test(e.message),
+  );
 });
 
 test('an image over the pixel limit is refused with its size and the limit', async () => {
   const input = file('big.png');
-  await sharp({ create: { width: 300, height: 200, channels: 3, background: '#000' } }).png().toFile(input);
+  await sharp({ create: { width: 300, height: 200, channels: 3, background: '#000' } })
+    .png()
+    .toFile(input);
   await assert.rejects(
     decodeImage(input, { maxInputPixels: 50_000 }),
-    (e: Error) => e.message.includes(input) && e.message.includes('300x200') && e.message.includes('limit of 50000 pixels'),
+    (e: Error) =>
+      e.message.includes(input) && e.message.includes('300x200') && e.message.includes('limit of 50000 pixels'),
   );
 });
 
@@ -404,17 +531,28 @@ test('encode refuses sizes a format cannot hold and rasters of the wrong length'
   const source = (await decodeImage(await makeSmallPng(), LIMITS)).source;
   const wide: Raster = { width: 16384, height: 1, channels: 3, depth: 8, data: new Uint8Array(16384 * 3) };
   const webp = file('too-wide.webp');
-  await assert.rejects(encodeImage(wide, source, { path: webp, format: 'webp' }), /WebP allows at most 16383 pixels per side\. Choose PNG or TIFF/);
+  await assert.rejects(
+    encodeImage(wide, source, { path: webp, format: 'webp' }),
+    /WebP allows at most 16383 pixels per side\. Choose PNG or TIFF/,
+  );
   assert.equal(fs.existsSync(webp), false);
   const short: Raster = { width: 4, height: 4, channels: 3, depth: 8, data: new Uint8Array(47) };
-  await assert.rejects(encodeImage(short, source, { path: file('short.png'), format: 'png' }), /needs 48 samples, got 47/);
+  await assert.rejects(
+    encodeImage(short, source, { path: file('short.png'), format: 'png' }),
+    /needs 48 samples, got 47/,
+  );
   const mistyped: Raster = { width: 1, height: 1, channels: 3, depth: 16, data: new Uint8Array(3) };
-  await assert.rejects(encodeImage(mistyped, source, { path: file('typed.png'), format: 'png' }), /16-bit pixels must be a Uint16Array/);
+  await assert.rejects(
+    encodeImage(mistyped, source, { path: file('typed.png'), format: 'png' }),
+    /16-bit pixels must be a Uint16Array/,
+  );
 });
 
 async function makeSmallPng(): Promise<string> {
   const input = file('small.png');
-  await sharp({ create: { width: 2, height: 2, channels: 3, background: '#102030' } }).png().toFile(input);
+  await sharp({ create: { width: 2, height: 2, channels: 3, background: '#102030' } })
+    .png()
+    .toFile(input);
   return input;
 }
 
@@ -423,12 +561,17 @@ test('encode writes exactly the target path, whatever its extension, in the requ
   const target = file('partial-output.tmp');
   await encodeImage(rasterOf(image, 8), image.source, { path: target, format: 'jpg', quality: 80 });
   assert.equal((await sharp(target).metadata()).format, 'jpeg');
-  await assert.rejects(encodeImage(rasterOf(image, 8), image.source, { path: target, format: 'jpg', quality: 0 }), /whole number from 1 to 100/);
+  await assert.rejects(
+    encodeImage(rasterOf(image, 8), image.source, { path: target, format: 'jpg', quality: 0 }),
+    /whole number from 1 to 100/,
+  );
 });
 
 test('transparency written to JPEG is flattened onto white, with a warning', async () => {
   const input = file('alpha.png');
-  await sharp(Buffer.from([0, 0, 0, 0, 0, 0, 0, 0]), { raw: { width: 2, height: 1, channels: 4 } }).png().toFile(input);
+  await sharp(Buffer.from([0, 0, 0, 0, 0, 0, 0, 0]), { raw: { width: 2, height: 1, channels: 4 } })
+    .png()
+    .toFile(input);
   const image = await decodeImage(input, LIMITS);
   const output = file('alpha.jpg');
   const result = await encodeImage(rasterOf(image, 8), image.source, { path: output, format: 'jpg' });
@@ -439,8 +582,12 @@ test('transparency written to JPEG is flattened onto white, with a warning', asy
 
 test('XMP metadata is kept', async () => {
   const input = file('xmp.png');
-  const xmp = '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description rdf:about="" xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:creator>Upscale test</dc:creator></rdf:Description></rdf:RDF></x:xmpmeta>';
-  await sharp({ create: { width: 2, height: 2, channels: 3, background: '#102030' } }).withXmp(xmp).png().toFile(input);
+  const xmp =
+    '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description rdf:about="" xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:creator>Upscale test</dc:creator></rdf:Description></rdf:RDF></x:xmpmeta>';
+  await sharp({ create: { width: 2, height: 2, channels: 3, background: '#102030' } })
+    .withXmp(xmp)
+    .png()
+    .toFile(input);
   const image = await decodeImage(input, LIMITS);
   assert.ok(image.source.xmp !== null);
   for (const format of ['png', 'jpg', 'webp'] as const) {
@@ -467,7 +614,12 @@ function greyGammaProfile(gamma: number): Buffer {
   const copyright = Buffer.alloc(16);
   copyright.write('text', 0, 'latin1');
   copyright.write('none', 8, 'latin1');
-  const tags: Array<[string, Buffer]> = [['desc', desc], ['wtpt', whitePoint], ['kTRC', curve], ['cprt', copyright]];
+  const tags: Array<[string, Buffer]> = [
+    ['desc', desc],
+    ['wtpt', whitePoint],
+    ['kTRC', curve],
+    ['cprt', copyright],
+  ];
   const header = Buffer.alloc(128 + 4 + 12 * tags.length);
   let offset = header.length;
   tags.forEach(([signature, body], i) => {
@@ -493,12 +645,17 @@ test('a grey PNG with a grey ICC profile decodes to sRGB and keeps its profile, 
   const srgbGrey = [0, 64, 128, 255];
 
   const input8 = file('grey-tagged.png');
-  await sharp(Buffer.from(srgbGrey), { raw: { width: 4, height: 1, channels: 1 } }).withIccProfile(profile).png().toFile(input8);
+  await sharp(Buffer.from(srgbGrey), { raw: { width: 4, height: 1, channels: 1 } })
+    .withIccProfile(profile)
+    .png()
+    .toFile(input8);
   const stored8 = [...(await sharp(input8, { ignoreIcc: true }).toColourspace('b-w').raw().toBuffer())];
   assert.ok(Math.abs((stored8[1] as number) - 64) > 8, `gamma 1.8 stores a different grey, got ${stored8[1]}`);
   const image8 = await decodeImage(input8, LIMITS);
   assert.equal(image8.source.grey, true);
-  srgbGrey.forEach((v, x) => assert.ok(Math.abs((rgbAt(image8, x, 0)[0] as number) - v) <= 2, `pixel ${x}: ${rgbAt(image8, x, 0)} vs ${v}`));
+  srgbGrey.forEach((v, x) =>
+    assert.ok(Math.abs(rgbAt(image8, x, 0)[0] - v) <= 2, `pixel ${x}: ${rgbAt(image8, x, 0).join(',')} vs ${v}`),
+  );
   const output8 = file('grey-tagged-out.png');
   const result = await encodeImage(rasterOf(image8, 8), image8.source, { path: output8, format: 'png' });
   assert.deepEqual(result.warnings, []);
@@ -506,7 +663,9 @@ test('a grey PNG with a grey ICC profile decodes to sRGB and keeps its profile, 
   assert.equal(metadata8.channels, 1);
   assert.ok(metadata8.icc !== undefined && metadata8.icc.equals(fs.readFileSync(profile)), 'grey ICC bytes identical');
   const written8 = [...(await sharp(output8, { ignoreIcc: true }).toColourspace('b-w').raw().toBuffer())];
-  stored8.forEach((v, i) => assert.ok(Math.abs(v - (written8[i] as number)) <= 2, `stored ${i}: ${v} vs ${written8[i]}`));
+  stored8.forEach((v, i) =>
+    assert.ok(Math.abs(v - (written8[i] as number)) <= 2, `stored ${i}: ${v} vs ${written8[i]}`),
+  );
 
   const input16 = file('grey16-tagged.png');
   await sharp(new Uint16Array(srgbGrey.map((v) => v * 257)), { raw: { width: 4, height: 1, channels: 1 } })
@@ -516,14 +675,25 @@ test('a grey PNG with a grey ICC profile decodes to sRGB and keeps its profile, 
     .toFile(input16);
   const image16 = await decodeImage(input16, LIMITS);
   assert.equal(image16.source.depth, 16);
-  srgbGrey.forEach((v, x) => assert.ok(Math.abs((rgbAt(image16, x, 0)[0] as number) - v) <= 2, `16-bit pixel ${x}: ${rgbAt(image16, x, 0)} vs ${v}`));
+  srgbGrey.forEach((v, x) =>
+    assert.ok(
+      Math.abs(rgbAt(image16, x, 0)[0] - v) <= 2,
+      `16-bit pixel ${x}: ${rgbAt(image16, x, 0).join(',')} vs ${v}`,
+    ),
+  );
   const output16 = file('grey16-tagged-out.png');
   await encodeImage(rasterOf(image16, 16), image16.source, { path: output16, format: 'png' });
   const metadata16 = await sharp(output16).metadata();
   assert.equal(metadata16.space, 'grey16');
   assert.ok(metadata16.icc !== undefined && metadata16.icc.equals(fs.readFileSync(profile)));
-  const stored16 = await sharp(input16, { ignoreIcc: true }).toColourspace('grey16').raw({ depth: 'ushort' }).toBuffer();
-  const written16 = await sharp(output16, { ignoreIcc: true }).toColourspace('grey16').raw({ depth: 'ushort' }).toBuffer();
+  const stored16 = await sharp(input16, { ignoreIcc: true })
+    .toColourspace('grey16')
+    .raw({ depth: 'ushort' })
+    .toBuffer();
+  const written16 = await sharp(output16, { ignoreIcc: true })
+    .toColourspace('grey16')
+    .raw({ depth: 'ushort' })
+    .toBuffer();
   for (let i = 0; i < 4; i++) {
     const a = stored16.readUInt16LE(2 * i);
     const b = written16.readUInt16LE(2 * i);
@@ -533,17 +703,25 @@ test('a grey PNG with a grey ICC profile decodes to sRGB and keeps its profile, 
 
 test('AVIF and 16-bit TIFF inputs decode, and keep their format by default', async () => {
   const avif = file('photo.avif');
-  await sharp({ create: { width: 8, height: 6, channels: 3, background: '#4080c0' } }).avif({ quality: 90 }).toFile(avif);
+  await sharp({ create: { width: 8, height: 6, channels: 3, background: '#4080c0' } })
+    .avif({ quality: 90 })
+    .toFile(avif);
   assert.deepEqual(await readImageHeader(avif), { width: 8, height: 6, format: 'avif' });
   const avifImage = await decodeImage(avif, LIMITS);
   assert.equal(avifImage.source.format, 'avif');
   const [r, g, b] = rgbAt(avifImage, 4, 3);
-  assert.ok(Math.abs(r - 0x40) <= 6 && Math.abs(g - 0x80) <= 6 && Math.abs(b - 0xc0) <= 6, `AVIF colour ${r},${g},${b}`);
+  assert.ok(
+    Math.abs(r - 0x40) <= 6 && Math.abs(g - 0x80) <= 6 && Math.abs(b - 0xc0) <= 6,
+    `AVIF colour ${r},${g},${b}`,
+  );
 
   const tiff = file('scan.tif');
   const samples = new Uint16Array([0, 300, 65535, 1234, 40000, 7]);
   // sharp's default TIFF compression is JPEG, which is 8-bit only.
-  await sharp(samples, { raw: { width: 2, height: 1, channels: 3 } }).toColourspace('rgb16').tiff({ compression: 'lzw' }).toFile(tiff);
+  await sharp(samples, { raw: { width: 2, height: 1, channels: 3 } })
+    .toColourspace('rgb16')
+    .tiff({ compression: 'lzw' })
+    .toFile(tiff);
   const tiffImage = await decodeImage(tiff, LIMITS);
   assert.equal(tiffImage.source.format, 'tiff');
   assert.equal(tiffImage.source.depth, 16);

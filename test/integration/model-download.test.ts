@@ -8,7 +8,15 @@ import * as http from 'node:http';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { FIXTURES_DIR } from '../fixtures';
-import { ENTRY_JS, fixtureCatalogue as catalogue, fixtureEntry, listing, runCli, sha256, TempFolders } from '../downloads';
+import {
+  ENTRY_JS,
+  fixtureCatalogue as catalogue,
+  fixtureEntry,
+  listing,
+  runCli,
+  sha256,
+  TempFolders,
+} from '../downloads';
 import type { CatalogueEntry } from '../../models/catalogue';
 import { DOWNLOAD_AREA, downloadModel, type DownloadProgress } from '../../models/download';
 import { connectTunnel, DownloadError } from '../../models/http';
@@ -39,7 +47,12 @@ const slowResponses: http.ServerResponse[] = [];
 let server: http.Server;
 let base = '';
 
-function serveFile(req: http.IncomingMessage, res: http.ServerResponse, name: string, mode: 'ok' | 'cut' | 'slow' | 'norange'): void {
+function serveFile(
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  name: string,
+  mode: 'ok' | 'cut' | 'slow' | 'norange',
+): void {
   const file = FILES[name];
   if (!file) {
     res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found');
@@ -77,7 +90,11 @@ function serveFile(req: http.IncomingMessage, res: http.ServerResponse, name: st
       res.writeHead(416, { 'Content-Range': `bytes */${bytes.length}` }).end();
       return;
     }
-    res.writeHead(206, { 'Content-Length': bytes.length - start, 'Content-Range': `bytes ${start}-${bytes.length - 1}/${bytes.length}`, ETag: etag });
+    res.writeHead(206, {
+      'Content-Length': bytes.length - start,
+      'Content-Range': `bytes ${start}-${bytes.length - 1}/${bytes.length}`,
+      ETag: etag,
+    });
     res.end(bytes.subarray(start));
     return;
   }
@@ -88,7 +105,11 @@ function serveFile(req: http.IncomingMessage, res: http.ServerResponse, name: st
 before(async () => {
   server = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
-    requests.push({ url: url.pathname, range: req.headers.range, ifRange: req.headers['if-range'] as string | undefined });
+    requests.push({
+      url: url.pathname,
+      range: req.headers.range,
+      ifRange: req.headers['if-range'] as string | undefined,
+    });
     const [, mode, ...rest] = url.pathname.split('/');
     const name = rest[rest.length - 1] ?? '';
     if (mode === 'redirect') {
@@ -117,7 +138,12 @@ after(() => {
 // Validated like the shipped catalogue (official hosts only); baseUrl points them at the server.
 function entry(id: string, fileName: string, overrides: Partial<CatalogueEntry> = {}): CatalogueEntry {
   const bytes = fs.readFileSync(FILES[fileName] as string);
-  return fixtureEntry(id, bytes, { variant: `test ${fileName}`, fileName, url: `https://github.com/example/releases/download/v1/${fileName}`, ...overrides });
+  return fixtureEntry(id, bytes, {
+    variant: `test ${fileName}`,
+    fileName,
+    url: `https://github.com/example/releases/download/v1/${fileName}`,
+    ...overrides,
+  });
 }
 
 const noProxyEnv: NodeJS.ProcessEnv = {};
@@ -126,7 +152,13 @@ test('download OK: fetched, verified, converted and registered with license and 
   const dir = freshDir();
   const progress: DownloadProgress[] = [];
   const cat = catalogue(entry('test-rrdb-x2', 'rrdbnet_x2.pth'));
-  const r = await downloadModel('test-rrdb-x2', { modelsDir: dir, catalogue: cat, baseUrl: `${base}/ok/`, env: noProxyEnv, onProgress: (p) => progress.push(p) });
+  const r = await downloadModel('test-rrdb-x2', {
+    modelsDir: dir,
+    catalogue: cat,
+    baseUrl: `${base}/ok/`,
+    env: noProxyEnv,
+    onProgress: (p) => progress.push(p),
+  });
   assert.equal(r.model.id, 'test-rrdb-x2');
   assert.equal(r.model.scale, 2);
   assert.equal(r.model.license, 'BSD-3-Clause');
@@ -141,13 +173,19 @@ test('download OK: fetched, verified, converted and registered with license and 
   assert.deepEqual(listing(dir), ['test-rrdb-x2.json', 'test-rrdb-x2.onnx'], 'no .part, no source, no download area');
   // Asked again: the folder already holds this very release, so nothing is fetched.
   requests.length = 0;
-  const again = await downloadModel('test-rrdb-x2', { modelsDir: dir, catalogue: cat, baseUrl: `${base}/ok/`, env: noProxyEnv });
+  const again = await downloadModel('test-rrdb-x2', {
+    modelsDir: dir,
+    catalogue: cat,
+    baseUrl: `${base}/ok/`,
+    env: noProxyEnv,
+  });
   assert.equal(again.alreadyInstalled, true);
   assert.equal(again.model.id, 'test-rrdb-x2');
   assert.equal(requests.length, 0);
   assert.deepEqual(listing(dir), ['test-rrdb-x2.json', 'test-rrdb-x2.onnx']);
   const phases = new Set(progress.map((p) => p.phase));
-  for (const phase of ['connecting', 'downloading', 'verifying', 'converting', 'done'] as const) assert.ok(phases.has(phase), phase);
+  for (const phase of ['connecting', 'downloading', 'verifying', 'converting', 'done'] as const)
+    assert.ok(phases.has(phase), phase);
   const last = progress.filter((p) => p.phase === 'downloading').at(-1);
   assert.equal(last?.bytesDone, last?.bytesTotal);
   assert.equal(last?.bytesTotal, fs.statSync(FILES['rrdbnet_x2.pth'] as string).size);
@@ -156,17 +194,34 @@ test('download OK: fetched, verified, converted and registered with license and 
 test('keepSource keeps the release file in sources/', async () => {
   const dir = freshDir();
   const cat = catalogue(entry('test-srvgg-x4', 'srvgg_x4.pth', { scale: 4 }));
-  const r = await downloadModel('test-srvgg-x4', { modelsDir: dir, catalogue: cat, baseUrl: `${base}/ok`, env: noProxyEnv, keepSource: true });
+  const r = await downloadModel('test-srvgg-x4', {
+    modelsDir: dir,
+    catalogue: cat,
+    baseUrl: `${base}/ok`,
+    env: noProxyEnv,
+    keepSource: true,
+  });
   assert.equal(r.sourcePath, path.join(dir, 'sources', 'srvgg_x4.pth'));
   assert.equal(sha256(fs.readFileSync(r.sourcePath)), cat.models[0]?.sha256);
-  assert.deepEqual(listing(dir), ['sources', path.join('sources', 'srvgg_x4.pth'), 'test-srvgg-x4.json', 'test-srvgg-x4.onnx']);
+  assert.deepEqual(listing(dir), [
+    'sources',
+    path.join('sources', 'srvgg_x4.pth'),
+    'test-srvgg-x4.json',
+    'test-srvgg-x4.onnx',
+  ]);
 });
 
 test('resume after a cut connection: the second request carries Range and the file hashes right', async () => {
   const dir = freshDir();
   const cat = catalogue(entry('test-cut', 'rrdbnet_x2.pth'));
   requests.length = 0;
-  const r = await downloadModel('test-cut', { modelsDir: dir, catalogue: cat, baseUrl: `${base}/cut/`, env: noProxyEnv, retryDelayMs: 10 });
+  const r = await downloadModel('test-cut', {
+    modelsDir: dir,
+    catalogue: cat,
+    baseUrl: `${base}/cut/`,
+    env: noProxyEnv,
+    retryDelayMs: 10,
+  });
   const mine = requests.filter((q) => q.url.startsWith('/cut/'));
   assert.ok(mine.length >= 2, `expected a retry, saw ${mine.length} request(s)`);
   assert.equal(mine[0]?.range, undefined);
@@ -179,7 +234,10 @@ test('resume after a cut connection: the second request carries Range and the fi
 
 test('a .part left by an earlier attempt is resumed with Range (206), and a server that ignores Range (200) starts over', async () => {
   const bytes = fs.readFileSync(FILES['rrdbnet_x2.pth'] as string);
-  for (const [mode, expectResumed] of [['ok', true], ['norange', false]] as const) {
+  for (const [mode, expectResumed] of [
+    ['ok', true],
+    ['norange', false],
+  ] as const) {
     const dir = freshDir();
     const e = entry(`test-part-${mode}`, 'rrdbnet_x2.pth');
     const cat = catalogue(e);
@@ -188,9 +246,17 @@ test('a .part left by an earlier attempt is resumed with Range (206), and a serv
     fs.mkdirSync(area);
     const part = path.join(area, `${e.id}-${e.fileName}.part`);
     fs.writeFileSync(part, bytes.subarray(0, 100_000));
-    fs.writeFileSync(`${part}.json`, JSON.stringify({ url: `${base}/${mode}/example/releases/download/v1/rrdbnet_x2.pth`, sha256: e.sha256 }));
+    fs.writeFileSync(
+      `${part}.json`,
+      JSON.stringify({ url: `${base}/${mode}/example/releases/download/v1/rrdbnet_x2.pth`, sha256: e.sha256 }),
+    );
     requests.length = 0;
-    const r = await downloadModel(e.id, { modelsDir: dir, catalogue: cat, baseUrl: `${base}/${mode}/`, env: noProxyEnv });
+    const r = await downloadModel(e.id, {
+      modelsDir: dir,
+      catalogue: cat,
+      baseUrl: `${base}/${mode}/`,
+      env: noProxyEnv,
+    });
     assert.equal(requests[0]?.range, 'bytes=100000-');
     assert.equal(r.resumedBytes > 0, expectResumed, mode);
     assert.equal(r.sha256, e.sha256);
@@ -203,7 +269,11 @@ test('a wrong hash is refused: nothing registered, no files left', async () => {
   const cat = catalogue(entry('test-badhash', 'rrdbnet_x2.pth', { sha256: 'a'.repeat(64) }));
   await assert.rejects(
     downloadModel('test-badhash', { modelsDir: dir, catalogue: cat, baseUrl: `${base}/ok/`, env: noProxyEnv }),
-    (e: unknown) => e instanceof DownloadError && e.kind === 'hash' && /SHA-256 [0-9a-f]{64}, but a{64} was published/.test(e.message) && /refused/.test(e.message),
+    (e: unknown) =>
+      e instanceof DownloadError &&
+      e.kind === 'hash' &&
+      /SHA-256 [0-9a-f]{64}, but a{64} was published/.test(e.message) &&
+      /refused/.test(e.message),
   );
   assert.deepEqual(listing(dir), []);
   assert.equal((await scanModels(path.join(dir, 'none'), dir)).models.length, 0);
@@ -211,10 +281,17 @@ test('a wrong hash is refused: nothing registered, no files left', async () => {
 
 test('a 404 fails with the URL in the message and a way to import by hand', async () => {
   const dir = freshDir();
-  const cat = catalogue(entry('test-404', 'rrdbnet_x2.pth', { url: 'https://github.com/example/releases/download/v1/missing.pth' }));
+  const cat = catalogue(
+    entry('test-404', 'rrdbnet_x2.pth', { url: 'https://github.com/example/releases/download/v1/missing.pth' }),
+  );
   await assert.rejects(
     downloadModel('test-404', { modelsDir: dir, catalogue: cat, baseUrl: `${base}/ok/`, env: noProxyEnv }),
-    (e: unknown) => e instanceof DownloadError && e.kind === 'http' && e.message.includes(`${base}/ok/example/releases/download/v1/missing.pth`) && /404/.test(e.message) && /Import Model/.test(e.message),
+    (e: unknown) =>
+      e instanceof DownloadError &&
+      e.kind === 'http' &&
+      e.message.includes(`${base}/ok/example/releases/download/v1/missing.pth`) &&
+      /404/.test(e.message) &&
+      /Import Model/.test(e.message),
   );
   assert.deepEqual(listing(dir), []);
 });
@@ -223,9 +300,20 @@ test('offline (nothing listening): a clear error with the URL and Import Model, 
   const dir = freshDir();
   const cat = catalogue(entry('test-offline', 'rrdbnet_x2.pth'));
   await assert.rejects(
-    downloadModel('test-offline', { modelsDir: dir, catalogue: cat, baseUrl: 'http://127.0.0.1:1/', env: noProxyEnv, retryDelayMs: 1 }),
-    (e: unknown) => e instanceof DownloadError && e.kind === 'network' && e.message.includes('http://127.0.0.1:1/example/releases/download/v1/rrdbnet_x2.pth')
-      && e.message.includes('https://github.com/example/releases/download/v1/rrdbnet_x2.pth') && /Import Model/.test(e.message) && /4 attempts/.test(e.message),
+    downloadModel('test-offline', {
+      modelsDir: dir,
+      catalogue: cat,
+      baseUrl: 'http://127.0.0.1:1/',
+      env: noProxyEnv,
+      retryDelayMs: 1,
+    }),
+    (e: unknown) =>
+      e instanceof DownloadError &&
+      e.kind === 'network' &&
+      e.message.includes('http://127.0.0.1:1/example/releases/download/v1/rrdbnet_x2.pth') &&
+      e.message.includes('https://github.com/example/releases/download/v1/rrdbnet_x2.pth') &&
+      /Import Model/.test(e.message) &&
+      /4 attempts/.test(e.message),
   );
   assert.deepEqual(listing(dir), []);
 });
@@ -237,7 +325,11 @@ test('a slow download can be cancelled: it stops and leaves no files', { timeout
   let seen = 0;
   await assert.rejects(
     downloadModel('test-slow', {
-      modelsDir: dir, catalogue: cat, baseUrl: `${base}/slow/`, env: noProxyEnv, signal: controller.signal,
+      modelsDir: dir,
+      catalogue: cat,
+      baseUrl: `${base}/slow/`,
+      env: noProxyEnv,
+      signal: controller.signal,
       onProgress: (p) => {
         seen = p.bytesDone;
         if (p.bytesDone >= 4096) controller.abort();
@@ -259,9 +351,17 @@ test('a redirect (302 to another path) is followed; a redirect loop stops after 
   const dir = freshDir();
   const cat = catalogue(entry('test-redirect', 'srvgg_x4.pth', { scale: 4 }));
   requests.length = 0;
-  const r = await downloadModel('test-redirect', { modelsDir: dir, catalogue: cat, baseUrl: `${base}/redirect/`, env: noProxyEnv });
+  const r = await downloadModel('test-redirect', {
+    modelsDir: dir,
+    catalogue: cat,
+    baseUrl: `${base}/redirect/`,
+    env: noProxyEnv,
+  });
   assert.equal(r.model.id, 'test-redirect');
-  assert.deepEqual(requests.map((q) => q.url.split('/')[1]), ['redirect', 'ok']);
+  assert.deepEqual(
+    requests.map((q) => q.url.split('/')[1]),
+    ['redirect', 'ok'],
+  );
 
   const dir2 = freshDir();
   const cat2 = catalogue(entry('test-loop', 'srvgg_x4.pth', { scale: 4 }));
@@ -277,7 +377,13 @@ test('a redirect (302 to another path) is followed; a redirect loop stops after 
 test('unverified entries need allowUnverified; manual-only entries say where to get the file', async () => {
   const dir = freshDir();
   const cat = catalogue(
-    entry('test-unverified', 'swinir_lightweight_x4.safetensors', { family: 'swinir', scale: 4, sha256: null, hashSource: null, verified: false }),
+    entry('test-unverified', 'swinir_lightweight_x4.safetensors', {
+      family: 'swinir',
+      scale: 4,
+      sha256: null,
+      hashSource: null,
+      verified: false,
+    }),
     entry('test-manual', 'rrdbnet_x2.pth', { url: null, manualUrl: 'https://drive.google.com/drive/folders/example' }),
   );
   await assert.rejects(
@@ -285,12 +391,21 @@ test('unverified entries need allowUnverified; manual-only entries say where to 
     (e: unknown) => e instanceof DownloadError && e.kind === 'unverified' && /allowUnverified/.test(e.message),
   );
   assert.deepEqual(listing(dir), []);
-  const r = await downloadModel('test-unverified', { modelsDir: dir, catalogue: cat, baseUrl: `${base}/ok/`, env: noProxyEnv, allowUnverified: true });
+  const r = await downloadModel('test-unverified', {
+    modelsDir: dir,
+    catalogue: cat,
+    baseUrl: `${base}/ok/`,
+    env: noProxyEnv,
+    allowUnverified: true,
+  });
   assert.equal(r.verified, false);
   assert.equal(r.model.scale, 4);
   await assert.rejects(
     downloadModel('test-manual', { modelsDir: dir, catalogue: cat, baseUrl: `${base}/ok/`, env: noProxyEnv }),
-    (e: unknown) => e instanceof DownloadError && e.kind === 'manual' && e.message.includes('https://drive.google.com/drive/folders/example'),
+    (e: unknown) =>
+      e instanceof DownloadError &&
+      e.kind === 'manual' &&
+      e.message.includes('https://drive.google.com/drive/folders/example'),
   );
 });
 
@@ -299,10 +414,13 @@ test('through an HTTP proxy from HTTP_PROXY (the explicit proxy param wins over 
   const proxy = http.createServer((req, res) => {
     proxied.push(req.url ?? '');
     const target = new URL(req.url ?? '');
-    const upstream = http.request({ host: '127.0.0.1', port: target.port, path: target.pathname, method: req.method, headers: req.headers }, (up) => {
-      res.writeHead(up.statusCode ?? 502, up.headers);
-      up.pipe(res);
-    });
+    const upstream = http.request(
+      { host: '127.0.0.1', port: target.port, path: target.pathname, method: req.method, headers: req.headers },
+      (up) => {
+        res.writeHead(up.statusCode ?? 502, up.headers);
+        up.pipe(res);
+      },
+    );
     req.pipe(upstream);
   });
   await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
@@ -312,7 +430,13 @@ test('through an HTTP proxy from HTTP_PROXY (the explicit proxy param wins over 
     const viaName = base.replace('127.0.0.1', 'upscale-test.invalid');
     const dir = freshDir();
     const cat = catalogue(entry('test-proxy', 'srvgg_x4.pth', { scale: 4 }));
-    const r = await downloadModel('test-proxy', { modelsDir: dir, catalogue: cat, baseUrl: `${viaName}/ok/`, env: { HTTP_PROXY: 'http://127.0.0.1:1' }, proxy: proxyUrl });
+    const r = await downloadModel('test-proxy', {
+      modelsDir: dir,
+      catalogue: cat,
+      baseUrl: `${viaName}/ok/`,
+      env: { HTTP_PROXY: 'http://127.0.0.1:1' },
+      proxy: proxyUrl,
+    });
     assert.equal(r.model.id, 'test-proxy');
     assert.equal(proxied.length, 1);
     assert.ok(proxied[0]?.startsWith('http://upscale-test.invalid:'), 'absolute-form request target');
@@ -335,7 +459,13 @@ test('CLI: upscale models download ID registers the model; models catalogue list
   const dir = freshDir();
   const builtin = freshDir();
   const e = entry('test-cli', 'srvgg_x4.pth', { scale: 4, url: `${base}/redirect/releases/srvgg_x4.pth` });
-  const env = { UPSCALE_CATALOGUE: localCatalogueFile([e]), UPSCALE_MODELS_DIR: dir, UPSCALE_BUILTIN_DIR: builtin, HTTPS_PROXY: '', HTTP_PROXY: '' };
+  const env = {
+    UPSCALE_CATALOGUE: localCatalogueFile([e]),
+    UPSCALE_MODELS_DIR: dir,
+    UPSCALE_BUILTIN_DIR: builtin,
+    HTTPS_PROXY: '',
+    HTTP_PROXY: '',
+  };
   const r = await runCli(['models', 'download', 'test-cli', '--json'], env);
   assert.equal(r.code, 0, r.stderr);
   const result = JSON.parse(r.stdout) as { model: { id: string; license: string }; verified: boolean; sha256: string };
@@ -357,7 +487,13 @@ test('CLI: upscale models download ID registers the model; models catalogue list
 test('daemon: models/download sends $/downloadProgress and stops on $/cancelRequest, leaving no files', async () => {
   const dir = freshDir();
   const e = entry('test-daemon-slow', 'rrdbnet_x2.pth', { url: `${base}/slow/releases/rrdbnet_x2.pth` });
-  const env = { ...process.env, UPSCALE_CATALOGUE: localCatalogueFile([e]), UPSCALE_BUILTIN_DIR: freshDir(), HTTPS_PROXY: '', HTTP_PROXY: '' };
+  const env = {
+    ...process.env,
+    UPSCALE_CATALOGUE: localCatalogueFile([e]),
+    UPSCALE_BUILTIN_DIR: freshDir(),
+    HTTPS_PROXY: '',
+    HTTP_PROXY: '',
+  };
   const daemon = spawnDaemon(process.execPath, [ENTRY_JS, 'daemon'], { env });
   try {
     await daemon.connection.request('initialize', { clientName: 'test', modelsFolder: dir });
@@ -409,7 +545,10 @@ test('CONNECT tunnelling (how https goes through a proxy): the tunnel reaches th
     });
     assert.match(body, /^HTTP\/1\.1 200/);
     assert.equal(connects[0], `upscale-test.invalid:${port} Basic ${Buffer.from('user:p@ss').toString('base64')}`);
-    await assert.rejects(connectTunnel(proxyUrl, 'blocked.invalid', 443), /refused to connect to blocked\.invalid:443: HTTP 403/);
+    await assert.rejects(
+      connectTunnel(proxyUrl, 'blocked.invalid', 443),
+      /refused to connect to blocked\.invalid:443: HTTP 403/,
+    );
   } finally {
     proxy.closeAllConnections();
     proxy.close();

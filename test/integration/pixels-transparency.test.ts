@@ -23,14 +23,17 @@ async function redDisc(file: string, size: number): Promise<void> {
   const data = Buffer.alloc(size * size * 4);
   const c = (size - 1) / 2;
   const radius = size * 0.32;
-  for (let y = 0; y < size; y++) for (let x = 0; x < size; x++) {
-    const d = Math.hypot(x - c, y - c);
-    const a = Math.max(0, Math.min(1, (radius - d) / 6 + 0.5));
-    const o = (y * size + x) * 4;
-    if (a > 0) data[o] = 255;
-    data[o + 3] = Math.round(a * 255);
-  }
-  await sharp(data, { raw: { width: size, height: size, channels: 4 } }).png().toFile(file);
+  for (let y = 0; y < size; y++)
+    for (let x = 0; x < size; x++) {
+      const d = Math.hypot(x - c, y - c);
+      const a = Math.max(0, Math.min(1, (radius - d) / 6 + 0.5));
+      const o = (y * size + x) * 4;
+      if (a > 0) data[o] = 255;
+      data[o + 3] = Math.round(a * 255);
+    }
+  await sharp(data, { raw: { width: size, height: size, channels: 4 } })
+    .png()
+    .toFile(file);
 }
 
 async function rgba(file: string): Promise<{ data: Buffer; width: number; height: number }> {
@@ -63,7 +66,10 @@ for (const alpha of ['model', 'lanczos'] as const) {
     assert.ok(opaque > 5000 && clear > 5000, `opaque ${opaque}, clear ${clear}`);
     // Within 10 % of the disc's colour (255, 0, 0), channel by channel.
     assert.ok((mean[0] as number) >= 255 * 0.9, `mean edge colour ${mean.map((v) => v.toFixed(1)).join(', ')}`);
-    assert.ok((mean[1] as number) <= 25.5 && (mean[2] as number) <= 25.5, `mean edge colour ${mean.map((v) => v.toFixed(1)).join(', ')}`);
+    assert.ok(
+      (mean[1] as number) <= 25.5 && (mean[2] as number) <= 25.5,
+      `mean edge colour ${mean.map((v) => v.toFixed(1)).join(', ')}`,
+    );
   });
 }
 
@@ -71,15 +77,18 @@ test('a palette PNG with tRNS transparency keeps its transparency through the da
   const input = path.join(dir, 'palette.png');
   const size = 24;
   const data = Buffer.alloc(size * size * 4);
-  for (let y = 0; y < size; y++) for (let x = 0; x < size; x++) {
-    const o = (y * size + x) * 4;
-    const visible = x < size / 2;
-    data[o] = visible ? 30 : 0;
-    data[o + 1] = visible ? 160 : 0;
-    data[o + 2] = visible ? 90 : 0;
-    data[o + 3] = visible ? 255 : 0;
-  }
-  await sharp(data, { raw: { width: size, height: size, channels: 4 } }).png({ palette: true, dither: 0 }).toFile(input);
+  for (let y = 0; y < size; y++)
+    for (let x = 0; x < size; x++) {
+      const o = (y * size + x) * 4;
+      const visible = x < size / 2;
+      data[o] = visible ? 30 : 0;
+      data[o + 1] = visible ? 160 : 0;
+      data[o + 2] = visible ? 90 : 0;
+      data[o + 3] = visible ? 255 : 0;
+    }
+  await sharp(data, { raw: { width: size, height: size, channels: 4 } })
+    .png({ palette: true, dither: 0 })
+    .toFile(input);
   assert.equal((await sharp(input).metadata()).isPalette, true);
   const r = await daemon.connection.request('upscale', { input, scale: 4, model: 'realesr-general-x4v3' });
   const meta = await sharp(r.outputPath).metadata();
@@ -89,19 +98,26 @@ test('a palette PNG with tRNS transparency keeps its transparency through the da
   assert.equal(at(90, 48)[3], 0, 'the transparent half stays transparent');
   assert.equal(at(8, 48)[3], 255, 'the opaque half stays opaque');
   const [red, green, blue] = at(20, 48) as [number, number, number];
-  assert.ok(Math.abs(red - 30) < 12 && Math.abs(green - 160) < 12 && Math.abs(blue - 90) < 12, `colour ${red},${green},${blue}`);
+  assert.ok(
+    Math.abs(red - 30) < 12 && Math.abs(green - 160) < 12 && Math.abs(blue - 90) < 12,
+    `colour ${red},${green},${blue}`,
+  );
 });
 
 test('a grey+alpha PNG comes back grey+alpha with its transparency', async () => {
   const input = path.join(dir, 'grey-alpha.png');
   const size = 20;
   const data = Buffer.alloc(size * size * 2);
-  for (let y = 0; y < size; y++) for (let x = 0; x < size; x++) {
-    const o = (y * size + x) * 2;
-    data[o] = 40 + x * 8;
-    data[o + 1] = y < size / 2 ? 255 : 0;
-  }
-  await sharp(data, { raw: { width: size, height: size, channels: 2 } }).toColourspace('b-w').png().toFile(input);
+  for (let y = 0; y < size; y++)
+    for (let x = 0; x < size; x++) {
+      const o = (y * size + x) * 2;
+      data[o] = 40 + x * 8;
+      data[o + 1] = y < size / 2 ? 255 : 0;
+    }
+  await sharp(data, { raw: { width: size, height: size, channels: 2 } })
+    .toColourspace('b-w')
+    .png()
+    .toFile(input);
   const r = await daemon.connection.request('upscale', { input, scale: 2 });
   const meta = await sharp(r.outputPath).metadata();
   assert.deepEqual([meta.width, meta.height, meta.channels, meta.hasAlpha], [40, 40, 2, true]);

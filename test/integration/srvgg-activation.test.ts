@@ -30,12 +30,15 @@ const WARNING =
 
 const freshDir = (hint: string): string => fs.mkdtempSync(path.join(TMP, `${hint}-`));
 const listing = (dir: string): string[] => (fs.existsSync(dir) ? fs.readdirSync(dir).sort() : []);
-const readRecord = (dir: string, id: string): ModelRecord => JSON.parse(fs.readFileSync(path.join(dir, `${id}.json`), 'utf8')) as ModelRecord;
+const readRecord = (dir: string, id: string): ModelRecord =>
+  JSON.parse(fs.readFileSync(path.join(dir, `${id}.json`), 'utf8')) as ModelRecord;
 
 async function outputOf(onnxFile: string): Promise<Float32Array> {
   const session = await ort.InferenceSession.create(onnxFile, { logSeverityLevel: 3 });
   try {
-    const result = await session.run({ input: new ort.Tensor('float32', tinyInput(), [1, 3, TINY.height, TINY.width]) });
+    const result = await session.run({
+      input: new ort.Tensor('float32', tinyInput(), [1, 3, TINY.height, TINY.width]),
+    });
     const output = result['output'];
     assert.ok(output);
     assert.deepEqual(output.dims, [1, 3, TINY.height * TINY.scale, TINY.width * TINY.scale]);
@@ -67,14 +70,17 @@ test('imported without a choice: ReLU assumed and recorded; the output misses th
   assert.ok(relativeL2(output, RELU_REFERENCE) < 1e-5);
 });
 
-test('imported with activation leakyrelu: recorded as the user\'s, the output matches upstream; the choice stands on re-import', async (t) => {
+test("imported with activation leakyrelu: recorded as the user's, the output matches upstream; the choice stands on re-import", async (t) => {
   const modelsDir = freshDir('leaky');
   const assumed = await importModel(SOURCE, modelsDir);
   const model = await importModel(SOURCE, modelsDir, { activation: 'leakyrelu' });
   assert.equal(model.id, assumed.id, 'the same file replaces its entry');
   assert.deepEqual(listing(modelsDir), [`${model.id}.json`, `${model.id}.onnx`]);
   assert.deepEqual([model.activation, model.activationSource], ['leakyrelu', 'user']);
-  assert.deepEqual([readRecord(modelsDir, model.id).activation, readRecord(modelsDir, model.id).activationSource], ['leakyrelu', 'user']);
+  assert.deepEqual(
+    [readRecord(modelsDir, model.id).activation, readRecord(modelsDir, model.id).activationSource],
+    ['leakyrelu', 'user'],
+  );
 
   const relL2 = relativeL2(await outputOf(model.onnxPath), LEAKY_REFERENCE);
   t.diagnostic(`--activation leakyrelu vs LeakyReLU reference: rel L2 ${relL2.toExponential(3)}`);
@@ -89,9 +95,21 @@ test('refused, writing nothing: prelu without slopes, relu against PReLU slopes,
   await convertToFile(SOURCE, onnxFile);
   const modelsDir = path.join(freshDir('refused'), 'models');
   const cases: readonly [string, 'relu' | 'leakyrelu' | 'prelu', RegExp][] = [
-    [SOURCE, 'prelu', /2x-leaky-compact\.safetensors: SRVGGNetCompact: activation 'prelu' was asked for, but the weights hold no PReLU slopes/],
-    [PRELU_FIXTURE, 'relu', /srvgg_x4\.safetensors: SRVGGNetCompact: activation 'relu' was asked for, but the weights hold PReLU slopes/],
-    [RRDB_FIXTURE, 'leakyrelu', /rrdbnet_x2\.pth: activation 'leakyrelu' applies only to Real-ESRGAN SRVGGNetCompact .*; this is ESRGAN x2 — RRDBNet/],
+    [
+      SOURCE,
+      'prelu',
+      /2x-leaky-compact\.safetensors: SRVGGNetCompact: activation 'prelu' was asked for, but the weights hold no PReLU slopes/,
+    ],
+    [
+      PRELU_FIXTURE,
+      'relu',
+      /srvgg_x4\.safetensors: SRVGGNetCompact: activation 'relu' was asked for, but the weights hold PReLU slopes/,
+    ],
+    [
+      RRDB_FIXTURE,
+      'leakyrelu',
+      /rrdbnet_x2\.pth: activation 'leakyrelu' applies only to Real-ESRGAN SRVGGNetCompact .*; this is ESRGAN x2 — RRDBNet/,
+    ],
     [onnxFile, 'relu', /compact\.onnx: activation 'relu' applies only to .*; this is an ONNX model/],
   ];
   for (const [file, activation, message] of cases) {
@@ -104,7 +122,11 @@ test('refused, writing nothing: prelu without slopes, relu against PReLU slopes,
 // The CLI
 
 function cli(args: readonly string[], modelsDir: string) {
-  return spawnSync(process.execPath, [DAEMON_ENTRY, ...args], { encoding: 'utf8', env: { ...process.env, UPSCALE_MODELS_DIR: modelsDir }, cwd: TMP });
+  return spawnSync(process.execPath, [DAEMON_ENTRY, ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, UPSCALE_MODELS_DIR: modelsDir },
+    cwd: TMP,
+  });
 }
 
 test('upscale models import: the warning on stderr (exit 0), the assumption in models list --json; --activation leakyrelu is silent', () => {
@@ -131,7 +153,10 @@ test('upscale models convert: warns on an assumption, silent with --activation; 
   const none = freshDir('cli-unused');
   const assumed = cli(['models', 'convert', SOURCE, path.join(dir, 'assumed.onnx')], none);
   assert.equal(assumed.status, 0, assumed.stderr);
-  assert.match(assumed.stderr, /^upscale: warning: 2x-leaky-compact\.safetensors: SRVGGNetCompact weights do not say .*, convert it again with --activation leakyrelu\.\n$/);
+  assert.match(
+    assumed.stderr,
+    /^upscale: warning: 2x-leaky-compact\.safetensors: SRVGGNetCompact weights do not say .*, convert it again with --activation leakyrelu\.\n$/,
+  );
 
   const out = path.join(dir, 'leaky.onnx');
   const leaky = cli(['models', 'convert', SOURCE, out, '--activation', 'leakyrelu'], none);
@@ -177,7 +202,10 @@ test('models/import over the protocol: the warning in the result; activation val
 
     const chosen = await daemon.connection.request('models/import', { path: SOURCE, activation: 'leakyrelu' });
     assert.deepEqual(chosen.warnings, []);
-    assert.deepEqual([chosen.model.id, chosen.model.activation, chosen.model.activationSource], [assumed.model.id, 'leakyrelu', 'user']);
+    assert.deepEqual(
+      [chosen.model.id, chosen.model.activation, chosen.model.activationSource],
+      [assumed.model.id, 'leakyrelu', 'user'],
+    );
 
     const prelu = await daemon.connection.request('models/import', { path: PRELU_FIXTURE });
     assert.deepEqual(prelu.warnings, []);
@@ -191,11 +219,25 @@ test('models/import over the protocol: the warning in the result; activation val
         return true;
       });
     };
-    await expectError({ path: SOURCE, activation: 'leaky' }, 'InvalidParams', /^models\/import: 'activation' is "leaky"; expected one of relu, leakyrelu, prelu$/);
-    await expectError({ path: SOURCE, activation: 'prelu' }, 'ModelInvalid', /2x-leaky-compact\.safetensors: SRVGGNetCompact: activation 'prelu' was asked for/);
+    await expectError(
+      { path: SOURCE, activation: 'leaky' },
+      'InvalidParams',
+      /^models\/import: 'activation' is "leaky"; expected one of relu, leakyrelu, prelu$/,
+    );
+    await expectError(
+      { path: SOURCE, activation: 'prelu' },
+      'ModelInvalid',
+      /2x-leaky-compact\.safetensors: SRVGGNetCompact: activation 'prelu' was asked for/,
+    );
     await expectError({ path: RRDB_FIXTURE, activation: 'relu' }, 'ModelInvalid', /this is ESRGAN x2 — RRDBNet/);
     const { models } = await daemon.connection.request('models/list', {});
-    assert.deepEqual(models.filter((m) => m.source === 'user').map((m) => m.id).sort(), ['2x-leaky-compact', 'srvgg_x4']);
+    assert.deepEqual(
+      models
+        .filter((m) => m.source === 'user')
+        .map((m) => m.id)
+        .sort(),
+      ['2x-leaky-compact', 'srvgg_x4'],
+    );
   } finally {
     await daemon.stop();
   }

@@ -24,7 +24,8 @@ function definitionOf(pkg: string, scale: number): UpscalerjsDefinition {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const exported = require(`@upscalerjs/${pkg}`) as Record<string, unknown>;
   const definition = exported[`x${scale}`] as UpscalerjsDefinition | undefined;
-  if (!definition || definition.scale !== scale) throw new Error(`@upscalerjs/${pkg} exports no x${scale} model definition`);
+  if (!definition || definition.scale !== scale)
+    throw new Error(`@upscalerjs/${pkg} exports no x${scale} model definition`);
   return definition;
 }
 
@@ -42,14 +43,25 @@ function randomImage(height: number, width: number): Float32Array {
 interface ModelJson {
   readonly modelTopology: object;
   readonly format: string;
-  readonly weightsManifest: readonly { readonly paths: readonly string[]; readonly weights: readonly tf.io.WeightsManifestEntry[] }[];
+  readonly weightsManifest: readonly {
+    readonly paths: readonly string[];
+    readonly weights: readonly tf.io.WeightsManifestEntry[];
+  }[];
 }
 
 /** Loads the package's files straight into TF.js, not through the reader under test. */
-async function runTfjs(modelJsonPath: string, definition: UpscalerjsDefinition, input: Float32Array, height: number, width: number): Promise<Float32Array> {
+async function runTfjs(
+  modelJsonPath: string,
+  definition: UpscalerjsDefinition,
+  input: Float32Array,
+  height: number,
+  width: number,
+): Promise<Float32Array> {
   const json = JSON.parse(fs.readFileSync(modelJsonPath, 'utf8')) as ModelJson;
   const dir = path.dirname(modelJsonPath);
-  const weightData = Buffer.concat(json.weightsManifest.flatMap((g) => g.paths.map((p) => fs.readFileSync(path.join(dir, p)))));
+  const weightData = Buffer.concat(
+    json.weightsManifest.flatMap((g) => g.paths.map((p) => fs.readFileSync(path.join(dir, p)))),
+  );
   definition.setup?.(tf);
   const model = await tf.loadLayersModel({
     load: async () => ({
@@ -86,7 +98,10 @@ for (const pkg of ['esrgan-slim', 'esrgan-medium', 'esrgan-thick']) {
       // Converted as setup-models converts the built-in, so builtin.ts's ranges are checked
       // against the package's own definition by the numbers below.
       const builtin = BUILTIN_MODELS.find((m) => m.id === `upscalerjs-${pkg}-x${scale}`);
-      assert.ok(builtin && builtin.source.kind === 'tfjs', `builtin.ts lists upscalerjs-${pkg}-x${scale} as a TF.js model`);
+      assert.ok(
+        builtin && builtin.source.kind === 'tfjs',
+        `builtin.ts lists upscalerjs-${pkg}-x${scale} as a TF.js model`,
+      );
       assert.equal(builtin.scale, scale);
       assert.equal(builtin.source.package, `@upscalerjs/${pkg}`);
       const modelJsonPath = path.join(REPO_ROOT, 'node_modules', builtin.source.package, builtin.source.modelJson);
@@ -116,7 +131,10 @@ for (const pkg of ['esrgan-slim', 'esrgan-medium', 'esrgan-thick']) {
           `relative L2 ${relative.toExponential(3)}; max abs ${maxAbs.toExponential(3)}; ${(inRange * 100).toFixed(1)}% of reference values inside (0, 1)`,
       );
       assert.ok(relative < 1e-4, `relative L2 error ${relative} should be below 1e-4`);
-      assert.ok(inRange > 0.5, `only ${inRange} of the reference values are unclipped; the comparison would say little`);
+      assert.ok(
+        inRange > 0.5,
+        `only ${inRange} of the reference values are unclipped; the comparison would say little`,
+      );
     });
   }
 }

@@ -45,11 +45,18 @@ async function modelOwnOutput(model: string, file: string): Promise<Buffer> {
   const plane = info.width * info.height;
   const input = new Float32Array(3 * plane);
   for (let i = 0; i < plane; i++) for (let c = 0; c < 3; c++) input[c * plane + i] = (data[i * 3 + c] as number) / 255;
-  const output = await runOnnx(fs.readFileSync(path.join(builtinModelsDir(), `${model}.onnx`)), input, [1, 3, info.height, info.width]);
+  const output = await runOnnx(fs.readFileSync(path.join(builtinModelsDir(), `${model}.onnx`)), input, [
+    1,
+    3,
+    info.height,
+    info.width,
+  ]);
   const values = output.data as Float32Array;
   const outPlane = values.length / 3;
   const out = Buffer.alloc(values.length);
-  for (let i = 0; i < outPlane; i++) for (let c = 0; c < 3; c++) out[i * 3 + c] = Math.min(255, Math.max(0, Math.round((values[c * outPlane + i] as number) * 255)));
+  for (let i = 0; i < outPlane; i++)
+    for (let c = 0; c < 3; c++)
+      out[i * 3 + c] = Math.min(255, Math.max(0, Math.round((values[c * outPlane + i] as number) * 255)));
   return out;
 }
 
@@ -59,24 +66,52 @@ for (const model of ['realesr-general-x4v3', 'realesrgan-x4plus']) {
     await sharp(photo('fruits.jpg')).extract({ left: 100, top: 100, width: 72, height: 56 }).png().toFile(small);
     const reference = await modelOwnOutput(model, small);
     for (const extra of [{}, { tile: 0 }]) {
-      const r = await daemon.connection.request('upscale', { input: small, model, ...extra, output: path.join(dir, `${model}-own-${Object.keys(extra).length}.png`) });
+      const r = await daemon.connection.request('upscale', {
+        input: small,
+        model,
+        ...extra,
+        output: path.join(dir, `${model}-own-${Object.keys(extra).length}.png`),
+      });
       assert.deepEqual([r.width, r.height], [288, 224]);
       assert.equal(r.plan?.padding, 'none');
       const value = psnr(await pixels(r.outputPath), reference);
       process.stdout.write(`# ${model} ${JSON.stringify(extra)}: against onnxruntime ${value.toFixed(2)} dB\n`);
-      assert.ok(value >= 60, `${model} ${JSON.stringify(extra)}: ${value.toFixed(2)} dB < 60 dB against the model's own output`);
+      assert.ok(
+        value >= 60,
+        `${model} ${JSON.stringify(extra)}: ${value.toFixed(2)} dB < 60 dB against the model's own output`,
+      );
     }
     // The mirrored border is there when asked for, and then the result is not the model's own output.
-    const mirrored = await daemon.connection.request('upscale', { input: small, model, tile: 0, padding: 'reflect', output: path.join(dir, `${model}-reflect.png`) });
+    const mirrored = await daemon.connection.request('upscale', {
+      input: small,
+      model,
+      tile: 0,
+      padding: 'reflect',
+      output: path.join(dir, `${model}-reflect.png`),
+    });
     assert.equal(mirrored.plan?.padding, 'reflect');
     assert.ok(psnr(await pixels(mirrored.outputPath), reference) < 60, 'a 4 px mirrored border changes the edges');
   });
 }
 
-for (const [model, bar] of [['realesr-general-x4v3', 55], ['realesrgan-x4plus', 45]] as const) {
+for (const [model, bar] of [
+  ['realesr-general-x4v3', 55],
+  ['realesrgan-x4plus', 45],
+] as const) {
   test(`${model}: tiled (64/16) vs whole image, at least ${bar} dB`, async () => {
-    const whole = await daemon.connection.request('upscale', { input: crop, model, tile: 0, output: path.join(dir, `${model}-whole.png`) });
-    const tiled = await daemon.connection.request('upscale', { input: crop, model, tile: 64, overlap: 16, output: path.join(dir, `${model}-tiled.png`) });
+    const whole = await daemon.connection.request('upscale', {
+      input: crop,
+      model,
+      tile: 0,
+      output: path.join(dir, `${model}-whole.png`),
+    });
+    const tiled = await daemon.connection.request('upscale', {
+      input: crop,
+      model,
+      tile: 64,
+      overlap: 16,
+      output: path.join(dir, `${model}-tiled.png`),
+    });
     assert.equal(whole.width, 640);
     assert.equal(tiled.width, 640);
     const value = psnr(await pixels(whole.outputPath), await pixels(tiled.outputPath));

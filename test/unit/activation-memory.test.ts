@@ -5,7 +5,11 @@ import { activationBytesPerPixel } from '../../models/onnx/activation-memory';
 import { AUTO_MAX_CORE, MIN_AUTO_CORE, autoMaxCore } from '../../daemon/engine/tile-size';
 
 function conv(g: GraphBuilder, x: string, out: number, inC: number): string {
-  return g.op('Conv', [x, g.f32('w', new Float32Array(out * inC * 9), [out, inC, 3, 3]), g.f32('b', new Float32Array(out), [out])], { pads: attr.ints([1, 1, 1, 1]) });
+  return g.op(
+    'Conv',
+    [x, g.f32('w', new Float32Array(out * inC * 9), [out, inC, 3, 3]), g.f32('b', new Float32Array(out), [out])],
+    { pads: attr.ints([1, 1, 1, 1]) },
+  );
 }
 
 test('a conv chain peaks where a tensor and the next are both alive', () => {

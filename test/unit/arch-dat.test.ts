@@ -65,7 +65,10 @@ test('dat: detection reads every hyper-parameter of the fixture', () => {
   assert.equal(detected.info.family, 'dat');
 });
 
-for (const [i, label] of [[0, '16x16'], [1, '14x18 (padded inside attention)']] as const) {
+for (const [i, label] of [
+  [0, '16x16'],
+  [1, '14x18 (padded inside attention)'],
+] as const) {
   test(`dat: ONNX output matches upstream, case ${label}`, async () => {
     const { meta, sd } = loadCase();
     const detected = dat.detect(sd);
@@ -87,7 +90,12 @@ test('dat: the .pth checkpoint gives the same state dict, configuration and outp
   const detected = dat.detect(fromPth);
   assert.ok(detected);
   assert.deepEqual(detected.config, dat.detect(sd)?.config);
-  await assertMatchesGolden(dat.build(fromPth, detected.config), CASE_DIR, meta.cases[1] as GoldenCase, 'dat_x2 (.pth)');
+  await assertMatchesGolden(
+    dat.build(fromPth, detected.config),
+    CASE_DIR,
+    meta.cases[1] as GoldenCase,
+    'dat_x2 (.pth)',
+  );
 });
 
 test('dat: a foreign state dict is not detected', () => {
@@ -103,11 +111,14 @@ test('dat: a foreign state dict is not detected', () => {
 test('dat: a missing block tensor is named in the error', () => {
   const { sd } = loadCase();
   const key = 'layers.1.blocks.1.attn.channel_interaction.4.weight';
-  assert.throws(() => dat.detect(without(sd, (k) => k === key)), (err: Error) => {
-    assert.match(err.message, /layers\.1\.blocks\.1\.attn\.channel_interaction\.4\.weight/);
-    assert.match(err.message, /\[64, 8, 1, 1\]/);
-    return true;
-  });
+  assert.throws(
+    () => dat.detect(without(sd, (k) => k === key)),
+    (err: Error) => {
+      assert.match(err.message, /layers\.1\.blocks\.1\.attn\.channel_interaction\.4\.weight/);
+      assert.match(err.message, /\[64, 8, 1, 1\]/);
+      return true;
+    },
+  );
   const ffnKey = 'layers.0.blocks.0.ffn.sg.conv.weight';
   assert.throws(() => dat.detect(without(sd, (k) => k === ffnKey)), new RegExp(ffnKey.replace(/\./g, '\\.')));
 });
@@ -116,7 +127,10 @@ test('dat: a wrongly shaped tensor is reported with found and expected shapes', 
   const { sd } = loadCase();
   const broken = new Map(sd);
   broken.set('layers.1.blocks.0.attn.attns.1.pos.pos3.2.weight', { shape: [3, 2], data: new Float32Array(6) });
-  assert.throws(() => dat.detect(broken), /'layers\.1\.blocks\.0\.attn\.attns\.1\.pos\.pos3\.2\.weight' has shape \[3, 2\], expected \[2, 2\]/);
+  assert.throws(
+    () => dat.detect(broken),
+    /'layers\.1\.blocks\.0\.attn\.attns\.1\.pos\.pos3\.2\.weight' has shape \[3, 2\], expected \[2, 2\]/,
+  );
 });
 
 test('dat: a stored position buffer that disagrees with split_size is rejected', () => {
@@ -128,7 +142,10 @@ test('dat: a stored position buffer that disagrees with split_size is rejected',
   altered[5] = 0n;
   const broken = new Map(sd);
   broken.set(key, { shape: stored.shape, data: altered });
-  assert.throws(() => dat.detect(broken), /relative_position_index' holds 0 at flat index 5, expected \d+ for a 4x2 window/);
+  assert.throws(
+    () => dat.detect(broken),
+    /relative_position_index' holds 0 at flat index 5, expected \d+ for a 4x2 window/,
+  );
 });
 
 test('dat: split_size falls back to relative_position_index, then to an override', () => {
@@ -142,7 +159,15 @@ test('dat: split_size falls back to relative_position_index, then to an override
 });
 
 test('dat: window shapes are read back from regenerated buffers, both orientations', () => {
-  for (const [h, w] of [[8, 32], [32, 8], [8, 16], [2, 4], [4, 2], [1, 5], [5, 1]] as const) {
+  for (const [h, w] of [
+    [8, 32],
+    [32, 8],
+    [8, 16],
+    [2, 4],
+    [4, 2],
+    [1, 5],
+    [5, 1],
+  ] as const) {
     const offsets = relativeOffsets(h, w);
     const rpe = { shape: [offsets.length / 2, 2], data: Float32Array.from(offsets) };
     assert.deepEqual(windowFromRpeBiases(rpe, 'rpe'), [h, w]);
@@ -158,7 +183,10 @@ test('dat: window shapes are read back from regenerated buffers, both orientatio
 test('dat: regenerated position buffers equal the stored ones', () => {
   const { sd } = loadCase();
   const prefix = 'layers.0.blocks.0.attn.attns';
-  for (const [branch, h, w] of [[0, 2, 4], [1, 4, 2]] as const) {
+  for (const [branch, h, w] of [
+    [0, 2, 4],
+    [1, 4, 2],
+  ] as const) {
     const rpe = sd.get(`${prefix}.${branch}.rpe_biases`);
     const index = sd.get(`${prefix}.${branch}.relative_position_index`);
     assert.ok(rpe && index);
@@ -169,8 +197,14 @@ test('dat: regenerated position buffers equal the stored ones', () => {
 
 test('dat: shift schedule and position-bias width follow upstream', () => {
   // Group 0 shifts blocks 2, 6, 10...; group 1 shifts 0, 4, 8...
-  assert.deepEqual([0, 2, 4, 6].map((b) => isShiftedBlock(0, b)), [false, true, false, true]);
-  assert.deepEqual([0, 2, 4, 6].map((b) => isShiftedBlock(1, b)), [true, false, true, false]);
+  assert.deepEqual(
+    [0, 2, 4, 6].map((b) => isShiftedBlock(0, b)),
+    [false, true, false, true],
+  );
+  assert.deepEqual(
+    [0, 2, 4, 6].map((b) => isShiftedBlock(1, b)),
+    [true, false, true, false],
+  );
   assert.equal(positionBiasDim(64), 2);
   assert.equal(positionBiasDim(180), 5);
   assert.equal(positionBiasDim(60), 1);

@@ -36,7 +36,10 @@ const loadSafetensors = (name: string): StateDict =>
   readSafetensors(fs.readFileSync(path.join(ARCH_DIR, name, `${name}.safetensors`)), `${name}.safetensors`);
 
 test('every fixture folder has an expectation (a new fixture must be added here)', () => {
-  const folders = fs.readdirSync(ARCH_DIR).filter((n) => fs.statSync(path.join(ARCH_DIR, n)).isDirectory()).sort();
+  const folders = fs
+    .readdirSync(ARCH_DIR)
+    .filter((n) => fs.statSync(path.join(ARCH_DIR, n)).isDirectory())
+    .sort();
   assert.deepEqual(folders, Object.keys(EXPECTED).sort());
 });
 
@@ -62,33 +65,44 @@ test('describeArch names the family, scale and variant', () => {
   const text = describeArch(detected.info);
   assert.match(text, /^SwinIR x4 — SwinIR lightweight/);
   assert.match(text, /input multiple 4/);
-  assert.equal(describeArch({ family: 'real-esrgan', variant: 'SRVGGNetCompact', scale: 2, inputMultiple: 1, params: {} }), 'Real-ESRGAN x2 — SRVGGNetCompact');
+  assert.equal(
+    describeArch({ family: 'real-esrgan', variant: 'SRVGGNetCompact', scale: 2, inputMultiple: 1, params: {} }),
+    'Real-ESRGAN x2 — SRVGGNetCompact',
+  );
 });
 
 test('an unknown state dict fails naming the file, what was found and every supported family', () => {
   const sd: StateDict = new Map();
   for (let i = 0; i < 10; i++) sd.set(`encoder.layer${i}.weight`, { shape: [4], data: new Float32Array(4) });
-  assert.throws(() => detectArchitecture(sd, 'mystery.pth'), (e: Error) => {
-    assert.ok(e.message.startsWith('mystery.pth: unknown architecture'), e.message);
-    assert.ok(e.message.includes('10 tensors'), e.message);
-    assert.ok(e.message.includes("'encoder.layer0.weight'"), e.message);
-    assert.ok(e.message.includes("'encoder.layer9.weight'"), e.message);
-    for (const family of ['RRDBNet', 'RRDB_trunk', 'model.1.sub', 'SRVGGNetCompact', 'SwinIR', 'HAT', 'DAT']) {
-      assert.ok(e.message.includes(family), `'${family}' missing from: ${e.message}`);
-    }
-    return true;
+  assert.throws(
+    () => detectArchitecture(sd, 'mystery.pth'),
+    (e: Error) => {
+      assert.ok(e.message.startsWith('mystery.pth: unknown architecture'), e.message);
+      assert.ok(e.message.includes('10 tensors'), e.message);
+      assert.ok(e.message.includes("'encoder.layer0.weight'"), e.message);
+      assert.ok(e.message.includes("'encoder.layer9.weight'"), e.message);
+      for (const family of ['RRDBNet', 'RRDB_trunk', 'model.1.sub', 'SRVGGNetCompact', 'SwinIR', 'HAT', 'DAT']) {
+        assert.ok(e.message.includes(family), `'${family}' missing from: ${e.message}`);
+      }
+      return true;
+    },
+  );
+  assert.throws(() => detectArchitecture(new Map(), 'empty.safetensors'), {
+    message: /^empty\.safetensors: unknown architecture: found no tensors at all/,
   });
-  assert.throws(() => detectArchitecture(new Map(), 'empty.safetensors'), { message: /^empty\.safetensors: unknown architecture: found no tensors at all/ });
 });
 
 test('weights that match a layout but are inconsistent fail naming the file and the architecture', () => {
   const sd = loadSafetensors('rrdbnet_x4');
   sd.delete('conv_up1.weight');
-  assert.throws(() => detectArchitecture(sd, 'broken.pth'), (e: Error) => {
-    assert.match(e.message, /^broken\.pth: the weights look like rrdbnet but do not fit it: /);
-    assert.ok(e.message.includes('conv_up1.weight'), e.message);
-    return true;
-  });
+  assert.throws(
+    () => detectArchitecture(sd, 'broken.pth'),
+    (e: Error) => {
+      assert.match(e.message, /^broken\.pth: the weights look like rrdbnet but do not fit it: /);
+      assert.ok(e.message.includes('conv_up1.weight'), e.message);
+      return true;
+    },
+  );
 });
 
 test('sampleKeys shows the first keys and the last one', () => {
@@ -103,7 +117,9 @@ function fakeArch(name: string, behaviour: 'match' | 'decline' | 'misfit'): Arch
     name,
     detect: () => {
       if (behaviour === 'misfit') throw new Error(`'${name}.weight' has shape [1], expected [2]`);
-      return behaviour === 'match' ? { info: { family: 'esrgan', variant: name, scale: 2, inputMultiple: 1, params: {} }, config: null } : null;
+      return behaviour === 'match'
+        ? { info: { family: 'esrgan', variant: name, scale: 2, inputMultiple: 1, params: {} }, config: null }
+        : null;
     },
     build: () => new Uint8Array(0),
   };
@@ -112,7 +128,12 @@ function fakeArch(name: string, behaviour: 'match' | 'decline' | 'misfit'): Arch
 test('two modules claiming the same weights is an error naming both', () => {
   const sd: StateDict = new Map([['x', { shape: [1], data: new Float32Array(1) }]]);
   assert.throws(
-    () => detectAmong([fakeArch('first', 'match'), fakeArch('second', 'match'), fakeArch('third', 'decline')], sd, 'twice.pth'),
+    () =>
+      detectAmong(
+        [fakeArch('first', 'match'), fakeArch('second', 'match'), fakeArch('third', 'decline')],
+        sd,
+        'twice.pth',
+      ),
     { message: /^twice\.pth: the weights match more than one architecture \(first, second\)/ },
   );
 });
@@ -120,8 +141,7 @@ test('two modules claiming the same weights is an error naming both', () => {
 test('a module that rejects the weights is reported only when no other module accepts them', () => {
   const sd: StateDict = new Map([['x', { shape: [1], data: new Float32Array(1) }]]);
   assert.equal(detectAmong([fakeArch('picky', 'misfit'), fakeArch('right', 'match')], sd, 'a.pth').arch.name, 'right');
-  assert.throws(
-    () => detectAmong([fakeArch('picky', 'misfit'), fakeArch('other', 'decline')], sd, 'b.pth'),
-    { message: "b.pth: the weights look like picky but do not fit it: 'picky.weight' has shape [1], expected [2]" },
-  );
+  assert.throws(() => detectAmong([fakeArch('picky', 'misfit'), fakeArch('other', 'decline')], sd, 'b.pth'), {
+    message: "b.pth: the weights look like picky but do not fit it: 'picky.weight' has shape [1], expected [2]",
+  });
 });

@@ -86,7 +86,14 @@ test('hat: inputs that are not a multiple of the window are padded inside the gr
   const detected = hat.detect(sd);
   assert.ok(detected);
   const model = hat.build(sd, detected.config);
-  for (const [h, w] of [[13, 18], [5, 7], [8, 4], [1, 1], [2, 3], [1, 9]] as const) {
+  for (const [h, w] of [
+    [13, 18],
+    [5, 7],
+    [8, 4],
+    [1, 1],
+    [2, 3],
+    [1, 9],
+  ] as const) {
     const input = new Float32Array(3 * h * w).map((_, i) => ((i * 37) % 101) / 100);
     const out = await runOnnx(model, input, [1, 3, h, w]);
     assert.deepEqual(out.dims, [1, 3, 4 * h, 4 * w]);
@@ -94,7 +101,7 @@ test('hat: inputs that are not a multiple of the window are padded inside the gr
   }
 });
 
-test('hat: internal padding equals reflect-padding outside and cropping, as HAT\'s model wrapper does', async () => {
+test("hat: internal padding equals reflect-padding outside and cropping, as HAT's model wrapper does", async () => {
   const sd = loadWeights();
   const detected = hat.detect(sd);
   assert.ok(detected);
@@ -103,18 +110,24 @@ test('hat: internal padding equals reflect-padding outside and cropping, as HAT\
   const fixtureInput = readF32(path.join(DIR, 'input.f32'));
   // Take the top-left 13x10 of the fixture input, then reflect-pad it to 16x12 by hand.
   const image = new Float32Array(3 * h * w);
-  for (let c = 0; c < 3; c++) for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) image[(c * h + y) * w + x] = fixtureInput[(c * 16 + y) * 12 + x] as number;
+  for (let c = 0; c < 3; c++)
+    for (let y = 0; y < h; y++)
+      for (let x = 0; x < w; x++) image[(c * h + y) * w + x] = fixtureInput[(c * 16 + y) * 12 + x] as number;
   const reflect = (i: number, n: number): number => (i < n ? i : 2 * (n - 1) - i);
   const padded = new Float32Array(3 * ph * pw);
-  for (let c = 0; c < 3; c++) for (let y = 0; y < ph; y++) for (let x = 0; x < pw; x++) {
-    padded[(c * ph + y) * pw + x] = image[(c * h + reflect(y, h)) * w + reflect(x, w)] as number;
-  }
+  for (let c = 0; c < 3; c++)
+    for (let y = 0; y < ph; y++)
+      for (let x = 0; x < pw; x++) {
+        padded[(c * ph + y) * pw + x] = image[(c * h + reflect(y, h)) * w + reflect(x, w)] as number;
+      }
   const direct = (await runOnnx(model, image, [1, 3, h, w])).data as Float32Array;
   const full = (await runOnnx(model, padded, [1, 3, ph, pw])).data as Float32Array;
   const cropped = new Float32Array(direct.length);
-  for (let c = 0; c < 3; c++) for (let y = 0; y < 4 * h; y++) for (let x = 0; x < 4 * w; x++) {
-    cropped[(c * 4 * h + y) * 4 * w + x] = full[(c * 4 * ph + y) * 4 * pw + x] as number;
-  }
+  for (let c = 0; c < 3; c++)
+    for (let y = 0; y < 4 * h; y++)
+      for (let x = 0; x < 4 * w; x++) {
+        cropped[(c * 4 * h + y) * 4 * w + x] = full[(c * 4 * ph + y) * 4 * pw + x] as number;
+      }
   assert.ok(maxAbsDiff(direct, cropped) < 1e-5, `max abs ${maxAbsDiff(direct, cropped)}`);
 });
 
@@ -124,7 +137,9 @@ test('hat: SwinIR and foreign weights are not detected', () => {
     'swinir_classical_x2',
   );
   assert.equal(hat.detect(swinirWeights), null);
-  const foreign: StateDict = new Map([['conv_first.weight', { shape: [16, 3, 3, 3], data: new Float32Array(16 * 27) }]]);
+  const foreign: StateDict = new Map([
+    ['conv_first.weight', { shape: [16, 3, 3, 3], data: new Float32Array(16 * 27) }],
+  ]);
   assert.equal(hat.detect(foreign), null);
 });
 
@@ -138,13 +153,19 @@ test('hat: a missing tensor is reported by name', () => {
   ]) {
     const broken = new Map(loadWeights());
     broken.delete(missing);
-    assert.throws(() => hat.detect(broken), (e: Error) => e.message.includes(missing), missing);
+    assert.throws(
+      () => hat.detect(broken),
+      (e: Error) => e.message.includes(missing),
+      missing,
+    );
   }
 });
 
 test('hat: golden weights of every other family are not detected', () => {
   const own = new Set(['hat_x4']);
-  const others = fs.readdirSync(path.join(FIXTURES_DIR, 'arch')).filter((d) => !own.has(d) && fs.existsSync(path.join(FIXTURES_DIR, 'arch', d, `${d}.safetensors`)));
+  const others = fs
+    .readdirSync(path.join(FIXTURES_DIR, 'arch'))
+    .filter((d) => !own.has(d) && fs.existsSync(path.join(FIXTURES_DIR, 'arch', d, `${d}.safetensors`)));
   assert.ok(others.length >= 5, `found ${others.length} other fixtures`);
   for (const name of others) {
     const sd = readSafetensors(fs.readFileSync(path.join(FIXTURES_DIR, 'arch', name, `${name}.safetensors`)), name);

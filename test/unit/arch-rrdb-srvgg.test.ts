@@ -42,10 +42,34 @@ interface GoldenCase {
 }
 
 const CASES: readonly GoldenCase[] = [
-  { name: 'rrdbnet_x4', arch: rrdbnet, family: 'esrgan', params: ['num_in_ch', 'num_out_ch', 'num_feat', 'num_block', 'num_grow_ch'], scaleKey: 'scale' },
-  { name: 'rrdbnet_x2', arch: rrdbnet, family: 'esrgan', params: ['num_in_ch', 'num_out_ch', 'num_feat', 'num_block', 'num_grow_ch'], scaleKey: 'scale' },
-  { name: 'esrgan_old_x4', arch: esrganOld, family: 'esrgan', params: ['in_nc', 'out_nc', 'nf', 'nb', 'gc'], scaleKey: 'upscale' },
-  { name: 'srvgg_x4', arch: srvgg, family: 'real-esrgan', params: ['num_in_ch', 'num_out_ch', 'num_feat', 'num_conv', 'act_type'], scaleKey: 'upscale' },
+  {
+    name: 'rrdbnet_x4',
+    arch: rrdbnet,
+    family: 'esrgan',
+    params: ['num_in_ch', 'num_out_ch', 'num_feat', 'num_block', 'num_grow_ch'],
+    scaleKey: 'scale',
+  },
+  {
+    name: 'rrdbnet_x2',
+    arch: rrdbnet,
+    family: 'esrgan',
+    params: ['num_in_ch', 'num_out_ch', 'num_feat', 'num_block', 'num_grow_ch'],
+    scaleKey: 'scale',
+  },
+  {
+    name: 'esrgan_old_x4',
+    arch: esrganOld,
+    family: 'esrgan',
+    params: ['in_nc', 'out_nc', 'nf', 'nb', 'gc'],
+    scaleKey: 'upscale',
+  },
+  {
+    name: 'srvgg_x4',
+    arch: srvgg,
+    family: 'real-esrgan',
+    params: ['num_in_ch', 'num_out_ch', 'num_feat', 'num_conv', 'act_type'],
+    scaleKey: 'upscale',
+  },
 ];
 
 async function checkGolden(c: GoldenCase, sd: StateDict, source: string): Promise<void> {
@@ -59,8 +83,18 @@ async function checkGolden(c: GoldenCase, sd: StateDict, source: string): Promis
   assert.equal(detected.info.inputMultiple, 1);
   for (const key of c.params) assert.equal(detected.info.params[key], golden.config[key], `param ${key}`);
 
-  const files = { input: 'input.f32', output: 'output.f32', input_shape: golden.input_shape, output_shape: golden.output_shape };
-  await assertMatchesGolden(c.arch.build(sd, detected.config), path.join(ARCH_DIR, c.name), files, `${c.name} (${source})`);
+  const files = {
+    input: 'input.f32',
+    output: 'output.f32',
+    input_shape: golden.input_shape,
+    output_shape: golden.output_shape,
+  };
+  await assertMatchesGolden(
+    c.arch.build(sd, detected.config),
+    path.join(ARCH_DIR, c.name),
+    files,
+    `${c.name} (${source})`,
+  );
 }
 
 for (const c of CASES) {
@@ -94,7 +128,8 @@ function reflectPadBottomRight(x: Float32Array, h: number, w: number, padH: numb
   const mirror = (i: number, n: number): number => (i < n ? i : 2 * (n - 1) - i);
   for (let ch = 0; ch < 3; ch++) {
     for (let y = 0; y < ph; y++) {
-      for (let xx = 0; xx < pw; xx++) out[(ch * ph + y) * pw + xx] = x[(ch * h + mirror(y, h)) * w + mirror(xx, w)] as number;
+      for (let xx = 0; xx < pw; xx++)
+        out[(ch * ph + y) * pw + xx] = x[(ch * h + mirror(y, h)) * w + mirror(xx, w)] as number;
     }
   }
   return out;
@@ -109,18 +144,20 @@ test('an odd size gives what Real-ESRGAN gives: reflect-pad bottom/right, run, c
   const input = new Float32Array(3 * h * w).map((_, i) => ((i * 53) % 97) / 96);
   const odd = await runOnnx(onnx, input, [1, 3, h, w]);
   assert.deepEqual(odd.dims, [1, 3, 2 * h, 2 * w]);
-  const padded = (await runOnnx(onnx, reflectPadBottomRight(input, h, w, 1, 1), [1, 3, h + 1, w + 1])).data as Float32Array;
+  const padded = (await runOnnx(onnx, reflectPadBottomRight(input, h, w, 1, 1), [1, 3, h + 1, w + 1]))
+    .data as Float32Array;
   const [oh, ow, pw] = [2 * h, 2 * w, 2 * (w + 1)];
   const expected = new Float32Array(3 * oh * ow);
   for (let ch = 0; ch < 3; ch++) {
-    for (let y = 0; y < oh; y++) for (let x = 0; x < ow; x++) expected[(ch * oh + y) * ow + x] = padded[(ch * 2 * (h + 1) + y) * pw + x] as number;
+    for (let y = 0; y < oh; y++)
+      for (let x = 0; x < ow; x++) expected[(ch * oh + y) * ow + x] = padded[(ch * 2 * (h + 1) + y) * pw + x] as number;
   }
   const diff = maxAbsDiff(odd.data as Float32Array, expected);
   console.log(`odd input vs manual reflect pad + crop: max abs ${diff.toExponential(3)}`);
   assert.ok(diff < 1e-5, `in-graph padding differs from explicit reflect padding by ${diff}`);
 });
 
-test('each detector returns null for another family\'s weights', () => {
+test("each detector returns null for another family's weights", () => {
   const srvggWeights = loadWeights('srvgg_x4');
   const newRrdb = loadWeights('rrdbnet_x4');
   const oldRrdb = loadWeights('esrgan_old_x4');
@@ -140,15 +177,27 @@ function without(sd: StateDict, key: string): StateDict {
   return copy;
 }
 
-test('a state dict missing a middle block\'s tensor is an error naming the key', () => {
+test("a state dict missing a middle block's tensor is an error naming the key", () => {
   const key = 'body.0.rdb2.conv1.weight';
-  assert.throws(() => rrdbnet.detect(without(loadWeights('rrdbnet_x4'), key)), new RegExp(`no tensor '${key.replace(/\./g, '\\.')}'`));
+  assert.throws(
+    () => rrdbnet.detect(without(loadWeights('rrdbnet_x4'), key)),
+    new RegExp(`no tensor '${key.replace(/\./g, '\\.')}'`),
+  );
   const oldKey = 'model.1.sub.0.RDB2.conv3.0.bias';
-  assert.throws(() => esrganOld.detect(without(loadWeights('esrgan_old_x4'), oldKey)), new RegExp(`no tensor '${oldKey.replace(/\./g, '\\.')}'`));
+  assert.throws(
+    () => esrganOld.detect(without(loadWeights('esrgan_old_x4'), oldKey)),
+    new RegExp(`no tensor '${oldKey.replace(/\./g, '\\.')}'`),
+  );
   assert.throws(() => srvgg.detect(without(loadWeights('srvgg_x4'), 'body.4.weight')), /'body\.4\.weight'/);
   assert.throws(() => srvgg.detect(without(loadWeights('srvgg_x4'), 'body.5.weight')), /'body\.5\.weight'/);
-  assert.throws(() => rrdbnet.detect(without(loadWeights('rrdbnet_x4'), 'conv_up1.weight')), /no tensor 'conv_up1\.weight'/);
-  assert.throws(() => rrdbnet.detect(without(loadWeights('rrdbnet_x4'), 'conv_up2.weight')), /no tensor 'conv_up2\.weight'/);
+  assert.throws(
+    () => rrdbnet.detect(without(loadWeights('rrdbnet_x4'), 'conv_up1.weight')),
+    /no tensor 'conv_up1\.weight'/,
+  );
+  assert.throws(
+    () => rrdbnet.detect(without(loadWeights('rrdbnet_x4'), 'conv_up2.weight')),
+    /no tensor 'conv_up2\.weight'/,
+  );
   assert.throws(() => esrganOld.detect(without(loadWeights('esrgan_old_x4'), 'model.6.weight')), /model\.6/);
 });
 
@@ -156,7 +205,10 @@ test('a tensor of the wrong shape is an error naming the key, the shape found an
   const sd = new Map(loadWeights('rrdbnet_x4'));
   const key = 'body.1.rdb3.conv4.weight';
   sd.set(key, { shape: [8, 41, 3, 3], data: new Float32Array(8 * 41 * 9) });
-  assert.throws(() => rrdbnet.detect(sd), /'body\.1\.rdb3\.conv4\.weight' has shape \[8, 41, 3, 3\], expected \[8, 40, 3, 3\]/);
+  assert.throws(
+    () => rrdbnet.detect(sd),
+    /'body\.1\.rdb3\.conv4\.weight' has shape \[8, 41, 3, 3\], expected \[8, 40, 3, 3\]/,
+  );
 });
 
 test('an unknown extra tensor is an error, not silently ignored', () => {
@@ -174,31 +226,49 @@ function renameToOldLayout(sd: StateDict, numBlock: number, stages: number): Sta
     let m: RegExpExecArray | null;
     let renamed: string | undefined;
     if ((m = /^conv_first\.(weight|bias)$/.exec(key))) renamed = `model.0.${m[1]}`;
-    else if ((m = /^body\.(\d+)\.rdb(\d)\.conv(\d)\.(weight|bias)$/.exec(key))) renamed = `model.1.sub.${m[1]}.RDB${m[2]}.conv${m[3]}.0.${m[4]}`;
+    else if ((m = /^body\.(\d+)\.rdb(\d)\.conv(\d)\.(weight|bias)$/.exec(key)))
+      renamed = `model.1.sub.${m[1]}.RDB${m[2]}.conv${m[3]}.0.${m[4]}`;
     else if ((m = /^conv_body\.(weight|bias)$/.exec(key))) renamed = `model.1.sub.${numBlock}.${m[1]}`;
-    else if ((m = /^conv_up(\d)\.(weight|bias)$/.exec(key))) { const i = Number(m[1]) - 1; if (i < stages) renamed = `${ups[i]}.${m[2]}`; }
-    else if ((m = /^conv_hr\.(weight|bias)$/.exec(key))) renamed = `model.${hr}.${m[1]}`;
+    else if ((m = /^conv_up(\d)\.(weight|bias)$/.exec(key))) {
+      const i = Number(m[1]) - 1;
+      if (i < stages) renamed = `${ups[i]}.${m[2]}`;
+    } else if ((m = /^conv_hr\.(weight|bias)$/.exec(key))) renamed = `model.${hr}.${m[1]}`;
     else if ((m = /^conv_last\.(weight|bias)$/.exec(key))) renamed = `model.${hr + 2}.${m[1]}`;
     if (renamed) out.set(renamed, t);
   }
   for (let i = 0; i < stages; i++) {
-    if (!out.has(`${ups[i]}.weight`)) { out.set(`${ups[i]}.weight`, sd.get('conv_up1.weight')!); out.set(`${ups[i]}.bias`, sd.get('conv_up1.bias')!); }
+    if (!out.has(`${ups[i]}.weight`)) {
+      out.set(`${ups[i]}.weight`, sd.get('conv_up1.weight')!);
+      out.set(`${ups[i]}.bias`, sd.get('conv_up1.bias')!);
+    }
   }
   return out;
 }
 
 test('the 2018 layout reads x2, x8 and x1 from its key indices, and the BasicSR layout x8 from conv_up3', async () => {
   const basicsr = loadWeights('rrdbnet_x4');
-  for (const [stages, scale] of [[1, 2], [3, 8], [0, 1]] as const) {
+  for (const [stages, scale] of [
+    [1, 2],
+    [3, 8],
+    [0, 1],
+  ] as const) {
     const sd = renameToOldLayout(basicsr, 2, stages);
     const detected = esrganOld.detect(sd);
     assert.ok(detected);
     assert.equal(detected.info.scale, scale, `${stages} stages`);
-    const output = await runOnnx(esrganOld.build(sd, detected.config), new Float32Array(3 * 5 * 7).fill(0.5), [1, 3, 5, 7]);
+    const output = await runOnnx(
+      esrganOld.build(sd, detected.config),
+      new Float32Array(3 * 5 * 7).fill(0.5),
+      [1, 3, 5, 7],
+    );
     assert.deepEqual(output.dims, [1, 3, 5 * scale, 7 * scale]);
     if (scale === 2) {
       // x3 models have x2's keys; the caller who knows says so in the config.
-      const x3 = await runOnnx(esrganOld.build(sd, { ...detected.config, upsampleFactor: 3, scale: 3 }), new Float32Array(3 * 5 * 7).fill(0.5), [1, 3, 5, 7]);
+      const x3 = await runOnnx(
+        esrganOld.build(sd, { ...detected.config, upsampleFactor: 3, scale: 3 }),
+        new Float32Array(3 * 5 * 7).fill(0.5),
+        [1, 3, 5, 7],
+      );
       assert.deepEqual(x3.dims, [1, 3, 15, 21]);
     }
   }
@@ -234,7 +304,9 @@ test('the 2019 ESRGAN / BSRGAN names (RRDB_trunk, trunk_conv, upconvN, HRconv) b
     [/^conv_up(\d)\./, 'upconv$1.'],
     [/^conv_hr\./, 'HRconv.'],
   ];
-  const renamed: StateDict = new Map([...basicsr].map(([k, t]) => [renames.reduce((key, [from, to]) => key.replace(from, to), k), t]));
+  const renamed: StateDict = new Map(
+    [...basicsr].map(([k, t]) => [renames.reduce((key, [from, to]) => key.replace(from, to), k), t]),
+  );
   assert.ok(renamed.has('RRDB_trunk.1.RDB3.conv5.bias') && renamed.has('upconv2.weight') && renamed.has('HRconv.bias'));
   const a = rrdbnet.detect(basicsr);
   const b = rrdbnet.detect(renamed);
@@ -245,7 +317,10 @@ test('the 2019 ESRGAN / BSRGAN names (RRDB_trunk, trunk_conv, upconvN, HRconv) b
   const ya = (await runOnnx(rrdbnet.build(basicsr, a.config), input, [1, 3, 16, 16])).data as Float32Array;
   const yb = (await runOnnx(rrdbnet.build(renamed, b.config), input, [1, 3, 16, 16])).data as Float32Array;
   assert.equal(maxAbsDiff(ya, yb), 0);
-  assert.throws(() => rrdbnet.detect(without(renamed, 'RRDB_trunk.1.RDB1.conv2.weight')), /no tensor 'RRDB_trunk\.1\.RDB1\.conv2\.weight'/);
+  assert.throws(
+    () => rrdbnet.detect(without(renamed, 'RRDB_trunk.1.RDB1.conv2.weight')),
+    /no tensor 'RRDB_trunk\.1\.RDB1\.conv2\.weight'/,
+  );
 });
 
 test('x1 (pixel_unshuffle 4) RRDBNet pads any size to a multiple of 4 and crops back', async () => {
@@ -253,12 +328,19 @@ test('x1 (pixel_unshuffle 4) RRDBNet pads any size to a multiple of 4 and crops 
   const sd = new Map(loadWeights('rrdbnet_x4'));
   const first = sd.get('conv_first.weight')!;
   const [nf] = first.shape as [number];
-  sd.set('conv_first.weight', { shape: [nf, 48, 3, 3], data: new Float32Array(nf * 48 * 9).map((_, i) => Math.sin(i) * 0.05) });
+  sd.set('conv_first.weight', {
+    shape: [nf, 48, 3, 3],
+    data: new Float32Array(nf * 48 * 9).map((_, i) => Math.sin(i) * 0.05),
+  });
   const detected = rrdbnet.detect(sd);
   assert.ok(detected);
   assert.equal(detected.info.scale, 1);
   assert.equal(detected.info.params['pixel_unshuffle'], 4);
-  const output = await runOnnx(rrdbnet.build(sd, detected.config), new Float32Array(3 * 9 * 14).fill(0.25), [1, 3, 9, 14]);
+  const output = await runOnnx(
+    rrdbnet.build(sd, detected.config),
+    new Float32Array(3 * 9 * 14).fill(0.25),
+    [1, 3, 9, 14],
+  );
   assert.deepEqual(output.dims, [1, 3, 9, 14]);
 });
 
@@ -270,7 +352,8 @@ test('SRVGGNetCompact without PReLU weights is read as ReLU; LeakyReLU can be ch
   assert.equal(detected.config.numConv, 4);
   const input = readF32(path.join(ARCH_DIR, 'srvgg_x4', 'input.f32'));
   const relu = (await runOnnx(srvgg.build(sd, detected.config), input, [1, 3, 12, 16])).data as Float32Array;
-  const leaky = (await runOnnx(srvgg.build(sd, { ...detected.config, activation: 'leakyrelu' }), input, [1, 3, 12, 16])).data as Float32Array;
+  const leaky = (await runOnnx(srvgg.build(sd, { ...detected.config, activation: 'leakyrelu' }), input, [1, 3, 12, 16]))
+    .data as Float32Array;
   assert.equal(relu.length, 3 * 48 * 64);
   assert.ok(maxAbsDiff(relu, leaky) > 0, 'LeakyReLU differs from ReLU');
 });

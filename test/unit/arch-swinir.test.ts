@@ -73,7 +73,12 @@ for (const name of ['swinir_classical_x2', 'swinir_lightweight_x4']) {
     const detected = swinir.detect(fromPth);
     assert.ok(detected, 'detect returned null');
     assert.deepEqual(detected.config, swinir.detect(sd)?.config);
-    await assertMatchesGolden(swinir.build(fromPth, detected.config), dir, json.cases[0] as GoldenCase, `${name} (.pth)`);
+    await assertMatchesGolden(
+      swinir.build(fromPth, detected.config),
+      dir,
+      json.cases[0] as GoldenCase,
+      `${name} (.pth)`,
+    );
   });
 }
 
@@ -82,7 +87,14 @@ test('swinir: sizes that are not a multiple of the window give scale x the input
   const detected = swinir.detect(sd);
   assert.ok(detected);
   const model = swinir.build(sd, detected.config);
-  for (const [h, w] of [[13, 18], [5, 7], [9, 4], [1, 1], [2, 3], [1, 9]] as const) {
+  for (const [h, w] of [
+    [13, 18],
+    [5, 7],
+    [9, 4],
+    [1, 1],
+    [2, 3],
+    [1, 9],
+  ] as const) {
     const input = new Float32Array(3 * h * w).map((_, i) => ((i * 37) % 101) / 100);
     const out = await runOnnx(model, input, [1, 3, h, w]);
     assert.deepEqual(out.dims, [1, 3, 4 * h, 4 * w]);
@@ -102,10 +114,19 @@ test('swinir: foreign weights are not detected', () => {
 
 test('swinir: a missing tensor is reported by name', () => {
   const { sd } = loadCase('swinir_classical_x2');
-  for (const missing of ['layers.1.residual_group.blocks.1.attn.proj.weight', 'conv_first.weight', 'norm.bias', 'upsample.0.weight']) {
+  for (const missing of [
+    'layers.1.residual_group.blocks.1.attn.proj.weight',
+    'conv_first.weight',
+    'norm.bias',
+    'upsample.0.weight',
+  ]) {
     const broken = new Map(sd);
     broken.delete(missing);
-    assert.throws(() => swinir.detect(broken), (e: Error) => e.message.includes(missing), missing);
+    assert.throws(
+      () => swinir.detect(broken),
+      (e: Error) => e.message.includes(missing),
+      missing,
+    );
   }
 });
 
@@ -114,7 +135,10 @@ test('swinir: a mis-shaped tensor is reported with found and expected shapes', (
   const key = 'layers.0.residual_group.blocks.0.mlp.fc2.weight';
   const broken = new Map(sd);
   broken.set(key, { shape: [16, 31], data: new Float32Array(16 * 31) });
-  assert.throws(() => swinir.detect(broken), (e: Error) => e.message.includes(key) && e.message.includes('[16, 31]') && e.message.includes('[16, 32]'));
+  assert.throws(
+    () => swinir.detect(broken),
+    (e: Error) => e.message.includes(key) && e.message.includes('[16, 31]') && e.message.includes('[16, 32]'),
+  );
 });
 
 // ---------------------------------------------------------------------------------------
@@ -195,7 +219,8 @@ function refLayerNorm(sd: StateDict, prefix: string, x: Map3): Map3 {
     for (let c = 0; c < x.c; c++) variance += ((x.data[c * hw + p] as number) - mean) ** 2;
     variance /= x.c;
     for (let c = 0; c < x.c; c++) {
-      y[c * hw + p] = (((x.data[c * hw + p] as number) - mean) / Math.sqrt(variance + 1e-5)) * (g[c] as number) + (beta[c] as number);
+      y[c * hw + p] =
+        (((x.data[c * hw + p] as number) - mean) / Math.sqrt(variance + 1e-5)) * (g[c] as number) + (beta[c] as number);
     }
   }
   return { ...x, data: y };
@@ -206,11 +231,16 @@ function refPixelShuffle(x: Map3, r: number): Map3 {
   const h = x.h * r;
   const w = x.w * r;
   const y = new Float32Array(c * h * w);
-  for (let ch = 0; ch < c; ch++) for (let i = 0; i < r; i++) for (let j = 0; j < r; j++) {
-    for (let yy = 0; yy < x.h; yy++) for (let xx = 0; xx < x.w; xx++) {
-      y[(ch * h + yy * r + i) * w + xx * r + j] = x.data[((ch * r * r + i * r + j) * x.h + yy) * x.w + xx] as number;
-    }
-  }
+  for (let ch = 0; ch < c; ch++)
+    for (let i = 0; i < r; i++)
+      for (let j = 0; j < r; j++) {
+        for (let yy = 0; yy < x.h; yy++)
+          for (let xx = 0; xx < x.w; xx++) {
+            y[(ch * h + yy * r + i) * w + xx * r + j] = x.data[
+              ((ch * r * r + i * r + j) * x.h + yy) * x.w + xx
+            ] as number;
+          }
+      }
   return { c, h, w, data: y };
 }
 
@@ -218,9 +248,11 @@ function refNearest2(x: Map3): Map3 {
   const h = x.h * 2;
   const w = x.w * 2;
   const y = new Float32Array(x.c * h * w);
-  for (let c = 0; c < x.c; c++) for (let yy = 0; yy < h; yy++) for (let xx = 0; xx < w; xx++) {
-    y[(c * h + yy) * w + xx] = x.data[(c * x.h + (yy >> 1)) * x.w + (xx >> 1)] as number;
-  }
+  for (let c = 0; c < x.c; c++)
+    for (let yy = 0; yy < h; yy++)
+      for (let xx = 0; xx < w; xx++) {
+        y[(c * h + yy) * w + xx] = x.data[(c * x.h + (yy >> 1)) * x.w + (xx >> 1)] as number;
+      }
   return { c: x.c, h, w, data: y };
 }
 
@@ -312,17 +344,21 @@ function refReflectPad(x: Map3, multiple: number): Map3 {
   const w = Math.ceil(x.w / multiple) * multiple;
   const reflect = (i: number, n: number): number => (i < n ? i : 2 * (n - 1) - i);
   const y = new Float32Array(x.c * h * w);
-  for (let c = 0; c < x.c; c++) for (let yy = 0; yy < h; yy++) for (let xx = 0; xx < w; xx++) {
-    y[(c * h + yy) * w + xx] = x.data[(c * x.h + reflect(yy, x.h)) * x.w + reflect(xx, x.w)] as number;
-  }
+  for (let c = 0; c < x.c; c++)
+    for (let yy = 0; yy < h; yy++)
+      for (let xx = 0; xx < w; xx++) {
+        y[(c * h + yy) * w + xx] = x.data[(c * x.h + reflect(yy, x.h)) * x.w + reflect(xx, x.w)] as number;
+      }
   return { c: x.c, h, w, data: y };
 }
 
 function refCrop(x: Map3, h: number, w: number): Map3 {
   const y = new Float32Array(x.c * h * w);
-  for (let c = 0; c < x.c; c++) for (let yy = 0; yy < h; yy++) for (let xx = 0; xx < w; xx++) {
-    y[(c * h + yy) * w + xx] = x.data[(c * x.h + yy) * x.w + xx] as number;
-  }
+  for (let c = 0; c < x.c; c++)
+    for (let yy = 0; yy < h; yy++)
+      for (let xx = 0; xx < w; xx++) {
+        y[(c * h + yy) * w + xx] = x.data[(c * x.h + yy) * x.w + xx] as number;
+      }
   return { c: x.c, h, w, data: y };
 }
 
@@ -409,7 +445,15 @@ for (const sc of syntheticCases) {
 }
 
 test('swinir synthetic: a grayscale network treats each RGB channel as an independent image', async () => {
-  const spec: SyntheticSpec = { head: 'pixelshuffle', scale: 2, resi: '1conv', inChannels: 1, windowSize: 4, imgRange: 1, identityBlocks: false };
+  const spec: SyntheticSpec = {
+    head: 'pixelshuffle',
+    scale: 2,
+    resi: '1conv',
+    inChannels: 1,
+    windowSize: 4,
+    imgRange: 1,
+    identityBlocks: false,
+  };
   const sd = syntheticSwinIR(spec);
   const detected = swinir.detect(sd);
   assert.ok(detected);
@@ -431,7 +475,9 @@ test('swinir synthetic: a grayscale network treats each RGB channel as an indepe
 
 test('swinir: golden weights of every other family are not detected', () => {
   const own = new Set(['swinir_classical_x2', 'swinir_lightweight_x4']);
-  const others = fs.readdirSync(path.join(FIXTURES_DIR, 'arch')).filter((d) => !own.has(d) && fs.existsSync(path.join(FIXTURES_DIR, 'arch', d, `${d}.safetensors`)));
+  const others = fs
+    .readdirSync(path.join(FIXTURES_DIR, 'arch'))
+    .filter((d) => !own.has(d) && fs.existsSync(path.join(FIXTURES_DIR, 'arch', d, `${d}.safetensors`)));
   assert.ok(others.length >= 5, `found ${others.length} other fixtures`);
   for (const name of others) {
     const sd = readSafetensors(fs.readFileSync(path.join(FIXTURES_DIR, 'arch', name, `${name}.safetensors`)), name);
@@ -471,39 +517,63 @@ test('window grid: rectangular partition, reverse, shift mask and overlapping wi
   const windows = await runWindowGraph(H, W, C, window, (_lb, grid, x) => grid.partition(x, C), values);
   assert.deepEqual(windows.dims, [1, nr * nc, n, C]);
   const expectedWindows = new Float32Array(values.length);
-  for (let r = 0; r < nr; r++) for (let q = 0; q < nc; q++) for (let t = 0; t < n; t++) for (let c = 0; c < C; c++) {
-    const y = r * window.height + Math.floor(t / window.width);
-    const x = q * window.width + (t % window.width);
-    expectedWindows[((r * nc + q) * n + t) * C + c] = values[at(y, x, c)] as number;
-  }
+  for (let r = 0; r < nr; r++)
+    for (let q = 0; q < nc; q++)
+      for (let t = 0; t < n; t++)
+        for (let c = 0; c < C; c++) {
+          const y = r * window.height + Math.floor(t / window.width);
+          const x = q * window.width + (t % window.width);
+          expectedWindows[((r * nc + q) * n + t) * C + c] = values[at(y, x, c)] as number;
+        }
   assert.deepEqual(Array.from(windows.data as Float32Array), Array.from(expectedWindows));
 
-  const roundTrip = await runWindowGraph(H, W, C, window, (_lb, grid, x) => grid.reverse(grid.partition(x, C), C), values);
+  const roundTrip = await runWindowGraph(
+    H,
+    W,
+    C,
+    window,
+    (_lb, grid, x) => grid.reverse(grid.partition(x, C), C),
+    values,
+  );
   assert.deepEqual(Array.from(roundTrip.data as Float32Array), Array.from(values));
 
   const shift = { rows: 1, cols: 2 };
   const mask = await runWindowGraph(H, W, C, window, (_lb, grid) => grid.shiftMask(shift), values);
   assert.deepEqual(mask.dims, [nr * nc, 1, n, n]);
-  const region = (p: number, length: number, extent: number, s: number): number => (p < length - extent ? 0 : p < length - s ? 1 : 2);
+  const region = (p: number, length: number, extent: number, s: number): number =>
+    p < length - extent ? 0 : p < length - s ? 1 : 2;
   const maskData = mask.data as Float32Array;
-  for (let r = 0; r < nr; r++) for (let q = 0; q < nc; q++) for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) {
-    const label = (t: number): number =>
-      region(r * window.height + Math.floor(t / window.width), H, window.height, shift.rows) * 3 +
-      region(q * window.width + (t % window.width), W, window.width, shift.cols);
-    const expected = label(i) === label(j) ? 0 : SHIFT_MASK_VALUE;
-    assert.equal(maskData[((r * nc + q) * n + i) * n + j], expected, `window ${r},${q} pair ${i},${j}`);
-  }
+  for (let r = 0; r < nr; r++)
+    for (let q = 0; q < nc; q++)
+      for (let i = 0; i < n; i++)
+        for (let j = 0; j < n; j++) {
+          const label = (t: number): number =>
+            region(r * window.height + Math.floor(t / window.width), H, window.height, shift.rows) * 3 +
+            region(q * window.width + (t % window.width), W, window.width, shift.cols);
+          const expected = label(i) === label(j) ? 0 : SHIFT_MASK_VALUE;
+          assert.equal(maskData[((r * nc + q) * n + i) * n + j], expected, `window ${r},${q} pair ${i},${j}`);
+        }
 
   const overlap: WindowShape = { height: 4, width: 5 };
   const m = overlap.height * overlap.width;
-  const unfolded = await runWindowGraph(H, W, C, window, (_lb, grid, x) => grid.overlappingWindows(x, C, overlap), values);
+  const unfolded = await runWindowGraph(
+    H,
+    W,
+    C,
+    window,
+    (_lb, grid, x) => grid.overlappingWindows(x, C, overlap),
+    values,
+  );
   assert.deepEqual(unfolded.dims, [1, nr * nc, m, C]);
   const unfoldedData = unfolded.data as Float32Array;
   const [pr, pc] = [(overlap.height - window.height) / 2, (overlap.width - window.width) / 2];
-  for (let r = 0; r < nr; r++) for (let q = 0; q < nc; q++) for (let t = 0; t < m; t++) for (let c = 0; c < C; c++) {
-    const y = r * window.height + Math.floor(t / overlap.width) - pr;
-    const x = q * window.width + (t % overlap.width) - pc;
-    const expected = y >= 0 && y < H && x >= 0 && x < W ? (values[at(y, x, c)] as number) : 0;
-    assert.equal(unfoldedData[((r * nc + q) * m + t) * C + c], expected);
-  }
+  for (let r = 0; r < nr; r++)
+    for (let q = 0; q < nc; q++)
+      for (let t = 0; t < m; t++)
+        for (let c = 0; c < C; c++) {
+          const y = r * window.height + Math.floor(t / overlap.width) - pr;
+          const x = q * window.width + (t % overlap.width) - pc;
+          const expected = y >= 0 && y < H && x >= 0 && x < W ? (values[at(y, x, c)] as number) : 0;
+          assert.equal(unfoldedData[((r * nc + q) * m + t) * C + c], expected);
+        }
 });

@@ -30,19 +30,31 @@ test('weights are 1 on sides that touch the image border and 0 at edges shared w
 });
 
 test('every output pixel gets positive total weight, and overlaps hand over smoothly', () => {
-  for (const [length, tile, overlap, scale] of [[200, 96, 32, 4], [333, 64, 16, 2], [90, 48, 40, 1]] as const) {
+  for (const [length, tile, overlap, scale] of [
+    [200, 96, 32, 4],
+    [333, 64, 16, 2],
+    [90, 48, 40, 1],
+  ] as const) {
     const spans = axisSpans(length, tile, overlap);
     const total = new Float64Array(length * scale);
     spans.forEach((s, i) => {
       const w = axisWeights(spans, i, scale);
-      for (let q = 0; q < w.length; q++) total[s.start * scale + q] = (total[s.start * scale + q] as number) + (w[q] as number);
+      for (let q = 0; q < w.length; q++)
+        total[s.start * scale + q] = (total[s.start * scale + q] as number) + (w[q] as number);
     });
-    for (let q = 0; q < total.length; q++) assert.ok((total[q] as number) > 0.4, `${length}/${tile}/${overlap}: weight ${total[q]} at ${q}`);
+    for (let q = 0; q < total.length; q++)
+      assert.ok((total[q] as number) > 0.4, `${length}/${tile}/${overlap}: weight ${total[q]} at ${q}`);
   }
 });
 
 test('axisBlend: runs cut the whole axis in order, each naming exactly the tiles with weight there', () => {
-  for (const [length, tile, overlap, scale] of [[200, 96, 32, 4], [333, 64, 16, 2], [90, 48, 40, 1], [50, 12, 10, 2], [40, 0, 0, 3]] as const) {
+  for (const [length, tile, overlap, scale] of [
+    [200, 96, 32, 4],
+    [333, 64, 16, 2],
+    [90, 48, 40, 1],
+    [50, 12, 10, 2],
+    [40, 0, 0, 3],
+  ] as const) {
     const spans = axisSpans(length, tile, overlap);
     const blend = axisBlend(spans, scale);
     assert.equal(blend.runs[0]?.start, 0);
@@ -55,7 +67,10 @@ test('axisBlend: runs cut the whole axis in order, each naming exactly the tiles
           return w !== undefined && w > 0 ? [t] : [];
         });
         assert.deepEqual(weighted, run.tiles, `${length}/${tile}/${overlap} at ${q}`);
-        const sum = weighted.reduce((s, t) => s + ((blend.weights[t] as Float32Array)[q - (blend.starts[t] as number)] as number), 0);
+        const sum = weighted.reduce(
+          (s, t) => s + ((blend.weights[t] as Float32Array)[q - (blend.starts[t] as number)] as number),
+          0,
+        );
         assert.ok(Math.abs((blend.total[q] as number) - sum) < 1e-6);
       }
     });
@@ -64,7 +79,10 @@ test('axisBlend: runs cut the whole axis in order, each naming exactly the tiles
 
 test('axisBlend: with the dead zone most of the axis has a single tile, so it is copied, not mixed', () => {
   const spans = axisSpans(1040, 552, 32);
-  assert.deepEqual(spans, [{ start: 0, end: 552 }, { start: 488, end: 1040 }]);
+  assert.deepEqual(spans, [
+    { start: 0, end: 552 },
+    { start: 488, end: 1040 },
+  ]);
   const blend = axisBlend(spans, 4);
   const single = blend.runs.filter((r) => r.tiles.length === 1).reduce((n, r) => n + r.end - r.start, 0);
   assert.equal(blend.runs.length, 3);
@@ -72,5 +90,15 @@ test('axisBlend: with the dead zone most of the axis has a single tile, so it is
 });
 
 test('axisBlend refuses tiles that leave part of the axis uncovered', () => {
-  assert.throws(() => axisBlend([{ start: 0, end: 10 }, { start: 12, end: 20 }], 1), /no tile has weight at output 10/);
+  assert.throws(
+    () =>
+      axisBlend(
+        [
+          { start: 0, end: 10 },
+          { start: 12, end: 20 },
+        ],
+        1,
+      ),
+    /no tile has weight at output 10/,
+  );
 });

@@ -67,7 +67,17 @@ const WHITE = [255, 255, 255] as const;
 
 test('24-bit bottom-up BMP decodes upright, with row padding skipped', () => {
   // Width 3 makes each 9-byte row padded to 12, so padding bugs shift colours.
-  const image = decodeBmp(bmpBytes({ width: 3, height: 2, bitsPerPixel: 24, rows: [[RED, GREEN, BLUE], [WHITE, RED, GREEN]] }));
+  const image = decodeBmp(
+    bmpBytes({
+      width: 3,
+      height: 2,
+      bitsPerPixel: 24,
+      rows: [
+        [RED, GREEN, BLUE],
+        [WHITE, RED, GREEN],
+      ],
+    }),
+  );
   assert.equal(image.width, 3);
   assert.equal(image.height, 2);
   assert.equal(image.channels, 3);
@@ -76,27 +86,78 @@ test('24-bit bottom-up BMP decodes upright, with row padding skipped', () => {
 });
 
 test('24-bit top-down BMP (negative height) decodes upright', () => {
-  const image = decodeBmp(bmpBytes({ width: 2, height: 2, bitsPerPixel: 24, topDown: true, rows: [[RED, GREEN], [BLUE, WHITE]] }));
+  const image = decodeBmp(
+    bmpBytes({
+      width: 2,
+      height: 2,
+      bitsPerPixel: 24,
+      topDown: true,
+      rows: [
+        [RED, GREEN],
+        [BLUE, WHITE],
+      ],
+    }),
+  );
   assert.deepEqual([...image.data], [...RED, ...GREEN, ...BLUE, ...WHITE]);
 });
 
 test('8-bit palette BMP maps indices through its palette', () => {
-  const palette: Array<[number, number, number]> = [[10, 20, 30], [200, 100, 50], [0, 0, 0]];
-  const image = decodeBmp(bmpBytes({ width: 3, height: 2, bitsPerPixel: 8, palette, rows: [[[0], [1], [2]], [[1], [1], [0]]] }));
+  const palette: Array<[number, number, number]> = [
+    [10, 20, 30],
+    [200, 100, 50],
+    [0, 0, 0],
+  ];
+  const image = decodeBmp(
+    bmpBytes({
+      width: 3,
+      height: 2,
+      bitsPerPixel: 8,
+      palette,
+      rows: [
+        [[0], [1], [2]],
+        [[1], [1], [0]],
+      ],
+    }),
+  );
   assert.equal(image.palette, true);
   assert.equal(image.channels, 3);
   assert.deepEqual([...image.data], [10, 20, 30, 200, 100, 50, 0, 0, 0, 200, 100, 50, 200, 100, 50, 10, 20, 30]);
 });
 
 test('32-bit BMP with unused fourth byte decodes as opaque RGB', () => {
-  const image = decodeBmp(bmpBytes({ width: 2, height: 1, bitsPerPixel: 32, rows: [[[1, 2, 3, 0], [4, 5, 6, 0]]] }));
+  const image = decodeBmp(
+    bmpBytes({
+      width: 2,
+      height: 1,
+      bitsPerPixel: 32,
+      rows: [
+        [
+          [1, 2, 3, 0],
+          [4, 5, 6, 0],
+        ],
+      ],
+    }),
+  );
   assert.equal(image.channels, 3);
   assert.equal(image.hasAlpha, false);
   assert.deepEqual([...image.data], [1, 2, 3, 4, 5, 6]);
 });
 
 test('32-bit BMP with an alpha mask keeps transparency', () => {
-  const image = decodeBmp(bmpBytes({ width: 2, height: 1, bitsPerPixel: 32, alphaMask: true, rows: [[[1, 2, 3, 0], [4, 5, 6, 255]]] }));
+  const image = decodeBmp(
+    bmpBytes({
+      width: 2,
+      height: 1,
+      bitsPerPixel: 32,
+      alphaMask: true,
+      rows: [
+        [
+          [1, 2, 3, 0],
+          [4, 5, 6, 255],
+        ],
+      ],
+    }),
+  );
   assert.equal(image.channels, 4);
   assert.equal(image.hasAlpha, true);
   assert.deepEqual([...image.data], [1, 2, 3, 0, 4, 5, 6, 255]);
@@ -111,12 +172,18 @@ test('readBmpHeader reports size without decoding pixels', () => {
 
 test('RLE-compressed BMP is refused by name, with advice', () => {
   const bytes = bmpBytes({ width: 2, height: 2, bitsPerPixel: 8, palette: [[0, 0, 0]], compression: 1, rows: [] });
-  assert.throws(() => decodeBmp(bytes), /RLE8 compression, which is not supported.*Re-save it as an uncompressed 24-bit BMP or as PNG/);
+  assert.throws(
+    () => decodeBmp(bytes),
+    /RLE8 compression, which is not supported.*Re-save it as an uncompressed 24-bit BMP or as PNG/,
+  );
 });
 
 test('a truncated BMP is refused, saying how many bytes were needed', () => {
   const bytes = bmpBytes({ width: 4, height: 4, bitsPerPixel: 24, rows: [] });
-  assert.throws(() => decodeBmp(bytes.subarray(0, bytes.length - 10)), /pixel data is cut short.*needs \d+ bytes, the file has \d+/);
+  assert.throws(
+    () => decodeBmp(bytes.subarray(0, bytes.length - 10)),
+    /pixel data is cut short.*needs \d+ bytes, the file has \d+/,
+  );
   assert.throws(() => decodeBmp(bytes.subarray(0, 20)), /too short for a BMP header/);
 });
 

@@ -6,23 +6,58 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import {
-  CatalogueError, findEntry, formatSize, groupByFamily, isDownloadable, isOfficialUrl, loadCatalogue, manualRoute, parseCatalogue, sourceName, type CatalogueEntry,
+  CatalogueError,
+  findEntry,
+  formatSize,
+  groupByFamily,
+  isDownloadable,
+  isOfficialUrl,
+  loadCatalogue,
+  manualRoute,
+  parseCatalogue,
+  sourceName,
+  type CatalogueEntry,
 } from '../../models/catalogue';
 import { BUILTIN_MODELS } from '../../models/builtin';
 import { parseDownload } from '../../daemon/protocol/download-params';
 import { parseContentRange, sourceUrl } from '../../models/download';
 import { bypassesProxy, proxyFor } from '../../models/http';
 import {
-  confirmationFor, downloadFailureActions, downloadFailureMessage, downloadPickItems, downloadProgressMessage,
+  confirmationFor,
+  downloadFailureActions,
+  downloadFailureMessage,
+  downloadPickItems,
+  downloadProgressMessage,
 } from '../../extension/download-model';
 
-const RAW = JSON.parse(fs.readFileSync(path.join(process.cwd(), 'models', 'catalogue.json'), 'utf8')) as { version: number; models: Record<string, unknown>[] };
-const FIELDS = ['id', 'family', 'variant', 'scale', 'fileName', 'url', 'sizeBytes', 'sha256', 'hashSource', 'verified', 'license', 'paper', 'credit', 'description'];
+const RAW = JSON.parse(fs.readFileSync(path.join(process.cwd(), 'models', 'catalogue.json'), 'utf8')) as {
+  version: number;
+  models: Record<string, unknown>[];
+};
+const FIELDS = [
+  'id',
+  'family',
+  'variant',
+  'scale',
+  'fileName',
+  'url',
+  'sizeBytes',
+  'sha256',
+  'hashSource',
+  'verified',
+  'license',
+  'paper',
+  'credit',
+  'description',
+];
 
 test('the shipped catalogue validates, and loadCatalogue reads it', () => {
   const parsed = parseCatalogue(RAW);
   assert.ok(parsed.models.length >= 12);
-  assert.deepEqual(loadCatalogue().models.map((m) => m.id), parsed.models.map((m) => m.id));
+  assert.deepEqual(
+    loadCatalogue().models.map((m) => m.id),
+    parsed.models.map((m) => m.id),
+  );
 });
 
 test('every entry has every field, official https URLs, and a hash or an honest null', () => {
@@ -54,12 +89,22 @@ test('every entry has every field, official https URLs, and a hash or an honest 
 test('the catalogue carries the releases issue 11 asks for', () => {
   const files = new Set(RAW.models.map((m) => m.fileName));
   for (const f of [
-    'RealESRGAN_x4plus.pth', 'RealESRGAN_x2plus.pth', 'RealESRGAN_x4plus_anime_6B.pth', 'realesr-general-x4v3.pth',
-    '001_classicalSR_DF2K_s64w8_SwinIR-M_x2.pth', '001_classicalSR_DF2K_s64w8_SwinIR-M_x4.pth',
-    '002_lightweightSR_DIV2K_s64w8_SwinIR-S_x4.pth', '003_realSR_BSRGAN_DFO_s64w8_SwinIR-M_x4_GAN.pth',
-    'HAT_SRx4_ImageNet-pretrain.pth', 'HAT-L_SRx4_ImageNet-pretrain.pth',
-    'DAT_x2.pth', 'DAT_x3.pth', 'DAT_x4.pth', 'DAT_light_x4.pth',
-  ]) assert.ok(files.has(f), f);
+    'RealESRGAN_x4plus.pth',
+    'RealESRGAN_x2plus.pth',
+    'RealESRGAN_x4plus_anime_6B.pth',
+    'realesr-general-x4v3.pth',
+    '001_classicalSR_DF2K_s64w8_SwinIR-M_x2.pth',
+    '001_classicalSR_DF2K_s64w8_SwinIR-M_x4.pth',
+    '002_lightweightSR_DIV2K_s64w8_SwinIR-S_x4.pth',
+    '003_realSR_BSRGAN_DFO_s64w8_SwinIR-M_x4_GAN.pth',
+    'HAT_SRx4_ImageNet-pretrain.pth',
+    'HAT-L_SRx4_ImageNet-pretrain.pth',
+    'DAT_x2.pth',
+    'DAT_x3.pth',
+    'DAT_x4.pth',
+    'DAT_light_x4.pth',
+  ])
+    assert.ok(files.has(f), f);
   const families = groupByFamily(loadCatalogue().models).map((g) => g.family);
   assert.deepEqual(families, ['real-esrgan', 'swinir', 'hat', 'dat']);
   // Real-ESRGAN's and SwinIR's official releases are GitHub release assets with published hashes.
@@ -87,15 +132,25 @@ test('the validator refuses missing fields, foreign hosts, http, bad hashes and 
   const noDescription = valid();
   delete noDescription.description;
   assert.match(problemsOf([noDescription]).join('\n'), /"description"/);
-  assert.match(problemsOf([valid({ url: 'https://example.com/x.pth' })]).join('\n'), /must be https on github\.com or huggingface\.co/);
+  assert.match(
+    problemsOf([valid({ url: 'https://example.com/x.pth' })]).join('\n'),
+    /must be https on github\.com or huggingface\.co/,
+  );
   assert.match(problemsOf([valid({ url: 'http://github.com/x.pth' })]).join('\n'), /must be https/);
   assert.match(problemsOf([valid({ url: 'https://github.com.evil.example/x.pth' })]).join('\n'), /must be https on/);
   assert.match(problemsOf([valid({ sha256: 'ABC' })]).join('\n'), /64 lowercase hex/);
-  assert.match(problemsOf([valid({ id: 'a..b' })]).join('\n'), /"id" 'a\.\.b' must be .* without '\.\.'/, 'the importer refuses such an id, so the catalogue does too');
+  assert.match(
+    problemsOf([valid({ id: 'a..b' })]).join('\n'),
+    /"id" 'a\.\.b' must be .* without '\.\.'/,
+    'the importer refuses such an id, so the catalogue does too',
+  );
   assert.match(problemsOf([valid({ sha256: null, hashSource: null, verified: true })]).join('\n'), /"verified": false/);
   assert.match(problemsOf([valid({ hashSource: null })]).join('\n'), /hashSource/);
   assert.match(problemsOf([valid({ url: null })]).join('\n'), /manualUrl/);
-  assert.match(problemsOf([valid({ license: { spdx: 'BSD-3-Clause', source: 'https://x.org' } })]).join('\n'), /commercialUse/);
+  assert.match(
+    problemsOf([valid({ license: { spdx: 'BSD-3-Clause', source: 'https://x.org' } })]).join('\n'),
+    /commercialUse/,
+  );
   assert.match(problemsOf([valid({ scale: 2.5 })]).join('\n'), /scale/);
   assert.match(problemsOf([valid(), valid()]).join('\n'), /duplicate id/);
   assert.match(problemsOf([valid({ fileName: '../x.pth' })]).join('\n'), /plain file name/);
@@ -110,7 +165,10 @@ test('HAT and DAT: the entries whose Drive file id was published download from G
   assert.deepEqual(drive, ['hat-l-srx4-imagenet-pretrain', 'dat-x2', 'dat-x3', 'dat-x4']);
   for (const e of cat.models.filter((m) => m.family === 'hat' || m.family === 'dat')) {
     assert.equal(e.url, null, e.id);
-    assert.ok(e.manualUrl?.startsWith('https://drive.google.com/drive/folders/'), `${e.id}: the authors' folder stays, for a refusal`);
+    assert.ok(
+      e.manualUrl?.startsWith('https://drive.google.com/drive/folders/'),
+      `${e.id}: the authors' folder stays, for a refusal`,
+    );
     if (e.drive) {
       assert.match(e.drive.idSource, /^[\w.-]+\/[\w.-]+@[0-9a-f]{40}:\S+/, `${e.id}: says where the id was published`);
       assert.equal(isDownloadable(e), true, e.id);
@@ -124,21 +182,45 @@ test('HAT and DAT: the entries whose Drive file id was published download from G
   for (const id of drive) assert.equal(findEntry(cat, id).verified, true, id);
   assert.equal(findEntry(cat, 'dat-x4').drive?.id, '1pEhXmg--IWHaZOwHUFdh7TEJqt2qeuYg');
   assert.equal(sourceName(findEntry(cat, 'realesrgan-x2plus')), 'github.com');
-  assert.equal(manualRoute(findEntry(cat, 'dat-x4')),
-    'download DAT_x4.pth by hand from https://drive.google.com/drive/folders/1iBdf_-LVZuz_PAbFtuxSKd_11RL1YKxM and run: upscale models import DAT_x4.pth (in VS Code: Upscale: Import Model…)');
+  assert.equal(
+    manualRoute(findEntry(cat, 'dat-x4')),
+    'download DAT_x4.pth by hand from https://drive.google.com/drive/folders/1iBdf_-LVZuz_PAbFtuxSKd_11RL1YKxM and run: upscale models import DAT_x4.pth (in VS Code: Upscale: Import Model…)',
+  );
 });
 
 test('the validator checks "drive": an object with a file id and where it was published, instead of "url", with a manual page', () => {
-  const drive = { id: '1pEhXmg--IWHaZOwHUFdh7TEJqt2qeuYg', idSource: 'owner/repo@0123456789012345678901234567890123456789ab:x.json' };
-  const onDrive = (d: unknown, more: Record<string, unknown> = {}) => valid({ url: null, manualUrl: 'https://drive.google.com/drive/folders/x', drive: d, ...more });
+  const drive = {
+    id: '1pEhXmg--IWHaZOwHUFdh7TEJqt2qeuYg',
+    idSource: 'owner/repo@0123456789012345678901234567890123456789ab:x.json',
+  };
+  const onDrive = (d: unknown, more: Record<string, unknown> = {}) =>
+    valid({ url: null, manualUrl: 'https://drive.google.com/drive/folders/x', drive: d, ...more });
   assert.deepEqual(problemsOf([onDrive(drive)]), []);
   assert.match(problemsOf([valid({ drive })]).join('\n'), /"url" or "drive", not both/);
-  assert.match(problemsOf([onDrive('1pEhXmg--IWHaZOwHUFdh7TEJqt2qeuYg')]).join('\n'), /"drive" must be an object with "id" and "idSource"/);
-  assert.match(problemsOf([onDrive({ ...drive, id: 'short' })]).join('\n'), /"drive\.id" must be a Google Drive file id/);
-  assert.match(problemsOf([onDrive({ ...drive, id: 'https://drive.google.com/file/d/1pEhXmg--IWHaZOwHUFdh7TEJqt2qeuYg/view' })]).join('\n'), /"drive\.id"/);
-  assert.match(problemsOf([onDrive({ id: drive.id })]).join('\n'), /"drive\.idSource" must say where the file id was published/);
+  assert.match(
+    problemsOf([onDrive('1pEhXmg--IWHaZOwHUFdh7TEJqt2qeuYg')]).join('\n'),
+    /"drive" must be an object with "id" and "idSource"/,
+  );
+  assert.match(
+    problemsOf([onDrive({ ...drive, id: 'short' })]).join('\n'),
+    /"drive\.id" must be a Google Drive file id/,
+  );
+  assert.match(
+    problemsOf([
+      onDrive({ ...drive, id: 'https://drive.google.com/file/d/1pEhXmg--IWHaZOwHUFdh7TEJqt2qeuYg/view' }),
+    ]).join('\n'),
+    /"drive\.id"/,
+  );
+  assert.match(
+    problemsOf([onDrive({ id: drive.id })]).join('\n'),
+    /"drive\.idSource" must say where the file id was published/,
+  );
   assert.match(problemsOf([onDrive({ ...drive, url: 'https://x' })]).join('\n'), /"drive\.url" is not a known field/);
-  assert.match(problemsOf([onDrive(drive, { manualUrl: undefined })]).join('\n'), /manualUrl/, 'the manual route for a refusal is required');
+  assert.match(
+    problemsOf([onDrive(drive, { manualUrl: undefined })]).join('\n'),
+    /manualUrl/,
+    'the manual route for a refusal is required',
+  );
 });
 
 test('no catalogue id is a built-in model id (importModel refuses those)', () => {
@@ -178,9 +260,15 @@ test('parseContentRange and sourceUrl', () => {
   assert.deepEqual(parseContentRange('bytes 100-199/200'), { start: 100, end: 199, total: 200 });
   assert.deepEqual(parseContentRange('bytes 0-9/*'), { start: 0, end: 9, total: null });
   assert.equal(parseContentRange('items 0-1/2'), null);
-  const e = { ...(RAW.models[0] as unknown as CatalogueEntry), url: 'https://github.com/xinntao/Real-ESRGAN/releases/download/v0.1.0/RealESRGAN_x4plus.pth' };
+  const e = {
+    ...(RAW.models[0] as unknown as CatalogueEntry),
+    url: 'https://github.com/xinntao/Real-ESRGAN/releases/download/v0.1.0/RealESRGAN_x4plus.pth',
+  };
   assert.equal(sourceUrl(e).href, e.url);
-  assert.equal(sourceUrl(e, 'http://127.0.0.1:9/mirror').href, 'http://127.0.0.1:9/mirror/xinntao/Real-ESRGAN/releases/download/v0.1.0/RealESRGAN_x4plus.pth');
+  assert.equal(
+    sourceUrl(e, 'http://127.0.0.1:9/mirror').href,
+    'http://127.0.0.1:9/mirror/xinntao/Real-ESRGAN/releases/download/v0.1.0/RealESRGAN_x4plus.pth',
+  );
 });
 
 // ---------------------------------------------------------------------------------------
@@ -225,8 +313,14 @@ test('confirmation: needed for non-commercial licenses and unverified entries, n
 
 test('messages: progress in MB; offline or blocked says the URL and Import Model', () => {
   const base = loadCatalogue().models[0] as CatalogueEntry;
-  assert.equal(downloadProgressMessage({ id: base.id, phase: 'downloading', bytesDone: 5e6, bytesTotal: 67040989, url: '' }), '5.0 of 67.0 MB');
-  assert.match(downloadProgressMessage({ id: base.id, phase: 'verifying', bytesDone: 1, bytesTotal: 1, url: '' }), /Checking/);
+  assert.equal(
+    downloadProgressMessage({ id: base.id, phase: 'downloading', bytesDone: 5e6, bytesTotal: 67040989, url: '' }),
+    '5.0 of 67.0 MB',
+  );
+  assert.match(
+    downloadProgressMessage({ id: base.id, phase: 'verifying', bytesDone: 1, bytesTotal: 1, url: '' }),
+    /Checking/,
+  );
   const offline = downloadFailureMessage(base, 'getaddrinfo ENOTFOUND github.com');
   assert.ok(offline.includes(base.url as string));
   assert.match(offline, /Import Model/);
@@ -236,14 +330,20 @@ test('messages: progress in MB; offline or blocked says the URL and Import Model
 test('messages: a Drive refusal keeps its manual route and offers the Drive page to open', () => {
   const dat = findEntry(loadCatalogue(), 'dat-x4');
   const quota = `Google Drive refuses to serve DAT_x4.pth now: its download quota is exceeded. Try again later, or ${manualRoute(dat)}`;
-  assert.equal(downloadFailureMessage(dat, quota), `Could not download DAT x4: ${quota}`, 'the route is not said twice');
+  assert.equal(
+    downloadFailureMessage(dat, quota),
+    `Could not download DAT x4: ${quota}`,
+    'the route is not said twice',
+  );
   assert.ok(downloadFailureMessage(dat, 'socket hang up').includes(dat.manualUrl as string));
   assert.deepEqual(downloadFailureActions(dat), ['Open Download Page', 'Import Model…']);
 });
 
 test('models/download params: id required; booleans and an http(s) proxy; unknown fields refused', () => {
-  assert.deepEqual(parseDownload({ id: 'dat-x4', allowUnverified: true, keepSource: false, proxy: 'proxy.local:3128' }),
-    { id: 'dat-x4', allowUnverified: true, keepSource: false, proxy: 'proxy.local:3128' });
+  assert.deepEqual(
+    parseDownload({ id: 'dat-x4', allowUnverified: true, keepSource: false, proxy: 'proxy.local:3128' }),
+    { id: 'dat-x4', allowUnverified: true, keepSource: false, proxy: 'proxy.local:3128' },
+  );
   assert.deepEqual(parseDownload({ id: 'x', proxy: '' }), { id: 'x' });
   assert.throws(() => parseDownload({}), /'id'/);
   assert.throws(() => parseDownload({ id: 'x', keepSource: 'yes' }), /'keepSource'/);

@@ -3,12 +3,45 @@ import assert from 'node:assert/strict';
 import { parseCliArgs, UsageError } from '../../daemon/cli-args';
 
 test('upscale arguments', () => {
-  const cmd = parseCliArgs(['a.png', 'b.jpg', '-o', 'out', '-m', 'm1', '-s', '2.5', '--tile', '64', '--overlap', '16', '--format', 'webp', '--json'], '/w');
+  const cmd = parseCliArgs(
+    [
+      'a.png',
+      'b.jpg',
+      '-o',
+      'out',
+      '-m',
+      'm1',
+      '-s',
+      '2.5',
+      '--tile',
+      '64',
+      '--overlap',
+      '16',
+      '--format',
+      'webp',
+      '--json',
+    ],
+    '/w',
+  );
   assert.deepEqual(cmd, {
-    kind: 'upscale', inputs: ['/w/a.png', '/w/b.jpg'], output: '/w/out', model: 'm1', scale: 2.5, tile: 64, overlap: 16,
-    format: 'webp', overwrite: false, json: true,
+    kind: 'upscale',
+    inputs: ['/w/a.png', '/w/b.jpg'],
+    output: '/w/out',
+    model: 'm1',
+    scale: 2.5,
+    tile: 64,
+    overlap: 16,
+    format: 'webp',
+    overwrite: false,
+    json: true,
   });
-  assert.deepEqual(parseCliArgs(['x.png', '--width', '100'], '/w'), { kind: 'upscale', inputs: ['/w/x.png'], width: 100, overwrite: false, json: false });
+  assert.deepEqual(parseCliArgs(['x.png', '--width', '100'], '/w'), {
+    kind: 'upscale',
+    inputs: ['/w/x.png'],
+    width: 100,
+    overwrite: false,
+    json: false,
+  });
 });
 
 test('subcommands', () => {
@@ -18,12 +51,21 @@ test('subcommands', () => {
 });
 
 test('mistakes name the option and what was expected', () => {
-  assert.throws(() => parseCliArgs(['a.png', '-s', 'x'], '/'), (e: unknown) => e instanceof UsageError && /-s is 'x'; expected a number greater than 0/.test(e.message));
-  assert.throws(() => parseCliArgs(['a.png', '--format', 'gif'], '/'), /--format is 'gif'; expected one of png, jpg, webp, tif, avif/);
+  assert.throws(
+    () => parseCliArgs(['a.png', '-s', 'x'], '/'),
+    (e: unknown) => e instanceof UsageError && /-s is 'x'; expected a number greater than 0/.test(e.message),
+  );
+  assert.throws(
+    () => parseCliArgs(['a.png', '--format', 'gif'], '/'),
+    /--format is 'gif'; expected one of png, jpg, webp, tif, avif/,
+  );
   assert.throws(() => parseCliArgs(['a.png', '--tile'], '/'), /--tile is missing its value/);
   assert.throws(() => parseCliArgs(['a.png', '--bogus'], '/'), /unknown option '--bogus'/);
   assert.throws(() => parseCliArgs(['-s', '2'], '/'), /no input images given/);
-  assert.throws(() => parseCliArgs(['a.png', '-s', '2', '--width', '5'], '/'), /either -s\/--scale or --width\/--height/);
+  assert.throws(
+    () => parseCliArgs(['a.png', '-s', '2', '--width', '5'], '/'),
+    /either -s\/--scale or --width\/--height/,
+  );
 });
 
 test('-o keeps a trailing separator: it says the output is a folder', () => {
@@ -33,26 +75,94 @@ test('-o keeps a trailing separator: it says the output is a folder', () => {
 });
 
 test('geometry, padding, dry run and sidecar options', () => {
-  const cmd = parseCliArgs(['a.png', '--width', '300', '--height', '200', '--fit', 'contain', '--background', '#ff8800', '--padding', 'wrap', '--alpha', 'lanczos', '--dry-run', '--sidecar', '--json'], '/w');
+  const cmd = parseCliArgs(
+    [
+      'a.png',
+      '--width',
+      '300',
+      '--height',
+      '200',
+      '--fit',
+      'contain',
+      '--background',
+      '#ff8800',
+      '--padding',
+      'wrap',
+      '--alpha',
+      'lanczos',
+      '--dry-run',
+      '--sidecar',
+      '--json',
+    ],
+    '/w',
+  );
   assert.deepEqual(cmd, {
-    kind: 'upscale', inputs: ['/w/a.png'], width: 300, height: 200, fit: 'contain', background: '#ff8800', padding: 'wrap',
-    alpha: 'lanczos', dryRun: true, sidecar: true, overwrite: false, json: true,
+    kind: 'upscale',
+    inputs: ['/w/a.png'],
+    width: 300,
+    height: 200,
+    fit: 'contain',
+    background: '#ff8800',
+    padding: 'wrap',
+    alpha: 'lanczos',
+    dryRun: true,
+    sidecar: true,
+    overwrite: false,
+    json: true,
   });
-  assert.equal((parseCliArgs(['a.png', '--width', '3', '--height', '2', '--fit', 'contain', '--background', 'transparent'], '/') as { background?: string }).background, 'transparent');
-  assert.throws(() => parseCliArgs(['a.png', '--background', 'red'], '/'), /--background is 'red'; expected #rrggbb, #rgb or transparent/);
-  assert.throws(() => parseCliArgs(['a.png', '--padding', 'zero'], '/'), /--padding is 'zero'; expected one of none, reflect, wrap/);
-  assert.throws(() => parseCliArgs(['a.png', '--width', '5', '--fit', 'contain'], '/'), /--fit applies only when both --width and --height/);
+  assert.equal(
+    (
+      parseCliArgs(
+        ['a.png', '--width', '3', '--height', '2', '--fit', 'contain', '--background', 'transparent'],
+        '/',
+      ) as { background?: string }
+    ).background,
+    'transparent',
+  );
+  assert.throws(
+    () => parseCliArgs(['a.png', '--background', 'red'], '/'),
+    /--background is 'red'; expected #rrggbb, #rgb or transparent/,
+  );
+  assert.throws(
+    () => parseCliArgs(['a.png', '--padding', 'zero'], '/'),
+    /--padding is 'zero'; expected one of none, reflect, wrap/,
+  );
+  assert.throws(
+    () => parseCliArgs(['a.png', '--width', '5', '--fit', 'contain'], '/'),
+    /--fit applies only when both --width and --height/,
+  );
 });
 
 test('models import and convert take --activation; a bad value names the option, the value and the choices', () => {
-  assert.deepEqual(parseCliArgs(['models', 'import', 'm.pth'], '/w'), { kind: 'models-import', path: '/w/m.pth', json: false });
-  assert.deepEqual(parseCliArgs(['models', 'import', '--activation', 'leakyrelu', 'm.pth', '--json'], '/w'),
-    { kind: 'models-import', path: '/w/m.pth', json: true, activation: 'leakyrelu' });
-  assert.deepEqual(parseCliArgs(['models', 'convert', 'm.pth', 'o.onnx', '--activation', 'relu'], '/w'),
-    { kind: 'models-convert', input: '/w/m.pth', output: '/w/o.onnx', activation: 'relu' });
-  assert.throws(() => parseCliArgs(['models', 'import', 'm.pth', '--activation', 'gelu'], '/'), (e: unknown) =>
-    e instanceof UsageError && e.message === "--activation is 'gelu'; expected one of relu, leakyrelu, prelu");
-  assert.throws(() => parseCliArgs(['models', 'convert', 'm.pth', 'o.onnx', '--activation'], '/'), /--activation is missing its value; expected one of relu, leakyrelu, prelu/);
-  assert.throws(() => parseCliArgs(['models', 'convert', 'm.pth', 'o.onnx', '--json'], '/'), /unknown option '--json' for 'models convert'/);
+  assert.deepEqual(parseCliArgs(['models', 'import', 'm.pth'], '/w'), {
+    kind: 'models-import',
+    path: '/w/m.pth',
+    json: false,
+  });
+  assert.deepEqual(parseCliArgs(['models', 'import', '--activation', 'leakyrelu', 'm.pth', '--json'], '/w'), {
+    kind: 'models-import',
+    path: '/w/m.pth',
+    json: true,
+    activation: 'leakyrelu',
+  });
+  assert.deepEqual(parseCliArgs(['models', 'convert', 'm.pth', 'o.onnx', '--activation', 'relu'], '/w'), {
+    kind: 'models-convert',
+    input: '/w/m.pth',
+    output: '/w/o.onnx',
+    activation: 'relu',
+  });
+  assert.throws(
+    () => parseCliArgs(['models', 'import', 'm.pth', '--activation', 'gelu'], '/'),
+    (e: unknown) =>
+      e instanceof UsageError && e.message === "--activation is 'gelu'; expected one of relu, leakyrelu, prelu",
+  );
+  assert.throws(
+    () => parseCliArgs(['models', 'convert', 'm.pth', 'o.onnx', '--activation'], '/'),
+    /--activation is missing its value; expected one of relu, leakyrelu, prelu/,
+  );
+  assert.throws(
+    () => parseCliArgs(['models', 'convert', 'm.pth', 'o.onnx', '--json'], '/'),
+    /unknown option '--json' for 'models convert'/,
+  );
   assert.throws(() => parseCliArgs(['models', 'import', 'a.pth', 'b.pth'], '/'), /takes one model file, got 2/);
 });

@@ -4,7 +4,14 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import {
-  confirmFormUrl, confirmTokenFromCookies, confirmTokenFromHtml, cookieHeader, DRIVE_BASE_URL, driveBaseFromEnv, driveDownloadUrl, readDrivePage,
+  confirmFormUrl,
+  confirmTokenFromCookies,
+  confirmTokenFromHtml,
+  cookieHeader,
+  DRIVE_BASE_URL,
+  driveBaseFromEnv,
+  driveDownloadUrl,
+  readDrivePage,
 } from '../../models/drive';
 import { isWebPage, looksLikeHtml } from '../../models/http';
 import { ACCESS_PAGE, confirmFormPage, MISSING_PAGE, QUOTA_PAGE, SIGN_IN_PAGE, warningPage } from '../drive-pages';
@@ -12,20 +19,37 @@ import { ACCESS_PAGE, confirmFormPage, MISSING_PAGE, QUOTA_PAGE, SIGN_IN_PAGE, w
 const ID = '1pEhXmg--IWHaZOwHUFdh7TEJqt2qeuYg';
 const PAGE = driveDownloadUrl(ID);
 const UUID = '7d3b9d52-0c4f-4bd9-9c0e-3f1f2b6f4a11';
-const FORM = confirmFormPage({ action: 'https://drive.usercontent.google.com/download', id: ID, uuid: UUID, fileName: 'DAT_x4.pth' });
+const FORM = confirmFormPage({
+  action: 'https://drive.usercontent.google.com/download',
+  id: ID,
+  uuid: UUID,
+  fileName: 'DAT_x4.pth',
+});
 
 test('the first request: BASE/download?id=ID&export=download, under a path prefix too', () => {
   assert.equal(PAGE.href, `https://drive.usercontent.google.com/download?id=${ID}&export=download`);
-  assert.equal(driveDownloadUrl('abc', 'http://127.0.0.1:8080/mirror').href, 'http://127.0.0.1:8080/mirror/download?id=abc&export=download');
-  assert.equal(driveDownloadUrl('abc', 'http://127.0.0.1:8080/mirror/').href, 'http://127.0.0.1:8080/mirror/download?id=abc&export=download');
+  assert.equal(
+    driveDownloadUrl('abc', 'http://127.0.0.1:8080/mirror').href,
+    'http://127.0.0.1:8080/mirror/download?id=abc&export=download',
+  );
+  assert.equal(
+    driveDownloadUrl('abc', 'http://127.0.0.1:8080/mirror/').href,
+    'http://127.0.0.1:8080/mirror/download?id=abc&export=download',
+  );
 });
 
 test('UPSCALE_DRIVE_BASE_URL: https, or http on loopback only; anything else is refused by name', () => {
   assert.equal(driveBaseFromEnv({}), DRIVE_BASE_URL);
   assert.equal(driveBaseFromEnv({ UPSCALE_DRIVE_BASE_URL: ' ' }), DRIVE_BASE_URL);
   assert.equal(driveBaseFromEnv({ UPSCALE_DRIVE_BASE_URL: 'http://127.0.0.1:9/' }), 'http://127.0.0.1:9/');
-  assert.equal(driveBaseFromEnv({ UPSCALE_DRIVE_BASE_URL: 'https://mirror.example/drive' }), 'https://mirror.example/drive');
-  assert.throws(() => driveBaseFromEnv({ UPSCALE_DRIVE_BASE_URL: 'http://mirror.example' }), /UPSCALE_DRIVE_BASE_URL is 'http:\/\/mirror\.example'/);
+  assert.equal(
+    driveBaseFromEnv({ UPSCALE_DRIVE_BASE_URL: 'https://mirror.example/drive' }),
+    'https://mirror.example/drive',
+  );
+  assert.throws(
+    () => driveBaseFromEnv({ UPSCALE_DRIVE_BASE_URL: 'http://mirror.example' }),
+    /UPSCALE_DRIVE_BASE_URL is 'http:\/\/mirror\.example'/,
+  );
   assert.throws(() => driveBaseFromEnv({ UPSCALE_DRIVE_BASE_URL: 'not a url' }), /UPSCALE_DRIVE_BASE_URL/);
 });
 
@@ -37,22 +61,54 @@ test('the confirm form: its action with the hidden inputs as the query, the othe
   // Single quotes, entities, a relative action that has a query of its own, attributes in any order.
   const other = `<html><body><FORM method='GET' action='/download?authuser=0&amp;x=1' id='download-form'>
     <input value='a&amp;b' name='uuid' type='HIDDEN'><input type="text" name="shown" value="no"></FORM></body></html>`;
-  assert.equal(confirmFormUrl(other, PAGE)?.href, 'https://drive.usercontent.google.com/download?authuser=0&x=1&uuid=a%26b');
+  assert.equal(
+    confirmFormUrl(other, PAGE)?.href,
+    'https://drive.usercontent.google.com/download?authuser=0&x=1&uuid=a%26b',
+  );
 });
 
 test('a form that posts, or sends the request to another site, or no form at all: no confirm URL', () => {
   assert.equal(confirmFormUrl(FORM.replace('download" method="get"', 'download" method="post"'), PAGE), null);
-  assert.equal(confirmFormUrl(FORM.replace('https://drive.usercontent.google.com/download', 'https://evil.example/download'), PAGE), null);
-  assert.equal(confirmFormUrl(FORM.replace('https://drive.usercontent.google.com/download', 'http://drive.usercontent.google.com/download'), PAGE), null, 'not down to http');
+  assert.equal(
+    confirmFormUrl(
+      FORM.replace('https://drive.usercontent.google.com/download', 'https://evil.example/download'),
+      PAGE,
+    ),
+    null,
+  );
+  assert.equal(
+    confirmFormUrl(
+      FORM.replace('https://drive.usercontent.google.com/download', 'http://drive.usercontent.google.com/download'),
+      PAGE,
+    ),
+    null,
+    'not down to http',
+  );
   assert.equal(confirmFormUrl(warningPage(ID), PAGE), null);
   // A local imitation's page sends it back to the same local server.
   const local = new URL('http://127.0.0.1:5000/download?id=x&export=download');
-  assert.equal(confirmFormUrl(confirmFormPage({ action: 'http://127.0.0.1:5000/download', id: 'x', uuid: 'u', fileName: 'f' }), local)?.searchParams.get('uuid'), 'u');
-  assert.equal(confirmFormUrl(confirmFormPage({ action: 'http://127.0.0.1:5001/download', id: 'x', uuid: 'u', fileName: 'f' }), local), null, 'another port is another site');
+  assert.equal(
+    confirmFormUrl(
+      confirmFormPage({ action: 'http://127.0.0.1:5000/download', id: 'x', uuid: 'u', fileName: 'f' }),
+      local,
+    )?.searchParams.get('uuid'),
+    'u',
+  );
+  assert.equal(
+    confirmFormUrl(
+      confirmFormPage({ action: 'http://127.0.0.1:5001/download', id: 'x', uuid: 'u', fileName: 'f' }),
+      local,
+    ),
+    null,
+    'another port is another site',
+  );
 });
 
 test('older pages: the download_warning cookie, the confirm link, and the cookies sent back', () => {
-  const setCookie = ['NID=511=abc; expires=Fri, 01-Jan-2100 00:00:00 GMT; path=/; domain=.google.com; HttpOnly', `download_warning_13058876669334088843_${ID}=Tk_9-x; Domain=.drive.google.com; Path=/uc; Secure`];
+  const setCookie = [
+    'NID=511=abc; expires=Fri, 01-Jan-2100 00:00:00 GMT; path=/; domain=.google.com; HttpOnly',
+    `download_warning_13058876669334088843_${ID}=Tk_9-x; Domain=.drive.google.com; Path=/uc; Secure`,
+  ];
   assert.equal(confirmTokenFromCookies(setCookie), 'Tk_9-x');
   assert.equal(confirmTokenFromCookies(['NID=1; path=/']), null);
   assert.equal(confirmTokenFromCookies(undefined), null);
@@ -75,7 +131,8 @@ test('readDrivePage: the confirm step from the form, the cookie or the link, on 
 });
 
 test('readDrivePage: the quota page whatever its status; access and sign-in; missing; anything else unknown', () => {
-  for (const status of [200, 403, 429]) assert.equal(readDrivePage(status, QUOTA_PAGE, PAGE).kind, 'quota', `quota at ${status}`);
+  for (const status of [200, 403, 429])
+    assert.equal(readDrivePage(status, QUOTA_PAGE, PAGE).kind, 'quota', `quota at ${status}`);
   assert.equal(readDrivePage(429, '', PAGE).kind, 'quota');
   assert.equal(readDrivePage(403, ACCESS_PAGE, PAGE).kind, 'permission');
   assert.equal(readDrivePage(200, ACCESS_PAGE, PAGE).kind, 'permission');
@@ -101,5 +158,7 @@ test('a web page is told by its Content-Type and by its first bytes; model files
   assert.ok(!looksLikeHtml(Buffer.from([0x50, 0x4b, 0x03, 0x04, 0x14, 0x00])), 'a .pth (zip)');
   assert.ok(!looksLikeHtml(Buffer.from([0x80, 0x02, 0x63, 0x63])), 'a legacy .pth (pickle)');
   // safetensors starts with its header's length: 316 is '<' then 0x01.
-  assert.ok(!looksLikeHtml(Buffer.concat([Buffer.from([0x3c, 0x01, 0, 0, 0, 0, 0, 0]), Buffer.from('{"__metadata__":{}}')])));
+  assert.ok(
+    !looksLikeHtml(Buffer.concat([Buffer.from([0x3c, 0x01, 0, 0, 0, 0, 0, 0]), Buffer.from('{"__metadata__":{}}')])),
+  );
 });

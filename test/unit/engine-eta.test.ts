@@ -8,7 +8,12 @@ const KEY: ThroughputKey = { model: 'm', provider: 'cpu', tileWidth: 100, tileHe
 
 function clock(): { now: () => number; advance: (ms: number) => void } {
   let t = 1000;
-  return { now: () => t, advance: (ms) => { t += ms; } };
+  return {
+    now: () => t,
+    advance: (ms) => {
+      t += ms;
+    },
+  };
 }
 
 test('no estimate before anything is measured; then tiles left x measured time per tile', () => {
@@ -33,7 +38,14 @@ test('a second job with the same key has its estimate from the start', () => {
     first.tileDone(0);
   }
   assert.equal(first.etaMs(), 0);
-  const second = new EtaTracker(memory, [{ key: KEY, tiles: 6 }, { key: KEY, tiles: 2 }], c.now);
+  const second = new EtaTracker(
+    memory,
+    [
+      { key: KEY, tiles: 6 },
+      { key: KEY, tiles: 2 },
+    ],
+    c.now,
+  );
   assert.equal(second.etaMs(), 8 * 50);
 });
 

@@ -34,7 +34,13 @@ test('a native 2x or 3x of the ESRGAN line, nearest the default in size, before 
   // Another family only when nothing of the line has that scale.
   assert.equal(chooseModel(MODELS, undefined, DEF, 5).id, 'hat-x5');
   // The default's own family first.
-  const own: CandidateModel = { id: 'my-realesrgan-x2', family: 'real-esrgan', scale: 2, sizeBytes: 60_000_000, source: 'user' };
+  const own: CandidateModel = {
+    id: 'my-realesrgan-x2',
+    family: 'real-esrgan',
+    scale: 2,
+    sizeBytes: 60_000_000,
+    source: 'user',
+  };
   assert.equal(chooseModel([...MODELS, own], undefined, DEF, 2).id, 'my-realesrgan-x2');
 });
 

@@ -20,8 +20,11 @@ test('activate registers every contributed command and starts nothing', async ()
   // An extension folder without dist/upscale.js: any daemon start would fail loudly.
   const context = fakeContext(fs.mkdtempSync(path.join(os.tmpdir(), 'upscale-activate-')));
   extension.activate(context as never);
-  const manifest = JSON.parse(fs.readFileSync(path.join(process.cwd(), 'package.json'), 'utf8')) as { contributes: { commands: { command: string }[] } };
-  for (const { command } of manifest.contributes.commands) assert.ok(fake.commands.has(command), `${command} registered`);
+  const manifest = JSON.parse(fs.readFileSync(path.join(process.cwd(), 'package.json'), 'utf8')) as {
+    contributes: { commands: { command: string }[] };
+  };
+  for (const { command } of manifest.contributes.commands)
+    assert.ok(fake.commands.has(command), `${command} registered`);
   assert.equal(fake.statusBar.text, '$(circle-outline) Upscale');
   assert.equal(fake.log.length, 0, `nothing logged: ${fake.log.join('\n')}`);
   await (fake.commands.get('upscale.showLog') as () => Promise<void>)();
@@ -54,13 +57,18 @@ test('the crash-loop stop is announced with Restart Daemon and Show Log; Restart
   fake.respond = (s) => (s.kind === 'error' ? 'Restart Daemon' : undefined);
   emit({ kind: 'restarting', reason: 'x', delayMs: 10 });
   assert.equal(fake.shown.length, 0, 'a restart in progress is not an alert');
-  emit({ kind: 'failed', reason: 'the Upscale daemon crashed 5 times in the last 3 minutes; it will not be restarted automatically' });
+  emit({
+    kind: 'failed',
+    reason: 'the Upscale daemon crashed 5 times in the last 3 minutes; it will not be restarted automatically',
+  });
   await new Promise((r) => setImmediate(r));
-  assert.deepEqual(fake.shown, [{
-    kind: 'error',
-    text: 'Upscale: the Upscale daemon crashed 5 times in the last 3 minutes; it will not be restarted automatically.',
-    items: ['Restart Daemon', 'Show Log'],
-  }]);
+  assert.deepEqual(fake.shown, [
+    {
+      kind: 'error',
+      text: 'Upscale: the Upscale daemon crashed 5 times in the last 3 minutes; it will not be restarted automatically.',
+      items: ['Restart Daemon', 'Show Log'],
+    },
+  ]);
   assert.equal(restarted, true);
   alerts.dispose();
 });

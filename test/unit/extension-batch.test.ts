@@ -19,28 +19,57 @@ const rel = (root: string, items: readonly { input: string; outputFolder: string
 
 test('one folder, not recursive: its images only, sorted, into the output folder', async () => {
   const root = tree(['src/b.png', 'src/a.JPG', 'src/notes.txt', 'src/sub/c.webp']);
-  const plan = await planFolder({ folder: path.join(root, 'src'), outputFolder: path.join(root, 'out'), recursive: false });
-  assert.deepEqual(rel(root, plan.items), [['src/a.JPG', 'out'], ['src/b.png', 'out']]);
+  const plan = await planFolder({
+    folder: path.join(root, 'src'),
+    outputFolder: path.join(root, 'out'),
+    recursive: false,
+  });
+  assert.deepEqual(rel(root, plan.items), [
+    ['src/a.JPG', 'out'],
+    ['src/b.png', 'out'],
+  ]);
 });
 
 test('recursive: subfolders are mirrored under the output folder', async () => {
   const root = tree(['src/a.png', 'src/sub/c.webp', 'src/sub/deeper/d.gif', 'src/sub/readme.md']);
-  const plan = await planFolder({ folder: path.join(root, 'src'), outputFolder: path.join(root, 'out'), recursive: true });
-  assert.deepEqual(rel(root, plan.items), [['src/a.png', 'out'], ['src/sub/c.webp', 'out/sub'], ['src/sub/deeper/d.gif', 'out/sub/deeper']]);
+  const plan = await planFolder({
+    folder: path.join(root, 'src'),
+    outputFolder: path.join(root, 'out'),
+    recursive: true,
+  });
+  assert.deepEqual(rel(root, plan.items), [
+    ['src/a.png', 'out'],
+    ['src/sub/c.webp', 'out/sub'],
+    ['src/sub/deeper/d.gif', 'out/sub/deeper'],
+  ]);
 });
 
 test('an output folder inside the source is not read again (no upscaling of results)', async () => {
   const root = tree(['src/a.png', 'src/upscaled/a@4x.png', 'src/upscaled/sub/x.png', 'src/sub/b.png']);
-  const plan = await planFolder({ folder: path.join(root, 'src'), outputFolder: path.join(root, 'src', 'upscaled'), recursive: true });
-  assert.deepEqual(rel(root, plan.items), [['src/a.png', 'src/upscaled'], ['src/sub/b.png', 'src/upscaled/sub']]);
+  const plan = await planFolder({
+    folder: path.join(root, 'src'),
+    outputFolder: path.join(root, 'src', 'upscaled'),
+    recursive: true,
+  });
+  assert.deepEqual(rel(root, plan.items), [
+    ['src/a.png', 'src/upscaled'],
+    ['src/sub/b.png', 'src/upscaled/sub'],
+  ]);
   assert.equal(plan.skipped.length, 1);
   assert.match(plan.skipped[0] as string, /upscaled: the output folder is not read as input/);
 });
 
 test('output folder = source folder: results beside their sources', async () => {
   const root = tree(['src/a.png', 'src/sub/b.png']);
-  const plan = await planFolder({ folder: path.join(root, 'src'), outputFolder: path.join(root, 'src'), recursive: true });
-  assert.deepEqual(rel(root, plan.items), [['src/a.png', 'src'], ['src/sub/b.png', 'src/sub']]);
+  const plan = await planFolder({
+    folder: path.join(root, 'src'),
+    outputFolder: path.join(root, 'src'),
+    recursive: true,
+  });
+  assert.deepEqual(rel(root, plan.items), [
+    ['src/a.png', 'src'],
+    ['src/sub/b.png', 'src/sub'],
+  ]);
 });
 
 test('empty folder: nothing planned', async () => {
@@ -49,7 +78,12 @@ test('empty folder: nothing planned', async () => {
 });
 
 test('Explorer selection: images once each, others skipped with a reason', () => {
-  const plan = planSelection(['/a/x.png', '/a/notes.txt', '/a/x.png', '/b/y.avif'], (f) => path.join(path.dirname(f), 'out'));
-  assert.deepEqual(plan.items, [{ input: '/a/x.png', outputFolder: '/a/out' }, { input: '/b/y.avif', outputFolder: '/b/out' }]);
+  const plan = planSelection(['/a/x.png', '/a/notes.txt', '/a/x.png', '/b/y.avif'], (f) =>
+    path.join(path.dirname(f), 'out'),
+  );
+  assert.deepEqual(plan.items, [
+    { input: '/a/x.png', outputFolder: '/a/out' },
+    { input: '/b/y.avif', outputFolder: '/b/out' },
+  ]);
   assert.deepEqual(plan.skipped, ['/a/notes.txt: not an image Upscale reads']);
 });

@@ -13,7 +13,9 @@ const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'upscale-supervision-'));
 /** A stand-in daemon: answers `initialize` when told to, and never exits on its own. */
 function standIn(name: string, answerInitialize: boolean): string {
   const file = path.join(dir, `${name}.js`);
-  fs.writeFileSync(file, `
+  fs.writeFileSync(
+    file,
+    `
     let buf = Buffer.alloc(0);
     const send = (m) => { const b = Buffer.from(JSON.stringify(m)); process.stdout.write('Content-Length: ' + b.length + '\\r\\n\\r\\n'); process.stdout.write(b); };
     process.stdin.on('data', (d) => {
@@ -31,7 +33,8 @@ function standIn(name: string, answerInitialize: boolean): string {
     });
     process.on('SIGTERM', () => undefined);
     setInterval(() => undefined, 1000);
-  `);
+  `,
+  );
   return file;
 }
 
@@ -49,7 +52,10 @@ test('a daemon that never answers initialize is killed and counted as a crash', 
   const logs: string[] = [];
   const c = client(standIn('silent', false), logs);
   await assert.rejects(c.start(), /the Upscale daemon .*see the Upscale log/);
-  assert.ok(logs.some((l) => l === 'error: the daemon did not answer "initialize" within 0.3 s; killing it'), logs.join('\n'));
+  assert.ok(
+    logs.some((l) => l === 'error: the daemon did not answer "initialize" within 0.3 s; killing it'),
+    logs.join('\n'),
+  );
   // Second crash within the window (policy: 2) stops the restarts.
   await new Promise<void>((resolve) => {
     const sub = c.onState((s) => {
@@ -70,7 +76,10 @@ test('stop: shutdown and exit first, then a kill when the daemon ignores them', 
   assert.equal(init.version, 'stand-in');
   const pid = Number(c.pid);
   await c.stop();
-  assert.ok(logs.some((l) => l === 'warn: the daemon did not exit within 300 ms; killing it'), logs.join('\n'));
+  assert.ok(
+    logs.some((l) => l === 'warn: the daemon did not exit within 300 ms; killing it'),
+    logs.join('\n'),
+  );
   assert.equal(c.state.kind, 'stopped');
   assert.throws(() => process.kill(pid, 0));
   // Stopped on purpose: not a crash, so no restart.

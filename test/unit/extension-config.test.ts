@@ -12,9 +12,19 @@ test('no values: every default, no problems', () => {
 
 test('valid values are taken as given', () => {
   const r = read({
-    defaultModel: 'realesrgan-x4plus', defaultScale: 2.5, outputNameTemplate: '{name}-{model}.{ext}', outputFolder: 'upscaled',
-    outputFormat: 'webp', outputQuality: 75, tileSize: 256, tileOverlap: 8, alphaHandling: 'lanczos', executionProvider: 'cpu',
-    modelsFolder: '/opt/models', maxOutputPixels: 10_000_000, openPreviewOnCompletion: true,
+    defaultModel: 'realesrgan-x4plus',
+    defaultScale: 2.5,
+    outputNameTemplate: '{name}-{model}.{ext}',
+    outputFolder: 'upscaled',
+    outputFormat: 'webp',
+    outputQuality: 75,
+    tileSize: 256,
+    tileOverlap: 8,
+    alphaHandling: 'lanczos',
+    executionProvider: 'cpu',
+    modelsFolder: '/opt/models',
+    maxOutputPixels: 10_000_000,
+    openPreviewOnCompletion: true,
   });
   assert.deepEqual(r.problems, []);
   assert.equal(r.settings.defaultScale, 2.5);
@@ -36,16 +46,32 @@ test('each bad value falls back to its default with a message naming setting, va
     ['defaultScale', 'four', /upscale\.defaultScale is "four"; expected a number/],
     ['outputQuality', 101, /upscale\.outputQuality is 101; expected a whole number from 1 to 100/],
     ['outputQuality', 80.5, /upscale\.outputQuality is 80\.5/],
-    ['outputFormat', 'gif', /upscale\.outputFormat is "gif"; expected one of "same-as-input", "png", "jpg", "webp", "tif", "avif"/],
-    ['tileSize', 16, /upscale\.tileSize is 16; expected "auto", 0 \(the whole image\) or a whole number of pixels from 32 to 8192\. Using "auto"\./],
+    [
+      'outputFormat',
+      'gif',
+      /upscale\.outputFormat is "gif"; expected one of "same-as-input", "png", "jpg", "webp", "tif", "avif"/,
+    ],
+    [
+      'tileSize',
+      16,
+      /upscale\.tileSize is 16; expected "auto", 0 \(the whole image\) or a whole number of pixels from 32 to 8192\. Using "auto"\./,
+    ],
     ['tileSize', 'big', /upscale\.tileSize is "big"/],
     ['tileOverlap', -1, /upscale\.tileOverlap is -1; expected a whole number from 0 to 256/],
     ['alphaHandling', 'drop', /upscale\.alphaHandling is "drop"; expected one of "model", "lanczos"/],
-    ['executionProvider', 'tpu', /upscale\.executionProvider is "tpu"; expected one of "auto", "cpu", "cuda", "webgpu", "dml", "coreml"/],
+    [
+      'executionProvider',
+      'tpu',
+      /upscale\.executionProvider is "tpu"; expected one of "auto", "cpu", "cuda", "webgpu", "dml", "coreml"/,
+    ],
     ['modelsFolder', 'models', /upscale\.modelsFolder is "models"; expected an absolute folder path/],
     ['maxOutputPixels', 10, /upscale\.maxOutputPixels is 10; expected a whole number from 1000000/],
     ['openPreviewOnCompletion', 'yes', /upscale\.openPreviewOnCompletion is "yes"; expected true or false/],
-    ['outputNameTemplate', '{name}@{factor}x.{ext}', /upscale\.outputNameTemplate is "\{name\}@\{factor\}x\.\{ext\}"; expected a template using only \{name\}.*\(not \{factor\}\)/],
+    [
+      'outputNameTemplate',
+      '{name}@{factor}x.{ext}',
+      /upscale\.outputNameTemplate is "\{name\}@\{factor\}x\.\{ext\}"; expected a template using only \{name\}.*\(not \{factor\}\)/,
+    ],
     ['outputNameTemplate', 'out/{name}.{ext}', /expected a plain file name/],
     ['defaultModel', '../evil', /upscale\.defaultModel is "\.\.\/evil"; expected a model id/],
   ];
@@ -75,13 +101,22 @@ test('a literal extension in the template decides the format: writable, and agre
   assert.equal(templateProblem('{name}-big.png', 'png'), null);
   assert.equal(templateProblem('{name}-big.JPEG', 'jpg'), null);
   assert.equal(templateProblem('{name}-big', 'webp'), null, 'no extension: the format setting names it');
-  assert.match(templateProblem('{name}-big.png', 'webp') ?? '', /agrees with upscale\.outputFormat "webp".*not "\.png"/);
-  assert.match(templateProblem('{name}-big.bmp') ?? '', /\.png \.jpg \.jpeg \.webp \.tif \.tiff \.avif \(not "\.bmp"\)/);
+  assert.match(
+    templateProblem('{name}-big.png', 'webp') ?? '',
+    /agrees with upscale\.outputFormat "webp".*not "\.png"/,
+  );
+  assert.match(
+    templateProblem('{name}-big.bmp') ?? '',
+    /\.png \.jpg \.jpeg \.webp \.tif \.tiff \.avif \(not "\.bmp"\)/,
+  );
   assert.match(templateProblem('{name}-big') ?? '', /a name with an extension/);
   assert.equal(templateProblem('{name}@{scale}x', 'png'), null, 'the daemon reads the extension from the template too');
   const r = read({ outputNameTemplate: '{name}.png', outputFormat: 'jpg' });
   assert.equal(r.problems.length, 1);
-  assert.match(r.problems[0] as string, /upscale\.outputNameTemplate is "\{name\}\.png"; expected an extension that agrees with upscale\.outputFormat "jpg"/);
+  assert.match(
+    r.problems[0] as string,
+    /upscale\.outputNameTemplate is "\{name\}\.png"; expected an extension that agrees with upscale\.outputFormat "jpg"/,
+  );
   assert.equal(r.settings.outputNameTemplate, DEFAULTS.outputNameTemplate);
   assert.equal(r.settings.outputFormat, 'jpg');
 });

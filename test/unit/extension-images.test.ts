@@ -6,7 +6,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { IMAGE_EXTENSIONS, isImageFile } from '../../extension/images';
 
-interface MenuEntry { command: string; when?: string }
+interface MenuEntry {
+  command: string;
+  when?: string;
+}
 const manifest = JSON.parse(fs.readFileSync(path.join(process.cwd(), 'package.json'), 'utf8')) as {
   contributes: { menus: Record<string, MenuEntry[]> };
 };
@@ -15,14 +18,18 @@ type Context = Record<string, string | boolean | undefined>;
 
 /** Evaluates a conjunction of VS Code context-key terms. */
 function evaluate(when: string, ctx: Context): boolean {
-  return when.split('&&').map((t) => t.trim()).every((term) => {
-    let m: RegExpExecArray | null;
-    if ((m = /^(\S+)\s*=~\s*\/(.*)\/([a-z]*)$/.exec(term))) return new RegExp(m[2] as string, m[3]).test(String(ctx[m[1] as string] ?? ''));
-    if ((m = /^(\S+)\s*==\s*(\S+)$/.exec(term))) return String(ctx[m[1] as string]) === m[2];
-    if ((m = /^!(\S+)$/.exec(term))) return !ctx[m[1] as string];
-    if ((m = /^(\S+)$/.exec(term))) return Boolean(ctx[m[1] as string]);
-    throw new Error(`unsupported when term: ${term}`);
-  });
+  return when
+    .split('&&')
+    .map((t) => t.trim())
+    .every((term) => {
+      let m: RegExpExecArray | null;
+      if ((m = /^(\S+)\s*=~\s*\/(.*)\/([a-z]*)$/.exec(term)))
+        return new RegExp(m[2] as string, m[3]).test(String(ctx[m[1] as string] ?? ''));
+      if ((m = /^(\S+)\s*==\s*(\S+)$/.exec(term))) return String(ctx[m[1] as string]) === m[2];
+      if ((m = /^!(\S+)$/.exec(term))) return !ctx[m[1] as string];
+      if ((m = /^(\S+)$/.exec(term))) return Boolean(ctx[m[1] as string]);
+      throw new Error(`unsupported when term: ${term}`);
+    });
 }
 
 function whenOf(menu: string, command: string): string {
@@ -31,10 +38,37 @@ function whenOf(menu: string, command: string): string {
   return entry.when;
 }
 
-const explorerFile = (name: string): Context => ({ explorerResourceIsFolder: false, resourceExtname: path.extname(name), resourceFilename: name });
+const explorerFile = (name: string): Context => ({
+  explorerResourceIsFolder: false,
+  resourceExtname: path.extname(name),
+  resourceFilename: name,
+});
 
-const IMAGES = ['photo.png', 'a.jpg', 'b.JPEG', 'c.webp', 'scan.TIF', 'scan.tiff', 'x.avif', 'anim.gif', 'old.bmp', 'my.photo.Png'];
-const NOT_IMAGES = ['notes.txt', 'photo.png.bak', 'png', '.png.txt', 'model.onnx', 'vector.svg', 'photo.heic', 'archive.tar.gz', 'Makefile', 'x.pngx', 'x.jp'];
+const IMAGES = [
+  'photo.png',
+  'a.jpg',
+  'b.JPEG',
+  'c.webp',
+  'scan.TIF',
+  'scan.tiff',
+  'x.avif',
+  'anim.gif',
+  'old.bmp',
+  'my.photo.Png',
+];
+const NOT_IMAGES = [
+  'notes.txt',
+  'photo.png.bak',
+  'png',
+  '.png.txt',
+  'model.onnx',
+  'vector.svg',
+  'photo.heic',
+  'archive.tar.gz',
+  'Makefile',
+  'x.pngx',
+  'x.jp',
+];
 
 test('Explorer: Upscale Image and Upscale Image With… appear for every image and nothing else', () => {
   for (const command of ['upscale.upscaleImage', 'upscale.upscaleImageWith']) {
@@ -56,7 +90,10 @@ test('editor title: only in VS Code image preview, on images', () => {
   for (const command of ['upscale.upscaleImage', 'upscale.upscaleImageWith']) {
     const when = whenOf('editor/title', command);
     assert.equal(evaluate(when, { activeCustomEditorId: 'imagePreview.previewEditor', resourceExtname: '.png' }), true);
-    assert.equal(evaluate(when, { activeCustomEditorId: 'imagePreview.previewEditor', resourceExtname: '.svg' }), false);
+    assert.equal(
+      evaluate(when, { activeCustomEditorId: 'imagePreview.previewEditor', resourceExtname: '.svg' }),
+      false,
+    );
     assert.equal(evaluate(when, { activeCustomEditorId: 'default', resourceExtname: '.png' }), false);
     assert.equal(evaluate(when, { resourceExtname: '.png' }), false);
   }

@@ -11,12 +11,27 @@ import { formatBytes, modelRows, passesFor, scaleRows } from '../../extension/mo
 import { batchFraction, jobFraction, progressMessage, ProgressMeter } from '../../extension/progress-text';
 import { statusText } from '../../extension/status-text';
 
-const p = (over: Partial<ProgressParams>): ProgressParams => ({ jobId: 'j', requestId: 1, stage: 'infer', pass: 1, passes: 1, done: 0, total: 0, ...over });
+const p = (over: Partial<ProgressParams>): ProgressParams => ({
+  jobId: 'j',
+  requestId: 1,
+  stage: 'infer',
+  pass: 1,
+  passes: 1,
+  done: 0,
+  total: 0,
+  ...over,
+});
 
 test('progress messages', () => {
   assert.equal(progressMessage(p({ done: 3, total: 12 }), '/x/photo.png'), 'photo.png: tile 3 of 12');
-  assert.equal(progressMessage(p({ pass: 2, passes: 2, done: 1, total: 4 }), '/x/photo.png'), 'photo.png: pass 2 of 2, tile 1 of 4');
-  assert.equal(progressMessage(p({ stage: 'queued', queuePosition: 2, passes: 0, pass: 0 }), '/x/a.png'), 'a.png: waiting (2 jobs ahead)');
+  assert.equal(
+    progressMessage(p({ pass: 2, passes: 2, done: 1, total: 4 }), '/x/photo.png'),
+    'photo.png: pass 2 of 2, tile 1 of 4',
+  );
+  assert.equal(
+    progressMessage(p({ stage: 'queued', queuePosition: 2, passes: 0, pass: 0 }), '/x/a.png'),
+    'a.png: waiting (2 jobs ahead)',
+  );
   assert.equal(progressMessage(p({ stage: 'queued', queuePosition: 0 }), '/x/a.png'), 'a.png: waiting');
   assert.equal(progressMessage(p({ stage: 'encode' }), '/x/a.png'), 'a.png: writing');
   assert.equal(progressMessage(p({ stage: 'load' }), '/x/a.png'), 'a.png: loading the model');
@@ -38,17 +53,33 @@ test('job and batch fractions; the meter never goes back and stops at 100', () =
 });
 
 const model = (over: Partial<ModelInfo>): ModelInfo => ({
-  id: 'm', name: 'M', family: 'real-esrgan', variant: 'v', scale: 4, inputMultiple: 1, sizeBytes: 4_800_000,
-  source: 'builtin', license: 'BSD-3-Clause', credit: '', loaded: false, ...over,
+  id: 'm',
+  name: 'M',
+  family: 'real-esrgan',
+  variant: 'v',
+  scale: 4,
+  inputMultiple: 1,
+  sizeBytes: 4_800_000,
+  source: 'builtin',
+  license: 'BSD-3-Clause',
+  credit: '',
+  loaded: false,
+  ...over,
 });
 
 test('model rows: default first with a star; family, scale and size in the description', () => {
-  const rows = modelRows([
-    model({ id: 'user1', name: 'Anime', source: 'user', family: 'esrgan', scale: 2, sizeBytes: 67_000_000 }),
-    model({ id: 'x4plus', name: 'Real-ESRGAN x4plus', sizeBytes: 67_000_000, loaded: true }),
-    model({ id: 'general', name: 'Real-ESRGAN general' }),
-  ], 'general');
-  assert.deepEqual(rows.map((r) => r.id), ['general', 'x4plus', 'user1']);
+  const rows = modelRows(
+    [
+      model({ id: 'user1', name: 'Anime', source: 'user', family: 'esrgan', scale: 2, sizeBytes: 67_000_000 }),
+      model({ id: 'x4plus', name: 'Real-ESRGAN x4plus', sizeBytes: 67_000_000, loaded: true }),
+      model({ id: 'general', name: 'Real-ESRGAN general' }),
+    ],
+    'general',
+  );
+  assert.deepEqual(
+    rows.map((r) => r.id),
+    ['general', 'x4plus', 'user1'],
+  );
   assert.equal(rows[0]?.label, '$(star-full) Real-ESRGAN general');
   assert.equal(rows[0]?.description, 'real-esrgan · x4 · 4.8 MB');
   assert.equal(rows[1]?.description, 'real-esrgan · x4 · 67.0 MB · loaded');
@@ -58,7 +89,10 @@ test('model rows: default first with a star; family, scale and size in the descr
 
 test('scale rows say how each factor is reached and where the result goes', () => {
   const rows = scaleRows(4, (s) => `p@${s}x.png`);
-  assert.deepEqual(rows.map((r) => r.label), ['2x', '3x', '4x', '8x', 'Custom…']);
+  assert.deepEqual(
+    rows.map((r) => r.label),
+    ['2x', '3x', '4x', '8x', 'Custom…'],
+  );
   assert.equal(rows[0]?.description, 'one pass, then Lanczos down → p@2x.png');
   assert.equal(rows[2]?.description, 'one pass → p@4x.png');
   assert.equal(rows[3]?.description, '2 passes + Lanczos → p@8x.png');
@@ -79,9 +113,22 @@ test('status bar text per state', () => {
 
 test('upscale params from settings: beside the source, into a folder, sizes, preview', () => {
   const a = upscaleParams('/img/p.png', '/img', { target: { kind: 'scale', scale: 4 } }, DEFAULTS);
-  assert.deepEqual(a, { input: '/img/p.png', template: '{name}@{scale}x.{ext}', scale: 4, overlap: 16, quality: 90, alpha: 'model', overwrite: false });
-  const b = upscaleParams('/img/p.png', '/img/out', { model: 'x', target: { kind: 'size', width: 100 } },
-    { ...DEFAULTS, tileSize: 256, outputFormat: 'webp', defaultModel: 'ignored' }, { previewWidth: 1600 });
+  assert.deepEqual(a, {
+    input: '/img/p.png',
+    template: '{name}@{scale}x.{ext}',
+    scale: 4,
+    overlap: 16,
+    quality: 90,
+    alpha: 'model',
+    overwrite: false,
+  });
+  const b = upscaleParams(
+    '/img/p.png',
+    '/img/out',
+    { model: 'x', target: { kind: 'size', width: 100 } },
+    { ...DEFAULTS, tileSize: 256, outputFormat: 'webp', defaultModel: 'ignored' },
+    { previewWidth: 1600 },
+  );
   assert.equal(b.output, `/img/out${path.sep}`);
   assert.equal(b.model, 'x');
   assert.equal(b.width, 100);
@@ -90,24 +137,57 @@ test('upscale params from settings: beside the source, into a folder, sizes, pre
   assert.equal(b.tile, 256);
   assert.equal(b.format, 'webp');
   assert.equal(b.previewWidth, 1600);
-  assert.equal(upscaleParams('/i/p.png', '/i', { target: { kind: 'scale', scale: 2 } }, { ...DEFAULTS, defaultModel: 'dm' }).model, 'dm');
-  assert.equal(describeResult({ input: '/a/p.png', outputPath: '/a/p@4x.png', inputWidth: 10, inputHeight: 5, width: 40, height: 20, passes: 1, provider: 'cpu', timings: { totalMs: 1234 } }),
-    'p.png → p@4x.png (10×5 → 40×20, 1 pass, 1.2 s on cpu)');
+  assert.equal(
+    upscaleParams('/i/p.png', '/i', { target: { kind: 'scale', scale: 2 } }, { ...DEFAULTS, defaultModel: 'dm' }).model,
+    'dm',
+  );
+  assert.equal(
+    describeResult({
+      input: '/a/p.png',
+      outputPath: '/a/p@4x.png',
+      inputWidth: 10,
+      inputHeight: 5,
+      width: 40,
+      height: 20,
+      passes: 1,
+      provider: 'cpu',
+      timings: { totalMs: 1234 },
+    }),
+    'p.png → p@4x.png (10×5 → 40×20, 1 pass, 1.2 s on cpu)',
+  );
 });
 
 test('daemon launch: Electron runs the script as Node; settings go to initialize', () => {
-  const host = { extensionPath: '/ext', execPath: '/vscode/code', isElectron: true, env: { PATH: '/bin' }, homedir: '/home/u' };
+  const host = {
+    extensionPath: '/ext',
+    execPath: '/vscode/code',
+    isElectron: true,
+    env: { PATH: '/bin' },
+    homedir: '/home/u',
+  };
   const l = daemonLaunch(host, { ...DEFAULTS, modelsFolder: '~/models', executionProvider: 'cpu' });
   assert.equal(l.command, '/vscode/code');
   assert.deepEqual(l.args, [path.join('/ext', 'dist', 'upscale.js'), 'daemon']);
   assert.equal(l.env.ELECTRON_RUN_AS_NODE, '1');
   assert.equal(l.env.PATH, '/bin');
-  assert.deepEqual(l.initialize, { clientName: 'vscode-upscale', provider: 'cpu', maxOutputPixels: DEFAULTS.maxOutputPixels, modelsFolder: path.join('/home/u', 'models') });
-  const node = daemonLaunch({ ...host, isElectron: false, env: { ELECTRON_RUN_AS_NODE: '1' }, bundledModelsDir: '/ext/dist/models' }, DEFAULTS);
+  assert.deepEqual(l.initialize, {
+    clientName: 'vscode-upscale',
+    provider: 'cpu',
+    maxOutputPixels: DEFAULTS.maxOutputPixels,
+    modelsFolder: path.join('/home/u', 'models'),
+  });
+  const node = daemonLaunch(
+    { ...host, isElectron: false, env: { ELECTRON_RUN_AS_NODE: '1' }, bundledModelsDir: '/ext/dist/models' },
+    DEFAULTS,
+  );
   assert.equal(node.env.ELECTRON_RUN_AS_NODE, undefined);
   assert.equal(node.env.UPSCALE_BUILTIN_DIR, '/ext/dist/models');
   assert.equal(node.env.UPSCALE_CACHE_DIR, '/ext/dist');
   assert.equal(node.initialize.modelsFolder, undefined);
   // A cache the user set is kept.
-  assert.equal(daemonLaunch({ ...host, env: { UPSCALE_CACHE_DIR: '/c' }, bundledModelsDir: '/ext/dist/models' }, DEFAULTS).env.UPSCALE_CACHE_DIR, '/c');
+  assert.equal(
+    daemonLaunch({ ...host, env: { UPSCALE_CACHE_DIR: '/c' }, bundledModelsDir: '/ext/dist/models' }, DEFAULTS).env
+      .UPSCALE_CACHE_DIR,
+    '/c',
+  );
 });

@@ -5,11 +5,17 @@ import { RestartPolicy } from '../../extension/restart-policy';
 test('restarts with doubling delays, then stops at the 5th crash within 3 minutes', () => {
   const p = new RestartPolicy();
   const d = [0, 1000, 2000, 3000].map((t) => p.crashed(t));
-  assert.deepEqual(d.map((x) => x.restart && x.delayMs), [500, 1000, 2000, 4000]);
+  assert.deepEqual(
+    d.map((x) => x.restart && x.delayMs),
+    [500, 1000, 2000, 4000],
+  );
   const fifth = p.crashed(4000);
   assert.equal(fifth.restart, false);
   assert.equal(fifth.crashesInWindow, 5);
-  assert.match(!fifth.restart ? fifth.reason : '', /crashed 5 times in the last 3 minutes; it will not be restarted automatically/);
+  assert.match(
+    !fifth.restart ? fifth.reason : '',
+    /crashed 5 times in the last 3 minutes; it will not be restarted automatically/,
+  );
 });
 
 test('crashes older than the window are forgotten', () => {

@@ -14,7 +14,17 @@ function problem(input: string): string {
 }
 
 test('scales in the spellings people type', () => {
-  for (const [text, scale] of [['4', 4], ['4x', 4], ['4X', 4], [' 2.5 x ', 2.5], ['x3', 3], ['×2', 2], ['.5', 0.5], ['16', 16], ['8x', 8]] as const) {
+  for (const [text, scale] of [
+    ['4', 4],
+    ['4x', 4],
+    ['4X', 4],
+    [' 2.5 x ', 2.5],
+    ['x3', 3],
+    ['×2', 2],
+    ['.5', 0.5],
+    ['16', 16],
+    ['8x', 8],
+  ] as const) {
     assert.deepEqual(ok(text), { kind: 'scale', scale }, text);
   }
 });

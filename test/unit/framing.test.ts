@@ -21,7 +21,12 @@ test('frames split anywhere and joined together are all read', () => {
 });
 
 test('bad headers are reported and the parser recovers at the next frame', () => {
-  for (const bad of ['Content-Length: -5\r\n\r\n', 'Content-Length: abc\r\n\r\n', `Content-Length: ${MAX_MESSAGE_BYTES + 1}\r\n\r\n`, 'X-Other: 1\r\n\r\n{}']) {
+  for (const bad of [
+    'Content-Length: -5\r\n\r\n',
+    'Content-Length: abc\r\n\r\n',
+    `Content-Length: ${MAX_MESSAGE_BYTES + 1}\r\n\r\n`,
+    'X-Other: 1\r\n\r\n{}',
+  ]) {
     const r = parse([Buffer.from(bad), frame('{"ok":true}')]);
     assert.equal(r.problems.length, 1, bad);
     assert.deepEqual(r.messages, ['{"ok":true}'], bad);

@@ -19,12 +19,19 @@ function pixel(rgb: Float32Array, n: number, p: number): [number, number, number
 }
 
 test('a transparent pixel takes the colour of its only visible neighbour', () => {
-  const rgb = planes([[0.2, 0.4, 0.6], [0, 0, 0], [0, 0, 0]]);
+  const rgb = planes([
+    [0.2, 0.4, 0.6],
+    [0, 0, 0],
+    [0, 0, 0],
+  ]);
   const alpha = new Float32Array([1, 0, 0]);
   bleedColour(rgb, alpha, 3, 1);
   for (let p = 0; p < 3; p++) {
     const [r, g, b] = pixel(rgb, 3, p);
-    assert.ok(Math.abs(r - 0.2) < 1e-6 && Math.abs(g - 0.4) < 1e-6 && Math.abs(b - 0.6) < 1e-6, `pixel ${p} is ${r},${g},${b}`);
+    assert.ok(
+      Math.abs(r - 0.2) < 1e-6 && Math.abs(g - 0.4) < 1e-6 && Math.abs(b - 0.6) < 1e-6,
+      `pixel ${p} is ${r},${g},${b}`,
+    );
   }
 });
 
@@ -47,7 +54,12 @@ test('transparent pixels take the colour of the nearest visible pixel, in two di
 });
 
 test('visible pixels, including faint ones, are never changed', () => {
-  const before: Array<[number, number, number]> = [[0.1, 0.2, 0.3], [0, 0, 0], [0.9, 0.8, 0.7], [0.5, 0.5, 0.5]];
+  const before: Array<[number, number, number]> = [
+    [0.1, 0.2, 0.3],
+    [0, 0, 0],
+    [0.9, 0.8, 0.7],
+    [0.5, 0.5, 0.5],
+  ];
   const rgb = planes(before);
   const alpha = new Float32Array([1, 0, 0.01, 0.5]);
   bleedColour(rgb, alpha, 2, 2);
@@ -71,7 +83,10 @@ test('colour spreads across a large transparent area, far from the visible pixel
   bleedColour(rgb, alpha, width, height);
   for (const p of [0, width - 1, n - 1, n - width]) {
     const [r, g, b] = pixel(rgb, n, p);
-    assert.ok(Math.abs(r - 0.25) < 1e-6 && Math.abs(g - 0.5) < 1e-6 && Math.abs(b - 0.75) < 1e-6, `corner ${p} is ${r},${g},${b}`);
+    assert.ok(
+      Math.abs(r - 0.25) < 1e-6 && Math.abs(g - 0.5) < 1e-6 && Math.abs(b - 0.75) < 1e-6,
+      `corner ${p} is ${r},${g},${b}`,
+    );
   }
 });
 
@@ -89,14 +104,22 @@ test('the nearer colour wins on each side of a transparent gap', () => {
 });
 
 test('an image with no visible pixel is left as it is', () => {
-  const rgb = planes([[0.3, 0.3, 0.3], [0.6, 0.6, 0.6], [0.1, 0.2, 0.3], [0, 0, 0]]);
+  const rgb = planes([
+    [0.3, 0.3, 0.3],
+    [0.6, 0.6, 0.6],
+    [0.1, 0.2, 0.3],
+    [0, 0, 0],
+  ]);
   const copy = Float32Array.from(rgb);
   bleedColour(rgb, new Float32Array(4), 2, 2);
   assert.deepEqual(rgb, copy);
 });
 
 test('a fully opaque image is left as it is', () => {
-  const rgb = planes([[0.3, 0.3, 0.3], [0.6, 0.6, 0.6]]);
+  const rgb = planes([
+    [0.3, 0.3, 0.3],
+    [0.6, 0.6, 0.6],
+  ]);
   const copy = Float32Array.from(rgb);
   bleedColour(rgb, new Float32Array([1, 1]), 2, 1);
   assert.deepEqual(rgb, copy);
@@ -116,5 +139,8 @@ test('a large mostly transparent image is filled completely', () => {
 });
 
 test('mismatched plane sizes are rejected with the expected sizes', () => {
-  assert.throws(() => bleedColour(new Float32Array(5), new Float32Array(2), 2, 1), /needs 6 colour values and 2 alpha values, got 5 and 2/);
+  assert.throws(
+    () => bleedColour(new Float32Array(5), new Float32Array(2), 2, 1),
+    /needs 6 colour values and 2 alpha values, got 5 and 2/,
+  );
 });

@@ -1,6 +1,12 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { checkOutputSize, extensionFor, formatForName, formatFromExtension, outputFormatFor } from '../../daemon/image/formats';
+import {
+  checkOutputSize,
+  extensionFor,
+  formatForName,
+  formatFromExtension,
+  outputFormatFor,
+} from '../../daemon/image/formats';
 import type { SourceInfo } from '../../daemon/image/types';
 
 function sourceOf(format: string): SourceInfo {
@@ -64,7 +70,10 @@ test('checkOutputSize accepts sizes at each limit', () => {
 });
 
 test('checkOutputSize refuses sizes over the limit, naming it and suggesting PNG or TIFF', () => {
-  assert.throws(() => checkOutputSize('webp', 16384, 10), /16384x10 pixels, but WebP allows at most 16383 pixels per side\. Choose PNG or TIFF/);
+  assert.throws(
+    () => checkOutputSize('webp', 16384, 10),
+    /16384x10 pixels, but WebP allows at most 16383 pixels per side\. Choose PNG or TIFF/,
+  );
   assert.throws(() => checkOutputSize('jpg', 10, 65536), /JPEG allows at most 65535 pixels per side.*PNG or TIFF/);
   assert.throws(() => checkOutputSize('avif', 16385, 16385), /AVIF allows at most 16384 pixels per side.*PNG or TIFF/);
 });
@@ -88,10 +97,19 @@ test('the output name decides the format; a format that disagrees, an unknown ex
   assert.equal(formatForName('out.jpeg', 'jpg'), 'jpg');
   assert.equal(formatForName('out.tiff', 'tif'), 'tif');
   assert.equal(formatForName('out', 'webp'), 'webp', 'no extension: the format asked for');
-  assert.throws(() => formatForName('out.png', 'jpg'), /^Error: out\.png: is named as PNG \(\.png\) but the output format asked for \(--format\) is JPEG; rename the file or leave the format out$/);
-  assert.throws(() => formatForName('out.bmp', undefined), /^Error: out\.bmp: '\.bmp' is not a format Upscale writes; the output extensions are \.png \.jpg \.jpeg \.webp \.tif \.tiff \.avif$/);
+  assert.throws(
+    () => formatForName('out.png', 'jpg'),
+    /^Error: out\.png: is named as PNG \(\.png\) but the output format asked for \(--format\) is JPEG; rename the file or leave the format out$/,
+  );
+  assert.throws(
+    () => formatForName('out.bmp', undefined),
+    /^Error: out\.bmp: '\.bmp' is not a format Upscale writes; the output extensions are \.png \.jpg \.jpeg \.webp \.tif \.tiff \.avif$/,
+  );
   assert.throws(() => formatForName('out.bmp', 'png'), /'\.bmp' is not a format Upscale writes/);
-  assert.throws(() => formatForName('out', undefined), /^Error: out: has no extension, so its format is unknown; end it in one of \.png \.jpg.*or choose the output format \(--format\)$/);
+  assert.throws(
+    () => formatForName('out', undefined),
+    /^Error: out: has no extension, so its format is unknown; end it in one of \.png \.jpg.*or choose the output format \(--format\)$/,
+  );
   // A template's literal extension, given by the caller, wins over dots in filled-in fields.
   assert.equal(formatForName('my.photo-big', 'webp', ''), 'webp');
   assert.equal(formatForName('photo@2.5x.png', undefined, '.png'), 'png');

@@ -34,7 +34,11 @@ test('a queued job is cancelled before it starts; a running one at its next chec
     started = true;
   });
   const positions: number[] = [];
-  const third = q.enqueue(3, async () => 'third', (p) => positions.push(p));
+  const third = q.enqueue(
+    3,
+    async () => 'third',
+    (p) => positions.push(p),
+  );
   assert.equal(q.cancel(2), true);
   await assert.rejects(queued, (e: unknown) => e instanceof DaemonError && e.errorName === 'Cancelled');
   await tick();

@@ -10,7 +10,11 @@ test('the kernel is 1 at 0, 0 at other integers and beyond 3 lobes', () => {
 });
 
 test('taps sum to one', () => {
-  for (const [from, to] of [[10, 37], [100, 13], [7, 7]] as const) {
+  for (const [from, to] of [
+    [10, 37],
+    [100, 13],
+    [7, 7],
+  ] as const) {
     const t = axisTaps(from, to);
     for (let o = 0; o < to; o++) {
       let s = 0;
@@ -34,7 +38,12 @@ test('cover crops the centre; fill uses the whole image', () => {
   assert.deepEqual(fitWindow(200, 100, 100, 100, 'fill'), { x: 0, y: 0, width: 200, height: 100 });
   assert.deepEqual(fitWindow(200, 100, 100, 100, 'cover'), { x: 50, y: 0, width: 100, height: 100 });
   // A left half black and right half white, cover-cropped to a square, keeps both halves equally.
-  const img = { width: 8, height: 4, channels: 1, data: Float32Array.from({ length: 32 }, (_, i) => (i % 8 >= 4 ? 1 : 0)) };
+  const img = {
+    width: 8,
+    height: 4,
+    channels: 1,
+    data: Float32Array.from({ length: 32 }, (_, i) => (i % 8 >= 4 ? 1 : 0)),
+  };
   const sq = resizeLanczos(img, 4, 4, fitWindow(8, 4, 4, 4, 'cover'));
   assert.ok((sq.data[0] as number) < 0.1 && (sq.data[3] as number) > 0.9);
 });

@@ -36,7 +36,11 @@ const FLOAT32_TAG = uint32Bytes(0);
 const FLOAT16_TAG = uint32Bytes(0x01306b47);
 const INT8_TAG = uint32Bytes(0x000d4b38);
 
-async function runOnnx(onnx: Uint8Array, input: readonly number[], dims: readonly number[]): Promise<{ data: number[]; dims: readonly number[] }> {
+async function runOnnx(
+  onnx: Uint8Array,
+  input: readonly number[],
+  dims: readonly number[],
+): Promise<{ data: number[]; dims: readonly number[] }> {
   const session = await ort.InferenceSession.create(onnx);
   const result = await session.run({ input: new ort.Tensor('float32', Float32Array.from(input), dims) });
   const output = result['output'];
@@ -49,21 +53,13 @@ function paramText(layers: readonly string[], blobCount: number): string {
 }
 
 // A 1x1 convolution 3 -> 3 with bias: out[o] = sum_i W[o][i] * in[i] + b[o].
-const CONV_1X1 = paramText([
-  'Input            input    0 1 data 0=2 1=1 2=3',
-  'Convolution      conv     1 1 data out 0=3 1=1 5=1 6=9',
-], 2);
-const CONV_WEIGHTS = [
-  1, 0, 0,
-  0.5, -1, 0,
-  0, 2, 0.25,
-];
+const CONV_1X1 = paramText(
+  ['Input            input    0 1 data 0=2 1=1 2=3', 'Convolution      conv     1 1 data out 0=3 1=1 5=1 6=9'],
+  2,
+);
+const CONV_WEIGHTS = [1, 0, 0, 0.5, -1, 0, 0, 2, 0.25];
 // The same values as IEEE half bits: 1 = 0x3c00, 0.5 = 0x3800, -1 = 0xbc00, 2 = 0x4000, 0.25 = 0x3400.
-const CONV_WEIGHTS_HALF = [
-  0x3c00, 0, 0,
-  0x3800, 0xbc00, 0,
-  0, 0x4000, 0x3400,
-];
+const CONV_WEIGHTS_HALF = [0x3c00, 0, 0, 0x3800, 0xbc00, 0, 0, 0x4000, 0x3400];
 const CONV_BIAS = [0.5, 0, -1];
 // Input 1x3x1x2: pixel 0 = (1, 2, 4), pixel 1 = (-1, 0, 8).
 const CONV_INPUT = [1, -1, 2, 0, 4, 8];
@@ -75,13 +71,16 @@ const CONV_EXPECTED = [1.5, -0.5, -1.5, -0.5, 4, 1];
 
 test('parseNcnnParam reads layers, blobs and every parameter spelling', () => {
   const parsed = parseNcnnParam(
-    paramText([
-      'Input         in        0 1 data',
-      'Split         split     1 2 data a b',
-      'Convolution   conv      1 1 a c 0=3 1=3 4=1 5=1 6=81 9=2 -23310=1,2.000000e-01',
-      'Eltwise       sum       2 1 c b d 0=1 -23301=2,0.5,1.0',
-      'Interp        up        1 1 d e 0=1 1=2.0 2=2.e0 3=0,1 4=name',
-    ], 6),
+    paramText(
+      [
+        'Input         in        0 1 data',
+        'Split         split     1 2 data a b',
+        'Convolution   conv      1 1 a c 0=3 1=3 4=1 5=1 6=81 9=2 -23310=1,2.000000e-01',
+        'Eltwise       sum       2 1 c b d 0=1 -23301=2,0.5,1.0',
+        'Interp        up        1 1 d e 0=1 1=2.0 2=2.e0 3=0,1 4=name',
+      ],
+      6,
+    ),
     LABEL,
   );
   assert.equal(parsed.layers.length, 5);
@@ -103,17 +102,26 @@ test('parseNcnnParam reads layers, blobs and every parameter spelling', () => {
 });
 
 test('parseNcnnParam rejects a bad magic number, naming the file', () => {
-  assert.throws(() => parseNcnnParam('7767518\n1 1\nInput in 0 1 data\n', LABEL), (e: Error) => {
-    assert.match(e.message, /tiny\.param/);
-    assert.match(e.message, /magic number 7767517/);
-    assert.match(e.message, /found '7767518'/);
-    return true;
-  });
+  assert.throws(
+    () => parseNcnnParam('7767518\n1 1\nInput in 0 1 data\n', LABEL),
+    (e: Error) => {
+      assert.match(e.message, /tiny\.param/);
+      assert.match(e.message, /magic number 7767517/);
+      assert.match(e.message, /found '7767518'/);
+      return true;
+    },
+  );
 });
 
 test('parseNcnnParam rejects wrong counts and unknown blobs', () => {
-  assert.throws(() => parseNcnnParam(paramText(['Input in 0 1 data'], 1).replace('1 1', '2 1'), LABEL), /tiny\.param: the header declares 2 layers but the file has 1/);
-  assert.throws(() => parseNcnnParam(paramText(['Input in 0 1 data'], 2), LABEL), /tiny\.param: the header declares 2 blobs but the layers produce 1/);
+  assert.throws(
+    () => parseNcnnParam(paramText(['Input in 0 1 data'], 1).replace('1 1', '2 1'), LABEL),
+    /tiny\.param: the header declares 2 layers but the file has 1/,
+  );
+  assert.throws(
+    () => parseNcnnParam(paramText(['Input in 0 1 data'], 2), LABEL),
+    /tiny\.param: the header declares 2 blobs but the layers produce 1/,
+  );
   assert.throws(
     () => parseNcnnParam(paramText(['Input in 0 1 data', 'ReLU relu 1 1 missing out'], 2), LABEL),
     /tiny\.param: layer ReLU 'relu' \(line 4\): reads blob 'missing', which no earlier layer produces/,
@@ -154,12 +162,13 @@ test('a float16 1x1 convolution (9 halves, padded to 20 bytes) matches the hand-
 
 test('a 3x3 convolution with padding and fused LeakyReLU', async () => {
   // Every output channel sums the 3x3 neighbourhood of input channel 0 (zero-padded).
-  const param = paramText([
-    'Input       in    0 1 data',
-    'Convolution conv  1 1 data out 0=3 1=3 4=1 5=0 6=81 9=2 -23310=1,0.5',
-  ], 2);
+  const param = paramText(
+    ['Input       in    0 1 data', 'Convolution conv  1 1 data out 0=3 1=3 4=1 5=0 6=81 9=2 -23310=1,0.5'],
+    2,
+  );
   const weights: number[] = [];
-  for (let o = 0; o < 3; o++) for (let i = 0; i < 3; i++) for (let k = 0; k < 9; k++) weights.push(i === 0 ? (o === 2 ? -1 : 1) : 0);
+  for (let o = 0; o < 3; o++)
+    for (let i = 0; i < 3; i++) for (let k = 0; k < 9; k++) weights.push(i === 0 ? (o === 2 ? -1 : 1) : 0);
   const bin = joinBytes(FLOAT32_TAG, float32Bytes(weights));
   // Input 1x3x2x2; channel 0 = [[1, 2], [3, 4]]: every 3x3 window covers all four pixels.
   const input = [1, 2, 3, 4, 9, 9, 9, 9, 7, 7, 7, 7];
@@ -169,15 +178,18 @@ test('a 3x3 convolution with padding and fused LeakyReLU', async () => {
 });
 
 test('PReLU, Eltwise with coefficients, scalar BinaryOp, Concat and nearest Interp', async () => {
-  const param = paramText([
-    'Input     in     0 1 data',
-    'Split     split  1 3 data a b c',
-    'PReLU     prelu  1 1 a p 0=1',
-    'Eltwise   sum    2 1 p b s 0=1 -23301=2,2.0,-1.0',
-    'BinaryOp  add    1 1 s t 0=0 1=1 2=1.5',
-    'BinaryOp  rsub   2 1 t c u 0=7',
-    'Interp    up     1 1 u out 0=1 1=2.0 2=2.0',
-  ], 9);
+  const param = paramText(
+    [
+      'Input     in     0 1 data',
+      'Split     split  1 3 data a b c',
+      'PReLU     prelu  1 1 a p 0=1',
+      'Eltwise   sum    2 1 p b s 0=1 -23301=2,2.0,-1.0',
+      'BinaryOp  add    1 1 s t 0=0 1=1 2=1.5',
+      'BinaryOp  rsub   2 1 t c u 0=7',
+      'Interp    up     1 1 u out 0=1 1=2.0 2=2.0',
+    ],
+    9,
+  );
   const bin = float32Bytes([0.25]);
   // Input 1x3x1x1: x = (2, -4, 8).
   const out = await runOnnx(convertNcnn(param, bin, LABEL), [2, -4, 8], [1, 3, 1, 1]);
@@ -201,11 +213,15 @@ test('PixelShuffle mode 0 is PyTorch order (CRD) and mode 1 is DCR', async () =>
   const weights: number[] = [];
   for (let k = 0; k < 12; k++) weights.push(k, 0, 0);
   const bin = joinBytes(FLOAT32_TAG, float32Bytes(weights));
-  const paramFor = (mode: number): string => paramText([
-    'Input        in   0 1 data',
-    'Convolution  conv 1 1 data c 0=12 1=1 6=36',
-    `PixelShuffle ps   1 1 c out 0=2 1=${mode}`,
-  ], 3);
+  const paramFor = (mode: number): string =>
+    paramText(
+      [
+        'Input        in   0 1 data',
+        'Convolution  conv 1 1 data c 0=12 1=1 6=36',
+        `PixelShuffle ps   1 1 c out 0=2 1=${mode}`,
+      ],
+      3,
+    );
   const crd = await runOnnx(convertNcnn(paramFor(0), bin, LABEL), [1, 0, 0], [1, 3, 1, 1]);
   assert.deepEqual(crd.dims, [1, 3, 2, 2]);
   // Output channel c, pixel (dy, dx) reads input channel c*4 + dy*2 + dx.
@@ -217,50 +233,86 @@ test('PixelShuffle mode 0 is PyTorch order (CRD) and mode 1 is DCR', async () =>
 
 test('a truncated .bin names the file, the layer and the byte counts', () => {
   const bin = joinBytes(FLOAT32_TAG, float32Bytes(CONV_WEIGHTS), float32Bytes(CONV_BIAS.slice(0, 2)));
-  assert.throws(() => convertNcnn(CONV_1X1, bin, LABEL), (e: Error) => {
-    assert.match(e.message, /^tiny\.param: layer Convolution 'conv' \(line 4\): bias data \(3 float32 values\)/);
-    assert.match(e.message, /needs 12 bytes at \.bin offset 40, but only 8 remain/);
-    return true;
-  });
-  assert.throws(() => convertNcnn(CONV_1X1, FLOAT32_TAG.slice(0, 3), LABEL), /layer Convolution 'conv' \(line 4\): weight data's storage tag needs 4 bytes at \.bin offset 0, but only 3 remain/);
+  assert.throws(
+    () => convertNcnn(CONV_1X1, bin, LABEL),
+    (e: Error) => {
+      assert.match(e.message, /^tiny\.param: layer Convolution 'conv' \(line 4\): bias data \(3 float32 values\)/);
+      assert.match(e.message, /needs 12 bytes at \.bin offset 40, but only 8 remain/);
+      return true;
+    },
+  );
+  assert.throws(
+    () => convertNcnn(CONV_1X1, FLOAT32_TAG.slice(0, 3), LABEL),
+    /layer Convolution 'conv' \(line 4\): weight data's storage tag needs 4 bytes at \.bin offset 0, but only 3 remain/,
+  );
 });
 
 test('bytes left over after the last layer are a mismatch', () => {
   const bin = joinBytes(FLOAT32_TAG, float32Bytes(CONV_WEIGHTS), float32Bytes(CONV_BIAS), new Uint8Array(8));
-  assert.throws(() => convertNcnn(CONV_1X1, bin, LABEL), /^Error: tiny\.param: the \.bin has 8 bytes left over after the last layer's weights \(read 52 of 60\)/);
+  assert.throws(
+    () => convertNcnn(CONV_1X1, bin, LABEL),
+    /^Error: tiny\.param: the \.bin has 8 bytes left over after the last layer's weights \(read 52 of 60\)/,
+  );
 });
 
 test('int8 weights and unknown storage tags are rejected as unsupported', () => {
   const int8 = joinBytes(INT8_TAG, new Uint8Array(12), float32Bytes(CONV_BIAS));
-  assert.throws(() => convertNcnn(CONV_1X1, int8, LABEL), (e: Error) => {
-    assert.match(e.message, /^tiny\.param: layer Convolution 'conv' \(line 4\): weight data is int8-quantized \(storage tag 0x000d4b38/);
-    assert.match(e.message, /unsupported/);
-    return true;
-  });
+  assert.throws(
+    () => convertNcnn(CONV_1X1, int8, LABEL),
+    (e: Error) => {
+      assert.match(
+        e.message,
+        /^tiny\.param: layer Convolution 'conv' \(line 4\): weight data is int8-quantized \(storage tag 0x000d4b38/,
+      );
+      assert.match(e.message, /unsupported/);
+      return true;
+    },
+  );
   const odd = joinBytes(uint32Bytes(0x12345678), float32Bytes(CONV_WEIGHTS), float32Bytes(CONV_BIAS));
-  assert.throws(() => convertNcnn(CONV_1X1, odd, LABEL), /layer Convolution 'conv' \(line 4\): weight data has storage tag 0x12345678 .*unsupported/);
+  assert.throws(
+    () => convertNcnn(CONV_1X1, odd, LABEL),
+    /layer Convolution 'conv' \(line 4\): weight data has storage tag 0x12345678 .*unsupported/,
+  );
 });
 
 test('an unknown layer type is named with the supported list', () => {
   const param = paramText(['Input in 0 1 data', 'Softmax soft 1 1 data out 0=0'], 2);
-  assert.throws(() => convertNcnn(param, new Uint8Array(0), LABEL), (e: Error) => {
-    assert.match(e.message, /^tiny\.param: layer Softmax 'soft' \(line 4\): layer type 'Softmax' is not supported/);
-    assert.match(e.message, /supported types: Input, Split, Convolution, .*PixelShuffle/);
-    return true;
-  });
+  assert.throws(
+    () => convertNcnn(param, new Uint8Array(0), LABEL),
+    (e: Error) => {
+      assert.match(e.message, /^tiny\.param: layer Softmax 'soft' \(line 4\): layer type 'Softmax' is not supported/);
+      assert.match(e.message, /supported types: Input, Split, Convolution, .*PixelShuffle/);
+      return true;
+    },
+  );
 });
 
 test('parameter problems name the layer and what was expected', () => {
   const wrongSize = paramText(['Input in 0 1 data', 'Convolution conv 1 1 data out 0=3 1=3 6=27'], 2);
-  assert.throws(() => convertNcnn(wrongSize, new Uint8Array(0), LABEL), /layer Convolution 'conv' \(line 4\): weight_data_size \(parameter 6\) is 27, expected 81/);
+  assert.throws(
+    () => convertNcnn(wrongSize, new Uint8Array(0), LABEL),
+    /layer Convolution 'conv' \(line 4\): weight_data_size \(parameter 6\) is 27, expected 81/,
+  );
   const int8 = paramText(['Input in 0 1 data', 'Convolution conv 1 1 data out 0=3 1=1 6=9 8=1'], 2);
-  assert.throws(() => convertNcnn(int8, new Uint8Array(0), LABEL), /layer Convolution 'conv' \(line 4\): parameter 8 \(int8_scale_term: int8 inference\) = integer 1 is not supported/);
+  assert.throws(
+    () => convertNcnn(int8, new Uint8Array(0), LABEL),
+    /layer Convolution 'conv' \(line 4\): parameter 8 \(int8_scale_term: int8 inference\) = integer 1 is not supported/,
+  );
   const oddPad = paramText(['Input in 0 1 data', 'Convolution conv 1 1 data out 0=3 1=3 6=81 4=-1'], 2);
-  assert.throws(() => convertNcnn(oddPad, new Uint8Array(0), LABEL), /layer Convolution 'conv' \(line 4\): padding top\/left\/bottom\/right = -1\/-1\/-1\/-1 is not supported/);
+  assert.throws(
+    () => convertNcnn(oddPad, new Uint8Array(0), LABEL),
+    /layer Convolution 'conv' \(line 4\): padding top\/left\/bottom\/right = -1\/-1\/-1\/-1 is not supported/,
+  );
   const floatCount = paramText(['Input in 0 1 data', 'Convolution conv 1 1 data out 0=3.0 1=1 6=9'], 2);
-  assert.throws(() => convertNcnn(floatCount, new Uint8Array(0), LABEL), /layer Convolution 'conv' \(line 4\): parameter 0 should be an integer, found float 3/);
+  assert.throws(
+    () => convertNcnn(floatCount, new Uint8Array(0), LABEL),
+    /layer Convolution 'conv' \(line 4\): parameter 0 should be an integer, found float 3/,
+  );
   const fourChannels = paramText(['Input in 0 1 data', 'Convolution conv 1 1 data out 0=4 1=1 6=12'], 2);
-  assert.throws(() => convertNcnn(fourChannels, joinBytes(FLOAT32_TAG, float32Bytes(new Array<number>(12).fill(0))), LABEL), /tiny\.param: the output blob 'out' has 4 channels, expected 3/);
+  assert.throws(
+    () => convertNcnn(fourChannels, joinBytes(FLOAT32_TAG, float32Bytes(new Array<number>(12).fill(0))), LABEL),
+    /tiny\.param: the output blob 'out' has 4 channels, expected 3/,
+  );
 });
 
 test('SAME padding (-233) becomes ONNX SAME_UPPER', async () => {
@@ -285,16 +337,21 @@ test('bilinear Interp at a non-integer scale samples like ncnn (in/out size rati
 });
 
 test('ReLU with slope, Clip and Sigmoid layers, concatenated along the width', async () => {
-  const param = paramText([
-    'Input   in    0 1 data',
-    'Split   split 1 3 data a b c',
-    'ReLU    leaky 1 1 a ra 0=1.000000e-01',
-    'Clip    clip  1 1 b cb 0=-1.0 1=1.0',
-    'Sigmoid sig   1 1 c sc',
-    'Concat  cat   3 1 ra cb sc out 0=2',
-  ], 8);
+  const param = paramText(
+    [
+      'Input   in    0 1 data',
+      'Split   split 1 3 data a b c',
+      'ReLU    leaky 1 1 a ra 0=1.000000e-01',
+      'Clip    clip  1 1 b cb 0=-1.0 1=1.0',
+      'Sigmoid sig   1 1 c sc',
+      'Concat  cat   3 1 ra cb sc out 0=2',
+    ],
+    8,
+  );
   const out = await runOnnx(convertNcnn(param, new Uint8Array(0), LABEL), [-2, 0, 3], [1, 3, 1, 1]);
   assert.deepEqual(out.dims, [1, 3, 1, 3]);
   const expected = [-0.2, -1, 1 / (1 + Math.exp(2)), 0, 0, 0.5, 3, 1, 1 / (1 + Math.exp(-3))];
-  out.data.forEach((v, i) => assert.ok(Math.abs(v - (expected[i] as number)) < 1e-6, `element ${i}: ${v} vs ${expected[i]}`));
+  out.data.forEach((v, i) =>
+    assert.ok(Math.abs(v - (expected[i] as number)) < 1e-6, `element ${i}: ${v} vs ${expected[i]}`),
+  );
 });

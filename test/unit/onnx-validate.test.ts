@@ -72,7 +72,9 @@ function rawModel(options: {
     opsetImport: [{ domain: '', version: options.opset ?? 17 }],
     graph: {
       name: 'raw',
-      node: options.nodes ?? [{ opType: 'Identity', input: [inputs[0]?.name ?? 'input'], output: [outputs[0]?.name ?? 'output'] }],
+      node: options.nodes ?? [
+        { opType: 'Identity', input: [inputs[0]?.name ?? 'input'], output: [outputs[0]?.name ?? 'output'] },
+      ],
       initializer: options.initializers ?? [],
       input: inputs.map(value),
       output: outputs.map(value),
@@ -80,7 +82,8 @@ function rawModel(options: {
   }).finish();
 }
 
-const inspect = (bytes: Uint8Array): ReturnType<typeof inspectOnnx> => inspectOnnx(decodeOnnx(bytes, 'm.onnx'), 'm.onnx');
+const inspect = (bytes: Uint8Array): ReturnType<typeof inspectOnnx> =>
+  inspectOnnx(decodeOnnx(bytes, 'm.onnx'), 'm.onnx');
 
 // ---------------------------------------------------------------------------------------------
 // Structure
@@ -95,46 +98,86 @@ test('a well-formed model reports its opset and input/output names', () => {
 
 test('garbage and truncated files fail naming the file', () => {
   const garbage = Uint8Array.from({ length: 256 }, (_, i) => (i * 73 + 11) & 0xff);
-  assert.throws(() => decodeOnnx(garbage, 'junk.onnx'), { message: /^junk\.onnx: not (a valid ONNX file|an ONNX model)/ });
+  assert.throws(() => decodeOnnx(garbage, 'junk.onnx'), {
+    message: /^junk\.onnx: not (a valid ONNX file|an ONNX model)/,
+  });
   const whole = nearestUpscaler(2);
-  assert.throws(() => decodeOnnx(whole.subarray(0, whole.length - 7), 'cut.onnx'), { message: /^cut\.onnx: not a valid ONNX file \(truncated or damaged\?\)/ });
-  assert.throws(() => decodeOnnx(Buffer.from('hello, this is a text file\n'), 'text.onnx'), { message: /^text\.onnx: not (a valid ONNX file|an ONNX model)/ });
+  assert.throws(() => decodeOnnx(whole.subarray(0, whole.length - 7), 'cut.onnx'), {
+    message: /^cut\.onnx: not a valid ONNX file \(truncated or damaged\?\)/,
+  });
+  assert.throws(() => decodeOnnx(Buffer.from('hello, this is a text file\n'), 'text.onnx'), {
+    message: /^text\.onnx: not (a valid ONNX file|an ONNX model)/,
+  });
   assert.throws(() => decodeOnnx(new Uint8Array(0), 'empty.onnx'), { message: /^empty\.onnx: not an ONNX model/ });
 });
 
 test(`opsets outside ${MIN_OPSET}..${MAX_OPSET} are refused with the range in the message`, () => {
   for (const opset of [6, MAX_OPSET + 1]) {
-    assert.throws(() => inspect(rawModel({ opset })), (e: Error) => {
-      assert.ok(e.message.startsWith(`m.onnx: the model uses ONNX opset ${opset}; `), e.message);
-      assert.ok(e.message.includes(`opsets ${MIN_OPSET} to ${MAX_OPSET}`), e.message);
-      return true;
-    });
+    assert.throws(
+      () => inspect(rawModel({ opset })),
+      (e: Error) => {
+        assert.ok(e.message.startsWith(`m.onnx: the model uses ONNX opset ${opset}; `), e.message);
+        assert.ok(e.message.includes(`opsets ${MIN_OPSET} to ${MAX_OPSET}`), e.message);
+        return true;
+      },
+    );
   }
   assert.equal(inspect(rawModel({ opset: MAX_OPSET })).opset, MAX_OPSET);
 });
 
 test('inputs and outputs must be one float32 NCHW image with dynamic height and width', () => {
   const cases: Array<[Parameters<typeof rawModel>[0], RegExp]> = [
-    [{ inputs: [{ name: 'a', dims: [1, 3, 'h', 'w'] }, { name: 'b', dims: [1] }] }, /has 2 inputs \('a', 'b'\); expected exactly one image input/],
+    [
+      {
+        inputs: [
+          { name: 'a', dims: [1, 3, 'h', 'w'] },
+          { name: 'b', dims: [1] },
+        ],
+      },
+      /has 2 inputs \('a', 'b'\); expected exactly one image input/,
+    ],
     [{ inputs: [{ name: 'input', dims: [3, 'h', 'w'] }] }, /input 'input' has rank 3 \[3, h, w\]; expected rank 4/],
-    [{ inputs: [{ name: 'input', dims: [1, 1, 'h', 'w'] }] }, /input 'input' takes 1 channels \[1, 1, h, w\]; expected 3 \(RGB\)/],
+    [
+      { inputs: [{ name: 'input', dims: [1, 1, 'h', 'w'] }] },
+      /input 'input' takes 1 channels \[1, 1, h, w\]; expected 3 \(RGB\)/,
+    ],
     [{ inputs: [{ name: 'input', dims: [2, 3, 'h', 'w'] }] }, /fixed batch of 2/],
-    [{ inputs: [{ name: 'input', dims: [1, 3, 64, 64] }] }, /fixed size \[1, 3, 64, 64\]; expected dynamic height and width/],
-    [{ inputs: [{ name: 'input', elemType: onnx.TensorProto.DataType.FLOAT16, dims: [1, 3, 'h', 'w'] }] }, /input 'input' is FLOAT16; expected a float32 tensor/],
-    [{ outputs: [{ name: 'x', dims: [1, 3, 'h', 'w'] }, { name: 'y', dims: [1, 3, 'h', 'w'] }] }, /has 2 outputs \('x', 'y'\)/],
+    [
+      { inputs: [{ name: 'input', dims: [1, 3, 64, 64] }] },
+      /fixed size \[1, 3, 64, 64\]; expected dynamic height and width/,
+    ],
+    [
+      { inputs: [{ name: 'input', elemType: onnx.TensorProto.DataType.FLOAT16, dims: [1, 3, 'h', 'w'] }] },
+      /input 'input' is FLOAT16; expected a float32 tensor/,
+    ],
+    [
+      {
+        outputs: [
+          { name: 'x', dims: [1, 3, 'h', 'w'] },
+          { name: 'y', dims: [1, 3, 'h', 'w'] },
+        ],
+      },
+      /has 2 outputs \('x', 'y'\)/,
+    ],
     [{ outputs: [{ name: 'output', dims: ['n', 'm'] }] }, /output 'output' has rank 2 \[n, m\]; expected rank 4/],
   ];
   for (const [options, message] of cases) {
-    assert.throws(() => inspect(rawModel(options)), (e: Error) => {
-      assert.ok(e.message.startsWith('m.onnx: '), e.message);
-      assert.match(e.message, message);
-      return true;
-    });
+    assert.throws(
+      () => inspect(rawModel(options)),
+      (e: Error) => {
+        assert.ok(e.message.startsWith('m.onnx: '), e.message);
+        assert.match(e.message, message);
+        return true;
+      },
+    );
   }
   // Symbolic batch and channels are fine; so is an old-IR model listing its initializers as inputs.
   assert.equal(inspect(rawModel({ inputs: [{ name: 'input', dims: ['n', 'c', 'h', 'w'] }] })).inputName, 'input');
   const oldStyle = rawModel({
-    inputs: [{ name: 'input', dims: [1, 3, 'h', 'w'] }, { name: 'w', dims: [1] }],
+    inputs: [
+      { name: 'input', dims: [1, 3, 'h', 'w'] },
+      { name: 'w', dims: [1] },
+    ],
     initializers: [{ name: 'w', dims: [1], dataType: onnx.TensorProto.DataType.FLOAT, floatData: [1] }],
     nodes: [{ opType: 'Mul', input: ['input', 'w'], output: ['output'] }],
   });
@@ -147,7 +190,10 @@ test('inputs and outputs must be one float32 NCHW image with dynamic height and 
 test('scaleOf accepts only the same whole multiple on both axes with 3 channels', () => {
   assert.equal(scaleOf(16, 24, [1, 3, 64, 96], 'm'), 4);
   assert.equal(scaleOf(16, 16, [1, 3, 16, 16], 'm'), 1);
-  assert.throws(() => scaleOf(16, 24, [1, 3, 32, 72], 'm'), /not the same whole multiple k >= 1 of the input on both axes/);
+  assert.throws(
+    () => scaleOf(16, 24, [1, 3, 32, 72], 'm'),
+    /not the same whole multiple k >= 1 of the input on both axes/,
+  );
   assert.throws(() => scaleOf(16, 16, [1, 3, 15, 15], 'm'), /\[1, 3, 15, 15\] for input \[1, 3, 16, 16\]/);
   assert.throws(() => scaleOf(16, 16, [1, 3, 8, 8], 'm'), /not the same whole multiple/);
   assert.throws(() => scaleOf(16, 16, [1, 1, 32, 32], 'm'), /expected \[1, 3, k\*height, k\*width\]/);
@@ -175,7 +221,13 @@ test('unsafeLocationReason refuses absolute paths and any ..', () => {
 // Probing
 
 test('validateOnnx probes the scale of a nearest-neighbour x2 and x3 model', async () => {
-  assert.deepEqual(await validateOnnx(writeModel(nearestUpscaler(2))), { scale: 2, inputMultiple: 1, opset: 17, inputName: 'input', outputName: 'output' });
+  assert.deepEqual(await validateOnnx(writeModel(nearestUpscaler(2))), {
+    scale: 2,
+    inputMultiple: 1,
+    opset: 17,
+    inputName: 'input',
+    outputName: 'output',
+  });
   assert.equal((await validateOnnx(writeModel(nearestUpscaler(3)))).scale, 3);
 });
 
@@ -187,7 +239,13 @@ test('a model that needs a multiple of 8 is probed to inputMultiple 8', async ()
   const unpacked = g.op('DepthToSpace', [packed], { blocksize: attr.int(8), mode: attr.string('CRD') });
   const y = g.op('Resize', [unpacked, '', g.f32('scales', [1, 1, 2, 2])], { mode: attr.string('nearest') });
   g.output(y, 'output', [1, 3, 'oh', 'ow']);
-  assert.deepEqual(await validateOnnx(writeModel(g.toBytes())), { scale: 2, inputMultiple: 8, opset: 17, inputName: 'input', outputName: 'output' });
+  assert.deepEqual(await validateOnnx(writeModel(g.toBytes())), {
+    scale: 2,
+    inputMultiple: 8,
+    opset: 17,
+    inputName: 'input',
+    outputName: 'output',
+  });
 });
 
 test('a model whose output is cropped, not k times the input, is refused', async () => {
@@ -197,13 +255,21 @@ test('a model whose output is cropped, not k times the input, is refused', async
   g.output(y, 'output', [1, 3, 'oh', 'ow']);
   const file = writeModel(g.toBytes());
   await assert.rejects(validateOnnx(file), (e: Error) => {
-    assert.ok(e.message.startsWith(`${file}: the model's output [1, 3, 15, 15] for input [1, 3, 16, 16] is not the same whole multiple`), e.message);
+    assert.ok(
+      e.message.startsWith(
+        `${file}: the model's output [1, 3, 15, 15] for input [1, 3, 16, 16] is not the same whole multiple`,
+      ),
+      e.message,
+    );
     return true;
   });
 });
 
 test('a model producing NaN or Inf is refused with the value named', async () => {
-  for (const [constant, kind] of [[-1, 'NaN'], [0, 'Inf']] as const) {
+  for (const [constant, kind] of [
+    [-1, 'NaN'],
+    [0, 'Inf'],
+  ] as const) {
     const g = new GraphBuilder('broken');
     const x = g.input('input', [1, 3, 'height', 'width']);
     const y = g.op('Add', [x, g.op('Log', [g.f32('c', [constant])])]);
@@ -230,7 +296,9 @@ test('a model that fails on every probe size says so with the runtime error', as
 
 test('onnxruntime refusing to load the graph is reported with the file', async () => {
   const file = writeModel(rawModel({ nodes: [{ opType: 'NoSuchOperator', input: ['input'], output: ['output'] }] }));
-  await assert.rejects(validateOnnx(file), { message: new RegExp(`^${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: onnxruntime cannot load the model: `) });
+  await assert.rejects(validateOnnx(file), {
+    message: new RegExp(`^${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: onnxruntime cannot load the model: `),
+  });
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -239,13 +307,18 @@ test('onnxruntime refusing to load the graph is reported with the file', async (
 /** x * w where w's one float lives in an external file at `location`. */
 function externalWeightModel(location: string, extra: Record<string, string> = {}): Uint8Array {
   return rawModel({
-    initializers: [{
-      name: 'w',
-      dims: [1],
-      dataType: onnx.TensorProto.DataType.FLOAT,
-      dataLocation: onnx.TensorProto.DataLocation.EXTERNAL,
-      externalData: [{ key: 'location', value: location }, ...Object.entries(extra).map(([key, value]) => ({ key, value }))],
-    }],
+    initializers: [
+      {
+        name: 'w',
+        dims: [1],
+        dataType: onnx.TensorProto.DataType.FLOAT,
+        dataLocation: onnx.TensorProto.DataLocation.EXTERNAL,
+        externalData: [
+          { key: 'location', value: location },
+          ...Object.entries(extra).map(([key, value]) => ({ key, value })),
+        ],
+      },
+    ],
     nodes: [{ opType: 'Mul', input: ['input', 'w'], output: ['output'] }],
   });
 }
@@ -289,7 +362,10 @@ test('external data that escapes the model folder is refused before anything run
   // A symlink inside the folder that points outside is caught by realpath.
   const linked = writeModel(externalWeightModel('weights.bin'));
   fs.symlinkSync(outside, path.join(path.dirname(linked), 'weights.bin'));
-  await assert.rejects(validateOnnx(linked), /'weights\.bin', which is refused: it resolves to '.*outside-secret\.bin', outside the model's folder/);
+  await assert.rejects(
+    validateOnnx(linked),
+    /'weights\.bin', which is refused: it resolves to '.*outside-secret\.bin', outside the model's folder/,
+  );
 
   // Asking for more bytes than the file has.
   const short = writeModel(externalWeightModel('w.bin', { offset: '0', length: '400' }));
@@ -303,17 +379,25 @@ test('external data hidden in a node attribute is checked too', async () => {
       {
         opType: 'Constant',
         output: ['w'],
-        attribute: [{
-          name: 'value',
-          type: onnx.AttributeProto.AttributeType.TENSOR,
-          t: {
-            name: 'w', dims: [1], dataType: onnx.TensorProto.DataType.FLOAT,
-            dataLocation: onnx.TensorProto.DataLocation.EXTERNAL, externalData: [{ key: 'location', value: '../../etc/passwd' }],
+        attribute: [
+          {
+            name: 'value',
+            type: onnx.AttributeProto.AttributeType.TENSOR,
+            t: {
+              name: 'w',
+              dims: [1],
+              dataType: onnx.TensorProto.DataType.FLOAT,
+              dataLocation: onnx.TensorProto.DataLocation.EXTERNAL,
+              externalData: [{ key: 'location', value: '../../etc/passwd' }],
+            },
           },
-        }],
+        ],
       },
       { opType: 'Mul', input: ['input', 'w'], output: ['output'] },
     ],
   });
-  await assert.rejects(validateOnnx(writeModel(bytes)), /attribute 'value' of node 'Constant' keeps its data in external file '\.\.\/\.\.\/etc\/passwd', which is refused/);
+  await assert.rejects(
+    validateOnnx(writeModel(bytes)),
+    /attribute 'value' of node 'Constant' keeps its data in external file '\.\.\/\.\.\/etc\/passwd', which is refused/,
+  );
 });

@@ -3,7 +3,15 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { applyTemplate, candidateName, checkNamedOutput, freePath, placeFile, scaleLabel, templateExtension } from '../../daemon/engine/output-path';
+import {
+  applyTemplate,
+  candidateName,
+  checkNamedOutput,
+  freePath,
+  placeFile,
+  scaleLabel,
+  templateExtension,
+} from '../../daemon/engine/output-path';
 
 const parts = { name: 'photo', scale: 4, width: 800, height: 600, model: 'm', ext: 'png' };
 
@@ -60,7 +68,11 @@ test('a name the user gave is never the input, by path, symbolic link or hard li
   fs.linkSync(source, hard);
   for (const file of [source, path.join(dir, '.', 'a.png'), link, hard]) {
     for (const overwrite of [false, true]) {
-      await assert.rejects(checkNamedOutput(file, source, overwrite), (e: Error) => e.message.startsWith(`${file}: is the input image`), `${file} overwrite ${overwrite}`);
+      await assert.rejects(
+        checkNamedOutput(file, source, overwrite),
+        (e: Error) => e.message.startsWith(`${file}: is the input image`),
+        `${file} overwrite ${overwrite}`,
+      );
     }
   }
   assert.equal(fs.readFileSync(source, 'utf8'), 'source');
@@ -71,21 +83,30 @@ test('a name the user gave that exists is refused without overwrite, and kept as
   const out = path.join(dir, 'out.png');
   await checkNamedOutput(out, source, false);
   fs.writeFileSync(out, 'old');
-  await assert.rejects(checkNamedOutput(out, source, false), (e: Error) => e.message.startsWith(`${out}: already exists; nothing was written`));
+  await assert.rejects(checkNamedOutput(out, source, false), (e: Error) =>
+    e.message.startsWith(`${out}: already exists; nothing was written`),
+  );
   await checkNamedOutput(out, source, true);
   // The race: the name is taken while the job runs. A chosen name moves on; a given one is refused.
   const temp = path.join(dir, '.out.png.job.partial');
   fs.writeFileSync(temp, 'ours');
-  await assert.rejects(placeFile(temp, out, source, { overwrite: false, named: true }), /out\.png: appeared while the job ran; nothing was written over it/);
+  await assert.rejects(
+    placeFile(temp, out, source, { overwrite: false, named: true }),
+    /out\.png: appeared while the job ran; nothing was written over it/,
+  );
   assert.equal(fs.readFileSync(out, 'utf8'), 'old');
   assert.deepEqual(fs.readdirSync(dir).sort(), ['.out.png.job.partial', 'a.png', 'out.png']);
 });
 
-test('a template\'s extension is read from the template, not from the name it fills in', () => {
+test("a template's extension is read from the template, not from the name it fills in", () => {
   assert.equal(templateExtension('{name}@{scale}x.{ext}'), '{ext}');
   assert.equal(templateExtension('{name}-big.png'), '.png');
   assert.equal(templateExtension('{name}.{ext}.bak'), '.bak');
-  assert.equal(templateExtension('{name}-big'), '', 'a source my.photo.png fills it as my.photo-big: still no extension');
+  assert.equal(
+    templateExtension('{name}-big'),
+    '',
+    'a source my.photo.png fills it as my.photo-big: still no extension',
+  );
   assert.equal(templateExtension('{name}@{scale}x'), '', 'a scale of 2.5 gives photo@2.5x: still no extension');
   assert.equal(templateExtension('result.jpeg'), '.jpeg');
 });

@@ -26,7 +26,9 @@ test('scales with a 4x model: passes until the target is reached, then Lanczos',
 
 test('pass sizes multiply by the model scale', () => {
   assert.deepEqual(planPasses(input, 2, { kind: 'scale', scale: 8 }).passSizes, [
-    { width: 200, height: 120 }, { width: 400, height: 240 }, { width: 800, height: 480 },
+    { width: 200, height: 120 },
+    { width: 400, height: 240 },
+    { width: 800, height: 480 },
   ]);
 });
 

@@ -20,7 +20,12 @@ test('the page carries a strict CSP: nothing by default, scripts by nonce only, 
   const html = previewHtml(input);
   const csp = cspOf(html);
   assert.equal(csp, contentSecurityPolicy(input.cspSource, input.nonce));
-  const directives = new Map(csp.split(';').map((d) => { const [name, ...values] = d.trim().split(/\s+/); return [name, values] as const; }));
+  const directives = new Map(
+    csp.split(';').map((d) => {
+      const [name, ...values] = d.trim().split(/\s+/);
+      return [name, values] as const;
+    }),
+  );
   assert.deepEqual(directives.get('default-src'), ["'none'"]);
   assert.deepEqual(directives.get('script-src'), [`'nonce-${input.nonce}'`]);
   assert.deepEqual(directives.get('style-src'), [input.cspSource, `'nonce-${input.nonce}'`]);
@@ -54,7 +59,17 @@ test('text put into the page is escaped', () => {
 
 test('every action and view control is in the page, labelled, and reachable by Tab', () => {
   const html = previewHtml(input);
-  for (const id of ['zoom-fit', 'zoom-100', 'zoom-200', 'zoom-400', 'mode-side', 'mode-split', 'action-reveal', 'action-save', 'action-again']) {
+  for (const id of [
+    'zoom-fit',
+    'zoom-100',
+    'zoom-200',
+    'zoom-400',
+    'mode-side',
+    'mode-split',
+    'action-reveal',
+    'action-save',
+    'action-again',
+  ]) {
     assert.match(html, new RegExp(`<vscode-button id="${id}"[^>]*>`), id);
   }
   for (const id of ['viewport-original', 'viewport-upscaled', 'divider']) {

@@ -43,7 +43,12 @@ interface FakeWebview {
   htmlLoads: number;
 }
 
-const calls = { commands: [] as [string, ...unknown[]][], saveDialogs: 0, copies: [] as [string, string][], created: [] as { options: object; column: unknown }[] };
+const calls = {
+  commands: [] as [string, ...unknown[]][],
+  saveDialogs: 0,
+  copies: [] as [string, string][],
+  created: [] as { options: object; column: unknown }[],
+};
 let saveDialogAnswer: FakeUri | undefined;
 const panels: { webview: FakeWebview; visible: boolean; disposeListeners: Listener[]; title: string }[] = [];
 
@@ -139,13 +144,33 @@ writeFileSync(input, 'png');
 const context = { extensionUri: new FakeUri('file', '/ext') } as unknown as Parameters<typeof PreviewPanel.show>[0];
 
 const progress = (done: number, preview = true): ProgressParams => ({
-  jobId: 'j1', requestId: 1, stage: 'infer', pass: 1, passes: 1, done, total: 4,
-  tile: { x: 0, y: 0, width: 64, height: 64 }, passWidth: 128, passHeight: 128,
+  jobId: 'j1',
+  requestId: 1,
+  stage: 'infer',
+  pass: 1,
+  passes: 1,
+  done,
+  total: 4,
+  tile: { x: 0, y: 0, width: 64, height: 64 },
+  passWidth: 128,
+  passHeight: 128,
   ...(preview && { preview: { png: 'iVBORw0KGgo=', rect: { x: 0, y: 0, width: 32, height: 32 }, scale: 0.5 } }),
 });
 const result: UpscaleResult = {
-  jobId: 'j1', input, outputPath: output, width: 128, height: 128, inputWidth: 32, inputHeight: 32, model: 'm', passes: 1,
-  provider: 'cpu', tile: 64, overlap: 8, timings: { decodeMs: 1, inferMs: 2, encodeMs: 3, totalMs: 6 }, warnings: [],
+  jobId: 'j1',
+  input,
+  outputPath: output,
+  width: 128,
+  height: 128,
+  inputWidth: 32,
+  inputHeight: 32,
+  model: 'm',
+  passes: 1,
+  provider: 'cpu',
+  tile: 64,
+  overlap: 8,
+  timings: { decodeMs: 1, inferMs: 2, encodeMs: 3, totalMs: 6 },
+  warnings: [],
 };
 const send = async (panel: (typeof panels)[number], message: unknown) => {
   for (const l of panel.webview.listeners) await l(message);
@@ -160,7 +185,10 @@ test('the panel opens beside the editor with scripts on, narrow resource roots a
   const options = created.options as FakeWebview['options'];
   assert.equal(options.enableScripts, true);
   assert.equal(options.retainContextWhenHidden, undefined);
-  assert.deepEqual(options.localResourceRoots?.map((u) => u.path), ['/ext/dist', '/ext/media', folder]);
+  assert.deepEqual(
+    options.localResourceRoots?.map((u) => u.path),
+    ['/ext/dist', '/ext/media', folder],
+  );
   const panel = panels[0];
   assert.ok(panel);
   assert.match(panel.webview.html, /Content-Security-Policy/);
@@ -177,7 +205,14 @@ test('hostile messages do nothing; actions use only the paths the panel knows', 
   // The output folder joined the roots when the result named it.
   assert.ok(panel.webview.options.localResourceRoots?.some((u) => u.path === join(folder, 'out')));
   const before = { commands: calls.commands.length, dialogs: calls.saveDialogs };
-  for (const hostile of [{ type: 'saveAs', path: '/etc/passwd' }, { type: 'reveal', path: '/etc' }, { type: 'upscaleAgain', input: '/x.png' }, { type: 'rm' }, 'saveAs', null]) {
+  for (const hostile of [
+    { type: 'saveAs', path: '/etc/passwd' },
+    { type: 'reveal', path: '/etc' },
+    { type: 'upscaleAgain', input: '/x.png' },
+    { type: 'rm' },
+    'saveAs',
+    null,
+  ]) {
     await send(panel, hostile);
   }
   assert.deepEqual({ commands: calls.commands.length, dialogs: calls.saveDialogs }, before);

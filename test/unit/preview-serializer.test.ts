@@ -13,8 +13,26 @@ writeFileSync(output, 'png');
 mkdirSync(join(folder, 'dir.png'));
 writeFileSync(join(folder, 'notes.txt'), 'text');
 
-const result = { outputPath: output, width: 400, height: 300, inputWidth: 100, inputHeight: 75, model: 'm', provider: 'cpu', passes: 1, totalMs: 9, warnings: [] };
-const saved = (job: object, extra: object = {}) => ({ version: 1, job, view: { fitted: true, zoom: 1, panX: 0, panY: 0 }, mode: 'side', split: 0.5, ...extra });
+const result = {
+  outputPath: output,
+  width: 400,
+  height: 300,
+  inputWidth: 100,
+  inputHeight: 75,
+  model: 'm',
+  provider: 'cpu',
+  passes: 1,
+  totalMs: 9,
+  warnings: [],
+};
+const saved = (job: object, extra: object = {}) => ({
+  version: 1,
+  job,
+  view: { fitted: true, zoom: 1, panX: 0, panY: 0 },
+  mode: 'side',
+  split: 0.5,
+  ...extra,
+});
 
 test('a saved finished job whose files exist is restored with its result', async () => {
   const target = await restoreTarget(saved({ input, model: 'm', outputPath: output }, { result }));
@@ -35,8 +53,14 @@ test('missing files, non-files, non-images and malformed state give an empty sta
     [saved({ input: join(folder, 'dir.png'), model: 'm' }), /original image is no longer there/],
     [saved({ input: join(folder, 'notes.txt'), model: 'm' }), /original image is no longer there/],
     [saved({ input: 'cat.png', model: 'm' }), /original image is no longer there/], // relative
-    [saved({ input, model: 'm' }, { result: { ...result, outputPath: join(folder, 'gone@4x.png') } }), /upscaled image is no longer there/],
-    [saved({ input, model: 'm' }, { result: { ...result, outputPath: '/etc/passwd' } }), /upscaled image is no longer there/],
+    [
+      saved({ input, model: 'm' }, { result: { ...result, outputPath: join(folder, 'gone@4x.png') } }),
+      /upscaled image is no longer there/,
+    ],
+    [
+      saved({ input, model: 'm' }, { result: { ...result, outputPath: '/etc/passwd' } }),
+      /upscaled image is no longer there/,
+    ],
   ];
   for (const [state, reason] of cases) {
     const target = await restoreTarget(state);

@@ -105,7 +105,14 @@ class PickleWriter {
 const pickle = (value: Py): Uint8Array => new PickleWriter().bytes(value);
 
 /** What torch.save writes for one tensor: _rebuild_tensor_v2(storage, offset, size, stride, False, OrderedDict()). */
-function tensor(storageKey: string, storageType: string, numel: number, offset: number, size: number[], stride?: number[]): Py {
+function tensor(
+  storageKey: string,
+  storageType: string,
+  numel: number,
+  offset: number,
+  size: number[],
+  stride?: number[],
+): Py {
   const contiguous: number[] = [];
   for (let d = size.length - 1, s = 1; d >= 0; d--) {
     contiguous[d] = s;
@@ -216,7 +223,11 @@ function checkpoint(
   return zip(
     [
       { name: `${archive}/data.pkl`, data: pickle(object) },
-      ...Object.entries(storages).map(([key, data]) => ({ name: `${archive}/data/${key}`, data, method: options.method ?? 0 })),
+      ...Object.entries(storages).map(([key, data]) => ({
+        name: `${archive}/data/${key}`,
+        data,
+        method: options.method ?? 0,
+      })),
       { name: `${archive}/version`, data: Buffer.from('3\n') },
     ],
     { zip64: options.zip64 },
@@ -259,9 +270,16 @@ test('a truncated fixture checkpoint is a clear error', () => {
   const name = fixtureCases[0] as string;
   const whole = fs.readFileSync(path.join(ARCH_DIR, name, `${name}.pth`));
   for (const keep of [whole.length - 10, Math.floor(whole.length / 2), 100, 3]) {
-    assert.throws(() => readPthBytes(whole.subarray(0, keep), 'cut.pth'), /^Error: cut\.pth: .*(truncated|not a PyTorch checkpoint)/, `kept ${keep}`);
+    assert.throws(
+      () => readPthBytes(whole.subarray(0, keep), 'cut.pth'),
+      /^Error: cut\.pth: .*(truncated|not a PyTorch checkpoint)/,
+      `kept ${keep}`,
+    );
   }
-  assert.throws(() => readPthBytes(new Uint8Array(0), 'empty.pth'), /empty\.pth: not a PyTorch checkpoint.*\(empty file\)/);
+  assert.throws(
+    () => readPthBytes(new Uint8Array(0), 'empty.pth'),
+    /empty\.pth: not a PyTorch checkpoint.*\(empty file\)/,
+  );
 });
 
 test('a damaged storage is caught by its CRC', () => {
@@ -296,7 +314,13 @@ const plainStorages = (scale: number): Record<string, Uint8Array> => ({
 });
 
 test('a plain OrderedDict state dict reads with shapes, float32 and int64 values', () => {
-  const sd = readPthBytes(checkpoint(plainStateDict((k) => k), plainStorages(1)), 'plain.pth');
+  const sd = readPthBytes(
+    checkpoint(
+      plainStateDict((k) => k),
+      plainStorages(1),
+    ),
+    'plain.pth',
+  );
   assert.deepEqual([...sd.keys()], ['conv.weight', 'conv.bias', 'bn.num_batches_tracked']);
   assert.deepEqual(sd.get('conv.weight'), { shape: [2, 2], data: Float32Array.from(convWeight) });
   assert.deepEqual(sd.get('conv.bias'), { shape: [2], data: Float32Array.from(convBias) });
@@ -308,7 +332,16 @@ test('params_ema is preferred over params, whichever comes first', () => {
   const params: Py = { ordered: [['w', tensor('0', 'FloatStorage', 2, 0, [2])]] };
   const ema: Py = { ordered: [['w', tensor('1', 'FloatStorage', 2, 0, [2])]] };
   const storages = { '0': f32Bytes([1, 2]), '1': f32Bytes([10, 20]) };
-  for (const order of [[['params', params], ['params_ema', ema]], [['params_ema', ema], ['params', params]]] as Array<Array<[Py, Py]>>) {
+  for (const order of [
+    [
+      ['params', params],
+      ['params_ema', ema],
+    ],
+    [
+      ['params_ema', ema],
+      ['params', params],
+    ],
+  ] as Array<Array<[Py, Py]>>) {
     const sd = readPthBytes(checkpoint({ dict: order }, storages), 'basicsr.pth');
     assert.deepEqual(sd.get('w')?.data, Float32Array.from([10, 20]));
   }
@@ -344,7 +377,15 @@ test('nested wrappers, the DataParallel module. prefix and non-tensor entries ar
 test('a wrapper holding only configuration is passed over for one holding weights', () => {
   const wrapped: Py = {
     dict: [
-      ['model', { dict: [['arch', 'RRDBNet'], ['scale', 4]] }],
+      [
+        'model',
+        {
+          dict: [
+            ['arch', 'RRDBNet'],
+            ['scale', 4],
+          ],
+        },
+      ],
       ['weights', { dict: [['net', { ordered: [['w', tensor('0', 'FloatStorage', 1, 0, [1])]] }]] }],
     ],
   };
@@ -356,21 +397,72 @@ test('tensors of a wrapper that is not chosen are never decoded', () => {
   // 'params' points at a storage whose view is out of range: reading it would throw.
   const broken: Py = { ordered: [['w', tensor('0', 'FloatStorage', 2, 5, [2])]] };
   const good: Py = { ordered: [['w', tensor('0', 'FloatStorage', 2, 0, [2])]] };
-  const sd = readPthBytes(checkpoint({ dict: [['params', broken], ['params_ema', good]] }, { '0': f32Bytes([1, 2]) }), 'lazy.pth');
+  const sd = readPthBytes(
+    checkpoint(
+      {
+        dict: [
+          ['params', broken],
+          ['params_ema', good],
+        ],
+      },
+      { '0': f32Bytes([1, 2]) },
+    ),
+    'lazy.pth',
+  );
   assert.deepEqual(sd.get('w')?.data, Float32Array.from([1, 2]));
 });
 
 test('a wrapper that contains itself ends in an error, not a loop', () => {
   // d = {}; d['params'] = d  ->  EMPTY_DICT BINPUT 0 MARK 'params' BINGET 0 SETITEMS STOP
-  const selfReferencing = Uint8Array.from([0x80, 0x02, 0x7d, 0x71, 0x00, 0x28, 0x58, 6, 0, 0, 0, ...Buffer.from('params'), 0x68, 0x00, 0x75, 0x2e]);
+  const selfReferencing = Uint8Array.from([
+    0x80,
+    0x02,
+    0x7d,
+    0x71,
+    0x00,
+    0x28,
+    0x58,
+    6,
+    0,
+    0,
+    0,
+    ...Buffer.from('params'),
+    0x68,
+    0x00,
+    0x75,
+    0x2e,
+  ]);
   const bytes = zip([{ name: 'archive/data.pkl', data: selfReferencing }]);
-  assert.throws(() => readPthBytes(bytes, 'cycle.pth'), /cycle\.pth: the top-level object has no tensors, and no wrapper key .* leads to any \(its keys: 'params'\)/);
+  assert.throws(
+    () => readPthBytes(bytes, 'cycle.pth'),
+    /cycle\.pth: the top-level object has no tensors, and no wrapper key .* leads to any \(its keys: 'params'\)/,
+  );
 });
 
 test('stripModulePrefix strips only when every key has the prefix', () => {
   const t = { shape: [1], data: Float32Array.from([1]) };
-  assert.deepEqual([...stripModulePrefix(new Map([['module.a', t], ['module.b.c', t]])).keys()], ['a', 'b.c']);
-  assert.deepEqual([...stripModulePrefix(new Map([['module.a', t], ['b', t]])).keys()], ['module.a', 'b']);
+  assert.deepEqual(
+    [
+      ...stripModulePrefix(
+        new Map([
+          ['module.a', t],
+          ['module.b.c', t],
+        ]),
+      ).keys(),
+    ],
+    ['a', 'b.c'],
+  );
+  assert.deepEqual(
+    [
+      ...stripModulePrefix(
+        new Map([
+          ['module.a', t],
+          ['b', t],
+        ]),
+      ).keys(),
+    ],
+    ['module.a', 'b'],
+  );
   assert.deepEqual([...stripModulePrefix(new Map()).keys()], []);
 });
 
@@ -380,7 +472,19 @@ test('objects that are not state dicts are clear errors', () => {
     /single\.pth: the top-level object is a single tensor; expected a dict of tensors/,
   );
   assert.throws(
-    () => readPthBytes(checkpoint({ dict: [['epoch', 3], ['lr', 1]] }, {}), 'meta.pth'),
+    () =>
+      readPthBytes(
+        checkpoint(
+          {
+            dict: [
+              ['epoch', 3],
+              ['lr', 1],
+            ],
+          },
+          {},
+        ),
+        'meta.pth',
+      ),
     /meta\.pth: the top-level object has no tensors, .*\(its keys: 'epoch', 'lr'\); expected a state dict/,
   );
   assert.throws(
@@ -388,7 +492,10 @@ test('objects that are not state dicts are clear errors', () => {
     /empty\.pth: the top-level object has no tensors, and no wrapper key .* leads to any \(its keys: 'params'\)/,
   );
   assert.throws(() => readPthBytes(checkpoint([1, 2], {}), 'list.pth'), /list\.pth: the top-level object is a list/);
-  assert.throws(() => unwrapStateDict(undefined, 'x'), /x: the top-level object is nothing; expected a dict of tensors/);
+  assert.throws(
+    () => unwrapStateDict(undefined, 'x'),
+    /x: the top-level object is nothing; expected a dict of tensors/,
+  );
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -450,10 +557,16 @@ test('storage offsets and non-contiguous strides give the same values torch woul
     'views.pth',
   );
   assert.deepEqual(sd.get('rows'), { shape: [2, 4], data: Float32Array.from([4, 5, 6, 7, 8, 9, 10, 11]) });
-  assert.deepEqual(sd.get('transposed'), { shape: [4, 3], data: Float32Array.from([0, 4, 8, 1, 5, 9, 2, 6, 10, 3, 7, 11]) });
+  assert.deepEqual(sd.get('transposed'), {
+    shape: [4, 3],
+    data: Float32Array.from([0, 4, 8, 1, 5, 9, 2, 6, 10, 3, 7, 11]),
+  });
   assert.deepEqual(sd.get('sliced'), { shape: [3, 2], data: Float32Array.from([1, 3, 5, 7, 9, 11]) });
   assert.deepEqual(sd.get('expanded'), { shape: [2, 3], data: Float32Array.from([8, 9, 10, 8, 9, 10]) });
-  assert.deepEqual(sd.get('permuted'), { shape: [3, 2, 2], data: Float32Array.from([0, 3, 6, 9, 1, 4, 7, 10, 2, 5, 8, 11]) });
+  assert.deepEqual(sd.get('permuted'), {
+    shape: [3, 2, 2],
+    data: Float32Array.from([0, 3, 6, 9, 1, 4, 7, 10, 2, 5, 8, 11]),
+  });
   assert.deepEqual(sd.get('scalar'), { shape: [], data: Float32Array.from([11]) });
   assert.deepEqual(sd.get('empty'), { shape: [0, 3], data: new Float32Array(0) });
   // Tensors never share memory with each other or with the file.
@@ -463,46 +576,99 @@ test('storage offsets and non-contiguous strides give the same values torch woul
 test('a half-precision view with strides decodes through the strided path', () => {
   const halves = Uint16Array.from([0x3c00, 0x4000, 0x4200, 0x4400]); // 1, 2, 3, 4
   const sd = readPthBytes(
-    checkpoint({ ordered: [['t', tensor('0', 'HalfStorage', 4, 0, [2, 2], [1, 2])]] }, { '0': new Uint8Array(halves.buffer) }),
+    checkpoint(
+      { ordered: [['t', tensor('0', 'HalfStorage', 4, 0, [2, 2], [1, 2])]] },
+      { '0': new Uint8Array(halves.buffer) },
+    ),
     'half-t.pth',
   );
   assert.deepEqual(sd.get('t')?.data, Float32Array.from([1, 3, 2, 4]));
 });
 
 test('views that reach past their storage, and storages of the wrong size, are refused', () => {
-  const outOfRange = checkpoint({ ordered: [['w', tensor('0', 'FloatStorage', 4, 1, [2, 2])]] }, { '0': f32Bytes([1, 2, 3, 4]) });
-  assert.throws(() => readPthBytes(outOfRange, 'view.pth'), /view\.pth: a tensor of shape \[2, 2\] .* reaches element 4 of storage '0', which holds 4/);
-  const shortStorage = checkpoint({ ordered: [['w', tensor('0', 'FloatStorage', 4, 0, [4])]] }, { '0': f32Bytes([1, 2, 3]) });
-  assert.throws(() => readPthBytes(shortStorage, 'short.pth'), /short\.pth: entry 'archive\/data\/0' holds 12 bytes; expected 16 \(4 elements of FloatStorage\)/);
+  const outOfRange = checkpoint(
+    { ordered: [['w', tensor('0', 'FloatStorage', 4, 1, [2, 2])]] },
+    { '0': f32Bytes([1, 2, 3, 4]) },
+  );
+  assert.throws(
+    () => readPthBytes(outOfRange, 'view.pth'),
+    /view\.pth: a tensor of shape \[2, 2\] .* reaches element 4 of storage '0', which holds 4/,
+  );
+  const shortStorage = checkpoint(
+    { ordered: [['w', tensor('0', 'FloatStorage', 4, 0, [4])]] },
+    { '0': f32Bytes([1, 2, 3]) },
+  );
+  assert.throws(
+    () => readPthBytes(shortStorage, 'short.pth'),
+    /short\.pth: entry 'archive\/data\/0' holds 12 bytes; expected 16 \(4 elements of FloatStorage\)/,
+  );
   const missing = checkpoint({ ordered: [['w', tensor('9', 'FloatStorage', 1, 0, [1])]] }, {});
-  assert.throws(() => readPthBytes(missing, 'missing.pth'), /missing\.pth: storage '9' has no entry 'archive\/data\/9'/);
+  assert.throws(
+    () => readPthBytes(missing, 'missing.pth'),
+    /missing\.pth: storage '9' has no entry 'archive\/data\/9'/,
+  );
   const badSize: Py = {
-    ordered: [['w', { call: { global: ['torch._utils', '_rebuild_tensor_v2'] }, args: [{ persistent: { tuple: ['storage', { global: ['torch', 'FloatStorage'] }, '0', 'cpu', 1] } }, 0, { tuple: [-1] }, { tuple: [1] }, false, null] }]],
+    ordered: [
+      [
+        'w',
+        {
+          call: { global: ['torch._utils', '_rebuild_tensor_v2'] },
+          args: [
+            { persistent: { tuple: ['storage', { global: ['torch', 'FloatStorage'] }, '0', 'cpu', 1] } },
+            0,
+            { tuple: [-1] },
+            { tuple: [1] },
+            false,
+            null,
+          ],
+        },
+      ],
+    ],
   };
-  assert.throws(() => readPthBytes(checkpoint(badSize, { '0': f32Bytes([1]) }), 'neg.pth'), /neg\.pth \(archive\/data\.pkl\): .*_rebuild_tensor_v2: expected size and stride to be tuples of non-negative integers/);
+  assert.throws(
+    () => readPthBytes(checkpoint(badSize, { '0': f32Bytes([1]) }), 'neg.pth'),
+    /neg\.pth \(archive\/data\.pkl\): .*_rebuild_tensor_v2: expected size and stride to be tuples of non-negative integers/,
+  );
 });
 
 test('many broadcast views of a small storage cannot blow up memory', () => {
   const entries: Array<[Py, Py]> = [];
   for (let i = 0; i < 40; i++) entries.push([`w${i}`, tensor('0', 'FloatStorage', 1, 0, [1024, 1024], [0, 0])]);
-  assert.throws(() => readPthBytes(checkpoint({ ordered: entries }, { '0': f32Bytes([1]) }), 'bomb.pth'), /bomb\.pth: the tensors expand to far more data/);
+  assert.throws(
+    () => readPthBytes(checkpoint({ ordered: entries }, { '0': f32Bytes([1]) }), 'bomb.pth'),
+    /bomb\.pth: the tensors expand to far more data/,
+  );
 });
 
 test('nn.Parameter (_rebuild_parameter) unwraps to its tensor', () => {
-  const parameter: Py = { call: { global: ['torch._utils', '_rebuild_parameter'] }, args: [tensor('0', 'FloatStorage', 2, 0, [2]), true, { ordered: [] }] };
+  const parameter: Py = {
+    call: { global: ['torch._utils', '_rebuild_parameter'] },
+    args: [tensor('0', 'FloatStorage', 2, 0, [2]), true, { ordered: [] }],
+  };
   const sd = readPthBytes(checkpoint({ ordered: [['p', parameter]] }, { '0': f32Bytes([5, 6]) }), 'param.pth');
   assert.deepEqual(sd.get('p')?.data, Float32Array.from([5, 6]));
 });
 
 test('zip64 sizes and offsets (extra fields and the zip64 end record) are read', () => {
-  const bytes = checkpoint(plainStateDict((k) => k), plainStorages(1), { zip64: true });
+  const bytes = checkpoint(
+    plainStateDict((k) => k),
+    plainStorages(1),
+    { zip64: true },
+  );
   const sd = readPthBytes(bytes, 'zip64.pth');
   assert.deepEqual(sd.get('conv.weight')?.data, Float32Array.from(convWeight));
   assert.deepEqual(sd.get('bn.num_batches_tracked')?.data, BigInt64Array.from([7n]));
 });
 
 test('deflated entries and other archive names are read too', () => {
-  const sd = readPthBytes(checkpoint(plainStateDict((k) => k), plainStorages(1), { method: 8, archive: 'my_model' }), 'deflated.pth');
+  const sd = readPthBytes(
+    checkpoint(
+      plainStateDict((k) => k),
+      plainStorages(1),
+      { method: 8, archive: 'my_model' },
+    ),
+    'deflated.pth',
+  );
   assert.deepEqual(sd.get('conv.weight')?.data, Float32Array.from(convWeight));
 });
 
@@ -511,26 +677,41 @@ test('deflated entries and other archive names are read too', () => {
 
 const MARKER_DIR = fs.mkdtempSync(path.join(os.tmpdir(), 'upscale-pth-'));
 
-for (const [module, name] of [['os', 'system'], ['posix', 'system'], ['builtins', 'eval'], ['subprocess', 'Popen'], ['torch', 'load']] as const) {
+for (const [module, name] of [
+  ['os', 'system'],
+  ['posix', 'system'],
+  ['builtins', 'eval'],
+  ['subprocess', 'Popen'],
+  ['torch', 'load'],
+] as const) {
   test(`a checkpoint whose data.pkl calls ${module}.${name} is refused and runs nothing`, () => {
     const marker = path.join(MARKER_DIR, `${module}-${name}`);
     const payload: Py = { call: { global: [module, name] }, args: [`touch ${marker}`] };
     const zipped = checkpoint({ dict: [['params', payload]] }, {});
-    assert.throws(() => readPthBytes(zipped, 'evil.pth'), (e: Error) => {
-      assert.match(e.message, /^evil\.pth \(archive\/data\.pkl\): /);
-      assert.ok(e.message.includes(`'${module}.${name}'`), e.message);
-      assert.match(e.message, /not allowed in a weights file/);
-      return true;
-    });
+    assert.throws(
+      () => readPthBytes(zipped, 'evil.pth'),
+      (e: Error) => {
+        assert.match(e.message, /^evil\.pth \(archive\/data\.pkl\): /);
+        assert.ok(e.message.includes(`'${module}.${name}'`), e.message);
+        assert.match(e.message, /not allowed in a weights file/);
+        return true;
+      },
+    );
     // A bare pickle (what a legacy-format file starts with) is refused the same way.
-    assert.throws(() => readPthBytes(pickle(payload), 'evil-legacy.pth'), (e: Error) => e.message.includes(`'${module}.${name}'`));
+    assert.throws(
+      () => readPthBytes(pickle(payload), 'evil-legacy.pth'),
+      (e: Error) => e.message.includes(`'${module}.${name}'`),
+    );
     assert.equal(fs.existsSync(marker), false);
   });
 }
 
 test('a whole pickled module (a global outside the allow-list) is refused by name', () => {
   const model: Py = { call: { global: ['basicsr.archs.rrdbnet_arch', 'RRDBNet'] }, args: [] };
-  assert.throws(() => readPthBytes(checkpoint(model, {}), 'model.pth'), /'basicsr\.archs\.rrdbnet_arch\.RRDBNet', which is not allowed in a weights file/);
+  assert.throws(
+    () => readPthBytes(checkpoint(model, {}), 'model.pth'),
+    /'basicsr\.archs\.rrdbnet_arch\.RRDBNet', which is not allowed in a weights file/,
+  );
 });
 
 test('zip entries that escape their folder are refused', () => {
@@ -539,17 +720,23 @@ test('zip entries that escape their folder are refused', () => {
       { name: 'archive/data.pkl', data: pickle({ ordered: [] }) },
       { name: evil, data: Uint8Array.from([1]) },
     ]);
-    assert.throws(() => readPthBytes(bytes, 'escape.pth'), (e: Error) => {
-      assert.ok(e.message.startsWith('escape.pth: '), e.message);
-      assert.ok(e.message.includes(`'${evil}' escapes its folder`), e.message);
-      return true;
-    });
+    assert.throws(
+      () => readPthBytes(bytes, 'escape.pth'),
+      (e: Error) => {
+        assert.ok(e.message.startsWith('escape.pth: '), e.message);
+        assert.ok(e.message.includes(`'${evil}' escapes its folder`), e.message);
+        return true;
+      },
+    );
   }
 });
 
 test('duplicate, overlapping, unsupported and out-of-range zip entries are refused', () => {
   const dataPkl = { name: 'archive/data.pkl', data: pickle({ ordered: [] }) };
-  assert.throws(() => readPthBytes(zip([dataPkl, dataPkl]), 'dup.pth'), /dup\.pth: .*entry 'archive\/data\.pkl' appears twice/);
+  assert.throws(
+    () => readPthBytes(zip([dataPkl, dataPkl]), 'dup.pth'),
+    /dup\.pth: .*entry 'archive\/data\.pkl' appears twice/,
+  );
 
   // Central directory pointing the second entry at the first one's bytes.
   const twoEntries = zip([dataPkl, { name: 'archive/data/0', data: f32Bytes([1]) }]);
@@ -562,7 +749,10 @@ test('duplicate, overlapping, unsupported and out-of-range zip entries are refus
 
   const pastEnd = twoEntries.slice();
   new DataView(pastEnd.buffer).setUint32(secondCentral + 42, 0x7fffffff, true);
-  assert.throws(() => readPthBytes(pastEnd, 'past.pth'), /past\.pth: .*points to offset 2147483647, where there is no local header/);
+  assert.throws(
+    () => readPthBytes(pastEnd, 'past.pth'),
+    /past\.pth: .*points to offset 2147483647, where there is no local header/,
+  );
 
   const hugeSize = twoEntries.slice();
   new DataView(hugeSize.buffer).setUint32(secondCentral + 20, 1 << 30, true);
@@ -571,7 +761,10 @@ test('duplicate, overlapping, unsupported and out-of-range zip entries are refus
 
   const bzip2 = twoEntries.slice();
   new DataView(bzip2.buffer).setUint16(secondCentral + 10, 12, true);
-  assert.throws(() => readPthBytes(bzip2, 'bzip.pth'), /bzip\.pth: .*compression method 12; expected stored \(0\) or deflate \(8\)/);
+  assert.throws(
+    () => readPthBytes(bzip2, 'bzip.pth'),
+    /bzip\.pth: .*compression method 12; expected stored \(0\) or deflate \(8\)/,
+  );
 });
 
 test('zips without a state dict pickle are explained', () => {
@@ -582,13 +775,23 @@ test('zips without a state dict pickle are explained', () => {
   ]);
   assert.throws(() => readPthBytes(torchScript, 'script.pt'), /script\.pt: this is a TorchScript archive/);
   const other = zip([{ name: 'readme.txt', data: Buffer.from('hi') }]);
-  assert.throws(() => readPthBytes(other, 'other.zip'), /other\.zip: the zip holds no '<archive>\/data\.pkl'.*readme\.txt/);
+  assert.throws(
+    () => readPthBytes(other, 'other.zip'),
+    /other\.zip: the zip holds no '<archive>\/data\.pkl'.*readme\.txt/,
+  );
 });
 
 test('a truncated synthetic checkpoint is a clear error at every cut', () => {
-  const whole = checkpoint(plainStateDict((k) => k), plainStorages(1));
+  const whole = checkpoint(
+    plainStateDict((k) => k),
+    plainStorages(1),
+  );
   for (let keep = 0; keep < whole.length; keep += 7) {
-    assert.throws(() => readPthBytes(whole.subarray(0, keep), 'cut.pth'), /^Error: cut\.pth: /, `kept ${keep} of ${whole.length}`);
+    assert.throws(
+      () => readPthBytes(whole.subarray(0, keep), 'cut.pth'),
+      /^Error: cut\.pth: /,
+      `kept ${keep} of ${whole.length}`,
+    );
   }
 });
 
@@ -597,11 +800,28 @@ test('a truncated synthetic checkpoint is a clear error at every cut', () => {
 
 /** magic, protocol, sys info, the object, the storage keys, then each storage as int64 count + data. */
 function legacyCheckpoint(object: Py, storages: Array<[string, number, Uint8Array]>): Uint8Array {
-  const magic = Uint8Array.from([0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19, 0x2e]);
+  const magic = Uint8Array.from([
+    0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19, 0x2e,
+  ]);
   const parts: Uint8Array[] = [
     magic,
     pickle(1001),
-    pickle({ dict: [['protocol_version', 1001], ['little_endian', true], ['type_sizes', { dict: [['short', 2], ['int', 4], ['long', 8]] }]] }),
+    pickle({
+      dict: [
+        ['protocol_version', 1001],
+        ['little_endian', true],
+        [
+          'type_sizes',
+          {
+            dict: [
+              ['short', 2],
+              ['int', 4],
+              ['long', 8],
+            ],
+          },
+        ],
+      ],
+    }),
     pickle(object),
     pickle(storages.map(([key]) => key)),
   ];
@@ -654,15 +874,25 @@ test('the legacy (pre-1.6) format reads, including storage views', () => {
   assert.deepEqual(sd.get('c'), { shape: [2], data: Float32Array.from([5, 6]) });
 
   for (let keep = 0; keep < bytes.length; keep += 5) {
-    assert.throws(() => readPthBytes(bytes.subarray(0, keep), 'legacy-cut.pth'), /^Error: legacy-cut\.pth: /, `kept ${keep}`);
+    assert.throws(
+      () => readPthBytes(bytes.subarray(0, keep), 'legacy-cut.pth'),
+      /^Error: legacy-cut\.pth: /,
+      `kept ${keep}`,
+    );
   }
 });
 
 test('a legacy file whose storage count disagrees with its tensors is refused', () => {
   const bytes = legacyCheckpoint({ ordered: [['w', legacyTensor('1', 2, 0, [2])]] }, [['1', 3, f32Bytes([1, 2, 3])]]);
-  assert.throws(() => readPthBytes(bytes, 'count.pth'), /count\.pth: storage '1' holds 3 elements; its tensors expect 2/);
+  assert.throws(
+    () => readPthBytes(bytes, 'count.pth'),
+    /count\.pth: storage '1' holds 3 elements; its tensors expect 2/,
+  );
 });
 
-test('a pickle that is not torch\'s magic number is not a checkpoint', () => {
-  assert.throws(() => readPthBytes(pickle({ dict: [] }), 'plain.pkl'), /plain\.pkl: not a PyTorch checkpoint: .*magic number/);
+test("a pickle that is not torch's magic number is not a checkpoint", () => {
+  assert.throws(
+    () => readPthBytes(pickle({ dict: [] }), 'plain.pkl'),
+    /plain\.pkl: not a PyTorch checkpoint: .*magic number/,
+  );
 });

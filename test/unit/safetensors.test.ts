@@ -11,7 +11,11 @@ interface EntrySpec {
 }
 
 /** Assembles a file: u64 header length, JSON header padded with spaces to 8 bytes, data. */
-function safetensorsFile(header: Record<string, EntrySpec | Record<string, string>>, data: Uint8Array, rawHeader?: string): Uint8Array {
+function safetensorsFile(
+  header: Record<string, EntrySpec | Record<string, string>>,
+  data: Uint8Array,
+  rawHeader?: string,
+): Uint8Array {
   let json = rawHeader ?? JSON.stringify(header);
   while (json.length % 8 !== 0) json += ' ';
   const headerBytes = Buffer.from(json, 'utf8');
@@ -73,17 +77,32 @@ test('a header length past the end of the file is refused', () => {
   const file = safetensorsFile({ w: { dtype: 'F32', shape: [1], data_offsets: [0, 4] } }, new Uint8Array(4));
   const view = new DataView(file.buffer);
   view.setBigUint64(0, BigInt(file.length), true);
-  assert.throws(() => readSafetensors(file, 'long.safetensors'), /^Error: long\.safetensors: not a valid safetensors file: the header claims \d+ bytes but the file holds \d+/);
+  assert.throws(
+    () => readSafetensors(file, 'long.safetensors'),
+    /^Error: long\.safetensors: not a valid safetensors file: the header claims \d+ bytes but the file holds \d+/,
+  );
   view.setBigUint64(0, 2n ** 63n, true);
-  assert.throws(() => readSafetensors(file, 'huge.safetensors'), /huge\.safetensors: .*the header claims 9223372036854775808 bytes/);
-  assert.throws(() => readSafetensors(new Uint8Array(5), 'tiny.safetensors'), /tiny\.safetensors: .*5 bytes long, shorter than the 8-byte header length/);
+  assert.throws(
+    () => readSafetensors(file, 'huge.safetensors'),
+    /huge\.safetensors: .*the header claims 9223372036854775808 bytes/,
+  );
+  assert.throws(
+    () => readSafetensors(new Uint8Array(5), 'tiny.safetensors'),
+    /tiny\.safetensors: .*5 bytes long, shorter than the 8-byte header length/,
+  );
 });
 
 test('data offsets past the end of the data section are refused', () => {
   const file = safetensorsFile({ w: { dtype: 'F32', shape: [4], data_offsets: [0, 16] } }, new Uint8Array(12));
-  assert.throws(() => readSafetensors(file, 'short.safetensors'), /short\.safetensors: .*tensor 'w' spans bytes 0\.\.16 but the data section is 12 bytes/);
+  assert.throws(
+    () => readSafetensors(file, 'short.safetensors'),
+    /short\.safetensors: .*tensor 'w' spans bytes 0\.\.16 but the data section is 12 bytes/,
+  );
   const reversed = safetensorsFile({ w: { dtype: 'F32', shape: [0], data_offsets: [8, 4] } }, new Uint8Array(12));
-  assert.throws(() => readSafetensors(reversed, 'reversed.safetensors'), /reversed\.safetensors: .*tensor 'w' spans bytes 8\.\.4/);
+  assert.throws(
+    () => readSafetensors(reversed, 'reversed.safetensors'),
+    /reversed\.safetensors: .*tensor 'w' spans bytes 8\.\.4/,
+  );
 });
 
 test('overlapping data offsets are refused', () => {
@@ -94,7 +113,10 @@ test('overlapping data offsets are refused', () => {
     },
     new Uint8Array(12),
   );
-  assert.throws(() => readSafetensors(file, 'overlap.safetensors'), /overlap\.safetensors: .*tensors 'a' and 'b' overlap/);
+  assert.throws(
+    () => readSafetensors(file, 'overlap.safetensors'),
+    /overlap\.safetensors: .*tensors 'a' and 'b' overlap/,
+  );
   const nested = safetensorsFile(
     {
       outer: { dtype: 'F32', shape: [4], data_offsets: [0, 16] },
@@ -102,34 +124,43 @@ test('overlapping data offsets are refused', () => {
     },
     new Uint8Array(16),
   );
-  assert.throws(() => readSafetensors(nested, 'nested.safetensors'), /nested\.safetensors: .*tensors 'outer' and 'inner' overlap/);
+  assert.throws(
+    () => readSafetensors(nested, 'nested.safetensors'),
+    /nested\.safetensors: .*tensors 'outer' and 'inner' overlap/,
+  );
 });
 
-test(
-  'an overlap hidden behind a zero-length tensor is refused',
-  () => {
-    const file = safetensorsFile(
-      {
-        outer: { dtype: 'F32', shape: [4], data_offsets: [0, 16] },
-        empty: { dtype: 'F32', shape: [0], data_offsets: [4, 4] },
-        inner: { dtype: 'F32', shape: [2], data_offsets: [8, 16] },
-      },
-      new Uint8Array(16),
-    );
-    assert.throws(() => readSafetensors(file, 'hidden.safetensors'), /hidden\.safetensors: .*overlap/);
-  },
-);
+test('an overlap hidden behind a zero-length tensor is refused', () => {
+  const file = safetensorsFile(
+    {
+      outer: { dtype: 'F32', shape: [4], data_offsets: [0, 16] },
+      empty: { dtype: 'F32', shape: [0], data_offsets: [4, 4] },
+      inner: { dtype: 'F32', shape: [2], data_offsets: [8, 16] },
+    },
+    new Uint8Array(16),
+  );
+  assert.throws(() => readSafetensors(file, 'hidden.safetensors'), /hidden\.safetensors: .*overlap/);
+});
 
 test('a shape that disagrees with the byte span is refused', () => {
   const file = safetensorsFile({ w: { dtype: 'F16', shape: [3, 3], data_offsets: [0, 16] } }, new Uint8Array(16));
-  assert.throws(() => readSafetensors(file, 'shape.safetensors'), /shape\.safetensors: .*tensor 'w' has shape \[3, 3\] \(18 bytes\) but spans 16 bytes/);
+  assert.throws(
+    () => readSafetensors(file, 'shape.safetensors'),
+    /shape\.safetensors: .*tensor 'w' has shape \[3, 3\] \(18 bytes\) but spans 16 bytes/,
+  );
 });
 
 test('a header that is not JSON, or not an object, is refused', () => {
   const notJson = safetensorsFile({}, new Uint8Array(0), '{"w": {"dtype": "F32",');
-  assert.throws(() => readSafetensors(notJson, 'garbled.safetensors'), /garbled\.safetensors: not a valid safetensors file: the header is not JSON/);
+  assert.throws(
+    () => readSafetensors(notJson, 'garbled.safetensors'),
+    /garbled\.safetensors: not a valid safetensors file: the header is not JSON/,
+  );
   const array = safetensorsFile({}, new Uint8Array(0), '[1, 2, 3]');
-  assert.throws(() => readSafetensors(array, 'array.safetensors'), /array\.safetensors: .*the header is not a JSON object/);
+  assert.throws(
+    () => readSafetensors(array, 'array.safetensors'),
+    /array\.safetensors: .*the header is not a JSON object/,
+  );
   const binary = new Uint8Array(16);
   binary[0] = 8;
   binary.fill(0xff, 8);
@@ -138,9 +169,22 @@ test('a header that is not JSON, or not an object, is refused', () => {
 
 test('entries without a valid dtype, shape and offsets, or with an unknown dtype, are refused', () => {
   const missing = safetensorsFile({}, new Uint8Array(4), '{"w": {"dtype": "F32", "shape": [1]}}');
-  assert.throws(() => readSafetensors(missing, 'missing.safetensors'), /missing\.safetensors: .*tensor 'w' has no valid dtype, shape and data_offsets/);
-  const negative = safetensorsFile({}, new Uint8Array(4), '{"w": {"dtype": "F32", "shape": [-1], "data_offsets": [0, 4]}}');
-  assert.throws(() => readSafetensors(negative, 'negative.safetensors'), /negative\.safetensors: .*tensor 'w' has no valid/);
+  assert.throws(
+    () => readSafetensors(missing, 'missing.safetensors'),
+    /missing\.safetensors: .*tensor 'w' has no valid dtype, shape and data_offsets/,
+  );
+  const negative = safetensorsFile(
+    {},
+    new Uint8Array(4),
+    '{"w": {"dtype": "F32", "shape": [-1], "data_offsets": [0, 4]}}',
+  );
+  assert.throws(
+    () => readSafetensors(negative, 'negative.safetensors'),
+    /negative\.safetensors: .*tensor 'w' has no valid/,
+  );
   const unknown = safetensorsFile({ w: { dtype: 'F8_E4M3', shape: [4], data_offsets: [0, 4] } }, new Uint8Array(4));
-  assert.throws(() => readSafetensors(unknown, 'fp8.safetensors'), /fp8\.safetensors: .*tensor 'w' has dtype F8_E4M3; expected one of F32, F16, BF16, I64/);
+  assert.throws(
+    () => readSafetensors(unknown, 'fp8.safetensors'),
+    /fp8\.safetensors: .*tensor 'w' has dtype F8_E4M3; expected one of F32, F16, BF16, I64/,
+  );
 });

@@ -16,26 +16,36 @@ test('without PReLU slopes: ReLU is assumed unless the user says relu or leakyre
   assert.deepEqual(resolveActivation(false, undefined), { activation: 'relu', source: 'assumed' });
   assert.deepEqual(resolveActivation(false, 'relu'), { activation: 'relu', source: 'user' });
   assert.deepEqual(resolveActivation(false, 'leakyrelu'), { activation: 'leakyrelu', source: 'user' });
-  assert.throws(() => resolveActivation(false, 'prelu'),
-    /^Error: SRVGGNetCompact: activation 'prelu' was asked for, but the weights hold no PReLU slopes .*: choose relu or leakyrelu$/);
+  assert.throws(
+    () => resolveActivation(false, 'prelu'),
+    /^Error: SRVGGNetCompact: activation 'prelu' was asked for, but the weights hold no PReLU slopes .*: choose relu or leakyrelu$/,
+  );
 });
 
 test('with PReLU slopes: the weights decide; relu or leakyrelu contradicts them and is refused', () => {
   assert.deepEqual(resolveActivation(true, undefined), { activation: 'prelu', source: 'weights' });
   assert.deepEqual(resolveActivation(true, 'prelu'), { activation: 'prelu', source: 'weights' });
   for (const requested of ['relu', 'leakyrelu'] as const) {
-    assert.throws(() => resolveActivation(true, requested),
-      new RegExp(`^Error: SRVGGNetCompact: activation '${requested}' was asked for, but the weights hold PReLU slopes .*trained with PReLU`));
+    assert.throws(
+      () => resolveActivation(true, requested),
+      new RegExp(
+        `^Error: SRVGGNetCompact: activation '${requested}' was asked for, but the weights hold PReLU slopes .*trained with PReLU`,
+      ),
+    );
   }
 });
 
 test('the warning names the file, the assumption and how to override it; only an assumption warns', () => {
   assert.deepEqual(activationWarnings('/models/4x-foo.pth', 'assumed', 'import'), [
     '4x-foo.pth: SRVGGNetCompact weights do not say which activation was trained; assuming ReLU. ' +
-    'If the model was trained with LeakyReLU or the output looks wrong, import it again choosing LeakyReLU (upscale models import FILE --activation leakyrelu; in VS Code, Import Model… asks).',
+      'If the model was trained with LeakyReLU or the output looks wrong, import it again choosing LeakyReLU (upscale models import FILE --activation leakyrelu; in VS Code, Import Model… asks).',
   ]);
-  assert.match(activationWarnings('x.safetensors', 'assumed', 'convert')[0] ?? '', /, convert it again with --activation leakyrelu\.$/);
-  for (const source of ['weights', 'user', undefined] as const) assert.deepEqual(activationWarnings('x.pth', source, 'import'), []);
+  assert.match(
+    activationWarnings('x.safetensors', 'assumed', 'convert')[0] ?? '',
+    /, convert it again with --activation leakyrelu\.$/,
+  );
+  for (const source of ['weights', 'user', undefined] as const)
+    assert.deepEqual(activationWarnings('x.pth', source, 'import'), []);
 });
 
 function graphOps(model: Uint8Array): onnx.INodeProto[] {
@@ -59,7 +69,8 @@ test('detection reports an assumed ReLU; choosing LeakyReLU builds LeakyRelu nod
   // One after every conv but the last: the first conv and num_conv more.
   assert.equal(leaky.length, 3);
   assert.equal(ops.filter((n) => n.opType === 'Relu').length, 0);
-  for (const n of leaky) assert.ok(Math.abs((n.attribute?.find((a) => a.name === 'alpha')?.f ?? 0) - 0.1) < 1e-7, 'alpha 0.1');
+  for (const n of leaky)
+    assert.ok(Math.abs((n.attribute?.find((a) => a.name === 'alpha')?.f ?? 0) - 0.1) < 1e-7, 'alpha 0.1');
   assert.throws(() => srvgg.chooseActivation?.(detected, 'prelu'), /activation 'prelu' was asked for/);
 });
 
@@ -69,6 +80,12 @@ test('the PReLU fixture: the weights decide, and a contradicting choice is refus
   assert.ok(detected && srvgg.chooseActivation);
   assert.deepEqual(detected.info.activation, { activation: 'prelu', source: 'weights' });
   assert.equal(detected.info.variant, 'SRVGGNetCompact (4 convs, prelu)');
-  assert.deepEqual(srvgg.chooseActivation(detected, 'prelu').info.activation, { activation: 'prelu', source: 'weights' });
-  assert.throws(() => srvgg.chooseActivation?.(detected, 'leakyrelu'), /activation 'leakyrelu' was asked for, but the weights hold PReLU slopes/);
+  assert.deepEqual(srvgg.chooseActivation(detected, 'prelu').info.activation, {
+    activation: 'prelu',
+    source: 'weights',
+  });
+  assert.throws(
+    () => srvgg.chooseActivation?.(detected, 'leakyrelu'),
+    /activation 'leakyrelu' was asked for, but the weights hold PReLU slopes/,
+  );
 });

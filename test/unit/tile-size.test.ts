@@ -34,7 +34,12 @@ test('by default a 512² image runs whole (with a mirrored border too), 1024² a
 
 test('an automatic tile never decides more than the limit, and takes the fewest tiles that allow it', () => {
   for (let length = 1; length <= 3000; length += 7) {
-    for (const [context, maxCore] of [[16, 512], [16, 309], [0, 64], [8, 100]] as const) {
+    for (const [context, maxCore] of [
+      [16, 512],
+      [16, 309],
+      [0, 64],
+      [8, 100],
+    ] as const) {
       const shared = 2 * context;
       const tile = chooseTile(undefined, length, length, context, maxCore).width;
       if (tile === 0) {
@@ -42,14 +47,17 @@ test('an automatic tile never decides more than the limit, and takes the fewest 
         continue;
       }
       const spans = axisSpans(length, tile, shared);
-      assert.ok(tile - shared <= maxCore, `${length}/${context}/${maxCore}: a ${tile} px tile decides more than ${maxCore}`);
+      assert.ok(
+        tile - shared <= maxCore,
+        `${length}/${context}/${maxCore}: a ${tile} px tile decides more than ${maxCore}`,
+      );
       assert.equal(spans.length, Math.ceil(length / maxCore), `${length}/${context}/${maxCore}: ${spans.length} tiles`);
     }
   }
 });
 
 test('no border by default; a mirrored one is context, never wider than the overlap: --overlap 0 adds none', () => {
-  assert.equal(DEFAULT_PADDING, 'none', 'a whole-image run is the model\'s own output');
+  assert.equal(DEFAULT_PADDING, 'none', "a whole-image run is the model's own output");
   assert.equal(edgePadFor('none', 16), 0);
   assert.equal(edgePadFor('reflect', 16), EDGE_PAD);
   assert.equal(edgePadFor('reflect', 2), 2);
@@ -58,7 +66,15 @@ test('no border by default; a mirrored one is context, never wider than the over
   // --tile 512 --overlap 0 on a 512 px image: one tile, not two that overlap by 504 px.
   const pad = edgePadFor('reflect', 0);
   const t = chooseTile(512, 512 + 2 * pad, 512 + 2 * pad, 0);
-  assert.equal(passGrid({ width: 512, height: 512 }, { tileWidth: t.width, tileHeight: t.height, overlap: 0, edgePad: pad }).cols.length, 1);
+  assert.equal(
+    passGrid({ width: 512, height: 512 }, { tileWidth: t.width, tileHeight: t.height, overlap: 0, edgePad: pad }).cols
+      .length,
+    1,
+  );
   const half = chooseTile(256, 512 + 2 * pad, 512 + 2 * pad, 0);
-  assert.equal(passGrid({ width: 512, height: 512 }, { tileWidth: half.width, tileHeight: half.height, overlap: 0, edgePad: pad }).cols.length, 2);
+  assert.equal(
+    passGrid({ width: 512, height: 512 }, { tileWidth: half.width, tileHeight: half.height, overlap: 0, edgePad: pad })
+      .cols.length,
+    2,
+  );
 });

@@ -9,14 +9,23 @@ test('one span when the tile is 0 or covers the axis', () => {
 });
 
 test('spans cover the axis, all the same size, with at least the overlap between neighbours', () => {
-  for (const [length, tile, overlap] of [[100, 32, 8], [1000, 96, 32], [97, 40, 0], [513, 512, 32], [2000, 300, 60]] as const) {
+  for (const [length, tile, overlap] of [
+    [100, 32, 8],
+    [1000, 96, 32],
+    [97, 40, 0],
+    [513, 512, 32],
+    [2000, 300, 60],
+  ] as const) {
     const spans = axisSpans(length, tile, overlap);
     assert.equal(spans[0]?.start, 0);
     assert.equal(spans[spans.length - 1]?.end, length);
     for (const s of spans) assert.equal(s.end - s.start, tile);
     for (let i = 1; i < spans.length; i++) {
       const shared = (spans[i - 1]?.end as number) - (spans[i]?.start as number);
-      assert.ok(shared >= overlap, `${length}/${tile}/${overlap}: tiles ${i - 1} and ${i} share ${shared} < ${overlap}`);
+      assert.ok(
+        shared >= overlap,
+        `${length}/${tile}/${overlap}: tiles ${i - 1} and ${i} share ${shared} < ${overlap}`,
+      );
     }
     // Real-ESRGAN's count: each tile decides at most tile - overlap pixels, and one fewer tile could not.
     assert.ok(spans.length * (tile - overlap) >= length);
@@ -27,7 +36,11 @@ test('spans cover the axis, all the same size, with at least the overlap between
 test('two tiles that would meet with only the overlap between them are three', () => {
   // 160 px in 96 px tiles with 32 shared: as two tiles, the pixels either side of the
   // seam would keep 8 px of context; the 160x160 baboon crop lost 5 dB to it.
-  assert.deepEqual(axisSpans(160, 96, 32), [{ start: 0, end: 96 }, { start: 32, end: 128 }, { start: 64, end: 160 }]);
+  assert.deepEqual(axisSpans(160, 96, 32), [
+    { start: 0, end: 96 },
+    { start: 32, end: 128 },
+    { start: 64, end: 160 },
+  ]);
 });
 
 test('a bad overlap is refused with the numbers', () => {

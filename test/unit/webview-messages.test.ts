@@ -37,10 +37,24 @@ test('hostile and malformed webview messages are rejected', () => {
 });
 
 test('messages to the webview are shape-checked', () => {
-  const job = { inputName: 'a.png', input: '/x/a.png', model: 'realesrgan-x4plus', originalUri: 'https://file+.vscode-resource/x/a.png' };
+  const job = {
+    inputName: 'a.png',
+    input: '/x/a.png',
+    model: 'realesrgan-x4plus',
+    originalUri: 'https://file+.vscode-resource/x/a.png',
+  };
   const result = {
-    outputPath: '/x/a@4x.png', outputUri: 'https://file+.vscode-resource/x/a@4x.png', width: 400, height: 300, inputWidth: 100, inputHeight: 75,
-    model: 'realesrgan-x4plus', provider: 'cpu', passes: 1, totalMs: 1234, warnings: [],
+    outputPath: '/x/a@4x.png',
+    outputUri: 'https://file+.vscode-resource/x/a@4x.png',
+    width: 400,
+    height: 300,
+    inputWidth: 100,
+    inputHeight: 75,
+    model: 'realesrgan-x4plus',
+    provider: 'cpu',
+    passes: 1,
+    totalMs: 1234,
+    warnings: [],
   };
   assert.ok(parseToWebviewMessage({ type: 'init', job }));
   assert.ok(parseToWebviewMessage({ type: 'init', job, result, error: 'x' }));
@@ -48,9 +62,23 @@ test('messages to the webview are shape-checked', () => {
   assert.ok(parseToWebviewMessage({ type: 'failed', message: 'Out of memory' }));
   assert.ok(parseToWebviewMessage({ type: 'empty', reason: 'gone' }));
   const preview = { png: 'iVBORw0KGgo=', rect: { x: 0, y: 0, width: 10, height: 10 }, scale: 0.5 };
-  assert.ok(parseToWebviewMessage({ type: 'progress', progress: { stage: 'infer', pass: 1, passes: 2, done: 1, total: 4, preview } }));
-  assert.equal(parseToWebviewMessage({ type: 'progress', progress: { stage: 'infer', pass: '1', passes: 2, done: 1, total: 4 } }), undefined);
-  assert.equal(parseToWebviewMessage({ type: 'progress', progress: { stage: 'infer', pass: 1, passes: 2, done: 1, total: 4, preview: { ...preview, scale: 0 } } }), undefined);
+  assert.ok(
+    parseToWebviewMessage({
+      type: 'progress',
+      progress: { stage: 'infer', pass: 1, passes: 2, done: 1, total: 4, preview },
+    }),
+  );
+  assert.equal(
+    parseToWebviewMessage({ type: 'progress', progress: { stage: 'infer', pass: '1', passes: 2, done: 1, total: 4 } }),
+    undefined,
+  );
+  assert.equal(
+    parseToWebviewMessage({
+      type: 'progress',
+      progress: { stage: 'infer', pass: 1, passes: 2, done: 1, total: 4, preview: { ...preview, scale: 0 } },
+    }),
+    undefined,
+  );
   assert.equal(parseToWebviewMessage({ type: 'complete', result: { ...result, width: 'wide' } }), undefined);
   assert.equal(parseToWebviewMessage({ type: 'complete', result: { ...result, outputUri: undefined } }), undefined);
   assert.equal(parseToWebviewMessage({ type: 'init', job: { ...job, input: 3 } }), undefined);
@@ -62,7 +90,18 @@ test('saved state: a well-formed state round-trips, view fields fall back one by
   const state = {
     version: 1,
     job: { input: '/x/a.png', model: 'm', outputPath: '/x/a@4x.png' },
-    result: { outputPath: '/x/a@4x.png', width: 400, height: 300, inputWidth: 100, inputHeight: 75, model: 'm', provider: 'cpu', passes: 1, totalMs: 5, warnings: ['w'] },
+    result: {
+      outputPath: '/x/a@4x.png',
+      width: 400,
+      height: 300,
+      inputWidth: 100,
+      inputHeight: 75,
+      model: 'm',
+      provider: 'cpu',
+      passes: 1,
+      totalMs: 5,
+      warnings: ['w'],
+    },
     view: { fitted: false, zoom: 2, panX: -10, panY: 4 },
     mode: 'split',
     split: 0.3,
@@ -75,7 +114,10 @@ test('saved state: a well-formed state round-trips, view fields fall back one by
   assert.equal(odd.split, 1);
   assert.deepEqual(parsePreviewState({ ...state, view: undefined })?.view, DEFAULT_VIEW);
   // Anything else the state carried (a webview URI) is dropped.
-  assert.equal('outputUri' in (parsePreviewState({ ...state, result: { ...state.result, outputUri: 'x' } })?.result ?? {}), false);
+  assert.equal(
+    'outputUri' in (parsePreviewState({ ...state, result: { ...state.result, outputUri: 'x' } })?.result ?? {}),
+    false,
+  );
 });
 
 test('saved state: wrong versions, missing or mistyped paths are refused', () => {

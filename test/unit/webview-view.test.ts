@@ -31,7 +31,11 @@ const toScreen = (t: Transform, x: number, y: number) => ({ x: t.panX + x * t.zo
 
 test('zooming around a point keeps the display point under it fixed', () => {
   const t: Transform = { zoom: 0.5, panX: 30, panY: -20 };
-  for (const anchor of [{ x: 0, y: 0 }, { x: 123.5, y: 77 }, { x: 800, y: 600 }]) {
+  for (const anchor of [
+    { x: 0, y: 0 },
+    { x: 123.5, y: 77 },
+    { x: 800, y: 600 },
+  ]) {
     const under = { x: (anchor.x - t.panX) / t.zoom, y: (anchor.y - t.panY) / t.zoom };
     for (const zoom of [0.1, 1, 3.7, 16]) {
       const next = zoomAround(t, zoom, anchor);

@@ -41,10 +41,15 @@ function writePng(file: string): void {
   ihdr.writeUInt32BE(w, 0);
   ihdr.writeUInt32BE(h, 4);
   ihdr.set([8, 2, 0, 0, 0], 8);
-  fs.writeFileSync(file, Buffer.concat([
-    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-    chunk('IHDR', ihdr), chunk('IDAT', zlib.deflateSync(Buffer.concat(rows))), chunk('IEND', Buffer.alloc(0)),
-  ]));
+  fs.writeFileSync(
+    file,
+    Buffer.concat([
+      Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+      chunk('IHDR', ihdr),
+      chunk('IDAT', zlib.deflateSync(Buffer.concat(rows))),
+      chunk('IEND', Buffer.alloc(0)),
+    ]),
+  );
 }
 
 export async function run(): Promise<void> {
@@ -58,7 +63,8 @@ export async function run(): Promise<void> {
   await vscode.commands.executeCommand(COMMAND_IDS.upscaleImage, vscode.Uri.file(input));
   assert.equal(extension.isActive, true);
   const registered = await vscode.commands.getCommands(true);
-  for (const id of Object.values(COMMAND_IDS)) assert.ok(registered.includes(id) || commands.includes(id), `${id} is registered`);
+  for (const id of Object.values(COMMAND_IDS))
+    assert.ok(registered.includes(id) || commands.includes(id), `${id} is registered`);
   const out = path.join(dir, 'tiny@4x.png');
   assert.ok(fs.existsSync(out), `${out} was written`);
 }
