@@ -23,54 +23,28 @@ export interface TargetSpec {
   readonly sharp: readonly string[];
 }
 
+const PLATFORMS: Readonly<Record<Target, Pick<TargetSpec, 'os' | 'cpu' | 'machine'>>> = {
+  'linux-x64': { os: 'linux', cpu: 'x64', machine: 'elf-x86-64' },
+  'linux-arm64': { os: 'linux', cpu: 'arm64', machine: 'elf-aarch64' },
+  'darwin-arm64': { os: 'darwin', cpu: 'arm64', machine: 'macho-arm64' },
+  'win32-x64': { os: 'win32', cpu: 'x64', machine: 'pe32+-x86-64' },
+  'win32-arm64': { os: 'win32', cpu: 'arm64', machine: 'pe32+-arm64' },
+};
+
 // macOS: the binding loads @rpath/libonnxruntime.1.dylib; npm unpacks the
 // libonnxruntime.1.30.0.dylib beside it as a second 44 MB copy, which nothing loads.
-// Windows: sharp's win32 packages carry libvips themselves.
-const SPECS: Readonly<Record<Target, TargetSpec>> = {
-  'linux-x64': {
-    target: 'linux-x64',
-    os: 'linux',
-    cpu: 'x64',
-    machine: 'elf-x86-64',
-    onnxruntime: ['onnxruntime_binding.node', 'libonnxruntime.so.1'],
-    sharp: ['@img/sharp-linux-x64', '@img/sharp-libvips-linux-x64'],
-  },
-  'linux-arm64': {
-    target: 'linux-arm64',
-    os: 'linux',
-    cpu: 'arm64',
-    machine: 'elf-aarch64',
-    onnxruntime: ['onnxruntime_binding.node', 'libonnxruntime.so.1'],
-    sharp: ['@img/sharp-linux-arm64', '@img/sharp-libvips-linux-arm64'],
-  },
-  'darwin-arm64': {
-    target: 'darwin-arm64',
-    os: 'darwin',
-    cpu: 'arm64',
-    machine: 'macho-arm64',
-    onnxruntime: ['onnxruntime_binding.node', 'libonnxruntime.1.dylib'],
-    sharp: ['@img/sharp-darwin-arm64', '@img/sharp-libvips-darwin-arm64'],
-  },
-  'win32-x64': {
-    target: 'win32-x64',
-    os: 'win32',
-    cpu: 'x64',
-    machine: 'pe32+-x86-64',
-    onnxruntime: ['onnxruntime_binding.node', 'onnxruntime.dll', 'DirectML.dll', 'dxcompiler.dll', 'dxil.dll'],
-    sharp: ['@img/sharp-win32-x64'],
-  },
-  'win32-arm64': {
-    target: 'win32-arm64',
-    os: 'win32',
-    cpu: 'arm64',
-    machine: 'pe32+-arm64',
-    onnxruntime: ['onnxruntime_binding.node', 'onnxruntime.dll', 'DirectML.dll', 'dxcompiler.dll', 'dxil.dll'],
-    sharp: ['@img/sharp-win32-arm64'],
-  },
+const ONNXRUNTIME_FILES: Readonly<Record<TargetSpec['os'], readonly string[]>> = {
+  linux: ['onnxruntime_binding.node', 'libonnxruntime.so.1'],
+  darwin: ['onnxruntime_binding.node', 'libonnxruntime.1.dylib'],
+  win32: ['onnxruntime_binding.node', 'onnxruntime.dll', 'DirectML.dll', 'dxcompiler.dll', 'dxil.dll'],
 };
 
 export function targetSpec(target: Target): TargetSpec {
-  return SPECS[target];
+  const platform = PLATFORMS[target];
+  // sharp's win32 packages carry libvips themselves; elsewhere it is a package of its own.
+  const sharp =
+    platform.os === 'win32' ? [`@img/sharp-${target}`] : [`@img/sharp-${target}`, `@img/sharp-libvips-${target}`];
+  return { target, ...platform, onnxruntime: ONNXRUNTIME_FILES[platform.os], sharp };
 }
 
 export function isTarget(value: string): value is Target {
