@@ -1,7 +1,9 @@
-// `npm run package`: builds the extension, puts the default model and the PNG icon into
-// dist/, and runs vsce for linux-x64. `--sync-manifest` instead writes the manifest
-// entries the extension owns (extension/contributions.ts) into package.json, changing no
-// other key. Everything runs offline: vsce reads the dependency tree from node_modules.
+// `npm run package [-- --target T|all]`: builds the extension once, puts the default model
+// and the PNG icon into dist/, then for each target lays out a staging folder with that
+// platform's native files (scripts/packaging/stage.ts), runs vsce there
+// (`vsce package --target T`), and checks the package as a user gets it. Without
+// --target, the host's own package. `--sync-manifest` instead writes the manifest entries
+// the extension owns (extension/contributions.ts) into package.json, changing no other key.
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -10,11 +12,15 @@ import sharp from 'sharp';
 import { DEFAULT_MODEL_ID } from '../models/builtin';
 import { builtinModelsDir } from '../models/paths';
 import { manifestEntries } from '../extension/contributions';
+import { formatReport } from './packaging/inspect';
+import { HOST_NODE, upscaleWithPackage } from './packaging/packaged-daemon';
+import { stagePackage } from './packaging/stage';
+import { hostTarget, parseTargets, targetSpec, vsixName, type Target } from './packaging/targets';
+import { checkVsix, unpackVsix } from './packaging/vsix';
 
 // npm runs scripts in the package root; run it from there by hand too.
 const root = process.cwd();
 const manifestPath = path.join(root, 'package.json');
-const TARGET = 'linux-x64';
 const ICON_SVG = path.join(root, 'media', 'icon.svg');
 const ICON_PNG = 'dist/icon.png';
 
@@ -45,9 +51,9 @@ function syncManifest(): void {
   );
 }
 
-function run(command: string, args: readonly string[]): void {
+function run(command: string, args: readonly string[], cwd: string = root): void {
   process.stdout.write(`$ ${command} ${args.join(' ')}\n`);
-  execFileSync(command, [...args], { cwd: root, stdio: 'inherit' });
+  execFileSync(command, [...args], { cwd, stdio: 'inherit' });
 }
 
 function copyDefaultModel(): void {
@@ -67,59 +73,64 @@ async function renderIcon(): Promise<void> {
   process.stdout.write(`rendered ${ICON_PNG}\n`);
 }
 
-/** Entries that must never be in the .vsix: AGPL code, and binaries for other platforms. */
-const FORBIDDEN = [
-  /upscayl/i,
-  /\/(darwin|win32|freebsd)[-/]/i,
-  /linux[-/]arm/i,
-  /linuxmusl/i,
-  /\.(dll|dylib)$/i,
-  /\.map$/,
-];
+/** Stages one target's files and runs vsce on them; returns the .vsix written into the repository root. */
+function buildPackage(target: Target, manifest: { name: string; version: string }): string {
+  const out = path.join(root, vsixName(manifest.name, manifest.version, target));
+  const stage = fs.mkdtempSync(path.join(os.tmpdir(), `upscale-stage-${target}-`));
+  try {
+    stagePackage(root, targetSpec(target), DEFAULT_MODEL_ID, stage);
+    // --no-dependencies: the staging folder already holds exactly what ships (its
+    // dist/node_modules included); vsce's own dependency scan would read the repository's.
+    run(
+      process.execPath,
+      [
+        path.join(root, 'node_modules', '@vscode', 'vsce', 'vsce'),
+        'package',
+        '--no-dependencies',
+        '--target',
+        target,
+        '--out',
+        out,
+      ],
+      stage,
+    );
+  } finally {
+    fs.rmSync(stage, { recursive: true, force: true });
+  }
+  return out;
+}
 
 /**
- * Checks the package the way a user would get it: unzip it, look for forbidden entries,
- * and upscale a small image with the packaged daemon and model alone (a fresh HOME, so
- * nothing from this machine's cache can help).
+ * The host's package upscales a small image with its own daemon and model alone (a fresh
+ * HOME and models folder, so nothing from this machine's cache can help).
  */
-async function verify(vsix: string): Promise<void> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'upscale-vsix-'));
-  execFileSync('unzip', ['-q', vsix, '-d', dir]);
-  const entries: string[] = [];
-  const walk = (d: string): void => {
-    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
-      const full = path.join(d, e.name);
-      if (e.isDirectory()) walk(full);
-      else entries.push(path.relative(dir, full));
+async function smokeTest(vsix: string): Promise<void> {
+  const unpacked = unpackVsix(vsix);
+  try {
+    const input = path.join(unpacked.dir, 'check.png');
+    await sharp({ create: { width: 24, height: 16, channels: 3, background: { r: 200, g: 80, b: 40 } } })
+      .png()
+      .toFile(input);
+    const output = path.join(unpacked.dir, 'check@2x.png');
+    const result = await upscaleWithPackage(unpacked.extension, HOST_NODE, { input, output, scale: 2 }, unpacked.dir);
+    const meta = await sharp(output).metadata();
+    if (meta.width !== 48 || meta.height !== 32) {
+      throw new Error(`the packaged daemon wrote ${meta.width}x${meta.height}, expected 48x32`);
     }
-  };
-  walk(dir);
-  const bad = entries.filter((e) => FORBIDDEN.some((re) => re.test(e)));
-  if (bad.length > 0) throw new Error(`the package contains entries it must not: ${bad.slice(0, 10).join(', ')}`);
-  const ext = path.join(dir, 'extension');
-  const input = path.join(dir, 'check.png');
-  await sharp({ create: { width: 24, height: 16, channels: 3, background: { r: 200, g: 80, b: 40 } } })
-    .png()
-    .toFile(input);
-  const home = path.join(dir, 'home');
-  fs.mkdirSync(home);
-  const env = {
-    PATH: process.env.PATH,
-    HOME: home,
-    UPSCALE_CACHE_DIR: path.join(ext, 'dist'),
-    UPSCALE_BUILTIN_DIR: path.join(ext, 'dist', 'models'),
-  };
-  const out = execFileSync(process.execPath, [path.join(ext, 'dist', 'upscale.js'), input, '-s', '2'], {
-    env,
-    encoding: 'utf8',
-  });
-  const meta = await sharp(path.join(dir, 'check@2x.png')).metadata();
-  if (meta.width !== 48 || meta.height !== 32)
-    throw new Error(`the packaged daemon wrote ${meta.width}x${meta.height}, expected 48x32`);
-  process.stdout.write(
-    `verified ${path.basename(vsix)}: ${entries.length} files, none forbidden; packaged daemon: ${out.trim()}\n`,
-  );
-  fs.rmSync(dir, { recursive: true, force: true });
+    process.stdout.write(
+      `${path.basename(vsix)}: its daemon upscaled 24x16 to 48x32 with ${result.model} under ${HOST_NODE.label}\n`,
+    );
+  } finally {
+    unpacked.remove();
+  }
+}
+
+function argValue(name: string): string | undefined {
+  const i = process.argv.indexOf(name);
+  if (i === -1) return process.argv.find((a) => a.startsWith(`${name}=`))?.slice(name.length + 1);
+  const v = process.argv[i + 1];
+  if (v === undefined || v.startsWith('--')) throw new Error(`${name} needs a value`);
+  return v;
 }
 
 async function main(): Promise<void> {
@@ -133,21 +144,22 @@ async function main(): Promise<void> {
     syncManifest();
     return;
   }
+  const host = hostTarget(process.platform, process.arch);
+  const targets = parseTargets(argValue('--target'), host);
   const manifest = JSON.parse(fs.readFileSync(manifestPath, 'utf8')) as { name: string; version: string };
   run('node', ['esbuild.mjs']);
   copyDefaultModel();
   await renderIcon();
-  const out = `${manifest.name}-${manifest.version}-${TARGET}.vsix`;
-  run(process.execPath, [
-    path.join(root, 'node_modules', '@vscode', 'vsce', 'vsce'),
-    'package',
-    '--target',
-    TARGET,
-    '--out',
-    out,
-  ]);
-  process.stdout.write(`wrote ${out} (${(fs.statSync(path.join(root, out)).size / 1e6).toFixed(1)} MB)\n`);
-  await verify(path.join(root, out));
+  const built = targets.map((t) => ({ target: t, vsix: buildPackage(t, manifest) }));
+  let failed = false;
+  for (const { target, vsix } of built) {
+    const report = checkVsix(vsix, targetSpec(target), DEFAULT_MODEL_ID);
+    process.stdout.write(`${formatReport(report, fs.statSync(vsix).size)}\n`);
+    failed ||= report.problems.length > 0;
+  }
+  if (failed) throw new Error('a package is wrong (PROBLEM lines above)');
+  const own = built.find((b) => b.target === host);
+  if (own !== undefined) await smokeTest(own.vsix);
 }
 
 main().catch((e: unknown) => {
