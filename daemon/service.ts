@@ -30,7 +30,7 @@ import { chooseModel } from './engine/model-choice';
 import type { Target } from './engine/plan';
 import { scanModels, type RegisteredModel } from '../models/registry';
 import { importModel } from '../models/import';
-import { activationWarnings } from '../models/arch/srvgg-activation';
+import { activationWarnings } from '../models/architectures/compact/activation';
 import { builtinModelsDir, userModelsDir } from '../models/paths';
 import { DEFAULT_MODEL_ID } from '../models/builtin';
 import { log } from './log';

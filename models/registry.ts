@@ -2,16 +2,20 @@
 // the models folder), read from the metadata file written beside each ONNX file.
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
-import type { Activation, ActivationSource } from './arch/types';
+import type { Activation, ActivationSource, ModelTraits } from './architectures/types';
 
 /** The metadata file beside each model's ONNX file (`<id>.json` next to `<id>.onnx`). */
 export interface ModelRecord {
   readonly id: string;
   readonly name: string;
   readonly family: string;
+  /** The converting architecture module's id; absent for models that arrived as ONNX, ncnn or TF.js. */
+  readonly architecture?: string;
   readonly variant: string;
   readonly scale: number;
   readonly inputMultiple: number;
+  /** Channels, size requirements, tiling and fp16/bf16 safety; known for models converted from weights. */
+  readonly traits?: ModelTraits;
   readonly license: string;
   readonly credit: string;
   /** SHA-256 of the source weights the ONNX was made from. */
@@ -31,7 +35,8 @@ export interface RegisteredModel extends ModelRecord {
   readonly sizeBytes: number;
 }
 
-export const CONVERTER_VERSION = 2;
+/** 3: PReLU emitted as Relu(x) + slope·Min(x, 0) (faster on the CPU, same values); records carry traits. */
+export const CONVERTER_VERSION = 3;
 
 function isRecord(v: unknown): v is ModelRecord {
   if (typeof v !== 'object' || v === null) return false;

@@ -2,7 +2,8 @@
 // inside a window to one bias per head; it depends only on weights and window shape, never
 // on the image, so the table is evaluated here once and only the per-pair lookup is left to
 // the graph. The MLP runs in float64: upstream's float32 result differs by rounding only.
-import { floatTensor, type StateDict } from '../readers/state-dict';
+import type { StateDict } from '../../weights/state-dict';
+import { floatTensor } from '../../weights/tensors';
 
 /**
  * Relative offsets (dy, dx) for dy in 1-h..h-1, dx in 1-w..w-1, row-major: upstream's
@@ -15,25 +16,6 @@ export function relativeOffsets(h: number, w: number): Float64Array {
     for (let dx = 1 - w; dx < w; dx++) {
       out[i++] = dy;
       out[i++] = dx;
-    }
-  }
-  return out;
-}
-
-/**
- * For tokens i, j of an h x w window (row-major), the row of the offset table holding
- * (y_i - y_j, x_i - x_j): upstream's `relative_position_index`, as [h*w, h*w].
- */
-export function relativePositionIndex(h: number, w: number): number[] {
-  const n = h * w;
-  const out = new Array<number>(n * n);
-  for (let i = 0; i < n; i++) {
-    const yi = Math.floor(i / w);
-    const xi = i % w;
-    for (let j = 0; j < n; j++) {
-      const dy = yi - Math.floor(j / w);
-      const dx = xi - (j % w);
-      out[i * n + j] = (dy + h - 1) * (2 * w - 1) + (dx + w - 1);
     }
   }
   return out;
@@ -52,8 +34,8 @@ function linearRows(
   const values = new Float64Array(rows * outF);
   for (let r = 0; r < rows; r++) {
     for (let o = 0; o < outF; o++) {
-      let acc = bias ? (bias[o] as number) : 0;
-      for (let i = 0; i < inF; i++) acc += (x[r * inF + i] as number) * (w.data[o * inF + i] as number);
+      let acc = bias ? (bias[o] ?? 0) : 0;
+      for (let i = 0; i < inF; i++) acc += (x[r * inF + i] ?? 0) * (w.data[o * inF + i] ?? 0);
       values[r * outF + o] = acc;
     }
   }
@@ -66,14 +48,14 @@ function layerNormReluRows(x: Float64Array, rows: number, width: number, sd: Sta
   const beta = floatTensor(sd, `${prefix}.bias`).data;
   for (let r = 0; r < rows; r++) {
     let mean = 0;
-    for (let i = 0; i < width; i++) mean += x[r * width + i] as number;
+    for (let i = 0; i < width; i++) mean += x[r * width + i] ?? 0;
     mean /= width;
     let variance = 0;
-    for (let i = 0; i < width; i++) variance += ((x[r * width + i] as number) - mean) ** 2;
+    for (let i = 0; i < width; i++) variance += ((x[r * width + i] ?? 0) - mean) ** 2;
     variance /= width;
     const inv = 1 / Math.sqrt(variance + 1e-5);
     for (let i = 0; i < width; i++) {
-      const y = ((x[r * width + i] as number) - mean) * inv * (gamma[i] as number) + (beta[i] as number);
+      const y = ((x[r * width + i] ?? 0) - mean) * inv * (gamma[i] ?? 0) + (beta[i] ?? 0);
       x[r * width + i] = Math.max(0, y);
     }
   }
@@ -82,8 +64,8 @@ function layerNormReluRows(x: Float64Array, rows: number, width: number, sd: Sta
 /**
  * DynamicPosBias (residual=False, as every spatial branch builds it) evaluated on all
  * offsets of an h x w window: pos3(pos2(pos1(pos_proj(offsets)))), each posK being
- * LayerNorm, ReLU, Linear. Returns the table transposed to [heads, offsets] so a Gather on
- * axis 1 with the [N, N] index yields the [heads, N, N] bias directly.
+ * LayerNorm, ReLU, Linear. Returns the table [offsets, heads], row-major, in the order of
+ * `relativeOffsets`, which Swin's relative-position index addresses.
  */
 export function positionBiasTable(
   sd: StateDict,
@@ -97,9 +79,5 @@ export function positionBiasTable(
     layerNormReluRows(x.values, offsets, x.width, sd, `${prefix}.${stage}.0`);
     x = linearRows(x.values, offsets, sd, `${prefix}.${stage}.2`);
   }
-  const heads = x.width;
-  const data = new Float32Array(heads * offsets);
-  for (let r = 0; r < offsets; r++)
-    for (let hd = 0; hd < heads; hd++) data[hd * offsets + r] = x.values[r * heads + hd] as number;
-  return { data, heads, offsets };
+  return { data: Float32Array.from(x.values), heads: x.width, offsets };
 }

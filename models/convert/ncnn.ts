@@ -4,10 +4,16 @@
 // Blobs are ncnn's CHW mats; in ONNX they are NCHW with N = 1, so channel axis 0 in ncnn
 // is axis 1 here.
 import { GraphBuilder, attr, type Attr } from '../onnx/graph';
-import { float16ToFloat32 } from './half';
-import { NcnnLayerParams, describeLayer, parseNcnnParam, type NcnnLayer, type NcnnParamFile } from './ncnn-param';
-
-export { parseNcnnParam, type NcnnLayer, type NcnnParamFile, type NcnnParamValue } from './ncnn-param';
+import { GraphContext } from '../nn/context';
+import { prelu } from '../nn/activation';
+import { float16ToFloat32 } from '../readers/half';
+import {
+  NcnnLayerParams,
+  describeLayer,
+  parseNcnnParam,
+  type NcnnLayer,
+  type NcnnParamFile,
+} from '../readers/ncnn-param';
 
 export const SUPPORTED_NCNN_LAYERS = [
   'Input',
@@ -523,9 +529,11 @@ export function decodeNcnnModel(param: NcnnParamFile, bin: Uint8Array, label: st
 /** Emits decoded operations as ONNX nodes; one instance per graph. */
 class NcnnEmitter {
   private readonly values = new Map<string, string>();
-  private readonly scalars = new Map<number, string>();
+  private readonly ctx: GraphContext;
 
-  constructor(private readonly g: GraphBuilder) {}
+  constructor(private readonly g: GraphBuilder) {
+    this.ctx = new GraphContext(g, new Map());
+  }
 
   bind(blob: string, value: string): void {
     this.values.set(blob, value);
@@ -538,12 +546,7 @@ class NcnnEmitter {
   }
 
   scalar(value: number): string {
-    let name = this.scalars.get(value);
-    if (name === undefined) {
-      name = this.g.f32('scalar', [value], []);
-      this.scalars.set(value, name);
-    }
-    return name;
+    return this.ctx.scalar(value);
   }
 
   activation(x: string, a: NcnnActivation, hint: string): string {
@@ -663,7 +666,7 @@ class NcnnEmitter {
         // [C, 1, 1] broadcasts over NCHW's channel axis; a single slope applies everywhere.
         const dims = o.slopes.length === 1 ? [1] : [o.slopes.length, 1, 1];
         const slope = g.initializer(`${hint}_slope`, o.slopes, dims);
-        return this.bind(o.output, g.op('PRelu', [this.value(o.input), slope], {}, hint));
+        return this.bind(o.output, prelu(this.ctx, this.value(o.input), slope));
       }
       case 'activation':
         return this.bind(o.output, this.activation(this.value(o.input), o.activation, hint));
