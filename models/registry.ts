@@ -52,6 +52,25 @@ function isRecord(v: unknown): v is ModelRecord {
   );
 }
 
+/**
+ * What a model needs of its input, in a few words for lists ("at least 16 px, tiling
+ * discouraged, no fp16"); from its traits, or for a model without them its input multiple.
+ */
+export function describeRequirements(model: Pick<ModelRecord, 'traits' | 'inputMultiple'>): string {
+  const t = model.traits;
+  if (!t) return model.inputMultiple > 1 ? `sides a multiple of ${model.inputMultiple}` : 'any size';
+  const parts = [
+    t.size.minimum > 0 ? `at least ${t.size.minimum} px` : '',
+    t.size.multiple > 1 ? `sides a multiple of ${t.size.multiple}` : '',
+    t.size.square ? 'square' : '',
+    t.channels.input !== 3 || t.channels.output !== 3 ? `${t.channels.input} → ${t.channels.output} channels` : '',
+    t.tiling === 'supported' ? '' : `tiling ${t.tiling}`,
+    t.fp16 ? '' : 'no fp16',
+    t.bf16 ? '' : 'no bf16',
+  ].filter((p) => p !== '');
+  return parts.length > 0 ? parts.join(', ') : 'any size';
+}
+
 const VALID_ID = /^[a-z0-9](?:[a-z0-9._-]{0,62}[a-z0-9])?$/;
 
 /** 1 to 64 lowercase letters, digits, '.', '_' or '-', starting and ending with a letter or digit, no '..': safe as a file name. */

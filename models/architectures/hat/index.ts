@@ -35,7 +35,6 @@ import {
   squareWindow,
   storedPositionBias,
   swinRelativePositionIndex,
-  windowSelfAttention,
   type GridShift,
   type WindowGrid,
 } from '../../nn/window-attention';
@@ -44,11 +43,19 @@ import {
   DIV2K_RGB_MEAN,
   LAYER_NORM_EPS,
   buildShellGraph,
-  readResidualConv,
+  readResidualConnections,
+  readShallowConv,
   requireShellTensors,
   type ShellConfig,
 } from '../swin-shell/shell';
-import { groupDepth, mlp, readAttentionTable, requireMlp, requireSwinBlock } from '../swin-shell/blocks';
+import {
+  blockWindowAttention,
+  groupDepth,
+  mlp,
+  readAttentionTable,
+  requireMlp,
+  requireSwinBlock,
+} from '../swin-shell/blocks';
 
 export interface HATConfig extends ShellConfig {
   /** HABs per residual group (RHAG), not counting the group's OCAB. */
@@ -164,20 +171,7 @@ function readGroup(sd: StateDict, layer: number, c: number, qkvBias: BiasRule): 
 
 /** Reads every hyper-parameter from key names and shapes. */
 export function readHATConfig(sd: StateDict): HATConfig {
-  const embedDim = dimOf(sd, 'conv_first.weight', 4, 0, 'the shallow feature conv');
-  const inChannels = dimOf(sd, 'conv_first.weight', 4, 1, 'the shallow feature conv');
-  if (inChannels !== 3) {
-    throw new WeightError(
-      'conv_first.weight',
-      `'conv_first.weight' takes ${inChannels} input channels; only 3-channel (RGB) HAT models are supported`,
-    );
-  }
-  if (sd.has('absolute_pos_embed')) {
-    throw new WeightError(
-      'absolute_pos_embed',
-      `'absolute_pos_embed' (ape=True) ties the network to its training size; expected no absolute position embedding`,
-    );
-  }
+  const { embedDim, inChannels } = readShallowConv(sd, [3], 'HAT');
   // Upstream's qkv_bias: every q, k, v projection has a bias, or none has.
   const qkvBias = sd.has(`${blockPrefix(0, 0)}.attn.qkv.bias`);
   const layerCount = countNumbered(sd, 'layers');
@@ -201,16 +195,7 @@ export function readHATConfig(sd: StateDict): HATConfig {
   checkStoredBuffer(sd, SA_INDEX_KEY, swinRelativePositionIndex(squareWindow(ws)), [n, n], layout);
   checkStoredBuffer(sd, OCA_INDEX_KEY, overlapRelativePositionIndex(ws, ows), [n, ows * ows], layout);
 
-  const resiConnection = readResidualConv(sd, 'conv_after_body', ['1conv', 'identity']);
-  for (let i = 0; i < layerCount; i++) {
-    const own = readResidualConv(sd, `layers.${i}.conv`, ['1conv', 'identity']);
-    if (own !== resiConnection) {
-      throw new WeightError(
-        `layers.${i}.conv`,
-        `'layers.${i}.conv' is ${own} but 'conv_after_body' is ${resiConnection}`,
-      );
-    }
-  }
+  const resiConnection = readResidualConnections(sd, layerCount, ['1conv', 'identity'] as const);
   const config: HATConfig = {
     inChannels,
     embedDim,
@@ -281,23 +266,13 @@ function hybridAttentionBlock(
   shift: GridShift,
   c: HATConfig,
 ): string {
-  const n = c.windowSize * c.windowSize;
   const normed = layerNorm(ctx, x, `${prefix}.norm1`, LAYER_NORM_EPS);
   const convBranch = toTokenGrid(ctx, channelAttentionBlock(ctx, toFeatureMap(ctx, normed), `${prefix}.conv_block`));
-  const attended = windowSelfAttention(ctx, grid, normed, {
+  const attended = blockWindowAttention(ctx, grid, normed, prefix, {
     channels: c.embedDim,
     heads,
+    windowSize: c.windowSize,
     shift,
-    qkvPrefix: `${prefix}.attn.qkv`,
-    projPrefix: `${prefix}.attn.proj`,
-    positionBias: storedPositionBias(
-      ctx,
-      `${prefix}.attn.relative_position_bias_table`,
-      'window',
-      swinRelativePositionIndex(squareWindow(c.windowSize)),
-      n,
-      n,
-    ),
   });
   const g = ctx.g;
   const mixed = g.op('Add', [g.op('Add', [x, attended]), g.op('Mul', [convBranch, ctx.scalar(c.convScale)])]);

@@ -8,6 +8,14 @@ import { countNumbered } from '../../weights/sequences';
 import type { GraphContext } from '../../nn/context';
 import { linear } from '../../nn/linear';
 import { gelu } from '../../nn/activation';
+import {
+  squareWindow,
+  storedPositionBias,
+  swinRelativePositionIndex,
+  windowSelfAttention,
+  type GridShift,
+  type WindowGrid,
+} from '../../nn/window-attention';
 
 /** How many blocks residual group `layer` has; an empty group is an error. */
 export function groupDepth(sd: StateDict, layer: number, blocks = 'blocks'): number {
@@ -71,4 +79,27 @@ export function requireMlp(sd: StateDict, prefix: string, embedDim: number, hidd
 /** The transformer MLP: fc1, exact GELU, fc2, over the last axis. */
 export function mlp(ctx: GraphContext, x: string, prefix: string): string {
   return linear(ctx, gelu(ctx, linear(ctx, x, `${prefix}.fc1`)), `${prefix}.fc2`);
+}
+
+/**
+ * The (shifted-)window self-attention of the Swin block at `prefix`: its `attn.qkv`,
+ * `attn.proj` and `attn.relative_position_bias_table`, on a normalised [B, H, W, C] grid.
+ */
+export function blockWindowAttention(
+  ctx: GraphContext,
+  grid: WindowGrid,
+  x: string,
+  prefix: string,
+  spec: { readonly channels: number; readonly heads: number; readonly windowSize: number; readonly shift: GridShift },
+): string {
+  const n = spec.windowSize * spec.windowSize;
+  const index = swinRelativePositionIndex(squareWindow(spec.windowSize));
+  return windowSelfAttention(ctx, grid, x, {
+    channels: spec.channels,
+    heads: spec.heads,
+    shift: spec.shift,
+    qkvPrefix: `${prefix}.attn.qkv`,
+    projPrefix: `${prefix}.attn.proj`,
+    positionBias: storedPositionBias(ctx, `${prefix}.attn.relative_position_bias_table`, 'window', index, n, n),
+  });
 }

@@ -16,9 +16,7 @@ import { layerNorm } from '../../nn/norm';
 import {
   NO_SHIFT,
   squareWindow,
-  storedPositionBias,
   swinRelativePositionIndex,
-  windowSelfAttention,
   type GridShift,
   type WindowGrid,
 } from '../../nn/window-attention';
@@ -26,12 +24,13 @@ import { readHead } from '../swin-shell/heads';
 import {
   LAYER_NORM_EPS,
   buildShellGraph,
-  readResidualConv,
+  readResidualConnections,
+  readShallowConv,
   requireShellTensors,
   upstreamMean,
   type ShellConfig,
 } from '../swin-shell/shell';
-import { groupDepth, mlp, readAttentionTable, requireSwinBlock } from '../swin-shell/blocks';
+import { blockWindowAttention, groupDepth, mlp, readAttentionTable, requireSwinBlock } from '../swin-shell/blocks';
 
 export interface SwinIRConfig extends ShellConfig {
   /** Swin blocks per residual group (RSTB). */
@@ -86,20 +85,7 @@ export function readSwinIRConfig(sd: StateDict): SwinIRConfig {
   if (sd.has('conv_first.1.weight')) {
     throw new NotConvertedError('swinir', "SwinIR with DiffBIR's pixel-unshuffle input (conv_first.1)");
   }
-  const embedDim = dimOf(sd, 'conv_first.weight', 4, 0, 'the shallow feature conv');
-  const inChannels = dimOf(sd, 'conv_first.weight', 4, 1, 'the shallow feature conv');
-  if (inChannels !== 3 && inChannels !== 1) {
-    throw new WeightError(
-      'conv_first.weight',
-      `'conv_first.weight' takes ${inChannels} input channels, expected 3 (RGB) or 1 (grayscale)`,
-    );
-  }
-  if (sd.has('absolute_pos_embed')) {
-    throw new WeightError(
-      'absolute_pos_embed',
-      `'absolute_pos_embed' (ape=True) ties the network to its training size; expected no absolute position embedding`,
-    );
-  }
+  const { embedDim, inChannels } = readShallowConv(sd, [3, 1], 'SwinIR');
 
   const layerCount = countNumbered(sd, 'layers');
   const groups = Array.from({ length: layerCount }, (_, i) => readGroup(sd, i, embedDim));
@@ -114,16 +100,7 @@ export function readSwinIRConfig(sd: StateDict): SwinIRConfig {
     }
   });
 
-  const resiConnection = readResidualConv(sd, 'conv_after_body', ['1conv', '3conv']);
-  for (let i = 0; i < layerCount; i++) {
-    const own = readResidualConv(sd, `layers.${i}.conv`, ['1conv', '3conv']);
-    if (own !== resiConnection) {
-      throw new WeightError(
-        `layers.${i}.conv`,
-        `'layers.${i}.conv' is ${own} but 'conv_after_body' is ${resiConnection}`,
-      );
-    }
-  }
+  const resiConnection = readResidualConnections(sd, layerCount, ['1conv', '3conv'] as const);
   const head = readHead(sd, {
     embedDim,
     outChannels: inChannels,
@@ -190,20 +167,16 @@ function swinBlock(
   shift: GridShift,
   c: SwinIRConfig,
 ): string {
-  const n = c.windowSize * c.windowSize;
-  const index = swinRelativePositionIndex(squareWindow(c.windowSize));
-  const positionBias = storedPositionBias(ctx, `${prefix}.attn.relative_position_bias_table`, 'window', index, n, n);
-  const attended = windowSelfAttention(ctx, grid, layerNorm(ctx, x, `${prefix}.norm1`, LAYER_NORM_EPS), {
+  const normed = layerNorm(ctx, x, `${prefix}.norm1`, LAYER_NORM_EPS);
+  const attended = blockWindowAttention(ctx, grid, normed, prefix, {
     channels: c.embedDim,
     heads,
+    windowSize: c.windowSize,
     shift,
-    qkvPrefix: `${prefix}.attn.qkv`,
-    projPrefix: `${prefix}.attn.proj`,
-    positionBias,
   });
   const afterAttention = ctx.g.op('Add', [x, attended]);
-  const normed = layerNorm(ctx, afterAttention, `${prefix}.norm2`, LAYER_NORM_EPS);
-  return ctx.g.op('Add', [afterAttention, mlp(ctx, normed, `${prefix}.mlp`)]);
+  const forMlp = layerNorm(ctx, afterAttention, `${prefix}.norm2`, LAYER_NORM_EPS);
+  return ctx.g.op('Add', [afterAttention, mlp(ctx, forMlp, `${prefix}.mlp`)]);
 }
 
 function build(sd: StateDict, config: SwinIRConfig): Uint8Array {
