@@ -35,7 +35,7 @@ export interface RegisteredModel extends ModelRecord {
   readonly sizeBytes: number;
 }
 
-/** 3: PReLU emitted as Relu(x) + slope·Min(x, 0) (faster on the CPU, same values); records carry traits. */
+/** 3: PReLU emitted as Relu(x) + slope·Min(x, 0) (issue 21: faster on the CPU; same values); records carry architecture and traits. */
 export const CONVERTER_VERSION = 3;
 
 function isRecord(v: unknown): v is ModelRecord {

@@ -71,7 +71,7 @@ export function sampleKeys(keys: readonly string[]): string[] {
 }
 
 /** What a user can bring, from the registry: each module's label and the keys it looks for. */
-export function supportedArchitectures(): string {
+function supportedArchitectures(): string {
   return ARCHITECTURES.map((m) => `${m.label} (keys ${describeKeys(m.keys)})`).join('; ');
 }
 

@@ -91,8 +91,3 @@ export function familyOf(module: AnyArchitecture): Family {
 export function familyLabel(id: string): string {
   return ARCHITECTURES.map(familyOf).find((f) => f.id === id)?.label ?? id;
 }
-
-/** The label of an architecture id, e.g. for `models list`; an unknown id is shown as it is. */
-export function architectureLabel(id: string): string {
-  return ARCHITECTURES.find((m) => m.id === id)?.label ?? id;
-}

@@ -170,7 +170,7 @@ function readGroup(sd: StateDict, layer: number, c: number, qkvBias: BiasRule): 
 }
 
 /** Reads every hyper-parameter from key names and shapes. */
-export function readHATConfig(sd: StateDict): HATConfig {
+function readHATConfig(sd: StateDict): HATConfig {
   const { embedDim, inChannels } = readShallowConv(sd, [3], 'HAT');
   // Upstream's qkv_bias: every q, k, v projection has a bias, or none has.
   const qkvBias = sd.has(`${blockPrefix(0, 0)}.attn.qkv.bias`);

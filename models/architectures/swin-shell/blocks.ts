@@ -27,7 +27,7 @@ export function groupDepth(sd: StateDict, layer: number, blocks = 'blocks'): num
 }
 
 /** Window size w from a Swin bias table of (2w − 1)² rows. */
-export function windowSizeFromTable(key: string, rows: number): number {
+function windowSizeFromTable(key: string, rows: number): number {
   const side = Math.round(Math.sqrt(rows));
   if (side * side !== rows || side % 2 !== 1) {
     throw new WeightError(key, `tensor '${key}' has ${rows} rows, expected (2·window − 1)² for an integer window`);

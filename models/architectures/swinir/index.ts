@@ -81,7 +81,7 @@ function readGroup(sd: StateDict, layer: number, embedDim: number): GroupShape {
 }
 
 /** Reads every hyper-parameter from key names and shapes. */
-export function readSwinIRConfig(sd: StateDict): SwinIRConfig {
+function readSwinIRConfig(sd: StateDict): SwinIRConfig {
   if (sd.has('conv_first.1.weight')) {
     throw new NotConvertedError('swinir', "SwinIR with DiffBIR's pixel-unshuffle input (conv_first.1)");
   }
