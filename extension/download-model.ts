@@ -4,7 +4,13 @@
 import type { CatalogueEntry } from '../models/catalogue';
 import { formatSize, groupByFamily, isDownloadable } from '../models/catalogue';
 import type { DownloadProgress } from '../models/download';
-import { familyLabel } from '../models/architectures/registry';
+
+export const FAMILY_LABELS: Readonly<Record<string, string>> = {
+  'real-esrgan': 'Real-ESRGAN',
+  swinir: 'SwinIR',
+  hat: 'HAT',
+  dat: 'DAT',
+};
 
 export interface DownloadPickItem {
   /** 'separator' rows become QuickPickItemKind.Separator. */
@@ -26,7 +32,7 @@ export function downloadPickItems(
 ): DownloadPickItem[] {
   const items: DownloadPickItem[] = [];
   for (const group of groupByFamily(entries)) {
-    items.push({ kind: 'separator', label: familyLabel(group.family) });
+    items.push({ kind: 'separator', label: FAMILY_LABELS[group.family] ?? group.family });
     for (const e of group.entries) {
       const flags = [
         !isDownloadable(e) ? 'manual download' : e.drive ? 'Google Drive' : undefined,
