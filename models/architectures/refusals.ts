@@ -5,6 +5,18 @@
 /** The way around every refusal: chaiNNer exports what spandrel loads. */
 const WAY_AROUND = 'export it to ONNX (chaiNNer can) and import the .onnx';
 
+/**
+ * 'a' or 'an' before a name: 'an' before a vowel (but U: "a Uformer"), and before an
+ * initialism read letter by letter (its leading capitals hold no vowel) that starts with a
+ * letter named with a vowel sound ("an RGT", "an MMRealSR", but "a GRL", "a HAT").
+ */
+export function article(name: string): 'a' | 'an' {
+  if (/^[AEIO]/i.test(name)) return 'an';
+  const capitals = /^[A-Z]+/.exec(name)?.[0] ?? '';
+  const spelledOut = capitals.length > 1 && !/[AEIOU]/.test(capitals);
+  return spelledOut && /^[FHLMNRSX]/.test(capitals) ? 'an' : 'a';
+}
+
 export class NotConvertedError extends Error {
   constructor(
     /** The architecture's id (spandrel's, lower-cased), e.g. 'grl', 'esrgan'. */
@@ -14,9 +26,8 @@ export class NotConvertedError extends Error {
     /** The file, when known: the message then starts with it. */
     readonly file?: string,
   ) {
-    const article = /^[AEIOU]/i.test(what) ? 'an' : 'a';
     super(
-      `${file === undefined ? '' : `${file}: `}this is ${article} ${what} model, which Upscale does not convert yet; ${WAY_AROUND}`,
+      `${file === undefined ? '' : `${file}: `}this is ${article(what)} ${what} model, which Upscale does not convert yet; ${WAY_AROUND}`,
     );
   }
 

@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { FIXTURES_DIR } from '../fixtures';
 import { describeArch, detectArchitecture, identify, sampleKeys } from '../../models/architectures/detect';
 import { ARCHITECTURES, DETECTION_ORDER, RECOGNISED_ONLY } from '../../models/architectures/registry';
-import { NotConvertedError } from '../../models/architectures/refusals';
+import { NotConvertedError, article } from '../../models/architectures/refusals';
 import { readSafetensors } from '../../models/readers/safetensors';
 import { readPth } from '../../models/readers/pth';
 import type { StateDict } from '../../models/weights/state-dict';
@@ -130,6 +130,25 @@ test('a file of an architecture Upscale recognises but does not convert is refus
       );
       return true;
     },
+  );
+});
+
+test('refusals read right: a GRL, a HAT, a Uformer, an RGT, an MMRealSR, an ESRGAN+, an ATD, a 1-channel ESRGAN', () => {
+  const said = (name: string): string => `${article(name)} ${name}`;
+  assert.deepEqual(
+    ['GRL', 'HAT', 'Uformer', 'SwinIR', 'RGT', 'MMRealSR', 'ESRGAN+', 'ATD', 'OmniSR', '1-channel ESRGAN'].map(said),
+    [
+      'a GRL',
+      'a HAT',
+      'a Uformer',
+      'a SwinIR',
+      'an RGT',
+      'an MMRealSR',
+      'an ESRGAN+',
+      'an ATD',
+      'an OmniSR',
+      'a 1-channel ESRGAN',
+    ],
   );
 });
 
