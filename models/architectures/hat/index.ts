@@ -46,6 +46,7 @@ import {
   readResidualConnections,
   readShallowConv,
   requireShellTensors,
+  shellParams,
   type ShellConfig,
 } from '../swin-shell/shell';
 import {
@@ -57,11 +58,8 @@ import {
   requireSwinBlock,
 } from '../swin-shell/blocks';
 
+/** `depths` counts the HABs of each residual group (RHAG), not the group's OCAB. */
 export interface HATConfig extends ShellConfig {
-  /** HABs per residual group (RHAG), not counting the group's OCAB. */
-  readonly depths: readonly number[];
-  readonly numHeads: readonly number[];
-  readonly mlpRatio: number;
   /** embed_dim / CAB's squeezed conv width. */
   readonly compressRatio: number;
   /** embed_dim / channel attention's bottleneck width. */
@@ -220,7 +218,7 @@ function readHATConfig(sd: StateDict): HATConfig {
 }
 
 function describe(config: HATConfig): ModelDescription {
-  const { upsampler, scale } = config.head;
+  const { scale } = config.head;
   return {
     variant: `HAT (embed ${config.embedDim}, ${config.depths.length} groups, window ${config.windowSize})`,
     scale,
@@ -228,22 +226,12 @@ function describe(config: HATConfig): ModelDescription {
     // spandrel: no fp16, at least 16 px.
     traits: { ...PLAIN_TRAITS, size: sizeRequirement(16), fp16: false },
     params: {
-      embed_dim: config.embedDim,
-      depths: config.depths,
-      num_heads: config.numHeads,
-      window_size: config.windowSize,
-      mlp_ratio: config.mlpRatio,
+      ...shellParams(config),
       compress_ratio: config.compressRatio,
       squeeze_factor: config.squeezeFactor,
       conv_scale: config.convScale,
       overlap_ratio: config.overlapRatio,
       qkv_bias: config.qkvBias,
-      upscale: scale,
-      upsampler,
-      resi_connection: config.resiConnection,
-      patch_norm: config.patchNorm,
-      in_chans: config.inChannels,
-      img_range: config.imgRange,
     },
   };
 }

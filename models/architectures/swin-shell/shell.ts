@@ -14,6 +14,7 @@ import { layerNorm } from '../../nn/norm';
 import { cropTo, padToMultiple, runtimeDim, scaled, toFeatureMap, toTokenGrid } from '../../nn/shape';
 import { WindowGrid, squareWindow } from '../../nn/window-attention';
 import { buildHead, type Head } from './heads';
+import type { Params } from '../types';
 
 /** Upstream's `resi_connection`: what sits before each group's and the body's residual add. */
 export type ResidualConv = '1conv' | '3conv' | 'identity';
@@ -46,6 +47,29 @@ export interface ShellConfig {
   /** Upstream img_range (1, or 255 for SwinIR's JPEG models); not stored in the weights. */
   readonly imgRange: number;
   readonly rgbMean: readonly number[];
+  /** Transformer blocks per residual group. */
+  readonly depths: readonly number[];
+  /** Attention heads per residual group. */
+  readonly numHeads: readonly number[];
+  /** MLP hidden width / embed_dim. */
+  readonly mlpRatio: number;
+}
+
+/** The shell's hyper-parameters under upstream's constructor names, for the registry. */
+export function shellParams(c: ShellConfig): Params {
+  return {
+    embed_dim: c.embedDim,
+    depths: c.depths,
+    num_heads: c.numHeads,
+    window_size: c.windowSize,
+    mlp_ratio: c.mlpRatio,
+    upscale: c.head.scale,
+    upsampler: c.head.upsampler,
+    resi_connection: c.resiConnection,
+    patch_norm: c.patchNorm,
+    in_chans: c.inChannels,
+    img_range: c.imgRange,
+  };
 }
 
 /** Which residual-connection conv sits at `prefix` ('layers.0.conv', 'conv_after_body'). */

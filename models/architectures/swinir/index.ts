@@ -27,19 +27,14 @@ import {
   readResidualConnections,
   readShallowConv,
   requireShellTensors,
+  shellParams,
   upstreamMean,
   type ShellConfig,
 } from '../swin-shell/shell';
 import { blockWindowAttention, groupDepth, mlp, readAttentionTable, requireSwinBlock } from '../swin-shell/blocks';
 
-export interface SwinIRConfig extends ShellConfig {
-  /** Swin blocks per residual group (RSTB). */
-  readonly depths: readonly number[];
-  /** Attention heads per residual group. */
-  readonly numHeads: readonly number[];
-  /** MLP hidden width / embed_dim. */
-  readonly mlpRatio: number;
-}
+/** SwinIR is the shell with Swin blocks in its residual groups (RSTB): nothing more to configure. */
+export type SwinIRConfig = ShellConfig;
 
 interface GroupShape {
   readonly depth: number;
@@ -142,19 +137,7 @@ function describe(config: SwinIRConfig): ModelDescription {
     inputMultiple: config.windowSize,
     // spandrel: no fp16 ("too much weirdness"), at least 16 px, tiling discouraged.
     traits: { ...PLAIN_TRAITS, size: sizeRequirement(16), tiling: 'discouraged', fp16: false },
-    params: {
-      embed_dim: config.embedDim,
-      depths: config.depths,
-      num_heads: config.numHeads,
-      window_size: config.windowSize,
-      mlp_ratio: config.mlpRatio,
-      upscale: scale,
-      upsampler,
-      resi_connection: config.resiConnection,
-      patch_norm: config.patchNorm,
-      in_chans: config.inChannels,
-      img_range: config.imgRange,
-    },
+    params: shellParams(config),
   };
 }
 
