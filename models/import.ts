@@ -5,16 +5,16 @@
 import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
-import type { Activation, ArchInfo, Detected } from './arch/types';
-import { describeArch, detectArchitecture, type DetectedArchitecture } from './arch/detect';
+import type { Activation } from './architectures/types';
+import { describeArch, describeConfig, detectArchitecture, type ArchInfo, type Detected } from './architectures/detect';
 import { readPthBytes } from './readers/pth';
 import { readSafetensors } from './readers/safetensors';
-import { convertNcnn } from './readers/ncnn';
+import { convertNcnn } from './convert/ncnn';
 import { NCNN_PARAM_MAGIC } from './readers/ncnn-param';
 import { firstNonFinite, probeModel, validateOnnxBytes } from './readers/onnx';
 import { readTfjsModelFiles } from './readers/tfjs';
-import { convertTfjs } from './arch/tfjs-graph';
-import type { StateDict } from './readers/state-dict';
+import { convertTfjs } from './convert/tfjs';
+import type { StateDict } from './weights/state-dict';
 import { BUILTIN_MODELS } from './builtin';
 import {
   CONVERTER_VERSION,
@@ -25,7 +25,7 @@ import {
   type RegisteredModel,
 } from './registry';
 import { activationBytesPerPixel } from './onnx/activation-memory';
-import { activationWarnings } from './arch/srvgg-activation';
+import { activationWarnings } from './architectures/compact/activation';
 
 export type ModelFileKind = 'pytorch' | 'safetensors' | 'onnx' | 'ncnn-param';
 
@@ -120,15 +120,13 @@ function activationRefused(label: string, what: string, activation: Activation):
 }
 
 /** The detection with the user's activation applied, checked against the weights. */
-function withActivation(
-  { arch, detected }: DetectedArchitecture,
-  label: string,
-  activation: Activation | undefined,
-): Detected<unknown> {
+function withActivation(detected: Detected, label: string, activation: Activation | undefined): Detected {
   if (activation === undefined) return detected;
-  if (!arch.chooseActivation) throw activationRefused(label, describeArch(detected.info), activation);
+  const { module } = detected;
+  if (!module.chooseActivation) throw activationRefused(label, describeArch(detected.info), activation);
   try {
-    return arch.chooseActivation(detected, activation);
+    const config = module.chooseActivation(detected.config, activation);
+    return { module, config, info: describeConfig(module, config) };
   } catch (e) {
     throw new Error(`${label}: ${(e as Error).message}`);
   }
@@ -140,15 +138,13 @@ async function convertStateDict(
   activation: Activation | undefined,
 ): Promise<{ onnx: Uint8Array; info: ArchInfo }> {
   checkWeightsFinite(sd, label);
-  const found = detectArchitecture(sd, label);
-  const { arch } = found;
-  const detected = withActivation(found, label, activation);
-  const onnx = arch.build(sd, detected.config);
+  const detected = withActivation(detectArchitecture(sd, label), label, activation);
+  const onnx = detected.module.build(sd, detected.config);
   // The graph is ours, but running it once catches a converter bug before the user's images do.
   const probed = await probeModel(onnx, `${label} (converted as ${describeArch(detected.info)})`);
   if (probed.scale !== detected.info.scale) {
     throw new Error(
-      `${label}: the converted ${arch.name} model upscales by ${probed.scale} but the weights say ${detected.info.scale}; this is a converter bug, please report it`,
+      `${label}: the converted ${detected.module.label} model upscales by ${probed.scale} but the weights say ${detected.info.scale}; this is a converter bug, please report it`,
     );
   }
   return { onnx, info: detected.info };
@@ -453,9 +449,11 @@ async function placeModel(
     id: slot.id,
     name: displayName(modelPath),
     family: converted.info.family,
+    ...(converted.info.architecture !== undefined && { architecture: converted.info.architecture }),
     variant: converted.info.variant,
     scale: converted.info.scale,
     inputMultiple: converted.info.inputMultiple,
+    ...(converted.info.traits !== undefined && { traits: converted.info.traits }),
     license: options.license ?? 'unknown',
     credit: path.basename(modelPath),
     sourceSha256: converted.sourceSha256,

@@ -2,16 +2,20 @@
 // the models folder), read from the metadata file written beside each ONNX file.
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
-import type { Activation, ActivationSource } from './arch/types';
+import type { Activation, ActivationSource, ModelTraits } from './architectures/types';
 
 /** The metadata file beside each model's ONNX file (`<id>.json` next to `<id>.onnx`). */
 export interface ModelRecord {
   readonly id: string;
   readonly name: string;
   readonly family: string;
+  /** The converting architecture module's id; absent for models that arrived as ONNX, ncnn or TF.js. */
+  readonly architecture?: string;
   readonly variant: string;
   readonly scale: number;
   readonly inputMultiple: number;
+  /** Channels, size requirements, tiling and fp16/bf16 safety; known for models converted from weights. */
+  readonly traits?: ModelTraits;
   readonly license: string;
   readonly credit: string;
   /** SHA-256 of the source weights the ONNX was made from. */
@@ -31,7 +35,8 @@ export interface RegisteredModel extends ModelRecord {
   readonly sizeBytes: number;
 }
 
-export const CONVERTER_VERSION = 2;
+/** 3: PReLU emitted as Relu(x) + slope·Min(x, 0) (issue 21: faster on the CPU; same values); records carry architecture and traits. */
+export const CONVERTER_VERSION = 3;
 
 function isRecord(v: unknown): v is ModelRecord {
   if (typeof v !== 'object' || v === null) return false;
@@ -45,6 +50,25 @@ function isRecord(v: unknown): v is ModelRecord {
     typeof r.inputMultiple === 'number' &&
     r.inputMultiple >= 1
   );
+}
+
+/**
+ * What a model needs of its input, in a few words for lists ("at least 16 px, tiling
+ * discouraged, no fp16"); from its traits, or for a model without them its input multiple.
+ */
+export function describeRequirements(model: Pick<ModelRecord, 'traits' | 'inputMultiple'>): string {
+  const t = model.traits;
+  if (!t) return model.inputMultiple > 1 ? `sides a multiple of ${model.inputMultiple}` : 'any size';
+  const parts = [
+    t.size.minimum > 0 ? `at least ${t.size.minimum} px` : '',
+    t.size.multiple > 1 ? `sides a multiple of ${t.size.multiple}` : '',
+    t.size.square ? 'square' : '',
+    t.channels.input !== 3 || t.channels.output !== 3 ? `${t.channels.input} → ${t.channels.output} channels` : '',
+    t.tiling === 'supported' ? '' : `tiling ${t.tiling}`,
+    t.fp16 ? '' : 'no fp16',
+    t.bf16 ? '' : 'no bf16',
+  ].filter((p) => p !== '');
+  return parts.length > 0 ? parts.join(', ') : 'any size';
 }
 
 const VALID_ID = /^[a-z0-9](?:[a-z0-9._-]{0,62}[a-z0-9])?$/;

@@ -9,9 +9,9 @@ import { builtinModelsDir } from '../models/paths';
 import { CONVERTER_VERSION, metadataPath, onnxPath, type ModelRecord } from '../models/registry';
 import { activationBytesPerPixel } from '../models/onnx/activation-memory';
 import { writeFilesAtomically } from '../models/import';
-import { convertNcnn } from '../models/readers/ncnn';
+import { convertNcnn } from '../models/convert/ncnn';
 import { readTfjsModelFiles, type TfjsModelFiles } from '../models/readers/tfjs';
-import { convertTfjs } from '../models/arch/tfjs-graph';
+import { convertTfjs } from '../models/convert/tfjs';
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..');
 

@@ -42,14 +42,33 @@ export interface ProviderStatus {
   readonly reason?: string;
 }
 
+/**
+ * What a converted model is and needs, as spandrel's model descriptor states it for the same
+ * weights: its image channels, the input size it needs, whether tiling suits it, and whether
+ * it runs correctly in fp16 and bf16.
+ */
+export interface ModelTraits {
+  readonly channels: { readonly input: number; readonly output: number };
+  /** Each side at least `minimum` and a multiple of `multiple`; `square`: height equal to width. */
+  readonly size: { readonly minimum: number; readonly multiple: number; readonly square: boolean };
+  /** 'discouraged': tiles visibly change the result; 'internal': the model tiles by itself. */
+  readonly tiling: 'supported' | 'discouraged' | 'internal';
+  readonly fp16: boolean;
+  readonly bf16: boolean;
+}
+
 export interface ModelInfo {
   readonly id: string;
   readonly name: string;
   readonly family: string;
+  /** The converter's architecture id for models converted from weights (absent for ONNX, ncnn, TF.js). */
+  readonly architecture?: string;
   readonly variant: string;
   readonly scale: number;
   /** Input height and width the network needs to be a multiple of (1: any). */
   readonly inputMultiple: number;
+  /** Known for models converted from weights. */
+  readonly traits?: ModelTraits;
   /** Size of the ONNX file in bytes. */
   readonly sizeBytes: number;
   readonly source: 'builtin' | 'user';

@@ -17,7 +17,7 @@ import {
   type AllowedGlobal,
   type PickleValue,
 } from './pickle';
-import type { StateDict, Tensor, TensorValues } from './state-dict';
+import type { StateDict, Tensor, TensorValues } from '../weights/state-dict';
 import { PickledTensor, unwrapStateDict } from './unwrap';
 
 // ---------------------------------------------------------------------------------------------

@@ -2,12 +2,13 @@
 // mapping names to {dtype, shape, data_offsets}, then the raw tensor bytes. Every offset is
 // checked against the file before any tensor is read, so a hostile header cannot make us
 // read past the end or alias one tensor's bytes as another's.
-import type { StateDict, TensorValues } from './state-dict';
+import type { StateDict, TensorValues } from '../weights/state-dict';
 import { float16ToFloat32, bfloat16ToFloat32 } from './half';
 
 const MAX_HEADER_BYTES = 100 * 1024 * 1024;
 
-const DTYPE_BYTES: Record<string, number> = { F32: 4, F16: 2, BF16: 2, I64: 8 };
+// U8: small integer buffers some architectures keep (FDAT's and MoESR's MetaUpsample).
+const DTYPE_BYTES: Record<string, number> = { F32: 4, F16: 2, BF16: 2, I64: 8, U8: 1 };
 
 interface HeaderEntry {
   dtype: string;
@@ -40,6 +41,8 @@ function decode(dtype: string, bytes: Uint8Array, count: number): TensorValues {
       return float16ToFloat32(new Uint16Array(copy.buffer, 0, count));
     case 'BF16':
       return bfloat16ToFloat32(new Uint16Array(copy.buffer, 0, count));
+    case 'U8':
+      return BigInt64Array.from(copy.subarray(0, count), (v) => BigInt(v));
     default:
       throw new Error(`unsupported dtype ${dtype}`);
   }

@@ -2,7 +2,7 @@
 // others {'state_dict': sd}, {'model': sd, 'optimizer': ...}, and DataParallel prefixes every key
 // with 'module.'. This finds the state dict inside such a wrapper and reads only its tensors.
 import { PickleDict, PickleObject, describePickleValue } from './pickle';
-import type { StateDict, Tensor } from './state-dict';
+import type { StateDict, Tensor } from '../weights/state-dict';
 
 /**
  * A tensor met while unpickling. Its values are read on first use, so tensors in wrappers we

@@ -5,7 +5,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { convertNcnn } from '../../models/readers/ncnn';
+import { convertNcnn } from '../../models/convert/ncnn';
 import { FIXTURES_DIR, REPO_ROOT, maxAbsDiff, readF32, relativeL2 } from '../fixtures';
 
 const MODELS_DIR = path.join(

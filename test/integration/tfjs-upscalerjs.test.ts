@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import * as tf from '@tensorflow/tfjs';
-import { convertTfjs } from '../../models/arch/tfjs-graph';
+import { convertTfjs } from '../../models/convert/tfjs';
 import { BUILTIN_MODELS } from '../../models/builtin';
 import { readTfjsModelFiles } from '../../models/readers/tfjs';
 import { REPO_ROOT, maxAbsDiff, relativeL2 } from '../fixtures';

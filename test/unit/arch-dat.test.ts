@@ -5,15 +5,24 @@ import * as path from 'node:path';
 import { FIXTURES_DIR, assertMatchesGolden, type GoldenCase } from '../fixtures';
 import { readSafetensors } from '../../models/readers/safetensors';
 import { readPthBytes } from '../../models/readers/pth';
-import type { StateDict } from '../../models/readers/state-dict';
-import { dat, detectDat } from '../../models/arch/dat';
+import type { StateDict } from '../../models/weights/state-dict';
+import { dat } from '../../models/architectures/dat';
 import {
   isShiftedBlock,
   positionBiasDim,
+  readDatConfig,
   windowFromRelativeIndex,
   windowFromRpeBiases,
-} from '../../models/arch/dat-config';
-import { relativeOffsets, relativePositionIndex } from '../../models/arch/dat-position-bias';
+} from '../../models/architectures/dat/config';
+import { relativeOffsets } from '../../models/architectures/dat/position-bias';
+import { describeConfig } from '../../models/architectures/detect';
+import { satisfies } from '../../models/weights/keys';
+import { swinRelativePositionIndex } from '../../models/nn/window-attention';
+
+/** DAT's relative-position index is Swin's for its (rectangular) window, as numbers. */
+const relativePositionIndex = (h: number, w: number): number[] => [
+  ...swinRelativePositionIndex({ height: h, width: w }),
+];
 
 const CASE_DIR = path.join(FIXTURES_DIR, 'arch', 'dat_x2');
 
@@ -46,23 +55,22 @@ function without(sd: StateDict, drop: (key: string) => boolean): StateDict {
 
 test('dat: detection reads every hyper-parameter of the fixture', () => {
   const { meta, sd } = loadCase();
-  const detected = dat.detect(sd);
-  assert.ok(detected);
-  const cfg = detected.config;
+  const cfg = dat.readConfig(sd);
+  const info = describeConfig(dat, cfg);
   const expected = meta.config;
-  assert.equal(cfg.scale, expected.upscale);
-  assert.equal(detected.info.scale, expected.upscale);
+  assert.equal(cfg.head.scale, expected.upscale);
+  assert.equal(info.scale, expected.upscale);
   assert.equal(cfg.embedDim, expected.embed_dim);
   assert.deepEqual(cfg.depths, expected.depth);
   assert.deepEqual(cfg.numHeads, expected.num_heads);
   assert.deepEqual(cfg.splitSize, expected.split_size);
   assert.equal(cfg.expansionFactor, expected.expansion_factor);
   assert.equal(cfg.resiConnection, expected.resi_connection);
-  assert.equal(cfg.upsampler, expected.upsampler);
+  assert.equal(cfg.head.upsampler, expected.upsampler);
   assert.equal(cfg.imgRange, expected.img_range);
   assert.equal(cfg.imgSize, expected.img_size);
   assert.equal(cfg.qkvBias, true);
-  assert.equal(detected.info.family, 'dat');
+  assert.equal(info.family, 'dat');
 });
 
 for (const [i, label] of [
@@ -71,9 +79,7 @@ for (const [i, label] of [
 ] as const) {
   test(`dat: ONNX output matches upstream, case ${label}`, async () => {
     const { meta, sd } = loadCase();
-    const detected = dat.detect(sd);
-    assert.ok(detected);
-    await assertMatchesGolden(dat.build(sd, detected.config), CASE_DIR, meta.cases[i] as GoldenCase, 'dat_x2');
+    await assertMatchesGolden(dat.build(sd, dat.readConfig(sd)), CASE_DIR, meta.cases[i] as GoldenCase, 'dat_x2');
   });
 }
 
@@ -87,32 +93,26 @@ test('dat: the .pth checkpoint gives the same state dict, configuration and outp
     assert.deepEqual(other.shape, t.shape, key);
     assert.deepEqual(other.data, t.data, key);
   }
-  const detected = dat.detect(fromPth);
-  assert.ok(detected);
-  assert.deepEqual(detected.config, dat.detect(sd)?.config);
-  await assertMatchesGolden(
-    dat.build(fromPth, detected.config),
-    CASE_DIR,
-    meta.cases[1] as GoldenCase,
-    'dat_x2 (.pth)',
-  );
+  const config = dat.readConfig(fromPth);
+  assert.deepEqual(config, dat.readConfig(sd));
+  await assertMatchesGolden(dat.build(fromPth, config), CASE_DIR, meta.cases[1] as GoldenCase, 'dat_x2 (.pth)');
 });
 
-test('dat: a foreign state dict is not detected', () => {
+test("dat: a foreign state dict does not have DAT's keys", () => {
   const foreign: StateDict = new Map([
     ['conv_first.weight', { shape: [16, 3, 3, 3], data: new Float32Array(16 * 27) }],
     ['body.0.rdb1.conv1.weight', { shape: [8, 16, 3, 3], data: new Float32Array(8 * 16 * 9) }],
     ['layers.0.residual_group.blocks.0.norm1.weight', { shape: [16], data: new Float32Array(16) }],
   ]);
-  assert.equal(dat.detect(foreign), null);
-  assert.equal(dat.detect(new Map()), null);
+  assert.equal(satisfies(foreign, dat.keys), false);
+  assert.equal(satisfies(new Map(), dat.keys), false);
 });
 
 test('dat: a missing block tensor is named in the error', () => {
   const { sd } = loadCase();
   const key = 'layers.1.blocks.1.attn.channel_interaction.4.weight';
   assert.throws(
-    () => dat.detect(without(sd, (k) => k === key)),
+    () => dat.readConfig(without(sd, (k) => k === key)),
     (err: Error) => {
       assert.match(err.message, /layers\.1\.blocks\.1\.attn\.channel_interaction\.4\.weight/);
       assert.match(err.message, /\[64, 8, 1, 1\]/);
@@ -120,7 +120,7 @@ test('dat: a missing block tensor is named in the error', () => {
     },
   );
   const ffnKey = 'layers.0.blocks.0.ffn.sg.conv.weight';
-  assert.throws(() => dat.detect(without(sd, (k) => k === ffnKey)), new RegExp(ffnKey.replace(/\./g, '\\.')));
+  assert.throws(() => dat.readConfig(without(sd, (k) => k === ffnKey)), new RegExp(ffnKey.replace(/\./g, '\\.')));
 });
 
 test('dat: a wrongly shaped tensor is reported with found and expected shapes', () => {
@@ -128,7 +128,7 @@ test('dat: a wrongly shaped tensor is reported with found and expected shapes', 
   const broken = new Map(sd);
   broken.set('layers.1.blocks.0.attn.attns.1.pos.pos3.2.weight', { shape: [3, 2], data: new Float32Array(6) });
   assert.throws(
-    () => dat.detect(broken),
+    () => dat.readConfig(broken),
     /'layers\.1\.blocks\.0\.attn\.attns\.1\.pos\.pos3\.2\.weight' has shape \[3, 2\], expected \[2, 2\]/,
   );
 });
@@ -143,7 +143,7 @@ test('dat: a stored position buffer that disagrees with split_size is rejected',
   const broken = new Map(sd);
   broken.set(key, { shape: stored.shape, data: altered });
   assert.throws(
-    () => dat.detect(broken),
+    () => dat.readConfig(broken),
     /relative_position_index' holds 0 at flat index 5, expected \d+ for a 4x2 window/,
   );
 });
@@ -151,11 +151,11 @@ test('dat: a stored position buffer that disagrees with split_size is rejected',
 test('dat: split_size falls back to relative_position_index, then to an override', () => {
   const { sd } = loadCase();
   const noRpe = without(sd, (k) => k.endsWith('.rpe_biases'));
-  assert.deepEqual(dat.detect(noRpe)?.config.splitSize, [2, 4]);
+  assert.deepEqual(dat.readConfig(noRpe).splitSize, [2, 4]);
   const noBuffers = without(noRpe, (k) => k.endsWith('.relative_position_index'));
-  assert.throws(() => dat.detect(noBuffers), /split_size/);
-  assert.deepEqual(detectDat(noBuffers, { splitSize: [2, 4] })?.config.splitSize, [2, 4]);
-  assert.throws(() => detectDat(sd, { splitSize: [4, 2] }), /stored position buffers say \[2, 4\]/);
+  assert.throws(() => dat.readConfig(noBuffers), /split_size/);
+  assert.deepEqual(readDatConfig(noBuffers, { splitSize: [2, 4] }).splitSize, [2, 4]);
+  assert.throws(() => readDatConfig(sd, { splitSize: [4, 2] }), /stored position buffers say \[2, 4\]/);
 });
 
 test('dat: window shapes are read back from regenerated buffers, both orientations', () => {

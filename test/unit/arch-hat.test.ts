@@ -7,8 +7,10 @@ import * as path from 'node:path';
 import { FIXTURES_DIR, assertMatchesGolden, maxAbsDiff, readF32, runOnnx, type GoldenCase } from '../fixtures';
 import { readSafetensors } from '../../models/readers/safetensors';
 import { readPthBytes } from '../../models/readers/pth';
-import type { StateDict } from '../../models/readers/state-dict';
-import { hat, overlapRelativePositionIndex } from '../../models/arch/hat';
+import type { StateDict } from '../../models/weights/state-dict';
+import { hat, overlapRelativePositionIndex } from '../../models/architectures/hat';
+import { describeConfig, identify } from '../../models/architectures/detect';
+import { satisfies } from '../../models/weights/keys';
 
 interface HATCaseJson {
   readonly config: {
@@ -40,11 +42,9 @@ function loadWeights(): StateDict {
 test('hat_x4: detect reads the upstream config and the graph matches the golden output', async () => {
   const json = JSON.parse(fs.readFileSync(path.join(DIR, 'case.json'), 'utf8')) as HATCaseJson;
   const sd = loadWeights();
-  const detected = hat.detect(sd);
-  assert.ok(detected, 'detect returned null');
-  const c = detected.config;
+  const c = hat.readConfig(sd);
   const e = json.config;
-  assert.equal(c.scale, e.upscale);
+  assert.equal(c.head.scale, e.upscale);
   assert.equal(c.inChannels, e.in_chans);
   assert.equal(c.windowSize, e.window_size);
   assert.equal(c.compressRatio, e.compress_ratio);
@@ -56,10 +56,11 @@ test('hat_x4: detect reads the upstream config and the graph matches the golden 
   assert.equal(c.embedDim, e.embed_dim);
   assert.deepEqual(c.numHeads, e.num_heads);
   assert.equal(c.mlpRatio, e.mlp_ratio);
-  assert.equal(c.upsampler, e.upsampler);
+  assert.equal(c.head.upsampler, e.upsampler);
   assert.equal(c.resiConnection, e.resi_connection);
-  assert.equal(detected.info.family, 'hat');
-  assert.equal(detected.info.inputMultiple, e.window_size);
+  const info = describeConfig(hat, c);
+  assert.equal(info.family, 'hat');
+  assert.equal(info.inputMultiple, e.window_size);
 
   const model = hat.build(sd, c);
   for (const golden of json.cases) await assertMatchesGolden(model, DIR, golden, NAME);
@@ -67,11 +68,10 @@ test('hat_x4: detect reads the upstream config and the graph matches the golden 
 
 test('hat_x4: the .pth checkpoint detects and runs the same as the safetensors', async () => {
   const fromPth = readPthBytes(fs.readFileSync(path.join(DIR, `${NAME}.pth`)), NAME);
-  const detected = hat.detect(fromPth);
-  assert.ok(detected, 'detect returned null');
-  assert.deepEqual(detected.config, hat.detect(loadWeights())?.config);
+  const config = hat.readConfig(fromPth);
+  assert.deepEqual(config, hat.readConfig(loadWeights()));
   const json = JSON.parse(fs.readFileSync(path.join(DIR, 'case.json'), 'utf8')) as HATCaseJson;
-  await assertMatchesGolden(hat.build(fromPth, detected.config), DIR, json.cases[0] as GoldenCase, `${NAME} (.pth)`);
+  await assertMatchesGolden(hat.build(fromPth, config), DIR, json.cases[0] as GoldenCase, `${NAME} (.pth)`);
 });
 
 test('hat: the overlapping-attention index matches the stored buffer', () => {
@@ -83,9 +83,7 @@ test('hat: the overlapping-attention index matches the stored buffer', () => {
 
 test('hat: inputs that are not a multiple of the window are padded inside the graph', async () => {
   const sd = loadWeights();
-  const detected = hat.detect(sd);
-  assert.ok(detected);
-  const model = hat.build(sd, detected.config);
+  const model = hat.build(sd, hat.readConfig(sd));
   for (const [h, w] of [
     [13, 18],
     [5, 7],
@@ -103,9 +101,7 @@ test('hat: inputs that are not a multiple of the window are padded inside the gr
 
 test("hat: internal padding equals reflect-padding outside and cropping, as HAT's model wrapper does", async () => {
   const sd = loadWeights();
-  const detected = hat.detect(sd);
-  assert.ok(detected);
-  const model = hat.build(sd, detected.config);
+  const model = hat.build(sd, hat.readConfig(sd));
   const [h, w, ph, pw] = [13, 10, 16, 12];
   const fixtureInput = readF32(path.join(DIR, 'input.f32'));
   // Take the top-left 13x10 of the fixture input, then reflect-pad it to 16x12 by hand.
@@ -131,16 +127,16 @@ test("hat: internal padding equals reflect-padding outside and cropping, as HAT'
   assert.ok(maxAbsDiff(direct, cropped) < 1e-5, `max abs ${maxAbsDiff(direct, cropped)}`);
 });
 
-test('hat: SwinIR and foreign weights are not detected', () => {
+test("hat: SwinIR and foreign weights do not have HAT's keys", () => {
   const swinirWeights = readSafetensors(
     fs.readFileSync(path.join(FIXTURES_DIR, 'arch', 'swinir_classical_x2', 'swinir_classical_x2.safetensors')),
     'swinir_classical_x2',
   );
-  assert.equal(hat.detect(swinirWeights), null);
+  assert.equal(satisfies(swinirWeights, hat.keys), false);
   const foreign: StateDict = new Map([
     ['conv_first.weight', { shape: [16, 3, 3, 3], data: new Float32Array(16 * 27) }],
   ]);
-  assert.equal(hat.detect(foreign), null);
+  assert.equal(satisfies(foreign, hat.keys), false);
 });
 
 test('hat: a missing tensor is reported by name', () => {
@@ -154,14 +150,14 @@ test('hat: a missing tensor is reported by name', () => {
     const broken = new Map(loadWeights());
     broken.delete(missing);
     assert.throws(
-      () => hat.detect(broken),
+      () => hat.readConfig(broken),
       (e: Error) => e.message.includes(missing),
       missing,
     );
   }
 });
 
-test('hat: golden weights of every other family are not detected', () => {
+test('hat: golden weights of every other family are not identified as HAT', () => {
   const own = new Set(['hat_x4']);
   const others = fs
     .readdirSync(path.join(FIXTURES_DIR, 'arch'))
@@ -169,6 +165,7 @@ test('hat: golden weights of every other family are not detected', () => {
   assert.ok(others.length >= 5, `found ${others.length} other fixtures`);
   for (const name of others) {
     const sd = readSafetensors(fs.readFileSync(path.join(FIXTURES_DIR, 'arch', name, `${name}.safetensors`)), name);
-    assert.equal(hat.detect(sd), null, name);
+    const identity = identify(sd);
+    assert.ok(identity?.kind === 'converted' && identity.module.id !== 'hat', name);
   }
 });

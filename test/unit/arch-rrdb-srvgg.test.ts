@@ -1,6 +1,6 @@
-// RRDBNet (both key layouts) and SRVGGNetCompact against the upstream golden vectors:
-// detection must read the constructor's arguments back from the weights, and the built
-// ONNX must reproduce upstream's float32 output.
+// RRDBNet (all three key layouts) and SRVGGNetCompact against the upstream golden vectors:
+// reading must give the constructor's arguments back from the weights, and the built ONNX
+// must reproduce upstream's float32 output.
 import { test } from 'node:test';
 import { readPthBytes } from '../../models/readers/pth';
 import * as assert from 'node:assert/strict';
@@ -8,11 +8,13 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { FIXTURES_DIR, assertMatchesGolden, readF32, maxAbsDiff, runOnnx } from '../fixtures';
 import { readSafetensors } from '../../models/readers/safetensors';
-import type { StateDict } from '../../models/readers/state-dict';
-import type { Architecture, Family } from '../../models/arch/types';
-import { rrdbnet } from '../../models/arch/rrdbnet';
-import { esrganOld } from '../../models/arch/esrgan-old';
-import { srvgg } from '../../models/arch/srvgg';
+import type { StateDict } from '../../models/weights/state-dict';
+import { describeConfig, identify } from '../../models/architectures/detect';
+import type { AnyArchitecture } from '../../models/architectures/registry';
+import type { ArchitectureModule } from '../../models/architectures/types';
+import { satisfies } from '../../models/weights/keys';
+import { esrgan } from '../../models/architectures/esrgan';
+import { compact } from '../../models/architectures/compact';
 
 interface CaseFile {
   readonly config: Readonly<Record<string, unknown>>;
@@ -32,10 +34,16 @@ function loadWeights(name: string): StateDict {
   return readSafetensors(new Uint8Array(fs.readFileSync(file)), file);
 }
 
+/** A module's configuration read from `sd` (throwing as the module does), and the registry's view of it. */
+function read<C>(module: ArchitectureModule<AnyArchitecture['id'], C>, sd: StateDict) {
+  const config = module.readConfig(sd);
+  return { config, info: describeConfig(module, config) };
+}
+
 interface GoldenCase {
   readonly name: string;
-  readonly arch: Architecture<unknown>;
-  readonly family: Family;
+  readonly arch: AnyArchitecture;
+  readonly family: string;
   /** case.json config keys that detection reads from the weights, under the same names. */
   readonly params: readonly string[];
   readonly scaleKey: string;
@@ -44,28 +52,28 @@ interface GoldenCase {
 const CASES: readonly GoldenCase[] = [
   {
     name: 'rrdbnet_x4',
-    arch: rrdbnet,
+    arch: esrgan,
     family: 'esrgan',
     params: ['num_in_ch', 'num_out_ch', 'num_feat', 'num_block', 'num_grow_ch'],
     scaleKey: 'scale',
   },
   {
     name: 'rrdbnet_x2',
-    arch: rrdbnet,
+    arch: esrgan,
     family: 'esrgan',
     params: ['num_in_ch', 'num_out_ch', 'num_feat', 'num_block', 'num_grow_ch'],
     scaleKey: 'scale',
   },
   {
     name: 'esrgan_old_x4',
-    arch: esrganOld,
+    arch: esrgan,
     family: 'esrgan',
     params: ['in_nc', 'out_nc', 'nf', 'nb', 'gc'],
     scaleKey: 'upscale',
   },
   {
     name: 'srvgg_x4',
-    arch: srvgg,
+    arch: compact,
     family: 'real-esrgan',
     params: ['num_in_ch', 'num_out_ch', 'num_feat', 'num_conv', 'act_type'],
     scaleKey: 'upscale',
@@ -74,8 +82,9 @@ const CASES: readonly GoldenCase[] = [
 
 async function checkGolden(c: GoldenCase, sd: StateDict, source: string): Promise<void> {
   const golden = readCase(c.name);
-  const detected = c.arch.detect(sd);
-  assert.ok(detected, `${c.arch.name} recognises ${c.name}`);
+  const identity = identify(sd);
+  assert.ok(identity?.kind === 'converted' && identity.module === c.arch, `${c.arch.label} recognises ${c.name}`);
+  const detected = read(c.arch, sd);
   assert.equal(detected.info.family, c.family);
   assert.equal(detected.info.scale, golden.scale);
   assert.equal(detected.info.scale, golden.config[c.scaleKey]);
@@ -112,11 +121,10 @@ for (const c of CASES) {
 
 test('rrdbnet_x2 takes an odd-sized input (reflect-padded inside the graph) and returns exactly 2x', async () => {
   const sd = loadWeights('rrdbnet_x2');
-  const detected = rrdbnet.detect(sd);
-  assert.ok(detected);
+  const detected = read(esrgan, sd);
   const [h, w] = [13, 17];
   const input = new Float32Array(3 * h * w).map((_, i) => ((i * 37) % 101) / 100);
-  const output = await runOnnx(rrdbnet.build(sd, detected.config), input, [1, 3, h, w]);
+  const output = await runOnnx(esrgan.build(sd, detected.config), input, [1, 3, h, w]);
   assert.deepEqual(output.dims, [1, 3, 2 * h, 2 * w]);
   assert.ok((output.data as Float32Array).every(Number.isFinite));
 });
@@ -137,9 +145,8 @@ function reflectPadBottomRight(x: Float32Array, h: number, w: number, padH: numb
 
 test('an odd size gives what Real-ESRGAN gives: reflect-pad bottom/right, run, crop the top-left', async () => {
   const sd = loadWeights('rrdbnet_x2');
-  const detected = rrdbnet.detect(sd);
-  assert.ok(detected);
-  const onnx = rrdbnet.build(sd, detected.config);
+  const detected = read(esrgan, sd);
+  const onnx = esrgan.build(sd, detected.config);
   const [h, w] = [11, 19];
   const input = new Float32Array(3 * h * w).map((_, i) => ((i * 53) % 97) / 96);
   const odd = await runOnnx(onnx, input, [1, 3, h, w]);
@@ -157,17 +164,20 @@ test('an odd size gives what Real-ESRGAN gives: reflect-pad bottom/right, run, c
   assert.ok(diff < 1e-5, `in-graph padding differs from explicit reflect padding by ${diff}`);
 });
 
-test("each detector returns null for another family's weights", () => {
+test("each architecture's keys do not match another family's weights", () => {
   const srvggWeights = loadWeights('srvgg_x4');
   const newRrdb = loadWeights('rrdbnet_x4');
   const oldRrdb = loadWeights('esrgan_old_x4');
-  assert.equal(rrdbnet.detect(srvggWeights), null);
-  assert.equal(rrdbnet.detect(oldRrdb), null);
-  assert.equal(esrganOld.detect(srvggWeights), null);
-  assert.equal(esrganOld.detect(newRrdb), null);
-  assert.equal(srvgg.detect(newRrdb), null);
-  assert.equal(srvgg.detect(oldRrdb), null);
-  assert.equal(rrdbnet.detect(new Map()), null);
+  assert.equal(satisfies(srvggWeights, esrgan.keys), false);
+  assert.equal(satisfies(newRrdb, compact.keys), false);
+  assert.equal(satisfies(oldRrdb, compact.keys), false);
+  assert.equal(satisfies(new Map(), esrgan.keys), false);
+  // The RRDBNet layouts are one architecture.
+  const convertedBy = (sd: StateDict): string | undefined => {
+    const identity = identify(sd);
+    return identity?.kind === 'converted' ? identity.module.id : undefined;
+  };
+  assert.deepEqual([newRrdb, oldRrdb, srvggWeights].map(convertedBy), ['esrgan', 'esrgan', 'compact']);
 });
 
 function without(sd: StateDict, key: string): StateDict {
@@ -180,25 +190,25 @@ function without(sd: StateDict, key: string): StateDict {
 test("a state dict missing a middle block's tensor is an error naming the key", () => {
   const key = 'body.0.rdb2.conv1.weight';
   assert.throws(
-    () => rrdbnet.detect(without(loadWeights('rrdbnet_x4'), key)),
+    () => read(esrgan, without(loadWeights('rrdbnet_x4'), key)),
     new RegExp(`no tensor '${key.replace(/\./g, '\\.')}'`),
   );
   const oldKey = 'model.1.sub.0.RDB2.conv3.0.bias';
   assert.throws(
-    () => esrganOld.detect(without(loadWeights('esrgan_old_x4'), oldKey)),
+    () => read(esrgan, without(loadWeights('esrgan_old_x4'), oldKey)),
     new RegExp(`no tensor '${oldKey.replace(/\./g, '\\.')}'`),
   );
-  assert.throws(() => srvgg.detect(without(loadWeights('srvgg_x4'), 'body.4.weight')), /'body\.4\.weight'/);
-  assert.throws(() => srvgg.detect(without(loadWeights('srvgg_x4'), 'body.5.weight')), /'body\.5\.weight'/);
+  assert.throws(() => read(compact, without(loadWeights('srvgg_x4'), 'body.4.weight')), /'body\.4\.weight'/);
+  assert.throws(() => read(compact, without(loadWeights('srvgg_x4'), 'body.5.weight')), /'body\.5\.weight'/);
   assert.throws(
-    () => rrdbnet.detect(without(loadWeights('rrdbnet_x4'), 'conv_up1.weight')),
+    () => read(esrgan, without(loadWeights('rrdbnet_x4'), 'conv_up1.weight')),
     /no tensor 'conv_up1\.weight'/,
   );
   assert.throws(
-    () => rrdbnet.detect(without(loadWeights('rrdbnet_x4'), 'conv_up2.weight')),
+    () => read(esrgan, without(loadWeights('rrdbnet_x4'), 'conv_up2.weight')),
     /no tensor 'conv_up2\.weight'/,
   );
-  assert.throws(() => esrganOld.detect(without(loadWeights('esrgan_old_x4'), 'model.6.weight')), /model\.6/);
+  assert.throws(() => read(esrgan, without(loadWeights('esrgan_old_x4'), 'model.6.weight')), /model\.6/);
 });
 
 test('a tensor of the wrong shape is an error naming the key, the shape found and the one expected', () => {
@@ -206,7 +216,7 @@ test('a tensor of the wrong shape is an error naming the key, the shape found an
   const key = 'body.1.rdb3.conv4.weight';
   sd.set(key, { shape: [8, 41, 3, 3], data: new Float32Array(8 * 41 * 9) });
   assert.throws(
-    () => rrdbnet.detect(sd),
+    () => read(esrgan, sd),
     /'body\.1\.rdb3\.conv4\.weight' has shape \[8, 41, 3, 3\], expected \[8, 40, 3, 3\]/,
   );
 });
@@ -214,7 +224,7 @@ test('a tensor of the wrong shape is an error naming the key, the shape found an
 test('an unknown extra tensor is an error, not silently ignored', () => {
   const sd = new Map(loadWeights('rrdbnet_x4'));
   sd.set('body.0.rdb1.conv1x1.weight', { shape: [16, 16, 1, 1], data: new Float32Array(256) });
-  assert.throws(() => rrdbnet.detect(sd), /unexpected tensor 'body\.0\.rdb1\.conv1x1\.weight'/);
+  assert.throws(() => read(esrgan, sd), /unexpected tensor 'body\.0\.rdb1\.conv1x1\.weight'/);
 });
 
 /** Re-keys a BasicSR state dict into the 2018 layout, adding `stages` upsample convs. */
@@ -253,11 +263,10 @@ test('the 2018 layout reads x2, x8 and x1 from its key indices, and the BasicSR 
     [0, 1],
   ] as const) {
     const sd = renameToOldLayout(basicsr, 2, stages);
-    const detected = esrganOld.detect(sd);
-    assert.ok(detected);
+    const detected = read(esrgan, sd);
     assert.equal(detected.info.scale, scale, `${stages} stages`);
     const output = await runOnnx(
-      esrganOld.build(sd, detected.config),
+      esrgan.build(sd, detected.config),
       new Float32Array(3 * 5 * 7).fill(0.5),
       [1, 3, 5, 7],
     );
@@ -265,7 +274,7 @@ test('the 2018 layout reads x2, x8 and x1 from its key indices, and the BasicSR 
     if (scale === 2) {
       // x3 models have x2's keys; the caller who knows says so in the config.
       const x3 = await runOnnx(
-        esrganOld.build(sd, { ...detected.config, upsampleFactor: 3, scale: 3 }),
+        esrgan.build(sd, { ...detected.config, upsampleFactor: 3, scale: 3 }),
         new Float32Array(3 * 5 * 7).fill(0.5),
         [1, 3, 5, 7],
       );
@@ -276,23 +285,21 @@ test('the 2018 layout reads x2, x8 and x1 from its key indices, and the BasicSR 
   const x8 = new Map(basicsr);
   x8.set('conv_up3.weight', basicsr.get('conv_up1.weight')!);
   x8.set('conv_up3.bias', basicsr.get('conv_up1.bias')!);
-  const detected = rrdbnet.detect(x8);
-  assert.ok(detected);
+  const detected = read(esrgan, x8);
   assert.equal(detected.info.scale, 8);
-  const output = await runOnnx(rrdbnet.build(x8, detected.config), new Float32Array(3 * 4 * 6).fill(0.5), [1, 3, 4, 6]);
+  const output = await runOnnx(esrgan.build(x8, detected.config), new Float32Array(3 * 4 * 6).fill(0.5), [1, 3, 4, 6]);
   assert.deepEqual(output.dims, [1, 3, 32, 48]);
 });
 
 test('the 2018 layout gives the same output as the BasicSR layout for the same weights', async () => {
   const basicsr = loadWeights('rrdbnet_x4');
   const old = renameToOldLayout(basicsr, 2, 2);
-  const a = rrdbnet.detect(basicsr);
-  const b = esrganOld.detect(old);
-  assert.ok(a && b);
+  const a = read(esrgan, basicsr);
+  const b = read(esrgan, old);
   assert.deepEqual({ ...b.config, layout: 'basicsr' }, a.config);
   const input = readF32(path.join(ARCH_DIR, 'rrdbnet_x4', 'input.f32'));
-  const ya = (await runOnnx(rrdbnet.build(basicsr, a.config), input, [1, 3, 16, 16])).data as Float32Array;
-  const yb = (await runOnnx(esrganOld.build(old, b.config), input, [1, 3, 16, 16])).data as Float32Array;
+  const ya = (await runOnnx(esrgan.build(basicsr, a.config), input, [1, 3, 16, 16])).data as Float32Array;
+  const yb = (await runOnnx(esrgan.build(old, b.config), input, [1, 3, 16, 16])).data as Float32Array;
   assert.equal(maxAbsDiff(ya, yb), 0);
 });
 
@@ -308,17 +315,16 @@ test('the 2019 ESRGAN / BSRGAN names (RRDB_trunk, trunk_conv, upconvN, HRconv) b
     [...basicsr].map(([k, t]) => [renames.reduce((key, [from, to]) => key.replace(from, to), k), t]),
   );
   assert.ok(renamed.has('RRDB_trunk.1.RDB3.conv5.bias') && renamed.has('upconv2.weight') && renamed.has('HRconv.bias'));
-  const a = rrdbnet.detect(basicsr);
-  const b = rrdbnet.detect(renamed);
-  assert.ok(a && b);
+  const a = read(esrgan, basicsr);
+  const b = read(esrgan, renamed);
   assert.equal(b.config.layout, 'esrgan-2019');
   assert.deepEqual({ ...b.config, layout: 'basicsr' }, a.config);
   const input = readF32(path.join(ARCH_DIR, 'rrdbnet_x4', 'input.f32'));
-  const ya = (await runOnnx(rrdbnet.build(basicsr, a.config), input, [1, 3, 16, 16])).data as Float32Array;
-  const yb = (await runOnnx(rrdbnet.build(renamed, b.config), input, [1, 3, 16, 16])).data as Float32Array;
+  const ya = (await runOnnx(esrgan.build(basicsr, a.config), input, [1, 3, 16, 16])).data as Float32Array;
+  const yb = (await runOnnx(esrgan.build(renamed, b.config), input, [1, 3, 16, 16])).data as Float32Array;
   assert.equal(maxAbsDiff(ya, yb), 0);
   assert.throws(
-    () => rrdbnet.detect(without(renamed, 'RRDB_trunk.1.RDB1.conv2.weight')),
+    () => read(esrgan, without(renamed, 'RRDB_trunk.1.RDB1.conv2.weight')),
     /no tensor 'RRDB_trunk\.1\.RDB1\.conv2\.weight'/,
   );
 });
@@ -332,12 +338,11 @@ test('x1 (pixel_unshuffle 4) RRDBNet pads any size to a multiple of 4 and crops 
     shape: [nf, 48, 3, 3],
     data: new Float32Array(nf * 48 * 9).map((_, i) => Math.sin(i) * 0.05),
   });
-  const detected = rrdbnet.detect(sd);
-  assert.ok(detected);
+  const detected = read(esrgan, sd);
   assert.equal(detected.info.scale, 1);
   assert.equal(detected.info.params['pixel_unshuffle'], 4);
   const output = await runOnnx(
-    rrdbnet.build(sd, detected.config),
+    esrgan.build(sd, detected.config),
     new Float32Array(3 * 9 * 14).fill(0.25),
     [1, 3, 9, 14],
   );
@@ -346,14 +351,14 @@ test('x1 (pixel_unshuffle 4) RRDBNet pads any size to a multiple of 4 and crops 
 
 test('SRVGGNetCompact without PReLU weights is read as ReLU; LeakyReLU can be chosen in the config', async () => {
   const sd = new Map([...loadWeights('srvgg_x4')].filter(([k]) => !/^body\.\d*[13579]\.weight$/.test(k)));
-  const detected = srvgg.detect(sd);
-  assert.ok(detected);
+  const detected = read(compact, sd);
   assert.equal(detected.config.activation, 'relu');
   assert.equal(detected.config.numConv, 4);
   const input = readF32(path.join(ARCH_DIR, 'srvgg_x4', 'input.f32'));
-  const relu = (await runOnnx(srvgg.build(sd, detected.config), input, [1, 3, 12, 16])).data as Float32Array;
-  const leaky = (await runOnnx(srvgg.build(sd, { ...detected.config, activation: 'leakyrelu' }), input, [1, 3, 12, 16]))
-    .data as Float32Array;
+  const relu = (await runOnnx(compact.build(sd, detected.config), input, [1, 3, 12, 16])).data as Float32Array;
+  const leaky = (
+    await runOnnx(compact.build(sd, { ...detected.config, activation: 'leakyrelu' }), input, [1, 3, 12, 16])
+  ).data as Float32Array;
   assert.equal(relu.length, 3 * 48 * 64);
   assert.ok(maxAbsDiff(relu, leaky) > 0, 'LeakyReLU differs from ReLU');
 });

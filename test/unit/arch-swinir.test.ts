@@ -8,11 +8,14 @@ import * as ort from 'onnxruntime-node';
 import { FIXTURES_DIR, assertMatchesGolden, maxAbsDiff, relativeL2, runOnnx, type GoldenCase } from '../fixtures';
 import { readSafetensors } from '../../models/readers/safetensors';
 import { readPthBytes } from '../../models/readers/pth';
-import { floatTensor, type StateDict } from '../../models/readers/state-dict';
-import { swinir, type SwinIRConfig } from '../../models/arch/swinir';
+import type { StateDict } from '../../models/weights/state-dict';
+import { floatTensor } from '../../models/weights/tensors';
+import { satisfies } from '../../models/weights/keys';
+import { swinir, type SwinIRConfig } from '../../models/architectures/swinir';
+import { describeConfig, identify } from '../../models/architectures/detect';
 import { GraphBuilder } from '../../models/onnx/graph';
-import { LayerBuilder } from '../../models/onnx/layers';
-import { WindowGrid, SHIFT_MASK_VALUE, type WindowShape } from '../../models/onnx/window-attention';
+import { GraphContext } from '../../models/nn/context';
+import { WindowGrid, SHIFT_MASK_VALUE, type WindowShape } from '../../models/nn/window-attention';
 
 interface SwinIRCaseJson {
   readonly config: {
@@ -38,7 +41,7 @@ function loadCase(name: string): { dir: string; json: SwinIRCaseJson; sd: StateD
 }
 
 function assertConfigMatches(config: SwinIRConfig, expected: SwinIRCaseJson['config']): void {
-  assert.equal(config.scale, expected.upscale);
+  assert.equal(config.head.scale, expected.upscale);
   assert.equal(config.inChannels, expected.in_chans);
   assert.equal(config.windowSize, expected.window_size);
   assert.equal(config.imgRange, expected.img_range);
@@ -46,7 +49,7 @@ function assertConfigMatches(config: SwinIRConfig, expected: SwinIRCaseJson['con
   assert.equal(config.embedDim, expected.embed_dim);
   assert.deepEqual(config.numHeads, expected.num_heads);
   assert.equal(config.mlpRatio, expected.mlp_ratio);
-  assert.equal(config.upsampler, expected.upsampler);
+  assert.equal(config.head.upsampler, expected.upsampler);
   assert.equal(config.resiConnection, expected.resi_connection);
   assert.equal(config.patchNorm, true);
 }
@@ -54,14 +57,14 @@ function assertConfigMatches(config: SwinIRConfig, expected: SwinIRCaseJson['con
 for (const name of ['swinir_classical_x2', 'swinir_lightweight_x4']) {
   test(`${name}: detect reads the upstream config and the graph matches every golden case`, async () => {
     const { dir, json, sd } = loadCase(name);
-    const detected = swinir.detect(sd);
-    assert.ok(detected, 'detect returned null');
-    assertConfigMatches(detected.config, json.config);
-    assert.equal(detected.info.family, 'swinir');
-    assert.equal(detected.info.scale, json.config.upscale);
-    assert.equal(detected.info.inputMultiple, json.config.window_size);
+    const config = swinir.readConfig(sd);
+    assertConfigMatches(config, json.config);
+    const info = describeConfig(swinir, config);
+    assert.equal(info.family, 'swinir');
+    assert.equal(info.scale, json.config.upscale);
+    assert.equal(info.inputMultiple, json.config.window_size);
 
-    const model = swinir.build(sd, detected.config);
+    const model = swinir.build(sd, config);
     for (const golden of json.cases) await assertMatchesGolden(model, dir, golden, name);
   });
 }
@@ -70,23 +73,15 @@ for (const name of ['swinir_classical_x2', 'swinir_lightweight_x4']) {
   test(`${name}: the .pth checkpoint detects and runs the same as the safetensors`, async () => {
     const { dir, json, sd } = loadCase(name);
     const fromPth = readPthBytes(fs.readFileSync(path.join(dir, `${name}.pth`)), name);
-    const detected = swinir.detect(fromPth);
-    assert.ok(detected, 'detect returned null');
-    assert.deepEqual(detected.config, swinir.detect(sd)?.config);
-    await assertMatchesGolden(
-      swinir.build(fromPth, detected.config),
-      dir,
-      json.cases[0] as GoldenCase,
-      `${name} (.pth)`,
-    );
+    const config = swinir.readConfig(fromPth);
+    assert.deepEqual(config, swinir.readConfig(sd));
+    await assertMatchesGolden(swinir.build(fromPth, config), dir, json.cases[0] as GoldenCase, `${name} (.pth)`);
   });
 }
 
 test('swinir: sizes that are not a multiple of the window give scale x the input size', async () => {
   const { sd } = loadCase('swinir_lightweight_x4');
-  const detected = swinir.detect(sd);
-  assert.ok(detected);
-  const model = swinir.build(sd, detected.config);
+  const model = swinir.build(sd, swinir.readConfig(sd));
   for (const [h, w] of [
     [13, 18],
     [5, 7],
@@ -102,14 +97,14 @@ test('swinir: sizes that are not a multiple of the window give scale x the input
   }
 });
 
-test('swinir: foreign weights are not detected', () => {
+test("swinir: foreign weights do not have SwinIR's keys; HAT's, which include them, are HAT's", () => {
   const foreign: StateDict = new Map([
     ['conv_first.weight', { shape: [16, 3, 3, 3], data: new Float32Array(16 * 27) }],
     ['body.0.rdb1.conv1.weight', { shape: [8, 16, 3, 3], data: new Float32Array(8 * 16 * 9) }],
   ]);
-  assert.equal(swinir.detect(foreign), null);
-  const hat = loadCase('hat_x4').sd;
-  assert.equal(swinir.detect(hat), null);
+  assert.equal(satisfies(foreign, swinir.keys), false);
+  const hat = identify(loadCase('hat_x4').sd);
+  assert.ok(hat?.kind === 'converted' && hat.module.id === 'hat', 'the registry tries HAT before SwinIR');
 });
 
 test('swinir: a missing tensor is reported by name', () => {
@@ -123,7 +118,7 @@ test('swinir: a missing tensor is reported by name', () => {
     const broken = new Map(sd);
     broken.delete(missing);
     assert.throws(
-      () => swinir.detect(broken),
+      () => swinir.readConfig(broken),
       (e: Error) => e.message.includes(missing),
       missing,
     );
@@ -136,7 +131,7 @@ test('swinir: a mis-shaped tensor is reported with found and expected shapes', (
   const broken = new Map(sd);
   broken.set(key, { shape: [16, 31], data: new Float32Array(16 * 31) });
   assert.throws(
-    () => swinir.detect(broken),
+    () => swinir.readConfig(broken),
     (e: Error) => e.message.includes(key) && e.message.includes('[16, 31]') && e.message.includes('[16, 32]'),
   );
 });
@@ -418,21 +413,20 @@ for (const sc of syntheticCases) {
   const label = `'${sc.head}' head x${sc.scale}, ${sc.resi}, ${sc.inChannels} channel(s), window ${sc.windowSize}`;
   test(`swinir synthetic: ${label}`, async () => {
     const sd = syntheticSwinIR(sc);
-    const detected = swinir.detect(sd);
-    assert.ok(detected);
-    assert.equal(detected.config.upsampler, sc.head);
-    assert.equal(detected.config.scale, sc.scale);
-    assert.equal(detected.config.resiConnection, sc.resi);
-    assert.equal(detected.config.inChannels, sc.inChannels);
-    assert.equal(detected.config.windowSize, sc.windowSize);
-    assert.equal(detected.config.imgRange, sc.imgRange);
-    assert.equal(detected.config.patchNorm, false);
-    assert.deepEqual(detected.config.depths, [2]);
+    const config = swinir.readConfig(sd);
+    assert.equal(config.head.upsampler, sc.head);
+    assert.equal(config.head.scale, sc.scale);
+    assert.equal(config.resiConnection, sc.resi);
+    assert.equal(config.inChannels, sc.inChannels);
+    assert.equal(config.windowSize, sc.windowSize);
+    assert.equal(config.imgRange, sc.imgRange);
+    assert.equal(config.patchNorm, false);
+    assert.deepEqual(config.depths, [2]);
     // 9x13 is a multiple of neither window, so padding and cropping are exercised too.
     const h = 9;
     const w = 13;
     const input: Map3 = { c: 3, h, w, data: new Lcg().fill(3 * h * w, 1).map((v) => v + 0.5) };
-    const out = await runOnnx(swinir.build(sd, detected.config), input.data, [1, 3, h, w]);
+    const out = await runOnnx(swinir.build(sd, config), input.data, [1, 3, h, w]);
     const reference = referenceForward(sd, sc, input);
     assert.deepEqual(out.dims, [1, 3, h * sc.scale, w * sc.scale]);
     const actual = out.data as Float32Array;
@@ -455,9 +449,7 @@ test('swinir synthetic: a grayscale network treats each RGB channel as an indepe
     identityBlocks: false,
   };
   const sd = syntheticSwinIR(spec);
-  const detected = swinir.detect(sd);
-  assert.ok(detected);
-  const model = swinir.build(sd, detected.config);
+  const model = swinir.build(sd, swinir.readConfig(sd));
   const h = 10;
   const w = 7;
   const plane = h * w;
@@ -473,7 +465,7 @@ test('swinir synthetic: a grayscale network treats each RGB channel as an indepe
   assert.ok(maxAbsDiff(a.subarray(0, outPlane), greenA) > 1e-3, 'channels differ in, so they must differ out');
 });
 
-test('swinir: golden weights of every other family are not detected', () => {
+test('swinir: golden weights of every other family are not identified as SwinIR', () => {
   const own = new Set(['swinir_classical_x2', 'swinir_lightweight_x4']);
   const others = fs
     .readdirSync(path.join(FIXTURES_DIR, 'arch'))
@@ -481,7 +473,8 @@ test('swinir: golden weights of every other family are not detected', () => {
   assert.ok(others.length >= 5, `found ${others.length} other fixtures`);
   for (const name of others) {
     const sd = readSafetensors(fs.readFileSync(path.join(FIXTURES_DIR, 'arch', name, `${name}.safetensors`)), name);
-    assert.equal(swinir.detect(sd), null, name);
+    const identity = identify(sd);
+    assert.ok(identity?.kind === 'converted' && identity.module.id !== 'swinir', name);
   }
 });
 
@@ -495,13 +488,13 @@ async function runWindowGraph(
   width: number,
   channels: number,
   window: WindowShape,
-  body: (lb: LayerBuilder, grid: WindowGrid, x: string) => string,
+  body: (ctx: GraphContext, grid: WindowGrid, x: string) => string,
   gridValues: Float32Array,
 ): Promise<ort.Tensor> {
   const g = new GraphBuilder('window_test');
-  const lb = new LayerBuilder(g, new Map());
+  const ctx = new GraphContext(g, new Map());
   const x = g.input('grid', [1, 'h', 'w', channels]);
-  g.output(body(lb, new WindowGrid(lb, x, window), x), 'result', ['a', 'b', 'c', 'd']);
+  g.output(body(ctx, new WindowGrid(ctx, x, window), x), 'result', ['a', 'b', 'c', 'd']);
   const session = await ort.InferenceSession.create(g.toBytes());
   const out = await session.run({ grid: new ort.Tensor('float32', gridValues, [1, height, width, channels]) });
   return out.result as ort.Tensor;
@@ -514,7 +507,7 @@ test('window grid: rectangular partition, reverse, shift mask and overlapping wi
   const at = (y: number, x: number, c: number): number => (y * W + x) * C + c;
   const [nr, nc, n] = [H / window.height, W / window.width, window.height * window.width];
 
-  const windows = await runWindowGraph(H, W, C, window, (_lb, grid, x) => grid.partition(x, C), values);
+  const windows = await runWindowGraph(H, W, C, window, (_ctx, grid, x) => grid.partition(x, C), values);
   assert.deepEqual(windows.dims, [1, nr * nc, n, C]);
   const expectedWindows = new Float32Array(values.length);
   for (let r = 0; r < nr; r++)
@@ -532,13 +525,13 @@ test('window grid: rectangular partition, reverse, shift mask and overlapping wi
     W,
     C,
     window,
-    (_lb, grid, x) => grid.reverse(grid.partition(x, C), C),
+    (_ctx, grid, x) => grid.reverse(grid.partition(x, C), C),
     values,
   );
   assert.deepEqual(Array.from(roundTrip.data as Float32Array), Array.from(values));
 
   const shift = { rows: 1, cols: 2 };
-  const mask = await runWindowGraph(H, W, C, window, (_lb, grid) => grid.shiftMask(shift), values);
+  const mask = await runWindowGraph(H, W, C, window, (_ctx, grid) => grid.shiftMask(shift), values);
   assert.deepEqual(mask.dims, [nr * nc, 1, n, n]);
   const region = (p: number, length: number, extent: number, s: number): number =>
     p < length - extent ? 0 : p < length - s ? 1 : 2;
@@ -561,7 +554,7 @@ test('window grid: rectangular partition, reverse, shift mask and overlapping wi
     W,
     C,
     window,
-    (_lb, grid, x) => grid.overlappingWindows(x, C, overlap),
+    (_ctx, grid, x) => grid.overlappingWindows(x, C, overlap),
     values,
   );
   assert.deepEqual(unfolded.dims, [1, nr * nc, m, C]);

@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as ort from 'onnxruntime-node';
-import { convertNcnn, decodeNcnnModel, parseNcnnParam } from '../../models/readers/ncnn';
+import { convertNcnn, decodeNcnnModel } from '../../models/convert/ncnn';
+import { parseNcnnParam } from '../../models/readers/ncnn-param';
 
 const LABEL = 'tiny.param';
 

@@ -10,7 +10,7 @@ import { FIXTURES_DIR } from '../fixtures';
 import { readPth, readPthBytes } from '../../models/readers/pth';
 import { readSafetensors } from '../../models/readers/safetensors';
 import { stripModulePrefix, unwrapStateDict } from '../../models/readers/unwrap';
-import type { StateDict } from '../../models/readers/state-dict';
+import type { StateDict } from '../../models/weights/state-dict';
 
 // ---------------------------------------------------------------------------------------------
 // A small pickle writer (protocol 2, no memo) for the shapes torch.save produces.

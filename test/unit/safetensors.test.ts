@@ -188,3 +188,9 @@ test('entries without a valid dtype, shape and offsets, or with an unknown dtype
     /fp8\.safetensors: .*tensor 'w' has dtype F8_E4M3; expected one of F32, F16, BF16, I64/,
   );
 });
+
+test('U8 buffers (FDAT and MoESR keep one) read as integers', () => {
+  const header = { meta: { dtype: 'U8', shape: [3], data_offsets: [0, 3] } } as const;
+  const sd = readSafetensors(safetensorsFile(header, Buffer.from([0, 4, 255])), 'u8.safetensors');
+  assert.deepEqual(sd.get('meta'), { shape: [3], data: BigInt64Array.from([0n, 4n, 255n]) });
+});

@@ -6,8 +6,9 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { onnx } from 'onnx-proto';
-import { activationWarnings, resolveActivation } from '../../models/arch/srvgg-activation';
-import { srvgg } from '../../models/arch/srvgg';
+import { activationWarnings, resolveActivation } from '../../models/architectures/compact/activation';
+import { compact, type CompactConfig } from '../../models/architectures/compact';
+import { describeConfig } from '../../models/architectures/detect';
 import { readSafetensors } from '../../models/readers/safetensors';
 import { FIXTURES_DIR } from '../fixtures';
 import { tinyWeights } from '../srvgg-leaky';
@@ -52,40 +53,47 @@ function graphOps(model: Uint8Array): onnx.INodeProto[] {
   return onnx.ModelProto.decode(model).graph?.node ?? [];
 }
 
-test('detection reports an assumed ReLU; choosing LeakyReLU builds LeakyRelu nodes with alpha 0.1', () => {
-  const sd = tinyWeights();
-  const detected = srvgg.detect(sd);
-  assert.ok(detected && srvgg.chooseActivation);
-  assert.deepEqual(detected.info.activation, { activation: 'relu', source: 'assumed' });
-  assert.equal(detected.config.activation, 'relu');
-  assert.match(detected.info.variant, /relu, assumed\)$/);
+/** The configuration with the user's activation and the registry's view of it, as the importer makes them. */
+function choose(config: CompactConfig, activation: 'relu' | 'leakyrelu' | 'prelu') {
+  assert.ok(compact.chooseActivation, 'Compact takes a choice of activation');
+  const chosen = compact.chooseActivation(config, activation);
+  return { config: chosen, info: describeConfig(compact, chosen) };
+}
 
-  const chosen = srvgg.chooseActivation(detected, 'leakyrelu');
+test('reading reports an assumed ReLU; choosing LeakyReLU builds LeakyRelu nodes with alpha 0.1', () => {
+  const sd = tinyWeights();
+  const config = compact.readConfig(sd);
+  const info = describeConfig(compact, config);
+  assert.deepEqual(info.activation, { activation: 'relu', source: 'assumed' });
+  assert.equal(config.activation, 'relu');
+  assert.match(info.variant, /relu, assumed\)$/);
+
+  const chosen = choose(config, 'leakyrelu');
   assert.deepEqual(chosen.info.activation, { activation: 'leakyrelu', source: 'user' });
   assert.equal(chosen.info.params['act_type'], 'leakyrelu');
   assert.equal(chosen.config.activation, 'leakyrelu');
-  const ops = graphOps(srvgg.build(sd, chosen.config));
+  const ops = graphOps(compact.build(sd, chosen.config));
   const leaky = ops.filter((n) => n.opType === 'LeakyRelu');
   // One after every conv but the last: the first conv and num_conv more.
   assert.equal(leaky.length, 3);
   assert.equal(ops.filter((n) => n.opType === 'Relu').length, 0);
   for (const n of leaky)
     assert.ok(Math.abs((n.attribute?.find((a) => a.name === 'alpha')?.f ?? 0) - 0.1) < 1e-7, 'alpha 0.1');
-  assert.throws(() => srvgg.chooseActivation?.(detected, 'prelu'), /activation 'prelu' was asked for/);
+  assert.throws(() => choose(config, 'prelu'), /activation 'prelu' was asked for/);
 });
 
 test('the PReLU fixture: the weights decide, and a contradicting choice is refused', () => {
   const file = path.join(FIXTURES_DIR, 'arch', 'srvgg_x4', 'srvgg_x4.safetensors');
-  const detected = srvgg.detect(readSafetensors(new Uint8Array(fs.readFileSync(file)), file));
-  assert.ok(detected && srvgg.chooseActivation);
-  assert.deepEqual(detected.info.activation, { activation: 'prelu', source: 'weights' });
-  assert.equal(detected.info.variant, 'SRVGGNetCompact (4 convs, prelu)');
-  assert.deepEqual(srvgg.chooseActivation(detected, 'prelu').info.activation, {
+  const config = compact.readConfig(readSafetensors(new Uint8Array(fs.readFileSync(file)), file));
+  const info = describeConfig(compact, config);
+  assert.deepEqual(info.activation, { activation: 'prelu', source: 'weights' });
+  assert.equal(info.variant, 'SRVGGNetCompact (4 convs, prelu)');
+  assert.deepEqual(choose(config, 'prelu').info.activation, {
     activation: 'prelu',
     source: 'weights',
   });
   assert.throws(
-    () => srvgg.chooseActivation?.(detected, 'leakyrelu'),
+    () => choose(config, 'leakyrelu'),
     /activation 'leakyrelu' was asked for, but the weights hold PReLU slopes/,
   );
 });

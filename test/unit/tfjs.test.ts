@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { convertTfjs, type PixelRanges } from '../../models/arch/tfjs-graph';
+import { convertTfjs, type PixelRanges } from '../../models/convert/tfjs';
 import {
   decodeTfjsWeights,
   parseTfjsModelJson,

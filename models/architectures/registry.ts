@@ -1,0 +1,93 @@
+// Every architecture Upscale recognises, in the order their key conditions are tried:
+// those it converts by their module, the rest of spandrel 0.4.2's by their recognition
+// entry (recognised.ts). Detection, the architecture id type, labels, family names and the
+// list of what is supported all derive from this list. Where two architectures' keys
+// overlap, the one whose keys include the other's comes first: MMRealSR before ESRGAN
+// (MMRealSR is an RRDBNet with a degradation branch), HAT and Swin2SR before SwinIR.
+// Otherwise the order is spandrel's (its main_registry.py), with the converted ones first
+// among their neighbours so that the supported list starts with the most common.
+//
+// Adding an architecture: its module folder, its line here in place of `R.<id>` (and the
+// entry deleted from recognised.ts), and its fixture folder.
+import type { ArchitectureModule, Family } from './types';
+import { RECOGNISED as R, type Recognised } from './recognised';
+import { esrgan } from './esrgan';
+import { compact } from './compact';
+import { hat } from './hat';
+import { swinir } from './swinir';
+import { dat } from './dat';
+
+export const DETECTION_ORDER = [
+  R.mmrealsr,
+  esrgan,
+  compact,
+  R.swiftsrgan,
+  hat,
+  R.grl,
+  R.swin2sr,
+  swinir,
+  R.gfpgan,
+  R.restoreformer,
+  R.lama,
+  R.omnisr,
+  R.scunet,
+  R.fbcnn,
+  R.uformer,
+  R.rgt,
+  dat,
+  R.craft,
+  R.kbnet,
+  R.ditn,
+  R.span,
+  R.realcugan,
+  R.safmn,
+  R.safmnbcie,
+  R.dctlsa,
+  R.fftformer,
+  R.nafnet,
+  R.atd,
+  R.mixdehazenet,
+  R.drunet,
+  R.dncnn,
+  R.ipt,
+  R.drct,
+  R.plksr,
+  R.retinexformer,
+  R.hvicidnet,
+  R.seemore,
+  R.mosr,
+  R.moesr,
+  R.rcan,
+  R.fdat,
+  R.aurasr,
+] as const;
+
+type Entry = (typeof DETECTION_ORDER)[number];
+
+/** The id of an architecture Upscale converts ('esrgan', 'compact', 'swinir', 'hat', 'dat', …). */
+export type ArchitectureId = Extract<Entry, { readonly build: unknown }>['id'];
+
+/** Any converting module, whatever its configuration type. */
+export type AnyArchitecture = ArchitectureModule<ArchitectureId, unknown>;
+
+function isModule(entry: Entry): entry is Extract<Entry, { readonly build: unknown }> {
+  return 'build' in entry;
+}
+
+/** The converting modules, in detection order. */
+export const ARCHITECTURES: readonly AnyArchitecture[] = DETECTION_ORDER.filter(isModule);
+
+/** The recognised-only entries, in detection order. */
+export const RECOGNISED_ONLY: readonly Recognised[] = DETECTION_ORDER.filter(
+  (e: Entry): e is Exclude<Entry, { readonly build: unknown }> => !isModule(e),
+);
+
+/** The family a module's models are listed under: its own unless it names another. */
+export function familyOf(module: AnyArchitecture): Family {
+  return module.family ?? { id: module.id, label: module.label };
+}
+
+/** How users know a family ('real-esrgan' → 'Real-ESRGAN'); an unknown id is shown as it is. */
+export function familyLabel(id: string): string {
+  return ARCHITECTURES.map(familyOf).find((f) => f.id === id)?.label ?? id;
+}

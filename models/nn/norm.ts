@@ -1,0 +1,45 @@
+// Normalisation layers with PyTorch's semantics: BatchNorm2d in eval mode (running
+// statistics), LayerNorm over the last axis (token layout), and the channels-first
+// LayerNorm several architectures define for NCHW maps. The eps each class uses matters
+// to the golden vectors (1e-6 where 1e-5 is meant fails them), so it is always explicit.
+import { attr } from '../onnx/graph';
+import type { GraphContext } from './context';
+import { dimOf } from '../weights/shapes';
+
+/** BatchNorm2d (eval) on NCHW: weight, bias, running_mean and running_var under `prefix`. */
+export function batchNorm(ctx: GraphContext, x: string, prefix: string, eps: number): string {
+  const w = (p: string): string => ctx.weight(`${prefix}.${p}`);
+  return ctx.g.op(
+    'BatchNormalization',
+    [x, w('weight'), w('bias'), w('running_mean'), w('running_var')],
+    { epsilon: attr.float(eps) },
+    prefix,
+  );
+}
+
+/** torch.nn.LayerNorm over the last axis (PyTorch's default eps is 1e-5). */
+export function layerNorm(ctx: GraphContext, x: string, prefix: string, eps: number): string {
+  return ctx.g.op(
+    'LayerNormalization',
+    [x, ctx.weight(`${prefix}.weight`), ctx.weight(`${prefix}.bias`)],
+    { axis: attr.int(-1), epsilon: attr.float(eps) },
+    prefix,
+  );
+}
+
+/**
+ * LayerNorm over the channel axis of an NCHW map (the `channels_first` LayerNorm of
+ * ConvNeXt-style code): (x − mean_c) / sqrt(var_c + eps) · weight + bias, with the biased
+ * variance, weight and bias per channel. Computed in place rather than between two
+ * transposes, which on large maps cost more than the arithmetic.
+ */
+export function layerNormChannelsFirst(ctx: GraphContext, x: string, prefix: string, eps: number): string {
+  const g = ctx.g;
+  const channels = dimOf(ctx.sd, `${prefix}.weight`, 1, 0, 'a per-channel norm weight');
+  const reduce = { axes: attr.ints([1]), keepdims: attr.int(1) };
+  const centred = g.op('Sub', [x, g.op('ReduceMean', [x], reduce, `${prefix}.mean`)], {}, `${prefix}.centred`);
+  const variance = g.op('ReduceMean', [g.op('Mul', [centred, centred])], reduce, `${prefix}.var`);
+  const normalised = g.op('Div', [centred, g.op('Sqrt', [g.op('Add', [variance, ctx.scalar(eps)])])]);
+  const scaled = g.op('Mul', [normalised, ctx.weightAs(`${prefix}.weight`, [channels, 1, 1])]);
+  return g.op('Add', [scaled, ctx.weightAs(`${prefix}.bias`, [channels, 1, 1])], {}, prefix);
+}

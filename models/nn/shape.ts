@@ -1,0 +1,132 @@
+// Shapes known only at run time, layout changes, and padding to a multiple inside the
+// graph. Every converted graph takes any input size: the architectures that need a
+// multiple (a window, an unshuffle factor) pad in their forward, and so do these graphs,
+// with the sizes computed from the input's Shape rather than fixed at conversion.
+import { attr } from '../onnx/graph';
+import type { GraphContext } from './context';
+
+/** One axis of a tensor's runtime shape, as an int64 [1] tensor. */
+export function runtimeDim(ctx: GraphContext, x: string, axis: number): string {
+  return ctx.g.op('Shape', [x], { start: attr.int(axis), end: attr.int(axis + 1) }, 'dim');
+}
+
+/**
+ * An int64 shape vector mixing known sizes (numbers) with runtime ones (int64 [1]
+ * tensors): what Reshape needs when only some axes are dynamic.
+ */
+export function shapeVector(ctx: GraphContext, parts: readonly (number | string)[]): string {
+  const pieces: string[] = [];
+  let constants: number[] = [];
+  for (const p of parts) {
+    if (typeof p === 'number') {
+      constants.push(p);
+      continue;
+    }
+    if (constants.length > 0) pieces.push(ctx.ints(constants));
+    constants = [];
+    pieces.push(p);
+  }
+  if (constants.length > 0) pieces.push(ctx.ints(constants));
+  const [only] = pieces;
+  if (pieces.length === 1 && only !== undefined) return only;
+  return ctx.g.op('Concat', pieces, { axis: attr.int(0) }, 'shape');
+}
+
+/** NCHW feature map -> [B, H, W, C] token grid. */
+export function toTokenGrid(ctx: GraphContext, nchw: string): string {
+  return ctx.g.op('Transpose', [nchw], { perm: attr.ints([0, 2, 3, 1]) }, 'to_tokens');
+}
+
+/** [B, H, W, C] token grid -> NCHW feature map (for convolutions). */
+export function toFeatureMap(ctx: GraphContext, tokens: string): string {
+  return ctx.g.op('Transpose', [tokens], { perm: attr.ints([0, 3, 1, 2]) }, 'to_nchw');
+}
+
+/**
+ * How padding fills the added rows and columns: F.pad's 'reflect' (mirror without
+ * repeating the edge), 'replicate' (repeat the edge), 'zero', or 'symmetric' (mirror
+ * repeating the edge, what torch.flip + cat gives).
+ */
+export type PadMode = 'reflect' | 'replicate' | 'zero' | 'symmetric';
+
+/** (length + multiple − 1) / multiple · multiple, on an int64 [1] length. */
+function roundUp(ctx: GraphContext, length: string, multiple: number): string {
+  const m = ctx.ints([multiple]);
+  const blocks = ctx.g.op('Div', [ctx.g.op('Add', [length, ctx.ints([multiple - 1])]), m]);
+  return ctx.g.op('Mul', [blocks, m], {}, 'padded_length');
+}
+
+/**
+ * Mirror indices 0 … padded − 1 into an axis of `length`: reflection has period
+ * 2(L − 1) and skips the edge, symmetric period 2L and repeats it. They keep folding back
+ * for pads longer than the axis (where F.pad would refuse), and a one-pixel axis repeats.
+ */
+function mirrorIndices(ctx: GraphContext, length: string, padded: string, mode: 'reflect' | 'symmetric'): string {
+  const g = ctx.g;
+  const limit = g.op('Squeeze', [padded, ctx.ints([0])]);
+  const positions = g.op('Range', [ctx.int64Scalar(0), limit, ctx.int64Scalar(1)], {}, 'pad_positions');
+  if (mode === 'reflect') {
+    const period = g.op('Max', [g.op('Mul', [g.op('Sub', [length, ctx.ints([1])]), ctx.ints([2])]), ctx.ints([1])]);
+    const phase = g.op('Mod', [positions, period]);
+    return g.op('Where', [g.op('Less', [phase, length]), phase, g.op('Sub', [period, phase])], {}, 'reflect_source');
+  }
+  const period = g.op('Mul', [length, ctx.ints([2])]);
+  const phase = g.op('Mod', [positions, period]);
+  const mirrored = g.op('Sub', [g.op('Sub', [period, ctx.ints([1])]), phase]);
+  return g.op('Where', [g.op('Less', [phase, length]), phase, mirrored], {}, 'symmetric_source');
+}
+
+/**
+ * Pads `x` at the end of `axis` (bottom or right) up to the next multiple of `multiple`,
+ * as the forwards that pad `(0, pad_w, 0, pad_h)` do, on a rank-4 map (NCHW or NHWC).
+ * `length` is the axis' runtime length (int64 [1]). A multiple of 1 returns `x` unchanged.
+ */
+export function padAxisToMultiple(
+  ctx: GraphContext,
+  x: string,
+  axis: number,
+  length: string,
+  multiple: number,
+  mode: PadMode,
+): string {
+  if (multiple === 1) return x;
+  const g = ctx.g;
+  const padded = roundUp(ctx, length, multiple);
+  if (mode === 'reflect' || mode === 'symmetric') {
+    return g.op('Gather', [x, mirrorIndices(ctx, length, padded, mode)], { axis: attr.int(axis) }, `pad_${mode}`);
+  }
+  // ONNX Pad lists every axis' begin, then every axis' end; only `axis` gets an end pad.
+  const ends: (number | string)[] = [0, 0, 0, 0];
+  ends[axis] = g.op('Sub', [padded, length]);
+  const pads = shapeVector(ctx, [0, 0, 0, 0, ...ends]);
+  return g.op('Pad', [x, pads], { mode: attr.string(mode === 'zero' ? 'constant' : 'edge') }, `pad_${mode}`);
+}
+
+/** Both spatial axes of an NCHW (axes 2, 3) or NHWC (axes 1, 2) map padded to a multiple. */
+export function padToMultiple(
+  ctx: GraphContext,
+  x: string,
+  layout: 'nchw' | 'nhwc',
+  multiple: number,
+  mode: PadMode,
+): string {
+  const [hAxis, wAxis] = layout === 'nchw' ? [2, 3] : [1, 2];
+  const height = runtimeDim(ctx, x, hAxis);
+  const width = runtimeDim(ctx, x, wAxis);
+  const rows = padAxisToMultiple(ctx, x, hAxis, height, multiple, mode);
+  return padAxisToMultiple(ctx, rows, wAxis, width, multiple, mode);
+}
+
+/**
+ * The top-left `height × width` of `x` along (hAxis, hAxis + 1): the crop back to the
+ * input's size (times the scale) after padding. Sizes are int64 [1] tensors.
+ */
+export function cropTo(ctx: GraphContext, x: string, hAxis: number, height: string, width: string): string {
+  const ends = ctx.g.op('Concat', [height, width], { axis: attr.int(0) }, 'crop_ends');
+  return ctx.g.op('Slice', [x, ctx.ints([0, 0]), ends, ctx.ints([hAxis, hAxis + 1])], {}, 'crop');
+}
+
+/** An int64 [1] size times a constant (the output size of a ×scale network). */
+export function scaled(ctx: GraphContext, size: string, factor: number): string {
+  return factor === 1 ? size : ctx.g.op('Mul', [size, ctx.ints([factor])]);
+}
