@@ -3,10 +3,8 @@
 // reads events, calls those functions and writes the result to the page.
 
 import './dom/lit-nonce'; // First: sets Lit's nonce before any component renders.
-import '@vscode-elements/elements/dist/vscode-badge/index.js';
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import '@vscode-elements/elements/dist/vscode-progress-bar/index.js';
-import '@vscode-elements/elements/dist/vscode-progress-ring/index.js';
 import { LiveCanvas } from './dom/live-canvas';
 import {
   parseToWebviewMessage,
@@ -29,6 +27,7 @@ import {
   clampPan,
   fitTransform,
   imageBox,
+  imagePixelScale,
   panBy,
   presetTransform,
   rescaleTransform,
@@ -38,6 +37,7 @@ import {
   sliderGeometry,
   wheelZoomFactor,
   zoomAround,
+  zoomButtonPressed,
   zoomLabel,
   type Point,
   type PresetZoom,
@@ -69,11 +69,16 @@ const divider = element('divider', HTMLElement);
 const emptyMessage = element('empty', HTMLElement);
 const errorBanner = element('error', HTMLElement);
 const statusText = element('status-text', HTMLElement);
-const passBadge = element('pass-badge', HTMLElement);
 const progressBar = element('progress-bar', HTMLElement);
-const progressRing = element('progress-ring', HTMLElement);
 const announcer = element('live-announcer', HTMLElement);
-const zoomLevel = element('zoom-level', HTMLElement);
+const scaleOriginal = element('scale-original', HTMLElement);
+const scaleUpscaled = element('scale-upscaled', HTMLElement);
+const zoomButtons: Record<'fit' | PresetZoom, HTMLElement> = {
+  fit: element('zoom-fit', HTMLElement),
+  1: element('zoom-100', HTMLElement),
+  2: element('zoom-200', HTMLElement),
+  4: element('zoom-400', HTMLElement),
+};
 const modeButtons: Record<ViewMode, HTMLElement> = {
   side: element('mode-side', HTMLElement),
   split: element('mode-split', HTMLElement),
@@ -186,7 +191,17 @@ function render(): void {
     stage.style.transform = `translate(${box.left}px, ${box.top}px)`;
   }
   views.classList.toggle('pixelated', shouldPixelate(t.zoom));
-  zoomLevel.textContent = zoomLabel(t.zoom);
+  // 100% is one pixel of the upscaled image per screen pixel; the original is magnified by
+  // the factor on top. Each caption says its own image's scale, once the sizes are known.
+  const original = result ? { width: result.inputWidth, height: result.inputHeight } : originalSize;
+  const upscaledKnown = display !== undefined && (result !== undefined || estimate !== undefined);
+  scaleUpscaled.textContent = upscaledKnown ? zoomLabel(t.zoom) : '';
+  scaleOriginal.textContent = display && original ? zoomLabel(imagePixelScale(t, original, shown)) : '';
+  for (const b of ['fit', 1, 2, 4] as const)
+    zoomButtons[b].setAttribute(
+      'aria-pressed',
+      String(display !== undefined && zoomButtonPressed(b, view.fitted, t.zoom)),
+    );
 
   const scale = live.canvasScale;
   if (scale !== undefined) {
@@ -240,6 +255,9 @@ function renderInfo(): void {
   setDisabled(actions.reveal, !result);
   setDisabled(actions.save, !result);
   setDisabled(actions.again, !job);
+  // A fact too wide for the panel ends in an ellipsis; its tooltip keeps the whole text.
+  for (const dd of [info.input, info.output, info.model, info.provider, info.passes, info.time])
+    dd.title = dd.textContent ?? '';
 }
 
 function showError(message: string | undefined): void {
@@ -249,10 +267,6 @@ function showError(message: string | undefined): void {
 
 function showBusy(busy: boolean): void {
   progressBar.hidden = !busy;
-  if (!busy) {
-    progressRing.hidden = true;
-    passBadge.hidden = true;
-  }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -282,7 +296,7 @@ function onInit(next: JobView, nextResult: ResultView | undefined, error: string
   else {
     statusText.textContent = error === undefined ? 'Starting…' : '';
     showBusy(error === undefined);
-    progressRing.hidden = error !== undefined;
+    progressBar.removeAttribute('value');
   }
   renderInfo();
   render();
@@ -297,7 +311,6 @@ function onProgress(p: ProgressView): void {
   }
   statusText.textContent = progressLabel(p);
   const counting = p.stage === 'infer' && p.total > 0;
-  progressRing.hidden = counting;
   progressBar.hidden = false;
   if (counting) {
     progressBar.setAttribute('max', String(p.total));
@@ -305,8 +318,6 @@ function onProgress(p: ProgressView): void {
   } else {
     progressBar.removeAttribute('value');
   }
-  passBadge.hidden = p.passes <= 1 || p.pass < 1;
-  passBadge.textContent = `Pass ${p.pass}/${p.passes}`;
   if (p.pass !== lastPass && p.pass > 0) {
     lastPass = p.pass;
     announcer.textContent = p.passes > 1 ? `Pass ${p.pass} of ${p.passes}` : 'Upscaling';
