@@ -1,6 +1,7 @@
 // Runs upscale jobs for the commands: one cancellable progress notification per job or
-// batch, the live preview panel when wanted, and the notification at the end (Open,
-// Reveal in Explorer, Compare; or what failed, with Show Log).
+// batch, the live preview panel for a single image (unless upscale.livePreview is off), and
+// the notification at the end (Open, Reveal in Explorer, Compare; or what failed, with
+// Show Log).
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
@@ -13,9 +14,6 @@ import { describeResult, upscaleParams, type JobSpec } from './job-params';
 import { batchFraction, jobFraction, progressMessage, ProgressMeter } from './progress-text';
 import type { SettingsReader } from './settings';
 import { PREVIEW_WIDTH, PreviewPanel } from './preview/panel';
-
-/** Once the user has clicked Compare, later single jobs open the preview live. */
-const COMPARE_USED_KEY = 'upscale.compareUsed';
 
 export class JobRunner implements vscode.Disposable {
   private readonly controllers = new Set<AbortController>();
@@ -35,19 +33,14 @@ export class JobRunner implements vscode.Disposable {
     return n;
   }
 
-  private wantsLivePreview(): boolean {
-    return (
-      this.settings.read().openPreviewOnCompletion || this.context.globalState.get<boolean>(COMPARE_USED_KEY, false)
-    );
-  }
-
-  /** One image, with its own notification. */
+  /** One image, with its own notification and, unless upscale.livePreview is off, the live preview. */
   async runOne(item: BatchItem, spec: JobSpec): Promise<void> {
     const settings = this.settings.read(vscode.Uri.file(item.input));
-    const live = this.wantsLivePreview();
     const model =
       spec.model ?? (settings.defaultModel || this.client.initializeResult?.defaultModel || 'default model');
-    const panel = live ? PreviewPanel.show(this.context, { input: item.input, model }) : undefined;
+    const panel = settings.livePreview
+      ? await PreviewPanel.show(this.context, { input: item.input, model })
+      : undefined;
     const controller = new AbortController();
     this.controllers.add(controller);
     const file = path.basename(item.input);
@@ -161,12 +154,12 @@ export class JobRunner implements vscode.Disposable {
     if (choice === 'Open') await vscode.commands.executeCommand('vscode.open', uri);
     else if (choice === 'Reveal in Explorer') await this.reveal(result.outputPath);
     else if (choice === 'Compare') {
-      await this.context.globalState.update(COMPARE_USED_KEY, true);
-      PreviewPanel.show(this.context, {
+      const panel = await PreviewPanel.show(this.context, {
         input: result.input,
         model: result.model,
         outputPath: result.outputPath,
-      }).complete(result);
+      });
+      panel.complete(result);
     }
   }
 

@@ -573,4 +573,13 @@ info.path.addEventListener('keydown', (event) => {
 
 render();
 renderInfo();
+// The page's width once it has one: a panel opened in a column of unknown width moves if
+// the column came out too narrow (extension/preview/panel.ts).
+let widthSent = false;
+new ResizeObserver(() => {
+  const width = document.documentElement.clientWidth;
+  if (widthSent || width <= 0) return;
+  widthSent = true;
+  vscode.postMessage({ type: 'width', width });
+}).observe(document.documentElement);
 vscode.postMessage({ type: 'ready' });

@@ -68,25 +68,34 @@ export type WebviewAction = (typeof WEBVIEW_ACTIONS)[number];
  * - upscaleAgain: run `upscale.upscaleImageWith` on the input.
  * - saveAs: ask the user for a destination and copy the output there.
  * - openOutput: open the output file in an editor.
+ * - width: the page's width in CSS pixels as it loads, so that a panel opened in a new
+ *   column of unknown width can move if the column came out too narrow.
  */
-export interface WebviewMessage {
-  readonly type: WebviewAction;
-}
+export type WebviewMessage = { readonly type: WebviewAction } | { readonly type: 'width'; readonly width: number };
+
+/** Widths beyond this are not a page's. */
+const MAX_PAGE_WIDTH = 100_000;
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /**
- * The message if it is exactly one of the known actions, else undefined. Extra fields are
- * refused rather than ignored: a `saveAs` that carries a path is a webview trying to choose
- * the file, which only the save dialog may do.
+ * The message if it is exactly one of the known actions (or a width, a number and nothing
+ * else), else undefined. Extra fields are refused rather than ignored: a `saveAs` that
+ * carries a path is a webview trying to choose the file, which only the save dialog may do.
  */
 export function parseWebviewMessage(value: unknown): WebviewMessage | undefined {
   if (!isRecord(value) || Object.getPrototypeOf(value) !== Object.prototype) return undefined;
-  const keys = Object.keys(value);
-  if (keys.length !== 1 || keys[0] !== 'type') return undefined;
+  const keys = Object.keys(value).sort();
   const type = value['type'];
+  if (type === 'width') {
+    const width = value['width'];
+    return keys.length === 2 && keys[1] === 'width' && isFiniteNumber(width) && width >= 0 && width <= MAX_PAGE_WIDTH
+      ? { type, width }
+      : undefined;
+  }
+  if (keys.length !== 1 || keys[0] !== 'type') return undefined;
   if (typeof type !== 'string' || !(WEBVIEW_ACTIONS as readonly string[]).includes(type)) return undefined;
   return { type: type as WebviewAction };
 }
