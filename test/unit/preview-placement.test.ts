@@ -1,5 +1,5 @@
 // Where the preview opens, from the editor layout as `vscode.getEditorLayout` gives it
-// (sizes in pixels; the shapes below are ones code-server 4.139 returned).
+// (sizes in pixels along the parent's axis, as VS Code's grid reports them).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { groupBoxes, MIN_PREVIEW_WIDTH, placePreview, type GroupBox } from '../../extension/preview/placement';
