@@ -22,7 +22,8 @@ import {
   type ViewMode,
   type ViewState,
 } from './state';
-import { canvasCoverage, estimateOutputSize, progressLabel, type OutputEstimate } from './tiles';
+import { advanceEstimate, formatDuration, progressWords, type ProgressEstimate } from './progress';
+import { canvasCoverage, estimateOutputSize, type OutputEstimate } from './tiles';
 import {
   clampPan,
   fitTransform,
@@ -115,6 +116,11 @@ let display: Size | undefined;
 let lastPass = 0;
 /** The job failed (or a restored panel's job never finished): tiles still draw, counts stop. */
 let stopped = false;
+/** The last progress, its estimate and when it arrived (performance.now()): the bar and the
+ *  time left move on from it between notifications. */
+let running: { progress: ProgressView; estimate: ProgressEstimate | undefined; at: number } | undefined;
+/** The bar never goes back within a job, though a slow tile may raise the estimate. */
+let shownFraction = 0;
 
 const live = new LiveCanvas(element('live-canvas', HTMLCanvasElement), () => render());
 
@@ -226,14 +232,6 @@ function formatSize(s: Size | undefined): string {
   return s ? `${s.width} × ${s.height}` : '–';
 }
 
-function formatMs(ms: number): string {
-  return ms < 1000
-    ? `${Math.round(ms)} ms`
-    : ms < 60_000
-      ? `${(ms / 1000).toFixed(1)} s`
-      : `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`;
-}
-
 function setDisabled(button: HTMLElement, disabled: boolean): void {
   button.toggleAttribute('disabled', disabled);
 }
@@ -246,7 +244,7 @@ function renderInfo(): void {
   info.model.textContent = result?.model ?? job?.model ?? '–';
   info.provider.textContent = result?.provider ?? '–';
   info.passes.textContent = result ? String(result.passes) : '–';
-  info.time.textContent = result ? formatMs(result.totalMs) : '–';
+  info.time.textContent = result ? formatDuration(result.totalMs) : '–';
   const outputPath = result?.outputPath ?? job?.outputPath ?? '';
   info.path.textContent = outputPath;
   info.path.title = outputPath;
@@ -267,7 +265,34 @@ function showError(message: string | undefined): void {
 
 function showBusy(busy: boolean): void {
   progressBar.hidden = !busy;
+  if (!busy) running = undefined;
 }
+
+function sentence(words: string): string {
+  return words.charAt(0).toUpperCase() + words.slice(1);
+}
+
+/**
+ * The status and the bar for the running job, moved on by the time since its last
+ * notification: the same words and estimate as the notification (webview/progress.ts).
+ */
+function renderRunning(): void {
+  if (!running || result || stopped) return;
+  const { progress, at } = running;
+  const estimate = running.estimate && advanceEstimate(running.estimate, performance.now() - at);
+  statusText.textContent = sentence(progressWords(progress, estimate));
+  // Nothing to measure yet (reading, loading, or the first tile of a first job): the bar
+  // runs without a value rather than sit at 0.
+  const measurable = progress.stage === 'infer' && (estimate?.leftMs !== undefined || progress.total > 1);
+  if (estimate && (measurable || progress.stage === 'resize' || progress.stage === 'encode')) {
+    shownFraction = Math.max(shownFraction, estimate.fraction);
+    progressBar.setAttribute('max', '1000');
+    progressBar.setAttribute('value', String(Math.round(shownFraction * 1000)));
+  } else {
+    progressBar.removeAttribute('value');
+  }
+}
+setInterval(renderRunning, 500);
 
 // ---------------------------------------------------------------------------------------
 // Messages from the extension
@@ -286,6 +311,8 @@ function onInit(next: JobView, nextResult: ResultView | undefined, error: string
   display = undefined;
   lastPass = 0;
   stopped = error !== undefined;
+  running = undefined;
+  shownFraction = 0;
   live.reset();
   live.canvas.hidden = false;
   imageUpscaled.hidden = true;
@@ -309,15 +336,9 @@ function onProgress(p: ProgressView): void {
     if (p.preview) drawTile(p);
     return;
   }
-  statusText.textContent = progressLabel(p);
-  const counting = p.stage === 'infer' && p.total > 0;
+  running = { progress: p, estimate: p.estimate, at: performance.now() };
   progressBar.hidden = false;
-  if (counting) {
-    progressBar.setAttribute('max', String(p.total));
-    progressBar.setAttribute('value', String(p.done));
-  } else {
-    progressBar.removeAttribute('value');
-  }
+  renderRunning();
   if (p.pass !== lastPass && p.pass > 0) {
     lastPass = p.pass;
     announcer.textContent = p.passes > 1 ? `Pass ${p.pass} of ${p.passes}` : 'Upscaling';
@@ -351,6 +372,7 @@ function showResult(next: ResultView): void {
 function onFailed(message: string): void {
   stopped = true;
   showBusy(false);
+  statusText.title = '';
   statusText.textContent = 'Failed';
   showError(message);
 }

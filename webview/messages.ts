@@ -5,7 +5,8 @@
 // an action and carries no paths or URIs at all; the panel acts only on the files it knows
 // itself. `parseWebviewMessage` is the single gate every incoming message passes through.
 
-import type { ProgressParams, Rect } from '../daemon/protocol/protocol';
+import type { JobStage, ProgressParams, Rect } from '../daemon/protocol/protocol';
+import type { ProgressEstimate } from './progress';
 
 // ---------------------------------------------------------------------------------------
 // Extension -> webview
@@ -44,8 +45,14 @@ export interface ResultView extends ResultSummary {
 /** A tile preview as the daemon sends it: base64 PNG, its rect in preview pixels, its scale. */
 export type TilePreview = NonNullable<ProgressParams['preview']>;
 
-/** What the panel needs of a `$/progress` notification (the ids stay in the extension). */
-export type ProgressView = Omit<ProgressParams, 'jobId' | 'requestId' | 'queuePosition' | 'etaMs'>;
+/**
+ * What the panel needs of a `$/progress` notification (the ids stay in the extension), with
+ * the extension's estimate of how far along the job is in place of the daemon's `etaMs`:
+ * the notification and the panel then show the same fraction and time left.
+ */
+export type ProgressView = Omit<ProgressParams, 'jobId' | 'requestId' | 'etaMs'> & {
+  readonly estimate?: ProgressEstimate;
+};
 
 export type ToWebviewMessage =
   /** Sent in answer to `ready`: everything needed to (re)build the view from scratch. */
@@ -162,10 +169,33 @@ function isJobView(value: unknown): value is JobView {
   );
 }
 
+/** Every stage, checked against the protocol's union by the compiler. */
+const STAGES: Readonly<Record<JobStage, true>> = {
+  queued: true,
+  decode: true,
+  load: true,
+  infer: true,
+  resize: true,
+  encode: true,
+  done: true,
+};
+
+function isStage(value: unknown): value is JobStage {
+  return typeof value === 'string' && Object.prototype.hasOwnProperty.call(STAGES, value);
+}
+
+function isEstimate(value: unknown): value is ProgressEstimate {
+  return (
+    isRecord(value) &&
+    isFiniteNumber(value['fraction']) &&
+    (value['leftMs'] === undefined || isFiniteNumber(value['leftMs']))
+  );
+}
+
 function isProgressView(value: unknown): value is ProgressView {
   return (
     isRecord(value) &&
-    typeof value['stage'] === 'string' &&
+    isStage(value['stage']) &&
     isFiniteNumber(value['pass']) &&
     isFiniteNumber(value['passes']) &&
     isFiniteNumber(value['done']) &&
@@ -173,7 +203,9 @@ function isProgressView(value: unknown): value is ProgressView {
     (value['tile'] === undefined || isRect(value['tile'])) &&
     (value['passWidth'] === undefined || isFiniteNumber(value['passWidth'])) &&
     (value['passHeight'] === undefined || isFiniteNumber(value['passHeight'])) &&
-    (value['preview'] === undefined || isTilePreview(value['preview']))
+    (value['preview'] === undefined || isTilePreview(value['preview'])) &&
+    (value['queuePosition'] === undefined || isFiniteNumber(value['queuePosition'])) &&
+    (value['estimate'] === undefined || isEstimate(value['estimate']))
   );
 }
 

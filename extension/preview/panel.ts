@@ -24,6 +24,7 @@ import {
   type ResultView,
   type ToWebviewMessage,
 } from '../../webview/messages';
+import { advanceEstimate, type ProgressEstimate } from '../../webview/progress';
 import { createNonce, previewHtml } from './html';
 import { groupBoxes, MIN_PREVIEW_WIDTH, placePreview } from './placement';
 import { restoreTarget } from './serializer';
@@ -73,9 +74,9 @@ export class PreviewPanel {
     return this.host.owns(this.generation);
   }
 
-  /** A tile finished (or the stage changed). */
-  progress(p: ProgressParams): void {
-    if (this.active) this.host.progress(p);
+  /** A tile finished (or the stage changed); `estimate` is how far along the job is now. */
+  progress(p: ProgressParams, estimate?: ProgressEstimate): void {
+    if (this.active) this.host.progress(p, estimate);
   }
 
   complete(r: UpscaleResult): void {
@@ -101,6 +102,8 @@ class PanelHost {
   private replay: ProgressView[] = [];
   private replayChars = 0;
   private lastProgress: ProgressView | undefined;
+  /** When lastProgress's estimate was made (Date.now()), to move it on for a replay. */
+  private lastProgressAt = 0;
   /** Opened in a new column whose width could not be known: where to go if it is too narrow. */
   private fallbackColumn: vscode.ViewColumn | undefined;
   private disposed = false;
@@ -204,7 +207,7 @@ class PanelHost {
     return !this.disposed && generation === this.generation;
   }
 
-  progress(p: ProgressParams): void {
+  progress(p: ProgressParams, estimate: ProgressEstimate | undefined): void {
     if (this.result || this.error !== undefined) return;
     const view: ProgressView = {
       stage: p.stage,
@@ -212,12 +215,15 @@ class PanelHost {
       passes: p.passes,
       done: p.done,
       total: p.total,
+      ...(p.queuePosition !== undefined && { queuePosition: p.queuePosition }),
+      ...(estimate && { estimate }),
       ...(p.tile && { tile: p.tile }),
       ...(p.passWidth !== undefined && { passWidth: p.passWidth }),
       ...(p.passHeight !== undefined && { passHeight: p.passHeight }),
       ...(p.preview && { preview: { png: p.preview.png, rect: p.preview.rect, scale: p.preview.scale } }),
     };
     this.lastProgress = view;
+    this.lastProgressAt = Date.now();
     if (view.preview) this.keepForReplay(view);
     this.post({ type: 'progress', progress: view });
   }
@@ -358,10 +364,22 @@ class PanelHost {
     });
     if (this.result) return;
     for (const view of this.replay) this.post({ type: 'progress', progress: view });
-    if (this.lastProgress && this.lastProgress !== this.replay[this.replay.length - 1]) {
-      // The counts only: its tile, if it had one, has just been replayed or was dropped.
-      const { stage, pass, passes, done, total } = this.lastProgress;
-      this.post({ type: 'progress', progress: { stage, pass, passes, done, total } });
+    if (this.lastProgress) {
+      // The counts only (its tile, if it had one, has just been replayed or was dropped),
+      // with the estimate moved on by the time since it was made.
+      const { stage, pass, passes, done, total, queuePosition, estimate } = this.lastProgress;
+      this.post({
+        type: 'progress',
+        progress: {
+          stage,
+          pass,
+          passes,
+          done,
+          total,
+          ...(queuePosition !== undefined && { queuePosition }),
+          ...(estimate && { estimate: advanceEstimate(estimate, Date.now() - this.lastProgressAt) }),
+        },
+      });
     }
   }
 

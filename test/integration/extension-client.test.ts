@@ -314,7 +314,7 @@ test('Upscale Image with upscale.livePreview off: progress notification, result 
     const progress = fake.progress.find((p) => p.title === 'Upscaling cmd.png');
     // The notification's title names the file; its messages say where the job is.
     assert.ok(
-      progress?.reports.some((r) => /^tile \d+ of \d+$/.test(r.message ?? '')),
+      progress?.reports.some((r) => /^\d+ of \d+ tiles( · .+ left)?$/.test(r.message ?? '')),
       JSON.stringify(progress?.reports),
     );
     const total = progress?.reports.reduce((sum, r) => sum + (r.increment ?? 0), 0) ?? 0;
@@ -364,7 +364,7 @@ test('cancelling the notification cancels the job and leaves no file', async () 
     fake.onProgress = (record) => {
       const push = record.reports.push.bind(record.reports);
       record.reports.push = (...r) => {
-        if (/tile 1 of/.test(r[0]?.message ?? '')) record.cancel();
+        if (/^1 of \d+ tiles/.test(r[0]?.message ?? '')) record.cancel();
         return push(...r);
       };
     };

@@ -315,6 +315,20 @@ test('a reloaded webview gets init and the tiles so far; a newer job silences th
   assert.deepEqual(types(panel.webview.posted), ['failed']);
 });
 
+test('the replayed counts carry the estimate moved on by the time the panel was hidden', async () => {
+  const panel = panels[0];
+  assert.ok(panel);
+  const job = await PreviewPanel.show(context, { input, model: 'm' });
+  job.progress(progress(1), { fraction: 0.25, leftMs: 60_000 });
+  panel.webview.posted.length = 0;
+  await send(panel, { type: 'ready' });
+  const last = panel.webview.posted.at(-1) as { progress: { estimate?: { fraction: number; leftMs?: number } } };
+  const e = last.progress.estimate;
+  assert.ok(e && e.leftMs !== undefined, 'an estimate is replayed');
+  assert.ok(e.fraction >= 0.25 && e.leftMs <= 60_000, JSON.stringify(e));
+  job.fail('stopped');
+});
+
 test('another image gets a panel of its own, in the column the previews use; the first stays open', async () => {
   const other = join(folder, 'dog.png');
   writeFileSync(other, 'png');

@@ -89,6 +89,18 @@ test('messages to the webview are shape-checked', () => {
     }),
     undefined,
   );
+  const counts = { stage: 'infer', pass: 1, passes: 1, done: 0, total: 1 };
+  assert.ok(
+    parseToWebviewMessage({ type: 'progress', progress: { ...counts, estimate: { fraction: 0.2, leftMs: 9 } } }),
+  );
+  assert.ok(parseToWebviewMessage({ type: 'progress', progress: { ...counts, queuePosition: 2 } }));
+  for (const bad of [
+    { ...counts, stage: 'thinking' },
+    { ...counts, estimate: { fraction: '0.2' } },
+    { ...counts, estimate: { fraction: 0.2, leftMs: null } },
+    { ...counts, queuePosition: 'next' },
+  ])
+    assert.equal(parseToWebviewMessage({ type: 'progress', progress: bad }), undefined, JSON.stringify(bad));
   assert.equal(parseToWebviewMessage({ type: 'complete', result: { ...result, width: 'wide' } }), undefined);
   assert.equal(parseToWebviewMessage({ type: 'complete', result: { ...result, outputUri: undefined } }), undefined);
   assert.equal(parseToWebviewMessage({ type: 'init', job: { ...job, input: 3 } }), undefined);
