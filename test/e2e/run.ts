@@ -140,6 +140,16 @@ async function panelImage(view: FrameLocator, which: 'original' | 'upscaled'): P
   );
 }
 
+/** The panel's status line ("3 of 9 tiles · about 40 s left", "Done"), or '' while it is not there. */
+async function panelStatus(view: FrameLocator): Promise<string> {
+  return (
+    await view
+      .locator('#status-text')
+      .innerText()
+      .catch(() => '')
+  ).trim();
+}
+
 /** The panel's layout problems, from its own DOM (test/e2e/panel-layout.ts). */
 async function panelLayout(view: FrameLocator): Promise<{ width: number; pathWidth: number; problems: string[] }> {
   return view.locator('body').evaluate(layoutProblems);
@@ -357,12 +367,7 @@ const scenarios: Scenario[] = [
           .locator('#progress-bar')
           .getAttribute('value')
           .catch(() => null);
-        const status = (
-          await view
-            .locator('#status-text')
-            .innerText()
-            .catch(() => '')
-        ).trim();
+        const status = await panelStatus(view);
         return { bar, status, key: `${bar ?? ''}|${status}` };
       };
       const tileOf = (status: string) => Number(/(\d+) of \d+ tiles/.exec(status)?.[1] ?? -1);
@@ -641,12 +646,7 @@ const scenarios: Scenario[] = [
             const toasts = await env.wb.toasts();
             const progress = toasts.find((t) => /^Upscaling s11-once\.png/.test(t.message))?.message ?? '';
             if (/ left/.test(progress)) toast ||= progress;
-            const status = (
-              await view
-                .locator('#status-text')
-                .innerText()
-                .catch(() => '')
-            ).trim();
+            const status = await panelStatus(view);
             if (/ left$/.test(status)) panel ||= status;
             return toasts.some((t) => done.test(t.message));
           },
