@@ -37,7 +37,7 @@ export interface UpscaleSettings {
   /** Empty: the platform's data folder (decided by the daemon). */
   readonly modelsFolder: string;
   readonly maxOutputPixels: number;
-  readonly openPreviewOnCompletion: boolean;
+  readonly livePreview: boolean;
 }
 
 export type SettingKey = keyof UpscaleSettings;
@@ -73,7 +73,7 @@ export const DEFAULTS: UpscaleSettings = {
   executionProvider: 'auto',
   modelsFolder: '',
   maxOutputPixels: 400_000_000,
-  openPreviewOnCompletion: false,
+  livePreview: true,
 };
 
 export const MIN_SCALE = 1;
@@ -198,12 +198,12 @@ export const SETTINGS_SCHEMA: Readonly<Record<SettingKey, SettingSchema>> = {
     markdownDescription:
       'Largest result (and intermediate pass), in pixels; larger jobs are refused before any work starts.',
   },
-  openPreviewOnCompletion: {
+  livePreview: {
     type: 'boolean',
-    default: DEFAULTS.openPreviewOnCompletion,
+    default: DEFAULTS.livePreview,
     order: 12,
     markdownDescription:
-      'Open the side-by-side preview when a single-image job starts, filling in tile by tile, instead of only offering **Compare** when it finishes.',
+      'Open the compare panel (original and result side by side) as soon as a single-image job starts, beside the image, and fill it in tile by tile with the time left. Off: the finished job offers **Compare** in its notification instead. Batches and folders never open it.',
   },
 };
 
@@ -337,12 +337,12 @@ export function readSettings(get: (key: SettingKey) => unknown): SettingsReading
     executionProvider: r.choice('executionProvider', EXECUTION_PROVIDERS),
     modelsFolder,
     maxOutputPixels: r.number('maxOutputPixels', 1_000_000, 4_000_000_000, true),
-    openPreviewOnCompletion: readBoolean(r, 'openPreviewOnCompletion'),
+    livePreview: readBoolean(r, 'livePreview'),
   };
   return { settings, problems: r.problems };
 }
 
-function readBoolean(r: Reader, key: 'openPreviewOnCompletion'): boolean {
+function readBoolean(r: Reader, key: 'livePreview'): boolean {
   const value = r.raw(key);
   return typeof value === 'boolean' ? value : r.reject(key, value, 'true or false');
 }

@@ -35,7 +35,8 @@ interface CommandContribution {
 }
 
 const COMMANDS: readonly CommandContribution[] = [
-  { command: COMMAND_IDS.upscaleImage, title: 'Upscale Image', category: 'Upscale', icon: '$(zoom-in)' },
+  // A wand, not a magnifier: beside an image a magnifier reads as "zoom in".
+  { command: COMMAND_IDS.upscaleImage, title: 'Upscale Image', category: 'Upscale', icon: '$(wand)' },
   { command: COMMAND_IDS.upscaleImageWith, title: 'Upscale Image With…', category: 'Upscale', icon: '$(settings)' },
   { command: COMMAND_IDS.upscaleFolder, title: 'Upscale Folder…', category: 'Upscale', icon: '$(file-media)' },
   { command: COMMAND_IDS.importModel, title: 'Import Model…', category: 'Upscale', icon: '$(cloud-download)' },
@@ -50,11 +51,17 @@ const COMMANDS: readonly CommandContribution[] = [
 /** Explorer entries apply to files with an image extension, never to folders. */
 export const EXPLORER_IMAGE_CONDITION = `!explorerResourceIsFolder && ${IMAGE_RESOURCE_CONDITION}`;
 
+/**
+ * The Explorer's own groups sort by name (…, 6_copypath, 7_modification with Rename… and
+ * Delete); a group of their own between those puts separators around the Upscale items.
+ */
+const EXPLORER_UPSCALE_GROUP = '6_upscale';
+
 const MENUS = {
   'explorer/context': [
-    { command: COMMAND_IDS.upscaleImage, when: EXPLORER_IMAGE_CONDITION, group: '7_modification@1' },
-    { command: COMMAND_IDS.upscaleImageWith, when: EXPLORER_IMAGE_CONDITION, group: '7_modification@2' },
-    { command: COMMAND_IDS.upscaleFolder, when: 'explorerResourceIsFolder', group: '7_modification@3' },
+    { command: COMMAND_IDS.upscaleImage, when: EXPLORER_IMAGE_CONDITION, group: `${EXPLORER_UPSCALE_GROUP}@1` },
+    { command: COMMAND_IDS.upscaleImageWith, when: EXPLORER_IMAGE_CONDITION, group: `${EXPLORER_UPSCALE_GROUP}@2` },
+    { command: COMMAND_IDS.upscaleFolder, when: 'explorerResourceIsFolder', group: `${EXPLORER_UPSCALE_GROUP}@3` },
   ],
   'editor/title': [
     {

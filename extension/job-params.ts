@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import type { UpscaleParams } from '../daemon/protocol/protocol';
 import type { UpscaleSettings } from './config';
 import type { Target } from './target';
+import { formatDuration } from '../webview/progress';
 
 export interface JobSpec {
   /** Model id; undefined: the default model setting, else the daemon's default. */
@@ -46,7 +47,7 @@ export function upscaleParams(
   };
 }
 
-/** "photo.png → photo@4x.png (512×512 → 2048×2048, 2 passes, 3.2 s on cpu)". */
+/** "photo.png → photo@4x.png (512×512 → 2048×2048, 2 passes, 2 min 27 s on cpu)": the panel's time format. */
 export function describeResult(r: {
   input: string;
   outputPath: string;
@@ -59,5 +60,5 @@ export function describeResult(r: {
   timings: { totalMs: number };
 }): string {
   const passes = `${r.passes} pass${r.passes === 1 ? '' : 'es'}`;
-  return `${path.basename(r.input)} → ${path.basename(r.outputPath)} (${r.inputWidth}×${r.inputHeight} → ${r.width}×${r.height}, ${passes}, ${(r.timings.totalMs / 1000).toFixed(1)} s on ${r.provider})`;
+  return `${path.basename(r.input)} → ${path.basename(r.outputPath)} (${r.inputWidth}×${r.inputHeight} → ${r.width}×${r.height}, ${passes}, ${formatDuration(r.timings.totalMs)} on ${r.provider})`;
 }

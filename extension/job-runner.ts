@@ -1,21 +1,77 @@
 // Runs upscale jobs for the commands: one cancellable progress notification per job or
-// batch, the live preview panel when wanted, and the notification at the end (Open,
-// Reveal in Explorer, Compare; or what failed, with Show Log).
+// batch, the live preview panel for a single image (unless upscale.livePreview is off), and
+// the notification at the end (Open, Reveal in Explorer, Compare; or what failed, with
+// Show Log).
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { UpscaleResult } from '../daemon/protocol/protocol';
+import type { ProgressParams, UpscaleResult } from '../daemon/protocol/protocol';
 import type { BatchItem } from './batch';
 import type { DaemonClient } from './client';
 import { isCancelled } from '../daemon/protocol/errors';
 import { COMMAND_IDS } from './contributions';
 import { describeResult, upscaleParams, type JobSpec } from './job-params';
-import { batchFraction, jobFraction, progressMessage, ProgressMeter } from './progress-text';
+import { batchFraction, progressMessage, ProgressMeter } from './progress-text';
 import type { SettingsReader } from './settings';
 import { PREVIEW_WIDTH, PreviewPanel } from './preview/panel';
+import { JobClock, type ProgressEstimate } from '../webview/progress';
 
-/** Once the user has clicked Compare, later single jobs open the preview live. */
-const COMPARE_USED_KEY = 'upscale.compareUsed';
+/** Between the daemon's notifications the time left counts down and the bar moves by time. */
+const TICK_MS = 1000;
+
+/**
+ * VS Code keeps a progress notification up for at least 800 ms after it opened
+ * (ProgressService.withNotificationProgress); a job or batch that ends sooner waits out the
+ * rest, so its own notification (the result, the summary) never appears under it.
+ */
+const PROGRESS_SHOWN_AT_LEAST_MS = 850;
+
+/**
+ * A progress notification that follows one job at a time: it shows each `$/progress` as it
+ * arrives and, every tick in between, the same job moved on by the time since.
+ */
+class NotificationProgress {
+  private readonly meter = new ProgressMeter();
+  private clock = new JobClock(Date.now);
+  private last: ProgressParams | undefined;
+  private readonly timer = setInterval(() => this.render(), TICK_MS);
+  private readonly openedAt = Date.now();
+
+  constructor(
+    private readonly progress: vscode.Progress<{ message?: string; increment?: number }>,
+    /** The message and the fraction of the whole notification for the job's progress now. */
+    private readonly describe: (p: ProgressParams, e: ProgressEstimate) => { message: string; fraction: number },
+  ) {}
+
+  /** A message of its own (a batch moving to its next image); the next job starts afresh. */
+  say(message: string, fraction: number): void {
+    this.clock = new JobClock(Date.now);
+    this.last = undefined;
+    this.progress.report({ message, increment: this.meter.advanceTo(fraction) });
+  }
+
+  /** A notification from the daemon; returns the estimate it gives, for the panel. */
+  update(p: ProgressParams): ProgressEstimate {
+    this.last = p;
+    const estimate = this.clock.update(p);
+    this.render();
+    return estimate;
+  }
+
+  private render(): void {
+    const estimate = this.clock.current();
+    if (!this.last || !estimate) return;
+    const { message, fraction } = this.describe(this.last, estimate);
+    this.progress.report({ message, increment: this.meter.advanceTo(fraction) });
+  }
+
+  /** Stops the ticks and waits until VS Code closes the notification. */
+  async close(): Promise<void> {
+    clearInterval(this.timer);
+    const left = PROGRESS_SHOWN_AT_LEAST_MS - (Date.now() - this.openedAt);
+    if (left > 0) await new Promise((resolve) => setTimeout(resolve, left));
+  }
+}
 
 export class JobRunner implements vscode.Disposable {
   private readonly controllers = new Set<AbortController>();
@@ -35,19 +91,14 @@ export class JobRunner implements vscode.Disposable {
     return n;
   }
 
-  private wantsLivePreview(): boolean {
-    return (
-      this.settings.read().openPreviewOnCompletion || this.context.globalState.get<boolean>(COMPARE_USED_KEY, false)
-    );
-  }
-
-  /** One image, with its own notification. */
+  /** One image, with its own notification and, unless upscale.livePreview is off, the live preview. */
   async runOne(item: BatchItem, spec: JobSpec): Promise<void> {
     const settings = this.settings.read(vscode.Uri.file(item.input));
-    const live = this.wantsLivePreview();
     const model =
       spec.model ?? (settings.defaultModel || this.client.initializeResult?.defaultModel || 'default model');
-    const panel = live ? PreviewPanel.show(this.context, { input: item.input, model }) : undefined;
+    const panel = settings.livePreview
+      ? await PreviewPanel.show(this.context, { input: item.input, model })
+      : undefined;
     const controller = new AbortController();
     this.controllers.add(controller);
     const file = path.basename(item.input);
@@ -56,19 +107,32 @@ export class JobRunner implements vscode.Disposable {
         { location: vscode.ProgressLocation.Notification, title: `Upscaling ${file}`, cancellable: true },
         async (progress, token) => {
           token.onCancellationRequested(() => controller.abort());
-          const meter = new ProgressMeter();
-          progress.report({ message: 'starting the daemon…' });
-          await fs.mkdir(item.outputFolder, { recursive: true });
-          return this.client.upscale(
-            upscaleParams(item.input, item.outputFolder, spec, settings, panel ? { previewWidth: PREVIEW_WIDTH } : {}),
-            {
-              signal: controller.signal,
-              onProgress: (p) => {
-                panel?.progress(p);
-                progress.report({ message: progressMessage(p), increment: meter.advanceTo(jobFraction(p)) });
+          const shown = new NotificationProgress(progress, (p, e) => ({
+            message: progressMessage(p, undefined, e),
+            fraction: e.fraction,
+          }));
+          try {
+            shown.say('starting the daemon…', 0);
+            await fs.mkdir(item.outputFolder, { recursive: true });
+            return await this.client.upscale(
+              upscaleParams(
+                item.input,
+                item.outputFolder,
+                spec,
+                settings,
+                panel ? { previewWidth: PREVIEW_WIDTH } : {},
+              ),
+              {
+                signal: controller.signal,
+                onProgress: (p) => {
+                  const estimate = shown.update(p);
+                  panel?.progress(p, estimate);
+                },
               },
-            },
-          );
+            );
+          } finally {
+            await shown.close();
+          }
         },
       );
       panel?.complete(result);
@@ -102,32 +166,33 @@ export class JobRunner implements vscode.Disposable {
         { location: vscode.ProgressLocation.Notification, title, cancellable: true },
         async (progress, token) => {
           token.onCancellationRequested(() => controller.abort());
-          const meter = new ProgressMeter();
-          for (const [i, item] of items.entries()) {
-            if (controller.signal.aborted) break;
-            const prefix = `${i + 1} of ${items.length}`;
-            progress.report({
-              message: `${prefix}: ${path.basename(item.input)}`,
-              increment: meter.advanceTo(batchFraction(i, items.length, 0)),
-            });
-            const settings = this.settings.read(vscode.Uri.file(item.input));
-            try {
-              await fs.mkdir(item.outputFolder, { recursive: true });
-              const r = await this.client.upscale(upscaleParams(item.input, item.outputFolder, spec, settings), {
-                signal: controller.signal,
-                onProgress: (p) =>
-                  progress.report({
-                    message: `${prefix}: ${progressMessage(p, item.input)}`,
-                    increment: meter.advanceTo(batchFraction(i, items.length, jobFraction(p))),
-                  }),
-              });
-              done.push(r);
-              this.log.info(`upscaled ${describeResult(r)}`);
-            } catch (e) {
-              if (isCancelled(e) || controller.signal.aborted) break;
-              failed.push(item.input);
-              this.log.error(`failed: ${item.input}: ${(e as Error).message}`);
+          let index = 0;
+          const shown = new NotificationProgress(progress, (p, e) => ({
+            message: `${index + 1} of ${items.length}: ${progressMessage(p, items[index]?.input, e)}`,
+            fraction: batchFraction(index, items.length, e.fraction),
+          }));
+          try {
+            for (const [i, item] of items.entries()) {
+              if (controller.signal.aborted) break;
+              index = i;
+              shown.say(`${i + 1} of ${items.length}: ${path.basename(item.input)}`, batchFraction(i, items.length, 0));
+              const settings = this.settings.read(vscode.Uri.file(item.input));
+              try {
+                await fs.mkdir(item.outputFolder, { recursive: true });
+                const r = await this.client.upscale(upscaleParams(item.input, item.outputFolder, spec, settings), {
+                  signal: controller.signal,
+                  onProgress: (p) => shown.update(p),
+                });
+                done.push(r);
+                this.log.info(`upscaled ${describeResult(r)}`);
+              } catch (e) {
+                if (isCancelled(e) || controller.signal.aborted) break;
+                failed.push(item.input);
+                this.log.error(`failed: ${item.input}: ${(e as Error).message}`);
+              }
             }
+          } finally {
+            await shown.close();
           }
         },
       );
@@ -161,12 +226,12 @@ export class JobRunner implements vscode.Disposable {
     if (choice === 'Open') await vscode.commands.executeCommand('vscode.open', uri);
     else if (choice === 'Reveal in Explorer') await this.reveal(result.outputPath);
     else if (choice === 'Compare') {
-      await this.context.globalState.update(COMPARE_USED_KEY, true);
-      PreviewPanel.show(this.context, {
+      const panel = await PreviewPanel.show(this.context, {
         input: result.input,
         model: result.model,
         outputPath: result.outputPath,
-      }).complete(result);
+      });
+      panel.complete(result);
     }
   }
 

@@ -1,48 +1,22 @@
-// How a job's progress reads in a notification, and how far along it is. Pure: the
-// notification (extension/job-runner.ts) only forwards what these return.
+// How a job's progress reads in a notification. Pure: the notification
+// (extension/job-runner.ts) only forwards what these return. The words themselves are the
+// panel's too (webview/progress.ts).
 import * as path from 'node:path';
 import type { ProgressParams } from '../daemon/protocol/protocol';
-
-const STAGE_WORDS: Readonly<Record<ProgressParams['stage'], string>> = {
-  queued: 'waiting',
-  decode: 'reading',
-  load: 'loading the model',
-  infer: 'upscaling',
-  resize: 'resizing',
-  encode: 'writing',
-  done: 'done',
-};
+import { progressWords, type ProgressEstimate } from '../webview/progress';
 
 /**
- * "photo.png: pass 1 of 2, tile 3 of 12" and the like; without `input` (a single job whose
- * notification title already names the file) just "pass 1 of 2, tile 3 of 12".
+ * "photo.png: 3 of 12 tiles · about 40 s left"; without `input` (a single job, whose
+ * notification title already names the file) just "3 of 12 tiles · about 40 s left".
  */
-export function progressMessage(p: ProgressParams, input?: string): string {
-  const prefix = input === undefined ? '' : `${path.basename(input)}: `;
-  if (p.stage === 'queued') {
-    const ahead = p.queuePosition ?? 0;
-    return `${prefix}waiting${ahead > 0 ? ` (${ahead} job${ahead === 1 ? '' : 's'} ahead)` : ''}`;
-  }
-  const parts: string[] = [];
-  if (p.passes > 1) parts.push(`pass ${p.pass} of ${p.passes}`);
-  if (p.stage === 'infer' && p.total > 0) parts.push(`tile ${p.done} of ${p.total}`);
-  else parts.push(STAGE_WORDS[p.stage]);
-  return `${prefix}${parts.join(', ')}`;
-}
-
-/** Fraction (0..1) of one job done: passes share the job evenly, tiles share a pass. */
-export function jobFraction(p: ProgressParams): number {
-  if (p.stage === 'done') return 1;
-  if (p.passes <= 0 || p.stage === 'queued' || p.stage === 'decode' || p.stage === 'load') return 0;
-  const inPass = p.stage === 'infer' ? (p.total > 0 ? p.done / p.total : 0) : 1;
-  const f = (Math.max(p.pass, 1) - 1 + inPass) / p.passes;
-  return Math.min(Math.max(f, 0), 1);
+export function progressMessage(p: ProgressParams, input?: string, estimate?: ProgressEstimate): string {
+  return `${input === undefined ? '' : `${path.basename(input)}: `}${progressWords(p, estimate)}`;
 }
 
 /**
  * vscode.Progress takes increments, not positions. This turns positions (which may repeat
- * or go back, e.g. when the daemon retries with a smaller tile) into increments that never
- * go backwards and add up to at most 100.
+ * or go back, e.g. when the daemon retries with a smaller tile, or a slow tile raises the
+ * estimate) into increments that never go backwards and add up to at most 100.
  */
 export class ProgressMeter {
   private reported = 0;

@@ -3,10 +3,8 @@
 // reads events, calls those functions and writes the result to the page.
 
 import './dom/lit-nonce'; // First: sets Lit's nonce before any component renders.
-import '@vscode-elements/elements/dist/vscode-badge/index.js';
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import '@vscode-elements/elements/dist/vscode-progress-bar/index.js';
-import '@vscode-elements/elements/dist/vscode-progress-ring/index.js';
 import { LiveCanvas } from './dom/live-canvas';
 import {
   parseToWebviewMessage,
@@ -24,11 +22,13 @@ import {
   type ViewMode,
   type ViewState,
 } from './state';
-import { canvasCoverage, estimateOutputSize, progressLabel, type OutputEstimate } from './tiles';
+import { advanceEstimate, formatDuration, progressWords, type ProgressEstimate } from './progress';
+import { canvasCoverage, estimateOutputSize, type OutputEstimate } from './tiles';
 import {
   clampPan,
   fitTransform,
   imageBox,
+  imagePixelScale,
   panBy,
   presetTransform,
   rescaleTransform,
@@ -38,6 +38,7 @@ import {
   sliderGeometry,
   wheelZoomFactor,
   zoomAround,
+  zoomButtonPressed,
   zoomLabel,
   type Point,
   type PresetZoom,
@@ -69,11 +70,16 @@ const divider = element('divider', HTMLElement);
 const emptyMessage = element('empty', HTMLElement);
 const errorBanner = element('error', HTMLElement);
 const statusText = element('status-text', HTMLElement);
-const passBadge = element('pass-badge', HTMLElement);
 const progressBar = element('progress-bar', HTMLElement);
-const progressRing = element('progress-ring', HTMLElement);
 const announcer = element('live-announcer', HTMLElement);
-const zoomLevel = element('zoom-level', HTMLElement);
+const scaleOriginal = element('scale-original', HTMLElement);
+const scaleUpscaled = element('scale-upscaled', HTMLElement);
+const zoomButtons: Record<'fit' | PresetZoom, HTMLElement> = {
+  fit: element('zoom-fit', HTMLElement),
+  1: element('zoom-100', HTMLElement),
+  2: element('zoom-200', HTMLElement),
+  4: element('zoom-400', HTMLElement),
+};
 const modeButtons: Record<ViewMode, HTMLElement> = {
   side: element('mode-side', HTMLElement),
   split: element('mode-split', HTMLElement),
@@ -110,6 +116,11 @@ let display: Size | undefined;
 let lastPass = 0;
 /** The job failed (or a restored panel's job never finished): tiles still draw, counts stop. */
 let stopped = false;
+/** The last progress, its estimate and when it arrived (performance.now()): the bar and the
+ *  time left move on from it between notifications. */
+let running: { progress: ProgressView; estimate: ProgressEstimate | undefined; at: number } | undefined;
+/** The bar never goes back within a job, though a slow tile may raise the estimate. */
+let shownFraction = 0;
 
 const live = new LiveCanvas(element('live-canvas', HTMLCanvasElement), () => render());
 
@@ -186,7 +197,17 @@ function render(): void {
     stage.style.transform = `translate(${box.left}px, ${box.top}px)`;
   }
   views.classList.toggle('pixelated', shouldPixelate(t.zoom));
-  zoomLevel.textContent = zoomLabel(t.zoom);
+  // 100% is one pixel of the upscaled image per screen pixel; the original is magnified by
+  // the factor on top. Each caption says its own image's scale, once the sizes are known.
+  const original = result ? { width: result.inputWidth, height: result.inputHeight } : originalSize;
+  const upscaledKnown = display !== undefined && (result !== undefined || estimate !== undefined);
+  scaleUpscaled.textContent = upscaledKnown ? zoomLabel(t.zoom) : '';
+  scaleOriginal.textContent = display && original ? zoomLabel(imagePixelScale(t, original, shown)) : '';
+  for (const b of ['fit', 1, 2, 4] as const)
+    zoomButtons[b].setAttribute(
+      'aria-pressed',
+      String(display !== undefined && zoomButtonPressed(b, view.fitted, t.zoom)),
+    );
 
   const scale = live.canvasScale;
   if (scale !== undefined) {
@@ -211,14 +232,6 @@ function formatSize(s: Size | undefined): string {
   return s ? `${s.width} × ${s.height}` : '–';
 }
 
-function formatMs(ms: number): string {
-  return ms < 1000
-    ? `${Math.round(ms)} ms`
-    : ms < 60_000
-      ? `${(ms / 1000).toFixed(1)} s`
-      : `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`;
-}
-
 function setDisabled(button: HTMLElement, disabled: boolean): void {
   button.toggleAttribute('disabled', disabled);
 }
@@ -231,7 +244,7 @@ function renderInfo(): void {
   info.model.textContent = result?.model ?? job?.model ?? '–';
   info.provider.textContent = result?.provider ?? '–';
   info.passes.textContent = result ? String(result.passes) : '–';
-  info.time.textContent = result ? formatMs(result.totalMs) : '–';
+  info.time.textContent = result ? formatDuration(result.totalMs) : '–';
   const outputPath = result?.outputPath ?? job?.outputPath ?? '';
   info.path.textContent = outputPath;
   info.path.title = outputPath;
@@ -240,6 +253,9 @@ function renderInfo(): void {
   setDisabled(actions.reveal, !result);
   setDisabled(actions.save, !result);
   setDisabled(actions.again, !job);
+  // A fact too wide for the panel ends in an ellipsis; its tooltip keeps the whole text.
+  for (const dd of [info.input, info.output, info.model, info.provider, info.passes, info.time])
+    dd.title = dd.textContent ?? '';
 }
 
 function showError(message: string | undefined): void {
@@ -249,11 +265,34 @@ function showError(message: string | undefined): void {
 
 function showBusy(busy: boolean): void {
   progressBar.hidden = !busy;
-  if (!busy) {
-    progressRing.hidden = true;
-    passBadge.hidden = true;
+  if (!busy) running = undefined;
+}
+
+function sentence(words: string): string {
+  return words.charAt(0).toUpperCase() + words.slice(1);
+}
+
+/**
+ * The status and the bar for the running job, moved on by the time since its last
+ * notification: the same words and estimate as the notification (webview/progress.ts).
+ */
+function renderRunning(): void {
+  if (!running || result || stopped) return;
+  const { progress, at } = running;
+  const estimate = running.estimate && advanceEstimate(running.estimate, performance.now() - at);
+  statusText.textContent = sentence(progressWords(progress, estimate));
+  // Nothing to measure yet (reading, loading, or the first tile of a first job): the bar
+  // runs without a value rather than sit at 0.
+  const measurable = progress.stage === 'infer' && (estimate?.leftMs !== undefined || progress.total > 1);
+  if (estimate && (measurable || progress.stage === 'resize' || progress.stage === 'encode')) {
+    shownFraction = Math.max(shownFraction, estimate.fraction);
+    progressBar.setAttribute('max', '1000');
+    progressBar.setAttribute('value', String(Math.round(shownFraction * 1000)));
+  } else {
+    progressBar.removeAttribute('value');
   }
 }
+setInterval(renderRunning, 500);
 
 // ---------------------------------------------------------------------------------------
 // Messages from the extension
@@ -272,6 +311,8 @@ function onInit(next: JobView, nextResult: ResultView | undefined, error: string
   display = undefined;
   lastPass = 0;
   stopped = error !== undefined;
+  running = undefined;
+  shownFraction = 0;
   live.reset();
   live.canvas.hidden = false;
   imageUpscaled.hidden = true;
@@ -282,7 +323,7 @@ function onInit(next: JobView, nextResult: ResultView | undefined, error: string
   else {
     statusText.textContent = error === undefined ? 'Starting…' : '';
     showBusy(error === undefined);
-    progressRing.hidden = error !== undefined;
+    progressBar.removeAttribute('value');
   }
   renderInfo();
   render();
@@ -295,18 +336,9 @@ function onProgress(p: ProgressView): void {
     if (p.preview) drawTile(p);
     return;
   }
-  statusText.textContent = progressLabel(p);
-  const counting = p.stage === 'infer' && p.total > 0;
-  progressRing.hidden = counting;
+  running = { progress: p, estimate: p.estimate, at: performance.now() };
   progressBar.hidden = false;
-  if (counting) {
-    progressBar.setAttribute('max', String(p.total));
-    progressBar.setAttribute('value', String(p.done));
-  } else {
-    progressBar.removeAttribute('value');
-  }
-  passBadge.hidden = p.passes <= 1 || p.pass < 1;
-  passBadge.textContent = `Pass ${p.pass}/${p.passes}`;
+  renderRunning();
   if (p.pass !== lastPass && p.pass > 0) {
     lastPass = p.pass;
     announcer.textContent = p.passes > 1 ? `Pass ${p.pass} of ${p.passes}` : 'Upscaling';
@@ -340,6 +372,7 @@ function showResult(next: ResultView): void {
 function onFailed(message: string): void {
   stopped = true;
   showBusy(false);
+  statusText.title = '';
   statusText.textContent = 'Failed';
   showError(message);
 }
@@ -562,4 +595,13 @@ info.path.addEventListener('keydown', (event) => {
 
 render();
 renderInfo();
+// The page's width once it has one: a panel opened in a column of unknown width moves if
+// the column came out too narrow (extension/preview/panel.ts).
+let widthSent = false;
+new ResizeObserver(() => {
+  const width = document.documentElement.clientWidth;
+  if (widthSent || width <= 0) return;
+  widthSent = true;
+  vscode.postMessage({ type: 'width', width });
+}).observe(document.documentElement);
 vscode.postMessage({ type: 'ready' });

@@ -5,7 +5,8 @@
 // an action and carries no paths or URIs at all; the panel acts only on the files it knows
 // itself. `parseWebviewMessage` is the single gate every incoming message passes through.
 
-import type { ProgressParams, Rect } from '../daemon/protocol/protocol';
+import type { JobStage, ProgressParams, Rect } from '../daemon/protocol/protocol';
+import type { ProgressEstimate } from './progress';
 
 // ---------------------------------------------------------------------------------------
 // Extension -> webview
@@ -44,8 +45,14 @@ export interface ResultView extends ResultSummary {
 /** A tile preview as the daemon sends it: base64 PNG, its rect in preview pixels, its scale. */
 export type TilePreview = NonNullable<ProgressParams['preview']>;
 
-/** What the panel needs of a `$/progress` notification (the ids stay in the extension). */
-export type ProgressView = Omit<ProgressParams, 'jobId' | 'requestId' | 'queuePosition' | 'etaMs'>;
+/**
+ * What the panel needs of a `$/progress` notification (the ids stay in the extension), with
+ * the extension's estimate of how far along the job is in place of the daemon's `etaMs`:
+ * the notification and the panel then show the same fraction and time left.
+ */
+export type ProgressView = Omit<ProgressParams, 'jobId' | 'requestId' | 'etaMs'> & {
+  readonly estimate?: ProgressEstimate;
+};
 
 export type ToWebviewMessage =
   /** Sent in answer to `ready`: everything needed to (re)build the view from scratch. */
@@ -68,25 +75,34 @@ export type WebviewAction = (typeof WEBVIEW_ACTIONS)[number];
  * - upscaleAgain: run `upscale.upscaleImageWith` on the input.
  * - saveAs: ask the user for a destination and copy the output there.
  * - openOutput: open the output file in an editor.
+ * - width: the page's width in CSS pixels as it loads, so that a panel opened in a new
+ *   column of unknown width can move if the column came out too narrow.
  */
-export interface WebviewMessage {
-  readonly type: WebviewAction;
-}
+export type WebviewMessage = { readonly type: WebviewAction } | { readonly type: 'width'; readonly width: number };
+
+/** Widths beyond this are not a page's. */
+const MAX_PAGE_WIDTH = 100_000;
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /**
- * The message if it is exactly one of the known actions, else undefined. Extra fields are
- * refused rather than ignored: a `saveAs` that carries a path is a webview trying to choose
- * the file, which only the save dialog may do.
+ * The message if it is exactly one of the known actions (or a width, a number and nothing
+ * else), else undefined. Extra fields are refused rather than ignored: a `saveAs` that
+ * carries a path is a webview trying to choose the file, which only the save dialog may do.
  */
 export function parseWebviewMessage(value: unknown): WebviewMessage | undefined {
   if (!isRecord(value) || Object.getPrototypeOf(value) !== Object.prototype) return undefined;
-  const keys = Object.keys(value);
-  if (keys.length !== 1 || keys[0] !== 'type') return undefined;
+  const keys = Object.keys(value).sort();
   const type = value['type'];
+  if (type === 'width') {
+    const width = value['width'];
+    return keys.length === 2 && keys[1] === 'width' && isFiniteNumber(width) && width >= 0 && width <= MAX_PAGE_WIDTH
+      ? { type, width }
+      : undefined;
+  }
+  if (keys.length !== 1 || keys[0] !== 'type') return undefined;
   if (typeof type !== 'string' || !(WEBVIEW_ACTIONS as readonly string[]).includes(type)) return undefined;
   return { type: type as WebviewAction };
 }
@@ -153,10 +169,33 @@ function isJobView(value: unknown): value is JobView {
   );
 }
 
+/** Every stage, checked against the protocol's union by the compiler. */
+const STAGES: Readonly<Record<JobStage, true>> = {
+  queued: true,
+  decode: true,
+  load: true,
+  infer: true,
+  resize: true,
+  encode: true,
+  done: true,
+};
+
+function isStage(value: unknown): value is JobStage {
+  return typeof value === 'string' && Object.prototype.hasOwnProperty.call(STAGES, value);
+}
+
+function isEstimate(value: unknown): value is ProgressEstimate {
+  return (
+    isRecord(value) &&
+    isFiniteNumber(value['fraction']) &&
+    (value['leftMs'] === undefined || isFiniteNumber(value['leftMs']))
+  );
+}
+
 function isProgressView(value: unknown): value is ProgressView {
   return (
     isRecord(value) &&
-    typeof value['stage'] === 'string' &&
+    isStage(value['stage']) &&
     isFiniteNumber(value['pass']) &&
     isFiniteNumber(value['passes']) &&
     isFiniteNumber(value['done']) &&
@@ -164,7 +203,9 @@ function isProgressView(value: unknown): value is ProgressView {
     (value['tile'] === undefined || isRect(value['tile'])) &&
     (value['passWidth'] === undefined || isFiniteNumber(value['passWidth'])) &&
     (value['passHeight'] === undefined || isFiniteNumber(value['passHeight'])) &&
-    (value['preview'] === undefined || isTilePreview(value['preview']))
+    (value['preview'] === undefined || isTilePreview(value['preview'])) &&
+    (value['queuePosition'] === undefined || isFiniteNumber(value['queuePosition'])) &&
+    (value['estimate'] === undefined || isEstimate(value['estimate']))
   );
 }
 

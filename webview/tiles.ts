@@ -90,26 +90,3 @@ export function estimateOutputSize(previous: OutputEstimate | undefined, p: Tile
     reachY: takeY ? reachY : previous.reachY,
   };
 }
-
-/** Pass and tile counts as the status line shows them. */
-export function progressLabel(p: { stage: string; pass: number; passes: number; done: number; total: number }): string {
-  const pass = p.passes > 1 && p.pass > 0 ? `Pass ${p.pass} of ${p.passes}` : '';
-  switch (p.stage) {
-    case 'queued':
-      return 'Waiting for the daemon…';
-    case 'decode':
-      return 'Reading the image…';
-    case 'load':
-      return 'Loading the model…';
-    case 'infer':
-      return [pass, p.total > 0 ? `tile ${p.done} of ${p.total}` : 'Upscaling…'].filter(Boolean).join(' · ');
-    case 'resize':
-      return 'Resizing to the exact size…';
-    case 'encode':
-      return 'Writing the file…';
-    case 'done':
-      return 'Done';
-    default:
-      return p.stage;
-  }
-}

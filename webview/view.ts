@@ -109,7 +109,15 @@ export function shouldPixelate(zoom: number): boolean {
   return zoom > 1 + 1e-9;
 }
 
-/** The zoom level as the toolbar shows it. */
+/**
+ * Whether a zoom button describes the view, and so shows as pressed: Fit while the view
+ * follows the viewport, a preset while the zoom is exactly it (both when the fit is 100%).
+ */
+export function zoomButtonPressed(button: 'fit' | PresetZoom, fitted: boolean, zoom: number): boolean {
+  return button === 'fit' ? fitted : Math.abs(zoom - button) < 1e-9;
+}
+
+/** A zoom level as the captions show it. */
 export function zoomLabel(zoom: number): string {
   const percent = zoom * 100;
   return `${percent >= 10 ? Math.round(percent) : percent.toFixed(1)}%`;

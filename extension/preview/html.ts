@@ -60,40 +60,35 @@ export function previewHtml(input: PreviewHtmlInput): string {
 </head>
 <body>
 <header class="toolbar">
-  <div class="group" role="group" aria-label="Zoom">
-    <vscode-button id="zoom-fit" secondary aria-label="Zoom to fit" title="Fit (0)">Fit</vscode-button>
-    <vscode-button id="zoom-100" secondary aria-label="Zoom to 100%" title="100% (1)">100%</vscode-button>
-    <vscode-button id="zoom-200" secondary aria-label="Zoom to 200%" title="200% (2)">200%</vscode-button>
-    <vscode-button id="zoom-400" secondary aria-label="Zoom to 400%" title="400% (4)">400%</vscode-button>
-    <span id="zoom-level" class="zoom-level" aria-live="off">100%</span>
+  <div class="group" role="group" aria-label="Zoom, relative to the upscaled image">
+    <vscode-button id="zoom-fit" secondary aria-pressed="true" aria-label="Zoom to fit" title="Fit the image to the panel (0)">Fit</vscode-button>
+    <vscode-button id="zoom-100" secondary aria-pressed="false" aria-label="Zoom to 100% of the upscaled image" title="100% of the upscaled image: one of its pixels per screen pixel (1)">100%</vscode-button>
+    <vscode-button id="zoom-200" secondary aria-pressed="false" aria-label="Zoom to 200% of the upscaled image" title="200% of the upscaled image (2)">200%</vscode-button>
+    <vscode-button id="zoom-400" secondary aria-pressed="false" aria-label="Zoom to 400% of the upscaled image" title="400% of the upscaled image (4)">400%</vscode-button>
   </div>
   <div class="group" role="group" aria-label="Comparison mode">
     <vscode-button id="mode-side" secondary aria-pressed="true" title="Original and upscaled side by side">Side by Side</vscode-button>
     <vscode-button id="mode-split" secondary aria-pressed="false" title="Upscaled over original with a divider">Split</vscode-button>
   </div>
-  <div class="group status" aria-label="Progress">
-    <vscode-badge id="pass-badge" hidden></vscode-badge>
-    <span id="status-text" class="status-text"></span>
-    <vscode-progress-ring id="progress-ring" hidden aria-label="Working"></vscode-progress-ring>
-  </div>
 </header>
-<vscode-progress-bar id="progress-bar" class="progress-bar" hidden aria-label="Tiles finished"></vscode-progress-bar>
+<vscode-progress-bar id="progress-bar" class="progress-bar" hidden aria-label="Progress"></vscode-progress-bar>
 <div id="live-announcer" class="visually-hidden" role="status" aria-live="polite"></div>
 <div id="error" class="error" role="alert" hidden></div>
 <main id="views" class="views side" aria-label="Comparison. Drag to pan, wheel or pinch to zoom; arrow keys pan, + and - zoom, 0 fits.">
   <section id="viewport-original" class="viewport original" tabindex="0" aria-label="Original image">
     <div class="layer"><div id="stage-original" class="stage"><img id="image-original" class="image" alt="Original image" draggable="false"></div></div>
-    <span class="caption" aria-hidden="true">Original</span>
+    <span class="caption" aria-hidden="true">Original <span id="scale-original" class="scale"></span></span>
   </section>
   <section id="viewport-upscaled" class="viewport upscaled" tabindex="0" aria-label="Upscaled image">
     <div class="layer"><div id="stage-upscaled" class="stage"><canvas id="live-canvas" class="live" aria-hidden="true"></canvas><img id="image-upscaled" class="image" alt="Upscaled image" draggable="false" hidden></div></div>
-    <span class="caption" aria-hidden="true">Upscaled</span>
+    <span class="caption" aria-hidden="true">Upscaled <span id="scale-upscaled" class="scale"></span></span>
   </section>
   <div id="divider" class="divider" role="slider" tabindex="0" aria-label="Split position: original on the left, upscaled on the right" aria-valuemin="0" aria-valuemax="100" aria-valuenow="50" aria-orientation="horizontal" hidden><span class="handle"></span></div>
   <div id="empty" class="empty" role="status" hidden></div>
 </main>
 <footer class="info" aria-label="Result">
   <dl class="facts">
+    <div class="status"><dt class="visually-hidden">Status</dt><dd id="status-text"></dd></div>
     <div><dt>Input</dt><dd id="info-input">–</dd></div>
     <div><dt>Output</dt><dd id="info-output">–</dd></div>
     <div><dt>Model</dt><dd id="info-model">–</dd></div>
@@ -101,11 +96,13 @@ export function previewHtml(input: PreviewHtmlInput): string {
     <div><dt>Passes</dt><dd id="info-passes">–</dd></div>
     <div><dt>Time</dt><dd id="info-time">–</dd></div>
   </dl>
-  <div class="path-row">
+  <div class="output-row">
     <span id="info-path" class="path" role="link" tabindex="-1" aria-label="Open the output file"></span>
-    <vscode-button id="action-reveal" secondary disabled aria-label="Reveal the output file">Reveal</vscode-button>
-    <vscode-button id="action-save" secondary disabled aria-label="Save a copy of the output as…">Save As…</vscode-button>
-    <vscode-button id="action-again" aria-label="Upscale the original again with another model or scale">Upscale Again With…</vscode-button>
+    <div class="actions">
+      <vscode-button id="action-reveal" secondary disabled aria-label="Reveal the output file">Reveal</vscode-button>
+      <vscode-button id="action-save" secondary disabled aria-label="Save a copy of the output as…">Save As…</vscode-button>
+      <vscode-button id="action-again" aria-label="Upscale the original again with another model or scale">Upscale Again With…</vscode-button>
+    </div>
   </div>
 </footer>
 <script nonce="${nonce}" src="${escapeHtml(input.scriptUri)}"></script>

@@ -1,10 +1,13 @@
 // The preview panel: original | upscaled with synchronized zoom and pan, filled in tile by
 // tile while a job runs, then showing the output file.
 //
-// One panel at a time, like the Markdown preview: a new job takes the open panel over (its
-// earlier PreviewPanel handle goes quiet). The panel keeps what it has been told (job,
-// tiles so far, result or error), because a webview without retainContextWhenHidden is
-// rebuilt every time it is shown again: on `ready` it gets `init` and the tiles replayed.
+// One panel per source image, so earlier comparisons stay open in their own tabs: a new
+// job on an image takes that image's panel over (its earlier PreviewPanel handle goes
+// quiet); a job on another image opens its panel in the column the previews already use,
+// else beside the image in a column of usable width (extension/preview/placement.ts). The
+// panel keeps what it has been told (job, tiles so far, result or error), because a webview
+// without retainContextWhenHidden is rebuilt every time it is shown again: on `ready` it
+// gets `init` and the tiles replayed.
 //
 // Security: the webview names actions, never paths (webview/messages.ts rejects anything
 // else), and every file the panel touches is one it was given by the extension (the job and
@@ -21,7 +24,9 @@ import {
   type ResultView,
   type ToWebviewMessage,
 } from '../../webview/messages';
+import { advanceEstimate, type ProgressEstimate } from '../../webview/progress';
 import { createNonce, previewHtml } from './html';
+import { groupBoxes, MIN_PREVIEW_WIDTH, placePreview } from './placement';
 import { restoreTarget } from './serializer';
 import { summaryOnly } from '../../webview/state';
 import { COMMAND_IDS, PREVIEW_VIEW_TYPE } from '../contributions';
@@ -43,8 +48,9 @@ export interface PreviewJob {
 const REPLAY_BUDGET_CHARS = 48 * 1024 * 1024;
 
 /**
- * A job's handle on the preview panel. show() with a new job takes the open panel over; the
- * earlier job's handle then goes quiet, so its late progress cannot paint over the new job.
+ * A job's handle on its image's preview panel. show() with a new job on the same image
+ * takes that panel over; the earlier job's handle then goes quiet, so its late progress
+ * cannot paint over the new job.
  */
 export class PreviewPanel {
   private constructor(
@@ -52,9 +58,9 @@ export class PreviewPanel {
     private readonly generation: number,
   ) {}
 
-  /** Opens (or takes over) the preview panel beside the editor for a job that is starting. */
-  static show(context: vscode.ExtensionContext, job: PreviewJob): PreviewPanel {
-    const host = PanelHost.showFor(context, job);
+  /** Opens (or takes over) the preview panel of the job's image, for a job that is starting. */
+  static async show(context: vscode.ExtensionContext, job: PreviewJob): Promise<PreviewPanel> {
+    const host = await PanelHost.showFor(context, job);
     return new PreviewPanel(host, host.generation);
   }
 
@@ -68,9 +74,9 @@ export class PreviewPanel {
     return this.host.owns(this.generation);
   }
 
-  /** A tile finished (or the stage changed). */
-  progress(p: ProgressParams): void {
-    if (this.active) this.host.progress(p);
+  /** A tile finished (or the stage changed); `estimate` is how far along the job is now. */
+  progress(p: ProgressParams, estimate?: ProgressEstimate): void {
+    if (this.active) this.host.progress(p, estimate);
   }
 
   complete(r: UpscaleResult): void {
@@ -82,9 +88,10 @@ export class PreviewPanel {
   }
 }
 
-/** The one open panel and everything it has been told. */
+/** One open panel and everything it has been told. */
 class PanelHost {
-  private static current: PanelHost | undefined;
+  /** Every open panel, newest last; the one for an image is found by its input path. */
+  private static readonly open = new Set<PanelHost>();
 
   private readonly disposables: vscode.Disposable[] = [];
   private job: PreviewJob;
@@ -95,6 +102,10 @@ class PanelHost {
   private replay: ProgressView[] = [];
   private replayChars = 0;
   private lastProgress: ProgressView | undefined;
+  /** When lastProgress's estimate was made (Date.now()), to move it on for a replay. */
+  private lastProgressAt = 0;
+  /** Opened in a new column whose width could not be known: where to go if it is too narrow. */
+  private fallbackColumn: vscode.ViewColumn | undefined;
   private disposed = false;
   /** Bumped whenever a new job takes the panel. */
   generation = 0;
@@ -105,27 +116,68 @@ class PanelHost {
     job: PreviewJob,
   ) {
     this.job = job;
+    PanelHost.open.add(this);
     panel.onDidDispose(() => this.dispose(), null, this.disposables);
     panel.webview.onDidReceiveMessage((raw: unknown) => void this.onMessage(raw), null, this.disposables);
   }
 
-  static showFor(context: vscode.ExtensionContext, job: PreviewJob): PanelHost {
-    const existing = PanelHost.current;
-    if (existing && !existing.disposed) {
+  static async showFor(context: vscode.ExtensionContext, job: PreviewJob): Promise<PanelHost> {
+    const existing = [...PanelHost.open].find((h) => h.job.input === job.input);
+    if (existing) {
       existing.retarget(job);
-      existing.panel.reveal(vscode.ViewColumn.Beside, true);
+      existing.panel.reveal(existing.panel.viewColumn, true);
       return existing;
     }
+    const { viewColumn, fallback } = await PanelHost.columnFor(job.input);
     const panel = vscode.window.createWebviewPanel(
       PREVIEW_VIEW_TYPE,
       titleFor(job.input),
-      { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true },
+      { viewColumn, preserveFocus: true },
       webviewOptions(context, job),
     );
     const host = new PanelHost(context, panel, job);
-    PanelHost.current = host;
+    host.fallbackColumn = fallback;
     host.load();
     return host;
+  }
+
+  /**
+   * Where a new panel opens (extension/preview/placement.ts): the previews' column, else
+   * beside the image in a column of usable width. Beside the active editor, as VS Code
+   * would, when the layout cannot be read.
+   */
+  private static async columnFor(
+    input: string,
+  ): Promise<{ viewColumn: vscode.ViewColumn; fallback?: vscode.ViewColumn }> {
+    const layout: unknown = await vscode.commands.executeCommand('vscode.getEditorLayout').then(
+      (value: unknown) => value,
+      () => undefined,
+    );
+    const boxes = groupBoxes(layout);
+    const groups = vscode.window.tabGroups.all;
+    const active = vscode.window.tabGroups.activeTabGroup.viewColumn;
+    if (!boxes || boxes.length !== groups.length || typeof active !== 'number')
+      return { viewColumn: vscode.ViewColumn.Beside };
+    const showsInput = (g: vscode.TabGroup) => g.tabs.some((t) => tabPath(t) === input);
+    const sourceGroup =
+      groups.find((g) => g.isActive && showsInput(g)) ??
+      groups.find((g) => g.activeTab !== undefined && tabPath(g.activeTab) === input) ??
+      groups.find(showsInput);
+    const previews = [...PanelHost.open].map((h) => h.panel.viewColumn).filter((c) => typeof c === 'number');
+    const source = sourceGroup ?? groups.find((g) => g.viewColumn === active);
+    const placement = placePreview({
+      boxes,
+      source: source?.viewColumn ?? active,
+      sourceEmpty: source?.tabs.length === 0,
+      active,
+      ...(previews.length > 0 && { previewColumn: previews[previews.length - 1] }),
+    });
+    return placement.kind === 'column'
+      ? { viewColumn: placement.column }
+      : {
+          viewColumn: vscode.ViewColumn.Beside,
+          ...(placement.fallback !== undefined && { fallback: placement.fallback }),
+        };
   }
 
   /** A panel VS Code recreated after a reload, from its (untrusted) saved state. */
@@ -148,7 +200,6 @@ class PanelHost {
       host.error = target.notice;
       panel.title = titleFor(job.input);
     }
-    if (!PanelHost.current || PanelHost.current.disposed) PanelHost.current = host;
     host.load();
   }
 
@@ -156,7 +207,7 @@ class PanelHost {
     return !this.disposed && generation === this.generation;
   }
 
-  progress(p: ProgressParams): void {
+  progress(p: ProgressParams, estimate: ProgressEstimate | undefined): void {
     if (this.result || this.error !== undefined) return;
     const view: ProgressView = {
       stage: p.stage,
@@ -164,12 +215,15 @@ class PanelHost {
       passes: p.passes,
       done: p.done,
       total: p.total,
+      ...(p.queuePosition !== undefined && { queuePosition: p.queuePosition }),
+      ...(estimate && { estimate }),
       ...(p.tile && { tile: p.tile }),
       ...(p.passWidth !== undefined && { passWidth: p.passWidth }),
       ...(p.passHeight !== undefined && { passHeight: p.passHeight }),
       ...(p.preview && { preview: { png: p.preview.png, rect: p.preview.rect, scale: p.preview.scale } }),
     };
     this.lastProgress = view;
+    this.lastProgressAt = Date.now();
     if (view.preview) this.keepForReplay(view);
     this.post({ type: 'progress', progress: view });
   }
@@ -195,7 +249,7 @@ class PanelHost {
   private dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    if (PanelHost.current === this) PanelHost.current = undefined;
+    PanelHost.open.delete(this);
     this.clearReplay();
     for (const d of this.disposables.splice(0)) d.dispose();
   }
@@ -270,6 +324,8 @@ class PanelHost {
     switch (message.type) {
       case 'ready':
         return this.sendAll();
+      case 'width':
+        return this.checkWidth(message.width);
       case 'reveal':
         return this.revealOutput();
       case 'openOutput':
@@ -282,6 +338,16 @@ class PanelHost {
           await vscode.commands.executeCommand(COMMAND_IDS.upscaleImageWith, vscode.Uri.file(this.job.input));
         return;
     }
+  }
+
+  /**
+   * The first width reported after opening in a new column of unknown width: narrower than
+   * the minimum, the panel moves into the image's group (VS Code closes the emptied column).
+   */
+  private checkWidth(width: number): void {
+    const fallback = this.fallbackColumn;
+    this.fallbackColumn = undefined;
+    if (fallback !== undefined && width < MIN_PREVIEW_WIDTH) this.panel.reveal(fallback, true);
   }
 
   /** Everything the panel knows, for a webview that has just (re)loaded. */
@@ -298,10 +364,22 @@ class PanelHost {
     });
     if (this.result) return;
     for (const view of this.replay) this.post({ type: 'progress', progress: view });
-    if (this.lastProgress && this.lastProgress !== this.replay[this.replay.length - 1]) {
-      // The counts only: its tile, if it had one, has just been replayed or was dropped.
-      const { stage, pass, passes, done, total } = this.lastProgress;
-      this.post({ type: 'progress', progress: { stage, pass, passes, done, total } });
+    if (this.lastProgress) {
+      // The counts only (its tile, if it had one, has just been replayed or was dropped),
+      // with the estimate moved on by the time since it was made.
+      const { stage, pass, passes, done, total, queuePosition, estimate } = this.lastProgress;
+      this.post({
+        type: 'progress',
+        progress: {
+          stage,
+          pass,
+          passes,
+          done,
+          total,
+          ...(queuePosition !== undefined && { queuePosition }),
+          ...(estimate && { estimate: advanceEstimate(estimate, Date.now() - this.lastProgressAt) }),
+        },
+      });
     }
   }
 
@@ -333,6 +411,12 @@ class PanelHost {
       void vscode.window.showErrorMessage(`Could not save ${target.fsPath}: ${(e as Error).message}`);
     }
   }
+}
+
+/** The file a tab shows, for the tabs that show one (text and custom editors such as the image preview). */
+function tabPath(tab: vscode.Tab): string | undefined {
+  const input: unknown = tab.input;
+  return input instanceof vscode.TabInputCustom || input instanceof vscode.TabInputText ? input.uri.fsPath : undefined;
 }
 
 function sameRoots(a: readonly vscode.Uri[] | undefined, b: readonly vscode.Uri[] | undefined): boolean {

@@ -31,8 +31,9 @@ export interface Locator {
   fill(value: string, options?: { timeout?: number }): Promise<void>;
   press(key: string, options?: { timeout?: number }): Promise<void>;
   focus(options?: { timeout?: number }): Promise<void>;
-  boundingBox(): Promise<{ x: number; y: number; width: number; height: number } | null>;
+  boundingBox(options?: { timeout?: number }): Promise<{ x: number; y: number; width: number; height: number } | null>;
   evaluate<R>(fn: (el: unknown) => R): Promise<R>;
+  evaluateAll<R>(fn: (els: unknown[]) => R): Promise<R>;
 }
 
 export interface FrameLocator {
@@ -59,6 +60,8 @@ export interface Page {
   keyboard: Keyboard;
   screenshot(options: { path: string; fullPage?: boolean }): Promise<Buffer>;
   waitForTimeout(ms: number): Promise<void>;
+  setViewportSize(size: { width: number; height: number }): Promise<void>;
+  evaluate<R, A>(fn: (arg: A) => R, arg: A): Promise<R>;
   reload(options?: { timeout?: number }): Promise<unknown>;
   close(): Promise<void>;
   on(event: 'console' | 'pageerror', listener: (arg: { text?: () => string; message?: string }) => void): void;
@@ -67,6 +70,8 @@ export interface Page {
 
 export interface BrowserContext {
   newPage(): Promise<Page>;
+  /** Runs before any of the page's own scripts, outside its Content-Security-Policy. */
+  addInitScript(script: { content: string }): Promise<void>;
   close(): Promise<void>;
 }
 

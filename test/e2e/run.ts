@@ -13,7 +13,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { CodeServer, commandLine, daemonPids, installExtension, parentPid, type CodeServerDirs } from './code-server';
 import { expectPicture, expectSize, filesStartingWith, makeImage, parseResult } from './fixtures';
-import { loadPlaywright, type Browser, type BrowserContext } from './playwright';
+import { checkPanelLayout, layoutProblems } from './panel-layout';
+import { loadPlaywright, type Browser, type BrowserContext, type FrameLocator } from './playwright';
 import { sleep, until, Workbench } from './workbench';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
@@ -77,7 +78,9 @@ async function workspaceSettings(env: Env, values: Record<string, unknown>): Pro
     else current[k] = v;
   }
   fs.writeFileSync(file, JSON.stringify(current, null, 2));
-  await sleep(2000);
+  // The watcher's delay, with room: on a busy 2-core machine 2 s was once too short (a job
+  // then ran without the tile size just set).
+  await sleep(4000);
 }
 
 async function shot(env: Env, name: string): Promise<void> {
@@ -112,6 +115,46 @@ function imageWidth(el: unknown): number {
   return img.complete && !img.hidden ? img.naturalWidth : 0;
 }
 
+/** The preview panel never opens in a column narrower than this (extension/preview/placement.ts). */
+const MIN_PANEL_WIDTH = 480;
+
+/** Waits for an image's preview tab; returns its webview (the newest Upscale webview). */
+async function previewOf(env: Env, file: string, timeoutMs = 30_000): Promise<FrameLocator> {
+  await until(
+    `the preview tab of ${file}`,
+    async () => (await env.wb.editorTabs()).some((t) => t.startsWith(`Upscale: ${file}`)),
+    timeoutMs,
+  );
+  return env.wb.webview(EXTENSION_ID);
+}
+
+/** Waits for an image in the panel to be loaded and shown; returns its natural width. */
+async function panelImage(view: FrameLocator, which: 'original' | 'upscaled'): Promise<number> {
+  return until(
+    `the ${which} image in the panel`,
+    async () => {
+      const w = await view.locator(`#image-${which}`).evaluate(imageWidth);
+      return w > 0 ? w : undefined;
+    },
+    30_000,
+  );
+}
+
+/** The panel's status line ("3 of 9 tiles · about 40 s left", "Done"), or '' while it is not there. */
+async function panelStatus(view: FrameLocator): Promise<string> {
+  return (
+    await view
+      .locator('#status-text')
+      .innerText()
+      .catch(() => '')
+  ).trim();
+}
+
+/** The panel's layout problems, from its own DOM (test/e2e/panel-layout.ts). */
+async function panelLayout(view: FrameLocator): Promise<{ width: number; pathWidth: number; problems: string[] }> {
+  return view.locator('body').evaluate(layoutProblems);
+}
+
 async function startDaemonPid(env: Env): Promise<number> {
   return until('the daemon process', async () => daemonPids(env.dirs.extensionsDir)[0], 60_000);
 }
@@ -121,13 +164,28 @@ async function startDaemonPid(env: Env): Promise<number> {
 const scenarios: Scenario[] = [
   {
     id: '01',
-    name: 'explorer upscale',
+    name: 'explorer upscale: menu, live preview',
     run: async (env) => {
       const input = ws(env, 's1-photo.png');
+      // The Upscale items are a group of their own: separators around them, and one before Rename….
+      const menu = await env.wb.explorerMenu('s1-photo.png');
+      const seen = menu.join(' | ');
+      const up = menu.indexOf('Upscale Image');
+      assert(up > 0 && menu[up - 1] === '---', `no separator before Upscale Image: ${seen}`);
+      assert(menu[up + 1] === 'Upscale Image With…' && menu[up + 2] === '---', `the Upscale group: ${seen}`);
+      const rename = menu.findIndex((e) => /^Rename/.test(e));
+      assert(rename > 0 && menu[rename - 1] === '---', `no separator before Rename…: ${seen}`);
+      // The first job of a new user opens the live preview, beside, in a usable column.
       await env.wb.explorerContext('s1-photo.png', 'Upscale Image');
+      const view = await previewOf(env, 's1-photo.png');
       const { toast, output } = await expectUpscaled(env, input, 256, 192, 180_000);
-      for (const b of ['Open', 'Reveal in Explorer', 'Compare'])
+      for (const b of ['Open', 'Reveal in Explorer'])
         assert(toast.buttons.includes(b), `the notification offers ${toast.buttons.join(', ')}; no ${b}`);
+      assert(!toast.buttons.includes('Compare'), 'Compare is offered although the preview is open');
+      const shown = await panelImage(view, 'upscaled');
+      assert(shown === 256, `the panel shows a ${shown} px wide result, expected 256`);
+      const panelWidth = await env.wb.webviewWidth(view);
+      assert(panelWidth >= MIN_PANEL_WIDTH, `the preview is ${panelWidth} px wide`);
       const pixels = await expectPicture(input, output);
       await env.wb.waitExplorerRow(path.basename(output));
       const status = await until(
@@ -146,7 +204,7 @@ const scenarios: Scenario[] = [
         `the daemon's parent is ${commandLine(host ?? 0)}`,
       );
       await shot(env, '01-explorer-upscale.png');
-      return `${path.basename(output)} 256×192, ${pixels}; buttons: ${toast.buttons.join(', ')}; status "${status}"`;
+      return `menu: ${seen}; preview ${panelWidth} px wide, shows 256 px; ${path.basename(output)} 256×192, ${pixels}; buttons: ${toast.buttons.join(', ')}; status "${status}"`;
     },
   },
   {
@@ -205,19 +263,26 @@ const scenarios: Scenario[] = [
       await env.wb.explorerSelect(names);
       await env.wb.explorerContext('s3-m3.webp', 'Upscale Image');
       const t = await env.wb.waitToast(/^Upscaled 3 of 3 images/, 240_000);
+      // The summary comes once the progress notification has gone, so nothing covers its button.
+      const alongside = (await env.wb.toasts()).filter((x) => /^Upscaling 3 images/.test(x.message));
+      const reachable = await env.wb.toastButtonReachable(/^Upscaled 3 of 3 images/, 'Reveal in Explorer');
+      await shot(env, '03-batch.png');
+      assert(alongside.length === 0, `the summary appeared beside "${alongside[0]?.message ?? ''}"`);
+      assert(reachable, "the summary's Reveal in Explorer button is covered");
       for (const n of names) {
         const [w, h] = sizes[n] as [number, number];
         const out = ws(env, n.replace(/\.(\w+)$/, '@4x.$1'));
         await expectSize(out, w * 4, h * 4);
         await expectPicture(ws(env, n), out);
       }
-      await shot(env, '03-batch.png');
       await env.wb.clearNotifications();
       // Upscale Folder…: this folder only, into <folder>/upscaled.
       await env.wb.explorerContext('s3-folder', 'Upscale Folder…');
       await env.wb.pickRow('This folder only');
       await env.wb.pickRow(/s3-folder\/upscaled/);
       const t2 = await env.wb.waitToast(/^Upscaled 2 of 2 images/, 240_000);
+      const alongside2 = (await env.wb.toasts()).filter((x) => /^Upscaling 2 images/.test(x.message));
+      assert(alongside2.length === 0, `the summary appeared beside "${alongside2[0]?.message ?? ''}"`);
       await expectSize(ws(env, 's3-folder', 'upscaled', 'f1@4x.png'), 96, 64);
       await expectSize(ws(env, 's3-folder', 'upscaled', 'f2@4x.jpg'), 64, 96);
       assert(
@@ -244,7 +309,7 @@ const scenarios: Scenario[] = [
         'tiles to be under way',
         async () => {
           const t = (await env.wb.toasts()).find((x) => /Upscaling s4-big\.png/.test(x.message));
-          return t && /tile [1-9]\d* of \d+/i.test(t.message) ? t.message : undefined;
+          return t && /[1-9]\d* of \d+ tiles/.test(t.message) ? t.message : undefined;
         },
         60_000,
       );
@@ -276,7 +341,7 @@ const scenarios: Scenario[] = [
     id: '05',
     name: 'preview panel',
     run: async (env) => {
-      await workspaceSettings(env, { 'upscale.tileSize': 32, 'upscale.openPreviewOnCompletion': true });
+      await workspaceSettings(env, { 'upscale.tileSize': 32 });
       const input = ws(env, 's5-preview.png');
       // The image open in an editor first: the panel must open beside it.
       await (await env.wb.waitExplorerRow('s5-preview.png')).click();
@@ -290,37 +355,22 @@ const scenarios: Scenario[] = [
       await env.wb.typeAndEnter(SLOW_MODEL);
       await env.wb.pickRow('4x');
       // Opens beside the current editor: a second editor group with the panel's tab.
-      await until(
-        'the preview tab',
-        async () => (await env.wb.editorTabs()).some((t) => t.startsWith('Upscale: s5-preview.png')),
-        30_000,
-      );
+      const view = await previewOf(env, 's5-preview.png');
       const groups = await env.wb.editorGroups();
       assert(groups >= 2, `the preview did not open beside the image (${groups} editor group)`);
-      const view = env.wb.webview(EXTENSION_ID);
-      const original = await until(
-        'the original image to load',
-        async () => {
-          const w = await view.locator('#image-original').evaluate(imageWidth);
-          return w > 0 ? w : undefined;
-        },
-        30_000,
-      );
-      // Two moments while the tiles come in.
+      const panelWidth = await env.wb.webviewWidth(view);
+      assert(panelWidth >= MIN_PANEL_WIDTH, `the preview column is ${panelWidth} px wide`);
+      const original = await panelImage(view, 'original');
+      // Two moments while the tiles come in; the time left once a tile has been timed.
       const progressText = async () => {
         const bar = await view
           .locator('#progress-bar')
           .getAttribute('value')
           .catch(() => null);
-        const status = (
-          await view
-            .locator('#status-text')
-            .innerText()
-            .catch(() => '')
-        ).trim();
+        const status = await panelStatus(view);
         return { bar, status, key: `${bar ?? ''}|${status}` };
       };
-      const tileOf = (status: string) => Number(/tile (\d+) of/.exec(status)?.[1] ?? -1);
+      const tileOf = (status: string) => Number(/(\d+) of \d+ tiles/.exec(status)?.[1] ?? -1);
       const first = await until(
         'the first tiles',
         async () => {
@@ -331,6 +381,23 @@ const scenarios: Scenario[] = [
         200,
       );
       await shot(env, '05-preview-live-1.png');
+      const left = await until(
+        'the time left in the panel',
+        async () => {
+          const p = await progressText();
+          return / left$/.test(p.status) ? p : undefined;
+        },
+        90_000,
+        200,
+      );
+      const toastLeft = await until(
+        'the time left in the notification',
+        async () =>
+          (await env.wb.toasts()).find((x) => /^Upscaling s5-preview\.png/.test(x.message) && / left/.test(x.message))
+            ?.message,
+        10_000,
+        200,
+      );
       const second = await until(
         'more tiles',
         async () => {
@@ -346,16 +413,46 @@ const scenarios: Scenario[] = [
       const done = await expectUpscaled(env, input, 384, 384, 300_000);
       assert(!done.toast.buttons.includes('Compare'), 'Compare is offered although the preview is open');
       await view.locator('#image-upscaled:not([hidden])').waitFor({ timeout: 30_000 });
-      const upscaledW = await until(
-        'the upscaled image in the panel',
-        async () => {
-          const w = await view.locator('#image-upscaled').evaluate(imageWidth);
-          return w > 0 ? w : undefined;
-        },
-        30_000,
-      );
+      const upscaledW = await panelImage(view, 'upscaled');
       assert(upscaledW === 384, `the panel shows a ${upscaledW} px wide result, expected 384`);
       const infoOutput = (await view.locator('#info-output').innerText()).trim();
+      const infoTime = (await view.locator('#info-time').innerText()).trim();
+      assert(
+        done.toast.message.includes(`, ${infoTime} on `),
+        `the notification and the panel give the time differently: "${done.toast.message}" / "${infoTime}"`,
+      );
+      // 100% is the output's pixels; the original's own scale is beside it; the button shows pressed.
+      await view.locator('#zoom-100').click();
+      const pressed = await until(
+        '100% to show pressed',
+        async () =>
+          (await view.locator('#zoom-100').getAttribute('aria-pressed')) === 'true' &&
+          (await view.locator('#zoom-fit').getAttribute('aria-pressed')) === 'false',
+        5_000,
+      );
+      const scales = [
+        (await view.locator('#scale-original').innerText()).trim(),
+        (await view.locator('#scale-upscaled').innerText()).trim(),
+      ];
+      assert(scales[0] === '400%' && scales[1] === '100%', `at 100% the captions say ${scales.join(' / ')}`);
+      await view.locator('#zoom-fit').click();
+      // The footer at 520 px and at the full editor width: nothing overlaps, no text is lost.
+      const at520 = await env.wb.resizeWebviewTo(view, 520);
+      const narrow = await panelLayout(view);
+      await shot(env, '05-preview-520.png');
+      assert(Math.abs(at520 - 520) <= 8, `could not make the panel 520 px wide (${at520} px)`);
+      assert(narrow.problems.length === 0, `at ${at520} px: ${narrow.problems.join('; ')}`);
+      await env.wb.setViewport({ width: 1440, height: 900 });
+      await view.locator('#views').click();
+      await env.wb.command('View: Toggle Maximize Editor Group');
+      await env.wb.command('View: Close Primary Side Bar');
+      await sleep(800);
+      const full = await panelLayout(view);
+      await shot(env, '05-preview-full-width.png');
+      await env.wb.command('View: Toggle Maximize Editor Group');
+      await env.wb.command('View: Show Explorer');
+      assert(full.width >= 1300, `the maximized panel is ${full.width} px wide`);
+      assert(full.problems.length === 0, `at ${full.width} px: ${full.problems.join('; ')}`);
       // Slider (split) mode: the divider appears and moves with the keyboard.
       await view.locator('#mode-split').click();
       await view.locator('#divider:not([hidden])').waitFor({ timeout: 10_000 });
@@ -377,30 +474,17 @@ const scenarios: Scenario[] = [
       await env.wb.command('Developer: Reload Window');
       await sleep(2000);
       await env.wb.ready();
-      await until(
-        'the restored preview tab',
-        async () => (await env.wb.editorTabs()).some((t) => t.startsWith('Upscale: s5-preview.png')),
-        60_000,
-      );
-      const restored = env.wb.webview(EXTENSION_ID);
+      const restored = await previewOf(env, 's5-preview.png', 60_000);
       await restored
         .locator('#info-path')
         .filter({ hasText: path.basename(done.output) })
         .waitFor({ state: 'attached', timeout: 60_000 });
-      const restoredW = await until(
-        'the restored upscaled image',
-        async () => {
-          const w = await restored.locator('#image-upscaled').evaluate(imageWidth);
-          return w > 0 ? w : undefined;
-        },
-        30_000,
-      );
+      const restoredW = await panelImage(restored, 'upscaled');
       const mode = await restored.locator('#mode-split').getAttribute('aria-pressed');
       await shot(env, '05-preview-reload.png');
       assert(mode === 'true', `after the reload the panel is not in Split mode (aria-pressed ${mode})`);
-      await workspaceSettings(env, { 'upscale.tileSize': undefined, 'upscale.openPreviewOnCompletion': undefined });
-      await env.wb.command('View: Close All Editors');
-      return `groups ${groups}; original ${original} px; progress "${first.status}" (${first.bar}) → "${second.status}" (${second.bar}); result ${upscaledW} px, output "${infoOutput}"; divider ${before} → ${after}; restored ${restoredW} px, split kept`;
+      await workspaceSettings(env, { 'upscale.tileSize': undefined });
+      return `groups ${groups}, panel ${panelWidth} px; original ${original} px; progress "${first.status}" (${first.bar}) → "${left.status}" → "${second.status}" (${second.bar}); toast "${toastLeft}"; result ${upscaledW} px, output "${infoOutput}", time "${infoTime}" in both; 100%: ${scales.join(' / ')}${pressed ? ', pressed' : ''}; footer clean at ${at520} px (path ${Math.round(narrow.pathWidth)} px) and ${full.width} px (path ${Math.round(full.pathWidth)} px); divider ${before} → ${after}; restored ${restoredW} px, split kept`;
     },
   },
   {
@@ -419,7 +503,7 @@ const scenarios: Scenario[] = [
         'tiles to be under way',
         async () => {
           const t = (await env.wb.toasts()).find((x) => /Upscaling s6-big\.png/.test(x.message));
-          return t && /tile [1-9]\d* of \d+/i.test(t.message);
+          return t && /[1-9]\d* of \d+ tiles/.test(t.message);
         },
         60_000,
       );
@@ -515,6 +599,81 @@ const scenarios: Scenario[] = [
       return `"${t.message}"`;
     },
   },
+  {
+    id: '10',
+    name: 'preview column width',
+    run: async (env) => {
+      // Two columns, the image in the right one: splitting it would make two of about 270 px.
+      await (await env.wb.waitExplorerRow('s10-notes.txt')).click();
+      await env.wb.command('View: Split Editor Right');
+      await (await env.wb.waitExplorerRow('s10-cramped.png')).click();
+      await until(
+        'the image beside the notes',
+        async () => (await env.wb.editorTabs()).some((t) => t.startsWith('s10-cramped.png')),
+        15_000,
+      );
+      const before = await env.wb.editorGroups();
+      await env.wb.explorerContext('s10-cramped.png', 'Upscale Image');
+      const view = await previewOf(env, 's10-cramped.png');
+      await expectUpscaled(env, ws(env, 's10-cramped.png'), 256, 192);
+      const width = await env.wb.webviewWidth(view);
+      const after = await env.wb.editorGroups();
+      await shot(env, '10-preview-column.png');
+      assert(after === before, `a column was added for the preview: ${before} → ${after} editor groups`);
+      assert(width >= MIN_PANEL_WIDTH, `the preview is ${width} px wide`);
+      return `${before} columns stay ${after}; the preview opened in the other column, ${width} px wide`;
+    },
+  },
+  {
+    id: '11',
+    name: 'time left in a one-tile job',
+    run: async (env) => {
+      // realesrgan-x4plus on 128×128: one tile of several seconds. The daemon has not run this
+      // model since it restarted (scenario 06), so the first job is a first job.
+      const input = ws(env, 's11-once.png');
+      const job = async () => {
+        await env.wb.explorerContext('s11-once.png', 'Upscale Image With…');
+        await env.wb.quickPickRows();
+        await env.wb.typeAndEnter(SLOW_MODEL);
+        await env.wb.pickRow('4x');
+        const view = await previewOf(env, 's11-once.png');
+        let panel = '';
+        let toast = '';
+        const done = /^Upscaled s11-once\.png → /;
+        await until(
+          'the job to finish',
+          async () => {
+            const toasts = await env.wb.toasts();
+            const progress = toasts.find((t) => /^Upscaling s11-once\.png/.test(t.message))?.message ?? '';
+            if (/ left/.test(progress)) toast ||= progress;
+            const status = await panelStatus(view);
+            if (/ left$/.test(status)) panel ||= status;
+            return toasts.some((t) => done.test(t.message));
+          },
+          180_000,
+          150,
+        );
+        const r = await expectUpscaled(env, input, 512, 512);
+        await env.wb.clearNotifications();
+        return { panel, toast, output: path.basename(r.output) };
+      };
+      const first = await job();
+      const second = await job();
+      await shot(env, '11-time-left.png');
+      assert(second.toast !== '', 'the notification never showed the time left during the second one-tile job');
+      assert(second.panel !== '', 'the panel never showed the time left during the second one-tile job');
+      return `first job (no remembered rate): panel "${first.panel || 'no estimate'}", notification "${first.toast || 'no estimate'}"; second: panel "${second.panel}", notification "${second.toast}"`;
+    },
+  },
+  {
+    id: '12',
+    name: 'panel layout 320 px to full screen',
+    run: async (env) => {
+      const installed = fs.readdirSync(env.dirs.extensionsDir).find((n) => n.startsWith(`${EXTENSION_ID}-`));
+      assert(installed, `no ${EXTENSION_ID} in ${env.dirs.extensionsDir}`);
+      return checkPanelLayout(env.browser, path.join(env.dirs.extensionsDir, installed), RESULTS);
+    },
+  },
 ];
 
 /** Scenario 8 runs in its own window: trust enabled, the folder untrusted (Restricted Mode). */
@@ -608,6 +767,9 @@ async function makeWorkspace(dir: string): Promise<void> {
   await makeImage(path.join(dir, 's6-big.png'), 128, 128, 13);
   await makeImage(path.join(dir, 's6-next.png'), 24, 24, 14);
   await makeImage(path.join(dir, 's7-import.png'), 16, 12, 15);
+  await makeImage(path.join(dir, 's10-cramped.png'), 64, 48, 16);
+  fs.writeFileSync(path.join(dir, 's10-notes.txt'), 'Notes beside the image.\n');
+  await makeImage(path.join(dir, 's11-once.png'), 128, 128, 17);
   // A PNG signature followed by garbage.
   fs.writeFileSync(
     path.join(dir, 's9-corrupt.png'),
@@ -715,9 +877,10 @@ async function main(): Promise<number> {
     const line = `${ok ? 'PASS' : 'FAIL'} ${s.id} ${s.name} (${seconds.toFixed(1)} s)${ok ? '' : `: ${detail}`}`;
     process.stdout.write(`${line}\n`);
     if (ok && detail) log(`   ${detail}`);
-    // Leave the window clean for the next one.
+    // Leave the window clean for the next one: no notifications, no editors, one column.
     await env.wb.escape(2).catch(() => undefined);
     await env.wb.clearNotifications().catch(() => undefined);
+    await env.wb.command('View: Close All Editors').catch(() => undefined);
   };
   const want = (s: Scenario) => only.length === 0 || only.includes(s.id);
   let server: CodeServer | undefined;

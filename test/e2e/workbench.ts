@@ -208,6 +208,30 @@ export class Workbench {
     }
   }
 
+  /**
+   * The entries of an Explorer row's context menu, top to bottom, with "---" for each
+   * separator; the menu is closed again.
+   */
+  async explorerMenu(name: string): Promise<string[]> {
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const row = await this.waitExplorerRow(name);
+      await row.click({ button: 'right' });
+      await this.contextMenu.waitFor({ state: 'visible', timeout: 10_000 });
+      const entries = await this.contextMenu.locator('.actions-container > li').evaluateAll((items) =>
+        items.map((li) => {
+          const item = li as { className: string; querySelector(s: string): { textContent: string | null } | null };
+          if (/\bseparator\b/.test(item.className) || item.querySelector('.separator')) return '---';
+          return (item.querySelector('.action-label')?.textContent ?? '').trim();
+        }),
+      );
+      await this.escape();
+      // Contributed items appear once the extension host has read the extensions.
+      if (entries.some((e) => /^Upscale/.test(e)) || Date.now() > deadline) return entries;
+      await sleep(1000);
+    }
+  }
+
   private get contextMenu(): Locator {
     return this.page.locator('.context-view .monaco-menu');
   }
@@ -303,6 +327,31 @@ export class Workbench {
     }
   }
 
+  /** Whether a click at the centre of a toast's button reaches that button (nothing covers it). */
+  async toastButtonReachable(match: RegExp, label: string): Promise<boolean> {
+    const button = this.page
+      .locator('.notifications-toasts .notification-list-item')
+      .filter({ has: this.page.locator('.notification-list-item-message', { hasText: match }) })
+      .locator('.notification-list-item-buttons-container .monaco-button')
+      .filter({ hasText: exactly(label) })
+      .first();
+    // A summary that a closing progress notification took away has no box either.
+    const box = await button.boundingBox({ timeout: 5_000 }).catch(() => null);
+    if (!box) return false;
+    const hit = await this.page.evaluate(
+      ({ x, y }) => {
+        interface Hit {
+          closest(selector: string): { textContent: string | null } | null;
+        }
+        const doc = (globalThis as unknown as { document: { elementFromPoint(x: number, y: number): Hit | null } })
+          .document;
+        return (doc.elementFromPoint(x, y)?.closest('.monaco-button')?.textContent ?? '').trim();
+      },
+      { x: box.x + box.width / 2, y: box.y + box.height / 2 },
+    );
+    return hit === label;
+  }
+
   async clearNotifications(): Promise<void> {
     await this.command('Notifications: Clear All Notifications').catch(() => this.escape());
     await sleep(300);
@@ -343,6 +392,43 @@ export class Workbench {
 
   async editorGroups(): Promise<number> {
     return this.page.locator('.editor-group-container').count();
+  }
+
+  /** A webview's width as its own page sees it (the panel's usable width), in CSS pixels. */
+  async webviewWidth(view: FrameLocator): Promise<number> {
+    return view
+      .locator('body')
+      .evaluate(
+        (body) =>
+          (body as { ownerDocument: { defaultView: { innerWidth: number } } }).ownerDocument.defaultView.innerWidth,
+      );
+  }
+
+  /**
+   * Resizes the browser window until the webview is `width` CSS pixels wide, within 4 px
+   * (editor groups share a change of the window's width, so it aims by the rate seen);
+   * returns the width reached.
+   */
+  async resizeWebviewTo(view: FrameLocator, width: number): Promise<number> {
+    let rate = 1;
+    let now = await this.webviewWidth(view);
+    for (let i = 0; i < 8 && Math.abs(now - width) > 4; i++) {
+      const step = Math.round((width - now) / rate);
+      await this.setViewport({ ...this.viewport, width: Math.max(400, this.viewport.width + step) });
+      const next = await this.webviewWidth(view);
+      if (next !== now && step !== 0) rate = Math.max(0.2, (next - now) / step);
+      now = next;
+    }
+    return now;
+  }
+
+  /** The browser window's size; run.ts opens each window at 1440 × 900. */
+  viewport = { width: 1440, height: 900 };
+
+  async setViewport(size: { width: number; height: number }): Promise<void> {
+    this.viewport = size;
+    await this.page.setViewportSize(size);
+    await sleep(600);
   }
 
   /** An extension's webview document (iframe.webview → #active-frame); VS Code's image preview is a webview too. */

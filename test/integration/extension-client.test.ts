@@ -302,8 +302,9 @@ async function withExtension(
 const uri = (file: string) => (fake.module.Uri as { file(p: string): unknown }).file(file);
 const messages = (kind: Shown['kind']) => fake.shown.filter((s) => s.kind === kind);
 
-test('Upscale Image: progress notification, result beside the source, Open / Reveal / Compare', async () => {
+test('Upscale Image with upscale.livePreview off: progress notification, result beside the source, Open / Reveal / Compare', async () => {
   await withExtension(async (command) => {
+    fake.config.livePreview = false;
     const input = await image('cmd.png', 72, 56);
     await command('upscale.upscaleImage', uri(input));
     assert.ok(fs.existsSync(path.join(work, 'cmd@4x.png')));
@@ -313,7 +314,7 @@ test('Upscale Image: progress notification, result beside the source, Open / Rev
     const progress = fake.progress.find((p) => p.title === 'Upscaling cmd.png');
     // The notification's title names the file; its messages say where the job is.
     assert.ok(
-      progress?.reports.some((r) => /^tile \d+ of \d+$/.test(r.message ?? '')),
+      progress?.reports.some((r) => /^\d+ of \d+ tiles( · .+ left)?$/.test(r.message ?? '')),
       JSON.stringify(progress?.reports),
     );
     const total = progress?.reports.reduce((sum, r) => sum + (r.increment ?? 0), 0) ?? 0;
@@ -363,7 +364,7 @@ test('cancelling the notification cancels the job and leaves no file', async () 
     fake.onProgress = (record) => {
       const push = record.reports.push.bind(record.reports);
       record.reports.push = (...r) => {
-        if (/tile 1 of/.test(r[0]?.message ?? '')) record.cancel();
+        if (/^1 of \d+ tiles/.test(r[0]?.message ?? '')) record.cancel();
         return push(...r);
       };
     };
@@ -470,7 +471,7 @@ test('Import Model…: weights that cannot tell their activation ask for it; dis
   });
 });
 
-test('live preview: with upscale.openPreviewOnCompletion the panel opens at the start and gets tile previews', async () => {
+test('live preview by default: the panel opens at the start and gets tile previews', async () => {
   const panelModule = createRequire(__filename)(
     '../../extension/preview/panel',
   ) as typeof import('../../extension/preview/panel');
@@ -493,7 +494,6 @@ test('live preview: with upscale.openPreviewOnCompletion the panel opens at the 
   };
   try {
     await withExtension(async (command) => {
-      fake.config.openPreviewOnCompletion = true;
       const input = await image('live.png', 64, 64);
       await command('upscale.upscaleImage', uri(input));
       assert.ok(fs.existsSync(path.join(work, 'live@4x.png')));

@@ -24,14 +24,14 @@ test('valid values are taken as given', () => {
     executionProvider: 'cpu',
     modelsFolder: '/opt/models',
     maxOutputPixels: 10_000_000,
-    openPreviewOnCompletion: true,
+    livePreview: false,
   });
   assert.deepEqual(r.problems, []);
   assert.equal(r.settings.defaultScale, 2.5);
   assert.equal(r.settings.tileSize, 256);
   assert.equal(r.settings.outputFormat, 'webp');
   assert.equal(r.settings.modelsFolder, '/opt/models');
-  assert.equal(r.settings.openPreviewOnCompletion, true);
+  assert.equal(r.settings.livePreview, false);
 });
 
 test('tileSize: "auto", 0 and a numeric string are accepted', () => {
@@ -66,7 +66,7 @@ test('each bad value falls back to its default with a message naming setting, va
     ],
     ['modelsFolder', 'models', /upscale\.modelsFolder is "models"; expected an absolute folder path/],
     ['maxOutputPixels', 10, /upscale\.maxOutputPixels is 10; expected a whole number from 1000000/],
-    ['openPreviewOnCompletion', 'yes', /upscale\.openPreviewOnCompletion is "yes"; expected true or false/],
+    ['livePreview', 'yes', /upscale\.livePreview is "yes"; expected true or false/],
     [
       'outputNameTemplate',
       '{name}@{factor}x.{ext}',

@@ -8,7 +8,7 @@ import { DEFAULTS } from '../../extension/config';
 import { daemonLaunch } from '../../extension/daemon-launch';
 import { describeResult, upscaleParams } from '../../extension/job-params';
 import { formatBytes, modelRows, passesFor, scaleRows } from '../../extension/model-picks';
-import { batchFraction, jobFraction, progressMessage, ProgressMeter } from '../../extension/progress-text';
+import { batchFraction, progressMessage, ProgressMeter } from '../../extension/progress-text';
 import { statusText } from '../../extension/status-text';
 
 const p = (over: Partial<ProgressParams>): ProgressParams => ({
@@ -22,28 +22,35 @@ const p = (over: Partial<ProgressParams>): ProgressParams => ({
   ...over,
 });
 
-test('progress messages', () => {
-  assert.equal(progressMessage(p({ done: 3, total: 12 }), '/x/photo.png'), 'photo.png: tile 3 of 12');
+test("progress messages: the panel's words, with the file in a batch and the time left while working", () => {
+  assert.equal(progressMessage(p({ done: 3, total: 12 }), '/x/photo.png'), 'photo.png: 3 of 12 tiles');
   assert.equal(
     progressMessage(p({ pass: 2, passes: 2, done: 1, total: 4 }), '/x/photo.png'),
-    'photo.png: pass 2 of 2, tile 1 of 4',
+    'photo.png: pass 2 of 2 · 1 of 4 tiles',
   );
   assert.equal(
     progressMessage(p({ stage: 'queued', queuePosition: 2, passes: 0, pass: 0 }), '/x/a.png'),
     'a.png: waiting (2 jobs ahead)',
   );
   assert.equal(progressMessage(p({ stage: 'queued', queuePosition: 0 }), '/x/a.png'), 'a.png: waiting');
-  assert.equal(progressMessage(p({ stage: 'encode' }), '/x/a.png'), 'a.png: writing');
+  assert.equal(progressMessage(p({ stage: 'encode' }), '/x/a.png'), 'a.png: writing the file');
   assert.equal(progressMessage(p({ stage: 'load' }), '/x/a.png'), 'a.png: loading the model');
+  // One tile: no "0 of 1"; the time left once there is an estimate.
+  assert.equal(progressMessage(p({ done: 0, total: 1 })), 'upscaling');
+  assert.equal(
+    progressMessage(p({ done: 0, total: 1 }), undefined, { fraction: 0.2, leftMs: 146_700 }),
+    'upscaling · about 2 min 30 s left',
+  );
+  assert.equal(
+    progressMessage(p({ stage: 'encode' }), undefined, { fraction: 1, leftMs: 0 }),
+    'writing the file',
+    'no time left once inference is over',
+  );
 });
 
-test('job and batch fractions; the meter never goes back and stops at 100', () => {
-  assert.equal(jobFraction(p({ done: 3, total: 12 })), 0.25);
-  assert.equal(jobFraction(p({ pass: 2, passes: 2, done: 2, total: 4 })), 0.75);
-  assert.equal(jobFraction(p({ stage: 'resize', pass: 2, passes: 2 })), 1);
-  assert.equal(jobFraction(p({ stage: 'decode' })), 0);
-  assert.equal(jobFraction(p({ stage: 'done' })), 1);
+test("the meter never goes back and stops at 100; a batch adds the running job's share", () => {
   assert.equal(batchFraction(1, 4, 0.5), 0.375);
+  assert.equal(batchFraction(0, 0, 0.5), 1);
   const m = new ProgressMeter();
   assert.equal(m.advanceTo(0.25), 25);
   assert.equal(m.advanceTo(0.2), 0);
@@ -154,6 +161,21 @@ test('upscale params from settings: beside the source, into a folder, sizes, pre
       timings: { totalMs: 1234 },
     }),
     'p.png → p@4x.png (10×5 → 40×20, 1 pass, 1.2 s on cpu)',
+  );
+  // The panel's format: the issue's 146.7 s job reads "2 min 27 s" in both.
+  assert.match(
+    describeResult({
+      input: '/a/p.png',
+      outputPath: '/a/p@4x.png',
+      inputWidth: 512,
+      inputHeight: 480,
+      width: 2048,
+      height: 1920,
+      passes: 1,
+      provider: 'cpu',
+      timings: { totalMs: 146_700 },
+    }),
+    /, 2 min 27 s on cpu\)$/,
   );
 });
 

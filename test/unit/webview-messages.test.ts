@@ -6,6 +6,9 @@ import { DEFAULT_VIEW, parsePreviewState } from '../../webview/state';
 test('every known action is accepted as exactly { type }', () => {
   for (const type of WEBVIEW_ACTIONS) assert.deepEqual(parseWebviewMessage({ type }), { type });
   assert.deepEqual(parseWebviewMessage(JSON.parse('{"type":"saveAs"}')), { type: 'saveAs' });
+  // The page's width: a number and nothing else.
+  assert.deepEqual(parseWebviewMessage({ type: 'width', width: 512 }), { type: 'width', width: 512 });
+  assert.deepEqual(parseWebviewMessage({ width: 0, type: 'width' }), { type: 'width', width: 0 });
 });
 
 test('hostile and malformed webview messages are rejected', () => {
@@ -32,6 +35,13 @@ test('hostile and malformed webview messages are rejected', () => {
     Object.assign(Object.create(null), { type: 'saveAs' }),
     { type: 'toString' },
     { type: 'constructor' },
+    { type: 'width' },
+    { type: 'width', width: '512' },
+    { type: 'width', width: -1 },
+    { type: 'width', width: Number.POSITIVE_INFINITY },
+    { type: 'width', width: 1e9 },
+    { type: 'width', width: 512, path: '/etc/passwd' },
+    { type: 'saveAs', width: 512 },
   ];
   for (const value of rejected) assert.equal(parseWebviewMessage(value), undefined, JSON.stringify(value));
 });
@@ -79,6 +89,18 @@ test('messages to the webview are shape-checked', () => {
     }),
     undefined,
   );
+  const counts = { stage: 'infer', pass: 1, passes: 1, done: 0, total: 1 };
+  assert.ok(
+    parseToWebviewMessage({ type: 'progress', progress: { ...counts, estimate: { fraction: 0.2, leftMs: 9 } } }),
+  );
+  assert.ok(parseToWebviewMessage({ type: 'progress', progress: { ...counts, queuePosition: 2 } }));
+  for (const bad of [
+    { ...counts, stage: 'thinking' },
+    { ...counts, estimate: { fraction: '0.2' } },
+    { ...counts, estimate: { fraction: 0.2, leftMs: null } },
+    { ...counts, queuePosition: 'next' },
+  ])
+    assert.equal(parseToWebviewMessage({ type: 'progress', progress: bad }), undefined, JSON.stringify(bad));
   assert.equal(parseToWebviewMessage({ type: 'complete', result: { ...result, width: 'wide' } }), undefined);
   assert.equal(parseToWebviewMessage({ type: 'complete', result: { ...result, outputUri: undefined } }), undefined);
   assert.equal(parseToWebviewMessage({ type: 'init', job: { ...job, input: 3 } }), undefined);

@@ -1,13 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  canvasCoverage,
-  estimateOutputSize,
-  growCanvasSize,
-  placeTile,
-  previewCanvasSize,
-  progressLabel,
-} from '../../webview/tiles';
+import { canvasCoverage, estimateOutputSize, growCanvasSize, placeTile, previewCanvasSize } from '../../webview/tiles';
 
 /** What the daemon sends (daemon/engine/pipeline.ts): a pass tile in the final geometry × scale. */
 function daemonPreviewRect(
@@ -127,10 +120,4 @@ test('multi-pass with a final resize: the estimate is of the final output, not t
     preview: { rect: daemonPreviewRect(tile, pass2, final, scale), scale },
   });
   assert.deepEqual(e && { width: e.width, height: e.height }, final);
-});
-
-test('progress labels show the pass and tile counts', () => {
-  assert.equal(progressLabel({ stage: 'infer', pass: 2, passes: 3, done: 5, total: 12 }), 'Pass 2 of 3 · tile 5 of 12');
-  assert.equal(progressLabel({ stage: 'infer', pass: 1, passes: 1, done: 0, total: 4 }), 'tile 0 of 4');
-  assert.equal(progressLabel({ stage: 'load', pass: 0, passes: 1, done: 0, total: 0 }), 'Loading the model…');
 });

@@ -19,6 +19,7 @@ import {
   sliderGeometry,
   wheelZoomFactor,
   zoomAround,
+  zoomButtonPressed,
   zoomLabel,
   type Transform,
 } from '../../webview/view';
@@ -163,4 +164,21 @@ test('slider position: pointer, keys (ARIA slider pattern) and geometry', () => 
   assert.deepEqual(sliderGeometry(0.25, 800), { x: 200, clipRight: 600 });
   assert.deepEqual(sliderGeometry(2, 800), { x: 800, clipRight: 0 });
   assert.deepEqual(sliderGeometry(Number.NaN, 800), { x: 400, clipRight: 400 });
+});
+
+test('the zoom buttons that describe the view show pressed: Fit while fitted, a preset at exactly its zoom', () => {
+  assert.equal(zoomButtonPressed('fit', true, 0.42), true);
+  assert.equal(zoomButtonPressed('fit', false, 0.42), false);
+  assert.equal(zoomButtonPressed(1, true, 0.42), false, 'Fit at 42% is not 100%');
+  assert.equal(zoomButtonPressed(2, false, 2), true);
+  assert.equal(zoomButtonPressed(2, false, 2.0001), false, 'a wheel step away from 200% is not 200%');
+  assert.equal(zoomButtonPressed(1, true, 1), true, 'a fit that is exactly 100% is both');
+  // The original's own scale beside the output's: at 100% of a 4x result it is shown at 400%.
+  const t = presetTransform(
+    { zoom: 0.3, panX: 0, panY: 0 },
+    1,
+    { width: 800, height: 600 },
+    { width: 400, height: 400 },
+  );
+  assert.equal(zoomLabel(imagePixelScale(t, { width: 100, height: 100 }, { width: 400, height: 400 })), '400%');
 });
