@@ -3,7 +3,8 @@
 // measured here by running the daemon's own tiled pass with an inference that costs
 // nothing (it returns a ready buffer of the right shape), and one real tile is timed
 // through onnxruntime so that tiles × tile time estimates the pure inference.
-import { runTiledPass, type PlanarImage, type TileInference } from '../daemon/engine/tiled-pass';
+import type { PlanarImage } from '../daemon/image/types';
+import { runTiledPass, type TileInference } from '../daemon/engine/tiled-pass';
 import { DEFAULT_OVERLAP, edgePadFor } from '../daemon/engine/pipeline';
 import { DEFAULT_PADDING } from '../daemon/protocol/protocol';
 import { quantisePlanes } from '../daemon/engine/quantise';

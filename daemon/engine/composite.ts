@@ -3,7 +3,7 @@
 // the weighted sum of the tiles divided by the sum of their weights. So no float
 // accumulator of the output's size, or of a band's, is needed: the tiles themselves are.
 import type { AxisBlend, BlendRun } from './blend';
-import type { PlanarImage } from './tiled-pass';
+import type { PlanarImage } from '../image/types';
 
 /** A tile's output and the output row its first row is. */
 export interface HeldTile extends PlanarImage {

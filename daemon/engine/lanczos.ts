@@ -2,7 +2,8 @@
 // Done here rather than in libvips because sharp's raw input does not carry float32
 // samples through unchanged, and the final resize must run in float so that 16-bit
 // sources are quantised once, at the end.
-import { wrapIndex, type PlanarImage } from './tiled-pass';
+import type { PlanarImage } from '../image/types';
+import { wrapIndex } from './tiled-pass';
 
 const LOBES = 3;
 

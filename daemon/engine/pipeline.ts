@@ -29,9 +29,9 @@ import {
   formatForName,
   outputFormatFor,
 } from '../image/formats';
-import type { DecodedImage, SourceInfo } from '../image/types';
+import type { DecodedImage, PlanarImage, SourceInfo } from '../image/types';
 import { planPasses, type PassPlan, type Size, type Target } from './plan';
-import { passGrid, runTiledPass, type PlanarImage, type TileDone, type TileInference } from './tiled-pass';
+import { passGrid, runTiledPass, type TileDone, type TileInference } from './tiled-pass';
 import { fitWindow, resizeLanczos, type Window } from './lanczos';
 import { fillChannel, quantisePlanes, quantiseSample } from './quantise';
 import {

@@ -11,14 +11,7 @@ import { axisSpans, type Span } from './tiles';
 import { axisBlend } from './blend';
 import { blendRows, type HeldTile } from './composite';
 import type { Rect } from '../protocol/protocol';
-
-/** Planar (CHW) float32 pixels. */
-export interface PlanarImage {
-  readonly width: number;
-  readonly height: number;
-  readonly channels: number;
-  readonly data: Float32Array;
-}
+import type { PlanarImage } from '../image/types';
 
 /** Runs the model on one NCHW tile (batch 1). */
 export type TileInference = (tile: PlanarImage) => Promise<PlanarImage>;

@@ -33,6 +33,14 @@ export interface DecodedImage {
   readonly source: SourceInfo;
 }
 
+/** Planar (CHW) float32 pixels: what the engine computes on, tile by tile and pass by pass. */
+export interface PlanarImage {
+  readonly width: number;
+  readonly height: number;
+  readonly channels: number;
+  readonly data: Float32Array;
+}
+
 /** What the engine hands back, already quantised: interleaved sRGB(A). */
 export interface Raster {
   readonly width: number;

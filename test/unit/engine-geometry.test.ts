@@ -3,13 +3,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { containRect, planPasses } from '../../daemon/engine/plan';
-import {
-  extractRegion,
-  runTiledPass,
-  wrapIndex,
-  type PlanarImage,
-  type TileInference,
-} from '../../daemon/engine/tiled-pass';
+import { extractRegion, runTiledPass, wrapIndex, type TileInference } from '../../daemon/engine/tiled-pass';
+import type { PlanarImage } from '../../daemon/image/types';
 import { resizeLanczos } from '../../daemon/engine/lanczos';
 import { fillChannel, quantisePlanes } from '../../daemon/engine/quantise';
 import { checkOutputSize } from '../../daemon/image/formats';

@@ -6,10 +6,10 @@ import {
   extractRegion,
   OutOfMemoryError,
   SINK_ROWS,
-  type PlanarImage,
   type TileInference,
   type PassOptions,
 } from '../../daemon/engine/tiled-pass';
+import type { PlanarImage } from '../../daemon/image/types';
 
 function image(width: number, height: number, channels = 3): PlanarImage {
   const data = new Float32Array(channels * width * height);
