@@ -19,7 +19,7 @@ import type {
   UpscaleTimings,
 } from '../protocol/protocol';
 import { parseBackground, type Rgba } from '../protocol/params';
-import { decodeImage, readImageHeader, readImageTraits } from '../image/decode';
+import { decodeImage, readImageHeader } from '../image/decode';
 import { encodeImage } from '../image/encode';
 import {
   ALPHA_FORMATS,
@@ -475,7 +475,7 @@ export async function runPipeline(req: PipelineRequest, ctx: PipelineContext): P
   const maxCore = autoMaxCore(ctx.model.activationBytesPerPixel, ctx.limits.memoryBytes, overlap);
   const layouts = passLayouts(inputSize, plan, req.tile, overlap, edgePad, maxCore);
   const throughput = ctx.throughput ?? daemonThroughput;
-  const traits = await readImageTraits(req.input).catch(() => ({ hasAlpha: false, depth: 8 as const }));
+  const traits = header;
   const guessPlanes = traits.hasAlpha && req.alpha === 'model' ? 2 : 1;
   const planFor = (hasAlpha: boolean, planes: number, depth: number, file: string) =>
     describePlan(
@@ -536,7 +536,7 @@ export async function runPipeline(req: PipelineRequest, ctx: PipelineContext): P
   };
   ctx.progress(withEta({ stage: 'decode', pass: 0, passes, done: 0, total: 0 }));
   const decodeStart = now();
-  let decoded: DecodedImage | null = await decodeImage(req.input, { maxInputPixels: ctx.limits.maxInputPixels }).catch(
+  let decoded: DecodedImage | null = await decodeImage(header, { maxInputPixels: ctx.limits.maxInputPixels }).catch(
     (e: unknown) => {
       throw asDecodeError(req.input, e);
     },

@@ -4,6 +4,12 @@ import { bleedColour } from './alpha';
 import { BmpFormatError, decodeBmp, isBmp, readBmpHeader } from './bmp';
 import type { DecodedImage, DecodeLimits, ImageHeader, SourceInfo } from './types';
 
+/** One file's header as read: the facts, and sharp's metadata for its decoder (null for a BMP, which bmp.ts decodes whole). */
+export interface ImageFileHeader extends ImageHeader {
+  readonly path: string;
+  readonly metadata: sharp.Metadata | null;
+}
+
 /** Decoders that give 16 bits or more per sample; we carry all of them as 16. */
 const HIGH_DEPTHS: ReadonlySet<string> = new Set(['ushort', 'short', 'uint', 'int', 'float', 'double']);
 
@@ -27,56 +33,59 @@ const READABLE_FORMATS_HINT = 'PNG, JPEG, WebP, TIFF, AVIF, HEIF, GIF or BMP';
 const EXIF_ORIENTATION_TAG = 0x0112;
 const EXIF_TYPE_SHORT = 3;
 
-/** Dimensions after EXIF orientation and the format, from the header only: for planning and size ceilings. */
-export async function readImageHeader(file: string): Promise<ImageHeader> {
+/**
+ * Reads the header once: upright dimensions, format, possible transparency and sample
+ * depth for planning and size ceilings, and what `decodeImage` needs to decode the pixels
+ * without reading the header again.
+ */
+export async function readImageHeader(file: string): Promise<ImageFileHeader> {
   await checkIsReadableFile(file);
   if (await startsLikeBmp(file)) {
     const header = readBmpHeaderOf(file, await readFirstBytes(file, BMP_HEADER_BYTES));
-    return { width: header.width, height: header.height, format: 'bmp' };
+    return {
+      path: file,
+      width: header.width,
+      height: header.height,
+      format: 'bmp',
+      hasAlpha: header.bitsPerPixel === 32,
+      depth: 8,
+      metadata: null,
+    };
   }
   const metadata = await readMetadata(file);
-  return { width: metadata.autoOrient.width, height: metadata.autoOrient.height, format: formatName(metadata) };
-}
-
-/** Whether the image may carry transparency, and its sample depth, from the header only: for plans made without decoding. */
-export async function readImageTraits(file: string): Promise<{ hasAlpha: boolean; depth: 8 | 16 }> {
-  await checkIsReadableFile(file);
-  if (await startsLikeBmp(file)) {
-    const header = readBmpHeaderOf(file, await readFirstBytes(file, BMP_HEADER_BYTES));
-    return { hasAlpha: header.bitsPerPixel === 32, depth: 8 };
-  }
-  const metadata = await readMetadata(file);
-  const depth: 8 | 16 = HIGH_DEPTHS.has(metadata.depth) || (metadata.bitsPerSample ?? 8) > 8 ? 16 : 8;
-  return { hasAlpha: metadata.hasAlpha, depth };
+  return {
+    path: file,
+    width: metadata.autoOrient.width,
+    height: metadata.autoOrient.height,
+    format: formatName(metadata),
+    hasAlpha: metadata.hasAlpha,
+    depth: HIGH_DEPTHS.has(metadata.depth) || (metadata.bitsPerSample ?? 8) > 8 ? 16 : 8,
+    metadata,
+  };
 }
 
 /**
  * Reads an image into upright planar sRGB floats for the engine, and records in `source`
  * what the encoder needs to restore (profile, depth, grey, alpha, metadata).
- * Fails with a message naming the file when it is missing, empty, a folder, not an image,
- * damaged or truncated, or larger than `limits.maxInputPixels`.
+ * Fails with a message naming the file when it is damaged or truncated, or larger than
+ * `limits.maxInputPixels` (a missing, empty or unreadable file fails in readImageHeader).
  */
-export async function decodeImage(file: string, limits: DecodeLimits): Promise<DecodedImage> {
+export async function decodeImage(header: ImageFileHeader, limits: DecodeLimits): Promise<DecodedImage> {
   const maxPixels = limits.maxInputPixels;
   if (!Number.isInteger(maxPixels) || maxPixels < 1) {
     throw new Error(`maxInputPixels must be a whole number of pixels, at least 1; got ${maxPixels}.`);
   }
-  await checkIsReadableFile(file);
-  if (await startsLikeBmp(file)) return decodeBmpFile(file, maxPixels);
-
-  const metadata = await readMetadata(file);
-  const width = metadata.autoOrient.width;
-  const height = metadata.autoOrient.height;
+  const { path: file, metadata, width, height, depth } = header;
   checkPixelLimit(file, width, height, maxPixels);
+  if (metadata === null) return decodeBmpFile(file);
 
-  const format = formatName(metadata);
+  const format = header.format;
   const warnings: string[] = [];
   const pages = metadata.pages ?? 1;
   if (pages > 1) warnings.push(multiFrameWarning(format, pages));
 
   const colourChannels = metadata.channels - (metadata.hasAlpha ? 1 : 0);
   const grey = colourChannels === 1;
-  const depth: 8 | 16 = HIGH_DEPTHS.has(metadata.depth) || (metadata.bitsPerSample ?? 8) > 8 ? 16 : 8;
   const icc = metadata.icc ?? null;
   const exif = metadata.exif === undefined ? null : exifWithOrientationReset(metadata.exif);
   if (metadata.exif !== undefined && exif === null) {
@@ -213,10 +222,8 @@ function asUint16(data: Buffer): Uint16Array {
   return new Uint16Array(aligned.buffer);
 }
 
-async function decodeBmpFile(file: string, maxPixels: number): Promise<DecodedImage> {
+async function decodeBmpFile(file: string): Promise<DecodedImage> {
   const bytes = await fs.readFile(file);
-  const header = readBmpHeaderOf(file, bytes);
-  checkPixelLimit(file, header.width, header.height, maxPixels);
   let image;
   try {
     image = decodeBmp(bytes);

@@ -62,11 +62,17 @@ export interface EncodeResult {
   readonly warnings: readonly string[];
 }
 
+/** What the header tells before any decoding: for planning, size ceilings and dry runs. */
 export interface ImageHeader {
   /** After EXIF orientation is applied. */
   readonly width: number;
   readonly height: number;
+  /** Decoder name, as SourceInfo.format. */
   readonly format: string;
+  /** The image has an alpha channel (which the decoder drops when it is fully opaque). */
+  readonly hasAlpha: boolean;
+  /** Bits per sample; anything above 8 is carried as 16. */
+  readonly depth: 8 | 16;
 }
 
 export interface DecodeLimits {
