@@ -161,17 +161,6 @@ async function checkInput(file: string): Promise<void> {
   if (!stat.isFile()) throw new DaemonError('DecodeFailed', `${file}: is not a regular file`, file);
 }
 
-function asDecodeError(file: string, e: unknown): DaemonError {
-  if (e instanceof DaemonError) return e;
-  const message = e instanceof Error ? e.message : String(e);
-  const tooLarge = /pixel limit|too large|exceeds/i.test(message);
-  return new DaemonError(
-    tooLarge ? 'ImageTooLarge' : 'DecodeFailed',
-    message.includes(file) ? message : `${file}: ${message}`,
-    file,
-  );
-}
-
 /** Where the output goes, decided before any work. `named`: the user gave the file name, so it is kept or refused, never changed. */
 interface OutputTarget {
   file: string;
@@ -434,9 +423,7 @@ export async function runPipeline(req: PipelineRequest, ctx: PipelineContext): P
   await checkInput(req.input);
   const inputHash = req.sidecar && !req.dryRun ? sha256File(req.input) : null;
   inputHash?.catch(() => undefined);
-  const header = await readImageHeader(req.input).catch((e: unknown) => {
-    throw asDecodeError(req.input, e);
-  });
+  const header = await readImageHeader(req.input);
   const inputSize: Size = { width: header.width, height: header.height };
   if (header.width * header.height > ctx.limits.maxInputPixels) {
     throw new DaemonError(
@@ -536,11 +523,7 @@ export async function runPipeline(req: PipelineRequest, ctx: PipelineContext): P
   };
   ctx.progress(withEta({ stage: 'decode', pass: 0, passes, done: 0, total: 0 }));
   const decodeStart = now();
-  let decoded: DecodedImage | null = await decodeImage(header, { maxInputPixels: ctx.limits.maxInputPixels }).catch(
-    (e: unknown) => {
-      throw asDecodeError(req.input, e);
-    },
-  );
+  let decoded: DecodedImage | null = await decodeImage(header, { maxInputPixels: ctx.limits.maxInputPixels });
   const decodeMs = now() - decodeStart;
   const source = decoded.source;
   let rgb: PlanarImage = { width: decoded.width, height: decoded.height, channels: 3, data: decoded.rgb };

@@ -1,6 +1,7 @@
 import { promises as fs } from 'node:fs';
 import sharp from 'sharp';
 import { bleedColour } from './alpha';
+import { DaemonError } from '../protocol/errors';
 import { BmpFormatError, decodeBmp, isBmp, readBmpHeader } from './bmp';
 import type { DecodedImage, DecodeLimits, ImageHeader, SourceInfo } from './types';
 
@@ -36,56 +37,71 @@ const EXIF_TYPE_SHORT = 3;
 /**
  * Reads the header once: upright dimensions, format, possible transparency and sample
  * depth for planning and size ceilings, and what `decodeImage` needs to decode the pixels
- * without reading the header again.
+ * without reading the header again. Fails with a DaemonError naming the file.
  */
 export async function readImageHeader(file: string): Promise<ImageFileHeader> {
-  await checkIsReadableFile(file);
-  if (await startsLikeBmp(file)) {
-    const header = readBmpHeaderOf(file, await readFirstBytes(file, BMP_HEADER_BYTES));
+  try {
+    await checkIsReadableFile(file);
+    if (await startsLikeBmp(file)) {
+      const header = readBmpHeaderOf(file, await readFirstBytes(file, BMP_HEADER_BYTES));
+      const { width, height } = header;
+      return {
+        path: file,
+        width,
+        height,
+        format: 'bmp',
+        hasAlpha: header.bitsPerPixel === 32,
+        depth: 8,
+        metadata: null,
+      };
+    }
+    const metadata = await readMetadata(file);
     return {
       path: file,
-      width: header.width,
-      height: header.height,
-      format: 'bmp',
-      hasAlpha: header.bitsPerPixel === 32,
-      depth: 8,
-      metadata: null,
+      width: metadata.autoOrient.width,
+      height: metadata.autoOrient.height,
+      format: formatName(metadata),
+      hasAlpha: metadata.hasAlpha,
+      depth: HIGH_DEPTHS.has(metadata.depth) || (metadata.bitsPerSample ?? 8) > 8 ? 16 : 8,
+      metadata,
     };
+  } catch (error) {
+    throw decodeError(file, error);
   }
-  const metadata = await readMetadata(file);
-  return {
-    path: file,
-    width: metadata.autoOrient.width,
-    height: metadata.autoOrient.height,
-    format: formatName(metadata),
-    hasAlpha: metadata.hasAlpha,
-    depth: HIGH_DEPTHS.has(metadata.depth) || (metadata.bitsPerSample ?? 8) > 8 ? 16 : 8,
-    metadata,
-  };
 }
 
 /**
  * Reads an image into upright planar sRGB floats for the engine, and records in `source`
  * what the encoder needs to restore (profile, depth, grey, alpha, metadata).
- * Fails with a message naming the file when it is damaged or truncated, or larger than
- * `limits.maxInputPixels` (a missing, empty or unreadable file fails in readImageHeader).
+ * Fails with a DaemonError naming the file when it is damaged or truncated (DecodeFailed),
+ * or larger than `limits.maxInputPixels` (ImageTooLarge); a missing, empty or unreadable
+ * file fails in readImageHeader.
  */
 export async function decodeImage(header: ImageFileHeader, limits: DecodeLimits): Promise<DecodedImage> {
   const maxPixels = limits.maxInputPixels;
-  if (!Number.isInteger(maxPixels) || maxPixels < 1) {
-    throw new Error(`maxInputPixels must be a whole number of pixels, at least 1; got ${maxPixels}.`);
+  try {
+    if (!Number.isInteger(maxPixels) || maxPixels < 1) {
+      throw new Error(`maxInputPixels must be a whole number of pixels, at least 1; got ${maxPixels}.`);
+    }
+    checkPixelLimit(header.path, header.width, header.height, maxPixels);
+    return header.metadata === null
+      ? await decodeBmpFile(header.path)
+      : await decodeWithSharp(header, header.metadata, maxPixels);
+  } catch (error) {
+    throw decodeError(header.path, error);
   }
-  const { path: file, metadata, width, height, depth } = header;
-  checkPixelLimit(file, width, height, maxPixels);
-  if (metadata === null) return decodeBmpFile(file);
+}
 
-  const format = header.format;
+async function decodeWithSharp(
+  header: ImageFileHeader,
+  metadata: sharp.Metadata,
+  maxPixels: number,
+): Promise<DecodedImage> {
+  const { path: file, format, depth } = header;
   const warnings: string[] = [];
   const pages = metadata.pages ?? 1;
   if (pages > 1) warnings.push(multiFrameWarning(format, pages));
-
-  const colourChannels = metadata.channels - (metadata.hasAlpha ? 1 : 0);
-  const grey = colourChannels === 1;
+  const grey = metadata.channels - (metadata.hasAlpha ? 1 : 0) === 1;
   const icc = metadata.icc ?? null;
   const exif = metadata.exif === undefined ? null : exifWithOrientationReset(metadata.exif);
   if (metadata.exif !== undefined && exif === null) {
@@ -113,13 +129,14 @@ export async function decodeImage(header: ImageFileHeader, limits: DecodeLimits)
   const { data, info } = decoded;
   const channels = info.channels;
   if (channels !== 1 && channels !== 2 && channels !== 3 && channels !== 4) {
-    throw new Error(
+    throw new DaemonError(
+      'DecodeFailed',
       `Cannot decode '${file}': it decoded to ${String(channels)} channels; expected grey, RGB, with or without alpha.`,
+      file,
     );
   }
   const samples = depth === 16 ? asUint16(data) : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
   const planes = toPlanes(samples, info.width, info.height, channels, depth);
-
   const source: SourceInfo = {
     path: file,
     format,
@@ -133,6 +150,13 @@ export async function decodeImage(header: ImageFileHeader, limits: DecodeLimits)
     warnings,
   };
   return { width: info.width, height: info.height, rgb: planes.rgb, alpha: planes.alpha, source };
+}
+
+/** A failure while reading `file` as a DaemonError: typed ones as they are, anything else (a read error, a broken invariant) as DecodeFailed naming the file. */
+function decodeError(file: string, error: unknown): DaemonError {
+  if (error instanceof DaemonError) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  return new DaemonError('DecodeFailed', message.includes(file) ? message : `${file}: ${message}`, file);
 }
 
 /**
@@ -254,9 +278,10 @@ function readBmpHeaderOf(file: string, bytes: Buffer): ReturnType<typeof readBmp
   }
 }
 
-function bmpFailure(file: string, error: unknown): Error {
-  if (error instanceof BmpFormatError) return new Error(`Cannot read BMP image '${file}': ${error.message}`);
-  return error instanceof Error ? error : new Error(String(error));
+function bmpFailure(file: string, error: unknown): unknown {
+  if (error instanceof BmpFormatError)
+    return new DaemonError('DecodeFailed', `Cannot read BMP image '${file}': ${error.message}`, file);
+  return error;
 }
 
 async function checkIsReadableFile(file: string): Promise<void> {
@@ -265,17 +290,34 @@ async function checkIsReadableFile(file: string): Promise<void> {
     stats = await fs.stat(file);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new Error(`Cannot read image '${file}': the file does not exist. Check the path.`);
-    if (code === 'EACCES' || code === 'EPERM') throw new Error(`Cannot read image '${file}': permission denied.`);
-    throw new Error(`Cannot read image '${file}': ${(error as Error).message}`);
+    if (code === 'ENOENT')
+      throw new DaemonError(
+        'InputNotFound',
+        `Cannot read image '${file}': the file does not exist. Check the path.`,
+        file,
+      );
+    if (code === 'EACCES' || code === 'EPERM')
+      throw new DaemonError('DecodeFailed', `Cannot read image '${file}': permission denied.`, file);
+    throw new DaemonError('DecodeFailed', `Cannot read image '${file}': ${(error as Error).message}`, file);
   }
   if (stats.isDirectory()) {
-    throw new Error(`'${file}' is a folder, not an image file. Choose a ${READABLE_FORMATS_HINT} file.`);
+    throw new DaemonError(
+      'DecodeFailed',
+      `'${file}' is a folder, not an image file. Choose a ${READABLE_FORMATS_HINT} file.`,
+      file,
+    );
   }
-  if (!stats.isFile()) throw new Error(`'${file}' is not a regular file. Choose a ${READABLE_FORMATS_HINT} file.`);
+  if (!stats.isFile())
+    throw new DaemonError(
+      'DecodeFailed',
+      `'${file}' is not a regular file. Choose a ${READABLE_FORMATS_HINT} file.`,
+      file,
+    );
   if (stats.size === 0) {
-    throw new Error(
+    throw new DaemonError(
+      'DecodeFailed',
       `Cannot read image '${file}': the file is empty (0 bytes). It may be an unfinished download or copy.`,
+      file,
     );
   }
 }
@@ -304,29 +346,48 @@ async function readMetadata(file: string): Promise<sharp.Metadata> {
   }
 }
 
-function decodeFailure(file: string, error: unknown, maxPixels: number | null): Error {
+/** What libvips said, as a DaemonError naming the file. It gives only text, so its cause is read from that, here and nowhere else. */
+function decodeFailure(file: string, error: unknown, maxPixels: number | null): DaemonError {
   const detail = error instanceof Error ? error.message : String(error);
   if (/unsupported image format/i.test(detail)) {
-    return new Error(`Cannot read '${file}': it is not an image in a supported format (${READABLE_FORMATS_HINT}).`);
+    return new DaemonError(
+      'DecodeFailed',
+      `Cannot read '${file}': it is not an image in a supported format (${READABLE_FORMATS_HINT}).`,
+      file,
+    );
   }
+  // A size over one of libvips' own limits is reported in these words: too large, not damaged.
+  const code = /pixel limit|too large|exceeds/i.test(detail) ? 'ImageTooLarge' : 'DecodeFailed';
   if (/unsupported (codec|feature|compression)|compression .* not supported/i.test(detail)) {
-    return new Error(
+    return new DaemonError(
+      code,
       `Cannot decode '${file}': it uses a compression this build cannot decode (decoder said: ${detail.trim()}). ` +
         'Convert it to PNG or JPEG first.',
+      file,
     );
   }
   if (/pixel limit/i.test(detail) && maxPixels !== null) {
-    return new Error(`Cannot read '${file}': it is larger than the limit of ${maxPixels} pixels.`);
+    return new DaemonError(
+      'ImageTooLarge',
+      `Cannot read '${file}': it is larger than the limit of ${maxPixels} pixels.`,
+      file,
+    );
   }
-  return new Error(`Cannot decode '${file}': the file is damaged or truncated (decoder said: ${detail.trim()}).`);
+  return new DaemonError(
+    code,
+    `Cannot decode '${file}': the file is damaged or truncated (decoder said: ${detail.trim()}).`,
+    file,
+  );
 }
 
 function checkPixelLimit(file: string, width: number, height: number, maxPixels: number): void {
   const pixels = width * height;
   if (pixels > maxPixels) {
-    throw new Error(
+    throw new DaemonError(
+      'ImageTooLarge',
       `'${file}' is ${width}x${height} (${(pixels / 1e6).toFixed(1)} megapixels), more than the limit of ` +
         `${maxPixels} pixels (${(maxPixels / 1e6).toFixed(1)} megapixels). Downscale it first or raise the input pixel limit.`,
+      file,
     );
   }
 }
