@@ -4,7 +4,6 @@
 // failed or cancelled job removes its temporary file, so nothing partial is left.
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
-import sharp from 'sharp';
 import { DaemonError } from '../protocol/errors';
 import { DEFAULT_PADDING } from '../protocol/protocol';
 import type {
@@ -20,7 +19,7 @@ import type {
 } from '../protocol/protocol';
 import { parseBackground, type Rgba } from '../protocol/params';
 import { decodeImage, readImageHeader } from '../image/decode';
-import { encodeImage } from '../image/encode';
+import { encodeImage, encodePreview } from '../image/encode';
 import {
   ALPHA_FORMATS,
   SIXTEEN_BIT_FORMATS,
@@ -29,7 +28,7 @@ import {
   formatForName,
   outputFormatFor,
 } from '../image/formats';
-import type { DecodedImage, PlanarImage, SourceInfo } from '../image/types';
+import type { DecodedImage, PlanarImage, Raster, SourceInfo } from '../image/types';
 import { planPasses, type PassPlan, type Size, type Target } from './plan';
 import { passGrid, runTiledPass, type TileDone, type TileInference } from './tiled-pass';
 import { fitWindow, resizeLanczos, type Window } from './lanczos';
@@ -278,14 +277,12 @@ function meanOfChannels(rows: Float32Array): Float32Array {
   return out;
 }
 
-async function encodePreview(pixels: PlanarImage, width: number, height: number): Promise<string> {
+/** A tile's pixels at preview size, as an 8-bit raster. */
+function previewRaster(pixels: PlanarImage, width: number, height: number): Raster & { readonly depth: 8 } {
   const small = resizeLanczos(pixels, width, height);
-  const raster = new Uint8Array(width * height * 3);
-  quantisePlanes(raster, width, 3, 0, 0, width, height, small.data, 3, 0);
-  const png = await sharp(raster, { raw: { width, height, channels: 3 } })
-    .png({ compressionLevel: 1 })
-    .toBuffer();
-  return png.toString('base64');
+  const data = new Uint8Array(width * height * 3);
+  quantisePlanes(data, width, 3, 0, 0, width, height, small.data, 3, 0);
+  return { width, height, channels: 3, depth: 8, data };
 }
 
 /** One pass's geometry: input size, tile and grid. */
@@ -611,7 +608,7 @@ export async function runPipeline(req: PipelineRequest, ctx: PipelineContext): P
         height: Math.max(1, Math.round(info.rect.height * fy)),
       };
       previews = previews.then(async () => {
-        const png = await encodePreview(info.pixels, rect.width, rect.height);
+        const png = await encodePreview(previewRaster(info.pixels, rect.width, rect.height));
         ctx.progress({ ...update, preview: { png, rect, scale: previewScale } });
       });
     };

@@ -109,6 +109,13 @@ export async function encodeImage(raster: Raster, source: SourceInfo, target: En
   }
 }
 
+/** A small PNG of an 8-bit raster, base64, for a live preview: written fast (compression level 1) rather than small. */
+export async function encodePreview(raster: Raster & { readonly depth: 8 }): Promise<string> {
+  const { width, height, channels } = raster;
+  const png = await sharp(raster.data, { raw: { width, height, channels } }).png({ compressionLevel: 1 }).toBuffer();
+  return png.toString('base64');
+}
+
 async function writeWith<T>(encode: () => Promise<T>, file: string): Promise<T> {
   try {
     return await encode();
