@@ -234,29 +234,20 @@ async function namedOutput(file: string, req: PipelineRequest): Promise<string> 
   return file;
 }
 
+/** What a user can do about a failed write, by errno (libvips' own failures carry one too: see EncodeWriteError). */
+const WRITE_FAILURES: Readonly<Record<string, string>> = {
+  ENOSPC: 'the disk is full',
+  EACCES: 'permission denied',
+  EPERM: 'permission denied',
+  EROFS: 'the file system is read-only',
+  EDQUOT: 'the disk quota is exceeded',
+};
+
 function writeError(file: string, e: unknown): DaemonError {
   if (e instanceof DaemonError) return e;
   if (e instanceof NameTaken) return new DaemonError('OutputNotWritable', e.message, e.file);
   const err = e as NodeJS.ErrnoException;
-  const why: Record<string, string> = {
-    ENOSPC: 'the disk is full',
-    EACCES: 'permission denied',
-    EPERM: 'permission denied',
-    EROFS: 'the file system is read-only',
-    EDQUOT: 'the disk quota is exceeded',
-  };
-  // libvips reports write failures as text without an errno code.
-  const text = err.message || String(e);
-  const fromText = /No space left on device/i.test(text)
-    ? why.ENOSPC
-    : /Read-only file system/i.test(text)
-      ? why.EROFS
-      : /Permission denied/i.test(text)
-        ? why.EACCES
-        : /Disk quota exceeded/i.test(text)
-          ? why.EDQUOT
-          : undefined;
-  const reason = (err.code && why[err.code]) ?? fromText ?? text.split('\n')[0];
+  const reason = (err.code && WRITE_FAILURES[err.code]) ?? (err.message || String(e)).split('\n')[0];
   return new DaemonError('OutputNotWritable', `${file}: cannot write the output: ${reason}`, file);
 }
 

@@ -116,12 +116,34 @@ export async function encodePreview(raster: Raster & { readonly depth: 8 }): Pro
   return png.toString('base64');
 }
 
+/**
+ * libvips could not write `file`. It reports why only as text, so the errno that text
+ * means is read from it here, once, and carried in `code` as Node's own file errors carry
+ * theirs: callers tell a full disk from a read-only one by code.
+ */
+export class EncodeWriteError extends Error implements NodeJS.ErrnoException {
+  readonly code: string | undefined;
+
+  constructor(file: string, detail: string) {
+    super(`Cannot write '${file}': ${detail.trim()}`);
+    this.name = 'EncodeWriteError';
+    this.code = LIBVIPS_ERRNO.find(([pattern]) => pattern.test(detail))?.[1];
+  }
+}
+
+/** The libvips messages for the write failures a user can act on, and the errno each means. */
+const LIBVIPS_ERRNO: readonly (readonly [RegExp, string])[] = [
+  [/No space left on device/i, 'ENOSPC'],
+  [/Read-only file system/i, 'EROFS'],
+  [/Permission denied/i, 'EACCES'],
+  [/Disk quota exceeded/i, 'EDQUOT'],
+];
+
 async function writeWith<T>(encode: () => Promise<T>, file: string): Promise<T> {
   try {
     return await encode();
   } catch (error) {
-    const detail = error instanceof Error ? error.message : String(error);
-    throw new Error(`Cannot write '${file}': ${detail.trim()}`);
+    throw new EncodeWriteError(file, error instanceof Error ? error.message : String(error));
   }
 }
 
