@@ -10,6 +10,7 @@
 import { axisSpans, type Span } from './tiles';
 import { axisBlend } from './blend';
 import { blendRows, type HeldTile } from './composite';
+import { DaemonError } from '../protocol/errors';
 import type { Rect } from '../protocol/protocol';
 import type { PlanarImage } from '../image/types';
 
@@ -93,7 +94,12 @@ export function extractRegion(
   return { width: w, height: h, channels: img.channels, data: out };
 }
 
-export class OutOfMemoryError extends Error {}
+/** A tile ran out of memory even at the smallest size the pass may split it to. */
+export class OutOfMemoryError extends DaemonError {
+  constructor(message: string) {
+    super('OutOfMemory', message);
+  }
+}
 
 /**
  * onnxruntime-node runs a session synchronously on the main thread, so a `$/cancelRequest`
@@ -140,7 +146,8 @@ async function inferPadded(
   const ow = Math.round(input.width * scale);
   const oh = Math.round(input.height * scale);
   if (out.width !== ow || out.height !== oh || out.channels !== region.channels) {
-    throw new Error(
+    throw new DaemonError(
+      'ModelInvalid',
       `the model returned ${out.channels}x${out.height}x${out.width} for a ${input.channels}x${input.height}x${input.width} tile; ` +
         `expected ${region.channels}x${oh}x${ow} (scale ${scale})`,
     );
