@@ -49,7 +49,7 @@ export async function tilingOverheadMs(size: number, scale: number, work: TileWo
       edgePad,
       inputMultiple: 1,
       minTile: 32,
-      checkpoint: () => undefined,
+      signal: new AbortController().signal,
     },
     (y, count, rows) => quantisePlanes(raster, outW, 3, 0, y, outW, count, rows, 3, 0),
   );

@@ -44,6 +44,7 @@ import {
   templateExtension,
 } from './output-path';
 import { autoMaxCore, chooseTile } from './tile-size';
+import { throwIfCancelled } from './cancel';
 import { EtaTracker, ThroughputMemory, type Work } from './eta';
 import {
   SIDECAR_FORMAT,
@@ -101,8 +102,8 @@ export interface PipelineContext {
   readonly provider: ExecutionProvider;
   /** Loads (or finds resident) the model's session; called after the input checks pass. */
   readonly load: () => Promise<TileInference>;
-  /** Throws DaemonError('Cancelled') once the job is cancelled. */
-  readonly checkpoint: () => void;
+  /** Aborted when the job is cancelled: checked between tiles and between stages. */
+  readonly signal: AbortSignal;
   readonly progress: (update: ProgressUpdate) => void;
   /** Pixel limits, and the machine's memory (for the automatic tile size). */
   readonly limits: { readonly maxInputPixels: number; readonly maxOutputPixels: number; readonly memoryBytes: number };
@@ -405,7 +406,38 @@ function outputDepth(sourceDepth: 8 | 16, format: OutputFormat): 8 | 16 {
   return sourceDepth === 16 && SIXTEEN_BIT_FORMATS.has(format) ? 16 : 8;
 }
 
-export async function runPipeline(req: PipelineRequest, ctx: PipelineContext): Promise<UpscaleResult> {
+/**
+ * What service.ts passes today: a checkpoint that throws once jobs.ts has marked the job
+ * cancelled. The queue is moving to an AbortSignal (the \`contract\` branch); until then
+ * runPipeline takes either, and withSignal is the one place that knows the checkpoint.
+ */
+export type CheckpointContext = Omit<PipelineContext, 'signal'> & { readonly checkpoint: () => void };
+
+function withSignal(ctx: PipelineContext | CheckpointContext): PipelineContext {
+  if (!('checkpoint' in ctx)) return ctx;
+  const { checkpoint, ...rest } = ctx;
+  // jobs.ts marks a cancelled job without an event to listen to, so the signal asks the
+  // checkpoint each time it is read (the engine reads it before every tile and stage).
+  const controller = new AbortController();
+  Object.defineProperty(controller.signal, 'aborted', {
+    get: () => {
+      try {
+        checkpoint();
+        return false;
+      } catch (e) {
+        controller.abort(e);
+        return true;
+      }
+    },
+  });
+  return { ...rest, signal: controller.signal };
+}
+
+export async function runPipeline(
+  req: PipelineRequest,
+  context: PipelineContext | CheckpointContext,
+): Promise<UpscaleResult> {
+  const ctx = withSignal(context);
   const now = ctx.now ?? (() => performance.now());
   const started = now();
   await checkInput(req.input);
@@ -519,14 +551,14 @@ export async function runPipeline(req: PipelineRequest, ctx: PipelineContext): P
     ? { width: decoded.width, height: decoded.height, channels: 1, data: decoded.alpha }
     : null;
   decoded = null; // the planes live on in rgb/alpha only, so each is freed once its pass is done
-  ctx.checkpoint();
+  throwIfCancelled(ctx.signal);
   const alphaByModel = alpha !== null && req.alpha === 'model';
   const alphaPlanes = alphaByModel ? 2 : 1;
   eta = new EtaTracker(throughput, etaWork(ctx, layouts, alphaPlanes), now);
 
   ctx.progress(withEta({ stage: 'load', pass: 0, passes, done: 0, total: 0 }));
   const infer = await ctx.load();
-  ctx.checkpoint();
+  throwIfCancelled(ctx.signal);
 
   const inferStart = now();
   const depth = outputDepth(source.depth, out.format);
@@ -608,7 +640,7 @@ export async function runPipeline(req: PipelineRequest, ctx: PipelineContext): P
       scale: ctx.model.scale,
       inputMultiple: ctx.model.inputMultiple,
       minTile: MIN_TILE,
-      checkpoint: ctx.checkpoint,
+      signal: ctx.signal,
       onTile: (info: TileDone) => report(info, planes),
     });
     ctx.progress(
@@ -715,7 +747,7 @@ export async function runPipeline(req: PipelineRequest, ctx: PipelineContext): P
     alpha = null;
   }
   const data = allocateRaster();
-  ctx.checkpoint();
+  throwIfCancelled(ctx.signal);
 
   ctx.progress({ stage: 'encode', pass: passes, passes, done: 0, total: 0 });
   const encodeStart = now();
@@ -732,7 +764,7 @@ export async function runPipeline(req: PipelineRequest, ctx: PipelineContext): P
       ...(req.quality !== undefined ? { quality: req.quality } : {}),
     });
     warnings = [...warnings, ...(result?.warnings ?? [])];
-    ctx.checkpoint();
+    throwIfCancelled(ctx.signal);
     // Checked again: the job may have run long enough for someone else to take the name.
     const finalPath = out.named ? await namedOutput(out.file, req) : await freePath(out.file, req.input, req.overwrite);
     if (req.sidecar) {

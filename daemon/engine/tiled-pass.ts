@@ -10,6 +10,7 @@
 import { axisSpans, type Span } from './tiles';
 import { axisBlend } from './blend';
 import { blendRows, type HeldTile } from './composite';
+import { throwIfCancelled } from './cancel';
 import { DaemonError } from '../protocol/errors';
 import type { Rect } from '../protocol/protocol';
 import type { PlanarImage } from '../image/types';
@@ -47,8 +48,8 @@ export interface PassOptions {
   readonly inputMultiple: number;
   /** Smallest tile the out-of-memory fallback may split down to. */
   readonly minTile: number;
-  /** Throws to stop the pass (cancellation); called before every tile. */
-  readonly checkpoint: () => void;
+  /** Cancels the pass: checked before every tile. */
+  readonly signal: AbortSignal;
   readonly onTile?: (info: TileDone) => void;
 }
 
@@ -104,7 +105,7 @@ export class OutOfMemoryError extends DaemonError {
 /**
  * onnxruntime-node runs a session synchronously on the main thread, so a `$/cancelRequest`
  * that arrived during a tile is still unread when that tile returns. Letting pending I/O
- * run before each checkpoint makes a cancel take effect before the next tile, not the one
+ * run before each check of the signal makes a cancel take effect before the next tile, not the one
  * after it.
  */
 function yieldToEvents(): Promise<void> {
@@ -205,7 +206,7 @@ async function inferAdaptive(
     const row: HeldTile[] = [];
     for (let c = 0; c < cols.length; c++) {
       await yieldToEvents();
-      opts.checkpoint();
+      throwIfCancelled(opts.signal);
       const rs = rows[r] as Span;
       const cs = cols[c] as Span;
       const part = extractRegion(region, cs.start, rs.start, cs.end - cs.start, rs.end - rs.start);
@@ -268,7 +269,7 @@ export async function runTiledPass(
     const outputs: HeldTile[] = [];
     for (let c = 0; c < cols.length; c++) {
       await yieldToEvents();
-      opts.checkpoint();
+      throwIfCancelled(opts.signal);
       const cs = cols[c] as Span;
       const region = extractRegion(
         img,

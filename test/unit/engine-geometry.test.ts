@@ -94,7 +94,7 @@ test('wrap padding through tiles and the edge pad: a periodic image gives exactl
         edgePad: 4,
         inputMultiple: 1,
         minTile: 8,
-        checkpoint: () => undefined,
+        signal: new AbortController().signal,
         padding,
       },
       (y, count, rows) => {
