@@ -1,5 +1,6 @@
 // libvips as shipped with sharp cannot read BMP, and BMP is still common from screenshots and
 // old tools. This covers the uncompressed variants; compressed ones are refused by name.
+import { sample } from './checked';
 
 export class BmpFormatError extends Error {
   override name = 'BmpFormatError';
@@ -192,9 +193,9 @@ function decodePalette(bytes: Uint8Array, header: BmpHeader, rowStart: (y: numbe
   const colours = new Uint8Array(256 * 3);
   for (let i = 0; i < header.paletteSize; i++) {
     const at = header.paletteOffset + i * header.paletteEntrySize;
-    colours[3 * i] = bytes[at + 2] as number;
-    colours[3 * i + 1] = bytes[at + 1] as number;
-    colours[3 * i + 2] = bytes[at] as number;
+    colours[3 * i] = sample(bytes, at + 2);
+    colours[3 * i + 1] = sample(bytes, at + 1);
+    colours[3 * i + 2] = sample(bytes, at);
   }
   const data = new Uint8Array(width * height * 3);
   const perByte = 8 / bitsPerPixel;
@@ -203,14 +204,14 @@ function decodePalette(bytes: Uint8Array, header: BmpHeader, rowStart: (y: numbe
     const row = rowStart(y);
     let out = y * width * 3;
     for (let x = 0; x < width; x++) {
-      const byte = bytes[row + Math.floor(x / perByte)] as number;
+      const byte = sample(bytes, row + Math.floor(x / perByte));
       const shift = 8 - bitsPerPixel * ((x % perByte) + 1);
       const index = (byte >> shift) & indexMask;
       // Indices past the palette are invalid; black is what most readers show.
       if (index < header.paletteSize) {
-        data[out] = colours[3 * index] as number;
-        data[out + 1] = colours[3 * index + 1] as number;
-        data[out + 2] = colours[3 * index + 2] as number;
+        data[out] = sample(colours, 3 * index);
+        data[out + 1] = sample(colours, 3 * index + 1);
+        data[out + 2] = sample(colours, 3 * index + 2);
       }
       out += 3;
     }
@@ -225,9 +226,9 @@ function decodeBgr24(bytes: Uint8Array, header: BmpHeader, rowStart: (y: number)
     let src = rowStart(y);
     let out = y * width * 3;
     for (let x = 0; x < width; x++) {
-      data[out] = bytes[src + 2] as number;
-      data[out + 1] = bytes[src + 1] as number;
-      data[out + 2] = bytes[src] as number;
+      data[out] = sample(bytes, src + 2);
+      data[out + 1] = sample(bytes, src + 1);
+      data[out + 2] = sample(bytes, src);
       src += 3;
       out += 3;
     }
@@ -288,9 +289,9 @@ function decodeMasked(bytes: Uint8Array, header: BmpHeader, rowStart: (y: number
   if (hasAlpha) return { width, height, channels: 4, data, palette: false, hasAlpha: true, bitsPerPixel };
   const rgb = new Uint8Array(width * height * 3);
   for (let p = 0, q = 0; p < rgb.length; p += 3, q += 4) {
-    rgb[p] = data[q] as number;
-    rgb[p + 1] = data[q + 1] as number;
-    rgb[p + 2] = data[q + 2] as number;
+    rgb[p] = sample(data, q);
+    rgb[p + 1] = sample(data, q + 1);
+    rgb[p + 2] = sample(data, q + 2);
   }
   return { width, height, channels: 3, data: rgb, palette: false, hasAlpha: false, bitsPerPixel };
 }

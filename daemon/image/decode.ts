@@ -1,6 +1,7 @@
 import { promises as fs } from 'node:fs';
 import sharp from 'sharp';
 import { bleedColour } from './alpha';
+import { f32, sample } from './checked';
 import { DaemonError } from '../protocol/errors';
 import { BmpFormatError, decodeBmp, isBmp, readBmpHeader } from './bmp';
 import type { DecodedImage, DecodeLimits, ImageHeader, SourceInfo } from './types';
@@ -184,18 +185,18 @@ export function toPlanes(
   const alpha = channels === 2 || channels === 4 ? new Float32Array(n) : null;
   if (channels >= 3) {
     for (let p = 0, s = 0; p < n; p++, s += channels) {
-      rgb[p] = table[samples[s] as number] as number;
-      rgb[n + p] = table[samples[s + 1] as number] as number;
-      rgb[2 * n + p] = table[samples[s + 2] as number] as number;
-      if (alpha !== null) alpha[p] = table[samples[s + 3] as number] as number;
+      rgb[p] = f32(table, sample(samples, s));
+      rgb[n + p] = f32(table, sample(samples, s + 1));
+      rgb[2 * n + p] = f32(table, sample(samples, s + 2));
+      if (alpha !== null) alpha[p] = f32(table, sample(samples, s + 3));
     }
   } else {
     for (let p = 0, s = 0; p < n; p++, s += channels) {
-      const grey = table[samples[s] as number] as number;
+      const grey = f32(table, sample(samples, s));
       rgb[p] = grey;
       rgb[n + p] = grey;
       rgb[2 * n + p] = grey;
-      if (alpha !== null) alpha[p] = table[samples[s + 1] as number] as number;
+      if (alpha !== null) alpha[p] = f32(table, sample(samples, s + 1));
     }
   }
   if (alpha === null) return { rgb, alpha };

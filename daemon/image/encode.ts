@@ -3,6 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import sharp from 'sharp';
+import { item } from './checked';
 import { ALPHA_FORMATS, SIXTEEN_BIT_FORMATS, checkOutputSize, formatDisplayName } from './formats';
 import type { EncodeResult, EncodeTarget, OutputFormat, Raster, SourceInfo } from './types';
 
@@ -282,8 +283,8 @@ export function withExifInWebp(webp: Buffer, tiff: Buffer): Buffer {
     vp8x.writeUIntLE(height - 1, 15, 3);
     chunks.unshift(vp8x);
   }
-  const header = Buffer.from(chunks[0] as Buffer);
-  header[8] = (header[8] as number) | VP8X_FLAG_EXIF;
+  const header = Buffer.from(item(chunks, 0));
+  header.writeUInt8(header.readUInt8(8) | VP8X_FLAG_EXIF, 8);
   chunks[0] = header;
   const exifChunk = Buffer.alloc(8 + tiff.length + (tiff.length % 2));
   exifChunk.write('EXIF', 0, 'latin1');
