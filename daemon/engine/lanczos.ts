@@ -2,6 +2,7 @@
 // Done here rather than in libvips because sharp's raw input does not carry float32
 // samples through unchanged, and the final resize must run in float so that 16-bit
 // sources are quantised once, at the end.
+import { f32, i32 } from '../image/checked';
 import type { PlanarImage } from '../image/types';
 import { wrapIndex } from './tiled-pass';
 
@@ -45,7 +46,7 @@ export function axisTaps(inLength: number, outLength: number, start = 0, length 
       weights[o * count + k] = w;
       sum += w;
     }
-    for (let k = 0; k < count; k++) weights[o * count + k] = (weights[o * count + k] as number) / sum;
+    for (let k = 0; k < count; k++) weights[o * count + k] = f32(weights, o * count + k) / sum;
   }
   return { first, count, weights };
 }
@@ -85,21 +86,20 @@ export function resizeLanczos(
       const srcRow = src + y * img.width;
       for (let x = 0; x < width; x++) {
         let acc = 0;
-        const lo = tx.first[x] as number;
+        const lo = i32(tx.first, x);
         for (let k = 0; k < tx.count; k++) {
-          acc +=
-            (tx.weights[x * tx.count + k] as number) * (img.data[srcRow + clampIndex(lo + k, img.width)] as number);
+          acc += f32(tx.weights, x * tx.count + k) * f32(img.data, srcRow + clampIndex(lo + k, img.width));
         }
         row[y * width + x] = acc;
       }
     }
     const dst = c * width * height;
     for (let y = 0; y < height; y++) {
-      const lo = ty.first[y] as number;
+      const lo = i32(ty.first, y);
       for (let x = 0; x < width; x++) {
         let acc = 0;
         for (let k = 0; k < ty.count; k++) {
-          acc += (ty.weights[y * ty.count + k] as number) * (row[clampIndex(lo + k, img.height) * width + x] as number);
+          acc += f32(ty.weights, y * ty.count + k) * f32(row, clampIndex(lo + k, img.height) * width + x);
         }
         out[dst + y * width + x] = acc;
       }

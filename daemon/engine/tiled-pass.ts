@@ -11,6 +11,7 @@ import { axisSpans, type Span } from './tiles';
 import { axisBlend } from './blend';
 import { blendRows, type HeldTile } from './composite';
 import { throwIfCancelled } from './cancel';
+import { f32, i32, item } from '../image/checked';
 import { DaemonError } from '../protocol/errors';
 import type { Rect } from '../protocol/protocol';
 import type { PlanarImage } from '../image/types';
@@ -89,7 +90,7 @@ export function extractRegion(
     for (let y = 0; y < h; y++) {
       const src = c * plane + index(y0 + y, img.height) * img.width;
       const dst = (c * h + y) * w;
-      for (let x = 0; x < w; x++) out[dst + x] = img.data[src + (xs[x] as number)] as number;
+      for (let x = 0; x < w; x++) out[dst + x] = f32(img.data, src + i32(xs, x));
     }
   }
   return { width: w, height: h, channels: img.channels, data: out };
@@ -124,7 +125,7 @@ export function isOutOfMemory(e: unknown): boolean {
 
 /** The cell a tile decides: from the midline of the overlap before it to the one after. */
 function cell(spans: readonly Span[], i: number): Span {
-  const s = spans[i] as Span;
+  const s = item(spans, i);
   const prev = spans[i - 1];
   const next = spans[i + 1];
   return {
@@ -202,22 +203,20 @@ async function inferAdaptive(
   const rowBlend = axisBlend(rows, opts.scale);
   const colBlend = axisBlend(cols, opts.scale);
   const parts: HeldTile[][] = [];
-  for (let r = 0; r < rows.length; r++) {
+  for (const [r, rs] of rows.entries()) {
     const row: HeldTile[] = [];
-    for (let c = 0; c < cols.length; c++) {
+    for (const cs of cols) {
       await yieldToEvents();
       throwIfCancelled(opts.signal);
-      const rs = rows[r] as Span;
-      const cs = cols[c] as Span;
       const part = extractRegion(region, cs.start, rs.start, cs.end - cs.start, rs.end - rs.start);
-      row.push({ ...(await inferAdaptive(infer, part, opts, limit)), firstRow: rowBlend.starts[r] as number });
+      row.push({ ...(await inferAdaptive(infer, part, opts, limit)), firstRow: item(rowBlend.starts, r) });
     }
     parts.push(row);
   }
   const ow = Math.round(region.width * opts.scale);
   const oh = Math.round(region.height * opts.scale);
   const data = new Float32Array(region.channels * ow * oh);
-  blendRows(data, rowBlend, colBlend, (r, c) => (parts[r] as HeldTile[])[c] as HeldTile, region.channels, 0, oh, 0, ow);
+  blendRows(data, rowBlend, colBlend, (r, c) => item(item(parts, r), c), region.channels, 0, oh, 0, ow);
   return { width: ow, height: oh, channels: region.channels, data };
 }
 
@@ -263,14 +262,12 @@ export async function runTiledPass(
   let base = 0; // the first padded-output row not yet handed on
   let done = 0;
 
-  for (let r = 0; r < rows.length; r++) {
-    const rs = rows[r] as Span;
+  for (const [r, rs] of rows.entries()) {
     const rowCell = cell(rows, r);
     const outputs: HeldTile[] = [];
-    for (let c = 0; c < cols.length; c++) {
+    for (const [c, cs] of cols.entries()) {
       await yieldToEvents();
       throwIfCancelled(opts.signal);
-      const cs = cols[c] as Span;
       const region = extractRegion(
         img,
         cs.start - pad,
@@ -280,7 +277,7 @@ export async function runTiledPass(
         opts.padding ?? 'reflect',
       );
       const out = await inferAdaptive(infer, region, opts, limit);
-      outputs.push({ ...out, firstRow: rowBlend.starts[r] as number });
+      outputs.push({ ...out, firstRow: item(rowBlend.starts, r) });
       done++;
       if (opts.onTile) {
         const colCell = cell(cols, c);
@@ -328,7 +325,7 @@ export async function runTiledPass(
   /** Drops tile outputs above `finalEnd`: whole tiles that end there, the top rows of those that reach below. */
   function release(finalEnd: number): void {
     for (const [r, tiles] of held) {
-      const first = tiles[0] as HeldTile;
+      const first = item(tiles, 0);
       if (first.firstRow + first.height <= finalEnd) {
         held.delete(r);
       } else if (first.firstRow < finalEnd) {
