@@ -5,47 +5,29 @@
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { DaemonError } from '../protocol/errors';
-import { DEFAULT_PADDING } from '../protocol/protocol';
-import type {
-  AlphaMode,
-  ExecutionProvider,
-  OutputFormat,
-  Padding,
-  PlannedPass,
-  ProgressParams,
-  UpscalePlan,
-  UpscaleResult,
-  UpscaleTimings,
-} from '../protocol/protocol';
-import { parseBackground, type Rgba } from '../protocol/params';
+import type { ExecutionProvider, ProgressParams, UpscaleResult, UpscaleTimings } from '../protocol/protocol';
 import { decodeImage, readImageHeader } from '../image/decode';
 import { encodeImage, encodePreview } from '../image/encode';
-import {
-  ALPHA_FORMATS,
-  SIXTEEN_BIT_FORMATS,
-  checkOutputSize,
-  extensionFor,
-  formatForName,
-  outputFormatFor,
-} from '../image/formats';
 import type { DecodedImage, PlanarImage, Raster, SourceInfo } from '../image/types';
-import { planPasses, type PassPlan, type Size, type Target } from './plan';
-import { passGrid, runTiledPass, type TileDone, type TileInference } from './tiled-pass';
+import { runTiledPass, type TileDone, type TileInference } from './tiled-pass';
 import { fitWindow, resizeLanczos, type Window } from './lanczos';
 import { fillChannel, quantisePlanes, quantiseSample } from './quantise';
-import {
-  applyTemplate,
-  checkNamedOutput,
-  DEFAULT_TEMPLATE,
-  freePath,
-  NameTaken,
-  partialPath,
-  placeFile,
-  templateExtension,
-} from './output-path';
-import { autoMaxCore, chooseTile } from './tile-size';
+import { checkNamedOutput, freePath, NameTaken, partialPath, placeFile } from './output-path';
 import { throwIfCancelled } from './cancel';
 import { EtaTracker, ThroughputMemory, type Work } from './eta';
+import {
+  MIN_TILE,
+  planJob,
+  settleAlpha,
+  withOutputFile,
+  type JobLimits,
+  type JobPlan,
+  type OutputChoice,
+  type OutputPlace,
+  type PassLayout,
+  type PipelineModel,
+  type PipelineRequest,
+} from './job-plan';
 import {
   SIDECAR_FORMAT,
   runtimeVersions,
@@ -56,42 +38,6 @@ import {
   writeSidecar,
   type Sidecar,
 } from './sidecar';
-
-export interface PipelineRequest {
-  readonly input: string;
-  readonly output?: string;
-  readonly template?: string;
-  readonly target: Target;
-  /** Tile size in input pixels, 0 for the whole image, undefined for automatic. */
-  readonly tile?: number;
-  readonly overlap?: number;
-  readonly format?: OutputFormat;
-  readonly quality?: number;
-  readonly alpha: AlphaMode;
-  readonly overwrite: boolean;
-  readonly previewWidth?: number;
-  /** Padding colour for fit 'contain': `#rrggbb`, `#rgb` or `transparent`. */
-  readonly background?: string;
-  readonly padding?: Padding;
-  /** Plan and check only; nothing is decoded, run or written. */
-  readonly dryRun?: boolean;
-  /** Write the reproducibility record beside the output. */
-  readonly sidecar?: boolean;
-  /** The request as received, for the sidecar. */
-  readonly params?: Readonly<Record<string, unknown>>;
-  /** Why this model was chosen, for the plan. */
-  readonly modelReason?: string;
-}
-
-export interface PipelineModel {
-  readonly id: string;
-  readonly scale: number;
-  readonly inputMultiple: number;
-  /** The ONNX file, hashed into the sidecar. */
-  readonly onnxPath?: string;
-  /** Peak activation bytes per input pixel, when known: heavy models get smaller automatic tiles. */
-  readonly activationBytesPerPixel?: number | null;
-}
 
 /** A progress notification before the daemon adds the job and request ids. */
 export type ProgressUpdate = Omit<ProgressParams, 'jobId' | 'requestId' | 'queuePosition'>;
@@ -105,8 +51,7 @@ export interface PipelineContext {
   /** Aborted when the job is cancelled: checked between tiles and between stages. */
   readonly signal: AbortSignal;
   readonly progress: (update: ProgressUpdate) => void;
-  /** Pixel limits, and the machine's memory (for the automatic tile size). */
-  readonly limits: { readonly maxInputPixels: number; readonly maxOutputPixels: number; readonly memoryBytes: number };
+  readonly limits: JobLimits;
   /** Tile throughput remembered across jobs (default: one per daemon process). */
   readonly throughput?: ThroughputMemory;
   /** The daemon's version, for the sidecar. */
@@ -117,38 +62,6 @@ export interface PipelineContext {
 
 /** Tile throughput per model, provider and tile size, for the life of the daemon process. */
 const daemonThroughput = new ThroughputMemory();
-
-/** Context added on each side of a tile, in input pixels (Real-ESRGAN's tile_pad). */
-export const DEFAULT_OVERLAP = 16;
-/**
- * Mirrored border around the image with `padding: 'reflect'`, in input pixels. Not the
- * default: a whole-image run with it is no longer the model's own output, and on five
- * photos and two models the outer 8 output pixels of a crop came out closer to the same
- * model run with the crop's real surroundings without it in 8 cases of 10, level in one
- * and 0.3 dB behind in one (`npm run bench -- --only border`).
- */
-export const EDGE_PAD = 4;
-
-/**
- * The border added around the image. None by default. Mirrored, it is context for edge
- * tiles, so it is no wider than the context inner tiles get: with --overlap 0 a 512 px
- * tile covers a 512 px image in one piece, not two. With wrap padding the image's edges
- * are seams inside a repeating texture, so they get the context a seam between tiles gets
- * (2 x overlap).
- */
-export function edgePadFor(padding: Padding, overlap: number): number {
-  switch (padding) {
-    case 'none':
-      return 0;
-    case 'reflect':
-      return Math.min(EDGE_PAD, overlap);
-    case 'wrap':
-      return Math.max(EDGE_PAD, 2 * overlap);
-  }
-}
-const MIN_TILE = 32;
-/** Largest output raster: one typed array, which Node 20 limits to 2^32 bytes. */
-export const MAX_RASTER_BYTES = 2 ** 32;
 
 async function checkInput(file: string): Promise<void> {
   let stat;
@@ -161,22 +74,9 @@ async function checkInput(file: string): Promise<void> {
   if (!stat.isFile()) throw new DaemonError('DecodeFailed', `${file}: is not a regular file`, file);
 }
 
-/** Where the output goes, decided before any work. `named`: the user gave the file name, so it is kept or refused, never changed. */
-interface OutputTarget {
-  file: string;
-  readonly format: OutputFormat;
-  readonly named: boolean;
-}
-
-/** Where the output goes, before any work: folder, template, format, clash handling. */
-async function resolveOutput(
-  req: PipelineRequest,
-  model: PipelineModel,
-  input: Size & { format: string },
-  final: Size,
-): Promise<OutputTarget> {
-  const parsed = path.parse(req.input);
-  let folder = parsed.dir;
+/** Where the request puts its output: what planning needs from the file system. */
+async function locateOutput(req: PipelineRequest): Promise<OutputPlace> {
+  let folder = path.parse(req.input).dir;
   let name: string | undefined;
   if (req.output) {
     const isFolder =
@@ -191,37 +91,13 @@ async function resolveOutput(
       name = path.basename(req.output);
     }
   }
-  const named = name !== undefined;
-  const scale = req.target.kind === 'scale' ? req.target.scale : final.width / input.width;
-  let format: OutputFormat;
-  try {
-    if (name !== undefined) format = formatForName(path.join(folder, name), req.format);
-    else {
-      const fallback = outputFormatFor({ format: input.format } as SourceInfo, req.format);
-      const template = req.template ?? DEFAULT_TEMPLATE;
-      name = applyTemplate(template, {
-        name: parsed.name,
-        scale,
-        width: final.width,
-        height: final.height,
-        model: model.id,
-        ext: extensionFor(fallback).replace(/^\./, ''),
-      });
-      const ext = templateExtension(template);
-      format = ext === '{ext}' ? fallback : formatForName(path.join(folder, name), req.format, ext);
-    }
-  } catch (e) {
-    throw new DaemonError('InvalidParams', (e as Error).message, req.output);
-  }
   const folderStat = await fs.stat(folder).catch(() => null);
-  if (!folderStat?.isDirectory())
-    throw new DaemonError('OutputNotWritable', `${folder}: output folder does not exist`, folder);
-  const wanted = path.join(folder, name);
-  return {
-    file: named ? await namedOutput(wanted, req) : await freePath(wanted, req.input, req.overwrite),
-    format,
-    named,
-  };
+  return { folder, name, folderExists: folderStat?.isDirectory() ?? false };
+}
+
+/** The planned output file, if still free: a name the user gave is kept or refused, a name the program chose moves on to the next free one. */
+async function claimOutput(output: OutputChoice, req: PipelineRequest): Promise<string> {
+  return output.named ? namedOutput(output.file, req) : freePath(output.file, req.input, req.overwrite);
 }
 
 async function namedOutput(file: string, req: PipelineRequest): Promise<string> {
@@ -277,121 +153,31 @@ function previewRaster(pixels: PlanarImage, width: number, height: number): Rast
   return { width, height, channels: 3, depth: 8, data };
 }
 
-/** One pass's geometry: input size, tile and grid. */
-interface PassLayout {
-  readonly input: Size;
-  readonly output: Size;
-  readonly tileWidth: number;
-  readonly tileHeight: number;
-  readonly columns: number;
-  readonly rows: number;
-  /** The tensor the model sees per tile (padded extent when one tile spans an axis). */
-  readonly tensorWidth: number;
-  readonly tensorHeight: number;
-}
-
-function passLayouts(
-  input: Size,
-  plan: PassPlan,
-  tile: number | undefined,
-  overlap: number,
-  edgePad: number,
-  maxCore: number,
-): PassLayout[] {
-  const layouts: PassLayout[] = [];
-  let current = input;
-  for (const output of plan.passSizes) {
-    const t = chooseTile(tile, current.width + 2 * edgePad, current.height + 2 * edgePad, overlap, maxCore);
-    const grid = passGrid(current, { tileWidth: t.width, tileHeight: t.height, overlap: 2 * overlap, edgePad });
-    const c0 = grid.cols[0] as { start: number; end: number };
-    const r0 = grid.rows[0] as { start: number; end: number };
-    layouts.push({
-      input: current,
-      output,
-      tileWidth: t.width,
-      tileHeight: t.height,
-      columns: grid.cols.length,
-      rows: grid.rows.length,
-      tensorWidth: c0.end - c0.start,
-      tensorHeight: r0.end - r0.start,
-    });
-    current = output;
-  }
-  return layouts;
-}
-
-/** The padding colour, or null when the output has no padding. */
-function resolveBackground(
-  req: PipelineRequest,
-  plan: PassPlan,
-  format: OutputFormat,
-  warnings: string[],
-): { text: string; rgba: Rgba } | null {
-  const padded = plan.content.width !== plan.final.width || plan.content.height !== plan.final.height;
-  if (!padded) return null;
-  const canAlpha = ALPHA_FORMATS.has(format);
-  let text = req.background ?? (canAlpha ? 'transparent' : '#ffffff');
-  let rgba = parseBackground(text);
-  if (rgba === null)
-    throw new DaemonError('InvalidParams', `upscale: 'background' is "${text}"; expected #rrggbb, #rgb or transparent`);
-  if (rgba.a === 0 && !canAlpha) {
-    warnings.push(
-      `${format.toUpperCase()} cannot store transparency: the padding is white. Choose PNG, WebP, TIFF or AVIF, or --background.`,
-    );
-    text = '#ffffff';
-    rgba = { r: 1, g: 1, b: 1, a: 1 };
-  }
-  return { text, rgba };
-}
-
-function describePlan(
-  req: PipelineRequest,
+function jobResult(
   ctx: PipelineContext,
-  input: Size,
-  plan: PassPlan,
-  layouts: readonly PassLayout[],
-  alphaPlanes: number,
-  background: { text: string } | null,
-  hasAlpha: boolean,
-  out: { file: string; format: OutputFormat },
-  channels: number,
-  depth: number,
-): UpscalePlan {
-  const passes: PlannedPass[] = layouts.map((l) => ({
-    model: ctx.model.id,
-    scale: ctx.model.scale,
-    inputWidth: l.input.width,
-    inputHeight: l.input.height,
-    outputWidth: l.output.width,
-    outputHeight: l.output.height,
-    tileWidth: l.tensorWidth,
-    tileHeight: l.tensorHeight,
-    overlap: 2 * (req.overlap ?? DEFAULT_OVERLAP),
-    columns: l.columns,
-    rows: l.rows,
-    tiles: l.columns * l.rows * alphaPlanes,
-  }));
-  const last = plan.passSizes[plan.passSizes.length - 1] as Size;
+  req: PipelineRequest,
+  job: JobPlan,
+  timings: UpscaleTimings,
+  warnings: readonly string[],
+  extra: Pick<UpscaleResult, 'dryRun' | 'sidecarPath'>,
+): UpscaleResult {
   return {
-    inputWidth: input.width,
-    inputHeight: input.height,
+    jobId: ctx.jobId,
+    input: req.input,
+    outputPath: job.output.file,
+    width: job.geometry.final.width,
+    height: job.geometry.final.height,
+    inputWidth: job.input.width,
+    inputHeight: job.input.height,
     model: ctx.model.id,
-    modelReason: req.modelReason ?? 'named in the request',
-    passes,
-    finalResize: plan.resize
-      ? { fromWidth: last.width, fromHeight: last.height, toWidth: plan.content.width, toHeight: plan.content.height }
-      : null,
-    fit: plan.fit,
-    content: plan.content,
-    background: background?.text ?? null,
-    padding: req.padding ?? DEFAULT_PADDING,
-    alpha: hasAlpha ? req.alpha : null,
-    outputPath: out.file,
-    format: out.format,
-    width: plan.final.width,
-    height: plan.final.height,
-    channels,
-    depth,
+    passes: job.layouts.length,
+    provider: ctx.provider,
+    tile: job.tile,
+    overlap: job.overlap,
+    timings,
+    warnings,
+    plan: job.summary,
+    ...extra,
   };
 }
 
@@ -400,10 +186,6 @@ function etaWork(ctx: PipelineContext, layouts: readonly PassLayout[], alphaPlan
     key: { model: ctx.model.id, provider: ctx.provider, tileWidth: l.tensorWidth, tileHeight: l.tensorHeight },
     tiles: l.columns * l.rows * alphaPlanes,
   }));
-}
-
-function outputDepth(sourceDepth: 8 | 16, format: OutputFormat): 8 | 16 {
-  return sourceDepth === 16 && SIXTEEN_BIT_FORMATS.has(format) ? 16 : 8;
 }
 
 /**
@@ -444,99 +226,23 @@ export async function runPipeline(
   const inputHash = req.sidecar && !req.dryRun ? sha256File(req.input) : null;
   inputHash?.catch(() => undefined);
   const header = await readImageHeader(req.input);
-  const inputSize: Size = { width: header.width, height: header.height };
-  if (header.width * header.height > ctx.limits.maxInputPixels) {
-    throw new DaemonError(
-      'ImageTooLarge',
-      `${req.input}: ${header.width}x${header.height} is ${header.width * header.height} pixels, above the input limit of ${ctx.limits.maxInputPixels}`,
-      req.input,
-    );
-  }
-  let plan: PassPlan;
-  try {
-    plan = planPasses(inputSize, ctx.model.scale, req.target);
-  } catch (e) {
-    throw new DaemonError('InvalidParams', (e as Error).message);
-  }
-  for (const size of [...plan.passSizes, plan.final]) {
-    if (size.width * size.height > ctx.limits.maxOutputPixels) {
-      throw new DaemonError(
-        'ImageTooLarge',
-        `${req.input}: upscaling needs a ${size.width}x${size.height} image (${size.width * size.height} pixels), above the output limit of ${ctx.limits.maxOutputPixels}; choose a smaller scale`,
-        req.input,
-      );
-    }
-  }
-  const out = await resolveOutput(req, ctx.model, header, plan.final);
-  try {
-    checkOutputSize(out.format, plan.final.width, plan.final.height);
-  } catch (e) {
-    throw new DaemonError('ImageTooLarge', `${out.file}: ${(e as Error).message}`, out.file);
-  }
-  const planWarnings: string[] = [];
-  const background = resolveBackground(req, plan, out.format, planWarnings);
-  const transparentPad = background !== null && background.rgba.a === 0;
-  const overlap = req.overlap ?? DEFAULT_OVERLAP;
+  let job = planJob(header, req, ctx.model, ctx.limits, await locateOutput(req));
+  job = withOutputFile(job, await claimOutput(job.output, req));
+  const plan = job.geometry;
+  const layouts = job.layouts;
+  const out = { ...job.output };
+  const background = job.background;
+  const overlap = job.overlap;
   const shared = 2 * overlap;
-  const edgePad = edgePadFor(req.padding ?? DEFAULT_PADDING, overlap);
-  const maxCore = autoMaxCore(ctx.model.activationBytesPerPixel, ctx.limits.memoryBytes, overlap);
-  const layouts = passLayouts(inputSize, plan, req.tile, overlap, edgePad, maxCore);
+  const edgePad = job.edgePad;
   const throughput = ctx.throughput ?? daemonThroughput;
-  const traits = header;
-  const guessPlanes = traits.hasAlpha && req.alpha === 'model' ? 2 : 1;
-  const planFor = (hasAlpha: boolean, planes: number, depth: number, file: string) =>
-    describePlan(
-      req,
-      ctx,
-      inputSize,
-      plan,
-      layouts,
-      planes,
-      background,
-      hasAlpha,
-      { file, format: out.format },
-      hasAlpha || transparentPad ? 4 : 3,
-      depth,
-    );
-
-  {
-    // The output raster is one typed array (at most 2^32 bytes in Node 20).
-    const guessChannels = traits.hasAlpha || transparentPad ? 4 : 3;
-    const bytes = plan.final.width * plan.final.height * guessChannels * (outputDepth(traits.depth, out.format) / 8);
-    if (bytes > MAX_RASTER_BYTES) {
-      throw new DaemonError(
-        'ImageTooLarge',
-        `${req.input}: a ${plan.final.width}x${plan.final.height} output with ${guessChannels} channels needs ${(bytes / 2 ** 30).toFixed(1)} GiB in one buffer, above the ${MAX_RASTER_BYTES / 2 ** 30} GiB a raster can have; choose a smaller scale or size`,
-        req.input,
-      );
-    }
-  }
   const passes = plan.passSizes.length;
-  const usedTileOf = (ls: readonly PassLayout[]) =>
-    Math.max(0, ...ls.map((l) => Math.max(l.tileWidth - shared, l.tileHeight - shared, 0)));
-  if (req.dryRun) {
-    const dryPlan = planFor(traits.hasAlpha, guessPlanes, outputDepth(traits.depth, out.format), out.file);
-    return {
-      jobId: ctx.jobId,
-      input: req.input,
-      outputPath: out.file,
-      width: plan.final.width,
-      height: plan.final.height,
-      inputWidth: inputSize.width,
-      inputHeight: inputSize.height,
-      model: ctx.model.id,
-      passes,
-      provider: ctx.provider,
-      tile: usedTileOf(layouts),
-      overlap,
-      timings: { decodeMs: 0, inferMs: 0, encodeMs: 0, totalMs: now() - started },
-      warnings: planWarnings,
-      plan: dryPlan,
+  if (req.dryRun)
+    return jobResult(ctx, req, job, { decodeMs: 0, inferMs: 0, encodeMs: 0, totalMs: now() - started }, job.warnings, {
       dryRun: true,
-    };
-  }
+    });
 
-  let eta = new EtaTracker(throughput, etaWork(ctx, layouts, guessPlanes), now);
+  let eta = new EtaTracker(throughput, etaWork(ctx, layouts, job.planes), now);
   const withEta = (u: ProgressUpdate): ProgressUpdate => {
     const ms = eta.etaMs();
     return ms === undefined ? u : { ...u, etaMs: ms };
@@ -552,8 +258,9 @@ export async function runPipeline(
     : null;
   decoded = null; // the planes live on in rgb/alpha only, so each is freed once its pass is done
   throwIfCancelled(ctx.signal);
-  const alphaByModel = alpha !== null && req.alpha === 'model';
-  const alphaPlanes = alphaByModel ? 2 : 1;
+  job = settleAlpha(job, alpha !== null);
+  const alphaByModel = job.planes === 2;
+  const alphaPlanes = job.planes;
   eta = new EtaTracker(throughput, etaWork(ctx, layouts, alphaPlanes), now);
 
   ctx.progress(withEta({ stage: 'load', pass: 0, passes, done: 0, total: 0 }));
@@ -561,9 +268,7 @@ export async function runPipeline(
   throwIfCancelled(ctx.signal);
 
   const inferStart = now();
-  const depth = outputDepth(source.depth, out.format);
-  const channels: 3 | 4 = alpha !== null || transparentPad ? 4 : 3;
-  const finalPlan = planFor(alpha !== null, alphaPlanes, depth, out.file);
+  const { depth, channels } = job;
   const W = plan.final.width;
   const H = plan.final.height;
   const content = plan.content;
@@ -575,8 +280,9 @@ export async function runPipeline(
     const r = depth === 16 ? new Uint16Array(size) : new Uint8Array(size);
     if (background !== null) {
       const bg = background.rgba;
-      const values = [bg.r, bg.g, bg.b, bg.a].map((v) => quantiseSample(v, sampleMax));
-      for (let c = 0; c < channels; c++) fillChannel(r, W, channels, 0, 0, W, H, c, values[c] as number);
+      [bg.r, bg.g, bg.b, bg.a]
+        .slice(0, channels)
+        .forEach((v, c) => fillChannel(r, W, channels, 0, 0, W, H, c, quantiseSample(v, sampleMax)));
     }
     // Content without an alpha plane of its own is opaque (its alpha is never written otherwise).
     if (channels === 4 && alpha === null)
@@ -587,8 +293,7 @@ export async function runPipeline(
 
   const previewScale = req.previewWidth ? Math.min(1, req.previewWidth / W) : 0;
   let previews: Promise<void> = Promise.resolve();
-  const usedTile = usedTileOf(layouts);
-  const edgeMode = req.padding ?? DEFAULT_PADDING;
+  const edgeMode = job.padding;
 
   for (let p = 0; p < passes; p++) {
     const layout = layouts[p] as PassLayout;
@@ -754,8 +459,9 @@ export async function runPipeline(
   const temp = partialPath(out.file, ctx.jobId);
   let sidecarTemp: string | null = null;
   let sidecarPath: string | undefined;
-  let warnings: readonly string[] = [...source.warnings, ...planWarnings];
+  let warnings: readonly string[] = [...source.warnings, ...job.warnings];
   // Transparent padding needs an alpha channel in the output even when the source had none.
+  const transparentPad = background !== null && background.rgba.a === 0;
   const encodeSource: SourceInfo = transparentPad && !source.hasAlpha ? { ...source, hasAlpha: true } : source;
   try {
     const result = await encodeImage({ width: W, height: H, channels, depth, data }, encodeSource, {
@@ -766,7 +472,7 @@ export async function runPipeline(
     warnings = [...warnings, ...(result?.warnings ?? [])];
     throwIfCancelled(ctx.signal);
     // Checked again: the job may have run long enough for someone else to take the name.
-    const finalPath = out.named ? await namedOutput(out.file, req) : await freePath(out.file, req.input, req.overwrite);
+    const finalPath = await claimOutput(out, req);
     if (req.sidecar) {
       sidecarTemp = partialPath(sidecarPathFor(finalPath), ctx.jobId);
       const timings: UpscaleTimings = { decodeMs, inferMs, encodeMs: now() - encodeStart, totalMs: now() - started };
@@ -775,9 +481,9 @@ export async function runPipeline(
         input: {
           path: req.input,
           sha256: await (inputHash as Promise<string>),
-          width: inputSize.width,
-          height: inputSize.height,
-          format: header.format,
+          width: job.input.width,
+          height: job.input.height,
+          format: job.input.format,
         },
         output: {
           path: finalPath,
@@ -798,7 +504,7 @@ export async function runPipeline(
           request: req.params ?? {},
           resolved: {
             target: req.target,
-            tile: usedTile,
+            tile: job.tile,
             overlap,
             alpha: req.alpha,
             padding: edgeMode,
@@ -810,7 +516,7 @@ export async function runPipeline(
             channels,
           },
         },
-        plan: { ...finalPlan, outputPath: finalPath },
+        plan: { ...job.summary, outputPath: finalPath },
         provider: ctx.provider,
         versions: runtimeVersions(ctx.daemonVersion ?? 'unknown'),
         timings,
@@ -838,22 +544,8 @@ export async function runPipeline(
   const encodeMs = now() - encodeStart;
   ctx.progress({ stage: 'done', pass: passes, passes, done: 0, total: 0 });
 
-  return {
-    jobId: ctx.jobId,
-    input: req.input,
-    outputPath: out.file,
-    width: W,
-    height: H,
-    inputWidth: inputSize.width,
-    inputHeight: inputSize.height,
-    model: ctx.model.id,
-    passes,
-    provider: ctx.provider,
-    tile: usedTile,
-    overlap,
-    timings: { decodeMs, inferMs, encodeMs, totalMs: now() - started },
-    warnings,
-    plan: { ...finalPlan, outputPath: out.file },
+  const timings = { decodeMs, inferMs, encodeMs, totalMs: now() - started };
+  return jobResult(ctx, req, withOutputFile(job, out.file), timings, warnings, {
     ...(sidecarPath !== undefined && { sidecarPath }),
-  };
+  });
 }
