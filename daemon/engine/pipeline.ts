@@ -5,18 +5,17 @@
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { DaemonError } from '../protocol/errors';
-import type { ExecutionProvider, ProgressParams, UpscaleResult, UpscaleTimings } from '../protocol/protocol';
+import type { ExecutionProvider, UpscaleResult, UpscaleTimings } from '../protocol/protocol';
 import { decodeImage, readImageHeader } from '../image/decode';
-import { encodeImage, encodePreview } from '../image/encode';
-import type { DecodedImage, PlanarImage, Raster, SourceInfo } from '../image/types';
-import { runTiledPass, type TileDone, type TileInference } from './tiled-pass';
-import { fitWindow, resizeLanczos, type Window } from './lanczos';
-import { fillChannel, quantisePlanes, quantiseSample } from './quantise';
+import { encodeImage } from '../image/encode';
+import type { DecodedImage, SourceInfo } from '../image/types';
+import type { TileInference } from './tiled-pass';
 import { checkNamedOutput, freePath, NameTaken, partialPath, placeFile } from './output-path';
 import { throwIfCancelled } from './cancel';
-import { EtaTracker, ThroughputMemory, type Work } from './eta';
+import { ThroughputMemory } from './eta';
+import { JobProgress, type ProgressUpdate } from './job-progress';
+import { runPasses, type Planes } from './passes';
 import {
-  MIN_TILE,
   planJob,
   settleAlpha,
   withOutputFile,
@@ -24,7 +23,6 @@ import {
   type JobPlan,
   type OutputChoice,
   type OutputPlace,
-  type PassLayout,
   type PipelineModel,
   type PipelineRequest,
 } from './job-plan';
@@ -38,9 +36,6 @@ import {
   writeSidecar,
   type Sidecar,
 } from './sidecar';
-
-/** A progress notification before the daemon adds the job and request ids. */
-export type ProgressUpdate = Omit<ProgressParams, 'jobId' | 'requestId' | 'queuePosition'>;
 
 export interface PipelineContext {
   readonly jobId: string;
@@ -128,29 +123,14 @@ function writeError(file: string, e: unknown): DaemonError {
   return new DaemonError('OutputNotWritable', `${file}: cannot write the output: ${reason}`, file);
 }
 
-/** Grey image through a 3-channel model: the plane repeated three times in, the mean out. */
-function greyAsRgb(plane: Float32Array): Float32Array {
-  const out = new Float32Array(plane.length * 3);
-  out.set(plane, 0);
-  out.set(plane, plane.length);
-  out.set(plane, plane.length * 2);
-  return out;
-}
-
-function meanOfChannels(rows: Float32Array): Float32Array {
-  const plane = rows.length / 3;
-  const out = new Float32Array(plane);
-  for (let i = 0; i < plane; i++)
-    out[i] = ((rows[i] as number) + (rows[plane + i] as number) + (rows[2 * plane + i] as number)) / 3;
-  return out;
-}
-
-/** A tile's pixels at preview size, as an 8-bit raster. */
-function previewRaster(pixels: PlanarImage, width: number, height: number): Raster & { readonly depth: 8 } {
-  const small = resizeLanczos(pixels, width, height);
-  const data = new Uint8Array(width * height * 3);
-  quantisePlanes(data, width, 3, 0, 0, width, height, small.data, 3, 0);
-  return { width, height, channels: 3, depth: 8, data };
+/** The decoded planes, apart from what the encoder needs: runPasses frees each once its pass is done. */
+function planesOf(decoded: DecodedImage): { source: SourceInfo; planes: Planes } {
+  const { width, height, rgb, alpha, source } = decoded;
+  const planes = {
+    rgb: { width, height, channels: 3, data: rgb },
+    alpha: alpha ? { width, height, channels: 1, data: alpha } : null,
+  };
+  return { source, planes };
 }
 
 function jobResult(
@@ -179,13 +159,6 @@ function jobResult(
     plan: job.summary,
     ...extra,
   };
-}
-
-function etaWork(ctx: PipelineContext, layouts: readonly PassLayout[], alphaPlanes: number): Work[] {
-  return layouts.map((l) => ({
-    key: { model: ctx.model.id, provider: ctx.provider, tileWidth: l.tensorWidth, tileHeight: l.tensorHeight },
-    tiles: l.columns * l.rows * alphaPlanes,
-  }));
 }
 
 /**
@@ -228,233 +201,50 @@ export async function runPipeline(
   const header = await readImageHeader(req.input);
   let job = planJob(header, req, ctx.model, ctx.limits, await locateOutput(req));
   job = withOutputFile(job, await claimOutput(job.output, req));
-  const plan = job.geometry;
-  const layouts = job.layouts;
-  const out = { ...job.output };
-  const background = job.background;
-  const overlap = job.overlap;
-  const shared = 2 * overlap;
-  const edgePad = job.edgePad;
-  const throughput = ctx.throughput ?? daemonThroughput;
-  const passes = plan.passSizes.length;
   if (req.dryRun)
     return jobResult(ctx, req, job, { decodeMs: 0, inferMs: 0, encodeMs: 0, totalMs: now() - started }, job.warnings, {
       dryRun: true,
     });
 
-  let eta = new EtaTracker(throughput, etaWork(ctx, layouts, job.planes), now);
-  const withEta = (u: ProgressUpdate): ProgressUpdate => {
-    const ms = eta.etaMs();
-    return ms === undefined ? u : { ...u, etaMs: ms };
-  };
-  ctx.progress(withEta({ stage: 'decode', pass: 0, passes, done: 0, total: 0 }));
+  const progress = new JobProgress(
+    ctx.progress,
+    job,
+    ctx.provider,
+    ctx.throughput ?? daemonThroughput,
+    req.previewWidth,
+    now,
+  );
+  progress.started('decode');
   const decodeStart = now();
-  let decoded: DecodedImage | null = await decodeImage(header, { maxInputPixels: ctx.limits.maxInputPixels });
+  const { source, planes } = planesOf(await decodeImage(header, { maxInputPixels: ctx.limits.maxInputPixels }));
   const decodeMs = now() - decodeStart;
-  const source = decoded.source;
-  let rgb: PlanarImage = { width: decoded.width, height: decoded.height, channels: 3, data: decoded.rgb };
-  let alpha: PlanarImage | null = decoded.alpha
-    ? { width: decoded.width, height: decoded.height, channels: 1, data: decoded.alpha }
-    : null;
-  decoded = null; // the planes live on in rgb/alpha only, so each is freed once its pass is done
   throwIfCancelled(ctx.signal);
-  job = settleAlpha(job, alpha !== null);
-  const alphaByModel = job.planes === 2;
-  const alphaPlanes = job.planes;
-  eta = new EtaTracker(throughput, etaWork(ctx, layouts, alphaPlanes), now);
+  job = settleAlpha(job, planes.alpha !== null);
+  progress.replan(job);
 
-  ctx.progress(withEta({ stage: 'load', pass: 0, passes, done: 0, total: 0 }));
+  progress.started('load');
   const infer = await ctx.load();
   throwIfCancelled(ctx.signal);
 
   const inferStart = now();
+  let inferMs = 0;
+  const raster = await runPasses(
+    job,
+    planes,
+    infer,
+    ctx.signal,
+    progress.passHooks(() => (inferMs = now() - inferStart)),
+  );
+  const { data, width: W, height: H } = raster;
   const { depth, channels } = job;
-  const W = plan.final.width;
-  const H = plan.final.height;
-  const content = plan.content;
-  const sampleMax = depth === 16 ? 65535 : 255;
-  let raster: Uint8Array | Uint16Array | null = null;
-  const allocateRaster = (): Uint8Array | Uint16Array => {
-    if (raster) return raster;
-    const size = W * H * channels;
-    const r = depth === 16 ? new Uint16Array(size) : new Uint8Array(size);
-    if (background !== null) {
-      const bg = background.rgba;
-      [bg.r, bg.g, bg.b, bg.a]
-        .slice(0, channels)
-        .forEach((v, c) => fillChannel(r, W, channels, 0, 0, W, H, c, quantiseSample(v, sampleMax)));
-    }
-    // Content without an alpha plane of its own is opaque (its alpha is never written otherwise).
-    if (channels === 4 && alpha === null)
-      fillChannel(r, W, channels, content.x, content.y, content.width, content.height, 3, sampleMax);
-    raster = r;
-    return r;
-  };
-
-  const previewScale = req.previewWidth ? Math.min(1, req.previewWidth / W) : 0;
-  let previews: Promise<void> = Promise.resolve();
+  const plan = job.geometry;
+  const out = { ...job.output };
+  const background = job.background;
+  const overlap = job.overlap;
   const edgeMode = job.padding;
-
-  for (let p = 0; p < passes; p++) {
-    const layout = layouts[p] as PassLayout;
-    const passSize = layout.output;
-    const direct = p === passes - 1 && !plan.resize;
-    // Without a border, reads stay inside the image but for the pad to the input multiple, which mirrors.
-    const base = {
-      tileWidth: layout.tileWidth,
-      tileHeight: layout.tileHeight,
-      overlap: shared,
-      edgePad,
-      padding: edgeMode === 'wrap' ? ('wrap' as const) : ('reflect' as const),
-    };
-    const tilesPerImage = layout.columns * layout.rows;
-    const total = tilesPerImage * alphaPlanes;
-    let doneBefore = 0;
-    const report = (info: TileDone, planes: 'rgb' | 'alpha') => {
-      eta.tileDone(p);
-      const update = withEta({
-        stage: 'infer' as const,
-        pass: p + 1,
-        passes,
-        done: doneBefore + info.done,
-        total,
-        tile: info.rect,
-        passWidth: passSize.width,
-        passHeight: passSize.height,
-      });
-      if (previewScale === 0 || planes !== 'rgb') {
-        previews = previews.then(() => ctx.progress(update));
-        return;
-      }
-      // The tile in the final output's geometry, scaled to the preview width.
-      const fx = (content.width / passSize.width) * previewScale;
-      const fy = (content.height / passSize.height) * previewScale;
-      const rect = {
-        x: Math.floor(content.x * previewScale + info.rect.x * fx),
-        y: Math.floor(content.y * previewScale + info.rect.y * fy),
-        width: Math.max(1, Math.round(info.rect.width * fx)),
-        height: Math.max(1, Math.round(info.rect.height * fy)),
-      };
-      previews = previews.then(async () => {
-        const png = await encodePreview(previewRaster(info.pixels, rect.width, rect.height));
-        ctx.progress({ ...update, preview: { png, rect, scale: previewScale } });
-      });
-    };
-    const options = (planes: 'rgb' | 'alpha') => ({
-      ...base,
-      scale: ctx.model.scale,
-      inputMultiple: ctx.model.inputMultiple,
-      minTile: MIN_TILE,
-      signal: ctx.signal,
-      onTile: (info: TileDone) => report(info, planes),
-    });
-    ctx.progress(
-      withEta({
-        stage: 'infer',
-        pass: p + 1,
-        passes,
-        done: 0,
-        total,
-        passWidth: passSize.width,
-        passHeight: passSize.height,
-      }),
-    );
-    eta.resetClock();
-
-    if (alphaByModel && alpha) {
-      const src: PlanarImage = { ...alpha, channels: 3, data: greyAsRgb(alpha.data) };
-      if (direct) {
-        const target = allocateRaster();
-        await runTiledPass(src, infer, options('alpha'), (y, count, rows) => {
-          quantisePlanes(
-            target,
-            W,
-            channels,
-            content.x,
-            content.y + y,
-            passSize.width,
-            count,
-            meanOfChannels(rows),
-            1,
-            3,
-          );
-        });
-        alpha = null; // written
-      } else {
-        const next = new Float32Array(passSize.width * passSize.height);
-        await runTiledPass(src, infer, options('alpha'), (y, _count, rows) => {
-          next.set(meanOfChannels(rows), y * passSize.width);
-        });
-        alpha = { width: passSize.width, height: passSize.height, channels: 1, data: next };
-      }
-      doneBefore = tilesPerImage;
-    }
-    if (direct) {
-      // The last pass is the output: rows are quantised straight into the raster, so no
-      // float image of the output's size ever exists.
-      const target = allocateRaster();
-      await runTiledPass(rgb, infer, options('rgb'), (y, count, rows) => {
-        quantisePlanes(target, W, channels, content.x, content.y + y, passSize.width, count, rows, 3, 0);
-      });
-    } else {
-      const next = new Float32Array(3 * passSize.width * passSize.height);
-      const plane = passSize.width * passSize.height;
-      await runTiledPass(rgb, infer, options('rgb'), (y, count, rows) => {
-        for (let c = 0; c < 3; c++)
-          next.set(
-            rows.subarray(c * count * passSize.width, (c + 1) * count * passSize.width),
-            c * plane + y * passSize.width,
-          );
-      });
-      rgb = { width: passSize.width, height: passSize.height, channels: 3, data: next };
-    }
-  }
-  await previews;
-  const inferMs = now() - inferStart;
-
-  const wrap = edgeMode === 'wrap';
-  const windowFor = (img: PlanarImage): Window =>
-    fitWindow(img.width, img.height, content.width, content.height, plan.fit === 'cover' ? 'cover' : 'fill');
-  if (plan.resize) {
-    ctx.progress({ stage: 'resize', pass: passes, passes, done: 0, total: 0 });
-    const resized = resizeLanczos(rgb, content.width, content.height, windowFor(rgb), wrap);
-    quantisePlanes(
-      allocateRaster(),
-      W,
-      channels,
-      content.x,
-      content.y,
-      content.width,
-      content.height,
-      resized.data,
-      3,
-      0,
-    );
-  }
-  if (alpha) {
-    // Lanczos alpha mode, or the model's alpha before the final resize.
-    const resized =
-      alpha.width === content.width && alpha.height === content.height
-        ? alpha
-        : resizeLanczos(alpha, content.width, content.height, windowFor(alpha), wrap);
-    quantisePlanes(
-      allocateRaster(),
-      W,
-      channels,
-      content.x,
-      content.y,
-      content.width,
-      content.height,
-      resized.data,
-      1,
-      3,
-    );
-    alpha = null;
-  }
-  const data = allocateRaster();
   throwIfCancelled(ctx.signal);
 
-  ctx.progress({ stage: 'encode', pass: passes, passes, done: 0, total: 0 });
+  progress.finishing('encode');
   const encodeStart = now();
   const temp = partialPath(out.file, ctx.jobId);
   let sidecarTemp: string | null = null;
@@ -542,7 +332,7 @@ export async function runPipeline(
     throw writeError(out.file, e);
   }
   const encodeMs = now() - encodeStart;
-  ctx.progress({ stage: 'done', pass: passes, passes, done: 0, total: 0 });
+  progress.finishing('done');
 
   const timings = { decodeMs, inferMs, encodeMs, totalMs: now() - started };
   return jobResult(ctx, req, withOutputFile(job, out.file), timings, warnings, {
