@@ -6,7 +6,7 @@
 // field cut off by the tile edge (zero padding inside the model), so they are the least
 // like the whole-image result. The ramp therefore gives them no weight at all and fades
 // across the middle of the overlap, where both neighbours have context on both sides.
-import { f32, item } from '../image/checked';
+import { item } from '../image/checked';
 import type { Span } from './tiles';
 
 /** Fraction of the overlap, at each end, where the nearer tile's edge gets zero weight. */
@@ -83,13 +83,16 @@ export function axisBlend(spans: readonly Span[], scale: number, deadZone = DEAD
   for (let q = 0; q < length; q++) {
     while (first < spans.length - 1 && item(starts, first) + item(weights, first).length <= q) first++;
     const counting: number[] = [];
+    let sum = 0;
     for (let i = first; i < spans.length && item(starts, i) <= q; i++) {
-      const k = q - item(starts, i);
-      const w = item(weights, i);
-      if (k < w.length && f32(w, k) > 0) counting.push(i);
+      const w = item(weights, i)[q - item(starts, i)]; // undefined past the tile's end
+      if (w !== undefined && w > 0) {
+        counting.push(i);
+        sum = Math.fround(sum + w); // summed in float32, as the total is kept
+      }
     }
     if (counting.length === 0) throw new RangeError(`no tile has weight at output ${q}: the tiles must cover the axis`);
-    for (const i of counting) total[q] = f32(total, q) + f32(item(weights, i), q - item(starts, i));
+    total[q] = sum;
     if (q > 0 && !sameTiles(counting, current)) {
       runs.push({ start: runStart, end: q, tiles: current });
       runStart = q;

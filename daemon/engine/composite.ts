@@ -3,7 +3,7 @@
 // the weighted sum of the tiles divided by the sum of their weights. So no float
 // accumulator of the output's size, or of a band's, is needed: the tiles themselves are.
 import type { AxisBlend, BlendRun } from './blend';
-import { f32, item } from '../image/checked';
+import { item, outside } from '../image/checked';
 import type { PlanarImage } from '../image/types';
 
 /** A tile's output and the output row its first row is. */
@@ -89,11 +89,13 @@ function mixRun(
   run: BlendRun,
 ): void {
   const len = run.end - run.start;
-  const rowTotal = f32(rows.total, y);
+  const rowTotal = rows.total[y];
+  if (rowTotal === undefined) throw outside('mixRun', y);
   for (let ch = 0; ch < channels; ch++)
     dst.fill(0, (ch * count + dy) * width + run.start - x0, (ch * count + dy) * width + run.end - x0);
   for (const r of rowRun.tiles) {
-    const wy = f32(item(rows.weights, r), y - item(rows.starts, r));
+    const wy = item(rows.weights, r)[y - item(rows.starts, r)];
+    if (wy === undefined) throw outside('mixRun', y);
     for (const c of run.tiles) {
       const tile = tileAt(r, c);
       const wx = item(cols.weights, c);
@@ -101,12 +103,23 @@ function mixRun(
       for (let ch = 0; ch < channels; ch++) {
         const from = sourceOffset(tile, ch, y, tx);
         const to = (ch * count + dy) * width + run.start - x0;
-        for (let i = 0; i < len; i++) dst[to + i] = f32(dst, to + i) + wy * f32(wx, tx + i) * f32(tile.data, from + i);
+        for (let i = 0; i < len; i++) {
+          const sum = dst[to + i];
+          const w = wx[tx + i];
+          const v = tile.data[from + i];
+          if (sum === undefined || w === undefined || v === undefined) throw outside('mixRun', i);
+          dst[to + i] = sum + wy * w * v;
+        }
       }
     }
   }
   for (let ch = 0; ch < channels; ch++) {
     const to = (ch * count + dy) * width + run.start - x0;
-    for (let i = 0; i < len; i++) dst[to + i] = f32(dst, to + i) / (rowTotal * f32(cols.total, run.start + i));
+    for (let i = 0; i < len; i++) {
+      const sum = dst[to + i];
+      const colTotal = cols.total[run.start + i];
+      if (sum === undefined || colTotal === undefined) throw outside('mixRun', i);
+      dst[to + i] = sum / (rowTotal * colTotal);
+    }
   }
 }

@@ -4,7 +4,7 @@
 // convenient_upscale wraps any upscale: a grey plane goes in as three equal channels and
 // comes out as their mean, and an image with alpha sends its alpha plane through the RGB
 // path as grey (when the model upscales alpha) beside its colour, pass by pass.
-import { f32 } from '../image/checked';
+import { outside } from '../image/checked';
 import type { PlanarImage, Raster } from '../image/types';
 import { fitWindow, resizeLanczos } from './lanczos';
 import { fillChannel, quantisePlanes, quantiseSample } from './quantise';
@@ -229,6 +229,12 @@ function greyAsRgb(plane: Float32Array): Float32Array {
 function meanOfChannels(rows: Float32Array): Float32Array {
   const plane = rows.length / 3;
   const out = new Float32Array(plane);
-  for (let i = 0; i < plane; i++) out[i] = (f32(rows, i) + f32(rows, plane + i) + f32(rows, 2 * plane + i)) / 3;
+  for (let i = 0; i < plane; i++) {
+    const r = rows[i];
+    const g = rows[plane + i];
+    const b = rows[2 * plane + i];
+    if (r === undefined || g === undefined || b === undefined) throw outside('meanOfChannels', i);
+    out[i] = (r + g + b) / 3;
+  }
   return out;
 }

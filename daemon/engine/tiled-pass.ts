@@ -11,7 +11,7 @@ import { axisSpans, type Span } from './tiles';
 import { axisBlend } from './blend';
 import { blendRows, type HeldTile } from './composite';
 import { throwIfCancelled } from './cancel';
-import { f32, i32, item } from '../image/checked';
+import { item, outside } from '../image/checked';
 import { DaemonError } from '../protocol/errors';
 import type { Rect } from '../protocol/protocol';
 import type { PlanarImage } from '../image/types';
@@ -90,7 +90,12 @@ export function extractRegion(
     for (let y = 0; y < h; y++) {
       const src = c * plane + index(y0 + y, img.height) * img.width;
       const dst = (c * h + y) * w;
-      for (let x = 0; x < w; x++) out[dst + x] = f32(img.data, src + i32(xs, x));
+      for (let x = 0; x < w; x++) {
+        const sx = xs[x];
+        const v = sx === undefined ? undefined : img.data[src + sx];
+        if (v === undefined) throw outside('extractRegion', x);
+        out[dst + x] = v;
+      }
     }
   }
   return { width: w, height: h, channels: img.channels, data: out };

@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
 import sharp from 'sharp';
 import { bleedColour } from './alpha';
-import { f32, sample } from './checked';
+import { outside } from './checked';
 import { DaemonError } from '../protocol/errors';
 import { BmpFormatError, decodeBmp, isBmp, readBmpHeader } from './bmp';
 import type { DecodedImage, DecodeLimits, ImageHeader, SourceInfo } from './types';
@@ -183,21 +183,19 @@ export function toPlanes(
   for (let v = 0; v <= max; v++) table[v] = v / max;
   const rgb = new Float32Array(3 * n);
   const alpha = channels === 2 || channels === 4 ? new Float32Array(n) : null;
-  if (channels >= 3) {
-    for (let p = 0, s = 0; p < n; p++, s += channels) {
-      rgb[p] = f32(table, sample(samples, s));
-      rgb[n + p] = f32(table, sample(samples, s + 1));
-      rgb[2 * n + p] = f32(table, sample(samples, s + 2));
-      if (alpha !== null) alpha[p] = f32(table, sample(samples, s + 3));
-    }
-  } else {
-    for (let p = 0, s = 0; p < n; p++, s += channels) {
-      const grey = f32(table, sample(samples, s));
-      rgb[p] = grey;
-      rgb[n + p] = grey;
-      rgb[2 * n + p] = grey;
-      if (alpha !== null) alpha[p] = f32(table, sample(samples, s + 1));
-    }
+  // Past the end, a sample reads undefined and so does its table entry.
+  const grey = channels < 3;
+  const alphaAt = grey ? 1 : 3;
+  for (let p = 0, s = 0; p < n; p++, s += channels) {
+    const r = table[samples[s] ?? -1];
+    const g = grey ? r : table[samples[s + 1] ?? -1];
+    const b = grey ? r : table[samples[s + 2] ?? -1];
+    const a = alpha === null ? 1 : table[samples[s + alphaAt] ?? -1];
+    if (r === undefined || g === undefined || b === undefined || a === undefined) throw outside('toPlanes', s);
+    rgb[p] = r;
+    rgb[n + p] = g;
+    rgb[2 * n + p] = b;
+    if (alpha !== null) alpha[p] = a;
   }
   if (alpha === null) return { rgb, alpha };
   // An alpha channel that is fully opaque everywhere (common in GIFs and RGBA exports)
