@@ -120,7 +120,7 @@ function jobResult(
 
 /**
  * What service.ts passes today: a checkpoint that throws once jobs.ts has marked the job
- * cancelled. The queue is moving to an AbortSignal (the \`contract\` branch); until then
+ * cancelled. The queue is moving to an AbortSignal (the `contract` branch); until then
  * runPipeline takes either, and withSignal is the one place that knows the checkpoint.
  */
 export type CheckpointContext = Omit<PipelineContext, 'signal'> & { readonly checkpoint: () => void };
@@ -210,7 +210,8 @@ async function runJob(
   };
   const { jobId, signal } = ctx;
   const out = await commitOutput({ raster, source, plan, request: req, jobId, signal, record });
+  const final = timings();
   progress.finishing('done');
   const sidecar = out.sidecarPath !== undefined ? { sidecarPath: out.sidecarPath } : {};
-  return jobResult(ctx, req, withOutputFile(plan, out.file), timings(), out.warnings, sidecar);
+  return jobResult(ctx, req, withOutputFile(plan, out.file), final, out.warnings, sidecar);
 }
