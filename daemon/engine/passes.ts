@@ -1,9 +1,10 @@
 // The model passes of one job and the final resize: decoded planes in, the output raster
-// out. Pure compute: inference is passed in (tests give it fake models), and nothing is
-// read or written. Colour takes the RGB path; grey and alpha wrap it, as chaiNNer's
-// convenient_upscale wraps any upscale: a grey plane goes in as three equal channels and
-// comes out as their mean, and an image with alpha sends its alpha plane through the RGB
-// path as grey (when the model upscales alpha) beside its colour, pass by pass.
+// out. Pure compute: inference is passed in (tests give it fake models), and no file is
+// read or written. Colour takes the RGB path, and a one-channel plane is wrapped around
+// it as chaiNNer's convenient_upscale wraps any upscale: in as three equal channels, out
+// as their mean. An image with alpha sends its alpha plane through that wrapper (when the
+// model upscales alpha) beside its colour, pass by pass. Grey images arrive as RGB: the
+// decoder spreads them to three channels and the encoder writes them grey again.
 import { outside } from '../image/checked';
 import type { PlanarImage, Raster } from '../image/types';
 import { fitWindow, resizeLanczos } from './lanczos';
