@@ -3,8 +3,9 @@
 // measured here by running the daemon's own tiled pass with an inference that costs
 // nothing (it returns a ready buffer of the right shape), and one real tile is timed
 // through onnxruntime so that tiles × tile time estimates the pure inference.
-import { runTiledPass, type PlanarImage, type TileInference } from '../daemon/engine/tiled-pass';
-import { DEFAULT_OVERLAP, edgePadFor } from '../daemon/engine/pipeline';
+import type { PlanarImage } from '../daemon/image/types';
+import { runTiledPass, type TileInference } from '../daemon/engine/tiled-pass';
+import { DEFAULT_OVERLAP, edgePadFor } from '../daemon/engine/job-plan';
 import { DEFAULT_PADDING } from '../daemon/protocol/protocol';
 import { quantisePlanes } from '../daemon/engine/quantise';
 import type { TileWork } from './tile-work';
@@ -48,7 +49,7 @@ export async function tilingOverheadMs(size: number, scale: number, work: TileWo
       edgePad,
       inputMultiple: 1,
       minTile: 32,
-      checkpoint: () => undefined,
+      signal: new AbortController().signal,
     },
     (y, count, rows) => quantisePlanes(raster, outW, 3, 0, y, outW, count, rows, 3, 0),
   );

@@ -11,7 +11,8 @@ import { tileWorkOf, type TileWork } from './tile-work';
 import { loadAverage, processCpuMs, selfCpuMs } from './cpu';
 import { tilingOverheadMs } from './profile';
 import { medianBy } from './median';
-import { extractRegion, type PlanarImage } from '../daemon/engine/tiled-pass';
+import type { PlanarImage } from '../daemon/image/types';
+import { extractRegion } from '../daemon/engine/tiled-pass';
 
 export interface SpeedPlan {
   readonly model: string;

@@ -6,6 +6,7 @@
 // field cut off by the tile edge (zero padding inside the model), so they are the least
 // like the whole-image result. The ramp therefore gives them no weight at all and fades
 // across the middle of the overlap, where both neighbours have context on both sides.
+import { item } from '../image/checked';
 import type { Span } from './tiles';
 
 /** Fraction of the overlap, at each end, where the nearer tile's edge gets zero weight. */
@@ -80,17 +81,18 @@ export function axisBlend(spans: readonly Span[], scale: number, deadZone = DEAD
   let runStart = 0;
   let first = 0; // the first tile that has not ended before q (tiles start and end in order)
   for (let q = 0; q < length; q++) {
-    while (first < spans.length - 1 && (starts[first] as number) + (weights[first] as Float32Array).length <= q)
-      first++;
+    while (first < spans.length - 1 && item(starts, first) + item(weights, first).length <= q) first++;
     const counting: number[] = [];
-    for (let i = first; i < spans.length && (starts[i] as number) <= q; i++) {
-      const k = q - (starts[i] as number);
-      const w = weights[i] as Float32Array;
-      if (k < w.length && (w[k] as number) > 0) counting.push(i);
+    let sum = 0;
+    for (let i = first; i < spans.length && item(starts, i) <= q; i++) {
+      const w = item(weights, i)[q - item(starts, i)]; // undefined past the tile's end
+      if (w !== undefined && w > 0) {
+        counting.push(i);
+        sum = Math.fround(sum + w); // summed in float32, as the total is kept
+      }
     }
     if (counting.length === 0) throw new RangeError(`no tile has weight at output ${q}: the tiles must cover the axis`);
-    for (const i of counting)
-      total[q] = (total[q] as number) + ((weights[i] as Float32Array)[q - (starts[i] as number)] as number);
+    total[q] = sum;
     if (q > 0 && !sameTiles(counting, current)) {
       runs.push({ start: runStart, end: q, tiles: current });
       runStart = q;

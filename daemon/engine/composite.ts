@@ -3,7 +3,8 @@
 // the weighted sum of the tiles divided by the sum of their weights. So no float
 // accumulator of the output's size, or of a band's, is needed: the tiles themselves are.
 import type { AxisBlend, BlendRun } from './blend';
-import type { PlanarImage } from './tiled-pass';
+import { item, outside } from '../image/checked';
+import type { PlanarImage } from '../image/types';
 
 /** A tile's output and the output row its first row is. */
 export interface HeldTile extends PlanarImage {
@@ -51,15 +52,16 @@ export function blendRows(
   const count = y1 - y0;
   const colRuns = clipRuns(cols.runs, x0, x0 + width);
   let ri = 0;
+  let rowRun = item(rows.runs, ri);
   for (let y = y0; y < y1; y++) {
-    while ((rows.runs[ri] as BlendRun).end <= y) ri++;
-    const rowRun = rows.runs[ri] as BlendRun;
+    while (rowRun.end <= y) rowRun = item(rows.runs, ++ri);
     const dy = y - y0;
+    const [r] = rowRun.tiles;
     for (const run of colRuns) {
-      if (rowRun.tiles.length === 1 && run.tiles.length === 1) {
-        const c = run.tiles[0] as number;
-        const tile = tileAt(rowRun.tiles[0] as number, c);
-        const tx = run.start - (cols.starts[c] as number);
+      const [c] = run.tiles;
+      if (r !== undefined && c !== undefined && rowRun.tiles.length === 1 && run.tiles.length === 1) {
+        const tile = tileAt(r, c);
+        const tx = run.start - item(cols.starts, c);
         for (let ch = 0; ch < channels; ch++) {
           const from = sourceOffset(tile, ch, y, tx);
           dst.set(tile.data.subarray(from, from + run.end - run.start), (ch * count + dy) * width + run.start - x0);
@@ -87,26 +89,37 @@ function mixRun(
   run: BlendRun,
 ): void {
   const len = run.end - run.start;
-  const rowTotal = rows.total[y] as number;
+  const rowTotal = rows.total[y];
+  if (rowTotal === undefined) throw outside('mixRun', y);
   for (let ch = 0; ch < channels; ch++)
     dst.fill(0, (ch * count + dy) * width + run.start - x0, (ch * count + dy) * width + run.end - x0);
   for (const r of rowRun.tiles) {
-    const wy = (rows.weights[r] as Float32Array)[y - (rows.starts[r] as number)] as number;
+    const wy = item(rows.weights, r)[y - item(rows.starts, r)];
+    if (wy === undefined) throw outside('mixRun', y);
     for (const c of run.tiles) {
       const tile = tileAt(r, c);
-      const wx = cols.weights[c] as Float32Array;
-      const tx = run.start - (cols.starts[c] as number);
+      const wx = item(cols.weights, c);
+      const tx = run.start - item(cols.starts, c);
       for (let ch = 0; ch < channels; ch++) {
         const from = sourceOffset(tile, ch, y, tx);
         const to = (ch * count + dy) * width + run.start - x0;
-        for (let i = 0; i < len; i++)
-          dst[to + i] = (dst[to + i] as number) + wy * (wx[tx + i] as number) * (tile.data[from + i] as number);
+        for (let i = 0; i < len; i++) {
+          const sum = dst[to + i];
+          const w = wx[tx + i];
+          const v = tile.data[from + i];
+          if (sum === undefined || w === undefined || v === undefined) throw outside('mixRun', i);
+          dst[to + i] = sum + wy * w * v;
+        }
       }
     }
   }
   for (let ch = 0; ch < channels; ch++) {
     const to = (ch * count + dy) * width + run.start - x0;
-    for (let i = 0; i < len; i++)
-      dst[to + i] = (dst[to + i] as number) / (rowTotal * (cols.total[run.start + i] as number));
+    for (let i = 0; i < len; i++) {
+      const sum = dst[to + i];
+      const colTotal = cols.total[run.start + i];
+      if (sum === undefined || colTotal === undefined) throw outside('mixRun', i);
+      dst[to + i] = sum / (rowTotal * colTotal);
+    }
   }
 }

@@ -61,7 +61,7 @@ export interface Work {
  * `etaMs()` is undefined until some rate is known for every group that has tiles left.
  */
 export class EtaTracker {
-  private readonly left: { key: ThroughputKey; tiles: number }[];
+  private left: { key: ThroughputKey; tiles: number }[];
   private last: number;
 
   constructor(
@@ -71,6 +71,11 @@ export class EtaTracker {
   ) {
     this.left = work.map((w) => ({ key: w.key, tiles: w.tiles }));
     this.last = now();
+  }
+
+  /** The work left, planned again before any tile ran (decoding can drop an alpha plane's tiles); the clock runs on. */
+  replan(work: readonly Work[]): void {
+    this.left = work.map((w) => ({ key: w.key, tiles: w.tiles }));
   }
 
   /** Restarts the tile clock (after loading, or between passes, so that non-tile work is not counted). */

@@ -2,7 +2,9 @@
 // Done here rather than in libvips because sharp's raw input does not carry float32
 // samples through unchanged, and the final resize must run in float so that 16-bit
 // sources are quantised once, at the end.
-import { wrapIndex, type PlanarImage } from './tiled-pass';
+import { outside } from '../image/checked';
+import type { PlanarImage } from '../image/types';
+import { wrapIndex } from './tiled-pass';
 
 const LOBES = 3;
 
@@ -44,7 +46,11 @@ export function axisTaps(inLength: number, outLength: number, start = 0, length 
       weights[o * count + k] = w;
       sum += w;
     }
-    for (let k = 0; k < count; k++) weights[o * count + k] = (weights[o * count + k] as number) / sum;
+    for (let k = o * count; k < (o + 1) * count; k++) {
+      const w = weights[k];
+      if (w === undefined) throw outside('axisTaps', k);
+      weights[k] = w / sum;
+    }
   }
   return { first, count, weights };
 }
@@ -84,21 +90,28 @@ export function resizeLanczos(
       const srcRow = src + y * img.width;
       for (let x = 0; x < width; x++) {
         let acc = 0;
-        const lo = tx.first[x] as number;
+        const lo = tx.first[x];
+        if (lo === undefined) throw outside('resizeLanczos', x);
         for (let k = 0; k < tx.count; k++) {
-          acc +=
-            (tx.weights[x * tx.count + k] as number) * (img.data[srcRow + clampIndex(lo + k, img.width)] as number);
+          const w = tx.weights[x * tx.count + k];
+          const v = img.data[srcRow + clampIndex(lo + k, img.width)];
+          if (w === undefined || v === undefined) throw outside('resizeLanczos', x);
+          acc += w * v;
         }
         row[y * width + x] = acc;
       }
     }
     const dst = c * width * height;
     for (let y = 0; y < height; y++) {
-      const lo = ty.first[y] as number;
+      const lo = ty.first[y];
+      if (lo === undefined) throw outside('resizeLanczos', y);
       for (let x = 0; x < width; x++) {
         let acc = 0;
         for (let k = 0; k < ty.count; k++) {
-          acc += (ty.weights[y * ty.count + k] as number) * (row[clampIndex(lo + k, img.height) * width + x] as number);
+          const w = ty.weights[y * ty.count + k];
+          const v = row[clampIndex(lo + k, img.height) * width + x];
+          if (w === undefined || v === undefined) throw outside('resizeLanczos', y);
+          acc += w * v;
         }
         out[dst + y * width + x] = acc;
       }

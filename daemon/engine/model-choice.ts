@@ -12,6 +12,8 @@
 // built-in before user models, then by id. A native 2x is better than 4x-then-Lanczos-down:
 // it is one pass at a quarter of the output pixels, and no resampling blur.
 
+import { item } from '../image/checked';
+
 export interface CandidateModel {
   readonly id: string;
   readonly family: string;
@@ -53,7 +55,7 @@ export function chooseModel(
       (a.source === b.source ? 0 : a.source === 'builtin' ? -1 : 1) ||
       (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
   );
-  const best = ranked[0] as CandidateModel;
+  const best = item(ranked, 0);
   const why = ['the default family', `the ${lineage(def.family).toUpperCase()} line`, 'another family'][tier(best)];
   return {
     id: best.id,

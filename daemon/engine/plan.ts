@@ -79,8 +79,14 @@ export function planPasses(input: Size, modelScale: number, target: Target): Pas
     if (!grew) break;
   } while (reached < needed - 1e-9 && passSizes.length < MAX_PASSES);
 
-  const last = passSizes[passSizes.length - 1] as Size;
+  // `current` is the last pass's size.
   const content =
     fit === 'contain' ? containRect(input, final) : { x: 0, y: 0, width: final.width, height: final.height };
-  return { passSizes, final, fit, content, resize: last.width !== content.width || last.height !== content.height };
+  return {
+    passSizes,
+    final,
+    fit,
+    content,
+    resize: current.width !== content.width || current.height !== content.height,
+  };
 }

@@ -1,3 +1,5 @@
+import { outside } from '../image/checked';
+
 // Float planes to integer samples, once, at the very end (so 16-bit sources keep 16 bits
 // of precision through blending and resizing).
 
@@ -37,7 +39,9 @@ export function quantisePlanes(
       let o = rowBase + c;
       // quantiseSample, written out: this loop touches every output sample.
       for (let i = 0; i < width; i++, o += channels) {
-        const q = (data[from + i] as number) * max + 0.5;
+        const v = data[from + i];
+        if (v === undefined) throw outside('quantisePlanes', from + i);
+        const q = v * max + 0.5;
         target[o] = q > 0 ? (q < max ? q : max) : 0;
       }
     }

@@ -10,15 +10,11 @@
 import { axisSpans, type Span } from './tiles';
 import { axisBlend } from './blend';
 import { blendRows, type HeldTile } from './composite';
+import { throwIfCancelled } from './cancel';
+import { item, outside } from '../image/checked';
+import { DaemonError } from '../protocol/errors';
 import type { Rect } from '../protocol/protocol';
-
-/** Planar (CHW) float32 pixels. */
-export interface PlanarImage {
-  readonly width: number;
-  readonly height: number;
-  readonly channels: number;
-  readonly data: Float32Array;
-}
+import type { PlanarImage } from '../image/types';
 
 /** Runs the model on one NCHW tile (batch 1). */
 export type TileInference = (tile: PlanarImage) => Promise<PlanarImage>;
@@ -53,8 +49,8 @@ export interface PassOptions {
   readonly inputMultiple: number;
   /** Smallest tile the out-of-memory fallback may split down to. */
   readonly minTile: number;
-  /** Throws to stop the pass (cancellation); called before every tile. */
-  readonly checkpoint: () => void;
+  /** Cancels the pass: checked before every tile. */
+  readonly signal: AbortSignal;
   readonly onTile?: (info: TileDone) => void;
 }
 
@@ -94,18 +90,28 @@ export function extractRegion(
     for (let y = 0; y < h; y++) {
       const src = c * plane + index(y0 + y, img.height) * img.width;
       const dst = (c * h + y) * w;
-      for (let x = 0; x < w; x++) out[dst + x] = img.data[src + (xs[x] as number)] as number;
+      for (let x = 0; x < w; x++) {
+        const sx = xs[x];
+        const v = sx === undefined ? undefined : img.data[src + sx];
+        if (v === undefined) throw outside('extractRegion', x);
+        out[dst + x] = v;
+      }
     }
   }
   return { width: w, height: h, channels: img.channels, data: out };
 }
 
-export class OutOfMemoryError extends Error {}
+/** A tile ran out of memory even at the smallest size the pass may split it to. */
+export class OutOfMemoryError extends DaemonError {
+  constructor(message: string) {
+    super('OutOfMemory', message);
+  }
+}
 
 /**
  * onnxruntime-node runs a session synchronously on the main thread, so a `$/cancelRequest`
  * that arrived during a tile is still unread when that tile returns. Letting pending I/O
- * run before each checkpoint makes a cancel take effect before the next tile, not the one
+ * run before each check of the signal makes a cancel take effect before the next tile, not the one
  * after it.
  */
 function yieldToEvents(): Promise<void> {
@@ -124,7 +130,7 @@ export function isOutOfMemory(e: unknown): boolean {
 
 /** The cell a tile decides: from the midline of the overlap before it to the one after. */
 function cell(spans: readonly Span[], i: number): Span {
-  const s = spans[i] as Span;
+  const s = item(spans, i);
   const prev = spans[i - 1];
   const next = spans[i + 1];
   return {
@@ -147,7 +153,8 @@ async function inferPadded(
   const ow = Math.round(input.width * scale);
   const oh = Math.round(input.height * scale);
   if (out.width !== ow || out.height !== oh || out.channels !== region.channels) {
-    throw new Error(
+    throw new DaemonError(
+      'ModelInvalid',
       `the model returned ${out.channels}x${out.height}x${out.width} for a ${input.channels}x${input.height}x${input.width} tile; ` +
         `expected ${region.channels}x${oh}x${ow} (scale ${scale})`,
     );
@@ -201,22 +208,20 @@ async function inferAdaptive(
   const rowBlend = axisBlend(rows, opts.scale);
   const colBlend = axisBlend(cols, opts.scale);
   const parts: HeldTile[][] = [];
-  for (let r = 0; r < rows.length; r++) {
+  for (const [r, rs] of rows.entries()) {
     const row: HeldTile[] = [];
-    for (let c = 0; c < cols.length; c++) {
+    for (const cs of cols) {
       await yieldToEvents();
-      opts.checkpoint();
-      const rs = rows[r] as Span;
-      const cs = cols[c] as Span;
+      throwIfCancelled(opts.signal);
       const part = extractRegion(region, cs.start, rs.start, cs.end - cs.start, rs.end - rs.start);
-      row.push({ ...(await inferAdaptive(infer, part, opts, limit)), firstRow: rowBlend.starts[r] as number });
+      row.push({ ...(await inferAdaptive(infer, part, opts, limit)), firstRow: item(rowBlend.starts, r) });
     }
     parts.push(row);
   }
   const ow = Math.round(region.width * opts.scale);
   const oh = Math.round(region.height * opts.scale);
   const data = new Float32Array(region.channels * ow * oh);
-  blendRows(data, rowBlend, colBlend, (r, c) => (parts[r] as HeldTile[])[c] as HeldTile, region.channels, 0, oh, 0, ow);
+  blendRows(data, rowBlend, colBlend, (r, c) => item(item(parts, r), c), region.channels, 0, oh, 0, ow);
   return { width: ow, height: oh, channels: region.channels, data };
 }
 
@@ -262,14 +267,12 @@ export async function runTiledPass(
   let base = 0; // the first padded-output row not yet handed on
   let done = 0;
 
-  for (let r = 0; r < rows.length; r++) {
-    const rs = rows[r] as Span;
+  for (const [r, rs] of rows.entries()) {
     const rowCell = cell(rows, r);
     const outputs: HeldTile[] = [];
-    for (let c = 0; c < cols.length; c++) {
+    for (const [c, cs] of cols.entries()) {
       await yieldToEvents();
-      opts.checkpoint();
-      const cs = cols[c] as Span;
+      throwIfCancelled(opts.signal);
       const region = extractRegion(
         img,
         cs.start - pad,
@@ -279,7 +282,7 @@ export async function runTiledPass(
         opts.padding ?? 'reflect',
       );
       const out = await inferAdaptive(infer, region, opts, limit);
-      outputs.push({ ...out, firstRow: rowBlend.starts[r] as number });
+      outputs.push({ ...out, firstRow: item(rowBlend.starts, r) });
       done++;
       if (opts.onTile) {
         const colCell = cell(cols, c);
@@ -327,7 +330,7 @@ export async function runTiledPass(
   /** Drops tile outputs above `finalEnd`: whole tiles that end there, the top rows of those that reach below. */
   function release(finalEnd: number): void {
     for (const [r, tiles] of held) {
-      const first = tiles[0] as HeldTile;
+      const first = item(tiles, 0);
       if (first.firstRow + first.height <= finalEnd) {
         held.delete(r);
       } else if (first.firstRow < finalEnd) {

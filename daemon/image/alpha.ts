@@ -2,6 +2,8 @@
 // neighbourhoods, so that hidden colour would bleed into visible edges as dark fringes.
 // Filling it from the nearest visible pixels keeps edges clean after upscaling.
 
+import { outside } from './checked';
+
 const NO_SEED = -1;
 
 /**
@@ -25,7 +27,9 @@ export function bleedColour(rgb: Float32Array, alpha: Float32Array, width: numbe
   const nearest = new Int32Array(n);
   let hidden = 0;
   for (let p = 0; p < n; p++) {
-    if ((alpha[p] as number) > 0) {
+    const a = alpha[p];
+    if (a === undefined) throw outside('bleedColour', p);
+    if (a > 0) {
       nearest[p] = p;
     } else {
       nearest[p] = NO_SEED;
@@ -72,18 +76,23 @@ export function bleedColour(rgb: Float32Array, alpha: Float32Array, width: numbe
   }
 
   for (let p = 0; p < n; p++) {
-    const s = nearest[p] as number;
+    const s = nearest[p];
     if (s === p || s === NO_SEED) continue;
-    rgb[p] = rgb[s] as number;
-    rgb[n + p] = rgb[n + s] as number;
-    rgb[2 * n + p] = rgb[2 * n + s] as number;
+    const r = s === undefined ? undefined : rgb[s];
+    const g = s === undefined ? undefined : rgb[n + s];
+    const b = s === undefined ? undefined : rgb[2 * n + s];
+    if (r === undefined || g === undefined || b === undefined) throw outside('bleedColour', p);
+    rgb[p] = r;
+    rgb[n + p] = g;
+    rgb[2 * n + p] = b;
   }
 }
 
 /** Hidden pixel p, at (x, y), adopts neighbour q's seed when that seed is nearer than its own. */
 function adoptNearer(nearest: Int32Array, width: number, p: number, q: number, x: number, y: number): void {
-  const candidate = nearest[q] as number;
-  const current = nearest[p] as number;
+  const candidate = nearest[q];
+  const current = nearest[p];
+  if (candidate === undefined || current === undefined) throw outside('adoptNearer', p);
   if (candidate === current || candidate === NO_SEED) return;
   if (current === NO_SEED || squaredDistance(candidate, width, x, y) < squaredDistance(current, width, x, y)) {
     nearest[p] = candidate;

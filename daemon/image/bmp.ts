@@ -59,7 +59,7 @@ export function isBmp(bytes: Uint8Array): boolean {
 }
 
 export function readBmpHeader(bytes: Uint8Array): BmpHeader {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const view = bytesView(bytes);
   if (!isBmp(bytes)) throw new BmpFormatError('it does not start with the BMP signature "BM".');
   if (bytes.length < 26)
     throw new BmpFormatError(`it is only ${bytes.length} bytes long, too short for a BMP header (truncated file?).`);
@@ -189,12 +189,13 @@ export function decodeBmp(bytes: Uint8Array): BmpImage {
 
 function decodePalette(bytes: Uint8Array, header: BmpHeader, rowStart: (y: number) => number): BmpImage {
   const { width, height, bitsPerPixel } = header;
-  const colours = new Uint8Array(256 * 3);
+  const file = bytesView(bytes);
+  const colours = new DataView(new ArrayBuffer(256 * 3));
   for (let i = 0; i < header.paletteSize; i++) {
     const at = header.paletteOffset + i * header.paletteEntrySize;
-    colours[3 * i] = bytes[at + 2] as number;
-    colours[3 * i + 1] = bytes[at + 1] as number;
-    colours[3 * i + 2] = bytes[at] as number;
+    colours.setUint8(3 * i, file.getUint8(at + 2));
+    colours.setUint8(3 * i + 1, file.getUint8(at + 1));
+    colours.setUint8(3 * i + 2, file.getUint8(at));
   }
   const data = new Uint8Array(width * height * 3);
   const perByte = 8 / bitsPerPixel;
@@ -203,14 +204,14 @@ function decodePalette(bytes: Uint8Array, header: BmpHeader, rowStart: (y: numbe
     const row = rowStart(y);
     let out = y * width * 3;
     for (let x = 0; x < width; x++) {
-      const byte = bytes[row + Math.floor(x / perByte)] as number;
+      const byte = file.getUint8(row + Math.floor(x / perByte));
       const shift = 8 - bitsPerPixel * ((x % perByte) + 1);
       const index = (byte >> shift) & indexMask;
       // Indices past the palette are invalid; black is what most readers show.
       if (index < header.paletteSize) {
-        data[out] = colours[3 * index] as number;
-        data[out + 1] = colours[3 * index + 1] as number;
-        data[out + 2] = colours[3 * index + 2] as number;
+        data[out] = colours.getUint8(3 * index);
+        data[out + 1] = colours.getUint8(3 * index + 1);
+        data[out + 2] = colours.getUint8(3 * index + 2);
       }
       out += 3;
     }
@@ -220,14 +221,15 @@ function decodePalette(bytes: Uint8Array, header: BmpHeader, rowStart: (y: numbe
 
 function decodeBgr24(bytes: Uint8Array, header: BmpHeader, rowStart: (y: number) => number): BmpImage {
   const { width, height } = header;
+  const file = bytesView(bytes);
   const data = new Uint8Array(width * height * 3);
   for (let y = 0; y < height; y++) {
     let src = rowStart(y);
     let out = y * width * 3;
     for (let x = 0; x < width; x++) {
-      data[out] = bytes[src + 2] as number;
-      data[out + 1] = bytes[src + 1] as number;
-      data[out + 2] = bytes[src] as number;
+      data[out] = file.getUint8(src + 2);
+      data[out + 1] = file.getUint8(src + 1);
+      data[out + 2] = file.getUint8(src);
       src += 3;
       out += 3;
     }
@@ -255,7 +257,7 @@ function readField(pixel: number, field: MaskField): number {
 
 function decodeMasked(bytes: Uint8Array, header: BmpHeader, rowStart: (y: number) => number): BmpImage {
   const { width, height, bitsPerPixel } = header;
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const view = bytesView(bytes);
   // 32-bit BI_RGB: the fourth byte is officially unused, but many writers store alpha there.
   const masks = header.masks ?? { red: 0x00ff0000, green: 0x0000ff00, blue: 0x000000ff, alpha: 0xff000000 };
   const red = maskField(masks.red);
@@ -286,11 +288,17 @@ function decodeMasked(bytes: Uint8Array, header: BmpHeader, rowStart: (y: number
   // image is invisible; and one that is 255 everywhere carries nothing.
   const hasAlpha = alpha.max !== 0 && anyAlphaSet && anyTranslucent;
   if (hasAlpha) return { width, height, channels: 4, data, palette: false, hasAlpha: true, bitsPerPixel };
+  const rgba = bytesView(data);
   const rgb = new Uint8Array(width * height * 3);
   for (let p = 0, q = 0; p < rgb.length; p += 3, q += 4) {
-    rgb[p] = data[q] as number;
-    rgb[p + 1] = data[q + 1] as number;
-    rgb[p + 2] = data[q + 2] as number;
+    rgb[p] = rgba.getUint8(q);
+    rgb[p + 1] = rgba.getUint8(q + 1);
+    rgb[p + 2] = rgba.getUint8(q + 2);
   }
   return { width, height, channels: 3, data: rgb, palette: false, hasAlpha: false, bitsPerPixel };
+}
+
+/** Bytes read through a DataView, whose reads throw a RangeError outside the bytes rather than give undefined. */
+function bytesView(bytes: Uint8Array): DataView {
+  return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }

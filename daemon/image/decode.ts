@@ -1,8 +1,16 @@
 import { promises as fs } from 'node:fs';
 import sharp from 'sharp';
 import { bleedColour } from './alpha';
+import { outside } from './checked';
+import { DaemonError } from '../protocol/errors';
 import { BmpFormatError, decodeBmp, isBmp, readBmpHeader } from './bmp';
 import type { DecodedImage, DecodeLimits, ImageHeader, SourceInfo } from './types';
+
+/** One file's header as read: the facts, and sharp's metadata for its decoder (null for a BMP, which bmp.ts decodes whole). */
+export interface ImageFileHeader extends ImageHeader {
+  readonly path: string;
+  readonly metadata: sharp.Metadata | null;
+}
 
 /** Decoders that give 16 bits or more per sample; we carry all of them as 16. */
 const HIGH_DEPTHS: ReadonlySet<string> = new Set(['ushort', 'short', 'uint', 'int', 'float', 'double']);
@@ -27,56 +35,74 @@ const READABLE_FORMATS_HINT = 'PNG, JPEG, WebP, TIFF, AVIF, HEIF, GIF or BMP';
 const EXIF_ORIENTATION_TAG = 0x0112;
 const EXIF_TYPE_SHORT = 3;
 
-/** Dimensions after EXIF orientation and the format, from the header only: for planning and size ceilings. */
-export async function readImageHeader(file: string): Promise<ImageHeader> {
-  await checkIsReadableFile(file);
-  if (await startsLikeBmp(file)) {
-    const header = readBmpHeaderOf(file, await readFirstBytes(file, BMP_HEADER_BYTES));
-    return { width: header.width, height: header.height, format: 'bmp' };
+/**
+ * Reads the header once: upright dimensions, format, possible transparency and sample
+ * depth for planning and size ceilings, and what `decodeImage` needs to decode the pixels
+ * without reading the header again. Fails with a DaemonError naming the file.
+ */
+export async function readImageHeader(file: string): Promise<ImageFileHeader> {
+  try {
+    await checkIsReadableFile(file);
+    if (await startsLikeBmp(file)) {
+      const header = readBmpHeaderOf(file, await readFirstBytes(file, BMP_HEADER_BYTES));
+      const { width, height } = header;
+      return {
+        path: file,
+        width,
+        height,
+        format: 'bmp',
+        hasAlpha: header.bitsPerPixel === 32,
+        depth: 8,
+        metadata: null,
+      };
+    }
+    const metadata = await readMetadata(file);
+    return {
+      path: file,
+      width: metadata.autoOrient.width,
+      height: metadata.autoOrient.height,
+      format: formatName(metadata),
+      hasAlpha: metadata.hasAlpha,
+      depth: HIGH_DEPTHS.has(metadata.depth) || (metadata.bitsPerSample ?? 8) > 8 ? 16 : 8,
+      metadata,
+    };
+  } catch (error) {
+    throw decodeError(file, error);
   }
-  const metadata = await readMetadata(file);
-  return { width: metadata.autoOrient.width, height: metadata.autoOrient.height, format: formatName(metadata) };
-}
-
-/** Whether the image may carry transparency, and its sample depth, from the header only: for plans made without decoding. */
-export async function readImageTraits(file: string): Promise<{ hasAlpha: boolean; depth: 8 | 16 }> {
-  await checkIsReadableFile(file);
-  if (await startsLikeBmp(file)) {
-    const header = readBmpHeaderOf(file, await readFirstBytes(file, BMP_HEADER_BYTES));
-    return { hasAlpha: header.bitsPerPixel === 32, depth: 8 };
-  }
-  const metadata = await readMetadata(file);
-  const depth: 8 | 16 = HIGH_DEPTHS.has(metadata.depth) || (metadata.bitsPerSample ?? 8) > 8 ? 16 : 8;
-  return { hasAlpha: metadata.hasAlpha, depth };
 }
 
 /**
  * Reads an image into upright planar sRGB floats for the engine, and records in `source`
  * what the encoder needs to restore (profile, depth, grey, alpha, metadata).
- * Fails with a message naming the file when it is missing, empty, a folder, not an image,
- * damaged or truncated, or larger than `limits.maxInputPixels`.
+ * Fails with a DaemonError naming the file when it is damaged or truncated (DecodeFailed),
+ * or larger than `limits.maxInputPixels` (ImageTooLarge); a missing, empty or unreadable
+ * file fails in readImageHeader.
  */
-export async function decodeImage(file: string, limits: DecodeLimits): Promise<DecodedImage> {
+export async function decodeImage(header: ImageFileHeader, limits: DecodeLimits): Promise<DecodedImage> {
   const maxPixels = limits.maxInputPixels;
-  if (!Number.isInteger(maxPixels) || maxPixels < 1) {
-    throw new Error(`maxInputPixels must be a whole number of pixels, at least 1; got ${maxPixels}.`);
+  try {
+    if (!Number.isInteger(maxPixels) || maxPixels < 1) {
+      throw new Error(`maxInputPixels must be a whole number of pixels, at least 1; got ${maxPixels}.`);
+    }
+    checkPixelLimit(header.path, header.width, header.height, maxPixels);
+    return header.metadata === null
+      ? await decodeBmpFile(header.path)
+      : await decodeWithSharp(header, header.metadata, maxPixels);
+  } catch (error) {
+    throw decodeError(header.path, error);
   }
-  await checkIsReadableFile(file);
-  if (await startsLikeBmp(file)) return decodeBmpFile(file, maxPixels);
+}
 
-  const metadata = await readMetadata(file);
-  const width = metadata.autoOrient.width;
-  const height = metadata.autoOrient.height;
-  checkPixelLimit(file, width, height, maxPixels);
-
-  const format = formatName(metadata);
+async function decodeWithSharp(
+  header: ImageFileHeader,
+  metadata: sharp.Metadata,
+  maxPixels: number,
+): Promise<DecodedImage> {
+  const { path: file, format, depth } = header;
   const warnings: string[] = [];
   const pages = metadata.pages ?? 1;
   if (pages > 1) warnings.push(multiFrameWarning(format, pages));
-
-  const colourChannels = metadata.channels - (metadata.hasAlpha ? 1 : 0);
-  const grey = colourChannels === 1;
-  const depth: 8 | 16 = HIGH_DEPTHS.has(metadata.depth) || (metadata.bitsPerSample ?? 8) > 8 ? 16 : 8;
+  const grey = metadata.channels - (metadata.hasAlpha ? 1 : 0) === 1;
   const icc = metadata.icc ?? null;
   const exif = metadata.exif === undefined ? null : exifWithOrientationReset(metadata.exif);
   if (metadata.exif !== undefined && exif === null) {
@@ -104,13 +130,14 @@ export async function decodeImage(file: string, limits: DecodeLimits): Promise<D
   const { data, info } = decoded;
   const channels = info.channels;
   if (channels !== 1 && channels !== 2 && channels !== 3 && channels !== 4) {
-    throw new Error(
+    throw new DaemonError(
+      'DecodeFailed',
       `Cannot decode '${file}': it decoded to ${String(channels)} channels; expected grey, RGB, with or without alpha.`,
+      file,
     );
   }
   const samples = depth === 16 ? asUint16(data) : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
   const planes = toPlanes(samples, info.width, info.height, channels, depth);
-
   const source: SourceInfo = {
     path: file,
     format,
@@ -124,6 +151,13 @@ export async function decodeImage(file: string, limits: DecodeLimits): Promise<D
     warnings,
   };
   return { width: info.width, height: info.height, rgb: planes.rgb, alpha: planes.alpha, source };
+}
+
+/** A failure while reading `file` as a DaemonError: typed ones as they are, anything else (a read error, a broken invariant) as DecodeFailed naming the file. */
+function decodeError(file: string, error: unknown): DaemonError {
+  if (error instanceof DaemonError) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  return new DaemonError('DecodeFailed', message.includes(file) ? message : `${file}: ${message}`, file);
 }
 
 /**
@@ -149,21 +183,19 @@ export function toPlanes(
   for (let v = 0; v <= max; v++) table[v] = v / max;
   const rgb = new Float32Array(3 * n);
   const alpha = channels === 2 || channels === 4 ? new Float32Array(n) : null;
-  if (channels >= 3) {
-    for (let p = 0, s = 0; p < n; p++, s += channels) {
-      rgb[p] = table[samples[s] as number] as number;
-      rgb[n + p] = table[samples[s + 1] as number] as number;
-      rgb[2 * n + p] = table[samples[s + 2] as number] as number;
-      if (alpha !== null) alpha[p] = table[samples[s + 3] as number] as number;
-    }
-  } else {
-    for (let p = 0, s = 0; p < n; p++, s += channels) {
-      const grey = table[samples[s] as number] as number;
-      rgb[p] = grey;
-      rgb[n + p] = grey;
-      rgb[2 * n + p] = grey;
-      if (alpha !== null) alpha[p] = table[samples[s + 1] as number] as number;
-    }
+  // Past the end, a sample reads undefined and so does its table entry.
+  const grey = channels < 3;
+  const alphaAt = grey ? 1 : 3;
+  for (let p = 0, s = 0; p < n; p++, s += channels) {
+    const r = table[samples[s] ?? -1];
+    const g = grey ? r : table[samples[s + 1] ?? -1];
+    const b = grey ? r : table[samples[s + 2] ?? -1];
+    const a = alpha === null ? 1 : table[samples[s + alphaAt] ?? -1];
+    if (r === undefined || g === undefined || b === undefined || a === undefined) throw outside('toPlanes', s);
+    rgb[p] = r;
+    rgb[n + p] = g;
+    rgb[2 * n + p] = b;
+    if (alpha !== null) alpha[p] = a;
   }
   if (alpha === null) return { rgb, alpha };
   // An alpha channel that is fully opaque everywhere (common in GIFs and RGBA exports)
@@ -213,10 +245,8 @@ function asUint16(data: Buffer): Uint16Array {
   return new Uint16Array(aligned.buffer);
 }
 
-async function decodeBmpFile(file: string, maxPixels: number): Promise<DecodedImage> {
+async function decodeBmpFile(file: string): Promise<DecodedImage> {
   const bytes = await fs.readFile(file);
-  const header = readBmpHeaderOf(file, bytes);
-  checkPixelLimit(file, header.width, header.height, maxPixels);
   let image;
   try {
     image = decodeBmp(bytes);
@@ -247,9 +277,10 @@ function readBmpHeaderOf(file: string, bytes: Buffer): ReturnType<typeof readBmp
   }
 }
 
-function bmpFailure(file: string, error: unknown): Error {
-  if (error instanceof BmpFormatError) return new Error(`Cannot read BMP image '${file}': ${error.message}`);
-  return error instanceof Error ? error : new Error(String(error));
+function bmpFailure(file: string, error: unknown): unknown {
+  if (error instanceof BmpFormatError)
+    return new DaemonError('DecodeFailed', `Cannot read BMP image '${file}': ${error.message}`, file);
+  return error;
 }
 
 async function checkIsReadableFile(file: string): Promise<void> {
@@ -258,17 +289,34 @@ async function checkIsReadableFile(file: string): Promise<void> {
     stats = await fs.stat(file);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new Error(`Cannot read image '${file}': the file does not exist. Check the path.`);
-    if (code === 'EACCES' || code === 'EPERM') throw new Error(`Cannot read image '${file}': permission denied.`);
-    throw new Error(`Cannot read image '${file}': ${(error as Error).message}`);
+    if (code === 'ENOENT')
+      throw new DaemonError(
+        'InputNotFound',
+        `Cannot read image '${file}': the file does not exist. Check the path.`,
+        file,
+      );
+    if (code === 'EACCES' || code === 'EPERM')
+      throw new DaemonError('DecodeFailed', `Cannot read image '${file}': permission denied.`, file);
+    throw new DaemonError('DecodeFailed', `Cannot read image '${file}': ${(error as Error).message}`, file);
   }
   if (stats.isDirectory()) {
-    throw new Error(`'${file}' is a folder, not an image file. Choose a ${READABLE_FORMATS_HINT} file.`);
+    throw new DaemonError(
+      'DecodeFailed',
+      `'${file}' is a folder, not an image file. Choose a ${READABLE_FORMATS_HINT} file.`,
+      file,
+    );
   }
-  if (!stats.isFile()) throw new Error(`'${file}' is not a regular file. Choose a ${READABLE_FORMATS_HINT} file.`);
+  if (!stats.isFile())
+    throw new DaemonError(
+      'DecodeFailed',
+      `'${file}' is not a regular file. Choose a ${READABLE_FORMATS_HINT} file.`,
+      file,
+    );
   if (stats.size === 0) {
-    throw new Error(
+    throw new DaemonError(
+      'DecodeFailed',
       `Cannot read image '${file}': the file is empty (0 bytes). It may be an unfinished download or copy.`,
+      file,
     );
   }
 }
@@ -297,29 +345,48 @@ async function readMetadata(file: string): Promise<sharp.Metadata> {
   }
 }
 
-function decodeFailure(file: string, error: unknown, maxPixels: number | null): Error {
+/** What libvips said, as a DaemonError naming the file. It gives only text, so its cause is read from that, here and nowhere else. */
+function decodeFailure(file: string, error: unknown, maxPixels: number | null): DaemonError {
   const detail = error instanceof Error ? error.message : String(error);
   if (/unsupported image format/i.test(detail)) {
-    return new Error(`Cannot read '${file}': it is not an image in a supported format (${READABLE_FORMATS_HINT}).`);
+    return new DaemonError(
+      'DecodeFailed',
+      `Cannot read '${file}': it is not an image in a supported format (${READABLE_FORMATS_HINT}).`,
+      file,
+    );
   }
+  // A size over one of libvips' own limits is reported in these words: too large, not damaged.
+  const code = /pixel limit|too large|exceeds/i.test(detail) ? 'ImageTooLarge' : 'DecodeFailed';
   if (/unsupported (codec|feature|compression)|compression .* not supported/i.test(detail)) {
-    return new Error(
+    return new DaemonError(
+      code,
       `Cannot decode '${file}': it uses a compression this build cannot decode (decoder said: ${detail.trim()}). ` +
         'Convert it to PNG or JPEG first.',
+      file,
     );
   }
   if (/pixel limit/i.test(detail) && maxPixels !== null) {
-    return new Error(`Cannot read '${file}': it is larger than the limit of ${maxPixels} pixels.`);
+    return new DaemonError(
+      'ImageTooLarge',
+      `Cannot read '${file}': it is larger than the limit of ${maxPixels} pixels.`,
+      file,
+    );
   }
-  return new Error(`Cannot decode '${file}': the file is damaged or truncated (decoder said: ${detail.trim()}).`);
+  return new DaemonError(
+    code,
+    `Cannot decode '${file}': the file is damaged or truncated (decoder said: ${detail.trim()}).`,
+    file,
+  );
 }
 
 function checkPixelLimit(file: string, width: number, height: number, maxPixels: number): void {
   const pixels = width * height;
   if (pixels > maxPixels) {
-    throw new Error(
+    throw new DaemonError(
+      'ImageTooLarge',
       `'${file}' is ${width}x${height} (${(pixels / 1e6).toFixed(1)} megapixels), more than the limit of ` +
         `${maxPixels} pixels (${(maxPixels / 1e6).toFixed(1)} megapixels). Downscale it first or raise the input pixel limit.`,
+      file,
     );
   }
 }

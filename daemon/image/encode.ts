@@ -3,6 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import sharp from 'sharp';
+import { item } from './checked';
 import { ALPHA_FORMATS, SIXTEEN_BIT_FORMATS, checkOutputSize, formatDisplayName } from './formats';
 import type { EncodeResult, EncodeTarget, OutputFormat, Raster, SourceInfo } from './types';
 
@@ -109,12 +110,41 @@ export async function encodeImage(raster: Raster, source: SourceInfo, target: En
   }
 }
 
+/** A small PNG of an 8-bit raster, base64, for a live preview: written fast (compression level 1) rather than small. */
+export async function encodePreview(raster: Raster & { readonly depth: 8 }): Promise<string> {
+  const { width, height, channels } = raster;
+  const png = await sharp(raster.data, { raw: { width, height, channels } }).png({ compressionLevel: 1 }).toBuffer();
+  return png.toString('base64');
+}
+
+/**
+ * libvips could not write `file`. It reports why only as text, so the errno that text
+ * means is read from it here, once, and carried in `code` as Node's own file errors carry
+ * theirs: callers tell a full disk from a read-only one by code.
+ */
+export class EncodeWriteError extends Error implements NodeJS.ErrnoException {
+  readonly code: string | undefined;
+
+  constructor(file: string, detail: string) {
+    super(`Cannot write '${file}': ${detail.trim()}`);
+    this.name = 'EncodeWriteError';
+    this.code = LIBVIPS_ERRNO.find(([pattern]) => pattern.test(detail))?.[1];
+  }
+}
+
+/** The libvips messages for the write failures a user can act on, and the errno each means. */
+const LIBVIPS_ERRNO: readonly (readonly [RegExp, string])[] = [
+  [/No space left on device/i, 'ENOSPC'],
+  [/Read-only file system/i, 'EROFS'],
+  [/Permission denied/i, 'EACCES'],
+  [/Disk quota exceeded/i, 'EDQUOT'],
+];
+
 async function writeWith<T>(encode: () => Promise<T>, file: string): Promise<T> {
   try {
     return await encode();
   } catch (error) {
-    const detail = error instanceof Error ? error.message : String(error);
-    throw new Error(`Cannot write '${file}': ${detail.trim()}`);
+    throw new EncodeWriteError(file, error instanceof Error ? error.message : String(error));
   }
 }
 
@@ -253,8 +283,8 @@ export function withExifInWebp(webp: Buffer, tiff: Buffer): Buffer {
     vp8x.writeUIntLE(height - 1, 15, 3);
     chunks.unshift(vp8x);
   }
-  const header = Buffer.from(chunks[0] as Buffer);
-  header[8] = (header[8] as number) | VP8X_FLAG_EXIF;
+  const header = Buffer.from(item(chunks, 0));
+  header.writeUInt8(header.readUInt8(8) | VP8X_FLAG_EXIF, 8);
   chunks[0] = header;
   const exifChunk = Buffer.alloc(8 + tiff.length + (tiff.length % 2));
   exifChunk.write('EXIF', 0, 'latin1');

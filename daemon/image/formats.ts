@@ -96,7 +96,7 @@ const OUTPUT_FOR_SOURCE: Readonly<Record<string, OutputFormat>> = {
 };
 
 /** Same format as the input unless asked; formats we do not write (gif, bmp, heif…) become PNG, which loses nothing. */
-export function outputFormatFor(source: SourceInfo, requested?: OutputFormat): OutputFormat {
+export function outputFormatFor(source: Pick<SourceInfo, 'format'>, requested?: OutputFormat): OutputFormat {
   if (requested !== undefined) return requested;
   return OUTPUT_FOR_SOURCE[source.format.toLowerCase()] ?? 'png';
 }

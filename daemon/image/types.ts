@@ -33,6 +33,14 @@ export interface DecodedImage {
   readonly source: SourceInfo;
 }
 
+/** Planar (CHW) float32 pixels: what the engine computes on, tile by tile and pass by pass. */
+export interface PlanarImage {
+  readonly width: number;
+  readonly height: number;
+  readonly channels: number;
+  readonly data: Float32Array;
+}
+
 /** What the engine hands back, already quantised: interleaved sRGB(A). */
 export interface Raster {
   readonly width: number;
@@ -54,11 +62,17 @@ export interface EncodeResult {
   readonly warnings: readonly string[];
 }
 
+/** What the header tells before any decoding: for planning, size ceilings and dry runs. */
 export interface ImageHeader {
   /** After EXIF orientation is applied. */
   readonly width: number;
   readonly height: number;
+  /** Decoder name, as SourceInfo.format. */
   readonly format: string;
+  /** The image has an alpha channel (which the decoder drops when it is fully opaque). */
+  readonly hasAlpha: boolean;
+  /** Bits per sample; anything above 8 is carried as 16. */
+  readonly depth: 8 | 16;
 }
 
 export interface DecodeLimits {

@@ -1,6 +1,7 @@
 // Adapts an onnxruntime session to the engine's tile inference: one NCHW tile in, one out.
 import * as ort from 'onnxruntime-node';
-import type { PlanarImage, TileInference } from '../engine/tiled-pass';
+import type { PlanarImage } from '../image/types';
+import type { TileInference } from '../engine/tiled-pass';
 
 export function sessionInference(session: ort.InferenceSession): TileInference {
   const inputName = session.inputNames[0] as string;

@@ -6,7 +6,16 @@ import * as path from 'node:path';
 import sharp from 'sharp';
 import { decodeImage, exifWithOrientationReset, readImageHeader } from '../../daemon/image/decode';
 import { encodeImage } from '../../daemon/image/encode';
-import type { DecodedImage, Raster } from '../../daemon/image/types';
+import type { DecodedImage, DecodeLimits, ImageHeader, Raster } from '../../daemon/image/types';
+
+function pickSize({ width, height, format }: ImageHeader): Pick<ImageHeader, 'width' | 'height' | 'format'> {
+  return { width, height, format };
+}
+
+/** The daemon's order: the header once, then the pixels. */
+async function decodeFile(file: string, limits: DecodeLimits): Promise<DecodedImage> {
+  return decodeImage(await readImageHeader(file), limits);
+}
 
 const LIMITS = { maxInputPixels: 50_000_000 };
 let dir = '';
@@ -75,8 +84,8 @@ test('an orientation-6 JPEG decodes upright and is written back with orientation
     .toFile(input);
   assert.equal((await sharp(input).metadata()).orientation, 6);
 
-  assert.deepEqual(await readImageHeader(input), { width: 16, height: 32, format: 'jpeg' });
-  const image = await decodeImage(input, LIMITS);
+  assert.deepEqual(pickSize(await readImageHeader(input)), { width: 16, height: 32, format: 'jpeg' });
+  const image = await decodeFile(input, LIMITS);
   assert.equal(image.width, 16);
   assert.equal(image.height, 32);
   const [r, g] = rgbAt(image, 12, 4);
@@ -129,7 +138,7 @@ test('a Display P3 PNG decodes to sRGB and is written back in P3 with identical 
   const stored = (await rawPixels(input, { ignoreIcc: true })).data;
   assert.ok((stored[0] as number) - 20 > 30, `the stored P3 values differ from sRGB, got red ${stored[0]} for sRGB 20`);
 
-  const image = await decodeImage(input, LIMITS);
+  const image = await decodeFile(input, LIMITS);
   assert.ok(image.source.icc !== null && image.source.icc.equals(sourceIcc));
   const decoded = [...rgbAt(image, 0, 0), ...rgbAt(image, 1, 0)];
   decoded.forEach((v, i) =>
@@ -149,7 +158,7 @@ test('an untagged source gives an untagged output', async () => {
   await sharp({ create: { width: 2, height: 2, channels: 3, background: '#336699' } })
     .png()
     .toFile(input);
-  const image = await decodeImage(input, LIMITS);
+  const image = await decodeFile(input, LIMITS);
   assert.equal(image.source.icc, null);
   const output = file('untagged-out.png');
   await encodeImage(rasterOf(image, 8), image.source, { path: output, format: 'png' });
@@ -167,7 +176,7 @@ test('a 16-bit PNG ramp round-trips with exact 16-bit values', async () => {
     .png()
     .toFile(input);
 
-  const image = await decodeImage(input, LIMITS);
+  const image = await decodeFile(input, LIMITS);
   assert.equal(image.source.depth, 16);
   assert.equal(image.rgb[100], Math.fround(1600 / 65535));
   assert.equal(image.rgb[width + 100], Math.fround((65535 - 1600) / 65535));
@@ -196,7 +205,7 @@ test('a 16-bit P3 PNG decodes to sRGB (not P3) and round-trips into P3 at 16 bit
     .png()
     .toFile(input);
   const stored = await raw16(input);
-  const image = await decodeImage(input, LIMITS);
+  const image = await decodeFile(input, LIMITS);
   assert.equal(image.source.depth, 16);
   const decoded = [...rgbAt(image, 0, 0), ...rgbAt(image, 1, 0)];
   decoded.forEach((v, i) =>
@@ -223,7 +232,7 @@ test('a grey PNG is written back grey', async () => {
     .toColourspace('b-w')
     .png()
     .toFile(input);
-  const image = await decodeImage(input, LIMITS);
+  const image = await decodeFile(input, LIMITS);
   assert.equal(image.source.grey, true);
   assert.equal(image.alpha, null);
   assert.deepEqual(rgbAt(image, 1, 0), [64, 64, 64]);
@@ -242,7 +251,7 @@ test('a 16-bit grey PNG is written back as 16-bit grey', async () => {
     .toColourspace('grey16')
     .png()
     .toFile(input);
-  const image = await decodeImage(input, LIMITS);
+  const image = await decodeFile(input, LIMITS);
   assert.equal(image.source.depth, 16);
   assert.equal(image.source.grey, true);
   const output = file('grey16-out.png');
@@ -261,7 +270,7 @@ test('grey+alpha round-trips with its transparency', async () => {
     .toColourspace('b-w')
     .png()
     .toFile(input);
-  const image = await decodeImage(input, LIMITS);
+  const image = await decodeFile(input, LIMITS);
   assert.equal(image.source.grey, true);
   assert.equal(image.source.hasAlpha, true);
   assert.ok(image.alpha !== null);
@@ -294,7 +303,7 @@ test('a palette PNG with tRNS transparency keeps its transparency', async () => 
     .toFile(input);
   const inputMetadata = await sharp(input).metadata();
   assert.equal(inputMetadata.isPalette, true);
-  const image = await decodeImage(input, LIMITS);
+  const image = await decodeFile(input, LIMITS);
   assert.equal(image.source.palette, true);
   assert.equal(image.source.hasAlpha, true);
   assert.ok(image.alpha !== null);
@@ -318,7 +327,7 @@ test('a CMYK JPEG decodes to sensible sRGB', async () => {
     .jpeg({ quality: 100 })
     .toFile(input);
   assert.equal((await sharp(input).metadata()).space, 'cmyk');
-  const image = await decodeImage(input, LIMITS);
+  const image = await decodeFile(input, LIMITS);
   const [r, g, b] = rgbAt(image, 4, 4);
   assert.ok(r > 160 && g < 80 && b < 80, `expected a red, got ${r},${g},${b}`);
   const output = file('cmyk-out.jpg');
@@ -364,8 +373,8 @@ test('24-bit and 8-bit BMPs decode right and are written as PNG', async () => {
     [255, 0, 0, 0, 255, 0, 0, 0, 255],
     [10, 20, 30, 40, 50, 60, 70, 80, 90],
   ]);
-  assert.deepEqual(await readImageHeader(bmp24), { width: 3, height: 2, format: 'bmp' });
-  const image = await decodeImage(bmp24, LIMITS);
+  assert.deepEqual(pickSize(await readImageHeader(bmp24)), { width: 3, height: 2, format: 'bmp' });
+  const image = await decodeFile(bmp24, LIMITS);
   assert.equal(image.source.format, 'bmp');
   assert.deepEqual(rgbAt(image, 0, 0), [255, 0, 0]);
   assert.deepEqual(rgbAt(image, 2, 0), [0, 0, 255]);
@@ -387,7 +396,7 @@ test('24-bit and 8-bit BMPs decode right and are written as PNG', async () => {
       [10, 10, 250],
     ],
   );
-  const paletted = await decodeImage(bmp8, LIMITS);
+  const paletted = await decodeFile(bmp8, LIMITS);
   assert.equal(paletted.source.palette, true);
   assert.deepEqual(rgbAt(paletted, 0, 0), [250, 10, 10]);
   assert.deepEqual(rgbAt(paletted, 1, 0), [10, 250, 10]);
@@ -406,7 +415,7 @@ test('an animated GIF decodes its first frame, with a warning', async () => {
   await sharp(frames, { raw: { width: 4, height: 12, channels: 4, pageHeight: 4 } })
     .gif()
     .toFile(input);
-  const image = await decodeImage(input, LIMITS);
+  const image = await decodeFile(input, LIMITS);
   assert.equal(image.width, 4);
   assert.equal(image.height, 4);
   assert.deepEqual(rgbAt(image, 2, 2), [255, 0, 0]);
@@ -418,14 +427,14 @@ test('an animated GIF decodes its first frame, with a warning', async () => {
   await sharp(frames, { raw: { width: 4, height: 12, channels: 4, pageHeight: 4 } })
     .webp({ lossless: true })
     .toFile(webp);
-  const webpImage = await decodeImage(webp, LIMITS);
+  const webpImage = await decodeFile(webp, LIMITS);
   assert.equal(webpImage.height, 4);
   assert.deepEqual(rgbAt(webpImage, 2, 2), [255, 0, 0]);
   assert.deepEqual(webpImage.source.warnings, ['animated WebP: only the first frame of 3 is upscaled']);
 });
 
 test('AVIF output at the 16384-pixel limit is written; one pixel more is refused before encoding', async () => {
-  const source = (await decodeImage(await makeSmallPng(), LIMITS)).source;
+  const source = (await decodeFile(await makeSmallPng(), LIMITS)).source;
   const atLimit: Raster = {
     width: 16384,
     height: 2,
@@ -451,7 +460,7 @@ test('transparency and EXIF survive together in WebP and PNG', async () => {
     .withMetadata({ orientation: 3 })
     .png()
     .toFile(input);
-  const image = await decodeImage(input, LIMITS);
+  const image = await decodeFile(input, LIMITS);
   assert.ok(image.alpha !== null && image.source.exif !== null);
   // Rotated 180°: the opaque red half is now at the bottom.
   assert.equal(image.alpha[0], 0);
@@ -475,14 +484,14 @@ test('unreadable inputs fail with errors that name the file and the problem', as
   const empty = file('empty.png');
   fs.writeFileSync(empty, '');
   await assert.rejects(
-    decodeImage(empty, LIMITS),
+    decodeFile(empty, LIMITS),
     (e: Error) => e.message.includes(empty) && /empty \(0 bytes\)/.test(e.message),
   );
 
   const text = file('notes.png');
   fs.writeFileSync(text, 'these are not pixels');
   await assert.rejects(
-    decodeImage(text, LIMITS),
+    decodeFile(text, LIMITS),
     (e: Error) => e.message.includes(text) && /not an image in a supported format/.test(e.message),
   );
 
@@ -498,19 +507,19 @@ test('unreadable inputs fail with errors that name the file and the problem', as
   const truncated = file('truncated.png');
   fs.writeFileSync(truncated, full.subarray(0, Math.floor(full.length / 2)));
   await assert.rejects(
-    decodeImage(truncated, LIMITS),
+    decodeFile(truncated, LIMITS),
     (e: Error) => e.message.includes(truncated) && /damaged or truncated/.test(e.message),
   );
 
   await assert.rejects(
-    decodeImage(dir, LIMITS),
+    decodeFile(dir, LIMITS),
     (e: Error) => e.message.includes(dir) && /is a folder, not an image file/.test(e.message),
   );
   await assert.rejects(readImageHeader(dir), /is a folder/);
 
   const missing = file('missing.png');
   await assert.rejects(
-    decodeImage(missing, LIMITS),
+    decodeFile(missing, LIMITS),
     (e: Error) => e.message.includes(missing) && /does not exist/.test(e.message),
   );
 });
@@ -521,14 +530,14 @@ test('an image over the pixel limit is refused with its size and the limit', asy
     .png()
     .toFile(input);
   await assert.rejects(
-    decodeImage(input, { maxInputPixels: 50_000 }),
+    decodeFile(input, { maxInputPixels: 50_000 }),
     (e: Error) =>
       e.message.includes(input) && e.message.includes('300x200') && e.message.includes('limit of 50000 pixels'),
   );
 });
 
 test('encode refuses sizes a format cannot hold and rasters of the wrong length', async () => {
-  const source = (await decodeImage(await makeSmallPng(), LIMITS)).source;
+  const source = (await decodeFile(await makeSmallPng(), LIMITS)).source;
   const wide: Raster = { width: 16384, height: 1, channels: 3, depth: 8, data: new Uint8Array(16384 * 3) };
   const webp = file('too-wide.webp');
   await assert.rejects(
@@ -557,7 +566,7 @@ async function makeSmallPng(): Promise<string> {
 }
 
 test('encode writes exactly the target path, whatever its extension, in the requested format', async () => {
-  const image = await decodeImage(await makeSmallPng(), LIMITS);
+  const image = await decodeFile(await makeSmallPng(), LIMITS);
   const target = file('partial-output.tmp');
   await encodeImage(rasterOf(image, 8), image.source, { path: target, format: 'jpg', quality: 80 });
   assert.equal((await sharp(target).metadata()).format, 'jpeg');
@@ -572,7 +581,7 @@ test('transparency written to JPEG is flattened onto white, with a warning', asy
   await sharp(Buffer.from([0, 0, 0, 0, 0, 0, 0, 0]), { raw: { width: 2, height: 1, channels: 4 } })
     .png()
     .toFile(input);
-  const image = await decodeImage(input, LIMITS);
+  const image = await decodeFile(input, LIMITS);
   const output = file('alpha.jpg');
   const result = await encodeImage(rasterOf(image, 8), image.source, { path: output, format: 'jpg' });
   assert.match(result.warnings.join('\n'), /JPEG cannot store transparency/);
@@ -588,7 +597,7 @@ test('XMP metadata is kept', async () => {
     .withXmp(xmp)
     .png()
     .toFile(input);
-  const image = await decodeImage(input, LIMITS);
+  const image = await decodeFile(input, LIMITS);
   assert.ok(image.source.xmp !== null);
   for (const format of ['png', 'jpg', 'webp'] as const) {
     const output = file(`xmp-out.${format}`);
@@ -651,7 +660,7 @@ test('a grey PNG with a grey ICC profile decodes to sRGB and keeps its profile, 
     .toFile(input8);
   const stored8 = [...(await sharp(input8, { ignoreIcc: true }).toColourspace('b-w').raw().toBuffer())];
   assert.ok(Math.abs((stored8[1] as number) - 64) > 8, `gamma 1.8 stores a different grey, got ${stored8[1]}`);
-  const image8 = await decodeImage(input8, LIMITS);
+  const image8 = await decodeFile(input8, LIMITS);
   assert.equal(image8.source.grey, true);
   srgbGrey.forEach((v, x) =>
     assert.ok(Math.abs(rgbAt(image8, x, 0)[0] - v) <= 2, `pixel ${x}: ${rgbAt(image8, x, 0).join(',')} vs ${v}`),
@@ -673,7 +682,7 @@ test('a grey PNG with a grey ICC profile decodes to sRGB and keeps its profile, 
     .withIccProfile(profile)
     .png()
     .toFile(input16);
-  const image16 = await decodeImage(input16, LIMITS);
+  const image16 = await decodeFile(input16, LIMITS);
   assert.equal(image16.source.depth, 16);
   srgbGrey.forEach((v, x) =>
     assert.ok(
@@ -706,8 +715,8 @@ test('AVIF and 16-bit TIFF inputs decode, and keep their format by default', asy
   await sharp({ create: { width: 8, height: 6, channels: 3, background: '#4080c0' } })
     .avif({ quality: 90 })
     .toFile(avif);
-  assert.deepEqual(await readImageHeader(avif), { width: 8, height: 6, format: 'avif' });
-  const avifImage = await decodeImage(avif, LIMITS);
+  assert.deepEqual(pickSize(await readImageHeader(avif)), { width: 8, height: 6, format: 'avif' });
+  const avifImage = await decodeFile(avif, LIMITS);
   assert.equal(avifImage.source.format, 'avif');
   const [r, g, b] = rgbAt(avifImage, 4, 3);
   assert.ok(
@@ -722,7 +731,7 @@ test('AVIF and 16-bit TIFF inputs decode, and keep their format by default', asy
     .toColourspace('rgb16')
     .tiff({ compression: 'lzw' })
     .toFile(tiff);
-  const tiffImage = await decodeImage(tiff, LIMITS);
+  const tiffImage = await decodeFile(tiff, LIMITS);
   assert.equal(tiffImage.source.format, 'tiff');
   assert.equal(tiffImage.source.depth, 16);
   assert.equal(tiffImage.rgb[0 * 2 + 0], 0);

@@ -75,3 +75,17 @@ test('the running average follows a change in speed, and resetClock leaves non-t
   assert.ok(perTile > 290 && perTile <= 300, String(perTile));
   assert.ok(Math.abs((eta.etaMs() as number) - 69 * perTile) < 1);
 });
+
+test('replanned before its first tile (an alpha plane dropped), the estimate counts the new work and the clock runs on', () => {
+  const memory = new ThroughputMemory();
+  memory.record(KEY, 100);
+  const c = clock();
+  const eta = new EtaTracker(memory, [{ key: KEY, tiles: 8 }], c.now);
+  assert.equal(eta.etaMs(), 800);
+  c.advance(300);
+  eta.replan([{ key: KEY, tiles: 4 }]);
+  assert.equal(eta.etaMs(), 400);
+  eta.tileDone(0);
+  // The tile took the 300 ms since the tracker was built, not since the replan.
+  assert.equal(eta.etaMs(), Math.round(3 * (100 + 0.3 * (300 - 100))));
+});

@@ -3,13 +3,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { containRect, planPasses } from '../../daemon/engine/plan';
-import {
-  extractRegion,
-  runTiledPass,
-  wrapIndex,
-  type PlanarImage,
-  type TileInference,
-} from '../../daemon/engine/tiled-pass';
+import { extractRegion, runTiledPass, wrapIndex, type TileInference } from '../../daemon/engine/tiled-pass';
+import type { PlanarImage } from '../../daemon/image/types';
 import { resizeLanczos } from '../../daemon/engine/lanczos';
 import { fillChannel, quantisePlanes } from '../../daemon/engine/quantise';
 import { checkOutputSize } from '../../daemon/image/formats';
@@ -99,7 +94,7 @@ test('wrap padding through tiles and the edge pad: a periodic image gives exactl
         edgePad: 4,
         inputMultiple: 1,
         minTile: 8,
-        checkpoint: () => undefined,
+        signal: new AbortController().signal,
         padding,
       },
       (y, count, rows) => {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { chooseTile, evenTile } from '../../daemon/engine/tile-size';
 import { axisSpans } from '../../daemon/engine/tiles';
 import { passGrid } from '../../daemon/engine/tiled-pass';
-import { EDGE_PAD, edgePadFor } from '../../daemon/engine/pipeline';
+import { EDGE_PAD, edgePadFor } from '../../daemon/engine/job-plan';
 import { DEFAULT_PADDING } from '../../daemon/protocol/protocol';
 
 test('an explicit tile adds the context on both sides', () => {

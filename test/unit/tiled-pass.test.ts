@@ -6,10 +6,11 @@ import {
   extractRegion,
   OutOfMemoryError,
   SINK_ROWS,
-  type PlanarImage,
   type TileInference,
   type PassOptions,
 } from '../../daemon/engine/tiled-pass';
+import type { PlanarImage } from '../../daemon/image/types';
+import { isCancelled } from '../../daemon/protocol/errors';
 
 function image(width: number, height: number, channels = 3): PlanarImage {
   const data = new Float32Array(channels * width * height);
@@ -39,7 +40,7 @@ function options(partial: Partial<PassOptions>): PassOptions {
     edgePad: 0,
     inputMultiple: 1,
     minTile: 8,
-    checkpoint: () => undefined,
+    signal: new AbortController().signal,
     ...partial,
   };
 }
@@ -138,26 +139,17 @@ test('out of memory below the floor fails clearly', async () => {
   );
 });
 
-test('a checkpoint that throws stops the pass before the next tile', async () => {
+test('a cancelled signal stops the pass before the next tile', async () => {
   let tiles = 0;
+  const controller = new AbortController();
   const counting: TileInference = async (t) => {
     tiles++;
+    if (tiles >= 3) controller.abort();
     return nearest2(t);
   };
-  const stop = new Error('cancelled');
   await assert.rejects(
-    collect(
-      image(64, 64),
-      counting,
-      options({
-        tileWidth: 16,
-        tileHeight: 16,
-        checkpoint: () => {
-          if (tiles >= 3) throw stop;
-        },
-      }),
-    ),
-    (e) => e === stop,
+    collect(image(64, 64), counting, options({ tileWidth: 16, tileHeight: 16, signal: controller.signal })),
+    (e) => isCancelled(e),
   );
   assert.equal(tiles, 3);
 });

@@ -1,0 +1,175 @@
+// The end of a job: the raster encoded, with the source's metadata, to a temporary file
+// beside the target, the sidecar written when asked for, and both moved into place. A
+// failure removes what it wrote, so nothing partial is left.
+import * as fs from 'node:fs/promises';
+import { DaemonError } from '../protocol/errors';
+import type { ExecutionProvider, UpscaleTimings } from '../protocol/protocol';
+import { encodeImage } from '../image/encode';
+import type { Raster, SourceInfo } from '../image/types';
+import { throwIfCancelled } from './cancel';
+import type { JobPlan, OutputChoice, PipelineRequest } from './job-plan';
+import { checkNamedOutput, freePath, NameTaken, partialPath, placeFile } from './output-path';
+import {
+  SIDECAR_FORMAT,
+  runtimeVersions,
+  sha256Bytes,
+  sidecarPathFor,
+  weightsSha256,
+  writeSidecar,
+  type Sidecar,
+} from './sidecar';
+
+export interface Commit {
+  readonly raster: Raster;
+  readonly source: SourceInfo;
+  readonly plan: JobPlan;
+  readonly request: PipelineRequest;
+  readonly jobId: string;
+  readonly signal: AbortSignal;
+  /** What the sidecar records beyond the plan, when one is asked for. */
+  readonly record: RecordFacts | null;
+}
+
+export interface RecordFacts {
+  readonly inputSha256: Promise<string>;
+  readonly provider: ExecutionProvider;
+  readonly daemonVersion: string;
+  /** The job's timings so far, read as the record is written. */
+  readonly timings: () => UpscaleTimings;
+}
+
+export interface Committed {
+  /** Where the image landed. */
+  readonly file: string;
+  readonly sidecarPath?: string;
+  /** What the output could not keep, the source's and the plan's warnings included. */
+  readonly warnings: readonly string[];
+}
+
+/** Encodes, records and places the output (see the top of this file). */
+export async function commitOutput(c: Commit): Promise<Committed> {
+  const { plan, request: req } = c;
+  const temp = partialPath(plan.output.file, c.jobId);
+  let file = plan.output.file;
+  let sidecarTemp: string | null = null;
+  try {
+    const encoded = await encodeImage(c.raster, encodeSource(c.source, plan), {
+      path: temp,
+      format: plan.output.format,
+      ...(req.quality !== undefined ? { quality: req.quality } : {}),
+    });
+    throwIfCancelled(c.signal);
+    // Checked again: the job may have run long enough for someone else to take the name.
+    const wanted = await claimOutput(plan.output, req);
+    if (c.record !== null) {
+      sidecarTemp = partialPath(sidecarPathFor(wanted), c.jobId);
+      await writeSidecar(sidecarTemp, await sidecarRecord(c, c.record, wanted));
+    }
+    // In the rare race with another writer the image may land under a later free name;
+    // its record then follows it (the record's own output.path keeps the first choice).
+    file = await placeFile(temp, wanted, req.input, { overwrite: req.overwrite, named: plan.output.named });
+    const sidecarPath = sidecarTemp === null ? undefined : await placeSidecar(sidecarTemp, file);
+    return {
+      file,
+      warnings: [...c.source.warnings, ...plan.warnings, ...encoded.warnings],
+      ...(sidecarPath !== undefined && { sidecarPath }),
+    };
+  } catch (e) {
+    await fs.rm(temp, { force: true });
+    if (sidecarTemp !== null) await fs.rm(sidecarTemp, { force: true });
+    throw writeError(file, e);
+  }
+}
+
+/** The planned output file, if still free: a name the user gave is kept or refused, a name the program chose moves on to the next free one. */
+export async function claimOutput(output: OutputChoice, req: PipelineRequest): Promise<string> {
+  if (!output.named) return freePath(output.file, req.input, req.overwrite);
+  try {
+    await checkNamedOutput(output.file, req.input, req.overwrite);
+    // Its record is named by the user's name too, so the same promise covers it.
+    if (req.sidecar) await checkNamedOutput(sidecarPathFor(output.file), req.input, req.overwrite);
+  } catch (e) {
+    throw new DaemonError('OutputNotWritable', (e as Error).message, output.file);
+  }
+  return output.file;
+}
+
+/** Transparent padding needs an alpha channel in the output even when the source had none. */
+function encodeSource(source: SourceInfo, plan: JobPlan): SourceInfo {
+  const transparentPad = plan.background !== null && plan.background.rgba.a === 0;
+  return transparentPad && !source.hasAlpha ? { ...source, hasAlpha: true } : source;
+}
+
+/** Moves the record beside where the image landed. The image was asked for with its record: without one, neither is kept. */
+async function placeSidecar(temp: string, image: string): Promise<string> {
+  const sidecarPath = sidecarPathFor(image);
+  try {
+    await fs.rename(temp, sidecarPath);
+  } catch (e) {
+    await fs.rm(image, { force: true });
+    throw e;
+  }
+  return sidecarPath;
+}
+
+async function sidecarRecord(c: Commit, facts: RecordFacts, output: string): Promise<Sidecar> {
+  const { plan, request: req, raster } = c;
+  const timings = facts.timings();
+  const { format } = plan.output;
+  return {
+    format: SIDECAR_FORMAT,
+    input: { path: req.input, sha256: await facts.inputSha256, ...plan.input },
+    output: {
+      path: output,
+      width: raster.width,
+      height: raster.height,
+      format,
+      channels: raster.channels,
+      depth: raster.depth,
+      pixelsSha256: sha256Bytes(raster.data),
+    },
+    model: {
+      id: plan.model.id,
+      scale: plan.model.scale,
+      weightsSha256: plan.model.onnxPath ? await weightsSha256(plan.model.onnxPath) : null,
+      reason: plan.modelReason,
+    },
+    parameters: {
+      request: req.params ?? {},
+      resolved: {
+        target: req.target,
+        tile: plan.tile,
+        overlap: plan.overlap,
+        alpha: req.alpha,
+        padding: plan.padding,
+        fit: plan.geometry.fit,
+        background: plan.background?.text ?? null,
+        format,
+        quality: req.quality ?? null,
+        depth: plan.depth,
+        channels: plan.channels,
+      },
+    },
+    plan: { ...plan.summary, outputPath: output },
+    provider: facts.provider,
+    versions: runtimeVersions(facts.daemonVersion),
+    timings,
+  };
+}
+
+/** What a user can do about a failed write, by errno (libvips' own failures carry one too: see EncodeWriteError). */
+const WRITE_FAILURES: Readonly<Record<string, string>> = {
+  ENOSPC: 'the disk is full',
+  EACCES: 'permission denied',
+  EPERM: 'permission denied',
+  EROFS: 'the file system is read-only',
+  EDQUOT: 'the disk quota is exceeded',
+};
+
+function writeError(file: string, e: unknown): DaemonError {
+  if (e instanceof DaemonError) return e;
+  if (e instanceof NameTaken) return new DaemonError('OutputNotWritable', e.message, e.file);
+  const err = e as NodeJS.ErrnoException;
+  const reason = (err.code && WRITE_FAILURES[err.code]) ?? (err.message || String(e)).split('\n')[0];
+  return new DaemonError('OutputNotWritable', `${file}: cannot write the output: ${reason}`, file);
+}

@@ -1,0 +1,404 @@
+// The plan of one job, decided before a pixel is decoded: the geometry and passes, the
+// tiles, the model, the output's name, format, channels and depth, with every limit
+// checked. Pure: the image's header, the request, the model, the limits and what the file
+// system said about the output's place go in; the plan, or a DaemonError naming the
+// problem, comes out. A dry run returns its summary, and the sidecar records it.
+import * as path from 'node:path';
+import { DaemonError } from '../protocol/errors';
+import { DEFAULT_PADDING } from '../protocol/protocol';
+import type { AlphaMode, OutputFormat, Padding, PlannedPass, UpscalePlan } from '../protocol/protocol';
+import { parseBackground, type Rgba } from '../protocol/params';
+import {
+  ALPHA_FORMATS,
+  SIXTEEN_BIT_FORMATS,
+  checkOutputSize,
+  extensionFor,
+  formatForName,
+  outputFormatFor,
+} from '../image/formats';
+import type { ImageHeader } from '../image/types';
+import { planPasses, type PassPlan, type Size, type Target } from './plan';
+import { passGrid } from './tiled-pass';
+import { applyTemplate, DEFAULT_TEMPLATE, templateExtension } from './output-path';
+import { autoMaxCore, chooseTile } from './tile-size';
+
+export interface PipelineRequest {
+  readonly input: string;
+  readonly output?: string;
+  readonly template?: string;
+  readonly target: Target;
+  /** Tile size in input pixels, 0 for the whole image, undefined for automatic. */
+  readonly tile?: number;
+  readonly overlap?: number;
+  readonly format?: OutputFormat;
+  readonly quality?: number;
+  readonly alpha: AlphaMode;
+  readonly overwrite: boolean;
+  readonly previewWidth?: number;
+  /** Padding colour for fit 'contain': `#rrggbb`, `#rgb` or `transparent`. */
+  readonly background?: string;
+  readonly padding?: Padding;
+  /** Plan and check only; nothing is decoded, run or written. */
+  readonly dryRun?: boolean;
+  /** Write the reproducibility record beside the output. */
+  readonly sidecar?: boolean;
+  /** The request as received, for the sidecar. */
+  readonly params?: Readonly<Record<string, unknown>>;
+  /** Why this model was chosen, for the plan. */
+  readonly modelReason?: string;
+}
+
+export interface PipelineModel {
+  readonly id: string;
+  readonly scale: number;
+  readonly inputMultiple: number;
+  /** The ONNX file, hashed into the sidecar. */
+  readonly onnxPath?: string;
+  /** Peak activation bytes per input pixel, when known: heavy models get smaller automatic tiles. */
+  readonly activationBytesPerPixel?: number | null;
+}
+
+/** Pixel limits, and the machine's memory (for the automatic tile size). */
+export interface JobLimits {
+  readonly maxInputPixels: number;
+  readonly maxOutputPixels: number;
+  readonly memoryBytes: number;
+}
+
+/** Where the output goes, as the file system answered before planning. */
+export interface OutputPlace {
+  readonly folder: string;
+  /** The file name the request gave, or undefined when the template names the output. */
+  readonly name: string | undefined;
+  readonly folderExists: boolean;
+}
+
+/** The output file: the name wanted (until it is claimed), and whether the user gave it (`named`: kept or refused, never changed). */
+export interface OutputChoice {
+  readonly file: string;
+  readonly format: OutputFormat;
+  readonly named: boolean;
+}
+
+/** One pass's geometry: input size, tile and grid. */
+export interface PassLayout {
+  readonly input: Size;
+  readonly output: Size;
+  readonly tileWidth: number;
+  readonly tileHeight: number;
+  readonly columns: number;
+  readonly rows: number;
+  /** The tensor the model sees per tile (padded extent when one tile spans an axis). */
+  readonly tensorWidth: number;
+  readonly tensorHeight: number;
+}
+
+export interface JobPlan {
+  readonly input: Size & { readonly format: string };
+  readonly model: PipelineModel;
+  readonly modelReason: string;
+  readonly geometry: PassPlan;
+  readonly layouts: readonly PassLayout[];
+  readonly overlap: number;
+  readonly edgePad: number;
+  readonly padding: Padding;
+  /** The input pixels a tile decides, as the result reports it: the largest of the passes (0: whole). */
+  readonly tile: number;
+  readonly output: OutputChoice;
+  /** The padding colour, or null when the content fills the output. */
+  readonly background: { readonly text: string; readonly rgba: Rgba } | null;
+  readonly depth: 8 | 16;
+  readonly alpha: AlphaMode;
+  /** Whether the image has an alpha channel: as its header says, until its pixels settle it (settleAlpha). */
+  readonly hasAlpha: boolean;
+  /** Planes each pass runs through the model: 2 when the model upscales the alpha too. */
+  readonly planes: 1 | 2;
+  readonly channels: 3 | 4;
+  readonly warnings: readonly string[];
+  /** The plan as the protocol describes it: what a dry run returns and the sidecar records. */
+  readonly summary: UpscalePlan;
+}
+
+/** Context added on each side of a tile, in input pixels (Real-ESRGAN's tile_pad). */
+export const DEFAULT_OVERLAP = 16;
+/**
+ * Mirrored border around the image with `padding: 'reflect'`, in input pixels. Not the
+ * default: a whole-image run with it is no longer the model's own output, and on five
+ * photos and two models the outer 8 output pixels of a crop came out closer to the same
+ * model run with the crop's real surroundings without it in 8 cases of 10, level in one
+ * and 0.3 dB behind in one (`npm run bench -- --only border`).
+ */
+export const EDGE_PAD = 4;
+/** Smallest tile the out-of-memory fallback splits down to. */
+export const MIN_TILE = 32;
+/** Largest output raster: one typed array, which Node 20 limits to 2^32 bytes. */
+export const MAX_RASTER_BYTES = 2 ** 32;
+
+/**
+ * The border added around the image. None by default. Mirrored, it is context for edge
+ * tiles, so it is no wider than the context inner tiles get: with --overlap 0 a 512 px
+ * tile covers a 512 px image in one piece, not two. With wrap padding the image's edges
+ * are seams inside a repeating texture, so they get the context a seam between tiles gets
+ * (2 x overlap).
+ */
+export function edgePadFor(padding: Padding, overlap: number): number {
+  switch (padding) {
+    case 'none':
+      return 0;
+    case 'reflect':
+      return Math.min(EDGE_PAD, overlap);
+    case 'wrap':
+      return Math.max(EDGE_PAD, 2 * overlap);
+  }
+}
+
+/** Checks the request against the header and the limits, and plans the job (see the top of this file). */
+export function planJob(
+  header: ImageHeader,
+  req: PipelineRequest,
+  model: PipelineModel,
+  limits: JobLimits,
+  place: OutputPlace,
+): JobPlan {
+  const input = { width: header.width, height: header.height, format: header.format };
+  const pixels = input.width * input.height;
+  if (pixels > limits.maxInputPixels) {
+    throw new DaemonError(
+      'ImageTooLarge',
+      `${req.input}: ${input.width}x${input.height} is ${pixels} pixels, above the input limit of ${limits.maxInputPixels}`,
+      req.input,
+    );
+  }
+  const geometry = planGeometry(req, input, model.scale, limits.maxOutputPixels);
+  const output = chooseOutput(req, model, input, geometry.final, place);
+  const warnings: string[] = [];
+  const background = resolveBackground(req, geometry, output.format, warnings);
+  const overlap = req.overlap ?? DEFAULT_OVERLAP;
+  const padding = req.padding ?? DEFAULT_PADDING;
+  const edgePad = edgePadFor(padding, overlap);
+  const maxCore = autoMaxCore(model.activationBytesPerPixel, limits.memoryBytes, overlap);
+  const layouts = passLayouts(input, geometry, req.tile, overlap, edgePad, maxCore);
+  const depth = outputDepth(header.depth, output.format);
+  const transparentPad = background !== null && background.rgba.a === 0;
+  checkRasterSize(req.input, geometry.final, header.hasAlpha || transparentPad ? 4 : 3, depth);
+  const shared = 2 * overlap;
+  const tile = Math.max(0, ...layouts.map((l) => Math.max(l.tileWidth - shared, l.tileHeight - shared, 0)));
+  return withAlpha(
+    {
+      input,
+      model,
+      modelReason: req.modelReason ?? 'named in the request',
+      geometry,
+      layouts,
+      overlap,
+      edgePad,
+      padding,
+      tile,
+      output,
+      background,
+      depth,
+      alpha: req.alpha,
+      warnings,
+    },
+    header.hasAlpha,
+  );
+}
+
+/**
+ * The plan once the pixels are decoded: an alpha channel that is opaque everywhere is
+ * dropped by the decoder (decode.ts), so the job runs, and records, no alpha plane.
+ */
+export function settleAlpha(plan: JobPlan, hasAlpha: boolean): JobPlan {
+  return hasAlpha === plan.hasAlpha ? plan : withAlpha(plan, hasAlpha);
+}
+
+/** The plan with the output file claimed (a name the program chose may have moved to a free one). */
+export function withOutputFile(plan: JobPlan, file: string): JobPlan {
+  return { ...plan, output: { ...plan.output, file }, summary: { ...plan.summary, outputPath: file } };
+}
+
+type AlphaFree = Omit<JobPlan, 'hasAlpha' | 'planes' | 'channels' | 'summary'>;
+
+function withAlpha(plan: AlphaFree, hasAlpha: boolean): JobPlan {
+  const transparentPad = plan.background !== null && plan.background.rgba.a === 0;
+  const planes: 1 | 2 = hasAlpha && plan.alpha === 'model' ? 2 : 1;
+  const channels: 3 | 4 = hasAlpha || transparentPad ? 4 : 3;
+  const settled = { ...plan, hasAlpha, planes, channels };
+  return { ...settled, summary: describePlan(settled) };
+}
+
+function planGeometry(req: PipelineRequest, input: Size, modelScale: number, maxOutputPixels: number): PassPlan {
+  let geometry: PassPlan;
+  try {
+    geometry = planPasses(input, modelScale, req.target);
+  } catch (e) {
+    throw new DaemonError('InvalidParams', (e as Error).message);
+  }
+  for (const size of [...geometry.passSizes, geometry.final]) {
+    if (size.width * size.height > maxOutputPixels) {
+      throw new DaemonError(
+        'ImageTooLarge',
+        `${req.input}: upscaling needs a ${size.width}x${size.height} image (${size.width * size.height} pixels), above the output limit of ${maxOutputPixels}; choose a smaller scale`,
+        req.input,
+      );
+    }
+  }
+  return geometry;
+}
+
+/** The output's name and format: the name the request gave, or the template's; the format its extension names. */
+function chooseOutput(
+  req: PipelineRequest,
+  model: PipelineModel,
+  input: Size & { readonly format: string },
+  final: Size,
+  place: OutputPlace,
+): OutputChoice {
+  const { folder } = place;
+  let name = place.name;
+  let format: OutputFormat;
+  try {
+    if (name !== undefined) format = formatForName(path.join(folder, name), req.format);
+    else {
+      const fallback = outputFormatFor(input, req.format);
+      const template = req.template ?? DEFAULT_TEMPLATE;
+      name = applyTemplate(template, {
+        name: path.parse(req.input).name,
+        scale: req.target.kind === 'scale' ? req.target.scale : final.width / input.width,
+        width: final.width,
+        height: final.height,
+        model: model.id,
+        ext: extensionFor(fallback).replace(/^\./, ''),
+      });
+      const ext = templateExtension(template);
+      format = ext === '{ext}' ? fallback : formatForName(path.join(folder, name), req.format, ext);
+    }
+  } catch (e) {
+    throw new DaemonError('InvalidParams', (e as Error).message, req.output);
+  }
+  if (!place.folderExists)
+    throw new DaemonError('OutputNotWritable', `${folder}: output folder does not exist`, folder);
+  const file = path.join(folder, name);
+  try {
+    checkOutputSize(format, final.width, final.height);
+  } catch (e) {
+    throw new DaemonError('ImageTooLarge', `${file}: ${(e as Error).message}`, file);
+  }
+  return { file, format, named: place.name !== undefined };
+}
+
+/** The padding colour, or null when the output has no padding. */
+function resolveBackground(
+  req: PipelineRequest,
+  geometry: PassPlan,
+  format: OutputFormat,
+  warnings: string[],
+): JobPlan['background'] {
+  const padded = geometry.content.width !== geometry.final.width || geometry.content.height !== geometry.final.height;
+  if (!padded) return null;
+  const canAlpha = ALPHA_FORMATS.has(format);
+  const text = req.background ?? (canAlpha ? 'transparent' : '#ffffff');
+  const rgba = parseBackground(text);
+  if (rgba === null)
+    throw new DaemonError('InvalidParams', `upscale: 'background' is "${text}"; expected #rrggbb, #rgb or transparent`);
+  if (rgba.a === 0 && !canAlpha) {
+    warnings.push(
+      `${format.toUpperCase()} cannot store transparency: the padding is white. Choose PNG, WebP, TIFF or AVIF, or --background.`,
+    );
+    return { text: '#ffffff', rgba: { r: 1, g: 1, b: 1, a: 1 } };
+  }
+  return { text, rgba };
+}
+
+function passLayouts(
+  input: Size,
+  geometry: PassPlan,
+  tile: number | undefined,
+  overlap: number,
+  edgePad: number,
+  maxCore: number,
+): PassLayout[] {
+  const layouts: PassLayout[] = [];
+  let current = input;
+  for (const output of geometry.passSizes) {
+    const t = chooseTile(tile, current.width + 2 * edgePad, current.height + 2 * edgePad, overlap, maxCore);
+    const grid = passGrid(current, { tileWidth: t.width, tileHeight: t.height, overlap: 2 * overlap, edgePad });
+    const [c0] = grid.cols;
+    const [r0] = grid.rows;
+    if (c0 === undefined || r0 === undefined) throw new RangeError('a pass has at least one tile per axis');
+    layouts.push({
+      input: current,
+      output,
+      tileWidth: t.width,
+      tileHeight: t.height,
+      columns: grid.cols.length,
+      rows: grid.rows.length,
+      tensorWidth: c0.end - c0.start,
+      tensorHeight: r0.end - r0.start,
+    });
+    current = output;
+  }
+  return layouts;
+}
+
+/** The output raster is one typed array (at most 2^32 bytes in Node 20). */
+function checkRasterSize(file: string, final: Size, channels: number, depth: 8 | 16): void {
+  const bytes = final.width * final.height * channels * (depth / 8);
+  if (bytes > MAX_RASTER_BYTES) {
+    throw new DaemonError(
+      'ImageTooLarge',
+      `${file}: a ${final.width}x${final.height} output with ${channels} channels needs ${(bytes / 2 ** 30).toFixed(1)} GiB in one buffer, above the ${MAX_RASTER_BYTES / 2 ** 30} GiB a raster can have; choose a smaller scale or size`,
+      file,
+    );
+  }
+}
+
+function outputDepth(sourceDepth: 8 | 16, format: OutputFormat): 8 | 16 {
+  return sourceDepth === 16 && SIXTEEN_BIT_FORMATS.has(format) ? 16 : 8;
+}
+
+function describePlan(plan: Omit<JobPlan, 'summary'>): UpscalePlan {
+  const { geometry, model } = plan;
+  const passes: PlannedPass[] = plan.layouts.map((l) => ({
+    model: model.id,
+    scale: model.scale,
+    inputWidth: l.input.width,
+    inputHeight: l.input.height,
+    outputWidth: l.output.width,
+    outputHeight: l.output.height,
+    tileWidth: l.tensorWidth,
+    tileHeight: l.tensorHeight,
+    overlap: 2 * plan.overlap,
+    columns: l.columns,
+    rows: l.rows,
+    tiles: l.columns * l.rows * plan.planes,
+  }));
+  const last = plan.layouts.at(-1)?.output;
+  return {
+    inputWidth: plan.input.width,
+    inputHeight: plan.input.height,
+    model: model.id,
+    modelReason: plan.modelReason,
+    passes,
+    finalResize:
+      geometry.resize && last
+        ? {
+            fromWidth: last.width,
+            fromHeight: last.height,
+            toWidth: geometry.content.width,
+            toHeight: geometry.content.height,
+          }
+        : null,
+    fit: geometry.fit,
+    content: geometry.content,
+    background: plan.background?.text ?? null,
+    padding: plan.padding,
+    alpha: plan.hasAlpha ? plan.alpha : null,
+    outputPath: plan.output.file,
+    format: plan.output.format,
+    width: geometry.final.width,
+    height: geometry.final.height,
+    channels: plan.channels,
+    depth: plan.depth,
+  };
+}

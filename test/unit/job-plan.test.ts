@@ -1,0 +1,185 @@
+// planJob without I/O: a header, a request, a model, limits and the output's place in; the
+// plan (geometry, passes, tiles, output name and format, channels) or a typed error out.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as path from 'node:path';
+import {
+  DEFAULT_OVERLAP,
+  MAX_RASTER_BYTES,
+  planJob,
+  settleAlpha,
+  withOutputFile,
+  type JobLimits,
+  type OutputPlace,
+  type PipelineModel,
+  type PipelineRequest,
+} from '../../daemon/engine/job-plan';
+import { DaemonError, type ErrorName } from '../../daemon/protocol/errors';
+import type { ImageHeader } from '../../daemon/image/types';
+
+const folder = path.join(path.sep, 'photos');
+const x4: PipelineModel = { id: 'fake-x4', scale: 4, inputMultiple: 1 };
+const limits: JobLimits = { maxInputPixels: 1e8, maxOutputPixels: 1e9, memoryBytes: 16 * 2 ** 30 };
+const place: OutputPlace = { folder, name: undefined, folderExists: true };
+
+function header(width: number, height: number, extra: Partial<ImageHeader> = {}): ImageHeader {
+  return { width, height, format: 'png', hasAlpha: false, depth: 8, ...extra };
+}
+
+function request(extra: Partial<PipelineRequest> = {}): PipelineRequest {
+  return {
+    input: path.join(folder, 'scene.png'),
+    target: { kind: 'scale', scale: 4 },
+    alpha: 'model',
+    overwrite: false,
+    ...extra,
+  };
+}
+
+function refusal(name: ErrorName, message: RegExp): (e: unknown) => boolean {
+  return (e) => e instanceof DaemonError && e.errorName === name && message.test(e.message);
+}
+
+test('a scale the model has: one pass, no resize, the template names the output beside the input', () => {
+  const plan = planJob(header(40, 20), request(), x4, limits, place);
+  assert.deepEqual(plan.geometry.passSizes, [{ width: 160, height: 80 }]);
+  assert.equal(plan.geometry.resize, false);
+  assert.deepEqual(plan.output, { file: path.join(folder, 'scene@4x.png'), format: 'png', named: false });
+  assert.equal(plan.summary.outputPath, plan.output.file);
+  assert.equal(plan.summary.finalResize, null);
+  assert.deepEqual([plan.summary.width, plan.summary.height, plan.channels, plan.depth], [160, 80, 3, 8]);
+  assert.equal(plan.summary.passes[0]?.overlap, 2 * DEFAULT_OVERLAP);
+});
+
+test('a size beyond one pass: passes repeat, then Lanczos fits the content inside the padded output', () => {
+  const plan = planJob(
+    header(40, 20),
+    request({ target: { kind: 'size', width: 700, height: 300, fit: 'contain' }, tile: 64 }),
+    x4,
+    limits,
+    place,
+  );
+  assert.deepEqual(
+    plan.summary.passes.map((p) => [p.inputWidth, p.inputHeight, p.outputWidth, p.outputHeight]),
+    [
+      [40, 20, 160, 80],
+      [160, 80, 640, 320],
+    ],
+  );
+  assert.deepEqual(plan.summary.finalResize, { fromWidth: 640, fromHeight: 320, toWidth: 600, toHeight: 300 });
+  assert.deepEqual(plan.summary.content, { x: 50, y: 0, width: 600, height: 300 });
+  // PNG keeps transparency, so the padding is transparent and the output gains an alpha channel.
+  assert.equal(plan.summary.background, 'transparent');
+  assert.equal(plan.channels, 4);
+  assert.equal(plan.output.file, path.join(folder, 'scene@17.5x.png'));
+});
+
+test('tiles: a given tile decides that many pixels and sees the overlap on each side; the grid covers each pass', () => {
+  const plan = planJob(header(40, 20), request({ target: { kind: 'scale', scale: 16 }, tile: 64 }), x4, limits, place);
+  const [first, second] = plan.layouts;
+  assert.deepEqual([first?.columns, first?.rows, first?.tensorWidth, first?.tensorHeight], [1, 1, 40, 20]);
+  assert.equal(second?.tileWidth, 64 + 2 * DEFAULT_OVERLAP);
+  assert.deepEqual([second?.columns, second?.rows, second?.tensorHeight], [3, 1, 80]);
+  assert.equal(plan.tile, 64);
+  assert.equal(plan.summary.passes[1]?.tiles, 3);
+  const whole = planJob(header(40, 20), request({ tile: 0 }), x4, limits, place);
+  assert.deepEqual([whole.layouts[0]?.columns, whole.layouts[0]?.rows, whole.tile], [1, 1, 0]);
+});
+
+test('heavy models on small machines get smaller automatic tiles', () => {
+  const heavy: PipelineModel = { ...x4, activationBytesPerPixel: 8192 };
+  const small = planJob(header(1024, 1024), request(), heavy, { ...limits, memoryBytes: 8 * 2 ** 30 }, place);
+  const large = planJob(header(1024, 1024), request(), heavy, limits, place);
+  assert.ok(small.tile < large.tile, `${small.tile} px on 8 GiB, ${large.tile} px on 16 GiB`);
+});
+
+test('an alpha channel the model upscales doubles the tiles; settled as opaque by the pixels, it is gone', () => {
+  const plan = planJob(header(40, 20, { hasAlpha: true }), request({ tile: 16 }), x4, limits, place);
+  assert.deepEqual([plan.planes, plan.channels, plan.summary.alpha, plan.summary.channels], [2, 4, 'model', 4]);
+  const tiles = plan.summary.passes[0]?.tiles ?? 0;
+  const opaque = settleAlpha(plan, false);
+  assert.deepEqual([opaque.planes, opaque.channels, opaque.summary.alpha], [1, 3, null]);
+  assert.equal(opaque.summary.passes[0]?.tiles, tiles / 2);
+  assert.equal(settleAlpha(plan, true), plan);
+  const lanczos = planJob(header(40, 20, { hasAlpha: true }), request({ alpha: 'lanczos' }), x4, limits, place);
+  assert.deepEqual([lanczos.planes, lanczos.channels], [1, 4]);
+});
+
+test('16 bits are kept only where the format holds them', () => {
+  const deep = header(40, 20, { depth: 16 });
+  assert.equal(planJob(deep, request(), x4, limits, place).depth, 16);
+  assert.equal(planJob(deep, request({ format: 'jpg' }), x4, limits, place).depth, 8);
+});
+
+test('a name the user gave is kept, and its extension decides the format', () => {
+  const named = { ...place, name: 'out.webp' };
+  const plan = planJob(header(40, 20), request(), x4, limits, named);
+  assert.deepEqual(plan.output, { file: path.join(folder, 'out.webp'), format: 'webp', named: true });
+  assert.throws(
+    () => planJob(header(40, 20), request({ format: 'png' }), x4, limits, named),
+    refusal('InvalidParams', /out\.webp: is named as WebP \(\.webp\) but the output format asked for/),
+  );
+  const claimed = withOutputFile(plan, path.join(folder, 'out (2).webp'));
+  assert.equal(claimed.summary.outputPath, path.join(folder, 'out (2).webp'));
+});
+
+test('a template fills in the fields and its literal extension decides the format', () => {
+  const plan = planJob(header(40, 20), request({ template: '{name}-{model}-{width}.jpg' }), x4, limits, place);
+  assert.deepEqual(plan.output, { file: path.join(folder, 'scene-fake-x4-160.jpg'), format: 'jpg', named: false });
+  assert.throws(
+    () => planJob(header(40, 20), request({ template: '{nope}.png' }), x4, limits, place),
+    refusal('InvalidParams', /unknown field \{nope\}/),
+  );
+});
+
+test('the limits are checked before any work, each refusal naming the file and the limit', () => {
+  assert.throws(
+    () => planJob(header(40, 20), request(), x4, { ...limits, maxInputPixels: 500 }, place),
+    refusal('ImageTooLarge', /scene\.png: 40x20 is 800 pixels, above the input limit of 500/),
+  );
+  assert.throws(
+    () => planJob(header(40, 20), request(), x4, { ...limits, maxOutputPixels: 1000 }, place),
+    refusal('ImageTooLarge', /160x80 image \(12800 pixels\), above the output limit of 1000/),
+  );
+  assert.throws(
+    () => planJob(header(4100, 10), request({ format: 'webp' }), x4, limits, place),
+    refusal('ImageTooLarge', /WebP allows at most 16383 pixels per side/),
+  );
+  const side = Math.ceil(Math.sqrt(MAX_RASTER_BYTES / 3)) + 1;
+  assert.throws(
+    () =>
+      planJob(
+        header(side, side),
+        request({ target: { kind: 'scale', scale: 1 } }),
+        x4,
+        { ...limits, maxInputPixels: 1e12, maxOutputPixels: 1e12 },
+        place,
+      ),
+    refusal('ImageTooLarge', /in one buffer, above the 4 GiB a raster can have/),
+  );
+  assert.throws(
+    () => planJob(header(40, 20), request(), x4, limits, { ...place, folderExists: false }),
+    refusal('OutputNotWritable', /photos: output folder does not exist/),
+  );
+});
+
+test('padding a JPEG: white by default; transparency asked for is refused with a warning, and the padding is white', () => {
+  const contain = { kind: 'size', width: 200, height: 200, fit: 'contain' } as const;
+  const plain = planJob(header(40, 20), request({ target: contain, format: 'jpg' }), x4, limits, place);
+  assert.deepEqual([plain.summary.background, plain.channels, plain.warnings], ['#ffffff', 3, []]);
+  const plan = planJob(
+    header(40, 20),
+    request({ target: contain, format: 'jpg', background: 'transparent' }),
+    x4,
+    limits,
+    place,
+  );
+  assert.equal(plan.summary.background, '#ffffff');
+  assert.deepEqual(plan.background?.rgba, { r: 1, g: 1, b: 1, a: 1 });
+  assert.equal(plan.channels, 3);
+  assert.match(plan.warnings[0] ?? '', /JPG cannot store transparency: the padding is white/);
+  assert.throws(
+    () => planJob(header(40, 20), request({ target: contain, background: 'mauve' }), x4, limits, place),
+    refusal('InvalidParams', /'background' is "mauve"/),
+  );
+});
