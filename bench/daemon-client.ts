@@ -3,14 +3,14 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { spawnDaemon, type SpawnedDaemon } from '../daemon/protocol/connection';
+import { spawnDaemon, type SpawnedDaemon } from '../contract/rpc/connection';
 import type {
   ExecutionProviderChoice,
   InitializeResult,
   ProgressParams,
   UpscaleParams,
   UpscaleResult,
-} from '../daemon/protocol/protocol';
+} from '../contract/protocol';
 
 export const DAEMON_ENTRY = path.resolve('out', 'daemon', 'upscale.js');
 

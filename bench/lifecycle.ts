@@ -2,8 +2,8 @@
 // warm (models/load again, while resident), and how soon a `$/cancelRequest` ends a running job compared
 // with the time of one tile (the daemon checks for cancellation before every tile).
 import * as path from 'node:path';
-import { isCancelled } from '../daemon/protocol/errors';
-import type { ExecutionProviderChoice } from '../daemon/protocol/protocol';
+import { isCancelled } from '../contract/errors';
+import type { ExecutionProviderChoice } from '../contract/protocol';
 import { benchTempDir, startBenchDaemon, type BenchDaemon } from './daemon-client';
 import { squarePhotoPng } from './images';
 import { median } from './median';

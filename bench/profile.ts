@@ -5,7 +5,7 @@
 // through onnxruntime so that tiles × tile time estimates the pure inference.
 import { runTiledPass, type PlanarImage, type TileInference } from '../daemon/engine/tiled-pass';
 import { DEFAULT_OVERLAP, edgePadFor } from '../daemon/engine/pipeline';
-import { DEFAULT_PADDING } from '../daemon/protocol/protocol';
+import { DEFAULT_PADDING } from '../contract/protocol';
 import { quantisePlanes } from '../daemon/engine/quantise';
 import type { TileWork } from './tile-work';
 

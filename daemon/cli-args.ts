@@ -1,7 +1,7 @@
 // Command-line parsing for `upscale`: argv in, a typed command out, or an error that
 // names the option, the value and what was expected. Pure.
 import * as path from 'node:path';
-import { parseBackground } from './protocol/params';
+import { parseBackground } from '../contract/params';
 import {
   ACTIVATIONS,
   ALPHA_MODES,
@@ -12,7 +12,7 @@ import {
   type Activation,
   type ExecutionProviderChoice,
   type UpscaleParams,
-} from './protocol/protocol';
+} from '../contract/protocol';
 
 /** An upscale run: the request's options, for several inputs, plus what only the CLI has. */
 export interface UpscaleCommand extends Omit<UpscaleParams, 'input' | 'template' | 'previewWidth' | 'overwrite'> {

@@ -2,8 +2,8 @@
 // same protocol module as the extension. Results go to stdout, progress and errors to stderr.
 import * as fs from 'node:fs';
 import { parseCliArgs, UsageError, USAGE, type CliCommand, type UpscaleCommand } from './cli-args';
-import { spawnDaemon, type SpawnedDaemon } from './protocol/connection';
-import type { ModelInfo, ProgressParams, UpscaleParams, UpscaleResult } from './protocol/protocol';
+import { spawnDaemon, type SpawnedDaemon } from '../contract/rpc/connection';
+import type { ModelInfo, ProgressParams, UpscaleParams, UpscaleResult } from '../contract/protocol';
 import { DAEMON_VERSION } from './service';
 import { convertToFile } from '../models/import';
 import { catalogueFromEnv } from '../models/download';

@@ -1,7 +1,7 @@
 // The job queue: jobs run one at a time (one model on the accelerator at once), in
 // submission order, and any job, queued or running, can be cancelled by its request id.
 // A running job notices cancellation at its next checkpoint (before every tile).
-import { DaemonError } from './protocol/errors';
+import { DaemonError } from '../contract/errors';
 
 export type Checkpoint = () => void;
 

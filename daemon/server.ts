@@ -3,9 +3,9 @@
 // `exit` (or the client closing stdin) does.
 import type { Readable, Writable } from 'node:stream';
 import { JSONRPCServer, createJSONRPCErrorResponse, type JSONRPCID, type JSONRPCRequest } from 'json-rpc-2.0';
-import { attachFraming } from './protocol/framing';
-import { DaemonError } from './protocol/errors';
-import { ErrorCode, type NotificationMap, type NotificationMethod } from './protocol/protocol';
+import { attachFraming } from '../contract/rpc/framing';
+import { DaemonError } from '../contract/errors';
+import { ErrorCode, type NotificationMap, type NotificationMethod } from '../contract/protocol';
 import {
   parseCancel,
   parseImport,
@@ -13,8 +13,8 @@ import {
   parseModelId,
   parseNoParams,
   parseUpscale,
-} from './protocol/params';
-import { parseDownload } from './protocol/download-params';
+} from '../contract/params';
+import { parseDownload } from '../contract/download-params';
 import { UpscaleService } from './service';
 import { forwardLogs, log } from './log';
 

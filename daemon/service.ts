@@ -3,7 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
-import { DaemonError } from './protocol/errors';
+import { DaemonError } from '../contract/errors';
 import type {
   InitializeParams,
   InitializeResult,
@@ -19,8 +19,8 @@ import type {
   ProviderStatus,
   UpscaleParams,
   UpscaleResult,
-} from './protocol/protocol';
-import { PROTOCOL_VERSION } from './protocol/protocol';
+} from '../contract/protocol';
+import { PROTOCOL_VERSION } from '../contract/protocol';
 import { JobQueue } from './jobs';
 import { selectProvider } from './runtime/providers';
 import { SessionCache } from './runtime/sessions';
@@ -34,7 +34,7 @@ import { activationWarnings } from '../models/arch/srvgg-activation';
 import { builtinModelsDir, userModelsDir } from '../models/paths';
 import { DEFAULT_MODEL_ID } from '../models/builtin';
 import { log } from './log';
-import type { DownloadProgressParams, ModelsDownloadParams, ModelsDownloadResult } from './protocol/protocol';
+import type { DownloadProgressParams, ModelsDownloadParams, ModelsDownloadResult } from '../contract/protocol';
 import { downloadModel } from '../models/download';
 import { DownloadError } from '../models/http';
 

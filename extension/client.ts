@@ -1,13 +1,13 @@
 // The extension's side of the daemon: starts it lazily, supervises it, and runs jobs on
 // it. No vscode here, so the integration tests drive this very class against the real
-// daemon. It reuses the shared protocol client (daemon/protocol/connection.ts) and adds
+// daemon. It reuses the shared protocol client (contract/rpc/connection.ts) and adds
 // what an editor needs on top: one daemon shared by every command, in-flight jobs that
 // fail with a clear message when the daemon dies, restarts with back-off and a limit
 // (extension/restart-policy.ts), and an observable state for the status bar.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { spawnDaemon, type SpawnedDaemon } from '../daemon/protocol/connection';
-import { DaemonError, isCancelled } from '../daemon/protocol/errors';
+import { spawnDaemon, type SpawnedDaemon } from '../contract/rpc/connection';
+import { DaemonError, isCancelled } from '../contract/errors';
 import type {
   ExecutionProvider,
   InitializeResult,
@@ -19,7 +19,7 @@ import type {
   ResultOf,
   UpscaleParams,
   UpscaleResult,
-} from '../daemon/protocol/protocol';
+} from '../contract/protocol';
 import type { DaemonLaunch } from './daemon-launch';
 import type {
   DownloadProgressParams,
@@ -27,7 +27,7 @@ import type {
   ModelsDownloadResult,
   ModelsImportParams,
   ModelsImportResult,
-} from '../daemon/protocol/protocol';
+} from '../contract/protocol';
 import { isPartialOf } from '../daemon/engine/output-path';
 import { RestartPolicy } from './restart-policy';
 

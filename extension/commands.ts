@@ -3,7 +3,7 @@
 // JobRunner or the DaemonClient. Decisions live in the pure modules they call.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { Activation, ModelInfo, ModelsImportResult } from '../daemon/protocol/protocol';
+import type { Activation, ModelInfo, ModelsImportResult } from '../contract/protocol';
 import { planFolder, planSelection, type BatchItem } from './batch';
 import type { DaemonClient } from './client';
 import { MAX_SCALE, SECTION } from './config';
@@ -12,7 +12,7 @@ import { IMAGE_DIALOG_FILTERS, isImageFile, MODEL_DIALOG_FILTERS } from './image
 import type { JobRunner } from './job-runner';
 import type { JobSpec } from './job-params';
 import { activationRows, modelRows, scaleRows } from './model-picks';
-import { isCancelled } from '../daemon/protocol/errors';
+import { isCancelled } from '../contract/errors';
 import { isDownloadable, loadCatalogue, type CatalogueEntry } from '../models/catalogue';
 import {
   confirmationFor,
@@ -26,7 +26,7 @@ import {
   IMPORT_MODEL,
   OPEN_DOWNLOAD_PAGE,
 } from './download-model';
-import type { DownloadProgressParams } from '../daemon/protocol/protocol';
+import type { DownloadProgressParams } from '../contract/protocol';
 import { outputFolderOf, previewOutputName } from './naming';
 import type { SettingsReader } from './settings';
 import { describeTarget, parseTarget, type Target } from './target';

@@ -9,7 +9,7 @@ import {
   OUTPUT_FORMATS,
   type AlphaMode,
   type ExecutionProviderChoice,
-} from '../daemon/protocol/protocol';
+} from '../contract/protocol';
 import { TEMPLATE_FIELDS, templateExtension } from '../daemon/engine/output-path';
 import { formatOfExtension, WRITABLE_EXTENSIONS } from '../daemon/image/formats';
 

@@ -2,7 +2,7 @@
 // which `initialize` parameters. Pure (the caller passes the facts about the host), so the
 // Electron/plain-Node choice and the settings mapping are unit-tested.
 import * as path from 'node:path';
-import type { InitializeParams } from '../daemon/protocol/protocol';
+import type { InitializeParams } from '../contract/protocol';
 import type { UpscaleSettings } from './config';
 
 export interface HostFacts {

@@ -1,7 +1,7 @@
 // The `upscale` request for one image, from the settings, the chosen model and target,
 // and where the result goes. Pure: what the daemon is asked is unit-tested.
 import * as path from 'node:path';
-import type { UpscaleParams } from '../daemon/protocol/protocol';
+import type { UpscaleParams } from '../contract/protocol';
 import type { UpscaleSettings } from './config';
 import type { Target } from './target';
 

@@ -4,10 +4,10 @@
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { UpscaleResult } from '../daemon/protocol/protocol';
+import type { UpscaleResult } from '../contract/protocol';
 import type { BatchItem } from './batch';
 import type { DaemonClient } from './client';
-import { isCancelled } from '../daemon/protocol/errors';
+import { isCancelled } from '../contract/errors';
 import { COMMAND_IDS } from './contributions';
 import { describeResult, upscaleParams, type JobSpec } from './job-params';
 import { batchFraction, jobFraction, progressMessage, ProgressMeter } from './progress-text';

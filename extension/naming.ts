@@ -5,7 +5,7 @@
 import * as path from 'node:path';
 import { scaleLabel } from '../daemon/engine/output-path';
 import { formatFromExtension } from '../daemon/image/formats';
-import type { OutputFormat } from '../daemon/protocol/protocol';
+import type { OutputFormat } from '../contract/protocol';
 import type { OutputFormatChoice } from './config';
 import type { Target } from './target';
 

@@ -1,7 +1,7 @@
 // How a job's progress reads in a notification, and how far along it is. Pure: the
 // notification (extension/job-runner.ts) only forwards what these return.
 import * as path from 'node:path';
-import type { ProgressParams } from '../daemon/protocol/protocol';
+import type { ProgressParams } from '../contract/protocol';
 
 const STAGE_WORDS: Readonly<Record<ProgressParams['stage'], string>> = {
   queued: 'waiting',

@@ -10,7 +10,7 @@ export type Target =
 export type TargetParse =
   { readonly ok: true; readonly target: Target } | { readonly ok: false; readonly problem: string };
 
-/** Largest side the daemon accepts (MAX_SIDE in daemon/protocol/params.ts). */
+/** Largest side the daemon accepts (MAX_SIDE in contract/params.ts). */
 export const MAX_SIDE = 1_000_000;
 
 const NUMBER = String.raw`(\d+(?:\.\d+)?|\.\d+)`;

@@ -5,8 +5,8 @@
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import sharp from 'sharp';
-import { DaemonError } from '../protocol/errors';
-import { DEFAULT_PADDING } from '../protocol/protocol';
+import { DaemonError } from '../../contract/errors';
+import { DEFAULT_PADDING } from '../../contract/protocol';
 import type {
   AlphaMode,
   ExecutionProvider,
@@ -17,8 +17,8 @@ import type {
   UpscalePlan,
   UpscaleResult,
   UpscaleTimings,
-} from '../protocol/protocol';
-import { parseBackground, type Rgba } from '../protocol/params';
+} from '../../contract/protocol';
+import { parseBackground, type Rgba } from '../../contract/params';
 import { decodeImage, readImageHeader, readImageTraits } from '../image/decode';
 import { encodeImage } from '../image/encode';
 import {

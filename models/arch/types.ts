@@ -6,8 +6,8 @@ export type Family = 'esrgan' | 'real-esrgan' | 'swinir' | 'hat' | 'dat';
 
 // Activations (SRVGGNetCompact's act_type) and who decided one: the protocol's, so a model's
 // metadata and what clients are told cannot drift apart.
-export type { Activation, ActivationSource } from '../../daemon/protocol/protocol';
-import type { Activation, ActivationSource } from '../../daemon/protocol/protocol';
+export type { Activation, ActivationSource } from '../../contract/protocol';
+import type { Activation, ActivationSource } from '../../contract/protocol';
 
 export interface ActivationChoice {
   readonly activation: Activation;

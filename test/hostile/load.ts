@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import sharp from 'sharp';
-import { ErrorCode, type ProgressParams } from '../../daemon/protocol/protocol';
+import { ErrorCode, type ProgressParams } from '../../contract/protocol';
 import {
   CheckFailed,
   Prng,

@@ -5,8 +5,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import sharp from 'sharp';
-import { spawnDaemon, type SpawnedDaemon } from '../../daemon/protocol/connection';
-import type { ProgressParams } from '../../daemon/protocol/protocol';
+import { spawnDaemon, type SpawnedDaemon } from '../../contract/rpc/connection';
+import type { ProgressParams } from '../../contract/protocol';
 import { REPO_ROOT } from '../fixtures';
 
 export const DAEMON_ENTRY = path.join(REPO_ROOT, 'out', 'daemon', 'upscale.js');

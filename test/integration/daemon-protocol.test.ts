@@ -5,8 +5,8 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import sharp from 'sharp';
-import { FrameParser, frame } from '../../daemon/protocol/framing';
-import { DaemonError } from '../../daemon/protocol/errors';
+import { FrameParser, frame } from '../../contract/rpc/framing';
+import { DaemonError } from '../../contract/errors';
 import { startDaemon, tempDir, writeTestImage, type TestDaemon } from './daemon-harness';
 
 let daemon: TestDaemon;

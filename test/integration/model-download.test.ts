@@ -21,7 +21,7 @@ import type { CatalogueEntry } from '../../models/catalogue';
 import { DOWNLOAD_AREA, downloadModel, type DownloadProgress } from '../../models/download';
 import { connectTunnel, DownloadError } from '../../models/http';
 import { scanModels } from '../../models/registry';
-import { spawnDaemon } from '../../daemon/protocol/connection';
+import { spawnDaemon } from '../../contract/rpc/connection';
 
 const ARCH = path.join(FIXTURES_DIR, 'arch');
 const FILES: Record<string, string> = {

@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import sharp from 'sharp';
 import { DAEMON_ENTRY, startDaemon, tempDir, writeTestImage, type TestDaemon } from './daemon-harness';
-import type { Padding, UpscalePlan } from '../../daemon/protocol/protocol';
+import type { Padding, UpscalePlan } from '../../contract/protocol';
 
 let daemon: TestDaemon;
 let dir: string;

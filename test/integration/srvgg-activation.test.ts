@@ -11,8 +11,8 @@ import * as ort from 'onnxruntime-node';
 import { FIXTURES_DIR, relativeL2 } from '../fixtures';
 import { convertToFile, importModel } from '../../models/import';
 import type { ModelRecord } from '../../models/registry';
-import type { ModelInfo } from '../../daemon/protocol/protocol';
-import { DaemonError } from '../../daemon/protocol/errors';
+import type { ModelInfo } from '../../contract/protocol';
+import { DaemonError } from '../../contract/errors';
 import { DAEMON_ENTRY, startDaemon, tempDir } from './daemon-harness';
 import { LEAKY_SLOPE, TINY, referenceOutput, tinyInput, tinyWeights, writeTinySafetensors } from '../srvgg-leaky';
 

@@ -19,7 +19,7 @@ import {
   type CatalogueEntry,
 } from '../../models/catalogue';
 import { BUILTIN_MODELS } from '../../models/builtin';
-import { parseDownload } from '../../daemon/protocol/download-params';
+import { parseDownload } from '../../contract/download-params';
 import { parseContentRange, sourceUrl } from '../../models/download';
 import { bypassesProxy, proxyFor } from '../../models/http';
 import {

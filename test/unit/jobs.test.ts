@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { JobQueue } from '../../daemon/jobs';
-import { DaemonError } from '../../daemon/protocol/errors';
+import { DaemonError } from '../../contract/errors';
 
 const tick = () => new Promise((r) => setTimeout(r, 1));
 

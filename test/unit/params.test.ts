@@ -7,8 +7,8 @@ import {
   parseModelId,
   parseCancel,
   parseImport,
-} from '../../daemon/protocol/params';
-import { DaemonError } from '../../daemon/protocol/errors';
+} from '../../contract/params';
+import { DaemonError } from '../../contract/errors';
 
 function invalid(fn: () => unknown, pattern: RegExp): void {
   assert.throws(fn, (e: unknown) => e instanceof DaemonError && e.code === -32602 && pattern.test(e.message));

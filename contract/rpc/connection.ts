@@ -5,8 +5,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
 import { JSONRPCClient, type JSONRPCResponse } from 'json-rpc-2.0';
 import { attachFraming } from './framing';
-import { DaemonError, errorNameOf } from './errors';
-import type { NotificationMap, NotificationMethod, ParamsOf, RequestMethod, ResultOf } from './protocol';
+import { DaemonError, errorNameOf } from '../errors';
+import type { NotificationMap, NotificationMethod, ParamsOf, RequestMethod, ResultOf } from '../protocol';
 
 export interface PendingRequest<T> {
   readonly id: number;
