@@ -10,8 +10,8 @@ import {
   type AlphaMode,
   type ExecutionProviderChoice,
 } from '../contract/protocol';
-import { TEMPLATE_FIELDS, templateExtension } from '../daemon/engine/output-path';
-import { formatOfExtension, WRITABLE_EXTENSIONS } from '../daemon/image/formats';
+import { TEMPLATE_FIELDS, templateExtension } from '../contract/naming';
+import { formatOfExtension, WRITABLE_EXTENSIONS } from '../contract/formats';
 
 export const SECTION = 'upscale';
 
@@ -281,9 +281,9 @@ class Reader {
 }
 
 /**
- * Problems with an output name template, or null; mirrors the daemon's rules
- * (daemon/engine/output-path.ts, and formatForName in daemon/image/formats.ts: a literal
- * extension decides the format, so it must be writable and agree with `format`).
+ * Problems with an output name template, or null: the daemon's rules (contract/naming.ts,
+ * and formatForName in contract/formats.ts: a literal extension decides the format, so it
+ * must be writable and agree with `format`), phrased as what the setting expects.
  */
 export function templateProblem(template: string, format: OutputFormatChoice = 'same-as-input'): string | null {
   if (template.length === 0) return 'a non-empty file name template';

@@ -3,8 +3,8 @@
 // name (it also resolves clashes with " (2)"); this mirrors its template rules
 // (daemon/engine/output-path.ts) and reuses its helpers so the two cannot drift apart.
 import * as path from 'node:path';
-import { scaleLabel } from '../daemon/engine/output-path';
-import { formatFromExtension } from '../daemon/image/formats';
+import { scaleLabel } from '../contract/naming';
+import { formatFromExtension } from '../contract/formats';
 import type { OutputFormat } from '../contract/protocol';
 import type { OutputFormatChoice } from './config';
 import type { Target } from './target';

@@ -28,22 +28,14 @@ import {
   extensionFor,
   formatForName,
   outputFormatFor,
-} from '../image/formats';
+} from '../../contract/formats';
 import type { DecodedImage, SourceInfo } from '../image/types';
 import { planPasses, type PassPlan, type Size, type Target } from './plan';
 import { passGrid, runTiledPass, type PlanarImage, type TileDone, type TileInference } from './tiled-pass';
 import { fitWindow, resizeLanczos, type Window } from './lanczos';
 import { fillChannel, quantisePlanes, quantiseSample } from './quantise';
-import {
-  applyTemplate,
-  checkNamedOutput,
-  DEFAULT_TEMPLATE,
-  freePath,
-  NameTaken,
-  partialPath,
-  placeFile,
-  templateExtension,
-} from './output-path';
+import { applyTemplate, DEFAULT_TEMPLATE, templateExtension } from '../../contract/naming';
+import { checkNamedOutput, freePath, NameTaken, partialPath, placeFile } from './output-path';
 import { autoMaxCore, chooseTile } from './tile-size';
 import { EtaTracker, ThroughputMemory, type Work } from './eta';
 import {
@@ -208,7 +200,7 @@ async function resolveOutput(
   try {
     if (name !== undefined) format = formatForName(path.join(folder, name), req.format);
     else {
-      const fallback = outputFormatFor({ format: input.format } as SourceInfo, req.format);
+      const fallback = outputFormatFor(input, req.format);
       const template = req.template ?? DEFAULT_TEMPLATE;
       name = applyTemplate(template, {
         name: parsed.name,
