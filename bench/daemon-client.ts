@@ -4,13 +4,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawnDaemon, type SpawnedDaemon } from '../contract/rpc/connection';
-import type {
-  ExecutionProviderChoice,
-  InitializeResult,
-  ProgressParams,
-  UpscaleParams,
-  UpscaleResult,
-} from '../contract/protocol';
+import type { InitializeResult, ProgressParams, UpscaleParams, UpscaleResult } from '../contract/protocol';
+import type { ExecutionProviderChoice } from '../contract/vocabulary';
 
 export const DAEMON_ENTRY = path.resolve('out', 'daemon', 'upscale.js');
 

@@ -3,7 +3,7 @@
 // with the time of one tile (the daemon checks for cancellation before every tile).
 import * as path from 'node:path';
 import { isCancelled } from '../contract/errors';
-import type { ExecutionProviderChoice } from '../contract/protocol';
+import type { ExecutionProviderChoice } from '../contract/vocabulary';
 import { benchTempDir, startBenchDaemon, type BenchDaemon } from './daemon-client';
 import { squarePhotoPng } from './images';
 import { median } from './median';

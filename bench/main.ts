@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { coreCount, loadAverage } from './cpu';
-import type { ExecutionProvider } from '../contract/protocol';
+import type { ExecutionProvider } from '../contract/vocabulary';
 import { parseBenchArgs } from './args';
 import { measureBorders, type BorderScore } from './border';
 import { sweepCharts, throughputChart } from './charts';

@@ -3,7 +3,7 @@
 // at the end). Each size runs in a fresh daemon so VmHWM belongs to that job alone.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { ExecutionProviderChoice } from '../contract/protocol';
+import type { ExecutionProviderChoice } from '../contract/vocabulary';
 import { benchTempDir, startBenchDaemon, timedUpscale } from './daemon-client';
 import { squarePhotoPng } from './images';
 

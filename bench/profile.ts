@@ -4,8 +4,9 @@
 // nothing (it returns a ready buffer of the right shape), and one real tile is timed
 // through onnxruntime so that tiles × tile time estimates the pure inference.
 import { runTiledPass, type PlanarImage, type TileInference } from '../daemon/engine/tiled-pass';
-import { DEFAULT_OVERLAP, edgePadFor } from '../daemon/engine/pipeline';
-import { DEFAULT_PADDING } from '../contract/protocol';
+import { edgePadFor } from '../daemon/engine/pipeline';
+import { DEFAULT_OVERLAP } from '../contract/limits';
+import { DEFAULT_PADDING } from '../contract/vocabulary';
 import { quantisePlanes } from '../daemon/engine/quantise';
 import type { TileWork } from './tile-work';
 

@@ -2,7 +2,7 @@
 // largest side each accepts, and which format a file name asks for. Pure: the daemon writes
 // by these rules and the extension checks its settings by them.
 import * as path from 'node:path';
-import type { OutputFormat } from './protocol';
+import type { OutputFormat } from './vocabulary';
 
 const FORMAT_BY_EXTENSION: Readonly<Record<string, OutputFormat>> = {
   '.png': 'png',

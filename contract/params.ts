@@ -2,19 +2,15 @@
 // error that names the field, the value and what was expected.
 import * as path from 'node:path';
 import { DaemonError } from './errors';
+import { MAX_OVERLAP, MAX_SCALE, MAX_SIDE, MAX_TILE, MIN_TILE } from './limits';
 import {
-  ACTIVATIONS,
-  ALPHA_MODES,
-  EXECUTION_PROVIDERS,
-  FITS,
-  OUTPUT_FORMATS,
-  PADDINGS,
   type CancelParams,
   type InitializeParams,
   type ModelIdParams,
   type ModelsImportParams,
   type UpscaleParams,
 } from './protocol';
+import { ACTIVATIONS, ALPHA_MODES, EXECUTION_PROVIDERS, FITS, OUTPUT_FORMATS, PADDINGS } from './vocabulary';
 import {
   onlyKnown,
   optionalBoolean,
@@ -25,8 +21,6 @@ import {
   requestId,
   requiredString,
 } from './validate';
-
-const MAX_SIDE = 1_000_000;
 
 function absolutePath(method: string, field: string, value: string | undefined): string | undefined {
   if (value === undefined) return undefined;
@@ -113,12 +107,12 @@ export function parseUpscale(raw: unknown): UpscaleParams {
   const output = absolutePath(m, 'output', optionalString(m, p, 'output'));
   const template = optionalString(m, p, 'template', 255);
   const model = optionalString(m, p, 'model', 200);
-  const scale = optionalNumber(m, p, 'scale', { min: 0, max: 64, exclusiveMin: true });
+  const scale = optionalNumber(m, p, 'scale', { min: 0, max: MAX_SCALE, exclusiveMin: true });
   const width = optionalNumber(m, p, 'width', { min: 1, max: MAX_SIDE, integer: true });
   const height = optionalNumber(m, p, 'height', { min: 1, max: MAX_SIDE, integer: true });
   const fit = optionalEnum(m, p, 'fit', FITS);
-  const tile = optionalNumber(m, p, 'tile', { min: 0, max: 8192, integer: true });
-  const overlap = optionalNumber(m, p, 'overlap', { min: 0, max: 256, integer: true });
+  const tile = optionalNumber(m, p, 'tile', { min: 0, max: MAX_TILE, integer: true });
+  const overlap = optionalNumber(m, p, 'overlap', { min: 0, max: MAX_OVERLAP, integer: true });
   const format = optionalEnum(m, p, 'format', OUTPUT_FORMATS);
   const quality = optionalNumber(m, p, 'quality', { min: 1, max: 100, integer: true });
   const alpha = optionalEnum(m, p, 'alpha', ALPHA_MODES);
@@ -141,8 +135,8 @@ export function parseUpscale(raw: unknown): UpscaleParams {
   if (fit !== undefined && (width === undefined || height === undefined)) {
     throw new DaemonError('InvalidParams', `${m}: 'fit' applies only when both 'width' and 'height' are given`);
   }
-  if (tile !== undefined && tile !== 0 && tile < 32) {
-    throw new DaemonError('InvalidParams', `${m}: 'tile' is ${tile}; expected 0 (whole image) or at least 32`);
+  if (tile !== undefined && tile !== 0 && tile < MIN_TILE) {
+    throw new DaemonError('InvalidParams', `${m}: 'tile' is ${tile}; expected 0 (whole image) or at least ${MIN_TILE}`);
   }
   return {
     input,

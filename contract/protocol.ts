@@ -2,38 +2,19 @@
 // sides import this module, so a renamed method or field breaks the build, not the user.
 // Transport: JSON-RPC 2.0 messages framed as `Content-Length: N\r\n\r\n<json>` (as LSP).
 
+import type {
+  Activation,
+  ActivationSource,
+  AlphaMode,
+  ExecutionProvider,
+  ExecutionProviderChoice,
+  Fit,
+  OutputFormat,
+  Padding,
+  Rect,
+} from './vocabulary';
+
 export const PROTOCOL_VERSION = 1;
-
-// ---------------------------------------------------------------------------------------
-// Shared vocabulary
-
-export const EXECUTION_PROVIDERS = ['auto', 'cpu', 'cuda', 'webgpu', 'dml', 'coreml'] as const;
-export type ExecutionProviderChoice = (typeof EXECUTION_PROVIDERS)[number];
-export type ExecutionProvider = Exclude<ExecutionProviderChoice, 'auto'>;
-
-export const OUTPUT_FORMATS = ['png', 'jpg', 'webp', 'tif', 'avif'] as const;
-export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
-
-export const FITS = ['cover', 'contain', 'fill'] as const;
-export type Fit = (typeof FITS)[number];
-
-export const ALPHA_MODES = ['model', 'lanczos'] as const;
-export type AlphaMode = (typeof ALPHA_MODES)[number];
-
-/**
- * What the model sees past the image's borders: nothing added (its own zero padding, so a
- * whole-image run is exactly the model's output), a mirrored border, or the opposite edge
- * (tileable textures). Inner tile edges always get the real neighbouring pixels.
- */
-export const PADDINGS = ['none', 'reflect', 'wrap'] as const;
-export type Padding = (typeof PADDINGS)[number];
-export const DEFAULT_PADDING: Padding = 'none';
-
-/** SRVGGNetCompact's activations (upstream act_type); LeakyReLU's slope is 0.1, as upstream's. */
-export const ACTIVATIONS = ['relu', 'leakyrelu', 'prelu'] as const;
-export type Activation = (typeof ACTIVATIONS)[number];
-/** Who decided a model's activation: its weights (PReLU slopes), an assumption (ReLU: the weights cannot tell), or the user. */
-export type ActivationSource = 'weights' | 'assumed' | 'user';
 
 export interface ProviderStatus {
   readonly provider: ExecutionProvider;
@@ -59,13 +40,6 @@ export interface ModelInfo {
   /** SRVGGNetCompact only: the activation the model runs, and who decided it. */
   readonly activation?: Activation;
   readonly activationSource?: ActivationSource;
-}
-
-export interface Rect {
-  readonly x: number;
-  readonly y: number;
-  readonly width: number;
-  readonly height: number;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -353,35 +327,3 @@ export interface NotificationMap {
   exit: Record<string, never>;
 }
 export type NotificationMethod = keyof NotificationMap;
-
-// ---------------------------------------------------------------------------------------
-// Errors
-
-export const ErrorCode = {
-  ParseError: -32700,
-  InvalidRequest: -32600,
-  MethodNotFound: -32601,
-  InvalidParams: -32602,
-  InternalError: -32603,
-  /** The job was cancelled (LSP's RequestCancelled). */
-  Cancelled: -32800,
-  /** The input could not be read or decoded. */
-  DecodeFailed: -32001,
-  /** Input, output or format size limit exceeded. */
-  ImageTooLarge: -32002,
-  ModelNotFound: -32003,
-  ModelInvalid: -32004,
-  OutOfMemory: -32005,
-  OutputNotWritable: -32006,
-  InputNotFound: -32007,
-  ShuttingDown: -32008,
-  /** A model download failed: unreachable, HTTP error, Google Drive refusing (quota, access), or a hash or size that does not match. */
-  DownloadFailed: -32009,
-} as const;
-export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];
-
-/** `data` of application errors: which file, so clients can point at it. */
-export interface ErrorData {
-  readonly file?: string;
-  readonly name: keyof typeof ErrorCode;
-}

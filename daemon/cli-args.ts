@@ -2,6 +2,8 @@
 // names the option, the value and what was expected. Pure.
 import * as path from 'node:path';
 import { parseBackground } from '../contract/params';
+import { MAX_OVERLAP, MAX_SCALE, MAX_SIDE, MAX_TILE } from '../contract/limits';
+import { type UpscaleParams } from '../contract/protocol';
 import {
   ACTIVATIONS,
   ALPHA_MODES,
@@ -11,8 +13,7 @@ import {
   PADDINGS,
   type Activation,
   type ExecutionProviderChoice,
-  type UpscaleParams,
-} from '../contract/protocol';
+} from '../contract/vocabulary';
 
 /** An upscale run: the request's options, for several inputs, plus what only the CLI has. */
 export interface UpscaleCommand extends Omit<UpscaleParams, 'input' | 'template' | 'previewWidth' | 'overwrite'> {
@@ -168,22 +169,22 @@ export function parseCliArgs(argv: readonly string[], cwd: string): CliCommand {
       }
       case '-s':
       case '--scale':
-        cmd.scale = number(arg, value(), { min: 0, max: 64, exclusiveMin: true });
+        cmd.scale = number(arg, value(), { min: 0, max: MAX_SCALE, exclusiveMin: true });
         break;
       case '--width':
-        cmd.width = number(arg, value(), { integer: true, min: 1, max: 1_000_000 });
+        cmd.width = number(arg, value(), { integer: true, min: 1, max: MAX_SIDE });
         break;
       case '--height':
-        cmd.height = number(arg, value(), { integer: true, min: 1, max: 1_000_000 });
+        cmd.height = number(arg, value(), { integer: true, min: 1, max: MAX_SIDE });
         break;
       case '--fit':
         cmd.fit = choice(arg, value(), FITS);
         break;
       case '--tile':
-        cmd.tile = number(arg, value(), { integer: true, min: 0, max: 8192 });
+        cmd.tile = number(arg, value(), { integer: true, min: 0, max: MAX_TILE });
         break;
       case '--overlap':
-        cmd.overlap = number(arg, value(), { integer: true, min: 0, max: 256 });
+        cmd.overlap = number(arg, value(), { integer: true, min: 0, max: MAX_OVERLAP });
         break;
       case '--format':
         cmd.format = choice(arg, value(), OUTPUT_FORMATS);

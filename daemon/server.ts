@@ -5,7 +5,8 @@ import type { Readable, Writable } from 'node:stream';
 import { JSONRPCServer, createJSONRPCErrorResponse, type JSONRPCID, type JSONRPCRequest } from 'json-rpc-2.0';
 import { attachFraming } from '../contract/rpc/framing';
 import { DaemonError } from '../contract/errors';
-import { ErrorCode, type NotificationMap, type NotificationMethod } from '../contract/protocol';
+import { type NotificationMap, type NotificationMethod } from '../contract/protocol';
+import { ErrorCode } from '../contract/errors';
 import {
   parseCancel,
   parseImport,

@@ -15,11 +15,11 @@ import type {
   ModelsImportResult,
   ModelsUnloadResult,
   ProgressParams,
-  ExecutionProvider,
   ProviderStatus,
   UpscaleParams,
   UpscaleResult,
 } from '../contract/protocol';
+import type { ExecutionProvider } from '../contract/vocabulary';
 import { PROTOCOL_VERSION } from '../contract/protocol';
 import { JobQueue } from './jobs';
 import { selectProvider } from './runtime/providers';
@@ -27,7 +27,7 @@ import { SessionCache } from './runtime/sessions';
 import { sessionInference } from './runtime/inference';
 import { runPipeline } from './engine/pipeline';
 import { chooseModel } from './engine/model-choice';
-import type { Target } from './engine/plan';
+import type { Target } from '../contract/vocabulary';
 import { scanModels, type RegisteredModel } from '../models/registry';
 import { importModel } from '../models/import';
 import { activationWarnings } from '../models/arch/srvgg-activation';

@@ -9,7 +9,6 @@ import * as path from 'node:path';
 import { spawnDaemon, type SpawnedDaemon } from '../contract/rpc/connection';
 import { DaemonError, isCancelled } from '../contract/errors';
 import type {
-  ExecutionProvider,
   InitializeResult,
   LogLevel,
   ModelInfo,
@@ -20,6 +19,7 @@ import type {
   UpscaleParams,
   UpscaleResult,
 } from '../contract/protocol';
+import type { ExecutionProvider } from '../contract/vocabulary';
 import type { DaemonLaunch } from './daemon-launch';
 import type {
   DownloadProgressParams,

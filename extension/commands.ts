@@ -3,7 +3,8 @@
 // JobRunner or the DaemonClient. Decisions live in the pure modules they call.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { Activation, ModelInfo, ModelsImportResult } from '../contract/protocol';
+import type { ModelInfo, ModelsImportResult } from '../contract/protocol';
+import type { Activation } from '../contract/vocabulary';
 import { planFolder, planSelection, type BatchItem } from './batch';
 import type { DaemonClient } from './client';
 import { MAX_SCALE, SECTION } from './config';
@@ -29,7 +30,8 @@ import {
 import type { DownloadProgressParams } from '../contract/protocol';
 import { outputFolderOf, previewOutputName } from './naming';
 import type { SettingsReader } from './settings';
-import { describeTarget, parseTarget, type Target } from './target';
+import { describeTarget, parseTarget } from './target';
+import { type Target } from '../contract/vocabulary';
 
 export interface CommandDeps {
   readonly client: DaemonClient;

@@ -9,7 +9,8 @@ import {
   OUTPUT_FORMATS,
   type AlphaMode,
   type ExecutionProviderChoice,
-} from '../contract/protocol';
+} from '../contract/vocabulary';
+import { DEFAULT_OVERLAP, MAX_OVERLAP, MAX_TILE, MIN_TILE } from '../contract/limits';
 import { TEMPLATE_FIELDS, templateExtension } from '../contract/naming';
 import { formatOfExtension, WRITABLE_EXTENSIONS } from '../contract/formats';
 
@@ -67,8 +68,7 @@ export const DEFAULTS: UpscaleSettings = {
   outputFormat: 'same-as-input',
   outputQuality: 90,
   tileSize: 'auto',
-  // The daemon's own default (DEFAULT_OVERLAP in daemon/engine/pipeline.ts).
-  tileOverlap: 16,
+  tileOverlap: DEFAULT_OVERLAP,
   alphaHandling: 'model',
   executionProvider: 'auto',
   modelsFolder: '',
@@ -78,9 +78,6 @@ export const DEFAULTS: UpscaleSettings = {
 
 export const MIN_SCALE = 1;
 export const MAX_SCALE = 16;
-export const MIN_TILE = 32;
-export const MAX_TILE = 8192;
-export const MAX_OVERLAP = 256;
 
 export const SETTINGS_SCHEMA: Readonly<Record<SettingKey, SettingSchema>> = {
   defaultModel: {

@@ -3,7 +3,7 @@
 import * as path from 'node:path';
 import type { UpscaleParams } from '../contract/protocol';
 import type { UpscaleSettings } from './config';
-import type { Target } from './target';
+import type { Target } from '../contract/vocabulary';
 
 export interface JobSpec {
   /** Model id; undefined: the default model setting, else the daemon's default. */

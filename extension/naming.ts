@@ -5,9 +5,9 @@
 import * as path from 'node:path';
 import { scaleLabel } from '../contract/naming';
 import { formatFromExtension } from '../contract/formats';
-import type { OutputFormat } from '../contract/protocol';
+import type { OutputFormat } from '../contract/vocabulary';
 import type { OutputFormatChoice } from './config';
-import type { Target } from './target';
+import type { Target } from '../contract/vocabulary';
 
 /** Output format for a source: the asked one, else the source's, else PNG (gif, bmp). */
 export function outputFormatOf(input: string, choice: OutputFormatChoice): OutputFormat {

@@ -1,17 +1,12 @@
 // What the user typed into "Upscale Image With…" as the target: a scale factor ("4", "4x",
 // "×2.5") or an exact size ("1920x1080", "1920x" for the width alone, "x1080" for the
 // height alone). Pure, so every accepted and refused spelling is unit-tested.
+import type { Target } from '../contract/vocabulary';
+import { MAX_SIDE } from '../contract/limits';
 import { MAX_SCALE } from './config';
-
-export type Target =
-  | { readonly kind: 'scale'; readonly scale: number }
-  | { readonly kind: 'size'; readonly width?: number; readonly height?: number };
 
 export type TargetParse =
   { readonly ok: true; readonly target: Target } | { readonly ok: false; readonly problem: string };
-
-/** Largest side the daemon accepts (MAX_SIDE in contract/params.ts). */
-export const MAX_SIDE = 1_000_000;
 
 const NUMBER = String.raw`(\d+(?:\.\d+)?|\.\d+)`;
 const PLAIN = new RegExp(`^${NUMBER}$`);

@@ -5,7 +5,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
-import type { Activation, ArchInfo, Detected } from './arch/types';
+import type { Activation } from '../contract/vocabulary';
+import type { ArchInfo, Detected } from './arch/types';
 import { describeArch, detectArchitecture, type DetectedArchitecture } from './arch/detect';
 import { readPthBytes } from './readers/pth';
 import { readSafetensors } from './readers/safetensors';

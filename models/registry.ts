@@ -2,7 +2,7 @@
 // the models folder), read from the metadata file written beside each ONNX file.
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
-import type { Activation, ActivationSource } from './arch/types';
+import type { Activation, ActivationSource } from '../contract/vocabulary';
 
 /** The metadata file beside each model's ONNX file (`<id>.json` next to `<id>.onnx`). */
 export interface ModelRecord {

@@ -5,7 +5,8 @@
 // an action and carries no paths or URIs at all; the panel acts only on the files it knows
 // itself. `parseWebviewMessage` is the single gate every incoming message passes through.
 
-import type { ProgressParams, Rect } from '../contract/protocol';
+import type { ProgressParams } from '../contract/protocol';
+import type { Rect } from '../contract/vocabulary';
 
 // ---------------------------------------------------------------------------------------
 // Extension -> webview

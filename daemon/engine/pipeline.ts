@@ -6,18 +6,10 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import sharp from 'sharp';
 import { DaemonError } from '../../contract/errors';
-import { DEFAULT_PADDING } from '../../contract/protocol';
-import type {
-  AlphaMode,
-  ExecutionProvider,
-  OutputFormat,
-  Padding,
-  PlannedPass,
-  ProgressParams,
-  UpscalePlan,
-  UpscaleResult,
-  UpscaleTimings,
-} from '../../contract/protocol';
+import { DEFAULT_PADDING } from '../../contract/vocabulary';
+import { DEFAULT_OVERLAP, MIN_TILE } from '../../contract/limits';
+import type { PlannedPass, ProgressParams, UpscalePlan, UpscaleResult, UpscaleTimings } from '../../contract/protocol';
+import type { AlphaMode, ExecutionProvider, OutputFormat, Padding } from '../../contract/vocabulary';
 import { parseBackground, type Rgba } from '../../contract/params';
 import { decodeImage, readImageHeader, readImageTraits } from '../image/decode';
 import { encodeImage } from '../image/encode';
@@ -30,7 +22,8 @@ import {
   outputFormatFor,
 } from '../../contract/formats';
 import type { DecodedImage, SourceInfo } from '../image/types';
-import { planPasses, type PassPlan, type Size, type Target } from './plan';
+import { planPasses, type PassPlan, type Size } from './plan';
+import { type Target } from '../../contract/vocabulary';
 import { passGrid, runTiledPass, type PlanarImage, type TileDone, type TileInference } from './tiled-pass';
 import { fitWindow, resizeLanczos, type Window } from './lanczos';
 import { fillChannel, quantisePlanes, quantiseSample } from './quantise';
@@ -110,8 +103,6 @@ export interface PipelineContext {
 /** Tile throughput per model, provider and tile size, for the life of the daemon process. */
 const daemonThroughput = new ThroughputMemory();
 
-/** Context added on each side of a tile, in input pixels (Real-ESRGAN's tile_pad). */
-export const DEFAULT_OVERLAP = 16;
 /**
  * Mirrored border around the image with `padding: 'reflect'`, in input pixels. Not the
  * default: a whole-image run with it is no longer the model's own output, and on five
@@ -138,7 +129,6 @@ export function edgePadFor(padding: Padding, overlap: number): number {
       return Math.max(EDGE_PAD, 2 * overlap);
   }
 }
-const MIN_TILE = 32;
 /** Largest output raster: one typed array, which Node 20 limits to 2^32 bytes. */
 export const MAX_RASTER_BYTES = 2 ** 32;
 

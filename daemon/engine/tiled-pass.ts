@@ -10,7 +10,7 @@
 import { axisSpans, type Span } from './tiles';
 import { axisBlend } from './blend';
 import { blendRows, type HeldTile } from './composite';
-import type { Rect } from '../../contract/protocol';
+import type { Rect } from '../../contract/vocabulary';
 
 /** Planar (CHW) float32 pixels. */
 export interface PlanarImage {

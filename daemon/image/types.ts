@@ -1,4 +1,4 @@
-import type { OutputFormat } from '../../contract/protocol';
+import type { OutputFormat } from '../../contract/vocabulary';
 
 export type { OutputFormat };
 

@@ -1,7 +1,8 @@
 // Real-ESRGAN's SRVGGNetCompact (realesr-general-x4v3, realesr-animevideov3, and community
 // "compact" models): a plain conv stack `body.0, body.2, ...` with an activation after every
 // conv but the last, a PixelShuffle, and the nearest-upsampled input added as a skip.
-import type { Activation, ActivationChoice, ArchInfo, Architecture, Detected } from './types';
+import type { Activation } from '../../contract/vocabulary';
+import type { ActivationChoice, ArchInfo, Architecture, Detected } from './types';
 import type { StateDict } from '../readers/state-dict';
 import { GraphBuilder } from '../onnx/graph';
 import { LayerBuilder } from '../onnx/layers';

@@ -4,10 +4,9 @@ import type { StateDict } from '../readers/state-dict';
 
 export type Family = 'esrgan' | 'real-esrgan' | 'swinir' | 'hat' | 'dat';
 
-// Activations (SRVGGNetCompact's act_type) and who decided one: the protocol's, so a model's
-// metadata and what clients are told cannot drift apart.
-export type { Activation, ActivationSource } from '../../contract/protocol';
-import type { Activation, ActivationSource } from '../../contract/protocol';
+// Activations (SRVGGNetCompact's act_type) and who decided one are the contract's, so a
+// model's metadata and what clients are told cannot drift apart.
+import type { Activation, ActivationSource } from '../../contract/vocabulary';
 
 export interface ActivationChoice {
   readonly activation: Activation;

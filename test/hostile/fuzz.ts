@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { frame } from '../../contract/rpc/framing';
-import { ErrorCode } from '../../contract/protocol';
+import { ErrorCode } from '../../contract/errors';
 import { CheckFailed, Prng, RawDaemon, check, countCrash, dir, ensure, note, rssBytes, sleep, tally } from './harness';
 import { noisePng } from './craft';
 

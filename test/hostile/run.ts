@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import sharp from 'sharp';
-import { ErrorCode } from '../../contract/protocol';
+import { ErrorCode } from '../../contract/errors';
 import { isPartialOf } from '../../daemon/engine/output-path';
 import { builtinModelsDir } from '../../models/paths';
 import {

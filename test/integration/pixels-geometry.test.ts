@@ -8,7 +8,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import sharp from 'sharp';
 import { DAEMON_ENTRY, startDaemon, tempDir, writeTestImage, type TestDaemon } from './daemon-harness';
-import type { Padding, UpscalePlan } from '../../contract/protocol';
+import type { UpscalePlan } from '../../contract/protocol';
+import type { Padding } from '../../contract/vocabulary';
 
 let daemon: TestDaemon;
 let dir: string;
