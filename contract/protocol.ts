@@ -305,10 +305,8 @@ export interface CancelParams {
   readonly id: number | string;
 }
 
-/** Progress of a `models/download` request (bytes, then verification and conversion). */
-export interface DownloadProgressParams {
-  /** The id of the `models/download` request. */
-  readonly requestId: number | string;
+/** How far a download is: bytes, then verification and conversion. */
+export interface DownloadProgress {
   /** The catalogue id. */
   readonly id: string;
   readonly phase: 'connecting' | 'downloading' | 'verifying' | 'converting' | 'done';
@@ -317,6 +315,12 @@ export interface DownloadProgressParams {
   readonly bytesTotal: number | null;
   /** The URL being fetched, after redirects. */
   readonly url: string;
+}
+
+/** Progress of a `models/download` request. */
+export interface DownloadProgressParams extends DownloadProgress {
+  /** The id of the `models/download` request. */
+  readonly requestId: number | string;
 }
 
 export interface NotificationMap {

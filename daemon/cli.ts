@@ -6,8 +6,8 @@ import { spawnDaemon, type SpawnedDaemon } from '../contract/rpc/connection';
 import type { ModelInfo, ProgressParams, UpscaleParams, UpscaleResult } from '../contract/protocol';
 import { DAEMON_VERSION } from './service';
 import { convertToFile } from '../models/import';
-import { catalogueFromEnv } from '../models/download';
-import { formatSize, sourceName } from '../models/catalogue';
+import { catalogueFromEnv } from '../models/catalogue';
+import { formatSize, sourceName } from '../contract/catalogue';
 
 function startDaemon(entry: string): SpawnedDaemon {
   return spawnDaemon(process.execPath, [entry, 'daemon'], {

@@ -14,7 +14,8 @@ import type { JobRunner } from './job-runner';
 import type { JobSpec } from './job-params';
 import { activationRows, modelRows, scaleRows } from './model-picks';
 import { isCancelled } from '../contract/errors';
-import { isDownloadable, loadCatalogue, type CatalogueEntry } from '../models/catalogue';
+import { isDownloadable, type CatalogueEntry } from '../contract/catalogue';
+import { loadCatalogue } from '../models/catalogue';
 import {
   confirmationFor,
   COPY_URL,

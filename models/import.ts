@@ -17,14 +17,8 @@ import { readTfjsModelFiles } from './readers/tfjs';
 import { convertTfjs } from './arch/tfjs-graph';
 import type { StateDict } from './readers/state-dict';
 import { BUILTIN_MODELS } from './builtin';
-import {
-  CONVERTER_VERSION,
-  isValidModelId,
-  metadataPath,
-  onnxPath,
-  type ModelRecord,
-  type RegisteredModel,
-} from './registry';
+import { CONVERTER_VERSION, metadataPath, onnxPath, type ModelRecord, type RegisteredModel } from './registry';
+import { isValidModelId } from '../contract/catalogue';
 import { activationBytesPerPixel } from './onnx/activation-memory';
 import { activationWarnings } from './arch/srvgg-activation';
 

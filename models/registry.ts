@@ -47,13 +47,6 @@ function isRecord(v: unknown): v is ModelRecord {
   );
 }
 
-const VALID_ID = /^[a-z0-9](?:[a-z0-9._-]{0,62}[a-z0-9])?$/;
-
-/** 1 to 64 lowercase letters, digits, '.', '_' or '-', starting and ending with a letter or digit, no '..': safe as a file name. */
-export function isValidModelId(id: string): boolean {
-  return VALID_ID.test(id) && !id.includes('..');
-}
-
 export function metadataPath(dir: string, id: string): string {
   return path.join(dir, `${id}.json`);
 }

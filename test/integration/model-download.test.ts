@@ -17,8 +17,9 @@ import {
   sha256,
   TempFolders,
 } from '../downloads';
-import type { CatalogueEntry } from '../../models/catalogue';
-import { DOWNLOAD_AREA, downloadModel, type DownloadProgress } from '../../models/download';
+import type { CatalogueEntry } from '../../contract/catalogue';
+import { DOWNLOAD_AREA, downloadModel } from '../../models/download';
+import type { DownloadProgress } from '../../contract/protocol';
 import { connectTunnel, DownloadError } from '../../models/http';
 import { scanModels } from '../../models/registry';
 import { spawnDaemon } from '../../contract/rpc/connection';

@@ -12,12 +12,12 @@ import {
   groupByFamily,
   isDownloadable,
   isOfficialUrl,
-  loadCatalogue,
   manualRoute,
   parseCatalogue,
   sourceName,
   type CatalogueEntry,
-} from '../../models/catalogue';
+} from '../../contract/catalogue';
+import { loadCatalogue } from '../../models/catalogue';
 import { BUILTIN_MODELS } from '../../models/builtin';
 import { parseDownload } from '../../contract/download-params';
 import { parseContentRange, sourceUrl } from '../../models/download';
