@@ -8,6 +8,7 @@ import {
   type InitializeParams,
   type ModelIdParams,
   type ModelsImportParams,
+  type NoParams,
   type UpscaleParams,
 } from './protocol';
 import { ACTIVATIONS, ALPHA_MODES, EXECUTION_PROVIDERS, FITS, OUTPUT_FORMATS, PADDINGS } from './vocabulary';
@@ -52,7 +53,7 @@ export function parseInitialize(raw: unknown): InitializeParams {
   };
 }
 
-export function parseNoParams(method: string, raw: unknown): Record<string, never> {
+export function parseNoParams(method: string, raw: unknown): NoParams {
   const p = paramsObject(method, raw);
   onlyKnown(method, p, []);
   return {};

@@ -1,6 +1,8 @@
-// THE protocol between the daemon and its clients (the extension, the CLI, tests). Both
-// sides import this module, so a renamed method or field breaks the build, not the user.
-// Transport: JSON-RPC 2.0 messages framed as `Content-Length: N\r\n\r\n<json>` (as LSP).
+// THE protocol between the daemon and its clients (the extension, the CLI, tests): the
+// parameters and results of every method and notification. contract/methods.ts binds them
+// to method names; both sides import both, so a renamed method or field breaks the build,
+// not the user. Transport: JSON-RPC 2.0 messages framed as `Content-Length: N\r\n\r\n<json>`
+// (as LSP; contract/rpc/framing.ts).
 
 import type {
   Activation,
@@ -249,20 +251,8 @@ export interface ModelsDownloadResult {
   readonly alreadyInstalled?: boolean;
 }
 
-/** Method name -> [params, result]. The one table both sides agree on. */
-export interface RequestMap {
-  initialize: [InitializeParams, InitializeResult];
-  'models/list': [Record<string, never>, ModelsListResult];
-  'models/load': [ModelIdParams, ModelsLoadResult];
-  'models/unload': [ModelIdParams, ModelsUnloadResult];
-  'models/import': [ModelsImportParams, ModelsImportResult];
-  'models/download': [ModelsDownloadParams, ModelsDownloadResult];
-  upscale: [UpscaleParams, UpscaleResult];
-  shutdown: [Record<string, never>, ShutdownResult];
-}
-export type RequestMethod = keyof RequestMap;
-export type ParamsOf<M extends RequestMethod> = RequestMap[M][0];
-export type ResultOf<M extends RequestMethod> = RequestMap[M][1];
+/** Parameters of a method that takes none. */
+export type NoParams = Record<string, never>;
 
 // ---------------------------------------------------------------------------------------
 // Notifications
@@ -322,12 +312,3 @@ export interface DownloadProgressParams extends DownloadProgress {
   /** The id of the `models/download` request. */
   readonly requestId: number | string;
 }
-
-export interface NotificationMap {
-  '$/progress': ProgressParams;
-  '$/downloadProgress': DownloadProgressParams;
-  '$/log': LogParams;
-  '$/cancelRequest': CancelParams;
-  exit: Record<string, never>;
-}
-export type NotificationMethod = keyof NotificationMap;

@@ -8,6 +8,7 @@ import { DAEMON_VERSION } from './service';
 import { convertToFile } from '../models/import';
 import { catalogueFromEnv } from '../models/catalogue';
 import { formatSize, sourceName } from '../contract/catalogue';
+import { Requests, Notifications } from '../contract/methods';
 
 function startDaemon(entry: string): SpawnedDaemon {
   return spawnDaemon(process.execPath, [entry, 'daemon'], {
@@ -54,13 +55,13 @@ async function upscaleAll(cmd: UpscaleCommand, daemon: SpawnedDaemon): Promise<n
     process.stderr.write(`upscale: error: with several inputs, -o must be an existing folder; ${cmd.output} is not\n`);
     return 2;
   }
-  await connection.request('initialize', {
+  await connection.request(Requests.initialize, {
     clientName: 'upscale-cli',
     ...(cmd.provider && { provider: cmd.provider }),
   });
   const tty = process.stderr.isTTY;
   let current = '';
-  connection.on('$/progress', (p) => {
+  connection.on(Notifications.progress, (p) => {
     if (tty && !cmd.json) process.stderr.write(`\r\x1b[K${progressLine(p, current)}`);
   });
   const pending: number[] = [];
@@ -90,7 +91,7 @@ async function upscaleAll(cmd: UpscaleCommand, daemon: SpawnedDaemon): Promise<n
       ...(cmd.sidecar && { sidecar: true }),
       overwrite: cmd.overwrite,
     };
-    const job = connection.start('upscale', params);
+    const job = connection.start(Requests.upscale, params);
     pending.push(job.id);
     try {
       const r = await job.result;
@@ -130,7 +131,7 @@ async function upscaleAll(cmd: UpscaleCommand, daemon: SpawnedDaemon): Promise<n
 }
 
 async function listModels(json: boolean, daemon: SpawnedDaemon): Promise<number> {
-  const { models } = await daemon.connection.request('models/list', {});
+  const { models } = await daemon.connection.request(Requests.modelsList, {});
   if (json) {
     process.stdout.write(`${JSON.stringify(models)}\n`);
     return 0;
@@ -151,8 +152,8 @@ async function importModelFile(
   cmd: Extract<CliCommand, { kind: 'models-import' }>,
   daemon: SpawnedDaemon,
 ): Promise<number> {
-  await daemon.connection.request('initialize', { clientName: 'upscale-cli' });
-  const { model, warnings } = await daemon.connection.request('models/import', {
+  await daemon.connection.request(Requests.initialize, { clientName: 'upscale-cli' });
+  const { model, warnings } = await daemon.connection.request(Requests.modelsImport, {
     path: cmd.path,
     ...(cmd.activation !== undefined && { activation: cmd.activation }),
   });
@@ -167,11 +168,11 @@ async function importModelFile(
 
 async function stop(daemon: SpawnedDaemon): Promise<void> {
   try {
-    await daemon.connection.request('shutdown', {});
+    await daemon.connection.request(Requests.shutdown, {});
   } catch {
     // Already gone: nothing to shut down.
   }
-  daemon.connection.notify('exit', {});
+  daemon.connection.notify(Notifications.exit, {});
   await daemon.exited;
 }
 
@@ -213,16 +214,16 @@ async function modelsDownloadCli(
   const daemon = startDaemon(entry);
   const { connection } = daemon;
   try {
-    await connection.request('initialize', { clientName: 'upscale-cli' });
+    await connection.request(Requests.initialize, { clientName: 'upscale-cli' });
     const tty = process.stderr.isTTY && !json;
-    connection.on('$/downloadProgress', (p) => {
+    connection.on(Notifications.downloadProgress, (p) => {
       if (!tty) return;
       const amount = p.bytesTotal
         ? `${(p.bytesDone / 1e6).toFixed(1)}/${(p.bytesTotal / 1e6).toFixed(1)} MB`
         : `${(p.bytesDone / 1e6).toFixed(1)} MB`;
       process.stderr.write(`\r\x1b[K${p.id}: ${p.phase}${p.phase === 'downloading' ? ` ${amount}` : ''}`);
     });
-    const job = connection.start('models/download', {
+    const job = connection.start(Requests.modelsDownload, {
       id: positional[0] as string,
       ...(flags.has('--allow-unverified') && { allowUnverified: true }),
       ...(flags.has('--keep-source') && { keepSource: true }),

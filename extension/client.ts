@@ -12,10 +12,7 @@ import type {
   InitializeResult,
   LogLevel,
   ModelInfo,
-  ParamsOf,
   ProgressParams,
-  RequestMethod,
-  ResultOf,
   UpscaleParams,
   UpscaleResult,
 } from '../contract/protocol';
@@ -30,6 +27,7 @@ import type {
 } from '../contract/protocol';
 import { isPartialOf } from '../daemon/engine/output-path';
 import { RestartPolicy } from './restart-policy';
+import { Notifications, Requests, type RequestDescriptor } from '../contract/methods';
 
 export type DaemonState =
   | { readonly kind: 'stopped' }
@@ -214,7 +212,7 @@ export class DaemonClient {
     const inst: Instance = { daemon, jobs: new Map(), initialized: null, stopping: false, exitDescription: null };
     this.current = inst;
     log('info', `starting the daemon: ${launch.command} ${launch.args.join(' ')}`);
-    daemon.connection.on('$/log', (p) => log(p.level, p.message));
+    daemon.connection.on(Notifications.log, (p) => log(p.level, p.message));
     void daemon.exited.then(({ code, signal }) => {
       if (partial.trim() !== '' && !LOG_LINE.test(partial)) log('warn', `daemon stderr: ${partial}`);
       this.exited(inst, describeExit(code, signal));
@@ -228,7 +226,7 @@ export class DaemonClient {
       daemon.process.kill('SIGKILL');
     }, startTimeoutMs);
     const started = daemon.connection
-      .request('initialize', launch.initialize)
+      .request(Requests.initialize, launch.initialize)
       .finally(() => startTimer.cancel())
       .then(
         (result) => {
@@ -322,19 +320,19 @@ export class DaemonClient {
   }
 
   /** A typed request to the daemon, starting it if needed. */
-  async request<M extends RequestMethod>(method: M, params: ParamsOf<M>): Promise<ResultOf<M>> {
+  async request<P, R>(request: RequestDescriptor<P, R>, params: NoInfer<P>): Promise<R> {
     const inst = await this.ensureInstance();
-    return inst.daemon.connection.request(method, params);
+    return inst.daemon.connection.request(request, params);
   }
 
   async listModels(): Promise<readonly ModelInfo[]> {
-    return (await this.request('models/list', {})).models;
+    return (await this.request(Requests.modelsList, {})).models;
   }
 
   /** Imports a model file into the models folder through `models/import`. */
   async importModel(params: ModelsImportParams): Promise<ModelsImportResult> {
     const inst = await this.ensureInstance();
-    return inst.daemon.connection.request('models/import', params);
+    return inst.daemon.connection.request(Requests.modelsImport, params);
   }
 
   /** `models/download` with its `$/downloadProgress`; aborting `signal` sends `$/cancelRequest`. */
@@ -343,8 +341,8 @@ export class DaemonClient {
     options: { readonly onProgress?: (p: DownloadProgressParams) => void; readonly signal?: AbortSignal } = {},
   ): Promise<ModelsDownloadResult> {
     const { connection } = (await this.ensureInstance()).daemon;
-    const pending = connection.start('models/download', params);
-    const off = connection.on('$/downloadProgress', (p) => {
+    const pending = connection.start(Requests.modelsDownload, params);
+    const off = connection.on(Notifications.downloadProgress, (p) => {
       if (p.requestId === pending.id) options.onProgress?.(p);
     });
     const onAbort = () => connection.cancel(pending.id);
@@ -364,10 +362,10 @@ export class DaemonClient {
       throw new DaemonError('Cancelled', `cancelled before it started: ${params.input}`, params.input);
     const inst = await this.ensureInstance();
     const { connection } = inst.daemon;
-    const pending = connection.start('upscale', params);
+    const pending = connection.start(Requests.upscale, params);
     return new Promise<UpscaleResult>((resolve, reject) => {
       let settled = false;
-      const offProgress = connection.on('$/progress', (p) => {
+      const offProgress = connection.on(Notifications.progress, (p) => {
         if (p.requestId !== pending.id) return;
         const job = inst.jobs.get(pending.id);
         if (job) job.jobId = p.jobId;
@@ -468,11 +466,11 @@ export class DaemonClient {
     });
     const polite = (async () => {
       try {
-        await daemon.connection.request('shutdown', {});
+        await daemon.connection.request(Requests.shutdown, {});
       } catch {
         // Gone already, or refusing: exit and the kill below still apply.
       }
-      daemon.connection.notify('exit', {});
+      daemon.connection.notify(Notifications.exit, {});
       await daemon.exited;
       return 'exited' as const;
     })();

@@ -33,6 +33,7 @@ import { outputFolderOf, previewOutputName } from './naming';
 import type { SettingsReader } from './settings';
 import { describeTarget, parseTarget } from './target';
 import { type Target } from '../contract/vocabulary';
+import { Requests } from '../contract/methods';
 
 export interface CommandDeps {
   readonly client: DaemonClient;
@@ -421,7 +422,7 @@ export class UpscaleCommands {
     );
     if (choice === 'Use as Default') await this.setDefaultModel(model.id);
     else if (choice === 'Load Now') {
-      const r = await this.deps.client.request('models/load', { id: model.id });
+      const r = await this.deps.client.request(Requests.modelsLoad, { id: model.id });
       void vscode.window.showInformationMessage(
         `${model.id} is loaded on ${r.provider}${r.cached ? ' (it already was)' : ` in ${(r.loadMs / 1000).toFixed(1)} s`}.`,
       );

@@ -23,6 +23,7 @@ import type { DownloadProgress } from '../../contract/protocol';
 import { connectTunnel, DownloadError } from '../../models/http';
 import { scanModels } from '../../models/registry';
 import { spawnDaemon } from '../../contract/rpc/connection';
+import { Requests, Notifications } from '../../contract/methods';
 
 const ARCH = path.join(FIXTURES_DIR, 'arch');
 const FILES: Record<string, string> = {
@@ -497,10 +498,10 @@ test('daemon: models/download sends $/downloadProgress and stops on $/cancelRequ
   };
   const daemon = spawnDaemon(process.execPath, [ENTRY_JS, 'daemon'], { env });
   try {
-    await daemon.connection.request('initialize', { clientName: 'test', modelsFolder: dir });
-    const job = daemon.connection.start('models/download', { id: e.id });
+    await daemon.connection.request(Requests.initialize, { clientName: 'test', modelsFolder: dir });
+    const job = daemon.connection.start(Requests.modelsDownload, { id: e.id });
     const progress: number[] = [];
-    daemon.connection.on('$/downloadProgress', (p) => {
+    daemon.connection.on(Notifications.downloadProgress, (p) => {
       assert.equal(p.requestId, job.id);
       progress.push(p.bytesDone);
       if (p.bytesDone >= 4096 && progress.length < 1000) daemon.connection.cancel(job.id);
@@ -509,8 +510,8 @@ test('daemon: models/download sends $/downloadProgress and stops on $/cancelRequ
     assert.ok(progress.some((b) => b > 0));
     assert.deepEqual(listing(dir), []);
   } finally {
-    await daemon.connection.request('shutdown', {}).catch(() => undefined);
-    daemon.connection.notify('exit', {});
+    await daemon.connection.request(Requests.shutdown, {}).catch(() => undefined);
+    daemon.connection.notify(Notifications.exit, {});
     await daemon.exited;
   }
 });
