@@ -4,7 +4,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawnDaemon, type SpawnedDaemon } from '../contract/rpc/connection';
-import type { InitializeResult, ProgressParams, UpscaleParams, UpscaleResult } from '../contract/protocol';
+import type { InitializeResult, ProgressParams, UpscaleResult } from '../contract/protocol';
+import type { UpscaleParams } from '../contract/request';
 import type { ExecutionProviderChoice } from '../contract/vocabulary';
 import { Requests, Notifications } from '../contract/methods';
 

@@ -3,18 +3,15 @@
 // server binds its handlers to these descriptors (daemon/server.ts) and the clients send
 // through them (contract/rpc/connection.ts), so a method is named in one place and a
 // renamed method or field fails to compile on both sides.
-import { parseDownload } from './download-params';
-import { parseCancel, parseImport, parseInitialize, parseModelId, parseNoParams, parseUpscale } from './params';
+import { parseCancel, parseDownload, parseImport, parseInitialize, parseModelId, parseNoParams } from './params';
+import { parseUpscale } from './request';
 import type {
   CancelParams,
   DownloadProgressParams,
-  InitializeParams,
   InitializeResult,
   LogParams,
   ModelIdParams,
-  ModelsDownloadParams,
   ModelsDownloadResult,
-  ModelsImportParams,
   ModelsImportResult,
   ModelsListResult,
   ModelsLoadResult,
@@ -22,9 +19,10 @@ import type {
   NoParams,
   ProgressParams,
   ShutdownResult,
-  UpscaleParams,
   UpscaleResult,
 } from './protocol';
+import type { UpscaleParams } from './request';
+import type { InitializeParams, ModelsDownloadParams, ModelsImportParams } from './params';
 
 export interface RequestDescriptor<P, R> {
   readonly method: string;

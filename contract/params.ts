@@ -1,56 +1,94 @@
-// Per-method parameter parsing: unknown JSON in, typed params out, or an InvalidParams
-// error that names the field, the value and what was expected.
-import * as path from 'node:path';
-import { DaemonError } from './errors';
-import { MAX_OVERLAP, MAX_SCALE, MAX_SIDE, MAX_TILE, MIN_TILE } from './limits';
-import {
-  type CancelParams,
-  type InitializeParams,
-  type ModelIdParams,
-  type ModelsImportParams,
-  type NoParams,
-  type UpscaleParams,
-} from './protocol';
-import { ACTIVATIONS, ALPHA_MODES, EXECUTION_PROVIDERS, FITS, OUTPUT_FORMATS, PADDINGS } from './vocabulary';
-import {
-  onlyKnown,
-  optionalBoolean,
-  optionalEnum,
-  optionalNumber,
-  optionalString,
-  paramsObject,
-  requestId,
-  requiredString,
-} from './validate';
+// The parameters of the protocol's smaller methods, described by field tables as the
+// `upscale` request is (contract/request.ts), and parsed from them: unknown JSON in, typed
+// params out, or an InvalidParams error that names the field, the value and what was
+// expected.
+import type { CancelParams, ModelIdParams, NoParams } from './protocol';
+import { ACTIVATIONS, EXECUTION_PROVIDERS } from './vocabulary';
+import { onlyKnown, paramsObject, parseFields, requestId, type FieldSpec, type FieldValues } from './validate';
 
-function absolutePath(method: string, field: string, value: string | undefined): string | undefined {
-  if (value === undefined) return undefined;
-  if (!path.isAbsolute(value)) {
-    throw new DaemonError(
-      'InvalidParams',
-      `${method}: '${field}' is "${value.slice(0, 80)}"; expected an absolute path`,
-    );
-  }
-  if (value.includes('\0')) throw new DaemonError('InvalidParams', `${method}: '${field}' contains a NUL character`);
-  return path.normalize(value);
-}
+const INITIALIZE_FIELDS = {
+  clientName: { kind: { type: 'string', maxLength: 200 }, doc: 'Who is asking, for the log.' },
+  provider: {
+    kind: { type: 'choice', choices: EXECUTION_PROVIDERS },
+    doc: "Where the models run; default 'auto', the fastest this machine has.",
+  },
+  modelsFolder: {
+    kind: { type: 'path' },
+    doc: "The user's models folder (default: the platform's data folder, see README).",
+  },
+  maxInputPixels: {
+    kind: { type: 'number', min: 1, max: 1e12, integer: true },
+    doc: 'Largest input image, in pixels.',
+  },
+  maxOutputPixels: {
+    kind: { type: 'number', min: 1, max: 1e12, integer: true },
+    doc: 'Largest output (and intermediate pass) image, in pixels.',
+  },
+} as const satisfies Readonly<Record<string, FieldSpec>>;
+
+export type InitializeParams = FieldValues<typeof INITIALIZE_FIELDS>;
 
 export function parseInitialize(raw: unknown): InitializeParams {
-  const m = 'initialize';
+  return parseFields('initialize', raw, INITIALIZE_FIELDS);
+}
+
+const IMPORT_FIELDS = {
+  path: {
+    kind: { type: 'path' },
+    required: true,
+    doc: 'Absolute path of a .pth, .safetensors, .onnx or ncnn .param file.',
+  },
+  activation: {
+    kind: { type: 'choice', choices: ACTIVATIONS },
+    doc:
+      'SRVGGNetCompact weights only: the activation the model was trained with. Needed only when the weights hold ' +
+      'no PReLU slopes (ReLU is then assumed, with a warning); refused when it contradicts the weights or the file ' +
+      'is another architecture.',
+  },
+} as const satisfies Readonly<Record<string, FieldSpec>>;
+
+export type ModelsImportParams = FieldValues<typeof IMPORT_FIELDS>;
+
+export function parseImport(raw: unknown): ModelsImportParams {
+  return parseFields('models/import', raw, IMPORT_FIELDS);
+}
+
+function proxyProblem(value: unknown): string | null {
+  if (typeof value !== 'string') return null;
+  const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(value) ? value : `http://${value}`;
+  try {
+    const u = new URL(withScheme);
+    return u.protocol === 'http:' || u.protocol === 'https:' ? null : 'an http:// or https:// proxy URL';
+  } catch {
+    return 'an http:// or https:// proxy URL';
+  }
+}
+
+const DOWNLOAD_FIELDS = {
+  id: { kind: { type: 'string', maxLength: 200 }, required: true, doc: 'A catalogue id (models/catalogue.json).' },
+  allowUnverified: {
+    kind: { type: 'boolean' },
+    doc: 'Required for catalogue entries without a published SHA-256 (`verified: false`).',
+  },
+  keepSource: {
+    kind: { type: 'boolean' },
+    doc: 'Keep the downloaded release file in `<modelsFolder>/sources/` (default: removed).',
+  },
+  proxy: {
+    kind: { type: 'string', maxLength: 2048 },
+    check: proxyProblem,
+    doc: "A proxy URL (VS Code's http.proxy); overrides HTTPS_PROXY/HTTP_PROXY. NO_PROXY still applies.",
+  },
+} as const satisfies Readonly<Record<string, FieldSpec>>;
+
+export type ModelsDownloadParams = FieldValues<typeof DOWNLOAD_FIELDS>;
+
+export function parseDownload(raw: unknown): ModelsDownloadParams {
+  const m = 'models/download';
   const p = paramsObject(m, raw);
-  onlyKnown(m, p, ['clientName', 'provider', 'modelsFolder', 'maxInputPixels', 'maxOutputPixels']);
-  const modelsFolder = absolutePath(m, 'modelsFolder', optionalString(m, p, 'modelsFolder'));
-  const clientName = optionalString(m, p, 'clientName', 200);
-  const provider = optionalEnum(m, p, 'provider', EXECUTION_PROVIDERS);
-  const maxInputPixels = optionalNumber(m, p, 'maxInputPixels', { min: 1, max: 1e12, integer: true });
-  const maxOutputPixels = optionalNumber(m, p, 'maxOutputPixels', { min: 1, max: 1e12, integer: true });
-  return {
-    ...(clientName !== undefined && { clientName }),
-    ...(provider !== undefined && { provider }),
-    ...(modelsFolder !== undefined && { modelsFolder }),
-    ...(maxInputPixels !== undefined && { maxInputPixels }),
-    ...(maxOutputPixels !== undefined && { maxOutputPixels }),
-  };
+  // VS Code's http.proxy is "" when unset, and blank is as good as unset: no proxy.
+  const { proxy, ...rest } = p;
+  return parseFields(m, typeof proxy === 'string' && proxy.trim() === '' ? rest : p, DOWNLOAD_FIELDS);
 }
 
 export function parseNoParams(method: string, raw: unknown): NoParams {
@@ -60,135 +98,13 @@ export function parseNoParams(method: string, raw: unknown): NoParams {
 }
 
 export function parseModelId(method: string, raw: unknown): ModelIdParams {
-  const p = paramsObject(method, raw);
-  onlyKnown(method, p, ['id']);
-  return { id: requiredString(method, p, 'id', 200) };
-}
-
-export function parseImport(raw: unknown): ModelsImportParams {
-  const m = 'models/import';
-  const p = paramsObject(m, raw);
-  onlyKnown(m, p, ['path', 'activation']);
-  const file = absolutePath(m, 'path', requiredString(m, p, 'path')) as string;
-  const activation = optionalEnum(m, p, 'activation', ACTIVATIONS);
-  return { path: file, ...(activation !== undefined && { activation }) };
+  return parseFields(method, raw, {
+    id: { kind: { type: 'string', maxLength: 200 }, required: true, doc: 'A model id (models/list).' },
+  });
 }
 
 export function parseCancel(raw: unknown): CancelParams {
   const m = '$/cancelRequest';
   const p = paramsObject(m, raw);
   return { id: requestId(m, p, 'id') };
-}
-
-export function parseUpscale(raw: unknown): UpscaleParams {
-  const m = 'upscale';
-  const p = paramsObject(m, raw);
-  onlyKnown(m, p, [
-    'input',
-    'output',
-    'template',
-    'model',
-    'scale',
-    'width',
-    'height',
-    'fit',
-    'tile',
-    'overlap',
-    'format',
-    'quality',
-    'alpha',
-    'overwrite',
-    'previewWidth',
-    'background',
-    'padding',
-    'dryRun',
-    'sidecar',
-  ]);
-  const input = absolutePath(m, 'input', requiredString(m, p, 'input')) as string;
-  const output = absolutePath(m, 'output', optionalString(m, p, 'output'));
-  const template = optionalString(m, p, 'template', 255);
-  const model = optionalString(m, p, 'model', 200);
-  const scale = optionalNumber(m, p, 'scale', { min: 0, max: MAX_SCALE, exclusiveMin: true });
-  const width = optionalNumber(m, p, 'width', { min: 1, max: MAX_SIDE, integer: true });
-  const height = optionalNumber(m, p, 'height', { min: 1, max: MAX_SIDE, integer: true });
-  const fit = optionalEnum(m, p, 'fit', FITS);
-  const tile = optionalNumber(m, p, 'tile', { min: 0, max: MAX_TILE, integer: true });
-  const overlap = optionalNumber(m, p, 'overlap', { min: 0, max: MAX_OVERLAP, integer: true });
-  const format = optionalEnum(m, p, 'format', OUTPUT_FORMATS);
-  const quality = optionalNumber(m, p, 'quality', { min: 1, max: 100, integer: true });
-  const alpha = optionalEnum(m, p, 'alpha', ALPHA_MODES);
-  const overwrite = optionalBoolean(m, p, 'overwrite');
-  const previewWidth = optionalNumber(m, p, 'previewWidth', { min: 16, max: 16384, integer: true });
-  const background = optionalString(m, p, 'background', 20);
-  const padding = optionalEnum(m, p, 'padding', PADDINGS);
-  const dryRun = optionalBoolean(m, p, 'dryRun');
-  const sidecar = optionalBoolean(m, p, 'sidecar');
-  if (background !== undefined && parseBackground(background) === null) {
-    throw new DaemonError(
-      'InvalidParams',
-      `${m}: 'background' is "${background}"; expected #rrggbb, #rgb or transparent`,
-    );
-  }
-
-  if (scale !== undefined && (width !== undefined || height !== undefined)) {
-    throw new DaemonError('InvalidParams', `${m}: give either 'scale' or 'width'/'height', not both`);
-  }
-  if (fit !== undefined && (width === undefined || height === undefined)) {
-    throw new DaemonError('InvalidParams', `${m}: 'fit' applies only when both 'width' and 'height' are given`);
-  }
-  if (tile !== undefined && tile !== 0 && tile < MIN_TILE) {
-    throw new DaemonError('InvalidParams', `${m}: 'tile' is ${tile}; expected 0 (whole image) or at least ${MIN_TILE}`);
-  }
-  return {
-    input,
-    ...(output !== undefined && { output }),
-    ...(template !== undefined && { template }),
-    ...(model !== undefined && { model }),
-    ...(scale !== undefined && { scale }),
-    ...(width !== undefined && { width }),
-    ...(height !== undefined && { height }),
-    ...(fit !== undefined && { fit }),
-    ...(tile !== undefined && { tile }),
-    ...(overlap !== undefined && { overlap }),
-    ...(format !== undefined && { format }),
-    ...(quality !== undefined && { quality }),
-    ...(alpha !== undefined && { alpha }),
-    ...(overwrite !== undefined && { overwrite }),
-    ...(previewWidth !== undefined && { previewWidth }),
-    ...(background !== undefined && { background }),
-    ...(padding !== undefined && { padding }),
-    ...(dryRun !== undefined && { dryRun }),
-    ...(sidecar !== undefined && { sidecar }),
-  };
-}
-
-/** An RGBA colour with channels in [0, 1]. */
-export interface Rgba {
-  readonly r: number;
-  readonly g: number;
-  readonly b: number;
-  readonly a: number;
-}
-
-/** `#rrggbb`, `#rgb` or `transparent` (case-insensitive) as RGBA in [0, 1]; null when it is none of those. */
-export function parseBackground(text: string): Rgba | null {
-  const t = text.trim().toLowerCase();
-  if (t === 'transparent') return { r: 0, g: 0, b: 0, a: 0 };
-  const long = /^#([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})$/.exec(t);
-  if (long)
-    return {
-      r: parseInt(long[1] as string, 16) / 255,
-      g: parseInt(long[2] as string, 16) / 255,
-      b: parseInt(long[3] as string, 16) / 255,
-      a: 1,
-    };
-  const short = /^#([0-9a-f])([0-9a-f])([0-9a-f])$/.exec(t);
-  if (short)
-    return {
-      r: parseInt(short[1] as string, 16) / 15,
-      g: parseInt(short[2] as string, 16) / 15,
-      b: parseInt(short[3] as string, 16) / 15,
-      a: 1,
-    };
-  return null;
 }

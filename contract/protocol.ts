@@ -9,7 +9,6 @@ import type {
   ActivationSource,
   AlphaMode,
   ExecutionProvider,
-  ExecutionProviderChoice,
   Fit,
   OutputFormat,
   Padding,
@@ -47,18 +46,6 @@ export interface ModelInfo {
 // ---------------------------------------------------------------------------------------
 // Requests (client -> daemon)
 
-export interface InitializeParams {
-  readonly clientName?: string;
-  /** Preferred provider; default 'auto'. */
-  readonly provider?: ExecutionProviderChoice;
-  /** The user's models folder (default: the platform's data folder, see README). */
-  readonly modelsFolder?: string;
-  /** Largest input image, in pixels. */
-  readonly maxInputPixels?: number;
-  /** Largest output (and intermediate pass) image, in pixels. */
-  readonly maxOutputPixels?: number;
-}
-
 export interface InitializeResult {
   readonly version: string;
   readonly protocolVersion: number;
@@ -89,41 +76,6 @@ export interface ModelsLoadResult {
 export interface ModelsUnloadResult {
   readonly id: string;
   readonly unloaded: boolean;
-}
-
-export interface UpscaleParams {
-  /** Absolute path of the source image. */
-  readonly input: string;
-  /** Output file or folder (absolute). Default: beside the input, named by `template`. */
-  readonly output?: string;
-  /** Output name template: {name} {scale} {width} {height} {model} {ext}. Default `{name}@{scale}x.{ext}`. */
-  readonly template?: string;
-  readonly model?: string;
-  /** Target scale factor (> 0). Exclusive with width/height. */
-  readonly scale?: number;
-  /** Exact target width; one of width/height alone keeps the aspect ratio. */
-  readonly width?: number;
-  readonly height?: number;
-  /** With both width and height: scale to cover and crop (default), fit inside, or stretch. */
-  readonly fit?: Fit;
-  /** Input pixels each tile decides (as Real-ESRGAN's --tile); 0 = the whole image at once. Default: automatic. */
-  readonly tile?: number;
-  /** Context added on each side of a tile, in input pixels (Real-ESRGAN's tile_pad); neighbours blend across twice this. */
-  readonly overlap?: number;
-  readonly format?: OutputFormat;
-  readonly quality?: number;
-  readonly alpha?: AlphaMode;
-  readonly overwrite?: boolean;
-  /** Send encoded tile previews with progress, scaled so the whole output is at most this wide. */
-  readonly previewWidth?: number;
-  /** With fit 'contain': the colour of the padding, `#rrggbb` or `transparent` (default: transparent where the format has alpha, else white). */
-  readonly background?: string;
-  /** Border handling (default 'none': the model's own output); 'reflect' mirrors a border in, 'wrap' keeps tileable textures tileable. */
-  readonly padding?: Padding;
-  /** Plan only: check everything, return the plan in `UpscaleResult.plan`, write nothing. */
-  readonly dryRun?: boolean;
-  /** Also write `OUTPUT.json` beside the output: hashes, parameters, plan, provider, versions, timings. */
-  readonly sidecar?: boolean;
 }
 
 /** One model pass of a plan. */
@@ -204,17 +156,6 @@ export interface UpscaleResult {
   readonly sidecarPath?: string;
 }
 
-export interface ModelsImportParams {
-  /** Absolute path of a .pth, .safetensors, .onnx or ncnn .param file. */
-  readonly path: string;
-  /**
-   * SRVGGNetCompact weights only: the activation the model was trained with. Needed only when
-   * the weights hold no PReLU slopes (ReLU is then assumed, with a warning); refused when it
-   * contradicts the weights or the file is another architecture.
-   */
-  readonly activation?: Activation;
-}
-
 export interface ModelsImportResult {
   readonly model: ModelInfo;
   /** What the user should know, e.g. an activation that was assumed. */
@@ -223,17 +164,6 @@ export interface ModelsImportResult {
 
 export interface ShutdownResult {
   readonly ok: true;
-}
-
-export interface ModelsDownloadParams {
-  /** A catalogue id (models/catalogue.json). */
-  readonly id: string;
-  /** Required for catalogue entries without a published SHA-256 (`verified: false`). */
-  readonly allowUnverified?: boolean;
-  /** Keep the downloaded release file in `<modelsFolder>/sources/` (default: removed). */
-  readonly keepSource?: boolean;
-  /** A proxy URL (VS Code's http.proxy); overrides HTTPS_PROXY/HTTP_PROXY. NO_PROXY still applies. */
-  readonly proxy?: string;
 }
 
 export interface ModelsDownloadResult {

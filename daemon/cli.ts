@@ -3,7 +3,8 @@
 import * as fs from 'node:fs';
 import { parseCliArgs, UsageError, USAGE, type CliCommand, type UpscaleCommand } from './cli-args';
 import { spawnDaemon, type SpawnedDaemon } from '../contract/rpc/connection';
-import type { ModelInfo, ProgressParams, UpscaleParams, UpscaleResult } from '../contract/protocol';
+import type { ModelInfo, ProgressParams, UpscaleResult } from '../contract/protocol';
+import type { UpscaleParams } from '../contract/request';
 import { DAEMON_VERSION } from './service';
 import { convertToFile } from '../models/import';
 import { catalogueFromEnv } from '../models/catalogue';
@@ -55,10 +56,8 @@ async function upscaleAll(cmd: UpscaleCommand, daemon: SpawnedDaemon): Promise<n
     process.stderr.write(`upscale: error: with several inputs, -o must be an existing folder; ${cmd.output} is not\n`);
     return 2;
   }
-  await connection.request(Requests.initialize, {
-    clientName: 'upscale-cli',
-    ...(cmd.provider && { provider: cmd.provider }),
-  });
+  // Undefined fields are left out of the message (JSON has no undefined).
+  await connection.request(Requests.initialize, { clientName: 'upscale-cli', provider: cmd.provider });
   const tty = process.stderr.isTTY;
   let current = '';
   connection.on(Notifications.progress, (p) => {
@@ -70,27 +69,11 @@ async function upscaleAll(cmd: UpscaleCommand, daemon: SpawnedDaemon): Promise<n
     process.stderr.write('\nupscale: cancelling…\n');
   });
   let failures = 0;
-  for (const input of cmd.inputs) {
+  const { kind: _kind, inputs, provider: _provider, json: _json, ...options } = cmd;
+  // Every option the command line took is a request field (daemon/cli-args.ts).
+  for (const input of inputs) {
     current = input;
-    const params: UpscaleParams = {
-      input,
-      ...(cmd.output !== undefined && { output: cmd.output }),
-      ...(cmd.model !== undefined && { model: cmd.model }),
-      ...(cmd.scale !== undefined && { scale: cmd.scale }),
-      ...(cmd.width !== undefined && { width: cmd.width }),
-      ...(cmd.height !== undefined && { height: cmd.height }),
-      ...(cmd.fit !== undefined && { fit: cmd.fit }),
-      ...(cmd.tile !== undefined && { tile: cmd.tile }),
-      ...(cmd.overlap !== undefined && { overlap: cmd.overlap }),
-      ...(cmd.format !== undefined && { format: cmd.format }),
-      ...(cmd.quality !== undefined && { quality: cmd.quality }),
-      ...(cmd.alpha !== undefined && { alpha: cmd.alpha }),
-      ...(cmd.background !== undefined && { background: cmd.background }),
-      ...(cmd.padding !== undefined && { padding: cmd.padding }),
-      ...(cmd.dryRun && { dryRun: true }),
-      ...(cmd.sidecar && { sidecar: true }),
-      overwrite: cmd.overwrite,
-    };
+    const params: UpscaleParams = { input, ...options };
     const job = connection.start(Requests.upscale, params);
     pending.push(job.id);
     try {
@@ -112,7 +95,7 @@ async function upscaleAll(cmd: UpscaleCommand, daemon: SpawnedDaemon): Promise<n
             model: r.model,
             seconds: r.timings.totalMs / 1000,
             warnings: r.warnings,
-            ...(r.sidecarPath !== undefined && { sidecar: r.sidecarPath }),
+            sidecar: r.sidecarPath,
           })}\n`,
         );
       } else {
@@ -155,7 +138,7 @@ async function importModelFile(
   await daemon.connection.request(Requests.initialize, { clientName: 'upscale-cli' });
   const { model, warnings } = await daemon.connection.request(Requests.modelsImport, {
     path: cmd.path,
-    ...(cmd.activation !== undefined && { activation: cmd.activation }),
+    activation: cmd.activation,
   });
   process.stdout.write(
     cmd.json
@@ -225,9 +208,9 @@ async function modelsDownloadCli(
     });
     const job = connection.start(Requests.modelsDownload, {
       id: positional[0] as string,
-      ...(flags.has('--allow-unverified') && { allowUnverified: true }),
-      ...(flags.has('--keep-source') && { keepSource: true }),
-      ...(proxy !== undefined && { proxy }),
+      allowUnverified: flags.has('--allow-unverified'),
+      keepSource: flags.has('--keep-source'),
+      proxy,
     });
     const onSigint = () => {
       connection.cancel(job.id);
@@ -284,7 +267,7 @@ export async function runCli(argv: readonly string[], entry: string): Promise<nu
     // Conversion needs no resident models or queue, so it runs in this process.
     try {
       const { info, warnings } = await convertToFile(cmd.input, cmd.output, {
-        ...(cmd.activation !== undefined && { activation: cmd.activation }),
+        activation: cmd.activation,
       });
       process.stdout.write(`wrote ${cmd.output} (${info.family}, ${info.variant}, x${info.scale})\n`);
       printWarnings(warnings);

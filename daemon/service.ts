@@ -5,20 +5,19 @@ import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
 import { DaemonError } from '../contract/errors';
 import type {
-  InitializeParams,
   InitializeResult,
   ModelIdParams,
   ModelInfo,
   ModelsListResult,
   ModelsLoadResult,
-  ModelsImportParams,
   ModelsImportResult,
   ModelsUnloadResult,
   ProgressParams,
   ProviderStatus,
-  UpscaleParams,
   UpscaleResult,
 } from '../contract/protocol';
+import { targetOf, UPSCALE_FIELDS, type UpscaleParams } from '../contract/request';
+import type { InitializeParams, ModelsImportParams } from '../contract/params';
 import type { ExecutionProvider } from '../contract/vocabulary';
 import { PROTOCOL_VERSION } from '../contract/protocol';
 import { JobQueue } from './jobs';
@@ -27,14 +26,14 @@ import { SessionCache } from './runtime/sessions';
 import { sessionInference } from './runtime/inference';
 import { runPipeline } from './engine/pipeline';
 import { chooseModel } from './engine/model-choice';
-import type { Target } from '../contract/vocabulary';
 import { scanModels, type RegisteredModel } from '../models/registry';
 import { importModel } from '../models/import';
 import { activationWarnings } from '../models/arch/srvgg-activation';
 import { builtinModelsDir, userModelsDir } from '../models/paths';
 import { DEFAULT_MODEL_ID } from '../models/builtin';
 import { log } from './log';
-import type { DownloadProgressParams, ModelsDownloadParams, ModelsDownloadResult } from '../contract/protocol';
+import type { DownloadProgressParams, ModelsDownloadResult } from '../contract/protocol';
+import type { ModelsDownloadParams } from '../contract/params';
 import { downloadModel } from '../models/download';
 import { DownloadError } from '../models/http';
 
@@ -129,8 +128,8 @@ export class UpscaleService {
       license: m.license,
       credit: m.credit,
       loaded: this.sessions.isLoaded(m.id),
-      ...(m.activation !== undefined && { activation: m.activation }),
-      ...(m.activationSource !== undefined && { activationSource: m.activationSource }),
+      activation: m.activation,
+      activationSource: m.activationSource,
     };
   }
 
@@ -146,7 +145,7 @@ export class UpscaleService {
     if (!stat) throw new DaemonError('InputNotFound', `${params.path}: no such file`, params.path);
     try {
       const model = await importModel(params.path, this.userDir, {
-        ...(params.activation !== undefined && { activation: params.activation }),
+        activation: params.activation,
       });
       log('info', `imported ${params.path} as ${model.id} (${model.family}, x${model.scale})`);
       // From the record, not the conversion: a re-import that keeps an earlier choice warns as that choice does.
@@ -211,32 +210,14 @@ export class UpscaleService {
       );
       const model = findIn(models, choice.id);
       log('info', `job ${jobId}: ${params.input} with ${model.id} (${choice.reason})`);
-      const target: Target =
-        params.width !== undefined || params.height !== undefined
-          ? {
-              kind: 'size',
-              ...(params.width !== undefined && { width: params.width }),
-              ...(params.height !== undefined && { height: params.height }),
-              ...(params.fit && { fit: params.fit }),
-            }
-          : { kind: 'scale', scale: params.scale ?? model.scale };
       return runPipeline(
         {
-          input: params.input,
-          ...(params.output !== undefined && { output: params.output }),
-          ...(params.template !== undefined && { template: params.template }),
-          target,
-          ...(params.tile !== undefined && { tile: params.tile }),
-          ...(params.overlap !== undefined && { overlap: params.overlap }),
-          ...(params.format !== undefined && { format: params.format }),
-          ...(params.quality !== undefined && { quality: params.quality }),
-          alpha: params.alpha ?? 'model',
-          overwrite: params.overwrite ?? false,
-          ...(params.previewWidth !== undefined && { previewWidth: params.previewWidth }),
-          ...(params.background !== undefined && { background: params.background }),
-          ...(params.padding !== undefined && { padding: params.padding }),
-          ...(params.dryRun !== undefined && { dryRun: params.dryRun }),
-          ...(params.sidecar !== undefined && { sidecar: params.sidecar }),
+          // The pipeline's request is the protocol's, with the target gathered into one
+          // union and the defaults the pipeline does not apply itself filled in.
+          ...params,
+          target: targetOf(params, model.scale),
+          alpha: params.alpha ?? UPSCALE_FIELDS.alpha.default,
+          overwrite: params.overwrite ?? UPSCALE_FIELDS.overwrite.default,
           params: { ...params },
           modelReason: choice.reason,
         },
@@ -275,9 +256,9 @@ export class UpscaleService {
       const r = await downloadModel(params.id, {
         modelsDir: this.userDir,
         signal: controller.signal,
-        ...(params.allowUnverified !== undefined && { allowUnverified: params.allowUnverified }),
-        ...(params.keepSource !== undefined && { keepSource: params.keepSource }),
-        ...(params.proxy !== undefined && { proxy: params.proxy }),
+        allowUnverified: params.allowUnverified,
+        keepSource: params.keepSource,
+        proxy: params.proxy,
         onProgress: (p) => this.options.notifyDownload?.({ requestId, ...p }),
       });
       log(
@@ -290,8 +271,8 @@ export class UpscaleService {
         verified: r.verified,
         bytes: r.bytes,
         resumedBytes: r.resumedBytes,
-        ...(r.sourcePath !== undefined && { sourcePath: r.sourcePath }),
-        ...(r.alreadyInstalled && { alreadyInstalled: true }),
+        sourcePath: r.sourcePath,
+        alreadyInstalled: r.alreadyInstalled,
       };
     } catch (e) {
       const message = (e as Error).message;

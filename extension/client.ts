@@ -8,23 +8,12 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { spawnDaemon, type SpawnedDaemon } from '../contract/rpc/connection';
 import { DaemonError, isCancelled } from '../contract/errors';
-import type {
-  InitializeResult,
-  LogLevel,
-  ModelInfo,
-  ProgressParams,
-  UpscaleParams,
-  UpscaleResult,
-} from '../contract/protocol';
+import type { InitializeResult, LogLevel, ModelInfo, ProgressParams, UpscaleResult } from '../contract/protocol';
+import type { UpscaleParams } from '../contract/request';
 import type { ExecutionProvider } from '../contract/vocabulary';
 import type { DaemonLaunch } from './daemon-launch';
-import type {
-  DownloadProgressParams,
-  ModelsDownloadParams,
-  ModelsDownloadResult,
-  ModelsImportParams,
-  ModelsImportResult,
-} from '../contract/protocol';
+import type { DownloadProgressParams, ModelsDownloadResult, ModelsImportResult } from '../contract/protocol';
+import type { ModelsDownloadParams, ModelsImportParams } from '../contract/params';
 import { isPartialOf } from '../daemon/engine/output-path';
 import { RestartPolicy } from './restart-policy';
 import { Notifications, Requests, type RequestDescriptor } from '../contract/methods';

@@ -302,7 +302,7 @@ export class UpscaleCommands {
 
   private importFile(file: string, title: string, activation?: Activation): Thenable<ModelsImportResult> {
     return vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title }, () =>
-      this.deps.client.importModel({ path: file, ...(activation !== undefined && { activation }) }),
+      this.deps.client.importModel({ path: file, activation }),
     );
   }
 

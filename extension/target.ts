@@ -3,6 +3,7 @@
 // height alone). Pure, so every accepted and refused spelling is unit-tested.
 import type { Target } from '../contract/vocabulary';
 import { MAX_SIDE } from '../contract/limits';
+import { present } from '../contract/validate';
 import { MAX_SCALE } from './config';
 
 export type TargetParse =
@@ -38,8 +39,10 @@ function sizeTarget(width: string | undefined, height: string | undefined): Targ
     ok: true,
     target: {
       kind: 'size',
-      ...(width !== undefined && { width: Number(width) }),
-      ...(height !== undefined && { height: Number(height) }),
+      ...present({
+        width: width === undefined ? undefined : Number(width),
+        height: height === undefined ? undefined : Number(height),
+      }),
     },
   };
 }

@@ -10,7 +10,7 @@ import { DEFAULT_PADDING } from '../../contract/vocabulary';
 import { DEFAULT_OVERLAP, MIN_TILE } from '../../contract/limits';
 import type { PlannedPass, ProgressParams, UpscalePlan, UpscaleResult, UpscaleTimings } from '../../contract/protocol';
 import type { AlphaMode, ExecutionProvider, OutputFormat, Padding } from '../../contract/vocabulary';
-import { parseBackground, type Rgba } from '../../contract/params';
+import { parseBackground, type Rgba } from '../../contract/request';
 import { decodeImage, readImageHeader, readImageTraits } from '../image/decode';
 import { encodeImage } from '../image/encode';
 import {

@@ -19,7 +19,7 @@ import {
 } from '../../contract/catalogue';
 import { loadCatalogue } from '../../models/catalogue';
 import { BUILTIN_MODELS } from '../../models/builtin';
-import { parseDownload } from '../../contract/download-params';
+import { parseDownload } from '../../contract/params';
 import { parseContentRange, sourceUrl } from '../../models/download';
 import { bypassesProxy, proxyFor } from '../../models/http';
 import {

@@ -1,13 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  parseBackground,
-  parseUpscale,
-  parseInitialize,
-  parseModelId,
-  parseCancel,
-  parseImport,
-} from '../../contract/params';
+import { parseInitialize, parseModelId, parseCancel, parseImport } from '../../contract/params';
+import { parseBackground, parseUpscale } from '../../contract/request';
 import { DaemonError } from '../../contract/errors';
 
 function invalid(fn: () => unknown, pattern: RegExp): void {
