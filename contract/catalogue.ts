@@ -1,6 +1,7 @@
 // The catalogue of official model releases (models/catalogue.json): its schema, its
 // validation, and what a client shows of an entry. Pure: the daemon reads the file
 // (models/catalogue.ts) and sends it to clients (`models/catalogue`).
+import { DaemonError } from './errors';
 
 const VALID_ID = /^[a-z0-9](?:[a-z0-9._-]{0,62}[a-z0-9])?$/;
 
@@ -82,9 +83,10 @@ const SHA256 = /^[0-9a-f]{64}$/;
 const DRIVE_ID = /^[A-Za-z0-9_-]{20,100}$/;
 const SPDX = /^[A-Za-z0-9.+-]+(?: (?:AND|OR|WITH) [A-Za-z0-9.+-]+)*$/;
 
-export class CatalogueError extends Error {
+/** The catalogue's file is not a valid catalogue: nothing can be downloaded from it. */
+export class CatalogueError extends DaemonError {
   constructor(readonly problems: readonly string[]) {
-    super(`the model catalogue is invalid:\n  ${problems.join('\n  ')}`);
+    super('DownloadFailed', `the model catalogue is invalid:\n  ${problems.join('\n  ')}`);
     this.name = 'CatalogueError';
   }
 }
@@ -240,7 +242,10 @@ export function parseCatalogue(value: unknown, options: ParseOptions = {}): Cata
 export function findEntry(catalogue: Catalogue, id: string): CatalogueEntry {
   const entry = catalogue.models.find((m) => m.id === id);
   if (!entry)
-    throw new Error(`no model '${id}' in the catalogue; known: ${catalogue.models.map((m) => m.id).join(', ')}`);
+    throw new DaemonError(
+      'ModelNotFound',
+      `no model '${id}' in the catalogue; known: ${catalogue.models.map((m) => m.id).join(', ')}`,
+    );
   return entry;
 }
 

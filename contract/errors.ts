@@ -1,7 +1,9 @@
-// Application errors carried over JSON-RPC. A DaemonError is thrown anywhere in the daemon
-// with a named code and the file it concerns; the server turns it into an error response
-// and the client turns the response back into a DaemonError, so both sides see the same.
-import { JSONRPCErrorException } from 'json-rpc-2.0';
+// The errors of every layer, each with a code: the JSON-RPC codes and the named
+// application codes. A layer below the protocol throws a DaemonError (or a subclass of its
+// own, such as the downloader's) with the code that says what went wrong and the file it
+// concerns; the server sends the code as it is (daemon/server.ts) and the client turns the
+// response back into a DaemonError (contract/rpc/connection.ts), so both sides see the same
+// and nothing is recognised by its message.
 
 export const ErrorCode = {
   ParseError: -32700,
@@ -24,8 +26,6 @@ export const ErrorCode = {
   /** A model download failed: unreachable, HTTP error, Google Drive refusing (quota, access), or a hash or size that does not match. */
   DownloadFailed: -32009,
 } as const;
-export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];
-
 /** `data` of application errors: which file, so clients can point at it. */
 export interface ErrorData {
   readonly file?: string;
@@ -34,21 +34,31 @@ export interface ErrorData {
 
 export type ErrorName = keyof typeof ErrorCode;
 
-export class DaemonError extends JSONRPCErrorException {
-  readonly errorName: ErrorName;
-  readonly file: string | undefined;
+export class DaemonError extends Error {
+  /** The numeric code the response carries. */
+  readonly code: number;
+  readonly data: ErrorData;
 
-  constructor(name: ErrorName, message: string, file?: string) {
-    const data: ErrorData = file === undefined ? { name } : { name, file };
-    super(message, ErrorCode[name], data);
-    // json-rpc-2.0's base class resets the prototype to its own in its constructor,
-    // which would make `instanceof DaemonError` false.
-    Object.setPrototypeOf(this, new.target.prototype);
+  constructor(
+    readonly errorName: ErrorName,
+    message: string,
+    readonly file?: string,
+  ) {
+    super(message);
     this.name = 'DaemonError';
-    this.errorName = name;
-    this.file = file;
+    this.code = ErrorCode[errorName];
+    this.data = file === undefined ? { name: errorName } : { name: errorName, file };
   }
 }
+
+/** Why a file-system write failed, in words, for the errors that have an errno code. */
+export const WRITE_FAILURES: Readonly<Record<string, string>> = {
+  ENOSPC: 'the disk is full',
+  EACCES: 'permission denied',
+  EPERM: 'permission denied',
+  EROFS: 'the file system is read-only',
+  EDQUOT: 'the disk quota is exceeded',
+};
 
 export function isCancelled(e: unknown): boolean {
   return e instanceof DaemonError && e.errorName === 'Cancelled';

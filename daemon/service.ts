@@ -35,7 +35,6 @@ import { log } from './log';
 import type { DownloadProgressParams, ModelsDownloadResult } from '../contract/protocol';
 import type { ModelsDownloadParams } from '../contract/params';
 import { downloadModel } from '../models/download';
-import { DownloadError } from '../models/http';
 
 export const DAEMON_VERSION = '0.1.0';
 
@@ -143,23 +142,13 @@ export class UpscaleService {
     this.refuseWhenShuttingDown();
     const stat = await fs.stat(params.path).catch(() => null);
     if (!stat) throw new DaemonError('InputNotFound', `${params.path}: no such file`, params.path);
-    try {
-      const model = await importModel(params.path, this.userDir, {
-        activation: params.activation,
-      });
-      log('info', `imported ${params.path} as ${model.id} (${model.family}, x${model.scale})`);
-      // From the record, not the conversion: a re-import that keeps an earlier choice warns as that choice does.
-      const warnings = activationWarnings(params.path, model.activationSource, 'import');
-      for (const w of warnings) log('warn', w);
-      return { model: this.modelInfo(model), warnings };
-    } catch (e) {
-      const message = (e as Error).message;
-      throw new DaemonError(
-        'ModelInvalid',
-        message.includes(params.path) ? message : `${params.path}: ${message}`,
-        params.path,
-      );
-    }
+    // ModelInvalid for a file that cannot be converted, OutputNotWritable for a folder that cannot take it.
+    const model = await importModel(params.path, this.userDir, { activation: params.activation });
+    log('info', `imported ${params.path} as ${model.id} (${model.family}, x${model.scale})`);
+    // From the record, not the conversion: a re-import that keeps an earlier choice warns as that choice does.
+    const warnings = activationWarnings(params.path, model.activationSource, 'import');
+    for (const w of warnings) log('warn', w);
+    return { model: this.modelInfo(model), warnings };
   }
 
   private async acquire(model: RegisteredModel) {
@@ -275,13 +264,8 @@ export class UpscaleService {
         alreadyInstalled: r.alreadyInstalled,
       };
     } catch (e) {
-      const message = (e as Error).message;
-      if (e instanceof DownloadError && e.kind === 'cancelled') throw new DaemonError('Cancelled', message);
-      if (e instanceof DownloadError && (e.kind === 'unverified' || e.kind === 'manual'))
-        throw new DaemonError('InvalidParams', message);
-      if (e instanceof DownloadError && e.kind === 'convert') throw new DaemonError('ModelInvalid', message);
-      if (/^no model '.*' in the catalogue/.test(message)) throw new DaemonError('ModelNotFound', message);
-      throw new DaemonError('DownloadFailed', message);
+      // The downloader's errors carry their codes; one without (the catalogue file unreadable, say) is a failed download.
+      throw e instanceof DaemonError ? e : new DaemonError('DownloadFailed', (e as Error).message);
     } finally {
       this.downloads.delete(requestId);
     }

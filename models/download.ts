@@ -10,6 +10,7 @@ import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { findEntry, manualRoute, type Catalogue, type CatalogueEntry } from '../contract/catalogue';
 import type { DownloadProgress } from '../contract/protocol';
+import { DaemonError } from '../contract/errors';
 import { catalogueFromEnv } from './catalogue';
 import { driveBaseFromEnv, driveDownloadUrl, openDriveFile } from './drive';
 import { DownloadError, get, isWebPage, looksLikeHtml, type HttpOptions, type Response } from './http';
@@ -510,6 +511,7 @@ export async function downloadModel(id: string, options: DownloadOptions): Promi
         `${entry.fileName} was downloaded and verified but could not be converted: ${(e as Error).message}`,
         'convert',
         state.finalUrl,
+        e instanceof DaemonError ? e.errorName : undefined,
       );
     }
     options.onProgress?.({ id: entry.id, phase: 'done', bytesDone: bytes, bytesTotal: bytes, url: state.finalUrl });

@@ -5,7 +5,7 @@
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import sharp from 'sharp';
-import { DaemonError } from '../../contract/errors';
+import { DaemonError, WRITE_FAILURES } from '../../contract/errors';
 import { DEFAULT_PADDING } from '../../contract/vocabulary';
 import { DEFAULT_OVERLAP, MIN_TILE } from '../../contract/limits';
 import type { PlannedPass, ProgressParams, UpscalePlan, UpscaleResult, UpscaleTimings } from '../../contract/protocol';
@@ -232,13 +232,7 @@ function writeError(file: string, e: unknown): DaemonError {
   if (e instanceof DaemonError) return e;
   if (e instanceof NameTaken) return new DaemonError('OutputNotWritable', e.message, e.file);
   const err = e as NodeJS.ErrnoException;
-  const why: Record<string, string> = {
-    ENOSPC: 'the disk is full',
-    EACCES: 'permission denied',
-    EPERM: 'permission denied',
-    EROFS: 'the file system is read-only',
-    EDQUOT: 'the disk quota is exceeded',
-  };
+  const why = WRITE_FAILURES;
   // libvips reports write failures as text without an errno code.
   const text = err.message || String(e);
   const fromText = /No space left on device/i.test(text)

@@ -807,6 +807,32 @@ async function faults(modelsDir: string, mainDaemon: RawDaemon): Promise<void> {
       fs.rmSync(ok.outputPath);
     });
   }
+
+  // A models folder on a full disk: the import fails for the folder, not for the model.
+  const fullModels = dir('models-full');
+  if (tryMount(fullModels, 'size=64k')) {
+    mounts.push(fullModels);
+    await check(C, 'a model imported into a full models folder: OutputNotWritable, not ModelInvalid', async () => {
+      tally(C).tried++;
+      const t = new RawDaemon({ UPSCALE_MODELS_DIR: fullModels });
+      try {
+        const file = path.join(dir('models-full-src'), 'big-x4.onnx');
+        fs.copyFileSync(path.join(builtinModelsDir(), 'realesr-general-x4v3.onnx'), file);
+        const before = snapshot(fullModels);
+        const r = await t.call('models/import', { path: file });
+        ensure(r.error, 'the import succeeded on a 64 KiB disk');
+        ensure(
+          r.error.code === ErrorCode.OutputNotWritable && /disk is full/.test(r.error.message),
+          `${r.error.code}: ${r.error.message}`,
+        );
+        tally(C).expectedErrors++;
+        ensureUnchanged(before, snapshot(fullModels), 'the full models folder');
+      } finally {
+        t.process.kill('SIGKILL');
+        await t.exited;
+      }
+    });
+  }
 }
 
 // ---------------------------------------------------------------------------------------
