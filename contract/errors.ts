@@ -60,6 +60,11 @@ export const WRITE_FAILURES: Readonly<Record<string, string>> = {
   EDQUOT: 'the disk quota is exceeded',
 };
 
+/** A job's check between its steps: throws its Cancelled error once its request's signal is aborted. */
+export function throwIfCancelled(signal: AbortSignal): void {
+  if (signal.aborted) throw new DaemonError('Cancelled', 'the job was cancelled');
+}
+
 export function isCancelled(e: unknown): boolean {
   return e instanceof DaemonError && e.errorName === 'Cancelled';
 }

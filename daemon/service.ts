@@ -181,14 +181,31 @@ export class UpscaleService {
     return { id: params.id, unloaded: await this.sessions.unload(params.id) };
   }
 
+  /**
+   * The requests in flight that can be cancelled (upscale jobs and downloads), by request id:
+   * `$/cancelRequest` and shutdown abort their signal, which reaches the tile loop and the
+   * download.
+   */
+  private readonly inFlight = new Map<number | string, AbortController>();
+
+  /** Runs `work` with a signal that `cancel(requestId)` aborts. Registered at once, before any await. */
+  private cancellable<T>(requestId: number | string, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    const controller = new AbortController();
+    this.inFlight.set(requestId, controller);
+    const settled = () => {
+      if (this.inFlight.get(requestId) === controller) this.inFlight.delete(requestId);
+    };
+    return work(controller.signal).finally(settled);
+  }
+
   upscale(params: UpscaleParams, requestId: number | string): Promise<UpscaleResult> {
     this.refuseWhenShuttingDown();
     const jobId = randomUUID();
     const notify = this.options.notifyProgress;
-    // Queued at once, before any await, so a `$/cancelRequest` that follows the request
-    // always finds its job. A dry run reads only the header and loads no model, so it does
-    // not wait behind running jobs (the extension plans with it while a batch runs).
-    const job = async (checkpoint: () => void): Promise<UpscaleResult> => {
+    // Registered and queued at once, before any await, so a `$/cancelRequest` that follows
+    // the request always finds its job. A dry run reads only the header and loads no model,
+    // so it does not wait behind running jobs (the extension plans with it while a batch runs).
+    const job = async (signal: AbortSignal): Promise<UpscaleResult> => {
       await this.ensureInitialized();
       const { models } = await scanModels(this.builtinDir, this.userDir);
       const choice = chooseModel(
@@ -215,7 +232,7 @@ export class UpscaleService {
           model,
           provider: this.provider,
           load: async () => sessionInference((await this.acquire(model)).session),
-          checkpoint,
+          signal,
           progress: (u) => notify({ jobId, requestId, ...u }),
           limits: {
             maxInputPixels: this.maxInputPixels,
@@ -226,25 +243,40 @@ export class UpscaleService {
         },
       );
     };
-    if (params.dryRun) return job(() => undefined);
-    return this.queue.enqueue(requestId, job, (position) =>
-      notify({ jobId, requestId, stage: 'queued', pass: 0, passes: 0, done: 0, total: 0, queuePosition: position }),
+    return this.cancellable(requestId, (signal) =>
+      params.dryRun
+        ? job(signal)
+        : this.queue.enqueue(signal, job, (position) =>
+            notify({
+              jobId,
+              requestId,
+              stage: 'queued',
+              pass: 0,
+              passes: 0,
+              done: 0,
+              total: 0,
+              queuePosition: position,
+            }),
+          ),
     );
   }
 
-  /** Downloads in flight by request id, so `$/cancelRequest` and shutdown can stop them. */
-  private readonly downloads = new Map<number | string, AbortController>();
-
   /** Downloads a catalogued release, checks its hash and imports it (models/download.ts). */
-  async downloadModel(params: ModelsDownloadParams, requestId: number | string): Promise<ModelsDownloadResult> {
+  downloadModel(params: ModelsDownloadParams, requestId: number | string): Promise<ModelsDownloadResult> {
     this.refuseWhenShuttingDown();
+    return this.cancellable(requestId, (signal) => this.download(params, requestId, signal));
+  }
+
+  private async download(
+    params: ModelsDownloadParams,
+    requestId: number | string,
+    signal: AbortSignal,
+  ): Promise<ModelsDownloadResult> {
     await this.ensureInitialized();
-    const controller = new AbortController();
-    this.downloads.set(requestId, controller);
     try {
       const r = await downloadModel(params.id, {
         modelsDir: this.userDir,
-        signal: controller.signal,
+        signal,
         allowUnverified: params.allowUnverified,
         keepSource: params.keepSource,
         proxy: params.proxy,
@@ -266,24 +298,19 @@ export class UpscaleService {
     } catch (e) {
       // The downloader's errors carry their codes; one without (the catalogue file unreadable, say) is a failed download.
       throw e instanceof DaemonError ? e : new DaemonError('DownloadFailed', (e as Error).message);
-    } finally {
-      this.downloads.delete(requestId);
     }
   }
 
+  /** Cancels the job or download answering `requestId`; false when there is none. */
   cancel(requestId: number | string): boolean {
-    const download = this.downloads.get(requestId);
-    if (download) {
-      download.abort();
-      return true;
-    }
-    return this.queue.cancel(requestId);
+    const controller = this.inFlight.get(requestId);
+    controller?.abort();
+    return controller !== undefined;
   }
 
   async shutdown(): Promise<void> {
     this.shuttingDown = true;
-    for (const d of this.downloads.values()) d.abort();
-    this.queue.cancelAll();
+    for (const controller of this.inFlight.values()) controller.abort();
     await this.queue.idle();
     await this.sessions.unloadAll();
   }

@@ -5,7 +5,7 @@
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import sharp from 'sharp';
-import { DaemonError, WRITE_FAILURES } from '../../contract/errors';
+import { DaemonError, throwIfCancelled, WRITE_FAILURES } from '../../contract/errors';
 import { DEFAULT_PADDING } from '../../contract/vocabulary';
 import { DEFAULT_OVERLAP, MIN_TILE } from '../../contract/limits';
 import type { PlannedPass, ProgressParams, UpscalePlan, UpscaleResult, UpscaleTimings } from '../../contract/protocol';
@@ -87,8 +87,8 @@ export interface PipelineContext {
   readonly provider: ExecutionProvider;
   /** Loads (or finds resident) the model's session; called after the input checks pass. */
   readonly load: () => Promise<TileInference>;
-  /** Throws DaemonError('Cancelled') once the job is cancelled. */
-  readonly checkpoint: () => void;
+  /** The request's: aborted when it is cancelled, and the job then stops before its next tile. */
+  readonly signal: AbortSignal;
   readonly progress: (update: ProgressUpdate) => void;
   /** Pixel limits, and the machine's memory (for the automatic tile size). */
   readonly limits: { readonly maxInputPixels: number; readonly maxOutputPixels: number; readonly memoryBytes: number };
@@ -405,6 +405,7 @@ function outputDepth(sourceDepth: 8 | 16, format: OutputFormat): 8 | 16 {
 }
 
 export async function runPipeline(req: PipelineRequest, ctx: PipelineContext): Promise<UpscaleResult> {
+  const checkpoint = () => throwIfCancelled(ctx.signal);
   const now = ctx.now ?? (() => performance.now());
   const started = now();
   await checkInput(req.input);
@@ -524,14 +525,14 @@ export async function runPipeline(req: PipelineRequest, ctx: PipelineContext): P
     ? { width: decoded.width, height: decoded.height, channels: 1, data: decoded.alpha }
     : null;
   decoded = null; // the planes live on in rgb/alpha only, so each is freed once its pass is done
-  ctx.checkpoint();
+  checkpoint();
   const alphaByModel = alpha !== null && req.alpha === 'model';
   const alphaPlanes = alphaByModel ? 2 : 1;
   eta = new EtaTracker(throughput, etaWork(ctx, layouts, alphaPlanes), now);
 
   ctx.progress(withEta({ stage: 'load', pass: 0, passes, done: 0, total: 0 }));
   const infer = await ctx.load();
-  ctx.checkpoint();
+  checkpoint();
 
   const inferStart = now();
   const depth = outputDepth(source.depth, out.format);
@@ -613,7 +614,7 @@ export async function runPipeline(req: PipelineRequest, ctx: PipelineContext): P
       scale: ctx.model.scale,
       inputMultiple: ctx.model.inputMultiple,
       minTile: MIN_TILE,
-      checkpoint: ctx.checkpoint,
+      checkpoint,
       onTile: (info: TileDone) => report(info, planes),
     });
     ctx.progress(
@@ -720,7 +721,7 @@ export async function runPipeline(req: PipelineRequest, ctx: PipelineContext): P
     alpha = null;
   }
   const data = allocateRaster();
-  ctx.checkpoint();
+  checkpoint();
 
   ctx.progress({ stage: 'encode', pass: passes, passes, done: 0, total: 0 });
   const encodeStart = now();
@@ -737,7 +738,7 @@ export async function runPipeline(req: PipelineRequest, ctx: PipelineContext): P
       ...(req.quality !== undefined ? { quality: req.quality } : {}),
     });
     warnings = [...warnings, ...(result?.warnings ?? [])];
-    ctx.checkpoint();
+    checkpoint();
     // Checked again: the job may have run long enough for someone else to take the name.
     const finalPath = out.named ? await namedOutput(out.file, req) : await freePath(out.file, req.input, req.overwrite);
     if (req.sidecar) {
