@@ -11,6 +11,7 @@ import type {
   InitializeResult,
   LogParams,
   ModelIdParams,
+  ModelsCatalogueResult,
   ModelsDownloadResult,
   ModelsImportResult,
   ModelsListResult,
@@ -59,6 +60,7 @@ export const Requests = {
   modelsUnload: request<ModelIdParams, ModelsUnloadResult>('models/unload', modelId),
   modelsImport: request<ModelsImportParams, ModelsImportResult>('models/import', parseImport),
   modelsDownload: request<ModelsDownloadParams, ModelsDownloadResult>('models/download', parseDownload),
+  modelsCatalogue: request<NoParams, ModelsCatalogueResult>('models/catalogue', noParams),
   upscale: request<UpscaleParams, UpscaleResult>('upscale', parseUpscale),
   shutdown: request<NoParams, ShutdownResult>('shutdown', noParams),
 } as const;

@@ -14,6 +14,7 @@ import type {
   Padding,
   Rect,
 } from './vocabulary';
+import type { CatalogueEntry } from './catalogue';
 
 export const PROTOCOL_VERSION = 1;
 
@@ -179,6 +180,11 @@ export interface ModelsDownloadResult {
   readonly sourcePath?: string;
   /** The models folder already held this very release; nothing was fetched. */
   readonly alreadyInstalled?: boolean;
+}
+
+/** The official releases `models/download` can fetch (models/catalogue.json, or $UPSCALE_CATALOGUE). */
+export interface ModelsCatalogueResult {
+  readonly models: readonly CatalogueEntry[];
 }
 
 /** Parameters of a method that takes none. */

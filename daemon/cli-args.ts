@@ -40,6 +40,7 @@ export type CliCommand =
       readonly activation?: Activation;
     }
   | { readonly kind: 'daemon' }
+  | { readonly kind: 'daemon-clean' }
   | { readonly kind: 'help' }
   | { readonly kind: 'version' };
 
@@ -87,6 +88,7 @@ export const USAGE = `usage:
   upscale models catalogue [--json]       the official releases that can be downloaded
   upscale models download ID [--allow-unverified] [--keep-source] [--proxy URL] [--json]
   upscale daemon          serve JSON-RPC on stdin/stdout (used by the extension and this CLI)
+  upscale daemon --clean  remove the temporary files of daemons that were killed while writing
 
 options of upscale IN...:
 ${CLI_OPTIONS.map(({ spec }) => optionLine(`${spec.cli?.flags.join(', ') ?? ''} ${spec.cli?.value ?? ''}`.trimEnd(), `${spec.doc}${defaultOf(spec)}`)).join('\n')}
@@ -180,7 +182,8 @@ export function parseCliArgs(argv: readonly string[], cwd: string): CliCommand {
   if (first === undefined || first === '-h' || first === '--help' || first === 'help') return { kind: 'help' };
   if (first === '--version' || first === '-V') return { kind: 'version' };
   if (first === 'daemon') {
-    if (argv.length > 1) throw new UsageError(`'upscale daemon' takes no arguments, got '${argv[1]}'`);
+    if (argv.length === 2 && second === '--clean') return { kind: 'daemon-clean' };
+    if (argv.length > 1) throw new UsageError(`'upscale daemon' takes no arguments but --clean, got '${argv[1]}'`);
     return { kind: 'daemon' };
   }
   if (first === 'models') {

@@ -6,6 +6,7 @@ import { spawnDaemon, type SpawnedDaemon } from '../contract/rpc/connection';
 import type { ModelInfo, ProgressParams, UpscaleResult } from '../contract/protocol';
 import type { UpscaleParams } from '../contract/request';
 import { DAEMON_VERSION } from './service';
+import { cleanUp } from './main';
 import { convertToFile } from '../models/import';
 import { catalogueFromEnv } from '../models/catalogue';
 import { formatSize, sourceName } from '../contract/catalogue';
@@ -263,6 +264,10 @@ export async function runCli(argv: readonly string[], entry: string): Promise<nu
     return 0;
   }
   if (cmd.kind === 'daemon') throw new Error('the daemon command is handled by the entry point');
+  if (cmd.kind === 'daemon-clean') {
+    cleanUp();
+    return 0;
+  }
   if (cmd.kind === 'models-convert') {
     // Conversion needs no resident models or queue, so it runs in this process.
     try {

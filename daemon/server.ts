@@ -111,6 +111,7 @@ export function serveDaemon(
   handle(Requests.modelsUnload, (params) => service.unloadModel(params));
   handle(Requests.modelsImport, (params) => service.importModel(params));
   handle(Requests.modelsDownload, (params, ctx) => service.downloadModel(params, idOf(ctx)));
+  handle(Requests.modelsCatalogue, () => service.catalogue());
   handle(Requests.upscale, (params, ctx) => service.upscale(params, idOf(ctx)));
   handle(Requests.shutdown, async () => {
     await service.shutdown();

@@ -21,6 +21,7 @@ import type { InitializeParams, ModelsImportParams } from '../contract/params';
 import type { ExecutionProvider } from '../contract/vocabulary';
 import { PROTOCOL_VERSION } from '../contract/protocol';
 import { JobQueue } from './jobs';
+import { TemporaryFiles } from './temp-files';
 import { selectProvider } from './runtime/providers';
 import { SessionCache } from './runtime/sessions';
 import { sessionInference } from './runtime/inference';
@@ -32,9 +33,10 @@ import { activationWarnings } from '../models/arch/srvgg-activation';
 import { builtinModelsDir, userModelsDir } from '../models/paths';
 import { DEFAULT_MODEL_ID } from '../models/builtin';
 import { log } from './log';
-import type { DownloadProgressParams, ModelsDownloadResult } from '../contract/protocol';
+import type { DownloadProgressParams, ModelsCatalogueResult, ModelsDownloadResult } from '../contract/protocol';
 import type { ModelsDownloadParams } from '../contract/params';
 import { downloadModel } from '../models/download';
+import { catalogueFromEnv } from '../models/catalogue';
 
 export const DAEMON_VERSION = '0.1.0';
 
@@ -65,6 +67,7 @@ function findIn(models: readonly RegisteredModel[], id: string | undefined): Reg
 
 export class UpscaleService {
   private readonly queue = new JobQueue();
+  private readonly temporaryFiles = new TemporaryFiles();
   private readonly sessions = new SessionCache(SESSION_BUDGET_BYTES);
   private provider: ExecutionProvider = 'cpu';
   private providers: readonly ProviderStatus[] = [];
@@ -234,6 +237,7 @@ export class UpscaleService {
           load: async () => sessionInference((await this.acquire(model)).session),
           signal,
           progress: (u) => notify({ jobId, requestId, ...u }),
+          temporaryFile: (file) => this.temporaryFiles.record(jobId, file),
           limits: {
             maxInputPixels: this.maxInputPixels,
             maxOutputPixels: this.maxOutputPixels,
@@ -243,10 +247,11 @@ export class UpscaleService {
         },
       );
     };
+    const run = (signal: AbortSignal) => job(signal).finally(() => this.temporaryFiles.release(jobId));
     return this.cancellable(requestId, (signal) =>
       params.dryRun
-        ? job(signal)
-        : this.queue.enqueue(signal, job, (position) =>
+        ? run(signal)
+        : this.queue.enqueue(signal, run, (position) =>
             notify({
               jobId,
               requestId,
@@ -259,6 +264,11 @@ export class UpscaleService {
             }),
           ),
     );
+  }
+
+  /** The releases `models/download` can fetch; clients show them without reading the file themselves. */
+  catalogue(): ModelsCatalogueResult {
+    return { models: catalogueFromEnv().models };
   }
 
   /** Downloads a catalogued release, checks its hash and imports it (models/download.ts). */

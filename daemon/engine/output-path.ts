@@ -111,13 +111,9 @@ export async function placeFile(
 }
 
 /**
- * The temporary file a job encodes into before renaming it over `output`. Clients that
- * outlive a killed daemon remove it by this name.
+ * The temporary file a job encodes into before renaming it over `output`; a daemon killed
+ * before the rename leaves it to the next one to remove (daemon/temp-files.ts).
  */
 export function partialPath(output: string, jobId: string): string {
   return path.join(path.dirname(output), `.${path.basename(output)}.${jobId}.partial`);
-}
-
-export function isPartialOf(fileName: string, jobId: string): boolean {
-  return fileName.startsWith('.') && fileName.endsWith(`.${jobId}.partial`);
 }

@@ -90,6 +90,8 @@ export interface PipelineContext {
   /** The request's: aborted when it is cancelled, and the job then stops before its next tile. */
   readonly signal: AbortSignal;
   readonly progress: (update: ProgressUpdate) => void;
+  /** Told each temporary file before it is written, so that a daemon killed mid-write has it removed by the next one (daemon/temp-files.ts). */
+  readonly temporaryFile?: (file: string) => void;
   /** Pixel limits, and the machine's memory (for the automatic tile size). */
   readonly limits: { readonly maxInputPixels: number; readonly maxOutputPixels: number; readonly memoryBytes: number };
   /** Tile throughput remembered across jobs (default: one per daemon process). */
@@ -726,6 +728,7 @@ export async function runPipeline(req: PipelineRequest, ctx: PipelineContext): P
   ctx.progress({ stage: 'encode', pass: passes, passes, done: 0, total: 0 });
   const encodeStart = now();
   const temp = partialPath(out.file, ctx.jobId);
+  ctx.temporaryFile?.(temp);
   let sidecarTemp: string | null = null;
   let sidecarPath: string | undefined;
   let warnings: readonly string[] = [...source.warnings, ...planWarnings];
@@ -743,6 +746,7 @@ export async function runPipeline(req: PipelineRequest, ctx: PipelineContext): P
     const finalPath = out.named ? await namedOutput(out.file, req) : await freePath(out.file, req.input, req.overwrite);
     if (req.sidecar) {
       sidecarTemp = partialPath(sidecarPathFor(finalPath), ctx.jobId);
+      ctx.temporaryFile?.(sidecarTemp);
       const timings: UpscaleTimings = { decodeMs, inferMs, encodeMs: now() - encodeStart, totalMs: now() - started };
       const sidecar: Sidecar = {
         format: SIDECAR_FORMAT,

@@ -24,6 +24,7 @@ import { connectTunnel, DownloadError } from '../../models/http';
 import { scanModels } from '../../models/registry';
 import { spawnDaemon } from '../../contract/rpc/connection';
 import { Requests, Notifications } from '../../contract/methods';
+import { DaemonError } from '../../contract/errors';
 
 const ARCH = path.join(FIXTURES_DIR, 'arch');
 const FILES: Record<string, string> = {
@@ -509,6 +510,28 @@ test('daemon: models/download sends $/downloadProgress and stops on $/cancelRequ
     await assert.rejects(job.result, (err: unknown) => (err as { errorName?: string }).errorName === 'Cancelled');
     assert.ok(progress.some((b) => b > 0));
     assert.deepEqual(listing(dir), []);
+  } finally {
+    await daemon.connection.request(Requests.shutdown, {}).catch(() => undefined);
+    daemon.connection.notify(Notifications.exit, {});
+    await daemon.exited;
+  }
+});
+
+test('models/catalogue: clients get the catalogue the daemon downloads from; an id not in it is ModelNotFound', async () => {
+  const e = entry('test-daemon-listed', 'srvgg_x4.pth', { url: `${base}/ok/srvgg_x4.pth` });
+  const env = { ...process.env, UPSCALE_CATALOGUE: localCatalogueFile([e]), UPSCALE_BUILTIN_DIR: freshDir() };
+  const daemon = spawnDaemon(process.execPath, [ENTRY_JS, 'daemon'], { env });
+  try {
+    await daemon.connection.request(Requests.initialize, { clientName: 'test', modelsFolder: freshDir() });
+    const { models } = await daemon.connection.request(Requests.modelsCatalogue, {});
+    assert.deepEqual(models, [e]);
+    await assert.rejects(
+      daemon.connection.request(Requests.modelsDownload, { id: 'not-listed' }),
+      (err: unknown) =>
+        err instanceof DaemonError &&
+        err.errorName === 'ModelNotFound' &&
+        /known: test-daemon-listed/.test(err.message),
+    );
   } finally {
     await daemon.connection.request(Requests.shutdown, {}).catch(() => undefined);
     daemon.connection.notify(Notifications.exit, {});
