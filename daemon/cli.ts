@@ -172,8 +172,10 @@ async function modelsDownloadCli(
   const positional = args.filter((a, i) => !a.startsWith('--') && !(proxyAt >= 0 && i === proxyAt + 1));
   const known = sub === 'download' ? ['--json', '--allow-unverified', '--keep-source', '--proxy'] : ['--json'];
   const unknown = [...flags].find((f) => !known.includes(f));
-  const wanted = sub === 'download' ? 1 : 0;
-  if (unknown || positional.length !== wanted || (proxyAt >= 0 && !proxy)) {
+  // `download` takes the catalogue id, `catalogue` nothing.
+  const [id, ...extra] = positional;
+  const wrongCount = sub === 'download' ? id === undefined || extra.length > 0 : positional.length > 0;
+  if (unknown || wrongCount || (proxyAt >= 0 && !proxy)) {
     process.stderr.write(
       `upscale: usage: ${sub === 'download' ? 'upscale models download ID [--allow-unverified] [--keep-source] [--proxy URL] [--json]' : 'upscale models catalogue [--json]'}${unknown ? ` (unknown option '${unknown}')` : ''}\n`,
     );
@@ -195,6 +197,7 @@ async function modelsDownloadCli(
     }
     return 0;
   }
+  if (id === undefined) return 2;
   const daemon = startDaemon(entry);
   const { connection } = daemon;
   try {
@@ -208,7 +211,7 @@ async function modelsDownloadCli(
       process.stderr.write(`\r\x1b[K${p.id}: ${p.phase}${p.phase === 'downloading' ? ` ${amount}` : ''}`);
     });
     const job = connection.start(Requests.modelsDownload, {
-      id: positional[0] as string,
+      id,
       allowUnverified: flags.has('--allow-unverified'),
       keepSource: flags.has('--keep-source'),
       proxy,

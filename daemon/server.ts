@@ -52,6 +52,12 @@ function invalidRequest(message: unknown, problem: string): object {
   );
 }
 
+/** A batch's answers: one alone is sent as itself, as JSON-RPC 2.0 answers a batch of one. */
+function oneOrBatch(answers: readonly object[]): object {
+  const [first] = answers;
+  return answers.length === 1 && first !== undefined ? first : answers;
+}
+
 interface RequestContext {
   readonly requestId: JSONRPCID | undefined;
 }
@@ -167,14 +173,14 @@ export function serveDaemon(
       });
       const valid = message.filter((m) => envelopeProblem(m) === null);
       if (valid.length === 0) {
-        send(refused.length === 1 ? (refused[0] as object) : refused);
+        send(oneOrBatch(refused));
         return;
       }
       Promise.resolve(server.receive(valid as JSONRPCRequest[]))
         .then(
           (responses) => {
             const all = [...refused, ...(responses === null ? [] : Array.isArray(responses) ? responses : [responses])];
-            if (all.length > 0) send(all.length === 1 ? (all[0] as object) : all);
+            if (all.length > 0) send(oneOrBatch(all));
           },
           (e: unknown) => log('error', `failed to answer a batch: ${String(e)}`),
         )

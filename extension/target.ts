@@ -47,6 +47,13 @@ function sizeTarget(width: string | undefined, height: string | undefined): Targ
   };
 }
 
+/** The number a one-group pattern captured. */
+function captured(m: RegExpExecArray): string {
+  const text = m[1];
+  if (text === undefined) throw new Error(`"${m[0]}": the pattern captured no number`);
+  return text;
+}
+
 /**
  * "4", "4x", "x4" and "2.5x" are scales. A number with an x that is too large to be a
  * scale is a side: "1920x" is a width and "x1080" a height, as in ImageMagick geometry.
@@ -56,15 +63,15 @@ export function parseTarget(input: string): TargetParse {
   if (text === '')
     return { ok: false, problem: 'Type a scale such as 4 or 2.5x, or a size such as 1920x1080, 1920x or x1080.' };
   let m: RegExpExecArray | null;
-  if ((m = PLAIN.exec(text))) return scaleTarget(m[1] as string);
+  if ((m = PLAIN.exec(text))) return scaleTarget(captured(m));
   if ((m = BOTH.exec(text))) return sizeTarget(m[1], m[2]);
   if ((m = TRAILING_X.exec(text))) {
     const n = Number(m[1]);
-    return n > MAX_SCALE && Number.isInteger(n) ? sizeTarget(m[1], undefined) : scaleTarget(m[1] as string);
+    return n > MAX_SCALE && Number.isInteger(n) ? sizeTarget(m[1], undefined) : scaleTarget(captured(m));
   }
   if ((m = LEADING_X.exec(text))) {
     const n = Number(m[1]);
-    return n > MAX_SCALE && Number.isInteger(n) ? sizeTarget(undefined, m[1]) : scaleTarget(m[1] as string);
+    return n > MAX_SCALE && Number.isInteger(n) ? sizeTarget(undefined, m[1]) : scaleTarget(captured(m));
   }
   return { ok: false, problem: `"${input.trim()}" is neither a scale (4, 2.5x) nor a size (1920x1080, 1920x, x1080).` };
 }
