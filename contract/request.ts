@@ -42,6 +42,8 @@ export interface SettingSpec {
 }
 
 export interface RequestField extends FieldSpec {
+  /** Fields this one means something only with: a request that has it without them is refused. */
+  readonly requires?: readonly string[];
   /** The values in words, where the kind's range alone does not say them (a rule narrows it). */
   readonly valuesText?: string;
   /** The daemon's value when the field is absent, where one value says it. */
@@ -155,6 +157,7 @@ export const UPSCALE_FIELDS = {
   fit: {
     kind: { type: 'choice', choices: FITS },
     doc: 'With width and height: scale to cover and crop, fit inside and pad with the background, or stretch.',
+    requires: ['width', 'height'],
     default: 'cover',
     cli: { flags: ['--fit'], value: FITS.join('|') },
   },
@@ -293,14 +296,24 @@ export type CliField = {
  * in a request, `-s/--scale` on the command line). Returns the first problem, or null.
  */
 export function crossFieldProblem(
-  p: Pick<UpscaleParams, 'scale' | 'width' | 'height' | 'fit'>,
+  p: Readonly<Record<string, unknown>>,
   name: (field: UpscaleField) => string,
 ): string | null {
   if (p.scale !== undefined && (p.width !== undefined || p.height !== undefined))
     return `give either ${name('scale')} or ${name('width')}/${name('height')}, not both`;
-  if (p.fit !== undefined && (p.width === undefined || p.height === undefined))
-    return `${name('fit')} applies only when both ${name('width')} and ${name('height')} are given`;
+  for (const [field, spec] of REQUEST_FIELDS) {
+    const needed = REQUEST_FIELDS.filter(([other]) => spec.requires?.includes(other)).map(([other]) => other);
+    if (p[field] === undefined || !needed.some((other) => p[other] === undefined)) continue;
+    const names = needed.map(name);
+    return `${name(field)} applies only when ${names.length === 1 ? `${names.join('')} is` : `both ${names.join(' and ')} are`} given`;
+  }
   return null;
+}
+
+/** Whether the fields `field` requires are in `p`. */
+export function requirementsMet(field: UpscaleField, p: Readonly<Record<string, unknown>>): boolean {
+  const spec: RequestField = UPSCALE_FIELDS[field];
+  return (spec.requires ?? []).every((other) => p[other] !== undefined);
 }
 
 export function parseUpscale(raw: unknown): UpscaleParams {

@@ -1,7 +1,7 @@
 // The `upscale` request for one image, from the settings, the chosen model and target,
 // and where the result goes. Pure: what the daemon is asked is unit-tested.
 import * as path from 'node:path';
-import { REQUEST_FIELDS, targetFields, type UpscaleParams } from '../contract/request';
+import { REQUEST_FIELDS, requirementsMet, targetFields, type UpscaleParams } from '../contract/request';
 import { present } from '../contract/validate';
 import type { Target } from '../contract/vocabulary';
 import type { SettingKey, UpscaleSettings } from './config';
@@ -38,7 +38,7 @@ export function upscaleParams(
 ): UpscaleParams {
   const beside = path.resolve(outputFolder) === path.dirname(path.resolve(input));
   const fromSettings = settingFields(settings);
-  return present({
+  const request = present({
     ...fromSettings,
     input,
     // A trailing separator tells the daemon this is a folder (it may not exist yet when
@@ -51,6 +51,12 @@ export function upscaleParams(
     // Only with a preview panel open: the daemon then sends each finished tile as a PNG.
     previewWidth: options.previewWidth,
   });
+  // A setting for a field that means something only with another is sent only with it.
+  return Object.fromEntries(
+    REQUEST_FIELDS.filter(([field]) => request[field] !== undefined && requirementsMet(field, request)).map(
+      ([field]) => [field, request[field]],
+    ),
+  ) as UpscaleParams;
 }
 
 /** "photo.png → photo@4x.png (512×512 → 2048×2048, 2 passes, 3.2 s on cpu)". */

@@ -136,6 +136,8 @@ test('every field of the table is a field of the request', () => {
     Object.keys(UPSCALE_FIELDS),
     REQUEST_FIELDS.map(([f]) => f),
   );
+  for (const [field, spec] of REQUEST_FIELDS)
+    for (const other of spec.requires ?? []) assert.ok(other in UPSCALE_FIELDS, `${field} requires ${other}`);
   for (const [field] of REQUEST_FIELDS)
     assert.throws(
       () => parseUpscale({ input: '/a.png', [field]: { not: 'a value' } }),
