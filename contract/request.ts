@@ -248,6 +248,19 @@ export const UPSCALE_FIELDS = {
     kind: { type: 'number', min: 16, max: 16384, integer: true },
     doc: 'Send each finished tile as a PNG with its progress, the whole output scaled to at most this wide.',
   },
+  previewEvery: {
+    kind: { type: 'number', min: 1, max: 1000, integer: true },
+    requires: ['previewWidth'],
+    doc: 'With previews: one every N finished tiles of a pass (and its last); fewer cost less on large jobs.',
+    default: 1,
+    setting: {
+      key: 'previewEvery',
+      order: 13,
+      default: 1,
+      markdownDescription:
+        'The preview panel shows every Nth finished tile of a pass while the job runs (and its last one); on large images a larger N costs less.',
+    },
+  },
   background: {
     kind: { type: 'string', maxLength: 20 },
     check: (v) => (typeof v !== 'string' || parseBackground(v) === null ? BACKGROUND_EXPECTED : null),

@@ -55,6 +55,8 @@ export interface PipelineRequest {
   readonly alpha: AlphaMode;
   readonly overwrite: boolean;
   readonly previewWidth?: number;
+  /** With previewWidth: a preview every this many finished tiles of a pass, and its last. */
+  readonly previewEvery?: number;
   /** Padding colour for fit 'contain': `#rrggbb`, `#rgb` or `transparent`. */
   readonly background?: string;
   readonly padding?: Padding;
@@ -593,7 +595,8 @@ export async function runPipeline(req: PipelineRequest, ctx: PipelineContext): P
         passWidth: passSize.width,
         passHeight: passSize.height,
       });
-      if (previewScale === 0 || planes !== 'rgb') {
+      const previewed = info.done % (req.previewEvery ?? 1) === 0 || info.done === tilesPerImage;
+      if (previewScale === 0 || planes !== 'rgb' || !previewed) {
         previews = previews.then(() => ctx.progress(update));
         return;
       }

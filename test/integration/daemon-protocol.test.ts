@@ -139,6 +139,32 @@ test('tile previews are small encoded PNGs placed in the final output geometry',
   assert.equal(r.width, 48);
 });
 
+test('previewEvery: a preview every N finished tiles of the pass, and the last; refused without previewWidth', async () => {
+  daemon.progress.length = 0;
+  const input = path.join(dir, 'medium.png');
+  await daemon.connection.request(Requests.upscale, {
+    input,
+    output: path.join(dir, 'every-other.png'),
+    scale: 2,
+    tile: 32,
+    overlap: 8,
+    previewWidth: 64,
+    previewEvery: 2,
+    overwrite: true,
+  });
+  const tiles = daemon.progress.filter((p) => p.stage === 'infer' && p.tile);
+  const total = tiles[0]?.total ?? 0;
+  assert.ok(total >= 3, `tiles: ${total}`);
+  assert.deepEqual(
+    tiles.filter((p) => p.preview).map((p) => p.done),
+    tiles.map((p) => p.done).filter((done) => done % 2 === 0 || done === total),
+  );
+  await assert.rejects(
+    daemon.connection.request(Requests.upscale, { input, scale: 2, previewEvery: 2 }),
+    /'previewEvery' applies only when 'previewWidth' is given/,
+  );
+});
+
 test('every JSON-RPC error code, and the daemon keeps answering', async () => {
   sendRaw('{"jsonrpc": "2.0", "id": 9001, "method": "initialize", "params": ');
   const parse = raw.length;
