@@ -3,8 +3,18 @@
 // server binds its handlers to these descriptors (daemon/server.ts) and the clients send
 // through them (contract/rpc/connection.ts), so a method is named in one place and a
 // renamed method or field fails to compile on both sides.
-import { parseCancel, parseDownload, parseImport, parseInitialize, parseModelId, parseNoParams } from './params';
-import { parseUpscale } from './request';
+import {
+  parseCancel,
+  parseDownload,
+  parseImport,
+  parseInitialize,
+  parseModelId,
+  parseNoParams,
+  type InitializeParams,
+  type ModelsDownloadParams,
+  type ModelsImportParams,
+} from './params';
+import { parseUpscale, type UpscaleParams } from './request';
 import type {
   CancelParams,
   DownloadProgressParams,
@@ -22,8 +32,6 @@ import type {
   ShutdownResult,
   UpscaleResult,
 } from './protocol';
-import type { UpscaleParams } from './request';
-import type { InitializeParams, ModelsDownloadParams, ModelsImportParams } from './params';
 
 export interface RequestDescriptor<P, R> {
   readonly method: string;

@@ -4,22 +4,25 @@ import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
 import { DaemonError } from '../contract/errors';
-import type {
-  InitializeResult,
-  ModelIdParams,
-  ModelInfo,
-  ModelsListResult,
-  ModelsLoadResult,
-  ModelsImportResult,
-  ModelsUnloadResult,
-  ProgressParams,
-  ProviderStatus,
-  UpscaleResult,
+import {
+  PROTOCOL_VERSION,
+  type DownloadProgressParams,
+  type InitializeResult,
+  type ModelIdParams,
+  type ModelInfo,
+  type ModelsCatalogueResult,
+  type ModelsDownloadResult,
+  type ModelsImportResult,
+  type ModelsListResult,
+  type ModelsLoadResult,
+  type ModelsUnloadResult,
+  type ProgressParams,
+  type ProviderStatus,
+  type UpscaleResult,
 } from '../contract/protocol';
 import { targetOf, UPSCALE_FIELDS, type UpscaleParams } from '../contract/request';
-import type { InitializeParams, ModelsImportParams } from '../contract/params';
+import type { InitializeParams, ModelsDownloadParams, ModelsImportParams } from '../contract/params';
 import type { ExecutionProvider } from '../contract/vocabulary';
-import { PROTOCOL_VERSION } from '../contract/protocol';
 import { JobQueue } from './jobs';
 import { TemporaryFiles } from './temp-files';
 import { selectProvider } from './runtime/providers';
@@ -33,8 +36,6 @@ import { activationWarnings } from '../models/arch/srvgg-activation';
 import { builtinModelsDir, userModelsDir } from '../models/paths';
 import { DEFAULT_MODEL_ID } from '../models/builtin';
 import { log } from './log';
-import type { DownloadProgressParams, ModelsCatalogueResult, ModelsDownloadResult } from '../contract/protocol';
-import type { ModelsDownloadParams } from '../contract/params';
 import { downloadModel } from '../models/download';
 import { catalogueFromEnv } from '../models/catalogue';
 

@@ -3,8 +3,8 @@
 // JobRunner or the DaemonClient. Decisions live in the pure modules they call.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { ModelInfo, ModelsImportResult } from '../contract/protocol';
-import type { Activation } from '../contract/vocabulary';
+import type { DownloadProgressParams, ModelInfo, ModelsImportResult } from '../contract/protocol';
+import type { Activation, Target } from '../contract/vocabulary';
 import { outputFolderOf, planFolder, planSelection, type BatchItem } from './batch';
 import type { DaemonClient } from './client';
 import { MAX_SCALE, SECTION } from './config';
@@ -27,11 +27,9 @@ import {
   IMPORT_MODEL,
   OPEN_DOWNLOAD_PAGE,
 } from './download-model';
-import type { DownloadProgressParams } from '../contract/protocol';
 import { outputNameOf } from './output-name';
 import type { SettingsReader } from './settings';
 import { describeTarget, parseTarget } from './target';
-import { type Target } from '../contract/vocabulary';
 import { Requests } from '../contract/methods';
 
 export interface CommandDeps {

@@ -6,10 +6,16 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import sharp from 'sharp';
 import { DaemonError, throwIfCancelled, WRITE_FAILURES } from '../../contract/errors';
-import { DEFAULT_PADDING } from '../../contract/vocabulary';
 import { DEFAULT_OVERLAP, MIN_TILE } from '../../contract/limits';
 import type { PlannedPass, ProgressParams, UpscalePlan, UpscaleResult, UpscaleTimings } from '../../contract/protocol';
-import type { AlphaMode, ExecutionProvider, OutputFormat, Padding } from '../../contract/vocabulary';
+import {
+  DEFAULT_PADDING,
+  type AlphaMode,
+  type ExecutionProvider,
+  type OutputFormat,
+  type Padding,
+  type Target,
+} from '../../contract/vocabulary';
 import { parseBackground, type Rgba } from '../../contract/request';
 import { decodeImage, readImageHeader, readImageTraits } from '../image/decode';
 import { encodeImage } from '../image/encode';
@@ -23,7 +29,6 @@ import {
 } from '../../contract/formats';
 import type { DecodedImage, SourceInfo } from '../image/types';
 import { planPasses, type PassPlan, type Size } from './plan';
-import { type Target } from '../../contract/vocabulary';
 import { passGrid, runTiledPass, type PlanarImage, type TileDone, type TileInference } from './tiled-pass';
 import { fitWindow, resizeLanczos, type Window } from './lanczos';
 import { fillChannel, quantisePlanes, quantiseSample } from './quantise';
