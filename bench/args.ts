@@ -2,7 +2,7 @@
 // daemon's `initialize` and to the in-process ceiling session, so the same harness
 // measures a GPU provider unchanged.
 import * as path from 'node:path';
-import { EXECUTION_PROVIDERS, type ExecutionProviderChoice } from '../daemon/protocol/protocol';
+import { EXECUTION_PROVIDERS, type ExecutionProviderChoice } from '../contract/vocabulary';
 
 /** The sections a run can be limited to with --only. */
 export const BENCH_SECTIONS = ['speed', 'sweep', 'memory', 'lifecycle', 'quality', 'border'] as const;

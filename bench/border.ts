@@ -5,7 +5,7 @@
 // Measured for each `padding` choice a photo can use (none, the default, and reflect).
 import * as path from 'node:path';
 import sharp from 'sharp';
-import { PADDINGS, type Padding } from '../daemon/protocol/protocol';
+import { PADDINGS, type Padding } from '../contract/vocabulary';
 import { benchTempDir, timedUpscale, type BenchDaemon } from './daemon-client';
 import { cropRaster, photoPath, readRaster, type Raster } from './images';
 import { psnrFromMse } from './metrics';

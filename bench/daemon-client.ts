@@ -3,14 +3,11 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { spawnDaemon, type SpawnedDaemon } from '../daemon/protocol/connection';
-import type {
-  ExecutionProviderChoice,
-  InitializeResult,
-  ProgressParams,
-  UpscaleParams,
-  UpscaleResult,
-} from '../daemon/protocol/protocol';
+import { spawnDaemon, type SpawnedDaemon } from '../contract/rpc/connection';
+import type { InitializeResult, ProgressParams, UpscaleResult } from '../contract/protocol';
+import type { UpscaleParams } from '../contract/request';
+import type { ExecutionProviderChoice } from '../contract/vocabulary';
+import { Requests, Notifications } from '../contract/methods';
 
 export const DAEMON_ENTRY = path.resolve('out', 'daemon', 'upscale.js');
 
@@ -36,7 +33,7 @@ export async function startBenchDaemon(provider: ExecutionProviderChoice): Promi
     onStderr: (t) => stderr.push(t),
   });
   const initialized = await spawned.connection
-    .request('initialize', { clientName: 'upscale-bench', provider })
+    .request(Requests.initialize, { clientName: 'upscale-bench', provider })
     .catch((e: unknown) => {
       throw new Error(`the daemon did not initialize: ${(e as Error).message}\n${stderr.join('')}`);
     });
@@ -48,11 +45,11 @@ export async function startBenchDaemon(provider: ExecutionProviderChoice): Promi
     initialized,
     startupMs,
     pid,
-    onProgress: (handler) => spawned.connection.on('$/progress', handler),
+    onProgress: (handler) => spawned.connection.on(Notifications.progress, handler),
     async stop() {
       if (spawned.process.exitCode === null && spawned.process.signalCode === null) {
-        await spawned.connection.request('shutdown', {}).catch(() => undefined);
-        spawned.connection.notify('exit', {});
+        await spawned.connection.request(Requests.shutdown, {}).catch(() => undefined);
+        spawned.connection.notify(Notifications.exit, {});
       }
       await spawned.exited;
     },
@@ -67,6 +64,6 @@ export interface TimedUpscale {
 
 export async function timedUpscale(daemon: BenchDaemon, params: UpscaleParams): Promise<TimedUpscale> {
   const start = performance.now();
-  const result = await daemon.connection.request('upscale', { overwrite: true, ...params });
+  const result = await daemon.connection.request(Requests.upscale, { overwrite: true, ...params });
   return { result, wallMs: performance.now() - start };
 }

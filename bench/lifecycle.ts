@@ -2,11 +2,12 @@
 // warm (models/load again, while resident), and how soon a `$/cancelRequest` ends a running job compared
 // with the time of one tile (the daemon checks for cancellation before every tile).
 import * as path from 'node:path';
-import { isCancelled } from '../daemon/protocol/errors';
-import type { ExecutionProviderChoice } from '../daemon/protocol/protocol';
+import { isCancelled } from '../contract/errors';
+import type { ExecutionProviderChoice } from '../contract/vocabulary';
 import { benchTempDir, startBenchDaemon, type BenchDaemon } from './daemon-client';
 import { squarePhotoPng } from './images';
 import { median } from './median';
+import { Requests } from '../contract/methods';
 
 export interface LoadTiming {
   readonly model: string;
@@ -60,12 +61,12 @@ export async function measureLoads(
   try {
     for (const model of models) {
       let start = performance.now();
-      const cold = await daemon.connection.request('models/load', { id: model });
+      const cold = await daemon.connection.request(Requests.modelsLoad, { id: model });
       const coldRoundTripMs = performance.now() - start;
       const warm: { loadMs: number; roundTripMs: number; cached: boolean }[] = [];
       for (let i = 0; i < WARM_LOADS; i++) {
         start = performance.now();
-        const again = await daemon.connection.request('models/load', { id: model });
+        const again = await daemon.connection.request(Requests.modelsLoad, { id: model });
         warm.push({ loadMs: again.loadMs, roundTripMs: performance.now() - start, cached: again.cached });
       }
       out.push({
@@ -93,7 +94,7 @@ async function cancelOnce(
   when: CancelTiming['when'],
   inputSize: number,
 ): Promise<CancelTiming> {
-  const pending = daemon.connection.start('upscale', { input, output, model, scale: 4, overwrite: true });
+  const pending = daemon.connection.start(Requests.upscale, { input, output, model, scale: 4, overwrite: true });
   const tileEnds: number[] = [];
   let total = 0;
   let tileSeen: () => void = () => undefined;

@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { coreCount, loadAverage } from './cpu';
-import type { ExecutionProvider } from '../daemon/protocol/protocol';
+import type { ExecutionProvider } from '../contract/vocabulary';
 import { parseBenchArgs } from './args';
 import { measureBorders, type BorderScore } from './border';
 import { sweepCharts, throughputChart } from './charts';
@@ -32,6 +32,7 @@ import {
 } from './report';
 import { measureSpeed, type SpeedSeries } from './speed';
 import { runSweep, type SweepResult } from './sweep';
+import { Requests } from '../contract/methods';
 
 /** The parts of an earlier summary.json that a partial (--only) run carries over. */
 interface PreviousSummary {
@@ -158,7 +159,9 @@ async function main(): Promise<void> {
       section('start-up, model load, cancel', lifecycleTable(lifecycle));
     }
     if (wants('quality')) {
-      const models = (await daemon.connection.request('models/list', {})).models.filter((m) => m.source === 'builtin');
+      const models = (await daemon.connection.request(Requests.modelsList, {})).models.filter(
+        (m) => m.source === 'builtin',
+      );
       log(`quality: ${models.length} models on ${plan.qualityPhotos.join(', ')}`);
       quality = await measureQuality(
         daemon,

@@ -3,9 +3,10 @@
 // at the end). Each size runs in a fresh daemon so VmHWM belongs to that job alone.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { ExecutionProviderChoice } from '../daemon/protocol/protocol';
+import type { ExecutionProviderChoice } from '../contract/vocabulary';
 import { benchTempDir, startBenchDaemon, timedUpscale } from './daemon-client';
 import { squarePhotoPng } from './images';
+import { Requests } from '../contract/methods';
 
 const MIB = 1024 * 1024;
 
@@ -90,7 +91,7 @@ export async function measureMemory(
     const input = await squarePhotoPng('fruits', size, path.join(dir, `in-${size}.png`));
     const daemon = await startBenchDaemon(provider);
     try {
-      await daemon.connection.request('models/load', { id: model });
+      await daemon.connection.request(Requests.modelsLoad, { id: model });
       const baselineBytes = treeRssBytes(daemon.pid);
       let sampledPeakBytes = baselineBytes;
       const sampler = setInterval(() => {

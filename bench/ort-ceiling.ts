@@ -5,7 +5,7 @@ import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
 import { GraphBuilder } from '../models/onnx/graph';
 import { sessionOptions } from '../daemon/runtime/providers';
-import type { ExecutionProvider } from '../daemon/protocol/protocol';
+import type { ExecutionProvider } from '../contract/vocabulary';
 
 /** Multiply-accumulates per input pixel, from the networks' layer shapes (x4 models). */
 export const MACS_PER_INPUT_PIXEL: Readonly<Record<string, number>> = {

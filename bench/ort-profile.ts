@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { sessionOptions } from '../daemon/runtime/providers';
-import type { ExecutionProvider } from '../daemon/protocol/protocol';
+import type { ExecutionProvider } from '../contract/vocabulary';
 
 export interface OpShare {
   readonly op: string;

@@ -5,8 +5,9 @@
 // through onnxruntime so that tiles × tile time estimates the pure inference.
 import type { PlanarImage } from '../daemon/image/types';
 import { runTiledPass, type TileInference } from '../daemon/engine/tiled-pass';
-import { DEFAULT_OVERLAP, edgePadFor } from '../daemon/engine/job-plan';
-import { DEFAULT_PADDING } from '../daemon/protocol/protocol';
+import { edgePadFor } from '../daemon/engine/job-plan';
+import { DEFAULT_OVERLAP } from '../contract/limits';
+import { DEFAULT_PADDING } from '../contract/vocabulary';
 import { quantisePlanes } from '../daemon/engine/quantise';
 import type { TileWork } from './tile-work';
 

@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import sharp from 'sharp';
-import type { ModelInfo } from '../daemon/protocol/protocol';
+import type { ModelInfo } from '../contract/protocol';
 import { benchTempDir, timedUpscale, type BenchDaemon } from './daemon-client';
 import { cropRaster, photoPath, readRaster, type Raster } from './images';
 import { psnrY, ssimY } from './metrics';

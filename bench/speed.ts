@@ -2,7 +2,8 @@
 // client-side time of the `upscale` request) against the ceiling of one whole-image
 // onnxruntime pass of the same model on the same input, in the same provider.
 import * as path from 'node:path';
-import type { ExecutionProvider, UpscaleResult, UpscaleTimings } from '../daemon/protocol/protocol';
+import type { UpscaleResult, UpscaleTimings } from '../contract/protocol';
+import type { ExecutionProvider } from '../contract/vocabulary';
 import { builtinModelsDir } from '../models/paths';
 import { benchTempDir, timedUpscale, type BenchDaemon } from './daemon-client';
 import { squarePhotoPng } from './images';

@@ -2,7 +2,7 @@
 // daemon answers with (so heavy models' memory-sized tiles are counted as they ran): the
 // reflected edge pad and the shared overlaps are work the whole-image ceiling does not do.
 // Not a hard cap on end-to-end / ceiling: smaller tiles can be cheaper per pixel.
-import type { PlannedPass, UpscaleResult } from '../daemon/protocol/protocol';
+import type { PlannedPass, UpscaleResult } from '../contract/protocol';
 
 export interface TileWork {
   readonly tiles: number;

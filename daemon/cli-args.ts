@@ -1,27 +1,33 @@
 // Command-line parsing for `upscale`: argv in, a typed command out, or an error that
-// names the option, the value and what was expected. Pure.
+// names the option, the value and what was expected. The upscale options, their values,
+// their checks and their lines in the usage come from the request's field table
+// (contract/request.ts). Pure.
 import * as path from 'node:path';
-import { parseBackground } from './protocol/params';
+import {
+  crossFieldProblem,
+  REQUEST_FIELDS,
+  UPSCALE_FIELDS,
+  type CliField,
+  type RequestField,
+  type UpscaleField,
+  type UpscaleParams,
+} from '../contract/request';
+import { expected, inRange, type Kind } from '../contract/validate';
 import {
   ACTIVATIONS,
-  ALPHA_MODES,
   EXECUTION_PROVIDERS,
-  FITS,
-  OUTPUT_FORMATS,
-  PADDINGS,
   type Activation,
   type ExecutionProviderChoice,
-  type UpscaleParams,
-} from './protocol/protocol';
+} from '../contract/vocabulary';
 
 /** An upscale run: the request's options, for several inputs, plus what only the CLI has. */
-export interface UpscaleCommand extends Omit<UpscaleParams, 'input' | 'template' | 'previewWidth' | 'overwrite'> {
+export type UpscaleCommand = Omit<Pick<UpscaleParams, CliField>, 'overwrite'> & {
   readonly kind: 'upscale';
   readonly inputs: readonly string[];
   readonly provider?: ExecutionProviderChoice;
   readonly overwrite: boolean;
   readonly json: boolean;
-}
+};
 
 export type CliCommand =
   | UpscaleCommand
@@ -34,17 +40,46 @@ export type CliCommand =
       readonly activation?: Activation;
     }
   | { readonly kind: 'daemon' }
+  | { readonly kind: 'daemon-clean' }
   | { readonly kind: 'help' }
   | { readonly kind: 'version' };
 
 export class UsageError extends Error {}
 
+/** The upscale options in the table's order, each with its field. */
+const CLI_OPTIONS: readonly { readonly field: UpscaleField; readonly spec: RequestField }[] = REQUEST_FIELDS.flatMap(
+  ([field, spec]) => (spec.cli ? [{ field, spec }] : []),
+);
+
+const BY_FLAG = new Map(CLI_OPTIONS.flatMap((o) => (o.spec.cli?.flags ?? []).map((flag) => [flag, o] as const)));
+
+/** How a field is named on the command line: its flags, `-s/--scale`. */
+function flagName(field: UpscaleField): string {
+  const spec: RequestField = UPSCALE_FIELDS[field];
+  return spec.cli?.flags.join('/') ?? field;
+}
+
+/** An option's usage: its flags, then its description wrapped under them. */
+function optionLine(flags: string, doc: string): string {
+  const lines = [`  ${flags}`];
+  let line = '       ';
+  for (const word of doc.split(' ')) {
+    if (line.length + word.length + 1 > 92) {
+      lines.push(line);
+      line = '       ';
+    }
+    line += ` ${word}`;
+  }
+  return [...lines, line].join('\n');
+}
+
+function defaultOf(spec: RequestField): string {
+  const value = spec.defaultText ?? (spec.default === undefined ? undefined : String(spec.default));
+  return value === undefined || spec.kind.type === 'boolean' ? '' : ` Default: ${value}.`;
+}
+
 export const USAGE = `usage:
-  upscale IN... [-o OUT|DIR] [-m MODEL] [-s SCALE | --width W --height H [--fit cover|contain|fill]]
-                [--tile N] [--overlap N] [--format png|jpg|webp|tif|avif] [--quality Q]
-                [--background #rrggbb|transparent] [--padding none|reflect|wrap]
-                [--alpha model|lanczos] [--provider auto|cpu|cuda|webgpu|dml|coreml] [--overwrite] [--json]
-                [--dry-run] [--sidecar]
+  upscale IN... [options]     upscale images (png, jpg, webp, tif, avif, gif, bmp)
   upscale models list [--json]
   upscale models import PATH [--activation relu|leakyrelu|prelu] [--json]
                           add a .pth, .safetensors, .onnx or ncnn .param model
@@ -53,18 +88,15 @@ export const USAGE = `usage:
   upscale models catalogue [--json]       the official releases that can be downloaded
   upscale models download ID [--allow-unverified] [--keep-source] [--proxy URL] [--json]
   upscale daemon          serve JSON-RPC on stdin/stdout (used by the extension and this CLI)
+  upscale daemon --clean  remove the temporary files of daemons that were killed while writing
 
-  -s SCALE   any factor > 0 (e.g. 2, 2.5, 8); default: the model's own scale
-  --tile N   input pixels each tile decides, 0 for the whole image; default automatic
-  --overlap N  context added on each side of a tile (default 16), as Real-ESRGAN's tile_pad
-  --fit contain  fit inside W x H and pad with --background (default transparent, white for JPEG)
-  --padding P  past the image's borders: none (default; the model's own output), reflect
-             (a 4 px mirrored border), wrap (a tileable texture: edges continue into each other)
-  --dry-run  print the plan (passes, models, sizes, final resize, fit, tile grid) and write nothing
-  --sidecar  also write OUTPUT.json beside each output (hashes, parameters, plan, versions, timings)
+options of upscale IN...:
+${CLI_OPTIONS.map(({ spec }) => optionLine(`${spec.cli?.flags.join(', ') ?? ''} ${spec.cli?.value ?? ''}`.trimEnd(), `${spec.doc}${defaultOf(spec)}`)).join('\n')}
+${optionLine(`--provider ${EXECUTION_PROVIDERS.join('|')}`, 'Where the models run. Default: auto, the fastest this machine has.')}
+${optionLine('--json', 'Print one JSON object per result.')}
+
   --activation A  SRVGGNetCompact (compact) models only: the activation it was trained with. Its
-             weights cannot tell ReLU from LeakyReLU (slope 0.1); without it ReLU is assumed, with a warning
-  --json     print one JSON object per result`;
+             weights cannot tell ReLU from LeakyReLU (slope 0.1); without it ReLU is assumed, with a warning`;
 
 /** `-o` as an absolute path; a trailing separator stays, since it is what says "a folder" (daemon/engine/pipeline.ts). */
 function outputArg(cwd: string, value: string): string {
@@ -72,35 +104,49 @@ function outputArg(cwd: string, value: string): string {
   return /[/\\]$/.test(value) && !resolved.endsWith(path.sep) ? resolved + path.sep : resolved;
 }
 
-function number(
-  option: string,
-  value: string | undefined,
-  opts: { integer?: boolean; min: number; max: number; exclusiveMin?: boolean },
-): number {
+function refuse(option: string, value: string | undefined, expectation: string | null): never {
+  const what = value === undefined ? 'missing its value' : `'${value}'`;
+  throw new UsageError(`${option} is ${expectation === null ? what : `${what}; expected ${expectation}`}`);
+}
+
+function numberValue(option: string, value: string | undefined, kind: Extract<Kind, { type: 'number' }>): number {
   const n = Number(value);
-  const ok =
-    value !== undefined &&
-    value.trim() !== '' &&
-    Number.isFinite(n) &&
-    (opts.exclusiveMin ? n > opts.min : n >= opts.min) &&
-    n <= opts.max &&
-    (!opts.integer || Number.isInteger(n));
-  if (!ok) {
-    const kind = opts.integer ? 'an integer' : 'a number';
-    throw new UsageError(
-      `${option} is ${value === undefined ? 'missing its value' : `'${value}'`}; expected ${kind} ${opts.exclusiveMin ? 'greater than' : 'from'} ${opts.min} up to ${opts.max}`,
-    );
-  }
+  if (value === undefined || value.trim() === '' || !inRange(kind, n)) refuse(option, value, expected(kind));
   return n;
 }
 
 function choice<T extends string>(option: string, value: string | undefined, allowed: readonly T[]): T {
-  if (value === undefined || !(allowed as readonly string[]).includes(value)) {
-    throw new UsageError(
-      `${option} is ${value === undefined ? 'missing its value' : `'${value}'`}; expected one of ${allowed.join(', ')}`,
-    );
+  const found = allowed.find((a) => a === value);
+  if (found === undefined) refuse(option, value, expected({ type: 'choice', choices: allowed }));
+  return found;
+}
+
+/** An option's value from the words after it, checked as the daemon checks the field; `next` takes the word. */
+function optionValue(option: string, spec: RequestField, next: () => string | undefined, cwd: string): unknown {
+  const kind = spec.kind;
+  if (kind.type === 'boolean') return true;
+  const raw = next();
+  let value: unknown;
+  switch (kind.type) {
+    case 'number':
+      value = numberValue(option, raw, kind);
+      break;
+    case 'choice':
+      value = choice(option, raw, kind.choices);
+      break;
+    case 'path':
+      if (!raw) refuse(option, undefined, null);
+      value = outputArg(cwd, raw);
+      break;
+    case 'string':
+      if (!raw) refuse(option, undefined, spec.check ? spec.check(undefined) : null);
+      if (raw.length > kind.maxLength) refuse(option, raw, expected(kind));
+      value = raw;
+      break;
   }
-  return value as T;
+  const problem = spec.check?.(value);
+  if (problem) refuse(option, raw, problem);
+  return value;
 }
 
 /** `models import` and `models convert`: files, `--activation A` for both, `--json` for import. */
@@ -109,19 +155,26 @@ function parseModelFileArgs(sub: 'import' | 'convert', args: readonly string[], 
   let activation: Activation | undefined;
   let json = false;
   for (let i = 0; i < args.length; i++) {
-    const arg = args[i] as string;
+    const arg = args[i];
+    if (arg === undefined) break;
     if (arg === '--activation') activation = choice(arg, args[++i], ACTIVATIONS);
     else if (arg === '--json' && sub === 'import') json = true;
     else if (arg.startsWith('-') && arg !== '-') throw new UsageError(`unknown option '${arg}' for 'models ${sub}'`);
     else files.push(path.resolve(cwd, arg));
   }
-  const chosen = activation !== undefined && { activation };
+  const [first, second] = files;
   if (sub === 'import') {
-    if (files.length !== 1) throw new UsageError(`'upscale models import' takes one model file, got ${files.length}`);
-    return { kind: 'models-import', path: files[0] as string, json, ...chosen };
+    if (files.length !== 1 || first === undefined)
+      throw new UsageError(`'upscale models import' takes one model file, got ${files.length}`);
+    return activation === undefined
+      ? { kind: 'models-import', path: first, json }
+      : { kind: 'models-import', path: first, json, activation };
   }
-  if (files.length !== 2) throw new UsageError(`'upscale models convert' takes IN and OUT.onnx`);
-  return { kind: 'models-convert', input: files[0] as string, output: files[1] as string, ...chosen };
+  if (files.length !== 2 || first === undefined || second === undefined)
+    throw new UsageError(`'upscale models convert' takes IN and OUT.onnx`);
+  return activation === undefined
+    ? { kind: 'models-convert', input: first, output: second }
+    : { kind: 'models-convert', input: first, output: second, activation };
 }
 
 export function parseCliArgs(argv: readonly string[], cwd: string): CliCommand {
@@ -129,7 +182,8 @@ export function parseCliArgs(argv: readonly string[], cwd: string): CliCommand {
   if (first === undefined || first === '-h' || first === '--help' || first === 'help') return { kind: 'help' };
   if (first === '--version' || first === '-V') return { kind: 'version' };
   if (first === 'daemon') {
-    if (argv.length > 1) throw new UsageError(`'upscale daemon' takes no arguments, got '${argv[1]}'`);
+    if (argv.length === 2 && second === '--clean') return { kind: 'daemon-clean' };
+    if (argv.length > 1) throw new UsageError(`'upscale daemon' takes no arguments but --clean, got '${argv[1]}'`);
     return { kind: 'daemon' };
   }
   if (first === 'models') {
@@ -142,96 +196,24 @@ export function parseCliArgs(argv: readonly string[], cwd: string): CliCommand {
   }
 
   const inputs: string[] = [];
-  const cmd: { -readonly [K in keyof UpscaleCommand]: UpscaleCommand[K] } = {
-    kind: 'upscale',
-    inputs,
-    overwrite: false,
-    json: false,
-  };
+  const options: Record<string, unknown> = {};
+  let provider: ExecutionProviderChoice | undefined;
+  let json = false;
   for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] as string;
-    const value = (): string | undefined => argv[++i];
-    switch (arg) {
-      case '-o':
-      case '--output': {
-        const v = value();
-        if (!v) throw new UsageError(`${arg} is missing its value`);
-        cmd.output = outputArg(cwd, v);
-        break;
-      }
-      case '-m':
-      case '--model': {
-        const v = value();
-        if (!v) throw new UsageError(`${arg} is missing its value`);
-        cmd.model = v;
-        break;
-      }
-      case '-s':
-      case '--scale':
-        cmd.scale = number(arg, value(), { min: 0, max: 64, exclusiveMin: true });
-        break;
-      case '--width':
-        cmd.width = number(arg, value(), { integer: true, min: 1, max: 1_000_000 });
-        break;
-      case '--height':
-        cmd.height = number(arg, value(), { integer: true, min: 1, max: 1_000_000 });
-        break;
-      case '--fit':
-        cmd.fit = choice(arg, value(), FITS);
-        break;
-      case '--tile':
-        cmd.tile = number(arg, value(), { integer: true, min: 0, max: 8192 });
-        break;
-      case '--overlap':
-        cmd.overlap = number(arg, value(), { integer: true, min: 0, max: 256 });
-        break;
-      case '--format':
-        cmd.format = choice(arg, value(), OUTPUT_FORMATS);
-        break;
-      case '--quality':
-        cmd.quality = number(arg, value(), { integer: true, min: 1, max: 100 });
-        break;
-      case '--alpha':
-        cmd.alpha = choice(arg, value(), ALPHA_MODES);
-        break;
-      case '--background': {
-        const v = value();
-        if (v === undefined || parseBackground(v) === null)
-          throw new UsageError(
-            `${arg} is ${v === undefined ? 'missing its value' : `'${v}'`}; expected #rrggbb, #rgb or transparent`,
-          );
-        cmd.background = v;
-        break;
-      }
-      case '--padding':
-        cmd.padding = choice(arg, value(), PADDINGS);
-        break;
-      case '--dry-run':
-        cmd.dryRun = true;
-        break;
-      case '--sidecar':
-        cmd.sidecar = true;
-        break;
-      case '--provider':
-        cmd.provider = choice(arg, value(), EXECUTION_PROVIDERS);
-        break;
-      case '--overwrite':
-        cmd.overwrite = true;
-        break;
-      case '--json':
-        cmd.json = true;
-        break;
-      default:
-        if (arg.startsWith('-') && arg !== '-') throw new UsageError(`unknown option '${arg}'\n${USAGE}`);
-        inputs.push(path.resolve(cwd, arg));
-    }
+    const arg = argv[i];
+    if (arg === undefined) break;
+    const option = BY_FLAG.get(arg);
+    if (option) options[option.field] = optionValue(arg, option.spec, () => argv[++i], cwd);
+    else if (arg === '--provider') provider = choice(arg, argv[++i], EXECUTION_PROVIDERS);
+    else if (arg === '--json') json = true;
+    else if (arg.startsWith('-') && arg !== '-') throw new UsageError(`unknown option '${arg}'\n${USAGE}`);
+    else inputs.push(path.resolve(cwd, arg));
   }
   if (inputs.length === 0) throw new UsageError(`no input images given\n${USAGE}`);
-  if (cmd.scale !== undefined && (cmd.width !== undefined || cmd.height !== undefined)) {
-    throw new UsageError('give either -s/--scale or --width/--height, not both');
-  }
-  if (cmd.fit !== undefined && (cmd.width === undefined || cmd.height === undefined)) {
-    throw new UsageError('--fit applies only when both --width and --height are given');
-  }
-  return cmd;
+  // Each option was read by the kind of its field, which the request's type derives from.
+  const fields = options as Pick<UpscaleParams, CliField>;
+  const problem = crossFieldProblem(fields, flagName);
+  if (problem) throw new UsageError(problem);
+  const command: UpscaleCommand = { kind: 'upscale', inputs, ...fields, overwrite: fields.overwrite ?? false, json };
+  return provider === undefined ? command : { ...command, provider };
 }

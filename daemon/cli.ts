@@ -2,12 +2,15 @@
 // same protocol module as the extension. Results go to stdout, progress and errors to stderr.
 import * as fs from 'node:fs';
 import { parseCliArgs, UsageError, USAGE, type CliCommand, type UpscaleCommand } from './cli-args';
-import { spawnDaemon, type SpawnedDaemon } from './protocol/connection';
-import type { ModelInfo, ProgressParams, UpscaleParams, UpscaleResult } from './protocol/protocol';
+import { spawnDaemon, type SpawnedDaemon } from '../contract/rpc/connection';
+import type { ModelInfo, ProgressParams, UpscaleResult } from '../contract/protocol';
+import type { UpscaleParams } from '../contract/request';
 import { DAEMON_VERSION } from './service';
+import { cleanUp } from './main';
 import { convertToFile } from '../models/import';
-import { catalogueFromEnv } from '../models/download';
-import { formatSize, sourceName } from '../models/catalogue';
+import { catalogueFromEnv } from '../models/catalogue';
+import { formatSize, sourceName } from '../contract/catalogue';
+import { Requests, Notifications } from '../contract/methods';
 import { describeRequirements } from '../models/registry';
 
 function startDaemon(entry: string): SpawnedDaemon {
@@ -55,13 +58,11 @@ async function upscaleAll(cmd: UpscaleCommand, daemon: SpawnedDaemon): Promise<n
     process.stderr.write(`upscale: error: with several inputs, -o must be an existing folder; ${cmd.output} is not\n`);
     return 2;
   }
-  await connection.request('initialize', {
-    clientName: 'upscale-cli',
-    ...(cmd.provider && { provider: cmd.provider }),
-  });
+  // Undefined fields are left out of the message (JSON has no undefined).
+  await connection.request(Requests.initialize, { clientName: 'upscale-cli', provider: cmd.provider });
   const tty = process.stderr.isTTY;
   let current = '';
-  connection.on('$/progress', (p) => {
+  connection.on(Notifications.progress, (p) => {
     if (tty && !cmd.json) process.stderr.write(`\r\x1b[K${progressLine(p, current)}`);
   });
   const pending: number[] = [];
@@ -70,28 +71,12 @@ async function upscaleAll(cmd: UpscaleCommand, daemon: SpawnedDaemon): Promise<n
     process.stderr.write('\nupscale: cancelling…\n');
   });
   let failures = 0;
-  for (const input of cmd.inputs) {
+  const { kind: _kind, inputs, provider: _provider, json: _json, ...options } = cmd;
+  // Every option the command line took is a request field (daemon/cli-args.ts).
+  for (const input of inputs) {
     current = input;
-    const params: UpscaleParams = {
-      input,
-      ...(cmd.output !== undefined && { output: cmd.output }),
-      ...(cmd.model !== undefined && { model: cmd.model }),
-      ...(cmd.scale !== undefined && { scale: cmd.scale }),
-      ...(cmd.width !== undefined && { width: cmd.width }),
-      ...(cmd.height !== undefined && { height: cmd.height }),
-      ...(cmd.fit !== undefined && { fit: cmd.fit }),
-      ...(cmd.tile !== undefined && { tile: cmd.tile }),
-      ...(cmd.overlap !== undefined && { overlap: cmd.overlap }),
-      ...(cmd.format !== undefined && { format: cmd.format }),
-      ...(cmd.quality !== undefined && { quality: cmd.quality }),
-      ...(cmd.alpha !== undefined && { alpha: cmd.alpha }),
-      ...(cmd.background !== undefined && { background: cmd.background }),
-      ...(cmd.padding !== undefined && { padding: cmd.padding }),
-      ...(cmd.dryRun && { dryRun: true }),
-      ...(cmd.sidecar && { sidecar: true }),
-      overwrite: cmd.overwrite,
-    };
-    const job = connection.start('upscale', params);
+    const params: UpscaleParams = { input, ...options };
+    const job = connection.start(Requests.upscale, params);
     pending.push(job.id);
     try {
       const r = await job.result;
@@ -112,7 +97,7 @@ async function upscaleAll(cmd: UpscaleCommand, daemon: SpawnedDaemon): Promise<n
             model: r.model,
             seconds: r.timings.totalMs / 1000,
             warnings: r.warnings,
-            ...(r.sidecarPath !== undefined && { sidecar: r.sidecarPath }),
+            sidecar: r.sidecarPath,
           })}\n`,
         );
       } else {
@@ -131,7 +116,7 @@ async function upscaleAll(cmd: UpscaleCommand, daemon: SpawnedDaemon): Promise<n
 }
 
 async function listModels(json: boolean, daemon: SpawnedDaemon): Promise<number> {
-  const { models } = await daemon.connection.request('models/list', {});
+  const { models } = await daemon.connection.request(Requests.modelsList, {});
   if (json) {
     process.stdout.write(`${JSON.stringify(models)}\n`);
     return 0;
@@ -153,10 +138,10 @@ async function importModelFile(
   cmd: Extract<CliCommand, { kind: 'models-import' }>,
   daemon: SpawnedDaemon,
 ): Promise<number> {
-  await daemon.connection.request('initialize', { clientName: 'upscale-cli' });
-  const { model, warnings } = await daemon.connection.request('models/import', {
+  await daemon.connection.request(Requests.initialize, { clientName: 'upscale-cli' });
+  const { model, warnings } = await daemon.connection.request(Requests.modelsImport, {
     path: cmd.path,
-    ...(cmd.activation !== undefined && { activation: cmd.activation }),
+    activation: cmd.activation,
   });
   process.stdout.write(
     cmd.json
@@ -169,11 +154,11 @@ async function importModelFile(
 
 async function stop(daemon: SpawnedDaemon): Promise<void> {
   try {
-    await daemon.connection.request('shutdown', {});
+    await daemon.connection.request(Requests.shutdown, {});
   } catch {
     // Already gone: nothing to shut down.
   }
-  daemon.connection.notify('exit', {});
+  daemon.connection.notify(Notifications.exit, {});
   await daemon.exited;
 }
 
@@ -189,8 +174,10 @@ async function modelsDownloadCli(
   const positional = args.filter((a, i) => !a.startsWith('--') && !(proxyAt >= 0 && i === proxyAt + 1));
   const known = sub === 'download' ? ['--json', '--allow-unverified', '--keep-source', '--proxy'] : ['--json'];
   const unknown = [...flags].find((f) => !known.includes(f));
-  const wanted = sub === 'download' ? 1 : 0;
-  if (unknown || positional.length !== wanted || (proxyAt >= 0 && !proxy)) {
+  // `download` takes the catalogue id, `catalogue` nothing.
+  const [id, ...extra] = positional;
+  const wrongCount = sub === 'download' ? id === undefined || extra.length > 0 : positional.length > 0;
+  if (unknown || wrongCount || (proxyAt >= 0 && !proxy)) {
     process.stderr.write(
       `upscale: usage: ${sub === 'download' ? 'upscale models download ID [--allow-unverified] [--keep-source] [--proxy URL] [--json]' : 'upscale models catalogue [--json]'}${unknown ? ` (unknown option '${unknown}')` : ''}\n`,
     );
@@ -212,23 +199,24 @@ async function modelsDownloadCli(
     }
     return 0;
   }
+  if (id === undefined) return 2;
   const daemon = startDaemon(entry);
   const { connection } = daemon;
   try {
-    await connection.request('initialize', { clientName: 'upscale-cli' });
+    await connection.request(Requests.initialize, { clientName: 'upscale-cli' });
     const tty = process.stderr.isTTY && !json;
-    connection.on('$/downloadProgress', (p) => {
+    connection.on(Notifications.downloadProgress, (p) => {
       if (!tty) return;
       const amount = p.bytesTotal
         ? `${(p.bytesDone / 1e6).toFixed(1)}/${(p.bytesTotal / 1e6).toFixed(1)} MB`
         : `${(p.bytesDone / 1e6).toFixed(1)} MB`;
       process.stderr.write(`\r\x1b[K${p.id}: ${p.phase}${p.phase === 'downloading' ? ` ${amount}` : ''}`);
     });
-    const job = connection.start('models/download', {
-      id: positional[0] as string,
-      ...(flags.has('--allow-unverified') && { allowUnverified: true }),
-      ...(flags.has('--keep-source') && { keepSource: true }),
-      ...(proxy !== undefined && { proxy }),
+    const job = connection.start(Requests.modelsDownload, {
+      id,
+      allowUnverified: flags.has('--allow-unverified'),
+      keepSource: flags.has('--keep-source'),
+      proxy,
     });
     const onSigint = () => {
       connection.cancel(job.id);
@@ -281,11 +269,15 @@ export async function runCli(argv: readonly string[], entry: string): Promise<nu
     return 0;
   }
   if (cmd.kind === 'daemon') throw new Error('the daemon command is handled by the entry point');
+  if (cmd.kind === 'daemon-clean') {
+    cleanUp();
+    return 0;
+  }
   if (cmd.kind === 'models-convert') {
     // Conversion needs no resident models or queue, so it runs in this process.
     try {
       const { info, warnings } = await convertToFile(cmd.input, cmd.output, {
-        ...(cmd.activation !== undefined && { activation: cmd.activation }),
+        activation: cmd.activation,
       });
       process.stdout.write(`wrote ${cmd.output} (${info.family}, ${info.variant}, x${info.scale})\n`);
       printWarnings(warnings);

@@ -1,17 +1,15 @@
 // The job queue: jobs run one at a time (one model on the accelerator at once), in
-// submission order, and any job, queued or running, can be cancelled by its request id.
-// A running job notices cancellation at its next checkpoint (before every tile).
-import { DaemonError } from './protocol/errors';
-
-export type Checkpoint = () => void;
+// submission order. Each job comes with the AbortSignal of its request (daemon/service.ts
+// aborts it on `$/cancelRequest` or shutdown): a job still waiting leaves the queue at once,
+// a running one is handed the signal and stops at its next check (before every tile).
+import { DaemonError } from '../contract/errors';
 
 interface QueuedJob {
-  readonly requestId: number | string;
-  readonly run: (checkpoint: Checkpoint) => Promise<unknown>;
+  readonly run: (signal: AbortSignal) => Promise<unknown>;
+  readonly signal: AbortSignal;
   readonly resolve: (value: unknown) => void;
   readonly reject: (reason: unknown) => void;
   readonly onPosition?: ((position: number) => void) | undefined;
-  cancelled: boolean;
 }
 
 export class JobQueue {
@@ -24,43 +22,30 @@ export class JobQueue {
   }
 
   enqueue<T>(
-    requestId: number | string,
-    run: (checkpoint: Checkpoint) => Promise<T>,
+    signal: AbortSignal,
+    run: (signal: AbortSignal) => Promise<T>,
     onPosition?: (position: number) => void,
   ): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      const job: QueuedJob = {
-        requestId,
-        run,
-        resolve: resolve as (v: unknown) => void,
-        reject,
-        onPosition,
-        cancelled: false,
-      };
+      const job: QueuedJob = { run, signal, resolve: resolve as (v: unknown) => void, reject, onPosition };
+      if (signal.aborted) {
+        reject(new DaemonError('Cancelled', 'the job was cancelled before it started'));
+        return;
+      }
+      signal.addEventListener('abort', () => this.drop(job), { once: true });
       this.waiting.push(job);
       if (this.running) onPosition?.(this.waiting.length - 1);
       void this.pump();
     });
   }
 
-  /** Cancels the job answering `requestId`; false when there is none. */
-  cancel(requestId: number | string): boolean {
-    if (this.running?.requestId === requestId) {
-      this.running.cancelled = true;
-      return true;
-    }
-    const i = this.waiting.findIndex((j) => j.requestId === requestId);
-    if (i < 0) return false;
-    const [job] = this.waiting.splice(i, 1);
-    job?.reject(new DaemonError('Cancelled', 'the job was cancelled before it started'));
+  /** A waiting job whose request was cancelled leaves the queue; a running one sees its signal. */
+  private drop(job: QueuedJob): void {
+    const i = this.waiting.indexOf(job);
+    if (i < 0) return;
+    this.waiting.splice(i, 1);
+    job.reject(new DaemonError('Cancelled', 'the job was cancelled before it started'));
     this.announcePositions();
-    return true;
-  }
-
-  cancelAll(): void {
-    for (const job of this.waiting.splice(0))
-      job.reject(new DaemonError('Cancelled', 'the job was cancelled before it started'));
-    if (this.running) this.running.cancelled = true;
   }
 
   /** Resolves once nothing is running or waiting. */
@@ -78,14 +63,11 @@ export class JobQueue {
     if (!job) return;
     this.running = job;
     this.announcePositions();
-    const checkpoint: Checkpoint = () => {
-      if (job.cancelled) throw new DaemonError('Cancelled', 'the job was cancelled');
-    };
     try {
-      job.resolve(await job.run(checkpoint));
+      job.resolve(await job.run(job.signal));
     } catch (e) {
       job.reject(
-        job.cancelled && !(e instanceof DaemonError && e.errorName !== 'Cancelled')
+        job.signal.aborted && !(e instanceof DaemonError && e.errorName !== 'Cancelled')
           ? new DaemonError('Cancelled', 'the job was cancelled')
           : e,
       );

@@ -1,6 +1,6 @@
 // The daemon's log: every line goes to stderr (stdout carries only the protocol) and, once
 // a client is connected, to it as a `$/log` notification.
-import type { LogLevel, LogParams } from './protocol/protocol';
+import type { LogLevel, LogParams } from '../contract/protocol';
 
 type Forward = (params: LogParams) => void;
 

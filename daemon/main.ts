@@ -4,6 +4,7 @@ import * as v8 from 'node:v8';
 import * as vm from 'node:vm';
 import { serveDaemon } from './server';
 import { log } from './log';
+import { removeAbandoned } from './temp-files';
 
 /** V8's full collector, or null where it cannot be had. */
 function fullGc(): (() => void) | null {
@@ -37,11 +38,18 @@ function collectWhenIdle(isIdle: () => boolean): void {
   }, 3000).unref();
 }
 
+/** Removes what daemons killed mid-write left behind (daemon/temp-files.ts), saying what. */
+export function cleanUp(): void {
+  for (const file of removeAbandoned())
+    log('info', `removed ${file}, left by a daemon that was killed while writing it`);
+}
+
 export async function runDaemon(): Promise<void> {
   // Anything that calls console.log must not corrupt the frame stream.
   console.log = (...args: unknown[]) => process.stderr.write(`${args.map(String).join(' ')}\n`);
   process.on('uncaughtException', (e) => log('error', `uncaught: ${e.stack ?? e.message}`));
   process.on('unhandledRejection', (e) => log('error', `unhandled rejection: ${String(e)}`));
+  cleanUp();
   const endpoint = serveDaemon(process.stdin, process.stdout);
   collectWhenIdle(() => endpoint.service.queueLength === 0);
   await endpoint.closed;

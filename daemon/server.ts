@@ -3,18 +3,9 @@
 // `exit` (or the client closing stdin) does.
 import type { Readable, Writable } from 'node:stream';
 import { JSONRPCServer, createJSONRPCErrorResponse, type JSONRPCID, type JSONRPCRequest } from 'json-rpc-2.0';
-import { attachFraming } from './protocol/framing';
-import { DaemonError } from './protocol/errors';
-import { ErrorCode, type NotificationMap, type NotificationMethod } from './protocol/protocol';
-import {
-  parseCancel,
-  parseImport,
-  parseInitialize,
-  parseModelId,
-  parseNoParams,
-  parseUpscale,
-} from './protocol/params';
-import { parseDownload } from './protocol/download-params';
+import { attachFraming } from '../contract/rpc/framing';
+import { DaemonError, ErrorCode } from '../contract/errors';
+import { Notifications, Requests, type NotificationDescriptor, type RequestDescriptor } from '../contract/methods';
 import { UpscaleService } from './service';
 import { forwardLogs, log } from './log';
 
@@ -61,6 +52,12 @@ function invalidRequest(message: unknown, problem: string): object {
   );
 }
 
+/** A batch's answers: one alone is sent as itself, as JSON-RPC 2.0 answers a batch of one. */
+function oneOrBatch(answers: readonly object[]): object {
+  const [first] = answers;
+  return answers.length === 1 && first !== undefined ? first : answers;
+}
+
 interface RequestContext {
   readonly requestId: JSONRPCID | undefined;
 }
@@ -77,13 +74,13 @@ export function serveDaemon(
   dirs: { builtinDir?: string; userDir?: string } = {},
 ): DaemonEndpoint {
   let send: (message: object) => void = () => undefined;
-  const notify = <M extends NotificationMethod>(method: M, params: NotificationMap[M]) =>
-    send({ jsonrpc: '2.0', method, params });
+  const notify = <P>(notification: NotificationDescriptor<P>, params: P) =>
+    send({ jsonrpc: '2.0', method: notification.method, params });
 
   const service = new UpscaleService({
     ...dirs,
-    notifyProgress: (p) => notify('$/progress', p),
-    notifyDownload: (p) => notify('$/downloadProgress', p),
+    notifyProgress: (p) => notify(Notifications.progress, p),
+    notifyDownload: (p) => notify(Notifications.downloadProgress, p),
   });
   const server = new JSONRPCServer<RequestContext>();
   server.mapErrorToJSONRPCErrorResponse = (id, error: unknown) => {
@@ -97,35 +94,37 @@ export function serveDaemon(
   let exitRequested!: () => void;
   const closed = new Promise<void>((resolve) => (exitRequested = resolve));
 
-  server.addMethod('initialize', (params) => service.initialize(parseInitialize(params)));
-  server.addMethod('models/list', (params) => {
-    parseNoParams('models/list', params);
-    return service.listModels();
-  });
-  server.addMethod('models/load', (params) => service.loadModel(parseModelId('models/load', params)));
-  server.addMethod('models/unload', (params) => service.unloadModel(parseModelId('models/unload', params)));
-  server.addMethod('models/import', (params) => service.importModel(parseImport(params)));
-  server.addMethod('models/download', (params, ctx) =>
-    service.downloadModel(parseDownload(params), ctx.requestId ?? `notification-${Date.now()}`),
-  );
-  server.addMethod('upscale', (params, ctx) => {
-    const parsed = parseUpscale(params);
-    // A notification (no id) cannot be cancelled or answered; it still gets a job id.
-    return service.upscale(parsed, ctx.requestId ?? `notification-${Date.now()}`);
-  });
-  server.addMethod('shutdown', async (params) => {
-    parseNoParams('shutdown', params);
+  /** Binds a request's handler to its descriptor: the parameters arrive checked and typed. */
+  const handle = <P, R>(
+    request: RequestDescriptor<P, R>,
+    handler: (params: P, ctx: RequestContext) => R | Promise<R>,
+  ): void => server.addMethod(request.method, (raw, ctx) => handler(request.parse(raw), ctx));
+  /** A notification the daemon receives; answered with null should a client send it with an id. */
+  const receive = <P>(notification: NotificationDescriptor<P>, handler: (params: P) => void): void => {
+    const parse = notification.parse;
+    if (!parse) throw new Error(`${notification.method} is not sent to the daemon`);
+    server.addMethod(notification.method, (raw) => {
+      handler(parse(raw));
+      return null;
+    });
+  };
+  // A notification (no id) cannot be cancelled or answered; it still gets a job id.
+  const idOf = (ctx: RequestContext) => ctx.requestId ?? `notification-${Date.now()}`;
+
+  handle(Requests.initialize, (params) => service.initialize(params));
+  handle(Requests.modelsList, () => service.listModels());
+  handle(Requests.modelsLoad, (params) => service.loadModel(params));
+  handle(Requests.modelsUnload, (params) => service.unloadModel(params));
+  handle(Requests.modelsImport, (params) => service.importModel(params));
+  handle(Requests.modelsDownload, (params, ctx) => service.downloadModel(params, idOf(ctx)));
+  handle(Requests.modelsCatalogue, () => service.catalogue());
+  handle(Requests.upscale, (params, ctx) => service.upscale(params, idOf(ctx)));
+  handle(Requests.shutdown, async () => {
     await service.shutdown();
-    return { ok: true };
+    return { ok: true as const };
   });
-  server.addMethod('$/cancelRequest', (params) => {
-    service.cancel(parseCancel(params).id);
-    return null;
-  });
-  server.addMethod('exit', () => {
-    exitRequested();
-    return null;
-  });
+  receive(Notifications.cancelRequest, (params) => void service.cancel(params.id));
+  receive(Notifications.exit, () => exitRequested());
 
   const answer = (message: unknown): void => {
     Promise.resolve(server.receive(message as JSONRPCRequest))
@@ -174,14 +173,14 @@ export function serveDaemon(
       });
       const valid = message.filter((m) => envelopeProblem(m) === null);
       if (valid.length === 0) {
-        send(refused.length === 1 ? (refused[0] as object) : refused);
+        send(oneOrBatch(refused));
         return;
       }
       Promise.resolve(server.receive(valid as JSONRPCRequest[]))
         .then(
           (responses) => {
             const all = [...refused, ...(responses === null ? [] : Array.isArray(responses) ? responses : [responses])];
-            if (all.length > 0) send(all.length === 1 ? (all[0] as object) : all);
+            if (all.length > 0) send(oneOrBatch(all));
           },
           (e: unknown) => log('error', `failed to answer a batch: ${String(e)}`),
         )
@@ -192,7 +191,7 @@ export function serveDaemon(
       send(createJSONRPCErrorResponse(null, ErrorCode.ParseError, `malformed frame: ${problem}`));
     },
   });
-  forwardLogs((p) => notify('$/log', p));
+  forwardLogs((p) => notify(Notifications.log, p));
   input.on('end', () => exitRequested());
   return { service, closed };
 }

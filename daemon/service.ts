@@ -3,40 +3,41 @@
 import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
-import { DaemonError } from './protocol/errors';
-import type {
-  InitializeParams,
-  InitializeResult,
-  ModelIdParams,
-  ModelInfo,
-  ModelsListResult,
-  ModelsLoadResult,
-  ModelsImportParams,
-  ModelsImportResult,
-  ModelsUnloadResult,
-  ProgressParams,
-  ExecutionProvider,
-  ProviderStatus,
-  UpscaleParams,
-  UpscaleResult,
-} from './protocol/protocol';
-import { PROTOCOL_VERSION } from './protocol/protocol';
+import { DaemonError } from '../contract/errors';
+import {
+  PROTOCOL_VERSION,
+  type DownloadProgressParams,
+  type InitializeResult,
+  type ModelIdParams,
+  type ModelInfo,
+  type ModelsCatalogueResult,
+  type ModelsDownloadResult,
+  type ModelsImportResult,
+  type ModelsListResult,
+  type ModelsLoadResult,
+  type ModelsUnloadResult,
+  type ProgressParams,
+  type ProviderStatus,
+  type UpscaleResult,
+} from '../contract/protocol';
+import { targetOf, UPSCALE_FIELDS, type UpscaleParams } from '../contract/request';
+import type { InitializeParams, ModelsDownloadParams, ModelsImportParams } from '../contract/params';
+import type { ExecutionProvider } from '../contract/vocabulary';
 import { JobQueue } from './jobs';
+import { TemporaryFiles } from './temp-files';
 import { selectProvider } from './runtime/providers';
 import { SessionCache } from './runtime/sessions';
 import { sessionInference } from './runtime/inference';
 import { runPipeline } from './engine/pipeline';
 import { chooseModel } from './engine/model-choice';
-import type { Target } from './engine/plan';
 import { scanModels, type RegisteredModel } from '../models/registry';
 import { importModel } from '../models/import';
 import { activationWarnings } from '../models/architectures/compact/activation';
 import { builtinModelsDir, userModelsDir } from '../models/paths';
 import { DEFAULT_MODEL_ID } from '../models/builtin';
 import { log } from './log';
-import type { DownloadProgressParams, ModelsDownloadParams, ModelsDownloadResult } from './protocol/protocol';
 import { downloadModel } from '../models/download';
-import { DownloadError } from '../models/http';
+import { catalogueFromEnv } from '../models/catalogue';
 
 export const DAEMON_VERSION = '0.1.0';
 
@@ -67,6 +68,7 @@ function findIn(models: readonly RegisteredModel[], id: string | undefined): Reg
 
 export class UpscaleService {
   private readonly queue = new JobQueue();
+  private readonly temporaryFiles = new TemporaryFiles();
   private readonly sessions = new SessionCache(SESSION_BUDGET_BYTES);
   private provider: ExecutionProvider = 'cpu';
   private providers: readonly ProviderStatus[] = [];
@@ -131,8 +133,8 @@ export class UpscaleService {
       license: m.license,
       credit: m.credit,
       loaded: this.sessions.isLoaded(m.id),
-      ...(m.activation !== undefined && { activation: m.activation }),
-      ...(m.activationSource !== undefined && { activationSource: m.activationSource }),
+      activation: m.activation,
+      activationSource: m.activationSource,
     };
   }
 
@@ -146,23 +148,13 @@ export class UpscaleService {
     this.refuseWhenShuttingDown();
     const stat = await fs.stat(params.path).catch(() => null);
     if (!stat) throw new DaemonError('InputNotFound', `${params.path}: no such file`, params.path);
-    try {
-      const model = await importModel(params.path, this.userDir, {
-        ...(params.activation !== undefined && { activation: params.activation }),
-      });
-      log('info', `imported ${params.path} as ${model.id} (${model.family}, x${model.scale})`);
-      // From the record, not the conversion: a re-import that keeps an earlier choice warns as that choice does.
-      const warnings = activationWarnings(params.path, model.activationSource, 'import');
-      for (const w of warnings) log('warn', w);
-      return { model: this.modelInfo(model), warnings };
-    } catch (e) {
-      const message = (e as Error).message;
-      throw new DaemonError(
-        'ModelInvalid',
-        message.includes(params.path) ? message : `${params.path}: ${message}`,
-        params.path,
-      );
-    }
+    // ModelInvalid for a file that cannot be converted, OutputNotWritable for a folder that cannot take it.
+    const model = await importModel(params.path, this.userDir, { activation: params.activation });
+    log('info', `imported ${params.path} as ${model.id} (${model.family}, x${model.scale})`);
+    // From the record, not the conversion: a re-import that keeps an earlier choice warns as that choice does.
+    const warnings = activationWarnings(params.path, model.activationSource, 'import');
+    for (const w of warnings) log('warn', w);
+    return { model: this.modelInfo(model), warnings };
   }
 
   private async acquire(model: RegisteredModel) {
@@ -195,14 +187,31 @@ export class UpscaleService {
     return { id: params.id, unloaded: await this.sessions.unload(params.id) };
   }
 
+  /**
+   * The requests in flight that can be cancelled (upscale jobs and downloads), by request id:
+   * `$/cancelRequest` and shutdown abort their signal, which reaches the tile loop and the
+   * download.
+   */
+  private readonly inFlight = new Map<number | string, AbortController>();
+
+  /** Runs `work` with a signal that `cancel(requestId)` aborts. Registered at once, before any await. */
+  private cancellable<T>(requestId: number | string, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    const controller = new AbortController();
+    this.inFlight.set(requestId, controller);
+    const settled = () => {
+      if (this.inFlight.get(requestId) === controller) this.inFlight.delete(requestId);
+    };
+    return work(controller.signal).finally(settled);
+  }
+
   upscale(params: UpscaleParams, requestId: number | string): Promise<UpscaleResult> {
     this.refuseWhenShuttingDown();
     const jobId = randomUUID();
     const notify = this.options.notifyProgress;
-    // Queued at once, before any await, so a `$/cancelRequest` that follows the request
-    // always finds its job. A dry run reads only the header and loads no model, so it does
-    // not wait behind running jobs (the extension plans with it while a batch runs).
-    const job = async (checkpoint: () => void): Promise<UpscaleResult> => {
+    // Registered and queued at once, before any await, so a `$/cancelRequest` that follows
+    // the request always finds its job. A dry run reads only the header and loads no model,
+    // so it does not wait behind running jobs (the extension plans with it while a batch runs).
+    const job = async (signal: AbortSignal): Promise<UpscaleResult> => {
       await this.ensureInitialized();
       const { models } = await scanModels(this.builtinDir, this.userDir);
       const choice = chooseModel(
@@ -213,32 +222,14 @@ export class UpscaleService {
       );
       const model = findIn(models, choice.id);
       log('info', `job ${jobId}: ${params.input} with ${model.id} (${choice.reason})`);
-      const target: Target =
-        params.width !== undefined || params.height !== undefined
-          ? {
-              kind: 'size',
-              ...(params.width !== undefined && { width: params.width }),
-              ...(params.height !== undefined && { height: params.height }),
-              ...(params.fit && { fit: params.fit }),
-            }
-          : { kind: 'scale', scale: params.scale ?? model.scale };
       return runPipeline(
         {
-          input: params.input,
-          ...(params.output !== undefined && { output: params.output }),
-          ...(params.template !== undefined && { template: params.template }),
-          target,
-          ...(params.tile !== undefined && { tile: params.tile }),
-          ...(params.overlap !== undefined && { overlap: params.overlap }),
-          ...(params.format !== undefined && { format: params.format }),
-          ...(params.quality !== undefined && { quality: params.quality }),
-          alpha: params.alpha ?? 'model',
-          overwrite: params.overwrite ?? false,
-          ...(params.previewWidth !== undefined && { previewWidth: params.previewWidth }),
-          ...(params.background !== undefined && { background: params.background }),
-          ...(params.padding !== undefined && { padding: params.padding }),
-          ...(params.dryRun !== undefined && { dryRun: params.dryRun }),
-          ...(params.sidecar !== undefined && { sidecar: params.sidecar }),
+          // The pipeline's request is the protocol's, with the target gathered into one
+          // union and the defaults the pipeline does not apply itself filled in.
+          ...params,
+          target: targetOf(params, model.scale),
+          alpha: params.alpha ?? UPSCALE_FIELDS.alpha.default,
+          overwrite: params.overwrite ?? UPSCALE_FIELDS.overwrite.default,
           params: { ...params },
           modelReason: choice.reason,
         },
@@ -247,8 +238,9 @@ export class UpscaleService {
           model,
           provider: this.provider,
           load: async () => sessionInference((await this.acquire(model)).session),
-          checkpoint,
+          signal,
           progress: (u) => notify({ jobId, requestId, ...u }),
+          temporaryFile: (file) => this.temporaryFiles.record(jobId, file),
           limits: {
             maxInputPixels: this.maxInputPixels,
             maxOutputPixels: this.maxOutputPixels,
@@ -258,28 +250,49 @@ export class UpscaleService {
         },
       );
     };
-    if (params.dryRun) return job(() => undefined);
-    return this.queue.enqueue(requestId, job, (position) =>
-      notify({ jobId, requestId, stage: 'queued', pass: 0, passes: 0, done: 0, total: 0, queuePosition: position }),
+    const run = (signal: AbortSignal) => job(signal).finally(() => this.temporaryFiles.release(jobId));
+    return this.cancellable(requestId, (signal) =>
+      params.dryRun
+        ? run(signal)
+        : this.queue.enqueue(signal, run, (position) =>
+            notify({
+              jobId,
+              requestId,
+              stage: 'queued',
+              pass: 0,
+              passes: 0,
+              done: 0,
+              total: 0,
+              queuePosition: position,
+            }),
+          ),
     );
   }
 
-  /** Downloads in flight by request id, so `$/cancelRequest` and shutdown can stop them. */
-  private readonly downloads = new Map<number | string, AbortController>();
+  /** The releases `models/download` can fetch; clients show them without reading the file themselves. */
+  catalogue(): ModelsCatalogueResult {
+    return { models: catalogueFromEnv().models };
+  }
 
   /** Downloads a catalogued release, checks its hash and imports it (models/download.ts). */
-  async downloadModel(params: ModelsDownloadParams, requestId: number | string): Promise<ModelsDownloadResult> {
+  downloadModel(params: ModelsDownloadParams, requestId: number | string): Promise<ModelsDownloadResult> {
     this.refuseWhenShuttingDown();
+    return this.cancellable(requestId, (signal) => this.download(params, requestId, signal));
+  }
+
+  private async download(
+    params: ModelsDownloadParams,
+    requestId: number | string,
+    signal: AbortSignal,
+  ): Promise<ModelsDownloadResult> {
     await this.ensureInitialized();
-    const controller = new AbortController();
-    this.downloads.set(requestId, controller);
     try {
       const r = await downloadModel(params.id, {
         modelsDir: this.userDir,
-        signal: controller.signal,
-        ...(params.allowUnverified !== undefined && { allowUnverified: params.allowUnverified }),
-        ...(params.keepSource !== undefined && { keepSource: params.keepSource }),
-        ...(params.proxy !== undefined && { proxy: params.proxy }),
+        signal,
+        allowUnverified: params.allowUnverified,
+        keepSource: params.keepSource,
+        proxy: params.proxy,
         onProgress: (p) => this.options.notifyDownload?.({ requestId, ...p }),
       });
       log(
@@ -292,35 +305,25 @@ export class UpscaleService {
         verified: r.verified,
         bytes: r.bytes,
         resumedBytes: r.resumedBytes,
-        ...(r.sourcePath !== undefined && { sourcePath: r.sourcePath }),
-        ...(r.alreadyInstalled && { alreadyInstalled: true }),
+        sourcePath: r.sourcePath,
+        alreadyInstalled: r.alreadyInstalled,
       };
     } catch (e) {
-      const message = (e as Error).message;
-      if (e instanceof DownloadError && e.kind === 'cancelled') throw new DaemonError('Cancelled', message);
-      if (e instanceof DownloadError && (e.kind === 'unverified' || e.kind === 'manual'))
-        throw new DaemonError('InvalidParams', message);
-      if (e instanceof DownloadError && e.kind === 'convert') throw new DaemonError('ModelInvalid', message);
-      if (/^no model '.*' in the catalogue/.test(message)) throw new DaemonError('ModelNotFound', message);
-      throw new DaemonError('DownloadFailed', message);
-    } finally {
-      this.downloads.delete(requestId);
+      // The downloader's errors carry their codes; one without (the catalogue file unreadable, say) is a failed download.
+      throw e instanceof DaemonError ? e : new DaemonError('DownloadFailed', (e as Error).message);
     }
   }
 
+  /** Cancels the job or download answering `requestId`; false when there is none. */
   cancel(requestId: number | string): boolean {
-    const download = this.downloads.get(requestId);
-    if (download) {
-      download.abort();
-      return true;
-    }
-    return this.queue.cancel(requestId);
+    const controller = this.inFlight.get(requestId);
+    controller?.abort();
+    return controller !== undefined;
   }
 
   async shutdown(): Promise<void> {
     this.shuttingDown = true;
-    for (const d of this.downloads.values()) d.abort();
-    this.queue.cancelAll();
+    for (const controller of this.inFlight.values()) controller.abort();
     await this.queue.idle();
     await this.sessions.unloadAll();
   }

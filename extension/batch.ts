@@ -23,6 +23,13 @@ export interface FolderPlanOptions {
   readonly recursive: boolean;
 }
 
+/** The folder results go to: beside the source, or `outputFolder` (the setting; relative to the source's folder). */
+export function outputFolderOf(input: string, outputFolder: string): string {
+  const sourceFolder = path.dirname(input);
+  if (outputFolder === '') return sourceFolder;
+  return path.resolve(sourceFolder, outputFolder);
+}
+
 function isInside(child: string, parent: string): boolean {
   const rel = path.relative(parent, child);
   return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));

@@ -1,34 +1,27 @@
 // The extension's side of the daemon: starts it lazily, supervises it, and runs jobs on
 // it. No vscode here, so the integration tests drive this very class against the real
-// daemon. It reuses the shared protocol client (daemon/protocol/connection.ts) and adds
+// daemon. It reuses the shared protocol client (contract/rpc/connection.ts) and adds
 // what an editor needs on top: one daemon shared by every command, in-flight jobs that
 // fail with a clear message when the daemon dies, restarts with back-off and a limit
 // (extension/restart-policy.ts), and an observable state for the status bar.
-import * as fs from 'node:fs';
-import * as path from 'node:path';
-import { spawnDaemon, type SpawnedDaemon } from '../daemon/protocol/connection';
-import { DaemonError, isCancelled } from '../daemon/protocol/errors';
+import { spawn } from 'node:child_process';
+import { DaemonError, isCancelled } from '../contract/errors';
+import { Notifications, Requests, type RequestDescriptor } from '../contract/methods';
+import type { ModelsDownloadParams, ModelsImportParams } from '../contract/params';
 import type {
-  ExecutionProvider,
+  DownloadProgressParams,
   InitializeResult,
   LogLevel,
   ModelInfo,
-  ParamsOf,
-  ProgressParams,
-  RequestMethod,
-  ResultOf,
-  UpscaleParams,
-  UpscaleResult,
-} from '../daemon/protocol/protocol';
-import type { DaemonLaunch } from './daemon-launch';
-import type {
-  DownloadProgressParams,
-  ModelsDownloadParams,
   ModelsDownloadResult,
-  ModelsImportParams,
   ModelsImportResult,
-} from '../daemon/protocol/protocol';
-import { isPartialOf } from '../daemon/engine/output-path';
+  ProgressParams,
+  UpscaleResult,
+} from '../contract/protocol';
+import type { UpscaleParams } from '../contract/request';
+import { spawnDaemon, type SpawnedDaemon } from '../contract/rpc/connection';
+import type { ExecutionProvider } from '../contract/vocabulary';
+import type { DaemonLaunch } from './daemon-launch';
 import { RestartPolicy } from './restart-policy';
 
 export type DaemonState =
@@ -80,49 +73,14 @@ export interface DaemonClientOptions {
 
 interface Job {
   readonly input: string;
-  /** Where the daemon writes this job's temporary file. */
-  readonly outputFolder: string;
-  /** The daemon's job id, known from the first progress notification. */
-  jobId?: string;
   readonly fail: (e: Error) => void;
-}
-
-/** The folder a request's result (and its temporary file) goes to. */
-function outputFolderOfRequest(params: UpscaleParams): string {
-  if (params.output === undefined) return path.dirname(params.input);
-  if (params.output.endsWith(path.sep) || (fs.existsSync(params.output) && fs.statSync(params.output).isDirectory()))
-    return params.output;
-  return path.dirname(params.output);
-}
-
-/**
- * A daemon killed while encoding cannot remove its temporary file, so its client does.
- * The name is the daemon's: `.<output name>.<jobId>.partial` beside the output
- * (daemon/engine/pipeline.ts); the job id makes the match exact.
- */
-function removePartialFiles(folder: string, jobId: string): string[] {
-  let names: string[];
-  try {
-    names = fs.readdirSync(folder);
-  } catch {
-    return [];
-  }
-  const removed: string[] = [];
-  for (const name of names) {
-    if (!isPartialOf(name, jobId)) continue;
-    try {
-      fs.rmSync(path.join(folder, name), { force: true });
-      removed.push(path.join(folder, name));
-    } catch {
-      // Best effort: the log says which file could not be removed.
-    }
-  }
-  return removed;
 }
 
 /** One started daemon process and what belongs to it alone. */
 interface Instance {
   readonly daemon: SpawnedDaemon;
+  /** How it was started: `--clean` after its arguments removes what it leaves when it dies. */
+  readonly launch: DaemonLaunch;
   readonly jobs: Map<number, Job>;
   initialized: InitializeResult | null;
   /** Set when we ended it on purpose, so its exit is not a crash. */
@@ -130,8 +88,12 @@ interface Instance {
   exitDescription: string | null;
 }
 
+/** How long the daemon's `--clean` may take before it is killed. */
+const CLEAN_TIMEOUT_MS = 10_000;
+
 /** Daemon stderr lines in this form are copies of `$/log` notifications (daemon/log.ts). */
 const LOG_LINE = /^\[upscale (error|warn|info|debug)\] /;
+const LOG_LEVELS: readonly LogLevel[] = ['error', 'warn', 'info', 'debug'];
 
 function describeExit(code: number | null, signal: NodeJS.Signals | null): string {
   if (signal) return `was killed by ${signal}`;
@@ -211,10 +173,17 @@ export class DaemonClient {
         for (const line of lines) if (line.trim() !== '' && !LOG_LINE.test(line)) log('warn', `daemon stderr: ${line}`);
       },
     });
-    const inst: Instance = { daemon, jobs: new Map(), initialized: null, stopping: false, exitDescription: null };
+    const inst: Instance = {
+      daemon,
+      launch,
+      jobs: new Map(),
+      initialized: null,
+      stopping: false,
+      exitDescription: null,
+    };
     this.current = inst;
     log('info', `starting the daemon: ${launch.command} ${launch.args.join(' ')}`);
-    daemon.connection.on('$/log', (p) => log(p.level, p.message));
+    daemon.connection.on(Notifications.log, (p) => log(p.level, p.message));
     void daemon.exited.then(({ code, signal }) => {
       if (partial.trim() !== '' && !LOG_LINE.test(partial)) log('warn', `daemon stderr: ${partial}`);
       this.exited(inst, describeExit(code, signal));
@@ -228,7 +197,7 @@ export class DaemonClient {
       daemon.process.kill('SIGKILL');
     }, startTimeoutMs);
     const started = daemon.connection
-      .request('initialize', launch.initialize)
+      .request(Requests.initialize, launch.initialize)
       .finally(() => startTimer.cancel())
       .then(
         (result) => {
@@ -261,28 +230,58 @@ export class DaemonClient {
     return started;
   }
 
+  /** Runs the daemon's `--clean`, which removes the temporary files of daemons that died; its log lines go to the log. */
+  private clean(launch: DaemonLaunch): Promise<void> {
+    return new Promise((resolve) => {
+      const child = spawn(launch.command, [...launch.args, '--clean'], {
+        env: launch.env,
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
+      let text = '';
+      child.stderr.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
+      // A clean that hangs must not hold the jobs' failure back for long.
+      const timer = this.timers.setTimeout(() => child.kill('SIGKILL'), CLEAN_TIMEOUT_MS);
+      const done = () => {
+        timer.cancel();
+        for (const line of text.split('\n')) {
+          const m = LOG_LINE.exec(line);
+          const level = LOG_LEVELS.find((l) => l === m?.[1]);
+          if (m && level) this.options.log(level, line.slice(m[0].length));
+        }
+        resolve();
+      };
+      child.on('exit', done);
+      child.on('error', (e) => {
+        this.options.log('warn', `could not run the daemon's clean-up: ${e.message}`);
+        done();
+      });
+    });
+  }
+
   private exited(inst: Instance, description: string): void {
     inst.exitDescription = description;
     const crashed = !inst.stopping && !this.disposed;
     const message = `the Upscale daemon ${description}`;
     if (crashed) this.options.log('error', `${message} unexpectedly`);
     else this.options.log('info', `${message}`);
-    for (const [, job] of inst.jobs) {
-      if (job.jobId !== undefined) {
-        for (const file of removePartialFiles(job.outputFolder, job.jobId))
-          this.options.log('info', `removed the unfinished ${file}`);
-      }
-      job.fail(
-        crashed
-          ? new DaemonCrashedError(
-              `${message} while upscaling ${job.input}; the job did not finish and left no output. See the Upscale log.`,
-            )
-          : new DaemonCrashedError(
-              `the Upscale daemon was stopped while upscaling ${job.input}; the job did not finish.`,
-            ),
-      );
-    }
+    const jobs = [...inst.jobs.values()];
     inst.jobs.clear();
+    const failJobs = () => {
+      for (const job of jobs)
+        job.fail(
+          crashed
+            ? new DaemonCrashedError(
+                `${message} while upscaling ${job.input}; the job did not finish and left no output. See the Upscale log.`,
+              )
+            : new DaemonCrashedError(
+                `the Upscale daemon was stopped while upscaling ${job.input}; the job did not finish.`,
+              ),
+        );
+    };
+    // A daemon that dies mid-write cannot remove its temporary files; its own `--clean` does,
+    // before the jobs are reported, so that "left no output" is true when it is said.
+    if (jobs.length > 0) void this.clean(inst.launch).then(failJobs);
+    else failJobs();
     if (this.current !== inst) return;
     this.current = null;
     if (!crashed) {
@@ -322,19 +321,19 @@ export class DaemonClient {
   }
 
   /** A typed request to the daemon, starting it if needed. */
-  async request<M extends RequestMethod>(method: M, params: ParamsOf<M>): Promise<ResultOf<M>> {
+  async request<P, R>(request: RequestDescriptor<P, R>, params: NoInfer<P>): Promise<R> {
     const inst = await this.ensureInstance();
-    return inst.daemon.connection.request(method, params);
+    return inst.daemon.connection.request(request, params);
   }
 
   async listModels(): Promise<readonly ModelInfo[]> {
-    return (await this.request('models/list', {})).models;
+    return (await this.request(Requests.modelsList, {})).models;
   }
 
   /** Imports a model file into the models folder through `models/import`. */
   async importModel(params: ModelsImportParams): Promise<ModelsImportResult> {
     const inst = await this.ensureInstance();
-    return inst.daemon.connection.request('models/import', params);
+    return inst.daemon.connection.request(Requests.modelsImport, params);
   }
 
   /** `models/download` with its `$/downloadProgress`; aborting `signal` sends `$/cancelRequest`. */
@@ -343,8 +342,8 @@ export class DaemonClient {
     options: { readonly onProgress?: (p: DownloadProgressParams) => void; readonly signal?: AbortSignal } = {},
   ): Promise<ModelsDownloadResult> {
     const { connection } = (await this.ensureInstance()).daemon;
-    const pending = connection.start('models/download', params);
-    const off = connection.on('$/downloadProgress', (p) => {
+    const pending = connection.start(Requests.modelsDownload, params);
+    const off = connection.on(Notifications.downloadProgress, (p) => {
       if (p.requestId === pending.id) options.onProgress?.(p);
     });
     const onAbort = () => connection.cancel(pending.id);
@@ -364,13 +363,11 @@ export class DaemonClient {
       throw new DaemonError('Cancelled', `cancelled before it started: ${params.input}`, params.input);
     const inst = await this.ensureInstance();
     const { connection } = inst.daemon;
-    const pending = connection.start('upscale', params);
+    const pending = connection.start(Requests.upscale, params);
     return new Promise<UpscaleResult>((resolve, reject) => {
       let settled = false;
-      const offProgress = connection.on('$/progress', (p) => {
+      const offProgress = connection.on(Notifications.progress, (p) => {
         if (p.requestId !== pending.id) return;
-        const job = inst.jobs.get(pending.id);
-        if (job) job.jobId = p.jobId;
         options.onProgress?.(p);
       });
       const onAbort = () => connection.cancel(pending.id);
@@ -385,7 +382,6 @@ export class DaemonClient {
       // A crash fails the job with the supervisor's message, whichever comes first.
       inst.jobs.set(pending.id, {
         input: params.input,
-        outputFolder: outputFolderOfRequest(params),
         fail: (e) => {
           if (settled) return;
           finish();
@@ -406,21 +402,23 @@ export class DaemonClient {
             options.signal?.aborted && !isCancelled(error)
               ? new DaemonError('Cancelled', `cancelled: ${params.input}`, params.input)
               : error;
+          const fail = () => {
+            // The exit handler took the job: it fails it with its clearer message once the
+            // daemon's clean-up has run.
+            if (settled || (inst.exitDescription !== null && !inst.jobs.has(pending.id))) return;
+            finish();
+            reject(asError(e));
+          };
           // The connection closes a moment before the supervisor hears of the exit; let
-          // the exit handler give the job its clearer message.
+          // the exit handler take the job first.
           if (
             inst.exitDescription === null &&
             (inst.daemon.process.exitCode !== null || inst.daemon.process.signalCode !== null)
           ) {
-            setImmediate(() => {
-              if (settled) return;
-              finish();
-              reject(asError(e));
-            });
+            setImmediate(fail);
             return;
           }
-          finish();
-          reject(asError(e));
+          fail();
         },
       );
     });
@@ -468,11 +466,11 @@ export class DaemonClient {
     });
     const polite = (async () => {
       try {
-        await daemon.connection.request('shutdown', {});
+        await daemon.connection.request(Requests.shutdown, {});
       } catch {
         // Gone already, or refusing: exit and the kill below still apply.
       }
-      daemon.connection.notify('exit', {});
+      daemon.connection.notify(Notifications.exit, {});
       await daemon.exited;
       return 'exited' as const;
     })();

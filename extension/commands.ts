@@ -3,17 +3,18 @@
 // JobRunner or the DaemonClient. Decisions live in the pure modules they call.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { Activation, ModelInfo, ModelsImportResult } from '../daemon/protocol/protocol';
-import { planFolder, planSelection, type BatchItem } from './batch';
+import type { DownloadProgressParams, ModelInfo, ModelsImportResult } from '../contract/protocol';
+import type { Activation, Target } from '../contract/vocabulary';
+import { outputFolderOf, planFolder, planSelection, type BatchItem } from './batch';
 import type { DaemonClient } from './client';
 import { MAX_SCALE, SECTION } from './config';
 import { COMMAND_IDS } from './contributions';
 import { IMAGE_DIALOG_FILTERS, isImageFile, MODEL_DIALOG_FILTERS } from './images';
 import type { JobRunner } from './job-runner';
 import type { JobSpec } from './job-params';
-import { activationRows, modelRows, scaleRows } from './model-picks';
-import { isCancelled } from '../daemon/protocol/errors';
-import { isDownloadable, loadCatalogue, type CatalogueEntry } from '../models/catalogue';
+import { activationRows, modelRows, SCALE_CHOICES, scaleRows } from './model-picks';
+import { isCancelled } from '../contract/errors';
+import { isDownloadable, type CatalogueEntry } from '../contract/catalogue';
 import {
   confirmationFor,
   COPY_URL,
@@ -26,10 +27,10 @@ import {
   IMPORT_MODEL,
   OPEN_DOWNLOAD_PAGE,
 } from './download-model';
-import type { DownloadProgressParams } from '../daemon/protocol/protocol';
-import { outputFolderOf, previewOutputName } from './naming';
+import { outputNameOf } from './output-name';
 import type { SettingsReader } from './settings';
-import { describeTarget, parseTarget, type Target } from './target';
+import { describeTarget, parseTarget } from './target';
+import { Requests } from '../contract/methods';
 
 export interface CommandDeps {
   readonly client: DaemonClient;
@@ -146,7 +147,7 @@ export class UpscaleCommands {
     if (!example) return;
     const model = await this.pickModel('Upscale with which model?');
     if (!model) return;
-    const target = await this.pickTarget(model, example.input);
+    const target = await this.pickTarget(model, example);
     if (!target) return;
     await this.run(items, { model: model.id, target });
   }
@@ -171,24 +172,19 @@ export class UpscaleCommands {
     return picked?.model;
   }
 
-  private async pickTarget(model: ModelInfo, input: string): Promise<Target | undefined> {
-    const settings = this.deps.settings.read(vscode.Uri.file(input));
-    // The daemon reads the image's upright size (a plan only, nothing is written), so the
-    // hint can name the file an exact-size target will produce.
-    const inputSize = await this.deps.client.upscale({ input, model: model.id, dryRun: true }).then(
-      (r) => ({ width: r.inputWidth, height: r.inputHeight }),
-      () => undefined,
-    );
-    const nameFor = (target: Target) =>
-      previewOutputName({
-        input,
-        template: settings.outputNameTemplate,
-        target,
-        model: model.id,
-        format: settings.outputFormat,
-        ...(inputSize && { inputSize }),
-      });
-    const rows = scaleRows(model.scale, (scale) => nameFor({ kind: 'scale', scale }));
+  private async pickTarget(model: ModelInfo, example: BatchItem): Promise<Target | undefined> {
+    const settings = this.deps.settings.read(vscode.Uri.file(example.input));
+    // The daemon names the result (a dry run: a plan only, nothing is written); a target it
+    // refuses shows why instead.
+    const nameFor = (target: Target): Promise<string> =>
+      outputNameOf(this.deps.client, example, { model: model.id, target }, settings).catch(
+        (e: unknown) => `not possible: ${e instanceof Error ? e.message : String(e)}`,
+      );
+    const rows = Promise.all(
+      SCALE_CHOICES.map(async (scale) => [scale, await nameFor({ kind: 'scale', scale })] as const),
+    )
+      .then((names) => new Map<number, string>(names))
+      .then((names) => scaleRows(model.scale, (scale) => names.get(scale) ?? ''));
     const picked = await vscode.window.showQuickPick(rows, {
       title: `Scale (${model.name}, x${model.scale})`,
       placeHolder: 'Scale factor, or Custom… for another factor or an exact size',
@@ -199,11 +195,11 @@ export class UpscaleCommands {
       title: 'Custom scale or size',
       prompt: `A factor up to ${MAX_SCALE} (2.5, 6x) or a size in pixels: 1920x1080, 1920x (width), x1080 (height)`,
       placeHolder: '2.5 or 1920x1080',
-      validateInput: (value) => {
+      validateInput: async (value) => {
         const parsed = parseTarget(value);
         if (!parsed.ok) return { message: parsed.problem, severity: vscode.InputBoxValidationSeverity.Error };
         return {
-          message: `${describeTarget(parsed.target)} → ${nameFor(parsed.target)}`,
+          message: `${describeTarget(parsed.target)} → ${await nameFor(parsed.target)}`,
           severity: vscode.InputBoxValidationSeverity.Info,
         };
       },
@@ -298,20 +294,19 @@ export class UpscaleCommands {
 
   private importFile(file: string, title: string, activation?: Activation): Thenable<ModelsImportResult> {
     return vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title }, () =>
-      this.deps.client.importModel({ path: file, ...(activation !== undefined && { activation }) }),
+      this.deps.client.importModel({ path: file, activation }),
     );
   }
 
   /** Upscale: Download Model…: the catalogue of official releases (pure parts in download-model.ts). */
   async downloadModel(): Promise<void> {
-    const catalogue = loadCatalogue();
-    const rows = this.deps.client
-      .listModels()
-      .then(
-        (models) => models.map((m) => m.id),
-        () => [] as string[],
-      )
-      .then((ids) =>
+    // The daemon reads the catalogue (the shipped one, or $UPSCALE_CATALOGUE) and knows what is installed.
+    const installed = this.deps.client.listModels().then(
+      (models) => models.map((m) => m.id),
+      (): string[] => [],
+    );
+    const rows = Promise.all([this.deps.client.request(Requests.modelsCatalogue, {}), installed]).then(
+      ([catalogue, ids]) =>
         downloadPickItems(catalogue.models, new Set(ids)).map((row) =>
           row.kind === 'separator'
             ? {
@@ -321,7 +316,7 @@ export class UpscaleCommands {
               }
             : { label: row.label, description: row.description, detail: row.detail, entry: row.entry },
         ),
-      );
+    );
     const picked = await vscode.window.showQuickPick(rows, {
       title: 'Download Model',
       placeHolder: 'Official releases (scale · size · license)',
@@ -418,7 +413,7 @@ export class UpscaleCommands {
     );
     if (choice === 'Use as Default') await this.setDefaultModel(model.id);
     else if (choice === 'Load Now') {
-      const r = await this.deps.client.request('models/load', { id: model.id });
+      const r = await this.deps.client.request(Requests.modelsLoad, { id: model.id });
       void vscode.window.showInformationMessage(
         `${model.id} is loaded on ${r.provider}${r.cached ? ' (it already was)' : ` in ${(r.loadMs / 1000).toFixed(1)} s`}.`,
       );

@@ -1,38 +1,37 @@
 // The `upscale.*` settings: their schema (the single source that package.json's
-// contributes.configuration is checked against in test/unit/extension-config.test.ts) and
-// the validation of raw values. Pure: the vscode side passes a getter, so every rule is
-// unit-tested without an editor. A bad value never stops a job: it falls back to the
-// default and the problem is reported naming the setting, the value and what was expected.
-import {
-  ALPHA_MODES,
-  EXECUTION_PROVIDERS,
-  OUTPUT_FORMATS,
-  type AlphaMode,
-  type ExecutionProviderChoice,
-} from '../daemon/protocol/protocol';
-import { TEMPLATE_FIELDS, templateExtension } from '../daemon/engine/output-path';
-import { formatOfExtension, WRITABLE_EXTENSIONS } from '../daemon/image/formats';
+// contributes.configuration is checked against in test/unit/extension-manifest.test.ts) and
+// the validation of raw values. The settings that give a request field its value, and their
+// kinds, ranges and defaults, come from the request's field table (contract/request.ts); the
+// others (where models run, the models folder, the output limit, the preview) are the
+// editor's own. Pure: the vscode side passes a getter, so every rule is unit-tested without
+// an editor. A bad value never stops a job: it falls back to the default and the problem is
+// reported naming the setting, the value and what was expected.
+import { MAX_TILE, MIN_TILE } from '../contract/limits';
+import { TEMPLATE_FIELDS, templateExtension } from '../contract/naming';
+import { formatOfExtension, WRITABLE_EXTENSIONS } from '../contract/formats';
+import { REQUEST_FIELDS, UPSCALE_FIELDS, type RequestField, type SettingSpec } from '../contract/request';
+import { present, type Kind, type ValueOf } from '../contract/validate';
+import { EXECUTION_PROVIDERS, type ExecutionProviderChoice } from '../contract/vocabulary';
 
 export const SECTION = 'upscale';
 
-export const OUTPUT_FORMAT_CHOICES = ['same-as-input', ...OUTPUT_FORMATS] as const;
-export type OutputFormatChoice = (typeof OUTPUT_FORMAT_CHOICES)[number];
+type Fields = typeof UPSCALE_FIELDS;
+/** The request fields an editor setting gives a value. */
+type SettingField = {
+  [F in keyof Fields]: Fields[F] extends { readonly setting: SettingSpec } ? F : never;
+}[keyof Fields];
+type SettingOf<F extends SettingField> = Fields[F] extends { readonly setting: infer S } ? S : never;
+type SettingValueOf<F extends SettingField> =
+  ValueOf<Fields[F]['kind']> | (SettingOf<F> extends { readonly unset: infer U } ? U : never);
 
-/** Tile side the daemon should use: chosen from a memory budget, or fixed (0 = whole image). */
-export type TileSize = 'auto' | number;
+/** The settings that give request fields their values, named as the editor names them. */
+export type RequestSettings = {
+  readonly [
+    F in SettingField as SettingOf<F> extends { readonly key: infer K extends string } ? K : never
+  ]: SettingValueOf<F>;
+};
 
-export interface UpscaleSettings {
-  /** Model id; empty means the daemon's default. */
-  readonly defaultModel: string;
-  readonly defaultScale: number;
-  readonly outputNameTemplate: string;
-  /** Empty: beside the source. Relative: resolved against the source image's folder. */
-  readonly outputFolder: string;
-  readonly outputFormat: OutputFormatChoice;
-  readonly outputQuality: number;
-  readonly tileSize: TileSize;
-  readonly tileOverlap: number;
-  readonly alphaHandling: AlphaMode;
+export interface UpscaleSettings extends RequestSettings {
   readonly executionProvider: ExecutionProviderChoice;
   /** Empty: the platform's data folder (decided by the daemon). */
   readonly modelsFolder: string;
@@ -41,132 +40,69 @@ export interface UpscaleSettings {
 }
 
 export type SettingKey = keyof UpscaleSettings;
+export type OutputFormatChoice = UpscaleSettings['outputFormat'];
+export type TileSize = UpscaleSettings['tileSize'];
 
 /** JSON-schema fragment as VS Code reads it in contributes.configuration. */
 export interface SettingSchema {
   readonly type: 'string' | 'number' | 'integer' | 'boolean' | readonly ('string' | 'integer')[];
   readonly default: string | number | boolean;
-  readonly markdownDescription: string;
   readonly enum?: readonly string[];
-  readonly enumDescriptions?: readonly string[];
   readonly minimum?: number;
   readonly maximum?: number;
+  readonly order?: number;
   readonly pattern?: string;
   readonly scope?: 'application' | 'machine' | 'window' | 'resource' | 'machine-overridable';
-  readonly order?: number;
+  readonly enumDescriptions?: readonly string[];
+  readonly markdownDescription: string;
 }
 
-/** Model ids are file names without extension; an empty one means "the daemon's default". */
-const MODEL_ID = /^[A-Za-z0-9][A-Za-z0-9._+-]*$/;
+/** The request fields with a setting, in the table's order. */
+const SETTING_FIELDS: readonly { readonly spec: RequestField; readonly setting: SettingSpec }[] =
+  REQUEST_FIELDS.flatMap(([, spec]) => (spec.setting ? [{ spec, setting: spec.setting }] : []));
 
-export const DEFAULTS: UpscaleSettings = {
-  defaultModel: '',
-  defaultScale: 4,
-  outputNameTemplate: '{name}@{scale}x.{ext}',
-  outputFolder: '',
-  outputFormat: 'same-as-input',
-  outputQuality: 90,
-  tileSize: 'auto',
-  // The daemon's own default (DEFAULT_OVERLAP in daemon/engine/pipeline.ts).
-  tileOverlap: 16,
-  alphaHandling: 'model',
-  executionProvider: 'auto',
-  modelsFolder: '',
-  maxOutputPixels: 400_000_000,
-  livePreview: true,
-};
+/** The range a setting accepts: the field's, narrowed where the setting says. */
+function settingRange(kind: Kind, setting: SettingSpec): { min: number; max: number } | null {
+  if (kind.type !== 'number') return null;
+  return { min: setting.min ?? kind.min, max: setting.max ?? kind.max };
+}
 
-export const MIN_SCALE = 1;
-export const MAX_SCALE = 16;
-export const MIN_TILE = 32;
-export const MAX_TILE = 8192;
-export const MAX_OVERLAP = 256;
+/** A request field's setting as package.json declares it: the field's kind, with the setting's own parts. */
+function requestSettingSchema(kind: Kind, setting: SettingSpec): SettingSchema {
+  const range = settingRange(kind, setting);
+  // A number setting with a word for "the daemon decides" ("auto") takes either.
+  const unsetNumber = kind.type === 'number' && setting.unset !== undefined;
+  const type: SettingSchema['type'] = unsetNumber
+    ? ['string', 'integer']
+    : kind.type === 'number'
+      ? kind.integer
+        ? 'integer'
+        : 'number'
+      : kind.type === 'boolean'
+        ? 'boolean'
+        : 'string';
+  const choices =
+    kind.type === 'choice' ? [...(setting.unset === undefined ? [] : [setting.unset]), ...kind.choices] : undefined;
+  const bounded = range !== null && !unsetNumber;
+  return present({
+    type,
+    default: setting.default,
+    enum: choices,
+    minimum: bounded ? range.min : undefined,
+    maximum: bounded ? range.max : undefined,
+    order: setting.order,
+    pattern: setting.pattern,
+    scope: setting.scope,
+    enumDescriptions: setting.enumDescriptions,
+    markdownDescription: setting.markdownDescription,
+  });
+}
 
-export const SETTINGS_SCHEMA: Readonly<Record<SettingKey, SettingSchema>> = {
-  defaultModel: {
-    type: 'string',
-    default: DEFAULTS.defaultModel,
-    order: 0,
-    pattern: '^([A-Za-z0-9][A-Za-z0-9._+-]*)?$',
-    markdownDescription:
-      'Model used by **Upscale Image** (a model id from **Upscale: Show Models**). Empty: the built-in default, `realesr-general-x4v3`.',
-  },
-  defaultScale: {
-    type: 'number',
-    default: DEFAULTS.defaultScale,
-    minimum: MIN_SCALE,
-    maximum: MAX_SCALE,
-    order: 1,
-    markdownDescription:
-      "Scale factor used by **Upscale Image**. Above the model's own scale the model runs again (at most 3 passes), then Lanczos gives the exact size.",
-  },
-  outputNameTemplate: {
-    type: 'string',
-    default: DEFAULTS.outputNameTemplate,
-    order: 2,
-    markdownDescription:
-      'File name of the result. Fields: `{name}` (source name without extension), `{scale}`, `{width}`, `{height}`, `{model}`, `{ext}`. A literal extension (`{name}-big.png`) decides the format, so it must agree with **Output Format**; a name without one needs **Output Format** set. An existing file is never replaced: a clash gets ` (2)`, ` (3)`, … appended.',
-  },
-  outputFolder: {
-    type: 'string',
-    default: DEFAULTS.outputFolder,
-    order: 3,
-    scope: 'resource',
-    markdownDescription:
-      "Folder for results. Empty: beside the source image. A relative path is resolved against the source image's folder (for example `upscaled`); it is created when missing.",
-  },
-  outputFormat: {
-    type: 'string',
-    default: DEFAULTS.outputFormat,
-    enum: OUTPUT_FORMAT_CHOICES,
-    order: 4,
-    enumDescriptions: [
-      'Keep the source format (GIF, BMP and other formats Upscale cannot write become PNG).',
-      'PNG (lossless, keeps alpha and 16-bit).',
-      'JPEG (lossy, no alpha).',
-      'WebP (at most 16383 pixels per side).',
-      'TIFF (lossless, keeps alpha and 16-bit).',
-      'AVIF (at most 16384 pixels per side).',
-    ],
-    markdownDescription: 'Format of the result.',
-  },
-  outputQuality: {
-    type: 'integer',
-    default: DEFAULTS.outputQuality,
-    minimum: 1,
-    maximum: 100,
-    order: 5,
-    markdownDescription: 'Quality of lossy formats (JPEG, WebP, AVIF), 1 to 100.',
-  },
-  tileSize: {
-    type: ['string', 'integer'],
-    default: DEFAULTS.tileSize,
-    order: 6,
-    markdownDescription: `Input pixels each tile covers: \`"auto"\` picks from a memory budget; a number from ${MIN_TILE} to ${MAX_TILE} fixes it; \`0\` runs the whole image at once (needs the most memory).`,
-  },
-  tileOverlap: {
-    type: 'integer',
-    default: DEFAULTS.tileOverlap,
-    minimum: 0,
-    maximum: MAX_OVERLAP,
-    order: 7,
-    markdownDescription:
-      'Context added on each side of a tile, in input pixels; neighbouring tiles blend across twice this, so seams do not show.',
-  },
-  alphaHandling: {
-    type: 'string',
-    default: DEFAULTS.alphaHandling,
-    enum: ALPHA_MODES,
-    order: 8,
-    enumDescriptions: [
-      'Upscale the alpha channel with the model too (sharper edges).',
-      'Resize the alpha channel with Lanczos (faster).',
-    ],
-    markdownDescription: "How an image's transparency is upscaled.",
-  },
+/** The editor's own settings: not request fields. */
+const EDITOR_SETTINGS = {
   executionProvider: {
     type: 'string',
-    default: DEFAULTS.executionProvider,
+    default: 'auto',
     enum: EXECUTION_PROVIDERS,
     order: 9,
     scope: 'machine',
@@ -183,7 +119,7 @@ export const SETTINGS_SCHEMA: Readonly<Record<SettingKey, SettingSchema>> = {
   },
   modelsFolder: {
     type: 'string',
-    default: DEFAULTS.modelsFolder,
+    default: '',
     order: 10,
     scope: 'machine',
     markdownDescription:
@@ -191,7 +127,7 @@ export const SETTINGS_SCHEMA: Readonly<Record<SettingKey, SettingSchema>> = {
   },
   maxOutputPixels: {
     type: 'integer',
-    default: DEFAULTS.maxOutputPixels,
+    default: 400_000_000,
     minimum: 1_000_000,
     maximum: 4_000_000_000,
     order: 11,
@@ -200,12 +136,38 @@ export const SETTINGS_SCHEMA: Readonly<Record<SettingKey, SettingSchema>> = {
   },
   livePreview: {
     type: 'boolean',
-    default: DEFAULTS.livePreview,
+    default: true,
     order: 12,
     markdownDescription:
       'Open the compare panel (original and result side by side) as soon as a single-image job starts, beside the image, and fill it in tile by tile with the time left. Off: the finished job offers **Compare** in its notification instead. Batches and folders never open it.',
   },
+} as const satisfies Record<string, SettingSchema>;
+
+/** Every setting, in the order the Settings editor shows them. */
+export const SETTINGS_SCHEMA: Readonly<Record<SettingKey, SettingSchema>> =
+  // The request fields' settings carry their keys; the table's types say they are these.
+  Object.fromEntries(
+    [
+      ...SETTING_FIELDS.map(({ spec, setting }) => [setting.key, requestSettingSchema(spec.kind, setting)] as const),
+      ...Object.entries(EDITOR_SETTINGS),
+    ].sort(([, a], [, b]) => (a.order ?? 0) - (b.order ?? 0)),
+  ) as Record<SettingKey, SettingSchema>;
+
+export const DEFAULTS: UpscaleSettings = {
+  // Each default is the one its schema declares.
+  ...(Object.fromEntries(Object.entries(SETTINGS_SCHEMA).map(([key, s]) => [key, s.default])) as RequestSettings),
+  executionProvider: EDITOR_SETTINGS.executionProvider.default,
+  modelsFolder: EDITOR_SETTINGS.modelsFolder.default,
+  maxOutputPixels: EDITOR_SETTINGS.maxOutputPixels.default,
+  livePreview: EDITOR_SETTINGS.livePreview.default,
 };
+
+/** The scale factors the editor offers (Upscale Image With…, and upscale.defaultScale). */
+export const MIN_SCALE = UPSCALE_FIELDS.scale.setting.min;
+export const MAX_SCALE = UPSCALE_FIELDS.scale.setting.max;
+
+/** Model ids are file names without extension; an empty one means "the daemon's default". */
+const MODEL_ID = /^[A-Za-z0-9][A-Za-z0-9._+-]*$/;
 
 /**
  * Settings that must not come from an untrusted workspace: they choose what code runs and
@@ -248,48 +210,67 @@ class Reader {
     return value === undefined || value === null ? DEFAULTS[key] : value;
   }
 
-  string(key: 'defaultModel' | 'outputNameTemplate' | 'outputFolder' | 'modelsFolder'): string {
+  /** The setting's value as `accept` takes it; else, with a problem said, its default taken the same way. */
+  private read<T>(key: SettingKey, accept: (value: unknown) => T | undefined, expected: string): T {
     const value = this.raw(key);
-    return typeof value === 'string' ? value.trim() : this.reject(key, value, 'a string');
+    const taken = accept(value);
+    if (taken !== undefined) return taken;
+    const fallback = accept(this.reject(key, value, expected));
+    if (fallback === undefined) throw new Error(`the default of ${SECTION}.${key} breaks its own rule: ${expected}`);
+    return fallback;
   }
 
-  number(
-    key: 'defaultScale' | 'outputQuality' | 'tileOverlap' | 'maxOutputPixels',
-    min: number,
-    max: number,
-    integer: boolean,
-  ): number {
-    const value = this.raw(key);
-    const ok =
-      typeof value === 'number' &&
-      Number.isFinite(value) &&
-      value >= min &&
-      value <= max &&
-      (!integer || Number.isInteger(value));
-    return ok ? value : this.reject(key, value, `${integer ? 'a whole number' : 'a number'} from ${min} to ${max}`);
+  string(key: SettingKey): string {
+    return this.read(key, (v) => (typeof v === 'string' ? v.trim() : undefined), 'a string');
   }
 
-  choice<K extends 'outputFormat' | 'alphaHandling' | 'executionProvider'>(
-    key: K,
-    choices: readonly UpscaleSettings[K][],
-  ): UpscaleSettings[K] {
-    const value = this.raw(key);
-    return (choices as readonly unknown[]).includes(value)
-      ? (value as UpscaleSettings[K])
-      : this.reject(key, value, `one of ${choices.map((c) => `"${c}"`).join(', ')}`);
+  number(key: SettingKey, min: number, max: number, integer: boolean): number {
+    const accept = (v: unknown) =>
+      typeof v === 'number' && Number.isFinite(v) && v >= min && v <= max && (!integer || Number.isInteger(v))
+        ? v
+        : undefined;
+    return this.read(key, accept, `${integer ? 'a whole number' : 'a number'} from ${min} to ${max}`);
+  }
+
+  choice<C extends string>(key: SettingKey, choices: readonly C[]): C {
+    return this.read(key, (v) => choices.find((c) => c === v), `one of ${choices.map((c) => `"${c}"`).join(', ')}`);
+  }
+
+  boolean(key: SettingKey): boolean {
+    return this.read(key, (v) => (typeof v === 'boolean' ? v : undefined), 'true or false');
+  }
+
+  /** A request field's setting, by the field's kind and the setting's range and choices. */
+  requestSetting(kind: Kind, setting: SettingSpec): unknown {
+    // Keys come from the table, whose settings UpscaleSettings is derived from.
+    const key = setting.key as SettingKey;
+    if (key === 'tileSize') return readTileSize(this);
+    const range = settingRange(kind, setting);
+    switch (kind.type) {
+      case 'number':
+        return range ? this.number(key, range.min, range.max, kind.integer === true) : undefined;
+      case 'choice':
+        return this.choice(key, [...(setting.unset === undefined ? [] : [setting.unset]), ...kind.choices]);
+      case 'boolean':
+        return this.boolean(key);
+      case 'string':
+      case 'path':
+        return this.string(key);
+    }
   }
 }
 
 /**
- * Problems with an output name template, or null; mirrors the daemon's rules
- * (daemon/engine/output-path.ts, and formatForName in daemon/image/formats.ts: a literal
- * extension decides the format, so it must be writable and agree with `format`).
+ * Problems with an output name template, or null: the daemon's rules (contract/naming.ts,
+ * and formatForName in contract/formats.ts: a literal extension decides the format, so it
+ * must be writable and agree with `format`), phrased as what the setting expects.
  */
 export function templateProblem(template: string, format: OutputFormatChoice = 'same-as-input'): string | null {
   if (template.length === 0) return 'a non-empty file name template';
   for (const m of template.matchAll(/\{([^}]*)\}/g)) {
-    if (!(TEMPLATE_FIELDS as readonly string[]).includes(m[1] as string)) {
-      return `a template using only ${TEMPLATE_FIELDS.map((f) => `{${f}}`).join(' ')} (not {${m[1]}})`;
+    const field = m[1] ?? '';
+    if (!(TEMPLATE_FIELDS as readonly string[]).includes(field)) {
+      return `a template using only ${TEMPLATE_FIELDS.map((f) => `{${f}}`).join(' ')} (not {${field}})`;
     }
   }
   if (/[/\\]/.test(template) || template === '.' || template === '..') return 'a plain file name (no / or \\)';
@@ -309,7 +290,10 @@ export function templateProblem(template: string, format: OutputFormatChoice = '
 
 export function readSettings(get: (key: SettingKey) => unknown): SettingsReading {
   const r = new Reader(get);
-  let defaultModel = r.string('defaultModel');
+  const fromFields = Object.fromEntries(
+    SETTING_FIELDS.map(({ spec, setting }) => [setting.key, r.requestSetting(spec.kind, setting)]),
+  ) as RequestSettings;
+  let { defaultModel, outputNameTemplate } = fromFields;
   if (defaultModel !== '' && !MODEL_ID.test(defaultModel)) {
     defaultModel = r.reject(
       'defaultModel',
@@ -317,34 +301,22 @@ export function readSettings(get: (key: SettingKey) => unknown): SettingsReading
       'a model id such as "realesr-general-x4v3" (letters, digits, . _ + -), or empty for the default',
     );
   }
-  const outputFormat = r.choice('outputFormat', OUTPUT_FORMAT_CHOICES);
-  let outputNameTemplate = r.string('outputNameTemplate');
-  const templateIssue = templateProblem(outputNameTemplate, outputFormat);
+  const templateIssue = templateProblem(outputNameTemplate, fromFields.outputFormat);
   if (templateIssue) outputNameTemplate = r.reject('outputNameTemplate', outputNameTemplate, templateIssue);
   let modelsFolder = r.string('modelsFolder');
   if (modelsFolder !== '' && !isAbsolutePath(modelsFolder))
     modelsFolder = r.reject('modelsFolder', modelsFolder, 'an absolute folder path, or empty for the default');
+  const { maxOutputPixels } = EDITOR_SETTINGS;
   const settings: UpscaleSettings = {
+    ...fromFields,
     defaultModel,
-    defaultScale: r.number('defaultScale', MIN_SCALE, MAX_SCALE, false),
     outputNameTemplate,
-    outputFolder: r.string('outputFolder'),
-    outputFormat,
-    outputQuality: r.number('outputQuality', 1, 100, true),
-    tileSize: readTileSize(r),
-    tileOverlap: r.number('tileOverlap', 0, MAX_OVERLAP, true),
-    alphaHandling: r.choice('alphaHandling', ALPHA_MODES),
     executionProvider: r.choice('executionProvider', EXECUTION_PROVIDERS),
     modelsFolder,
-    maxOutputPixels: r.number('maxOutputPixels', 1_000_000, 4_000_000_000, true),
-    livePreview: readBoolean(r, 'livePreview'),
+    maxOutputPixels: r.number('maxOutputPixels', maxOutputPixels.minimum, maxOutputPixels.maximum, true),
+    livePreview: r.boolean('livePreview'),
   };
   return { settings, problems: r.problems };
-}
-
-function readBoolean(r: Reader, key: 'livePreview'): boolean {
-  const value = r.raw(key);
-  return typeof value === 'boolean' ? value : r.reject(key, value, 'true or false');
 }
 
 function readTileSize(r: Reader): TileSize {

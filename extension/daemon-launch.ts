@@ -2,7 +2,8 @@
 // which `initialize` parameters. Pure (the caller passes the facts about the host), so the
 // Electron/plain-Node choice and the settings mapping are unit-tested.
 import * as path from 'node:path';
-import type { InitializeParams } from '../daemon/protocol/protocol';
+import type { InitializeParams } from '../contract/params';
+import { present } from '../contract/validate';
 import type { UpscaleSettings } from './config';
 
 export interface HostFacts {
@@ -52,11 +53,11 @@ export function daemonLaunch(host: HostFacts, settings: UpscaleSettings): Daemon
   // workspace's value for them: what arrives here is the user's own.
   const modelsFolder =
     settings.modelsFolder === '' ? undefined : path.resolve(expandHome(settings.modelsFolder, host.homedir));
-  const initialize: InitializeParams = {
+  const initialize: InitializeParams = present({
     clientName: 'vscode-upscale',
     provider: settings.executionProvider,
     maxOutputPixels: settings.maxOutputPixels,
-    ...(modelsFolder !== undefined && { modelsFolder }),
-  };
+    modelsFolder,
+  });
   return { command: host.execPath, args: [daemonScript(host.extensionPath), 'daemon'], env, initialize };
 }

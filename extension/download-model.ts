@@ -1,9 +1,8 @@
 // The Download Model command's decisions, without vscode: the quick pick's rows (grouped by
 // family), what needs a confirmation before downloading, and the words of its progress and
 // failure messages. extension/commands.ts shows them.
-import type { CatalogueEntry } from '../models/catalogue';
-import { formatSize, groupByFamily, isDownloadable } from '../models/catalogue';
-import type { DownloadProgress } from '../models/download';
+import { formatSize, groupByFamily, isDownloadable, type CatalogueEntry } from '../contract/catalogue';
+import type { DownloadProgress } from '../contract/protocol';
 
 export const FAMILY_LABELS: Readonly<Record<string, string>> = {
   'real-esrgan': 'Real-ESRGAN',

@@ -1,15 +1,33 @@
 // The `upscale` request for one image, from the settings, the chosen model and target,
 // and where the result goes. Pure: what the daemon is asked is unit-tested.
 import * as path from 'node:path';
-import type { UpscaleParams } from '../daemon/protocol/protocol';
-import type { UpscaleSettings } from './config';
-import type { Target } from './target';
+import { REQUEST_FIELDS, requirementsMet, targetFields, type UpscaleParams } from '../contract/request';
+import { present } from '../contract/validate';
+import type { Target } from '../contract/vocabulary';
+import type { SettingKey, UpscaleSettings } from './config';
 import { formatDuration } from '../webview/progress';
 
 export interface JobSpec {
   /** Model id; undefined: the default model setting, else the daemon's default. */
   readonly model?: string;
   readonly target: Target;
+}
+
+/**
+ * The request fields the settings give, by the field table: each setting the editor copies
+ * into every request, left out where it says "the daemon decides" ('auto', '', …).
+ */
+function settingFields(settings: UpscaleSettings): Partial<UpscaleParams> {
+  const fields: Record<string, unknown> = {};
+  for (const [field, spec] of REQUEST_FIELDS) {
+    const setting = spec.setting;
+    if (!setting || setting.copied === false) continue;
+    // The table's setting keys are UpscaleSettings' (extension/config.ts derives them).
+    const value = settings[setting.key as SettingKey];
+    if (value !== setting.unset) fields[field] = value;
+  }
+  // Each value passed the setting's check of its field's kind (readSettings).
+  return fields;
 }
 
 export function upscaleParams(
@@ -19,32 +37,27 @@ export function upscaleParams(
   settings: UpscaleSettings,
   options: { previewWidth?: number } = {},
 ): UpscaleParams {
-  const model = spec.model ?? (settings.defaultModel === '' ? undefined : settings.defaultModel);
-  const { target } = spec;
   const beside = path.resolve(outputFolder) === path.dirname(path.resolve(input));
-  return {
+  const fromSettings = settingFields(settings);
+  const request = present({
+    ...fromSettings,
     input,
     // A trailing separator tells the daemon this is a folder (it may not exist yet when
     // the request is built; the runner creates it first).
-    ...(!beside && { output: outputFolder.endsWith(path.sep) ? outputFolder : outputFolder + path.sep }),
-    template: settings.outputNameTemplate,
-    ...(model !== undefined && { model }),
-    ...(target.kind === 'scale'
-      ? { scale: target.scale }
-      : {
-          ...(target.width !== undefined && { width: target.width }),
-          ...(target.height !== undefined && { height: target.height }),
-        }),
-    ...(settings.tileSize !== 'auto' && { tile: settings.tileSize }),
-    overlap: settings.tileOverlap,
-    ...(settings.outputFormat !== 'same-as-input' && { format: settings.outputFormat }),
-    quality: settings.outputQuality,
-    alpha: settings.alphaHandling,
+    output: beside ? undefined : outputFolder.endsWith(path.sep) ? outputFolder : outputFolder + path.sep,
+    model: spec.model ?? fromSettings.model,
+    ...targetFields(spec.target),
     // The source is never overwritten and clashes get a new name: the daemon's default.
     overwrite: false,
     // Only with a preview panel open: the daemon then sends each finished tile as a PNG.
-    ...(options.previewWidth !== undefined && { previewWidth: options.previewWidth }),
-  };
+    previewWidth: options.previewWidth,
+  });
+  // A setting for a field that means something only with another is sent only with it.
+  return Object.fromEntries(
+    REQUEST_FIELDS.filter(([field]) => request[field] !== undefined && requirementsMet(field, request)).map(
+      ([field]) => [field, request[field]],
+    ),
+  ) as UpscaleParams;
 }
 
 /** "photo.png → photo@4x.png (512×512 → 2048×2048, 2 passes, 2 min 27 s on cpu)": the panel's time format. */

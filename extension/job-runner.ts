@@ -5,10 +5,10 @@
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { ProgressParams, UpscaleResult } from '../daemon/protocol/protocol';
+import type { ProgressParams, UpscaleResult } from '../contract/protocol';
 import type { BatchItem } from './batch';
 import type { DaemonClient } from './client';
-import { isCancelled } from '../daemon/protocol/errors';
+import { isCancelled } from '../contract/errors';
 import { COMMAND_IDS } from './contributions';
 import { describeResult, upscaleParams, type JobSpec } from './job-params';
 import { batchFraction, progressMessage, ProgressMeter } from './progress-text';

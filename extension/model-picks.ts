@@ -1,7 +1,8 @@
 // The rows of the model, scale and activation quick picks, as plain data: label,
 // description and detail for each choice. The quick pick itself (extension/commands.ts)
 // only shows them.
-import type { Activation, ModelInfo } from '../daemon/protocol/protocol';
+import type { ModelInfo } from '../contract/protocol';
+import type { Activation } from '../contract/vocabulary';
 
 export function formatBytes(bytes: number): string {
   if (bytes >= 1e9) return `${(bytes / 1e9).toFixed(1)} GB`;

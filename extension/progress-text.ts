@@ -2,7 +2,7 @@
 // (extension/job-runner.ts) only forwards what these return. The words themselves are the
 // panel's too (webview/progress.ts).
 import * as path from 'node:path';
-import type { ProgressParams } from '../daemon/protocol/protocol';
+import type { ProgressParams } from '../contract/protocol';
 import { progressWords, type ProgressEstimate } from '../webview/progress';
 
 /**

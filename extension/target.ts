@@ -1,17 +1,13 @@
 // What the user typed into "Upscale Image With…" as the target: a scale factor ("4", "4x",
 // "×2.5") or an exact size ("1920x1080", "1920x" for the width alone, "x1080" for the
 // height alone). Pure, so every accepted and refused spelling is unit-tested.
+import type { Target } from '../contract/vocabulary';
+import { MAX_SIDE } from '../contract/limits';
+import { present } from '../contract/validate';
 import { MAX_SCALE } from './config';
-
-export type Target =
-  | { readonly kind: 'scale'; readonly scale: number }
-  | { readonly kind: 'size'; readonly width?: number; readonly height?: number };
 
 export type TargetParse =
   { readonly ok: true; readonly target: Target } | { readonly ok: false; readonly problem: string };
-
-/** Largest side the daemon accepts (MAX_SIDE in daemon/protocol/params.ts). */
-export const MAX_SIDE = 1_000_000;
 
 const NUMBER = String.raw`(\d+(?:\.\d+)?|\.\d+)`;
 const PLAIN = new RegExp(`^${NUMBER}$`);
@@ -43,10 +39,19 @@ function sizeTarget(width: string | undefined, height: string | undefined): Targ
     ok: true,
     target: {
       kind: 'size',
-      ...(width !== undefined && { width: Number(width) }),
-      ...(height !== undefined && { height: Number(height) }),
+      ...present({
+        width: width === undefined ? undefined : Number(width),
+        height: height === undefined ? undefined : Number(height),
+      }),
     },
   };
+}
+
+/** The number a one-group pattern captured. */
+function captured(m: RegExpExecArray): string {
+  const text = m[1];
+  if (text === undefined) throw new Error(`"${m[0]}": the pattern captured no number`);
+  return text;
 }
 
 /**
@@ -58,15 +63,15 @@ export function parseTarget(input: string): TargetParse {
   if (text === '')
     return { ok: false, problem: 'Type a scale such as 4 or 2.5x, or a size such as 1920x1080, 1920x or x1080.' };
   let m: RegExpExecArray | null;
-  if ((m = PLAIN.exec(text))) return scaleTarget(m[1] as string);
+  if ((m = PLAIN.exec(text))) return scaleTarget(captured(m));
   if ((m = BOTH.exec(text))) return sizeTarget(m[1], m[2]);
   if ((m = TRAILING_X.exec(text))) {
     const n = Number(m[1]);
-    return n > MAX_SCALE && Number.isInteger(n) ? sizeTarget(m[1], undefined) : scaleTarget(m[1] as string);
+    return n > MAX_SCALE && Number.isInteger(n) ? sizeTarget(m[1], undefined) : scaleTarget(captured(m));
   }
   if ((m = LEADING_X.exec(text))) {
     const n = Number(m[1]);
-    return n > MAX_SCALE && Number.isInteger(n) ? sizeTarget(undefined, m[1]) : scaleTarget(m[1] as string);
+    return n > MAX_SCALE && Number.isInteger(n) ? sizeTarget(undefined, m[1]) : scaleTarget(captured(m));
   }
   return { ok: false, problem: `"${input.trim()}" is neither a scale (4, 2.5x) nor a size (1920x1080, 1920x, x1080).` };
 }

@@ -8,15 +8,10 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
-import {
-  findEntry,
-  loadCatalogue,
-  manualRoute,
-  OFFICIAL_HOSTS,
-  parseCatalogue,
-  type Catalogue,
-  type CatalogueEntry,
-} from './catalogue';
+import { findEntry, manualRoute, type Catalogue, type CatalogueEntry } from '../contract/catalogue';
+import type { DownloadProgress } from '../contract/protocol';
+import { DaemonError } from '../contract/errors';
+import { catalogueFromEnv } from './catalogue';
 import { driveBaseFromEnv, driveDownloadUrl, openDriveFile } from './drive';
 import { DownloadError, get, isWebPage, looksLikeHtml, type HttpOptions, type Response } from './http';
 import { importModel, writeFilesAtomically } from './import';
@@ -30,17 +25,7 @@ export const SOURCES_FOLDER = 'sources';
 const MAX_ATTEMPTS = 4;
 const PROGRESS_INTERVAL_MS = 100;
 
-export type DownloadPhase = 'connecting' | 'downloading' | 'verifying' | 'converting' | 'done';
-
-export interface DownloadProgress {
-  readonly id: string;
-  readonly phase: DownloadPhase;
-  readonly bytesDone: number;
-  /** Total bytes of the file, when the server or the catalogue says. */
-  readonly bytesTotal: number | null;
-  /** The URL being fetched (after redirects). */
-  readonly url: string;
-}
+type DownloadPhase = DownloadProgress['phase'];
 
 export interface DownloadOptions extends HttpOptions {
   /** The models folder the converted model is registered in. */
@@ -399,17 +384,6 @@ async function fetchToPart(
 
 const inFlight = new Set<string>();
 
-/**
- * The catalogue named by $UPSCALE_CATALOGUE (a JSON file; for tests and mirrors: loopback
- * http URLs are accepted besides the official hosts), else the shipped one.
- */
-export function catalogueFromEnv(env: NodeJS.ProcessEnv = process.env): Catalogue {
-  const file = env.UPSCALE_CATALOGUE;
-  if (!file) return loadCatalogue();
-  const raw = JSON.parse(fs.readFileSync(file, 'utf8')) as unknown;
-  return parseCatalogue(raw, { hosts: [...OFFICIAL_HOSTS, '127.0.0.1', 'localhost'], allowHttp: true });
-}
-
 /** Records the catalogue's credit (authors and release file) in the model's metadata. */
 async function recordCredit(
   modelsDir: string,
@@ -537,6 +511,7 @@ export async function downloadModel(id: string, options: DownloadOptions): Promi
         `${entry.fileName} was downloaded and verified but could not be converted: ${(e as Error).message}`,
         'convert',
         state.finalUrl,
+        e instanceof DaemonError ? e.errorName : undefined,
       );
     }
     options.onProgress?.({ id: entry.id, phase: 'done', bytesDone: bytes, bytesTotal: bytes, url: state.finalUrl });

@@ -6,30 +6,50 @@ import * as http from 'node:http';
 import * as https from 'node:https';
 import * as net from 'node:net';
 import * as tls from 'node:tls';
+import { DaemonError, type ErrorName } from '../contract/errors';
 
 export const MAX_REDIRECTS = 5;
 const IDLE_TIMEOUT_MS = 30_000;
 const USER_AGENT = 'upscale-model-downloader/0.1 (+https://github.com)';
 
+export type DownloadErrorKind =
+  | 'cancelled'
+  | 'http'
+  | 'network'
+  | 'hash'
+  | 'unverified'
+  | 'manual'
+  | 'busy'
+  | 'convert'
+  | 'size'
+  | 'quota'
+  | 'permission';
+
+/** The protocol's code for each kind of failure: a refusal the request can change is InvalidParams, the rest a failed download. */
+const CODE_OF_KIND: Readonly<Record<DownloadErrorKind, ErrorName>> = {
+  cancelled: 'Cancelled',
+  unverified: 'InvalidParams',
+  manual: 'InvalidParams',
+  convert: 'ModelInvalid',
+  http: 'DownloadFailed',
+  network: 'DownloadFailed',
+  hash: 'DownloadFailed',
+  busy: 'DownloadFailed',
+  size: 'DownloadFailed',
+  quota: 'DownloadFailed',
+  permission: 'DownloadFailed',
+};
+
 /** A download failed for a reason the user can act on: the message says what and which URL. */
-export class DownloadError extends Error {
+export class DownloadError extends DaemonError {
+  /** `code` overrides the kind's: a conversion that failed for want of disk is no invalid model. */
   constructor(
     message: string,
-    readonly kind:
-      | 'cancelled'
-      | 'http'
-      | 'network'
-      | 'hash'
-      | 'unverified'
-      | 'manual'
-      | 'busy'
-      | 'convert'
-      | 'size'
-      | 'quota'
-      | 'permission',
+    readonly kind: DownloadErrorKind,
     readonly url?: string,
+    code: ErrorName = CODE_OF_KIND[kind],
   ) {
-    super(message);
+    super(code, message);
     this.name = 'DownloadError';
   }
 }

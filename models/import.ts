@@ -5,7 +5,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
-import type { Activation } from './architectures/types';
+import type { Activation } from '../contract/vocabulary';
 import { describeArch, describeConfig, detectArchitecture, type ArchInfo, type Detected } from './architectures/detect';
 import { readPthBytes } from './readers/pth';
 import { readSafetensors } from './readers/safetensors';
@@ -16,14 +16,9 @@ import { readTfjsModelFiles } from './readers/tfjs';
 import { convertTfjs } from './convert/tfjs';
 import type { StateDict } from './weights/state-dict';
 import { BUILTIN_MODELS } from './builtin';
-import {
-  CONVERTER_VERSION,
-  isValidModelId,
-  metadataPath,
-  onnxPath,
-  type ModelRecord,
-  type RegisteredModel,
-} from './registry';
+import { CONVERTER_VERSION, metadataPath, onnxPath, type ModelRecord, type RegisteredModel } from './registry';
+import { isValidModelId } from '../contract/catalogue';
+import { DaemonError, WRITE_FAILURES } from '../contract/errors';
 import { activationBytesPerPixel } from './onnx/activation-memory';
 import { activationWarnings } from './architectures/compact/activation';
 
@@ -412,25 +407,49 @@ async function withFolderLock<T>(folder: string, task: () => Promise<T>): Promis
   }
 }
 
+/** A failure to read, recognise or convert the file: the file is not a model Upscale can run. */
+function invalidModel(modelPath: string, e: unknown): DaemonError {
+  if (e instanceof DaemonError) return e;
+  const message = e instanceof Error ? e.message : String(e);
+  return new DaemonError('ModelInvalid', message.includes(modelPath) ? message : `${modelPath}: ${message}`, modelPath);
+}
+
+/** A failure to write the converted model: the models folder's fault (a full disk, say), not the model's. */
+function unwritable(modelsDir: string, e: unknown): DaemonError {
+  if (e instanceof DaemonError) return e;
+  const err = e as NodeJS.ErrnoException;
+  const reason = (err.code && WRITE_FAILURES[err.code]) ?? (err.message || String(e)).split('\n')[0];
+  return new DaemonError('OutputNotWritable', `${modelsDir}: cannot write the converted model: ${reason}`, modelsDir);
+}
+
 /**
  * Converts a model file and adds it to `modelsDir` as `<id>.onnx` + `<id>.json`. Importing
  * the same file again returns the existing entry; a different file with the same name gets
- * a numbered id. Nothing is written unless conversion and validation succeed.
+ * a numbered id. Nothing is written unless conversion and validation succeed. Fails with
+ * ModelInvalid when the file cannot be converted, OutputNotWritable when the models folder
+ * cannot take the result.
  */
 export async function importModel(
   modelPath: string,
   modelsDir: string,
   options: ImportOptions = {},
 ): Promise<RegisteredModel> {
-  if (options.id !== undefined && !isValidModelId(options.id)) {
-    throw new Error(
-      `model id '${options.id}' is not valid; expected 1 to 64 lowercase letters, digits, '.', '_' or '-', starting and ending with a letter or digit`,
-    );
+  let converted: ConvertedModel;
+  try {
+    if (options.id !== undefined && !isValidModelId(options.id)) {
+      throw new Error(
+        `model id '${options.id}' is not valid; expected 1 to 64 lowercase letters, digits, '.', '_' or '-', starting and ending with a letter or digit`,
+      );
+    }
+    converted = await convertModel(modelPath, options);
+  } catch (e) {
+    throw invalidModel(modelPath, e);
   }
-  const converted = await convertModel(modelPath, options);
   // Choosing a free id and claiming it must not interleave with another import into the
   // same folder from this process (the daemon serves several clients).
-  return withFolderLock(modelsDir, () => placeModel(modelPath, modelsDir, options, converted));
+  return withFolderLock(modelsDir, () => placeModel(modelPath, modelsDir, options, converted)).catch((e: unknown) => {
+    throw unwritable(modelsDir, e);
+  });
 }
 
 async function placeModel(

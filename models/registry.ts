@@ -2,7 +2,8 @@
 // the models folder), read from the metadata file written beside each ONNX file.
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
-import type { Activation, ActivationSource, ModelTraits } from './architectures/types';
+import type { Activation, ActivationSource } from '../contract/vocabulary';
+import type { ModelTraits } from '../contract/protocol';
 
 /** The metadata file beside each model's ONNX file (`<id>.json` next to `<id>.onnx`). */
 export interface ModelRecord {
@@ -69,13 +70,6 @@ export function describeRequirements(model: Pick<ModelRecord, 'traits' | 'inputM
     t.bf16 ? '' : 'no bf16',
   ].filter((p) => p !== '');
   return parts.length > 0 ? parts.join(', ') : 'any size';
-}
-
-const VALID_ID = /^[a-z0-9](?:[a-z0-9._-]{0,62}[a-z0-9])?$/;
-
-/** 1 to 64 lowercase letters, digits, '.', '_' or '-', starting and ending with a letter or digit, no '..': safe as a file name. */
-export function isValidModelId(id: string): boolean {
-  return VALID_ID.test(id) && !id.includes('..');
 }
 
 export function metadataPath(dir: string, id: string): string {

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { parseCatalogue, type Catalogue, type CatalogueEntry } from '../models/catalogue';
+import { parseCatalogue, type Catalogue, type CatalogueEntry } from '../contract/catalogue';
 
 export const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 

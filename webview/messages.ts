@@ -5,7 +5,8 @@
 // an action and carries no paths or URIs at all; the panel acts only on the files it knows
 // itself. `parseWebviewMessage` is the single gate every incoming message passes through.
 
-import type { JobStage, ProgressParams, Rect } from '../daemon/protocol/protocol';
+import type { JobStage, ProgressParams } from '../contract/protocol';
+import type { Rect } from '../contract/vocabulary';
 import type { ProgressEstimate } from './progress';
 
 // ---------------------------------------------------------------------------------------

@@ -3,7 +3,7 @@
 // notifications. Pure, and free of DOM and Node imports, so both the extension and the
 // webview bundle use it.
 
-import type { JobStage } from '../daemon/protocol/protocol';
+import type { JobStage } from '../contract/protocol';
 
 /** Hours, minutes and seconds in the one style used everywhere: "47 s", "2 min 27 s", "1 h 3 min". */
 function clockText(seconds: number): string {

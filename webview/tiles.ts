@@ -6,7 +6,7 @@
 // the webview draws into is in preview-space pixels, and is shown stretched over the
 // display space (output pixels) — see view.ts.
 
-import type { Rect } from '../daemon/protocol/protocol';
+import type { Rect } from '../contract/vocabulary';
 import type { Size } from './view';
 
 /**

@@ -2,11 +2,11 @@
 // beside the target, the sidecar written when asked for, and both moved into place. A
 // failure removes what it wrote, so nothing partial is left.
 import * as fs from 'node:fs/promises';
-import { DaemonError } from '../protocol/errors';
-import type { ExecutionProvider, UpscaleTimings } from '../protocol/protocol';
+import { DaemonError, throwIfCancelled, WRITE_FAILURES } from '../../contract/errors';
+import type { UpscaleTimings } from '../../contract/protocol';
+import type { ExecutionProvider } from '../../contract/vocabulary';
 import { encodeImage } from '../image/encode';
 import type { Raster, SourceInfo } from '../image/types';
-import { throwIfCancelled } from './cancel';
 import type { JobPlan, OutputChoice, PipelineRequest } from './job-plan';
 import { checkNamedOutput, freePath, NameTaken, partialPath, placeFile } from './output-path';
 import {
@@ -26,6 +26,8 @@ export interface Commit {
   readonly request: PipelineRequest;
   readonly jobId: string;
   readonly signal: AbortSignal;
+  /** Told each temporary file before it is written (the daemon's journal, daemon/temp-files.ts). */
+  readonly temporaryFile?: (file: string) => void;
   /** What the sidecar records beyond the plan, when one is asked for. */
   readonly record: RecordFacts | null;
 }
@@ -50,6 +52,7 @@ export interface Committed {
 export async function commitOutput(c: Commit): Promise<Committed> {
   const { plan, request: req } = c;
   const temp = partialPath(plan.output.file, c.jobId);
+  c.temporaryFile?.(temp);
   let file = plan.output.file;
   let sidecarTemp: string | null = null;
   try {
@@ -63,6 +66,7 @@ export async function commitOutput(c: Commit): Promise<Committed> {
     const wanted = await claimOutput(plan.output, req);
     if (c.record !== null) {
       sidecarTemp = partialPath(sidecarPathFor(wanted), c.jobId);
+      c.temporaryFile?.(sidecarTemp);
       await writeSidecar(sidecarTemp, await sidecarRecord(c, c.record, wanted));
     }
     // In the rare race with another writer the image may land under a later free name;
@@ -157,18 +161,10 @@ async function sidecarRecord(c: Commit, facts: RecordFacts, output: string): Pro
   };
 }
 
-/** What a user can do about a failed write, by errno (libvips' own failures carry one too: see EncodeWriteError). */
-const WRITE_FAILURES: Readonly<Record<string, string>> = {
-  ENOSPC: 'the disk is full',
-  EACCES: 'permission denied',
-  EPERM: 'permission denied',
-  EROFS: 'the file system is read-only',
-  EDQUOT: 'the disk quota is exceeded',
-};
-
 function writeError(file: string, e: unknown): DaemonError {
   if (e instanceof DaemonError) return e;
   if (e instanceof NameTaken) return new DaemonError('OutputNotWritable', e.message, e.file);
+  // libvips' own failures carry an errno too (see EncodeWriteError).
   const err = e as NodeJS.ErrnoException;
   const reason = (err.code && WRITE_FAILURES[err.code]) ?? (err.message || String(e)).split('\n')[0];
   return new DaemonError('OutputNotWritable', `${file}: cannot write the output: ${reason}`, file);

@@ -4,10 +4,17 @@
 // system said about the output's place go in; the plan, or a DaemonError naming the
 // problem, comes out. A dry run returns its summary, and the sidecar records it.
 import * as path from 'node:path';
-import { DaemonError } from '../protocol/errors';
-import { DEFAULT_PADDING } from '../protocol/protocol';
-import type { AlphaMode, OutputFormat, Padding, PlannedPass, UpscalePlan } from '../protocol/protocol';
-import { parseBackground, type Rgba } from '../protocol/params';
+import { DaemonError } from '../../contract/errors';
+import { DEFAULT_OVERLAP } from '../../contract/limits';
+import type { PlannedPass, UpscalePlan } from '../../contract/protocol';
+import { parseBackground, type Rgba } from '../../contract/request';
+import {
+  DEFAULT_PADDING,
+  type AlphaMode,
+  type OutputFormat,
+  type Padding,
+  type Target,
+} from '../../contract/vocabulary';
 import {
   ALPHA_FORMATS,
   SIXTEEN_BIT_FORMATS,
@@ -15,11 +22,11 @@ import {
   extensionFor,
   formatForName,
   outputFormatFor,
-} from '../image/formats';
+} from '../../contract/formats';
+import { applyTemplate, DEFAULT_TEMPLATE, templateExtension } from '../../contract/naming';
 import type { ImageHeader } from '../image/types';
-import { planPasses, type PassPlan, type Size, type Target } from './plan';
+import { planPasses, type PassPlan, type Size } from './plan';
 import { passGrid } from './tiled-pass';
-import { applyTemplate, DEFAULT_TEMPLATE, templateExtension } from './output-path';
 import { autoMaxCore, chooseTile } from './tile-size';
 
 export interface PipelineRequest {
@@ -35,6 +42,8 @@ export interface PipelineRequest {
   readonly alpha: AlphaMode;
   readonly overwrite: boolean;
   readonly previewWidth?: number;
+  /** With previewWidth: a preview every this many finished tiles of a pass, and its last. */
+  readonly previewEvery?: number;
   /** Padding colour for fit 'contain': `#rrggbb`, `#rgb` or `transparent`. */
   readonly background?: string;
   readonly padding?: Padding;
@@ -119,8 +128,6 @@ export interface JobPlan {
   readonly summary: UpscalePlan;
 }
 
-/** Context added on each side of a tile, in input pixels (Real-ESRGAN's tile_pad). */
-export const DEFAULT_OVERLAP = 16;
 /**
  * Mirrored border around the image with `padding: 'reflect'`, in input pixels. Not the
  * default: a whole-image run with it is no longer the model's own output, and on five
@@ -129,8 +136,6 @@ export const DEFAULT_OVERLAP = 16;
  * and 0.3 dB behind in one (`npm run bench -- --only border`).
  */
 export const EDGE_PAD = 4;
-/** Smallest tile the out-of-memory fallback splits down to. */
-export const MIN_TILE = 32;
 /** Largest output raster: one typed array, which Node 20 limits to 2^32 bytes. */
 export const MAX_RASTER_BYTES = 2 ** 32;
 

@@ -1,12 +1,14 @@
 // Progress of one job as the protocol reports it: the stage, pass k of n, tiles done of
 // total with the finished tile's rectangle, an ETA from measured tile throughput, and,
-// when asked for, each finished tile as a small PNG in the final output's geometry.
-import type { ProgressParams, Rect } from '../protocol/protocol';
+// when asked for, every Nth finished tile (and a pass's last) as a small PNG in the final
+// output's geometry.
+import type { ProgressParams } from '../../contract/protocol';
+import type { Rect } from '../../contract/vocabulary';
 import { encodePreview } from '../image/encode';
 import { item } from '../image/checked';
 import type { PlanarImage, Raster } from '../image/types';
 import { EtaTracker, type ThroughputMemory, type Work } from './eta';
-import type { JobPlan, PassLayout } from './job-plan';
+import type { JobPlan, PassLayout, PipelineRequest } from './job-plan';
 import { resizeLanczos } from './lanczos';
 import type { PassHooks, PlaneKind } from './passes';
 import { quantisePlanes } from './quantise';
@@ -26,7 +28,8 @@ export class JobProgress {
     private plan: JobPlan,
     private readonly provider: string,
     memory: ThroughputMemory,
-    private readonly previewWidth: number | undefined,
+    /** The request's previewWidth and previewEvery. */
+    private readonly preview: Pick<PipelineRequest, 'previewWidth' | 'previewEvery'>,
     now: () => number,
   ) {
     this.eta = new EtaTracker(memory, this.work(), now);
@@ -70,8 +73,10 @@ export class JobProgress {
     this.eta.tileDone(p);
     const update = this.withEta({ ...this.passUpdate(p), done, tile: tile.rect });
     const { width } = this.plan.geometry.final;
-    const scale = this.previewWidth ? Math.min(1, this.previewWidth / width) : 0;
-    if (scale === 0 || plane !== 'rgb') {
+    const { previewWidth, previewEvery = 1 } = this.preview;
+    const scale = previewWidth ? Math.min(1, previewWidth / width) : 0;
+    const previewed = tile.done % previewEvery === 0 || tile.done === tile.total;
+    if (scale === 0 || plane !== 'rgb' || !previewed) {
       this.sent = this.sent.then(() => this.send(update));
       return;
     }

@@ -1,64 +1,9 @@
-// Where a job's result goes: the template, the folder, and what happens on a name clash:
-// a name the program chose gets " (2)", a name the user gave is kept or refused.
+// Where a job's result goes on disk and what happens on a name clash: a name the program
+// chose gets " (2)" (contract/naming.ts), a name the user gave is kept or refused.
 import { constants as fsConstants } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
-
-export const DEFAULT_TEMPLATE = '{name}@{scale}x.{ext}';
-
-export interface NameParts {
-  readonly name: string;
-  readonly scale: number;
-  readonly width: number;
-  readonly height: number;
-  readonly model: string;
-  readonly ext: string;
-}
-
-/** The fields an output template may use, as `{field}`. */
-export const TEMPLATE_FIELDS = ['name', 'scale', 'width', 'height', 'model', 'ext'] as const;
-
-/** Formats a scale for a file name: 4 -> "4", 2.5 -> "2.5", 1.3333 -> "1.33". */
-export function scaleLabel(scale: number): string {
-  return String(Math.round(scale * 100) / 100);
-}
-
-/** Fills the template; rejects unknown fields and names that would leave the folder. */
-export function applyTemplate(template: string, parts: NameParts): string {
-  const result = template.replace(/\{([^}]*)\}/g, (_, field: string) => {
-    if (!(TEMPLATE_FIELDS as readonly string[]).includes(field)) {
-      throw new Error(
-        `output template '${template}' has unknown field {${field}}; expected ${TEMPLATE_FIELDS.map((f) => `{${f}}`).join(' ')}`,
-      );
-    }
-    const value = parts[field as (typeof TEMPLATE_FIELDS)[number]];
-    return typeof value === 'number' ? (field === 'scale' ? scaleLabel(value) : String(value)) : value;
-  });
-  if (result.length === 0 || result.includes('/') || result.includes('\\') || result === '.' || result === '..') {
-    throw new Error(`output template '${template}' gives '${result}', which is not a plain file name`);
-  }
-  return result;
-}
-
-/**
- * The extension a template gives its names: the literal one after its last field ('.png' in
- * '{name}-big.png'), '{ext}' when the format's own extension is filled in, or '' for none.
- * Read from the template, not from a filled-in name, whose fields may hold dots
- * ('my.photo', a scale of 2.5).
- */
-export function templateExtension(template: string): string {
-  const tail = template.slice(template.lastIndexOf('}') + 1);
-  const dot = tail.lastIndexOf('.');
-  if (dot >= 0) return tail.slice(dot);
-  return tail === '' && template.endsWith('{ext}') ? '{ext}' : '';
-}
-
-/** `photo@4x.png` -> `photo@4x (2).png`, `(3)`, … until the name is free. */
-export function candidateName(file: string, attempt: number): string {
-  if (attempt <= 1) return file;
-  const ext = path.extname(file);
-  return `${file.slice(0, file.length - ext.length)} (${attempt})${ext}`;
-}
+import { candidateName } from '../../contract/naming';
 
 async function exists(file: string): Promise<boolean> {
   try {
@@ -166,13 +111,9 @@ export async function placeFile(
 }
 
 /**
- * The temporary file a job encodes into before renaming it over `output`. Clients that
- * outlive a killed daemon remove it by this name.
+ * The temporary file a job encodes into before renaming it over `output`; a daemon killed
+ * before the rename leaves it to the next one to remove (daemon/temp-files.ts).
  */
 export function partialPath(output: string, jobId: string): string {
   return path.join(path.dirname(output), `.${path.basename(output)}.${jobId}.partial`);
-}
-
-export function isPartialOf(fileName: string, jobId: string): boolean {
-  return fileName.startsWith('.') && fileName.endsWith(`.${jobId}.partial`);
 }

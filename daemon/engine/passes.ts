@@ -10,7 +10,8 @@ import type { PlanarImage, Raster } from '../image/types';
 import { fitWindow, resizeLanczos } from './lanczos';
 import { fillChannel, quantisePlanes, quantiseSample } from './quantise';
 import { runTiledPass, type RowSink, type TileDone, type TileInference } from './tiled-pass';
-import { MIN_TILE, type JobPlan, type PassLayout } from './job-plan';
+import { MIN_TILE } from '../../contract/limits';
+import type { JobPlan, PassLayout } from './job-plan';
 import type { Size } from './plan';
 
 /**

@@ -5,12 +5,12 @@
 // read and written here and in commit.ts only.
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
-import { DaemonError } from '../protocol/errors';
-import type { ExecutionProvider, UpscaleResult, UpscaleTimings } from '../protocol/protocol';
+import { DaemonError, throwIfCancelled } from '../../contract/errors';
+import type { UpscaleResult, UpscaleTimings } from '../../contract/protocol';
+import type { ExecutionProvider } from '../../contract/vocabulary';
 import { decodeImage, readImageHeader, type ImageFileHeader } from '../image/decode';
 import type { DecodedImage, SourceInfo } from '../image/types';
 import type { TileInference } from './tiled-pass';
-import { throwIfCancelled } from './cancel';
 import { ThroughputMemory } from './eta';
 import { JobProgress, type ProgressUpdate } from './job-progress';
 import { runPasses, type Planes } from './passes';
@@ -33,9 +33,11 @@ export interface PipelineContext {
   readonly provider: ExecutionProvider;
   /** Loads (or finds resident) the model's session; called after the input checks pass. */
   readonly load: () => Promise<TileInference>;
-  /** Aborted when the job is cancelled: checked between tiles and between stages. */
+  /** The request's: aborted when it is cancelled, and the job then stops before its next tile or stage. */
   readonly signal: AbortSignal;
   readonly progress: (update: ProgressUpdate) => void;
+  /** Told each temporary file before it is written, so that a daemon killed mid-write has it removed by the next one (daemon/temp-files.ts). */
+  readonly temporaryFile?: (file: string) => void;
   readonly limits: JobLimits;
   /** Tile throughput remembered across jobs (default: one per daemon process). */
   readonly throughput?: ThroughputMemory;
@@ -118,38 +120,7 @@ function jobResult(
   };
 }
 
-/**
- * What service.ts passes today: a checkpoint that throws once jobs.ts has marked the job
- * cancelled. The queue is moving to an AbortSignal (the `contract` branch); until then
- * runPipeline takes either, and withSignal is the one place that knows the checkpoint.
- */
-export type CheckpointContext = Omit<PipelineContext, 'signal'> & { readonly checkpoint: () => void };
-
-function withSignal(ctx: PipelineContext | CheckpointContext): PipelineContext {
-  if (!('checkpoint' in ctx)) return ctx;
-  const { checkpoint, ...rest } = ctx;
-  // jobs.ts marks a cancelled job without an event to listen to, so the signal asks the
-  // checkpoint each time it is read (the engine reads it before every tile and stage).
-  const controller = new AbortController();
-  Object.defineProperty(controller.signal, 'aborted', {
-    get: () => {
-      try {
-        checkpoint();
-        return false;
-      } catch (e) {
-        controller.abort(e);
-        return true;
-      }
-    },
-  });
-  return { ...rest, signal: controller.signal };
-}
-
-export async function runPipeline(
-  req: PipelineRequest,
-  context: PipelineContext | CheckpointContext,
-): Promise<UpscaleResult> {
-  const ctx = withSignal(context);
+export async function runPipeline(req: PipelineRequest, ctx: PipelineContext): Promise<UpscaleResult> {
   const now = ctx.now ?? (() => performance.now());
   const started = now();
   await checkInput(req.input);
@@ -176,7 +147,7 @@ async function runJob(
 ): Promise<UpscaleResult> {
   const { now, started } = clock;
   const memory = ctx.throughput ?? daemonThroughput;
-  const progress = new JobProgress(ctx.progress, planned, ctx.provider, memory, req.previewWidth, now);
+  const progress = new JobProgress(ctx.progress, planned, ctx.provider, memory, req, now);
   progress.started('decode');
   const decodeStart = now();
   const { source, planes } = planesOf(await decodeImage(header, { maxInputPixels: ctx.limits.maxInputPixels }));
@@ -208,8 +179,8 @@ async function runJob(
     daemonVersion: ctx.daemonVersion ?? 'unknown',
     timings,
   };
-  const { jobId, signal } = ctx;
-  const out = await commitOutput({ raster, source, plan, request: req, jobId, signal, record });
+  const { jobId, signal, temporaryFile } = ctx;
+  const out = await commitOutput({ raster, source, plan, request: req, jobId, signal, temporaryFile, record });
   const final = timings();
   progress.finishing('done');
   const sidecar = out.sidecarPath !== undefined ? { sidecarPath: out.sidecarPath } : {};

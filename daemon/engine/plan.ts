@@ -1,15 +1,10 @@
 // The pass plan: how many model passes reach a target, and the final resize. Pure.
+import type { Fit, Target } from '../../contract/vocabulary';
 
 export interface Size {
   readonly width: number;
   readonly height: number;
 }
-
-export type Fit = 'cover' | 'contain' | 'fill';
-
-export type Target =
-  | { readonly kind: 'scale'; readonly scale: number }
-  | { readonly kind: 'size'; readonly width?: number; readonly height?: number; readonly fit?: Fit };
 
 export const MAX_PASSES = 3;
 

@@ -8,7 +8,7 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
-import type { UpscalePlan, UpscaleTimings } from '../protocol/protocol';
+import type { UpscalePlan, UpscaleTimings } from '../../contract/protocol';
 
 export const SIDECAR_FORMAT = 'upscale-sidecar/1';
 

@@ -10,10 +10,9 @@
 import { axisSpans, type Span } from './tiles';
 import { axisBlend } from './blend';
 import { blendRows, type HeldTile } from './composite';
-import { throwIfCancelled } from './cancel';
 import { item, outside } from '../image/checked';
-import { DaemonError } from '../protocol/errors';
-import type { Rect } from '../protocol/protocol';
+import { DaemonError, throwIfCancelled } from '../../contract/errors';
+import type { Rect } from '../../contract/vocabulary';
 import type { PlanarImage } from '../image/types';
 
 /** Runs the model on one NCHW tile (batch 1). */

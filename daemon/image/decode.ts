@@ -2,7 +2,7 @@ import { promises as fs } from 'node:fs';
 import sharp from 'sharp';
 import { bleedColour } from './alpha';
 import { outside } from './checked';
-import { DaemonError } from '../protocol/errors';
+import { DaemonError } from '../../contract/errors';
 import { BmpFormatError, decodeBmp, isBmp, readBmpHeader } from './bmp';
 import type { DecodedImage, DecodeLimits, ImageHeader, SourceInfo } from './types';
 

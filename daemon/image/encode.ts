@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import sharp from 'sharp';
 import { item } from './checked';
-import { ALPHA_FORMATS, SIXTEEN_BIT_FORMATS, checkOutputSize, formatDisplayName } from './formats';
+import { ALPHA_FORMATS, SIXTEEN_BIT_FORMATS, checkOutputSize, formatDisplayName } from '../../contract/formats';
 import type { EncodeResult, EncodeTarget, OutputFormat, Raster, SourceInfo } from './types';
 
 const DEFAULT_QUALITY: Readonly<Record<'jpg' | 'webp' | 'avif', number>> = {

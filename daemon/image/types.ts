@@ -1,4 +1,4 @@
-import type { OutputFormat } from '../protocol/protocol';
+import type { OutputFormat } from '../../contract/vocabulary';
 
 export type { OutputFormat };
 

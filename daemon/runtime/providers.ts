@@ -5,7 +5,8 @@
 import * as os from 'node:os';
 import * as ort from 'onnxruntime-node';
 import { GraphBuilder, attr } from '../../models/onnx/graph';
-import type { ExecutionProvider, ExecutionProviderChoice, ProviderStatus } from '../protocol/protocol';
+import type { ProviderStatus } from '../../contract/protocol';
+import type { ExecutionProvider, ExecutionProviderChoice } from '../../contract/vocabulary';
 
 /** The order `auto` tries accelerators in; CPU always works and comes last. */
 const AUTO_ORDER: readonly ExecutionProvider[] = ['cuda', 'dml', 'coreml', 'webgpu'];

@@ -2,7 +2,7 @@
 // the estimated memory of all resident sessions exceeds the budget.
 import * as ort from 'onnxruntime-node';
 import { sessionOptions } from './providers';
-import type { ExecutionProvider } from '../protocol/protocol';
+import type { ExecutionProvider } from '../../contract/vocabulary';
 
 /** Resident memory per byte of ONNX weights (weights plus prepacked copies and arenas). */
 const MEMORY_PER_WEIGHT_BYTE = 3;

@@ -15,7 +15,7 @@
 
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { ProgressParams, UpscaleResult } from '../../daemon/protocol/protocol';
+import type { ProgressParams, UpscaleResult } from '../../contract/protocol';
 import {
   parseWebviewMessage,
   type JobView,

@@ -4,7 +4,8 @@
 // entry recognises get the list of what is supported.
 import type { StateDict } from '../weights/state-dict';
 import { describeKeys, satisfies } from '../weights/keys';
-import type { ActivationChoice, ModelTraits, Params } from './types';
+import type { ModelTraits } from '../../contract/protocol';
+import type { ActivationChoice, Params } from './types';
 import { NotConvertedError } from './refusals';
 import type { Recognised } from './recognised';
 import {

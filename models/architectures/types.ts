@@ -3,11 +3,10 @@
 // its ONNX graph. registry.ts lists the modules; everything else derives from that list.
 import type { StateDict } from '../weights/state-dict';
 import type { KeyCondition } from '../weights/keys';
-import type { Activation, ActivationSource, ModelTraits } from '../../daemon/protocol/protocol';
-
-// Activations (SRVGGNetCompact's act_type) and who decided one, and what a model needs:
-// the protocol's types, so a model's metadata and what clients are told cannot drift apart.
-export type { Activation, ActivationSource, ModelTraits } from '../../daemon/protocol/protocol';
+// Activations (SRVGGNetCompact's act_type) and who decided one, and what a model needs, are
+// the contract's, so a model's metadata and what clients are told cannot drift apart.
+import type { Activation, ActivationSource } from '../../contract/vocabulary';
+import type { ModelTraits } from '../../contract/protocol';
 
 export interface ActivationChoice {
   readonly activation: Activation;

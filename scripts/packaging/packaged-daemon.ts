@@ -4,8 +4,10 @@
 // or another architecture's Node under an emulator (see qemu.ts).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { spawnDaemon } from '../../daemon/protocol/connection';
-import type { UpscaleParams, UpscaleResult } from '../../daemon/protocol/protocol';
+import { spawnDaemon } from '../../contract/rpc/connection';
+import { Notifications, Requests } from '../../contract/methods';
+import type { UpscaleResult } from '../../contract/protocol';
+import type { UpscaleParams } from '../../contract/request';
 
 /** How to start Node: `command ...args script daemon`. */
 export interface NodeRuntime {
@@ -48,14 +50,14 @@ export async function upscaleWithPackage(
     },
   );
   try {
-    await daemon.connection.request('initialize', { clientName: 'package-check', provider: 'cpu' });
-    return await daemon.connection.request('upscale', params);
+    await daemon.connection.request(Requests.initialize, { clientName: 'package-check', provider: 'cpu' });
+    return await daemon.connection.request(Requests.upscale, params);
   } catch (e) {
     throw new Error(`the packaged daemon under ${runtime.label} failed: ${(e as Error).message}\n${stderr.join('')}`);
   } finally {
     if (daemon.process.exitCode === null && daemon.process.signalCode === null) {
-      await daemon.connection.request('shutdown', {}).catch(() => undefined);
-      daemon.connection.notify('exit', {});
+      await daemon.connection.request(Requests.shutdown, {}).catch(() => undefined);
+      daemon.connection.notify(Notifications.exit, {});
     }
     await daemon.exited;
   }

@@ -4,8 +4,8 @@
 // not grow over the second half of the messages by more than 10%.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { frame } from '../../daemon/protocol/framing';
-import { ErrorCode } from '../../daemon/protocol/protocol';
+import { frame } from '../../contract/rpc/framing';
+import { ErrorCode } from '../../contract/errors';
 import { CheckFailed, Prng, RawDaemon, check, countCrash, dir, ensure, note, rssBytes, sleep, tally } from './harness';
 import { noisePng } from './craft';
 

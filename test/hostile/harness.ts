@@ -6,8 +6,8 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { FrameParser, frame } from '../../daemon/protocol/framing';
-import type { ProgressParams } from '../../daemon/protocol/protocol';
+import { FrameParser, frame } from '../../contract/rpc/framing';
+import type { ProgressParams } from '../../contract/protocol';
 
 export const REPO_ROOT = process.cwd();
 export const DAEMON_ENTRY = path.join(REPO_ROOT, 'out', 'daemon', 'upscale.js');

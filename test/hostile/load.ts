@@ -6,7 +6,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import sharp from 'sharp';
-import { ErrorCode, type ProgressParams } from '../../daemon/protocol/protocol';
+import { type ProgressParams } from '../../contract/protocol';
+import { ErrorCode } from '../../contract/errors';
 import {
   CheckFailed,
   Prng,

@@ -6,8 +6,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import sharp from 'sharp';
-import { ErrorCode } from '../../daemon/protocol/protocol';
-import { isPartialOf } from '../../daemon/engine/output-path';
+import { ErrorCode } from '../../contract/errors';
 import { builtinModelsDir } from '../../models/paths';
 import {
   CheckFailed,
@@ -700,43 +699,45 @@ async function faults(modelsDir: string, mainDaemon: RawDaemon): Promise<void> {
   const env = { UPSCALE_MODELS_DIR: modelsDir };
 
   for (const stage of ['infer', 'encode'] as const) {
-    await check(C, `SIGKILL during ${stage}: source untouched, no output; a new daemon works`, async () => {
-      tally(C).tried++;
-      const before = snapshot(folder);
-      const k = new RawDaemon(env);
-      const { id, reply } = k.request('upscale', { input: srcFile, ...LONG_JOB });
-      const reached = await k.waitProgress(
-        (p) => p.requestId === id && (stage === 'infer' ? p.stage === 'infer' && p.done >= 1 : p.stage === 'encode'),
-        180000,
-      );
-      ensure(reached, `the job never reached ${stage}`);
-      k.process.kill('SIGKILL');
-      await k.exited;
-      await reply;
-      const after = snapshot(folder);
-      const appeared = [...after.keys()].filter((n) => !before.has(n));
-      for (const name of appeared) {
-        if (isPartialOf(name, reached.jobId)) {
-          note(`SIGKILL during ${stage}: left ${name} (the client removes it by this name: isPartialOf matches)`);
-          fs.rmSync(path.join(folder, name));
-        } else if (name === 'photo@4x.png') {
-          const meta = await sharp(path.join(folder, name)).metadata();
-          ensure(meta.width === 448, 'a half-written output is in place');
-          note(`SIGKILL during ${stage}: the job had already finished its rename`);
-          fs.rmSync(path.join(folder, name));
-        } else {
-          totals.lost++;
-          throw new CheckFailed(`unexpected file after the kill: ${name}`);
+    await check(
+      C,
+      `SIGKILL during ${stage}: source untouched, no output; a new daemon removes what it left, and works`,
+      async () => {
+        tally(C).tried++;
+        const before = snapshot(folder);
+        const k = new RawDaemon(env);
+        const { id, reply } = k.request('upscale', { input: srcFile, ...LONG_JOB });
+        const reached = await k.waitProgress(
+          (p) => p.requestId === id && (stage === 'infer' ? p.stage === 'infer' && p.done >= 1 : p.stage === 'encode'),
+          180000,
+        );
+        ensure(reached, `the job never reached ${stage}`);
+        k.process.kill('SIGKILL');
+        await k.exited;
+        await reply;
+        // The next daemon removes what the killed one was writing (daemon/temp-files.ts).
+        const fresh = new RawDaemon(env);
+        const r = expectOk(await fresh.call('upscale', { input: srcFile, scale: 2 }));
+        fs.rmSync(r.outputPath);
+        const after = snapshot(folder);
+        const appeared = [...after.keys()].filter((n) => !before.has(n));
+        for (const name of appeared) {
+          if (name === 'photo@4x.png') {
+            const meta = await sharp(path.join(folder, name)).metadata();
+            ensure(meta.width === 448, 'a half-written output is in place');
+            note(`SIGKILL during ${stage}: the job had already finished its rename`);
+            fs.rmSync(path.join(folder, name));
+          } else {
+            totals.lost++;
+            throw new CheckFailed(`after the kill and a new daemon's start, ${name} is still there`);
+          }
         }
-      }
-      ensureUnchanged(before, snapshot(folder), 'the folder');
-      const fresh = new RawDaemon(env);
-      const r = expectOk(await fresh.call('upscale', { input: srcFile, scale: 2 }));
-      fs.rmSync(r.outputPath);
-      await fresh.stop();
-      ensure(fresh.exitInfo?.code === 0, `the fresh daemon exited ${JSON.stringify(fresh.exitInfo)}`);
-      countCrash(fresh, true);
-    });
+        ensureUnchanged(before, snapshot(folder), 'the folder');
+        await fresh.stop();
+        ensure(fresh.exitInfo?.code === 0, `the fresh daemon exited ${JSON.stringify(fresh.exitInfo)}`);
+        countCrash(fresh, true);
+      },
+    );
   }
 
   for (const stage of ['infer', 'encode'] as const) {
@@ -805,6 +806,32 @@ async function faults(modelsDir: string, mainDaemon: RawDaemon): Promise<void> {
       ensureUnchanged(before, snapshot(small), 'the small disk');
       const ok = expectOk(await mainDaemon.call('upscale', { input: srcFile, output: dir('fills-ok'), scale: 1.5 }));
       fs.rmSync(ok.outputPath);
+    });
+  }
+
+  // A models folder on a full disk: the import fails for the folder, not for the model.
+  const fullModels = dir('models-full');
+  if (tryMount(fullModels, 'size=64k')) {
+    mounts.push(fullModels);
+    await check(C, 'a model imported into a full models folder: OutputNotWritable, not ModelInvalid', async () => {
+      tally(C).tried++;
+      const t = new RawDaemon({ UPSCALE_MODELS_DIR: fullModels });
+      try {
+        const file = path.join(dir('models-full-src'), 'big-x4.onnx');
+        fs.copyFileSync(path.join(builtinModelsDir(), 'realesr-general-x4v3.onnx'), file);
+        const before = snapshot(fullModels);
+        const r = await t.call('models/import', { path: file });
+        ensure(r.error, 'the import succeeded on a 64 KiB disk');
+        ensure(
+          r.error.code === ErrorCode.OutputNotWritable && /disk is full/.test(r.error.message),
+          `${r.error.code}: ${r.error.message}`,
+        );
+        tally(C).expectedErrors++;
+        ensureUnchanged(before, snapshot(fullModels), 'the full models folder');
+      } finally {
+        t.process.kill('SIGKILL');
+        await t.exited;
+      }
     });
   }
 }

@@ -5,9 +5,10 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import sharp from 'sharp';
-import { spawnDaemon, type SpawnedDaemon } from '../../daemon/protocol/connection';
-import type { ProgressParams } from '../../daemon/protocol/protocol';
+import { spawnDaemon, type SpawnedDaemon } from '../../contract/rpc/connection';
+import type { ProgressParams } from '../../contract/protocol';
 import { REPO_ROOT } from '../fixtures';
+import { Requests, Notifications } from '../../contract/methods';
 
 export const DAEMON_ENTRY = path.join(REPO_ROOT, 'out', 'daemon', 'upscale.js');
 
@@ -28,15 +29,15 @@ export function startDaemon(env: NodeJS.ProcessEnv = {}): TestDaemon {
     onStderr: (t) => stderr.push(t),
   });
   const progress: ProgressParams[] = [];
-  spawned.connection.on('$/progress', (p) => progress.push(p));
+  spawned.connection.on(Notifications.progress, (p) => progress.push(p));
   return {
     ...spawned,
     progress,
     stderr,
     async stop() {
       if (spawned.process.exitCode === null && spawned.process.signalCode === null) {
-        await spawned.connection.request('shutdown', {}).catch(() => undefined);
-        spawned.connection.notify('exit', {});
+        await spawned.connection.request(Requests.shutdown, {}).catch(() => undefined);
+        spawned.connection.notify(Notifications.exit, {});
       }
       await spawned.exited;
     },

@@ -5,9 +5,10 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import sharp from 'sharp';
-import { FrameParser, frame } from '../../daemon/protocol/framing';
-import { DaemonError } from '../../daemon/protocol/errors';
+import { FrameParser, frame } from '../../contract/rpc/framing';
+import { DaemonError } from '../../contract/errors';
 import { startDaemon, tempDir, writeTestImage, type TestDaemon } from './daemon-harness';
+import { Requests, Notifications } from '../../contract/methods';
 
 let daemon: TestDaemon;
 let dir: string;
@@ -56,7 +57,7 @@ async function expectError(p: Promise<unknown>, name: string, pattern: RegExp): 
 }
 
 test('initialize reports the version, providers with reasons, and the active provider', async () => {
-  const r = await daemon.connection.request('initialize', { clientName: 'test' });
+  const r = await daemon.connection.request(Requests.initialize, { clientName: 'test' });
   assert.equal(r.protocolVersion, 1);
   assert.equal(r.activeProvider, 'cpu');
   const cpu = r.providers.find((p) => p.provider === 'cpu');
@@ -67,28 +68,28 @@ test('initialize reports the version, providers with reasons, and the active pro
 });
 
 test('models/list, models/load (cold then warm), models/unload', async () => {
-  const { models } = await daemon.connection.request('models/list', {});
+  const { models } = await daemon.connection.request(Requests.modelsList, {});
   const ids = models.map((m) => m.id);
   assert.ok(ids.includes('realesr-general-x4v3') && ids.includes('realesrgan-x4plus'));
   const general = models.find((m) => m.id === 'realesr-general-x4v3');
   assert.equal(general?.scale, 4);
   assert.equal(general?.license, 'BSD-3-Clause');
-  const cold = await daemon.connection.request('models/load', { id: 'realesr-general-x4v3' });
+  const cold = await daemon.connection.request(Requests.modelsLoad, { id: 'realesr-general-x4v3' });
   assert.equal(cold.cached, false);
-  const warm = await daemon.connection.request('models/load', { id: 'realesr-general-x4v3' });
+  const warm = await daemon.connection.request(Requests.modelsLoad, { id: 'realesr-general-x4v3' });
   assert.equal(warm.cached, true);
-  const listed = await daemon.connection.request('models/list', {});
+  const listed = await daemon.connection.request(Requests.modelsList, {});
   assert.equal(listed.models.find((m) => m.id === 'realesr-general-x4v3')?.loaded, true);
-  assert.deepEqual(await daemon.connection.request('models/unload', { id: 'realesr-general-x4v3' }), {
+  assert.deepEqual(await daemon.connection.request(Requests.modelsUnload, { id: 'realesr-general-x4v3' }), {
     id: 'realesr-general-x4v3',
     unloaded: true,
   });
-  assert.deepEqual(await daemon.connection.request('models/unload', { id: 'realesr-general-x4v3' }), {
+  assert.deepEqual(await daemon.connection.request(Requests.modelsUnload, { id: 'realesr-general-x4v3' }), {
     id: 'realesr-general-x4v3',
     unloaded: false,
   });
   await expectError(
-    daemon.connection.request('models/load', { id: 'nope' }),
+    daemon.connection.request(Requests.modelsLoad, { id: 'nope' }),
     'ModelNotFound',
     /no model 'nope'; installed: .*realesr-general-x4v3/,
   );
@@ -97,7 +98,7 @@ test('models/list, models/load (cold then warm), models/unload', async () => {
 test('upscale writes name@4x.png beside the input, with progress for every tile', async () => {
   daemon.progress.length = 0;
   const input = path.join(dir, 'medium.png');
-  const job = daemon.connection.start('upscale', { input, tile: 32, overlap: 8 });
+  const job = daemon.connection.start(Requests.upscale, { input, tile: 32, overlap: 8 });
   const r = await job.result;
   assert.equal(r.outputPath, path.join(dir, 'medium@4x.png'));
   const meta = await sharp(r.outputPath).metadata();
@@ -111,15 +112,15 @@ test('upscale writes name@4x.png beside the input, with progress for every tile'
   for (const p of tiles) assert.ok((p.tile?.x ?? -1) >= 0 && (p.tile?.x ?? 0) + (p.tile?.width ?? 0) <= 640);
   assert.ok(daemon.progress.some((p) => p.requestId === job.id && p.stage === 'done'));
   // A second run does not overwrite: it gets a new name.
-  const again = await daemon.connection.request('upscale', { input, scale: 2 });
+  const again = await daemon.connection.request(Requests.upscale, { input, scale: 2 });
   assert.equal(again.outputPath, path.join(dir, 'medium@2x.png'));
-  const third = await daemon.connection.request('upscale', { input, scale: 2 });
+  const third = await daemon.connection.request(Requests.upscale, { input, scale: 2 });
   assert.equal(third.outputPath, path.join(dir, 'medium@2x (2).png'));
 });
 
 test('tile previews are small encoded PNGs placed in the final output geometry', async () => {
   daemon.progress.length = 0;
-  const r = await daemon.connection.request('upscale', {
+  const r = await daemon.connection.request(Requests.upscale, {
     input: path.join(dir, 'small.png'),
     scale: 2,
     tile: 32,
@@ -136,6 +137,32 @@ test('tile previews are small encoded PNGs placed in the final output geometry',
     assert.ok((p.preview?.rect.x ?? 0) + (meta.width ?? 0) <= 24);
   }
   assert.equal(r.width, 48);
+});
+
+test('previewEvery: a preview every N finished tiles of the pass, and the last; refused without previewWidth', async () => {
+  daemon.progress.length = 0;
+  const input = path.join(dir, 'medium.png');
+  await daemon.connection.request(Requests.upscale, {
+    input,
+    output: path.join(dir, 'every-other.png'),
+    scale: 2,
+    tile: 32,
+    overlap: 8,
+    previewWidth: 64,
+    previewEvery: 2,
+    overwrite: true,
+  });
+  const tiles = daemon.progress.filter((p) => p.stage === 'infer' && p.tile);
+  const total = tiles[0]?.total ?? 0;
+  assert.ok(total >= 3, `tiles: ${total}`);
+  assert.deepEqual(
+    tiles.filter((p) => p.preview).map((p) => p.done),
+    tiles.map((p) => p.done).filter((done) => done % 2 === 0 || done === total),
+  );
+  await assert.rejects(
+    daemon.connection.request(Requests.upscale, { input, scale: 2, previewEvery: 2 }),
+    /'previewEvery' applies only when 'previewWidth' is given/,
+  );
 });
 
 test('every JSON-RPC error code, and the daemon keeps answering', async () => {
@@ -161,31 +188,31 @@ test('every JSON-RPC error code, and the daemon keeps answering', async () => {
   assert.ok((await rawResponse(9005)).result);
   assert.equal((await rawResponse(9006)).error?.code, -32601);
   // After all that, a good request works.
-  const { models } = await daemon.connection.request('models/list', {});
+  const { models } = await daemon.connection.request(Requests.modelsList, {});
   assert.ok(models.length >= 2);
 });
 
 test('application errors name the file and the problem', async () => {
   await expectError(
-    daemon.connection.request('upscale', { input: path.join(dir, 'missing.png') }),
+    daemon.connection.request(Requests.upscale, { input: path.join(dir, 'missing.png') }),
     'InputNotFound',
     /missing\.png: no such file/,
   );
   const corrupt = path.join(dir, 'corrupt.png');
   fs.writeFileSync(corrupt, Buffer.concat([fs.readFileSync(path.join(dir, 'small.png')).subarray(0, 60)]));
-  await expectError(daemon.connection.request('upscale', { input: corrupt }), 'DecodeFailed', /corrupt\.png/);
+  await expectError(daemon.connection.request(Requests.upscale, { input: corrupt }), 'DecodeFailed', /corrupt\.png/);
   await expectError(
-    daemon.connection.request('upscale', { input: dir }),
+    daemon.connection.request(Requests.upscale, { input: dir }),
     'DecodeFailed',
     /is a folder, not an image file/,
   );
   await expectError(
-    daemon.connection.request('upscale', { input: path.join(dir, 'small.png'), model: 'nope' }),
+    daemon.connection.request(Requests.upscale, { input: path.join(dir, 'small.png'), model: 'nope' }),
     'ModelNotFound',
     /no model 'nope'/,
   );
   await expectError(
-    daemon.connection.request('upscale', {
+    daemon.connection.request(Requests.upscale, {
       input: path.join(dir, 'small.png'),
       output: path.join(dir, 'no', 'such', 'dir') + path.sep,
     }),
@@ -193,13 +220,13 @@ test('application errors name the file and the problem', async () => {
     /output folder does not exist/,
   );
   await expectError(
-    daemon.connection.request('upscale', { input: path.join(dir, 'medium.png'), width: 20000, format: 'webp' }),
+    daemon.connection.request(Requests.upscale, { input: path.join(dir, 'medium.png'), width: 20000, format: 'webp' }),
     'ImageTooLarge',
     /16383.*PNG or TIFF/,
   );
   const before = fs.readdirSync(dir).sort();
   await expectError(
-    daemon.connection.request('upscale', { input: corrupt, output: path.join(dir, 'never.png') }),
+    daemon.connection.request(Requests.upscale, { input: corrupt, output: path.join(dir, 'never.png') }),
     'DecodeFailed',
     /corrupt\.png/,
   );
@@ -211,36 +238,36 @@ test('a named output is a promise: never the input, never a renamed clash, and i
   const before = fs.readdirSync(dir).sort();
   const original = fs.readFileSync(input);
   await expectError(
-    daemon.connection.request('upscale', { input, output: input, overwrite: true }),
+    daemon.connection.request(Requests.upscale, { input, output: input, overwrite: true }),
     'OutputNotWritable',
     /small\.png: is the input image/,
   );
   const existing = path.join(dir, 'existing.png');
   fs.writeFileSync(existing, 'old');
   await expectError(
-    daemon.connection.request('upscale', { input, output: existing }),
+    daemon.connection.request(Requests.upscale, { input, output: existing }),
     'OutputNotWritable',
     /existing\.png: already exists; nothing was written/,
   );
   await expectError(
-    daemon.connection.request('upscale', { input, output: path.join(dir, 'x.png'), format: 'jpg' }),
+    daemon.connection.request(Requests.upscale, { input, output: path.join(dir, 'x.png'), format: 'jpg' }),
     'InvalidParams',
     /x\.png.*named as PNG.*JPEG/,
   );
   await expectError(
-    daemon.connection.request('upscale', { input, output: path.join(dir, 'x.gif') }),
+    daemon.connection.request(Requests.upscale, { input, output: path.join(dir, 'x.gif') }),
     'InvalidParams',
     /'\.gif' is not a format Upscale writes; the output extensions are \.png \.jpg \.jpeg \.webp \.tif \.tiff \.avif/,
   );
   await expectError(
-    daemon.connection.request('upscale', { input, template: '{name}-big' }),
+    daemon.connection.request(Requests.upscale, { input, template: '{name}-big' }),
     'InvalidParams',
     /small-big: has no extension/,
   );
   assert.deepEqual(fs.readFileSync(input), original);
   assert.equal(fs.readFileSync(existing, 'utf8'), 'old');
   // A template without an extension takes the format asked for, even when a field fills in a dot.
-  const dotted = await daemon.connection.request('upscale', {
+  const dotted = await daemon.connection.request(Requests.upscale, {
     input,
     template: '{name}@{scale}x',
     scale: 2.5,
@@ -250,10 +277,19 @@ test('a named output is a promise: never the input, never a renamed clash, and i
   assert.equal((await sharp(dotted.outputPath).metadata()).format, 'webp');
   fs.rmSync(dotted.outputPath);
   assert.deepEqual(fs.readdirSync(dir).sort(), [...before, 'existing.png'].sort(), 'nothing written');
-  const asJpeg = await daemon.connection.request('upscale', { input, output: path.join(dir, 'named.jpeg'), scale: 2 });
+  const asJpeg = await daemon.connection.request(Requests.upscale, {
+    input,
+    output: path.join(dir, 'named.jpeg'),
+    scale: 2,
+  });
   assert.equal(asJpeg.outputPath, path.join(dir, 'named.jpeg'));
   assert.equal((await sharp(asJpeg.outputPath).metadata()).format, 'jpeg');
-  const replaced = await daemon.connection.request('upscale', { input, output: existing, overwrite: true, scale: 2 });
+  const replaced = await daemon.connection.request(Requests.upscale, {
+    input,
+    output: existing,
+    overwrite: true,
+    scale: 2,
+  });
   assert.equal(replaced.outputPath, existing);
   assert.equal((await sharp(existing).metadata()).format, 'png');
   fs.rmSync(existing);
@@ -263,7 +299,7 @@ test('a named output is a promise: never the input, never a renamed clash, and i
 test('cancelling a running job stops it within a tile and leaves no output', async () => {
   daemon.progress.length = 0;
   const input = path.join(dir, 'medium.png');
-  const job = daemon.connection.start('upscale', {
+  const job = daemon.connection.start(Requests.upscale, {
     input,
     model: 'realesrgan-x4plus',
     tile: 32,
@@ -292,9 +328,9 @@ test('cancelling a running job stops it within a tile and leaves no output', asy
 test('two jobs queue and finish in order; a queued job can be cancelled', async () => {
   daemon.progress.length = 0;
   const input = path.join(dir, 'small.png');
-  const first = daemon.connection.start('upscale', { input, output: path.join(dir, 'q1.png') });
-  const second = daemon.connection.start('upscale', { input, output: path.join(dir, 'q2.png') });
-  const third = daemon.connection.start('upscale', { input, output: path.join(dir, 'q3.png') });
+  const first = daemon.connection.start(Requests.upscale, { input, output: path.join(dir, 'q1.png') });
+  const second = daemon.connection.start(Requests.upscale, { input, output: path.join(dir, 'q2.png') });
+  const third = daemon.connection.start(Requests.upscale, { input, output: path.join(dir, 'q3.png') });
   daemon.connection.cancel(third.id);
   const thirdCancelled = expectError(third.result, 'Cancelled', /before it started/);
   const finished: number[] = [];
@@ -308,24 +344,24 @@ test('two jobs queue and finish in order; a queued job can be cancelled', async 
 
 test('shutdown then exit ends the process with code 0; pixel ceilings are checked before any work', async () => {
   const d = startDaemon();
-  await d.connection.request('initialize', { maxOutputPixels: 1000, maxInputPixels: 300 });
+  await d.connection.request(Requests.initialize, { maxOutputPixels: 1000, maxInputPixels: 300 });
   await expectError(
-    d.connection.request('upscale', { input: path.join(dir, 'small.png') }),
+    d.connection.request(Requests.upscale, { input: path.join(dir, 'small.png') }),
     'ImageTooLarge',
     /small\.png: 24x16 is 384 pixels, above the input limit of 300/,
   );
-  await d.connection.request('initialize', { maxOutputPixels: 1000, maxInputPixels: 1_000_000 });
+  await d.connection.request(Requests.initialize, { maxOutputPixels: 1000, maxInputPixels: 1_000_000 });
   await expectError(
-    d.connection.request('upscale', { input: path.join(dir, 'small.png') }),
+    d.connection.request(Requests.upscale, { input: path.join(dir, 'small.png') }),
     'ImageTooLarge',
     /96x64 image \(6144 pixels\), above the output limit of 1000/,
   );
-  assert.deepEqual(await d.connection.request('shutdown', {}), { ok: true });
+  assert.deepEqual(await d.connection.request(Requests.shutdown, {}), { ok: true });
   await expectError(
-    d.connection.request('upscale', { input: path.join(dir, 'small.png') }),
+    d.connection.request(Requests.upscale, { input: path.join(dir, 'small.png') }),
     'ShuttingDown',
     /shutting down/,
   );
-  d.connection.notify('exit', {});
+  d.connection.notify(Notifications.exit, {});
   assert.deepEqual(await d.exited, { code: 0, signal: null });
 });

@@ -13,7 +13,7 @@ import * as path from 'node:path';
 import { FIXTURES_DIR } from '../fixtures';
 import { ACCESS_PAGE, confirmFormPage, MISSING_PAGE, QUOTA_PAGE, warningPage } from '../drive-pages';
 import { fixtureCatalogue, fixtureEntry, listing, runCli, sha256, TempFolders } from '../downloads';
-import type { CatalogueEntry } from '../../models/catalogue';
+import type { CatalogueEntry } from '../../contract/catalogue';
 import { downloadModel } from '../../models/download';
 import { DownloadError } from '../../models/http';
 

@@ -9,10 +9,12 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { FIXTURES_DIR } from '../fixtures';
 import sharp from 'sharp';
-import type { LogLevel, ProgressParams } from '../../daemon/protocol/protocol';
+import type { LogLevel, ProgressParams } from '../../contract/protocol';
 import { DaemonClient, DaemonCrashedError, type DaemonState } from '../../extension/client';
-import { isCancelled } from '../../daemon/protocol/errors';
-import { DEFAULTS } from '../../extension/config';
+import { isCancelled } from '../../contract/errors';
+import { DEFAULTS, type UpscaleSettings } from '../../extension/config';
+import { outputNameOf } from '../../extension/output-name';
+import type { Target } from '../../contract/vocabulary';
 import { daemonLaunch } from '../../extension/daemon-launch';
 import { upscaleParams } from '../../extension/job-params';
 import { RestartPolicy } from '../../extension/restart-policy';
@@ -212,6 +214,66 @@ test('daemon killed while writing: no temporary file is left behind', async () =
     );
     await assert.rejects(job, DaemonCrashedError);
     assert.deepEqual(outputsBeside(input), []);
+  } finally {
+    await client.dispose();
+  }
+});
+
+/** A 2×2 24-bit BMP: sharp writes none. */
+function writeBmp(file: string): void {
+  const bytes = Buffer.alloc(54 + 2 * 8);
+  bytes.write('BM', 0, 'latin1');
+  bytes.writeUInt32LE(bytes.length, 2);
+  bytes.writeUInt32LE(54, 10);
+  bytes.writeUInt32LE(40, 14);
+  bytes.writeInt32LE(2, 18);
+  bytes.writeInt32LE(2, 22);
+  bytes.writeUInt16LE(1, 26);
+  bytes.writeUInt16LE(24, 28);
+  bytes.fill(0x80, 54);
+  fs.writeFileSync(file, bytes);
+}
+
+test('output names come from the daemon (a dry run of the job): template, scale, format, fields', async () => {
+  const { client } = harness();
+  try {
+    fs.mkdirSync(path.join(work, 'naming'), { recursive: true });
+    const model = 'realesr-general-x4v3';
+    const nameOf = async (file: string, target: Target, settings: Partial<UpscaleSettings> = {}) =>
+      outputNameOf(
+        client,
+        { input: file, outputFolder: path.dirname(file) },
+        { model, target },
+        { ...DEFAULTS, ...settings },
+      );
+    const photo = await image('naming/photo.png', 100, 50);
+    assert.equal(await nameOf(photo, { kind: 'scale', scale: 4 }), 'photo@4x.png');
+    assert.equal(
+      await nameOf(await image('naming/photo.JPEG', 20, 10), { kind: 'scale', scale: 2.5 }),
+      'photo@2.5x.jpg',
+    );
+    assert.equal(
+      await nameOf(await image('naming/scan.tiff', 20, 10), { kind: 'scale', scale: 4 / 3 }),
+      'scan@1.33x.tif',
+    );
+    // Formats the daemon cannot write become png; an explicit format wins.
+    assert.equal(await nameOf(await image('naming/anim.gif', 20, 10), { kind: 'scale', scale: 2 }), 'anim@2x.png');
+    const bmp = path.join(work, 'naming', 'old.bmp');
+    writeBmp(bmp);
+    assert.equal(await nameOf(bmp, { kind: 'scale', scale: 2 }), 'old@2x.png');
+    assert.equal(await nameOf(photo, { kind: 'scale', scale: 2 }, { outputFormat: 'webp' }), 'photo@2x.webp');
+    // Width, height and model fields, for scale and size targets.
+    const fields = { outputNameTemplate: '{name}_{width}x{height}_{model}.{ext}' };
+    assert.equal(await nameOf(photo, { kind: 'scale', scale: 4 }, fields), `photo_400x200_${model}.png`);
+    assert.equal(
+      await nameOf(photo, { kind: 'size', width: 1920, height: 1080 }, fields),
+      `photo_1920x1080_${model}.png`,
+    );
+    assert.equal(await nameOf(photo, { kind: 'size', width: 300 }, fields), `photo_300x150_${model}.png`);
+    assert.equal(await nameOf(photo, { kind: 'size', height: 100 }), 'photo@2x.png');
+    // The daemon's clash rule too: an existing result gets " (2)".
+    fs.writeFileSync(path.join(work, 'naming', 'photo@3x.png'), '');
+    assert.equal(await nameOf(photo, { kind: 'scale', scale: 3 }), 'photo@3x (2).png');
   } finally {
     await client.dispose();
   }

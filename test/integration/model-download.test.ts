@@ -17,11 +17,14 @@ import {
   sha256,
   TempFolders,
 } from '../downloads';
-import type { CatalogueEntry } from '../../models/catalogue';
-import { DOWNLOAD_AREA, downloadModel, type DownloadProgress } from '../../models/download';
+import type { CatalogueEntry } from '../../contract/catalogue';
+import { DOWNLOAD_AREA, downloadModel } from '../../models/download';
+import type { DownloadProgress } from '../../contract/protocol';
 import { connectTunnel, DownloadError } from '../../models/http';
 import { scanModels } from '../../models/registry';
-import { spawnDaemon } from '../../daemon/protocol/connection';
+import { spawnDaemon } from '../../contract/rpc/connection';
+import { Requests, Notifications } from '../../contract/methods';
+import { DaemonError } from '../../contract/errors';
 
 const ARCH = path.join(FIXTURES_DIR, 'arch');
 const FILES: Record<string, string> = {
@@ -496,10 +499,10 @@ test('daemon: models/download sends $/downloadProgress and stops on $/cancelRequ
   };
   const daemon = spawnDaemon(process.execPath, [ENTRY_JS, 'daemon'], { env });
   try {
-    await daemon.connection.request('initialize', { clientName: 'test', modelsFolder: dir });
-    const job = daemon.connection.start('models/download', { id: e.id });
+    await daemon.connection.request(Requests.initialize, { clientName: 'test', modelsFolder: dir });
+    const job = daemon.connection.start(Requests.modelsDownload, { id: e.id });
     const progress: number[] = [];
-    daemon.connection.on('$/downloadProgress', (p) => {
+    daemon.connection.on(Notifications.downloadProgress, (p) => {
       assert.equal(p.requestId, job.id);
       progress.push(p.bytesDone);
       if (p.bytesDone >= 4096 && progress.length < 1000) daemon.connection.cancel(job.id);
@@ -508,8 +511,30 @@ test('daemon: models/download sends $/downloadProgress and stops on $/cancelRequ
     assert.ok(progress.some((b) => b > 0));
     assert.deepEqual(listing(dir), []);
   } finally {
-    await daemon.connection.request('shutdown', {}).catch(() => undefined);
-    daemon.connection.notify('exit', {});
+    await daemon.connection.request(Requests.shutdown, {}).catch(() => undefined);
+    daemon.connection.notify(Notifications.exit, {});
+    await daemon.exited;
+  }
+});
+
+test('models/catalogue: clients get the catalogue the daemon downloads from; an id not in it is ModelNotFound', async () => {
+  const e = entry('test-daemon-listed', 'srvgg_x4.pth', { url: `${base}/ok/srvgg_x4.pth` });
+  const env = { ...process.env, UPSCALE_CATALOGUE: localCatalogueFile([e]), UPSCALE_BUILTIN_DIR: freshDir() };
+  const daemon = spawnDaemon(process.execPath, [ENTRY_JS, 'daemon'], { env });
+  try {
+    await daemon.connection.request(Requests.initialize, { clientName: 'test', modelsFolder: freshDir() });
+    const { models } = await daemon.connection.request(Requests.modelsCatalogue, {});
+    assert.deepEqual(models, [e]);
+    await assert.rejects(
+      daemon.connection.request(Requests.modelsDownload, { id: 'not-listed' }),
+      (err: unknown) =>
+        err instanceof DaemonError &&
+        err.errorName === 'ModelNotFound' &&
+        /known: test-daemon-listed/.test(err.message),
+    );
+  } finally {
+    await daemon.connection.request(Requests.shutdown, {}).catch(() => undefined);
+    daemon.connection.notify(Notifications.exit, {});
     await daemon.exited;
   }
 });

@@ -23,6 +23,7 @@ import {
 import { callingPickle, croppingOnnx, nanOnnx, onnxWithExternalData, storedZip } from '../hostile/craft';
 import { validateOnnx } from '../../models/readers/onnx';
 import { CONVERTER_VERSION, scanModels, type ModelRecord } from '../../models/registry';
+import { DaemonError } from '../../contract/errors';
 
 const ARCH_DIR = path.join(FIXTURES_DIR, 'arch');
 const TMP = fs.mkdtempSync(path.join(os.tmpdir(), 'upscale-import-'));
@@ -531,6 +532,27 @@ test('the file name in messages is the path given, with no escaping surprises', 
   await assert.rejects(importModel(file, hostileModelsDir), {
     message: new RegExp(`^${escapeRegExp(file)}: is not a model file`),
   });
+});
+
+test('errors carry their cause: a file that is no model is ModelInvalid, a folder that cannot take it OutputNotWritable', async () => {
+  const file = path.join(HOSTILE_SOURCES, 'not-a-model.pth');
+  fs.writeFileSync(file, 'plain text');
+  await assert.rejects(
+    importModel(file, hostileModelsDir),
+    (e: unknown) => e instanceof DaemonError && e.errorName === 'ModelInvalid' && e.file === file,
+  );
+  // A good model, and a models folder under a plain file, where nothing can be created.
+  const blocker = path.join(freshDir('blocked'), 'a-file');
+  fs.writeFileSync(blocker, '');
+  const modelsDir = path.join(blocker, 'models');
+  await assert.rejects(
+    importModel(path.join(ARCH_DIR, 'srvgg_x4', 'srvgg_x4.pth'), modelsDir),
+    (e: unknown) =>
+      e instanceof DaemonError &&
+      e.errorName === 'OutputNotWritable' &&
+      e.file === modelsDir &&
+      e.message.startsWith(`${modelsDir}: cannot write the converted model: `),
+  );
 });
 
 test('imports into one folder at the same time get distinct ids and all land whole', async () => {

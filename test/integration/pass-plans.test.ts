@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import sharp from 'sharp';
 import { startDaemon, tempDir, writeTestImage, type TestDaemon } from './daemon-harness';
+import { Requests } from '../../contract/methods';
 
 let daemon: TestDaemon;
 let input: string;
@@ -68,7 +69,7 @@ const cases: Array<{
 
 for (const c of cases) {
   test(c.label, async () => {
-    const r = await daemon.connection.request('upscale', {
+    const r = await daemon.connection.request(Requests.upscale, {
       input,
       ...c.params,
       output: path.join(dir, `${c.label.replace(/\W+/g, '-')}.png`),

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import sharp from 'sharp';
 import { startDaemon, tempDir, type TestDaemon } from './daemon-harness';
+import { Requests } from '../../contract/methods';
 
 let daemon: TestDaemon;
 let dir: string;
@@ -39,7 +40,7 @@ test('RGBA: transparency round-trips (opaque stays opaque, transparent stays tra
   await sharp(data, { raw: { width: 16, height: 16, channels: 4 } })
     .png()
     .toFile(input);
-  const r = await daemon.connection.request('upscale', { input });
+  const r = await daemon.connection.request(Requests.upscale, { input });
   const out = await sharp(r.outputPath).raw().toBuffer({ resolveWithObject: true });
   assert.equal(out.info.channels, 4);
   assert.equal(out.info.width, 64);
@@ -57,7 +58,7 @@ test('greyscale in, greyscale out', async () => {
     .png()
     .toFile(input);
   assert.equal((await sharp(input).metadata()).channels, 1);
-  const r = await daemon.connection.request('upscale', { input, scale: 2 });
+  const r = await daemon.connection.request(Requests.upscale, { input, scale: 2 });
   const meta = await sharp(r.outputPath).metadata();
   assert.equal(meta.channels, 1);
   assert.deepEqual([meta.width, meta.height], [40, 20]);
@@ -70,7 +71,7 @@ test('16-bit PNG in, 16-bit PNG out with real 16-bit values (not 8-bit values sc
     .png()
     .toFile(input);
   assert.equal((await sharp(input).metadata()).depth, 'ushort');
-  const r = await daemon.connection.request('upscale', { input, scale: 2 });
+  const r = await daemon.connection.request(Requests.upscale, { input, scale: 2 });
   const meta = await sharp(r.outputPath).metadata();
   assert.equal(meta.depth, 'ushort');
   const { data } = await sharp(r.outputPath).raw({ depth: 'ushort' }).toBuffer({ resolveWithObject: true });
@@ -82,7 +83,7 @@ test('16-bit PNG in, 16-bit PNG out with real 16-bit values (not 8-bit values sc
   assert.deepEqual(r.warnings, []);
 
   // Written as JPEG the depth cannot be kept: the result says so instead of dropping it quietly.
-  const jpeg = await daemon.connection.request('upscale', { input, scale: 2, format: 'jpg' });
+  const jpeg = await daemon.connection.request(Requests.upscale, { input, scale: 2, format: 'jpg' });
   assert.equal((await sharp(jpeg.outputPath).metadata()).depth, 'uchar');
   assert.ok(
     jpeg.warnings.some((w) => /JPEG output is 8 bits per sample; the source had 16/.test(w)),
@@ -97,7 +98,7 @@ test('an EXIF-rotated JPEG comes out upright with orientation reset', async () =
     .jpeg()
     .withMetadata({ orientation: 6 })
     .toFile(input);
-  const r = await daemon.connection.request('upscale', { input, scale: 2 });
+  const r = await daemon.connection.request(Requests.upscale, { input, scale: 2 });
   const meta = await sharp(r.outputPath).metadata();
   assert.deepEqual([meta.width, meta.height], [24, 48], 'displayed upright: portrait');
   assert.ok(meta.orientation === undefined || meta.orientation === 1);
@@ -112,7 +113,7 @@ test('an ICC-tagged (Display P3) image keeps its profile, byte for byte', async 
     .toFile(input);
   const source = await sharp(input).metadata();
   assert.ok(source.icc);
-  const r = await daemon.connection.request('upscale', { input, scale: 2 });
+  const r = await daemon.connection.request(Requests.upscale, { input, scale: 2 });
   const meta = await sharp(r.outputPath).metadata();
   assert.ok(meta.icc && Buffer.compare(meta.icc, source.icc) === 0, 'same ICC bytes');
 });

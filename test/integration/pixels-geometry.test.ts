@@ -8,7 +8,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import sharp from 'sharp';
 import { DAEMON_ENTRY, startDaemon, tempDir, writeTestImage, type TestDaemon } from './daemon-harness';
-import type { Padding, UpscalePlan } from '../../daemon/protocol/protocol';
+import type { UpscalePlan } from '../../contract/protocol';
+import type { Padding } from '../../contract/vocabulary';
+import { Requests } from '../../contract/methods';
 
 let daemon: TestDaemon;
 let dir: string;
@@ -31,7 +33,7 @@ async function raw(file: string): Promise<{ data: Buffer; width: number; height:
 }
 
 test('fit contain: exactly W x H, the picture centred, the padding transparent in PNG', async () => {
-  const r = await daemon.connection.request('upscale', {
+  const r = await daemon.connection.request(Requests.upscale, {
     input: wide,
     width: 100,
     height: 100,
@@ -52,7 +54,7 @@ test('fit contain: exactly W x H, the picture centred, the padding transparent i
 });
 
 test('fit contain to JPEG pads with white; a --background colour is used as given', async () => {
-  const jpg = await daemon.connection.request('upscale', {
+  const jpg = await daemon.connection.request(Requests.upscale, {
     input: wide,
     width: 60,
     height: 90,
@@ -66,7 +68,7 @@ test('fit contain to JPEG pads with white; a --background colour is used as give
   for (const y of [2, 25, 65, 88])
     for (let c = 0; c < 3; c++) assert.ok((j.data[(y * 60 + 30) * 3 + c] as number) > 245, `white padding at y ${y}`);
 
-  const blue = await daemon.connection.request('upscale', {
+  const blue = await daemon.connection.request(Requests.upscale, {
     input: wide,
     width: 90,
     height: 60,
@@ -138,7 +140,7 @@ test('--padding wrap: a tileable texture stays tileable (tiled 2x2, the seams lo
   const input = path.join(dir, 'texture.png');
   await tileableTexture(input, 64);
   const run = (padding: Padding | undefined, extra: { tile?: number; overlap?: number }, name: string) =>
-    daemon.connection.request('upscale', {
+    daemon.connection.request(Requests.upscale, {
       input,
       scale: 4,
       ...(padding && { padding }),
@@ -208,7 +210,7 @@ test('--padding wrap: a tileable texture stays tileable (tiled 2x2, the seams lo
     .composite([0, 64, 128].flatMap((top) => [0, 64, 128].map((left) => ({ input, top, left }))))
     .png()
     .toFile(nine);
-  const nineOut = await daemon.connection.request('upscale', {
+  const nineOut = await daemon.connection.request(Requests.upscale, {
     input: nine,
     scale: 4,
     tile: 0,
@@ -227,7 +229,7 @@ test('--padding wrap: a tileable texture stays tileable (tiled 2x2, the seams lo
 
 test('dry run: the plan (passes, models, sizes, final resize, fit, tiles) comes back and nothing is written', async () => {
   const output = path.join(dir, 'dry.png');
-  const r = await daemon.connection.request('upscale', {
+  const r = await daemon.connection.request(Requests.upscale, {
     input: wide,
     width: 700,
     height: 300,
@@ -275,7 +277,7 @@ test('30000 x 30000 PNG and TIFF outputs are planned within the ceilings; WebP i
     .png({ compressionLevel: 1 })
     .toFile(big);
   for (const format of ['png', 'tif'] as const) {
-    const r = await daemon.connection.request('upscale', {
+    const r = await daemon.connection.request(Requests.upscale, {
       input: big,
       scale: 4,
       format,
@@ -287,7 +289,12 @@ test('30000 x 30000 PNG and TIFF outputs are planned within the ceilings; WebP i
     assert.equal(r.plan?.passes.length, 1);
   }
   await assert.rejects(
-    daemon.connection.request('upscale', { input: big, scale: 4, format: 'webp', model: 'realesr-general-x4v3' }),
+    daemon.connection.request(Requests.upscale, {
+      input: big,
+      scale: 4,
+      format: 'webp',
+      model: 'realesr-general-x4v3',
+    }),
     (e: Error) => /WebP allows at most 16383 pixels per side\. Choose PNG or TIFF/.test(e.message),
   );
   assert.deepEqual(

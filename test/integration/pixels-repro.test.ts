@@ -9,6 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import sharp from 'sharp';
 import { startDaemon, tempDir, writeTestImage, type TestDaemon } from './daemon-harness';
+import { Requests } from '../../contract/methods';
 
 let daemon: TestDaemon;
 let dir: string;
@@ -30,7 +31,7 @@ const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 test('--sidecar: the record beside the output, and the same command twice gives the same pixels and record', async () => {
   const output = path.join(dir, 'scene-out.png');
   const params = { input, output, scale: 2.5, tile: 32, overlap: 8, sidecar: true, overwrite: true };
-  const first = await daemon.connection.request('upscale', params);
+  const first = await daemon.connection.request(Requests.upscale, params);
   assert.equal(first.sidecarPath, `${output}.json`);
   const pixels1 = await sharp(output).raw().toBuffer();
   const record1 = JSON.parse(fs.readFileSync(`${output}.json`, 'utf8')) as Record<string, Record<string, unknown>>;
@@ -48,7 +49,7 @@ test('--sidecar: the record beside the output, and the same command twice gives 
   for (const k of ['decodeMs', 'inferMs', 'encodeMs', 'totalMs'])
     assert.equal(typeof record1.timings?.[k], 'number', k);
 
-  const second = await daemon.connection.request('upscale', params);
+  const second = await daemon.connection.request(Requests.upscale, params);
   assert.equal(second.outputPath, output);
   const pixels2 = await sharp(output).raw().toBuffer();
   assert.ok(pixels1.equals(pixels2), 'identical decoded pixels');
@@ -66,11 +67,11 @@ test('--sidecar: the record beside the output, and the same command twice gives 
 
 test('no sidecar without its image: a failed job leaves neither', async () => {
   const output = path.join(dir, 'missing-folder', 'x.png');
-  await assert.rejects(daemon.connection.request('upscale', { input, output, sidecar: true }), /does not exist/);
+  await assert.rejects(daemon.connection.request(Requests.upscale, { input, output, sidecar: true }), /does not exist/);
   assert.equal(fs.existsSync(`${output}.json`), false);
   const webp = path.join(dir, 'too-big.webp');
   await assert.rejects(
-    daemon.connection.request('upscale', { input, output: webp, width: 20000, sidecar: true, format: 'webp' }),
+    daemon.connection.request(Requests.upscale, { input, output: webp, width: 20000, sidecar: true, format: 'webp' }),
     /16383/,
   );
   assert.deepEqual(
@@ -85,7 +86,7 @@ test('a second job on the same model, provider and tile size has an ETA in its f
   const fresh = startDaemon();
   try {
     const run = async (name: string) => {
-      const job = fresh.connection.start('upscale', {
+      const job = fresh.connection.start(Requests.upscale, {
         input: other,
         output: path.join(dir, name),
         tile: 32,

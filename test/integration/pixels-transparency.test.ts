@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import sharp from 'sharp';
 import { startDaemon, tempDir, type TestDaemon } from './daemon-harness';
+import { Requests } from '../../contract/methods';
 
 let daemon: TestDaemon;
 let dir: string;
@@ -46,7 +47,12 @@ for (const alpha of ['model', 'lanczos'] as const) {
   test(`a soft-edged red disc keeps red edges, not dark ones (alpha ${alpha})`, async () => {
     const input = path.join(dir, `disc-${alpha}.png`);
     await redDisc(input, 48);
-    const r = await daemon.connection.request('upscale', { input, scale: 4, alpha, model: 'realesr-general-x4v3' });
+    const r = await daemon.connection.request(Requests.upscale, {
+      input,
+      scale: 4,
+      alpha,
+      model: 'realesr-general-x4v3',
+    });
     const { data, width, height } = await rgba(r.outputPath);
     assert.deepEqual([width, height], [192, 192]);
     let n = 0;
@@ -90,7 +96,7 @@ test('a palette PNG with tRNS transparency keeps its transparency through the da
     .png({ palette: true, dither: 0 })
     .toFile(input);
   assert.equal((await sharp(input).metadata()).isPalette, true);
-  const r = await daemon.connection.request('upscale', { input, scale: 4, model: 'realesr-general-x4v3' });
+  const r = await daemon.connection.request(Requests.upscale, { input, scale: 4, model: 'realesr-general-x4v3' });
   const meta = await sharp(r.outputPath).metadata();
   assert.equal(meta.hasAlpha, true);
   const out = await rgba(r.outputPath);
@@ -118,7 +124,7 @@ test('a grey+alpha PNG comes back grey+alpha with its transparency', async () =>
     .toColourspace('b-w')
     .png()
     .toFile(input);
-  const r = await daemon.connection.request('upscale', { input, scale: 2 });
+  const r = await daemon.connection.request(Requests.upscale, { input, scale: 2 });
   const meta = await sharp(r.outputPath).metadata();
   assert.deepEqual([meta.width, meta.height, meta.channels, meta.hasAlpha], [40, 40, 2, true]);
   const out = await rgba(r.outputPath);

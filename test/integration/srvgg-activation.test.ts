@@ -11,10 +11,11 @@ import * as ort from 'onnxruntime-node';
 import { FIXTURES_DIR, relativeL2 } from '../fixtures';
 import { convertToFile, importModel } from '../../models/import';
 import type { ModelRecord } from '../../models/registry';
-import type { ModelInfo } from '../../daemon/protocol/protocol';
-import { DaemonError } from '../../daemon/protocol/errors';
+import type { ModelInfo } from '../../contract/protocol';
+import { DaemonError } from '../../contract/errors';
 import { DAEMON_ENTRY, startDaemon, tempDir } from './daemon-harness';
 import { LEAKY_SLOPE, TINY, referenceOutput, tinyInput, tinyWeights, writeTinySafetensors } from '../srvgg-leaky';
+import { Requests } from '../../contract/methods';
 
 const TMP = tempDir('activation');
 after(() => fs.rmSync(TMP, { recursive: true, force: true }));
@@ -195,29 +196,32 @@ test('upscale models convert: warns on an assumption, silent with --activation; 
 test('models/import over the protocol: the warning in the result; activation validated and checked', async () => {
   const daemon = startDaemon({ UPSCALE_MODELS_DIR: freshDir('daemon-models') });
   try {
-    await daemon.connection.request('initialize', { clientName: 'activation-test' });
-    const assumed = await daemon.connection.request('models/import', { path: SOURCE });
+    await daemon.connection.request(Requests.initialize, { clientName: 'activation-test' });
+    const assumed = await daemon.connection.request(Requests.modelsImport, { path: SOURCE });
     assert.deepEqual(assumed.warnings, [WARNING]);
     assert.deepEqual([assumed.model.activation, assumed.model.activationSource], ['relu', 'assumed']);
 
-    const chosen = await daemon.connection.request('models/import', { path: SOURCE, activation: 'leakyrelu' });
+    const chosen = await daemon.connection.request(Requests.modelsImport, { path: SOURCE, activation: 'leakyrelu' });
     assert.deepEqual(chosen.warnings, []);
     assert.deepEqual(
       [chosen.model.id, chosen.model.activation, chosen.model.activationSource],
       [assumed.model.id, 'leakyrelu', 'user'],
     );
 
-    const prelu = await daemon.connection.request('models/import', { path: PRELU_FIXTURE });
+    const prelu = await daemon.connection.request(Requests.modelsImport, { path: PRELU_FIXTURE });
     assert.deepEqual(prelu.warnings, []);
     assert.deepEqual([prelu.model.activation, prelu.model.activationSource], ['prelu', 'weights']);
 
     const expectError = async (params: unknown, name: string, message: RegExp): Promise<void> => {
-      await assert.rejects(daemon.connection.request('models/import', params as { path: string }), (e: unknown) => {
-        assert.ok(e instanceof DaemonError, String(e));
-        assert.equal(e.errorName, name, e.message);
-        assert.match(e.message, message);
-        return true;
-      });
+      await assert.rejects(
+        daemon.connection.request(Requests.modelsImport, params as { path: string }),
+        (e: unknown) => {
+          assert.ok(e instanceof DaemonError, String(e));
+          assert.equal(e.errorName, name, e.message);
+          assert.match(e.message, message);
+          return true;
+        },
+      );
     };
     await expectError(
       { path: SOURCE, activation: 'leaky' },
@@ -230,7 +234,7 @@ test('models/import over the protocol: the warning in the result; activation val
       /2x-leaky-compact\.safetensors: SRVGGNetCompact: activation 'prelu' was asked for/,
     );
     await expectError({ path: RRDB_FIXTURE, activation: 'relu' }, 'ModelInvalid', /this is ESRGAN x2 — RRDBNet/);
-    const { models } = await daemon.connection.request('models/list', {});
+    const { models } = await daemon.connection.request(Requests.modelsList, {});
     assert.deepEqual(
       models
         .filter((m) => m.source === 'user')

@@ -12,6 +12,7 @@ import { builtinModelsDir } from '../../models/paths';
 import { runOnnx } from '../fixtures';
 import { startDaemon, tempDir, type TestDaemon } from './daemon-harness';
 import { photo } from '../photos';
+import { Requests } from '../../contract/methods';
 
 let daemon: TestDaemon;
 let crop: string;
@@ -66,7 +67,7 @@ for (const model of ['realesr-general-x4v3', 'realesrgan-x4plus']) {
     await sharp(photo('fruits.jpg')).extract({ left: 100, top: 100, width: 72, height: 56 }).png().toFile(small);
     const reference = await modelOwnOutput(model, small);
     for (const extra of [{}, { tile: 0 }]) {
-      const r = await daemon.connection.request('upscale', {
+      const r = await daemon.connection.request(Requests.upscale, {
         input: small,
         model,
         ...extra,
@@ -82,7 +83,7 @@ for (const model of ['realesr-general-x4v3', 'realesrgan-x4plus']) {
       );
     }
     // The mirrored border is there when asked for, and then the result is not the model's own output.
-    const mirrored = await daemon.connection.request('upscale', {
+    const mirrored = await daemon.connection.request(Requests.upscale, {
       input: small,
       model,
       tile: 0,
@@ -99,13 +100,13 @@ for (const [model, bar] of [
   ['realesrgan-x4plus', 45],
 ] as const) {
   test(`${model}: tiled (64/16) vs whole image, at least ${bar} dB`, async () => {
-    const whole = await daemon.connection.request('upscale', {
+    const whole = await daemon.connection.request(Requests.upscale, {
       input: crop,
       model,
       tile: 0,
       output: path.join(dir, `${model}-whole.png`),
     });
-    const tiled = await daemon.connection.request('upscale', {
+    const tiled = await daemon.connection.request(Requests.upscale, {
       input: crop,
       model,
       tile: 64,

@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import { FIXTURES_DIR, REPO_ROOT, maxAbsDiff, readF32, relativeL2, runOnnx } from '../fixtures';
 import { detectArchitecture, identify } from '../../models/architectures/detect';
 import { NotConvertedError } from '../../models/architectures/refusals';
-import type { ModelTraits } from '../../models/architectures/types';
+import type { ModelTraits } from '../../contract/protocol';
 import { readPthBytes } from '../../models/readers/pth';
 import { readSafetensors } from '../../models/readers/safetensors';
 import type { StateDict } from '../../models/weights/state-dict';

@@ -12,14 +12,14 @@ import {
   groupByFamily,
   isDownloadable,
   isOfficialUrl,
-  loadCatalogue,
   manualRoute,
   parseCatalogue,
   sourceName,
   type CatalogueEntry,
-} from '../../models/catalogue';
+} from '../../contract/catalogue';
+import { loadCatalogue } from '../../models/catalogue';
 import { BUILTIN_MODELS } from '../../models/builtin';
-import { parseDownload } from '../../daemon/protocol/download-params';
+import { parseDownload } from '../../contract/params';
 import { parseContentRange, sourceUrl } from '../../models/download';
 import { bypassesProxy, proxyFor } from '../../models/http';
 import {

@@ -7,7 +7,7 @@ import { extractRegion, runTiledPass, wrapIndex, type TileInference } from '../.
 import type { PlanarImage } from '../../daemon/image/types';
 import { resizeLanczos } from '../../daemon/engine/lanczos';
 import { fillChannel, quantisePlanes } from '../../daemon/engine/quantise';
-import { checkOutputSize } from '../../daemon/image/formats';
+import { checkOutputSize } from '../../contract/formats';
 
 test('contain: the largest rectangle of the input aspect inside W x H, centred; the plan resizes to it', () => {
   assert.deepEqual(containRect({ width: 40, height: 20 }, { width: 100, height: 100 }), {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { planFolder, planSelection } from '../../extension/batch';
+import { outputFolderOf, planFolder, planSelection } from '../../extension/batch';
 
 function tree(files: readonly string[]): string {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'upscale-batch-'));
@@ -86,4 +86,11 @@ test('Explorer selection: images once each, others skipped with a reason', () =>
     { input: '/b/y.avif', outputFolder: '/b/out' },
   ]);
   assert.deepEqual(plan.skipped, ['/a/notes.txt: not an image Upscale reads']);
+});
+
+test('output folder: beside, relative to the source, absolute', () => {
+  assert.equal(outputFolderOf('/img/a/p.png', ''), '/img/a');
+  assert.equal(outputFolderOf('/img/a/p.png', 'upscaled'), path.resolve('/img/a/upscaled'));
+  assert.equal(outputFolderOf('/img/a/p.png', '../out'), path.resolve('/img/out'));
+  assert.equal(outputFolderOf('/img/a/p.png', '/tmp/out'), '/tmp/out');
 });

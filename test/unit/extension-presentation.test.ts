@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
-import type { ModelInfo, ProgressParams } from '../../daemon/protocol/protocol';
+import type { ModelInfo, ProgressParams } from '../../contract/protocol';
 import { DEFAULTS } from '../../extension/config';
 import { daemonLaunch } from '../../extension/daemon-launch';
 import { describeResult, upscaleParams } from '../../extension/job-params';

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { describeTarget, parseTarget, type Target } from '../../extension/target';
+import { describeTarget, parseTarget } from '../../extension/target';
+import { type Target } from '../../contract/vocabulary';
 
 function ok(input: string): Target {
   const r = parseTarget(input);

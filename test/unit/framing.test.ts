@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { FrameParser, frame, MAX_MESSAGE_BYTES } from '../../daemon/protocol/framing';
+import { FrameParser, frame, MAX_MESSAGE_BYTES } from '../../contract/rpc/framing';
 
 function parse(chunks: Buffer[]): { messages: string[]; problems: string[] } {
   const messages: string[] = [];

@@ -6,7 +6,7 @@ import {
   formatForName,
   formatFromExtension,
   outputFormatFor,
-} from '../../daemon/image/formats';
+} from '../../contract/formats';
 import type { SourceInfo } from '../../daemon/image/types';
 
 function sourceOf(format: string): SourceInfo {

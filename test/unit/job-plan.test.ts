@@ -4,7 +4,6 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import {
-  DEFAULT_OVERLAP,
   MAX_RASTER_BYTES,
   planJob,
   settleAlpha,
@@ -14,7 +13,8 @@ import {
   type PipelineModel,
   type PipelineRequest,
 } from '../../daemon/engine/job-plan';
-import { DaemonError, type ErrorName } from '../../daemon/protocol/errors';
+import { DaemonError, type ErrorName } from '../../contract/errors';
+import { DEFAULT_OVERLAP } from '../../contract/limits';
 import type { ImageHeader } from '../../daemon/image/types';
 
 const folder = path.join(path.sep, 'photos');

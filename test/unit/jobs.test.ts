@@ -1,9 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { JobQueue } from '../../daemon/jobs';
-import { DaemonError } from '../../daemon/protocol/errors';
+import { UpscaleService } from '../../daemon/service';
+import { DaemonError, throwIfCancelled } from '../../contract/errors';
 
 const tick = () => new Promise((r) => setTimeout(r, 1));
+const signal = () => new AbortController().signal;
 
 test('jobs run one at a time in submission order', async () => {
   const q = new JobQueue();
@@ -14,39 +16,49 @@ test('jobs run one at a time in submission order', async () => {
     events.push(`end ${name}`);
     return name;
   };
-  const results = await Promise.all([q.enqueue(1, job('a')), q.enqueue(2, job('b')), q.enqueue(3, job('c'))]);
+  const results = await Promise.all([
+    q.enqueue(signal(), job('a')),
+    q.enqueue(signal(), job('b')),
+    q.enqueue(signal(), job('c')),
+  ]);
   assert.deepEqual(results, ['a', 'b', 'c']);
   assert.deepEqual(events, ['start a', 'end a', 'start b', 'end b', 'start c', 'end c']);
 });
 
-test('a queued job is cancelled before it starts; a running one at its next checkpoint', async () => {
+test("a queued job is cancelled before it starts; a running one at its next check of its request's signal", async () => {
   const q = new JobQueue();
   let steps = 0;
-  const running = q.enqueue(1, async (checkpoint) => {
+  const first = new AbortController();
+  const running = q.enqueue(first.signal, async (signal) => {
     for (;;) {
-      checkpoint();
+      throwIfCancelled(signal);
       steps++;
       await tick();
     }
   });
   let started = false;
-  const queued = q.enqueue(2, async () => {
+  const second = new AbortController();
+  const queued = q.enqueue(second.signal, async () => {
     started = true;
   });
   const positions: number[] = [];
   const third = q.enqueue(
-    3,
+    signal(),
     async () => 'third',
     (p) => positions.push(p),
   );
-  assert.equal(q.cancel(2), true);
+  second.abort();
   await assert.rejects(queued, (e: unknown) => e instanceof DaemonError && e.errorName === 'Cancelled');
   await tick();
-  assert.equal(q.cancel(1), true);
+  first.abort();
   await assert.rejects(running, (e: unknown) => e instanceof DaemonError && e.code === -32800);
   assert.equal(await third, 'third');
   assert.equal(started, false);
   assert.ok(steps > 0);
   assert.deepEqual(positions.slice(0, 2), [1, 0]);
-  assert.equal(q.cancel(99), false);
+});
+
+test('cancelling a request id with nothing in flight says so', () => {
+  const service = new UpscaleService({ notifyProgress: () => undefined });
+  assert.equal(service.cancel(99), false);
 });

@@ -3,15 +3,8 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import {
-  applyTemplate,
-  candidateName,
-  checkNamedOutput,
-  freePath,
-  placeFile,
-  scaleLabel,
-  templateExtension,
-} from '../../daemon/engine/output-path';
+import { applyTemplate, candidateName, scaleLabel, templateExtension } from '../../contract/naming';
+import { checkNamedOutput, freePath, placeFile } from '../../daemon/engine/output-path';
 
 const parts = { name: 'photo', scale: 4, width: 800, height: 600, model: 'm', ext: 'png' };
 

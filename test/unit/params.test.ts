@@ -1,14 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  parseBackground,
-  parseUpscale,
-  parseInitialize,
-  parseModelId,
-  parseCancel,
-  parseImport,
-} from '../../daemon/protocol/params';
-import { DaemonError } from '../../daemon/protocol/errors';
+import { parseInitialize, parseModelId, parseCancel, parseImport } from '../../contract/params';
+import { parseBackground, parseUpscale } from '../../contract/request';
+import { DaemonError } from '../../contract/errors';
 
 function invalid(fn: () => unknown, pattern: RegExp): void {
   assert.throws(fn, (e: unknown) => e instanceof DaemonError && e.code === -32602 && pattern.test(e.message));

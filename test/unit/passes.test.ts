@@ -6,7 +6,7 @@ import { planJob, type JobPlan, type PipelineModel, type PipelineRequest } from 
 import { runPasses, throughGrey, type PassHooks, type Planes, type PlaneKind } from '../../daemon/engine/passes';
 import type { TileInference } from '../../daemon/engine/tiled-pass';
 import type { PlanarImage, Raster } from '../../daemon/image/types';
-import { isCancelled } from '../../daemon/protocol/errors';
+import { isCancelled } from '../../contract/errors';
 
 const LIMITS = { maxInputPixels: 1e8, maxOutputPixels: 1e9, memoryBytes: 16 * 2 ** 30 };
 const PLACE = { folder: '/out', name: undefined, folderExists: true };

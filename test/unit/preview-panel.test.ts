@@ -9,7 +9,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type * as PanelModule from '../../extension/preview/panel';
-import type { ProgressParams, UpscaleResult } from '../../daemon/protocol/protocol';
+import type { ProgressParams, UpscaleResult } from '../../contract/protocol';
 
 class FakeUri {
   constructor(

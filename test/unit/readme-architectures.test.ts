@@ -10,7 +10,7 @@ import { FIXTURES_DIR, REPO_ROOT } from '../fixtures';
 import { ARCHITECTURES, RECOGNISED_ONLY } from '../../models/architectures/registry';
 import { identify, readWith } from '../../models/architectures/detect';
 import { NotConvertedError } from '../../models/architectures/refusals';
-import type { ModelTraits } from '../../models/architectures/types';
+import type { ModelTraits } from '../../contract/protocol';
 import { readSafetensors } from '../../models/readers/safetensors';
 
 function readmeSection(): string {

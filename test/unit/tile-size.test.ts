@@ -4,7 +4,7 @@ import { chooseTile, evenTile } from '../../daemon/engine/tile-size';
 import { axisSpans } from '../../daemon/engine/tiles';
 import { passGrid } from '../../daemon/engine/tiled-pass';
 import { EDGE_PAD, edgePadFor } from '../../daemon/engine/job-plan';
-import { DEFAULT_PADDING } from '../../daemon/protocol/protocol';
+import { DEFAULT_PADDING } from '../../contract/vocabulary';
 
 test('an explicit tile adds the context on both sides', () => {
   assert.deepEqual(chooseTile(64, 1000, 1000, 16), { width: 96, height: 96 });

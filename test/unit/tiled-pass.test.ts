@@ -10,7 +10,7 @@ import {
   type PassOptions,
 } from '../../daemon/engine/tiled-pass';
 import type { PlanarImage } from '../../daemon/image/types';
-import { isCancelled } from '../../daemon/protocol/errors';
+import { isCancelled } from '../../contract/errors';
 
 function image(width: number, height: number, channels = 3): PlanarImage {
   const data = new Float32Array(channels * width * height);

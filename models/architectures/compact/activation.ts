@@ -4,7 +4,8 @@
 // model read as ReLU runs, but its output is off by a relative L2 of 3e-2 to 8e-2, so the
 // assumption is recorded and announced rather than made silently. Pure.
 import * as path from 'node:path';
-import type { Activation, ActivationChoice, ActivationSource } from '../types';
+import type { Activation, ActivationSource } from '../../../contract/vocabulary';
+import type { ActivationChoice } from '../types';
 
 const WHY = 'SRVGGNetCompact';
 

@@ -3,7 +3,7 @@
 // conv but the last, a PixelShuffle, and the nearest-upsampled input added as a skip.
 import type { ActivationChoice, ArchitectureModule, ModelDescription } from '../types';
 import { PLAIN_TRAITS } from '../types';
-import type { Activation } from '../types';
+import type { Activation } from '../../../contract/vocabulary';
 import { NotConvertedError } from '../refusals';
 import { hasAll } from '../../weights/keys';
 import type { StateDict } from '../../weights/state-dict';

@@ -1,39 +1,22 @@
-// THE protocol between the daemon and its clients (the extension, the CLI, tests). Both
-// sides import this module, so a renamed method or field breaks the build, not the user.
-// Transport: JSON-RPC 2.0 messages framed as `Content-Length: N\r\n\r\n<json>` (as LSP).
+// THE protocol between the daemon and its clients (the extension, the CLI, tests): the
+// parameters and results of every method and notification. contract/methods.ts binds them
+// to method names; both sides import both, so a renamed method or field breaks the build,
+// not the user. Transport: JSON-RPC 2.0 messages framed as `Content-Length: N\r\n\r\n<json>`
+// (as LSP; contract/rpc/framing.ts).
+
+import type {
+  Activation,
+  ActivationSource,
+  AlphaMode,
+  ExecutionProvider,
+  Fit,
+  OutputFormat,
+  Padding,
+  Rect,
+} from './vocabulary';
+import type { CatalogueEntry } from './catalogue';
 
 export const PROTOCOL_VERSION = 1;
-
-// ---------------------------------------------------------------------------------------
-// Shared vocabulary
-
-export const EXECUTION_PROVIDERS = ['auto', 'cpu', 'cuda', 'webgpu', 'dml', 'coreml'] as const;
-export type ExecutionProviderChoice = (typeof EXECUTION_PROVIDERS)[number];
-export type ExecutionProvider = Exclude<ExecutionProviderChoice, 'auto'>;
-
-export const OUTPUT_FORMATS = ['png', 'jpg', 'webp', 'tif', 'avif'] as const;
-export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
-
-export const FITS = ['cover', 'contain', 'fill'] as const;
-export type Fit = (typeof FITS)[number];
-
-export const ALPHA_MODES = ['model', 'lanczos'] as const;
-export type AlphaMode = (typeof ALPHA_MODES)[number];
-
-/**
- * What the model sees past the image's borders: nothing added (its own zero padding, so a
- * whole-image run is exactly the model's output), a mirrored border, or the opposite edge
- * (tileable textures). Inner tile edges always get the real neighbouring pixels.
- */
-export const PADDINGS = ['none', 'reflect', 'wrap'] as const;
-export type Padding = (typeof PADDINGS)[number];
-export const DEFAULT_PADDING: Padding = 'none';
-
-/** SRVGGNetCompact's activations (upstream act_type); LeakyReLU's slope is 0.1, as upstream's. */
-export const ACTIVATIONS = ['relu', 'leakyrelu', 'prelu'] as const;
-export type Activation = (typeof ACTIVATIONS)[number];
-/** Who decided a model's activation: its weights (PReLU slopes), an assumption (ReLU: the weights cannot tell), or the user. */
-export type ActivationSource = 'weights' | 'assumed' | 'user';
 
 export interface ProviderStatus {
   readonly provider: ExecutionProvider;
@@ -80,27 +63,8 @@ export interface ModelInfo {
   readonly activationSource?: ActivationSource;
 }
 
-export interface Rect {
-  readonly x: number;
-  readonly y: number;
-  readonly width: number;
-  readonly height: number;
-}
-
 // ---------------------------------------------------------------------------------------
 // Requests (client -> daemon)
-
-export interface InitializeParams {
-  readonly clientName?: string;
-  /** Preferred provider; default 'auto'. */
-  readonly provider?: ExecutionProviderChoice;
-  /** The user's models folder (default: the platform's data folder, see README). */
-  readonly modelsFolder?: string;
-  /** Largest input image, in pixels. */
-  readonly maxInputPixels?: number;
-  /** Largest output (and intermediate pass) image, in pixels. */
-  readonly maxOutputPixels?: number;
-}
 
 export interface InitializeResult {
   readonly version: string;
@@ -132,41 +96,6 @@ export interface ModelsLoadResult {
 export interface ModelsUnloadResult {
   readonly id: string;
   readonly unloaded: boolean;
-}
-
-export interface UpscaleParams {
-  /** Absolute path of the source image. */
-  readonly input: string;
-  /** Output file or folder (absolute). Default: beside the input, named by `template`. */
-  readonly output?: string;
-  /** Output name template: {name} {scale} {width} {height} {model} {ext}. Default `{name}@{scale}x.{ext}`. */
-  readonly template?: string;
-  readonly model?: string;
-  /** Target scale factor (> 0). Exclusive with width/height. */
-  readonly scale?: number;
-  /** Exact target width; one of width/height alone keeps the aspect ratio. */
-  readonly width?: number;
-  readonly height?: number;
-  /** With both width and height: scale to cover and crop (default), fit inside, or stretch. */
-  readonly fit?: Fit;
-  /** Input pixels each tile decides (as Real-ESRGAN's --tile); 0 = the whole image at once. Default: automatic. */
-  readonly tile?: number;
-  /** Context added on each side of a tile, in input pixels (Real-ESRGAN's tile_pad); neighbours blend across twice this. */
-  readonly overlap?: number;
-  readonly format?: OutputFormat;
-  readonly quality?: number;
-  readonly alpha?: AlphaMode;
-  readonly overwrite?: boolean;
-  /** Send encoded tile previews with progress, scaled so the whole output is at most this wide. */
-  readonly previewWidth?: number;
-  /** With fit 'contain': the colour of the padding, `#rrggbb` or `transparent` (default: transparent where the format has alpha, else white). */
-  readonly background?: string;
-  /** Border handling (default 'none': the model's own output); 'reflect' mirrors a border in, 'wrap' keeps tileable textures tileable. */
-  readonly padding?: Padding;
-  /** Plan only: check everything, return the plan in `UpscaleResult.plan`, write nothing. */
-  readonly dryRun?: boolean;
-  /** Also write `OUTPUT.json` beside the output: hashes, parameters, plan, provider, versions, timings. */
-  readonly sidecar?: boolean;
 }
 
 /** One model pass of a plan. */
@@ -247,17 +176,6 @@ export interface UpscaleResult {
   readonly sidecarPath?: string;
 }
 
-export interface ModelsImportParams {
-  /** Absolute path of a .pth, .safetensors, .onnx or ncnn .param file. */
-  readonly path: string;
-  /**
-   * SRVGGNetCompact weights only: the activation the model was trained with. Needed only when
-   * the weights hold no PReLU slopes (ReLU is then assumed, with a warning); refused when it
-   * contradicts the weights or the file is another architecture.
-   */
-  readonly activation?: Activation;
-}
-
 export interface ModelsImportResult {
   readonly model: ModelInfo;
   /** What the user should know, e.g. an activation that was assumed. */
@@ -266,17 +184,6 @@ export interface ModelsImportResult {
 
 export interface ShutdownResult {
   readonly ok: true;
-}
-
-export interface ModelsDownloadParams {
-  /** A catalogue id (models/catalogue.json). */
-  readonly id: string;
-  /** Required for catalogue entries without a published SHA-256 (`verified: false`). */
-  readonly allowUnverified?: boolean;
-  /** Keep the downloaded release file in `<modelsFolder>/sources/` (default: removed). */
-  readonly keepSource?: boolean;
-  /** A proxy URL (VS Code's http.proxy); overrides HTTPS_PROXY/HTTP_PROXY. NO_PROXY still applies. */
-  readonly proxy?: string;
 }
 
 export interface ModelsDownloadResult {
@@ -294,20 +201,13 @@ export interface ModelsDownloadResult {
   readonly alreadyInstalled?: boolean;
 }
 
-/** Method name -> [params, result]. The one table both sides agree on. */
-export interface RequestMap {
-  initialize: [InitializeParams, InitializeResult];
-  'models/list': [Record<string, never>, ModelsListResult];
-  'models/load': [ModelIdParams, ModelsLoadResult];
-  'models/unload': [ModelIdParams, ModelsUnloadResult];
-  'models/import': [ModelsImportParams, ModelsImportResult];
-  'models/download': [ModelsDownloadParams, ModelsDownloadResult];
-  upscale: [UpscaleParams, UpscaleResult];
-  shutdown: [Record<string, never>, ShutdownResult];
+/** The official releases `models/download` can fetch (models/catalogue.json, or $UPSCALE_CATALOGUE). */
+export interface ModelsCatalogueResult {
+  readonly models: readonly CatalogueEntry[];
 }
-export type RequestMethod = keyof RequestMap;
-export type ParamsOf<M extends RequestMethod> = RequestMap[M][0];
-export type ResultOf<M extends RequestMethod> = RequestMap[M][1];
+
+/** Parameters of a method that takes none. */
+export type NoParams = Record<string, never>;
 
 // ---------------------------------------------------------------------------------------
 // Notifications
@@ -350,10 +250,8 @@ export interface CancelParams {
   readonly id: number | string;
 }
 
-/** Progress of a `models/download` request (bytes, then verification and conversion). */
-export interface DownloadProgressParams {
-  /** The id of the `models/download` request. */
-  readonly requestId: number | string;
+/** How far a download is: bytes, then verification and conversion. */
+export interface DownloadProgress {
   /** The catalogue id. */
   readonly id: string;
   readonly phase: 'connecting' | 'downloading' | 'verifying' | 'converting' | 'done';
@@ -364,43 +262,8 @@ export interface DownloadProgressParams {
   readonly url: string;
 }
 
-export interface NotificationMap {
-  '$/progress': ProgressParams;
-  '$/downloadProgress': DownloadProgressParams;
-  '$/log': LogParams;
-  '$/cancelRequest': CancelParams;
-  exit: Record<string, never>;
-}
-export type NotificationMethod = keyof NotificationMap;
-
-// ---------------------------------------------------------------------------------------
-// Errors
-
-export const ErrorCode = {
-  ParseError: -32700,
-  InvalidRequest: -32600,
-  MethodNotFound: -32601,
-  InvalidParams: -32602,
-  InternalError: -32603,
-  /** The job was cancelled (LSP's RequestCancelled). */
-  Cancelled: -32800,
-  /** The input could not be read or decoded. */
-  DecodeFailed: -32001,
-  /** Input, output or format size limit exceeded. */
-  ImageTooLarge: -32002,
-  ModelNotFound: -32003,
-  ModelInvalid: -32004,
-  OutOfMemory: -32005,
-  OutputNotWritable: -32006,
-  InputNotFound: -32007,
-  ShuttingDown: -32008,
-  /** A model download failed: unreachable, HTTP error, Google Drive refusing (quota, access), or a hash or size that does not match. */
-  DownloadFailed: -32009,
-} as const;
-export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];
-
-/** `data` of application errors: which file, so clients can point at it. */
-export interface ErrorData {
-  readonly file?: string;
-  readonly name: keyof typeof ErrorCode;
+/** Progress of a `models/download` request. */
+export interface DownloadProgressParams extends DownloadProgress {
+  /** The id of the `models/download` request. */
+  readonly requestId: number | string;
 }

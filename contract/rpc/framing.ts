@@ -38,8 +38,8 @@ export class FrameParser {
       return;
     }
     const parts = [this.buffer, ...this.pending, chunk].filter((b) => b.length > 0);
-    this.buffer =
-      parts.length === 0 ? Buffer.alloc(0) : parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts);
+    // One part is taken as it is: joining would copy it.
+    this.buffer = (parts.length === 1 ? parts[0] : undefined) ?? Buffer.concat(parts);
     this.pending = [];
     this.pendingBytes = 0;
     for (;;) {

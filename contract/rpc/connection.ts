@@ -5,15 +5,14 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
 import { JSONRPCClient, type JSONRPCResponse } from 'json-rpc-2.0';
 import { attachFraming } from './framing';
-import { DaemonError, errorNameOf } from './errors';
-import type { NotificationMap, NotificationMethod, ParamsOf, RequestMethod, ResultOf } from './protocol';
+import { DaemonError, errorNameOf } from '../errors';
+import { Notifications, type NotificationDescriptor, type RequestDescriptor } from '../methods';
+import type { LogParams } from '../protocol';
 
 export interface PendingRequest<T> {
   readonly id: number;
   readonly result: Promise<T>;
 }
-
-type Handler<M extends NotificationMethod> = (params: NotificationMap[M]) => void;
 
 export class DaemonConnection {
   private readonly client: JSONRPCClient;
@@ -29,7 +28,10 @@ export class DaemonConnection {
     this.send = attachFraming(input, output, {
       message: (text) => this.receive(text),
       malformed: (problem) =>
-        this.emit('$/log', { level: 'error', message: `malformed frame from the daemon: ${problem}` }),
+        this.emit(Notifications.log.method, {
+          level: 'error',
+          message: `malformed frame from the daemon: ${problem}`,
+        } satisfies LogParams),
     });
   }
 
@@ -41,49 +43,49 @@ export class DaemonConnection {
       return;
     }
     const m = message as { method?: unknown; params?: unknown; id?: unknown };
-    if (typeof m.method === 'string') this.emit(m.method as NotificationMethod, m.params as never);
+    if (typeof m.method === 'string') this.emit(m.method, m.params);
     else this.client.receive(message as JSONRPCResponse);
   }
 
-  private emit<M extends NotificationMethod>(method: M, params: NotificationMap[M]): void {
+  /** The daemon's notifications are trusted as typed: it is the side that wrote them. */
+  private emit(method: string, params: unknown): void {
     for (const h of this.handlers.get(method) ?? []) h(params);
   }
 
-  on<M extends NotificationMethod>(method: M, handler: Handler<M>): () => void {
-    let set = this.handlers.get(method);
-    if (!set) this.handlers.set(method, (set = new Set()));
+  on<P>(notification: NotificationDescriptor<P>, handler: (params: P) => void): () => void {
+    let set = this.handlers.get(notification.method);
+    if (!set) this.handlers.set(notification.method, (set = new Set()));
     const h = handler as (params: unknown) => void;
     set.add(h);
     return () => set?.delete(h);
   }
 
   /** Sends a request and returns its id with the eventual result. */
-  start<M extends RequestMethod>(method: M, params: ParamsOf<M>): PendingRequest<ResultOf<M>> {
+  start<P, R>(request: RequestDescriptor<P, R>, params: NoInfer<P>): PendingRequest<R> {
     const id = this.nextId++;
     if (this.closedError) return { id, result: Promise.reject(this.closedError) };
-    const result = Promise.resolve(this.client.requestAdvanced({ jsonrpc: '2.0', id, method, params })).then(
-      (response) => {
-        if (response.error) {
-          const name = errorNameOf(response.error.code) ?? 'InternalError';
-          const data = response.error.data as { file?: string } | undefined;
-          throw new DaemonError(name, response.error.message, data?.file);
-        }
-        return response.result as ResultOf<M>;
-      },
-    );
+    const message = { jsonrpc: '2.0' as const, id, method: request.method, params };
+    const result = Promise.resolve(this.client.requestAdvanced(message)).then((response) => {
+      if (response.error) {
+        const name = errorNameOf(response.error.code) ?? 'InternalError';
+        const data = response.error.data as { file?: string } | undefined;
+        throw new DaemonError(name, response.error.message, data?.file);
+      }
+      return response.result as R;
+    });
     return { id, result };
   }
 
-  request<M extends RequestMethod>(method: M, params: ParamsOf<M>): Promise<ResultOf<M>> {
-    return this.start(method, params).result;
+  request<P, R>(request: RequestDescriptor<P, R>, params: NoInfer<P>): Promise<R> {
+    return this.start(request, params).result;
   }
 
-  notify<M extends NotificationMethod>(method: M, params: NotificationMap[M]): void {
-    this.send({ jsonrpc: '2.0', method, params });
+  notify<P>(notification: NotificationDescriptor<P>, params: NoInfer<P>): void {
+    this.send({ jsonrpc: '2.0', method: notification.method, params });
   }
 
   cancel(id: number): void {
-    this.notify('$/cancelRequest', { id });
+    this.notify(Notifications.cancelRequest, { id });
   }
 
   /** Fails every pending and later request with `error` (the daemon went away). */

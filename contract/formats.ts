@@ -1,5 +1,8 @@
+// The output formats: which extensions name them, what each can carry (alpha, 16 bits), the
+// largest side each accepts, and which format a file name asks for. Pure: the daemon writes
+// by these rules and the extension checks its settings by them.
 import * as path from 'node:path';
-import type { OutputFormat, SourceInfo } from './types';
+import type { OutputFormat } from './vocabulary';
 
 const FORMAT_BY_EXTENSION: Readonly<Record<string, OutputFormat>> = {
   '.png': 'png',
@@ -96,7 +99,7 @@ const OUTPUT_FOR_SOURCE: Readonly<Record<string, OutputFormat>> = {
 };
 
 /** Same format as the input unless asked; formats we do not write (gif, bmp, heif…) become PNG, which loses nothing. */
-export function outputFormatFor(source: Pick<SourceInfo, 'format'>, requested?: OutputFormat): OutputFormat {
+export function outputFormatFor(source: { readonly format: string }, requested?: OutputFormat): OutputFormat {
   if (requested !== undefined) return requested;
   return OUTPUT_FOR_SOURCE[source.format.toLowerCase()] ?? 'png';
 }

@@ -1,0 +1,351 @@
+// One description of an `upscale` request: each field's kind and range, its default, its
+// command-line flag, its editor setting and one line of documentation. The request's type,
+// the daemon's validation (parseUpscale), the command line (daemon/cli-args.ts), the
+// editor's settings (extension/config.ts, and through them package.json) and the README's
+// option table (scripts/readme-options.ts) are all derived from it: a new option is one
+// entry here, plus the code that acts on it.
+import { DEFAULT_TEMPLATE } from './naming';
+import { DEFAULT_OVERLAP, MAX_OVERLAP, MAX_SCALE, MAX_SIDE, MAX_TILE, MIN_TILE } from './limits';
+import { parseFields, present, type FieldSpec, type FieldValues } from './validate';
+import { DaemonError } from './errors';
+import { ALPHA_MODES, FITS, OUTPUT_FORMATS, PADDINGS, type Target } from './vocabulary';
+
+/** How the command line takes a field: its flags, and the name of its value in the usage (none for a switch). */
+export interface CliSpec {
+  readonly flags: readonly string[];
+  readonly value?: string;
+}
+
+/**
+ * The editor setting `upscale.<key>` that gives a field its value in every job. Its JSON
+ * schema in package.json is the field's kind with these overrides.
+ */
+export interface SettingSpec {
+  readonly key: string;
+  readonly order: number;
+  readonly default: string | number | boolean;
+  readonly markdownDescription: string;
+  /** The setting's range, where it is narrower than the request's. */
+  readonly min?: number;
+  readonly max?: number;
+  /** A value of the setting that leaves the field out of the request: the daemon then decides. */
+  readonly unset?: string;
+  readonly enumDescriptions?: readonly string[];
+  readonly pattern?: string;
+  readonly scope?: 'application' | 'machine' | 'window' | 'resource' | 'machine-overridable';
+  /**
+   * False when the editor does not copy the setting into the request as it is: it is the
+   * default that a command starts from (the scale picker), or it is resolved first (a
+   * folder relative to the source).
+   */
+  readonly copied?: false;
+}
+
+export interface RequestField extends FieldSpec {
+  /** Fields this one means something only with: a request that has it without them is refused. */
+  readonly requires?: readonly string[];
+  /** The values in words, where the kind's range alone does not say them (a rule narrows it). */
+  readonly valuesText?: string;
+  /** The daemon's value when the field is absent, where one value says it. */
+  readonly default?: string | number | boolean;
+  /** The daemon's default in words, where it depends on the job. */
+  readonly defaultText?: string;
+  readonly cli?: CliSpec;
+  readonly setting?: SettingSpec;
+}
+
+/** An RGBA colour with channels in [0, 1]. */
+export interface Rgba {
+  readonly r: number;
+  readonly g: number;
+  readonly b: number;
+  readonly a: number;
+}
+
+function hexChannel(digits: string | undefined, max: number): number {
+  return parseInt(digits ?? '0', 16) / max;
+}
+
+/** `#rrggbb`, `#rgb` or `transparent` (case-insensitive) as RGBA in [0, 1]; null when it is none of those. */
+export function parseBackground(text: string): Rgba | null {
+  const t = text.trim().toLowerCase();
+  if (t === 'transparent') return { r: 0, g: 0, b: 0, a: 0 };
+  const long = /^#([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})$/.exec(t);
+  if (long) return { r: hexChannel(long[1], 255), g: hexChannel(long[2], 255), b: hexChannel(long[3], 255), a: 1 };
+  const short = /^#([0-9a-f])([0-9a-f])([0-9a-f])$/.exec(t);
+  if (short) return { r: hexChannel(short[1], 15), g: hexChannel(short[2], 15), b: hexChannel(short[3], 15), a: 1 };
+  return null;
+}
+
+export const BACKGROUND_EXPECTED = '#rrggbb, #rgb or transparent';
+
+/** The fields of an `upscale` request, in the order they are checked and documented. */
+export const UPSCALE_FIELDS = {
+  input: {
+    kind: { type: 'path' },
+    required: true,
+    doc: 'The source image (an absolute path).',
+  },
+  output: {
+    kind: { type: 'path' },
+    doc: 'Output file, or a folder when it ends in a separator or is one; the file is never the source.',
+    defaultText: 'beside the input, named by the template',
+    cli: { flags: ['-o', '--output'], value: 'OUT|DIR' },
+    setting: {
+      key: 'outputFolder',
+      order: 3,
+      default: '',
+      scope: 'resource',
+      copied: false,
+      markdownDescription:
+        "Folder for results. Empty: beside the source image. A relative path is resolved against the source image's folder (for example `upscaled`); it is created when missing.",
+    },
+  },
+  template: {
+    kind: { type: 'string', maxLength: 255 },
+    doc: 'Output file name: {name} {scale} {width} {height} {model} {ext}; a literal extension decides the format.',
+    default: DEFAULT_TEMPLATE,
+    setting: {
+      key: 'outputNameTemplate',
+      order: 2,
+      default: DEFAULT_TEMPLATE,
+      markdownDescription:
+        'File name of the result. Fields: `{name}` (source name without extension), `{scale}`, `{width}`, `{height}`, `{model}`, `{ext}`. A literal extension (`{name}-big.png`) decides the format, so it must agree with **Output Format**; a name without one needs **Output Format** set. An existing file is never replaced: a clash gets ` (2)`, ` (3)`, … appended.',
+    },
+  },
+  model: {
+    kind: { type: 'string', maxLength: 200 },
+    doc: 'The model to run (upscale models list).',
+    defaultText: 'the default model, or an installed one of that exact scale ("Which model")',
+    cli: { flags: ['-m', '--model'], value: 'MODEL' },
+    setting: {
+      key: 'defaultModel',
+      order: 0,
+      default: '',
+      unset: '',
+      pattern: '^([A-Za-z0-9][A-Za-z0-9._+-]*)?$',
+      markdownDescription:
+        'Model used by **Upscale Image** (a model id from **Upscale: Show Models**). Empty: the built-in default, `realesr-general-x4v3`.',
+    },
+  },
+  scale: {
+    kind: { type: 'number', min: 0, max: MAX_SCALE, exclusiveMin: true },
+    doc: 'Scale factor, any above 0 (2, 2.5, 8); not with width or height.',
+    defaultText: "the model's own scale",
+    cli: { flags: ['-s', '--scale'], value: 'SCALE' },
+    setting: {
+      key: 'defaultScale',
+      order: 1,
+      default: 4,
+      min: 1,
+      max: 16,
+      copied: false,
+      markdownDescription:
+        "Scale factor used by **Upscale Image**. Above the model's own scale the model runs again (at most 3 passes), then Lanczos gives the exact size.",
+    },
+  },
+  width: {
+    kind: { type: 'number', min: 1, max: MAX_SIDE, integer: true },
+    doc: 'Exact output width; alone, the aspect ratio is kept.',
+    cli: { flags: ['--width'], value: 'W' },
+  },
+  height: {
+    kind: { type: 'number', min: 1, max: MAX_SIDE, integer: true },
+    doc: 'Exact output height; alone, the aspect ratio is kept.',
+    cli: { flags: ['--height'], value: 'H' },
+  },
+  fit: {
+    kind: { type: 'choice', choices: FITS },
+    doc: 'With width and height: scale to cover and crop, fit inside and pad with the background, or stretch.',
+    requires: ['width', 'height'],
+    default: 'cover',
+    cli: { flags: ['--fit'], value: FITS.join('|') },
+  },
+  tile: {
+    kind: { type: 'number', min: 0, max: MAX_TILE, integer: true },
+    check: (v) => (typeof v === 'number' && v !== 0 && v < MIN_TILE ? `0 (whole image) or at least ${MIN_TILE}` : null),
+    valuesText: `0, or an integer ${MIN_TILE} … ${MAX_TILE}`,
+    doc: "Input pixels each tile decides (Real-ESRGAN's --tile); 0 runs the whole image at once.",
+    defaultText: 'automatic, from the image and a memory budget',
+    cli: { flags: ['--tile'], value: 'N' },
+    setting: {
+      key: 'tileSize',
+      order: 6,
+      default: 'auto',
+      unset: 'auto',
+      markdownDescription: `Input pixels each tile covers: \`"auto"\` picks from a memory budget; a number from ${MIN_TILE} to ${MAX_TILE} fixes it; \`0\` runs the whole image at once (needs the most memory).`,
+    },
+  },
+  overlap: {
+    kind: { type: 'number', min: 0, max: MAX_OVERLAP, integer: true },
+    doc: "Context added on each side of a tile (Real-ESRGAN's tile_pad); neighbours blend across twice this.",
+    default: DEFAULT_OVERLAP,
+    cli: { flags: ['--overlap'], value: 'N' },
+    setting: {
+      key: 'tileOverlap',
+      order: 7,
+      default: DEFAULT_OVERLAP,
+      markdownDescription:
+        'Context added on each side of a tile, in input pixels; neighbouring tiles blend across twice this, so seams do not show.',
+    },
+  },
+  format: {
+    kind: { type: 'choice', choices: OUTPUT_FORMATS },
+    doc: "Output format; it must agree with the output name's extension.",
+    defaultText: "the output name's extension, else the source's (PNG for gif, bmp and others)",
+    cli: { flags: ['--format'], value: OUTPUT_FORMATS.join('|') },
+    setting: {
+      key: 'outputFormat',
+      order: 4,
+      default: 'same-as-input',
+      unset: 'same-as-input',
+      enumDescriptions: [
+        'Keep the source format (GIF, BMP and other formats Upscale cannot write become PNG).',
+        'PNG (lossless, keeps alpha and 16-bit).',
+        'JPEG (lossy, no alpha).',
+        'WebP (at most 16383 pixels per side).',
+        'TIFF (lossless, keeps alpha and 16-bit).',
+        'AVIF (at most 16384 pixels per side).',
+      ],
+      markdownDescription: 'Format of the result.',
+    },
+  },
+  quality: {
+    kind: { type: 'number', min: 1, max: 100, integer: true },
+    doc: 'Quality of lossy formats (JPEG, WebP, AVIF).',
+    defaultText: 'JPEG 92, WebP 90, AVIF 75',
+    cli: { flags: ['--quality'], value: 'Q' },
+    setting: {
+      key: 'outputQuality',
+      order: 5,
+      default: 90,
+      markdownDescription: 'Quality of lossy formats (JPEG, WebP, AVIF), 1 to 100.',
+    },
+  },
+  alpha: {
+    kind: { type: 'choice', choices: ALPHA_MODES },
+    doc: 'How transparency is upscaled: by the model too (sharper edges) or by Lanczos (faster).',
+    default: 'model',
+    cli: { flags: ['--alpha'], value: ALPHA_MODES.join('|') },
+    setting: {
+      key: 'alphaHandling',
+      order: 8,
+      default: 'model',
+      enumDescriptions: [
+        'Upscale the alpha channel with the model too (sharper edges).',
+        'Resize the alpha channel with Lanczos (faster).',
+      ],
+      markdownDescription: "How an image's transparency is upscaled.",
+    },
+  },
+  overwrite: {
+    kind: { type: 'boolean' },
+    doc: 'Replace an existing output file (never the source); without it a named output that exists is refused.',
+    default: false,
+    cli: { flags: ['--overwrite'] },
+  },
+  previewWidth: {
+    kind: { type: 'number', min: 16, max: 16384, integer: true },
+    doc: 'Send each finished tile as a PNG with its progress, the whole output scaled to at most this wide.',
+  },
+  previewEvery: {
+    kind: { type: 'number', min: 1, max: 1000, integer: true },
+    requires: ['previewWidth'],
+    doc: 'With previews: one every N finished tiles of a pass (and its last); fewer cost less on large jobs.',
+    default: 1,
+    setting: {
+      key: 'previewEvery',
+      order: 13,
+      default: 1,
+      markdownDescription:
+        'The preview panel shows every Nth finished tile of a pass while the job runs (and its last one); on large images a larger N costs less.',
+    },
+  },
+  background: {
+    kind: { type: 'string', maxLength: 20 },
+    check: (v) => (typeof v !== 'string' || parseBackground(v) === null ? BACKGROUND_EXPECTED : null),
+    valuesText: BACKGROUND_EXPECTED,
+    doc: 'With fit contain: the colour of the padding, #rrggbb, #rgb or transparent.',
+    defaultText: 'transparent where the format has alpha, else white',
+    cli: { flags: ['--background'], value: '#rrggbb|transparent' },
+  },
+  padding: {
+    kind: { type: 'choice', choices: PADDINGS },
+    doc: "Past the image's borders: nothing (the model's own output), a 4 px mirrored border, or the opposite edge (tileable textures).",
+    default: 'none',
+    cli: { flags: ['--padding'], value: PADDINGS.join('|') },
+  },
+  dryRun: {
+    kind: { type: 'boolean' },
+    doc: 'Check everything and return the plan (passes, models, sizes, tiles); write nothing.',
+    default: false,
+    cli: { flags: ['--dry-run'] },
+  },
+  sidecar: {
+    kind: { type: 'boolean' },
+    doc: 'Also write OUTPUT.json beside the output: hashes, parameters, plan, versions, timings.',
+    default: false,
+    cli: { flags: ['--sidecar'] },
+  },
+} as const satisfies Readonly<Record<string, RequestField>>;
+
+export type UpscaleField = keyof typeof UPSCALE_FIELDS;
+
+/** The fields in the table's order, each with its description. */
+export const REQUEST_FIELDS: readonly (readonly [UpscaleField, RequestField])[] =
+  // Object.entries drops the keys' type; they are the table's own.
+  Object.entries(UPSCALE_FIELDS) as [UpscaleField, RequestField][];
+
+/** The parameters of an `upscale` request. */
+export type UpscaleParams = FieldValues<typeof UPSCALE_FIELDS>;
+
+/** The fields the command line takes, by flag. */
+export type CliField = {
+  [K in UpscaleField]: (typeof UPSCALE_FIELDS)[K] extends { cli: CliSpec } ? K : never;
+}[UpscaleField];
+
+/**
+ * The rules between fields, each with the fields' names as the caller writes them (`'scale'`
+ * in a request, `-s/--scale` on the command line). Returns the first problem, or null.
+ */
+export function crossFieldProblem(
+  p: Readonly<Record<string, unknown>>,
+  name: (field: UpscaleField) => string,
+): string | null {
+  if (p.scale !== undefined && (p.width !== undefined || p.height !== undefined))
+    return `give either ${name('scale')} or ${name('width')}/${name('height')}, not both`;
+  for (const [field, spec] of REQUEST_FIELDS) {
+    const needed = REQUEST_FIELDS.filter(([other]) => spec.requires?.includes(other)).map(([other]) => other);
+    if (p[field] === undefined || !needed.some((other) => p[other] === undefined)) continue;
+    const names = needed.map(name);
+    return `${name(field)} applies only when ${names.length === 1 ? `${names.join('')} is` : `both ${names.join(' and ')} are`} given`;
+  }
+  return null;
+}
+
+/** Whether the fields `field` requires are in `p`. */
+export function requirementsMet(field: UpscaleField, p: Readonly<Record<string, unknown>>): boolean {
+  const spec: RequestField = UPSCALE_FIELDS[field];
+  return (spec.requires ?? []).every((other) => p[other] !== undefined);
+}
+
+export function parseUpscale(raw: unknown): UpscaleParams {
+  const m = 'upscale';
+  const params = parseFields(m, raw, UPSCALE_FIELDS);
+  const problem = crossFieldProblem(params, (field) => `'${field}'`);
+  if (problem) throw new DaemonError('InvalidParams', `${m}: ${problem}`);
+  return params;
+}
+
+/** What a request aims at: its size fields, else its scale, else `defaultScale` (the model's). */
+export function targetOf(p: Pick<UpscaleParams, 'scale' | 'width' | 'height' | 'fit'>, defaultScale: number): Target {
+  if (p.width === undefined && p.height === undefined) return { kind: 'scale', scale: p.scale ?? defaultScale };
+  return { kind: 'size', ...present({ width: p.width, height: p.height, fit: p.fit }) };
+}
+
+/** A target as request fields. */
+export function targetFields(target: Target): Pick<UpscaleParams, 'scale' | 'width' | 'height' | 'fit'> {
+  return target.kind === 'scale'
+    ? { scale: target.scale }
+    : present({ width: target.width, height: target.height, fit: target.fit });
+}
