@@ -49,10 +49,6 @@ interface CaseJson {
  * when its module learns it; the test fails until then if the module converts it.
  */
 const PENDING: Readonly<Record<string, string>> = {
-  esrganplus_x4: 'ESRGAN+',
-  rrdbnet_gray_x4: '1-channel ESRGAN',
-  rrdbnet_rgba_x4: '4-channel ESRGAN',
-  compact_gray_x4: '1-channel Real-ESRGAN Compact',
   swinir_diffbir_x1: 'DiffBIR',
 };
 
