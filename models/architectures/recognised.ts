@@ -12,11 +12,6 @@ export interface Recognised {
 }
 
 export const RECOGNISED = {
-  swiftsrgan: {
-    id: 'swiftsrgan',
-    label: 'Swift-SRGAN',
-    keys: hasAll('initial.cnn.depthwise.weight', 'final_conv.pointwise.weight'),
-  },
   grl: {
     id: 'grl',
     label: 'GRL',

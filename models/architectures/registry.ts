@@ -16,12 +16,13 @@ import { compact } from './compact';
 import { hat } from './hat';
 import { swinir } from './swinir';
 import { dat } from './dat';
+import { swiftsrgan } from './swiftsrgan';
 
 export const DETECTION_ORDER = [
   R.mmrealsr,
   esrgan,
   compact,
-  R.swiftsrgan,
+  swiftsrgan,
   hat,
   R.grl,
   R.swin2sr,
