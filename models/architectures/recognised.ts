@@ -673,14 +673,6 @@ export const RECOGNISED = {
       'upscale.MetaUpsample',
     ),
   },
-  rcan: {
-    id: 'rcan',
-    label: 'RCAN',
-    keys: hasAny(
-      hasAll('head.0.weight', 'tail.1.weight', 'body.0.body.0.body.0.weight', 'body.0.body.0.body.3.conv_du.0.weight'),
-      hasAll('head.1.weight', 'tail.1.weight', 'body.0.body.0.body.0.weight', 'body.0.body.0.body.3.conv_du.0.weight'),
-    ),
-  },
   fdat: {
     id: 'fdat',
     label: 'FDAT',

@@ -17,6 +17,7 @@ import { hat } from './hat';
 import { swinir } from './swinir';
 import { dat } from './dat';
 import { swiftsrgan } from './swiftsrgan';
+import { rcan } from './rcan';
 
 export const DETECTION_ORDER = [
   R.mmrealsr,
@@ -58,7 +59,7 @@ export const DETECTION_ORDER = [
   R.seemore,
   R.mosr,
   R.moesr,
-  R.rcan,
+  rcan,
   R.fdat,
   R.aurasr,
 ] as const;
