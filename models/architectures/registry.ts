@@ -18,9 +18,10 @@ import { swinir } from './swinir';
 import { dat } from './dat';
 import { swiftsrgan } from './swiftsrgan';
 import { rcan } from './rcan';
+import { mmrealsr } from './mmrealsr';
 
 export const DETECTION_ORDER = [
-  R.mmrealsr,
+  mmrealsr,
   esrgan,
   compact,
   swiftsrgan,

@@ -51,6 +51,18 @@ export function rrdb(ctx: GraphContext, x: string, keys: RrdbKeys, block: number
   return scaledResidual(ctx, y, x);
 }
 
+/**
+ * What follows the trunk: per upsample conv in `keys`, nearest ×`factor`, the conv and a
+ * LeakyReLU; then the HR conv, a LeakyReLU and the last conv.
+ */
+export function rrdbUpsampler(ctx: GraphContext, x: string, keys: RrdbKeys, factor: number): string {
+  let y = x;
+  for (const up of keys.upConvs) {
+    y = leakyRelu(ctx, conv2d(ctx, interpolateBy(ctx, y, factor, { mode: 'nearest' }), up), LEAKY_SLOPE);
+  }
+  return conv2d(ctx, leakyRelu(ctx, conv2d(ctx, y, keys.hrConv), LEAKY_SLOPE), keys.lastConv);
+}
+
 export function buildRrdbNet(sd: StateDict, config: RrdbNetConfig): Uint8Array {
   const spec = {
     name: 'rrdbnet',
@@ -76,12 +88,8 @@ export function buildRrdbNet(sd: StateDict, config: RrdbNetConfig): Uint8Array {
     const feat = conv2d(ctx, x, keys.firstConv);
     let body = feat;
     for (let b = 0; b < config.numBlock; b++) body = rrdb(ctx, body, keys, b, config.plus);
-    let y = ctx.g.op('Add', [feat, conv2d(ctx, body, keys.trunkConv)]);
-    for (const up of keys.upConvs) {
-      const upsampled = interpolateBy(ctx, y, config.upsampleFactor, { mode: 'nearest' });
-      y = leakyRelu(ctx, conv2d(ctx, upsampled, up), LEAKY_SLOPE);
-    }
-    const out = conv2d(ctx, leakyRelu(ctx, conv2d(ctx, y, keys.hrConv), LEAKY_SLOPE), keys.lastConv);
+    const trunk = ctx.g.op('Add', [feat, conv2d(ctx, body, keys.trunkConv)]);
+    const out = rrdbUpsampler(ctx, trunk, keys, config.upsampleFactor);
     if (!unshuffled) return out;
     const height = scaled(ctx, runtimeDim(ctx, input, 2), config.scale);
     const width = scaled(ctx, runtimeDim(ctx, input, 3), config.scale);
