@@ -19,6 +19,7 @@ import { dat } from './dat';
 import { swiftsrgan } from './swiftsrgan';
 import { rcan } from './rcan';
 import { mmrealsr } from './mmrealsr';
+import { realcugan } from './realcugan';
 
 export const DETECTION_ORDER = [
   mmrealsr,
@@ -42,7 +43,7 @@ export const DETECTION_ORDER = [
   R.kbnet,
   R.ditn,
   R.span,
-  R.realcugan,
+  realcugan,
   R.safmn,
   R.safmnbcie,
   R.dctlsa,
