@@ -30,8 +30,9 @@ export interface RealCuganConfig {
   readonly pro: boolean;
 }
 
-/** How each class pads its input and what its first U-Net's last (transposed) conv does. */
+/** Each class's scale, how it pads its input and what its first U-Net's last (transposed) conv does. */
 interface Shape {
+  readonly scale: number;
   readonly border: number;
   readonly multiple: number;
   readonly bottom: { readonly kernel: number; readonly stride: number; readonly padding: number };
@@ -40,13 +41,12 @@ interface Shape {
 }
 
 const SHAPES: Readonly<Record<Variant, Shape>> = {
-  x2: { border: 18, multiple: 2, bottom: { kernel: 4, stride: 2, padding: 3 }, shuffleHead: false },
-  x3: { border: 14, multiple: 4, bottom: { kernel: 5, stride: 3, padding: 2 }, shuffleHead: false },
-  x4: { border: 19, multiple: 2, bottom: { kernel: 4, stride: 2, padding: 3 }, shuffleHead: true },
-  'x2 fast': { border: 38, multiple: 2, bottom: { kernel: 4, stride: 2, padding: 3 }, shuffleHead: true },
+  x2: { scale: 2, border: 18, multiple: 2, bottom: { kernel: 4, stride: 2, padding: 3 }, shuffleHead: false },
+  x3: { scale: 3, border: 14, multiple: 4, bottom: { kernel: 5, stride: 3, padding: 2 }, shuffleHead: false },
+  x4: { scale: 4, border: 19, multiple: 2, bottom: { kernel: 4, stride: 2, padding: 3 }, shuffleHead: true },
+  'x2 fast': { scale: 2, border: 38, multiple: 2, bottom: { kernel: 4, stride: 2, padding: 3 }, shuffleHead: true },
 };
 
-const SCALES: Readonly<Record<Variant, number>> = { x2: 2, x3: 3, x4: 4, 'x2 fast': 2 };
 /** Width of the U-Nets where x4 and fast carry features rather than the image between them. */
 const FEATURES = 64;
 const SE_REDUCTION = 8;
@@ -141,13 +141,14 @@ function readConfig(sd: StateDict): RealCuganConfig {
       );
     }
   }
-  const pro = sd.has('pro');
-  if (pro && variant !== 'x2 fast') {
+  // UpCunet2x_fast has no pro buffer, so a file with one is not a model spandrel can load.
+  const pro = sd.has('pro') && variant !== 'x2 fast';
+  if (pro) {
     requireShape(sd, 'pro', [1]);
     checks.known.add('pro');
   }
   rejectOtherTensors(sd, checks.known, `the two U-Nets of a Real-CUGAN ${variant}${pro ? ' pro' : ''}`);
-  return { variant, scale: SCALES[variant], inChannels, outChannels, pro };
+  return { variant, scale: shape.scale, inChannels, outChannels, pro };
 }
 
 function describe(config: RealCuganConfig): ModelDescription {
