@@ -12,11 +12,6 @@ export interface Recognised {
 }
 
 export const RECOGNISED = {
-  swiftsrgan: {
-    id: 'swiftsrgan',
-    label: 'Swift-SRGAN',
-    keys: hasAll('initial.cnn.depthwise.weight', 'final_conv.pointwise.weight'),
-  },
   grl: {
     id: 'grl',
     label: 'GRL',
@@ -165,24 +160,6 @@ export const RECOGNISED = {
       'upsample.0.weight',
     ),
   },
-  mmrealsr: {
-    id: 'mmrealsr',
-    label: 'MMRealSR',
-    keys: hasAll(
-      'conv_first.weight',
-      'conv_body.weight',
-      'conv_up1.weight',
-      'conv_up2.weight',
-      'conv_hr.weight',
-      'conv_last.weight',
-      'body.0.rdb1.conv1.weight',
-      'am_list.0.fc.0.weight',
-      'de_net.conv_first.0.weight',
-      'de_net.body.0.0.conv1.weight',
-      'de_net.fc_degree.0.0.weight',
-      'dd_embed.0.weight',
-    ),
-  },
   span: {
     id: 'span',
     label: 'SPAN',
@@ -195,31 +172,6 @@ export const RECOGNISED = {
       'conv_2.sk.weight',
       'conv_2.eval_conv.weight',
       'upsampler.0.weight',
-    ),
-  },
-  realcugan: {
-    id: 'realcugan',
-    label: 'RealCUGAN',
-    keys: hasAll(
-      'unet1.conv1.conv.0.weight',
-      'unet1.conv1.conv.2.weight',
-      'unet1.conv1_down.weight',
-      'unet1.conv2.conv.0.weight',
-      'unet1.conv2.conv.2.weight',
-      'unet1.conv2.seblock.conv1.weight',
-      'unet1.conv2_up.weight',
-      'unet1.conv_bottom.weight',
-      'unet2.conv1.conv.0.weight',
-      'unet2.conv1_down.weight',
-      'unet2.conv2.conv.0.weight',
-      'unet2.conv2.seblock.conv1.weight',
-      'unet2.conv3.conv.0.weight',
-      'unet2.conv3.seblock.conv1.weight',
-      'unet2.conv3_up.weight',
-      'unet2.conv4.conv.0.weight',
-      'unet2.conv4_up.weight',
-      'unet2.conv5.weight',
-      'unet2.conv_bottom.weight',
     ),
   },
   safmn: {
@@ -676,14 +628,6 @@ export const RECOGNISED = {
       'blocks.0.blocks.0.fc2.weight',
       'blocks.0.blocks.0.fc2.bias',
       'upscale.MetaUpsample',
-    ),
-  },
-  rcan: {
-    id: 'rcan',
-    label: 'RCAN',
-    keys: hasAny(
-      hasAll('head.0.weight', 'tail.1.weight', 'body.0.body.0.body.0.weight', 'body.0.body.0.body.3.conv_du.0.weight'),
-      hasAll('head.1.weight', 'tail.1.weight', 'body.0.body.0.body.0.weight', 'body.0.body.0.body.3.conv_du.0.weight'),
     ),
   },
   fdat: {

@@ -16,12 +16,16 @@ import { compact } from './compact';
 import { hat } from './hat';
 import { swinir } from './swinir';
 import { dat } from './dat';
+import { swiftsrgan } from './swiftsrgan';
+import { rcan } from './rcan';
+import { mmrealsr } from './mmrealsr';
+import { realcugan } from './realcugan';
 
 export const DETECTION_ORDER = [
-  R.mmrealsr,
+  mmrealsr,
   esrgan,
   compact,
-  R.swiftsrgan,
+  swiftsrgan,
   hat,
   R.grl,
   R.swin2sr,
@@ -39,7 +43,7 @@ export const DETECTION_ORDER = [
   R.kbnet,
   R.ditn,
   R.span,
-  R.realcugan,
+  realcugan,
   R.safmn,
   R.safmnbcie,
   R.dctlsa,
@@ -57,7 +61,7 @@ export const DETECTION_ORDER = [
   R.seemore,
   R.mosr,
   R.moesr,
-  R.rcan,
+  rcan,
   R.fdat,
   R.aurasr,
 ] as const;
