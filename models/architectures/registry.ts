@@ -16,6 +16,8 @@ import { compact } from './compact';
 import { hat } from './hat';
 import { swinir } from './swinir';
 import { dat } from './dat';
+import { safmn } from './safmn';
+import { safmnbcie } from './safmnbcie';
 
 export const DETECTION_ORDER = [
   R.mmrealsr,
@@ -40,8 +42,8 @@ export const DETECTION_ORDER = [
   R.ditn,
   R.span,
   R.realcugan,
-  R.safmn,
-  R.safmnbcie,
+  safmn,
+  safmnbcie,
   R.dctlsa,
   R.fftformer,
   R.nafnet,

@@ -141,6 +141,22 @@ export function padToRequirement(ctx: GraphContext, x: string, minimum: number, 
 }
 
 /**
+ * `body` run on `x` padded by padToRequirement, its output (`scale` times the input)
+ * cropped back to the unpadded size, as spandrel's call API crops after padding.
+ */
+export function withRequirement(
+  ctx: GraphContext,
+  x: string,
+  requirement: { readonly minimum: number; readonly multiple: number; readonly scale: number },
+  body: (padded: string) => string,
+): string {
+  const height = scaled(ctx, runtimeDim(ctx, x, 2), requirement.scale);
+  const width = scaled(ctx, runtimeDim(ctx, x, 3), requirement.scale);
+  const out = body(padToRequirement(ctx, x, requirement.minimum, requirement.multiple));
+  return cropTo(ctx, out, 2, height, width);
+}
+
+/**
  * The top-left `height × width` of `x` along (hAxis, hAxis + 1): the crop back to the
  * input's size (times the scale) after padding. Sizes are int64 [1] tensors.
  */
