@@ -152,19 +152,6 @@ export const RECOGNISED = {
       ),
     ),
   },
-  ditn: {
-    id: 'ditn',
-    label: 'DITN',
-    keys: hasAll(
-      'sft.weight',
-      'UFONE.0.ITLs.0.attn.temperature',
-      'UFONE.0.ITLs.0.ffn.project_in.weight',
-      'UFONE.0.ITLs.0.ffn.dwconv.weight',
-      'UFONE.0.ITLs.0.ffn.project_out.weight',
-      'conv_after_body.weight',
-      'upsample.0.weight',
-    ),
-  },
   mmrealsr: {
     id: 'mmrealsr',
     label: 'MMRealSR',

@@ -16,6 +16,7 @@ import { compact } from './compact';
 import { hat } from './hat';
 import { swinir } from './swinir';
 import { dat } from './dat';
+import { ditn } from './ditn';
 import { safmn } from './safmn';
 import { safmnbcie } from './safmnbcie';
 
@@ -39,7 +40,7 @@ export const DETECTION_ORDER = [
   dat,
   R.craft,
   R.kbnet,
-  R.ditn,
+  ditn,
   R.span,
   R.realcugan,
   safmn,
