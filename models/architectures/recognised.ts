@@ -592,22 +592,6 @@ export const RECOGNISED = {
       'body.0.global_block.ffn.gate.weight',
     ),
   },
-  mosr: {
-    id: 'mosr',
-    label: 'MoSR',
-    keys: hasAll(
-      'gblocks.0.weight',
-      'gblocks.0.bias',
-      'gblocks.1.norm.weight',
-      'gblocks.1.norm.bias',
-      'gblocks.1.fc1.weight',
-      'gblocks.1.fc1.bias',
-      'gblocks.1.conv.weight',
-      'gblocks.1.conv.bias',
-      'gblocks.1.fc2.weight',
-      'gblocks.1.fc2.bias',
-    ),
-  },
   moesr: {
     id: 'moesr',
     label: 'MoESR',

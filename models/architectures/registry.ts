@@ -19,6 +19,7 @@ import { dat } from './dat';
 import { ditn } from './ditn';
 import { safmn } from './safmn';
 import { safmnbcie } from './safmnbcie';
+import { mosr } from './mosr';
 
 export const DETECTION_ORDER = [
   R.mmrealsr,
@@ -58,7 +59,7 @@ export const DETECTION_ORDER = [
   R.retinexformer,
   R.hvicidnet,
   R.seemore,
-  R.mosr,
+  mosr,
   R.moesr,
   R.rcan,
   R.fdat,

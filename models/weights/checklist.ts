@@ -23,14 +23,15 @@ export class TensorChecklist {
     this.known.add(key);
   }
 
-  /** A stored buffer the graph does not read (checked by the caller), accepted as present. */
-  accept(key: string): void {
-    if (this.sd.has(key)) this.known.add(key);
-  }
-
   conv(prefix: string, c: ConvShape): void {
     requireConv(this.sd, prefix, c);
     this.addLayer(prefix);
+  }
+
+  /** A ConvTranspose2d: weight [in, out, k, k] and a bias of `out`. */
+  convTranspose(prefix: string, c: { readonly in: number; readonly out: number; readonly kernel: number }): void {
+    this.shape(`${prefix}.weight`, [c.in, c.out, c.kernel, c.kernel]);
+    this.shape(`${prefix}.bias`, [c.out]);
   }
 
   linear(prefix: string, out: number, inFeatures: number, bias: BiasRule = 'required'): void {
@@ -49,8 +50,9 @@ export class TensorChecklist {
     rejectOtherTensors(this.sd, this.known, what);
   }
 
+  /** The layer's weight, and its bias where the file has one (the shape checks decided whether it may). */
   private addLayer(prefix: string): void {
     this.known.add(`${prefix}.weight`);
-    this.accept(`${prefix}.bias`);
+    if (this.sd.has(`${prefix}.bias`)) this.known.add(`${prefix}.bias`);
   }
 }
