@@ -20,6 +20,7 @@ import { ditn } from './ditn';
 import { safmn } from './safmn';
 import { safmnbcie } from './safmnbcie';
 import { mosr } from './mosr';
+import { moesr } from './moesr';
 
 export const DETECTION_ORDER = [
   R.mmrealsr,
@@ -60,7 +61,7 @@ export const DETECTION_ORDER = [
   R.hvicidnet,
   R.seemore,
   mosr,
-  R.moesr,
+  moesr,
   R.rcan,
   R.fdat,
   R.aurasr,

@@ -51,7 +51,11 @@ function readHead(sd: StateDict, inChannels: number): Pick<MoSRConfig, 'upsample
   if (sd.has('upsampler.init_pos')) {
     const points = dimOf(sd, 'upsampler.offset.weight', 4, 0, 'the DySample offset conv');
     const outChannels = dimOf(sd, 'upsampler.end_conv.weight', 4, 0, 'the DySample end conv');
-    return { upsampler: 'dys', outChannels, scale: squareScale('upsampler.offset.weight', points, 2 * DYSAMPLE_GROUPS) };
+    return {
+      upsampler: 'dys',
+      outChannels,
+      scale: squareScale('upsampler.offset.weight', points, 2 * DYSAMPLE_GROUPS),
+    };
   }
   if (sd.has('upsampler.in_to_k.weight')) {
     const n = dimOf(sd, 'upsampler.in_to_k.weight', 4, 0, 'the GPS conv');
@@ -149,7 +153,11 @@ function ensembleConv(ctx: GraphContext, x: string, outputs: number): string {
   const pad = Math.floor(kernel / 2);
   return ctx.g.op(
     'Conv',
-    [x, mean('upsampler.in_to_k.weight', outputs * inChannels * kernel * kernel), mean('upsampler.in_to_k.bias', outputs)],
+    [
+      x,
+      mean('upsampler.in_to_k.weight', outputs * inChannels * kernel * kernel),
+      mean('upsampler.in_to_k.bias', outputs),
+    ],
     { kernel_shape: attr.ints([kernel, kernel]), pads: attr.ints([pad, pad, pad, pad]) },
     'gps_mean_conv',
   );
