@@ -600,28 +600,6 @@ export const RECOGNISED = {
       hasAll('head.1.weight', 'tail.1.weight', 'body.0.body.0.body.0.weight', 'body.0.body.0.body.3.conv_du.0.weight'),
     ),
   },
-  fdat: {
-    id: 'fdat',
-    label: 'FDAT',
-    keys: hasAny(
-      hasAll(
-        'conv_first.weight',
-        'groups.0.blocks.0.attn.bias',
-        'groups.0.blocks.0.inter.cg.1.weight',
-        'groups.0.blocks.0.ffn.fc1.weight',
-        'groups.0.blocks.0.n1.weight',
-        'upsampler.MetaUpsample',
-      ),
-      hasAll(
-        'conv_first.1.weight',
-        'groups.0.blocks.0.attn.bias',
-        'groups.0.blocks.0.inter.cg.1.weight',
-        'groups.0.blocks.0.ffn.fc1.weight',
-        'groups.0.blocks.0.n1.weight',
-        'upsampler.MetaUpsample',
-      ),
-    ),
-  },
   aurasr: {
     id: 'aurasr',
     label: 'AuraSR',

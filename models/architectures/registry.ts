@@ -21,6 +21,7 @@ import { safmn } from './safmn';
 import { safmnbcie } from './safmnbcie';
 import { mosr } from './mosr';
 import { moesr } from './moesr';
+import { fdat } from './fdat';
 
 export const DETECTION_ORDER = [
   R.mmrealsr,
@@ -63,7 +64,7 @@ export const DETECTION_ORDER = [
   mosr,
   moesr,
   R.rcan,
-  R.fdat,
+  fdat,
   R.aurasr,
 ] as const;
 
