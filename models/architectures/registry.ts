@@ -19,6 +19,7 @@ import { dat } from './dat';
 import { ditn } from './ditn';
 import { safmn } from './safmn';
 import { safmnbcie } from './safmnbcie';
+import { seemore } from './seemore';
 import { mosr } from './mosr';
 import { moesr } from './moesr';
 import { fdat } from './fdat';
@@ -60,7 +61,7 @@ export const DETECTION_ORDER = [
   R.plksr,
   R.retinexformer,
   R.hvicidnet,
-  R.seemore,
+  seemore,
   mosr,
   moesr,
   R.rcan,
