@@ -20,6 +20,13 @@ import { swiftsrgan } from './swiftsrgan';
 import { rcan } from './rcan';
 import { mmrealsr } from './mmrealsr';
 import { realcugan } from './realcugan';
+import { ditn } from './ditn';
+import { safmn } from './safmn';
+import { safmnbcie } from './safmnbcie';
+import { seemore } from './seemore';
+import { mosr } from './mosr';
+import { moesr } from './moesr';
+import { fdat } from './fdat';
 
 export const DETECTION_ORDER = [
   mmrealsr,
@@ -41,11 +48,11 @@ export const DETECTION_ORDER = [
   dat,
   R.craft,
   R.kbnet,
-  R.ditn,
+  ditn,
   R.span,
   realcugan,
-  R.safmn,
-  R.safmnbcie,
+  safmn,
+  safmnbcie,
   R.dctlsa,
   R.fftformer,
   R.nafnet,
@@ -58,11 +65,11 @@ export const DETECTION_ORDER = [
   R.plksr,
   R.retinexformer,
   R.hvicidnet,
-  R.seemore,
-  R.mosr,
-  R.moesr,
+  seemore,
+  mosr,
+  moesr,
   rcan,
-  R.fdat,
+  fdat,
   R.aurasr,
 ] as const;
 

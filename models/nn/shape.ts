@@ -161,6 +161,45 @@ export function padToMultiple(
 }
 
 /**
+ * Pads the bottom and right of an NCHW map as spandrel's call API does to meet a model's
+ * size requirements (pad_tensor): each axis to at least `minimum`, then up to a multiple
+ * of `multiple`, mirrored without repeating the edge for at most length − 1 rows, the rest
+ * repeating the last row written (row 0 by then). An axis that already fits is unchanged.
+ * For forwards that cannot run below a size (pooling to H / 2^i, strided aggregation).
+ */
+export function padToRequirement(ctx: GraphContext, x: string, minimum: number, multiple: number): string {
+  const g = ctx.g;
+  const along = (input: string, axis: number): string => {
+    const length = runtimeDim(ctx, input, axis);
+    const atLeast = g.op('Max', [length, ctx.ints([minimum])]);
+    const target = roundUp(ctx, atLeast, multiple);
+    const limit = g.op('Squeeze', [target, ctx.ints([0])]);
+    const positions = g.op('Range', [ctx.int64Scalar(0), limit, ctx.int64Scalar(1)], {}, 'requirement_positions');
+    const lastTwice = g.op('Sub', [g.op('Mul', [length, ctx.ints([2])]), ctx.ints([2])]);
+    const mirrored = g.op('Max', [g.op('Sub', [lastTwice, positions]), ctx.ints([0])]);
+    const source = g.op('Where', [g.op('Less', [positions, length]), positions, mirrored], {}, 'requirement_source');
+    return g.op('Gather', [input, source], { axis: attr.int(axis) }, 'pad_requirement');
+  };
+  return along(along(x, 2), 3);
+}
+
+/**
+ * `body` run on `x` padded by padToRequirement, its output (`scale` times the input)
+ * cropped back to the unpadded size, as spandrel's call API crops after padding.
+ */
+export function withRequirement(
+  ctx: GraphContext,
+  x: string,
+  requirement: { readonly minimum: number; readonly multiple: number; readonly scale: number },
+  body: (padded: string) => string,
+): string {
+  const height = scaled(ctx, runtimeDim(ctx, x, 2), requirement.scale);
+  const width = scaled(ctx, runtimeDim(ctx, x, 3), requirement.scale);
+  const out = body(padToRequirement(ctx, x, requirement.minimum, requirement.multiple));
+  return cropTo(ctx, out, 2, height, width);
+}
+
+/**
  * The top-left `height × width` of `x` along (hAxis, hAxis + 1): the crop back to the
  * input's size (times the scale) after padding. Sizes are int64 [1] tensors.
  */

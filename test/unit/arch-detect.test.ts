@@ -92,7 +92,7 @@ test('the registry recognises every architecture spandrel 0.4.2 loads, each once
   assert.deepEqual([...ids].sort(), SPANDREL_ARCHITECTURES.map((a) => a.toLowerCase()).sort());
   assert.deepEqual(
     ARCHITECTURES.map((m) => m.id),
-    ['mmrealsr', 'esrgan', 'compact', 'swiftsrgan', 'hat', 'swinir', 'dat', 'realcugan', 'rcan'],
+    ['mmrealsr', 'esrgan', 'compact', 'swiftsrgan', 'hat', 'swinir', 'dat', 'ditn', 'realcugan', 'safmn', 'safmnbcie', 'seemore', 'mosr', 'moesr', 'rcan', 'fdat'],
   );
   assert.equal(ARCHITECTURES.length + RECOGNISED_ONLY.length, DETECTION_ORDER.length);
 });

@@ -8,7 +8,7 @@ import { imageGraph, type GraphContext } from '../../nn/context';
 import { conv2d } from '../../nn/conv';
 import { gelu, sigmoid, softmax } from '../../nn/activation';
 import { linear } from '../../nn/linear';
-import { batchNorm, layerNorm } from '../../nn/norm';
+import { batchNorm, l2Normalize, layerNorm } from '../../nn/norm';
 import { globalPool } from '../../nn/pool';
 import { cropTo, padToMultiple, runtimeDim, toFeatureMap, toTokenGrid } from '../../nn/shape';
 import {
@@ -28,8 +28,6 @@ import { positionBiasTable } from './position-bias';
 
 /** nn.LayerNorm's and nn.BatchNorm2d's default eps, which every DAT norm uses. */
 const EPS = 1e-5;
-/** F.normalize's floor on the norm. */
-const NORMALIZE_EPS = 1e-12;
 
 class DatGraph {
   private readonly c: number;
@@ -151,13 +149,6 @@ class DatGraph {
     return linear(ctx, g.op('Add', [gatedAttention, gatedConv]), `${prefix}.proj`);
   }
 
-  /** F.normalize(x, dim=-1): x / max(||x||, 1e-12). */
-  private l2Normalize(x: string): string {
-    const g = this.ctx.g;
-    const norm = g.op('ReduceL2', [x], { axes: attr.ints([-1]), keepdims: attr.int(1) });
-    return g.op('Div', [x, g.op('Max', [norm, this.ctx.scalar(NORMALIZE_EPS)])]);
-  }
-
   /** Adaptive_Channel_Attention on normalised tokens [1, H, W, C]. */
   private channelAttention(x: string, prefix: string, heads: number): string {
     const ctx = this.ctx;
@@ -168,8 +159,8 @@ class DatGraph {
     // [1, N, 3, heads, headDim] -> [3, 1, heads, headDim, N]: attention runs across channels.
     const perHead = this.transpose(g.op('Reshape', [qkv, ctx.ints([1, -1, 3, heads, headDim])]), [2, 0, 3, 4, 1]);
     const part = (i: number): string => g.op('Gather', [perHead, ctx.int64Scalar(i)], { axis: attr.int(0) });
-    const q = this.l2Normalize(part(0));
-    const k = this.l2Normalize(part(1));
+    const q = l2Normalize(ctx, part(0), -1);
+    const k = l2Normalize(ctx, part(1), -1);
     const scores = g.op('Mul', [
       g.op('MatMul', [q, this.transpose(k, [0, 1, 3, 2])]),
       ctx.weight(`${prefix}.temperature`),
