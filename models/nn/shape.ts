@@ -90,8 +90,23 @@ export function padAxisToMultiple(
   mode: PadMode,
 ): string {
   if (multiple === 1) return x;
+  return padAxisToLength(ctx, x, axis, length, roundUp(ctx, length, multiple), mode);
+}
+
+/**
+ * Pads `x` at the end of `axis` from `length` to `padded` rows (both int64 [1] runtime
+ * sizes, padded ≥ length), on a rank-4 map: for targets other than the next multiple, as
+ * CRAFT's forward pads to ⌊L / 16 + 1⌋ · 16.
+ */
+export function padAxisToLength(
+  ctx: GraphContext,
+  x: string,
+  axis: number,
+  length: string,
+  padded: string,
+  mode: PadMode,
+): string {
   const g = ctx.g;
-  const padded = roundUp(ctx, length, multiple);
   if (mode === 'reflect' || mode === 'symmetric') {
     return g.op('Gather', [x, mirrorIndices(ctx, length, padded, mode)], { axis: attr.int(axis) }, `pad_${mode}`);
   }
