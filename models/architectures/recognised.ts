@@ -44,17 +44,6 @@ export const RECOGNISED = {
       ),
     ),
   },
-  swin2sr: {
-    id: 'swin2sr',
-    label: 'Swin2SR',
-    keys: hasAll(
-      'layers.0.residual_group.blocks.0.norm1.weight',
-      'patch_embed.proj.weight',
-      'conv_first.weight',
-      'layers.0.residual_group.blocks.0.mlp.fc1.bias',
-      'layers.0.residual_group.blocks.0.attn.relative_position_index',
-    ),
-  },
   gfpgan: {
     id: 'gfpgan',
     label: 'GFPGAN',

@@ -16,6 +16,7 @@ import { compact } from './compact';
 import { hat } from './hat';
 import { swinir } from './swinir';
 import { dat } from './dat';
+import { swin2sr } from './swin2sr';
 
 export const DETECTION_ORDER = [
   R.mmrealsr,
@@ -24,7 +25,7 @@ export const DETECTION_ORDER = [
   R.swiftsrgan,
   hat,
   R.grl,
-  R.swin2sr,
+  swin2sr,
   swinir,
   R.gfpgan,
   R.restoreformer,
