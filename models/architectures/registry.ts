@@ -17,6 +17,7 @@ import { hat } from './hat';
 import { swinir } from './swinir';
 import { dat } from './dat';
 import { swin2sr } from './swin2sr';
+import { dctlsa } from './dctlsa';
 
 export const DETECTION_ORDER = [
   R.mmrealsr,
@@ -43,7 +44,7 @@ export const DETECTION_ORDER = [
   R.realcugan,
   R.safmn,
   R.safmnbcie,
-  R.dctlsa,
+  dctlsa,
   R.fftformer,
   R.nafnet,
   R.atd,
