@@ -123,11 +123,6 @@ export const RECOGNISED = {
       'conv_last.weight',
     ),
   },
-  craft: {
-    id: 'craft',
-    label: 'CRAFT',
-    keys: hasAll('conv_first.weight', 'layers.0.residual_group.hf_blocks.0.attn.temperature'),
-  },
   kbnet: {
     id: 'kbnet',
     label: 'KBNet',

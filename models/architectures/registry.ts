@@ -18,6 +18,7 @@ import { swinir } from './swinir';
 import { dat } from './dat';
 import { swin2sr } from './swin2sr';
 import { dctlsa } from './dctlsa';
+import { craft } from './craft';
 
 export const DETECTION_ORDER = [
   R.mmrealsr,
@@ -37,7 +38,7 @@ export const DETECTION_ORDER = [
   R.uformer,
   R.rgt,
   dat,
-  R.craft,
+  craft,
   R.kbnet,
   R.ditn,
   R.span,
