@@ -17,33 +17,6 @@ export const RECOGNISED = {
     label: 'Swift-SRGAN',
     keys: hasAll('initial.cnn.depthwise.weight', 'final_conv.pointwise.weight'),
   },
-  grl: {
-    id: 'grl',
-    label: 'GRL',
-    keys: hasAny(
-      hasAll(
-        'conv_first.weight',
-        'norm_start.weight',
-        'norm_end.weight',
-        'layers.0.blocks.0.attn.window_attn.attn_transform.logit_scale',
-        'layers.0.blocks.0.attn.stripe_attn.attn_transform1.logit_scale',
-      ),
-      hasAll(
-        'model.conv_first.weight',
-        'model.norm_start.weight',
-        'model.norm_end.weight',
-        'model.layers.0.blocks.0.attn.window_attn.attn_transform.logit_scale',
-        'model.layers.0.blocks.0.attn.stripe_attn.attn_transform1.logit_scale',
-      ),
-      hasAll(
-        'model_g.conv_first.weight',
-        'model_g.norm_start.weight',
-        'model_g.norm_end.weight',
-        'model_g.layers.0.blocks.0.attn.window_attn.attn_transform.logit_scale',
-        'model_g.layers.0.blocks.0.attn.stripe_attn.attn_transform1.logit_scale',
-      ),
-    ),
-  },
   gfpgan: {
     id: 'gfpgan',
     label: 'GFPGAN',

@@ -19,6 +19,7 @@ import { dat } from './dat';
 import { swin2sr } from './swin2sr';
 import { dctlsa } from './dctlsa';
 import { craft } from './craft';
+import { grl } from './grl';
 
 export const DETECTION_ORDER = [
   R.mmrealsr,
@@ -26,7 +27,7 @@ export const DETECTION_ORDER = [
   compact,
   R.swiftsrgan,
   hat,
-  R.grl,
+  grl,
   swin2sr,
   swinir,
   R.gfpgan,
