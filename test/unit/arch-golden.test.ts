@@ -53,7 +53,6 @@ const PENDING: Readonly<Record<string, string>> = {
   rrdbnet_gray_x4: '1-channel ESRGAN',
   rrdbnet_rgba_x4: '4-channel ESRGAN',
   compact_gray_x4: '1-channel Real-ESRGAN Compact',
-  swinir_diffbir_x1: 'DiffBIR',
 };
 
 const REL_L2_LIMIT = 1e-4;
