@@ -97,7 +97,9 @@ function describe(config: DctlsaConfig): ModelDescription {
   return {
     variant: `DCTLSA (nf ${config.nf})${config.channels === 1 ? ', grayscale (applied per RGB channel)' : ''}`,
     scale: config.scale,
-    inputMultiple: WINDOW,
+    // Each Swin layer pads its features to the window itself; padding the image first, as
+    // the engine pads a tile to the input multiple, would change what the convs before see.
+    inputMultiple: 1,
     // spandrel: no fp16, at least 16 px.
     traits: { ...PLAIN_TRAITS, size: sizeRequirement(16), fp16: false },
     params: {
