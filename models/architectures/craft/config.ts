@@ -9,6 +9,7 @@ import { countNumbered } from '../../weights/sequences';
 import { scaleAndOutputChannels } from '../../weights/pixel-shuffle';
 import { swinRelativePositionIndex } from '../../nn/window-attention';
 import { requireMlp } from '../swin-shell/blocks';
+import { readShallowConv } from '../swin-shell/shell';
 import { requirePositionBias } from '../dat/config';
 import { relativeOffsets } from '../dat/position-bias';
 
@@ -141,14 +142,7 @@ function readHeads(sd: StateDict, layer: number, c: number): number {
 }
 
 export function readCraftConfig(sd: StateDict): CraftConfig {
-  const embedDim = dimOf(sd, 'conv_first.weight', 4, 0, 'the shallow feature conv');
-  const inChannels = dimOf(sd, 'conv_first.weight', 4, 1, 'the shallow feature conv');
-  if (inChannels !== 3 && inChannels !== 1) {
-    throw new WeightError(
-      'conv_first.weight',
-      `'conv_first.weight' takes ${inChannels} channels, expected 3 (RGB) or 1 (grey)`,
-    );
-  }
+  const { embedDim, inChannels } = readShallowConv(sd, [3, 1], 'CRAFT');
   const c = embedDim;
   if (c % 2 !== 0) {
     throw new WeightError('conv_first.weight', `embed_dim ${c} is odd; CRAFT splits its channels in halves`);

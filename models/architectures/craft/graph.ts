@@ -19,15 +19,13 @@ import {
   cyclicShift,
   mergeHeads,
   multiHeadAttention,
-  positionBias,
   splitHeads,
-  swinRelativePositionIndex,
   type GridShift,
   type WindowShape,
 } from '../../nn/window-attention';
 import { upstreamMean } from '../swin-shell/shell';
 import { mlp } from '../swin-shell/blocks';
-import { positionBiasTable } from '../dat/position-bias';
+import { dynamicPositionBias } from '../dat/position-bias';
 import { PAD_UNIT, blockKeys, type CraftConfig } from './config';
 
 const EPS = 1e-5;
@@ -60,17 +58,7 @@ class CraftGraph {
     const rolled = cyclicShift(ctx, qkv, { rows: -shift.rows, cols: -shift.cols });
     const [q, k, v] = splitHeads(ctx, grid.partition(rolled, 3 * channels), 3, heads, headDim);
     if (q === undefined || k === undefined || v === undefined) throw new Error('splitHeads gave too few parts');
-    const n = window.height * window.width;
-    const table = positionBiasTable(ctx.sd, `${prefix}.pos`, window.height, window.width);
-    const bias = positionBias(ctx, {
-      table: ctx.constant(`${prefix}.pos.table`, () => ({ data: table.data, dims: [table.offsets, table.heads] })),
-      entries: table.offsets,
-      heads: table.heads,
-      layout: `craft_${window.height}x${window.width}`,
-      index: swinRelativePositionIndex(window),
-      queries: n,
-      keys: n,
-    });
+    const bias = dynamicPositionBias(ctx, `${prefix}.pos`, window, 'craft');
     const attended = multiHeadAttention(ctx, { query: q, key: k, value: v, scale: headDim ** -0.5, biases: [bias] });
     return cyclicShift(ctx, grid.reverse(mergeHeads(ctx, attended, channels), channels), shift);
   }

@@ -21,6 +21,7 @@ import { pixelShuffle } from '../../nn/shuffle';
 import { cropTo, padToMultiple, runtimeDim, toFeatureMap, toTokenGrid } from '../../nn/shape';
 import { WindowGrid, cyclicShift, mergeHeads, splitHeads, squareWindow } from '../../nn/window-attention';
 import { mlp, requireMlp } from '../swin-shell/blocks';
+import { readShallowConv } from '../swin-shell/shell';
 
 /** spandrel's DCTLSA(num_head=5): not in the weights. */
 const HEADS = 5;
@@ -45,14 +46,7 @@ function layerPrefix(b: number, s: number): string {
 }
 
 function readDctlsaConfig(sd: StateDict): DctlsaConfig {
-  const nf = dimOf(sd, 'fea_conv.weight', 4, 0, 'the first conv');
-  const channels = dimOf(sd, 'fea_conv.weight', 4, 1, 'the first conv');
-  if (channels !== 3 && channels !== 1) {
-    throw new WeightError(
-      'fea_conv.weight',
-      `'fea_conv.weight' takes ${channels} channels, expected 3 (RGB) or 1 (grey)`,
-    );
-  }
+  const { embedDim: nf, inChannels: channels } = readShallowConv(sd, [3, 1], 'DCTLSA', 'fea_conv.weight');
   if (nf % HEADS !== 0) {
     throw new WeightError(
       'fea_conv.weight',

@@ -9,6 +9,7 @@ import { dimOf, requireConv, requireLinear, requireNorm, requireShape, type Bias
 import { countNumbered } from '../../weights/sequences';
 import { readHead, type Head } from '../swin-shell/heads';
 import { requireMlp } from '../swin-shell/blocks';
+import { readShallowConv } from '../swin-shell/shell';
 
 /** How the anchors (the stripe attention's coarse tokens) are projected from the features. */
 export type AnchorProjection = 'avgpool' | 'patchmerging' | 'conv2d' | 'separable_conv';
@@ -228,14 +229,7 @@ function readHeads(sd: StateDict, key: string, c: number): number {
 
 /** Reads every hyper-parameter, from weights already passed through canonicalGrlWeights. */
 export function readGrlConfig(sd: StateDict): GrlConfig {
-  const embedDim = dimOf(sd, 'conv_first.weight', 4, 0, 'the shallow feature conv');
-  const channels = dimOf(sd, 'conv_first.weight', 4, 1, 'the shallow feature conv');
-  if (channels !== 3 && channels !== 1) {
-    throw new WeightError(
-      'conv_first.weight',
-      `'conv_first.weight' takes ${channels} channels, expected 3 (RGB) or 1 (grey)`,
-    );
-  }
+  const { embedDim, inChannels: channels } = readShallowConv(sd, [3, 1], 'GRL');
   const c = embedDim;
   if (c % 2 !== 0)
     throw new WeightError('conv_first.weight', `embed_dim ${c} is odd; GRL splits it between two attentions`);

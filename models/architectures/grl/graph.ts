@@ -240,9 +240,12 @@ class GrlGraph {
     const na = anchorWindow.height * anchorWindow.width;
     const layout = `grl_stripe_${stripe.height}x${stripe.width}`;
     const coordinates = stripeCoordinates(stripe, f);
-    const bias = (transform: string, anchorFirst: boolean): string =>
-      continuousPositionBias(ctx, {
-        mlpPrefix: `${prefix}.${transform}.cpb_mlp`,
+    const masks = shifted ? this.masks(grid, anchorGrid, shift, anchorShift) : null;
+    // Anchors to the stripe's tokens (attn_transform1), then tokens to the anchors' summary (attn_transform2).
+    const attend = (query: string, key: string, value: string, anchorFirst: boolean): string => {
+      const transform = `${prefix}.attn_transform${anchorFirst ? 1 : 2}`;
+      const bias = continuousPositionBias(ctx, {
+        mlpPrefix: `${transform}.cpb_mlp`,
         coordinates,
         layout: `${layout}_${anchorFirst ? 'a2w' : 'w2a'}`,
         heads,
@@ -250,21 +253,11 @@ class GrlGraph {
         queries: anchorFirst ? na : n,
         keys: anchorFirst ? n : na,
       });
-    const masks = shifted ? this.masks(grid, anchorGrid, shift, anchorShift) : null;
-    const summary = cosineAttention(ctx, {
-      query: a,
-      key: k,
-      value: v,
-      logitScale: `${prefix}.attn_transform1.logit_scale`,
-      biases: masks ? [bias('attn_transform1', true), masks.anchorToWindow] : [bias('attn_transform1', true)],
-    });
-    const attended = cosineAttention(ctx, {
-      query: q,
-      key: a,
-      value: summary,
-      logitScale: `${prefix}.attn_transform2.logit_scale`,
-      biases: masks ? [bias('attn_transform2', false), masks.windowToAnchor] : [bias('attn_transform2', false)],
-    });
+      const mask = masks && (anchorFirst ? masks.anchorToWindow : masks.windowToAnchor);
+      const biases = mask ? [bias, mask] : [bias];
+      return cosineAttention(ctx, { query, key, value, logitScale: `${transform}.logit_scale`, biases });
+    };
+    const attended = attend(q, a, attend(a, k, v, true), false);
     return cyclicShift(ctx, grid.reverse(mergeHeads(ctx, attended, channels), channels), shift);
   }
 
