@@ -274,17 +274,14 @@ export function readGrlConfig(sd: StateDict): GrlConfig {
     mlpHidden: dimOf(sd, `${blockPrefix(0, 0)}.mlp.fc1.weight`, 2, 0, 'the MLP'),
     padSize: Math.max(windowSize, ...stripeSize),
   } as const;
-  for (const [what, size] of [
-    ['window', windowSize],
-    ['stripe rows', stripeSize[0]],
-    ['stripe columns', stripeSize[1]],
-  ] as const) {
-    if (base.padSize % size !== 0 || size % factor !== 0) {
-      throw new WeightError(
-        'layers.0',
-        `the ${what} ${size} must divide the padding ${base.padSize} and be a multiple of the anchor factor ${factor}`,
-      );
-    }
+  // Windows and stripes tile the padded input, and anchor windows are stripes / factor.
+  const tiles = (size: number): boolean => base.padSize % size === 0;
+  if (!tiles(windowSize) || !stripeSize.every((s) => tiles(s) && s % factor === 0)) {
+    throw new WeightError(
+      'layers.0',
+      `window ${windowSize} and stripe ${stripeSize.join('×')} must divide the padding ${base.padSize}, ` +
+        `and the stripe be a multiple of the anchor factor ${factor}`,
+    );
   }
 
   const layerCount = countNumbered(sd, 'layers');
