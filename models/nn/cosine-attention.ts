@@ -54,6 +54,8 @@ export interface ContinuousBiasSpec {
   readonly index: Int32Array;
   readonly queries: number;
   readonly keys: number;
+  /** See PositionBiasTable.runtimeZero: where the gathered bias would be too large to keep. */
+  readonly runtimeZero?: string;
 }
 
 /** The continuous position bias [heads, queries, keys]: 16 · sigmoid(cpb_mlp(coordinates))[index]. */

@@ -289,6 +289,13 @@ export interface PositionBiasTable {
   readonly index: Int32Array;
   readonly queries: number;
   readonly keys: number;
+  /**
+   * An int32 [1] zero computed from a runtime size, added to the index so that the bias is
+   * gathered at every run. Without it onnxruntime folds the gather into a [heads, queries,
+   * keys] constant per block when it loads the model, which for large windows (GRL's 32²
+   * windows and 64² stripes: 4 MB per head, block and direction) outweighs the network.
+   */
+  readonly runtimeZero?: string;
 }
 
 /**
@@ -313,7 +320,8 @@ export function positionBias(ctx: GraphContext, t: PositionBiasTable): string {
     }),
     dims: [t.queries * t.keys],
   }));
-  const rows = ctx.g.op('Gather', [t.table, index], { axis: attr.int(0) }, 'position_bias_rows');
+  const at = t.runtimeZero === undefined ? index : ctx.g.op('Add', [index, t.runtimeZero], {}, 'index_at_run');
+  const rows = ctx.g.op('Gather', [t.table, at], { axis: attr.int(0) }, 'position_bias_rows');
   const grid = ctx.g.op('Reshape', [rows, ctx.ints([t.queries, t.keys, t.heads])]);
   return ctx.g.op('Transpose', [grid], { perm: attr.ints([2, 0, 1]) }, 'position_bias');
 }

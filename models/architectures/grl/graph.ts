@@ -33,6 +33,8 @@ import { mlp } from '../swin-shell/blocks';
 import type { GrlConfig } from './config';
 
 const EPS = 1e-5;
+/** ONNX TensorProto element type for Cast's `to`: the position indices' type. */
+const INT32 = 6;
 
 /**
  * get_relative_position_index_simple between a stripe window and its anchor window: the
@@ -82,6 +84,8 @@ class GrlGraph {
   constructor(
     private readonly ctx: GraphContext,
     private readonly c: GrlConfig,
+    /** Gathers every position bias at run time (PositionBiasTable.runtimeZero). */
+    private readonly runtimeZero: string,
   ) {}
 
   /** One grid per role and window shape: every block's features (or anchors) have the same size. */
@@ -170,6 +174,7 @@ class GrlGraph {
       coordinates: logSpacedCoordinates(axis, axis),
       layout: `grl_window_${ws}`,
       heads,
+      runtimeZero: this.runtimeZero,
       index: swinRelativePositionIndex(squareWindow(ws)),
       queries: ws * ws,
       keys: ws * ws,
@@ -249,6 +254,7 @@ class GrlGraph {
         coordinates,
         layout: `${layout}_${anchorFirst ? 'a2w' : 'w2a'}`,
         heads,
+        runtimeZero: this.runtimeZero,
         index: anchorRelativeIndex(stripe, anchorWindow, anchorFirst),
         queries: anchorFirst ? na : n,
         keys: anchorFirst ? n : na,
@@ -345,7 +351,10 @@ export function buildGrlGraph(sd: StateDict, c: GrlConfig): Uint8Array {
     const rgbMean = upstreamMean(c.channels);
     const mean = g.f32('rgb_mean', rgbMean, [1, rgbMean.length, 1, 1]);
     const x = g.op('Sub', [grey ? asBatch(padded) : padded, mean], {}, 'mean_shift');
-    const network = new GrlGraph(ctx, c);
+    // Its windows and stripes are large enough that folded biases would outweigh the network.
+    const rows = runtimeDim(ctx, padded, 2);
+    const zero = g.op('Cast', [g.op('Sub', [rows, rows])], { to: attr.int(INT32) }, 'runtime_zero');
+    const network = new GrlGraph(ctx, c, zero);
     const shallow = conv2d(ctx, x, 'conv_first');
     const body = g.op('Add', [network.lastConv(network.features(shallow), 'conv_after_body'), shallow]);
     const y = g.op('Add', [buildHead(ctx, body, x, c.head), mean]);

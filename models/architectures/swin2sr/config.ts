@@ -212,8 +212,10 @@ export function readSwin2SRConfig(sd: StateDict): Swin2SRConfig {
     );
   }
   const window = g0.windowSize;
-  const maskKey = `${blockPrefix('layers', 0, 1)}.attn_mask`;
-  const masks = sd.has(maskKey) ? dimOf(sd, maskKey, 3, 0, 'the shift mask [windows, N, N]') : 0;
+  // Every odd block stores its shift mask when its windows shift (spandrel reads block 1 of
+  // layer 0, and refuses a file whose other layers have masks where that one has none).
+  const maskKey = [...sd.keys()].find((k) => /^layers\.\d+\.residual_group\.blocks\.\d+\.attn_mask$/.test(k));
+  const masks = maskKey === undefined ? 0 : dimOf(sd, maskKey, 3, 0, 'the shift mask [windows, N, N]');
   const config: Swin2SRConfig = {
     inChannels,
     embedDim,
