@@ -12,44 +12,6 @@ export interface Recognised {
 }
 
 export const RECOGNISED = {
-  grl: {
-    id: 'grl',
-    label: 'GRL',
-    keys: hasAny(
-      hasAll(
-        'conv_first.weight',
-        'norm_start.weight',
-        'norm_end.weight',
-        'layers.0.blocks.0.attn.window_attn.attn_transform.logit_scale',
-        'layers.0.blocks.0.attn.stripe_attn.attn_transform1.logit_scale',
-      ),
-      hasAll(
-        'model.conv_first.weight',
-        'model.norm_start.weight',
-        'model.norm_end.weight',
-        'model.layers.0.blocks.0.attn.window_attn.attn_transform.logit_scale',
-        'model.layers.0.blocks.0.attn.stripe_attn.attn_transform1.logit_scale',
-      ),
-      hasAll(
-        'model_g.conv_first.weight',
-        'model_g.norm_start.weight',
-        'model_g.norm_end.weight',
-        'model_g.layers.0.blocks.0.attn.window_attn.attn_transform.logit_scale',
-        'model_g.layers.0.blocks.0.attn.stripe_attn.attn_transform1.logit_scale',
-      ),
-    ),
-  },
-  swin2sr: {
-    id: 'swin2sr',
-    label: 'Swin2SR',
-    keys: hasAll(
-      'layers.0.residual_group.blocks.0.norm1.weight',
-      'patch_embed.proj.weight',
-      'conv_first.weight',
-      'layers.0.residual_group.blocks.0.mlp.fc1.bias',
-      'layers.0.residual_group.blocks.0.attn.relative_position_index',
-    ),
-  },
   gfpgan: {
     id: 'gfpgan',
     label: 'GFPGAN',
@@ -129,11 +91,6 @@ export const RECOGNISED = {
       'conv_last.weight',
     ),
   },
-  craft: {
-    id: 'craft',
-    label: 'CRAFT',
-    keys: hasAll('conv_first.weight', 'layers.0.residual_group.hf_blocks.0.attn.temperature'),
-  },
   kbnet: {
     id: 'kbnet',
     label: 'KBNet',
@@ -158,29 +115,6 @@ export const RECOGNISED = {
       'conv_cat.weight',
       'conv_2.sk.weight',
       'conv_2.eval_conv.weight',
-      'upsampler.0.weight',
-    ),
-  },
-  dctlsa: {
-    id: 'dctlsa',
-    label: 'DCTLSA',
-    keys: hasAll(
-      'fea_conv.weight',
-      'B1.body.0.transformer_body.0.blocks.0.attn.qkv.weight',
-      'B1.body.0.transformer_body.0.blocks.0.attn.local.pointwise_prenorm_1.weight',
-      'B1.body.1.transformer_body.0.blocks.0.attn.qkv.weight',
-      'B1.body.1.transformer_body.0.blocks.0.attn.local.pointwise_prenorm_1.weight',
-      'B6.body.0.transformer_body.0.blocks.0.attn.qkv.weight',
-      'B6.body.0.transformer_body.0.blocks.0.attn.local.pointwise_prenorm_1.weight',
-      'B6.body.1.transformer_body.0.blocks.0.attn.qkv.weight',
-      'B6.body.1.transformer_body.0.blocks.0.attn.local.pointwise_prenorm_1.weight',
-      'c.0.weight',
-      'c1.0.weight',
-      'c2.0.weight',
-      'c3.0.weight',
-      'c4.0.weight',
-      'c5.0.weight',
-      'LR_conv.weight',
       'upsampler.0.weight',
     ),
   },

@@ -27,6 +27,10 @@ import { seemore } from './seemore';
 import { mosr } from './mosr';
 import { moesr } from './moesr';
 import { fdat } from './fdat';
+import { swin2sr } from './swin2sr';
+import { dctlsa } from './dctlsa';
+import { craft } from './craft';
+import { grl } from './grl';
 
 export const DETECTION_ORDER = [
   mmrealsr,
@@ -34,8 +38,8 @@ export const DETECTION_ORDER = [
   compact,
   swiftsrgan,
   hat,
-  R.grl,
-  R.swin2sr,
+  grl,
+  swin2sr,
   swinir,
   R.gfpgan,
   R.restoreformer,
@@ -46,14 +50,14 @@ export const DETECTION_ORDER = [
   R.uformer,
   R.rgt,
   dat,
-  R.craft,
+  craft,
   R.kbnet,
   ditn,
   R.span,
   realcugan,
   safmn,
   safmnbcie,
-  R.dctlsa,
+  dctlsa,
   R.fftformer,
   R.nafnet,
   R.atd,

@@ -93,20 +93,33 @@ interface AxisPadding {
 /** Pads `x` along `axis`, whose runtime length is `length` (int64 [1]), on a rank-4 map. */
 function padAxis(ctx: GraphContext, x: string, axis: number, length: string, pad: AxisPadding, mode: PadMode): string {
   if (pad.before === 0 && pad.after === 0 && pad.multiple === 1) return x;
-  const g = ctx.g;
   const reached = pad.multiple === 1 ? length : roundUp(ctx, length, pad.multiple);
-  const end = pad.after === 0 ? reached : g.op('Add', [reached, ctx.ints([pad.after])]);
+  const end = pad.after === 0 ? reached : ctx.g.op('Add', [reached, ctx.ints([pad.after])]);
+  return padAxisSpan(ctx, x, axis, length, pad.before, end, mode);
+}
+
+/** Pads `x` along `axis` (runtime `length`) to positions −before … end − 1, `end` an int64 [1] runtime size. */
+function padAxisSpan(
+  ctx: GraphContext,
+  x: string,
+  axis: number,
+  length: string,
+  before: number,
+  end: string,
+  mode: PadMode,
+): string {
+  const g = ctx.g;
   if (mode === 'reflect' || mode === 'symmetric') {
     return g.op(
       'Gather',
-      [x, mirrorIndices(ctx, length, pad.before, end, mode)],
+      [x, mirrorIndices(ctx, length, before, end, mode)],
       { axis: attr.int(axis) },
       `pad_${mode}`,
     );
   }
   // ONNX Pad lists every axis' begin, then every axis' end; only `axis` gets pads.
   const begins = [0, 0, 0, 0];
-  begins[axis] = pad.before;
+  begins[axis] = before;
   const ends: (number | string)[] = [0, 0, 0, 0];
   ends[axis] = g.op('Sub', [end, length]);
   const pads = shapeVector(ctx, [...begins, ...ends]);
@@ -143,6 +156,22 @@ export function padBorder(ctx: GraphContext, x: string, pad: AxisPadding, mode: 
 export function cropBorder(ctx: GraphContext, x: string, k: number): string {
   if (k === 0) return x;
   return ctx.g.op('Slice', [x, ctx.ints([k, k]), ctx.ints([-k, -k]), ctx.ints([2, 3])], {}, 'crop_border');
+}
+
+/**
+ * Pads `x` at the end of `axis` from `length` to `padded` rows (both int64 [1] runtime
+ * sizes, padded ≥ length), on a rank-4 map: for targets other than the next multiple, as
+ * CRAFT's forward pads to ⌊L / 16 + 1⌋ · 16.
+ */
+export function padAxisToLength(
+  ctx: GraphContext,
+  x: string,
+  axis: number,
+  length: string,
+  padded: string,
+  mode: PadMode,
+): string {
+  return padAxisSpan(ctx, x, axis, length, 0, padded, mode);
 }
 
 /** Both spatial axes of an NCHW (axes 2, 3) or NHWC (axes 1, 2) map padded to a multiple. */

@@ -50,7 +50,6 @@ interface CaseJson {
  * when its module learns it; the test fails until then if the module converts it.
  */
 const PENDING: Readonly<Record<string, string>> = {
-  swinir_diffbir_x1: 'DiffBIR',
 };
 
 const REL_L2_LIMIT = 1e-4;

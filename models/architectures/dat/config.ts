@@ -159,7 +159,7 @@ function requireAttentionConvs(sd: StateDict, prefix: string, c: number): void {
   requireLinear(sd, `${prefix}.proj`, c, c);
 }
 
-function requirePositionBias(sd: StateDict, prefix: string, posDim: number, heads: number): void {
+export function requirePositionBias(sd: StateDict, prefix: string, posDim: number, heads: number): void {
   requireLinear(sd, `${prefix}.pos_proj`, posDim, 2);
   for (const stage of ['pos1', 'pos2']) {
     requireNorm(sd, `${prefix}.${stage}.0`, posDim);

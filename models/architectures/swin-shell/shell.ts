@@ -12,6 +12,7 @@ import { conv2d } from '../../nn/conv';
 import { leakyRelu } from '../../nn/activation';
 import { layerNorm } from '../../nn/norm';
 import { cropTo, padToMultiple, runtimeDim, scaled, toFeatureMap, toTokenGrid } from '../../nn/shape';
+import { pixelUnshuffle } from '../../nn/shuffle';
 import { WindowGrid, squareWindow } from '../../nn/window-attention';
 import { buildHead, type Head } from './heads';
 import type { Params } from '../types';
@@ -53,6 +54,17 @@ export interface ShellConfig {
   readonly numHeads: readonly number[];
   /** MLP hidden width / embed_dim. */
   readonly mlpRatio: number;
+  /**
+   * DiffBIR's SwinIR: the input is pixel-unshuffled by this factor before the shallow conv,
+   * which is then stored as `conv_first.1` (after the PixelUnshuffle in a Sequential).
+   * Absent: 1, and the conv is `conv_first`.
+   */
+  readonly startUnshuffle?: number;
+}
+
+/** Where the shallow conv's tensors are: `conv_first`, or `conv_first.1` after an unshuffle. */
+export function shallowConvPrefix(c: ShellConfig): string {
+  return (c.startUnshuffle ?? 1) > 1 ? 'conv_first.1' : 'conv_first';
 }
 
 /** The shell's hyper-parameters under upstream's constructor names, for the registry. */
@@ -126,8 +138,8 @@ export function readShallowConv(
   sd: StateDict,
   channels: readonly number[],
   label: string,
+  key = 'conv_first.weight',
 ): { readonly embedDim: number; readonly inChannels: number } {
-  const key = 'conv_first.weight';
   const embedDim = dimOf(sd, key, 4, 0, 'the shallow feature conv');
   const inChannels = dimOf(sd, key, 4, 1, 'the shallow feature conv');
   if (!channels.includes(inChannels)) {
@@ -182,7 +194,8 @@ export function residualConv(ctx: GraphContext, x: string, prefix: string, kind:
  */
 export function requireShellTensors(sd: StateDict, c: ShellConfig, layerCount: number): void {
   const e = c.embedDim;
-  requireConv(sd, 'conv_first', { out: e, in: c.inChannels, kernel: 3 });
+  const unshuffle = c.startUnshuffle ?? 1;
+  requireConv(sd, shallowConvPrefix(c), { out: e, in: c.inChannels * unshuffle * unshuffle, kernel: 3 });
   if (c.patchNorm) requireNorm(sd, 'patch_embed.norm', e);
   for (let i = 0; i < layerCount; i++) requireResidualConv(sd, `layers.${i}.conv`, c.resiConnection, e);
   requireNorm(sd, 'norm', e);
@@ -203,15 +216,18 @@ export interface ShellSpec {
 /**
  * The whole network as ONNX. Like upstream SwinIR's forward (and HAT's test-time
  * wrapper), the input is reflect-padded on the bottom/right to a multiple of the window
- * and the output cropped back to scale × the input size; pads are computed from the
- * runtime shape, so one graph takes any input size.
+ * (times the unshuffle factor, which the forward leaves to its caller) and the output
+ * cropped back to scale × the input size; pads are computed from the runtime shape, so one
+ * graph takes any input size.
  */
 export function buildShellGraph(sd: StateDict, spec: ShellSpec): Uint8Array {
   const c = spec.config;
   const graph = { name: spec.graphName, sd, inputChannels: 3, outputChannels: 3, description: spec.graphName };
   return imageGraph(graph, (ctx, input) => {
     const g = ctx.g;
-    const padded = padToMultiple(ctx, input, 'nchw', c.windowSize, 'reflect');
+    const unshuffle = c.startUnshuffle ?? 1;
+    // Unshuffled, the token grid is the image / unshuffle: a multiple of the window then.
+    const padded = padToMultiple(ctx, input, 'nchw', c.windowSize * unshuffle, 'reflect');
     const channelsAsBatch = c.inChannels === 1;
     const images = channelsAsBatch
       ? g.op('Transpose', [padded], { perm: attr.ints([1, 0, 2, 3]) }, 'channels_as_batch')
@@ -220,8 +236,9 @@ export function buildShellGraph(sd: StateDict, spec: ShellSpec): Uint8Array {
     const mean = g.f32('rgb_mean', c.rgbMean, [1, c.rgbMean.length, 1, 1]);
     let x = g.op('Sub', [images, mean], {}, 'mean_shift');
     if (c.imgRange !== 1) x = g.op('Mul', [x, ctx.scalar(c.imgRange)]);
+    if (unshuffle > 1) x = pixelUnshuffle(ctx, x, unshuffle, c.inChannels);
 
-    const shallow = conv2d(ctx, x, 'conv_first');
+    const shallow = conv2d(ctx, x, shallowConvPrefix(c));
     let tokens = toTokenGrid(ctx, shallow);
     if (c.patchNorm) tokens = layerNorm(ctx, tokens, 'patch_embed.norm', LAYER_NORM_EPS);
     const grid = new WindowGrid(ctx, tokens, squareWindow(c.windowSize));
@@ -238,8 +255,8 @@ export function buildShellGraph(sd: StateDict, spec: ShellSpec): Uint8Array {
     y = g.op('Add', [y, mean]);
     if (channelsAsBatch) y = g.op('Transpose', [y], { perm: attr.ints([1, 0, 2, 3]) }, 'batch_as_channels');
 
-    const height = scaled(ctx, runtimeDim(ctx, input, 2), c.head.scale);
-    const width = scaled(ctx, runtimeDim(ctx, input, 3), c.head.scale);
+    const height = scaled(ctx, runtimeDim(ctx, input, 2), c.head.scale / unshuffle);
+    const width = scaled(ctx, runtimeDim(ctx, input, 3), c.head.scale / unshuffle);
     return cropTo(ctx, y, 2, height, width);
   });
 }
