@@ -6,9 +6,6 @@ import { attr } from '../onnx/graph';
 import type { GraphContext } from './context';
 import { dimOf } from '../weights/shapes';
 
-/** F.normalize's floor on the norm. */
-const L2_NORMALIZE_EPS = 1e-12;
-
 /** BatchNorm2d (eval) on NCHW: weight, bias, running_mean and running_var under `prefix`. */
 export function batchNorm(ctx: GraphContext, x: string, prefix: string, eps: number): string {
   const w = (p: string): string => ctx.weight(`${prefix}.${p}`);
@@ -28,12 +25,6 @@ export function layerNorm(ctx: GraphContext, x: string, prefix: string, eps: num
     { axis: attr.int(-1), epsilon: attr.float(eps) },
     prefix,
   );
-}
-
-/** F.normalize(x, dim=axis): x / max(‖x‖₂, 1e-12) along `axis`, with no weights. */
-export function l2Normalize(ctx: GraphContext, x: string, axis: number): string {
-  const norm = ctx.g.op('ReduceL2', [x], { axes: attr.ints([axis]), keepdims: attr.int(1) });
-  return ctx.g.op('Div', [x, ctx.g.op('Max', [norm, ctx.scalar(L2_NORMALIZE_EPS)])], {}, 'l2_normalize');
 }
 
 /**

@@ -159,8 +159,8 @@ class DatGraph {
     // [1, N, 3, heads, headDim] -> [3, 1, heads, headDim, N]: attention runs across channels.
     const perHead = this.transpose(g.op('Reshape', [qkv, ctx.ints([1, -1, 3, heads, headDim])]), [2, 0, 3, 4, 1]);
     const part = (i: number): string => g.op('Gather', [perHead, ctx.int64Scalar(i)], { axis: attr.int(0) });
-    const q = l2Normalize(ctx, part(0), -1);
-    const k = l2Normalize(ctx, part(1), -1);
+    const q = l2Normalize(ctx, part(0));
+    const k = l2Normalize(ctx, part(1));
     const scores = g.op('Mul', [
       g.op('MatMul', [q, this.transpose(k, [0, 1, 3, 2])]),
       ctx.weight(`${prefix}.temperature`),

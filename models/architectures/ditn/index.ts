@@ -155,8 +155,8 @@ function patchAttention(ctx: GraphContext, x: string, prefix: string, dim: numbe
   const vectors = g.op('Reshape', [qkv, ctx.ints([0, 3 * dim, PATCH * PATCH])]);
   const [q, k, v] = g.opN('Split', [vectors], 3, { axis: attr.int(1) });
   if (q === undefined || k === undefined || v === undefined) throw new Error('Split gave fewer than three parts');
-  const kT = g.op('Transpose', [l2Normalize(ctx, k, -1)], { perm: attr.ints([0, 2, 1]) });
-  const scores = g.op('Mul', [g.op('MatMul', [l2Normalize(ctx, q, -1), kT]), ctx.weight(`${prefix}.temperature`)]);
+  const kT = g.op('Transpose', [l2Normalize(ctx, k)], { perm: attr.ints([0, 2, 1]) });
+  const scores = g.op('Mul', [g.op('MatMul', [l2Normalize(ctx, q), kT]), ctx.weight(`${prefix}.temperature`)]);
   const attended = g.op('MatMul', [softmax(ctx, scores, -1), v]);
   const patch = g.op('Reshape', [attended, ctx.ints([0, dim, PATCH, PATCH])]);
   return conv2d(ctx, patch, `${prefix}.project_out`);

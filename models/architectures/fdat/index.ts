@@ -69,8 +69,8 @@ class FDATGraph {
     const split = g.op('Reshape', [qkv, ctx.ints([1, -1, 3, c.numHeads, headDim])]);
     const parts = g.op('Transpose', [split], { perm: attr.ints([2, 0, 3, 4, 1]) });
     const part = (i: number): string => g.op('Gather', [parts, ctx.int64Scalar(i)], { axis: attr.int(0) });
-    const q = l2Normalize(ctx, part(0), -1);
-    const kT = g.op('Transpose', [l2Normalize(ctx, part(1), -1)], { perm: attr.ints([0, 1, 3, 2]) });
+    const q = l2Normalize(ctx, part(0));
+    const kT = g.op('Transpose', [l2Normalize(ctx, part(1))], { perm: attr.ints([0, 1, 3, 2]) });
     const scores = g.op('Mul', [g.op('MatMul', [q, kT]), ctx.weight(`${prefix}.temp`)]);
     const attended = g.op('MatMul', [softmax(ctx, scores, -1), part(2)]);
     const perToken = g.op('Transpose', [attended], { perm: attr.ints([0, 3, 1, 2]) });
