@@ -198,20 +198,24 @@ function paddedLength(ctx: GraphContext, length: string): string {
  * input size.
  */
 export function buildCraftGraph(sd: StateDict, c: CraftConfig): Uint8Array {
-  const spec = { name: 'craft', sd, inputChannels: 3, outputChannels: 3, description: `CRAFT x${c.scale}` };
+  const channels = c.inChannels;
+  const spec = {
+    name: 'craft',
+    sd,
+    inputChannels: channels,
+    outputChannels: channels,
+    description: `CRAFT x${c.scale}`,
+  };
   return imageGraph(spec, (ctx, input) => {
     const g = ctx.g;
     const height = runtimeDim(ctx, input, 2);
     const width = runtimeDim(ctx, input, 3);
     const rows = padAxisToLength(ctx, input, 2, height, paddedLength(ctx, height), 'symmetric');
     const padded = padAxisToLength(ctx, rows, 3, width, paddedLength(ctx, width), 'symmetric');
-    // A grayscale network runs on each RGB channel as a batch of one-channel images (mean 0).
-    const grey = c.inChannels === 1;
-    const asBatch = (x: string): string => g.op('Transpose', [x], { perm: attr.ints([1, 0, 2, 3]) });
     const rgbMean = upstreamMean(c.inChannels);
     const mean = g.f32('rgb_mean', rgbMean, [1, rgbMean.length, 1, 1]);
-    const x = g.op('Sub', [grey ? asBatch(padded) : padded, mean], {}, 'mean_shift');
+    const x = g.op('Sub', [padded, mean], {}, 'mean_shift');
     const y = g.op('Add', [new CraftGraph(ctx, c).body(x), mean]);
-    return cropTo(ctx, grey ? asBatch(y) : y, 2, scaled(ctx, height, c.scale), scaled(ctx, width, c.scale));
+    return cropTo(ctx, y, 2, scaled(ctx, height, c.scale), scaled(ctx, width, c.scale));
   });
 }

@@ -11,13 +11,17 @@ import { buildCraftGraph } from './graph';
 
 function describe(config: CraftConfig): ModelDescription {
   const [s0, s1] = config.splitSize;
-  const grey = config.inChannels === 1 ? ', grayscale (applied per RGB channel)' : '';
+  const grey = config.inChannels === 1 ? ', grayscale' : '';
   return {
     variant: `CRAFT (embed ${config.embedDim}, window ${s0}×${s1})${grey}`,
     scale: config.scale,
     inputMultiple: PAD_UNIT,
     // spandrel: fp16 and bf16, at least 16 px and a multiple of 16.
-    traits: { ...PLAIN_TRAITS, size: sizeRequirement(16, PAD_UNIT) },
+    traits: {
+      ...PLAIN_TRAITS,
+      channels: { input: config.inChannels, output: config.inChannels },
+      size: sizeRequirement(16, PAD_UNIT),
+    },
     params: {
       in_chans: config.inChannels,
       window_size: PAD_UNIT,

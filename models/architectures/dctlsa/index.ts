@@ -89,13 +89,18 @@ function readDctlsaConfig(sd: StateDict): DctlsaConfig {
 
 function describe(config: DctlsaConfig): ModelDescription {
   return {
-    variant: `DCTLSA (nf ${config.nf})${config.channels === 1 ? ', grayscale (applied per RGB channel)' : ''}`,
+    variant: `DCTLSA (nf ${config.nf})${config.channels === 1 ? ', grayscale' : ''}`,
     scale: config.scale,
     // Each Swin layer pads its features to the window itself; padding the image first, as
     // the engine pads a tile to the input multiple, would change what the convs before see.
     inputMultiple: 1,
     // spandrel: no fp16, at least 16 px.
-    traits: { ...PLAIN_TRAITS, size: sizeRequirement(16), fp16: false },
+    traits: {
+      ...PLAIN_TRAITS,
+      channels: { input: config.channels, output: config.channels },
+      size: sizeRequirement(16),
+      fp16: false,
+    },
     params: {
       in_nc: config.channels,
       nf: config.nf,
@@ -196,14 +201,15 @@ class DctlsaGraph {
 }
 
 function build(sd: StateDict, config: DctlsaConfig): Uint8Array {
-  const spec = { name: 'dctlsa', sd, inputChannels: 3, outputChannels: 3, description: `DCTLSA x${config.scale}` };
-  return imageGraph(spec, (ctx, input) => {
-    // A grayscale network runs on each RGB channel as a batch of one-channel images.
-    const asBatch = (x: string): string => ctx.g.op('Transpose', [x], { perm: attr.ints([1, 0, 2, 3]) });
-    const grey = config.channels === 1;
-    const y = new DctlsaGraph(ctx, config).build(grey ? asBatch(input) : input);
-    return grey ? asBatch(y) : y;
-  });
+  const channels = config.channels;
+  const spec = {
+    name: 'dctlsa',
+    sd,
+    inputChannels: channels,
+    outputChannels: channels,
+    description: `DCTLSA x${config.scale}`,
+  };
+  return imageGraph(spec, (ctx, input) => new DctlsaGraph(ctx, config).build(input));
 }
 
 export const dctlsa: ArchitectureModule<'dctlsa', DctlsaConfig> = {

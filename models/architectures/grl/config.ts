@@ -18,7 +18,7 @@ export type AnchorProjection = 'avgpool' | 'patchmerging' | 'conv2d' | 'separabl
 export type GrlConv = '1conv' | '3conv' | '1conv1x1' | 'linear';
 
 export interface GrlConfig {
-  /** 3, or 1 for grey models (run per RGB channel). */
+  /** 3, or 1 for grey models: the image channels the graph takes and gives. */
   readonly channels: number;
   readonly embedDim: number;
   readonly head: Head;

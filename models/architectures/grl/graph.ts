@@ -341,16 +341,19 @@ function padInput(ctx: GraphContext, input: string, multiple: number): string {
 
 /** The whole network: padded input, mean shift, shallow conv, body, head, output cropped to scale × the input. */
 export function buildGrlGraph(sd: StateDict, c: GrlConfig): Uint8Array {
-  const spec = { name: 'grl', sd, inputChannels: 3, outputChannels: 3, description: `GRL x${c.head.scale}` };
+  const spec = {
+    name: 'grl',
+    sd,
+    inputChannels: c.channels,
+    outputChannels: c.channels,
+    description: `GRL x${c.head.scale}`,
+  };
   return imageGraph(spec, (ctx, input) => {
     const g = ctx.g;
     const padded = padInput(ctx, input, c.padSize);
-    // A grayscale network runs on each RGB channel as a batch of one-channel images (mean 0).
-    const grey = c.channels === 1;
-    const asBatch = (x: string): string => g.op('Transpose', [x], { perm: attr.ints([1, 0, 2, 3]) });
     const rgbMean = upstreamMean(c.channels);
     const mean = g.f32('rgb_mean', rgbMean, [1, rgbMean.length, 1, 1]);
-    const x = g.op('Sub', [grey ? asBatch(padded) : padded, mean], {}, 'mean_shift');
+    const x = g.op('Sub', [padded, mean], {}, 'mean_shift');
     // Its windows and stripes are large enough that folded biases would outweigh the network.
     const rows = runtimeDim(ctx, padded, 2);
     const zero = g.op('Cast', [g.op('Sub', [rows, rows])], { to: attr.int(INT32) }, 'runtime_zero');
@@ -360,6 +363,6 @@ export function buildGrlGraph(sd: StateDict, c: GrlConfig): Uint8Array {
     const y = g.op('Add', [buildHead(ctx, body, x, c.head), mean]);
     const height = scaled(ctx, runtimeDim(ctx, input, 2), c.head.scale);
     const width = scaled(ctx, runtimeDim(ctx, input, 3), c.head.scale);
-    return cropTo(ctx, grey ? asBatch(y) : y, 2, height, width);
+    return cropTo(ctx, y, 2, height, width);
   });
 }

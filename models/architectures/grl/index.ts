@@ -12,14 +12,14 @@ import { buildGrlGraph } from './graph';
 
 function describe(config: GrlConfig): ModelDescription {
   const [s0, s1] = config.stripeSize;
-  const grey = config.channels === 1 ? ', grayscale (applied per RGB channel)' : '';
+  const grey = config.channels === 1 ? ', grayscale' : '';
   const size = config.depths.length < 6 ? (config.embedDim >= 96 ? 'small' : 'tiny') : 'base';
   return {
     variant: `GRL ${size} (embed ${config.embedDim}, window ${config.windowSize}, stripe ${s0}×${s1})${grey}`,
     scale: config.head.scale,
     inputMultiple: config.padSize,
     // spandrel: no fp16, no size requirement.
-    traits: { ...PLAIN_TRAITS, fp16: false },
+    traits: { ...PLAIN_TRAITS, channels: { input: config.channels, output: config.channels }, fp16: false },
     params: {
       in_channels: config.channels,
       out_channels: config.channels,

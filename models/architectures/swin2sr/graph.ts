@@ -155,22 +155,24 @@ class Swin2SRGraph {
  * size. The hf head's forward returns three images; this is the second, its result.
  */
 export function buildSwin2SRGraph(sd: StateDict, c: Swin2SRConfig): Uint8Array {
-  const spec = { name: 'swin2sr', sd, inputChannels: 3, outputChannels: 3, description: `Swin2SR x${c.head.scale}` };
+  const spec = {
+    name: 'swin2sr',
+    sd,
+    inputChannels: c.inChannels,
+    outputChannels: c.inChannels,
+    description: `Swin2SR x${c.head.scale}`,
+  };
   return imageGraph(spec, (ctx, input) => {
     const g = ctx.g;
     const padded = padToMultiple(ctx, input, 'nchw', c.windowSize, 'reflect');
-    // A grayscale network runs on each RGB channel as a batch of one-channel images.
-    const channelsAsBatch = c.inChannels === 1;
-    const images = channelsAsBatch ? g.op('Transpose', [padded], { perm: attr.ints([1, 0, 2, 3]) }) : padded;
     const mean = g.f32('rgb_mean', c.rgbMean, [1, c.rgbMean.length, 1, 1]);
-    let x = g.op('Sub', [images, mean], {}, 'mean_shift');
+    let x = g.op('Sub', [padded, mean], {}, 'mean_shift');
     if (c.imgRange !== 1) x = g.op('Mul', [x, ctx.scalar(c.imgRange)]);
     const height = scaled(ctx, runtimeDim(ctx, input, 2), c.head.scale);
     const width = scaled(ctx, runtimeDim(ctx, input, 3), c.head.scale);
     let y = new Swin2SRGraph(ctx, c).head(x, height, width);
     if (c.imgRange !== 1) y = g.op('Div', [y, ctx.scalar(c.imgRange)]);
     y = g.op('Add', [y, mean]);
-    if (channelsAsBatch) y = g.op('Transpose', [y], { perm: attr.ints([1, 0, 2, 3]) });
     return cropTo(ctx, y, 2, height, width);
   });
 }

@@ -20,11 +20,16 @@ function describe(config: Swin2SRConfig): ModelDescription {
     '': config.imgRange === 255 ? 'Swin2SR JPEG artifact reduction' : 'Swin2SR restoration (same size)',
   }[config.upsampler];
   return {
-    variant: config.inChannels === 1 ? `${kind}, grayscale (applied per RGB channel)` : kind,
+    variant: config.inChannels === 1 ? `${kind}, grayscale` : kind,
     scale: config.head.scale,
     inputMultiple: config.windowSize,
     // spandrel: no fp16 ("too much weirdness"), at least 16 px.
-    traits: { ...PLAIN_TRAITS, size: sizeRequirement(16), fp16: false },
+    traits: {
+      ...PLAIN_TRAITS,
+      channels: { input: config.inChannels, output: config.inChannels },
+      size: sizeRequirement(16),
+      fp16: false,
+    },
     params: {
       ...shellParams(config),
       upsampler: config.upsampler,
