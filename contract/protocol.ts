@@ -203,6 +203,8 @@ export interface ModelsDownloadResult {
 
 /** The official releases `models/download` can fetch (models/catalogue.json, or $UPSCALE_CATALOGUE). */
 export interface ModelsCatalogueResult {
+  /** Family id → the label to show, in listing order. */
+  readonly families: Readonly<Record<string, string>>;
   readonly models: readonly CatalogueEntry[];
 }
 
