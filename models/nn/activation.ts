@@ -33,6 +33,15 @@ export function sigmoid(ctx: GraphContext, x: string): string {
   return ctx.g.op('Sigmoid', [x]);
 }
 
+/**
+ * Mish, x · tanh(softplus(x)), as torch.nn.Mish. onnxruntime's Softplus computes
+ * log1p(exp(x)) without overflow, and for large x tanh is 1 either way, as it is with
+ * PyTorch's softplus threshold of 20.
+ */
+export function mish(ctx: GraphContext, x: string): string {
+  return ctx.g.op('Mul', [x, ctx.g.op('Tanh', [ctx.g.op('Softplus', [x])])], {}, 'mish');
+}
+
 /** SiLU (swish): x · sigmoid(x). */
 export function silu(ctx: GraphContext, x: string): string {
   return ctx.g.op('Mul', [x, ctx.g.op('Sigmoid', [x])], {}, 'silu');
