@@ -533,16 +533,6 @@ export const RECOGNISED = {
       'norm.bias',
     ),
   },
-  plksr: {
-    id: 'plksr',
-    label: 'PLKSR',
-    keys: hasAll(
-      'feats.0.weight',
-      hasAny('feats.1.lk.conv.weight', 'feats.1.lk.convs.0.weight', 'feats.1.lk.mn_conv.weight'),
-      'feats.1.refine.weight',
-      hasAny('feats.1.channe_mixer.0.weight', 'feats.1.channel_mixer.0.weight'),
-    ),
-  },
   retinexformer: {
     id: 'retinexformer',
     label: 'RetinexFormer',

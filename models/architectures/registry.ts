@@ -16,6 +16,7 @@ import { compact } from './compact';
 import { hat } from './hat';
 import { swinir } from './swinir';
 import { dat } from './dat';
+import { plksr } from './plksr';
 
 export const DETECTION_ORDER = [
   R.mmrealsr,
@@ -51,7 +52,7 @@ export const DETECTION_ORDER = [
   R.dncnn,
   R.ipt,
   R.drct,
-  R.plksr,
+  plksr,
   R.retinexformer,
   R.hvicidnet,
   R.seemore,
