@@ -183,20 +183,6 @@ export const RECOGNISED = {
       'dd_embed.0.weight',
     ),
   },
-  span: {
-    id: 'span',
-    label: 'SPAN',
-    keys: hasAll(
-      'conv_1.sk.weight',
-      'block_1.c1_r.sk.weight',
-      'block_1.c1_r.eval_conv.weight',
-      'block_1.c3_r.eval_conv.weight',
-      'conv_cat.weight',
-      'conv_2.sk.weight',
-      'conv_2.eval_conv.weight',
-      'upsampler.0.weight',
-    ),
-  },
   realcugan: {
     id: 'realcugan',
     label: 'RealCUGAN',

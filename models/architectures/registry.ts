@@ -17,6 +17,7 @@ import { hat } from './hat';
 import { swinir } from './swinir';
 import { dat } from './dat';
 import { plksr } from './plksr';
+import { span } from './span';
 
 export const DETECTION_ORDER = [
   R.mmrealsr,
@@ -39,7 +40,7 @@ export const DETECTION_ORDER = [
   R.craft,
   R.kbnet,
   R.ditn,
-  R.span,
+  span,
   R.realcugan,
   R.safmn,
   R.safmnbcie,
