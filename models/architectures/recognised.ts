@@ -77,11 +77,6 @@ export const RECOGNISED = {
     label: 'LaMa',
     keys: hasAny('model.model.1.bn_l.running_mean', 'generator.model.1.bn_l.running_mean'),
   },
-  omnisr: {
-    id: 'omnisr',
-    label: 'OmniSR',
-    keys: hasAll('residual_layer.0.residual_layer.0.layer.0.fn.0.weight', 'input.weight', 'up.0.weight'),
-  },
   scunet: {
     id: 'scunet',
     label: 'SCUNet',

@@ -18,6 +18,7 @@ import { swinir } from './swinir';
 import { dat } from './dat';
 import { plksr } from './plksr';
 import { span } from './span';
+import { omnisr } from './omnisr';
 
 export const DETECTION_ORDER = [
   R.mmrealsr,
@@ -31,7 +32,7 @@ export const DETECTION_ORDER = [
   R.gfpgan,
   R.restoreformer,
   R.lama,
-  R.omnisr,
+  omnisr,
   R.scunet,
   R.fbcnn,
   R.uformer,
