@@ -10,7 +10,9 @@ function describe(c: OmniSRConfig): ModelDescription {
   return {
     variant: `OmniSR (${c.features} features, ${c.groups} OSAG × ${c.blocks} blocks, window ${c.windowSize}${c.positionBias ? '' : ', no position bias'})`,
     scale: c.scale,
-    inputMultiple: c.windowSize,
+    // The graph zero-pads to the window itself, as the forward does; the engine's padding
+    // to an input multiple mirrors the edge instead, which the forward never sees.
+    inputMultiple: 1,
     // spandrel: at least 16 px (ESA's strided conv and 7×7 pool need 15 after padding to the window).
     traits: { ...PLAIN_TRAITS, channels: { input: c.inChannels, output: c.outChannels }, size: sizeRequirement(16) },
     params: {
