@@ -178,6 +178,12 @@ function dySampleShape(scale: number): { groups: number; points: number } {
   return { groups, points: groups * scale * scale };
 }
 
+function largeKernelText(kind: LargeKernel, size: number): string {
+  if (kind === 'SparsePLK')
+    return `SparsePLK ${SPARSE_KERNEL}×${SPARSE_KERNEL} at dilations ${SPARSE_DILATIONS.join(', ')}`;
+  return kind === 'PLK' ? `PLK ${size}×${size}` : `RectSparsePLK ${size}×${Math.floor(size / 3)}`;
+}
+
 function describe(c: PLKSRConfig): ModelDescription {
   const common = {
     dim: c.dim,
@@ -189,7 +195,7 @@ function describe(c: PLKSRConfig): ModelDescription {
   };
   if (c.kind === 'plksr') {
     return {
-      variant: `PLKSR (${c.mixer}, ${c.largeKernel} ${c.kernelSize}, width ${c.dim}, ${c.blocks} blocks)`,
+      variant: `PLKSR (${c.mixer}, ${largeKernelText(c.largeKernel, c.kernelSize)}, width ${c.dim}, ${c.blocks} blocks)`,
       scale: c.scale,
       inputMultiple: 1,
       traits: PLAIN_TRAITS,
@@ -209,7 +215,7 @@ function describe(c: PLKSRConfig): ModelDescription {
     variant: `RealPLKSR (${extras.join(', ')}, width ${c.dim}, ${c.blocks} blocks, kernel ${c.kernelSize})`,
     scale: c.scale,
     inputMultiple: 1,
-    // spandrel: half precision only with the LayerNorm (GroupNorm overflows in fp16).
+    // spandrel: half precision only for the LayerNorm variant.
     traits: { ...PLAIN_TRAITS, fp16: c.layerNorm },
     params: {
       ...common,
