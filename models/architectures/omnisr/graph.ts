@@ -226,6 +226,37 @@ function osag(ctx: GraphContext, x: string, group: number, win: Windows, c: Omni
   return enhancedSpatialAttention(ctx, residual, `${groupPrefix(group)}.esa`);
 }
 
+/** ESA's stride-2 3×3 conv and 7×7 pool need 15 px; spandrel asks OmniSR for 16. */
+const ESA_SIDE = 15;
+const MINIMUM_SIDE = 16;
+
+/**
+ * The forward fails when an axis, padded to the window, is under 15 px: ESA finds nothing
+ * to pool (and onnxruntime's blocked MaxPool then kills the process instead of failing the
+ * run). For those sizes the image is padded as spandrel's descriptor pads OmniSR to its
+ * minimum of 16 on each axis: mirrored up to length − 1, then the edge repeated (source
+ * index max(min(i, 2L − 2 − i), 0)). Sizes the forward accepts are gathered unchanged.
+ */
+function padTooSmall(ctx: GraphContext, x: string, lengths: readonly [string, string], window: number): string {
+  const g = ctx.g;
+  const tooSmall = lengths.map((length) => {
+    const blocks = g.op('Div', [g.op('Add', [length, ctx.ints([window - 1])]), ctx.ints([window])]);
+    return g.op('Less', [g.op('Mul', [blocks, ctx.ints([window])]), ctx.ints([ESA_SIDE])]);
+  });
+  const [h, w] = tooSmall;
+  if (h === undefined || w === undefined) throw new Error('two axes');
+  const pad = g.op('Or', [h, w], {}, 'below_minimum');
+  let y = x;
+  lengths.forEach((length, i) => {
+    const target = g.op('Where', [pad, g.op('Max', [length, ctx.ints([MINIMUM_SIDE])]), length]);
+    const positions = g.op('Range', [ctx.int64Scalar(0), g.op('Squeeze', [target, ctx.ints([0])]), ctx.int64Scalar(1)]);
+    const mirrored = g.op('Sub', [g.op('Sub', [g.op('Mul', [length, ctx.ints([2])]), ctx.ints([2])]), positions]);
+    const source = g.op('Max', [g.op('Min', [positions, mirrored]), ctx.ints([0])], {}, 'minimum_source');
+    y = g.op('Gather', [y, source], { axis: attr.int(2 + i) }, 'pad_to_minimum');
+  });
+  return y;
+}
+
 export function buildOmniSR(sd: StateDict, c: OmniSRConfig): Uint8Array {
   const spec = {
     name: 'omnisr',
@@ -238,7 +269,8 @@ export function buildOmniSR(sd: StateDict, c: OmniSRConfig): Uint8Array {
     const g = ctx.g;
     const height = runtimeDim(ctx, input, 2);
     const width = runtimeDim(ctx, input, 3);
-    const padded = padToMultiple(ctx, input, 'nchw', c.windowSize, 'zero');
+    const large = padTooSmall(ctx, input, [height, width], c.windowSize);
+    const padded = padToMultiple(ctx, large, 'nchw', c.windowSize, 'zero');
     const w = c.windowSize;
     const win: Windows = {
       size: w,
