@@ -77,11 +77,6 @@ export const RECOGNISED = {
     label: 'LaMa',
     keys: hasAny('model.model.1.bn_l.running_mean', 'generator.model.1.bn_l.running_mean'),
   },
-  omnisr: {
-    id: 'omnisr',
-    label: 'OmniSR',
-    keys: hasAll('residual_layer.0.residual_layer.0.layer.0.fn.0.weight', 'input.weight', 'up.0.weight'),
-  },
   scunet: {
     id: 'scunet',
     label: 'SCUNet',
@@ -181,20 +176,6 @@ export const RECOGNISED = {
       'de_net.body.0.0.conv1.weight',
       'de_net.fc_degree.0.0.weight',
       'dd_embed.0.weight',
-    ),
-  },
-  span: {
-    id: 'span',
-    label: 'SPAN',
-    keys: hasAll(
-      'conv_1.sk.weight',
-      'block_1.c1_r.sk.weight',
-      'block_1.c1_r.eval_conv.weight',
-      'block_1.c3_r.eval_conv.weight',
-      'conv_cat.weight',
-      'conv_2.sk.weight',
-      'conv_2.eval_conv.weight',
-      'upsampler.0.weight',
     ),
   },
   realcugan: {
@@ -531,16 +512,6 @@ export const RECOGNISED = {
       'layers.0.adjust5.weight',
       'norm.weight',
       'norm.bias',
-    ),
-  },
-  plksr: {
-    id: 'plksr',
-    label: 'PLKSR',
-    keys: hasAll(
-      'feats.0.weight',
-      hasAny('feats.1.lk.conv.weight', 'feats.1.lk.convs.0.weight', 'feats.1.lk.mn_conv.weight'),
-      'feats.1.refine.weight',
-      hasAny('feats.1.channe_mixer.0.weight', 'feats.1.channel_mixer.0.weight'),
     ),
   },
   retinexformer: {

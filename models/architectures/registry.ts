@@ -16,6 +16,9 @@ import { compact } from './compact';
 import { hat } from './hat';
 import { swinir } from './swinir';
 import { dat } from './dat';
+import { plksr } from './plksr';
+import { span } from './span';
+import { omnisr } from './omnisr';
 
 export const DETECTION_ORDER = [
   R.mmrealsr,
@@ -29,7 +32,7 @@ export const DETECTION_ORDER = [
   R.gfpgan,
   R.restoreformer,
   R.lama,
-  R.omnisr,
+  omnisr,
   R.scunet,
   R.fbcnn,
   R.uformer,
@@ -38,7 +41,7 @@ export const DETECTION_ORDER = [
   R.craft,
   R.kbnet,
   R.ditn,
-  R.span,
+  span,
   R.realcugan,
   R.safmn,
   R.safmnbcie,
@@ -51,7 +54,7 @@ export const DETECTION_ORDER = [
   R.dncnn,
   R.ipt,
   R.drct,
-  R.plksr,
+  plksr,
   R.retinexformer,
   R.hvicidnet,
   R.seemore,
