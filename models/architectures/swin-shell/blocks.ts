@@ -1,6 +1,6 @@
 // What the Swin-style blocks inside the shell's residual groups share: the window-attention
 // bias table (which gives the window and the heads), the norms, projections and MLP of a
-// block, and their graph.
+// block, and their graph, up to the whole Swin transformer block SwinIR and DRCT use.
 import type { StateDict } from '../../weights/state-dict';
 import { WeightError } from '../../weights/tensors';
 import { dimOf, requireLinear, requireNorm, type BiasRule } from '../../weights/shapes';
@@ -8,6 +8,16 @@ import { countNumbered } from '../../weights/sequences';
 import type { GraphContext } from '../../nn/context';
 import { linear } from '../../nn/linear';
 import { gelu } from '../../nn/activation';
+import { layerNorm } from '../../nn/norm';
+import {
+  squareWindow,
+  storedPositionBias,
+  swinRelativePositionIndex,
+  windowSelfAttention,
+  type GridShift,
+  type WindowGrid,
+} from '../../nn/window-attention';
+import { LAYER_NORM_EPS } from './shell';
 
 /** How many blocks residual group `layer` has; an empty group is an error. */
 export function groupDepth(sd: StateDict, layer: number, blocks = 'blocks'): number {
@@ -71,4 +81,33 @@ export function requireMlp(sd: StateDict, prefix: string, embedDim: number, hidd
 /** The transformer MLP: fc1, exact GELU, fc2, over the last axis. */
 export function mlp(ctx: GraphContext, x: string, prefix: string): string {
   return linear(ctx, gelu(ctx, linear(ctx, x, `${prefix}.fc1`)), `${prefix}.fc2`);
+}
+
+export interface SwinBlockSpec {
+  /** Width of the block's tokens (DRCT's blocks widen as features are concatenated). */
+  readonly channels: number;
+  readonly heads: number;
+  readonly windowSize: number;
+  readonly shift: GridShift;
+}
+
+/**
+ * Swin's transformer block on a [B, H, W, C] grid, as SwinIR and DRCT build it:
+ * x + W-MSA(norm1(x)) with the stored relative position bias, then + MLP(norm2(·)).
+ */
+export function swinBlock(ctx: GraphContext, grid: WindowGrid, x: string, prefix: string, spec: SwinBlockSpec): string {
+  const n = spec.windowSize * spec.windowSize;
+  const index = swinRelativePositionIndex(squareWindow(spec.windowSize));
+  const positionBias = storedPositionBias(ctx, `${prefix}.attn.relative_position_bias_table`, 'window', index, n, n);
+  const attended = windowSelfAttention(ctx, grid, layerNorm(ctx, x, `${prefix}.norm1`, LAYER_NORM_EPS), {
+    channels: spec.channels,
+    heads: spec.heads,
+    shift: spec.shift,
+    qkvPrefix: `${prefix}.attn.qkv`,
+    projPrefix: `${prefix}.attn.proj`,
+    positionBias,
+  });
+  const afterAttention = ctx.g.op('Add', [x, attended]);
+  const normed = layerNorm(ctx, afterAttention, `${prefix}.norm2`, LAYER_NORM_EPS);
+  return ctx.g.op('Add', [afterAttention, mlp(ctx, normed, `${prefix}.mlp`)]);
 }

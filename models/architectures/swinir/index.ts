@@ -11,27 +11,16 @@ import type { StateDict } from '../../weights/state-dict';
 import { WeightError } from '../../weights/tensors';
 import { checkStoredBuffer, dimOf } from '../../weights/shapes';
 import { countNumbered } from '../../weights/sequences';
-import type { GraphContext } from '../../nn/context';
-import { layerNorm } from '../../nn/norm';
-import {
-  NO_SHIFT,
-  squareWindow,
-  storedPositionBias,
-  swinRelativePositionIndex,
-  windowSelfAttention,
-  type GridShift,
-  type WindowGrid,
-} from '../../nn/window-attention';
+import { NO_SHIFT, squareWindow, swinRelativePositionIndex } from '../../nn/window-attention';
 import { readHead } from '../swin-shell/heads';
 import {
-  LAYER_NORM_EPS,
   buildShellGraph,
   readResidualConv,
   requireShellTensors,
   upstreamMean,
   type ShellConfig,
 } from '../swin-shell/shell';
-import { groupDepth, mlp, readAttentionTable, requireSwinBlock } from '../swin-shell/blocks';
+import { groupDepth, readAttentionTable, requireSwinBlock, swinBlock } from '../swin-shell/blocks';
 
 export interface SwinIRConfig extends ShellConfig {
   /** Swin blocks per residual group (RSTB). */
@@ -181,31 +170,6 @@ function describe(config: SwinIRConfig): ModelDescription {
   };
 }
 
-function swinBlock(
-  ctx: GraphContext,
-  grid: WindowGrid,
-  x: string,
-  prefix: string,
-  heads: number,
-  shift: GridShift,
-  c: SwinIRConfig,
-): string {
-  const n = c.windowSize * c.windowSize;
-  const index = swinRelativePositionIndex(squareWindow(c.windowSize));
-  const positionBias = storedPositionBias(ctx, `${prefix}.attn.relative_position_bias_table`, 'window', index, n, n);
-  const attended = windowSelfAttention(ctx, grid, layerNorm(ctx, x, `${prefix}.norm1`, LAYER_NORM_EPS), {
-    channels: c.embedDim,
-    heads,
-    shift,
-    qkvPrefix: `${prefix}.attn.qkv`,
-    projPrefix: `${prefix}.attn.proj`,
-    positionBias,
-  });
-  const afterAttention = ctx.g.op('Add', [x, attended]);
-  const normed = layerNorm(ctx, afterAttention, `${prefix}.norm2`, LAYER_NORM_EPS);
-  return ctx.g.op('Add', [afterAttention, mlp(ctx, normed, `${prefix}.mlp`)]);
-}
-
 function build(sd: StateDict, config: SwinIRConfig): Uint8Array {
   return buildShellGraph(sd, {
     graphName: 'swinir',
@@ -219,7 +183,12 @@ function build(sd: StateDict, config: SwinIRConfig): Uint8Array {
         // Odd blocks use shifted windows (upstream BasicLayer: shift window_size // 2).
         const half = Math.floor(config.windowSize / 2);
         const shift = b % 2 === 1 ? { rows: half, cols: half } : NO_SHIFT;
-        x = swinBlock(ctx, grid, x, blockPrefix(layer, b), heads, shift, config);
+        x = swinBlock(ctx, grid, x, blockPrefix(layer, b), {
+          channels: config.embedDim,
+          heads,
+          windowSize: config.windowSize,
+          shift,
+        });
       }
       return x;
     },
