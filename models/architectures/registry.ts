@@ -16,6 +16,7 @@ import { compact } from './compact';
 import { hat } from './hat';
 import { swinir } from './swinir';
 import { dat } from './dat';
+import { drct } from './drct';
 
 export const DETECTION_ORDER = [
   R.mmrealsr,
@@ -50,7 +51,7 @@ export const DETECTION_ORDER = [
   R.drunet,
   R.dncnn,
   R.ipt,
-  R.drct,
+  drct,
   R.plksr,
   R.retinexformer,
   R.hvicidnet,
