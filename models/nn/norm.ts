@@ -43,3 +43,13 @@ export function layerNormChannelsFirst(ctx: GraphContext, x: string, prefix: str
   const scaled = g.op('Mul', [normalised, ctx.weightAs(`${prefix}.weight`, [channels, 1, 1])]);
   return g.op('Add', [scaled, ctx.weightAs(`${prefix}.bias`, [channels, 1, 1])], {}, prefix);
 }
+
+/** F.normalize's floor on the norm. */
+const NORMALIZE_EPS = 1e-12;
+
+/** F.normalize(x, dim=-1): x / max(‖x‖₂, 1e-12) over the last axis. */
+export function l2Normalize(ctx: GraphContext, x: string): string {
+  const norm = ctx.g.op('ReduceL2', [x], { axes: attr.ints([-1]), keepdims: attr.int(1) });
+  return ctx.g.op('Div', [x, ctx.g.op('Max', [norm, ctx.scalar(NORMALIZE_EPS)])], {}, 'l2_normalized');
+}
+
