@@ -17,6 +17,7 @@ import { hat } from './hat';
 import { swinir } from './swinir';
 import { dat } from './dat';
 import { drct } from './drct';
+import { rgt } from './rgt';
 
 export const DETECTION_ORDER = [
   R.mmrealsr,
@@ -34,7 +35,7 @@ export const DETECTION_ORDER = [
   R.scunet,
   R.fbcnn,
   R.uformer,
-  R.rgt,
+  rgt,
   dat,
   R.craft,
   R.kbnet,
