@@ -16,6 +16,7 @@ import { compact } from './compact';
 import { hat } from './hat';
 import { swinir } from './swinir';
 import { dat } from './dat';
+import { atd } from './atd';
 import { drct } from './drct';
 import { rgt } from './rgt';
 
@@ -47,7 +48,7 @@ export const DETECTION_ORDER = [
   R.dctlsa,
   R.fftformer,
   R.nafnet,
-  R.atd,
+  atd,
   R.mixdehazenet,
   R.drunet,
   R.dncnn,

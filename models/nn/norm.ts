@@ -53,3 +53,15 @@ export function l2Normalize(ctx: GraphContext, x: string): string {
   return ctx.g.op('Div', [x, ctx.g.op('Max', [norm, ctx.scalar(NORMALIZE_EPS)])], {}, 'l2_normalized');
 }
 
+/**
+ * InstanceNorm1d(affine=True, track_running_stats=False) on [N, C, L]: each channel
+ * normalised over L with the biased variance, then weight and bias per channel.
+ */
+export function instanceNorm(ctx: GraphContext, x: string, prefix: string, eps: number): string {
+  return ctx.g.op(
+    'InstanceNormalization',
+    [x, ctx.weight(`${prefix}.weight`), ctx.weight(`${prefix}.bias`)],
+    { epsilon: attr.float(eps) },
+    prefix,
+  );
+}
