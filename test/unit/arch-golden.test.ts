@@ -1,6 +1,7 @@
 // The golden test, driven by the registry and the fixtures' case.json: every case folder in
 // ../shared/fixtures/spandrel and ../shared/fixtures/arch is read from its .pth and from its
-// .safetensors. A case whose architecture a module converts must convert and reproduce the
+// .safetensors, and the held-out configurations of test/fixtures/held-out (made by
+// make_cases.py there with spandrel's classes) from their .safetensors. A case whose architecture a module converts must convert and reproduce the
 // reference on the whole image (relative L2 < 1e-4, max abs < 1e-3), with the traits
 // spandrel's descriptor gives; a case whose architecture is only recognised must be refused
 // with the error that names it. A new module flips its cases from the second to the first.
@@ -8,7 +9,7 @@ import { after, test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { FIXTURES_DIR, maxAbsDiff, readF32, relativeL2, runOnnx } from '../fixtures';
+import { FIXTURES_DIR, REPO_ROOT, maxAbsDiff, readF32, relativeL2, runOnnx } from '../fixtures';
 import { detectArchitecture, identify } from '../../models/architectures/detect';
 import { NotConvertedError } from '../../models/architectures/refusals';
 import type { ModelTraits } from '../../models/architectures/types';
@@ -69,8 +70,14 @@ after(() => {
   console.log(['', '| case | architecture | result |', '|---|---|---|', ...lines, ''].join('\n'));
 });
 
-function folders(group: string): string[] {
-  const dir = path.join(FIXTURES_DIR, group);
+/** Where each group of cases lives, and the weight files each case has. */
+const GROUPS = [
+  { name: 'arch', dir: path.join(FIXTURES_DIR, 'arch'), formats: ['pth', 'safetensors'] },
+  { name: 'spandrel', dir: path.join(FIXTURES_DIR, 'spandrel'), formats: ['pth', 'safetensors'] },
+  { name: 'held-out', dir: path.join(REPO_ROOT, 'test', 'fixtures', 'held-out'), formats: ['safetensors'] },
+] as const;
+
+function folders(dir: string): string[] {
   return fs
     .readdirSync(dir)
     .filter((n) => fs.statSync(path.join(dir, n)).isDirectory())
@@ -132,14 +139,14 @@ function checkRefused(json: CaseJson, sd: StateDict, file: string, words: string
   return `refused: ${words}`;
 }
 
-for (const group of ['arch', 'spandrel']) {
-  for (const folder of folders(group)) {
-    test(`${group}/${folder}: from .pth and .safetensors`, async () => {
-      const dir = path.join(FIXTURES_DIR, group, folder);
+for (const group of GROUPS) {
+  for (const folder of folders(group.dir)) {
+    test(`${group.name}/${folder}: from ${group.formats.map((f) => `.${f}`).join(' and ')}`, async () => {
+      const dir = path.join(group.dir, folder);
       const json = JSON.parse(fs.readFileSync(path.join(dir, 'case.json'), 'utf8')) as CaseJson;
       const results: string[] = [];
       let architecture = '';
-      for (const ext of ['pth', 'safetensors'] as const) {
+      for (const ext of group.formats) {
         const file = `${folder}.${ext}`;
         const bytes = new Uint8Array(fs.readFileSync(path.join(dir, file)));
         const sd = ext === 'pth' ? readPthBytes(bytes, file) : readSafetensors(bytes, file);
@@ -158,12 +165,12 @@ for (const group of ['arch', 'spandrel']) {
           );
         }
       }
-      rows.push({ folder: `${group}/${folder}`, architecture, result: [...new Set(results)].join(' / ') });
+      rows.push({ folder: `${group.name}/${folder}`, architecture, result: [...new Set(results)].join(' / ') });
     });
   }
 }
 
 test('every pending case still has its fixture', () => {
-  const spandrel = new Set(folders('spandrel'));
+  const spandrel = new Set(folders(path.join(FIXTURES_DIR, 'spandrel')));
   for (const name of Object.keys(PENDING)) assert.ok(spandrel.has(name), name);
 });
