@@ -16,7 +16,13 @@ import {
 import { countNumbered } from '../../weights/sequences';
 import { squareWindow, swinRelativePositionIndex } from '../../nn/window-attention';
 import { readHead } from '../swin-shell/heads';
-import { readResidualConv, requireShellTensors, upstreamMean, type ShellConfig } from '../swin-shell/shell';
+import {
+  readResidualConv,
+  readShallowConv,
+  requireShellTensors,
+  upstreamMean,
+  type ShellConfig,
+} from '../swin-shell/shell';
 import { readAttentionTable } from '../swin-shell/blocks';
 
 export interface ATDConfig extends ShellConfig {
@@ -74,20 +80,7 @@ function requireLayer(sd: StateDict, p: string, c: ATDConfig, heads: number, las
 
 /** Every hyper-parameter as spandrel reads it, with every tensor checked against it. */
 export function readATDConfig(sd: StateDict): ATDConfig {
-  const embedDim = dimOf(sd, 'conv_first.weight', 4, 0, 'the shallow feature conv');
-  const inChannels = dimOf(sd, 'conv_first.weight', 4, 1, 'the shallow feature conv');
-  if (inChannels !== 3 && inChannels !== 1) {
-    throw new WeightError(
-      'conv_first.weight',
-      `'conv_first.weight' takes ${inChannels} input channels, expected 3 (RGB) or 1 (grayscale)`,
-    );
-  }
-  if (sd.has('absolute_pos_embed')) {
-    throw new WeightError(
-      'absolute_pos_embed',
-      `'absolute_pos_embed' (ape=True) ties the network to its training size; expected no absolute position embedding`,
-    );
-  }
+  const { embedDim, inChannels } = readShallowConv(sd, [3, 1], 'ATD');
   const positions = dimOf(sd, RPI_KEY, 2, 0, 'the window relative position index [N, N]');
   const windowSize = Math.floor(Math.sqrt(positions));
   checkStoredBuffer(

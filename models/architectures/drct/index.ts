@@ -21,11 +21,12 @@ import { readHead, type Head } from '../swin-shell/heads';
 import {
   buildShellGraph,
   readResidualConv,
+  readShallowConv,
   requireShellTensors,
   upstreamMean,
   type ShellConfig,
 } from '../swin-shell/shell';
-import { readAttentionTable, requireSwinBlock, swinBlock, windowSizeFromTable } from '../swin-shell/blocks';
+import { readAttentionTable, requireSwinBlock, swinBlock } from '../swin-shell/blocks';
 import { attr } from '../../onnx/graph';
 
 /** Swin blocks in every RDG (swin1 … swin5), each followed by its adjust conv. */
@@ -114,24 +115,10 @@ function readImgSize(sd: StateDict, windowSize: number): number {
 
 /** Reads every hyper-parameter as spandrel's DRCT loader does, checking every tensor the graph uses. */
 export function readDRCTConfig(sd: StateDict): DRCTConfig {
-  const embedDim = dimOf(sd, 'conv_first.weight', 4, 0, 'the shallow feature conv');
-  const inChannels = dimOf(sd, 'conv_first.weight', 4, 1, 'the shallow feature conv');
-  if (inChannels !== 3 && inChannels !== 1) {
-    throw new WeightError(
-      'conv_first.weight',
-      `'conv_first.weight' takes ${inChannels} input channels, expected 3 (RGB) or 1 (grayscale)`,
-    );
-  }
-  if (sd.has('absolute_pos_embed')) {
-    throw new WeightError(
-      'absolute_pos_embed',
-      `'absolute_pos_embed' (ape=True) ties the network to its training size; expected no absolute position embedding`,
-    );
-  }
+  const { embedDim, inChannels } = readShallowConv(sd, [3, 1], 'DRCT');
   const layerCount = countNumbered(sd, 'layers');
   if (layerCount === 0) throw new WeightError('layers.0', "the weights have no 'layers.0.*' (no residual groups)");
-  const table = `${blockPrefix(0, 1)}.attn.relative_position_bias_table`;
-  const windowSize = windowSizeFromTable(table, dimOf(sd, table, 2, 0, 'window attention bias table'));
+  const { windowSize } = readAttentionTable(sd, `${blockPrefix(0, 1)}.attn`, embedDim);
   const shape = {
     inChannels,
     embedDim,

@@ -7,7 +7,7 @@ import { WeightError } from '../../weights/tensors';
 import { dimOf, requireConv, requireLinear, requireNorm, requireShape, type BiasRule } from '../../weights/shapes';
 import { countNumbered } from '../../weights/sequences';
 import { readHead, type Head } from '../swin-shell/heads';
-import { readResidualConv, requireResidualConv } from '../swin-shell/shell';
+import { readResidualConv, readShallowConv, requireResidualConv } from '../swin-shell/shell';
 import {
   branchHeads,
   isSpatialBlock,
@@ -111,14 +111,7 @@ function requireRecursiveBlock(sd: StateDict, attn: string, c: RGTConfig, heads:
 
 /** Every hyper-parameter as spandrel reads it, with every tensor checked against it. */
 export function readRGTConfig(sd: StateDict): RGTConfig {
-  const embedDim = dimOf(sd, 'conv_first.weight', 4, 0, 'the shallow feature conv');
-  const inChannels = dimOf(sd, 'conv_first.weight', 4, 1, 'the shallow feature conv');
-  if (inChannels !== 3 && inChannels !== 1) {
-    throw new WeightError(
-      'conv_first.weight',
-      `'conv_first.weight' takes ${inChannels} input channels, expected 3 (RGB) or 1 (grayscale)`,
-    );
-  }
+  const { embedDim, inChannels } = readShallowConv(sd, [3, 1], 'RGT');
   requireNorm(sd, 'before_RG.1', embedDim);
   requireNorm(sd, 'norm', embedDim);
   const groups = countNumbered(sd, 'layers');

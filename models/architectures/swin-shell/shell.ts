@@ -6,7 +6,7 @@
 import { attr } from '../../onnx/graph';
 import type { StateDict } from '../../weights/state-dict';
 import { WeightError } from '../../weights/tensors';
-import { requireConv, requireNorm } from '../../weights/shapes';
+import { dimOf, requireConv, requireNorm } from '../../weights/shapes';
 import { imageGraph, type GraphContext } from '../../nn/context';
 import { conv2d } from '../../nn/conv';
 import { leakyRelu } from '../../nn/activation';
@@ -73,6 +73,33 @@ export function readResidualConv<K extends ResidualConv>(sd: StateDict, prefix: 
 
 function isOneOf<K extends ResidualConv>(allowed: readonly K[], kind: ResidualConv): kind is K {
   return (allowed as readonly ResidualConv[]).includes(kind);
+}
+
+/**
+ * The shallow conv's widths (embed_dim, input channels), which must be one of `channels`;
+ * an absolute position embedding is refused: it ties the network to its training size.
+ */
+export function readShallowConv(
+  sd: StateDict,
+  channels: readonly number[],
+  label: string,
+): { readonly embedDim: number; readonly inChannels: number } {
+  const key = 'conv_first.weight';
+  const embedDim = dimOf(sd, key, 4, 0, 'the shallow feature conv');
+  const inChannels = dimOf(sd, key, 4, 1, 'the shallow feature conv');
+  if (!channels.includes(inChannels)) {
+    throw new WeightError(
+      key,
+      `'${key}' takes ${inChannels} input channels, expected ${channels.join(' or ')} (${label})`,
+    );
+  }
+  if (sd.has('absolute_pos_embed')) {
+    throw new WeightError(
+      'absolute_pos_embed',
+      `'absolute_pos_embed' (ape=True) ties the network to its training size; expected no absolute position embedding`,
+    );
+  }
+  return { embedDim, inChannels };
 }
 
 /** The one conv ('1conv') or three ('3conv': c → c/4 → c/4 → c) of a residual connection. */
