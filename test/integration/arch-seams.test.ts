@@ -19,6 +19,7 @@ import { FIXTURES_DIR } from '../fixtures';
 import { importModel } from '../../models/import';
 import { startDaemon, tempDir, type TestDaemon } from './daemon-harness';
 import { photo } from '../photos';
+import { psnr, rgbSamples } from '../psnr';
 
 const GLOBAL_CONTEXT = 'part of the network sees the whole tile, so tiles differ from the whole image';
 const MODELS: readonly { readonly name: string; readonly todo?: string }[] = [
@@ -47,17 +48,6 @@ after(async () => {
   await daemon.stop();
 });
 
-async function pixels(file: string): Promise<Buffer> {
-  return sharp(file).removeAlpha().raw().toBuffer();
-}
-
-function psnr(a: Buffer, b: Buffer): number {
-  assert.equal(a.length, b.length);
-  let sum = 0;
-  for (let i = 0; i < a.length; i++) sum += ((a[i] as number) - (b[i] as number)) ** 2;
-  return sum === 0 ? Infinity : 10 * Math.log10((255 * 255) / (sum / a.length));
-}
-
 for (const { name: model, todo } of MODELS) {
   test(`${model}: tiled (64/16) vs whole image, at least ${SEAM_BAR_DB} dB`, { todo }, async () => {
     const run = (tile: object, name: string) =>
@@ -65,7 +55,7 @@ for (const { name: model, todo } of MODELS) {
     const whole = await run({ tile: 0 }, `${model}-whole.png`);
     const tiled = await run({ tile: 64, overlap: 16 }, `${model}-tiled.png`);
     assert.deepEqual([whole.width, tiled.width], [160, 160]);
-    const value = psnr(await pixels(whole.outputPath), await pixels(tiled.outputPath));
+    const value = psnr(await rgbSamples(whole.outputPath), await rgbSamples(tiled.outputPath));
     process.stdout.write(`# ${model}: tiled 64/16 vs whole ${value.toFixed(2)} dB\n`);
     assert.ok(value >= SEAM_BAR_DB, `${model}: ${value.toFixed(2)} dB < ${SEAM_BAR_DB} dB`);
   });
