@@ -16,9 +16,12 @@ import { compact } from './compact';
 import { hat } from './hat';
 import { swinir } from './swinir';
 import { dat } from './dat';
-import { plksr } from './plksr';
-import { span } from './span';
 import { omnisr } from './omnisr';
+import { rgt } from './rgt';
+import { span } from './span';
+import { atd } from './atd';
+import { drct } from './drct';
+import { plksr } from './plksr';
 
 export const DETECTION_ORDER = [
   R.mmrealsr,
@@ -36,7 +39,7 @@ export const DETECTION_ORDER = [
   R.scunet,
   R.fbcnn,
   R.uformer,
-  R.rgt,
+  rgt,
   dat,
   R.craft,
   R.kbnet,
@@ -48,12 +51,12 @@ export const DETECTION_ORDER = [
   R.dctlsa,
   R.fftformer,
   R.nafnet,
-  R.atd,
+  atd,
   R.mixdehazenet,
   R.drunet,
   R.dncnn,
   R.ipt,
-  R.drct,
+  drct,
   plksr,
   R.retinexformer,
   R.hvicidnet,

@@ -65,3 +65,25 @@ export function groupNorm(ctx: GraphContext, x: string, prefix: string, groups: 
   const scaled = g.op('Mul', [map, ctx.weightAs(`${prefix}.weight`, [channels, 1, 1])]);
   return g.op('Add', [scaled, ctx.weightAs(`${prefix}.bias`, [channels, 1, 1])], {}, prefix);
 }
+
+/** F.normalize's floor on the norm. */
+const NORMALIZE_EPS = 1e-12;
+
+/** F.normalize(x, dim=-1): x / max(‖x‖₂, 1e-12) over the last axis. */
+export function l2Normalize(ctx: GraphContext, x: string): string {
+  const norm = ctx.g.op('ReduceL2', [x], { axes: attr.ints([-1]), keepdims: attr.int(1) });
+  return ctx.g.op('Div', [x, ctx.g.op('Max', [norm, ctx.scalar(NORMALIZE_EPS)])], {}, 'l2_normalized');
+}
+
+/**
+ * InstanceNorm1d(affine=True, track_running_stats=False) on [N, C, L]: each channel
+ * normalised over L with the biased variance, then weight and bias per channel.
+ */
+export function instanceNorm(ctx: GraphContext, x: string, prefix: string, eps: number): string {
+  return ctx.g.op(
+    'InstanceNormalization',
+    [x, ctx.weight(`${prefix}.weight`), ctx.weight(`${prefix}.bias`)],
+    { epsilon: attr.float(eps) },
+    prefix,
+  );
+}

@@ -180,11 +180,16 @@ export function residualConv(ctx: GraphContext, x: string, prefix: string, kind:
  * Checks every tensor the shell reads outside the residual groups' blocks (the head was
  * checked when read), so incomplete weights fail while reading, with the key named.
  */
-export function requireShellTensors(sd: StateDict, c: ShellConfig, layerCount: number): void {
+export function requireShellTensors(
+  sd: StateDict,
+  c: ShellConfig,
+  layerCount: number,
+  groupConnection: ResidualConv = c.resiConnection,
+): void {
   const e = c.embedDim;
   requireConv(sd, 'conv_first', { out: e, in: c.inChannels, kernel: 3 });
   if (c.patchNorm) requireNorm(sd, 'patch_embed.norm', e);
-  for (let i = 0; i < layerCount; i++) requireResidualConv(sd, `layers.${i}.conv`, c.resiConnection, e);
+  for (let i = 0; i < layerCount; i++) requireResidualConv(sd, `layers.${i}.conv`, groupConnection, e);
   requireNorm(sd, 'norm', e);
   requireResidualConv(sd, 'conv_after_body', c.resiConnection, e);
 }
@@ -198,6 +203,13 @@ export interface ShellSpec {
   readonly config: ShellConfig;
   readonly layerCount: number;
   readonly residualGroup: ResidualGroupBody;
+  /** What sits before each group's residual add where it differs from conv_after_body's (DRCT: none). */
+  readonly groupConnection?: ResidualConv;
+  /**
+   * The input as the network receives it, padded (NCHW). By default reflected to a multiple
+   * of the window, as SwinIR's forward pads; the output is cropped back either way.
+   */
+  readonly padInput?: (ctx: GraphContext, input: string) => string;
 }
 
 /**
@@ -211,7 +223,9 @@ export function buildShellGraph(sd: StateDict, spec: ShellSpec): Uint8Array {
   const graph = { name: spec.graphName, sd, inputChannels: 3, outputChannels: 3, description: spec.graphName };
   return imageGraph(graph, (ctx, input) => {
     const g = ctx.g;
-    const padded = padToMultiple(ctx, input, 'nchw', c.windowSize, 'reflect');
+    const padded = spec.padInput
+      ? spec.padInput(ctx, input)
+      : padToMultiple(ctx, input, 'nchw', c.windowSize, 'reflect');
     const channelsAsBatch = c.inChannels === 1;
     const images = channelsAsBatch
       ? g.op('Transpose', [padded], { perm: attr.ints([1, 0, 2, 3]) }, 'channels_as_batch')
@@ -225,10 +239,14 @@ export function buildShellGraph(sd: StateDict, spec: ShellSpec): Uint8Array {
     let tokens = toTokenGrid(ctx, shallow);
     if (c.patchNorm) tokens = layerNorm(ctx, tokens, 'patch_embed.norm', LAYER_NORM_EPS);
     const grid = new WindowGrid(ctx, tokens, squareWindow(c.windowSize));
+    const groupConnection = spec.groupConnection ?? c.resiConnection;
     for (let i = 0; i < spec.layerCount; i++) {
       const groupOut = spec.residualGroup(ctx, tokens, i, grid);
-      const conv = residualConv(ctx, toFeatureMap(ctx, groupOut), `layers.${i}.conv`, c.resiConnection);
-      tokens = g.op('Add', [toTokenGrid(ctx, conv), tokens]);
+      const connected =
+        groupConnection === 'identity'
+          ? groupOut
+          : toTokenGrid(ctx, residualConv(ctx, toFeatureMap(ctx, groupOut), `layers.${i}.conv`, groupConnection));
+      tokens = g.op('Add', [connected, tokens]);
     }
     const features = toFeatureMap(ctx, layerNorm(ctx, tokens, 'norm', LAYER_NORM_EPS));
     const body = g.op('Add', [residualConv(ctx, features, 'conv_after_body', c.resiConnection), shallow]);
