@@ -6,7 +6,7 @@
 import * as path from 'node:path';
 import { DaemonError } from '../../contract/errors';
 import { DEFAULT_OVERLAP } from '../../contract/limits';
-import type { PlannedPass, UpscalePlan } from '../../contract/protocol';
+import type { ModelTraits, PlannedPass, UpscalePlan } from '../../contract/protocol';
 import { parseBackground, type Rgba } from '../../contract/request';
 import {
   DEFAULT_PADDING,
@@ -28,6 +28,7 @@ import type { ImageHeader } from '../image/types';
 import { planPasses, type PassPlan, type Size } from './plan';
 import { passGrid } from './tiled-pass';
 import { autoMaxCore, chooseTile } from './tile-size';
+import { checkModelChannels, modelChannels, takesAlpha } from './channels';
 
 export interface PipelineRequest {
   readonly input: string;
@@ -65,6 +66,8 @@ export interface PipelineModel {
   readonly onnxPath?: string;
   /** Peak activation bytes per input pixel, when known: heavy models get smaller automatic tiles. */
   readonly activationBytesPerPixel?: number | null;
+  /** Known for models converted from weights: their channels (channels.ts). */
+  readonly traits?: ModelTraits;
 }
 
 /** Pixel limits, and the machine's memory (for the automatic tile size). */
@@ -120,8 +123,10 @@ export interface JobPlan {
   readonly alpha: AlphaMode;
   /** Whether the image has an alpha channel: as its header says, until its pixels settle it (settleAlpha). */
   readonly hasAlpha: boolean;
-  /** Planes each pass runs through the model: 2 when the model upscales the alpha too. */
+  /** Planes each pass runs through the model: 2 when the model upscales the alpha too, as a plane of its own. */
   readonly planes: 1 | 2;
+  /** The model upscales the alpha inside the colour tiles (an RGBA model). */
+  readonly alphaWithColour: boolean;
   readonly channels: 3 | 4;
   readonly warnings: readonly string[];
   /** The plan as the protocol describes it: what a dry run returns and the sidecar records. */
@@ -174,6 +179,7 @@ export function planJob(
       req.input,
     );
   }
+  checkModelChannels(modelChannels(model), model.onnxPath ?? model.id);
   const geometry = planGeometry(req, input, model.scale, limits.maxOutputPixels);
   const output = chooseOutput(req, model, input, geometry.final, place);
   const warnings: string[] = [];
@@ -222,13 +228,15 @@ export function withOutputFile(plan: JobPlan, file: string): JobPlan {
   return { ...plan, output: { ...plan.output, file }, summary: { ...plan.summary, outputPath: file } };
 }
 
-type AlphaFree = Omit<JobPlan, 'hasAlpha' | 'planes' | 'channels' | 'summary'>;
+type AlphaFree = Omit<JobPlan, 'hasAlpha' | 'planes' | 'alphaWithColour' | 'channels' | 'summary'>;
 
 function withAlpha(plan: AlphaFree, hasAlpha: boolean): JobPlan {
   const transparentPad = plan.background !== null && plan.background.rgba.a === 0;
-  const planes: 1 | 2 = hasAlpha && plan.alpha === 'model' ? 2 : 1;
+  const modelAlpha = hasAlpha && plan.alpha === 'model';
+  const alphaWithColour = modelAlpha && takesAlpha(modelChannels(plan.model));
+  const planes: 1 | 2 = modelAlpha && !alphaWithColour ? 2 : 1;
   const channels: 3 | 4 = hasAlpha || transparentPad ? 4 : 3;
-  const settled = { ...plan, hasAlpha, planes, channels };
+  const settled = { ...plan, hasAlpha, planes, alphaWithColour, channels };
   return { ...settled, summary: describePlan(settled) };
 }
 
