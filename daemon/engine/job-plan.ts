@@ -27,7 +27,7 @@ import { applyTemplate, DEFAULT_TEMPLATE, templateExtension } from '../../contra
 import type { ImageHeader } from '../image/types';
 import { planPasses, type PassPlan, type Size } from './plan';
 import { passGrid } from './tiled-pass';
-import { autoMaxCore, chooseTile } from './tile-size';
+import { autoMaxCore, chooseTile, wholeImageFits } from './tile-size';
 import { checkModelChannels, modelChannels, takesAlpha } from './channels';
 
 export interface PipelineRequest {
@@ -66,7 +66,7 @@ export interface PipelineModel {
   readonly onnxPath?: string;
   /** Peak activation bytes per input pixel, when known: heavy models get smaller automatic tiles. */
   readonly activationBytesPerPixel?: number | null;
-  /** Known for models converted from weights: their channels (channels.ts). */
+  /** Known for models converted from weights: their channels (channels.ts) and context (automatic tiles). */
   readonly traits?: ModelTraits;
 }
 
@@ -188,7 +188,13 @@ export function planJob(
   const padding = req.padding ?? DEFAULT_PADDING;
   const edgePad = edgePadFor(padding, overlap);
   const maxCore = autoMaxCore(model.activationBytesPerPixel, limits.memoryBytes, overlap);
-  const layouts = passLayouts(input, geometry, req.tile, overlap, edgePad, maxCore);
+  // A model with global context gives its own output only on the whole image: automatic
+  // tiles take it whole where it fits in memory.
+  const global = model.traits?.context === 'global';
+  const tileFor = (s: Size): number | undefined =>
+    req.tile ??
+    (global && wholeImageFits(model.activationBytesPerPixel, limits.memoryBytes, s.width, s.height) ? 0 : undefined);
+  const layouts = passLayouts(input, geometry, tileFor, overlap, edgePad, maxCore);
   const depth = outputDepth(header.depth, output.format);
   const transparentPad = background !== null && background.rgba.a === 0;
   checkRasterSize(req.input, geometry.final, header.hasAlpha || transparentPad ? 4 : 3, depth);
@@ -326,7 +332,7 @@ function resolveBackground(
 function passLayouts(
   input: Size,
   geometry: PassPlan,
-  tile: number | undefined,
+  tileFor: (input: Size) => number | undefined,
   overlap: number,
   edgePad: number,
   maxCore: number,
@@ -334,7 +340,7 @@ function passLayouts(
   const layouts: PassLayout[] = [];
   let current = input;
   for (const output of geometry.passSizes) {
-    const t = chooseTile(tile, current.width + 2 * edgePad, current.height + 2 * edgePad, overlap, maxCore);
+    const t = chooseTile(tileFor(current), current.width + 2 * edgePad, current.height + 2 * edgePad, overlap, maxCore);
     const grid = passGrid(current, { tileWidth: t.width, tileHeight: t.height, overlap: 2 * overlap, edgePad });
     const [c0] = grid.cols;
     const [r0] = grid.rows;

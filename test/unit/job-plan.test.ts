@@ -94,6 +94,25 @@ test('heavy models on small machines get smaller automatic tiles', () => {
   assert.ok(small.tile < large.tile, `${small.tile} px on 8 GiB, ${large.tile} px on 16 GiB`);
 });
 
+test('a model with global context runs whole where it fits in memory, tiled where not or when asked', () => {
+  const global: PipelineModel = {
+    ...x4,
+    activationBytesPerPixel: 1024,
+    traits: { ...PLAIN_TRAITS, context: 'global' },
+  };
+  const local: PipelineModel = { ...global, traits: PLAIN_TRAITS };
+  const whole = planJob(header(1200, 900), request(), global, limits, place);
+  assert.deepEqual([whole.layouts[0]?.columns, whole.layouts[0]?.rows, whole.tile], [1, 1, 0]);
+  const tiled = planJob(header(1200, 900), request(), local, limits, place);
+  assert.ok((tiled.layouts[0]?.columns ?? 0) > 1, 'a local model gets automatic tiles');
+  // 1200 x 900 pixels x 1024 bytes x 3 (the runtime's overhead) is 3.1 GiB: within a third of
+  // 16 GiB, above a third of 8 GiB.
+  const small = planJob(header(1200, 900), request(), global, { ...limits, memoryBytes: 8 * 2 ** 30 }, place);
+  assert.ok((small.layouts[0]?.columns ?? 0) > 1, 'too large to run whole: tiles');
+  const asked = planJob(header(1200, 900), request({ tile: 256 }), global, limits, place);
+  assert.ok((asked.layouts[0]?.columns ?? 0) > 1, "the user's tile is kept");
+});
+
 test('a model whose channels the engine cannot adapt is refused before any work, naming its file', () => {
   const odd: PipelineModel = {
     ...x4,

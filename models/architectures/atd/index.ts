@@ -16,8 +16,14 @@ function describe(config: ATDConfig): ModelDescription {
     scale: config.head.scale,
     // The forward mirrors its input to a multiple of the window itself, as spandrel runs it.
     inputMultiple: 1,
-    // spandrel: at least 8 px, no fp16.
-    traits: { ...PLAIN_TRAITS, size: sizeRequirement(ATD_MINIMUM_SIZE), fp16: false },
+    // spandrel: at least 8 px, no fp16. The token dictionary is refined from every token and
+    // tokens are grouped by category across the whole input, so tiles differ from it.
+    traits: {
+      ...PLAIN_TRAITS,
+      context: 'global',
+      size: sizeRequirement(ATD_MINIMUM_SIZE),
+      fp16: false,
+    },
     params: {
       in_chans: config.inChannels,
       embed_dim: config.embedDim,

@@ -14,7 +14,13 @@ function describe(c: OmniSRConfig): ModelDescription {
     // to an input multiple mirrors the edge instead, which the forward never sees.
     inputMultiple: 1,
     // spandrel: at least 16 px (ESA's strided conv and 7×7 pool need 15 after padding to the window).
-    traits: { ...PLAIN_TRAITS, channels: { input: c.inChannels, output: c.outChannels }, size: sizeRequirement(16) },
+    // Its global pooling and channel attention see the whole input, so tiles differ from it.
+    traits: {
+      ...PLAIN_TRAITS,
+      channels: { input: c.inChannels, output: c.outChannels },
+      size: sizeRequirement(16),
+      context: 'global',
+    },
     params: {
       num_in_ch: c.inChannels,
       num_out_ch: c.outChannels,

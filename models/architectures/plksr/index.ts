@@ -215,8 +215,9 @@ function describe(c: PLKSRConfig): ModelDescription {
     variant: `RealPLKSR (${extras.join(', ')}, width ${c.dim}, ${c.blocks} blocks, kernel ${c.kernelSize})`,
     scale: c.scale,
     inputMultiple: 1,
-    // spandrel: half precision only for the LayerNorm variant.
-    traits: { ...PLAIN_TRAITS, fp16: c.layerNorm },
+    // spandrel: half precision only for the LayerNorm variant. GroupNorm normalises over
+    // the whole input, so tiles differ from the whole image.
+    traits: { ...PLAIN_TRAITS, context: c.layerNorm ? 'local' : 'global', fp16: c.layerNorm },
     params: {
       ...common,
       norm_groups: NORM_GROUPS,

@@ -15,8 +15,14 @@ function describe(config: RGTConfig): ModelDescription {
     scale: config.head.scale,
     // The forward pads itself (zeros after the q/k/v projection), as spandrel runs it.
     inputMultiple: 1,
-    // spandrel: at least 16 px, no fp16.
-    traits: { ...PLAIN_TRAITS, size: sizeRequirement(RGT_MINIMUM_SIZE), fp16: false },
+    // spandrel: at least 16 px, no fp16. RG-SA attends to a summary of the whole input, so
+    // tiles differ from the whole image.
+    traits: {
+      ...PLAIN_TRAITS,
+      context: 'global',
+      size: sizeRequirement(RGT_MINIMUM_SIZE),
+      fp16: false,
+    },
     params: {
       in_chans: config.inChannels,
       embed_dim: config.embedDim,
