@@ -45,19 +45,14 @@ const INSTANCE_NORM_EPS = 1e-5;
 
 /** How the tokens of one graph's image are cut into category groups; computed once per graph. */
 interface Grouping {
-  /** int64 scalar: tokens per image. */
+  /** int64 scalar: tokens in the image. */
   readonly count: string;
   /** int64 [n]: 0 … n − 1. */
   readonly positions: string;
-  /** int64 [B, n]: the positions for each image of the batch. */
-  readonly ranks: string;
   /** int64 [groups · size]: the sorted position each grouped slot takes (the tail mirrors the end). */
   readonly slots: string;
-  /** int64 [4]: [0, groups, size, -1], a Reshape of [B, groups · size, 3C] into groups. */
+  /** int64 [4]: [1, groups, size, -1]. */
   readonly groupShape: string;
-  /** int64 [B, 1]: where each image's tokens start among the batch's tokens, and its slots among the slots. */
-  readonly tokenOffsets: string;
-  readonly slotOffsets: string;
 }
 
 class ATDGraph {
@@ -68,40 +63,30 @@ class ATDGraph {
   /**
    * Group size min(n, category_size) and as many groups as fill n; the last group is
    * completed with the sorted order's last tokens in reverse (upstream's flip), so slot p
-   * takes sorted position p below n and 2n − 1 − p past it. A batch (grayscale weights
-   * run each channel as an image) is gathered from its tokens laid end to end.
+   * takes sorted position p below n and 2n − 1 − p past it.
    */
-  private groupingOf(ctx: GraphContext, grid: WindowGrid, qkv: string): Grouping {
+  private groupingOf(ctx: GraphContext, grid: WindowGrid): Grouping {
     if (this.grouping) return this.grouping;
     const g = ctx.g;
     const n = g.op('Mul', [grid.height, grid.width], {}, 'token_count');
     const size = g.op('Min', [n, ctx.ints([this.cfg.categorySize])], {}, 'group_size');
     const groups = g.op('Div', [g.op('Sub', [g.op('Add', [n, size]), ctx.ints([1])]), size], {}, 'group_count');
-    const slotTotal = g.op('Mul', [groups, size]);
+    const slotCount = g.op('Squeeze', [g.op('Mul', [groups, size]), ctx.ints([0])]);
     const count = g.op('Squeeze', [n, ctx.ints([0])]);
-    const slot = g.op('Range', [ctx.int64Scalar(0), g.op('Squeeze', [slotTotal, ctx.ints([0])]), ctx.int64Scalar(1)]);
+    const slot = g.op('Range', [ctx.int64Scalar(0), slotCount, ctx.int64Scalar(1)]);
     const mirrored = g.op('Sub', [g.op('Sub', [g.op('Mul', [n, ctx.ints([2])]), ctx.ints([1])]), slot]);
-    const positions = g.op('Range', [ctx.int64Scalar(0), count, ctx.int64Scalar(1)], {}, 'token_positions');
-    const batch = g.op('Shape', [qkv], { start: attr.int(0), end: attr.int(1) });
-    const images = g.op('Unsqueeze', [
-      g.op('Range', [ctx.int64Scalar(0), g.op('Squeeze', [batch, ctx.ints([0])]), ctx.int64Scalar(1)]),
-      ctx.ints([1]),
-    ]);
     this.grouping = {
       count,
-      positions,
-      ranks: g.op('Expand', [positions, g.op('Concat', [batch, n], { axis: attr.int(0) })], {}, 'token_ranks'),
+      positions: g.op('Range', [ctx.int64Scalar(0), count, ctx.int64Scalar(1)], {}, 'token_positions'),
       slots: g.op('Min', [slot, mirrored], {}, 'group_slots'),
-      groupShape: g.op('Concat', [ctx.ints([0]), groups, size, ctx.ints([-1])], { axis: attr.int(0) }),
-      tokenOffsets: g.op('Mul', [images, n]),
-      slotOffsets: g.op('Mul', [images, slotTotal]),
+      groupShape: g.op('Concat', [ctx.ints([1]), groups, size, ctx.ints([-1])], { axis: attr.int(0) }),
     };
     return this.grouping;
   }
 
   /**
-   * AC-MSA on the packed q/k/v tokens [B, n, 3C] with the dictionary similarities
-   * [B, n, m]: tokens sorted stably by category, cut into groups, attention within each
+   * AC-MSA on the packed q/k/v tokens [1, n, 3C] with the dictionary similarities
+   * [1, n, m]: tokens sorted stably by category, cut into groups, attention within each
    * group (logits scaled by exp(logit_scale), no 1/√d), back to image order, projected.
    */
   private categoryAttention(
@@ -114,31 +99,27 @@ class ATDGraph {
   ): string {
     const g = ctx.g;
     const c = this.cfg.embedDim;
-    const gr = this.groupingOf(ctx, grid, qkv);
+    const { count, positions, slots, groupShape } = this.groupingOf(ctx, grid);
     const category = g.op('ArgMax', [sim], { axis: attr.int(-1), keepdims: attr.int(0) }, 'category');
-    const sortKey = g.op('Add', [g.op('Mul', [category, gr.count]), gr.positions], {}, 'category_key');
-    const [, order] = g.opN('TopK', [sortKey, g.op('Unsqueeze', [gr.count, ctx.ints([0])])], 2, {
+    const sortKey = g.op('Add', [g.op('Mul', [category, count]), positions], {}, 'category_key');
+    const [, order] = g.opN('TopK', [sortKey, g.op('Unsqueeze', [count, ctx.ints([0])])], 2, {
       axis: attr.int(-1),
       largest: attr.int(0),
       sorted: attr.int(1),
     });
     if (order === undefined) throw new Error('TopK gave no indices');
-    const inverse = g.op('ScatterElements', [gr.ranks, order, gr.ranks], { axis: attr.int(1) }, 'category_inverse');
-    const sources = g.op('Gather', [g.op('Add', [order, gr.tokenOffsets]), gr.slots], { axis: attr.int(1) });
-    const tokens = g.op('Reshape', [qkv, ctx.ints([-1, 3 * c])]);
-    const grouped = g.op('Reshape', [g.op('Gather', [tokens, sources], { axis: attr.int(0) }), gr.groupShape]);
+    const rank = g.op('Unsqueeze', [positions, ctx.ints([0])]);
+    const inverse = g.op('ScatterElements', [rank, order, rank], { axis: attr.int(1) }, 'category_inverse');
+    const sources = g.op('Gather', [g.op('Squeeze', [order, ctx.ints([0])]), slots], { axis: attr.int(0) });
+    const grouped = g.op('Reshape', [g.op('Gather', [qkv, sources], { axis: attr.int(1) }), groupShape]);
     const [q, k, v] = splitHeads(ctx, grouped, 3, heads, c / heads);
     if (q === undefined || k === undefined || v === undefined) throw new Error('splitHeads gave too few parts');
     const logitScale = floatTensor(ctx.sd, `${p}.attn_aca.logit_scale`).data[0] ?? 0;
     const scale = Math.fround(Math.exp(Math.min(logitScale, MAX_LOGIT_SCALE)));
     const attended = multiHeadAttention(ctx, { query: q, key: k, value: v, scale, biases: [] });
-    const slotsFirst = g.op('Reshape', [mergeHeads(ctx, attended, c), ctx.ints([-1, c])]);
-    const back = g.op('Add', [inverse, gr.slotOffsets]);
-    return linear(
-      ctx,
-      g.op('Gather', [slotsFirst, back], { axis: attr.int(0) }, 'category_restored'),
-      `${p}.attn_aca.proj`,
-    );
+    const slotsFirst = g.op('Reshape', [mergeHeads(ctx, attended, c), ctx.ints([1, -1, c])]);
+    const restored = g.op('Gather', [slotsFirst, g.op('Squeeze', [inverse, ctx.ints([0])])], { axis: attr.int(1) });
+    return linear(ctx, restored, `${p}.attn_aca.proj`);
   }
 
   /** ATD_CA: the dictionary's affinity to each token [1, n, m] (softmax), and what the tokens read from it. */
@@ -178,7 +159,7 @@ class ATDGraph {
     const p = layerPrefix(group, index);
     const normed = layerNorm(ctx, x, `${p}.norm1`, LAYER_NORM_EPS);
     const qkv = linear(ctx, normed, `${p}.wqkv`);
-    const flat = (t: string, width: number): string => g.op('Reshape', [t, ctx.ints([0, -1, width])]);
+    const flat = (t: string, width: number): string => g.op('Reshape', [t, ctx.ints([1, -1, width])]);
     const { sim, read } = this.dictionaryAttention(ctx, flat(normed, c), td, p);
     const heads = cfg.numHeads[group] ?? 0;
     const category = this.categoryAttention(ctx, grid, flat(qkv, 3 * c), sim, p, heads);

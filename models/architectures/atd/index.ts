@@ -12,7 +12,7 @@ import { ATD_MINIMUM_SIZE, buildATDGraph } from './graph';
 function describe(config: ATDConfig): ModelDescription {
   const variant = atdVariantName(config);
   return {
-    variant: config.inChannels === 1 ? `${variant}, grayscale (applied per RGB channel)` : variant,
+    variant: config.inChannels === 1 ? `${variant}, grayscale` : variant,
     scale: config.head.scale,
     // The forward mirrors its input to a multiple of the window itself, as spandrel runs it.
     inputMultiple: 1,
@@ -21,6 +21,7 @@ function describe(config: ATDConfig): ModelDescription {
     traits: {
       ...PLAIN_TRAITS,
       context: 'global',
+      channels: { input: config.inChannels, output: config.inChannels },
       size: sizeRequirement(ATD_MINIMUM_SIZE),
       fp16: false,
     },

@@ -158,12 +158,17 @@ function describe(config: DRCTConfig): ModelDescription {
   const base = `DRCT (embed ${config.embedDim}, ${config.numHeads.length} groups, window ${config.windowSize})`;
   const variant = upsampler === '' ? `${base} without reconstruction (returns its input)` : base;
   return {
-    variant: config.inChannels === 1 ? `${variant}, grayscale (applied per RGB channel)` : variant,
+    variant: config.inChannels === 1 ? `${variant}, grayscale` : variant,
     scale,
     // What spandrel pads to; a tile of such a size is run as it is.
     inputMultiple: paddedMultiple(config.windowSize),
     // spandrel: multiple of 16 whatever the window, no fp16.
-    traits: { ...PLAIN_TRAITS, size: sizeRequirement(0, DESCRIPTOR_MULTIPLE), fp16: false },
+    traits: {
+      ...PLAIN_TRAITS,
+      channels: { input: config.inChannels, output: config.inChannels },
+      size: sizeRequirement(0, DESCRIPTOR_MULTIPLE),
+      fp16: false,
+    },
     params: {
       img_size: config.imgSize,
       embed_dim: config.embedDim,
@@ -228,7 +233,8 @@ function residualDenseGroup(ctx: GraphContext, grid: WindowGrid, x: string, laye
 function build(sd: StateDict, config: DRCTConfig): Uint8Array {
   if (config.head.upsampler === '') {
     // (x − mean)·img_range / img_range + mean, as the forward computes it.
-    const spec = { name: 'drct', sd, inputChannels: 3, outputChannels: 3, description: 'drct' };
+    const c = config.inChannels;
+    const spec = { name: 'drct', sd, inputChannels: c, outputChannels: c, description: 'drct' };
     return imageGraph(spec, (ctx, input) => {
       const mean = ctx.g.f32('rgb_mean', config.rgbMean, [1, config.rgbMean.length, 1, 1]);
       return ctx.g.op('Add', [ctx.g.op('Sub', [input, mean]), mean]);

@@ -18,7 +18,7 @@ import {
 } from '../dat/config';
 
 export interface RGTConfig {
-  /** 3 (RGB) or 1 (grayscale, applied to each RGB channel). */
+  /** The image channels the graph takes and gives: 3 (RGB) or 1 (grayscale). */
   readonly inChannels: number;
   readonly embedDim: number;
   /** Blocks per residual group; even blocks are L-SA, odd ones RG-SA. */

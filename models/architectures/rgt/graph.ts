@@ -186,21 +186,17 @@ class RGTGraph {
 
   /**
    * The descriptor's run: the input padded to at least 16 × 16 as spandrel pads it, the
-   * network (grayscale weights applied to each channel), the output cropped back.
+   * network, the output cropped back.
    */
   build(input: string): string {
     const ctx = this.ctx;
-    const g = ctx.g;
     const height = runtimeDim(ctx, input, 2);
     const width = runtimeDim(ctx, input, 3);
     const image = { height: atLeast(ctx, height, RGT_MINIMUM_SIZE), width: atLeast(ctx, width, RGT_MINIMUM_SIZE) };
     const padded = padAxisTo(ctx, padAxisTo(ctx, input, 2, height, image.height), 3, width, image.width);
     this.depthChoice = this.chooseDepth(image);
     this.spatialWindows = new SpatialWindows(ctx, this.c, this.cfg.splitSize, image);
-    const perChannel = this.cfg.inChannels === 1;
-    const perm = { perm: attr.ints([1, 0, 2, 3]) };
-    const images = perChannel ? g.op('Transpose', [padded], perm, 'channels_as_batch') : padded;
-    const out = buildDatShell(ctx, images, {
+    const y = buildDatShell(ctx, padded, {
       inChannels: this.cfg.inChannels,
       depths: this.cfg.depths,
       resiConnection: this.cfg.resiConnection,
@@ -208,7 +204,6 @@ class RGTGraph {
       imgRange: this.cfg.imgRange,
       block: (tokens, group, index) => this.block(tokens, group, index),
     });
-    const y = perChannel ? g.op('Transpose', [out], perm, 'batch_as_channels') : out;
     const scale = this.cfg.head.scale;
     return cropTo(ctx, y, 2, scaled(ctx, height, scale), scaled(ctx, width, scale));
   }
@@ -216,6 +211,13 @@ class RGTGraph {
 
 /** ONNX bytes for an RGT state dict and the configuration read from it. */
 export function buildRGTGraph(sd: StateDict, cfg: RGTConfig): Uint8Array {
-  const spec = { name: 'rgt', sd, inputChannels: 3, outputChannels: 3, description: `RGT x${cfg.head.scale}` };
+  const channels = cfg.inChannels;
+  const spec = {
+    name: 'rgt',
+    sd,
+    inputChannels: channels,
+    outputChannels: channels,
+    description: `RGT x${cfg.head.scale}`,
+  };
   return imageGraph(spec, (ctx, input) => new RGTGraph(ctx, cfg).build(input));
 }

@@ -11,7 +11,7 @@ import { RGT_MINIMUM_SIZE, buildRGTGraph } from './graph';
 function describe(config: RGTConfig): ModelDescription {
   const variant = rgtVariantName(config);
   return {
-    variant: config.inChannels === 1 ? `${variant}, grayscale (applied per RGB channel)` : variant,
+    variant: config.inChannels === 1 ? `${variant}, grayscale` : variant,
     scale: config.head.scale,
     // The forward pads itself (zeros after the q/k/v projection), as spandrel runs it.
     inputMultiple: 1,
@@ -20,6 +20,7 @@ function describe(config: RGTConfig): ModelDescription {
     traits: {
       ...PLAIN_TRAITS,
       context: 'global',
+      channels: { input: config.inChannels, output: config.inChannels },
       size: sizeRequirement(RGT_MINIMUM_SIZE),
       fp16: false,
     },

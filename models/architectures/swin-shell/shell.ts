@@ -3,7 +3,6 @@
 // token grid, a conv after the body, and a reconstruction head. The families differ only
 // inside the residual groups, so reading the shell's tensors and building the graph around
 // the groups live here.
-import { attr } from '../../onnx/graph';
 import type { StateDict } from '../../weights/state-dict';
 import { WeightError } from '../../weights/tensors';
 import { dimOf, requireConv, requireNorm } from '../../weights/shapes';
@@ -32,10 +31,7 @@ export const LAYER_NORM_EPS = 1e-5;
 
 /** Hyper-parameters of the shell around the residual groups. */
 export interface ShellConfig {
-  /**
-   * 3 (RGB) or 1 (grayscale). A grayscale network is applied to each RGB channel
-   * separately: the graph moves channels into the batch axis and back.
-   */
+  /** The image channels the graph takes and gives: 3 (RGB) or 1 (grayscale). */
   readonly inChannels: number;
   readonly embedDim: number;
   readonly head: Head;
@@ -220,19 +216,20 @@ export interface ShellSpec {
  */
 export function buildShellGraph(sd: StateDict, spec: ShellSpec): Uint8Array {
   const c = spec.config;
-  const graph = { name: spec.graphName, sd, inputChannels: 3, outputChannels: 3, description: spec.graphName };
+  const graph = {
+    name: spec.graphName,
+    sd,
+    inputChannels: c.inChannels,
+    outputChannels: c.inChannels,
+    description: spec.graphName,
+  };
   return imageGraph(graph, (ctx, input) => {
     const g = ctx.g;
     const padded = spec.padInput
       ? spec.padInput(ctx, input)
       : padToMultiple(ctx, input, 'nchw', c.windowSize, 'reflect');
-    const channelsAsBatch = c.inChannels === 1;
-    const images = channelsAsBatch
-      ? g.op('Transpose', [padded], { perm: attr.ints([1, 0, 2, 3]) }, 'channels_as_batch')
-      : padded;
-
     const mean = g.f32('rgb_mean', c.rgbMean, [1, c.rgbMean.length, 1, 1]);
-    let x = g.op('Sub', [images, mean], {}, 'mean_shift');
+    let x = g.op('Sub', [padded, mean], {}, 'mean_shift');
     if (c.imgRange !== 1) x = g.op('Mul', [x, ctx.scalar(c.imgRange)]);
 
     const shallow = conv2d(ctx, x, 'conv_first');
@@ -254,7 +251,6 @@ export function buildShellGraph(sd: StateDict, spec: ShellSpec): Uint8Array {
     let y = buildHead(ctx, body, x, c.head);
     if (c.imgRange !== 1) y = g.op('Div', [y, ctx.scalar(c.imgRange)]);
     y = g.op('Add', [y, mean]);
-    if (channelsAsBatch) y = g.op('Transpose', [y], { perm: attr.ints([1, 0, 2, 3]) }, 'batch_as_channels');
 
     const height = scaled(ctx, runtimeDim(ctx, input, 2), c.head.scale);
     const width = scaled(ctx, runtimeDim(ctx, input, 3), c.head.scale);

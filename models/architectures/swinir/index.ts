@@ -123,11 +123,17 @@ function describe(config: SwinIRConfig): ModelDescription {
     '': jpeg ? 'SwinIR JPEG artifact reduction' : 'SwinIR restoration (same size)',
   }[upsampler];
   return {
-    variant: config.inChannels === 1 ? `${kind}, grayscale (applied per RGB channel)` : kind,
+    variant: config.inChannels === 1 ? `${kind}, grayscale` : kind,
     scale,
     inputMultiple: config.windowSize,
     // spandrel: no fp16 ("too much weirdness"), at least 16 px, tiling discouraged.
-    traits: { ...PLAIN_TRAITS, size: sizeRequirement(16), tiling: 'discouraged', fp16: false },
+    traits: {
+      ...PLAIN_TRAITS,
+      channels: { input: config.inChannels, output: config.inChannels },
+      size: sizeRequirement(16),
+      tiling: 'discouraged',
+      fp16: false,
+    },
     params: shellParams(config),
   };
 }
