@@ -4,6 +4,7 @@ import { constants as fsConstants } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { candidateName } from '../../contract/naming';
+import { renameIntoPlace, retryWhileHeld } from '../../platform/rename';
 
 async function exists(file: string): Promise<boolean> {
   try {
@@ -62,11 +63,19 @@ export class NameTaken extends Error {
 }
 
 /**
+ * The errors linking gives where the volume has no hard links: FAT (Windows reports its
+ * "incorrect function" as EISDIR), some network shares, other devices. On Windows EPERM
+ * may also mean a scanner holds the new file: the fallback copes with that too.
+ */
+const NO_HARD_LINKS = new Set(['EPERM', 'ENOTSUP', 'EXDEV', 'ENOSYS', 'EISDIR']);
+
+/**
  * Moves the finished `temp` file to `target`. Without overwrite the file is hard-linked
  * into place, which fails instead of replacing a file that appeared since `target` was
  * chosen (another daemon writing the same name): a name the program chose moves on to the
  * next free one, a name the user gave (`named`) is refused. File systems without hard
- * links fall back to a rename. Returns where the file ended up.
+ * links fall back to a rename. Every rename and removal waits out a file held open for a
+ * moment on Windows (platform/rename.ts). Returns where the file ended up.
  */
 export async function placeFile(
   temp: string,
@@ -75,37 +84,34 @@ export async function placeFile(
   opts: { overwrite: boolean; named: boolean },
 ): Promise<string> {
   if (opts.overwrite) {
-    await fs.rename(temp, target);
+    await renameIntoPlace(temp, target);
     return target;
   }
   let candidate = target;
   for (let attempt = 0; attempt < 100; attempt++) {
     try {
       await fs.link(temp, candidate);
-      await fs.rm(temp, { force: true });
-      return candidate;
     } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
+      const code = (e as NodeJS.ErrnoException).code ?? '';
       if (code === 'EEXIST') {
         if (opts.named) throw new NameTaken(target);
         candidate = await freePath(target, source, false);
         continue;
       }
-      if (code === 'EPERM' || code === 'ENOTSUP' || code === 'EXDEV' || code === 'ENOSYS') {
-        // No hard links here. A name the user gave must not be replaced by a rename if it
-        // appeared meanwhile: an exclusive copy fails instead.
-        if (opts.named) {
-          await fs.copyFile(temp, candidate, fsConstants.COPYFILE_EXCL).catch((err: NodeJS.ErrnoException) => {
-            throw err.code === 'EEXIST' ? new NameTaken(target) : err;
-          });
-          await fs.rm(temp, { force: true });
-          return candidate;
-        }
-        await fs.rename(temp, candidate);
+      if (!NO_HARD_LINKS.has(code)) throw e;
+      // No hard links here. A name the user gave must not be replaced by a rename if it
+      // appeared meanwhile: an exclusive copy fails instead.
+      if (!opts.named) {
+        await renameIntoPlace(temp, candidate);
         return candidate;
       }
-      throw e;
+      await fs.copyFile(temp, candidate, fsConstants.COPYFILE_EXCL).catch((err: NodeJS.ErrnoException) => {
+        throw err.code === 'EEXIST' ? new NameTaken(target) : err;
+      });
     }
+    // The file is in place (linked or copied); its temporary name goes.
+    await retryWhileHeld(() => fs.rm(temp, { force: true }));
+    return candidate;
   }
   throw new Error(`no free file name near ${target}`);
 }
