@@ -23,7 +23,7 @@ import {
   formatForName,
   outputFormatFor,
 } from '../../contract/formats';
-import { applyTemplate, DEFAULT_TEMPLATE, templateExtension } from '../../contract/naming';
+import { applyTemplate, DEFAULT_TEMPLATE, fileNameProblem, templateExtension } from '../../contract/naming';
 import type { ImageHeader } from '../image/types';
 import { planPasses, type PassPlan, type Size } from './plan';
 import { passGrid } from './tiled-pass';
@@ -263,8 +263,12 @@ function chooseOutput(
   let name = place.name;
   let format: OutputFormat;
   try {
-    if (name !== undefined) format = formatForName(path.join(folder, name), req.format);
-    else {
+    if (name !== undefined) {
+      const given = path.join(folder, name);
+      const problem = fileNameProblem(name);
+      if (problem !== null) throw new Error(`${given}: the name ${problem}; choose another output name`);
+      format = formatForName(given, req.format);
+    } else {
       const fallback = outputFormatFor(input, req.format);
       const template = req.template ?? DEFAULT_TEMPLATE;
       name = applyTemplate(template, {
