@@ -1,6 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DEFAULTS, readSettings, templateProblem, type SettingKey } from '../../extension/config';
+import {
+  DEFAULTS,
+  folderOfSetting,
+  isFolderSetting,
+  readSettings,
+  templateProblem,
+  type SettingKey,
+} from '../../extension/config';
 
 const read = (values: Partial<Record<SettingKey, unknown>>) => readSettings((k) => values[k]);
 
@@ -80,6 +87,45 @@ test('each bad value falls back to its default with a message naming setting, va
     assert.equal(r.problems.length, 1, `${key}=${String(value)}: ${r.problems.join(' | ')}`);
     assert.match(r.problems[0] as string, message);
     assert.deepEqual(r.settings[key], DEFAULTS[key], key);
+  }
+});
+
+test("upscale.modelsFolder: an absolute folder or one under ~ in the system's own spelling", () => {
+  const accepted: Record<string, [string, string][]> = {
+    win32: [
+      ['C:\\Models', 'C:\\Models'],
+      ['c:/models/', 'c:\\models'],
+      ['\\\\nas\\share\\models', '\\\\nas\\share\\models'],
+      ['//nas/share/models', '\\\\nas\\share\\models'],
+      ['~\\models', 'C:\\Users\\u\\models'],
+      ['~/models', 'C:\\Users\\u\\models'],
+      ['~', 'C:\\Users\\u'],
+    ],
+    darwin: [
+      ['/Volumes/Data/models', '/Volumes/Data/models'],
+      ['~/models', '/Users/u/models'],
+      ['~', '/Users/u'],
+    ],
+  };
+  const refused: Record<string, string[]> = {
+    // Relative to nothing the user chose: the current drive, or that drive's current folder.
+    win32: ['models', '\\models', 'C:models', '~models', '/models'],
+    // Another system's paths name nothing here (the setting is machine-scoped, never synced).
+    darwin: ['models', 'C:\\models', '~\\models', '\\\\nas\\share', '~models'],
+  };
+  const home = { win32: 'C:\\Users\\u', darwin: '/Users/u' };
+  for (const platform of ['win32', 'darwin'] as const) {
+    for (const [value, folder] of accepted[platform] ?? []) {
+      const r = readSettings((k) => (k === 'modelsFolder' ? value : undefined), platform);
+      assert.deepEqual(r.problems, [], `${platform} ${value}`);
+      assert.equal(isFolderSetting(value, platform), true);
+      assert.equal(folderOfSetting(value, platform, home[platform]), folder, `${platform} ${value}`);
+    }
+    for (const value of refused[platform] ?? []) {
+      const r = readSettings((k) => (k === 'modelsFolder' ? value : undefined), platform);
+      assert.equal(r.settings.modelsFolder, '', `${platform} ${value}`);
+      assert.match(r.problems.join(), /upscale\.modelsFolder is .*; expected an absolute folder path or one under ~/);
+    }
   }
 });
 
