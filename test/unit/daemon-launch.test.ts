@@ -1,11 +1,17 @@
 // How the extension starts its daemon on each system: the editor's own runtime run as Node,
-// the script inside the extension, and the models folder from the settings. Each system's
-// launch is built here from that system's facts, in its own spelling (path.win32 or
-// path.posix).
-import { test } from 'node:test';
+// the script inside the extension, the models folder from the settings, and no console
+// window. Each system's launch is built here from that system's facts, in its own spelling
+// (path.win32 or path.posix); only the spawn itself runs on this machine.
+import { test, mock } from 'node:test';
 import assert from 'node:assert/strict';
+import childProcess, { type SpawnOptions } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { DaemonClient } from '../../extension/client';
 import { DEFAULTS } from '../../extension/config';
 import { daemonLaunch, type HostFacts } from '../../extension/daemon-launch';
+import { RestartPolicy } from '../../extension/restart-policy';
 
 test('daemon launch: Electron runs the script as Node; settings go to initialize', () => {
   const host: HostFacts = {
@@ -105,4 +111,62 @@ test("each system's desktop editor runs the daemon on its own extension host bin
       assert.equal(launched.initialize.modelsFolder, folder, `${host.platform}: modelsFolder ${setting}`);
     }
   }
+});
+
+/** A stand-in daemon that answers `initialize`, dies on the first job, and exits at once when run with --clean. */
+function dyingDaemon(dir: string): string {
+  const file = path.join(dir, 'dying.js');
+  fs.writeFileSync(
+    file,
+    String.raw`
+    if (process.argv.includes('--clean')) process.exit(0);
+    let buf = Buffer.alloc(0);
+    const send = (m) => { const b = Buffer.from(JSON.stringify(m)); process.stdout.write('Content-Length: ' + b.length + '\r\n\r\n'); process.stdout.write(b); };
+    process.stdin.on('data', (d) => {
+      buf = Buffer.concat([buf, d]);
+      const end = buf.indexOf('\r\n\r\n');
+      if (end < 0) return;
+      const len = Number(/Content-Length: (\d+)/i.exec(buf.subarray(0, end).toString())[1]);
+      if (buf.length < end + 4 + len) return;
+      const msg = JSON.parse(buf.subarray(end + 4, end + 4 + len).toString());
+      buf = buf.subarray(end + 4 + len);
+      if (msg.method !== 'initialize') process.exit(3);
+      send({ jsonrpc: '2.0', id: msg.id, result: { version: 'stand-in', protocolVersion: 1, providers: [],
+        activeProvider: 'cpu', modelsFolder: '/m', defaultModel: 'x', modelProblems: [] } });
+    });
+  `,
+  );
+  return file;
+}
+
+test('the daemon and its clean-up after a crash are spawned without a console window (windowsHide)', async (t) => {
+  const spawned: { args: readonly string[]; options: SpawnOptions }[] = [];
+  const original = childProcess.spawn;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'upscale-launch-'));
+  t.after(() => {
+    mock.restoreAll();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  // The module object itself (a default import), whose spawn the code under test looks up at each call.
+  mock.method(childProcess, 'spawn', (command: string, args: readonly string[], options: SpawnOptions) => {
+    spawned.push({ args, options });
+    return original(command, args, options);
+  });
+  const script = dyingDaemon(dir);
+  const client = new DaemonClient({
+    launch: () => ({ command: process.execPath, args: [script], env: process.env, initialize: {} }),
+    log: () => undefined,
+    policy: new RestartPolicy({ maxCrashes: 1, windowMs: 60_000, baseDelayMs: 10, maxDelayMs: 10 }),
+  });
+  await client.start();
+  await assert.rejects(client.upscale({ input: '/x/a.png' }), /the Upscale daemon .* while upscaling \/x\/a\.png/);
+  await client.dispose();
+  assert.deepEqual(
+    spawned.map((s) => [s.args.at(-1), s.options.windowsHide]),
+    [
+      [script, true],
+      ['--clean', true],
+    ],
+  );
+  assert.deepEqual(spawned[0]?.options.stdio, ['pipe', 'pipe', 'pipe']);
 });
