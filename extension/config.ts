@@ -7,7 +7,7 @@
 // an editor. A bad value never stops a job: it falls back to the default and the problem is
 // reported naming the setting, the value and what was expected.
 import { MAX_TILE, MIN_TILE } from '../contract/limits';
-import { TEMPLATE_FIELDS, templateExtension } from '../contract/naming';
+import { fileNameProblem, TEMPLATE_FIELDS, templateExtension } from '../contract/naming';
 import { pathsFor } from '../contract/paths';
 import { formatOfExtension, WRITABLE_EXTENSIONS } from '../contract/formats';
 import { REQUEST_FIELDS, UPSCALE_FIELDS, type RequestField, type SettingSpec } from '../contract/request';
@@ -266,7 +266,11 @@ class Reader {
  * and formatForName in contract/formats.ts: a literal extension decides the format, so it
  * must be writable and agree with `format`), phrased as what the setting expects.
  */
-export function templateProblem(template: string, format: OutputFormatChoice = 'same-as-input'): string | null {
+export function templateProblem(
+  template: string,
+  format: OutputFormatChoice = 'same-as-input',
+  platform: NodeJS.Platform = process.platform,
+): string | null {
   if (template.length === 0) return 'a non-empty file name template';
   for (const m of template.matchAll(/\{([^}]*)\}/g)) {
     const field = m[1] ?? '';
@@ -275,6 +279,10 @@ export function templateProblem(template: string, format: OutputFormatChoice = '
     }
   }
   if (/[/\\]/.test(template) || template === '.' || template === '..') return 'a plain file name (no / or \\)';
+  // The template's own text, whatever the fields give (the daemon checks the filled-in name
+  // again for each job): said here, once, rather than as a failure of every job on Windows.
+  const textProblem = fileNameProblem(template.replace(/\{[^}]*\}/g, 'x'), pathsFor(platform));
+  if (textProblem !== null) return `a file name this system can hold (without its fields, the name ${textProblem})`;
   const ext = templateExtension(template);
   if (ext === '{ext}') return null;
   const chosen = format === 'same-as-input' ? null : format;
@@ -289,7 +297,7 @@ export function templateProblem(template: string, format: OutputFormatChoice = '
   return null;
 }
 
-/** `platform`: the system whose folders the folder settings must name (default: this one). */
+/** `platform`: the system whose file names and folders the settings must name (default: this one). */
 export function readSettings(
   get: (key: SettingKey) => unknown,
   platform: NodeJS.Platform = process.platform,
@@ -306,7 +314,7 @@ export function readSettings(
       'a model id such as "realesr-general-x4v3" (letters, digits, . _ + -), or empty for the default',
     );
   }
-  const templateIssue = templateProblem(outputNameTemplate, fromFields.outputFormat);
+  const templateIssue = templateProblem(outputNameTemplate, fromFields.outputFormat, platform);
   if (templateIssue) outputNameTemplate = r.reject('outputNameTemplate', outputNameTemplate, templateIssue);
   let modelsFolder = r.string('modelsFolder');
   if (modelsFolder !== '' && !isFolderSetting(modelsFolder, platform))

@@ -142,6 +142,24 @@ test('templateProblem mirrors the daemon', () => {
   assert.match(templateProblem('..') ?? '', /plain file name/);
 });
 
+test('a template whose own text Windows cannot hold is refused as a setting there, and kept on Linux and macOS', () => {
+  const refused: [string, RegExp][] = [
+    ['{name}?.{ext}', /the name contains '\?' \(Windows allows/],
+    ['{name} <{model}>.{ext}', /contains '<'/],
+    ['CON.{ext}', /is the device CON on Windows/],
+    ['nul.png', /is the device NUL on Windows/],
+  ];
+  for (const [template, why] of refused) {
+    assert.match(templateProblem(template, 'png', 'win32') ?? '', why, template);
+    for (const platform of ['linux', 'darwin'] as const) assert.equal(templateProblem(template, 'png', platform), null);
+    const r = readSettings((k) => (k === 'outputNameTemplate' ? template : undefined), 'win32');
+    assert.equal(r.settings.outputNameTemplate, DEFAULTS.outputNameTemplate, template);
+    assert.match(r.problems.join(), /upscale\.outputNameTemplate is .*; expected a file name this system can hold/);
+  }
+  // The fields are filled in per job, and the daemon checks the name they make (test/unit/output-path.test.ts).
+  assert.equal(templateProblem('{name}_{model}@{scale}x.{ext}', 'png', 'win32'), null);
+});
+
 test('a literal extension in the template decides the format: writable, and agreeing with upscale.outputFormat', () => {
   assert.equal(templateProblem('{name}-big.png'), null);
   assert.equal(templateProblem('{name}-big.png', 'png'), null);
