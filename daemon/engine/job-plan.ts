@@ -10,10 +10,12 @@ import type { PlannedPass, UpscalePlan } from '../../contract/protocol';
 import { parseBackground, type Rgba } from '../../contract/request';
 import {
   DEFAULT_PADDING,
+  TTA_LEVELS,
   type AlphaMode,
   type OutputFormat,
   type Padding,
   type Target,
+  type TtaLevel,
 } from '../../contract/vocabulary';
 import {
   ALPHA_FORMATS,
@@ -47,6 +49,8 @@ export interface PipelineRequest {
   /** Padding colour for fit 'contain': `#rrggbb`, `#rgb` or `transparent`. */
   readonly background?: string;
   readonly padding?: Padding;
+  /** Test-time augmentation: the symmetries each tile runs through the model (2, 4 or 8). */
+  readonly tta?: number;
   /** Plan and check only; nothing is decoded, run or written. */
   readonly dryRun?: boolean;
   /** Write the reproducibility record beside the output. */
@@ -111,6 +115,8 @@ export interface JobPlan {
   readonly overlap: number;
   readonly edgePad: number;
   readonly padding: Padding;
+  /** Model runs per tile: the TTA level, 1 without. */
+  readonly tta: TtaLevel;
   /** The input pixels a tile decides, as the result reports it: the largest of the passes (0: whole). */
   readonly tile: number;
   readonly output: OutputChoice;
@@ -157,6 +163,14 @@ export function edgePadFor(padding: Padding, overlap: number): number {
   }
 }
 
+/** The request's TTA level (validated where the field is defined: 2, 4 or 8), 1 without. */
+function ttaLevel(tta: number | undefined): TtaLevel {
+  if (tta === undefined) return 1;
+  const level = TTA_LEVELS.find((l) => l === tta);
+  if (level === undefined) throw new DaemonError('InvalidParams', `upscale: 'tta' is ${tta}; expected 2, 4 or 8`);
+  return level;
+}
+
 /** Checks the request against the header and the limits, and plans the job (see the top of this file). */
 export function planJob(
   header: ImageHeader,
@@ -198,6 +212,7 @@ export function planJob(
       overlap,
       edgePad,
       padding,
+      tta: ttaLevel(req.tta),
       tile,
       output,
       background,
@@ -381,6 +396,7 @@ function describePlan(plan: Omit<JobPlan, 'summary'>): UpscalePlan {
     columns: l.columns,
     rows: l.rows,
     tiles: l.columns * l.rows * plan.planes,
+    runs: l.columns * l.rows * plan.planes * plan.tta,
   }));
   const last = plan.layouts.at(-1)?.output;
   return {
@@ -388,6 +404,7 @@ function describePlan(plan: Omit<JobPlan, 'summary'>): UpscalePlan {
     inputHeight: plan.input.height,
     model: model.id,
     modelReason: plan.modelReason,
+    tta: plan.tta,
     passes,
     finalResize:
       geometry.resize && last
