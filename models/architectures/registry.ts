@@ -11,26 +11,32 @@
 // entry deleted from recognised.ts), and its fixture folder.
 import type { ArchitectureModule, Family } from './types';
 import { RECOGNISED as R, type Recognised } from './recognised';
+import { mmrealsr } from './mmrealsr';
 import { esrgan } from './esrgan';
 import { compact } from './compact';
-import { hat } from './hat';
-import { swinir } from './swinir';
-import { dat } from './dat';
 import { swiftsrgan } from './swiftsrgan';
-import { rcan } from './rcan';
-import { mmrealsr } from './mmrealsr';
-import { realcugan } from './realcugan';
+import { hat } from './hat';
+import { grl } from './grl';
+import { swin2sr } from './swin2sr';
+import { swinir } from './swinir';
+import { omnisr } from './omnisr';
+import { rgt } from './rgt';
+import { dat } from './dat';
+import { craft } from './craft';
 import { ditn } from './ditn';
+import { span } from './span';
+import { realcugan } from './realcugan';
 import { safmn } from './safmn';
 import { safmnbcie } from './safmnbcie';
+import { dctlsa } from './dctlsa';
+import { atd } from './atd';
+import { drct } from './drct';
+import { plksr } from './plksr';
 import { seemore } from './seemore';
 import { mosr } from './mosr';
 import { moesr } from './moesr';
+import { rcan } from './rcan';
 import { fdat } from './fdat';
-import { swin2sr } from './swin2sr';
-import { dctlsa } from './dctlsa';
-import { craft } from './craft';
-import { grl } from './grl';
 
 export const DETECTION_ORDER = [
   mmrealsr,
@@ -44,29 +50,29 @@ export const DETECTION_ORDER = [
   R.gfpgan,
   R.restoreformer,
   R.lama,
-  R.omnisr,
+  omnisr,
   R.scunet,
   R.fbcnn,
   R.uformer,
-  R.rgt,
+  rgt,
   dat,
   craft,
   R.kbnet,
   ditn,
-  R.span,
+  span,
   realcugan,
   safmn,
   safmnbcie,
   dctlsa,
   R.fftformer,
   R.nafnet,
-  R.atd,
+  atd,
   R.mixdehazenet,
   R.drunet,
   R.dncnn,
   R.ipt,
-  R.drct,
-  R.plksr,
+  drct,
+  plksr,
   R.retinexformer,
   R.hvicidnet,
   seemore,

@@ -6,6 +6,7 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { onnx } from 'onnx-proto';
 import * as ort from 'onnxruntime-node';
+import type { ModelTraits } from '../../contract/protocol';
 
 /** Below 7 onnxruntime only runs models through legacy support it does not guarantee. */
 export const MIN_OPSET = 7;
@@ -277,13 +278,9 @@ export function probeImage(height: number, width: number, channels = 3): Float32
   return data;
 }
 
-/** A model's image channels in and out: RGB unless its weights say otherwise (grey, RGBA). */
-export interface ImageChannels {
-  readonly input: number;
-  readonly output: number;
-}
-
-const RGB: ImageChannels = { input: 3, output: 3 };
+/** What a model takes and gives; a file that does not say is taken as RGB. */
+export type ProbeChannels = ModelTraits['channels'];
+const RGB: ProbeChannels = { input: 3, output: 3 };
 
 /** The integer factor the output is of the input, or an error naming what came out. Pure. */
 export function scaleOf(
@@ -291,7 +288,7 @@ export function scaleOf(
   inputWidth: number,
   outputDims: readonly number[],
   label: string,
-  channels: ImageChannels = RGB,
+  channels: ProbeChannels = RGB,
 ): number {
   const got = `[${outputDims.join(', ')}] for input [1, ${channels.input}, ${inputHeight}, ${inputWidth}]`;
   if (outputDims.length !== 4 || outputDims[0] !== 1 || outputDims[1] !== channels.output) {
@@ -332,7 +329,7 @@ async function runProbe(
   height: number,
   width: number,
   label: string,
-  channels: ImageChannels,
+  channels: ProbeChannels,
 ): Promise<ProbeRun> {
   let result: ort.InferenceSession.OnnxValueMapType;
   try {
@@ -372,13 +369,9 @@ export interface ProbeResult {
  * the scale; then non-square sizes that are multiples of 1, 2, 4, ... find the smallest
  * multiple it accepts (non-square, to catch a model that swaps or mixes up the two axes).
  * The search ends at the base size itself, which any model that ran at the base must accept.
- * A converted grey or RGBA model is probed with its own channel counts.
+ * `channels`: a converted model's own; an imported file's are taken as RGB.
  */
-export async function probeModel(
-  bytes: Uint8Array,
-  label: string,
-  channels: ImageChannels = RGB,
-): Promise<ProbeResult> {
+export async function probeModel(bytes: Uint8Array, label: string, channels = RGB): Promise<ProbeResult> {
   let session: ort.InferenceSession;
   try {
     // Warnings (unused initializers, opset notes) are not the user's concern here.

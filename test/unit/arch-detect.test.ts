@@ -92,7 +92,34 @@ test('the registry recognises every architecture spandrel 0.4.2 loads, each once
   assert.deepEqual([...ids].sort(), SPANDREL_ARCHITECTURES.map((a) => a.toLowerCase()).sort());
   assert.deepEqual(
     ARCHITECTURES.map((m) => m.id),
-    ['mmrealsr', 'esrgan', 'compact', 'swiftsrgan', 'hat', 'grl', 'swin2sr', 'swinir', 'dat', 'craft', 'ditn', 'realcugan', 'safmn', 'safmnbcie', 'dctlsa', 'seemore', 'mosr', 'moesr', 'rcan', 'fdat'],
+    [
+      'mmrealsr',
+      'esrgan',
+      'compact',
+      'swiftsrgan',
+      'hat',
+      'grl',
+      'swin2sr',
+      'swinir',
+      'omnisr',
+      'rgt',
+      'dat',
+      'craft',
+      'ditn',
+      'span',
+      'realcugan',
+      'safmn',
+      'safmnbcie',
+      'dctlsa',
+      'atd',
+      'drct',
+      'plksr',
+      'seemore',
+      'mosr',
+      'moesr',
+      'rcan',
+      'fdat',
+    ],
   );
   assert.equal(ARCHITECTURES.length + RECOGNISED_ONLY.length, DETECTION_ORDER.length);
 });

@@ -1,10 +1,11 @@
 // The golden test, driven by the registry and the fixtures' case.json: every case folder in
 // ../shared/fixtures/spandrel and ../shared/fixtures/arch is read from its .pth and from its
-// .safetensors, and the held-out configurations of test/fixtures/held-out (made there with
-// spandrel's classes) from the weight file each has. A case whose architecture a module
-// converts must convert and reproduce the reference on the whole image (relative L2 < 1e-4,
-// max abs < 1e-3), with the traits spandrel's descriptor gives; a case whose architecture is
-// only recognised must be refused with the error that names it. A new module flips its
+// .safetensors, and the held-out configurations of test/fixtures/held-out (made by the
+// make_*.py generators there with spandrel's classes) from the weight file each has. A case
+// whose architecture a module converts must convert and reproduce the reference on the whole
+// image (relative L2 < 1e-4, max abs < 1e-3), with the traits spandrel's descriptor gives
+// (a grey model's graph takes one channel, as spandrel's does); a case whose architecture
+// is only recognised must be refused with the error that names it. A new module flips its
 // cases from the second to the first.
 import { after, test } from 'node:test';
 import * as assert from 'node:assert/strict';
@@ -43,14 +44,6 @@ interface CaseJson {
   /** spandrel fixtures only: what spandrel's descriptor says about the loaded file. */
   readonly spandrel?: SpandrelFacts;
 }
-
-/**
- * Cases whose architecture has a module that does not build this variant yet: they must be
- * refused naming the architecture and the variant (the words given here). Remove a case
- * when its module learns it; the test fails until then if the module converts it.
- */
-const PENDING: Readonly<Record<string, string>> = {
-};
 
 const REL_L2_LIMIT = 1e-4;
 const MAX_ABS_LIMIT = 1e-3;
@@ -94,7 +87,8 @@ function folders(dir: string): string[] {
     .sort();
 }
 
-function expectedTraits(s: SpandrelFacts): ModelTraits {
+/** The traits spandrel's descriptor gives; the context is Upscale's own (measured by test/integration/arch-seams). */
+function expectedTraits(s: SpandrelFacts): Omit<ModelTraits, 'context'> {
   return {
     channels: { input: s.input_channels, output: s.output_channels },
     size: {
@@ -113,7 +107,9 @@ async function checkConverted(dir: string, json: CaseJson, sd: StateDict, file: 
   assert.equal(info.scale, json.scale, 'scale');
   if (json.spandrel) {
     assert.equal(module.id, json.spandrel.architecture.toLowerCase(), 'architecture');
-    assert.deepEqual(info.traits, expectedTraits(json.spandrel), 'traits as spandrel describes the model');
+    const { context, ...described } = info.traits ?? {};
+    assert.deepEqual(described, expectedTraits(json.spandrel), 'traits as spandrel describes the model');
+    assert.ok(context === 'local' || context === 'global', `context ${String(context)}`);
   }
   const model = module.build(sd, config);
   const figures: string[] = [];
@@ -169,20 +165,10 @@ for (const group of GROUPS) {
           results.push(checkRefused(json, sd, file, identity.entry.label));
         } else {
           architecture = identity.module.label;
-          const pending = PENDING[folder];
-          results.push(
-            pending === undefined
-              ? `${ext}: ${await checkConverted(dir, json, sd, file)}`
-              : checkRefused(json, sd, file, pending),
-          );
+          results.push(`${ext}: ${await checkConverted(dir, json, sd, file)}`);
         }
       }
       rows.push({ folder: `${group.name}/${folder}`, architecture, result: [...new Set(results)].join(' / ') });
     });
   }
 }
-
-test('every pending case still has its fixture', () => {
-  const spandrel = new Set(folders(path.join(FIXTURES_DIR, 'spandrel')));
-  for (const name of Object.keys(PENDING)) assert.ok(spandrel.has(name), name);
-});
