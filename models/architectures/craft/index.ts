@@ -21,6 +21,9 @@ function describe(config: CraftConfig): ModelDescription {
       ...PLAIN_TRAITS,
       channels: { input: config.inChannels, output: config.inChannels },
       size: sizeRequirement(16, PAD_UNIT),
+      // Its fusion blocks attend across channels with queries and keys normalised over the
+      // whole input, and shifts roll without a mask: tiles differ from the whole image.
+      context: 'global',
     },
     params: {
       in_chans: config.inChannels,

@@ -99,6 +99,9 @@ function describe(config: DctlsaConfig): ModelDescription {
       ...PLAIN_TRAITS,
       channels: { input: config.channels, output: config.channels },
       size: sizeRequirement(16),
+      // Linear attention averages whole 16 px windows whose grid follows the input's origin,
+      // and shifts roll without a mask across the input's opposite edges: tiles differ.
+      context: 'global',
       fp16: false,
     },
     params: {

@@ -154,7 +154,8 @@ function describe(c: FDATConfig): ModelDescription {
     // The spatial attention's window, at the resolution it runs at.
     inputMultiple: c.windowSize * c.unshuffle,
     // spandrel: fp16 and bf16, any size.
-    traits: { ...PLAIN_TRAITS, channels: { input: c.inChannels, output: c.outChannels } },
+    // Channel attention and the channel gate read the whole image, so tiles differ from it.
+    traits: { ...PLAIN_TRAITS, channels: { input: c.inChannels, output: c.outChannels }, context: 'global' },
     params: {
       num_in_ch: c.inChannels,
       num_out_ch: c.outChannels,

@@ -196,7 +196,8 @@ function describe(c: SeemoReConfig): ModelDescription {
     scale: c.scale,
     inputMultiple: 1,
     // spandrel: no fp16, at least 16 px.
-    traits: { ...PLAIN_TRAITS, size: sizeRequirement(MINIMUM_SIDE), fp16: false },
+    // The router picks one expert per image, so a tile may run another expert than the whole.
+    traits: { ...PLAIN_TRAITS, size: sizeRequirement(MINIMUM_SIDE), context: 'global', fp16: false },
     params: {
       scale: c.scale,
       in_chans: IMAGE_CHANNELS,
