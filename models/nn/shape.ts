@@ -50,7 +50,7 @@ export function toFeatureMap(ctx: GraphContext, tokens: string): string {
 export type PadMode = 'reflect' | 'replicate' | 'zero' | 'symmetric';
 
 /** (length + multiple − 1) / multiple · multiple, on an int64 [1] length. */
-function roundUp(ctx: GraphContext, length: string, multiple: number): string {
+export function roundUp(ctx: GraphContext, length: string, multiple: number): string {
   const m = ctx.ints([multiple]);
   const blocks = ctx.g.op('Div', [ctx.g.op('Add', [length, ctx.ints([multiple - 1])]), m]);
   return ctx.g.op('Mul', [blocks, m], {}, 'padded_length');
@@ -110,12 +110,7 @@ function padAxisSpan(
 ): string {
   const g = ctx.g;
   if (mode === 'reflect' || mode === 'symmetric') {
-    return g.op(
-      'Gather',
-      [x, mirrorIndices(ctx, length, before, end, mode)],
-      { axis: attr.int(axis) },
-      `pad_${mode}`,
-    );
+    return g.op('Gather', [x, mirrorIndices(ctx, length, before, end, mode)], { axis: attr.int(axis) }, `pad_${mode}`);
   }
   // ONNX Pad lists every axis' begin, then every axis' end; only `axis` gets pads.
   const begins = [0, 0, 0, 0];
@@ -197,17 +192,9 @@ export function padToMultiple(
  * For forwards that cannot run below a size (pooling to H / 2^i, strided aggregation).
  */
 export function padToRequirement(ctx: GraphContext, x: string, minimum: number, multiple: number): string {
-  const g = ctx.g;
   const along = (input: string, axis: number): string => {
     const length = runtimeDim(ctx, input, axis);
-    const atLeast = g.op('Max', [length, ctx.ints([minimum])]);
-    const target = roundUp(ctx, atLeast, multiple);
-    const limit = g.op('Squeeze', [target, ctx.ints([0])]);
-    const positions = g.op('Range', [ctx.int64Scalar(0), limit, ctx.int64Scalar(1)], {}, 'requirement_positions');
-    const lastTwice = g.op('Sub', [g.op('Mul', [length, ctx.ints([2])]), ctx.ints([2])]);
-    const mirrored = g.op('Max', [g.op('Sub', [lastTwice, positions]), ctx.ints([0])]);
-    const source = g.op('Where', [g.op('Less', [positions, length]), positions, mirrored], {}, 'requirement_source');
-    return g.op('Gather', [input, source], { axis: attr.int(axis) }, 'pad_requirement');
+    return padAxisTo(ctx, input, axis, length, roundUp(ctx, atLeast(ctx, length, minimum), multiple));
   };
   return along(along(x, 2), 3);
 }
@@ -240,4 +227,23 @@ export function cropTo(ctx: GraphContext, x: string, hAxis: number, height: stri
 /** An int64 [1] size times a constant (the output size of a ×scale network). */
 export function scaled(ctx: GraphContext, size: string, factor: number): string {
   return factor === 1 ? size : ctx.g.op('Mul', [size, ctx.ints([factor])]);
+}
+
+/**
+ * Pads the end of `axis` to `target` rows (int64 [1], at least `length`) as spandrel's
+ * descriptor pads an input to its size requirements (pad_tensor): reflected without
+ * repeating the edge as far as the axis allows (length − 1), the rest repeating the last
+ * row reached. Source row of position p: p inside the axis, else max(2(L − 1) − p, 0).
+ */
+export function padAxisTo(ctx: GraphContext, x: string, axis: number, length: string, target: string): string {
+  const g = ctx.g;
+  const positions = g.op('Range', [ctx.int64Scalar(0), g.op('Squeeze', [target, ctx.ints([0])]), ctx.int64Scalar(1)]);
+  const mirrored = g.op('Sub', [g.op('Mul', [g.op('Sub', [length, ctx.ints([1])]), ctx.ints([2])]), positions]);
+  const source = g.op('Max', [g.op('Min', [positions, mirrored]), ctx.ints([0])], {}, 'descriptor_pad_source');
+  return g.op('Gather', [x, source], { axis: attr.int(axis) }, 'descriptor_pad');
+}
+
+/** max(length, minimum) on an int64 [1] length: the size an axis is padded to for a minimum. */
+export function atLeast(ctx: GraphContext, length: string, minimum: number): string {
+  return ctx.g.op('Max', [length, ctx.ints([minimum])]);
 }

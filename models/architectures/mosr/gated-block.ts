@@ -5,8 +5,8 @@
 import { attr } from '../../onnx/graph';
 import type { GraphContext } from '../../nn/context';
 import { conv2d } from '../../nn/conv';
+import { mish } from '../../nn/activation';
 import { layerNormChannelsFirst } from '../../nn/norm';
-import { mishActivation } from '../../nn/mish';
 import type { TensorChecklist } from '../../weights/checklist';
 import { dimOf } from '../../weights/shapes';
 import { WeightError } from '../../weights/tensors';
@@ -62,6 +62,6 @@ export function gatedBlock(
   const mixed = parts[widths.length - 1];
   if (gate === undefined || identity === undefined || mixed === undefined) throw new Error('Split gave too few parts');
   const value = identityWidth > 0 ? g.op('Concat', [identity, mixer(mixed)], { axis: attr.int(1) }) : mixer(mixed);
-  const product = g.op('Mul', [mishActivation(ctx, gate), value]);
-  return mishActivation(ctx, conv2d(ctx, product, `${prefix}.fc2`));
+  const product = g.op('Mul', [mish(ctx, gate), value]);
+  return mish(ctx, conv2d(ctx, product, `${prefix}.fc2`));
 }

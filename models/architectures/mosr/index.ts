@@ -14,9 +14,9 @@ import { WeightError, floatTensor } from '../../weights/tensors';
 import { attr } from '../../onnx/graph';
 import { imageGraph, type GraphContext } from '../../nn/context';
 import { conv2d } from '../../nn/conv';
-import { mishActivation } from '../../nn/mish';
+import { mish } from '../../nn/activation';
 import { pixelShuffle } from '../../nn/shuffle';
-import { dySampleUpsampler } from '../../nn/dysample-upsampler';
+import { dySample } from '../../nn/dysample';
 import { checkGated, gatedBlock, readHidden, type GatedShape } from './gated-block';
 
 export type MoSRUpsampler = 'ps' | 'gps' | 'dys';
@@ -170,11 +170,12 @@ function head(ctx: GraphContext, x: string, c: MoSRConfig): string {
     case 'gps':
       return pixelShuffle(ctx, ensembleConv(ctx, x, c.outChannels * c.scale ** 2), c.scale);
     case 'dys':
-      return dySampleUpsampler(ctx, x, {
+      return dySample(ctx, x, {
         prefix: 'upsampler',
         channels: c.dim,
         scale: c.scale,
         groups: DYSAMPLE_GROUPS,
+        endConvolution: ctx.has('upsampler.end_conv.weight'),
       });
   }
 }
@@ -196,13 +197,10 @@ function build(sd: StateDict, c: MoSRConfig): Uint8Array {
       const mixed = gatedBlock(ctx, x, p, c, (part) => conv2d(ctx, part, `${p}.conv`, { groups: c.convChannels }));
       x = g.op('Add', [mixed, offset(x)], {}, 'gated_residual');
     }
-    const widened = mishActivation(ctx, conv2d(ctx, x, `gblocks.${c.nBlock + 1}`));
-    const narrowed = mishActivation(ctx, conv2d(ctx, widened, `gblocks.${c.nBlock + 3}`));
+    const widened = mish(ctx, conv2d(ctx, x, `gblocks.${c.nBlock + 1}`));
+    const narrowed = mish(ctx, conv2d(ctx, widened, `gblocks.${c.nBlock + 3}`));
     const body = conv2d(ctx, narrowed, `gblocks.${c.nBlock + 5}`);
-    const block = mishActivation(
-      ctx,
-      conv2d(ctx, mishActivation(ctx, conv2d(ctx, input, 'shortcut.block.0')), 'shortcut.block.2'),
-    );
+    const block = mish(ctx, conv2d(ctx, mish(ctx, conv2d(ctx, input, 'shortcut.block.0')), 'shortcut.block.2'));
     const shortcut = g.op('Add', [block, conv2d(ctx, input, 'shortcut.conv11')]);
     return head(ctx, g.op('Add', [body, offset(shortcut)], {}, 'shortcut_residual'), c);
   });

@@ -9,7 +9,7 @@ import { conv2d, convTranspose2d } from '../../nn/conv';
 import { gelu, leakyRelu, sigmoid } from '../../nn/activation';
 import { pixelShuffle } from '../../nn/shuffle';
 import { interpolateBy } from '../../nn/resize';
-import { dySampleUpsampler } from '../../nn/dysample-upsampler';
+import { dySample } from '../../nn/dysample';
 import type { StateDict } from '../../weights/state-dict';
 import type { TensorChecklist } from '../../weights/checklist';
 import { dimOf } from '../../weights/shapes';
@@ -219,8 +219,15 @@ export function uniUpsample(ctx: GraphContext, x: string, prefix: string, head: 
     }
     case 'dysample': {
       const input = head.at === 0 ? x : lrelu(conv2d(ctx, x, at(0)), DEFAULT_LEAKY_SLOPE);
-      const spec = { prefix: at(head.at), channels: head.channels, scale: head.scale, groups: DYSAMPLE_GROUPS };
-      return dySampleUpsampler(ctx, input, spec);
+      const prefix = at(head.at);
+      const endConvolution = ctx.has(`${prefix}.end_conv.weight`);
+      return dySample(ctx, input, {
+        prefix,
+        channels: head.channels,
+        scale: head.scale,
+        groups: DYSAMPLE_GROUPS,
+        endConvolution,
+      });
     }
     case 'transpose+conv': {
       const s = head.scale;
