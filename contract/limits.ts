@@ -12,3 +12,5 @@ export const MAX_OVERLAP = 256;
 export const MAX_SIDE = 1_000_000;
 /** Largest scale factor a request may ask for. */
 export const MAX_SCALE = 64;
+/** Most intra-op threads a request may ask for (0 is every core). */
+export const MAX_THREADS = 256;

@@ -5,7 +5,7 @@
 // option table (scripts/readme-options.ts) are all derived from it: a new option is one
 // entry here, plus the code that acts on it.
 import { DEFAULT_TEMPLATE } from './naming';
-import { DEFAULT_OVERLAP, MAX_OVERLAP, MAX_SCALE, MAX_SIDE, MAX_TILE, MIN_TILE } from './limits';
+import { DEFAULT_OVERLAP, MAX_OVERLAP, MAX_SCALE, MAX_SIDE, MAX_THREADS, MAX_TILE, MIN_TILE } from './limits';
 import { parseFields, present, type FieldSpec, type FieldValues } from './validate';
 import { DaemonError } from './errors';
 import { ALPHA_MODES, FITS, OUTPUT_FORMATS, PADDINGS, type Target } from './vocabulary';
@@ -259,6 +259,19 @@ export const UPSCALE_FIELDS = {
       default: 1,
       markdownDescription:
         'The preview panel shows every Nth finished tile of a pass while the job runs (and its last one); on large images a larger N costs less.',
+    },
+  },
+  threads: {
+    kind: { type: 'number', min: 0, max: MAX_THREADS, integer: true },
+    doc: "Threads the model runs on (onnxruntime's intra-op pool); 0 uses every core.",
+    default: 0,
+    cli: { flags: ['--threads'], value: 'N' },
+    setting: {
+      key: 'threads',
+      order: 14,
+      default: 0,
+      markdownDescription:
+        'Threads the model runs on. `0`: every core, the fastest; while a job runs the rest of the machine (the editor included) gets little CPU. A smaller number (half the cores, say) keeps the editor responsive and makes jobs slower in proportion.',
     },
   },
   background: {

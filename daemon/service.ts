@@ -157,11 +157,12 @@ export class UpscaleService {
     return { model: this.modelInfo(model), warnings };
   }
 
-  private async acquire(model: RegisteredModel) {
+  private async acquire(model: RegisteredModel, threads?: number) {
     try {
       return await this.sessions.acquire(
         { id: model.id, path: model.onnxPath, sizeBytes: model.sizeBytes },
         this.provider,
+        threads,
       );
     } catch (e) {
       throw new DaemonError(
@@ -237,7 +238,7 @@ export class UpscaleService {
           jobId,
           model,
           provider: this.provider,
-          load: async () => sessionInference((await this.acquire(model)).session),
+          load: async () => sessionInference((await this.acquire(model, params.threads)).session),
           signal,
           progress: (u) => notify({ jobId, requestId, ...u }),
           temporaryFile: (file) => this.temporaryFiles.record(jobId, file),
