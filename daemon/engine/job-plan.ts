@@ -27,7 +27,7 @@ import { applyTemplate, DEFAULT_TEMPLATE, templateExtension } from '../../contra
 import type { ImageHeader } from '../image/types';
 import { planPasses, type PassPlan, type Size } from './plan';
 import { passGrid } from './tiled-pass';
-import { autoMaxCore, chooseTile } from './tile-size';
+import { chooseTile, memoryBudgetBytes, type TileBudget } from './tile-size';
 
 export interface PipelineRequest {
   readonly input: string;
@@ -37,6 +37,8 @@ export interface PipelineRequest {
   /** Tile size in input pixels, 0 for the whole image, undefined for automatic. */
   readonly tile?: number;
   readonly overlap?: number;
+  /** MiB the model's working memory may take (the automatic tile); 0 or none: a share of the machine's memory. */
+  readonly memoryBudget?: number;
   readonly format?: OutputFormat;
   readonly quality?: number;
   readonly alpha: AlphaMode;
@@ -181,8 +183,11 @@ export function planJob(
   const overlap = req.overlap ?? DEFAULT_OVERLAP;
   const padding = req.padding ?? DEFAULT_PADDING;
   const edgePad = edgePadFor(padding, overlap);
-  const maxCore = autoMaxCore(model.activationBytesPerPixel, limits.memoryBytes, overlap);
-  const layouts = passLayouts(input, geometry, req.tile, overlap, edgePad, maxCore);
+  const budget: TileBudget = {
+    bytesPerPixel: model.activationBytesPerPixel,
+    budgetBytes: memoryBudgetBytes(req.memoryBudget, limits.memoryBytes),
+  };
+  const layouts = passLayouts(input, geometry, req.tile, overlap, edgePad, budget);
   const depth = outputDepth(header.depth, output.format);
   const transparentPad = background !== null && background.rgba.a === 0;
   checkRasterSize(req.input, geometry.final, header.hasAlpha || transparentPad ? 4 : 3, depth);
@@ -321,12 +326,12 @@ function passLayouts(
   tile: number | undefined,
   overlap: number,
   edgePad: number,
-  maxCore: number,
+  budget: TileBudget,
 ): PassLayout[] {
   const layouts: PassLayout[] = [];
   let current = input;
   for (const output of geometry.passSizes) {
-    const t = chooseTile(tile, current.width + 2 * edgePad, current.height + 2 * edgePad, overlap, maxCore);
+    const t = chooseTile(tile, current.width + 2 * edgePad, current.height + 2 * edgePad, overlap, budget);
     const grid = passGrid(current, { tileWidth: t.width, tileHeight: t.height, overlap: 2 * overlap, edgePad });
     const [c0] = grid.cols;
     const [r0] = grid.rows;
