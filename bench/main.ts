@@ -17,6 +17,7 @@ import { measureMemory, type MemoryPoint } from './memory';
 import { measureMatmul, type MatmulRate } from './ort-ceiling';
 import { profileOperators, type OperatorProfile } from './ort-profile';
 import { builtinModelsDir } from '../models/paths';
+import { BUSY_PLAN, BUSY_QUICK_PLAN, busyGoals, busyTable, measureBusy, type BusyResult } from './busy';
 import { FULL_PLAN, QUICK_PLAN } from './plans';
 import { median } from './median';
 import { measureQuality, type QualityResult } from './quality';
@@ -104,6 +105,7 @@ async function main(): Promise<void> {
   let memory: MemoryPoint[] = [];
   let quality: QualityResult | null = null;
   let borders: BorderScore[] = [];
+  let busy: BusyResult | null = null;
   try {
     if (wants('speed')) {
       log(`MatMul ${plan.matmulSize}² · ${plan.matmulSize}², best of ${plan.matmulRuns}`);
@@ -180,6 +182,11 @@ async function main(): Promise<void> {
       save('border.json', borders);
       section('borders (padding none vs reflect against real surroundings)', borderTable(borders));
     }
+    if (wants('busy')) {
+      busy = await measureBusy(daemon, provider, options.quick ? BUSY_QUICK_PLAN : BUSY_PLAN, log);
+      save('busy.json', busy);
+      section('keeping the machine busy (issue 28: end to end against the best whole-image run)', busyTable(busy));
+    }
   } finally {
     await daemon.stop();
   }
@@ -204,7 +211,7 @@ async function main(): Promise<void> {
   }
   // With --only, the sections not run keep their figures from the previous summary.
   const previous = options.only.length > 0 ? readPreviousSummary(path.join(options.outDir, 'summary.json')) : null;
-  const judged = judgeGoals(speed, matmul, lifecycle);
+  const judged = [...judgeGoals(speed, matmul, lifecycle), ...(busy ? busyGoals(busy) : [])];
   const goals = [...(previous?.goals ?? []).filter((g) => !judged.some((j) => j.goal === g.goal)), ...judged];
   section('goals', goalsTable(goals));
   save('goals.json', goals);
