@@ -6,14 +6,16 @@
 import * as path from 'node:path';
 import { DaemonError } from '../../contract/errors';
 import { DEFAULT_OVERLAP } from '../../contract/limits';
-import type { PlannedPass, UpscalePlan } from '../../contract/protocol';
+import type { ModelTraits, PlannedPass, UpscalePlan } from '../../contract/protocol';
 import { parseBackground, type Rgba } from '../../contract/request';
 import {
   DEFAULT_PADDING,
+  TTA_LEVELS,
   type AlphaMode,
   type OutputFormat,
   type Padding,
   type Target,
+  type TtaLevel,
 } from '../../contract/vocabulary';
 import {
   ALPHA_FORMATS,
@@ -23,11 +25,12 @@ import {
   formatForName,
   outputFormatFor,
 } from '../../contract/formats';
-import { applyTemplate, DEFAULT_TEMPLATE, templateExtension } from '../../contract/naming';
+import { applyTemplate, DEFAULT_TEMPLATE, fileNameProblem, templateExtension } from '../../contract/naming';
 import type { ImageHeader } from '../image/types';
 import { planPasses, type PassPlan, type Size } from './plan';
 import { passGrid } from './tiled-pass';
 import { chooseTile, memoryBudgetBytes, type TileBudget } from './tile-size';
+import { checkModelChannels, modelChannels, takesAlpha } from './channels';
 
 export interface PipelineRequest {
   readonly input: string;
@@ -49,6 +52,8 @@ export interface PipelineRequest {
   /** Padding colour for fit 'contain': `#rrggbb`, `#rgb` or `transparent`. */
   readonly background?: string;
   readonly padding?: Padding;
+  /** Test-time augmentation: the symmetries each tile runs through the model (2, 4 or 8). */
+  readonly tta?: number;
   /** Plan and check only; nothing is decoded, run or written. */
   readonly dryRun?: boolean;
   /** Write the reproducibility record beside the output. */
@@ -67,6 +72,8 @@ export interface PipelineModel {
   readonly onnxPath?: string;
   /** Peak activation bytes per input pixel, when known: heavy models get smaller automatic tiles. */
   readonly activationBytesPerPixel?: number | null;
+  /** Known for models converted from weights: their channels (channels.ts) and context (automatic tiles). */
+  readonly traits?: ModelTraits;
 }
 
 /** Pixel limits, and the machine's memory (for the automatic tile size). */
@@ -113,6 +120,8 @@ export interface JobPlan {
   readonly overlap: number;
   readonly edgePad: number;
   readonly padding: Padding;
+  /** Model runs per tile: the TTA level, 1 without. */
+  readonly tta: TtaLevel;
   /** The input pixels a tile decides, as the result reports it: the largest of the passes (0: whole). */
   readonly tile: number;
   readonly output: OutputChoice;
@@ -122,8 +131,10 @@ export interface JobPlan {
   readonly alpha: AlphaMode;
   /** Whether the image has an alpha channel: as its header says, until its pixels settle it (settleAlpha). */
   readonly hasAlpha: boolean;
-  /** Planes each pass runs through the model: 2 when the model upscales the alpha too. */
+  /** Planes each pass runs through the model: 2 when the model upscales the alpha too, as a plane of its own. */
   readonly planes: 1 | 2;
+  /** The model upscales the alpha inside the colour tiles (an RGBA model). */
+  readonly alphaWithColour: boolean;
   readonly channels: 3 | 4;
   readonly warnings: readonly string[];
   /** The plan as the protocol describes it: what a dry run returns and the sidecar records. */
@@ -159,6 +170,14 @@ export function edgePadFor(padding: Padding, overlap: number): number {
   }
 }
 
+/** The request's TTA level (validated where the field is defined: 2, 4 or 8), 1 without. */
+function ttaLevel(tta: number | undefined): TtaLevel {
+  if (tta === undefined) return 1;
+  const level = TTA_LEVELS.find((l) => l === tta);
+  if (level === undefined) throw new DaemonError('InvalidParams', `upscale: 'tta' is ${tta}; expected 2, 4 or 8`);
+  return level;
+}
+
 /** Checks the request against the header and the limits, and plans the job (see the top of this file). */
 export function planJob(
   header: ImageHeader,
@@ -176,6 +195,7 @@ export function planJob(
       req.input,
     );
   }
+  checkModelChannels(modelChannels(model), model.onnxPath ?? model.id);
   const geometry = planGeometry(req, input, model.scale, limits.maxOutputPixels);
   const output = chooseOutput(req, model, input, geometry.final, place);
   const warnings: string[] = [];
@@ -183,6 +203,8 @@ export function planJob(
   const overlap = req.overlap ?? DEFAULT_OVERLAP;
   const padding = req.padding ?? DEFAULT_PADDING;
   const edgePad = edgePadFor(padding, overlap);
+  // The automatic tile is the whole image wherever it fits the budget, for every model; a
+  // model with global context (model.traits.context) gives its own output only that way.
   const budget: TileBudget = {
     bytesPerPixel: model.activationBytesPerPixel,
     budgetBytes: memoryBudgetBytes(req.memoryBudget, limits.memoryBytes),
@@ -203,6 +225,7 @@ export function planJob(
       overlap,
       edgePad,
       padding,
+      tta: ttaLevel(req.tta),
       tile,
       output,
       background,
@@ -227,13 +250,15 @@ export function withOutputFile(plan: JobPlan, file: string): JobPlan {
   return { ...plan, output: { ...plan.output, file }, summary: { ...plan.summary, outputPath: file } };
 }
 
-type AlphaFree = Omit<JobPlan, 'hasAlpha' | 'planes' | 'channels' | 'summary'>;
+type AlphaFree = Omit<JobPlan, 'hasAlpha' | 'planes' | 'alphaWithColour' | 'channels' | 'summary'>;
 
 function withAlpha(plan: AlphaFree, hasAlpha: boolean): JobPlan {
   const transparentPad = plan.background !== null && plan.background.rgba.a === 0;
-  const planes: 1 | 2 = hasAlpha && plan.alpha === 'model' ? 2 : 1;
+  const modelAlpha = hasAlpha && plan.alpha === 'model';
+  const alphaWithColour = modelAlpha && takesAlpha(modelChannels(plan.model));
+  const planes: 1 | 2 = modelAlpha && !alphaWithColour ? 2 : 1;
   const channels: 3 | 4 = hasAlpha || transparentPad ? 4 : 3;
-  const settled = { ...plan, hasAlpha, planes, channels };
+  const settled = { ...plan, hasAlpha, planes, alphaWithColour, channels };
   return { ...settled, summary: describePlan(settled) };
 }
 
@@ -268,8 +293,12 @@ function chooseOutput(
   let name = place.name;
   let format: OutputFormat;
   try {
-    if (name !== undefined) format = formatForName(path.join(folder, name), req.format);
-    else {
+    if (name !== undefined) {
+      const given = path.join(folder, name);
+      const problem = fileNameProblem(name);
+      if (problem !== null) throw new Error(`${given}: the name ${problem}; choose another output name`);
+      format = formatForName(given, req.format);
+    } else {
       const fallback = outputFormatFor(input, req.format);
       const template = req.template ?? DEFAULT_TEMPLATE;
       name = applyTemplate(template, {
@@ -382,6 +411,7 @@ function describePlan(plan: Omit<JobPlan, 'summary'>): UpscalePlan {
     columns: l.columns,
     rows: l.rows,
     tiles: l.columns * l.rows * plan.planes,
+    runs: l.columns * l.rows * plan.planes * plan.tta,
   }));
   const last = plan.layouts.at(-1)?.output;
   return {
@@ -389,6 +419,7 @@ function describePlan(plan: Omit<JobPlan, 'summary'>): UpscalePlan {
     inputHeight: plan.input.height,
     model: model.id,
     modelReason: plan.modelReason,
+    tta: plan.tta,
     passes,
     finalResize:
       geometry.resize && last
