@@ -36,6 +36,12 @@ export interface ModelTraits {
   readonly size: { readonly minimum: number; readonly multiple: number; readonly square: boolean };
   /** 'discouraged': tiles visibly change the result; 'internal': the model tiles by itself. */
   readonly tiling: 'supported' | 'discouraged' | 'internal';
+  /**
+   * 'global': part of the network normalises, pools or attends over the whole input, so
+   * a tile comes out differently from the same pixels of the whole image (measured: the
+   * seam figure); automatic tiles then take the whole image where it fits in memory.
+   */
+  readonly context: 'local' | 'global';
   readonly fp16: boolean;
   readonly bf16: boolean;
 }

@@ -13,6 +13,7 @@ import {
   type UpscaleParams,
 } from '../contract/request';
 import { expected, inRange, type Kind } from '../contract/validate';
+import { asFolder, endsInSeparator } from '../contract/paths';
 import {
   ACTIVATIONS,
   EXECUTION_PROVIDERS,
@@ -101,7 +102,7 @@ ${optionLine('--json', 'Print one JSON object per result.')}
 /** `-o` as an absolute path; a trailing separator stays, since it is what says "a folder" (daemon/engine/pipeline.ts). */
 function outputArg(cwd: string, value: string): string {
   const resolved = path.resolve(cwd, value);
-  return /[/\\]$/.test(value) && !resolved.endsWith(path.sep) ? resolved + path.sep : resolved;
+  return endsInSeparator(value) ? asFolder(resolved) : resolved;
 }
 
 function refuse(option: string, value: string | undefined, expectation: string | null): never {

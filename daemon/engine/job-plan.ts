@@ -6,7 +6,7 @@
 import * as path from 'node:path';
 import { DaemonError } from '../../contract/errors';
 import { DEFAULT_OVERLAP } from '../../contract/limits';
-import type { PlannedPass, UpscalePlan } from '../../contract/protocol';
+import type { ModelTraits, PlannedPass, UpscalePlan } from '../../contract/protocol';
 import { parseBackground, type Rgba } from '../../contract/request';
 import {
   DEFAULT_PADDING,
@@ -25,11 +25,12 @@ import {
   formatForName,
   outputFormatFor,
 } from '../../contract/formats';
-import { applyTemplate, DEFAULT_TEMPLATE, templateExtension } from '../../contract/naming';
+import { applyTemplate, DEFAULT_TEMPLATE, fileNameProblem, templateExtension } from '../../contract/naming';
 import type { ImageHeader } from '../image/types';
 import { planPasses, type PassPlan, type Size } from './plan';
 import { passGrid } from './tiled-pass';
-import { autoMaxCore, chooseTile } from './tile-size';
+import { autoMaxCore, chooseTile, wholeImageFits } from './tile-size';
+import { checkModelChannels, modelChannels, takesAlpha } from './channels';
 
 export interface PipelineRequest {
   readonly input: string;
@@ -69,6 +70,8 @@ export interface PipelineModel {
   readonly onnxPath?: string;
   /** Peak activation bytes per input pixel, when known: heavy models get smaller automatic tiles. */
   readonly activationBytesPerPixel?: number | null;
+  /** Known for models converted from weights: their channels (channels.ts) and context (automatic tiles). */
+  readonly traits?: ModelTraits;
 }
 
 /** Pixel limits, and the machine's memory (for the automatic tile size). */
@@ -126,8 +129,10 @@ export interface JobPlan {
   readonly alpha: AlphaMode;
   /** Whether the image has an alpha channel: as its header says, until its pixels settle it (settleAlpha). */
   readonly hasAlpha: boolean;
-  /** Planes each pass runs through the model: 2 when the model upscales the alpha too. */
+  /** Planes each pass runs through the model: 2 when the model upscales the alpha too, as a plane of its own. */
   readonly planes: 1 | 2;
+  /** The model upscales the alpha inside the colour tiles (an RGBA model). */
+  readonly alphaWithColour: boolean;
   readonly channels: 3 | 4;
   readonly warnings: readonly string[];
   /** The plan as the protocol describes it: what a dry run returns and the sidecar records. */
@@ -188,6 +193,7 @@ export function planJob(
       req.input,
     );
   }
+  checkModelChannels(modelChannels(model), model.onnxPath ?? model.id);
   const geometry = planGeometry(req, input, model.scale, limits.maxOutputPixels);
   const output = chooseOutput(req, model, input, geometry.final, place);
   const warnings: string[] = [];
@@ -196,7 +202,13 @@ export function planJob(
   const padding = req.padding ?? DEFAULT_PADDING;
   const edgePad = edgePadFor(padding, overlap);
   const maxCore = autoMaxCore(model.activationBytesPerPixel, limits.memoryBytes, overlap);
-  const layouts = passLayouts(input, geometry, req.tile, overlap, edgePad, maxCore);
+  // A model with global context gives its own output only on the whole image: automatic
+  // tiles take it whole where it fits in memory.
+  const global = model.traits?.context === 'global';
+  const tileFor = (s: Size): number | undefined =>
+    req.tile ??
+    (global && wholeImageFits(model.activationBytesPerPixel, limits.memoryBytes, s.width, s.height) ? 0 : undefined);
+  const layouts = passLayouts(input, geometry, tileFor, overlap, edgePad, maxCore);
   const depth = outputDepth(header.depth, output.format);
   const transparentPad = background !== null && background.rgba.a === 0;
   checkRasterSize(req.input, geometry.final, header.hasAlpha || transparentPad ? 4 : 3, depth);
@@ -237,13 +249,15 @@ export function withOutputFile(plan: JobPlan, file: string): JobPlan {
   return { ...plan, output: { ...plan.output, file }, summary: { ...plan.summary, outputPath: file } };
 }
 
-type AlphaFree = Omit<JobPlan, 'hasAlpha' | 'planes' | 'channels' | 'summary'>;
+type AlphaFree = Omit<JobPlan, 'hasAlpha' | 'planes' | 'alphaWithColour' | 'channels' | 'summary'>;
 
 function withAlpha(plan: AlphaFree, hasAlpha: boolean): JobPlan {
   const transparentPad = plan.background !== null && plan.background.rgba.a === 0;
-  const planes: 1 | 2 = hasAlpha && plan.alpha === 'model' ? 2 : 1;
+  const modelAlpha = hasAlpha && plan.alpha === 'model';
+  const alphaWithColour = modelAlpha && takesAlpha(modelChannels(plan.model));
+  const planes: 1 | 2 = modelAlpha && !alphaWithColour ? 2 : 1;
   const channels: 3 | 4 = hasAlpha || transparentPad ? 4 : 3;
-  const settled = { ...plan, hasAlpha, planes, channels };
+  const settled = { ...plan, hasAlpha, planes, alphaWithColour, channels };
   return { ...settled, summary: describePlan(settled) };
 }
 
@@ -278,8 +292,12 @@ function chooseOutput(
   let name = place.name;
   let format: OutputFormat;
   try {
-    if (name !== undefined) format = formatForName(path.join(folder, name), req.format);
-    else {
+    if (name !== undefined) {
+      const given = path.join(folder, name);
+      const problem = fileNameProblem(name);
+      if (problem !== null) throw new Error(`${given}: the name ${problem}; choose another output name`);
+      format = formatForName(given, req.format);
+    } else {
       const fallback = outputFormatFor(input, req.format);
       const template = req.template ?? DEFAULT_TEMPLATE;
       name = applyTemplate(template, {
@@ -333,7 +351,7 @@ function resolveBackground(
 function passLayouts(
   input: Size,
   geometry: PassPlan,
-  tile: number | undefined,
+  tileFor: (input: Size) => number | undefined,
   overlap: number,
   edgePad: number,
   maxCore: number,
@@ -341,7 +359,7 @@ function passLayouts(
   const layouts: PassLayout[] = [];
   let current = input;
   for (const output of geometry.passSizes) {
-    const t = chooseTile(tile, current.width + 2 * edgePad, current.height + 2 * edgePad, overlap, maxCore);
+    const t = chooseTile(tileFor(current), current.width + 2 * edgePad, current.height + 2 * edgePad, overlap, maxCore);
     const grid = passGrid(current, { tileWidth: t.width, tileHeight: t.height, overlap: 2 * overlap, edgePad });
     const [c0] = grid.cols;
     const [r0] = grid.rows;

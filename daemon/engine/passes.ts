@@ -1,12 +1,12 @@
 // The model passes of one job and the final resize: decoded planes in, the output raster
 // out. Pure compute: inference is passed in (tests give it fake models), and no file is
-// read or written. Colour takes the RGB path, and a one-channel plane is wrapped around
-// it as chaiNNer's convenient_upscale wraps any upscale: in as three equal channels, out
-// as their mean. An image with alpha sends its alpha plane through that wrapper (when the
-// model upscales alpha) beside its colour, pass by pass. Grey images arrive as RGB: the
-// decoder spreads them to three channels and the encoder writes them grey again.
-import { outside } from '../image/checked';
+// read or written. Each plane meets the model's channels through adaptChannels
+// (channels.ts). An image with alpha sends its alpha plane through the model (when the
+// model upscales alpha) beside its colour, pass by pass, or, for an RGBA model, inside the
+// colour tiles. Grey images arrive as RGB: the decoder spreads them to three channels and
+// the encoder writes them grey again.
 import type { PlanarImage, Raster } from '../image/types';
+import { adaptChannels, modelChannels } from './channels';
 import { fitWindow, resizeLanczos } from './lanczos';
 import { fillChannel, quantisePlanes, quantiseSample } from './quantise';
 import { runTiledPass, type RowSink, type TileDone, type TileInference } from './tiled-pass';
@@ -20,6 +20,7 @@ import type { Size } from './plan';
  * once it is in the raster), so each pass's input is freed as soon as that pass is done.
  */
 export interface Planes {
+  /** The colour: 3 planes, 4 once an RGBA model's alpha has joined them. */
   rgb: PlanarImage | null;
   alpha: PlanarImage | null;
 }
@@ -51,6 +52,11 @@ export async function runPasses(
   const output = new OutputRaster(plan);
   const run = ttaInference(infer, plan.tta, signal);
   const last = plan.layouts.length - 1;
+  const channels = modelChannels(plan.model);
+  if (plan.alphaWithColour && planes.alpha) {
+    planes.rgb = withAlpha(present(planes.rgb), planes.alpha);
+    planes.alpha = null;
+  }
   for (const [p, layout] of plan.layouts.entries()) {
     hooks.passStarted(p);
     /** The model over one plane, its tiles counted after the `before` of the planes that went first. */
@@ -59,7 +65,7 @@ export async function runPasses(
       (image, sink) =>
         runTiledPass(
           image,
-          run,
+          adaptChannels(run, channels, image.channels),
           passOptions(plan, layout, signal, (t) => hooks.tileDone(p, before + t.done, t, plane)),
           sink,
         );
@@ -68,24 +74,17 @@ export async function runPasses(
     const direct = p === last && !plan.geometry.resize;
     let before = 0;
     if (plan.planes === 2 && planes.alpha) {
-      const alpha = throughGrey(modelPass('alpha', 0));
+      const alpha = modelPass('alpha', 0);
       planes.alpha = await passPlane(alpha, planes.alpha, layout.output, direct && output.rows(1, 3));
       before = layout.columns * layout.rows;
     }
+    const colour = present(planes.rgb);
     const rgb = modelPass('rgb', before);
-    planes.rgb = await passPlane(rgb, present(planes.rgb), layout.output, direct && output.rows(3, 0));
+    planes.rgb = await passPlane(rgb, colour, layout.output, direct && output.rows(colour.channels, 0));
   }
   await hooks.passesDone();
   resizeInto(output, plan, planes, hooks);
   return output.take();
-}
-
-/** A one-channel image through an RGB operation: the plane as three equal channels in, their mean out. */
-export function throughGrey(operation: PlaneOperation): PlaneOperation {
-  return (plane, sink) =>
-    operation({ ...plane, channels: 3, data: greyAsRgb(plane.data) }, (y, count, rows) =>
-      sink(y, count, meanOfChannels(rows)),
-    );
 }
 
 function passOptions(plan: JobPlan, layout: PassLayout, signal: AbortSignal, onTile: (tile: TileDone) => void) {
@@ -222,23 +221,10 @@ function present(image: PlanarImage | null): PlanarImage {
   return image;
 }
 
-function greyAsRgb(plane: Float32Array): Float32Array {
-  const out = new Float32Array(plane.length * 3);
-  out.set(plane, 0);
-  out.set(plane, plane.length);
-  out.set(plane, plane.length * 2);
-  return out;
-}
-
-function meanOfChannels(rows: Float32Array): Float32Array {
-  const plane = rows.length / 3;
-  const out = new Float32Array(plane);
-  for (let i = 0; i < plane; i++) {
-    const r = rows[i];
-    const g = rows[plane + i];
-    const b = rows[2 * plane + i];
-    if (r === undefined || g === undefined || b === undefined) throw outside('meanOfChannels', i);
-    out[i] = (r + g + b) / 3;
-  }
-  return out;
+/** The colour planes with the alpha plane after them: what an RGBA model takes. */
+function withAlpha(rgb: PlanarImage, alpha: PlanarImage): PlanarImage {
+  const data = new Float32Array(4 * rgb.width * rgb.height);
+  data.set(rgb.data);
+  data.set(alpha.data, rgb.data.length);
+  return { ...rgb, channels: 4, data };
 }

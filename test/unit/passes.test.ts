@@ -1,12 +1,13 @@
-// runPasses with fake models and no I/O: passes, tiles, the final resize, the grey and
-// alpha wrappers around the RGB path, padding, cancellation and the out-of-memory split.
+// runPasses with fake models and no I/O: passes, tiles, the final resize, the alpha plane
+// beside the colour or inside it (an RGBA model), a grey model on colour, padding, cancellation and the out-of-memory split.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { planJob, type JobPlan, type PipelineModel, type PipelineRequest } from '../../daemon/engine/job-plan';
-import { runPasses, throughGrey, type PassHooks, type Planes, type PlaneKind } from '../../daemon/engine/passes';
+import { runPasses, type PassHooks, type Planes, type PlaneKind } from '../../daemon/engine/passes';
 import type { TileInference } from '../../daemon/engine/tiled-pass';
 import type { PlanarImage, Raster } from '../../daemon/image/types';
 import { isCancelled } from '../../contract/errors';
+import { PLAIN_TRAITS } from '../../models/architectures/types';
 
 const LIMITS = { maxInputPixels: 1e8, maxOutputPixels: 1e9, memoryBytes: 16 * 2 ** 30 };
 const PLACE = { folder: '/out', name: undefined, folderExists: true };
@@ -141,27 +142,6 @@ test('a final resize takes the last pass to the exact size; a constant stays con
   );
 });
 
-test('the grey wrapper: three equal channels into the RGB operation, their mean out', async () => {
-  const grey = plane(5, 4, 1, 3);
-  const seen: PlanarImage[] = [];
-  const op = throughGrey(async (image, sink) => {
-    seen.push(image);
-    const out = await nearest(1, [-0.1, 0, 0.1])(image);
-    await sink(0, image.height, out.data);
-  });
-  const rows: Float32Array[] = [];
-  await op(grey, (_y, _count, chunk) => {
-    rows.push(chunk.slice());
-  });
-  const n = 20;
-  assert.equal(seen[0]?.channels, 3);
-  assert.deepEqual([...(seen[0]?.data.subarray(n, 2 * n) ?? [])], [...grey.data]);
-  assert.deepEqual([...(seen[0]?.data.subarray(2 * n) ?? [])], [...grey.data]);
-  const mean = rows[0] ?? new Float32Array();
-  assert.equal(mean.length, n);
-  for (let i = 0; i < n; i++) assert.ok(Math.abs((mean[i] ?? NaN) - (grey.data[i] ?? NaN)) < 1e-6, `pixel ${i}`);
-});
-
 test('alpha the model upscales: its plane goes through the RGB path as grey, its tiles counted first', async () => {
   const rgb = plane(9, 7, 3, 4);
   const alpha = plane(9, 7, 1, 5);
@@ -183,6 +163,61 @@ test('alpha the model upscales: its plane goes through the RGB path as grey, its
       ...Array.from({ length: perPlane }, (_, i) => [perPlane + i + 1, 'rgb']),
     ],
   );
+});
+
+test('an RGBA model takes the alpha inside the colour tiles, one plane of tiles', async () => {
+  const rgb = plane(9, 7, 3, 4);
+  const alpha = plane(9, 7, 1, 5);
+  const rgba: PipelineModel = { ...model(2), traits: { ...PLAIN_TRAITS, channels: { input: 4, output: 4 } } };
+  const p = plan(9, 7, rgba, { tile: 4, overlap: 2 }, true);
+  assert.deepEqual([p.planes, p.alphaWithColour, p.channels], [1, true, 4]);
+  const hooks = recorder();
+  const seen = new Set<number>();
+  const infer = nearest(2, [-0.05, 0, 0.05, 20 / 255]);
+  const r = await runPasses(
+    p,
+    { rgb, alpha },
+    async (t) => {
+      seen.add(t.channels);
+      return infer(t);
+    },
+    new AbortController().signal,
+    hooks,
+  );
+  assert.deepEqual([...seen], [4]);
+  assertNearest(r, rgb, 2, [0, 1, 2], [-0.05, 0, 0.05]);
+  for (let y = 0; y < r.height; y++)
+    for (let x = 0; x < r.width; x++)
+      assert.equal(at(r, x, y, 3), expected(alpha, 2, x, y, 0, 20 / 255), `alpha (${x}, ${y})`);
+  const perPlane = (p.layouts[0]?.columns ?? 0) * (p.layouts[0]?.rows ?? 0);
+  assert.deepEqual(
+    hooks.tiles.map(([, done, kind]) => [done, kind]),
+    Array.from({ length: perPlane }, (_, i) => [i + 1, 'rgb']),
+  );
+});
+
+test('a grey model on a colour image with alpha: each colour channel alone, the alpha alone', async () => {
+  const rgb = plane(6, 5, 3, 7);
+  const alpha = plane(6, 5, 1, 8);
+  const grey: PipelineModel = { ...model(2), traits: { ...PLAIN_TRAITS, channels: { input: 1, output: 1 } } };
+  const p = plan(6, 5, grey, {}, true);
+  assert.deepEqual([p.planes, p.alphaWithColour], [2, false]);
+  const infer = nearest(2, [20 / 255]);
+  const r = await runPasses(
+    p,
+    { rgb, alpha },
+    async (t) => {
+      assert.equal(t.channels, 1);
+      return infer(t);
+    },
+    new AbortController().signal,
+    recorder(),
+  );
+  // Every channel is run as channel 0 of its own tile, so each gets channel 0's offset.
+  assertNearest(r, rgb, 2, [0, 1, 2], [20 / 255, 20 / 255, 20 / 255]);
+  for (let y = 0; y < r.height; y++)
+    for (let x = 0; x < r.width; x++)
+      assert.equal(at(r, x, y, 3), expected(alpha, 2, x, y, 0, 20 / 255), `alpha (${x}, ${y})`);
 });
 
 test('alpha by Lanczos: the model sees colour only, and the alpha is resized', async () => {
