@@ -108,6 +108,8 @@ export interface ModelsUnloadResult {
 export interface PlannedPass {
   readonly model: string;
   readonly scale: number;
+  /** A pass of the output's own models, or of the blend mixed into it. */
+  readonly branch: 'main' | 'blend';
   readonly inputWidth: number;
   readonly inputHeight: number;
   readonly outputWidth: number;
@@ -132,6 +134,10 @@ export interface UpscalePlan {
   readonly model: string;
   /** Why this model: named by the request, or chosen (see README, "Which model"). */
   readonly modelReason: string;
+  /** The models the output goes through, in order: `model` alone, or a chain. */
+  readonly chain: readonly string[];
+  /** A second model's result mixed in: (1 - weight) x the chain's + weight x its own. */
+  readonly blend: { readonly model: string; readonly weight: number } | null;
   /** Test-time augmentation: the model runs on each tile under this many flips and rotations (1: once). */
   readonly tta: number;
   readonly passes: readonly PlannedPass[];

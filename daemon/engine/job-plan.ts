@@ -27,9 +27,10 @@ import {
 } from '../../contract/formats';
 import { applyTemplate, DEFAULT_TEMPLATE, fileNameProblem, templateExtension } from '../../contract/naming';
 import type { ImageHeader } from '../image/types';
-import { planPasses, type PassPlan, type Size } from './plan';
+import type { PassPlan, Size } from './plan';
+import { planStages, type Branch, type Stage } from './chain-plan';
 import { passGrid } from './tiled-pass';
-import { autoMaxCore, chooseTile, wholeImageFits } from './tile-size';
+import { chooseTile, memoryBudgetBytes, type TileBudget } from './tile-size';
 import { checkModelChannels, modelChannels, takesAlpha } from './channels';
 
 export interface PipelineRequest {
@@ -40,6 +41,8 @@ export interface PipelineRequest {
   /** Tile size in input pixels, 0 for the whole image, undefined for automatic. */
   readonly tile?: number;
   readonly overlap?: number;
+  /** MiB the model's working memory may take (the automatic tile); 0 or none: a share of the machine's memory. */
+  readonly memoryBudget?: number;
   readonly format?: OutputFormat;
   readonly quality?: number;
   readonly alpha: AlphaMode;
@@ -74,6 +77,24 @@ export interface PipelineModel {
   readonly traits?: ModelTraits;
 }
 
+/** A second model whose result is mixed into the first's: `(1 − weight)·first + weight·second`. */
+export interface BlendModel {
+  readonly model: PipelineModel;
+  readonly weight: number;
+}
+
+/** The models a job runs besides its main one (chain-plan.ts). */
+export interface JobModels {
+  /** Run once each, in order, before the main model (restoration models, say). */
+  readonly before: readonly PipelineModel[];
+  /** Run once each, in order, after the main model's passes. */
+  readonly after: readonly PipelineModel[];
+  readonly blend: BlendModel | null;
+}
+
+/** A job of one model. */
+export const ONE_MODEL: JobModels = { before: [], after: [], blend: null };
+
 /** Pixel limits, and the machine's memory (for the automatic tile size). */
 export interface JobLimits {
   readonly maxInputPixels: number;
@@ -96,8 +117,11 @@ export interface OutputChoice {
   readonly named: boolean;
 }
 
-/** One pass's geometry: input size, tile and grid. */
+/** One pass's model and geometry: input size, tile and grid. */
 export interface PassLayout {
+  readonly model: PipelineModel;
+  /** The output's own passes, or the blend's. */
+  readonly branch: Branch;
   readonly input: Size;
   readonly output: Size;
   readonly tileWidth: number;
@@ -111,7 +135,13 @@ export interface PassLayout {
 
 export interface JobPlan {
   readonly input: Size & { readonly format: string };
+  /** The main model: the one whose passes reach the target. */
   readonly model: PipelineModel;
+  /** The models the output goes through, in order (the main model alone, or a chain). */
+  readonly chain: readonly PipelineModel[];
+  /** Where the main model is in the chain. */
+  readonly mainIndex: number;
+  readonly blend: BlendModel | null;
   readonly modelReason: string;
   readonly geometry: PassPlan;
   readonly layouts: readonly PassLayout[];
@@ -183,6 +213,7 @@ export function planJob(
   model: PipelineModel,
   limits: JobLimits,
   place: OutputPlace,
+  models: JobModels = ONE_MODEL,
 ): JobPlan {
   const input = { width: header.width, height: header.height, format: header.format };
   const pixels = input.width * input.height;
@@ -193,22 +224,21 @@ export function planJob(
       req.input,
     );
   }
-  checkModelChannels(modelChannels(model), model.onnxPath ?? model.id);
-  const geometry = planGeometry(req, input, model.scale, limits.maxOutputPixels);
-  const output = chooseOutput(req, model, input, geometry.final, place);
+  const chain = [...models.before, model, ...models.after];
+  for (const m of [...chain, ...(models.blend ? [models.blend.model] : [])])
+    checkModelChannels(modelChannels(m), m.onnxPath ?? m.id);
+  const { geometry, stages } = planGeometry(req, input, model, models, limits.maxOutputPixels);
+  const output = chooseOutput(req, chain, input, geometry.final, place);
   const warnings: string[] = [];
   const background = resolveBackground(req, geometry, output.format, warnings);
   const overlap = req.overlap ?? DEFAULT_OVERLAP;
   const padding = req.padding ?? DEFAULT_PADDING;
   const edgePad = edgePadFor(padding, overlap);
-  const maxCore = autoMaxCore(model.activationBytesPerPixel, limits.memoryBytes, overlap);
-  // A model with global context gives its own output only on the whole image: automatic
-  // tiles take it whole where it fits in memory.
-  const global = model.traits?.context === 'global';
-  const tileFor = (s: Size): number | undefined =>
-    req.tile ??
-    (global && wholeImageFits(model.activationBytesPerPixel, limits.memoryBytes, s.width, s.height) ? 0 : undefined);
-  const layouts = passLayouts(input, geometry, tileFor, overlap, edgePad, maxCore);
+  // The automatic tile is the whole image wherever it fits the budget, for every model; a
+  // model with global context (its traits' context) gives its own output only that way.
+  const budgetBytes = memoryBudgetBytes(req.memoryBudget, limits.memoryBytes);
+  const budget = (m: PipelineModel): TileBudget => ({ bytesPerPixel: m.activationBytesPerPixel, budgetBytes });
+  const layouts = passLayouts(stages, req.tile, overlap, edgePad, budget);
   const depth = outputDepth(header.depth, output.format);
   const transparentPad = background !== null && background.rgba.a === 0;
   checkRasterSize(req.input, geometry.final, header.hasAlpha || transparentPad ? 4 : 3, depth);
@@ -218,6 +248,9 @@ export function planJob(
     {
       input,
       model,
+      chain,
+      mainIndex: models.before.length,
+      blend: models.blend,
       modelReason: req.modelReason ?? 'named in the request',
       geometry,
       layouts,
@@ -254,21 +287,30 @@ type AlphaFree = Omit<JobPlan, 'hasAlpha' | 'planes' | 'alphaWithColour' | 'chan
 function withAlpha(plan: AlphaFree, hasAlpha: boolean): JobPlan {
   const transparentPad = plan.background !== null && plan.background.rgba.a === 0;
   const modelAlpha = hasAlpha && plan.alpha === 'model';
-  const alphaWithColour = modelAlpha && takesAlpha(modelChannels(plan.model));
+  // The alpha joins the colour only where every model takes it (RGBA models); otherwise it
+  // is a plane of its own, which any model upscales (channels.ts).
+  const models = [...plan.chain, ...(plan.blend ? [plan.blend.model] : [])];
+  const alphaWithColour = modelAlpha && models.every((m) => takesAlpha(modelChannels(m)));
   const planes: 1 | 2 = modelAlpha && !alphaWithColour ? 2 : 1;
   const channels: 3 | 4 = hasAlpha || transparentPad ? 4 : 3;
   const settled = { ...plan, hasAlpha, planes, alphaWithColour, channels };
   return { ...settled, summary: describePlan(settled) };
 }
 
-function planGeometry(req: PipelineRequest, input: Size, modelScale: number, maxOutputPixels: number): PassPlan {
-  let geometry: PassPlan;
+function planGeometry(
+  req: PipelineRequest,
+  input: Size,
+  main: PipelineModel,
+  models: JobModels,
+  maxOutputPixels: number,
+): { geometry: PassPlan; stages: readonly Stage<PipelineModel>[] } {
+  let planned: { geometry: PassPlan; stages: readonly Stage<PipelineModel>[] };
   try {
-    geometry = planPasses(input, modelScale, req.target);
+    planned = planStages(input, req.target, { ...models, main, blend: models.blend?.model ?? null });
   } catch (e) {
     throw new DaemonError('InvalidParams', (e as Error).message);
   }
-  for (const size of [...geometry.passSizes, geometry.final]) {
+  for (const size of [...planned.stages.map((s) => s.output), planned.geometry.final]) {
     if (size.width * size.height > maxOutputPixels) {
       throw new DaemonError(
         'ImageTooLarge',
@@ -277,13 +319,13 @@ function planGeometry(req: PipelineRequest, input: Size, modelScale: number, max
       );
     }
   }
-  return geometry;
+  return planned;
 }
 
 /** The output's name and format: the name the request gave, or the template's; the format its extension names. */
 function chooseOutput(
   req: PipelineRequest,
-  model: PipelineModel,
+  chain: readonly PipelineModel[],
   input: Size & { readonly format: string },
   final: Size,
   place: OutputPlace,
@@ -305,7 +347,7 @@ function chooseOutput(
         scale: req.target.kind === 'scale' ? req.target.scale : final.width / input.width,
         width: final.width,
         height: final.height,
-        model: model.id,
+        model: chain.map((m) => m.id).join('+'),
         ext: extensionFor(fallback).replace(/^\./, ''),
       });
       const ext = templateExtension(template);
@@ -349,22 +391,22 @@ function resolveBackground(
 }
 
 function passLayouts(
-  input: Size,
-  geometry: PassPlan,
-  tileFor: (input: Size) => number | undefined,
+  stages: readonly Stage<PipelineModel>[],
+  tile: number | undefined,
   overlap: number,
   edgePad: number,
-  maxCore: number,
+  budget: (model: PipelineModel) => TileBudget,
 ): PassLayout[] {
   const layouts: PassLayout[] = [];
-  let current = input;
-  for (const output of geometry.passSizes) {
-    const t = chooseTile(tileFor(current), current.width + 2 * edgePad, current.height + 2 * edgePad, overlap, maxCore);
+  for (const { model, branch, input: current, output } of stages) {
+    const t = chooseTile(tile, current.width + 2 * edgePad, current.height + 2 * edgePad, overlap, budget(model));
     const grid = passGrid(current, { tileWidth: t.width, tileHeight: t.height, overlap: 2 * overlap, edgePad });
     const [c0] = grid.cols;
     const [r0] = grid.rows;
     if (c0 === undefined || r0 === undefined) throw new RangeError('a pass has at least one tile per axis');
     layouts.push({
+      model,
+      branch,
       input: current,
       output,
       tileWidth: t.width,
@@ -374,7 +416,6 @@ function passLayouts(
       tensorWidth: c0.end - c0.start,
       tensorHeight: r0.end - r0.start,
     });
-    current = output;
   }
   return layouts;
 }
@@ -395,11 +436,17 @@ function outputDepth(sourceDepth: 8 | 16, format: OutputFormat): 8 | 16 {
   return sourceDepth === 16 && SIXTEEN_BIT_FORMATS.has(format) ? 16 : 8;
 }
 
+/** Planes a pass runs through its model: the blend mixes colour only, so its passes run no alpha. */
+export function layoutPlanes(plan: Pick<JobPlan, 'planes'>, layout: PassLayout): 1 | 2 {
+  return layout.branch === 'blend' ? 1 : plan.planes;
+}
+
 function describePlan(plan: Omit<JobPlan, 'summary'>): UpscalePlan {
   const { geometry, model } = plan;
   const passes: PlannedPass[] = plan.layouts.map((l) => ({
-    model: model.id,
-    scale: model.scale,
+    model: l.model.id,
+    scale: l.model.scale,
+    branch: l.branch,
     inputWidth: l.input.width,
     inputHeight: l.input.height,
     outputWidth: l.output.width,
@@ -409,15 +456,17 @@ function describePlan(plan: Omit<JobPlan, 'summary'>): UpscalePlan {
     overlap: 2 * plan.overlap,
     columns: l.columns,
     rows: l.rows,
-    tiles: l.columns * l.rows * plan.planes,
-    runs: l.columns * l.rows * plan.planes * plan.tta,
+    tiles: l.columns * l.rows * layoutPlanes(plan, l),
+    runs: l.columns * l.rows * layoutPlanes(plan, l) * plan.tta,
   }));
-  const last = plan.layouts.at(-1)?.output;
+  const last = plan.geometry.passSizes.at(-1);
   return {
     inputWidth: plan.input.width,
     inputHeight: plan.input.height,
     model: model.id,
     modelReason: plan.modelReason,
+    chain: plan.chain.map((m) => m.id),
+    blend: plan.blend && { model: plan.blend.model.id, weight: plan.blend.weight },
     tta: plan.tta,
     passes,
     finalResize:

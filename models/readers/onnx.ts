@@ -308,9 +308,10 @@ export function scaleOf(
 
 /** Index and kind of the first value that is not finite, or null. Pure. */
 export function firstNonFinite(values: Float32Array): { index: number; kind: 'NaN' | 'Inf' } | null {
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i] as number;
+  let i = 0;
+  for (const v of values) {
     if (!Number.isFinite(v)) return { index: i, kind: Number.isNaN(v) ? 'NaN' : 'Inf' };
+    i++;
   }
   return null;
 }
