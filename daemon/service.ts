@@ -237,7 +237,7 @@ export class UpscaleService {
           jobId,
           model,
           provider: this.provider,
-          load: async () => sessionInference((await this.acquire(model)).session),
+          load: async () => sessionInference((await this.acquire(model)).session, model.io),
           signal,
           progress: (u) => notify({ jobId, requestId, ...u }),
           temporaryFile: (file) => this.temporaryFiles.record(jobId, file),

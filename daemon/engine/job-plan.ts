@@ -27,7 +27,8 @@ import { applyTemplate, DEFAULT_TEMPLATE, templateExtension } from '../../contra
 import type { ImageHeader } from '../image/types';
 import { planPasses, type PassPlan, type Size } from './plan';
 import { passGrid } from './tiled-pass';
-import { autoMaxCore, chooseTile } from './tile-size';
+import { autoMaxCore, chooseTile, fixedSizeOverlap, fixedSizeTile, type TileSize } from './tile-size';
+import type { OnnxIo } from '../../models/onnx/image-io';
 
 export interface PipelineRequest {
   readonly input: string;
@@ -65,6 +66,8 @@ export interface PipelineModel {
   readonly onnxPath?: string;
   /** Peak activation bytes per input pixel, when known: heavy models get smaller automatic tiles. */
   readonly activationBytesPerPixel?: number | null;
+  /** An imported ONNX file's input: a fixed size makes the tiles exactly that size. */
+  readonly io?: Pick<OnnxIo, 'fixedSize'>;
 }
 
 /** Pixel limits, and the machine's memory (for the automatic tile size). */
@@ -178,11 +181,18 @@ export function planJob(
   const output = chooseOutput(req, model, input, geometry.final, place);
   const warnings: string[] = [];
   const background = resolveBackground(req, geometry, output.format, warnings);
-  const overlap = req.overlap ?? DEFAULT_OVERLAP;
+  const fixed = model.io?.fixedSize;
+  const overlap = fixed
+    ? plannedOrRefused(() => fixedSizeOverlap(req.overlap, fixed, DEFAULT_OVERLAP))
+    : (req.overlap ?? DEFAULT_OVERLAP);
   const padding = req.padding ?? DEFAULT_PADDING;
   const edgePad = edgePadFor(padding, overlap);
   const maxCore = autoMaxCore(model.activationBytesPerPixel, limits.memoryBytes, overlap);
-  const layouts = passLayouts(input, geometry, req.tile, overlap, edgePad, maxCore);
+  const tileFor = (width: number, height: number): TileSize =>
+    fixed
+      ? plannedOrRefused(() => fixedSizeTile(fixed, req.tile, width, height, overlap))
+      : chooseTile(req.tile, width, height, overlap, maxCore);
+  const layouts = passLayouts(input, geometry, tileFor, overlap, edgePad);
   const depth = outputDepth(header.depth, output.format);
   const transparentPad = background !== null && background.rgba.a === 0;
   checkRasterSize(req.input, geometry.final, header.hasAlpha || transparentPad ? 4 : 3, depth);
@@ -315,18 +325,26 @@ function resolveBackground(
   return { text, rgba };
 }
 
+/** A tile-planning rule's refusal of the request, as the request's error. */
+function plannedOrRefused<T>(plan: () => T): T {
+  try {
+    return plan();
+  } catch (e) {
+    throw new DaemonError('InvalidParams', `upscale: ${(e as Error).message}`);
+  }
+}
+
 function passLayouts(
   input: Size,
   geometry: PassPlan,
-  tile: number | undefined,
+  tileFor: (paddedWidth: number, paddedHeight: number) => TileSize,
   overlap: number,
   edgePad: number,
-  maxCore: number,
 ): PassLayout[] {
   const layouts: PassLayout[] = [];
   let current = input;
   for (const output of geometry.passSizes) {
-    const t = chooseTile(tile, current.width + 2 * edgePad, current.height + 2 * edgePad, overlap, maxCore);
+    const t = tileFor(current.width + 2 * edgePad, current.height + 2 * edgePad);
     const grid = passGrid(current, { tileWidth: t.width, tileHeight: t.height, overlap: 2 * overlap, edgePad });
     const [c0] = grid.cols;
     const [r0] = grid.rows;

@@ -96,6 +96,7 @@ function passOptions(plan: JobPlan, layout: PassLayout, signal: AbortSignal, onT
     padding: plan.padding === 'wrap' ? ('wrap' as const) : ('reflect' as const),
     scale: plan.model.scale,
     inputMultiple: plan.model.inputMultiple,
+    fixedSize: plan.model.io?.fixedSize,
     minTile: MIN_TILE,
     signal,
     onTile,
