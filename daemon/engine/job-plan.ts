@@ -31,6 +31,7 @@ import { planPasses, type PassPlan, type Size } from './plan';
 import { passGrid } from './tiled-pass';
 import { autoMaxCore, chooseTile, fixedSizeOverlap, fixedSizeTile, type TileSize } from './tile-size';
 import type { OnnxIo } from '../../models/onnx/image-io';
+import { ttaTransforms } from './dihedral';
 
 export interface PipelineRequest {
   readonly input: string;
@@ -196,6 +197,13 @@ export function planJob(
   const warnings: string[] = [];
   const background = resolveBackground(req, geometry, output.format, warnings);
   const fixed = model.io?.fixedSize;
+  const tta = ttaLevel(req.tta);
+  if (fixed && fixed.width !== fixed.height && ttaTransforms(tta).some((t) => t.transpose)) {
+    throw new DaemonError(
+      'InvalidParams',
+      `upscale: 'tta' is ${tta}, which turns tiles by a quarter, but model '${model.id}' takes a fixed ${fixed.width}x${fixed.height} input; expected 2 or 4`,
+    );
+  }
   const overlap = fixed
     ? plannedOrRefused(() => fixedSizeOverlap(req.overlap, fixed, DEFAULT_OVERLAP))
     : (req.overlap ?? DEFAULT_OVERLAP);
@@ -222,7 +230,7 @@ export function planJob(
       overlap,
       edgePad,
       padding,
-      tta: ttaLevel(req.tta),
+      tta,
       tile,
       output,
       background,
