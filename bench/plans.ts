@@ -20,6 +20,9 @@ export interface BenchPlan {
   readonly borders: readonly { model: string; photos: readonly string[] }[];
   readonly matmulSize: number;
   readonly matmulRuns: number;
+  /** The arch section's whole-image input side and timed runs per model (bench/arch.ts). */
+  readonly archSize: number;
+  readonly archRuns: number;
 }
 
 const GENERAL = 'realesr-general-x4v3';
@@ -27,8 +30,8 @@ const X4PLUS = 'realesrgan-x4plus';
 
 export const FULL_PLAN: BenchPlan = {
   speed: [
-    { model: GENERAL, sizes: [64, 128, 256, 512, 1024], smallRepeats: 5, largeRepeats: 3 },
-    { model: X4PLUS, sizes: [64, 128, 256, 512], smallRepeats: 3, largeRepeats: 1 },
+    { model: GENERAL, sizes: [64, 128, 256, 512, 1024], smallRepeats: 5, largeRepeats: 3, searchSize: 512 },
+    { model: X4PLUS, sizes: [64, 128, 256, 512], smallRepeats: 3, largeRepeats: 1, searchSize: 192 },
   ],
   sweeps: [
     { model: GENERAL, photo: 'baboon', crop: 512, tiles: [64, 128, 256, 512], overlaps: [0, 8, 16, 32] },
@@ -49,12 +52,14 @@ export const FULL_PLAN: BenchPlan = {
   ],
   matmulSize: 2048,
   matmulRuns: 7,
+  archSize: 256,
+  archRuns: 3,
 };
 
 export const QUICK_PLAN: BenchPlan = {
   speed: [
-    { model: GENERAL, sizes: [64, 128, 256], smallRepeats: 3, largeRepeats: 1 },
-    { model: X4PLUS, sizes: [64], smallRepeats: 1, largeRepeats: 1 },
+    { model: GENERAL, sizes: [64, 128, 256], smallRepeats: 3, largeRepeats: 1, searchSize: 256 },
+    { model: X4PLUS, sizes: [64], smallRepeats: 1, largeRepeats: 1, searchSize: 64 },
   ],
   sweeps: [{ model: GENERAL, photo: 'baboon', crop: 192, tiles: [64, 128], overlaps: [0, 16] }],
   memoryModel: GENERAL,
@@ -69,4 +74,6 @@ export const QUICK_PLAN: BenchPlan = {
   borders: [{ model: GENERAL, photos: ['baboon', 'fruits'] }],
   matmulSize: 2048,
   matmulRuns: 3,
+  archSize: 256,
+  archRuns: 2,
 };

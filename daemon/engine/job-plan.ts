@@ -6,7 +6,7 @@
 import * as path from 'node:path';
 import { DaemonError } from '../../contract/errors';
 import { DEFAULT_OVERLAP } from '../../contract/limits';
-import type { PlannedPass, UpscalePlan } from '../../contract/protocol';
+import type { ModelTraits, PlannedPass, UpscalePlan } from '../../contract/protocol';
 import { parseBackground, type Rgba } from '../../contract/request';
 import {
   DEFAULT_PADDING,
@@ -27,11 +27,13 @@ import {
 } from '../../contract/formats';
 import { applyTemplate, DEFAULT_TEMPLATE, fileNameProblem, templateExtension } from '../../contract/naming';
 import type { ImageHeader } from '../image/types';
-import { planPasses, type PassPlan, type Size } from './plan';
+import type { PassPlan, Size } from './plan';
+import { planStages, type Branch, type Stage } from './chain-plan';
 import { passGrid } from './tiled-pass';
-import { autoMaxCore, chooseTile, fixedSizeOverlap, fixedSizeTile, type TileSize } from './tile-size';
+import { chooseTile, fixedSizeOverlap, fixedSizeTile, memoryBudgetBytes, type TileBudget } from './tile-size';
 import type { OnnxIo } from '../../models/onnx/image-io';
 import { ttaTransforms } from './dihedral';
+import { checkModelChannels, modelChannels, takesAlpha } from './channels';
 
 export interface PipelineRequest {
   readonly input: string;
@@ -41,6 +43,8 @@ export interface PipelineRequest {
   /** Tile size in input pixels, 0 for the whole image, undefined for automatic. */
   readonly tile?: number;
   readonly overlap?: number;
+  /** MiB the model's working memory may take (the automatic tile); 0 or none: a share of the machine's memory. */
+  readonly memoryBudget?: number;
   readonly format?: OutputFormat;
   readonly quality?: number;
   readonly alpha: AlphaMode;
@@ -71,9 +75,29 @@ export interface PipelineModel {
   readonly onnxPath?: string;
   /** Peak activation bytes per input pixel, when known: heavy models get smaller automatic tiles. */
   readonly activationBytesPerPixel?: number | null;
+  /** Known for models converted from weights: their channels (channels.ts) and context (automatic tiles). */
+  readonly traits?: ModelTraits;
   /** An imported ONNX file's input: a fixed size makes the tiles exactly that size. */
   readonly io?: Pick<OnnxIo, 'fixedSize'>;
 }
+
+/** A second model whose result is mixed into the first's: `(1 − weight)·first + weight·second`. */
+export interface BlendModel {
+  readonly model: PipelineModel;
+  readonly weight: number;
+}
+
+/** The models a job runs besides its main one (chain-plan.ts). */
+export interface JobModels {
+  /** Run once each, in order, before the main model (restoration models, say). */
+  readonly before: readonly PipelineModel[];
+  /** Run once each, in order, after the main model's passes. */
+  readonly after: readonly PipelineModel[];
+  readonly blend: BlendModel | null;
+}
+
+/** A job of one model. */
+export const ONE_MODEL: JobModels = { before: [], after: [], blend: null };
 
 /** Pixel limits, and the machine's memory (for the automatic tile size). */
 export interface JobLimits {
@@ -97,8 +121,11 @@ export interface OutputChoice {
   readonly named: boolean;
 }
 
-/** One pass's geometry: input size, tile and grid. */
+/** One pass's model and geometry: input size, tile and grid. */
 export interface PassLayout {
+  readonly model: PipelineModel;
+  /** The output's own passes, or the blend's. */
+  readonly branch: Branch;
   readonly input: Size;
   readonly output: Size;
   readonly tileWidth: number;
@@ -112,7 +139,13 @@ export interface PassLayout {
 
 export interface JobPlan {
   readonly input: Size & { readonly format: string };
+  /** The main model: the one whose passes reach the target. */
   readonly model: PipelineModel;
+  /** The models the output goes through, in order (the main model alone, or a chain). */
+  readonly chain: readonly PipelineModel[];
+  /** Where the main model is in the chain. */
+  readonly mainIndex: number;
+  readonly blend: BlendModel | null;
   readonly modelReason: string;
   readonly geometry: PassPlan;
   readonly layouts: readonly PassLayout[];
@@ -130,8 +163,10 @@ export interface JobPlan {
   readonly alpha: AlphaMode;
   /** Whether the image has an alpha channel: as its header says, until its pixels settle it (settleAlpha). */
   readonly hasAlpha: boolean;
-  /** Planes each pass runs through the model: 2 when the model upscales the alpha too. */
+  /** Planes each pass runs through the model: 2 when the model upscales the alpha too, as a plane of its own. */
   readonly planes: 1 | 2;
+  /** The model upscales the alpha inside the colour tiles (an RGBA model). */
+  readonly alphaWithColour: boolean;
   readonly channels: 3 | 4;
   readonly warnings: readonly string[];
   /** The plan as the protocol describes it: what a dry run returns and the sidecar records. */
@@ -182,6 +217,7 @@ export function planJob(
   model: PipelineModel,
   limits: JobLimits,
   place: OutputPlace,
+  models: JobModels = ONE_MODEL,
 ): JobPlan {
   const input = { width: header.width, height: header.height, format: header.format };
   const pixels = input.width * input.height;
@@ -192,29 +228,24 @@ export function planJob(
       req.input,
     );
   }
-  const geometry = planGeometry(req, input, model.scale, limits.maxOutputPixels);
-  const output = chooseOutput(req, model, input, geometry.final, place);
+  const chain = [...models.before, model, ...models.after];
+  for (const m of [...chain, ...(models.blend ? [models.blend.model] : [])])
+    checkModelChannels(modelChannels(m), m.onnxPath ?? m.id);
+  const { geometry, stages } = planGeometry(req, input, model, models, limits.maxOutputPixels);
+  const output = chooseOutput(req, chain, input, geometry.final, place);
   const warnings: string[] = [];
   const background = resolveBackground(req, geometry, output.format, warnings);
-  const fixed = model.io?.fixedSize;
   const tta = ttaLevel(req.tta);
-  if (fixed && fixed.width !== fixed.height && ttaTransforms(tta).some((t) => t.transpose)) {
-    throw new DaemonError(
-      'InvalidParams',
-      `upscale: 'tta' is ${tta}, which turns tiles by a quarter, but model '${model.id}' takes a fixed ${fixed.width}x${fixed.height} input; expected 2 or 4`,
-    );
-  }
-  const overlap = fixed
-    ? plannedOrRefused(() => fixedSizeOverlap(req.overlap, fixed, DEFAULT_OVERLAP))
-    : (req.overlap ?? DEFAULT_OVERLAP);
+  const overlap = plannedOrRefused(() =>
+    overlapFor([...chain, ...(models.blend ? [models.blend.model] : [])], req.overlap, tta),
+  );
   const padding = req.padding ?? DEFAULT_PADDING;
   const edgePad = edgePadFor(padding, overlap);
-  const maxCore = autoMaxCore(model.activationBytesPerPixel, limits.memoryBytes, overlap);
-  const tileFor = (width: number, height: number): TileSize =>
-    fixed
-      ? plannedOrRefused(() => fixedSizeTile(fixed, req.tile, width, height, overlap))
-      : chooseTile(req.tile, width, height, overlap, maxCore);
-  const layouts = passLayouts(input, geometry, tileFor, overlap, edgePad);
+  // The automatic tile is the whole image wherever it fits the budget, for every model; a
+  // model with global context (its traits' context) gives its own output only that way.
+  const budgetBytes = memoryBudgetBytes(req.memoryBudget, limits.memoryBytes);
+  const budget = (m: PipelineModel): TileBudget => ({ bytesPerPixel: m.activationBytesPerPixel, budgetBytes });
+  const layouts = passLayouts(stages, req.tile, overlap, edgePad, budget);
   const depth = outputDepth(header.depth, output.format);
   const transparentPad = background !== null && background.rgba.a === 0;
   checkRasterSize(req.input, geometry.final, header.hasAlpha || transparentPad ? 4 : 3, depth);
@@ -224,6 +255,9 @@ export function planJob(
     {
       input,
       model,
+      chain,
+      mainIndex: models.before.length,
+      blend: models.blend,
       modelReason: req.modelReason ?? 'named in the request',
       geometry,
       layouts,
@@ -255,24 +289,35 @@ export function withOutputFile(plan: JobPlan, file: string): JobPlan {
   return { ...plan, output: { ...plan.output, file }, summary: { ...plan.summary, outputPath: file } };
 }
 
-type AlphaFree = Omit<JobPlan, 'hasAlpha' | 'planes' | 'channels' | 'summary'>;
+type AlphaFree = Omit<JobPlan, 'hasAlpha' | 'planes' | 'alphaWithColour' | 'channels' | 'summary'>;
 
 function withAlpha(plan: AlphaFree, hasAlpha: boolean): JobPlan {
   const transparentPad = plan.background !== null && plan.background.rgba.a === 0;
-  const planes: 1 | 2 = hasAlpha && plan.alpha === 'model' ? 2 : 1;
+  const modelAlpha = hasAlpha && plan.alpha === 'model';
+  // The alpha joins the colour only where every model takes it (RGBA models); otherwise it
+  // is a plane of its own, which any model upscales (channels.ts).
+  const models = [...plan.chain, ...(plan.blend ? [plan.blend.model] : [])];
+  const alphaWithColour = modelAlpha && models.every((m) => takesAlpha(modelChannels(m)));
+  const planes: 1 | 2 = modelAlpha && !alphaWithColour ? 2 : 1;
   const channels: 3 | 4 = hasAlpha || transparentPad ? 4 : 3;
-  const settled = { ...plan, hasAlpha, planes, channels };
+  const settled = { ...plan, hasAlpha, planes, alphaWithColour, channels };
   return { ...settled, summary: describePlan(settled) };
 }
 
-function planGeometry(req: PipelineRequest, input: Size, modelScale: number, maxOutputPixels: number): PassPlan {
-  let geometry: PassPlan;
+function planGeometry(
+  req: PipelineRequest,
+  input: Size,
+  main: PipelineModel,
+  models: JobModels,
+  maxOutputPixels: number,
+): { geometry: PassPlan; stages: readonly Stage<PipelineModel>[] } {
+  let planned: { geometry: PassPlan; stages: readonly Stage<PipelineModel>[] };
   try {
-    geometry = planPasses(input, modelScale, req.target);
+    planned = planStages(input, req.target, { ...models, main, blend: models.blend?.model ?? null });
   } catch (e) {
     throw new DaemonError('InvalidParams', (e as Error).message);
   }
-  for (const size of [...geometry.passSizes, geometry.final]) {
+  for (const size of [...planned.stages.map((s) => s.output), planned.geometry.final]) {
     if (size.width * size.height > maxOutputPixels) {
       throw new DaemonError(
         'ImageTooLarge',
@@ -281,13 +326,13 @@ function planGeometry(req: PipelineRequest, input: Size, modelScale: number, max
       );
     }
   }
-  return geometry;
+  return planned;
 }
 
 /** The output's name and format: the name the request gave, or the template's; the format its extension names. */
 function chooseOutput(
   req: PipelineRequest,
-  model: PipelineModel,
+  chain: readonly PipelineModel[],
   input: Size & { readonly format: string },
   final: Size,
   place: OutputPlace,
@@ -309,7 +354,7 @@ function chooseOutput(
         scale: req.target.kind === 'scale' ? req.target.scale : final.width / input.width,
         width: final.width,
         height: final.height,
-        model: model.id,
+        model: chain.map((m) => m.id).join('+'),
         ext: extensionFor(fallback).replace(/^\./, ''),
       });
       const ext = templateExtension(template);
@@ -352,6 +397,26 @@ function resolveBackground(
   return { text, rgba };
 }
 
+/**
+ * The job's overlap: the one asked for, or the default. A model that takes one input size
+ * (fixed-size ONNX) must have room for it inside its tiles, and cannot take the quarter turns
+ * of TTA 8 unless its size is square.
+ */
+function overlapFor(models: readonly PipelineModel[], requested: number | undefined, tta: TtaLevel): number {
+  let overlap = requested ?? DEFAULT_OVERLAP;
+  for (const m of models) {
+    const fixed = m.io?.fixedSize;
+    if (!fixed) continue;
+    if (fixed.width !== fixed.height && ttaTransforms(tta).some((t) => t.transpose)) {
+      throw new RangeError(
+        `'tta' is ${tta}, which turns tiles by a quarter, but model '${m.id}' takes a fixed ${fixed.width}x${fixed.height} input; expected 2 or 4`,
+      );
+    }
+    overlap = Math.min(overlap, fixedSizeOverlap(requested, fixed, DEFAULT_OVERLAP));
+  }
+  return overlap;
+}
+
 /** A tile-planning rule's refusal of the request, as the request's error. */
 function plannedOrRefused<T>(plan: () => T): T {
   try {
@@ -362,21 +427,26 @@ function plannedOrRefused<T>(plan: () => T): T {
 }
 
 function passLayouts(
-  input: Size,
-  geometry: PassPlan,
-  tileFor: (paddedWidth: number, paddedHeight: number) => TileSize,
+  stages: readonly Stage<PipelineModel>[],
+  tile: number | undefined,
   overlap: number,
   edgePad: number,
+  budget: (model: PipelineModel) => TileBudget,
 ): PassLayout[] {
   const layouts: PassLayout[] = [];
-  let current = input;
-  for (const output of geometry.passSizes) {
-    const t = tileFor(current.width + 2 * edgePad, current.height + 2 * edgePad);
+  for (const { model, branch, input: current, output } of stages) {
+    const [width, height] = [current.width + 2 * edgePad, current.height + 2 * edgePad];
+    const fixed = model.io?.fixedSize;
+    const t = fixed
+      ? plannedOrRefused(() => fixedSizeTile(fixed, tile, width, height, overlap))
+      : chooseTile(tile, width, height, overlap, budget(model));
     const grid = passGrid(current, { tileWidth: t.width, tileHeight: t.height, overlap: 2 * overlap, edgePad });
     const [c0] = grid.cols;
     const [r0] = grid.rows;
     if (c0 === undefined || r0 === undefined) throw new RangeError('a pass has at least one tile per axis');
     layouts.push({
+      model,
+      branch,
       input: current,
       output,
       tileWidth: t.width,
@@ -386,7 +456,6 @@ function passLayouts(
       tensorWidth: c0.end - c0.start,
       tensorHeight: r0.end - r0.start,
     });
-    current = output;
   }
   return layouts;
 }
@@ -407,11 +476,17 @@ function outputDepth(sourceDepth: 8 | 16, format: OutputFormat): 8 | 16 {
   return sourceDepth === 16 && SIXTEEN_BIT_FORMATS.has(format) ? 16 : 8;
 }
 
+/** Planes a pass runs through its model: the blend mixes colour only, so its passes run no alpha. */
+export function layoutPlanes(plan: Pick<JobPlan, 'planes'>, layout: PassLayout): 1 | 2 {
+  return layout.branch === 'blend' ? 1 : plan.planes;
+}
+
 function describePlan(plan: Omit<JobPlan, 'summary'>): UpscalePlan {
   const { geometry, model } = plan;
   const passes: PlannedPass[] = plan.layouts.map((l) => ({
-    model: model.id,
-    scale: model.scale,
+    model: l.model.id,
+    scale: l.model.scale,
+    branch: l.branch,
     inputWidth: l.input.width,
     inputHeight: l.input.height,
     outputWidth: l.output.width,
@@ -421,15 +496,17 @@ function describePlan(plan: Omit<JobPlan, 'summary'>): UpscalePlan {
     overlap: 2 * plan.overlap,
     columns: l.columns,
     rows: l.rows,
-    tiles: l.columns * l.rows * plan.planes,
-    runs: l.columns * l.rows * plan.planes * plan.tta,
+    tiles: l.columns * l.rows * layoutPlanes(plan, l),
+    runs: l.columns * l.rows * layoutPlanes(plan, l) * plan.tta,
   }));
-  const last = plan.layouts.at(-1)?.output;
+  const last = plan.geometry.passSizes.at(-1);
   return {
     inputWidth: plan.input.width,
     inputHeight: plan.input.height,
     model: model.id,
     modelReason: plan.modelReason,
+    chain: plan.chain.map((m) => m.id),
+    blend: plan.blend && { model: plan.blend.model.id, weight: plan.blend.weight },
     tta: plan.tta,
     passes,
     finalResize:

@@ -8,7 +8,7 @@ import { encodePreview } from '../image/encode';
 import { item } from '../image/checked';
 import type { PlanarImage, Raster } from '../image/types';
 import { EtaTracker, type ThroughputMemory, type Work } from './eta';
-import type { JobPlan, PassLayout, PipelineRequest } from './job-plan';
+import { layoutPlanes, type JobPlan, type PassLayout, type PipelineRequest } from './job-plan';
 import { resizeLanczos } from './lanczos';
 import type { PassHooks, PlaneKind } from './passes';
 import { quantisePlanes } from './quantise';
@@ -94,7 +94,7 @@ export class JobProgress {
       stage: 'infer',
       pass: p + 1,
       passes: this.passes(),
-      total: layout.columns * layout.rows * this.plan.planes * this.plan.tta,
+      total: layout.columns * layout.rows * layoutPlanes(this.plan, layout) * this.plan.tta,
       ...(this.plan.tta > 1 && { runsPerTile: this.plan.tta }),
       passWidth: layout.output.width,
       passHeight: layout.output.height,
@@ -112,8 +112,8 @@ export class JobProgress {
 
   private work(): Work[] {
     return this.plan.layouts.map((l) => ({
-      key: { model: this.plan.model.id, provider: this.provider, tileWidth: l.tensorWidth, tileHeight: l.tensorHeight },
-      tiles: l.columns * l.rows * this.plan.planes * this.plan.tta,
+      key: { model: l.model.id, provider: this.provider, tileWidth: l.tensorWidth, tileHeight: l.tensorHeight },
+      tiles: l.columns * l.rows * layoutPlanes(this.plan, l) * this.plan.tta,
     }));
   }
 }

@@ -127,6 +127,9 @@ test('upscale params from settings: beside the source, into a folder, sizes, pre
     quality: 90,
     alpha: 'model',
     overwrite: false,
+    // Every core, and a third of the machine's memory: the daemon's own defaults, copied as set.
+    threads: 0,
+    memoryBudget: 0,
   });
   const b = upscaleParams(
     '/img/p.png',

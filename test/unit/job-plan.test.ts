@@ -16,6 +16,7 @@ import {
 import { DaemonError, type ErrorName } from '../../contract/errors';
 import { DEFAULT_OVERLAP } from '../../contract/limits';
 import type { ImageHeader } from '../../daemon/image/types';
+import { PLAIN_TRAITS } from '../../models/architectures/types';
 
 const folder = path.join(path.sep, 'photos');
 const x4: PipelineModel = { id: 'fake-x4', scale: 4, inputMultiple: 1 };
@@ -121,6 +122,39 @@ test('a fixed-size ONNX model: tiles of exactly its size, an overlap that fits, 
   );
   assert.equal(planJob(header(300, 200), request({ tta: 4 }), fixed, limits, place).tta, 4);
   assert.equal(planJob(header(300, 200), request({ tta: 8 }), small, limits, place).tta, 8);
+});
+
+test('a model with global context runs whole where it fits the budget, as a local one does; tiled where not or when asked', () => {
+  const global: PipelineModel = {
+    ...x4,
+    activationBytesPerPixel: 1024,
+    traits: { ...PLAIN_TRAITS, context: 'global' },
+  };
+  const local: PipelineModel = { ...global, traits: PLAIN_TRAITS };
+  const whole = planJob(header(1200, 900), request(), global, limits, place);
+  assert.deepEqual([whole.layouts[0]?.columns, whole.layouts[0]?.rows, whole.tile], [1, 1, 0]);
+  const alsoWhole = planJob(header(1200, 900), request(), local, limits, place);
+  assert.deepEqual([alsoWhole.layouts[0]?.columns, alsoWhole.layouts[0]?.rows], [1, 1], 'the cheapest tiling is none');
+  const budgeted = planJob(header(1200, 900), request({ memoryBudget: 1024 }), global, limits, place);
+  assert.ok((budgeted.layouts[0]?.columns ?? 0) * (budgeted.layouts[0]?.rows ?? 0) > 1, 'over a 1 GiB budget: tiles');
+  // 1200 x 900 pixels x 1024 bytes x 3 (the runtime's overhead) is 3.1 GiB: within a third of
+  // 16 GiB, above a third of 8 GiB.
+  const small = planJob(header(1200, 900), request(), global, { ...limits, memoryBytes: 8 * 2 ** 30 }, place);
+  assert.ok((small.layouts[0]?.columns ?? 0) > 1, 'too large to run whole: tiles');
+  const asked = planJob(header(1200, 900), request({ tile: 256 }), global, limits, place);
+  assert.ok((asked.layouts[0]?.columns ?? 0) > 1, "the user's tile is kept");
+});
+
+test('a model whose channels the engine cannot adapt is refused before any work, naming its file', () => {
+  const odd: PipelineModel = {
+    ...x4,
+    onnxPath: '/models/odd.onnx',
+    traits: { ...PLAIN_TRAITS, channels: { input: 2, output: 2 } },
+  };
+  assert.throws(
+    () => planJob(header(40, 20), request(), odd, limits, place),
+    refusal('ModelInvalid', /^\/models\/odd\.onnx: the model takes 2 channels and gives 2/),
+  );
 });
 
 test('an alpha channel the model upscales doubles the tiles; settled as opaque by the pixels, it is gone', () => {
