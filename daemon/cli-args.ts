@@ -9,8 +9,10 @@ import {
   FITS,
   OUTPUT_FORMATS,
   PADDINGS,
+  PRECISIONS,
   type Activation,
   type ExecutionProviderChoice,
+  type PrecisionChoice,
   type UpscaleParams,
 } from './protocol/protocol';
 
@@ -19,6 +21,7 @@ export interface UpscaleCommand extends Omit<UpscaleParams, 'input' | 'template'
   readonly kind: 'upscale';
   readonly inputs: readonly string[];
   readonly provider?: ExecutionProviderChoice;
+  readonly precision?: PrecisionChoice;
   readonly overwrite: boolean;
   readonly json: boolean;
 }
@@ -44,7 +47,7 @@ export const USAGE = `usage:
                 [--tile N] [--overlap N] [--format png|jpg|webp|tif|avif] [--quality Q]
                 [--background #rrggbb|transparent] [--padding none|reflect|wrap]
                 [--alpha model|lanczos] [--provider auto|cpu|cuda|webgpu|dml|coreml] [--overwrite] [--json]
-                [--dry-run] [--sidecar]
+                [--precision auto|fp32|fp16] [--dry-run] [--sidecar]
   upscale models list [--json]
   upscale models import PATH [--activation relu|leakyrelu|prelu] [--json]
                           add a .pth, .safetensors, .onnx or ncnn .param model
@@ -57,6 +60,8 @@ export const USAGE = `usage:
   -s SCALE   any factor > 0 (e.g. 2, 2.5, 8); default: the model's own scale
   --tile N   input pixels each tile decides, 0 for the whole image; default automatic
   --overlap N  context added on each side of a tile (default 16), as Real-ESRGAN's tile_pad
+  --precision fp16  half precision on a GPU provider; auto (default) uses it where the model is
+             fp16-safe and the device runs fp16
   --fit contain  fit inside W x H and pad with --background (default transparent, white for JPEG)
   --padding P  past the image's borders: none (default; the model's own output), reflect
              (a 4 px mirrored border), wrap (a tileable texture: edges continue into each other)
@@ -214,6 +219,9 @@ export function parseCliArgs(argv: readonly string[], cwd: string): CliCommand {
         break;
       case '--provider':
         cmd.provider = choice(arg, value(), EXECUTION_PROVIDERS);
+        break;
+      case '--precision':
+        cmd.precision = choice(arg, value(), PRECISIONS);
         break;
       case '--overwrite':
         cmd.overwrite = true;

@@ -25,7 +25,7 @@ function progressLine(p: ProgressParams, file: string): string {
 
 function describe(r: UpscaleResult): string {
   const seconds = (r.timings.totalMs / 1000).toFixed(2);
-  return `${r.outputPath} (${r.inputWidth}x${r.inputHeight} -> ${r.width}x${r.height}, ${r.passes} pass${r.passes === 1 ? '' : 'es'}, ${r.model} on ${r.provider}, ${seconds} s)`;
+  return `${r.outputPath} (${r.inputWidth}x${r.inputHeight} -> ${r.width}x${r.height}, ${r.passes} pass${r.passes === 1 ? '' : 'es'}, ${r.model} on ${r.provider}${r.precision === 'fp16' ? ' in fp16' : ''}, ${seconds} s)`;
 }
 
 function describePlan(r: UpscaleResult): string {
@@ -57,6 +57,7 @@ async function upscaleAll(cmd: UpscaleCommand, daemon: SpawnedDaemon): Promise<n
   await connection.request('initialize', {
     clientName: 'upscale-cli',
     ...(cmd.provider && { provider: cmd.provider }),
+    ...(cmd.precision && { precision: cmd.precision }),
   });
   const tty = process.stderr.isTTY;
   let current = '';
@@ -108,6 +109,7 @@ async function upscaleAll(cmd: UpscaleCommand, daemon: SpawnedDaemon): Promise<n
             height: r.height,
             passes: r.passes,
             provider: r.provider,
+            ...(r.precision !== undefined && { precision: r.precision }),
             model: r.model,
             seconds: r.timings.totalMs / 1000,
             warnings: r.warnings,

@@ -16,14 +16,17 @@ import type {
   ModelsUnloadResult,
   ProgressParams,
   ExecutionProvider,
+  PrecisionChoice,
   ProviderStatus,
   UpscaleParams,
   UpscaleResult,
 } from './protocol/protocol';
 import { PROTOCOL_VERSION } from './protocol/protocol';
 import { JobQueue } from './jobs';
-import { selectProvider } from './runtime/providers';
-import { SessionCache } from './runtime/sessions';
+import { ProviderUnavailable, deviceRunsFp16, selectProvider } from './runtime/providers';
+import { SessionCache, type Acquired, type SessionSource } from './runtime/sessions';
+import { decidePrecision, fp16Safety, type Precision } from './runtime/precision';
+import { ensureFp16Model } from '../models/convert/fp16-cache';
 import { sessionInference } from './runtime/inference';
 import { runPipeline } from './engine/pipeline';
 import { chooseModel } from './engine/model-choice';
@@ -31,7 +34,7 @@ import type { Target } from './engine/plan';
 import { scanModels, type RegisteredModel } from '../models/registry';
 import { importModel } from '../models/import';
 import { activationWarnings } from '../models/arch/srvgg-activation';
-import { builtinModelsDir, userModelsDir } from '../models/paths';
+import { builtinModelsDir, cacheRoot, userModelsDir } from '../models/paths';
 import { DEFAULT_MODEL_ID } from '../models/builtin';
 import { log } from './log';
 import type { DownloadProgressParams, ModelsDownloadParams, ModelsDownloadResult } from './protocol/protocol';
@@ -69,7 +72,13 @@ export class UpscaleService {
   private readonly queue = new JobQueue();
   private readonly sessions = new SessionCache(SESSION_BUDGET_BYTES);
   private provider: ExecutionProvider = 'cpu';
+  private providerReason = '';
   private providers: readonly ProviderStatus[] = [];
+  private precision: PrecisionChoice = 'auto';
+  /** Whether the active provider's device runs fp16; null until first needed. */
+  private deviceFp16: boolean | null = null;
+  /** The last `initialize` asked for: a daemon whose named provider was refused keeps refusing it. */
+  private requested: InitializeParams = {};
   private initialized = false;
   private shuttingDown = false;
   private builtinDir: string;
@@ -87,21 +96,42 @@ export class UpscaleService {
   }
 
   async initialize(params: InitializeParams): Promise<InitializeResult> {
-    const selection = await selectProvider(params.provider ?? 'auto');
+    this.requested = params;
+    this.initialized = false;
+    const selection = await selectProvider(params.provider ?? 'auto', { cacheDir: cacheRoot() }).catch((e: unknown) => {
+      throw e instanceof ProviderUnavailable ? new DaemonError('ProviderUnavailable', e.message) : e;
+    });
+    for (const line of selection.details) log('debug', line);
     this.provider = selection.active;
+    this.providerReason = selection.reason;
     this.providers = selection.statuses;
+    this.deviceFp16 = selection.deviceFp16;
+    this.precision = params.precision ?? 'auto';
+    if (this.precision === 'fp16') {
+      // An explicit fp16 that cannot run is refused now, before any work.
+      const refusal = decidePrecision({
+        choice: 'fp16',
+        provider: this.provider,
+        deviceFp16: await this.deviceRunsFp16(),
+        safety: { safe: true, why: '' },
+      });
+      if ('refused' in refusal) throw new DaemonError('InvalidParams', refusal.refused);
+    }
     if (params.modelsFolder) this.userDir = params.modelsFolder;
     if (params.maxInputPixels) this.maxInputPixels = params.maxInputPixels;
     if (params.maxOutputPixels) this.maxOutputPixels = params.maxOutputPixels;
     this.initialized = true;
     const scan = await scanModels(this.builtinDir, this.userDir);
     for (const problem of scan.problems) log('warn', `model skipped: ${problem}`);
-    log('info', `provider ${this.provider}; ${scan.models.length} model(s); models folder ${this.userDir}`);
+    log('info', selection.summary);
+    log('info', `${scan.models.length} model(s); models folder ${this.userDir}; precision ${this.precision}`);
     return {
       version: DAEMON_VERSION,
       protocolVersion: PROTOCOL_VERSION,
       providers: this.providers,
       activeProvider: this.provider,
+      providerReason: this.providerReason,
+      precision: this.precision,
       modelsFolder: this.userDir,
       defaultModel: DEFAULT_MODEL_ID,
       modelProblems: scan.problems,
@@ -109,7 +139,7 @@ export class UpscaleService {
   }
 
   private async ensureInitialized(): Promise<void> {
-    if (!this.initialized) await this.initialize({});
+    if (!this.initialized) await this.initialize(this.requested);
   }
 
   private async findModel(id: string | undefined): Promise<RegisteredModel> {
@@ -163,12 +193,44 @@ export class UpscaleService {
     }
   }
 
-  private async acquire(model: RegisteredModel) {
+  private async deviceRunsFp16(): Promise<boolean> {
+    this.deviceFp16 ??= await deviceRunsFp16(this.provider);
+    return this.deviceFp16;
+  }
+
+  /** The session for `model` at the precision this daemon runs it at (README, "GPU"), and what the user should know. */
+  private async acquire(
+    model: RegisteredModel,
+  ): Promise<Acquired & { readonly precision: Precision; readonly warnings: readonly string[] }> {
+    const decision = decidePrecision({
+      choice: this.precision,
+      provider: this.provider,
+      deviceFp16: this.provider === 'cpu' ? false : await this.deviceRunsFp16(),
+      safety: fp16Safety(model),
+    });
+    if ('refused' in decision) throw new DaemonError('InvalidParams', `${model.id}: ${decision.refused}`);
+    const fp32: SessionSource = { id: model.id, path: model.onnxPath, sizeBytes: model.sizeBytes, precision: 'fp32' };
+    const warnings = decision.warning === undefined ? [] : [decision.warning];
+    if (decision.precision === 'fp16') {
+      try {
+        const derived = await ensureFp16Model(model.onnxPath);
+        if (derived.derivedMs !== null)
+          log('info', `${model.id}: fp16 model derived in ${Math.round(derived.derivedMs)} ms (${derived.path})`);
+        const size = (await fs.stat(derived.path)).size;
+        const acquired = await this.sessions.acquire(
+          { id: model.id, path: derived.path, sizeBytes: size, precision: 'fp16' },
+          this.provider,
+        );
+        return { ...acquired, precision: 'fp16', warnings };
+      } catch (e) {
+        const why = (e as Error).message.split('\n')[0] ?? '';
+        if (this.precision === 'fp16')
+          throw new DaemonError('ModelInvalid', `${model.id} cannot run in fp16: ${why}`, model.onnxPath);
+        log('warn', `${model.id} runs in fp32: its fp16 version could not be made or loaded (${why})`);
+      }
+    } else log('debug', `${model.id} runs in fp32: ${decision.reason}`);
     try {
-      return await this.sessions.acquire(
-        { id: model.id, path: model.onnxPath, sizeBytes: model.sizeBytes },
-        this.provider,
-      );
+      return { ...(await this.sessions.acquire(fp32, this.provider)), precision: 'fp32', warnings };
     } catch (e) {
       throw new DaemonError(
         'ModelInvalid',
@@ -211,6 +273,7 @@ export class UpscaleService {
       );
       const model = findIn(models, choice.id);
       log('info', `job ${jobId}: ${params.input} with ${model.id} (${choice.reason})`);
+      let ran: { precision: Precision; warnings: readonly string[] } | undefined;
       const target: Target =
         params.width !== undefined || params.height !== undefined
           ? {
@@ -220,7 +283,7 @@ export class UpscaleService {
               ...(params.fit && { fit: params.fit }),
             }
           : { kind: 'scale', scale: params.scale ?? model.scale };
-      return runPipeline(
+      const result = await runPipeline(
         {
           input: params.input,
           ...(params.output !== undefined && { output: params.output }),
@@ -244,7 +307,11 @@ export class UpscaleService {
           jobId,
           model,
           provider: this.provider,
-          load: async () => sessionInference((await this.acquire(model)).session),
+          load: async () => {
+            const acquired = await this.acquire(model);
+            ran = acquired;
+            return sessionInference(acquired.session);
+          },
           checkpoint,
           progress: (u) => notify({ jobId, requestId, ...u }),
           limits: {
@@ -255,6 +322,7 @@ export class UpscaleService {
           daemonVersion: DAEMON_VERSION,
         },
       );
+      return ran ? { ...result, precision: ran.precision, warnings: [...ran.warnings, ...result.warnings] } : result;
     };
     if (params.dryRun) return job(() => undefined);
     return this.queue.enqueue(requestId, job, (position) =>

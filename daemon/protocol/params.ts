@@ -9,6 +9,7 @@ import {
   FITS,
   OUTPUT_FORMATS,
   PADDINGS,
+  PRECISIONS,
   type CancelParams,
   type InitializeParams,
   type ModelIdParams,
@@ -43,15 +44,17 @@ function absolutePath(method: string, field: string, value: string | undefined):
 export function parseInitialize(raw: unknown): InitializeParams {
   const m = 'initialize';
   const p = paramsObject(m, raw);
-  onlyKnown(m, p, ['clientName', 'provider', 'modelsFolder', 'maxInputPixels', 'maxOutputPixels']);
+  onlyKnown(m, p, ['clientName', 'provider', 'precision', 'modelsFolder', 'maxInputPixels', 'maxOutputPixels']);
   const modelsFolder = absolutePath(m, 'modelsFolder', optionalString(m, p, 'modelsFolder'));
   const clientName = optionalString(m, p, 'clientName', 200);
   const provider = optionalEnum(m, p, 'provider', EXECUTION_PROVIDERS);
+  const precision = optionalEnum(m, p, 'precision', PRECISIONS);
   const maxInputPixels = optionalNumber(m, p, 'maxInputPixels', { min: 1, max: 1e12, integer: true });
   const maxOutputPixels = optionalNumber(m, p, 'maxOutputPixels', { min: 1, max: 1e12, integer: true });
   return {
     ...(clientName !== undefined && { clientName }),
     ...(provider !== undefined && { provider }),
+    ...(precision !== undefined && { precision }),
     ...(modelsFolder !== undefined && { modelsFolder }),
     ...(maxInputPixels !== undefined && { maxInputPixels }),
     ...(maxOutputPixels !== undefined && { maxOutputPixels }),

@@ -11,6 +11,10 @@ export const EXECUTION_PROVIDERS = ['auto', 'cpu', 'cuda', 'webgpu', 'dml', 'cor
 export type ExecutionProviderChoice = (typeof EXECUTION_PROVIDERS)[number];
 export type ExecutionProvider = Exclude<ExecutionProviderChoice, 'auto'>;
 
+/** fp16 runs weights and arithmetic in half precision on GPU providers (README, "GPU"). */
+export const PRECISIONS = ['auto', 'fp32', 'fp16'] as const;
+export type PrecisionChoice = (typeof PRECISIONS)[number];
+
 export const OUTPUT_FORMATS = ['png', 'jpg', 'webp', 'tif', 'avif'] as const;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
 
@@ -75,6 +79,8 @@ export interface InitializeParams {
   readonly clientName?: string;
   /** Preferred provider; default 'auto'. */
   readonly provider?: ExecutionProviderChoice;
+  /** Precision models run at; default 'auto'. */
+  readonly precision?: PrecisionChoice;
   /** The user's models folder (default: the platform's data folder, see README). */
   readonly modelsFolder?: string;
   /** Largest input image, in pixels. */
@@ -88,6 +94,9 @@ export interface InitializeResult {
   readonly protocolVersion: number;
   readonly providers: readonly ProviderStatus[];
   readonly activeProvider: ExecutionProvider;
+  /** Why the active provider: requested, or what `auto` measured or remembered. */
+  readonly providerReason: string;
+  readonly precision: PrecisionChoice;
   readonly modelsFolder: string;
   readonly defaultModel: string;
   /** Models that could not be registered, with the reason. */
@@ -216,6 +225,8 @@ export interface UpscaleResult {
   readonly model: string;
   readonly passes: number;
   readonly provider: ExecutionProvider;
+  /** The precision the model ran at (absent with dryRun). */
+  readonly precision?: 'fp32' | 'fp16';
   readonly tile: number;
   readonly overlap: number;
   readonly timings: UpscaleTimings;
@@ -377,6 +388,8 @@ export const ErrorCode = {
   ShuttingDown: -32008,
   /** A model download failed: unreachable, HTTP error, Google Drive refusing (quota, access), or a hash or size that does not match. */
   DownloadFailed: -32009,
+  /** The requested execution provider cannot run here (not in this build, files or driver missing, device refused). */
+  ProviderUnavailable: -32010,
 } as const;
 export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];
 
