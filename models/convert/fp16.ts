@@ -289,28 +289,25 @@ export function convertToFloat16(model: onnx.IModelProto, label: string): onnx.M
     return name;
   };
 
+  const cast = (input: string, output: string, to: ElemType): onnx.INodeProto => ({
+    opType: 'Cast',
+    name: fresh(`${output}_cast`),
+    input: [input],
+    output: [output],
+    attribute: [{ name: 'to', type: onnx.AttributeProto.AttributeType.INT, i: to }],
+  });
+
   /** `value` as `to` (FLOAT or FLOAT16): itself, a converted weight, or one shared Cast. */
   const as = (value: string, to: ElemType): string => {
     if (type.get(value) === to) return value;
     const key = `${value}\u0000${to}`;
     const done = converted.get(key);
     if (done) return done;
-    const suffix = to === FLOAT16 ? 'fp16' : 'fp32';
+    const name = fresh(`${value}_${to === FLOAT16 ? 'fp16' : 'fp32'}`);
     const weight = initializers.get(value);
-    let name: string;
-    if (weight && weight.dataType === FLOAT && to === FLOAT16) {
-      name = fresh(`${value}_${suffix}`);
+    if (weight && weight.dataType === FLOAT && to === FLOAT16)
       newInitializers.push(toFloat16Tensor(weight, name, label));
-    } else {
-      name = fresh(`${value}_${suffix}`);
-      nodes.push({
-        opType: 'Cast',
-        name: fresh(`${name}_cast`),
-        input: [value],
-        output: [name],
-        attribute: [{ name: 'to', type: onnx.AttributeProto.AttributeType.INT, i: to }],
-      });
-    }
+    else nodes.push(cast(value, name, to));
     type.set(name, to);
     if (activation.has(value)) activation.add(name);
     converted.set(key, name);
@@ -330,8 +327,7 @@ export function convertToFloat16(model: onnx.IModelProto, label: string): onnx.M
     const neutral = RULES[op] === 'cast' || RULES[op] === 'castlike' || RULES[op] === 'constant';
     // double and bfloat16 inputs pin a node to its own types (one type parameter spans them).
     const pinned = dataInputs.some((name) => name !== null && PINNED.has(type.get(name) ?? UNDEFINED));
-    const mode: ElemType | null =
-      neutral || !readsActivation || pinned ? null : KEEP_FP32.has(op) ? FLOAT : FLOAT16;
+    const mode: ElemType | null = neutral || !readsActivation || pinned ? null : KEEP_FP32.has(op) ? FLOAT : FLOAT16;
     const newInputs = inputs.map((name, i) => {
       if (mode === null || dataInputs[i] === null || !isFloat(type.get(name))) return name;
       return as(name, mode);
@@ -354,13 +350,7 @@ export function convertToFloat16(model: onnx.IModelProto, label: string): onnx.M
     const inner = fresh(`${name}_fp16`);
     for (const n of nodes) n.output = (n.output ?? []).map((o) => (o === name ? inner : o));
     for (const n of nodes) n.input = (n.input ?? []).map((o) => (o === name ? inner : o));
-    nodes.push({
-      opType: 'Cast',
-      name: fresh(`${name}_cast`),
-      input: [inner],
-      output: [name],
-      attribute: [{ name: 'to', type: onnx.AttributeProto.AttributeType.INT, i: FLOAT }],
-    });
+    nodes.push(cast(inner, name, FLOAT));
     return out;
   });
 
