@@ -79,6 +79,8 @@ export class UpscaleService {
   private deviceFp16: boolean | null = null;
   /** The last `initialize` asked for: a daemon whose named provider was refused keeps refusing it. */
   private requested: InitializeParams = {};
+  /** Models whose fp16 version could not be made or loaded: `auto` runs them in fp32 without trying again. */
+  private readonly fp16Failed = new Set<string>();
   private initialized = false;
   private shuttingDown = false;
   private builtinDir: string;
@@ -97,10 +99,12 @@ export class UpscaleService {
 
   async initialize(params: InitializeParams): Promise<InitializeResult> {
     this.requested = params;
-    this.initialized = false;
-    const selection = await selectProvider(params.provider ?? 'auto', { cacheDir: cacheRoot() }).catch((e: unknown) => {
+    const refuse = (e: unknown): never => {
+      // Until an `initialize` succeeds, every request asks again, and is refused again.
+      this.initialized = false;
       throw e instanceof ProviderUnavailable ? new DaemonError('ProviderUnavailable', e.message) : e;
-    });
+    };
+    const selection = await selectProvider(params.provider ?? 'auto', { cacheDir: cacheRoot() }).catch(refuse);
     for (const line of selection.details) log('debug', line);
     this.provider = selection.active;
     this.providerReason = selection.reason;
@@ -115,7 +119,7 @@ export class UpscaleService {
         deviceFp16: await this.deviceRunsFp16(),
         safety: { safe: true, why: '' },
       });
-      if ('refused' in refusal) throw new DaemonError('InvalidParams', refusal.refused);
+      if ('refused' in refusal) refuse(new DaemonError('InvalidParams', refusal.refused));
     }
     if (params.modelsFolder) this.userDir = params.modelsFolder;
     if (params.maxInputPixels) this.maxInputPixels = params.maxInputPixels;
@@ -203,7 +207,7 @@ export class UpscaleService {
     model: RegisteredModel,
   ): Promise<Acquired & { readonly precision: Precision; readonly warnings: readonly string[] }> {
     const decision = decidePrecision({
-      choice: this.precision,
+      choice: this.precision === 'auto' && this.fp16Failed.has(model.id) ? 'fp32' : this.precision,
       provider: this.provider,
       deviceFp16: this.provider === 'cpu' ? false : await this.deviceRunsFp16(),
       safety: fp16Safety(model),
@@ -226,6 +230,7 @@ export class UpscaleService {
         const why = (e as Error).message.split('\n')[0] ?? '';
         if (this.precision === 'fp16')
           throw new DaemonError('ModelInvalid', `${model.id} cannot run in fp16: ${why}`, model.onnxPath);
+        this.fp16Failed.add(model.id);
         log('warn', `${model.id} runs in fp32: its fp16 version could not be made or loaded (${why})`);
       }
     } else log('debug', `${model.id} runs in fp32: ${decision.reason}`);
