@@ -7,6 +7,7 @@ import { spawnDaemon, type SpawnedDaemon } from '../daemon/protocol/connection';
 import type {
   ExecutionProviderChoice,
   InitializeResult,
+  PrecisionChoice,
   ProgressParams,
   UpscaleParams,
   UpscaleResult,
@@ -27,7 +28,10 @@ export function benchTempDir(prefix: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), `upscale-bench-${prefix}-`));
 }
 
-export async function startBenchDaemon(provider: ExecutionProviderChoice): Promise<BenchDaemon> {
+export async function startBenchDaemon(
+  provider: ExecutionProviderChoice,
+  precision: PrecisionChoice = 'auto',
+): Promise<BenchDaemon> {
   const stderr: string[] = [];
   const spawnedAt = performance.now();
   const spawned = spawnDaemon(process.execPath, [DAEMON_ENTRY, 'daemon'], {
@@ -36,7 +40,7 @@ export async function startBenchDaemon(provider: ExecutionProviderChoice): Promi
     onStderr: (t) => stderr.push(t),
   });
   const initialized = await spawned.connection
-    .request('initialize', { clientName: 'upscale-bench', provider })
+    .request('initialize', { clientName: 'upscale-bench', provider, precision })
     .catch((e: unknown) => {
       throw new Error(`the daemon did not initialize: ${(e as Error).message}\n${stderr.join('')}`);
     });
