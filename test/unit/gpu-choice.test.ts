@@ -82,12 +82,22 @@ test('auto with nothing to probe, or no CPU time to compare with, stays on the C
   assert.match(blind.reason, /could not time the CPU \(killed\)/);
 });
 
-test('precision: auto takes fp16 only on a GPU device that runs it and for fp16-safe families; explicit fp16 is refused where it cannot run', () => {
-  const safe = fp16Safety({ family: 'real-esrgan' });
-  const unsafe = fp16Safety({ family: 'swinir' });
-  assert.deepEqual(safe, { safe: true, why: 'real-esrgan is fp16-safe' });
-  assert.deepEqual(unsafe, { safe: false, why: 'swinir is not fp16-safe' });
-  const withTrait = { family: 'esrgan', half: false };
+test('precision: auto takes fp16 only on a GPU device that runs it and for architectures measured above the bar; explicit fp16 is refused where it cannot run', () => {
+  const safe = fp16Safety({ family: 'real-esrgan', variant: 'SRVGGNetCompact, 64 features, 32 convolutions' });
+  const unsafe = fp16Safety({ family: 'swinir', variant: 'SwinIR classical' });
+  assert.deepEqual(safe, { safe: true, why: 'SRVGGNetCompact in fp16 reaches 50.4 dB or more against fp32' });
+  assert.deepEqual(unsafe, { safe: false, why: "swinir's attention is not fp16-safe" });
+  assert.deepEqual(fp16Safety({ family: 'real-esrgan', variant: 'RRDBNet, 23 blocks' }), {
+    safe: false,
+    why: 'RRDBNet in fp16 fell to 39.6 dB against fp32 (below 45 dB)',
+  });
+  assert.deepEqual(fp16Safety({ family: 'esrgan', variant: 'RRDBNet (old ESRGAN keys)' }).safe, false);
+  assert.deepEqual(fp16Safety({ family: 'esrgan', variant: 'UpscalerJS ESRGAN slim' }).safe, true);
+  assert.deepEqual(fp16Safety({ family: 'esrgan', variant: 'UpscalerJS ESRGAN thick' }), {
+    safe: false,
+    why: 'UpscalerJS ESRGAN thick has no fp16 measurement',
+  });
+  const withTrait = { family: 'real-esrgan', variant: 'SRVGGNetCompact (4 convs, prelu)', half: false };
   assert.deepEqual(fp16Safety(withTrait), {
     safe: false,
     why: 'its architecture does not support fp16',
@@ -95,11 +105,11 @@ test('precision: auto takes fp16 only on a GPU device that runs it and for fp16-
   const gpu = { provider: 'webgpu' as const, deviceFp16: true };
   assert.deepEqual(decidePrecision({ choice: 'auto', ...gpu, safety: safe }), {
     precision: 'fp16',
-    reason: 'auto: real-esrgan is fp16-safe and webgpu runs fp16',
+    reason: 'auto: SRVGGNetCompact in fp16 reaches 50.4 dB or more against fp32 and webgpu runs fp16',
   });
   assert.deepEqual(decidePrecision({ choice: 'auto', ...gpu, safety: unsafe }), {
     precision: 'fp32',
-    reason: 'auto: swinir is not fp16-safe',
+    reason: "auto: swinir's attention is not fp16-safe",
   });
   assert.deepEqual(decidePrecision({ choice: 'auto', provider: 'webgpu', deviceFp16: false, safety: safe }), {
     precision: 'fp32',
@@ -117,7 +127,7 @@ test('precision: auto takes fp16 only on a GPU device that runs it and for fp16-
   });
   const honoured = decidePrecision({ choice: 'fp16', ...gpu, safety: unsafe });
   assert.ok('precision' in honoured && honoured.precision === 'fp16', 'an explicit choice is honoured');
-  assert.match(('warning' in honoured && honoured.warning) || '', /although swinir is not fp16-safe/);
+  assert.match(('warning' in honoured && honoured.warning) || '', /although swinir's attention is not fp16-safe/);
   assert.deepEqual(decidePrecision({ choice: 'fp32', ...gpu, safety: safe }), {
     precision: 'fp32',
     reason: 'fp32 was requested',
