@@ -10,31 +10,47 @@ export const FP16_BAR_DB = 45;
 /**
  * fp16 against fp32 on WebGPU (ORT's fp16 kernels accumulate in fp16), worst of the five
  * bench photos (`npm run bench -- --provider webgpu --only precision`; README, "fp16"). An
- * architecture is recognised by the start of its record's variant. RRDBNet falls below the
- * bar (39.6 dB on butterfly, where its dense blocks sum up to 1728 products per output in
- * fp16), although PyTorch runs it in half precision: cuDNN accumulates in fp32.
+ * architecture is recognised by its record's architecture id where it has one, else by the
+ * start of its variant. RRDBNet falls below the bar (39.6 dB on butterfly, where its dense
+ * blocks sum up to 1728 products per output in fp16), although PyTorch runs it in half
+ * precision: cuDNN accumulates in fp32.
  */
-const MEASURED: readonly { readonly variant: RegExp; readonly name: string; readonly worstDb: number }[] = [
-  { variant: /^SRVGGNetCompact/, name: 'SRVGGNetCompact', worstDb: 50.4 },
+const MEASURED: readonly {
+  readonly architecture?: string;
+  readonly variant: RegExp;
+  readonly name: string;
+  readonly worstDb: number;
+}[] = [
+  { architecture: 'compact', variant: /^SRVGGNetCompact/, name: 'SRVGGNetCompact', worstDb: 50.4 },
   { variant: /^UpscalerJS ESRGAN slim/, name: 'UpscalerJS ESRGAN slim', worstDb: 50.8 },
-  { variant: /^RRDBNet/, name: 'RRDBNet', worstDb: 39.6 },
+  { architecture: 'esrgan', variant: /^RRDBNet/, name: 'RRDBNet', worstDb: 39.6 },
 ];
 
 /** Transformers whose attention drifts in half precision (spandrel's `supports_half` is false): never fp16 under `auto`. */
 const HALF_UNSAFE_FAMILIES: ReadonlySet<string> = new Set(['swinir', 'hat', 'dat']);
 
+/** What a model record tells about fp16: its architecture and, for converted models, its traits. */
+export interface Fp16Record {
+  readonly family: string;
+  readonly variant: string;
+  readonly architecture?: string;
+  readonly traits?: { readonly fp16: boolean };
+}
+
 /**
- * Whether `auto` may run a model in fp16. A record's own `half` trait can rule fp16 out; a
- * model is fp16-safe only where its architecture was measured above the bar.
+ * Whether `auto` may run a model in fp16. The architecture's own trait (spandrel's
+ * `supports_half`) can rule fp16 out; a model is fp16-safe only where its architecture was
+ * measured above the bar.
  */
-export function fp16Safety(model: { readonly family: string; readonly variant: string }): {
-  safe: boolean;
-  why: string;
-} {
-  if ('half' in model && model.half === false) return { safe: false, why: 'its architecture does not support fp16' };
+export function fp16Safety(model: Fp16Record): { safe: boolean; why: string } {
+  if (model.traits?.fp16 === false) return { safe: false, why: 'its architecture does not support fp16' };
   if (HALF_UNSAFE_FAMILIES.has(model.family))
     return { safe: false, why: `${model.family}'s attention is not fp16-safe` };
-  const measured = MEASURED.find((m) => m.variant.test(model.variant));
+  const measured = MEASURED.find((m) =>
+    model.architecture !== undefined && m.architecture !== undefined
+      ? m.architecture === model.architecture
+      : m.variant.test(model.variant),
+  );
   if (!measured) return { safe: false, why: `${model.variant} has no fp16 measurement` };
   return measured.worstDb >= FP16_BAR_DB
     ? { safe: true, why: `${measured.name} in fp16 reaches ${measured.worstDb} dB or more against fp32` }

@@ -97,8 +97,17 @@ test('precision: auto takes fp16 only on a GPU device that runs it and for archi
     safe: false,
     why: 'UpscalerJS ESRGAN thick has no fp16 measurement',
   });
-  const withTrait = { family: 'real-esrgan', variant: 'SRVGGNetCompact (4 convs, prelu)', half: false };
-  assert.deepEqual(fp16Safety(withTrait), {
+  assert.deepEqual(
+    fp16Safety({ family: 'real-esrgan', variant: 'x', architecture: 'compact', traits: { fp16: true } }).safe,
+    true,
+    'the architecture id decides where a record has one',
+  );
+  assert.deepEqual(
+    fp16Safety({ family: 'esrgan', variant: 'x', architecture: 'esrgan', traits: { fp16: true } }).safe,
+    false,
+    'a trait that allows fp16 does not override a measurement below the bar',
+  );
+  assert.deepEqual(fp16Safety({ family: 'real-esrgan', variant: 'SRVGGNetCompact', traits: { fp16: false } }), {
     safe: false,
     why: 'its architecture does not support fp16',
   });
