@@ -21,7 +21,13 @@ export type Measurement =
       /** Whether the device also ran the fp16 probe (measured only for a provider that beat the CPU). */
       readonly deviceFp16: boolean;
     }
-  | { readonly provider: GpuProvider; readonly outcome: 'failed'; readonly reason: string };
+  | {
+      readonly provider: GpuProvider;
+      readonly outcome: 'failed';
+      readonly reason: string;
+      /** The probe process was stopped or died: the provider's own verdict is unknown. */
+      readonly interrupted?: true;
+    };
 
 export interface AutoDecision {
   readonly active: ExecutionProvider;

@@ -104,6 +104,8 @@ export function libraryReasons(stderr: readonly string[]): string[] {
   const reasons: string[] = [];
   for (const raw of stderr) {
     const line = raw.trim();
+    // Dawn notes the limits it lowers for working adapters too: never a reason.
+    if (/artificially reduced/.test(line)) continue;
     const warning = /^Warning: (.*)$/.exec(line);
     const ortError = /^\S+ \S+ \[E:onnxruntime:[^\]]*\] (.*)$/.exec(line);
     const context = /^- (While .*)$/.exec(line);
@@ -171,7 +173,7 @@ export function runProbeChild(
       const inProgress = providers.find((p) => !measured.some((m) => m.provider === p));
       const winner = measured.some((m) => cpuMs !== null && m.outcome === 'ran' && beatsCpu(m.ms, cpuMs));
       if (!done && why !== null && inProgress && !winner && (mode === 'explain' || cpuMs !== null))
-        measured.push({ provider: inProgress, outcome: 'failed', reason: why });
+        measured.push({ provider: inProgress, outcome: 'failed', reason: why, interrupted: true });
       if (!done && why !== null && mode === 'measure' && cpuMs === null) cpuProblem ??= why;
       resolve({
         cpuMs,

@@ -199,7 +199,7 @@ async function selectAuto(backends: readonly Backend[], cacheDir: string): Promi
   const report = await runProbeChild('measure', candidates, MEASURE_TIMEOUT_MS);
   const measured = await Promise.all(
     report.measured.map(async (m): Promise<Measurement> =>
-      m.outcome === 'failed'
+      m.outcome === 'failed' && !m.interrupted
         ? { ...m, reason: await explain(m.provider, m.reason, report.stderr[m.provider] ?? []) }
         : m,
     ),
@@ -208,15 +208,19 @@ async function selectAuto(backends: readonly Backend[], cacheDir: string): Promi
   for (const [section, lines] of Object.entries(report.stderr))
     for (const line of lines) details.push(`probe (${section}): ${line}`);
   const probeMs = performance.now() - start;
-  await remember(cacheDir, identity.key, {
-    decidedAt: new Date().toISOString(),
-    active: d.active,
-    reason: d.reason,
-    statuses: d.statuses,
-    deviceFp16: d.deviceFp16,
-    probeMs: Math.round(probeMs),
-    facts: identity.facts,
-  }).catch((e: unknown) => details.push(`could not remember the decision: ${(e as Error).message}`));
+  // A probe that was stopped or died proves nothing lasting: the next start measures again.
+  if (measured.some((m) => m.outcome === 'failed' && m.interrupted))
+    details.push('not remembered: a probe was interrupted');
+  else
+    await remember(cacheDir, identity.key, {
+      decidedAt: new Date().toISOString(),
+      active: d.active,
+      reason: d.reason,
+      statuses: d.statuses,
+      deviceFp16: d.deviceFp16,
+      probeMs: Math.round(probeMs),
+      facts: identity.facts,
+    }).catch((e: unknown) => details.push(`could not remember the decision: ${(e as Error).message}`));
   return { ...d, summary: summary(d, `measured in ${(probeMs / 1000).toFixed(1)} s`), details };
 }
 

@@ -145,6 +145,7 @@ test('precision: auto takes fp16 only on a GPU device that runs it and for archi
 
 test("the libraries' reasons are read from a probe's stderr: Dawn's warnings with context, onnxruntime's errors", () => {
   const stderr = [
+    'Warning: maxDynamicUniformBuffersPerPipelineLayout artificially reduced from 1000000 to 16 to fit dynamic offset allocation limit.',
     'Warning: Vulkan shaderUniform*ArrayDynamicIndexing required.',
     ' - While initializing adapter (backend=BackendType::Vulkan)',
     '    at InitializeImpl (/build/Release/_deps/dawn-src/src/dawn/native/vulkan/PhysicalDeviceVk.cpp:253)',
