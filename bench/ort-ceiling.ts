@@ -4,7 +4,7 @@
 import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
 import { GraphBuilder } from '../models/onnx/graph';
-import { sessionOptions } from '../daemon/runtime/providers';
+import { sessionOptions } from '../daemon/runtime/session-options';
 import type { ExecutionProvider } from '../contract/vocabulary';
 
 /** Multiply-accumulates per input pixel, from the networks' layer shapes (x4 models). */

@@ -1,24 +1,26 @@
 // Time left in a job, from measured tile throughput. Pure: the clock is passed in.
 //
 // The daemon keeps one ThroughputMemory for its lifetime. Each finished tile records how
-// long it took under a key of model, provider and tile size (the tensor the model saw), so
-// a later job with the same key has a rate before its first tile finishes. A key never
-// measured borrows the rate of the same model and provider on another tile size, scaled by
-// tile area (inference time grows about linearly with pixels).
+// long it took under a key of model, provider, precision and tile size (the tensor the
+// model saw), so a later job with the same key has a rate before its first tile finishes.
+// A key never measured borrows the rate of the same model, provider and precision on
+// another tile size, scaled by tile area (inference time grows about linearly with pixels).
 
 export interface ThroughputKey {
   readonly model: string;
   readonly provider: string;
+  /** fp16 and fp32 run at different rates on a GPU. */
+  readonly precision: string;
   readonly tileWidth: number;
   readonly tileHeight: number;
 }
 
 function keyText(k: ThroughputKey): string {
-  return `${k.model}\u0000${k.provider}\u0000${k.tileWidth}x${k.tileHeight}`;
+  return `${groupText(k)}\u0000${k.tileWidth}x${k.tileHeight}`;
 }
 
 function groupText(k: ThroughputKey): string {
-  return `${k.model}\u0000${k.provider}`;
+  return `${k.model}\u0000${k.provider}\u0000${k.precision}`;
 }
 
 /** Weight of the newest measurement in the running average. */
@@ -41,7 +43,7 @@ export class ThroughputMemory {
     this.perPixel.set(g, oldPx === undefined ? px : oldPx + NEWEST * (px - oldPx));
   }
 
-  /** Milliseconds per tile for `key`: measured, or estimated from another tile size of the same model and provider. */
+  /** Milliseconds per tile for `key`: measured, or estimated from another tile size of the same model, provider and precision. */
   msPerTile(key: ThroughputKey): number | undefined {
     const exact = this.perTile.get(keyText(key));
     if (exact !== undefined) return exact;

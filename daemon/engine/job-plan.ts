@@ -28,6 +28,7 @@ import type { ImageHeader } from '../image/types';
 import { planPasses, type PassPlan, type Size } from './plan';
 import { passGrid } from './tiled-pass';
 import { autoMaxCore, chooseTile } from './tile-size';
+import { deviceMaxCore, type DeviceTensorLimit } from './device-tile';
 
 export interface PipelineRequest {
   readonly input: string;
@@ -67,11 +68,13 @@ export interface PipelineModel {
   readonly activationBytesPerPixel?: number | null;
 }
 
-/** Pixel limits, and the machine's memory (for the automatic tile size). */
+/** Pixel limits, and the machine's memory and the GPU's tensor limit (for the automatic tile size). */
 export interface JobLimits {
   readonly maxInputPixels: number;
   readonly maxOutputPixels: number;
   readonly memoryBytes: number;
+  /** What one tensor may take on the provider's device; absent on the CPU and where unknown. */
+  readonly device?: DeviceTensorLimit;
 }
 
 /** Where the output goes, as the file system answered before planning. */
@@ -181,7 +184,11 @@ export function planJob(
   const overlap = req.overlap ?? DEFAULT_OVERLAP;
   const padding = req.padding ?? DEFAULT_PADDING;
   const edgePad = edgePadFor(padding, overlap);
-  const maxCore = autoMaxCore(model.activationBytesPerPixel, limits.memoryBytes, overlap);
+  const onDevice = deviceMaxCore(model.activationBytesPerPixel, limits.device, overlap);
+  const maxCore = Math.min(
+    autoMaxCore(model.activationBytesPerPixel, limits.memoryBytes, overlap),
+    onDevice ?? Infinity,
+  );
   const layouts = passLayouts(input, geometry, req.tile, overlap, edgePad, maxCore);
   const depth = outputDepth(header.depth, output.format);
   const transparentPad = background !== null && background.rgba.a === 0;

@@ -2,7 +2,7 @@
 // total with the finished tile's rectangle, an ETA from measured tile throughput, and,
 // when asked for, every Nth finished tile (and a pass's last) as a small PNG in the final
 // output's geometry.
-import type { ProgressParams } from '../../contract/protocol';
+import type { ProgressParams, RunsOn } from '../../contract/protocol';
 import type { Rect } from '../../contract/vocabulary';
 import { encodePreview } from '../image/encode';
 import { item } from '../image/checked';
@@ -26,7 +26,8 @@ export class JobProgress {
   constructor(
     private readonly send: (update: ProgressUpdate) => void,
     private plan: JobPlan,
-    private readonly provider: string,
+    /** The provider and precision the job runs on: their rates differ. */
+    private runsOn: Pick<RunsOn, 'provider' | 'precision'>,
     memory: ThroughputMemory,
     /** The request's previewWidth and previewEvery. */
     private readonly preview: Pick<PipelineRequest, 'previewWidth' | 'previewEvery'>,
@@ -38,6 +39,12 @@ export class JobProgress {
   /** The plan settled by decoding (settleAlpha): an alpha plane found opaque runs no tiles. */
   replan(plan: JobPlan): void {
     this.plan = plan;
+    this.eta.replan(this.work());
+  }
+
+  /** The model is loaded, at the precision it runs at (the planned one, unless its fp16 version failed). */
+  loaded(runsOn: Pick<RunsOn, 'provider' | 'precision'>): void {
+    this.runsOn = runsOn;
     this.eta.replan(this.work());
   }
 
@@ -110,7 +117,13 @@ export class JobProgress {
 
   private work(): Work[] {
     return this.plan.layouts.map((l) => ({
-      key: { model: this.plan.model.id, provider: this.provider, tileWidth: l.tensorWidth, tileHeight: l.tensorHeight },
+      key: {
+        model: this.plan.model.id,
+        provider: this.runsOn.provider,
+        precision: this.runsOn.precision,
+        tileWidth: l.tensorWidth,
+        tileHeight: l.tensorHeight,
+      },
       tiles: l.columns * l.rows * this.plan.planes,
     }));
   }

@@ -6,8 +6,7 @@
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { DaemonError, throwIfCancelled } from '../../contract/errors';
-import type { UpscaleResult, UpscaleTimings } from '../../contract/protocol';
-import type { ExecutionProvider } from '../../contract/vocabulary';
+import type { RunsOn, UpscaleResult, UpscaleTimings } from '../../contract/protocol';
 import { decodeImage, readImageHeader, type ImageFileHeader } from '../image/decode';
 import type { DecodedImage, SourceInfo } from '../image/types';
 import type { TileInference } from './tiled-pass';
@@ -27,12 +26,19 @@ import {
 } from './job-plan';
 import { sha256File } from './sidecar';
 
+/** A model's session, ready for tiles, and where and how it runs. */
+export interface LoadedModel {
+  readonly infer: TileInference;
+  readonly runsOn: RunsOn;
+}
+
 export interface PipelineContext {
   readonly jobId: string;
   readonly model: PipelineModel;
-  readonly provider: ExecutionProvider;
+  /** The provider and the precision decided for the job; what loading returns is what ran. */
+  readonly runsOn: RunsOn;
   /** Loads (or finds resident) the model's session; called after the input checks pass. */
-  readonly load: () => Promise<TileInference>;
+  readonly load: () => Promise<LoadedModel>;
   /** The request's: aborted when it is cancelled, and the job then stops before its next tile or stage. */
   readonly signal: AbortSignal;
   readonly progress: (update: ProgressUpdate) => void;
@@ -47,7 +53,7 @@ export interface PipelineContext {
   readonly now?: () => number;
 }
 
-/** Tile throughput per model, provider and tile size, for the life of the daemon process. */
+/** Tile throughput per model, provider, precision and tile size, for the life of the daemon process. */
 const daemonThroughput = new ThroughputMemory();
 
 async function checkInput(file: string): Promise<void> {
@@ -94,6 +100,7 @@ function planesOf(decoded: DecodedImage): { source: SourceInfo; planes: Planes }
 
 function jobResult(
   ctx: PipelineContext,
+  runsOn: RunsOn,
   req: PipelineRequest,
   job: JobPlan,
   timings: UpscaleTimings,
@@ -110,7 +117,7 @@ function jobResult(
     inputHeight: job.input.height,
     model: ctx.model.id,
     passes: job.layouts.length,
-    provider: ctx.provider,
+    ...runsOn,
     tile: job.tile,
     overlap: job.overlap,
     timings,
@@ -131,7 +138,7 @@ export async function runPipeline(req: PipelineRequest, ctx: PipelineContext): P
   const plan = withOutputFile(planned, await claimOutput(planned.output, req));
   if (req.dryRun) {
     const timings = { decodeMs: 0, inferMs: 0, encodeMs: 0, totalMs: now() - started };
-    return jobResult(ctx, req, plan, timings, plan.warnings, { dryRun: true });
+    return jobResult(ctx, ctx.runsOn, req, plan, timings, plan.warnings, { dryRun: true });
   }
   return runJob(req, ctx, header, plan, inputHash, { now, started });
 }
@@ -147,7 +154,7 @@ async function runJob(
 ): Promise<UpscaleResult> {
   const { now, started } = clock;
   const memory = ctx.throughput ?? daemonThroughput;
-  const progress = new JobProgress(ctx.progress, planned, ctx.provider, memory, req, now);
+  const progress = new JobProgress(ctx.progress, planned, ctx.runsOn, memory, req, now);
   progress.started('decode');
   const decodeStart = now();
   const { source, planes } = planesOf(await decodeImage(header, { maxInputPixels: ctx.limits.maxInputPixels }));
@@ -157,7 +164,8 @@ async function runJob(
   progress.replan(plan);
 
   progress.started('load');
-  const infer = await ctx.load();
+  const { infer, runsOn } = await ctx.load();
+  progress.loaded(runsOn);
   throwIfCancelled(ctx.signal);
   const inferStart = now();
   let inferMs = 0;
@@ -175,7 +183,7 @@ async function runJob(
   });
   const record = inputHash && {
     inputSha256: inputHash,
-    provider: ctx.provider,
+    runsOn,
     daemonVersion: ctx.daemonVersion ?? 'unknown',
     timings,
   };
@@ -184,5 +192,5 @@ async function runJob(
   const final = timings();
   progress.finishing('done');
   const sidecar = out.sidecarPath !== undefined ? { sidecarPath: out.sidecarPath } : {};
-  return jobResult(ctx, req, withOutputFile(plan, out.file), final, out.warnings, sidecar);
+  return jobResult(ctx, runsOn, req, withOutputFile(plan, out.file), final, out.warnings, sidecar);
 }

@@ -1,10 +1,10 @@
-// The ETA estimator with an injected clock: rates per model, provider and tile size, kept
+// The ETA estimator with an injected clock: rates per model, provider, precision and tile size, kept
 // across jobs, so a second job's estimate is right before its first tile finishes.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EtaTracker, ThroughputMemory, type ThroughputKey } from '../../daemon/engine/eta';
 
-const KEY: ThroughputKey = { model: 'm', provider: 'cpu', tileWidth: 100, tileHeight: 100 };
+const KEY: ThroughputKey = { model: 'm', provider: 'webgpu', precision: 'fp32', tileWidth: 100, tileHeight: 100 };
 
 function clock(): { now: () => number; advance: (ms: number) => void } {
   let t = 1000;
@@ -49,12 +49,16 @@ test('a second job with the same key has its estimate from the start', () => {
   assert.equal(second.etaMs(), 8 * 50);
 });
 
-test('other tile sizes of the same model and provider are estimated by area; other models are not', () => {
+test('other tile sizes of the same model, provider and precision are estimated by area; other models are not', () => {
   const memory = new ThroughputMemory();
   memory.record(KEY, 100);
   assert.equal(memory.msPerTile({ ...KEY, tileWidth: 200, tileHeight: 100 }), 200);
   assert.equal(memory.msPerTile({ ...KEY, model: 'other' }), undefined);
   assert.equal(memory.msPerTile({ ...KEY, provider: 'cuda' }), undefined);
+  assert.equal(memory.msPerTile({ ...KEY, precision: 'fp16' }), undefined, 'fp16 runs at its own rate');
+  memory.record({ ...KEY, precision: 'fp16' }, 40);
+  assert.equal(memory.msPerTile({ ...KEY, precision: 'fp16' }), 40);
+  assert.equal(memory.msPerTile(KEY), 100, 'and leaves the fp32 rate as it was');
   const eta = new EtaTracker(memory, [{ key: { ...KEY, model: 'other' }, tiles: 3 }], () => 0);
   assert.equal(eta.etaMs(), undefined, 'an unknown group leaves the estimate unknown rather than too low');
 });
