@@ -23,6 +23,9 @@ export interface BenchPlan {
   readonly precision: { readonly cases: readonly PrecisionCase[]; readonly photos: readonly string[] };
   readonly matmulSize: number;
   readonly matmulRuns: number;
+  /** The arch section's whole-image input side and timed runs per model (bench/arch.ts). */
+  readonly archSize: number;
+  readonly archRuns: number;
 }
 
 const GENERAL = 'realesr-general-x4v3';
@@ -61,6 +64,8 @@ export const FULL_PLAN: BenchPlan = {
   },
   matmulSize: 2048,
   matmulRuns: 7,
+  archSize: 256,
+  archRuns: 3,
 };
 
 export const QUICK_PLAN: BenchPlan = {
@@ -82,4 +87,6 @@ export const QUICK_PLAN: BenchPlan = {
   precision: { cases: [{ model: GENERAL, crop: 64 }], photos: ['baboon'] },
   matmulSize: 2048,
   matmulRuns: 3,
+  archSize: 256,
+  archRuns: 2,
 };

@@ -37,6 +37,12 @@ export interface ModelTraits {
   readonly size: { readonly minimum: number; readonly multiple: number; readonly square: boolean };
   /** 'discouraged': tiles visibly change the result; 'internal': the model tiles by itself. */
   readonly tiling: 'supported' | 'discouraged' | 'internal';
+  /**
+   * 'global': part of the network normalises, pools or attends over the whole input, so
+   * a tile comes out differently from the same pixels of the whole image (measured: the
+   * seam figure); automatic tiles then take the whole image where it fits in memory.
+   */
+  readonly context: 'local' | 'global';
   readonly fp16: boolean;
   readonly bf16: boolean;
 }
@@ -117,6 +123,8 @@ export interface ModelsUnloadResult {
 export interface PlannedPass {
   readonly model: string;
   readonly scale: number;
+  /** A pass of the output's own models, or of the blend mixed into it. */
+  readonly branch: 'main' | 'blend';
   readonly inputWidth: number;
   readonly inputHeight: number;
   readonly outputWidth: number;
@@ -130,6 +138,8 @@ export interface PlannedPass {
   readonly rows: number;
   /** Tiles in this pass, alpha-plane tiles included. */
   readonly tiles: number;
+  /** Model runs in this pass: its tiles times the TTA level. */
+  readonly runs: number;
 }
 
 /** What an upscale will do (returned with `dryRun`, and recorded in the sidecar). */
@@ -139,6 +149,12 @@ export interface UpscalePlan {
   readonly model: string;
   /** Why this model: named by the request, or chosen (see README, "Which model"). */
   readonly modelReason: string;
+  /** The models the output goes through, in order: `model` alone, or a chain. */
+  readonly chain: readonly string[];
+  /** A second model's result mixed in: (1 - weight) x the chain's + weight x its own. */
+  readonly blend: { readonly model: string; readonly weight: number } | null;
+  /** Test-time augmentation: the model runs on each tile under this many flips and rotations (1: once). */
+  readonly tta: number;
   readonly passes: readonly PlannedPass[];
   /** Lanczos-3 after the passes, or null when the last pass is already the exact size. */
   readonly finalResize: {
@@ -218,6 +234,8 @@ export interface ModelsDownloadResult {
 
 /** The official releases `models/download` can fetch (models/catalogue.json, or $UPSCALE_CATALOGUE). */
 export interface ModelsCatalogueResult {
+  /** Family id → the label to show, in listing order. */
+  readonly families: Readonly<Record<string, string>>;
   readonly models: readonly CatalogueEntry[];
 }
 
@@ -237,9 +255,11 @@ export interface ProgressParams {
   /** 1-based pass number and the planned number of passes. */
   readonly pass: number;
   readonly passes: number;
-  /** Tiles finished and total in this pass. */
+  /** Model runs finished and total in this pass: its tiles, each run `runsPerTile` times. */
   readonly done: number;
   readonly total: number;
+  /** With TTA: the runs each tile takes (absent for one). */
+  readonly runsPerTile?: number;
   /** The finished tile's rectangle in this pass's output pixels. */
   readonly tile?: Rect;
   /** Size of this pass's output. */

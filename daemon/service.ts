@@ -21,7 +21,7 @@ import {
   type RunsOn,
   type UpscaleResult,
 } from '../contract/protocol';
-import { targetOf, UPSCALE_FIELDS, type UpscaleParams } from '../contract/request';
+import { parseBlend, parseChain, targetOf, UPSCALE_FIELDS, type UpscaleParams } from '../contract/request';
 import type { InitializeParams, ModelsDownloadParams, ModelsImportParams } from '../contract/params';
 import type { ExecutionProvider, PrecisionChoice } from '../contract/vocabulary';
 import { JobQueue } from './jobs';
@@ -68,6 +68,34 @@ function findIn(models: readonly RegisteredModel[], id: string | undefined): Reg
     throw new DaemonError('ModelNotFound', `no model '${wanted}'; installed: ${known}`);
   }
   return model;
+}
+
+/**
+ * The models of a job: the main one (the last of a chain that upscales, else its last) and
+ * those the chain runs before and after it, and the blend's; each must be installed.
+ */
+function jobModels(
+  models: readonly RegisteredModel[],
+  params: UpscaleParams,
+  chosen: string,
+): {
+  model: RegisteredModel;
+  others: {
+    before: RegisteredModel[];
+    after: RegisteredModel[];
+    blend: { model: RegisteredModel; weight: number } | null;
+  };
+} {
+  const blendSpec = params.blend === undefined ? null : parseBlend(params.blend);
+  const blend = blendSpec && { model: findIn(models, blendSpec.model), weight: blendSpec.weight };
+  const chain = params.chain === undefined ? null : parseChain(params.chain);
+  if (chain === null) return { model: findIn(models, chosen), others: { before: [], after: [], blend } };
+  const found = chain.map((id) => findIn(models, id));
+  const upscalers = found.flatMap((m, i) => (m.scale > 1 ? [i] : []));
+  const main = upscalers.at(-1) ?? found.length - 1;
+  const model = found[main];
+  if (!model) throw new DaemonError('InvalidParams', `upscale: 'chain' is empty`);
+  return { model, others: { before: found.slice(0, main), after: found.slice(main + 1), blend } };
 }
 
 export class UpscaleService {
@@ -171,6 +199,29 @@ export class UpscaleService {
         `upscale: ${decision.refused} (model ${model.id} on ${this.provider}); use precision auto or fp32`,
       );
     return decision;
+  }
+
+  /**
+   * One precision for every model of a job (a chain's, a blend's), so that what the result
+   * reports is what ran: an explicit choice must suit each model (else it is refused, naming
+   * the one that cannot); `auto` takes fp16 only where it would for each of them.
+   */
+  private precisionForJob(
+    models: readonly RegisteredModel[],
+    choice: PrecisionChoice,
+  ): Extract<PrecisionDecision, { precision: unknown }> {
+    const decided = models.map((m) => ({ id: m.id, ...this.precisionFor(m, choice) }));
+    const [first, ...rest] = decided;
+    if (first === undefined) throw new RangeError('a job has at least one model');
+    if (rest.length === 0) return first;
+    const fp32 = decided.find((d) => d.precision === 'fp32');
+    if (fp32 !== undefined)
+      return {
+        precision: 'fp32',
+        reason: choice === 'auto' ? `${fp32.reason} (${fp32.id}; one precision per job)` : fp32.reason,
+      };
+    const warnings = decided.flatMap((d) => (d.warning === undefined ? [] : [`${d.id}: ${d.warning}`]));
+    return { precision: 'fp16', reason: first.reason, ...(warnings.length > 0 && { warning: warnings.join('; ') }) };
   }
 
   private runsOn(decision: { precision: RunsOn['precision']; reason: string }): RunsOn {
@@ -318,15 +369,18 @@ export class UpscaleService {
         DEFAULT_MODEL_ID,
         params.width === undefined && params.height === undefined ? params.scale : undefined,
       );
-      const model = findIn(models, choice.id);
+      const { model, others } = jobModels(models, params, choice.id);
+      const all = [model, ...others.before, ...others.after, ...(others.blend ? [others.blend.model] : [])];
+      const byId = new Map(all.map((m) => [m.id, m]));
       const precisionChoice = params.precision ?? UPSCALE_FIELDS.precision.default;
-      const decision = this.precisionFor(model, precisionChoice);
+      const decision = this.precisionForJob(all, precisionChoice);
+      const named = [...others.before, model, ...others.after].map((m) => m.id).join(' > ');
       log(
         'info',
-        `job ${jobId}: ${params.input} with ${model.id} (${choice.reason}) on ${this.provider} in ${decision.precision} (${decision.reason})`,
+        `job ${jobId}: ${params.input} with ${named} (${choice.reason}) on ${this.provider} in ${decision.precision} (${decision.reason})`,
       );
-      const load = async (): Promise<LoadedModel> => {
-        const acquired = await this.acquire(model, decision, precisionChoice);
+      const load = async (m: { readonly id: string }): Promise<LoadedModel> => {
+        const acquired = await this.acquire(findIn([...byId.values()], m.id), decision, precisionChoice);
         return { infer: sessionInference(acquired.session), runsOn: acquired.runsOn };
       };
       const result = await runPipeline(
@@ -338,11 +392,12 @@ export class UpscaleService {
           alpha: params.alpha ?? UPSCALE_FIELDS.alpha.default,
           overwrite: params.overwrite ?? UPSCALE_FIELDS.overwrite.default,
           params: { ...params },
-          modelReason: choice.reason,
+          modelReason: params.chain === undefined ? choice.reason : 'named in the request',
         },
         {
           jobId,
           model,
+          models: others,
           runsOn: this.runsOn(decision),
           load,
           signal,
@@ -380,7 +435,8 @@ export class UpscaleService {
 
   /** The releases `models/download` can fetch; clients show them without reading the file themselves. */
   catalogue(): ModelsCatalogueResult {
-    return { models: catalogueFromEnv().models };
+    const { families, models } = catalogueFromEnv();
+    return { families, models };
   }
 
   /** Downloads a catalogued release, checks its hash and imports it (models/download.ts). */

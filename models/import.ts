@@ -19,6 +19,7 @@ import { BUILTIN_MODELS } from './builtin';
 import { CONVERTER_VERSION, metadataPath, onnxPath, type ModelRecord, type RegisteredModel } from './registry';
 import { isValidModelId } from '../contract/catalogue';
 import { DaemonError, WRITE_FAILURES } from '../contract/errors';
+import { renameIntoPlace } from '../platform/rename';
 import { activationBytesPerPixel } from './onnx/activation-memory';
 import { activationWarnings } from './architectures/compact/activation';
 
@@ -136,7 +137,11 @@ async function convertStateDict(
   const detected = withActivation(detectArchitecture(sd, label), label, activation);
   const onnx = detected.module.build(sd, detected.config);
   // The graph is ours, but running it once catches a converter bug before the user's images do.
-  const probed = await probeModel(onnx, `${label} (converted as ${describeArch(detected.info)})`);
+  const probed = await probeModel(
+    onnx,
+    `${label} (converted as ${describeArch(detected.info)})`,
+    detected.info.traits?.channels,
+  );
   if (probed.scale !== detected.info.scale) {
     throw new Error(
       `${label}: the converted ${detected.module.label} model upscales by ${probed.scale} but the weights say ${detected.info.scale}; this is a converter bug, please report it`,
@@ -372,7 +377,7 @@ export async function writeFilesAtomically(
       // A file that was already there (a re-import over an older conversion) is replaced, not
       // new, so a later failure must not delete it.
       const replacing = await exists(f.path);
-      await fs.rename(f.temp, f.path);
+      await renameIntoPlace(f.temp, f.path);
       if (!replacing) placed.push(f.path);
     }
     for (const dir of new Set(files.map((f) => path.dirname(f.path)))) await syncDirectory(dir);

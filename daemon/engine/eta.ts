@@ -52,7 +52,7 @@ export class ThroughputMemory {
   }
 }
 
-/** A group of tiles of one size, still to run. */
+/** A group of model runs on tiles of one size (a tile under TTA is several), still to run. */
 export interface Work {
   readonly key: ThroughputKey;
   readonly tiles: number;
@@ -85,13 +85,13 @@ export class EtaTracker {
     this.last = this.now();
   }
 
-  /** One tile of group `index` finished: records its time and counts it off. */
-  tileDone(index: number): void {
+  /** `runs` model runs of group `index` finished together (one tile): records the time of each and counts them off. */
+  tileDone(index: number, runs = 1): void {
     const t = this.now();
     const group = this.left[index];
     if (group) {
-      this.memory.record(group.key, t - this.last);
-      group.tiles = Math.max(0, group.tiles - 1);
+      this.memory.record(group.key, (t - this.last) / runs);
+      group.tiles = Math.max(0, group.tiles - runs);
     }
     this.last = t;
   }

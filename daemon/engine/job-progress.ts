@@ -8,7 +8,7 @@ import { encodePreview } from '../image/encode';
 import { item } from '../image/checked';
 import type { PlanarImage, Raster } from '../image/types';
 import { EtaTracker, type ThroughputMemory, type Work } from './eta';
-import type { JobPlan, PassLayout, PipelineRequest } from './job-plan';
+import { layoutPlanes, type JobPlan, type PassLayout, type PipelineRequest } from './job-plan';
 import { resizeLanczos } from './lanczos';
 import type { PassHooks, PlaneKind } from './passes';
 import { quantisePlanes } from './quantise';
@@ -77,8 +77,9 @@ export class JobProgress {
   }
 
   private tileDone(p: number, done: number, tile: TileDone, plane: PlaneKind): void {
-    this.eta.tileDone(p);
-    const update = this.withEta({ ...this.passUpdate(p), done, tile: tile.rect });
+    const runs = this.plan.tta;
+    this.eta.tileDone(p, runs);
+    const update = this.withEta({ ...this.passUpdate(p), done: done * runs, tile: tile.rect });
     const { width } = this.plan.geometry.final;
     const { previewWidth, previewEvery = 1 } = this.preview;
     const scale = previewWidth ? Math.min(1, previewWidth / width) : 0;
@@ -100,7 +101,8 @@ export class JobProgress {
       stage: 'infer',
       pass: p + 1,
       passes: this.passes(),
-      total: layout.columns * layout.rows * this.plan.planes,
+      total: layout.columns * layout.rows * layoutPlanes(this.plan, layout) * this.plan.tta,
+      ...(this.plan.tta > 1 && { runsPerTile: this.plan.tta }),
       passWidth: layout.output.width,
       passHeight: layout.output.height,
     };
@@ -118,13 +120,13 @@ export class JobProgress {
   private work(): Work[] {
     return this.plan.layouts.map((l) => ({
       key: {
-        model: this.plan.model.id,
+        model: l.model.id,
         provider: this.runsOn.provider,
         precision: this.runsOn.precision,
         tileWidth: l.tensorWidth,
         tileHeight: l.tensorHeight,
       },
-      tiles: l.columns * l.rows * this.plan.planes,
+      tiles: l.columns * l.rows * layoutPlanes(this.plan, l) * this.plan.tta,
     }));
   }
 }

@@ -7,6 +7,7 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { DaemonError, throwIfCancelled } from '../../contract/errors';
 import type { RunsOn, UpscaleResult, UpscaleTimings } from '../../contract/protocol';
+import { endsInSeparator } from '../../contract/paths';
 import { decodeImage, readImageHeader, type ImageFileHeader } from '../image/decode';
 import type { DecodedImage, SourceInfo } from '../image/types';
 import type { TileInference } from './tiled-pass';
@@ -19,6 +20,7 @@ import {
   settleAlpha,
   withOutputFile,
   type JobLimits,
+  type JobModels,
   type JobPlan,
   type OutputPlace,
   type PipelineModel,
@@ -34,11 +36,14 @@ export interface LoadedModel {
 
 export interface PipelineContext {
   readonly jobId: string;
+  /** The main model: the one whose passes reach the target. */
   readonly model: PipelineModel;
+  /** The models run besides it (a chain's others, a blend); none by default. */
+  readonly models?: JobModels;
   /** The provider and the precision decided for the job; what loading returns is what ran. */
   readonly runsOn: RunsOn;
-  /** Loads (or finds resident) the model's session; called after the input checks pass. */
-  readonly load: () => Promise<LoadedModel>;
+  /** Loads (or finds resident) a model's session; called after the input checks pass, and as each pass starts. */
+  readonly load: (model: PipelineModel) => Promise<LoadedModel>;
   /** The request's: aborted when it is cancelled, and the job then stops before its next tile or stage. */
   readonly signal: AbortSignal;
   readonly progress: (update: ProgressUpdate) => void;
@@ -73,7 +78,7 @@ async function locateOutput(req: PipelineRequest): Promise<OutputPlace> {
   let name: string | undefined;
   if (req.output) {
     const isFolder =
-      req.output.endsWith(path.sep) ||
+      endsInSeparator(req.output) ||
       (await fs.stat(req.output).then(
         (s) => s.isDirectory(),
         () => false,
@@ -134,7 +139,7 @@ export async function runPipeline(req: PipelineRequest, ctx: PipelineContext): P
   const inputHash = req.sidecar && !req.dryRun ? sha256File(req.input) : null;
   inputHash?.catch(() => undefined);
   const header = await readImageHeader(req.input);
-  const planned = planJob(header, req, ctx.model, ctx.limits, await locateOutput(req));
+  const planned = planJob(header, req, ctx.model, ctx.limits, await locateOutput(req), ctx.models);
   const plan = withOutputFile(planned, await claimOutput(planned.output, req));
   if (req.dryRun) {
     const timings = { decodeMs: 0, inferMs: 0, encodeMs: 0, totalMs: now() - started };
@@ -164,13 +169,24 @@ async function runJob(
   progress.replan(plan);
 
   progress.started('load');
-  const { infer, runsOn } = await ctx.load();
-  progress.loaded(runsOn);
+  // What ran: the job's decision, unless a model's session came back at another precision
+  // (auto's fp16 version of it could not be made or loaded, so it ran fp32), which is then reported.
+  let runsOn = ctx.runsOn;
+  const load = async (model: PipelineModel): Promise<TileInference> => {
+    const loaded = await ctx.load(model);
+    if (loaded.runsOn.precision !== runsOn.precision) {
+      runsOn = loaded.runsOn;
+      progress.loaded(runsOn);
+    }
+    return loaded.infer;
+  };
+  const first = plan.layouts[0];
+  if (first) await load(first.model);
   throwIfCancelled(ctx.signal);
   const inferStart = now();
   let inferMs = 0;
   const hooks = progress.passHooks(() => (inferMs = now() - inferStart));
-  const raster = await runPasses(plan, planes, infer, ctx.signal, hooks);
+  const raster = await runPasses(plan, planes, load, ctx.signal, hooks);
   throwIfCancelled(ctx.signal);
 
   progress.finishing('encode');

@@ -4,6 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
+import { renameIntoPlace } from '../../platform/rename';
 import type { ProviderStatus } from '../../contract/protocol';
 import { EXECUTION_PROVIDERS, type ExecutionProvider } from '../../contract/vocabulary';
 
@@ -65,7 +66,7 @@ async function write(cacheDir: string, decisions: Record<string, RememberedDecis
   const tmp = `${file}.${randomUUID()}.tmp`;
   try {
     await fs.writeFile(tmp, `${JSON.stringify({ format: FORMAT, decisions }, null, 2)}\n`);
-    await fs.rename(tmp, file);
+    await renameIntoPlace(tmp, file);
   } finally {
     await fs.rm(tmp, { force: true });
   }

@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
+import { renameIntoPlace } from '../../platform/rename';
 import { FP16_TRANSFORM_VERSION, convertBytesToFloat16 } from './fp16';
 
 interface Stamp {
@@ -34,7 +35,7 @@ async function writeAtomically(file: string, data: Uint8Array | string): Promise
   const tmp = `${file}.${randomUUID()}.tmp`;
   try {
     await fs.writeFile(tmp, data);
-    await fs.rename(tmp, file);
+    await renameIntoPlace(tmp, file);
   } catch (e) {
     await fs.rm(tmp, { force: true });
     throw e;

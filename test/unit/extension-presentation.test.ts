@@ -1,11 +1,10 @@
 // The words and numbers the extension shows: progress, quick pick rows, status bar,
-// and the requests and launch it builds from settings.
+// and the requests it builds from settings.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import type { ModelInfo, ProgressParams } from '../../contract/protocol';
 import { DEFAULTS } from '../../extension/config';
-import { daemonLaunch } from '../../extension/daemon-launch';
 import { describeResult, upscaleParams } from '../../extension/job-params';
 import { formatBytes, modelRows, passesFor, scaleRows } from '../../extension/model-picks';
 import { batchFraction, progressMessage, ProgressMeter } from '../../extension/progress-text';
@@ -178,40 +177,5 @@ test('upscale params from settings: beside the source, into a folder, sizes, pre
       timings: { totalMs: 146_700 },
     }),
     /, 2 min 27 s on cpu\)$/,
-  );
-});
-
-test('daemon launch: Electron runs the script as Node; settings go to initialize', () => {
-  const host = {
-    extensionPath: '/ext',
-    execPath: '/vscode/code',
-    isElectron: true,
-    env: { PATH: '/bin' },
-    homedir: '/home/u',
-  };
-  const l = daemonLaunch(host, { ...DEFAULTS, modelsFolder: '~/models', executionProvider: 'cpu' });
-  assert.equal(l.command, '/vscode/code');
-  assert.deepEqual(l.args, [path.join('/ext', 'dist', 'upscale.js'), 'daemon']);
-  assert.equal(l.env.ELECTRON_RUN_AS_NODE, '1');
-  assert.equal(l.env.PATH, '/bin');
-  assert.deepEqual(l.initialize, {
-    clientName: 'vscode-upscale',
-    provider: 'cpu',
-    maxOutputPixels: DEFAULTS.maxOutputPixels,
-    modelsFolder: path.join('/home/u', 'models'),
-  });
-  const node = daemonLaunch(
-    { ...host, isElectron: false, env: { ELECTRON_RUN_AS_NODE: '1' }, bundledModelsDir: '/ext/dist/models' },
-    DEFAULTS,
-  );
-  assert.equal(node.env.ELECTRON_RUN_AS_NODE, undefined);
-  assert.equal(node.env.UPSCALE_BUILTIN_DIR, '/ext/dist/models');
-  assert.equal(node.env.UPSCALE_CACHE_DIR, '/ext/dist');
-  assert.equal(node.initialize.modelsFolder, undefined);
-  // A cache the user set is kept.
-  assert.equal(
-    daemonLaunch({ ...host, env: { UPSCALE_CACHE_DIR: '/c' }, bundledModelsDir: '/ext/dist/models' }, DEFAULTS).env
-      .UPSCALE_CACHE_DIR,
-    '/c',
   );
 });
