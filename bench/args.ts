@@ -13,6 +13,7 @@ export const BENCH_SECTIONS = [
   'quality',
   'border',
   'arch',
+  'busy',
   'precision',
 ] as const;
 
@@ -21,7 +22,7 @@ export interface BenchOptions {
   readonly quick: boolean;
   readonly provider: ExecutionProviderChoice;
   readonly outDir: string;
-  /** Sections to run (all when empty): speed, sweep, memory, lifecycle, quality, border, arch, precision (GPU providers only). */
+  /** Sections to run (all when empty): speed, sweep, memory, lifecycle, quality, border, arch, busy, precision (GPU providers only). */
   readonly only: readonly string[];
 }
 

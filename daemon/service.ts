@@ -285,6 +285,7 @@ export class UpscaleService {
     model: RegisteredModel,
     decision: { precision: RunsOn['precision']; reason: string },
     choice: PrecisionChoice,
+    threads?: number,
   ): Promise<Acquired & { readonly runsOn: RunsOn }> {
     if (decision.precision === 'fp16') {
       try {
@@ -295,6 +296,7 @@ export class UpscaleService {
         const acquired = await this.sessions.acquire(
           { id: model.id, path: derived.path, sizeBytes: size, precision: 'fp16' },
           this.provider,
+          threads,
         );
         return { ...acquired, runsOn: this.runsOn(decision) };
       } catch (e) {
@@ -310,6 +312,7 @@ export class UpscaleService {
       const acquired = await this.sessions.acquire(
         { id: model.id, path: model.onnxPath, sizeBytes: model.sizeBytes, precision: 'fp32' },
         this.provider,
+        threads,
       );
       return { ...acquired, runsOn: this.runsOn(decision) };
     } catch (e) {
@@ -380,7 +383,12 @@ export class UpscaleService {
         `job ${jobId}: ${params.input} with ${named} (${choice.reason}) on ${this.provider} in ${decision.precision} (${decision.reason})`,
       );
       const load = async (m: { readonly id: string }): Promise<LoadedModel> => {
-        const acquired = await this.acquire(findIn([...byId.values()], m.id), decision, precisionChoice);
+        const acquired = await this.acquire(
+          findIn([...byId.values()], m.id),
+          decision,
+          precisionChoice,
+          params.threads,
+        );
         return { infer: sessionInference(acquired.session), runsOn: acquired.runsOn };
       };
       const result = await runPipeline(

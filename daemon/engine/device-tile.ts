@@ -1,7 +1,6 @@
-// The automatic tile's limit from the device a GPU provider runs on: each tensor a tile
-// makes must fit in what the device binds at once. A separate input to the tile-size
-// policy (tile-size.ts): a job on the CPU has no device limit and is planned as before.
-import { MIN_AUTO_CORE } from './tile-size';
+// The device a GPU provider runs on bounds the automatic tile beside the memory budget:
+// each tensor a tile makes must fit in what the device binds at once. A separate input to
+// the tile-size policy (tile-size.ts): a job on the CPU has no device limit. Pure.
 
 /** What one tensor may take on the provider's device. */
 export interface DeviceTensorLimit {
@@ -12,19 +11,11 @@ export interface DeviceTensorLimit {
 }
 
 /**
- * The automatic tile's core limit (input pixels a tile decides per side) on `device`, for a
- * model whose live fp32 activations peak at `bytesPerPixel` per input pixel, or null when
- * nothing is known to limit it. The graph's largest single tensor is what must fit; the
- * peak of the live set is never smaller than it, so the bound can make tiles smaller than
- * necessary, never too large. The `context` on each side is part of the tensor.
+ * Whether a `width`×`height` tile (as the model sees it, context included) keeps within
+ * `device`, for a model whose live fp32 activations peak at `bytesPerPixel` per pixel. The
+ * graph's largest single tensor is what must fit; the peak of the live set is never
+ * smaller than it, so the test can turn down a tile that would fit, never pass one too large.
  */
-export function deviceMaxCore(
-  bytesPerPixel: number | null | undefined,
-  device: DeviceTensorLimit | undefined,
-  context: number,
-): number | null {
-  if (!device || !bytesPerPixel) return null;
-  const perPixel = (bytesPerPixel * device.bytesPerValue) / 4;
-  const side = Math.floor(Math.sqrt(device.maxTensorBytes / perPixel));
-  return Math.max(MIN_AUTO_CORE, side - 2 * context);
+export function fitsDevice(width: number, height: number, bytesPerPixel: number, device: DeviceTensorLimit): boolean {
+  return (width * height * bytesPerPixel * device.bytesPerValue) / 4 <= device.maxTensorBytes;
 }

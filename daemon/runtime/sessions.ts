@@ -1,8 +1,9 @@
 // Resident ONNX sessions: loaded once, kept between jobs, evicted least recently used when
 // the estimated memory of all resident sessions exceeds the budget. One model can be
-// resident once per provider and precision (its fp16 file is a session of its own).
+// resident once per provider and precision (its fp16 file is a session of its own), with
+// the intra-op threads of the job that last loaded it.
 import * as ort from 'onnxruntime-node';
-import { sessionOptions } from './session-options';
+import { intraOpThreads, sessionOptions } from './session-options';
 import type { ExecutionProvider, Precision } from '../../contract/vocabulary';
 
 /** Resident memory per byte of ONNX weights (weights plus prepacked copies and arenas). */
@@ -19,6 +20,8 @@ export interface SessionSource {
 export interface Resident {
   readonly id: string;
   readonly session: ort.InferenceSession;
+  /** Its intra-op threads: a job asking for another count gets the model loaded again with it. */
+  readonly threads: number;
   readonly estimatedBytes: number;
   lastUsed: number;
 }
@@ -39,24 +42,29 @@ export class SessionCache {
 
   constructor(
     private readonly budgetBytes: number,
-    private readonly create: (path: string, provider: ExecutionProvider) => Promise<ort.InferenceSession> = (
-      path,
-      provider,
-    ) => ort.InferenceSession.create(path, sessionOptions(provider)),
+    private readonly create: (
+      path: string,
+      provider: ExecutionProvider,
+      threads: number,
+    ) => Promise<ort.InferenceSession> = (path, provider, threads) =>
+      ort.InferenceSession.create(path, sessionOptions(provider, { threads })),
   ) {}
 
-  async acquire(source: SessionSource, provider: ExecutionProvider): Promise<Acquired> {
+  /** The model's session on `provider` with `requestedThreads` intra-op threads (0 or none: every core). */
+  async acquire(source: SessionSource, provider: ExecutionProvider, requestedThreads?: number): Promise<Acquired> {
     const start = performance.now();
+    const threads = intraOpThreads(requestedThreads);
     const key = keyOf(source.id, provider, source.precision);
     const existing = this.resident.get(key);
-    if (existing) {
+    if (existing && existing.threads === threads) {
       existing.lastUsed = ++this.clock;
       return { session: existing.session, loadMs: performance.now() - start, cached: true };
     }
+    if (existing) await this.release(key);
     const estimatedBytes = source.sizeBytes * MEMORY_PER_WEIGHT_BYTE;
     await this.evictFor(estimatedBytes);
-    const session = await this.create(source.path, provider);
-    this.resident.set(key, { id: source.id, session, estimatedBytes, lastUsed: ++this.clock });
+    const session = await this.create(source.path, provider, threads);
+    this.resident.set(key, { id: source.id, session, threads, estimatedBytes, lastUsed: ++this.clock });
     return { session, loadMs: performance.now() - start, cached: false };
   }
 

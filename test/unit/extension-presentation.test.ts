@@ -128,6 +128,9 @@ test('upscale params from settings: beside the source, into a folder, sizes, pre
     alpha: 'model',
     precision: 'auto',
     overwrite: false,
+    // Every core, and a third of the machine's memory: the daemon's own defaults, copied as set.
+    threads: 0,
+    memoryBudget: 0,
   });
   const b = upscaleParams(
     '/img/p.png',
