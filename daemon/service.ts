@@ -383,13 +383,9 @@ export class UpscaleService {
         `job ${jobId}: ${params.input} with ${named} (${choice.reason}) on ${this.provider} in ${decision.precision} (${decision.reason})`,
       );
       const load = async (m: { readonly id: string }): Promise<LoadedModel> => {
-        const acquired = await this.acquire(
-          findIn([...byId.values()], m.id),
-          decision,
-          precisionChoice,
-          params.threads,
-        );
-        return { infer: sessionInference(acquired.session), runsOn: acquired.runsOn };
+        const registered = findIn([...byId.values()], m.id);
+        const acquired = await this.acquire(registered, decision, precisionChoice, params.threads);
+        return { infer: sessionInference(acquired.session, registered.io), runsOn: acquired.runsOn };
       };
       const result = await runPipeline(
         {
