@@ -40,14 +40,9 @@ export function daemonLaunch(host: HostFacts, settings: UpscaleSettings): Daemon
   // Electron runs a script as plain Node only with this set; without it, it opens a window.
   if (host.isElectron) env.ELECTRON_RUN_AS_NODE = '1';
   else delete env.ELECTRON_RUN_AS_NODE;
-  if (host.bundledModelsDir !== undefined) {
-    // The .vsix carries the default model in dist/models. UPSCALE_BUILTIN_DIR names it;
-    // a daemon that does not read that variable yet finds it as <UPSCALE_CACHE_DIR>/models.
-    env.UPSCALE_BUILTIN_DIR = host.bundledModelsDir;
-    if (env.UPSCALE_CACHE_DIR === undefined && path.basename(host.bundledModelsDir) === 'models') {
-      env.UPSCALE_CACHE_DIR = path.dirname(host.bundledModelsDir);
-    }
-  }
+  // The .vsix carries the default model in dist/models. The daemon's cache (its measured
+  // rates) stays in the user's cache folder, which outlives the extension's updates.
+  if (host.bundledModelsDir !== undefined) env.UPSCALE_BUILTIN_DIR = host.bundledModelsDir;
   // modelsFolder and executionProvider are machine-scoped and listed in
   // capabilities.untrustedWorkspaces.restrictedConfigurations, so VS Code never hands us a
   // workspace's value for them: what arrives here is the user's own.

@@ -65,6 +65,10 @@ export interface PipelineModel {
   readonly onnxPath?: string;
   /** Peak activation bytes per input pixel, when known: heavy models get smaller automatic tiles. */
   readonly activationBytesPerPixel?: number | null;
+  /** Multiply-accumulates per input pixel, when known: a model never run still gets a time estimate. */
+  readonly macsPerPixel?: number | null;
+  /** The ONNX file's size: loading it takes time in proportion. */
+  readonly sizeBytes?: number;
 }
 
 /** Pixel limits, and the machine's memory (for the automatic tile size). */

@@ -204,7 +204,8 @@ test('daemon launch: Electron runs the script as Node; settings go to initialize
   );
   assert.equal(node.env.ELECTRON_RUN_AS_NODE, undefined);
   assert.equal(node.env.UPSCALE_BUILTIN_DIR, '/ext/dist/models');
-  assert.equal(node.env.UPSCALE_CACHE_DIR, '/ext/dist');
+  // The cache (measured rates) stays the user's, not the extension's folder.
+  assert.equal(node.env.UPSCALE_CACHE_DIR, undefined);
   assert.equal(node.initialize.modelsFolder, undefined);
   // A cache the user set is kept.
   assert.equal(
