@@ -25,7 +25,7 @@ import type { InitializeParams, ModelsDownloadParams, ModelsImportParams } from 
 import type { ExecutionProvider } from '../contract/vocabulary';
 import { JobQueue } from './jobs';
 import { TemporaryFiles } from './temp-files';
-import { selectProvider } from './runtime/providers';
+import { providerSummary, selectProvider } from './runtime/providers';
 import { SessionCache } from './runtime/sessions';
 import { sessionInference } from './runtime/inference';
 import { measureSpeed } from './runtime/calibration';
@@ -95,7 +95,9 @@ export class UpscaleService {
   }
 
   async initialize(params: InitializeParams): Promise<InitializeResult> {
-    const selection = await selectProvider(params.provider ?? 'auto');
+    const choice = params.provider ?? 'auto';
+    const selection = await selectProvider(choice);
+    for (const line of providerSummary(selection, choice)) log(line.level, line.message);
     this.provider = selection.active;
     this.providers = selection.statuses;
     if (params.modelsFolder) this.userDir = params.modelsFolder;
@@ -104,7 +106,7 @@ export class UpscaleService {
     this.initialized = true;
     const scan = await scanModels(this.builtinDir, this.userDir);
     for (const problem of scan.problems) log('warn', `model skipped: ${problem}`);
-    log('info', `provider ${this.provider}; ${scan.models.length} model(s); models folder ${this.userDir}`);
+    log('info', `${scan.models.length} model(s); models folder ${this.userDir}`);
     return {
       version: DAEMON_VERSION,
       protocolVersion: PROTOCOL_VERSION,

@@ -17,6 +17,8 @@ export interface HostFacts {
   readonly homedir: string;
   /** dist/models when the packaged extension carries the default model, else undefined. */
   readonly bundledModelsDir?: string;
+  /** A private folder (mode 0700) to stand for XDG_RUNTIME_DIR when the editor's environment has no usable one. */
+  readonly runtimeDir?: string;
 }
 
 export interface DaemonLaunch {
@@ -43,6 +45,10 @@ export function daemonLaunch(host: HostFacts, settings: UpscaleSettings): Daemon
   // The .vsix carries the default model in dist/models. The daemon's cache (its measured
   // rates) stays in the user's cache folder, which outlives the extension's updates.
   if (host.bundledModelsDir !== undefined) env.UPSCALE_BUILTIN_DIR = host.bundledModelsDir;
+  // Without it, the graphics libraries that probing a GPU loads (Mesa, through Dawn) print
+  // "XDG_RUNTIME_DIR is invalid or not set" at every start: code-server and some remote
+  // hosts start the editor without a login session.
+  if (host.runtimeDir !== undefined) env.XDG_RUNTIME_DIR = host.runtimeDir;
   // modelsFolder and executionProvider are machine-scoped and listed in
   // capabilities.untrustedWorkspaces.restrictedConfigurations, so VS Code never hands us a
   // workspace's value for them: what arrives here is the user's own.

@@ -2,6 +2,11 @@
 // one `auto` picks, and why the others were passed over. Availability is decided by
 // actually creating a one-layer session on the provider, since a listed backend can still
 // lack its driver (no GPU adapter, CUDA libraries not installed).
+//
+// Probing is quiet unless an accelerator was asked for: a missing CUDA library or Vulkan
+// loader is the normal state of most machines, and onnxruntime (with Dawn, which reports
+// through it) would print each as a red error on stderr at every start. The reasons come
+// back in the statuses instead, and the log gets one line (providerSummary).
 import * as os from 'node:os';
 import * as ort from 'onnxruntime-node';
 import { GraphBuilder, attr } from '../../models/onnx/graph';
@@ -44,10 +49,14 @@ function firstLine(e: unknown): string {
   return (e instanceof Error ? e.message : String(e)).split('\n')[0]?.slice(0, 200) ?? 'unknown error';
 }
 
+/** Why a provider that this platform's build lacks is not available. */
+function notInBuild(provider: ExecutionProvider): string {
+  return `this platform's onnxruntime-node build has no ${provider} provider`;
+}
+
 async function probe(provider: ExecutionProvider, model: Uint8Array): Promise<ProviderStatus> {
   const listed = ort.listSupportedBackends().some((b) => b.name === ORT_NAME[provider]);
-  if (!listed)
-    return { provider, available: false, reason: `this platform's onnxruntime-node build has no ${provider} provider` };
+  if (!listed) return { provider, available: false, reason: notInBuild(provider) };
   try {
     const session = await ort.InferenceSession.create(model, sessionOptions(provider));
     await session.run({ input: new ort.Tensor('float32', new Float32Array(3 * 8 * 8), [1, 3, 8, 8]) });
@@ -64,8 +73,18 @@ export interface ProviderSelection {
   readonly statuses: readonly ProviderStatus[];
 }
 
+/**
+ * onnxruntime's own log threshold, for the process: it is read once, when the first session
+ * is made. With `auto` or the CPU only fatal errors print; with an accelerator asked for,
+ * its warnings too, since they say why it does not run.
+ */
+export function runtimeLogLevel(choice: ExecutionProviderChoice): 'fatal' | 'warning' {
+  return choice === 'auto' || choice === 'cpu' ? 'fatal' : 'warning';
+}
+
 /** Probes the providers and picks the active one for `choice`. */
 export async function selectProvider(choice: ExecutionProviderChoice): Promise<ProviderSelection> {
+  ort.env.logLevel = runtimeLogLevel(choice);
   const model = probeModel();
   const statuses: ProviderStatus[] = [];
   for (const p of AUTO_ORDER) statuses.push(await probe(p, model));
@@ -84,4 +103,39 @@ export async function selectProvider(choice: ExecutionProviderChoice): Promise<P
     };
   });
   return { active, statuses: marked };
+}
+
+/** A log line: its level and text. */
+export interface ProviderLogLine {
+  readonly level: 'warn' | 'info' | 'debug';
+  readonly message: string;
+}
+
+/**
+ * What probing found, for the log: one info line saying which provider runs and which
+ * others exist; each one passed over with its reason at debug level, except an accelerator
+ * that was asked for and does not run, which is a warning.
+ */
+export function providerSummary(selection: ProviderSelection, choice: ExecutionProviderChoice): ProviderLogLine[] {
+  const { active, statuses } = selection;
+  const notBuilt = (s: ProviderStatus) => s.reason === notInBuild(s.provider);
+  const names = (keep: (s: ProviderStatus) => boolean) =>
+    statuses
+      .filter((s) => s.provider !== active && keep(s))
+      .map((s) => s.provider)
+      .join(', ');
+  const parts = [`${active} runs`];
+  const idle = names((s) => s.available);
+  const unusable = names((s) => !s.available && !notBuilt(s));
+  const absent = names(notBuilt);
+  if (idle !== '') parts.push(`also available: ${idle}`);
+  if (unusable !== '') parts.push(`not usable here: ${unusable}`);
+  if (absent !== '') parts.push(`not in this build: ${absent}`);
+  const lines: ProviderLogLine[] = [{ level: 'info', message: `providers: ${parts.join('; ')}` }];
+  for (const s of statuses) {
+    if (s.provider === active || s.reason === undefined) continue;
+    const asked = s.provider === choice;
+    lines.push({ level: asked ? 'warn' : 'debug', message: `${asked ? 'asked for ' : ''}${s.provider}: ${s.reason}` });
+  }
+  return lines;
 }

@@ -155,6 +155,29 @@ async function panelLayout(view: FrameLocator): Promise<{ width: number; pathWid
   return view.locator('body').evaluate(layoutProblems);
 }
 
+/** Every file under `dir` named `name`. */
+function filesNamed(dir: string, name: string): string[] {
+  const found: string[] = [];
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true, recursive: true }))
+    if (entry.isFile() && entry.name === name) found.push(path.join(entry.parentPath, entry.name));
+  return found;
+}
+
+/** The Upscale output channel as VS Code writes it to its log folder: "<time> [level] message" lines. */
+async function upscaleLog(env: Env, expect: RegExp): Promise<string[]> {
+  return until(
+    `the Upscale log to say ${expect}`,
+    async () => {
+      for (const file of filesNamed(env.tmp, 'Upscale.log')) {
+        const lines = fs.readFileSync(file, 'utf8').split('\n');
+        if (lines.some((l) => expect.test(l))) return lines;
+      }
+      return undefined;
+    },
+    20_000,
+  );
+}
+
 async function startDaemonPid(env: Env): Promise<number> {
   return until('the daemon process', async () => daemonPids(env.dirs.extensionsDir)[0], 60_000);
 }
@@ -203,8 +226,18 @@ const scenarios: Scenario[] = [
         host !== undefined && /extensionHost|bootstrap-fork|node/.test(commandLine(host)),
         `the daemon's parent is ${commandLine(host ?? 0)}`,
       );
+      // A healthy start logs nothing alarming: no error line, no terminal codes, the
+      // providers in one line (onnxruntime's and Dawn's probing chatter is at debug level).
+      const lines = await upscaleLog(env, /\[info\] providers: /);
+      const errors = lines.filter((l) => /\[error\]/.test(l));
+      assert(errors.length === 0, `error lines in the Upscale log: ${errors.join(' / ')}`);
+      const raw = lines.filter((l) => l.includes('\u001b'));
+      assert(raw.length === 0, `escape codes in the Upscale log: ${JSON.stringify(raw)}`);
+      const chatter = lines.filter((l) => /providers_shared|Vulkan|XDG_RUNTIME_DIR/.test(l));
+      assert(chatter.length === 0, `probing chatter above debug level: ${chatter.join(' / ')}`);
+      const providers = lines.find((l) => /\[info\] providers: /.test(l))?.replace(/^.*\[info\] /, '');
       await shot(env, '01-explorer-upscale.png');
-      return `menu: ${seen}; preview ${panelWidth} px wide, shows 256 px; ${path.basename(output)} 256×192, ${pixels}; buttons: ${toast.buttons.join(', ')}; status "${status}"`;
+      return `menu: ${seen}; preview ${panelWidth} px wide, shows 256 px; ${path.basename(output)} 256×192, ${pixels}; buttons: ${toast.buttons.join(', ')}; status "${status}"; log: ${lines.filter((l) => l.trim() !== '').length} lines, none at error level, "${providers}"`;
     },
   },
   {

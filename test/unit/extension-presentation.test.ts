@@ -207,10 +207,15 @@ test('daemon launch: Electron runs the script as Node; settings go to initialize
   // The cache (measured rates) stays the user's, not the extension's folder.
   assert.equal(node.env.UPSCALE_CACHE_DIR, undefined);
   assert.equal(node.initialize.modelsFolder, undefined);
+  assert.equal(node.env.XDG_RUNTIME_DIR, undefined, 'no folder given: the environment as it is');
   // A cache the user set is kept.
   assert.equal(
     daemonLaunch({ ...host, env: { UPSCALE_CACHE_DIR: '/c' }, bundledModelsDir: '/ext/dist/models' }, DEFAULTS).env
       .UPSCALE_CACHE_DIR,
     '/c',
+  );
+  assert.equal(
+    daemonLaunch({ ...host, env: {}, runtimeDir: '/tmp/upscale-runtime-1000' }, DEFAULTS).env.XDG_RUNTIME_DIR,
+    '/tmp/upscale-runtime-1000',
   );
 });
