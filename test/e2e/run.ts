@@ -661,8 +661,9 @@ const scenarios: Scenario[] = [
     id: '11',
     name: 'time left in a one-tile job',
     run: async (env) => {
-      // realesrgan-x4plus on 128×128: one tile of several seconds. The daemon has not run this
-      // model since it restarted (scenario 06), so the first job is a first job.
+      // realesrgan-x4plus on 128×128: one tile of several seconds, and a model this user has
+      // never run (the cache folder is new): its first job is estimated from the model's
+      // multiply-accumulates and the CPU's speed, timed once; the second from its own rate.
       const input = ws(env, 's11-once.png');
       const job = async () => {
         await env.wb.explorerContext('s11-once.png', 'Upscale Image With…');
@@ -693,9 +694,11 @@ const scenarios: Scenario[] = [
       const first = await job();
       const second = await job();
       await shot(env, '11-time-left.png');
+      assert(first.toast !== '', 'the notification never showed the time left during the first one-tile job');
+      assert(first.panel !== '', 'the panel never showed the time left during the first one-tile job');
       assert(second.toast !== '', 'the notification never showed the time left during the second one-tile job');
       assert(second.panel !== '', 'the panel never showed the time left during the second one-tile job');
-      return `first job (no remembered rate): panel "${first.panel || 'no estimate'}", notification "${first.toast || 'no estimate'}"; second: panel "${second.panel}", notification "${second.toast}"`;
+      return `first job: panel "${first.panel}", notification "${first.toast}"; second: panel "${second.panel}", notification "${second.toast}"`;
     },
   },
   {
@@ -863,6 +866,8 @@ async function main(): Promise<number> {
     env: {
       XDG_DATA_HOME: path.join(tmp, 'xdg-data'),
       XDG_CONFIG_HOME: path.join(tmp, 'xdg-config'),
+      // A new user's cache: no rates measured (the daemon's time estimates start from none).
+      XDG_CACHE_HOME: path.join(tmp, 'xdg-cache'),
       UPSCALE_MODELS_DIR: path.join(tmp, 'unused-models-dir'),
     },
   };
