@@ -72,6 +72,8 @@ export interface CatalogueEntry {
 
 export interface Catalogue {
   readonly version: 1;
+  /** Each family's id and the label clients show for it, in the order they list families. */
+  readonly families: Readonly<Record<string, string>>;
   readonly models: readonly CatalogueEntry[];
 }
 
@@ -225,17 +227,36 @@ export function parseCatalogue(value: unknown, options: ParseOptions = {}): Cata
   const problems: string[] = [];
   if (doc.version !== 1) problems.push(`"version" must be 1, found ${JSON.stringify(doc.version)}`);
   if (!Array.isArray(doc.models)) throw new CatalogueError([...problems, '"models" must be an array']);
+  const families = familiesOf(doc.families, problems);
   const seen = new Set<string>();
   doc.models.forEach((m: unknown, i: number) => {
     problems.push(...entryProblems(m, `models[${i}]`, options));
-    const id = (m as { id?: unknown } | null)?.id;
+    const { id, family } = (m ?? {}) as { id?: unknown; family?: unknown };
     if (typeof id === 'string') {
       if (seen.has(id)) problems.push(`models[${i}]: duplicate id '${id}'`);
       seen.add(id);
     }
+    if (typeof family === 'string' && families !== undefined && !(family in families))
+      problems.push(
+        `models[${i}]: "family" '${family}' is not one of the catalogue's "families" (${Object.keys(families).join(', ')})`,
+      );
   });
-  if (problems.length > 0) throw new CatalogueError(problems);
-  return { version: 1, models: doc.models as CatalogueEntry[] };
+  if (problems.length > 0 || families === undefined) throw new CatalogueError(problems);
+  return { version: 1, families, models: doc.models as CatalogueEntry[] };
+}
+
+/** "families": an object of family id → non-empty label; undefined (with the problem recorded) otherwise. */
+function familiesOf(value: unknown, problems: string[]): Record<string, string> | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    problems.push('"families" must be an object of family id to label');
+    return undefined;
+  }
+  const families: Record<string, string> = {};
+  for (const [id, label] of Object.entries(value)) {
+    if (typeof label !== 'string' || label.trim() === '') problems.push(`"families.${id}" must be a non-empty label`);
+    else families[id] = label;
+  }
+  return families;
 }
 
 /** The entry with this id; an error naming the known ids otherwise. Pure. */

@@ -115,6 +115,8 @@ export interface PlannedPass {
   readonly rows: number;
   /** Tiles in this pass, alpha-plane tiles included. */
   readonly tiles: number;
+  /** Model runs in this pass: its tiles times the TTA level. */
+  readonly runs: number;
 }
 
 /** What an upscale will do (returned with `dryRun`, and recorded in the sidecar). */
@@ -124,6 +126,8 @@ export interface UpscalePlan {
   readonly model: string;
   /** Why this model: named by the request, or chosen (see README, "Which model"). */
   readonly modelReason: string;
+  /** Test-time augmentation: the model runs on each tile under this many flips and rotations (1: once). */
+  readonly tta: number;
   readonly passes: readonly PlannedPass[];
   /** Lanczos-3 after the passes, or null when the last pass is already the exact size. */
   readonly finalResize: {
@@ -203,6 +207,8 @@ export interface ModelsDownloadResult {
 
 /** The official releases `models/download` can fetch (models/catalogue.json, or $UPSCALE_CATALOGUE). */
 export interface ModelsCatalogueResult {
+  /** Family id → the label to show, in listing order. */
+  readonly families: Readonly<Record<string, string>>;
   readonly models: readonly CatalogueEntry[];
 }
 
@@ -222,9 +228,11 @@ export interface ProgressParams {
   /** 1-based pass number and the planned number of passes. */
   readonly pass: number;
   readonly passes: number;
-  /** Tiles finished and total in this pass. */
+  /** Model runs finished and total in this pass: its tiles, each run `runsPerTile` times. */
   readonly done: number;
   readonly total: number;
+  /** With TTA: the runs each tile takes (absent for one). */
+  readonly runsPerTile?: number;
   /** The finished tile's rectangle in this pass's output pixels. */
   readonly tile?: Rect;
   /** Size of this pass's output. */

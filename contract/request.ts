@@ -8,12 +8,14 @@ import { DEFAULT_TEMPLATE } from './naming';
 import { DEFAULT_OVERLAP, MAX_OVERLAP, MAX_SCALE, MAX_SIDE, MAX_TILE, MIN_TILE } from './limits';
 import { parseFields, present, type FieldSpec, type FieldValues } from './validate';
 import { DaemonError } from './errors';
-import { ALPHA_MODES, FITS, OUTPUT_FORMATS, PADDINGS, type Target } from './vocabulary';
+import { ALPHA_MODES, FITS, OUTPUT_FORMATS, PADDINGS, TTA_LEVELS, type Target } from './vocabulary';
 
 /** How the command line takes a field: its flags, and the name of its value in the usage (none for a switch). */
 export interface CliSpec {
   readonly flags: readonly string[];
   readonly value?: string;
+  /** The value of the flag given alone (the word after it is not a number): `--tta` is `--tta 8`. */
+  readonly bare?: number;
 }
 
 /**
@@ -80,6 +82,7 @@ export function parseBackground(text: string): Rgba | null {
 }
 
 export const BACKGROUND_EXPECTED = '#rrggbb, #rgb or transparent';
+const TTA_EXPECTED = TTA_LEVELS.join(', ').replace(/, (?=[^,]*$)/, ' or ');
 
 /**
  * The tile size setting as text: `auto`, 0, or MIN_TILE … MAX_TILE (32 … 8192), digit by
@@ -136,6 +139,14 @@ export const UPSCALE_FIELDS = {
       markdownDescription:
         'Model used by **Upscale Image** (a model id from **Upscale: Show Models**). Empty: the built-in default, `realesr-general-x4v3`.',
     },
+  },
+  tta: {
+    kind: { type: 'number', min: 2, max: 8, integer: true },
+    check: (v) => (typeof v === 'number' && TTA_LEVELS.some((l) => l === v) ? null : TTA_EXPECTED),
+    valuesText: TTA_EXPECTED,
+    doc: 'Test-time augmentation: the model runs on the image flipped and rotated (2: and mirrored; 4: also upside down and turned half; 8: every flip and quarter turn), each result turned back, and the results averaged; costs that many runs.',
+    defaultText: 'one run',
+    cli: { flags: ['--tta'], value: '[2|4|8]', bare: 8 },
   },
   scale: {
     kind: { type: 'number', min: 0, max: MAX_SCALE, exclusiveMin: true },

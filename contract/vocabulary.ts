@@ -23,6 +23,10 @@ export const PADDINGS = ['none', 'reflect', 'wrap'] as const;
 export type Padding = (typeof PADDINGS)[number];
 export const DEFAULT_PADDING: Padding = 'none';
 
+/** Test-time augmentation: how many of the image's flips and rotations the model runs on (1: none). */
+export const TTA_LEVELS = [2, 4, 8] as const;
+export type TtaLevel = 1 | (typeof TTA_LEVELS)[number];
+
 /** SRVGGNetCompact's activations (upstream act_type); LeakyReLU's slope is 0.1, as upstream's. */
 export const ACTIVATIONS = ['relu', 'leakyrelu', 'prelu'] as const;
 export type Activation = (typeof ACTIVATIONS)[number];

@@ -13,6 +13,7 @@ import {
   type UpscaleParams,
 } from '../contract/request';
 import { expected, inRange, type Kind } from '../contract/validate';
+import { asFolder, endsInSeparator } from '../contract/paths';
 import {
   ACTIVATIONS,
   EXECUTION_PROVIDERS,
@@ -101,7 +102,7 @@ ${optionLine('--json', 'Print one JSON object per result.')}
 /** `-o` as an absolute path; a trailing separator stays, since it is what says "a folder" (daemon/engine/pipeline.ts). */
 function outputArg(cwd: string, value: string): string {
   const resolved = path.resolve(cwd, value);
-  return /[/\\]$/.test(value) && !resolved.endsWith(path.sep) ? resolved + path.sep : resolved;
+  return endsInSeparator(value) ? asFolder(resolved) : resolved;
 }
 
 function refuse(option: string, value: string | undefined, expectation: string | null): never {
@@ -121,11 +122,22 @@ function choice<T extends string>(option: string, value: string | undefined, all
   return found;
 }
 
-/** An option's value from the words after it, checked as the daemon checks the field; `next` takes the word. */
-function optionValue(option: string, spec: RequestField, next: () => string | undefined, cwd: string): unknown {
+/**
+ * An option's value from the words after it, checked as the daemon checks the field; `peek`
+ * reads the next word and `next` takes it. A flag with a bare value takes the next word only
+ * when it is a number.
+ */
+function optionValue(
+  option: string,
+  spec: RequestField,
+  words: { readonly peek: () => string | undefined; readonly next: () => string | undefined },
+  cwd: string,
+): unknown {
   const kind = spec.kind;
   if (kind.type === 'boolean') return true;
-  const raw = next();
+  const bare = spec.cli?.bare;
+  if (bare !== undefined && !/^[+-]?\d/.test(words.peek() ?? '')) return bare;
+  const raw = words.next();
   let value: unknown;
   switch (kind.type) {
     case 'number':
@@ -203,7 +215,8 @@ export function parseCliArgs(argv: readonly string[], cwd: string): CliCommand {
     const arg = argv[i];
     if (arg === undefined) break;
     const option = BY_FLAG.get(arg);
-    if (option) options[option.field] = optionValue(arg, option.spec, () => argv[++i], cwd);
+    const words = { peek: () => argv[i + 1], next: () => argv[++i] };
+    if (option) options[option.field] = optionValue(arg, option.spec, words, cwd);
     else if (arg === '--provider') provider = choice(arg, argv[++i], EXECUTION_PROVIDERS);
     else if (arg === '--json') json = true;
     else if (arg.startsWith('-') && arg !== '-') throw new UsageError(`unknown option '${arg}'\n${USAGE}`);

@@ -8,6 +8,7 @@ import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { cacheRoot } from '../models/paths';
+import { renameIntoPlace } from '../platform/rename';
 import { ThroughputMemory, type RatesData } from './engine/eta';
 
 const FORMAT = 1;
@@ -65,7 +66,7 @@ export async function writeRates(file: string, memory: ThroughputMemory, machine
   const temporary = `${file}.${randomUUID()}.tmp`;
   try {
     await fs.writeFile(temporary, `${JSON.stringify(content, null, 1)}\n`);
-    await fs.rename(temporary, file);
+    await renameIntoPlace(temporary, file);
   } finally {
     await fs.rm(temporary, { force: true });
   }

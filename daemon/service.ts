@@ -315,7 +315,8 @@ export class UpscaleService {
 
   /** The releases `models/download` can fetch; clients show them without reading the file themselves. */
   catalogue(): ModelsCatalogueResult {
-    return { models: catalogueFromEnv().models };
+    const { families, models } = catalogueFromEnv();
+    return { families, models };
   }
 
   /** Downloads a catalogued release, checks its hash and imports it (models/download.ts). */

@@ -237,6 +237,8 @@ export class DaemonClient {
       const child = spawn(launch.command, [...launch.args, '--clean'], {
         env: launch.env,
         stdio: ['ignore', 'ignore', 'pipe'],
+        // No console window on Windows, as for the daemon (contract/rpc/connection.ts).
+        windowsHide: true,
       });
       let text = '';
       child.stderr.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));

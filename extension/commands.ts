@@ -307,7 +307,7 @@ export class UpscaleCommands {
     );
     const rows = Promise.all([this.deps.client.request(Requests.modelsCatalogue, {}), installed]).then(
       ([catalogue, ids]) =>
-        downloadPickItems(catalogue.models, new Set(ids)).map((row) =>
+        downloadPickItems(catalogue, new Set(ids)).map((row) =>
           row.kind === 'separator'
             ? {
                 label: row.label,

@@ -7,7 +7,8 @@
 // an editor. A bad value never stops a job: it falls back to the default and the problem is
 // reported naming the setting, the value and what was expected.
 import { MAX_TILE, MIN_TILE } from '../contract/limits';
-import { TEMPLATE_FIELDS, templateExtension } from '../contract/naming';
+import { fileNameProblem, TEMPLATE_FIELDS, templateExtension } from '../contract/naming';
+import { pathsFor } from '../contract/paths';
 import { formatOfExtension, WRITABLE_EXTENSIONS } from '../contract/formats';
 import { REQUEST_FIELDS, UPSCALE_FIELDS, type RequestField, type SettingSpec } from '../contract/request';
 import { present, type Kind, type ValueOf } from '../contract/validate';
@@ -135,7 +136,7 @@ const EDITOR_SETTINGS = {
     default: '',
     order: 10,
     scope: 'machine',
-    markdownDescription: `Absolute path of the folder with your own models (\`.onnx\`, \`.pth\`, \`.safetensors\`, ncnn \`.param\` + \`.bin\`). Empty: the platform's data folder (\`~/.local/share/upscale/models\` on Linux). Ignored in untrusted workspaces. ${MACHINE_SCOPE_NOTE}`,
+    markdownDescription: `Absolute path of the folder with your own models (\`.onnx\`, \`.pth\`, \`.safetensors\`, ncnn \`.param\` + \`.bin\`), or one under your home folder (\`~/models\`; on Windows \`~\\models\` too). Empty: the system's folder for application data: \`%LOCALAPPDATA%\\upscale\\models\` on Windows, \`~/Library/Application Support/upscale/models\` on macOS, \`$XDG_DATA_HOME/upscale/models\` (\`~/.local/share/upscale/models\`) on Linux. Ignored in untrusted workspaces. ${MACHINE_SCOPE_NOTE}`,
   },
   maxOutputPixels: {
     type: 'integer',
@@ -277,7 +278,11 @@ class Reader {
  * and formatForName in contract/formats.ts: a literal extension decides the format, so it
  * must be writable and agree with `format`), phrased as what the setting expects.
  */
-export function templateProblem(template: string, format: OutputFormatChoice = 'same-as-input'): string | null {
+export function templateProblem(
+  template: string,
+  format: OutputFormatChoice = 'same-as-input',
+  platform: NodeJS.Platform = process.platform,
+): string | null {
   if (template.length === 0) return 'a non-empty file name template';
   for (const m of template.matchAll(/\{([^}]*)\}/g)) {
     const field = m[1] ?? '';
@@ -286,6 +291,10 @@ export function templateProblem(template: string, format: OutputFormatChoice = '
     }
   }
   if (/[/\\]/.test(template) || template === '.' || template === '..') return 'a plain file name (no / or \\)';
+  // The template's own text, whatever the fields give (the daemon checks the filled-in name
+  // again for each job): said here, once, rather than as a failure of every job on Windows.
+  const textProblem = fileNameProblem(template.replace(/\{[^}]*\}/g, 'x'), pathsFor(platform));
+  if (textProblem !== null) return `a file name this system can hold (without its fields, the name ${textProblem})`;
   const ext = templateExtension(template);
   if (ext === '{ext}') return null;
   const chosen = format === 'same-as-input' ? null : format;
@@ -300,7 +309,11 @@ export function templateProblem(template: string, format: OutputFormatChoice = '
   return null;
 }
 
-export function readSettings(get: (key: SettingKey) => unknown): SettingsReading {
+/** `platform`: the system whose file names and folders the settings must name (default: this one). */
+export function readSettings(
+  get: (key: SettingKey) => unknown,
+  platform: NodeJS.Platform = process.platform,
+): SettingsReading {
   const r = new Reader(get);
   const fromFields = Object.fromEntries(
     SETTING_FIELDS.map(({ spec, setting }) => [setting.key, r.requestSetting(spec.kind, setting)]),
@@ -313,11 +326,15 @@ export function readSettings(get: (key: SettingKey) => unknown): SettingsReading
       'a model id such as "realesr-general-x4v3" (letters, digits, . _ + -), or empty for the default',
     );
   }
-  const templateIssue = templateProblem(outputNameTemplate, fromFields.outputFormat);
+  const templateIssue = templateProblem(outputNameTemplate, fromFields.outputFormat, platform);
   if (templateIssue) outputNameTemplate = r.reject('outputNameTemplate', outputNameTemplate, templateIssue);
   let modelsFolder = r.string('modelsFolder');
-  if (modelsFolder !== '' && !isAbsolutePath(modelsFolder))
-    modelsFolder = r.reject('modelsFolder', modelsFolder, 'an absolute folder path, or empty for the default');
+  if (modelsFolder !== '' && !isFolderSetting(modelsFolder, platform))
+    modelsFolder = r.reject(
+      'modelsFolder',
+      modelsFolder,
+      'an absolute folder path or one under ~ on this system, or empty for the default',
+    );
   const { maxOutputPixels } = EDITOR_SETTINGS;
   const settings: UpscaleSettings = {
     ...fromFields,
@@ -344,7 +361,23 @@ function readTileSize(r: Reader): TileSize {
   );
 }
 
-/** Absolute on this platform or on Windows (settings may be shared between machines). */
-function isAbsolutePath(p: string): boolean {
-  return p.startsWith('/') || /^[A-Za-z]:[\\/]/.test(p) || p.startsWith('\\\\') || p.startsWith('~/');
+/** `~`, `~/…`, and on Windows `~\…`: a folder under the home folder. */
+function homeRelative(value: string, platform: NodeJS.Platform): boolean {
+  return platform === 'win32' ? /^~($|[\\/])/.test(value) : /^~($|\/)/.test(value);
+}
+
+/**
+ * Whether a folder setting names a folder on `platform`: one under the home folder, or an
+ * absolute path (on Windows a drive's, C:\ or C:/, or a share's, \\server\share); not a
+ * relative path, nor another system's (the setting is machine-scoped, never synced).
+ */
+export function isFolderSetting(value: string, platform: NodeJS.Platform): boolean {
+  if (homeRelative(value, platform)) return true;
+  return platform === 'win32' ? /^([A-Za-z]:[\\/]|[\\/]{2}[^\\/])/.test(value) : value.startsWith('/');
+}
+
+/** The folder a folder setting names on `platform` (one isFolderSetting accepts), resolved. */
+export function folderOfSetting(value: string, platform: NodeJS.Platform, homedir: string): string {
+  const paths = pathsFor(platform);
+  return homeRelative(value, platform) ? paths.join(homedir, value.slice(1)) : paths.resolve(value);
 }

@@ -1,16 +1,22 @@
 // How the extension starts its daemon: which runtime, which script, which environment and
-// which `initialize` parameters. Pure (the caller passes the facts about the host), so the
-// Electron/plain-Node choice and the settings mapping are unit-tested.
-import * as path from 'node:path';
+// which `initialize` parameters. The daemon runs on the editor's own runtime, so nothing
+// needs installing: in desktop VS Code that is the extension host's own Electron binary
+// (process.execPath: Code.exe on Windows, a helper inside the app bundle on macOS, `code`
+// on Linux) run as Node, and under code-server or a remote server it is Node itself. Pure
+// (the caller passes the facts about the host), so each system's launch is unit-tested on
+// any one.
 import type { InitializeParams } from '../contract/params';
+import { pathsFor } from '../contract/paths';
 import { present } from '../contract/validate';
-import type { UpscaleSettings } from './config';
+import { folderOfSetting, type UpscaleSettings } from './config';
 
 export interface HostFacts {
   /** The extension's install folder (context.extensionPath). */
   readonly extensionPath: string;
-  /** process.execPath: Electron in desktop VS Code, Node under code-server. */
+  /** process.execPath: the extension host's Electron binary in desktop VS Code, Node under code-server. */
   readonly execPath: string;
+  /** process.platform: how the paths are spelled. */
+  readonly platform: NodeJS.Platform;
   /** True when execPath is Electron (process.versions.electron is set). */
   readonly isElectron: boolean;
   readonly env: NodeJS.ProcessEnv;
@@ -29,12 +35,8 @@ export interface DaemonLaunch {
 }
 
 /** The daemon script inside the extension (built by esbuild.mjs). */
-export function daemonScript(extensionPath: string): string {
-  return path.join(extensionPath, 'dist', 'upscale.js');
-}
-
-function expandHome(p: string, homedir: string): string {
-  return p === '~' ? homedir : p.startsWith('~/') ? path.join(homedir, p.slice(2)) : p;
+function daemonScript(extensionPath: string, platform: NodeJS.Platform): string {
+  return pathsFor(platform).join(extensionPath, 'dist', 'upscale.js');
 }
 
 export function daemonLaunch(host: HostFacts, settings: UpscaleSettings): DaemonLaunch {
@@ -53,12 +55,17 @@ export function daemonLaunch(host: HostFacts, settings: UpscaleSettings): Daemon
   // capabilities.untrustedWorkspaces.restrictedConfigurations, so VS Code never hands us a
   // workspace's value for them: what arrives here is the user's own.
   const modelsFolder =
-    settings.modelsFolder === '' ? undefined : path.resolve(expandHome(settings.modelsFolder, host.homedir));
+    settings.modelsFolder === '' ? undefined : folderOfSetting(settings.modelsFolder, host.platform, host.homedir);
   const initialize: InitializeParams = present({
     clientName: 'vscode-upscale',
     provider: settings.executionProvider,
     maxOutputPixels: settings.maxOutputPixels,
     modelsFolder,
   });
-  return { command: host.execPath, args: [daemonScript(host.extensionPath), 'daemon'], env, initialize };
+  return {
+    command: host.execPath,
+    args: [daemonScript(host.extensionPath, host.platform), 'daemon'],
+    env,
+    initialize,
+  };
 }

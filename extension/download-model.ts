@@ -2,14 +2,7 @@
 // family), what needs a confirmation before downloading, and the words of its progress and
 // failure messages. extension/commands.ts shows them.
 import { formatSize, groupByFamily, isDownloadable, type CatalogueEntry } from '../contract/catalogue';
-import type { DownloadProgress } from '../contract/protocol';
-
-export const FAMILY_LABELS: Readonly<Record<string, string>> = {
-  'real-esrgan': 'Real-ESRGAN',
-  swinir: 'SwinIR',
-  hat: 'HAT',
-  dat: 'DAT',
-};
+import type { DownloadProgress, ModelsCatalogueResult } from '../contract/protocol';
 
 export interface DownloadPickItem {
   /** 'separator' rows become QuickPickItemKind.Separator. */
@@ -26,12 +19,12 @@ function licenseText(entry: CatalogueEntry): string {
 
 /** The quick pick's rows: a separator per family, then its models. Pure. */
 export function downloadPickItems(
-  entries: readonly CatalogueEntry[],
+  catalogue: ModelsCatalogueResult,
   installed: ReadonlySet<string>,
 ): DownloadPickItem[] {
   const items: DownloadPickItem[] = [];
-  for (const group of groupByFamily(entries)) {
-    items.push({ kind: 'separator', label: FAMILY_LABELS[group.family] ?? group.family });
+  for (const group of groupByFamily(catalogue.models)) {
+    items.push({ kind: 'separator', label: catalogue.families[group.family] ?? group.family });
     for (const e of group.entries) {
       const flags = [
         !isDownloadable(e) ? 'manual download' : e.drive ? 'Google Drive' : undefined,

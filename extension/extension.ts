@@ -51,6 +51,7 @@ export function activate(context: vscode.ExtensionContext): void {
         {
           extensionPath: context.extensionPath,
           execPath: process.execPath,
+          platform: process.platform,
           isElectron: process.versions.electron !== undefined,
           env: process.env,
           homedir: os.homedir(),

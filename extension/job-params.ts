@@ -2,6 +2,7 @@
 // and where the result goes. Pure: what the daemon is asked is unit-tested.
 import * as path from 'node:path';
 import { REQUEST_FIELDS, requirementsMet, targetFields, type UpscaleParams } from '../contract/request';
+import { asFolder, samePath } from '../contract/paths';
 import { present } from '../contract/validate';
 import type { Target } from '../contract/vocabulary';
 import type { SettingKey, UpscaleSettings } from './config';
@@ -37,14 +38,14 @@ export function upscaleParams(
   settings: UpscaleSettings,
   options: { previewWidth?: number } = {},
 ): UpscaleParams {
-  const beside = path.resolve(outputFolder) === path.dirname(path.resolve(input));
+  const beside = samePath(outputFolder, path.dirname(path.resolve(input)));
   const fromSettings = settingFields(settings);
   const request = present({
     ...fromSettings,
     input,
     // A trailing separator tells the daemon this is a folder (it may not exist yet when
     // the request is built; the runner creates it first).
-    output: beside ? undefined : outputFolder.endsWith(path.sep) ? outputFolder : outputFolder + path.sep,
+    output: beside ? undefined : asFolder(outputFolder),
     model: spec.model ?? fromSettings.model,
     ...targetFields(spec.target),
     // The source is never overwritten and clashes get a new name: the daemon's default.

@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import { findEntry, manualRoute, type Catalogue, type CatalogueEntry } from '../contract/catalogue';
 import type { DownloadProgress } from '../contract/protocol';
 import { DaemonError } from '../contract/errors';
+import { renameIntoPlace } from '../platform/rename';
 import { catalogueFromEnv } from './catalogue';
 import { driveBaseFromEnv, driveDownloadUrl, openDriveFile } from './drive';
 import { DownloadError, get, isWebPage, looksLikeHtml, type HttpOptions, type Response } from './http';
@@ -492,7 +493,7 @@ export async function downloadModel(id: string, options: DownloadOptions): Promi
       );
     }
     if (options.keepSource) await fsp.mkdir(sourceDir, { recursive: true });
-    await fsp.rename(paths.part, source);
+    await renameIntoPlace(paths.part, source);
     placedSource = true;
     await removeQuietly(paths.info);
     options.onProgress?.({

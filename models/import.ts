@@ -19,6 +19,7 @@ import { BUILTIN_MODELS } from './builtin';
 import { CONVERTER_VERSION, metadataPath, onnxPath, type ModelRecord, type RegisteredModel } from './registry';
 import { isValidModelId } from '../contract/catalogue';
 import { DaemonError, WRITE_FAILURES } from '../contract/errors';
+import { renameIntoPlace } from '../platform/rename';
 import { graphCost } from './onnx/graph-cost';
 import { activationWarnings } from './architectures/compact/activation';
 
@@ -372,7 +373,7 @@ export async function writeFilesAtomically(
       // A file that was already there (a re-import over an older conversion) is replaced, not
       // new, so a later failure must not delete it.
       const replacing = await exists(f.path);
-      await fs.rename(f.temp, f.path);
+      await renameIntoPlace(f.temp, f.path);
       if (!replacing) placed.push(f.path);
     }
     for (const dir of new Set(files.map((f) => path.dirname(f.path)))) await syncDirectory(dir);

@@ -66,9 +66,15 @@ export function fixtureEntry(id: string, bytes: Uint8Array | null, where: Partia
   };
 }
 
+/** The entries as catalogue JSON, each family labelled with its own id. */
+export function fixtureCatalogueJson(entries: readonly CatalogueEntry[]): string {
+  const families = Object.fromEntries(entries.map((e) => [e.family, e.family]));
+  return JSON.stringify({ version: 1, families, models: entries });
+}
+
 /** The entries as a catalogue, validated like the shipped one (official hosts only). */
 export function fixtureCatalogue(...entries: CatalogueEntry[]): Catalogue {
-  return parseCatalogue(JSON.parse(JSON.stringify({ version: 1, models: entries })));
+  return parseCatalogue(JSON.parse(fixtureCatalogueJson(entries)));
 }
 
 export const ENTRY_JS = path.join(process.cwd(), 'out', 'daemon', 'upscale.js');

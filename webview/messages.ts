@@ -206,6 +206,7 @@ function isProgressView(value: unknown): value is ProgressView {
     (value['passHeight'] === undefined || isFiniteNumber(value['passHeight'])) &&
     (value['preview'] === undefined || isTilePreview(value['preview'])) &&
     (value['queuePosition'] === undefined || isFiniteNumber(value['queuePosition'])) &&
+    (value['runsPerTile'] === undefined || isFiniteNumber(value['runsPerTile'])) &&
     (value['estimate'] === undefined || isEstimate(value['estimate']))
   );
 }

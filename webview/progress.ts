@@ -70,6 +70,8 @@ export interface ProgressCounts {
   readonly passes: number;
   readonly done: number;
   readonly total: number;
+  /** With TTA: the model runs each tile takes; done and total then count runs. */
+  readonly runsPerTile?: number;
   /** The daemon's estimate of the time left in the whole job, from the rates it has measured. */
   readonly etaMs?: number;
 }
@@ -141,7 +143,8 @@ export function progressWords(p: ProgressCounts & { readonly queuePosition?: num
   const parts: string[] = [];
   if (p.passes > 1 && p.pass > 0 && (p.stage === 'infer' || p.stage === 'resize'))
     parts.push(`pass ${Math.min(p.pass, p.passes)} of ${p.passes}`);
-  parts.push(p.stage === 'infer' && p.total > 1 ? `${p.done} of ${p.total} tiles` : STAGE_WORDS[p.stage]);
+  const unit = (p.runsPerTile ?? 1) > 1 ? 'runs' : 'tiles';
+  parts.push(p.stage === 'infer' && p.total > 1 ? `${p.done} of ${p.total} ${unit}` : STAGE_WORDS[p.stage]);
   if (p.stage !== 'done' && e?.leftMs !== undefined) parts.push(formatTimeLeft(e.leftMs));
   return parts.join(' · ');
 }

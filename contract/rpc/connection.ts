@@ -108,7 +108,13 @@ export function spawnDaemon(
   args: readonly string[],
   options: { env?: NodeJS.ProcessEnv; onStderr?: (text: string) => void } = {},
 ): SpawnedDaemon {
-  const child = spawn(command, [...args], { stdio: ['pipe', 'pipe', 'pipe'], env: options.env ?? process.env });
+  const child = spawn(command, [...args], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+    env: options.env ?? process.env,
+    // On Windows a console program (node.exe) started by one without a console (the
+    // editor) opens a console window of its own unless told not to.
+    windowsHide: true,
+  });
   const connection = new DaemonConnection(child.stdout, child.stdin);
   child.stderr.on('data', (chunk: Buffer) => options.onStderr?.(chunk.toString('utf8')));
   child.stdin.on('error', () => undefined);

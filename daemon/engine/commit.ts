@@ -5,6 +5,7 @@ import * as fs from 'node:fs/promises';
 import { DaemonError, throwIfCancelled, WRITE_FAILURES } from '../../contract/errors';
 import type { UpscaleTimings } from '../../contract/protocol';
 import type { ExecutionProvider } from '../../contract/vocabulary';
+import { renameIntoPlace } from '../../platform/rename';
 import { encodeImage } from '../image/encode';
 import type { Raster, SourceInfo } from '../image/types';
 import type { JobPlan, OutputChoice, PipelineRequest } from './job-plan';
@@ -108,7 +109,7 @@ function encodeSource(source: SourceInfo, plan: JobPlan): SourceInfo {
 async function placeSidecar(temp: string, image: string): Promise<string> {
   const sidecarPath = sidecarPathFor(image);
   try {
-    await fs.rename(temp, sidecarPath);
+    await renameIntoPlace(temp, sidecarPath);
   } catch (e) {
     await fs.rm(image, { force: true });
     throw e;

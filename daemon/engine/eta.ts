@@ -191,7 +191,7 @@ export class ThroughputMemory {
   }
 }
 
-/** A group of tiles of one size, still to run. */
+/** A group of model runs on tiles of one size (a tile under TTA is several), still to run. */
 export interface TileWork {
   readonly key: ThroughputKey;
   readonly tiles: number;
@@ -256,14 +256,14 @@ export class JobEta {
     this.last = this.now();
   }
 
-  /** One tile of group `index` finished: records its time and counts it off. */
-  tileDone(index: number): void {
+  /** `runs` model runs of group `index` finished together (one tile): records the time of each and counts them off. */
+  tileDone(index: number, runs = 1): void {
     const t = this.now();
     const group = this.work.tiles[index];
     const left = this.left[index];
     if (group && left !== undefined) {
-      this.memory.record(group.key, t - this.last, this.work.macsPerPixel);
-      this.left[index] = Math.max(0, left - 1);
+      this.memory.record(group.key, (t - this.last) / runs, this.work.macsPerPixel);
+      this.left[index] = Math.max(0, left - runs);
     }
     this.last = t;
   }

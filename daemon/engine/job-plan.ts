@@ -10,10 +10,12 @@ import type { PlannedPass, UpscalePlan } from '../../contract/protocol';
 import { parseBackground, type Rgba } from '../../contract/request';
 import {
   DEFAULT_PADDING,
+  TTA_LEVELS,
   type AlphaMode,
   type OutputFormat,
   type Padding,
   type Target,
+  type TtaLevel,
 } from '../../contract/vocabulary';
 import {
   ALPHA_FORMATS,
@@ -23,7 +25,7 @@ import {
   formatForName,
   outputFormatFor,
 } from '../../contract/formats';
-import { applyTemplate, DEFAULT_TEMPLATE, templateExtension } from '../../contract/naming';
+import { applyTemplate, DEFAULT_TEMPLATE, fileNameProblem, templateExtension } from '../../contract/naming';
 import type { ImageHeader } from '../image/types';
 import { planPasses, type PassPlan, type Size } from './plan';
 import { passGrid } from './tiled-pass';
@@ -47,6 +49,8 @@ export interface PipelineRequest {
   /** Padding colour for fit 'contain': `#rrggbb`, `#rgb` or `transparent`. */
   readonly background?: string;
   readonly padding?: Padding;
+  /** Test-time augmentation: the symmetries each tile runs through the model (2, 4 or 8). */
+  readonly tta?: number;
   /** Plan and check only; nothing is decoded, run or written. */
   readonly dryRun?: boolean;
   /** Write the reproducibility record beside the output. */
@@ -115,6 +119,8 @@ export interface JobPlan {
   readonly overlap: number;
   readonly edgePad: number;
   readonly padding: Padding;
+  /** Model runs per tile: the TTA level, 1 without. */
+  readonly tta: TtaLevel;
   /** The input pixels a tile decides, as the result reports it: the largest of the passes (0: whole). */
   readonly tile: number;
   readonly output: OutputChoice;
@@ -161,6 +167,14 @@ export function edgePadFor(padding: Padding, overlap: number): number {
   }
 }
 
+/** The request's TTA level (validated where the field is defined: 2, 4 or 8), 1 without. */
+function ttaLevel(tta: number | undefined): TtaLevel {
+  if (tta === undefined) return 1;
+  const level = TTA_LEVELS.find((l) => l === tta);
+  if (level === undefined) throw new DaemonError('InvalidParams', `upscale: 'tta' is ${tta}; expected 2, 4 or 8`);
+  return level;
+}
+
 /** Checks the request against the header and the limits, and plans the job (see the top of this file). */
 export function planJob(
   header: ImageHeader,
@@ -202,6 +216,7 @@ export function planJob(
       overlap,
       edgePad,
       padding,
+      tta: ttaLevel(req.tta),
       tile,
       output,
       background,
@@ -267,8 +282,12 @@ function chooseOutput(
   let name = place.name;
   let format: OutputFormat;
   try {
-    if (name !== undefined) format = formatForName(path.join(folder, name), req.format);
-    else {
+    if (name !== undefined) {
+      const given = path.join(folder, name);
+      const problem = fileNameProblem(name);
+      if (problem !== null) throw new Error(`${given}: the name ${problem}; choose another output name`);
+      format = formatForName(given, req.format);
+    } else {
       const fallback = outputFormatFor(input, req.format);
       const template = req.template ?? DEFAULT_TEMPLATE;
       name = applyTemplate(template, {
@@ -381,6 +400,7 @@ function describePlan(plan: Omit<JobPlan, 'summary'>): UpscalePlan {
     columns: l.columns,
     rows: l.rows,
     tiles: l.columns * l.rows * plan.planes,
+    runs: l.columns * l.rows * plan.planes * plan.tta,
   }));
   const last = plan.layouts.at(-1)?.output;
   return {
@@ -388,6 +408,7 @@ function describePlan(plan: Omit<JobPlan, 'summary'>): UpscalePlan {
     inputHeight: plan.input.height,
     model: model.id,
     modelReason: plan.modelReason,
+    tta: plan.tta,
     passes,
     finalResize:
       geometry.resize && last

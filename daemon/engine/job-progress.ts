@@ -81,8 +81,9 @@ export class JobProgress {
   }
 
   private tileDone(p: number, done: number, tile: TileDone, plane: PlaneKind): void {
-    this.eta.tileDone(p);
-    const update = this.withEta({ ...this.passUpdate(p), done, tile: tile.rect });
+    const runs = this.plan.tta;
+    this.eta.tileDone(p, runs);
+    const update = this.withEta({ ...this.passUpdate(p), done: done * runs, tile: tile.rect });
     const { width } = this.plan.geometry.final;
     const { previewWidth, previewEvery = 1 } = this.preview;
     const scale = previewWidth ? Math.min(1, previewWidth / width) : 0;
@@ -104,7 +105,8 @@ export class JobProgress {
       stage: 'infer',
       pass: p + 1,
       passes: this.passes(),
-      total: layout.columns * layout.rows * this.plan.planes,
+      total: layout.columns * layout.rows * this.plan.planes * this.plan.tta,
+      ...(this.plan.tta > 1 && { runsPerTile: this.plan.tta }),
       passWidth: layout.output.width,
       passHeight: layout.output.height,
     };
@@ -133,7 +135,7 @@ export class JobProgress {
       stages,
       tiles: plan.layouts.map((l) => ({
         key: { model: plan.model.id, provider, tileWidth: l.tensorWidth, tileHeight: l.tensorHeight },
-        tiles: l.columns * l.rows * plan.planes,
+        tiles: l.columns * l.rows * plan.planes * plan.tta,
       })),
       macsPerPixel: plan.model.macsPerPixel ?? null,
     };

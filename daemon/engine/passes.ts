@@ -12,6 +12,7 @@ import { fillChannel, quantisePlanes, quantiseSample } from './quantise';
 import { runTiledPass, type RowSink, type TileDone, type TileInference } from './tiled-pass';
 import { MIN_TILE } from '../../contract/limits';
 import type { JobPlan, PassLayout } from './job-plan';
+import { ttaInference } from './tta';
 import type { Size } from './plan';
 
 /**
@@ -48,6 +49,7 @@ export async function runPasses(
   hooks: PassHooks,
 ): Promise<Raster> {
   const output = new OutputRaster(plan);
+  const run = ttaInference(infer, plan.tta, signal);
   const last = plan.layouts.length - 1;
   for (const [p, layout] of plan.layouts.entries()) {
     hooks.passStarted(p);
@@ -57,7 +59,7 @@ export async function runPasses(
       (image, sink) =>
         runTiledPass(
           image,
-          infer,
+          run,
           passOptions(plan, layout, signal, (t) => hooks.tileDone(p, before + t.done, t, plane)),
           sink,
         );

@@ -7,6 +7,7 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { DaemonError, throwIfCancelled } from '../../contract/errors';
 import type { UpscaleResult, UpscaleTimings } from '../../contract/protocol';
+import { endsInSeparator } from '../../contract/paths';
 import type { ExecutionProvider } from '../../contract/vocabulary';
 import { decodeImage, readImageHeader, type ImageFileHeader } from '../image/decode';
 import type { DecodedImage, SourceInfo } from '../image/types';
@@ -66,7 +67,7 @@ async function locateOutput(req: PipelineRequest): Promise<OutputPlace> {
   let name: string | undefined;
   if (req.output) {
     const isFolder =
-      req.output.endsWith(path.sep) ||
+      endsInSeparator(req.output) ||
       (await fs.stat(req.output).then(
         (s) => s.isDirectory(),
         () => false,

@@ -113,7 +113,7 @@ export class OutOfMemoryError extends DaemonError {
  * run before each check of the signal makes a cancel take effect before the next tile, not the one
  * after it.
  */
-function yieldToEvents(): Promise<void> {
+export function yieldToEvents(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
 

@@ -215,6 +215,7 @@ class PanelHost {
       passes: p.passes,
       done: p.done,
       total: p.total,
+      ...(p.runsPerTile !== undefined && { runsPerTile: p.runsPerTile }),
       ...(p.queuePosition !== undefined && { queuePosition: p.queuePosition }),
       ...(estimate && { estimate }),
       ...(p.tile && { tile: p.tile }),

@@ -12,7 +12,15 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { FIXTURES_DIR } from '../fixtures';
 import { ACCESS_PAGE, confirmFormPage, MISSING_PAGE, QUOTA_PAGE, warningPage } from '../drive-pages';
-import { fixtureCatalogue, fixtureEntry, listing, runCli, sha256, TempFolders } from '../downloads';
+import {
+  fixtureCatalogue,
+  fixtureCatalogueJson,
+  fixtureEntry,
+  listing,
+  runCli,
+  sha256,
+  TempFolders,
+} from '../downloads';
 import type { CatalogueEntry } from '../../contract/catalogue';
 import { downloadModel } from '../../models/download';
 import { DownloadError } from '../../models/http';
@@ -352,7 +360,7 @@ test('CLI: models download goes through the confirm form; a quota refusal exits 
   const ok = entry('test-cli-drive', 'cliDownloadThroughTheForm01', SRVGG, { family: 'real-esrgan', scale: 4 });
   const quota = entry('test-cli-quota', 'cliDownloadOverItsQuota0001', SRVGG, { family: 'real-esrgan', scale: 4 });
   const file = temp.file('catalogue.json');
-  fs.writeFileSync(file, JSON.stringify({ version: 1, models: [ok, quota] }));
+  fs.writeFileSync(file, fixtureCatalogueJson([ok, quota]));
   const dir = freshDir();
   const env = {
     UPSCALE_CATALOGUE: file,

@@ -57,7 +57,14 @@ function harness(
     // The extension's own launch description, with this checkout's compiled daemon.
     launch: () => {
       const l = daemonLaunch(
-        { extensionPath: work, execPath: process.execPath, isElectron: false, env: process.env, homedir: os.homedir() },
+        {
+          extensionPath: work,
+          execPath: process.execPath,
+          platform: process.platform,
+          isElectron: false,
+          env: process.env,
+          homedir: os.homedir(),
+        },
         { ...DEFAULTS, executionProvider: 'cpu', modelsFolder: modelsDir },
       );
       return { ...l, args: [DAEMON_ENTRY, 'daemon'] };

@@ -11,6 +11,7 @@ import { FIXTURES_DIR } from '../fixtures';
 import {
   ENTRY_JS,
   fixtureCatalogue as catalogue,
+  fixtureCatalogueJson,
   fixtureEntry,
   listing,
   runCli,
@@ -454,7 +455,7 @@ test('through an HTTP proxy from HTTP_PROXY (the explicit proxy param wins over 
 
 function localCatalogueFile(entries: CatalogueEntry[]): string {
   const file = temp.file('catalogue.json');
-  fs.writeFileSync(file, JSON.stringify({ version: 1, models: entries }));
+  fs.writeFileSync(file, fixtureCatalogueJson(entries));
   return file;
 }
 

@@ -32,8 +32,10 @@ import {
 
 const RAW = JSON.parse(fs.readFileSync(path.join(process.cwd(), 'models', 'catalogue.json'), 'utf8')) as {
   version: number;
+  families: Record<string, string>;
   models: Record<string, unknown>[];
 };
+const FAMILIES = RAW.families;
 const FIELDS = [
   'id',
   'family',
@@ -106,11 +108,31 @@ test('the catalogue carries the releases issue 11 asks for', () => {
   ])
     assert.ok(files.has(f), f);
   const families = groupByFamily(loadCatalogue().models).map((g) => g.family);
-  assert.deepEqual(families, ['real-esrgan', 'swinir', 'hat', 'dat']);
+  assert.deepEqual(families, ['real-esrgan', 'swinir', 'hat', 'dat', 'omnisr', 'rgt', 'drct', 'atd', 'span']);
   // Real-ESRGAN's and SwinIR's official releases are GitHub release assets with published hashes.
   for (const e of loadCatalogue().models.filter((m) => m.family === 'real-esrgan' || m.family === 'swinir')) {
     assert.ok(e.url?.startsWith('https://github.com/') && e.url.includes('/releases/download/'), e.id);
     assert.equal(e.verified, true, e.id);
+  }
+});
+
+test("the catalogue carries the authors' releases of OmniSR, RGT, DRCT, ATD and SPAN, each with its published hash", () => {
+  const byFamily = new Map(groupByFamily(loadCatalogue().models).map((g) => [g.family, g.entries]));
+  for (const [family, count] of [
+    ['omnisr', 3],
+    ['rgt', 2],
+    ['drct', 1],
+    ['atd', 1],
+    ['span', 2],
+  ] as const) {
+    const entries = byFamily.get(family) ?? [];
+    assert.equal(entries.length, count, family);
+    for (const e of entries) {
+      assert.equal(e.verified, true, e.id);
+      assert.ok(e.sizeBytes !== null && e.sizeBytes > 1e6, e.id);
+      // SPAN's authors share one Drive link for both files, so those are fetched by hand.
+      assert.equal(e.drive === undefined, family === 'span', e.id);
+    }
   }
 });
 
@@ -119,7 +141,7 @@ function valid(overrides: Record<string, unknown> = {}): Record<string, unknown>
 }
 function problemsOf(models: unknown[]): string[] {
   try {
-    parseCatalogue({ version: 1, models });
+    parseCatalogue({ version: 1, families: FAMILIES, models });
     return [];
   } catch (e) {
     assert.ok(e instanceof CatalogueError);
@@ -154,14 +176,22 @@ test('the validator refuses missing fields, foreign hosts, http, bad hashes and 
   assert.match(problemsOf([valid({ scale: 2.5 })]).join('\n'), /scale/);
   assert.match(problemsOf([valid(), valid()]).join('\n'), /duplicate id/);
   assert.match(problemsOf([valid({ fileName: '../x.pth' })]).join('\n'), /plain file name/);
-  assert.throws(() => parseCatalogue({ version: 2, models: [] }), /version/);
+  assert.throws(() => parseCatalogue({ version: 2, families: FAMILIES, models: [] }), /version/);
+  assert.throws(() => parseCatalogue({ version: 1, models: [] }), /"families" must be an object/);
+  assert.throws(() => parseCatalogue({ version: 1, families: { dat: '' }, models: [] }), /"families.dat" must be/);
+  assert.throws(
+    () => parseCatalogue({ version: 1, families: { dat: 'DAT' }, models: [valid()] }),
+    /"family" 'real-esrgan' is not one of the catalogue's "families" \(dat\)/,
+  );
   assert.ok(isOfficialUrl('https://huggingface.co/org/repo/resolve/main/x.pth'));
   assert.ok(!isOfficialUrl('https://github.com@evil.example/x'));
 });
 
 test('HAT and DAT: the entries whose Drive file id was published download from Google Drive; the rest stay manual', () => {
   const cat = loadCatalogue();
-  const drive = cat.models.filter((m) => m.drive !== undefined).map((m) => m.id);
+  const drive = cat.models
+    .filter((m) => m.drive !== undefined && (m.family === 'hat' || m.family === 'dat'))
+    .map((m) => m.id);
   assert.deepEqual(drive, ['hat-l-srx4-imagenet-pretrain', 'dat-x2', 'dat-x3', 'dat-x4']);
   for (const e of cat.models.filter((m) => m.family === 'hat' || m.family === 'dat')) {
     assert.equal(e.url, null, e.id);
@@ -276,9 +306,9 @@ test('parseContentRange and sourceUrl', () => {
 
 test('pick items: grouped by family with separators; size, scale, license, description; installed and manual marked', () => {
   const cat = loadCatalogue();
-  const items = downloadPickItems(cat.models, new Set(['swinir-m-classical-x2']));
+  const items = downloadPickItems(cat, new Set(['swinir-m-classical-x2']));
   const separators = items.filter((i) => i.kind === 'separator').map((i) => i.label);
-  assert.deepEqual(separators, ['Real-ESRGAN', 'SwinIR', 'HAT', 'DAT']);
+  assert.deepEqual(separators, ['Real-ESRGAN', 'SwinIR', 'HAT', 'DAT', 'OmniSR', 'RGT', 'DRCT', 'ATD', 'SPAN']);
   const x4plus = items.find((i) => i.entry?.id === 'realesrgan-x4plus-official');
   assert.ok(x4plus);
   assert.match(x4plus.description ?? '', /x4/);

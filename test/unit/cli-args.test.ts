@@ -166,3 +166,20 @@ test('models import and convert take --activation; a bad value names the option,
   );
   assert.throws(() => parseCliArgs(['models', 'import', 'a.pth', 'b.pth'], '/'), /takes one model file, got 2/);
 });
+
+test('--tta alone is 8; a number after it is its level, checked; a file after it stays an input', () => {
+  const alone = parseCliArgs(['a.png', '--tta'], '/');
+  assert.ok(alone.kind === 'upscale');
+  assert.equal(alone.tta, 8);
+  const beforeInput = parseCliArgs(['--tta', 'a.png'], '/');
+  assert.ok(beforeInput.kind === 'upscale');
+  assert.deepEqual([beforeInput.tta, beforeInput.inputs], [8, ['/a.png']]);
+  const two = parseCliArgs(['a.png', '--tta', '2', '-s', '4'], '/');
+  assert.ok(two.kind === 'upscale');
+  assert.deepEqual([two.tta, two.scale], [2, 4]);
+  const four = parseCliArgs(['--tta', '4', 'a.png'], '/');
+  assert.ok(four.kind === 'upscale');
+  assert.equal(four.tta, 4);
+  assert.throws(() => parseCliArgs(['a.png', '--tta', '3'], '/'), /--tta is '3'; expected 2, 4 or 8/);
+  assert.throws(() => parseCliArgs(['a.png', '--tta', '16'], '/'), /--tta is '16'; expected/);
+});

@@ -183,3 +183,13 @@ test('the rates survive as plain data: a memory rebuilt from toData() estimates 
   const bad = new ThroughputMemory({ tiles: { x: -1, y: Number.NaN }, pixels: {}, macs: { cpu: -5 }, stages: {} });
   assert.deepEqual(bad.toData(), { tiles: {}, pixels: {}, macs: {}, stages: {} });
 });
+
+test('a tile under TTA is several model runs: each is timed as its share of the tile', () => {
+  const memory = new ThroughputMemory();
+  const c = clock();
+  const eta = new JobEta(memory, tilesOnly({ key: KEY, tiles: 4 * 8 }), c.now);
+  c.advance(800);
+  eta.tileDone(0, 8);
+  assert.equal(memory.msPerTile(KEY), 100);
+  assert.equal(eta.etaMs(), 3 * 8 * 100);
+});

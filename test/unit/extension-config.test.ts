@@ -1,6 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DEFAULTS, readSettings, SETTINGS_SCHEMA, templateProblem, type SettingKey } from '../../extension/config';
+import {
+  DEFAULTS,
+  folderOfSetting,
+  isFolderSetting,
+  readSettings,
+  SETTINGS_SCHEMA,
+  templateProblem,
+  type SettingKey,
+} from '../../extension/config';
 
 const read = (values: Partial<Record<SettingKey, unknown>>) => readSettings((k) => values[k]);
 
@@ -100,6 +108,45 @@ test('each bad value falls back to its default with a message naming setting, va
   }
 });
 
+test("upscale.modelsFolder: an absolute folder or one under ~ in the system's own spelling", () => {
+  const accepted: Record<string, [string, string][]> = {
+    win32: [
+      ['C:\\Models', 'C:\\Models'],
+      ['c:/models/', 'c:\\models'],
+      ['\\\\nas\\share\\models', '\\\\nas\\share\\models'],
+      ['//nas/share/models', '\\\\nas\\share\\models'],
+      ['~\\models', 'C:\\Users\\u\\models'],
+      ['~/models', 'C:\\Users\\u\\models'],
+      ['~', 'C:\\Users\\u'],
+    ],
+    darwin: [
+      ['/Volumes/Data/models', '/Volumes/Data/models'],
+      ['~/models', '/Users/u/models'],
+      ['~', '/Users/u'],
+    ],
+  };
+  const refused: Record<string, string[]> = {
+    // Relative to nothing the user chose: the current drive, or that drive's current folder.
+    win32: ['models', '\\models', 'C:models', '~models', '/models'],
+    // Another system's paths name nothing here (the setting is machine-scoped, never synced).
+    darwin: ['models', 'C:\\models', '~\\models', '\\\\nas\\share', '~models'],
+  };
+  const home = { win32: 'C:\\Users\\u', darwin: '/Users/u' };
+  for (const platform of ['win32', 'darwin'] as const) {
+    for (const [value, folder] of accepted[platform] ?? []) {
+      const r = readSettings((k) => (k === 'modelsFolder' ? value : undefined), platform);
+      assert.deepEqual(r.problems, [], `${platform} ${value}`);
+      assert.equal(isFolderSetting(value, platform), true);
+      assert.equal(folderOfSetting(value, platform, home[platform]), folder, `${platform} ${value}`);
+    }
+    for (const value of refused[platform] ?? []) {
+      const r = readSettings((k) => (k === 'modelsFolder' ? value : undefined), platform);
+      assert.equal(r.settings.modelsFolder, '', `${platform} ${value}`);
+      assert.match(r.problems.join(), /upscale\.modelsFolder is .*; expected an absolute folder path or one under ~/);
+    }
+  }
+});
+
 test('several bad values give several problems; good ones still apply', () => {
   const r = read({ defaultScale: 99, outputQuality: 50, alphaHandling: 'nope' });
   assert.equal(r.problems.length, 2);
@@ -111,6 +158,24 @@ test('templateProblem mirrors the daemon', () => {
   assert.equal(templateProblem('{name}_{width}x{height}_{model}.{ext}'), null);
   assert.match(templateProblem('') ?? '', /non-empty/);
   assert.match(templateProblem('..') ?? '', /plain file name/);
+});
+
+test('a template whose own text Windows cannot hold is refused as a setting there, and kept on Linux and macOS', () => {
+  const refused: [string, RegExp][] = [
+    ['{name}?.{ext}', /the name contains '\?' \(Windows allows/],
+    ['{name} <{model}>.{ext}', /contains '<'/],
+    ['CON.{ext}', /is the device CON on Windows/],
+    ['nul.png', /is the device NUL on Windows/],
+  ];
+  for (const [template, why] of refused) {
+    assert.match(templateProblem(template, 'png', 'win32') ?? '', why, template);
+    for (const platform of ['linux', 'darwin'] as const) assert.equal(templateProblem(template, 'png', platform), null);
+    const r = readSettings((k) => (k === 'outputNameTemplate' ? template : undefined), 'win32');
+    assert.equal(r.settings.outputNameTemplate, DEFAULTS.outputNameTemplate, template);
+    assert.match(r.problems.join(), /upscale\.outputNameTemplate is .*; expected a file name this system can hold/);
+  }
+  // The fields are filled in per job, and the daemon checks the name they make (test/unit/output-path.test.ts).
+  assert.equal(templateProblem('{name}_{model}@{scale}x.{ext}', 'png', 'win32'), null);
 });
 
 test('a literal extension in the template decides the format: writable, and agreeing with upscale.outputFormat', () => {

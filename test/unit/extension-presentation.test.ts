@@ -1,11 +1,10 @@
 // The words and numbers the extension shows: progress, quick pick rows, status bar,
-// and the requests and launch it builds from settings.
+// and the requests it builds from settings.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import type { ModelInfo, ProgressParams } from '../../contract/protocol';
 import { DEFAULTS } from '../../extension/config';
-import { daemonLaunch } from '../../extension/daemon-launch';
 import { describeResult, upscaleParams } from '../../extension/job-params';
 import { formatBytes, modelRows, passesFor, scaleRows } from '../../extension/model-picks';
 import { batchFraction, progressMessage, ProgressMeter } from '../../extension/progress-text';
@@ -41,10 +40,10 @@ test("progress messages: the panel's words, with the file in a batch and the tim
     progressMessage(p({ done: 0, total: 1 }), undefined, { fraction: 0.2, leftMs: 146_700 }),
     'upscaling · about 2 min 30 s left',
   );
+  // The estimate covers the whole job: writing the file too.
   assert.equal(
-    progressMessage(p({ stage: 'encode' }), undefined, { fraction: 1, leftMs: 0 }),
-    'writing the file',
-    'no time left once inference is over',
+    progressMessage(p({ stage: 'encode' }), undefined, { fraction: 0.9, leftMs: 12_000 }),
+    'writing the file · about 10 s left',
   );
 });
 
@@ -176,46 +175,5 @@ test('upscale params from settings: beside the source, into a folder, sizes, pre
       timings: { totalMs: 146_700 },
     }),
     /, 2 min 27 s on cpu\)$/,
-  );
-});
-
-test('daemon launch: Electron runs the script as Node; settings go to initialize', () => {
-  const host = {
-    extensionPath: '/ext',
-    execPath: '/vscode/code',
-    isElectron: true,
-    env: { PATH: '/bin' },
-    homedir: '/home/u',
-  };
-  const l = daemonLaunch(host, { ...DEFAULTS, modelsFolder: '~/models', executionProvider: 'cpu' });
-  assert.equal(l.command, '/vscode/code');
-  assert.deepEqual(l.args, [path.join('/ext', 'dist', 'upscale.js'), 'daemon']);
-  assert.equal(l.env.ELECTRON_RUN_AS_NODE, '1');
-  assert.equal(l.env.PATH, '/bin');
-  assert.deepEqual(l.initialize, {
-    clientName: 'vscode-upscale',
-    provider: 'cpu',
-    maxOutputPixels: DEFAULTS.maxOutputPixels,
-    modelsFolder: path.join('/home/u', 'models'),
-  });
-  const node = daemonLaunch(
-    { ...host, isElectron: false, env: { ELECTRON_RUN_AS_NODE: '1' }, bundledModelsDir: '/ext/dist/models' },
-    DEFAULTS,
-  );
-  assert.equal(node.env.ELECTRON_RUN_AS_NODE, undefined);
-  assert.equal(node.env.UPSCALE_BUILTIN_DIR, '/ext/dist/models');
-  // The cache (measured rates) stays the user's, not the extension's folder.
-  assert.equal(node.env.UPSCALE_CACHE_DIR, undefined);
-  assert.equal(node.initialize.modelsFolder, undefined);
-  assert.equal(node.env.XDG_RUNTIME_DIR, undefined, 'no folder given: the environment as it is');
-  // A cache the user set is kept.
-  assert.equal(
-    daemonLaunch({ ...host, env: { UPSCALE_CACHE_DIR: '/c' }, bundledModelsDir: '/ext/dist/models' }, DEFAULTS).env
-      .UPSCALE_CACHE_DIR,
-    '/c',
-  );
-  assert.equal(
-    daemonLaunch({ ...host, env: {}, runtimeDir: '/tmp/upscale-runtime-1000' }, DEFAULTS).env.XDG_RUNTIME_DIR,
-    '/tmp/upscale-runtime-1000',
   );
 });

@@ -17,6 +17,7 @@ const ROOT = process.cwd();
  */
 const LAYERS: readonly { readonly name: string; readonly paths: readonly string[] }[] = [
   { name: 'contract', paths: ['contract/'] },
+  { name: 'the platform', paths: ['platform/'] },
   { name: 'models', paths: ['models/'] },
   {
     name: "the daemon's parts",
@@ -63,7 +64,7 @@ function sourceFiles(dir: string): string[] {
   return out;
 }
 
-const FILES = ['contract', 'models', 'daemon', 'extension', 'webview', 'scripts'].flatMap(sourceFiles);
+const FILES = ['contract', 'platform', 'models', 'daemon', 'extension', 'webview', 'scripts'].flatMap(sourceFiles);
 
 function importsOf(file: string): Import[] {
   const text = fs.readFileSync(path.join(ROOT, file), 'utf8');

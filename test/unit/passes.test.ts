@@ -261,3 +261,25 @@ test('out of memory: tiles are halved and retried, and the output is unchanged',
   assert.deepEqual(split.data, whole.data);
   assert.deepEqual(planes, { rgb: null, alpha: null }, 'each plane is released once it is in the raster');
 });
+
+test('TTA runs each tile under every symmetry of its level: an equivariant model keeps its pixels, the runs are counted', async () => {
+  const rgb = plane(13, 9, 3, 5);
+  for (const tta of [2, 4, 8]) {
+    const p = plan(13, 9, model(2), { tile: 4, overlap: 2, tta });
+    let calls = 0;
+    const inner = nearest(2);
+    const counting: TileInference = (t) => {
+      calls++;
+      return inner(t);
+    };
+    const hooks = recorder();
+    const r = await runPasses(p, { rgb, alpha: null }, counting, new AbortController().signal, hooks);
+    assertNearest(r, rgb, 2, [0, 1, 2]);
+    const tiles = (p.layouts[0]?.columns ?? 0) * (p.layouts[0]?.rows ?? 0);
+    assert.ok(tiles > 1);
+    assert.equal(hooks.tiles.length, tiles, `tta ${tta}`);
+    assert.equal(calls, tiles * tta, `tta ${tta}`);
+    assert.equal(p.summary.tta, tta);
+    assert.equal(p.summary.passes[0]?.runs, tiles * tta);
+  }
+});
