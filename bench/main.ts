@@ -1,6 +1,7 @@
 // `npm run bench [-- --quick] [--provider P] [--out DIR] [--only sections]`: speed and
 // cost against the machine's ceilings, the tile sweep, memory, start-up/load/cancel,
-// quality and borders, all through the real daemon. Each section's JSON is written as soon
+// quality and borders, all through the real daemon, and each converted architecture's
+// whole-image ceiling against MatMul (arch, in-process). Each section's JSON is written as soon
 // as it is done, so an interrupted run still leaves what it measured. Never part of `npm test`.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -8,6 +9,7 @@ import * as path from 'node:path';
 import { coreCount, loadAverage } from './cpu';
 import type { ExecutionProvider } from '../contract/vocabulary';
 import { parseBenchArgs } from './args';
+import { measureArchitectures, type ArchBench } from './arch';
 import { measureBorders, type BorderScore } from './border';
 import { sweepCharts, throughputChart } from './charts';
 import { startBenchDaemon } from './daemon-client';
@@ -21,6 +23,7 @@ import { FULL_PLAN, QUICK_PLAN } from './plans';
 import { median } from './median';
 import { measureQuality, type QualityResult } from './quality';
 import {
+  archTable,
   borderTable,
   goalsTable,
   lifecycleTable,
@@ -42,6 +45,7 @@ interface PreviousSummary {
   readonly goals?: readonly Goal[];
   readonly quality?: unknown;
   readonly borders?: unknown;
+  readonly architectures?: unknown;
 }
 
 function readPreviousSummary(file: string): PreviousSummary | null {
@@ -104,6 +108,7 @@ async function main(): Promise<void> {
   let memory: MemoryPoint[] = [];
   let quality: QualityResult | null = null;
   let borders: BorderScore[] = [];
+  let arch: ArchBench | null = null;
   try {
     if (wants('speed')) {
       log(`MatMul ${plan.matmulSize}² · ${plan.matmulSize}², best of ${plan.matmulRuns}`);
@@ -180,6 +185,16 @@ async function main(): Promise<void> {
       save('border.json', borders);
       section('borders (padding none vs reflect against real surroundings)', borderTable(borders));
     }
+    if (wants('arch')) {
+      if (!matmul) {
+        log(`MatMul ${plan.matmulSize}² · ${plan.matmulSize}², best of ${plan.matmulRuns}`);
+        matmul = await measureMatmul(provider, plan.matmulSize, plan.matmulRuns);
+        matmulSamples.push(matmul);
+      }
+      arch = await measureArchitectures(provider, plan.archSize, plan.archRuns, options.outDir, log);
+      save('arch.json', arch);
+      section(`architectures: whole-image ceiling at ${plan.archSize}² against MatMul`, archTable(arch, matmul));
+    }
   } finally {
     await daemon.stop();
   }
@@ -193,14 +208,18 @@ async function main(): Promise<void> {
   if (matmul) {
     log('MatMul again, at the end');
     matmulSamples.push(await measureMatmul(provider, plan.matmulSize, plan.matmulRuns));
-    matmul = matmulSamples.reduce((a, b) => (b.gflops > a.gflops ? b : a));
+    const peak = matmulSamples.reduce((a, b) => (b.gflops > a.gflops ? b : a));
+    const cpuPeak = matmulSamples.reduce((a, b) => (b.gflopsPerCpuSecond > a.gflopsPerCpuSecond ? b : a));
+    matmul = { ...peak, bestCpuMs: cpuPeak.bestCpuMs, gflopsPerCpuSecond: cpuPeak.gflopsPerCpuSecond };
     save('matmul.json', matmulSamples);
     section(
       'MatMul',
       `${matmul.n}² · ${matmul.n}² float32, best of ${matmul.runs} at the start and at the end: ` +
-        `${matmulSamples.map((m) => m.gflops.toFixed(1)).join(' and ')} GFLOP/s; peak ${matmul.gflops.toFixed(1)} GFLOP/s`,
+        `${matmulSamples.map((m) => m.gflops.toFixed(1)).join(' and ')} GFLOP/s; peak ${matmul.gflops.toFixed(1)} GFLOP/s; ` +
+        `per CPU-second ${matmulSamples.map((m) => m.gflopsPerCpuSecond.toFixed(1)).join(' and ')} GFLOP`,
     );
-    section('speed with ceil/matmul against the peak', speedTable(speed, matmul));
+    if (speed.length > 0) section('speed with ceil/matmul against the peak', speedTable(speed, matmul));
+    if (arch) section('architectures against the peak MatMul', archTable(arch, matmul));
   }
   // With --only, the sections not run keep their figures from the previous summary.
   const previous = options.only.length > 0 ? readPreviousSummary(path.join(options.outDir, 'summary.json')) : null;
@@ -245,6 +264,21 @@ async function main(): Promise<void> {
     goals: goals.map((g) => ({ goal: g.goal, pass: g.pass, detail: g.detail })),
     quality: quality?.summary ?? previous?.quality ?? null,
     borders: borders.length > 0 ? borders : (previous?.borders ?? null),
+    // Each architecture's whole-image ceiling at the arch section's size, against the peak MatMul.
+    architectures: arch
+      ? Object.fromEntries(
+          arch.measured.map((a) => [
+            a.name,
+            {
+              median_ms: a.medianMs,
+              gflops: a.gflops,
+              ceiling_over_matmul: matmul ? a.gflops / matmul.gflops : null,
+              cpu_time_ratio: matmul ? a.gflopsPerCpuSecond / matmul.gflopsPerCpuSecond : null,
+              top_ops: a.topOps.map((o) => o.op),
+            },
+          ]),
+        )
+      : (previous?.architectures ?? null),
     seconds: (performance.now() - began) / 1000,
     load_average_at_end: loadAverage(),
   });

@@ -20,6 +20,9 @@ export interface BenchPlan {
   readonly borders: readonly { model: string; photos: readonly string[] }[];
   readonly matmulSize: number;
   readonly matmulRuns: number;
+  /** The arch section's whole-image input side and timed runs per model (bench/arch.ts). */
+  readonly archSize: number;
+  readonly archRuns: number;
 }
 
 const GENERAL = 'realesr-general-x4v3';
@@ -49,6 +52,8 @@ export const FULL_PLAN: BenchPlan = {
   ],
   matmulSize: 2048,
   matmulRuns: 7,
+  archSize: 256,
+  archRuns: 3,
 };
 
 export const QUICK_PLAN: BenchPlan = {
@@ -69,4 +74,6 @@ export const QUICK_PLAN: BenchPlan = {
   borders: [{ model: GENERAL, photos: ['baboon', 'fruits'] }],
   matmulSize: 2048,
   matmulRuns: 3,
+  archSize: 256,
+  archRuns: 2,
 };

@@ -1,4 +1,5 @@
 // The stdout report: one table per section, then the goals.
+import type { ArchBench } from './arch';
 import { BORDER_CROP, type BorderScore } from './border';
 import type { Goal } from './goals';
 import type { LifecycleResult } from './lifecycle';
@@ -11,6 +12,51 @@ import type { SweepResult } from './sweep';
 import { fixed, formatTable } from './table';
 
 const MIB = 1024 * 1024;
+
+/**
+ * Each architecture's whole-image ceiling against the MatMul rate, in wall time (median and
+ * best run) and in CPU time (steadier when other work shares the cores), and where its time goes.
+ */
+export function archTable(bench: ArchBench, matmul: MatmulRate | null): string {
+  const ratio = (gflops: number, of: number | undefined): string => (of ? fixed(gflops / of, 2) : '-');
+  const rows = bench.measured.map((a) => [
+    a.name,
+    `${a.size}²`,
+    fixed(a.medianMs, 0),
+    fixed(a.bestMs, 0),
+    fixed(a.bestCpuMs, 0),
+    fixed(a.macsPerPixel / 1e3, 1),
+    fixed(a.gflops, 1),
+    ratio(a.gflops, matmul?.gflops),
+    ratio(a.bestGflops, matmul?.gflops),
+    ratio(a.gflopsPerCpuSecond, matmul?.gflopsPerCpuSecond),
+    a.topOps.map((o) => `${o.op} ${(o.share * 100).toFixed(0)}%`).join(', '),
+    fixed(a.loadAverage, 1),
+  ]);
+  const table = formatTable(
+    [
+      'model',
+      'size',
+      'median ms',
+      'best ms',
+      'best cpu ms',
+      'kMAC/px',
+      'GFLOP/s',
+      'ceil/matmul',
+      'best/matmul',
+      'cpu-time ratio',
+      'top ops (profiler)',
+      'load',
+    ],
+    rows,
+  );
+  const models = bench.measured.map((a) => `${a.name}: ${a.model}`).join('\n');
+  const missing =
+    bench.missing.length > 0
+      ? `\nnot measured, no weights in the cache: ${bench.missing.join(', ')}; write them with ${bench.weightsCommand}`
+      : '';
+  return `${table}\n${models}${missing}`;
+}
 
 export function profileTable(profiles: readonly OperatorProfile[]): string {
   return profiles

@@ -36,6 +36,12 @@ export interface ModelTraits {
   readonly size: { readonly minimum: number; readonly multiple: number; readonly square: boolean };
   /** 'discouraged': tiles visibly change the result; 'internal': the model tiles by itself. */
   readonly tiling: 'supported' | 'discouraged' | 'internal';
+  /**
+   * 'global': part of the network normalises, pools or attends over the whole input, so
+   * a tile comes out differently from the same pixels of the whole image (measured: the
+   * seam figure); automatic tiles then take the whole image where it fits in memory.
+   */
+  readonly context: 'local' | 'global';
   readonly fp16: boolean;
   readonly bf16: boolean;
 }
@@ -102,6 +108,8 @@ export interface ModelsUnloadResult {
 export interface PlannedPass {
   readonly model: string;
   readonly scale: number;
+  /** A pass of the output's own models, or of the blend mixed into it. */
+  readonly branch: 'main' | 'blend';
   readonly inputWidth: number;
   readonly inputHeight: number;
   readonly outputWidth: number;
@@ -126,6 +134,10 @@ export interface UpscalePlan {
   readonly model: string;
   /** Why this model: named by the request, or chosen (see README, "Which model"). */
   readonly modelReason: string;
+  /** The models the output goes through, in order: `model` alone, or a chain. */
+  readonly chain: readonly string[];
+  /** A second model's result mixed in: (1 - weight) x the chain's + weight x its own. */
+  readonly blend: { readonly model: string; readonly weight: number } | null;
   /** Test-time augmentation: the model runs on each tile under this many flips and rotations (1: once). */
   readonly tta: number;
   readonly passes: readonly PlannedPass[];

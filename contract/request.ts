@@ -16,6 +16,8 @@ export interface CliSpec {
   readonly value?: string;
   /** The value of the flag given alone (the word after it is not a number): `--tta` is `--tta 8`. */
   readonly bare?: number;
+  /** The field the flag's values go to, joined by commas, when it is given more than once (`-m A -m B` is `chain: 'A,B'`). */
+  readonly again?: string;
 }
 
 /**
@@ -82,6 +84,35 @@ export function parseBackground(text: string): Rgba | null {
 }
 
 export const BACKGROUND_EXPECTED = '#rrggbb, #rgb or transparent';
+
+/** How a model id may be written in a request (installed ids are checked when the job starts). */
+const MODEL_ID = /^[A-Za-z0-9][A-Za-z0-9._+-]*$/;
+const MAX_CHAIN = 8;
+const CHAIN_EXPECTED = `2 to ${MAX_CHAIN} model ids separated by commas, run in that order`;
+
+/** The model ids of a chain, in order; null when it is not 2 to 8 ids separated by commas. */
+export function parseChain(text: string): string[] | null {
+  const ids = text.split(',').map((id) => id.trim());
+  return ids.length >= 2 && ids.length <= MAX_CHAIN && ids.every((id) => MODEL_ID.test(id)) ? ids : null;
+}
+
+/** A second model mixed into the result: `(1 − weight)·first + weight·second`. */
+export interface BlendSpec {
+  readonly model: string;
+  readonly weight: number;
+}
+
+export const BLEND_EXPECTED = 'MODEL:WEIGHT, a model id and a weight above 0 up to 1 (realesrgan-x4plus:0.3)';
+
+/** `MODEL:WEIGHT`; null when it is not a model id, a colon and a number above 0 up to 1. */
+export function parseBlend(text: string): BlendSpec | null {
+  const colon = text.lastIndexOf(':');
+  const model = text.slice(0, colon).trim();
+  const weightText = text.slice(colon + 1).trim();
+  const weight = Number(weightText);
+  if (colon < 0 || !MODEL_ID.test(model) || weightText === '' || !(weight > 0 && weight <= 1)) return null;
+  return { model, weight };
+}
 const TTA_EXPECTED = TTA_LEVELS.join(', ').replace(/, (?=[^,]*$)/, ' or ');
 
 /**
@@ -129,16 +160,30 @@ export const UPSCALE_FIELDS = {
     kind: { type: 'string', maxLength: 200 },
     doc: 'The model to run (upscale models list).',
     defaultText: 'the default model, or an installed one of that exact scale ("Which model")',
-    cli: { flags: ['-m', '--model'], value: 'MODEL' },
+    cli: { flags: ['-m', '--model'], value: 'MODEL', again: 'chain' },
     setting: {
       key: 'defaultModel',
       order: 0,
       default: '',
       unset: '',
-      pattern: '^([A-Za-z0-9][A-Za-z0-9._+-]*)?$',
+      pattern: `^(${MODEL_ID.source.slice(1, -1)})?$`,
       markdownDescription:
         'Model used by **Upscale Image** (a model id from **Upscale: Show Models**). Empty: the built-in default, `realesr-general-x4v3`.',
     },
+  },
+  chain: {
+    kind: { type: 'string', maxLength: 1000 },
+    check: (v) => (typeof v === 'string' && parseChain(v) !== null ? null : CHAIN_EXPECTED),
+    valuesText: CHAIN_EXPECTED,
+    doc: 'Models run one after another (a 1x restoration model, then an upscaler): each runs once, but the last that upscales, which runs the passes that reach the target. -m given more than once is a chain.',
+    cli: { flags: ['--chain'], value: 'A,B' },
+  },
+  blend: {
+    kind: { type: 'string', maxLength: 220 },
+    check: (v) => (typeof v === 'string' && parseBlend(v) !== null ? null : BLEND_EXPECTED),
+    valuesText: 'MODEL:WEIGHT, weight above 0 up to 1',
+    doc: "A second model run to the same size (Lanczos where the scales differ) and mixed in float: (1 - WEIGHT) x the first's + WEIGHT x its own (AUTOMATIC1111's Upscaler 2 visibility).",
+    cli: { flags: ['--blend'], value: 'MODEL:WEIGHT' },
   },
   tta: {
     kind: { type: 'number', min: 2, max: 8, integer: true },
@@ -338,6 +383,8 @@ export function crossFieldProblem(
 ): string | null {
   if (p.scale !== undefined && (p.width !== undefined || p.height !== undefined))
     return `give either ${name('scale')} or ${name('width')}/${name('height')}, not both`;
+  if (p.model !== undefined && p.chain !== undefined)
+    return `give either ${name('model')} or ${name('chain')}, not both`;
   for (const [field, spec] of REQUEST_FIELDS) {
     const needed = REQUEST_FIELDS.filter(([other]) => spec.requires?.includes(other)).map(([other]) => other);
     if (p[field] === undefined || !needed.some((other) => p[other] === undefined)) continue;

@@ -216,8 +216,16 @@ export function parseCliArgs(argv: readonly string[], cwd: string): CliCommand {
     if (arg === undefined) break;
     const option = BY_FLAG.get(arg);
     const words = { peek: () => argv[i + 1], next: () => argv[++i] };
-    if (option) options[option.field] = optionValue(arg, option.spec, words, cwd);
-    else if (arg === '--provider') provider = choice(arg, argv[++i], EXECUTION_PROVIDERS);
+    if (option) {
+      const value = optionValue(arg, option.spec, words, cwd);
+      const again = option.spec.cli?.again;
+      const earlier = again === undefined ? undefined : (options[again] ?? options[option.field]);
+      if (again !== undefined && typeof earlier === 'string' && typeof value === 'string') {
+        // Given again: its values together are another field (`-m A -m B` is a chain).
+        options[again] = `${earlier},${value}`;
+        delete options[option.field];
+      } else options[option.field] = value;
+    } else if (arg === '--provider') provider = choice(arg, argv[++i], EXECUTION_PROVIDERS);
     else if (arg === '--json') json = true;
     else if (arg.startsWith('-') && arg !== '-') throw new UsageError(`unknown option '${arg}'\n${USAGE}`);
     else inputs.push(path.resolve(cwd, arg));

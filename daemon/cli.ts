@@ -35,12 +35,15 @@ function describe(r: UpscaleResult): string {
 function describePlan(r: UpscaleResult): string {
   const p = r.plan;
   if (!p) return `${r.input}: (no plan returned)`;
+  const models = p.chain.join(' > ');
   const lines = [
-    `${r.input} (${p.inputWidth}x${p.inputHeight}) -> ${p.outputPath} (${p.width}x${p.height} ${p.format}, fit ${p.fit}) with ${p.model}: ${p.modelReason}`,
+    `${r.input} (${p.inputWidth}x${p.inputHeight}) -> ${p.outputPath} (${p.width}x${p.height} ${p.format}, fit ${p.fit}) with ${models}: ${p.modelReason}`,
   ];
+  if (p.blend) lines.push(`  blended: ${1 - p.blend.weight} x ${models} + ${p.blend.weight} x ${p.blend.model}`);
+  if (p.tta > 1) lines.push(`  TTA: each tile runs ${p.tta} times (flipped and turned), averaged`);
   p.passes.forEach((s, i) =>
     lines.push(
-      `  pass ${i + 1}: ${s.inputWidth}x${s.inputHeight} -> ${s.outputWidth}x${s.outputHeight} (x${s.scale}), ${s.columns}x${s.rows} tile${s.tiles === 1 ? '' : 's'} of ${s.tileWidth}x${s.tileHeight}, overlap ${s.overlap}`,
+      `  pass ${i + 1}: ${s.branch === 'blend' ? 'blend, ' : ''}${s.model} (x${s.scale}) ${s.inputWidth}x${s.inputHeight} -> ${s.outputWidth}x${s.outputHeight}, ${s.columns}x${s.rows} tile${s.tiles === 1 ? '' : 's'} of ${s.tileWidth}x${s.tileHeight}, overlap ${s.overlap}`,
     ),
   );
   if (p.finalResize)

@@ -20,7 +20,7 @@ import {
   type ProviderStatus,
   type UpscaleResult,
 } from '../contract/protocol';
-import { targetOf, UPSCALE_FIELDS, type UpscaleParams } from '../contract/request';
+import { parseBlend, parseChain, targetOf, UPSCALE_FIELDS, type UpscaleParams } from '../contract/request';
 import type { InitializeParams, ModelsDownloadParams, ModelsImportParams } from '../contract/params';
 import type { ExecutionProvider } from '../contract/vocabulary';
 import { JobQueue } from './jobs';
@@ -67,6 +67,34 @@ function findIn(models: readonly RegisteredModel[], id: string | undefined): Reg
     throw new DaemonError('ModelNotFound', `no model '${wanted}'; installed: ${known}`);
   }
   return model;
+}
+
+/**
+ * The models of a job: the main one (the last of a chain that upscales, else its last) and
+ * those the chain runs before and after it, and the blend's; each must be installed.
+ */
+function jobModels(
+  models: readonly RegisteredModel[],
+  params: UpscaleParams,
+  chosen: string,
+): {
+  model: RegisteredModel;
+  others: {
+    before: RegisteredModel[];
+    after: RegisteredModel[];
+    blend: { model: RegisteredModel; weight: number } | null;
+  };
+} {
+  const blendSpec = params.blend === undefined ? null : parseBlend(params.blend);
+  const blend = blendSpec && { model: findIn(models, blendSpec.model), weight: blendSpec.weight };
+  const chain = params.chain === undefined ? null : parseChain(params.chain);
+  if (chain === null) return { model: findIn(models, chosen), others: { before: [], after: [], blend } };
+  const found = chain.map((id) => findIn(models, id));
+  const upscalers = found.flatMap((m, i) => (m.scale > 1 ? [i] : []));
+  const main = upscalers.at(-1) ?? found.length - 1;
+  const model = found[main];
+  if (!model) throw new DaemonError('InvalidParams', `upscale: 'chain' is empty`);
+  return { model, others: { before: found.slice(0, main), after: found.slice(main + 1), blend } };
 }
 
 export class UpscaleService {
@@ -228,10 +256,14 @@ export class UpscaleService {
         DEFAULT_MODEL_ID,
         params.width === undefined && params.height === undefined ? params.scale : undefined,
       );
-      const model = findIn(models, choice.id);
+      const { model, others } = jobModels(models, params, choice.id);
+      const byId = new Map(
+        [model, ...others.before, ...others.after, ...(others.blend ? [others.blend.model] : [])].map((m) => [m.id, m]),
+      );
+      const named = [...others.before, model, ...others.after].map((m) => m.id).join(' > ');
       // A dry run is the extension's planning (the scale picker names the output with one): at
       // info level each job it plans would read as two in the log.
-      log(params.dryRun ? 'debug' : 'info', `job ${jobId}: ${params.input} with ${model.id} (${choice.reason})`);
+      log(params.dryRun ? 'debug' : 'info', `job ${jobId}: ${params.input} with ${named} (${choice.reason})`);
       const throughput = await this.throughput(model, params.dryRun === true);
       return runPipeline(
         {
@@ -242,13 +274,14 @@ export class UpscaleService {
           alpha: params.alpha ?? UPSCALE_FIELDS.alpha.default,
           overwrite: params.overwrite ?? UPSCALE_FIELDS.overwrite.default,
           params: { ...params },
-          modelReason: choice.reason,
+          modelReason: params.chain === undefined ? choice.reason : 'named in the request',
         },
         {
           jobId,
           model,
           provider: this.provider,
-          load: async () => sessionInference((await this.acquire(model)).session),
+          models: others,
+          load: async (m) => sessionInference((await this.acquire(findIn([...byId.values()], m.id))).session),
           signal,
           progress: (u) => notify({ jobId, requestId, ...u }),
           temporaryFile: (file) => this.temporaryFiles.record(jobId, file),

@@ -69,7 +69,8 @@ function attributes(tag: string): Map<string, string> {
   const out = new Map<string, string>();
   const inside = tag.replace(/^<\s*[a-z]+/i, '').replace(/\/?>$/, '');
   for (const m of inside.matchAll(/([^\s=/>]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+)))?/g)) {
-    out.set((m[1] as string).toLowerCase(), decodeEntities(m[2] ?? m[3] ?? m[4] ?? ''));
+    const [, name = '', double, single, bare] = m;
+    out.set(name.toLowerCase(), decodeEntities(double ?? single ?? bare ?? ''));
   }
   return out;
 }
@@ -123,8 +124,8 @@ export function cookieHeader(setCookie: readonly string[] | undefined): string |
 /** The token of Drive's older `download_warning_…=TOKEN` cookie, or null. Pure. */
 export function confirmTokenFromCookies(setCookie: readonly string[] | undefined): string | null {
   for (const line of setCookie ?? []) {
-    const m = /^\s*download_warning[^=]*=([^;\s]+)/.exec(line);
-    if (m) return m[1] as string;
+    const token = /^\s*download_warning[^=]*=([^;\s]+)/.exec(line)?.[1];
+    if (token !== undefined) return token;
   }
   return null;
 }

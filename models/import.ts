@@ -137,7 +137,11 @@ async function convertStateDict(
   const detected = withActivation(detectArchitecture(sd, label), label, activation);
   const onnx = detected.module.build(sd, detected.config);
   // The graph is ours, but running it once catches a converter bug before the user's images do.
-  const probed = await probeModel(onnx, `${label} (converted as ${describeArch(detected.info)})`);
+  const probed = await probeModel(
+    onnx,
+    `${label} (converted as ${describeArch(detected.info)})`,
+    detected.info.traits?.channels,
+  );
   if (probed.scale !== detected.info.scale) {
     throw new Error(
       `${label}: the converted ${detected.module.label} model upscales by ${probed.scale} but the weights say ${detected.info.scale}; this is a converter bug, please report it`,

@@ -68,6 +68,7 @@ export function describeRequirements(model: Pick<ModelRecord, 'traits' | 'inputM
     t.size.square ? 'square' : '',
     t.channels.input !== 3 || t.channels.output !== 3 ? `${t.channels.input} → ${t.channels.output} channels` : '',
     t.tiling === 'supported' ? '' : `tiling ${t.tiling}`,
+    t.context === 'global' ? 'whole-image context' : '',
     t.fp16 ? '' : 'no fp16',
     t.bf16 ? '' : 'no bf16',
   ].filter((p) => p !== '');

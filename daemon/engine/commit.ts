@@ -8,7 +8,7 @@ import type { ExecutionProvider } from '../../contract/vocabulary';
 import { renameIntoPlace } from '../../platform/rename';
 import { encodeImage } from '../image/encode';
 import type { Raster, SourceInfo } from '../image/types';
-import type { JobPlan, OutputChoice, PipelineRequest } from './job-plan';
+import type { JobPlan, OutputChoice, PipelineModel, PipelineRequest } from './job-plan';
 import { checkNamedOutput, freePath, NameTaken, partialPath, placeFile } from './output-path';
 import {
   SIDECAR_FORMAT,
@@ -17,7 +17,9 @@ import {
   sidecarPathFor,
   weightsSha256,
   writeSidecar,
+  type ModelRole,
   type Sidecar,
+  type SidecarModel,
 } from './sidecar';
 
 export interface Commit {
@@ -133,12 +135,8 @@ async function sidecarRecord(c: Commit, facts: RecordFacts, output: string): Pro
       depth: raster.depth,
       pixelsSha256: sha256Bytes(raster.data),
     },
-    model: {
-      id: plan.model.id,
-      scale: plan.model.scale,
-      weightsSha256: plan.model.onnxPath ? await weightsSha256(plan.model.onnxPath) : null,
-      reason: plan.modelReason,
-    },
+    model: { ...(await modelRecord(plan.model)), reason: plan.modelReason },
+    models: await Promise.all(jobModels(plan).map(async ({ m, role }) => ({ ...(await modelRecord(m)), role }))),
     parameters: {
       request: req.params ?? {},
       resolved: {
@@ -160,6 +158,16 @@ async function sidecarRecord(c: Commit, facts: RecordFacts, output: string): Pro
     versions: runtimeVersions(facts.daemonVersion),
     timings,
   };
+}
+
+/** Every model the job ran, in order, with what it was to the job. */
+function jobModels(plan: JobPlan): { m: PipelineModel; role: ModelRole }[] {
+  const chain = plan.chain.map((m, i) => ({ m, role: i === plan.mainIndex ? ('main' as const) : ('chain' as const) }));
+  return plan.blend ? [...chain, { m: plan.blend.model, role: 'blend' }] : chain;
+}
+
+async function modelRecord(m: PipelineModel): Promise<SidecarModel> {
+  return { id: m.id, scale: m.scale, weightsSha256: m.onnxPath ? await weightsSha256(m.onnxPath) : null };
 }
 
 function writeError(file: string, e: unknown): DaemonError {

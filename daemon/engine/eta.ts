@@ -195,14 +195,14 @@ export class ThroughputMemory {
 export interface TileWork {
   readonly key: ThroughputKey;
   readonly tiles: number;
+  /** The model's MACs per input pixel, when its graph told. */
+  readonly macsPerPixel: number | null;
 }
 
 /** What a job has to do: its stages (those that run), and its passes' tiles. */
 export interface JobWork {
   readonly stages: readonly StageWork[];
   readonly tiles: readonly TileWork[];
-  /** The model's MACs per input pixel, when its graph told. */
-  readonly macsPerPixel: number | null;
 }
 
 /** Where a job is: one of its timed stages, inference, or the end. */
@@ -262,7 +262,7 @@ export class JobEta {
     const group = this.work.tiles[index];
     const left = this.left[index];
     if (group && left !== undefined) {
-      this.memory.record(group.key, (t - this.last) / runs, this.work.macsPerPixel);
+      this.memory.record(group.key, (t - this.last) / runs, group.macsPerPixel);
       this.left[index] = Math.max(0, left - runs);
     }
     this.last = t;
@@ -273,7 +273,7 @@ export class JobEta {
     for (const [i, group] of this.work.tiles.entries()) {
       const left = this.left[i] ?? 0;
       if (left === 0) continue;
-      const ms = this.memory.msPerTile(group.key, this.work.macsPerPixel);
+      const ms = this.memory.msPerTile(group.key, group.macsPerPixel);
       if (ms === undefined) return undefined;
       total += ms * left;
     }

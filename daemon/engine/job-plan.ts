@@ -6,7 +6,7 @@
 import * as path from 'node:path';
 import { DaemonError } from '../../contract/errors';
 import { DEFAULT_OVERLAP } from '../../contract/limits';
-import type { PlannedPass, UpscalePlan } from '../../contract/protocol';
+import type { ModelTraits, PlannedPass, UpscalePlan } from '../../contract/protocol';
 import { parseBackground, type Rgba } from '../../contract/request';
 import {
   DEFAULT_PADDING,
@@ -27,9 +27,11 @@ import {
 } from '../../contract/formats';
 import { applyTemplate, DEFAULT_TEMPLATE, fileNameProblem, templateExtension } from '../../contract/naming';
 import type { ImageHeader } from '../image/types';
-import { planPasses, type PassPlan, type Size } from './plan';
+import type { PassPlan, Size } from './plan';
+import { planStages, type Branch, type Stage } from './chain-plan';
 import { passGrid } from './tiled-pass';
-import { autoMaxCore, chooseTile } from './tile-size';
+import { autoMaxCore, chooseTile, wholeImageFits } from './tile-size';
+import { checkModelChannels, modelChannels, takesAlpha } from './channels';
 
 export interface PipelineRequest {
   readonly input: string;
@@ -73,7 +75,27 @@ export interface PipelineModel {
   readonly macsPerPixel?: number | null;
   /** The ONNX file's size: loading it takes time in proportion. */
   readonly sizeBytes?: number;
+  /** Known for models converted from weights: their channels (channels.ts) and context (automatic tiles). */
+  readonly traits?: ModelTraits;
 }
+
+/** A second model whose result is mixed into the first's: `(1 − weight)·first + weight·second`. */
+export interface BlendModel {
+  readonly model: PipelineModel;
+  readonly weight: number;
+}
+
+/** The models a job runs besides its main one (chain-plan.ts). */
+export interface JobModels {
+  /** Run once each, in order, before the main model (restoration models, say). */
+  readonly before: readonly PipelineModel[];
+  /** Run once each, in order, after the main model's passes. */
+  readonly after: readonly PipelineModel[];
+  readonly blend: BlendModel | null;
+}
+
+/** A job of one model. */
+export const ONE_MODEL: JobModels = { before: [], after: [], blend: null };
 
 /** Pixel limits, and the machine's memory (for the automatic tile size). */
 export interface JobLimits {
@@ -97,8 +119,11 @@ export interface OutputChoice {
   readonly named: boolean;
 }
 
-/** One pass's geometry: input size, tile and grid. */
+/** One pass's model and geometry: input size, tile and grid. */
 export interface PassLayout {
+  readonly model: PipelineModel;
+  /** The output's own passes, or the blend's. */
+  readonly branch: Branch;
   readonly input: Size;
   readonly output: Size;
   readonly tileWidth: number;
@@ -112,7 +137,13 @@ export interface PassLayout {
 
 export interface JobPlan {
   readonly input: Size & { readonly format: string };
+  /** The main model: the one whose passes reach the target. */
   readonly model: PipelineModel;
+  /** The models the output goes through, in order (the main model alone, or a chain). */
+  readonly chain: readonly PipelineModel[];
+  /** Where the main model is in the chain. */
+  readonly mainIndex: number;
+  readonly blend: BlendModel | null;
   readonly modelReason: string;
   readonly geometry: PassPlan;
   readonly layouts: readonly PassLayout[];
@@ -130,8 +161,10 @@ export interface JobPlan {
   readonly alpha: AlphaMode;
   /** Whether the image has an alpha channel: as its header says, until its pixels settle it (settleAlpha). */
   readonly hasAlpha: boolean;
-  /** Planes each pass runs through the model: 2 when the model upscales the alpha too. */
+  /** Planes each pass runs through the model: 2 when the model upscales the alpha too, as a plane of its own. */
   readonly planes: 1 | 2;
+  /** The model upscales the alpha inside the colour tiles (an RGBA model). */
+  readonly alphaWithColour: boolean;
   readonly channels: 3 | 4;
   readonly warnings: readonly string[];
   /** The plan as the protocol describes it: what a dry run returns and the sidecar records. */
@@ -182,6 +215,7 @@ export function planJob(
   model: PipelineModel,
   limits: JobLimits,
   place: OutputPlace,
+  models: JobModels = ONE_MODEL,
 ): JobPlan {
   const input = { width: header.width, height: header.height, format: header.format };
   const pixels = input.width * input.height;
@@ -192,15 +226,25 @@ export function planJob(
       req.input,
     );
   }
-  const geometry = planGeometry(req, input, model.scale, limits.maxOutputPixels);
-  const output = chooseOutput(req, model, input, geometry.final, place);
+  const chain = [...models.before, model, ...models.after];
+  for (const m of [...chain, ...(models.blend ? [models.blend.model] : [])])
+    checkModelChannels(modelChannels(m), m.onnxPath ?? m.id);
+  const { geometry, stages } = planGeometry(req, input, model, models, limits.maxOutputPixels);
+  const output = chooseOutput(req, chain, input, geometry.final, place);
   const warnings: string[] = [];
   const background = resolveBackground(req, geometry, output.format, warnings);
   const overlap = req.overlap ?? DEFAULT_OVERLAP;
   const padding = req.padding ?? DEFAULT_PADDING;
   const edgePad = edgePadFor(padding, overlap);
-  const maxCore = autoMaxCore(model.activationBytesPerPixel, limits.memoryBytes, overlap);
-  const layouts = passLayouts(input, geometry, req.tile, overlap, edgePad, maxCore);
+  const maxCore = (m: PipelineModel) => autoMaxCore(m.activationBytesPerPixel, limits.memoryBytes, overlap);
+  // A model with global context gives its own output only on the whole image: automatic
+  // tiles take it whole where it fits in memory.
+  const tileFor = (m: PipelineModel, s: Size): number | undefined =>
+    req.tile ??
+    (m.traits?.context === 'global' && wholeImageFits(m.activationBytesPerPixel, limits.memoryBytes, s.width, s.height)
+      ? 0
+      : undefined);
+  const layouts = passLayouts(stages, tileFor, overlap, edgePad, maxCore);
   const depth = outputDepth(header.depth, output.format);
   const transparentPad = background !== null && background.rgba.a === 0;
   checkRasterSize(req.input, geometry.final, header.hasAlpha || transparentPad ? 4 : 3, depth);
@@ -210,6 +254,9 @@ export function planJob(
     {
       input,
       model,
+      chain,
+      mainIndex: models.before.length,
+      blend: models.blend,
       modelReason: req.modelReason ?? 'named in the request',
       geometry,
       layouts,
@@ -241,24 +288,35 @@ export function withOutputFile(plan: JobPlan, file: string): JobPlan {
   return { ...plan, output: { ...plan.output, file }, summary: { ...plan.summary, outputPath: file } };
 }
 
-type AlphaFree = Omit<JobPlan, 'hasAlpha' | 'planes' | 'channels' | 'summary'>;
+type AlphaFree = Omit<JobPlan, 'hasAlpha' | 'planes' | 'alphaWithColour' | 'channels' | 'summary'>;
 
 function withAlpha(plan: AlphaFree, hasAlpha: boolean): JobPlan {
   const transparentPad = plan.background !== null && plan.background.rgba.a === 0;
-  const planes: 1 | 2 = hasAlpha && plan.alpha === 'model' ? 2 : 1;
+  const modelAlpha = hasAlpha && plan.alpha === 'model';
+  // The alpha joins the colour only where every model takes it (RGBA models); otherwise it
+  // is a plane of its own, which any model upscales (channels.ts).
+  const models = [...plan.chain, ...(plan.blend ? [plan.blend.model] : [])];
+  const alphaWithColour = modelAlpha && models.every((m) => takesAlpha(modelChannels(m)));
+  const planes: 1 | 2 = modelAlpha && !alphaWithColour ? 2 : 1;
   const channels: 3 | 4 = hasAlpha || transparentPad ? 4 : 3;
-  const settled = { ...plan, hasAlpha, planes, channels };
+  const settled = { ...plan, hasAlpha, planes, alphaWithColour, channels };
   return { ...settled, summary: describePlan(settled) };
 }
 
-function planGeometry(req: PipelineRequest, input: Size, modelScale: number, maxOutputPixels: number): PassPlan {
-  let geometry: PassPlan;
+function planGeometry(
+  req: PipelineRequest,
+  input: Size,
+  main: PipelineModel,
+  models: JobModels,
+  maxOutputPixels: number,
+): { geometry: PassPlan; stages: readonly Stage<PipelineModel>[] } {
+  let planned: { geometry: PassPlan; stages: readonly Stage<PipelineModel>[] };
   try {
-    geometry = planPasses(input, modelScale, req.target);
+    planned = planStages(input, req.target, { ...models, main, blend: models.blend?.model ?? null });
   } catch (e) {
     throw new DaemonError('InvalidParams', (e as Error).message);
   }
-  for (const size of [...geometry.passSizes, geometry.final]) {
+  for (const size of [...planned.stages.map((s) => s.output), planned.geometry.final]) {
     if (size.width * size.height > maxOutputPixels) {
       throw new DaemonError(
         'ImageTooLarge',
@@ -267,13 +325,13 @@ function planGeometry(req: PipelineRequest, input: Size, modelScale: number, max
       );
     }
   }
-  return geometry;
+  return planned;
 }
 
 /** The output's name and format: the name the request gave, or the template's; the format its extension names. */
 function chooseOutput(
   req: PipelineRequest,
-  model: PipelineModel,
+  chain: readonly PipelineModel[],
   input: Size & { readonly format: string },
   final: Size,
   place: OutputPlace,
@@ -295,7 +353,7 @@ function chooseOutput(
         scale: req.target.kind === 'scale' ? req.target.scale : final.width / input.width,
         width: final.width,
         height: final.height,
-        model: model.id,
+        model: chain.map((m) => m.id).join('+'),
         ext: extensionFor(fallback).replace(/^\./, ''),
       });
       const ext = templateExtension(template);
@@ -339,22 +397,28 @@ function resolveBackground(
 }
 
 function passLayouts(
-  input: Size,
-  geometry: PassPlan,
-  tile: number | undefined,
+  stages: readonly Stage<PipelineModel>[],
+  tileFor: (model: PipelineModel, input: Size) => number | undefined,
   overlap: number,
   edgePad: number,
-  maxCore: number,
+  maxCore: (model: PipelineModel) => number,
 ): PassLayout[] {
   const layouts: PassLayout[] = [];
-  let current = input;
-  for (const output of geometry.passSizes) {
-    const t = chooseTile(tile, current.width + 2 * edgePad, current.height + 2 * edgePad, overlap, maxCore);
+  for (const { model, branch, input: current, output } of stages) {
+    const t = chooseTile(
+      tileFor(model, current),
+      current.width + 2 * edgePad,
+      current.height + 2 * edgePad,
+      overlap,
+      maxCore(model),
+    );
     const grid = passGrid(current, { tileWidth: t.width, tileHeight: t.height, overlap: 2 * overlap, edgePad });
     const [c0] = grid.cols;
     const [r0] = grid.rows;
     if (c0 === undefined || r0 === undefined) throw new RangeError('a pass has at least one tile per axis');
     layouts.push({
+      model,
+      branch,
       input: current,
       output,
       tileWidth: t.width,
@@ -364,7 +428,6 @@ function passLayouts(
       tensorWidth: c0.end - c0.start,
       tensorHeight: r0.end - r0.start,
     });
-    current = output;
   }
   return layouts;
 }
@@ -385,11 +448,17 @@ function outputDepth(sourceDepth: 8 | 16, format: OutputFormat): 8 | 16 {
   return sourceDepth === 16 && SIXTEEN_BIT_FORMATS.has(format) ? 16 : 8;
 }
 
+/** Planes a pass runs through its model: the blend mixes colour only, so its passes run no alpha. */
+export function layoutPlanes(plan: Pick<JobPlan, 'planes'>, layout: PassLayout): 1 | 2 {
+  return layout.branch === 'blend' ? 1 : plan.planes;
+}
+
 function describePlan(plan: Omit<JobPlan, 'summary'>): UpscalePlan {
   const { geometry, model } = plan;
   const passes: PlannedPass[] = plan.layouts.map((l) => ({
-    model: model.id,
-    scale: model.scale,
+    model: l.model.id,
+    scale: l.model.scale,
+    branch: l.branch,
     inputWidth: l.input.width,
     inputHeight: l.input.height,
     outputWidth: l.output.width,
@@ -399,15 +468,17 @@ function describePlan(plan: Omit<JobPlan, 'summary'>): UpscalePlan {
     overlap: 2 * plan.overlap,
     columns: l.columns,
     rows: l.rows,
-    tiles: l.columns * l.rows * plan.planes,
-    runs: l.columns * l.rows * plan.planes * plan.tta,
+    tiles: l.columns * l.rows * layoutPlanes(plan, l),
+    runs: l.columns * l.rows * layoutPlanes(plan, l) * plan.tta,
   }));
-  const last = plan.layouts.at(-1)?.output;
+  const last = plan.geometry.passSizes.at(-1);
   return {
     inputWidth: plan.input.width,
     inputHeight: plan.input.height,
     model: model.id,
     modelReason: plan.modelReason,
+    chain: plan.chain.map((m) => m.id),
+    blend: plan.blend && { model: plan.blend.model.id, weight: plan.blend.weight },
     tta: plan.tta,
     passes,
     finalResize:

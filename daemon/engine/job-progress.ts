@@ -8,7 +8,7 @@ import { encodePreview } from '../image/encode';
 import { item } from '../image/checked';
 import type { PlanarImage, Raster } from '../image/types';
 import { JobEta, type JobWork, type StageWork, type ThroughputMemory } from './eta';
-import type { JobPlan, PassLayout, PipelineRequest } from './job-plan';
+import { layoutPlanes, type JobPlan, type PassLayout, type PipelineRequest } from './job-plan';
 import { resizeLanczos } from './lanczos';
 import type { PassHooks, PlaneKind } from './passes';
 import { quantisePlanes } from './quantise';
@@ -105,7 +105,7 @@ export class JobProgress {
       stage: 'infer',
       pass: p + 1,
       passes: this.passes(),
-      total: layout.columns * layout.rows * this.plan.planes * this.plan.tta,
+      total: layout.columns * layout.rows * layoutPlanes(this.plan, layout) * this.plan.tta,
       ...(this.plan.tta > 1 && { runsPerTile: this.plan.tta }),
       passWidth: layout.output.width,
       passHeight: layout.output.height,
@@ -127,17 +127,21 @@ export class JobProgress {
     const area = (s: { readonly width: number; readonly height: number }) => s.width * s.height;
     const last = plan.layouts[plan.layouts.length - 1];
     const stages: StageWork[] = [{ stage: 'decode', detail: plan.input.format, units: area(plan.input) }];
-    if (!resident) stages.push({ stage: 'load', detail: provider, units: plan.model.sizeBytes ?? 0 });
+    // Loading counts the job's models' files; the main one's session may be loaded already.
+    const models = new Map(plan.layouts.map((l) => [l.model.id, l.model]));
+    if (resident) models.delete(plan.model.id);
+    const bytes = [...models.values()].reduce((n, m) => n + (m.sizeBytes ?? 0), 0);
+    if (bytes > 0) stages.push({ stage: 'load', detail: provider, units: bytes });
     if (plan.geometry.resize && last)
       stages.push({ stage: 'resize', detail: '', units: area(last.output) + area(plan.geometry.content) });
     stages.push({ stage: 'encode', detail: plan.output.format, units: area(plan.geometry.final) });
     return {
       stages,
       tiles: plan.layouts.map((l) => ({
-        key: { model: plan.model.id, provider, tileWidth: l.tensorWidth, tileHeight: l.tensorHeight },
-        tiles: l.columns * l.rows * plan.planes * plan.tta,
+        key: { model: l.model.id, provider, tileWidth: l.tensorWidth, tileHeight: l.tensorHeight },
+        tiles: l.columns * l.rows * layoutPlanes(plan, l) * plan.tta,
+        macsPerPixel: l.model.macsPerPixel ?? null,
       })),
-      macsPerPixel: plan.model.macsPerPixel ?? null,
     };
   }
 }

@@ -1,17 +1,18 @@
 // The model passes of one job and the final resize: decoded planes in, the output raster
 // out. Pure compute: inference is passed in (tests give it fake models), and no file is
-// read or written. Colour takes the RGB path, and a one-channel plane is wrapped around
-// it as chaiNNer's convenient_upscale wraps any upscale: in as three equal channels, out
-// as their mean. An image with alpha sends its alpha plane through that wrapper (when the
-// model upscales alpha) beside its colour, pass by pass. Grey images arrive as RGB: the
-// decoder spreads them to three channels and the encoder writes them grey again.
+// read or written. Each plane meets the model's channels through adaptChannels
+// (channels.ts). An image with alpha sends its alpha plane through the model (when the
+// model upscales alpha) beside its colour, pass by pass, or, for an RGBA model, inside the
+// colour tiles. Grey images arrive as RGB: the decoder spreads them to three channels and
+// the encoder writes them grey again.
 import { outside } from '../image/checked';
 import type { PlanarImage, Raster } from '../image/types';
+import { adaptChannels, modelChannels } from './channels';
 import { fitWindow, resizeLanczos } from './lanczos';
 import { fillChannel, quantisePlanes, quantiseSample } from './quantise';
 import { runTiledPass, type RowSink, type TileDone, type TileInference } from './tiled-pass';
 import { MIN_TILE } from '../../contract/limits';
-import type { JobPlan, PassLayout } from './job-plan';
+import type { JobPlan, PassLayout, PipelineModel } from './job-plan';
 import { ttaInference } from './tta';
 import type { Size } from './plan';
 
@@ -20,6 +21,7 @@ import type { Size } from './plan';
  * once it is in the raster), so each pass's input is freed as soon as that pass is done.
  */
 export interface Planes {
+  /** The colour: 3 planes, 4 once an RGBA model's alpha has joined them. */
   rgb: PlanarImage | null;
   alpha: PlanarImage | null;
 }
@@ -40,52 +42,98 @@ export interface PassHooks {
 /** One model pass over an image, streaming its finished rows to `sink`. */
 export type PlaneOperation = (image: PlanarImage, sink: RowSink) => Promise<void>;
 
-/** Runs the plan's passes over `planes` with `infer`, then resizes and quantises into the output raster. */
+/**
+ * The inference of a model, asked for as each of its passes starts: a pass holds its own
+ * model's session, so a chain of large models never needs them all resident at once.
+ */
+export type ModelInference = (model: PipelineModel) => Promise<TileInference>;
+
+/**
+ * Runs the plan's passes over `planes` with each pass's model, then resizes and quantises
+ * into the output raster. A blend's passes run first, from the image the main model starts
+ * from; their result, fitted to the content, is mixed into the output's rows as they are
+ * quantised.
+ */
 export async function runPasses(
   plan: JobPlan,
   planes: Planes,
-  infer: TileInference,
+  infer: ModelInference,
   signal: AbortSignal,
   hooks: PassHooks,
 ): Promise<Raster> {
   const output = new OutputRaster(plan);
-  const run = ttaInference(infer, plan.tta, signal);
+  // A blend's passes come before the main model's, so the last pass is the output's.
   const last = plan.layouts.length - 1;
+  /** The blend's image: its passes' output, then fitted to the content once they are done. */
+  let blend: PlanarImage | null = null;
+  if (plan.alphaWithColour && planes.alpha) {
+    planes.rgb = withAlpha(present(planes.rgb), planes.alpha);
+    planes.alpha = null;
+  }
   for (const [p, layout] of plan.layouts.entries()) {
     hooks.passStarted(p);
+    const run = ttaInference(await infer(layout.model), plan.tta, signal);
     /** The model over one plane, its tiles counted after the `before` of the planes that went first. */
     const modelPass =
       (plane: PlaneKind, before: number): PlaneOperation =>
       (image, sink) =>
         runTiledPass(
           image,
-          run,
+          adaptChannels(run, modelChannels(layout.model), image.channels),
           passOptions(plan, layout, signal, (t) => hooks.tileDone(p, before + t.done, t, plane)),
           sink,
         );
+    if (layout.branch === 'blend') {
+      blend = await passPlane(modelPass('rgb', 0), blend ?? present(planes.rgb), layout.output, false);
+      if (plan.layouts[p + 1]?.branch !== 'blend') blend = fitToContent(plan, present(blend));
+      continue;
+    }
     // The last pass is the output unless a resize follows: its rows are quantised straight
     // into the raster, so no float image of the output's size ever exists.
     const direct = p === last && !plan.geometry.resize;
     let before = 0;
     if (plan.planes === 2 && planes.alpha) {
-      const alpha = throughGrey(modelPass('alpha', 0));
+      const alpha = modelPass('alpha', 0);
       planes.alpha = await passPlane(alpha, planes.alpha, layout.output, direct && output.rows(1, 3));
       before = layout.columns * layout.rows;
     }
+    const colour = present(planes.rgb);
     const rgb = modelPass('rgb', before);
-    planes.rgb = await passPlane(rgb, present(planes.rgb), layout.output, direct && output.rows(3, 0));
+    const rows = direct && mixedRows(output.rows(colour.channels, 0), blend, plan.blend?.weight ?? 0);
+    planes.rgb = await passPlane(rgb, colour, layout.output, rows);
   }
   await hooks.passesDone();
-  resizeInto(output, plan, planes, hooks);
+  resizeInto(output, plan, planes, blend, hooks);
   return output.take();
 }
 
-/** A one-channel image through an RGB operation: the plane as three equal channels in, their mean out. */
-export function throughGrey(operation: PlaneOperation): PlaneOperation {
-  return (plane, sink) =>
-    operation({ ...plane, channels: 3, data: greyAsRgb(plane.data) }, (y, count, rows) =>
-      sink(y, count, meanOfChannels(rows)),
-    );
+/** A sink that mixes `blend` (content-sized) into each chunk of rows before `sink` takes it: `(1 − weight)·rows + weight·blend`. */
+function mixedRows(sink: RowSink, blend: PlanarImage | null, weight: number): RowSink {
+  if (blend === null) return sink;
+  return (y, count, rows) => {
+    mixInto(rows, blend, y, count, weight);
+    return sink(y, count, rows);
+  };
+}
+
+/**
+ * Rows [y, y + count) of `blend` mixed into `rows` (planar, the blend's width and channels),
+ * in place. Each side is taken as its own result would be written, inside [0, 1] (models
+ * overshoot), and mixed unrounded: the two single-model results mixed.
+ */
+export function mixInto(rows: Float32Array, blend: PlanarImage, y: number, count: number, weight: number): void {
+  const { width, height, channels } = blend;
+  const span = count * width;
+  if (rows.length !== channels * span) throw new RangeError(`mixInto: ${rows.length} samples for ${channels}x${span}`);
+  for (let c = 0; c < channels; c++) {
+    const from = c * width * height + y * width;
+    for (let i = 0; i < span; i++) {
+      const a = rows[c * span + i];
+      const b = blend.data[from + i];
+      if (a === undefined || b === undefined) throw outside('mixInto', i);
+      rows[c * span + i] = (1 - weight) * clamp01(a) + weight * clamp01(b);
+    }
+  }
 }
 
 function passOptions(plan: JobPlan, layout: PassLayout, signal: AbortSignal, onTile: (tile: TileDone) => void) {
@@ -96,8 +144,8 @@ function passOptions(plan: JobPlan, layout: PassLayout, signal: AbortSignal, onT
     edgePad: plan.edgePad,
     // Without a border, reads stay inside the image but for the pad to the input multiple, which mirrors.
     padding: plan.padding === 'wrap' ? ('wrap' as const) : ('reflect' as const),
-    scale: plan.model.scale,
-    inputMultiple: plan.model.inputMultiple,
+    scale: layout.model.scale,
+    inputMultiple: layout.model.inputMultiple,
     minTile: MIN_TILE,
     signal,
     onTile,
@@ -124,27 +172,31 @@ async function passPlane(
   return { width, height, channels: image.channels, data };
 }
 
-/** The final Lanczos resize of what the passes left in float (all of it, or the alpha alone), into the raster. */
-function resizeInto(output: OutputRaster, plan: JobPlan, planes: Planes, hooks: PassHooks): void {
-  const { content, fit, resize } = plan.geometry;
-  const wrap = plan.padding === 'wrap';
-  const fitted = (img: PlanarImage): PlanarImage =>
-    img.width === content.width && img.height === content.height
-      ? img
-      : resizeLanczos(
-          img,
-          content.width,
-          content.height,
-          fitWindow(img.width, img.height, content.width, content.height, fit === 'cover' ? 'cover' : 'fill'),
-          wrap,
-        );
-  if (resize) {
+/** A pass's output fitted to the content's size by Lanczos (as it is when it has that size). */
+function fitToContent(plan: JobPlan, img: PlanarImage): PlanarImage {
+  const { content, fit } = plan.geometry;
+  if (img.width === content.width && img.height === content.height) return img;
+  const window = fitWindow(img.width, img.height, content.width, content.height, fit === 'cover' ? 'cover' : 'fill');
+  return resizeLanczos(img, content.width, content.height, window, plan.padding === 'wrap');
+}
+
+/** The final Lanczos resize of what the passes left in float (all of it, or the alpha alone), into the raster, the blend mixed in. */
+function resizeInto(
+  output: OutputRaster,
+  plan: JobPlan,
+  planes: Planes,
+  blend: PlanarImage | null,
+  hooks: PassHooks,
+): void {
+  if (plan.geometry.resize) {
     hooks.resizing();
-    output.content(fitted(present(planes.rgb)), 0);
+    const rgb = fitToContent(plan, present(planes.rgb));
+    if (blend) mixInto(rgb.data, blend, 0, rgb.height, plan.blend?.weight ?? 0);
+    output.content(rgb, 0);
     planes.rgb = null;
   }
   // Lanczos alpha mode, or the model's alpha before the final resize.
-  if (planes.alpha) output.content(fitted(planes.alpha), 3);
+  if (planes.alpha) output.content(fitToContent(plan, planes.alpha), 3);
   planes.alpha = null;
 }
 
@@ -222,23 +274,14 @@ function present(image: PlanarImage | null): PlanarImage {
   return image;
 }
 
-function greyAsRgb(plane: Float32Array): Float32Array {
-  const out = new Float32Array(plane.length * 3);
-  out.set(plane, 0);
-  out.set(plane, plane.length);
-  out.set(plane, plane.length * 2);
-  return out;
+function clamp01(v: number): number {
+  return v < 0 ? 0 : v > 1 ? 1 : v;
 }
 
-function meanOfChannels(rows: Float32Array): Float32Array {
-  const plane = rows.length / 3;
-  const out = new Float32Array(plane);
-  for (let i = 0; i < plane; i++) {
-    const r = rows[i];
-    const g = rows[plane + i];
-    const b = rows[2 * plane + i];
-    if (r === undefined || g === undefined || b === undefined) throw outside('meanOfChannels', i);
-    out[i] = (r + g + b) / 3;
-  }
-  return out;
+/** The colour planes with the alpha plane after them: what an RGBA model takes. */
+function withAlpha(rgb: PlanarImage, alpha: PlanarImage): PlanarImage {
+  const data = new Float32Array(4 * rgb.width * rgb.height);
+  data.set(rgb.data);
+  data.set(alpha.data, rgb.data.length);
+  return { ...rgb, channels: 4, data };
 }

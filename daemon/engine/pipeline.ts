@@ -21,6 +21,7 @@ import {
   settleAlpha,
   withOutputFile,
   type JobLimits,
+  type JobModels,
   type JobPlan,
   type OutputPlace,
   type PipelineModel,
@@ -30,10 +31,13 @@ import { sha256File } from './sidecar';
 
 export interface PipelineContext {
   readonly jobId: string;
+  /** The main model: the one whose passes reach the target. */
   readonly model: PipelineModel;
+  /** The models run besides it (a chain's others, a blend); none by default. */
+  readonly models?: JobModels;
   readonly provider: ExecutionProvider;
-  /** Loads (or finds resident) the model's session; called after the input checks pass. */
-  readonly load: () => Promise<TileInference>;
+  /** Loads (or finds resident) a model's session; called after the input checks pass, and as each pass starts. */
+  readonly load: (model: PipelineModel) => Promise<TileInference>;
   /** The request's: aborted when it is cancelled, and the job then stops before its next tile or stage. */
   readonly signal: AbortSignal;
   readonly progress: (update: ProgressUpdate) => void;
@@ -127,7 +131,7 @@ export async function runPipeline(req: PipelineRequest, ctx: PipelineContext): P
   const inputHash = req.sidecar && !req.dryRun ? sha256File(req.input) : null;
   inputHash?.catch(() => undefined);
   const header = await readImageHeader(req.input);
-  const planned = planJob(header, req, ctx.model, ctx.limits, await locateOutput(req));
+  const planned = planJob(header, req, ctx.model, ctx.limits, await locateOutput(req), ctx.models);
   const plan = withOutputFile(planned, await claimOutput(planned.output, req));
   if (req.dryRun) {
     const timings = { decodeMs: 0, inferMs: 0, encodeMs: 0, totalMs: now() - started };
@@ -157,12 +161,13 @@ async function runJob(
   progress.replan(plan);
 
   progress.started('load');
-  const infer = await ctx.load();
+  const first = plan.layouts[0];
+  if (first) await ctx.load(first.model);
   throwIfCancelled(ctx.signal);
   const inferStart = now();
   let inferMs = 0;
   const hooks = progress.passHooks(() => (inferMs = now() - inferStart));
-  const raster = await runPasses(plan, planes, infer, ctx.signal, hooks);
+  const raster = await runPasses(plan, planes, ctx.load, ctx.signal, hooks);
   throwIfCancelled(ctx.signal);
 
   progress.finishing('encode');

@@ -12,6 +12,15 @@ import type { UpscalePlan, UpscaleTimings } from '../../contract/protocol';
 
 export const SIDECAR_FORMAT = 'upscale-sidecar/1';
 
+export interface SidecarModel {
+  readonly id: string;
+  readonly scale: number;
+  readonly weightsSha256: string | null;
+}
+
+/** What a model was to the job: the main model, another in its chain, or the blend. */
+export type ModelRole = 'main' | 'chain' | 'blend';
+
 export interface Sidecar {
   readonly format: typeof SIDECAR_FORMAT;
   readonly input: {
@@ -30,12 +39,10 @@ export interface Sidecar {
     readonly depth: number;
     readonly pixelsSha256: string;
   };
-  readonly model: {
-    readonly id: string;
-    readonly scale: number;
-    readonly weightsSha256: string | null;
-    readonly reason: string;
-  };
+  /** The main model: the one whose passes reached the target. */
+  readonly model: SidecarModel & { readonly reason: string };
+  /** Every model the job ran, in order (a chain's, then a blend's), each with its hash. */
+  readonly models: readonly (SidecarModel & { readonly role: ModelRole })[];
   /** The request as received, and the values the daemon resolved for what it left out. */
   readonly parameters: {
     readonly request: Readonly<Record<string, unknown>>;

@@ -39,6 +39,20 @@ export function autoMaxCore(bytesPerPixel: number | null | undefined, memoryByte
   return Math.max(MIN_AUTO_CORE, Math.min(AUTO_MAX_CORE, side - 2 * context));
 }
 
+/**
+ * Whether a whole `width` × `height` image fits the memory an automatic tile may take, for
+ * a model whose activations take `bytesPerPixel` per input pixel (null: unknown, no).
+ */
+export function wholeImageFits(
+  bytesPerPixel: number | null | undefined,
+  memoryBytes: number,
+  width: number,
+  height: number,
+): boolean {
+  if (!bytesPerPixel) return false;
+  return width * height * RUNTIME_OVERHEAD * bytesPerPixel <= memoryBytes * TILE_MEMORY_SHARE;
+}
+
 export interface TileSize {
   readonly width: number;
   readonly height: number;

@@ -16,6 +16,12 @@ import { compact } from './compact';
 import { hat } from './hat';
 import { swinir } from './swinir';
 import { dat } from './dat';
+import { omnisr } from './omnisr';
+import { rgt } from './rgt';
+import { span } from './span';
+import { atd } from './atd';
+import { drct } from './drct';
+import { plksr } from './plksr';
 
 export const DETECTION_ORDER = [
   R.mmrealsr,
@@ -29,29 +35,29 @@ export const DETECTION_ORDER = [
   R.gfpgan,
   R.restoreformer,
   R.lama,
-  R.omnisr,
+  omnisr,
   R.scunet,
   R.fbcnn,
   R.uformer,
-  R.rgt,
+  rgt,
   dat,
   R.craft,
   R.kbnet,
   R.ditn,
-  R.span,
+  span,
   R.realcugan,
   R.safmn,
   R.safmnbcie,
   R.dctlsa,
   R.fftformer,
   R.nafnet,
-  R.atd,
+  atd,
   R.mixdehazenet,
   R.drunet,
   R.dncnn,
   R.ipt,
-  R.drct,
-  R.plksr,
+  drct,
+  plksr,
   R.retinexformer,
   R.hvicidnet,
   R.seemore,

@@ -73,6 +73,7 @@ export const PLAIN_TRAITS: ModelTraits = {
   channels: { input: 3, output: 3 },
   size: { minimum: 0, multiple: 1, square: false },
   tiling: 'supported',
+  context: 'local',
   fp16: true,
   bf16: true,
 };

@@ -198,6 +198,12 @@ function fusedActivation(p: NcnnLayerParams): NcnnActivation {
     if (params.length < n)
       throw new Error(`${p.where}: activation type ${type} needs ${n} parameters in -23310, found ${params.length}`);
   };
+  // After need(n), parameters below n are there.
+  const param = (i: number): number => {
+    const v = params[i];
+    if (v === undefined) throw new RangeError(`${p.where}: activation parameter ${i} read before need()`);
+    return v;
+  };
   switch (type) {
     case 0:
       return { kind: 'none' };
@@ -205,17 +211,17 @@ function fusedActivation(p: NcnnLayerParams): NcnnActivation {
       return { kind: 'relu' };
     case 2:
       need(1);
-      return { kind: 'leaky-relu', slope: params[0] as number };
+      return { kind: 'leaky-relu', slope: param(0) };
     case 3:
       need(2);
-      return { kind: 'clip', min: params[0] as number, max: params[1] as number };
+      return { kind: 'clip', min: param(0), max: param(1) };
     case 4:
       return { kind: 'sigmoid' };
     case 5:
       return { kind: 'mish' };
     case 6:
       need(2);
-      return { kind: 'hard-swish', alpha: params[0] as number, beta: params[1] as number };
+      return { kind: 'hard-swish', alpha: param(0), beta: param(1) };
     default:
       throw new Error(
         `${p.where}: activation type ${type} (parameter 9) is not supported; expected 0 none, 1 ReLU, 2 LeakyReLU, 3 Clip, 4 Sigmoid, 5 Mish, 6 HardSwish`,
@@ -257,8 +263,10 @@ function convPadding(p: NcnnLayerParams): ConvPadding {
 }
 
 function one<T>(items: readonly T[], p: NcnnLayerParams, what: string): T {
-  if (items.length !== 1) throw new Error(`${p.where}: expected 1 ${what} blob, found ${items.length}`);
-  return items[0] as T;
+  const [item] = items;
+  if (items.length !== 1 || item === undefined)
+    throw new Error(`${p.where}: expected 1 ${what} blob, found ${items.length}`);
+  return item;
 }
 
 function sameChannels(p: NcnnLayerParams, counts: readonly number[]): number {
@@ -449,8 +457,10 @@ export function decodeNcnnModel(param: NcnnParamFile, bin: Uint8Array, label: st
             `${p.where}: with_scalar=${withScalar ? 1 : 0} takes ${expectedInputs} input blobs, found ${layer.inputs.length}`,
           );
         }
-        const a = layer.inputs[0] as string;
-        const b = withScalar ? p.float(2, 0) : (layer.inputs[1] as string);
+        const [a, second] = layer.inputs;
+        if (a === undefined || (!withScalar && second === undefined))
+          throw new RangeError(`${p.where}: input blobs checked above are missing`);
+        const b = withScalar ? p.float(2, 0) : (second ?? a);
         const outChannels = typeof b === 'number' ? channelsOf(a) : sameChannels(p, [channelsOf(a), channelsOf(b)]);
         push({ layer, op: 'binary', a, b, output: output(), kind }, outChannels);
         break;
@@ -517,7 +527,8 @@ export function decodeNcnnModel(param: NcnnParamFile, bin: Uint8Array, label: st
       `${label}: expected exactly one output blob (produced but never read), found ${outputs.length}: ${outputs.join(', ')}`,
     );
   }
-  const output = outputs[0] as string;
+  const [output] = outputs;
+  if (output === undefined) throw new RangeError(`${label}: the one output blob checked above is missing`);
   if (channelsOf(output) !== IMAGE_CHANNELS) {
     throw new Error(
       `${label}: the output blob '${output}' has ${channelsOf(output)} channels, expected ${IMAGE_CHANNELS} (RGB)`,
@@ -678,14 +689,18 @@ class NcnnEmitter {
         let terms = o.inputs.map((b) => this.value(b));
         if (o.kind === 'sum' && o.coefficients.length > 0) {
           terms = terms.map((t, i) => {
-            const c = o.coefficients[i] as number;
+            const c = o.coefficients[i];
+            if (c === undefined) throw new RangeError(`${hint}: no coefficient for input ${i}`);
             return c === 1 ? t : g.op('Mul', [t, this.scalar(c)], {}, `${hint}_term${i}`);
           });
         }
         const opType = o.kind === 'prod' ? 'Mul' : o.kind === 'sum' ? 'Add' : 'Max';
-        let acc = terms[0] as string;
-        if (terms.length === 1) acc = g.op('Identity', [acc], {}, hint);
-        for (let i = 1; i < terms.length; i++) acc = g.op(opType, [acc, terms[i] as string], {}, hint);
+        const [first, ...rest] = terms;
+        if (first === undefined) throw new RangeError(`${hint}: an Eltwise with no inputs`);
+        const acc =
+          rest.length === 0
+            ? g.op('Identity', [first], {}, hint)
+            : rest.reduce((sum, t) => g.op(opType, [sum, t], {}, hint), first);
         return this.bind(o.output, acc);
       }
       case 'binary': {

@@ -91,11 +91,12 @@ class LayerConfig {
 
   pair(key: string, fallback: readonly [number, number]): [number, number] {
     const v = this.layer.config[key] ?? fallback;
-    const pair = typeof v === 'number' ? [v, v] : v;
-    if (!Array.isArray(pair) || pair.length !== 2 || !pair.every((n) => Number.isInteger(n) && n > 0)) {
-      this.fail(`${key} is ${JSON.stringify(v)}, expected two positive integers`);
-    }
-    return [pair[0] as number, pair[1] as number];
+    const pair: unknown = typeof v === 'number' ? [v, v] : v;
+    const [a, b]: readonly unknown[] = Array.isArray(pair) && pair.length === 2 ? (pair as readonly unknown[]) : [];
+    const positive = (n: unknown): n is number => typeof n === 'number' && Number.isInteger(n) && n > 0;
+    if (!positive(a) || !positive(b))
+      return this.fail(`${key} is ${JSON.stringify(v)}, expected two positive integers`);
+    return [a, b];
   }
 
   activation(key: string): KerasActivation {
@@ -127,7 +128,11 @@ function kernelToOihw(k: Float32Array, kh: number, kw: number, cin: number, cout
     for (let x = 0; x < kw; x++) {
       for (let i = 0; i < cin; i++) {
         const src = ((y * kw + x) * cin + i) * cout;
-        for (let o = 0; o < cout; o++) out[((o * cin + i) * kh + y) * kw + x] = k[src + o] as number;
+        for (let o = 0; o < cout; o++) {
+          const w = k[src + o];
+          if (w === undefined) throw new RangeError(`kernel element ${src + o} is outside ${kh}x${kw}x${cin}x${cout}`);
+          out[((o * cin + i) * kh + y) * kw + x] = w;
+        }
       }
     }
   }
@@ -160,8 +165,9 @@ export function decodeKerasModel(
       return { from, channels: n };
     });
     const single = (): { from: string; channels: number } => {
-      if (inputs.length !== 1) c.fail(`expected 1 input, found ${inputs.length}`);
-      return inputs[0] as { from: string; channels: number };
+      const [input] = inputs;
+      if (inputs.length !== 1 || input === undefined) return c.fail(`expected 1 input, found ${inputs.length}`);
+      return input;
     };
     const push = (operation: KerasOperation, outChannels: number): void => {
       operations.push(operation);
@@ -226,9 +232,10 @@ export function decodeKerasModel(
     } else if (className === 'Add') {
       if (inputs.length < 2) c.fail(`expected at least 2 inputs, found ${inputs.length}`);
       const counts = inputs.map((i) => i.channels);
-      if (counts.some((n) => n !== counts[0]))
+      const [first] = counts;
+      if (first === undefined || counts.some((n) => n !== first))
         c.fail(`inputs have ${counts.join(', ')} channels, expected equal counts`);
-      push({ layer, op: 'add', inputs: inputs.map((i) => i.from) }, counts[0] as number);
+      push({ layer, op: 'add', inputs: inputs.map((i) => i.from) }, first);
     } else if (className === 'Concatenate') {
       if (inputs.length < 1) c.fail('expected at least 1 input');
       const axis = layer.config['axis'] ?? -1;
@@ -239,11 +246,12 @@ export function decodeKerasModel(
       if (nchwAxis === undefined)
         c.fail(`axis ${axis} is not supported; expected 1, 2, 3 or -1 (batch concatenation is not)`);
       const counts = inputs.map((i) => i.channels);
-      if (nchwAxis !== 1 && counts.some((n) => n !== counts[0]))
+      const [first] = counts;
+      if (first === undefined || (nchwAxis !== 1 && counts.some((n) => n !== first)))
         c.fail(`inputs have ${counts.join(', ')} channels, expected equal counts`);
       push(
         { layer, op: 'concat', inputs: inputs.map((i) => i.from), nchwAxis },
-        nchwAxis === 1 ? counts.reduce((a, b) => a + b, 0) : (counts[0] as number),
+        nchwAxis === 1 ? counts.reduce((a, b) => a + b, 0) : first,
       );
     } else if (className === 'UpSampling2D') {
       const x = single();
@@ -280,7 +288,8 @@ export function decodeKerasModel(
   }
   if (!operations.some((o) => o.op === 'input'))
     throw new Error(`${label}: the model has no InputLayer named '${model.inputs[0]}'`);
-  const output = model.outputs[0] as string;
+  const [output] = model.outputs;
+  if (output === undefined) throw new Error(`${label}: the model names no output layer`);
   const outChannels = channels.get(output);
   if (outChannels === undefined) throw new Error(`${label}: output layer '${output}' is not among the layers`);
   if (outChannels !== IMAGE_CHANNELS)
@@ -333,8 +342,10 @@ export function emitKerasModel(model: DecodedKerasModel, ranges: PixelRanges, la
         y = activate(value(o.input), o.activation, hint);
         break;
       case 'add': {
-        y = value(o.inputs[0] as string);
-        for (const other of o.inputs.slice(1)) y = g.op('Add', [y, value(other)], {}, hint);
+        const [first, ...others] = o.inputs;
+        if (first === undefined) throw new RangeError(`${hint}: an Add with no inputs`);
+        y = value(first);
+        for (const other of others) y = g.op('Add', [y, value(other)], {}, hint);
         break;
       }
       case 'concat':

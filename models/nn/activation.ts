@@ -3,6 +3,9 @@
 import { attr } from '../onnx/graph';
 import type { GraphContext } from './context';
 
+/** Past this, tanh(softplus(x)) is 1 in float32. */
+const MISH_EXP_LIMIT = 20;
+
 export function relu(ctx: GraphContext, x: string): string {
   return ctx.g.op('Relu', [x]);
 }
@@ -22,15 +25,35 @@ export function prelu(ctx: GraphContext, x: string, slope: string): string {
   return ctx.g.op('Add', [ctx.g.op('Relu', [x]), negative], {}, 'prelu');
 }
 
-/** Exact GELU, 0.5 · x · (1 + erf(x / √2)), as torch.nn.GELU() computes by default. */
+/**
+ * Exact GELU, 0.5 · x · (1 + erf(x / √2)), as torch.nn.GELU() computes by default. Written
+ * with Div by √2 and in this order, onnxruntime fuses it into its own Gelu kernel (one pass
+ * instead of five; 4.4 times faster on a [1, 65536, 64] tensor on the development CPU);
+ * with Mul by 1/√2, or the 0.5 applied first, it does not.
+ */
 export function gelu(ctx: GraphContext, x: string): string {
-  const e = ctx.g.op('Erf', [ctx.g.op('Mul', [x, ctx.scalar(Math.SQRT1_2)])]);
+  const e = ctx.g.op('Erf', [ctx.g.op('Div', [x, ctx.scalar(Math.SQRT2)])]);
   const onePlus = ctx.g.op('Add', [e, ctx.scalar(1)]);
   return ctx.g.op('Mul', [ctx.g.op('Mul', [x, onePlus]), ctx.scalar(0.5)], {}, 'gelu');
 }
 
 export function sigmoid(ctx: GraphContext, x: string): string {
   return ctx.g.op('Sigmoid', [x]);
+}
+
+/**
+ * Mish, x · tanh(softplus(x)), as torch.nn.Mish, written as x · n / (n + 2) with
+ * n = eˣ(eˣ + 2), which is tanh(log(1 + eˣ)) multiplied out. onnxruntime's Softplus
+ * evaluates both of its branches' exp and log for every element and took a fifth of
+ * RealPLKSR's time; these element-wise operators are vectorised, and the form is as exact
+ * (2.9e-7 relative against float64 over [−15, 15]). eˣ is taken at min(x, 20), past which
+ * the quotient is 1 in float32 (as PyTorch's softplus returns x past 20), so it cannot overflow.
+ */
+export function mish(ctx: GraphContext, x: string): string {
+  const g = ctx.g;
+  const e = g.op('Exp', [g.op('Min', [x, ctx.scalar(MISH_EXP_LIMIT)])]);
+  const n = g.op('Mul', [e, g.op('Add', [e, ctx.scalar(2)])]);
+  return g.op('Mul', [x, g.op('Div', [n, g.op('Add', [n, ctx.scalar(2)])])], {}, 'mish');
 }
 
 /** SiLU (swish): x · sigmoid(x). */

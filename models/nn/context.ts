@@ -102,6 +102,8 @@ export function imageGraph(spec: ImageGraphSpec, body: (ctx: GraphContext, input
   const ctx = new GraphContext(g, spec.sd);
   const dims = (channels: number, h: string, w: string): Dim[] => [1, channels, h, w];
   const input = g.input('input', dims(spec.inputChannels, 'height', 'width'));
+  // Held back from the body's values, which take their names from weight prefixes (OmniSR has a conv called `output`).
+  g.name('output');
   g.output(body(ctx, input), 'output', dims(spec.outputChannels, 'out_height', 'out_width'));
   return g.toBytes(spec.description);
 }

@@ -50,7 +50,7 @@ export function toFeatureMap(ctx: GraphContext, tokens: string): string {
 export type PadMode = 'reflect' | 'replicate' | 'zero' | 'symmetric';
 
 /** (length + multiple − 1) / multiple · multiple, on an int64 [1] length. */
-function roundUp(ctx: GraphContext, length: string, multiple: number): string {
+export function roundUp(ctx: GraphContext, length: string, multiple: number): string {
   const m = ctx.ints([multiple]);
   const blocks = ctx.g.op('Div', [ctx.g.op('Add', [length, ctx.ints([multiple - 1])]), m]);
   return ctx.g.op('Mul', [blocks, m], {}, 'padded_length');
@@ -129,4 +129,23 @@ export function cropTo(ctx: GraphContext, x: string, hAxis: number, height: stri
 /** An int64 [1] size times a constant (the output size of a ×scale network). */
 export function scaled(ctx: GraphContext, size: string, factor: number): string {
   return factor === 1 ? size : ctx.g.op('Mul', [size, ctx.ints([factor])]);
+}
+
+/**
+ * Pads the end of `axis` to `target` rows (int64 [1], at least `length`) as spandrel's
+ * descriptor pads an input to its size requirements (pad_tensor): reflected without
+ * repeating the edge as far as the axis allows (length − 1), the rest repeating the last
+ * row reached. Source row of position p: p inside the axis, else max(2(L − 1) − p, 0).
+ */
+export function padAxisTo(ctx: GraphContext, x: string, axis: number, length: string, target: string): string {
+  const g = ctx.g;
+  const positions = g.op('Range', [ctx.int64Scalar(0), g.op('Squeeze', [target, ctx.ints([0])]), ctx.int64Scalar(1)]);
+  const mirrored = g.op('Sub', [g.op('Mul', [g.op('Sub', [length, ctx.ints([1])]), ctx.ints([2])]), positions]);
+  const source = g.op('Max', [g.op('Min', [positions, mirrored]), ctx.ints([0])], {}, 'descriptor_pad_source');
+  return g.op('Gather', [x, source], { axis: attr.int(axis) }, 'descriptor_pad');
+}
+
+/** max(length, minimum) on an int64 [1] length: the size an axis is padded to for a minimum. */
+export function atLeast(ctx: GraphContext, length: string, minimum: number): string {
+  return ctx.g.op('Max', [length, ctx.ints([minimum])]);
 }

@@ -355,17 +355,34 @@ export function multiHeadAttention(ctx: GraphContext, a: AttentionInputs): strin
   return ctx.g.op('MatMul', [weights, a.value], {}, 'attended');
 }
 
-export interface WindowSelfAttentionSpec {
+export interface WindowAttentionSpec {
   readonly channels: number;
   readonly heads: number;
   /** How far the grid is rolled back before partitioning (NO_SHIFT for a plain block). */
   readonly shift: GridShift;
-  /** Prefix of the Linear producing packed q, k, v ([3C, C] weight). */
-  readonly qkvPrefix: string;
   /** Prefix of the output projection Linear. */
   readonly projPrefix: string;
   /** [heads, N, N] from relativePositionBias. */
   readonly positionBias: string;
+}
+
+export interface WindowSelfAttentionSpec extends WindowAttentionSpec {
+  /** Prefix of the Linear producing packed q, k, v ([3C, C] weight). */
+  readonly qkvPrefix: string;
+}
+
+/**
+ * Attention within each window on packed q, k, v windows [B, nW, N, 3C] of the rolled
+ * grid, with the relative position bias (and the region mask when shifted), projected,
+ * merged back into the grid and rolled back. Returns [B, H, W, C].
+ */
+function attendWithinWindows(ctx: GraphContext, grid: WindowGrid, packed: string, spec: WindowAttentionSpec): string {
+  const headDim = spec.channels / spec.heads;
+  const [q, k, v] = splitHeads(ctx, packed, 3, spec.heads, headDim) as [string, string, string];
+  const biases = isShifted(spec.shift) ? [spec.positionBias, grid.shiftMask(spec.shift)] : [spec.positionBias];
+  const attended = multiHeadAttention(ctx, { query: q, key: k, value: v, scale: headDim ** -0.5, biases });
+  const projected = linear(ctx, mergeHeads(ctx, attended, spec.channels), spec.projPrefix);
+  return cyclicShift(ctx, grid.reverse(projected, spec.channels), spec.shift);
 }
 
 /**
@@ -379,15 +396,21 @@ export function windowSelfAttention(
   x: string,
   spec: WindowSelfAttentionSpec,
 ): string {
-  const headDim = spec.channels / spec.heads;
   const windows = grid.partition(cyclicShift(ctx, x, negated(spec.shift)), spec.channels);
-  const [q, k, v] = splitHeads(ctx, linear(ctx, windows, spec.qkvPrefix), 3, spec.heads, headDim) as [
-    string,
-    string,
-    string,
-  ];
-  const biases = isShifted(spec.shift) ? [spec.positionBias, grid.shiftMask(spec.shift)] : [spec.positionBias];
-  const attended = multiHeadAttention(ctx, { query: q, key: k, value: v, scale: headDim ** -0.5, biases });
-  const projected = linear(ctx, mergeHeads(ctx, attended, spec.channels), spec.projPrefix);
-  return cyclicShift(ctx, grid.reverse(projected, spec.channels), spec.shift);
+  return attendWithinWindows(ctx, grid, linear(ctx, windows, spec.qkvPrefix), spec);
+}
+
+/**
+ * The same attention where q, k and v were projected before (ATD shares one projection
+ * between its window and category attentions): `qkv` is the packed [B, H, W, 3C] grid,
+ * channels ordered part, head, head-channel as PyTorch's qkv Linear gives them.
+ */
+export function packedWindowAttention(
+  ctx: GraphContext,
+  grid: WindowGrid,
+  qkv: string,
+  spec: WindowAttentionSpec,
+): string {
+  const windows = grid.partition(cyclicShift(ctx, qkv, negated(spec.shift)), 3 * spec.channels);
+  return attendWithinWindows(ctx, grid, windows, spec);
 }

@@ -133,7 +133,9 @@ export class GraphBuilder {
 
   /** Adds a node with one output and returns the output's name. */
   op(opType: string, inputs: readonly string[], attrs: Record<string, Attr> = {}, hint?: string): string {
-    return this.opN(opType, inputs, 1, attrs, hint)[0] as string;
+    const [output] = this.opN(opType, inputs, 1, attrs, hint);
+    if (output === undefined) throw new RangeError(`${opType}: opN gave no output`);
+    return output;
   }
 
   /** Adds a node with `count` outputs. An empty input name stands for an omitted optional input. */

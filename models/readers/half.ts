@@ -24,7 +24,12 @@ export function halfToFloatTable(): Float32Array {
 export function float16ToFloat32(src: Uint16Array): Float32Array {
   const lookup = halfToFloatTable();
   const out = new Float32Array(src.length);
-  for (let i = 0; i < src.length; i++) out[i] = lookup[src[i] as number] as number;
+  let i = 0;
+  for (const h of src) {
+    const f = lookup[h];
+    if (f === undefined) throw new RangeError(`float16 bits ${h} are outside the lookup table`);
+    out[i++] = f;
+  }
   return out;
 }
 
@@ -32,6 +37,7 @@ export function float16ToFloat32(src: Uint16Array): Float32Array {
 export function bfloat16ToFloat32(src: Uint16Array): Float32Array {
   const out = new Float32Array(src.length);
   const bits = new Uint32Array(out.buffer);
-  for (let i = 0; i < src.length; i++) bits[i] = (src[i] as number) << 16;
+  let i = 0;
+  for (const h of src) bits[i++] = h << 16;
   return out;
 }

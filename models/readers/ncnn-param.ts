@@ -56,12 +56,10 @@ function parseValue(key: number, raw: string, where: string): { id: number; valu
   if (key <= ARRAY_KEY_BASE) {
     // Old-style array: `-233xx=count,v0,v1,...`.
     const id = ARRAY_KEY_BASE - key;
-    const parts = raw.split(',');
-    const countText = parts[0] as string;
+    const [countText = '', ...items] = raw.split(',');
     if (!INTEGER.test(countText))
       throw new Error(`${where}: array parameter ${key} has count '${countText}', expected an integer`);
     const count = Number.parseInt(countText, 10);
-    const items = parts.slice(1);
     if (items.length !== count) {
       throw new Error(`${where}: array parameter ${key} declares ${count} values but has ${items.length}`);
     }
@@ -145,7 +143,7 @@ export function parseNcnnParam(text: string, label: string): NcnnParamFile {
   let index = 0;
   const nextLine = (): { tokens: string[]; lineNumber: number } | undefined => {
     while (index < lines.length) {
-      const tokens = (lines[index] as string)
+      const tokens = (lines[index] ?? '')
         .trim()
         .split(/\s+/)
         .filter((t) => t.length > 0);

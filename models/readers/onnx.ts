@@ -6,6 +6,7 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { onnx } from 'onnx-proto';
 import * as ort from 'onnxruntime-node';
+import type { ModelTraits } from '../../contract/protocol';
 
 /** Below 7 onnxruntime only runs models through legacy support it does not guarantee. */
 export const MIN_OPSET = 7;
@@ -264,9 +265,9 @@ export async function embedExternalData(model: onnx.IModelProto, modelFolder: st
 // Probing
 
 /** A smooth, deterministic image in [0.05, 0.95], like a photo more than like noise. */
-export function probeImage(height: number, width: number): Float32Array {
-  const data = new Float32Array(3 * height * width);
-  for (let c = 0; c < 3; c++) {
+export function probeImage(height: number, width: number, channels = 3): Float32Array {
+  const data = new Float32Array(channels * height * width);
+  for (let c = 0; c < channels; c++) {
     for (let y = 0; y < height; y++) {
       for (let x = 0; x < width; x++) {
         data[(c * height + y) * width + x] =
@@ -277,17 +278,29 @@ export function probeImage(height: number, width: number): Float32Array {
   return data;
 }
 
+/** What a model takes and gives; a file that does not say is taken as RGB. */
+export type ProbeChannels = ModelTraits['channels'];
+const RGB: ProbeChannels = { input: 3, output: 3 };
+
 /** The integer factor the output is of the input, or an error naming what came out. Pure. */
-export function scaleOf(inputHeight: number, inputWidth: number, outputDims: readonly number[], label: string): number {
-  const got = `[${outputDims.join(', ')}] for input [1, 3, ${inputHeight}, ${inputWidth}]`;
-  if (outputDims.length !== 4 || outputDims[0] !== 1 || outputDims[1] !== 3) {
-    throw new Error(`${label}: the model produced an output of shape ${got}; expected [1, 3, k*height, k*width]`);
+export function scaleOf(
+  inputHeight: number,
+  inputWidth: number,
+  outputDims: readonly number[],
+  label: string,
+  channels: ProbeChannels = RGB,
+): number {
+  const got = `[${outputDims.join(', ')}] for input [1, ${channels.input}, ${inputHeight}, ${inputWidth}]`;
+  if (outputDims.length !== 4 || outputDims[0] !== 1 || outputDims[1] !== channels.output) {
+    throw new Error(
+      `${label}: the model produced an output of shape ${got}; expected [1, ${channels.output}, k*height, k*width]`,
+    );
   }
   const [, , h, w] = outputDims as [number, number, number, number];
   const k = h / inputHeight;
   if (!Number.isInteger(k) || k < 1 || w !== k * inputWidth) {
     throw new Error(
-      `${label}: the model's output ${got} is not the same whole multiple k >= 1 of the input on both axes; expected [1, 3, k*${inputHeight}, k*${inputWidth}]`,
+      `${label}: the model's output ${got} is not the same whole multiple k >= 1 of the input on both axes; expected [1, ${channels.output}, k*${inputHeight}, k*${inputWidth}]`,
     );
   }
   return k;
@@ -295,9 +308,10 @@ export function scaleOf(inputHeight: number, inputWidth: number, outputDims: rea
 
 /** Index and kind of the first value that is not finite, or null. Pure. */
 export function firstNonFinite(values: Float32Array): { index: number; kind: 'NaN' | 'Inf' } | null {
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i] as number;
+  let i = 0;
+  for (const v of values) {
     if (!Number.isFinite(v)) return { index: i, kind: Number.isNaN(v) ? 'NaN' : 'Inf' };
+    i++;
   }
   return null;
 }
@@ -316,11 +330,17 @@ async function runProbe(
   height: number,
   width: number,
   label: string,
+  channels: ProbeChannels,
 ): Promise<ProbeRun> {
   let result: ort.InferenceSession.OnnxValueMapType;
   try {
     result = await session.run({
-      [inputName]: new ort.Tensor('float32', probeImage(height, width), [1, 3, height, width]),
+      [inputName]: new ort.Tensor('float32', probeImage(height, width, channels.input), [
+        1,
+        channels.input,
+        height,
+        width,
+      ]),
     });
   } catch (e) {
     return { outcome: 'refused', message: `${height}x${width}: ${(e as Error).message.split('\n')[0] ?? ''}` };
@@ -331,7 +351,7 @@ async function runProbe(
   }
   let scale: number;
   try {
-    scale = scaleOf(height, width, output.dims, label);
+    scale = scaleOf(height, width, output.dims, label, channels);
   } catch (e) {
     return { outcome: 'bad-shape', message: (e as Error).message };
   }
@@ -354,8 +374,9 @@ export interface ProbeResult {
  * the scale; then non-square sizes that are multiples of 1, 2, 4, ... find the smallest
  * multiple it accepts (non-square, to catch a model that swaps or mixes up the two axes).
  * The search ends at the base size itself, which any model that ran at the base must accept.
+ * `channels`: a converted model's own; an imported file's are taken as RGB.
  */
-export async function probeModel(bytes: Uint8Array, label: string): Promise<ProbeResult> {
+export async function probeModel(bytes: Uint8Array, label: string, channels = RGB): Promise<ProbeResult> {
   let session: ort.InferenceSession;
   try {
     // Warnings (unused initializers, opset notes) are not the user's concern here.
@@ -368,7 +389,7 @@ export async function probeModel(bytes: Uint8Array, label: string): Promise<Prob
     let base: { size: number; scale: number } | null = null;
     const failures: ProbeRun[] = [];
     for (const size of PROBE_SIZES) {
-      const run = await runProbe(session, inputName, outputName, size, size, label);
+      const run = await runProbe(session, inputName, outputName, size, size, label, channels);
       if (run.outcome === 'ok') {
         base = { size, scale: run.scale };
         break;
@@ -380,13 +401,13 @@ export async function probeModel(bytes: Uint8Array, label: string): Promise<Prob
       if (badShape && badShape.outcome === 'bad-shape') throw new Error(badShape.message);
       const messages = failures.map((f) => (f.outcome === 'ok' ? '' : f.message));
       throw new Error(
-        `${label}: the model fails on every test image size (${messages.join('; ')}); expected it to run on a [1, 3, height, width] image`,
+        `${label}: the model fails on every test image size (${messages.join('; ')}); expected it to run on a [1, ${channels.input}, height, width] image`,
       );
     }
     const tried: string[] = [];
     for (let multiple = 1; multiple <= base.size; multiple *= 2) {
       const [height, width] = [base.size + multiple, base.size + 2 * multiple];
-      const run = await runProbe(session, inputName, outputName, height, width, label);
+      const run = await runProbe(session, inputName, outputName, height, width, label, channels);
       if (run.outcome !== 'ok') {
         tried.push(run.message);
         continue;

@@ -189,8 +189,9 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 /** Python's little-endian two's-complement LONG encoding as a bigint. */
 function decodeLong(bytes: Uint8Array): bigint {
   let result = 0n;
-  for (let i = bytes.length - 1; i >= 0; i--) result = (result << 8n) | BigInt(bytes[i] as number);
-  if (bytes.length > 0 && ((bytes[bytes.length - 1] as number) & 0x80) !== 0) result -= 1n << BigInt(8 * bytes.length);
+  for (const b of [...bytes].reverse()) result = (result << 8n) | BigInt(b);
+  const last = bytes.at(-1);
+  if (last !== undefined && (last & 0x80) !== 0) result -= 1n << BigInt(8 * bytes.length);
   return result;
 }
 
@@ -224,7 +225,10 @@ export function unpickle(bytes: Uint8Array, label: string, options: UnpickleOpti
     pos += length;
     return out;
   };
-  const takeUint8 = (): number => take(1)[0] as number;
+  const takeUint8 = (): number => {
+    take(1);
+    return view.getUint8(pos - 1);
+  };
   const takeUint32 = (): number => {
     take(4);
     return view.getUint32(pos - 4, true);
@@ -263,13 +267,14 @@ export function unpickle(bytes: Uint8Array, label: string, options: UnpickleOpti
       return fail((e as Error).message);
     }
   };
+  // Not `??`: a pickled None is null, a value like any other.
   const pop = (): PickleValue => {
-    if (stack.length === 0) fail('pops an empty stack');
-    return stack.pop() as PickleValue;
+    const v = stack.pop();
+    return v === undefined ? fail('pops an empty stack') : v;
   };
   const top = (): PickleValue => {
-    if (stack.length === 0) fail('needs a value but the stack is empty');
-    return stack[stack.length - 1] as PickleValue;
+    const v = stack.at(-1);
+    return v === undefined ? fail('needs a value but the stack is empty') : v;
   };
   const popMark = (): PickleValue[] => {
     const items = stack;
@@ -313,9 +318,11 @@ export function unpickle(bytes: Uint8Array, label: string, options: UnpickleOpti
     if (!(dict instanceof PickleDict)) return fail(`sets items on a ${describePickleValue(dict)}, not a dict`);
     if (items.length % 2 !== 0) return fail(`has ${items.length} values for key/value pairs`);
     for (let i = 0; i < items.length; i += 2) {
-      const key = items[i] as PickleValue;
+      const key = items[i];
+      const value = items[i + 1];
+      if (key === undefined || value === undefined) return fail(`has no value for key ${i / 2}`);
       if (!isPickleKey(key)) return fail(`uses a ${describePickleValue(key)} as a dict key`);
-      dict.entries.set(key, items[i + 1] as PickleValue);
+      dict.entries.set(key, value);
     }
   };
   const appendItems = (list: PickleValue, items: readonly PickleValue[]): void => {

@@ -159,10 +159,9 @@ function readZipDirectory(bytes: Uint8Array, label: string): Map<string, ZipEntr
 
   // Overlapping entries would let one byte range be read as two storages (or a zip bomb).
   const byOffset = [...entries.values()].sort((a, b) => a.localHeaderOffset - b.localHeaderOffset);
-  for (let i = 1; i < byOffset.length; i++) {
-    const previous = byOffset[i - 1] as ZipEntry;
-    const current = byOffset[i] as ZipEntry;
-    if (current.localHeaderOffset < previous.dataOffset + previous.compressedSize) {
+  for (const [i, current] of byOffset.entries()) {
+    const previous = byOffset[i - 1];
+    if (previous !== undefined && current.localHeaderOffset < previous.dataOffset + previous.compressedSize) {
       fail(`entries '${previous.name}' and '${current.name}' overlap`);
     }
   }
@@ -350,36 +349,69 @@ function decodeRun(
     case 'f64': {
       const from = source as Float32Array | Float64Array;
       const to = out as Float32Array;
-      for (let k = 0; k < count; k++) to[at + k] = from[first + k * step] as number;
+      for (let k = 0; k < count; k++) {
+        const v = from[first + k * step];
+        if (v === undefined) throw outsideStorage(first + k * step);
+        to[at + k] = v;
+      }
       break;
     }
     case 'f16': {
       const from = source as Uint16Array;
       const to = out as Float32Array;
       const table = halfToFloatTable();
-      for (let k = 0; k < count; k++) to[at + k] = table[from[first + k * step] as number] as number;
+      for (let k = 0; k < count; k++) {
+        const h = from[first + k * step];
+        const v = h === undefined ? undefined : table[h];
+        if (v === undefined) throw outsideStorage(first + k * step);
+        to[at + k] = v;
+      }
       break;
     }
     case 'bf16': {
       // bfloat16 is the top half of a float32: shift the bits into place.
       const from = source as Uint16Array;
       const to = new Uint32Array(out.buffer, out.byteOffset, out.length);
-      for (let k = 0; k < count; k++) to[at + k] = (from[first + k * step] as number) << 16;
+      for (let k = 0; k < count; k++) {
+        const h = from[first + k * step];
+        if (h === undefined) throw outsideStorage(first + k * step);
+        to[at + k] = h << 16;
+      }
       break;
     }
     case 'i64': {
       const from = source as BigInt64Array;
       const to = out as BigInt64Array;
-      for (let k = 0; k < count; k++) to[at + k] = from[first + k * step] as bigint;
+      for (let k = 0; k < count; k++) {
+        const v = from[first + k * step];
+        if (v === undefined) throw outsideStorage(first + k * step);
+        to[at + k] = v;
+      }
       break;
     }
     default: {
       const from = source as Int32Array | Int16Array | Int8Array | Uint8Array;
       const to = out as BigInt64Array;
-      for (let k = 0; k < count; k++) to[at + k] = BigInt(from[first + k * step] as number);
+      for (let k = 0; k < count; k++) {
+        const v = from[first + k * step];
+        if (v === undefined) throw outsideStorage(first + k * step);
+        to[at + k] = BigInt(v);
+      }
       break;
     }
   }
+}
+
+/** Axis d of a shape, stride or index; the rebuilt view gives size and stride one rank, so a miss is a bug. */
+function axis(values: readonly number[], d: number): number {
+  const v = values[d];
+  if (v === undefined) throw new RangeError(`axis ${d} is outside a rank-${values.length} tensor view`);
+  return v;
+}
+
+/** An element index past the storage decodeRun reads: materialize checks the view's reach first, so a bug. */
+function outsideStorage(index: number): RangeError {
+  return new RangeError(`element ${index} is outside the tensor's storage`);
 }
 
 /** A contiguous copy of a tensor view, honouring storage offset, size and stride. */
@@ -394,7 +426,7 @@ function materialize(tensor: TensorView, littleEndian: boolean, budget: Material
 
   // The view must stay inside its window: the last element it reaches decides.
   let lastElement = storageOffset;
-  for (let d = 0; d < shape.length; d++) lastElement += ((shape[d] as number) - 1) * (stride[d] as number);
+  for (const [d, length] of shape.entries()) lastElement += (length - 1) * axis(stride, d);
   if (lastElement >= window.elementCount) {
     throw new Error(
       `${label}: a tensor of shape [${shape.join(', ')}] with stride [${stride.join(', ')}] at offset ${storageOffset} ` +
@@ -410,8 +442,9 @@ function materialize(tensor: TensorView, littleEndian: boolean, budget: Material
 
   let contiguous = true;
   for (let d = shape.length - 1, expected = 1; d >= 0; d--) {
-    if ((shape[d] as number) !== 1 && stride[d] !== expected) contiguous = false;
-    expected *= shape[d] as number;
+    const length = axis(shape, d);
+    if (length !== 1 && stride[d] !== expected) contiguous = false;
+    expected *= length;
   }
   if (contiguous) {
     if (kind === 'f32') (out as Float32Array).set((source as Float32Array).subarray(base, base + count));
@@ -422,17 +455,18 @@ function materialize(tensor: TensorView, littleEndian: boolean, budget: Material
 
   // Walk the outer dimensions odometer-style and decode the innermost one as a strided run.
   const rank = shape.length;
-  const inner = shape[rank - 1] as number;
-  const innerStride = stride[rank - 1] as number;
+  const inner = axis(shape, rank - 1);
+  const innerStride = axis(stride, rank - 1);
   const index = new Array<number>(rank - 1).fill(0);
   for (let written = 0; written < count; written += inner) {
     let first = base;
-    for (let d = 0; d < rank - 1; d++) first += (index[d] as number) * (stride[d] as number);
+    for (const [d, at] of index.entries()) first += at * axis(stride, d);
     decodeRun(source, kind, first, innerStride, inner, out, written);
     for (let d = rank - 2; d >= 0; d--) {
-      index[d] = (index[d] as number) + 1;
-      if ((index[d] as number) < (shape[d] as number)) break;
-      index[d] = 0;
+      const next = axis(index, d) + 1;
+      const wrapped = next === axis(shape, d);
+      index[d] = wrapped ? 0 : next;
+      if (!wrapped) break;
     }
   }
   return { shape, data: out };
@@ -596,7 +630,8 @@ function readZipCheckpoint(bytes: Uint8Array, label: string): PickleValue {
   }
   if (pickles.length > 1)
     throw new Error(`${label}: the zip holds ${pickles.length} data.pkl entries (${pickles.join(', ')}); expected one`);
-  const pickleName = pickles[0] as string;
+  const [pickleName] = pickles;
+  if (pickleName === undefined) throw new Error(`${label}: the zip holds no data.pkl`);
   const prefix = pickleName.slice(0, pickleName.length - 'data.pkl'.length);
 
   let littleEndian = true;

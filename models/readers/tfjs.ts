@@ -212,7 +212,8 @@ function parseSequential(config: unknown, label: string): KerasModel {
   if (!Array.isArray(rawLayers) || rawLayers.length === 0) throw new Error(`${label}: Sequential model has no layers`);
   const parsed = rawLayers.map((raw: unknown, i) => parseLayer(raw, i, label));
   const layers: KerasLayer[] = [];
-  const first = parsed[0] as (typeof parsed)[number];
+  const first = parsed[0];
+  if (first === undefined) throw new Error(`${label}: Sequential model has no layers`);
   if (first.className !== 'InputLayer') {
     // A Sequential model without an InputLayer declares its input on the first layer.
     const shape = first.config['batch_input_shape'];
@@ -229,11 +230,13 @@ function parseSequential(config: unknown, label: string): KerasModel {
     const previous = layers[layers.length - 1];
     layers.push({ className: p.className, name: p.name, config: p.config, inbound: previous ? [previous.name] : [] });
   }
-  const last = layers[layers.length - 1] as KerasLayer;
+  const head = layers[0];
+  const last = layers.at(-1);
+  if (head === undefined || last === undefined) throw new Error('a Sequential model with no layers');
   return {
     name: isObject(config) && typeof config['name'] === 'string' ? config['name'] : 'sequential',
     layers,
-    inputs: [(layers[0] as KerasLayer).name],
+    inputs: [head.name],
     outputs: [last.name],
   };
 }
@@ -291,7 +294,8 @@ function dequantize(spec: TfjsWeightSpec, bytes: Uint8Array): Float32Array {
   const stored = q.dtype === 'uint8' ? copy : new Uint16Array(copy.buffer, 0, count);
   const out = new Float32Array(count);
   // tfjs-core's io.decodeWeights: value = quantized * scale + min.
-  for (let i = 0; i < count; i++) out[i] = (stored[i] as number) * q.scale + q.min;
+  let i = 0;
+  for (const v of stored.subarray(0, count)) out[i++] = v * q.scale + q.min;
   return out;
 }
 
@@ -312,13 +316,14 @@ export function decodeTfjsWeights(
     const held = parts.reduce((n, b) => n + b.byteLength, 0);
     const needed = group.weights.reduce((n, w) => n + storedWeightBytes(w), 0);
     if (held !== needed) {
-      const sizes = group.paths.map((p, i) => `${p} ${(parts[i] as Uint8Array).byteLength}`).join(', ');
+      const sizes = group.paths.map((p, i) => `${p} ${parts[i]?.byteLength ?? 0}`).join(', ');
       throw new Error(
         `${where}: the shards hold ${held} bytes (${sizes}) but its ${group.weights.length} weights need ${needed}; ` +
           `a shard is truncated or does not belong to this model.json`,
       );
     }
-    const stream = parts.length === 1 ? (parts[0] as Uint8Array) : Buffer.concat(parts);
+    const [only] = parts;
+    const stream = parts.length === 1 && only !== undefined ? only : Buffer.concat(parts);
     let offset = 0;
     for (const spec of group.weights) {
       const size = storedWeightBytes(spec);

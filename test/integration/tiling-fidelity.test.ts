@@ -13,6 +13,7 @@ import { runOnnx } from '../fixtures';
 import { startDaemon, tempDir, type TestDaemon } from './daemon-harness';
 import { photo } from '../photos';
 import { Requests } from '../../contract/methods';
+import { psnr, rgbSamples } from '../psnr';
 
 let daemon: TestDaemon;
 let crop: string;
@@ -28,17 +29,6 @@ before(async () => {
 after(async () => {
   await daemon.stop();
 });
-
-async function pixels(file: string): Promise<Buffer> {
-  return sharp(file).removeAlpha().raw().toBuffer();
-}
-
-function psnr(a: Buffer, b: Buffer): number {
-  assert.equal(a.length, b.length);
-  let sum = 0;
-  for (let i = 0; i < a.length; i++) sum += ((a[i] as number) - (b[i] as number)) ** 2;
-  return sum === 0 ? Infinity : 10 * Math.log10((255 * 255) / (sum / a.length));
-}
 
 /** The model's own output for an 8-bit RGB file: one onnxruntime run on the whole image, rounded to 8 bits. */
 async function modelOwnOutput(model: string, file: string): Promise<Buffer> {
@@ -75,7 +65,7 @@ for (const model of ['realesr-general-x4v3', 'realesrgan-x4plus']) {
       });
       assert.deepEqual([r.width, r.height], [288, 224]);
       assert.equal(r.plan?.padding, 'none');
-      const value = psnr(await pixels(r.outputPath), reference);
+      const value = psnr(await rgbSamples(r.outputPath), reference);
       process.stdout.write(`# ${model} ${JSON.stringify(extra)}: against onnxruntime ${value.toFixed(2)} dB\n`);
       assert.ok(
         value >= 60,
@@ -91,7 +81,7 @@ for (const model of ['realesr-general-x4v3', 'realesrgan-x4plus']) {
       output: path.join(dir, `${model}-reflect.png`),
     });
     assert.equal(mirrored.plan?.padding, 'reflect');
-    assert.ok(psnr(await pixels(mirrored.outputPath), reference) < 60, 'a 4 px mirrored border changes the edges');
+    assert.ok(psnr(await rgbSamples(mirrored.outputPath), reference) < 60, 'a 4 px mirrored border changes the edges');
   });
 }
 
@@ -115,7 +105,7 @@ for (const [model, bar] of [
     });
     assert.equal(whole.width, 640);
     assert.equal(tiled.width, 640);
-    const value = psnr(await pixels(whole.outputPath), await pixels(tiled.outputPath));
+    const value = psnr(await rgbSamples(whole.outputPath), await rgbSamples(tiled.outputPath));
     process.stdout.write(`# ${model}: tiled 64/16 vs whole ${value.toFixed(2)} dB\n`);
     assert.ok(value >= bar, `${model}: ${value.toFixed(2)} dB < ${bar} dB`);
   });

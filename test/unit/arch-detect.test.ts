@@ -92,7 +92,7 @@ test('the registry recognises every architecture spandrel 0.4.2 loads, each once
   assert.deepEqual([...ids].sort(), SPANDREL_ARCHITECTURES.map((a) => a.toLowerCase()).sort());
   assert.deepEqual(
     ARCHITECTURES.map((m) => m.id),
-    ['esrgan', 'compact', 'hat', 'swinir', 'dat'],
+    ['esrgan', 'compact', 'hat', 'swinir', 'omnisr', 'rgt', 'dat', 'span', 'atd', 'drct', 'plksr'],
   );
   assert.equal(ARCHITECTURES.length + RECOGNISED_ONLY.length, DETECTION_ORDER.length);
 });

@@ -1,10 +1,12 @@
 // The golden test, driven by the registry and the fixtures' case.json: every case folder in
 // ../shared/fixtures/spandrel and ../shared/fixtures/arch is read from its .pth and from its
-// .safetensors, and the held-out configurations of test/fixtures/held-out (made by
-// make_cases.py there with spandrel's classes) from their .safetensors. A case whose architecture a module converts must convert and reproduce the
-// reference on the whole image (relative L2 < 1e-4, max abs < 1e-3), with the traits
-// spandrel's descriptor gives; a case whose architecture is only recognised must be refused
-// with the error that names it. A new module flips its cases from the second to the first.
+// .safetensors, and the held-out configurations of test/fixtures/held-out (made by the
+// make_*.py generators there with spandrel's classes) from their .safetensors. A case whose
+// architecture a module converts must convert and reproduce the reference on the whole
+// image (relative L2 < 1e-4, max abs < 1e-3), with the traits spandrel's descriptor gives
+// (a grey model's graph takes one channel, as spandrel's does); a case whose architecture
+// is only recognised must be refused with the error that names it. A new module flips its
+// cases from the second to the first.
 import { after, test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -84,7 +86,8 @@ function folders(dir: string): string[] {
     .sort();
 }
 
-function expectedTraits(s: SpandrelFacts): ModelTraits {
+/** The traits spandrel's descriptor gives; the context is Upscale's own (measured by test/integration/arch-seams). */
+function expectedTraits(s: SpandrelFacts): Omit<ModelTraits, 'context'> {
   return {
     channels: { input: s.input_channels, output: s.output_channels },
     size: {
@@ -103,7 +106,9 @@ async function checkConverted(dir: string, json: CaseJson, sd: StateDict, file: 
   assert.equal(info.scale, json.scale, 'scale');
   if (json.spandrel) {
     assert.equal(module.id, json.spandrel.architecture.toLowerCase(), 'architecture');
-    assert.deepEqual(info.traits, expectedTraits(json.spandrel), 'traits as spandrel describes the model');
+    const { context, ...described } = info.traits ?? {};
+    assert.deepEqual(described, expectedTraits(json.spandrel), 'traits as spandrel describes the model');
+    assert.ok(context === 'local' || context === 'global', `context ${String(context)}`);
   }
   const model = module.build(sd, config);
   const figures: string[] = [];

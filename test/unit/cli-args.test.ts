@@ -183,3 +183,24 @@ test('--tta alone is 8; a number after it is its level, checked; a file after it
   assert.throws(() => parseCliArgs(['a.png', '--tta', '3'], '/'), /--tta is '3'; expected 2, 4 or 8/);
   assert.throws(() => parseCliArgs(['a.png', '--tta', '16'], '/'), /--tta is '16'; expected/);
 });
+
+test('-m given more than once is a chain, as --chain is; --blend is MODEL:WEIGHT', () => {
+  const twice = parseCliArgs(['a.png', '-m', 'x1-jpeg', '--model', 'realesrgan-x4plus', '-m', 'x1-sharpen'], '/');
+  assert.ok(twice.kind === 'upscale');
+  assert.deepEqual([twice.model, twice.chain], [undefined, 'x1-jpeg,realesrgan-x4plus,x1-sharpen']);
+  const chain = parseCliArgs(['a.png', '--chain', 'x1-jpeg,realesrgan-x4plus'], '/');
+  assert.ok(chain.kind === 'upscale');
+  assert.equal(chain.chain, 'x1-jpeg,realesrgan-x4plus');
+  const blend = parseCliArgs(['a.png', '--blend', 'realesrgan-x4plus:0.3'], '/');
+  assert.ok(blend.kind === 'upscale');
+  assert.equal(blend.blend, 'realesrgan-x4plus:0.3');
+  for (const bad of ['realesrgan-x4plus', 'realesrgan-x4plus:0', 'realesrgan-x4plus:1.5', ':0.5', 'a:b'])
+    assert.throws(
+      () => parseCliArgs(['a.png', '--blend', bad], '/'),
+      new RegExp(`--blend is '${bad}'; expected MODEL:WEIGHT, a model id and a weight above 0 up to 1`),
+    );
+  assert.throws(
+    () => parseCliArgs(['a.png', '--chain', 'onlyone'], '/'),
+    /--chain is 'onlyone'; expected 2 to 8 model ids/,
+  );
+});

@@ -27,8 +27,7 @@ function clock(): { now: () => number; advance: (ms: number) => void } {
 /** Tiles only: no stages around them. */
 const tilesOnly = (...groups: { key: ThroughputKey; tiles: number }[]): JobWork => ({
   stages: [],
-  tiles: groups,
-  macsPerPixel: null,
+  tiles: groups.map((g) => ({ ...g, macsPerPixel: null })),
 });
 
 test('no estimate before anything is measured; then tiles left × measured time per tile', () => {
@@ -144,7 +143,7 @@ test('the stages around inference count in the estimate: priors first, then what
     'AVIF takes far longer to write than JPEG',
   );
   const c = clock();
-  const eta = new JobEta(memory, { stages, tiles: [{ key: KEY, tiles: 2 }], macsPerPixel: null }, c.now);
+  const eta = new JobEta(memory, { stages, tiles: [{ key: KEY, tiles: 2, macsPerPixel: null }] }, c.now);
   const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
   assert.equal(eta.etaMs(), Math.round(2000 + sum(priors)));
   eta.enter('decode');

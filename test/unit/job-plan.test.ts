@@ -16,6 +16,7 @@ import {
 import { DaemonError, type ErrorName } from '../../contract/errors';
 import { DEFAULT_OVERLAP } from '../../contract/limits';
 import type { ImageHeader } from '../../daemon/image/types';
+import { PLAIN_TRAITS } from '../../models/architectures/types';
 
 const folder = path.join(path.sep, 'photos');
 const x4: PipelineModel = { id: 'fake-x4', scale: 4, inputMultiple: 1 };
@@ -91,6 +92,37 @@ test('heavy models on small machines get smaller automatic tiles', () => {
   const small = planJob(header(1024, 1024), request(), heavy, { ...limits, memoryBytes: 8 * 2 ** 30 }, place);
   const large = planJob(header(1024, 1024), request(), heavy, limits, place);
   assert.ok(small.tile < large.tile, `${small.tile} px on 8 GiB, ${large.tile} px on 16 GiB`);
+});
+
+test('a model with global context runs whole where it fits in memory, tiled where not or when asked', () => {
+  const global: PipelineModel = {
+    ...x4,
+    activationBytesPerPixel: 1024,
+    traits: { ...PLAIN_TRAITS, context: 'global' },
+  };
+  const local: PipelineModel = { ...global, traits: PLAIN_TRAITS };
+  const whole = planJob(header(1200, 900), request(), global, limits, place);
+  assert.deepEqual([whole.layouts[0]?.columns, whole.layouts[0]?.rows, whole.tile], [1, 1, 0]);
+  const tiled = planJob(header(1200, 900), request(), local, limits, place);
+  assert.ok((tiled.layouts[0]?.columns ?? 0) > 1, 'a local model gets automatic tiles');
+  // 1200 x 900 pixels x 1024 bytes x 3 (the runtime's overhead) is 3.1 GiB: within a third of
+  // 16 GiB, above a third of 8 GiB.
+  const small = planJob(header(1200, 900), request(), global, { ...limits, memoryBytes: 8 * 2 ** 30 }, place);
+  assert.ok((small.layouts[0]?.columns ?? 0) > 1, 'too large to run whole: tiles');
+  const asked = planJob(header(1200, 900), request({ tile: 256 }), global, limits, place);
+  assert.ok((asked.layouts[0]?.columns ?? 0) > 1, "the user's tile is kept");
+});
+
+test('a model whose channels the engine cannot adapt is refused before any work, naming its file', () => {
+  const odd: PipelineModel = {
+    ...x4,
+    onnxPath: '/models/odd.onnx',
+    traits: { ...PLAIN_TRAITS, channels: { input: 2, output: 2 } },
+  };
+  assert.throws(
+    () => planJob(header(40, 20), request(), odd, limits, place),
+    refusal('ModelInvalid', /^\/models\/odd\.onnx: the model takes 2 channels and gives 2/),
+  );
 });
 
 test('an alpha channel the model upscales doubles the tiles; settled as opaque by the pixels, it is gone', () => {

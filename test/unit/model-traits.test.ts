@@ -18,11 +18,12 @@ test('requirements read as words, only what differs from "any size" said', () =>
         channels: { input: 1, output: 1 },
         size: { minimum: 64, multiple: 64, square: true },
         tiling: 'discouraged',
+        context: 'global',
         fp16: false,
         bf16: true,
       },
     }),
-    'at least 64 px, sides a multiple of 64, square, 1 → 1 channels, tiling discouraged, no fp16',
+    'at least 64 px, sides a multiple of 64, square, 1 → 1 channels, tiling discouraged, whole-image context, no fp16',
   );
 });
 

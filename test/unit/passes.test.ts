@@ -1,12 +1,19 @@
-// runPasses with fake models and no I/O: passes, tiles, the final resize, the grey and
-// alpha wrappers around the RGB path, padding, cancellation and the out-of-memory split.
+// runPasses with fake models and no I/O: passes, tiles, the final resize, the alpha plane
+// beside the colour or inside it (an RGBA model), a grey model on colour, padding, cancellation and the out-of-memory split.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { planJob, type JobPlan, type PipelineModel, type PipelineRequest } from '../../daemon/engine/job-plan';
-import { runPasses, throughGrey, type PassHooks, type Planes, type PlaneKind } from '../../daemon/engine/passes';
+import {
+  runPasses,
+  type ModelInference,
+  type PassHooks,
+  type Planes,
+  type PlaneKind,
+} from '../../daemon/engine/passes';
 import type { TileInference } from '../../daemon/engine/tiled-pass';
 import type { PlanarImage, Raster } from '../../daemon/image/types';
 import { isCancelled } from '../../contract/errors';
+import { PLAIN_TRAITS } from '../../models/architectures/types';
 
 const LIMITS = { maxInputPixels: 1e8, maxOutputPixels: 1e9, memoryBytes: 16 * 2 ** 30 };
 const PLACE = { folder: '/out', name: undefined, folderExists: true };
@@ -25,6 +32,11 @@ function nearest(scale: number, offsets: readonly number[] = [0, 0, 0]): TileInf
             (offsets[c] ?? 0);
     return { width: w, height: h, channels: t.channels, data };
   };
+}
+
+/** The inference of a job whose passes all run one model. */
+function only(infer: TileInference): ModelInference {
+  return async () => infer;
 }
 
 function model(scale: number): PipelineModel {
@@ -100,7 +112,7 @@ test("one pass straight into the raster: the fake model's pixels, whole or in ti
   for (const tile of [0, 4]) {
     const p = plan(13, 9, model(2), { tile, overlap: 2 });
     const hooks = recorder();
-    const r = await runPasses(p, { rgb, alpha: null }, nearest(2), new AbortController().signal, hooks);
+    const r = await runPasses(p, { rgb, alpha: null }, only(nearest(2)), new AbortController().signal, hooks);
     assert.deepEqual([r.width, r.height, r.channels, r.depth], [26, 18, 3, 8]);
     assertNearest(r, rgb, 2, [0, 1, 2]);
     const layout = p.layouts[0];
@@ -117,10 +129,10 @@ test('a target beyond the model repeats it: x4 from an x2 model is two passes', 
   const r = await runPasses(
     p,
     { rgb, alpha: null },
-    async (t) => {
+    only(async (t) => {
       sizes.push(`${t.width}x${t.height}`);
       return infer(t);
-    },
+    }),
     new AbortController().signal,
     recorder(),
   );
@@ -132,34 +144,13 @@ test('a final resize takes the last pass to the exact size; a constant stays con
   const flat: PlanarImage = { width: 10, height: 6, channels: 3, data: new Float32Array(180).fill(0.4) };
   const p = plan(10, 6, model(2), { target: { kind: 'scale', scale: 3 } });
   const hooks = recorder();
-  const r = await runPasses(p, { rgb: flat, alpha: null }, nearest(2), new AbortController().signal, hooks);
+  const r = await runPasses(p, { rgb: flat, alpha: null }, only(nearest(2)), new AbortController().signal, hooks);
   assert.deepEqual([r.width, r.height], [30, 18]);
   assert.deepEqual(hooks.events, ['pass 0', 'pass 1', 'passes done', 'resize']);
   assert.ok(
     r.data.every((v) => v === 102),
     'every sample 0.4 * 255',
   );
-});
-
-test('the grey wrapper: three equal channels into the RGB operation, their mean out', async () => {
-  const grey = plane(5, 4, 1, 3);
-  const seen: PlanarImage[] = [];
-  const op = throughGrey(async (image, sink) => {
-    seen.push(image);
-    const out = await nearest(1, [-0.1, 0, 0.1])(image);
-    await sink(0, image.height, out.data);
-  });
-  const rows: Float32Array[] = [];
-  await op(grey, (_y, _count, chunk) => {
-    rows.push(chunk.slice());
-  });
-  const n = 20;
-  assert.equal(seen[0]?.channels, 3);
-  assert.deepEqual([...(seen[0]?.data.subarray(n, 2 * n) ?? [])], [...grey.data]);
-  assert.deepEqual([...(seen[0]?.data.subarray(2 * n) ?? [])], [...grey.data]);
-  const mean = rows[0] ?? new Float32Array();
-  assert.equal(mean.length, n);
-  for (let i = 0; i < n; i++) assert.ok(Math.abs((mean[i] ?? NaN) - (grey.data[i] ?? NaN)) < 1e-6, `pixel ${i}`);
 });
 
 test('alpha the model upscales: its plane goes through the RGB path as grey, its tiles counted first', async () => {
@@ -169,7 +160,7 @@ test('alpha the model upscales: its plane goes through the RGB path as grey, its
   assert.equal(p.planes, 2);
   const hooks = recorder();
   const offsets = [-0.05, 0, 0.05];
-  const r = await runPasses(p, { rgb, alpha }, nearest(2, offsets), new AbortController().signal, hooks);
+  const r = await runPasses(p, { rgb, alpha }, only(nearest(2, offsets)), new AbortController().signal, hooks);
   assert.equal(r.channels, 4);
   assertNearest(r, rgb, 2, [0, 1, 2], offsets);
   // The offsets cancel in the mean of the three channels.
@@ -185,6 +176,61 @@ test('alpha the model upscales: its plane goes through the RGB path as grey, its
   );
 });
 
+test('an RGBA model takes the alpha inside the colour tiles, one plane of tiles', async () => {
+  const rgb = plane(9, 7, 3, 4);
+  const alpha = plane(9, 7, 1, 5);
+  const rgba: PipelineModel = { ...model(2), traits: { ...PLAIN_TRAITS, channels: { input: 4, output: 4 } } };
+  const p = plan(9, 7, rgba, { tile: 4, overlap: 2 }, true);
+  assert.deepEqual([p.planes, p.alphaWithColour, p.channels], [1, true, 4]);
+  const hooks = recorder();
+  const seen = new Set<number>();
+  const infer = nearest(2, [-0.05, 0, 0.05, 20 / 255]);
+  const r = await runPasses(
+    p,
+    { rgb, alpha },
+    only(async (t) => {
+      seen.add(t.channels);
+      return infer(t);
+    }),
+    new AbortController().signal,
+    hooks,
+  );
+  assert.deepEqual([...seen], [4]);
+  assertNearest(r, rgb, 2, [0, 1, 2], [-0.05, 0, 0.05]);
+  for (let y = 0; y < r.height; y++)
+    for (let x = 0; x < r.width; x++)
+      assert.equal(at(r, x, y, 3), expected(alpha, 2, x, y, 0, 20 / 255), `alpha (${x}, ${y})`);
+  const perPlane = (p.layouts[0]?.columns ?? 0) * (p.layouts[0]?.rows ?? 0);
+  assert.deepEqual(
+    hooks.tiles.map(([, done, kind]) => [done, kind]),
+    Array.from({ length: perPlane }, (_, i) => [i + 1, 'rgb']),
+  );
+});
+
+test('a grey model on a colour image with alpha: each colour channel alone, the alpha alone', async () => {
+  const rgb = plane(6, 5, 3, 7);
+  const alpha = plane(6, 5, 1, 8);
+  const grey: PipelineModel = { ...model(2), traits: { ...PLAIN_TRAITS, channels: { input: 1, output: 1 } } };
+  const p = plan(6, 5, grey, {}, true);
+  assert.deepEqual([p.planes, p.alphaWithColour], [2, false]);
+  const infer = nearest(2, [20 / 255]);
+  const r = await runPasses(
+    p,
+    { rgb, alpha },
+    only(async (t) => {
+      assert.equal(t.channels, 1);
+      return infer(t);
+    }),
+    new AbortController().signal,
+    recorder(),
+  );
+  // Every channel is run as channel 0 of its own tile, so each gets channel 0's offset.
+  assertNearest(r, rgb, 2, [0, 1, 2], [20 / 255, 20 / 255, 20 / 255]);
+  for (let y = 0; y < r.height; y++)
+    for (let x = 0; x < r.width; x++)
+      assert.equal(at(r, x, y, 3), expected(alpha, 2, x, y, 0, 20 / 255), `alpha (${x}, ${y})`);
+});
+
 test('alpha by Lanczos: the model sees colour only, and the alpha is resized', async () => {
   const rgb = plane(8, 8, 3, 6);
   const alpha: PlanarImage = { width: 8, height: 8, channels: 1, data: new Float32Array(64).fill(0.5) };
@@ -195,10 +241,10 @@ test('alpha by Lanczos: the model sees colour only, and the alpha is resized', a
   const r = await runPasses(
     p,
     { rgb, alpha },
-    async (t) => {
+    only(async (t) => {
       channels.push(t.channels);
       return infer(t);
-    },
+    }),
     new AbortController().signal,
     recorder(),
   );
@@ -211,7 +257,7 @@ test('padding to a size: the content sits in its rectangle, transparent around i
   const rgb = plane(4, 2, 3, 7);
   const p = plan(4, 2, model(2), { target: { kind: 'size', width: 8, height: 8, fit: 'contain' } });
   assert.deepEqual(p.geometry.content, { x: 0, y: 2, width: 8, height: 4 });
-  const r = await runPasses(p, { rgb, alpha: null }, nearest(2), new AbortController().signal, recorder());
+  const r = await runPasses(p, { rgb, alpha: null }, only(nearest(2)), new AbortController().signal, recorder());
   assert.equal(r.channels, 4);
   for (let y = 0; y < 8; y++)
     for (let x = 0; x < 8; x++) {
@@ -230,11 +276,11 @@ test('a cancelled signal stops the passes before the next tile, with the Cancell
     runPasses(
       p,
       { rgb: plane(32, 32, 3, 8), alpha: null },
-      async (t) => {
+      only(async (t) => {
         tiles++;
         if (tiles === 2) controller.abort();
         return infer(t);
-      },
+      }),
       controller.signal,
       recorder(),
     ),
@@ -253,9 +299,9 @@ test('out of memory: tiles are halved and retried, and the output is unchanged',
     if (t.width * t.height > 48 * 48) throw new Error('Failed to allocate memory for requested buffer');
     return infer(t);
   };
-  const whole = await runPasses(p, { rgb, alpha: null }, infer, new AbortController().signal, recorder());
+  const whole = await runPasses(p, { rgb, alpha: null }, only(infer), new AbortController().signal, recorder());
   const planes: Planes = { rgb, alpha: null };
-  const split = await runPasses(p, planes, limited, new AbortController().signal, recorder());
+  const split = await runPasses(p, planes, only(limited), new AbortController().signal, recorder());
   assert.equal(sizes[0], 80);
   assert.ok(sizes.length > 2 && sizes.slice(1).every((s) => s <= 40), `tiles tried: ${sizes.join(' ')}`);
   assert.deepEqual(split.data, whole.data);
@@ -273,7 +319,7 @@ test('TTA runs each tile under every symmetry of its level: an equivariant model
       return inner(t);
     };
     const hooks = recorder();
-    const r = await runPasses(p, { rgb, alpha: null }, counting, new AbortController().signal, hooks);
+    const r = await runPasses(p, { rgb, alpha: null }, only(counting), new AbortController().signal, hooks);
     assertNearest(r, rgb, 2, [0, 1, 2]);
     const tiles = (p.layouts[0]?.columns ?? 0) * (p.layouts[0]?.rows ?? 0);
     assert.ok(tiles > 1);
@@ -282,4 +328,94 @@ test('TTA runs each tile under every symmetry of its level: an equivariant model
     assert.equal(p.summary.tta, tta);
     assert.equal(p.summary.passes[0]?.runs, tiles * tta);
   }
+});
+
+test('a blend: the second model runs first, and the result is (1 - w) x the first + w x the second, each inside [0, 1], unrounded', async () => {
+  const rgb = plane(13, 9, 3, 7);
+  const first = model(2);
+  const second: PipelineModel = { id: 'fake-x2-bright', scale: 2, inputMultiple: 1 };
+  const request = {
+    input: '/in/a.png',
+    target: { kind: 'scale', scale: 2 },
+    alpha: 'model',
+    overwrite: false,
+    tile: 4,
+    overlap: 2,
+  } as const;
+  const p = planJob({ width: 13, height: 9, format: 'png', hasAlpha: false, depth: 8 }, request, first, LIMITS, PLACE, {
+    before: [],
+    after: [],
+    blend: { model: second, weight: 0.2 },
+  });
+  assert.deepEqual(
+    p.summary.passes.map((s) => `${s.branch} ${s.model}`),
+    ['blend fake-x2-bright', 'main fake-x2'],
+  );
+  assert.deepEqual(p.summary.blend, { model: 'fake-x2-bright', weight: 0.2 });
+  const infers: Record<string, TileInference> = { 'fake-x2': nearest(2), 'fake-x2-bright': nearest(2, [0.1, -0.1, 0]) };
+  const hooks = recorder();
+  const r = await runPasses(
+    p,
+    { rgb, alpha: null },
+    async (m) => infers[m.id] ?? assert.fail(m.id),
+    new AbortController().signal,
+    hooks,
+  );
+  // Each result as it would be written, inside [0, 1], then mixed.
+  const offsets = [0.1, -0.1, 0];
+  for (let y = 0; y < r.height; y++)
+    for (let x = 0; x < r.width; x++)
+      for (let c = 0; c < 3; c++) {
+        const v = rgb.data[(c * rgb.height + (y >> 1)) * rgb.width + (x >> 1)] ?? NaN;
+        const b = Math.min(1, Math.max(0, v + (offsets[c] ?? 0)));
+        assert.equal(at(r, x, y, c), Math.round((0.8 * v + 0.2 * b) * 255), `(${x}, ${y}) channel ${c}`);
+      }
+  assert.deepEqual(hooks.events, ['pass 0', 'pass 1', 'passes done']);
+});
+
+test('a chain: a 1x model runs once at the input size, then the upscaler runs its passes on what it gave', async () => {
+  const rgb = plane(13, 9, 3, 9);
+  const restore: PipelineModel = { id: 'fake-x1', scale: 1, inputMultiple: 1 };
+  const request = {
+    input: '/in/a.png',
+    target: { kind: 'scale', scale: 4 },
+    alpha: 'model',
+    overwrite: false,
+    tile: 4,
+    overlap: 2,
+  } as const;
+  const p = planJob(
+    { width: 13, height: 9, format: 'png', hasAlpha: false, depth: 8 },
+    request,
+    model(2),
+    LIMITS,
+    PLACE,
+    {
+      before: [restore],
+      after: [],
+      blend: null,
+    },
+  );
+  assert.deepEqual(p.summary.chain, ['fake-x1', 'fake-x2']);
+  assert.deepEqual(
+    p.summary.passes.map((s) => `${s.model} ${s.outputWidth}x${s.outputHeight}`),
+    ['fake-x1 13x9', 'fake-x2 26x18', 'fake-x2 52x36'],
+  );
+  const infers: Record<string, TileInference> = {
+    'fake-x2': nearest(2),
+    'fake-x1': nearest(1, [10 / 255, 20 / 255, 0]),
+  };
+  const asked: string[] = [];
+  const r = await runPasses(
+    p,
+    { rgb, alpha: null },
+    async (m) => {
+      asked.push(m.id);
+      return infers[m.id] ?? assert.fail(m.id);
+    },
+    new AbortController().signal,
+    recorder(),
+  );
+  assert.deepEqual(asked, ['fake-x1', 'fake-x2', 'fake-x2']);
+  assertNearest(r, rgb, 4, [0, 1, 2], [10 / 255, 20 / 255, 0]);
 });

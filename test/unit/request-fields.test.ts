@@ -28,8 +28,10 @@ function sample(field: string, spec: RequestField): { arg?: string; value: unkno
     }
     case 'path':
       return { arg: '/abs/out.png', value: '/abs/out.png' };
-    case 'string':
-      return field === 'background' ? { arg: '#123456', value: '#123456' } : { arg: 'm1', value: 'm1' };
+    case 'string': {
+      const text = { background: '#123456', chain: 'm1,m2', blend: 'm2:0.25' }[field] ?? 'm1';
+      return { arg: text, value: text };
+    }
   }
 }
 
@@ -144,4 +146,26 @@ test('every field of the table is a field of the request', () => {
       (e: unknown) => e instanceof DaemonError && !/unknown field/.test(e.message),
       field,
     );
+});
+
+test('model and chain are one or the other; a chain and a blend name models, a blend its weight', () => {
+  assert.throws(
+    () => parseUpscale({ input: '/a.png', model: 'a', chain: 'b,c' }),
+    /upscale: give either 'model' or 'chain', not both/,
+  );
+  assert.throws(
+    () => parseUpscale({ input: '/a.png', chain: 'b,,c' }),
+    /upscale: 'chain' is "b,,c"; expected 2 to 8 model ids separated by commas/,
+  );
+  assert.throws(
+    () => parseUpscale({ input: '/a.png', blend: 'b:0' }),
+    /upscale: 'blend' is "b:0"; expected MODEL:WEIGHT, a model id and a weight above 0 up to 1/,
+  );
+  assert.throws(() => parseUpscale({ input: '/a.png', tta: 3 }), /upscale: 'tta' is 3; expected 2, 4 or 8/);
+  assert.deepEqual(parseUpscale({ input: '/a.png', chain: 'b,c', blend: 'd:1', tta: 4 }), {
+    input: '/a.png',
+    chain: 'b,c',
+    blend: 'd:1',
+    tta: 4,
+  });
 });

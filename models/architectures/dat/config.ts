@@ -136,7 +136,7 @@ function readSplitSize(sd: StateDict, depths: readonly number[]): [number, numbe
 }
 
 /** The graph regenerates the position buffers from split_size; a stored one that differs is refused. */
-function requirePositionBuffers(sd: StateDict, prefix: string, h: number, w: number): void {
+export function requirePositionBuffers(sd: StateDict, prefix: string, h: number, w: number): void {
   const what = `a ${h}x${w} window`;
   const n = h * w;
   checkStoredBuffer(sd, `${prefix}.rpe_biases`, relativeOffsets(h, w), [(2 * h - 1) * (2 * w - 1), 2], what);
@@ -159,7 +159,7 @@ function requireAttentionConvs(sd: StateDict, prefix: string, c: number): void {
   requireLinear(sd, `${prefix}.proj`, c, c);
 }
 
-function requirePositionBias(sd: StateDict, prefix: string, posDim: number, heads: number): void {
+export function requirePositionBias(sd: StateDict, prefix: string, posDim: number, heads: number): void {
   requireLinear(sd, `${prefix}.pos_proj`, posDim, 2);
   for (const stage of ['pos1', 'pos2']) {
     requireNorm(sd, `${prefix}.${stage}.0`, posDim);
@@ -167,6 +167,14 @@ function requirePositionBias(sd: StateDict, prefix: string, posDim: number, head
   }
   requireNorm(sd, `${prefix}.pos3.0`, posDim);
   requireLinear(sd, `${prefix}.pos3.2`, heads, posDim);
+}
+
+/** The spatially gated feed-forward (DAT's SGFN, RGT's MLP): fc1, the gate's norm and depthwise conv, fc2. */
+export function requireGatedFeedForward(sd: StateDict, prefix: string, c: number, hidden: number): void {
+  requireLinear(sd, `${prefix}.fc1`, hidden, c);
+  requireNorm(sd, `${prefix}.sg.norm`, hidden / 2);
+  requireConv(sd, `${prefix}.sg.conv`, { out: hidden / 2, in: 1, kernel: 3 });
+  requireLinear(sd, `${prefix}.fc2`, c, hidden / 2);
 }
 
 /** Heads of group i: channel blocks store temperature [heads, 1, 1]; spatial blocks num_heads // 2 per branch. */
@@ -257,10 +265,7 @@ export function readDatConfig(sd: StateDict, overrides: DatOverrides = {}): DatC
       } else {
         requireShape(sd, `${block}.attn.temperature`, [heads, 1, 1]);
       }
-      requireLinear(sd, `${block}.ffn.fc1`, ffnHiddenDim, c);
-      requireNorm(sd, `${block}.ffn.sg.norm`, ffnHiddenDim / 2);
-      requireConv(sd, `${block}.ffn.sg.conv`, { out: ffnHiddenDim / 2, in: 1, kernel: 3 });
-      requireLinear(sd, `${block}.ffn.fc2`, c, ffnHiddenDim / 2);
+      requireGatedFeedForward(sd, `${block}.ffn`, c, ffnHiddenDim);
     }
     requireResidualConv(sd, `${group}.conv`, resiConnection, c);
   }

@@ -1,6 +1,6 @@
 // What the Swin-style blocks inside the shell's residual groups share: the window-attention
 // bias table (which gives the window and the heads), the norms, projections and MLP of a
-// block, and their graph.
+// block, and their graph, up to the whole Swin transformer block SwinIR and DRCT use.
 import type { StateDict } from '../../weights/state-dict';
 import { WeightError } from '../../weights/tensors';
 import { dimOf, requireLinear, requireNorm, type BiasRule } from '../../weights/shapes';
@@ -8,6 +8,7 @@ import { countNumbered } from '../../weights/sequences';
 import type { GraphContext } from '../../nn/context';
 import { linear } from '../../nn/linear';
 import { gelu } from '../../nn/activation';
+import { layerNorm } from '../../nn/norm';
 import {
   squareWindow,
   storedPositionBias,
@@ -16,6 +17,7 @@ import {
   type GridShift,
   type WindowGrid,
 } from '../../nn/window-attention';
+import { LAYER_NORM_EPS } from './shell';
 
 /** How many blocks residual group `layer` has; an empty group is an error. */
 export function groupDepth(sd: StateDict, layer: number, blocks = 'blocks'): number {
@@ -90,7 +92,7 @@ export function blockWindowAttention(
   grid: WindowGrid,
   x: string,
   prefix: string,
-  spec: { readonly channels: number; readonly heads: number; readonly windowSize: number; readonly shift: GridShift },
+  spec: SwinBlockSpec,
 ): string {
   const n = spec.windowSize * spec.windowSize;
   const index = swinRelativePositionIndex(squareWindow(spec.windowSize));
@@ -102,4 +104,23 @@ export function blockWindowAttention(
     projPrefix: `${prefix}.attn.proj`,
     positionBias: storedPositionBias(ctx, `${prefix}.attn.relative_position_bias_table`, 'window', index, n, n),
   });
+}
+
+export interface SwinBlockSpec {
+  /** Width of the block's tokens (DRCT's blocks widen as features are concatenated). */
+  readonly channels: number;
+  readonly heads: number;
+  readonly windowSize: number;
+  readonly shift: GridShift;
+}
+
+/**
+ * Swin's transformer block on a [B, H, W, C] grid, as SwinIR and DRCT build it:
+ * x + W-MSA(norm1(x)) with the stored relative position bias, then + MLP(norm2(·)).
+ */
+export function swinBlock(ctx: GraphContext, grid: WindowGrid, x: string, prefix: string, spec: SwinBlockSpec): string {
+  const normed = layerNorm(ctx, x, `${prefix}.norm1`, LAYER_NORM_EPS);
+  const afterAttention = ctx.g.op('Add', [x, blockWindowAttention(ctx, grid, normed, prefix, spec)]);
+  const forMlp = layerNorm(ctx, afterAttention, `${prefix}.norm2`, LAYER_NORM_EPS);
+  return ctx.g.op('Add', [afterAttention, mlp(ctx, forMlp, `${prefix}.mlp`)]);
 }

@@ -3,7 +3,6 @@
 // token grid, a conv after the body, and a reconstruction head. The families differ only
 // inside the residual groups, so reading the shell's tensors and building the graph around
 // the groups live here.
-import { attr } from '../../onnx/graph';
 import type { StateDict } from '../../weights/state-dict';
 import { WeightError } from '../../weights/tensors';
 import { dimOf, requireConv, requireNorm } from '../../weights/shapes';
@@ -32,10 +31,7 @@ export const LAYER_NORM_EPS = 1e-5;
 
 /** Hyper-parameters of the shell around the residual groups. */
 export interface ShellConfig {
-  /**
-   * 3 (RGB) or 1 (grayscale). A grayscale network is applied to each RGB channel
-   * separately: the graph moves channels into the batch axis and back.
-   */
+  /** The image channels the graph takes and gives: 3 (RGB) or 1 (grayscale). */
   readonly inChannels: number;
   readonly embedDim: number;
   readonly head: Head;
@@ -180,11 +176,16 @@ export function residualConv(ctx: GraphContext, x: string, prefix: string, kind:
  * Checks every tensor the shell reads outside the residual groups' blocks (the head was
  * checked when read), so incomplete weights fail while reading, with the key named.
  */
-export function requireShellTensors(sd: StateDict, c: ShellConfig, layerCount: number): void {
+export function requireShellTensors(
+  sd: StateDict,
+  c: ShellConfig,
+  layerCount: number,
+  groupConnection: ResidualConv = c.resiConnection,
+): void {
   const e = c.embedDim;
   requireConv(sd, 'conv_first', { out: e, in: c.inChannels, kernel: 3 });
   if (c.patchNorm) requireNorm(sd, 'patch_embed.norm', e);
-  for (let i = 0; i < layerCount; i++) requireResidualConv(sd, `layers.${i}.conv`, c.resiConnection, e);
+  for (let i = 0; i < layerCount; i++) requireResidualConv(sd, `layers.${i}.conv`, groupConnection, e);
   requireNorm(sd, 'norm', e);
   requireResidualConv(sd, 'conv_after_body', c.resiConnection, e);
 }
@@ -198,6 +199,13 @@ export interface ShellSpec {
   readonly config: ShellConfig;
   readonly layerCount: number;
   readonly residualGroup: ResidualGroupBody;
+  /** What sits before each group's residual add where it differs from conv_after_body's (DRCT: none). */
+  readonly groupConnection?: ResidualConv;
+  /**
+   * The input as the network receives it, padded (NCHW). By default reflected to a multiple
+   * of the window, as SwinIR's forward pads; the output is cropped back either way.
+   */
+  readonly padInput?: (ctx: GraphContext, input: string) => string;
 }
 
 /**
@@ -208,27 +216,34 @@ export interface ShellSpec {
  */
 export function buildShellGraph(sd: StateDict, spec: ShellSpec): Uint8Array {
   const c = spec.config;
-  const graph = { name: spec.graphName, sd, inputChannels: 3, outputChannels: 3, description: spec.graphName };
+  const graph = {
+    name: spec.graphName,
+    sd,
+    inputChannels: c.inChannels,
+    outputChannels: c.inChannels,
+    description: spec.graphName,
+  };
   return imageGraph(graph, (ctx, input) => {
     const g = ctx.g;
-    const padded = padToMultiple(ctx, input, 'nchw', c.windowSize, 'reflect');
-    const channelsAsBatch = c.inChannels === 1;
-    const images = channelsAsBatch
-      ? g.op('Transpose', [padded], { perm: attr.ints([1, 0, 2, 3]) }, 'channels_as_batch')
-      : padded;
-
+    const padded = spec.padInput
+      ? spec.padInput(ctx, input)
+      : padToMultiple(ctx, input, 'nchw', c.windowSize, 'reflect');
     const mean = g.f32('rgb_mean', c.rgbMean, [1, c.rgbMean.length, 1, 1]);
-    let x = g.op('Sub', [images, mean], {}, 'mean_shift');
+    let x = g.op('Sub', [padded, mean], {}, 'mean_shift');
     if (c.imgRange !== 1) x = g.op('Mul', [x, ctx.scalar(c.imgRange)]);
 
     const shallow = conv2d(ctx, x, 'conv_first');
     let tokens = toTokenGrid(ctx, shallow);
     if (c.patchNorm) tokens = layerNorm(ctx, tokens, 'patch_embed.norm', LAYER_NORM_EPS);
     const grid = new WindowGrid(ctx, tokens, squareWindow(c.windowSize));
+    const groupConnection = spec.groupConnection ?? c.resiConnection;
     for (let i = 0; i < spec.layerCount; i++) {
       const groupOut = spec.residualGroup(ctx, tokens, i, grid);
-      const conv = residualConv(ctx, toFeatureMap(ctx, groupOut), `layers.${i}.conv`, c.resiConnection);
-      tokens = g.op('Add', [toTokenGrid(ctx, conv), tokens]);
+      const connected =
+        groupConnection === 'identity'
+          ? groupOut
+          : toTokenGrid(ctx, residualConv(ctx, toFeatureMap(ctx, groupOut), `layers.${i}.conv`, groupConnection));
+      tokens = g.op('Add', [connected, tokens]);
     }
     const features = toFeatureMap(ctx, layerNorm(ctx, tokens, 'norm', LAYER_NORM_EPS));
     const body = g.op('Add', [residualConv(ctx, features, 'conv_after_body', c.resiConnection), shallow]);
@@ -236,7 +251,6 @@ export function buildShellGraph(sd: StateDict, spec: ShellSpec): Uint8Array {
     let y = buildHead(ctx, body, x, c.head);
     if (c.imgRange !== 1) y = g.op('Div', [y, ctx.scalar(c.imgRange)]);
     y = g.op('Add', [y, mean]);
-    if (channelsAsBatch) y = g.op('Transpose', [y], { perm: attr.ints([1, 0, 2, 3]) }, 'batch_as_channels');
 
     const height = scaled(ctx, runtimeDim(ctx, input, 2), c.head.scale);
     const width = scaled(ctx, runtimeDim(ctx, input, 3), c.head.scale);

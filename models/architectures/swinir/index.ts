@@ -11,18 +11,9 @@ import type { StateDict } from '../../weights/state-dict';
 import { WeightError } from '../../weights/tensors';
 import { checkStoredBuffer, dimOf } from '../../weights/shapes';
 import { countNumbered } from '../../weights/sequences';
-import type { GraphContext } from '../../nn/context';
-import { layerNorm } from '../../nn/norm';
-import {
-  NO_SHIFT,
-  squareWindow,
-  swinRelativePositionIndex,
-  type GridShift,
-  type WindowGrid,
-} from '../../nn/window-attention';
+import { NO_SHIFT, squareWindow, swinRelativePositionIndex } from '../../nn/window-attention';
 import { readHead } from '../swin-shell/heads';
 import {
-  LAYER_NORM_EPS,
   buildShellGraph,
   readResidualConnections,
   readShallowConv,
@@ -31,7 +22,7 @@ import {
   upstreamMean,
   type ShellConfig,
 } from '../swin-shell/shell';
-import { blockWindowAttention, groupDepth, mlp, readAttentionTable, requireSwinBlock } from '../swin-shell/blocks';
+import { groupDepth, readAttentionTable, requireSwinBlock, swinBlock } from '../swin-shell/blocks';
 
 /** SwinIR is the shell with Swin blocks in its residual groups (RSTB): nothing more to configure. */
 export type SwinIRConfig = ShellConfig;
@@ -132,34 +123,19 @@ function describe(config: SwinIRConfig): ModelDescription {
     '': jpeg ? 'SwinIR JPEG artifact reduction' : 'SwinIR restoration (same size)',
   }[upsampler];
   return {
-    variant: config.inChannels === 1 ? `${kind}, grayscale (applied per RGB channel)` : kind,
+    variant: config.inChannels === 1 ? `${kind}, grayscale` : kind,
     scale,
     inputMultiple: config.windowSize,
     // spandrel: no fp16 ("too much weirdness"), at least 16 px, tiling discouraged.
-    traits: { ...PLAIN_TRAITS, size: sizeRequirement(16), tiling: 'discouraged', fp16: false },
+    traits: {
+      ...PLAIN_TRAITS,
+      channels: { input: config.inChannels, output: config.inChannels },
+      size: sizeRequirement(16),
+      tiling: 'discouraged',
+      fp16: false,
+    },
     params: shellParams(config),
   };
-}
-
-function swinBlock(
-  ctx: GraphContext,
-  grid: WindowGrid,
-  x: string,
-  prefix: string,
-  heads: number,
-  shift: GridShift,
-  c: SwinIRConfig,
-): string {
-  const normed = layerNorm(ctx, x, `${prefix}.norm1`, LAYER_NORM_EPS);
-  const attended = blockWindowAttention(ctx, grid, normed, prefix, {
-    channels: c.embedDim,
-    heads,
-    windowSize: c.windowSize,
-    shift,
-  });
-  const afterAttention = ctx.g.op('Add', [x, attended]);
-  const forMlp = layerNorm(ctx, afterAttention, `${prefix}.norm2`, LAYER_NORM_EPS);
-  return ctx.g.op('Add', [afterAttention, mlp(ctx, forMlp, `${prefix}.mlp`)]);
 }
 
 function build(sd: StateDict, config: SwinIRConfig): Uint8Array {
@@ -175,7 +151,12 @@ function build(sd: StateDict, config: SwinIRConfig): Uint8Array {
         // Odd blocks use shifted windows (upstream BasicLayer: shift window_size // 2).
         const half = Math.floor(config.windowSize / 2);
         const shift = b % 2 === 1 ? { rows: half, cols: half } : NO_SHIFT;
-        x = swinBlock(ctx, grid, x, blockPrefix(layer, b), heads, shift, config);
+        x = swinBlock(ctx, grid, x, blockPrefix(layer, b), {
+          channels: config.embedDim,
+          heads,
+          windowSize: config.windowSize,
+          shift,
+        });
       }
       return x;
     },
