@@ -94,7 +94,15 @@ async function cancelOnce(
   when: CancelTiming['when'],
   inputSize: number,
 ): Promise<CancelTiming> {
-  const pending = daemon.connection.start(Requests.upscale, { input, output, model, scale: 4, overwrite: true });
+  // Tiles named: the automatic choice may run the whole image in one, and a cancel is measured between tiles.
+  const pending = daemon.connection.start(Requests.upscale, {
+    input,
+    output,
+    model,
+    scale: 4,
+    tile: 256,
+    overwrite: true,
+  });
   const tileEnds: number[] = [];
   let total = 0;
   let tileSeen: () => void = () => undefined;

@@ -19,6 +19,7 @@ import { measureMemory, type MemoryPoint } from './memory';
 import { measureMatmul, type MatmulRate } from './ort-ceiling';
 import { profileOperators, type OperatorProfile } from './ort-profile';
 import { builtinModelsDir } from '../models/paths';
+import { BUSY_PLAN, BUSY_QUICK_PLAN, busyGoals, busyTable, measureBusy, type BusyResult } from './busy';
 import { FULL_PLAN, QUICK_PLAN } from './plans';
 import { median } from './median';
 import { measureQuality, type QualityResult } from './quality';
@@ -109,6 +110,7 @@ async function main(): Promise<void> {
   let quality: QualityResult | null = null;
   let borders: BorderScore[] = [];
   let arch: ArchBench | null = null;
+  let busy: BusyResult | null = null;
   try {
     if (wants('speed')) {
       log(`MatMul ${plan.matmulSize}² · ${plan.matmulSize}², best of ${plan.matmulRuns}`);
@@ -195,6 +197,11 @@ async function main(): Promise<void> {
       save('arch.json', arch);
       section(`architectures: whole-image ceiling at ${plan.archSize}² against MatMul`, archTable(arch, matmul));
     }
+    if (wants('busy')) {
+      busy = await measureBusy(daemon, provider, options.quick ? BUSY_QUICK_PLAN : BUSY_PLAN, log);
+      save('busy.json', busy);
+      section('keeping the machine busy (issue 28: end to end against the best whole-image run)', busyTable(busy));
+    }
   } finally {
     await daemon.stop();
   }
@@ -223,7 +230,7 @@ async function main(): Promise<void> {
   }
   // With --only, the sections not run keep their figures from the previous summary.
   const previous = options.only.length > 0 ? readPreviousSummary(path.join(options.outDir, 'summary.json')) : null;
-  const judged = judgeGoals(speed, matmul, lifecycle);
+  const judged = [...judgeGoals(speed, matmul, lifecycle), ...(busy ? busyGoals(busy) : [])];
   const goals = [...(previous?.goals ?? []).filter((g) => !judged.some((j) => j.goal === g.goal)), ...judged];
   section('goals', goalsTable(goals));
   save('goals.json', goals);

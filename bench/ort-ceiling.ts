@@ -1,12 +1,16 @@
-// The ceilings the daemon is measured against, both in this process through onnxruntime
-// with the daemon's own session options: one whole-image pass of a model (no tiling, no
-// decode or encode), and a large float32 MatMul (the machine's practical multiply rate).
+// The ceilings the daemon is measured against, both in this process through onnxruntime:
+// one whole-image pass of a model (no tiling, no decode or encode) in the fastest runtime
+// configuration found for it (threads, executor, graph optimisation; searchCeiling), and a
+// large float32 MatMul with the daemon's session options (the machine's practical
+// multiply rate).
+import * as os from 'node:os';
 import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
 import { GraphBuilder } from '../models/onnx/graph';
 import { sessionOptions } from '../daemon/runtime/providers';
 import type { ExecutionProvider } from '../contract/vocabulary';
 import { selfCpuMs } from './cpu';
+import { median } from './median';
 
 /** Multiply-accumulates per input pixel, from the networks' layer shapes (x4 models). */
 export const MACS_PER_INPUT_PIXEL: Readonly<Record<string, number>> = {
@@ -29,11 +33,79 @@ export async function planarInput(file: string): Promise<{ width: number; height
   return { width: info.width, height: info.height, data: out };
 }
 
-export class WholeImageSession {
-  private constructor(private readonly session: ort.InferenceSession) {}
+/** The session options a ceiling is searched over. */
+export interface RuntimeConfig {
+  readonly intraOpThreads: number;
+  readonly executionMode: 'sequential' | 'parallel';
+  /** The parallel executor's pool (the sequential one has none). */
+  readonly interOpThreads?: number;
+  readonly graphOptimizationLevel: NonNullable<ort.InferenceSession.SessionOptions['graphOptimizationLevel']>;
+}
 
-  static async open(modelPath: string, provider: ExecutionProvider): Promise<WholeImageSession> {
-    return new WholeImageSession(await ort.InferenceSession.create(modelPath, sessionOptions(provider)));
+export function describeConfig(c: RuntimeConfig): string {
+  const inter = c.interOpThreads === undefined ? '' : `, inter-op ${c.interOpThreads}`;
+  return `${c.intraOpThreads} threads, ${c.executionMode}${inter}, optimisation ${c.graphOptimizationLevel}`;
+}
+
+/** The daemon's own configuration on this machine (daemon/runtime/providers.ts, threads 0). */
+export function daemonConfig(provider: ExecutionProvider): RuntimeConfig {
+  const o = sessionOptions(provider);
+  if (o.intraOpNumThreads === undefined || o.executionMode === undefined || o.graphOptimizationLevel === undefined)
+    throw new Error("the daemon's session options no longer state threads, executor and optimisation");
+  return {
+    intraOpThreads: o.intraOpNumThreads,
+    executionMode: o.executionMode,
+    graphOptimizationLevel: o.graphOptimizationLevel,
+  };
+}
+
+/**
+ * The configurations a ceiling search times: the daemon's first, then every core or half
+ * of them (logical cores can share a physical one), the parallel executor with an inter-op
+ * pool of one thread and of every core, and the lower optimisation levels.
+ */
+export function runtimeCandidates(provider: ExecutionProvider, cores = os.availableParallelism()): RuntimeConfig[] {
+  const daemon = daemonConfig(provider);
+  const all: RuntimeConfig[] = [
+    daemon,
+    { ...daemon, intraOpThreads: cores, executionMode: 'sequential', graphOptimizationLevel: 'all' },
+    { ...daemon, intraOpThreads: Math.max(1, Math.floor(cores / 2)), executionMode: 'sequential' },
+    { ...daemon, executionMode: 'parallel', interOpThreads: 1 },
+    { ...daemon, executionMode: 'parallel', interOpThreads: cores },
+    { ...daemon, executionMode: 'sequential', graphOptimizationLevel: 'extended' },
+    { ...daemon, executionMode: 'sequential', graphOptimizationLevel: 'basic' },
+  ];
+  const seen = new Set<string>();
+  return all.filter((c) => {
+    const key = describeConfig(c);
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+function optionsOf(provider: ExecutionProvider, c: RuntimeConfig): ort.InferenceSession.SessionOptions {
+  return {
+    ...sessionOptions(provider, c.intraOpThreads),
+    executionMode: c.executionMode,
+    graphOptimizationLevel: c.graphOptimizationLevel,
+    ...(c.interOpThreads === undefined ? {} : { interOpNumThreads: c.interOpThreads }),
+  };
+}
+
+export class WholeImageSession {
+  private constructor(
+    private readonly session: ort.InferenceSession,
+    readonly config: RuntimeConfig,
+  ) {}
+
+  /** A session in `config`, by default the daemon's own. */
+  static async open(
+    modelPath: string,
+    provider: ExecutionProvider,
+    config: RuntimeConfig = daemonConfig(provider),
+  ): Promise<WholeImageSession> {
+    return new WholeImageSession(await ort.InferenceSession.create(modelPath, optionsOf(provider, config)), config);
   }
 
   /** Milliseconds of one `run` on the whole image. */
@@ -49,6 +121,55 @@ export class WholeImageSession {
   async release(): Promise<void> {
     await this.session.release();
   }
+}
+
+export interface ConfigTrial {
+  readonly config: RuntimeConfig;
+  readonly description: string;
+  /** Median whole-image milliseconds on the search image (after one warm-up run). */
+  readonly ms: number;
+}
+
+export interface CeilingSearch {
+  readonly model: string;
+  /** The photo crop the configurations were timed on. */
+  readonly searchSize: number;
+  readonly trials: readonly ConfigTrial[];
+  readonly best: ConfigTrial;
+  /** The daemon's configuration's time over the best's (1: the daemon's is the best). */
+  readonly daemonOverBest: number;
+}
+
+/**
+ * Times each candidate configuration on `image` (a photo crop: the models' cost depends on
+ * the data, so never random input), `runs` times after a warm-up, and keeps the fastest.
+ */
+export async function searchCeiling(
+  model: string,
+  modelPath: string,
+  provider: ExecutionProvider,
+  image: { width: number; height: number; data: Float32Array },
+  runs: number,
+  log: (line: string) => void,
+): Promise<CeilingSearch> {
+  const trials: ConfigTrial[] = [];
+  for (const config of runtimeCandidates(provider)) {
+    const session = await WholeImageSession.open(modelPath, provider, config);
+    try {
+      await session.timeRun(image);
+      const times: number[] = [];
+      for (let r = 0; r < runs; r++) times.push(await session.timeRun(image));
+      const trial = { config, description: describeConfig(config), ms: median(times) };
+      trials.push(trial);
+      log(`  ${model} ${image.width}² ${trial.description}: ${trial.ms.toFixed(0)} ms`);
+    } finally {
+      await session.release();
+    }
+  }
+  const [daemonTrial] = trials;
+  if (!daemonTrial) throw new Error('no runtime configuration to try');
+  const best = trials.reduce((a, b) => (b.ms < a.ms ? b : a));
+  return { model, searchSize: image.width, trials, best, daemonOverBest: daemonTrial.ms / best.ms };
 }
 
 function matmulModel(n: number): Uint8Array {

@@ -30,8 +30,8 @@ const X4PLUS = 'realesrgan-x4plus';
 
 export const FULL_PLAN: BenchPlan = {
   speed: [
-    { model: GENERAL, sizes: [64, 128, 256, 512, 1024], smallRepeats: 5, largeRepeats: 3 },
-    { model: X4PLUS, sizes: [64, 128, 256, 512], smallRepeats: 3, largeRepeats: 1 },
+    { model: GENERAL, sizes: [64, 128, 256, 512, 1024], smallRepeats: 5, largeRepeats: 3, searchSize: 512 },
+    { model: X4PLUS, sizes: [64, 128, 256, 512], smallRepeats: 3, largeRepeats: 1, searchSize: 192 },
   ],
   sweeps: [
     { model: GENERAL, photo: 'baboon', crop: 512, tiles: [64, 128, 256, 512], overlaps: [0, 8, 16, 32] },
@@ -58,8 +58,8 @@ export const FULL_PLAN: BenchPlan = {
 
 export const QUICK_PLAN: BenchPlan = {
   speed: [
-    { model: GENERAL, sizes: [64, 128, 256], smallRepeats: 3, largeRepeats: 1 },
-    { model: X4PLUS, sizes: [64], smallRepeats: 1, largeRepeats: 1 },
+    { model: GENERAL, sizes: [64, 128, 256], smallRepeats: 3, largeRepeats: 1, searchSize: 256 },
+    { model: X4PLUS, sizes: [64], smallRepeats: 1, largeRepeats: 1, searchSize: 64 },
   ],
   sweeps: [{ model: GENERAL, photo: 'baboon', crop: 192, tiles: [64, 128], overlaps: [0, 16] }],
   memoryModel: GENERAL,

@@ -1,13 +1,14 @@
 // Throughput end to end through the daemon (decode, tiles, inference, blend, encode: the
 // client-side time of the `upscale` request) against the ceiling of one whole-image
-// onnxruntime pass of the same model on the same input, in the same provider.
+// onnxruntime pass of the same model on the same input, in the same provider, in the
+// fastest configuration a search on a photo crop found (searchCeiling).
 import * as path from 'node:path';
 import type { UpscaleResult, UpscaleTimings } from '../contract/protocol';
 import type { ExecutionProvider } from '../contract/vocabulary';
 import { builtinModelsDir } from '../models/paths';
 import { benchTempDir, timedUpscale, type BenchDaemon } from './daemon-client';
-import { squarePhotoPng } from './images';
-import { WholeImageSession, achievedGflops, planarInput } from './ort-ceiling';
+import { photoCropPng, squarePhotoPng } from './images';
+import { WholeImageSession, achievedGflops, planarInput, searchCeiling, type CeilingSearch } from './ort-ceiling';
 import { tileWorkOf, type TileWork } from './tile-work';
 import { loadAverage, processCpuMs, selfCpuMs } from './cpu';
 import { tilingOverheadMs } from './profile';
@@ -22,6 +23,8 @@ export interface SpeedPlan {
   readonly smallRepeats: number;
   /** Runs per larger size: on a shared machine one run can land in a busy moment. */
   readonly largeRepeats: number;
+  /** The side of the photo crop the ceiling's configuration is searched on. */
+  readonly searchSize: number;
 }
 
 export interface SpeedPoint {
@@ -62,6 +65,8 @@ async function oneTileMs(ceiling: WholeImageSession, planar: PlanarImage, work: 
 
 export interface SpeedSeries {
   readonly model: string;
+  /** How the ceiling's configuration was chosen. */
+  readonly search: CeilingSearch;
   readonly points: readonly SpeedPoint[];
 }
 
@@ -77,7 +82,12 @@ export async function measureSpeed(
   const warmInput = await squarePhotoPng('baboon', smallest, path.join(dir, 'warm.png'));
   // Warm-up (discarded): loads the model, and lets onnxruntime and V8 settle.
   await timedUpscale(daemon, { input: warmInput, output: path.join(dir, 'warm-out.png'), model: plan.model, scale: 4 });
-  const ceiling = await WholeImageSession.open(modelPath, provider);
+  const searchInput = await photoCropPng('baboon', plan.searchSize, plan.searchSize, path.join(dir, 'search.png'));
+  const search = await searchCeiling(plan.model, modelPath, provider, await planarInput(searchInput), 2, log);
+  log(
+    `  ceiling: ${search.best.description} (the daemon's configuration takes ${search.daemonOverBest.toFixed(3)}× its time)`,
+  );
+  const ceiling = await WholeImageSession.open(modelPath, provider, search.best.config);
   await ceiling.timeRun(await planarInput(warmInput));
 
   const points: SpeedPoint[] = [];
@@ -140,5 +150,5 @@ export async function measureSpeed(
     );
   }
   await ceiling.release();
-  return { model: plan.model, points };
+  return { model: plan.model, search, points };
 }

@@ -12,3 +12,8 @@ export const MAX_OVERLAP = 256;
 export const MAX_SIDE = 1_000_000;
 /** Largest scale factor a request may ask for. */
 export const MAX_SCALE = 64;
+/** Most intra-op threads a request may ask for (0 is every core). */
+export const MAX_THREADS = 256;
+/** A request's memory budget for the automatic tile, in MiB (0 is a third of the machine's memory). */
+export const MIN_MEMORY_BUDGET_MIB = 64;
+export const MAX_MEMORY_BUDGET_MIB = 1_048_576;

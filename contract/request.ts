@@ -5,7 +5,17 @@
 // option table (scripts/readme-options.ts) are all derived from it: a new option is one
 // entry here, plus the code that acts on it.
 import { DEFAULT_TEMPLATE } from './naming';
-import { DEFAULT_OVERLAP, MAX_OVERLAP, MAX_SCALE, MAX_SIDE, MAX_TILE, MIN_TILE } from './limits';
+import {
+  DEFAULT_OVERLAP,
+  MAX_MEMORY_BUDGET_MIB,
+  MAX_OVERLAP,
+  MAX_SCALE,
+  MAX_SIDE,
+  MAX_THREADS,
+  MAX_TILE,
+  MIN_MEMORY_BUDGET_MIB,
+  MIN_TILE,
+} from './limits';
 import { parseFields, present, type FieldSpec, type FieldValues } from './validate';
 import { DaemonError } from './errors';
 import { ALPHA_MODES, FITS, OUTPUT_FORMATS, PADDINGS, TTA_LEVELS, type Target } from './vocabulary';
@@ -245,6 +255,24 @@ export const UPSCALE_FIELDS = {
       markdownDescription: `Input pixels each tile covers: \`auto\` picks from the image and a memory budget; a number from ${MIN_TILE} to ${MAX_TILE} fixes it (smaller tiles use less memory and take a little longer); \`0\` runs the whole image at once (needs the most memory).`,
     },
   },
+  memoryBudget: {
+    kind: { type: 'number', min: 0, max: MAX_MEMORY_BUDGET_MIB, integer: true },
+    check: (v) =>
+      typeof v === 'number' && v !== 0 && v < MIN_MEMORY_BUDGET_MIB
+        ? `0 (a third of the machine's memory) or at least ${MIN_MEMORY_BUDGET_MIB}`
+        : null,
+    valuesText: `0, or an integer ${MIN_MEMORY_BUDGET_MIB} … ${MAX_MEMORY_BUDGET_MIB}`,
+    doc: "MiB the model's working memory may take: the automatic tile is the fastest that fits, the whole image when it does; 0 is a third of the machine's memory.",
+    default: 0,
+    cli: { flags: ['--memory-budget'], value: 'MIB' },
+    setting: {
+      key: 'memoryBudget',
+      order: 15,
+      default: 0,
+      markdownDescription:
+        "MiB the model's working memory may take per tile, which decides the automatic tile size (the whole image when it fits, else the fewest, largest tiles that fit). `0`: a third of the machine's memory, the fastest. A smaller budget holds less memory and costs time; the README gives the trade-off.",
+    },
+  },
   overlap: {
     kind: { type: 'number', min: 0, max: MAX_OVERLAP, integer: true },
     doc: "Context added on each side of a tile (Real-ESRGAN's tile_pad); neighbours blend across twice this.",
@@ -328,6 +356,19 @@ export const UPSCALE_FIELDS = {
       default: 1,
       markdownDescription:
         'The preview panel shows every Nth finished tile of a pass while the job runs (and its last one); on large images a larger N costs less.',
+    },
+  },
+  threads: {
+    kind: { type: 'number', min: 0, max: MAX_THREADS, integer: true },
+    doc: "Threads the model runs on (onnxruntime's intra-op pool); 0 uses every core.",
+    default: 0,
+    cli: { flags: ['--threads'], value: 'N' },
+    setting: {
+      key: 'threads',
+      order: 14,
+      default: 0,
+      markdownDescription:
+        'Threads the model runs on. `0`: every core, the fastest; while a job runs the rest of the machine (the editor included) gets little CPU. A smaller number (half the cores, say) keeps the editor responsive and makes jobs slower in proportion.',
     },
   },
   background: {

@@ -193,11 +193,12 @@ export class UpscaleService {
     return { model: this.modelInfo(model), warnings };
   }
 
-  private async acquire(model: RegisteredModel) {
+  private async acquire(model: RegisteredModel, threads?: number) {
     try {
       return await this.sessions.acquire(
         { id: model.id, path: model.onnxPath, sizeBytes: model.sizeBytes },
         this.provider,
+        threads,
       );
     } catch (e) {
       throw new DaemonError(
@@ -281,7 +282,8 @@ export class UpscaleService {
           model,
           provider: this.provider,
           models: others,
-          load: async (m) => sessionInference((await this.acquire(findIn([...byId.values()], m.id))).session),
+          load: async (m) =>
+            sessionInference((await this.acquire(findIn([...byId.values()], m.id), params.threads)).session),
           signal,
           progress: (u) => notify({ jobId, requestId, ...u }),
           temporaryFile: (file) => this.temporaryFiles.record(jobId, file),

@@ -12,7 +12,7 @@ import { COMMAND_IDS } from './contributions';
 import { IMAGE_DIALOG_FILTERS, isImageFile, MODEL_DIALOG_FILTERS } from './images';
 import type { JobRunner } from './job-runner';
 import type { JobSpec } from './job-params';
-import { activationRows, modelRows, SCALE_CHOICES, scaleRows } from './model-picks';
+import { activationRows, blendWeight, extraRows, modelRows, SCALE_CHOICES, scaleRows, ttaRows } from './model-picks';
 import { isCancelled } from '../contract/errors';
 import { isDownloadable, type CatalogueEntry } from '../contract/catalogue';
 import {
@@ -149,14 +149,62 @@ export class UpscaleCommands {
     if (!model) return;
     const target = await this.pickTarget(model, example);
     if (!target) return;
-    await this.run(items, { model: model.id, target });
+    const extras = await this.pickExtras(model);
+    if (!extras) return;
+    await this.run(items, { model: model.id, target, ...extras });
   }
 
-  private async pickModel(title: string): Promise<ModelInfo | undefined> {
+  /** A restoration model first, a second model blended in, TTA: each optional; undefined when dismissed. */
+  private async pickExtras(model: ModelInfo): Promise<Pick<JobSpec, 'before' | 'blend' | 'tta'> | undefined> {
+    const picked = await vscode.window.showQuickPick(extraRows(), {
+      title: `Combine ${model.name} with… (optional: press Enter for none)`,
+      canPickMany: true,
+    });
+    if (!picked) return undefined;
+    const wanted = new Set(picked.map((p) => p.extra));
+    let before: string[] | undefined;
+    if (wanted.has('restore')) {
+      const restore = await this.pickModel('Restoration model to run first (1x)', (m) => m.scale === 1);
+      if (!restore) return undefined;
+      before = [restore.id];
+    }
+    let blend: JobSpec['blend'];
+    if (wanted.has('blend')) {
+      const second = await this.pickModel(`Second model to blend into ${model.name}`, (m) => m.id !== model.id);
+      if (!second) return undefined;
+      const text = await vscode.window.showInputBox({
+        title: `Weight of ${second.name}`,
+        prompt: `(1 - weight) x ${model.name} + weight x ${second.name}`,
+        value: '0.5',
+        validateInput: (value) => {
+          const w = blendWeight(second.id, value);
+          return w.ok ? undefined : w.problem;
+        },
+      });
+      if (text === undefined) return undefined;
+      const w = blendWeight(second.id, text);
+      if (!w.ok) return undefined;
+      blend = { model: second.id, weight: w.weight };
+    }
+    let tta: JobSpec['tta'];
+    if (wanted.has('tta')) {
+      const level = await vscode.window.showQuickPick(ttaRows(), { title: 'TTA: runs per tile' });
+      if (!level) return undefined;
+      tta = level.level;
+    }
+    return { ...(before && { before }), ...(blend && { blend }), ...(tta !== undefined && { tta }) };
+  }
+
+  private async pickModel(
+    title: string,
+    which: (m: ModelInfo) => boolean = () => true,
+  ): Promise<ModelInfo | undefined> {
     const settings = this.deps.settings.read();
-    const loaded = this.deps.client.listModels().then((models) => {
-      if (models.length === 0)
+    const loaded = this.deps.client.listModels().then((all) => {
+      if (all.length === 0)
         throw new Error('no models are installed: run "npm run setup-models", or Upscale: Import Model…');
+      const models = all.filter(which);
+      if (models.length === 0) throw new Error(`${title}: no installed model fits; Upscale: Import Model… adds one`);
       const defaultId = settings.defaultModel || this.deps.client.initializeResult?.defaultModel || '';
       return modelRows(models, defaultId).map((row) => ({
         ...row,

@@ -10,7 +10,7 @@ import type { BatchItem } from './batch';
 import type { DaemonClient } from './client';
 import { isCancelled } from '../contract/errors';
 import { COMMAND_IDS } from './contributions';
-import { describeResult, upscaleParams, type JobSpec } from './job-params';
+import { describeModels, describeResult, specModels, upscaleParams, type JobSpec } from './job-params';
 import { batchFraction, progressMessage, ProgressMeter } from './progress-text';
 import type { SettingsReader } from './settings';
 import { PREVIEW_WIDTH, PreviewPanel } from './preview/panel';
@@ -94,8 +94,12 @@ export class JobRunner implements vscode.Disposable {
   /** One image, with its own notification and, unless upscale.livePreview is off, the live preview. */
   async runOne(item: BatchItem, spec: JobSpec): Promise<void> {
     const settings = this.settings.read(vscode.Uri.file(item.input));
-    const model =
-      spec.model ?? (settings.defaultModel || this.client.initializeResult?.defaultModel || 'default model');
+    const model = describeModels(
+      specModels(
+        spec,
+        spec.model ?? (settings.defaultModel || this.client.initializeResult?.defaultModel || 'default model'),
+      ),
+    );
     const panel = settings.livePreview
       ? await PreviewPanel.show(this.context, { input: item.input, model })
       : undefined;

@@ -2,7 +2,8 @@
 // description and detail for each choice. The quick pick itself (extension/commands.ts)
 // only shows them.
 import type { ModelInfo } from '../contract/protocol';
-import type { Activation } from '../contract/vocabulary';
+import { TTA_LEVELS, type Activation, type TtaLevel } from '../contract/vocabulary';
+import { parseBlend } from '../contract/request';
 
 export function formatBytes(bytes: number): string {
   if (bytes >= 1e9) return `${(bytes / 1e9).toFixed(1)} GB`;
@@ -99,4 +100,65 @@ export function activationRows(): ActivationRow[] {
       activation: 'leakyrelu',
     },
   ];
+}
+
+/** What Upscale Image With… can add to the chosen model. */
+export type Extra = 'restore' | 'blend' | 'tta';
+
+export interface ExtraRow {
+  readonly label: string;
+  readonly description: string;
+  readonly detail: string;
+  readonly extra: Extra;
+}
+
+/** Upscale Image With…'s extras, none picked: a restoration model first, a second model blended in, TTA. */
+export function extraRows(): ExtraRow[] {
+  return [
+    {
+      label: '$(wand) Restoration model first',
+      description: 'a 1x model (JPEG artefacts, noise, blur) before the upscaler',
+      detail: 'The restored image goes to the upscaler in float',
+      extra: 'restore',
+    },
+    {
+      label: '$(layers) Blend a second model',
+      description: "mixed in with a weight, as AUTOMATIC1111's Upscaler 2 visibility",
+      detail: 'Run to the same size (Lanczos where its scale differs), then (1 - weight) x first + weight x second',
+      extra: 'blend',
+    },
+    {
+      label: '$(sync) TTA',
+      description: 'test-time augmentation: the image flipped and turned, the results averaged',
+      detail: 'Smoother, steadier detail at 2, 4 or 8 times the work',
+      extra: 'tta',
+    },
+  ];
+}
+
+export interface TtaRow {
+  readonly label: string;
+  readonly description: string;
+  readonly level: TtaLevel;
+}
+
+export function ttaRows(): TtaRow[] {
+  return TTA_LEVELS.map((level) => ({
+    label: `×${level}`,
+    description: {
+      2: 'the image and its mirror image',
+      4: 'also upside down and turned half way',
+      8: 'every flip and quarter turn',
+    }[level],
+    level,
+  }));
+}
+
+/** The blend weight typed for `model`, or the problem with it (the request's own rule). */
+export function blendWeight(
+  model: string,
+  text: string,
+): { ok: true; weight: number } | { ok: false; problem: string } {
+  const spec = parseBlend(`${model}:${text.trim()}`);
+  return spec ? { ok: true, weight: spec.weight } : { ok: false, problem: 'a weight above 0 up to 1, such as 0.3' };
 }

@@ -30,7 +30,7 @@ import type { ImageHeader } from '../image/types';
 import type { PassPlan, Size } from './plan';
 import { planStages, type Branch, type Stage } from './chain-plan';
 import { passGrid } from './tiled-pass';
-import { autoMaxCore, chooseTile, wholeImageFits } from './tile-size';
+import { chooseTile, memoryBudgetBytes, type TileBudget } from './tile-size';
 import { checkModelChannels, modelChannels, takesAlpha } from './channels';
 
 export interface PipelineRequest {
@@ -41,6 +41,8 @@ export interface PipelineRequest {
   /** Tile size in input pixels, 0 for the whole image, undefined for automatic. */
   readonly tile?: number;
   readonly overlap?: number;
+  /** MiB the model's working memory may take (the automatic tile); 0 or none: a share of the machine's memory. */
+  readonly memoryBudget?: number;
   readonly format?: OutputFormat;
   readonly quality?: number;
   readonly alpha: AlphaMode;
@@ -236,15 +238,11 @@ export function planJob(
   const overlap = req.overlap ?? DEFAULT_OVERLAP;
   const padding = req.padding ?? DEFAULT_PADDING;
   const edgePad = edgePadFor(padding, overlap);
-  const maxCore = (m: PipelineModel) => autoMaxCore(m.activationBytesPerPixel, limits.memoryBytes, overlap);
-  // A model with global context gives its own output only on the whole image: automatic
-  // tiles take it whole where it fits in memory.
-  const tileFor = (m: PipelineModel, s: Size): number | undefined =>
-    req.tile ??
-    (m.traits?.context === 'global' && wholeImageFits(m.activationBytesPerPixel, limits.memoryBytes, s.width, s.height)
-      ? 0
-      : undefined);
-  const layouts = passLayouts(stages, tileFor, overlap, edgePad, maxCore);
+  // The automatic tile is the whole image wherever it fits the budget, for every model; a
+  // model with global context (its traits' context) gives its own output only that way.
+  const budgetBytes = memoryBudgetBytes(req.memoryBudget, limits.memoryBytes);
+  const budget = (m: PipelineModel): TileBudget => ({ bytesPerPixel: m.activationBytesPerPixel, budgetBytes });
+  const layouts = passLayouts(stages, req.tile, overlap, edgePad, budget);
   const depth = outputDepth(header.depth, output.format);
   const transparentPad = background !== null && background.rgba.a === 0;
   checkRasterSize(req.input, geometry.final, header.hasAlpha || transparentPad ? 4 : 3, depth);
@@ -398,20 +396,14 @@ function resolveBackground(
 
 function passLayouts(
   stages: readonly Stage<PipelineModel>[],
-  tileFor: (model: PipelineModel, input: Size) => number | undefined,
+  tile: number | undefined,
   overlap: number,
   edgePad: number,
-  maxCore: (model: PipelineModel) => number,
+  budget: (model: PipelineModel) => TileBudget,
 ): PassLayout[] {
   const layouts: PassLayout[] = [];
   for (const { model, branch, input: current, output } of stages) {
-    const t = chooseTile(
-      tileFor(model, current),
-      current.width + 2 * edgePad,
-      current.height + 2 * edgePad,
-      overlap,
-      maxCore(model),
-    );
+    const t = chooseTile(tile, current.width + 2 * edgePad, current.height + 2 * edgePad, overlap, budget(model));
     const grid = passGrid(current, { tileWidth: t.width, tileHeight: t.height, overlap: 2 * overlap, edgePad });
     const [c0] = grid.cols;
     const [r0] = grid.rows;

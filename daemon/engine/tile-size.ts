@@ -1,22 +1,17 @@
-// Choosing the tile size. A fixed tile wastes work when the image is a little larger than
-// a multiple of it (a 528 px side with 512 px tiles needs two full tiles), so the
-// automatic size is derived from the image: the fewest tiles per axis under the size
-// limit, then the smallest tile that covers the axis with that many.
+// Choosing the tile size. An explicit tile is the user's; the automatic one is chosen by
+// what it costs: among the tilings whose working memory fits the budget, the one with the
+// least estimated time, counting each tile's pixels (context included) at the measured
+// time per pixel for a tile of its side. The whole image has the fewest pixels and the
+// largest side, so it is chosen whenever it fits. Tiles along an axis are sized evenly to
+// the image, so no work is spent on slivers. Pure: no I/O, no clock.
 
 import { axisSpans } from './tiles';
 
-/**
- * Largest number of input pixels an automatic tile decides per axis; the model sees that
- * plus the context on each side (544 px with the default 16). It bounds a tile's
- * activations, which onnxruntime's CPU arena keeps for as long as the session is
- * resident: a 2048² → 8192² job with realesr-general-x4v3 (4 × 4 tiles of 544 px) peaked
- * at 1099 MiB. A 512² image runs whole, as the model's whole-image pass does: cut into 4
- * tiles it cost about 20% more work.
- */
+/** Largest core an automatic tile decides per axis for a model whose working memory is unknown (the model sees 544 px with the default 16 px of context). */
 export const AUTO_MAX_CORE = 512;
 
-/** Share of the machine's memory an automatic tile's activations may take. */
-export const TILE_MEMORY_SHARE = 1 / 3;
+/** The budget when the request gives none: this share of the machine's memory. */
+export const DEFAULT_BUDGET_SHARE = 1 / 3;
 
 /**
  * onnxruntime's working set per pixel over the graph's peak of live tensors: measured at
@@ -29,28 +24,48 @@ export const RUNTIME_OVERHEAD = 3;
 export const MIN_AUTO_CORE = 64;
 
 /**
- * The automatic tile's core limit for a model whose activations take `bytesPerPixel` per
- * input pixel (null: unknown, the plain limit), on a machine with `memoryBytes`, so that a
- * heavy model on a small machine gets tiles it can hold.
+ * Time per pixel the model sees, relative to a 544 px tile, by the side of the tile:
+ * small tiles cost more per pixel (each layer's start-up and the threads' split are paid
+ * per tile). realesr-general-x4v3 on a photo, every core of a 2-core machine; 96 to 544:
+ * medians of 3 interleaved runs on a loaded machine (load 12; re-measure with `npm run
+ * bench -- --only sweep`); 1024: issue 28's whole 1024² image (20.1 s) against 4 tiles of
+ * 544² (23.7 s for 1.129× the pixels). Between the sides listed it is interpolated on a
+ * log scale, beyond them it is the nearest.
  */
-export function autoMaxCore(bytesPerPixel: number | null | undefined, memoryBytes: number, context: number): number {
-  if (!bytesPerPixel) return AUTO_MAX_CORE;
-  const side = Math.floor(Math.sqrt((memoryBytes * TILE_MEMORY_SHARE) / (RUNTIME_OVERHEAD * bytesPerPixel)));
-  return Math.max(MIN_AUTO_CORE, Math.min(AUTO_MAX_CORE, side - 2 * context));
+export const COST_BY_SIDE: readonly (readonly [side: number, cost: number])[] = [
+  [96, 1.57],
+  [160, 1.25],
+  [288, 1.03],
+  [544, 1],
+  [1024, 0.96],
+];
+
+/** The relative time per pixel of a tile whose side is `side` (COST_BY_SIDE). */
+export function costPerPixel(side: number): number {
+  let [prevSide, prevCost] = COST_BY_SIDE[0] ?? [1, 1];
+  if (side <= prevSide) return prevCost;
+  for (const [s, c] of COST_BY_SIDE) {
+    if (side <= s) return prevCost + ((c - prevCost) * Math.log(side / prevSide)) / Math.log(s / prevSide);
+    [prevSide, prevCost] = [s, c];
+  }
+  return prevCost;
 }
 
-/**
- * Whether a whole `width` × `height` image fits the memory an automatic tile may take, for
- * a model whose activations take `bytesPerPixel` per input pixel (null: unknown, no).
- */
-export function wholeImageFits(
-  bytesPerPixel: number | null | undefined,
-  memoryBytes: number,
-  width: number,
-  height: number,
-): boolean {
-  if (!bytesPerPixel) return false;
-  return width * height * RUNTIME_OVERHEAD * bytesPerPixel <= memoryBytes * TILE_MEMORY_SHARE;
+/** What the automatic tile is chosen from: the model's working memory per pixel, and the budget for it. */
+export interface TileBudget {
+  /** Peak activation bytes per input pixel; null when unknown (the tile then keeps to AUTO_MAX_CORE). */
+  readonly bytesPerPixel: number | null | undefined;
+  readonly budgetBytes: number;
+}
+
+/** The budget in bytes: the request's MiB, or (0 or none) DEFAULT_BUDGET_SHARE of `memoryBytes`. */
+export function memoryBudgetBytes(requestMib: number | undefined, memoryBytes: number): number {
+  return requestMib ? requestMib * 2 ** 20 : memoryBytes * DEFAULT_BUDGET_SHARE;
+}
+
+/** The working memory of a `width`×`height` tile of a model with `bytesPerPixel` of activations. */
+export function tileWorkingBytes(width: number, height: number, bytesPerPixel: number): number {
+  return RUNTIME_OVERHEAD * bytesPerPixel * width * height;
 }
 
 export interface TileSize {
@@ -63,25 +78,60 @@ export function evenTile(length: number, count: number, overlap: number): number
   return overlap + Math.ceil(length / count);
 }
 
-function autoAxis(length: number, overlap: number, maxTile: number): number {
-  if (length <= maxTile) return 0;
-  return evenTile(length, axisSpans(length, maxTile, overlap).length, overlap);
+/** One way to cut an axis: the tile (0: the whole axis), how many it takes and the side the model sees. */
+interface AxisCut {
+  readonly tile: number;
+  readonly count: number;
+  readonly side: number;
+}
+
+/** The even cuts of an axis, whole first, down to cores of MIN_AUTO_CORE (or `maxCore` and below). */
+function axisCuts(length: number, shared: number, maxCore: number): AxisCut[] {
+  const cuts: AxisCut[] = length <= maxCore + shared ? [{ tile: 0, count: 1, side: length }] : [];
+  const most = Math.max(2, Math.ceil(length / MIN_AUTO_CORE));
+  for (let n = 2; n <= most; n++) {
+    const tile = evenTile(length, n, shared);
+    if (tile >= length || tile - shared > maxCore) continue;
+    const count = axisSpans(length, tile, shared).length;
+    if (cuts.some((c) => c.tile === tile)) continue;
+    cuts.push({ tile, count, side: tile });
+  }
+  return cuts;
+}
+
+/** The fastest tiling whose working memory fits the budget; the smallest there is when none does (tiles that run out of memory split further). */
+function autoTile(width: number, height: number, shared: number, budget: TileBudget): TileSize {
+  const { bytesPerPixel } = budget;
+  const maxCore = bytesPerPixel ? Infinity : AUTO_MAX_CORE;
+  const xs = axisCuts(width, shared, maxCore);
+  const ys = axisCuts(height, shared, maxCore);
+  let best: { x: AxisCut; y: AxisCut; time: number } | null = null;
+  for (const x of xs) {
+    for (const y of ys) {
+      if (bytesPerPixel && tileWorkingBytes(x.side, y.side, bytesPerPixel) > budget.budgetBytes) continue;
+      const time = x.count * y.count * x.side * y.side * costPerPixel(Math.sqrt(x.side * y.side));
+      if (!best || time < best.time) best = { x, y, time };
+    }
+  }
+  if (best) return { width: best.x.tile, height: best.y.tile };
+  const smallest = (cuts: readonly AxisCut[]) => cuts[cuts.length - 1]?.tile ?? 0;
+  return { width: smallest(xs), height: smallest(ys) };
 }
 
 /**
  * Processed tile size per axis (the tensor the model sees) for a (padded) image. The
  * user's `core` is what each tile decides, as in Real-ESRGAN's --tile; `context` pixels
  * are added on each side, so neighbours share 2 * context. 0 means one tile spans the
- * axis; undefined means automatic.
+ * axis; undefined means automatic, chosen within `budget`.
  */
 export function chooseTile(
   core: number | undefined,
   width: number,
   height: number,
   context: number,
-  maxCore = AUTO_MAX_CORE,
+  budget: TileBudget,
 ): TileSize {
   const shared = 2 * context;
   if (core !== undefined) return core === 0 ? { width: 0, height: 0 } : { width: core + shared, height: core + shared };
-  return { width: autoAxis(width, shared, maxCore + shared), height: autoAxis(height, shared, maxCore + shared) };
+  return autoTile(width, height, shared, budget);
 }

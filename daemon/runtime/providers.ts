@@ -33,13 +33,25 @@ function probeModel(): Uint8Array {
   return g.toBytes();
 }
 
-export function sessionOptions(provider: ExecutionProvider): ort.InferenceSession.SessionOptions {
+/** The threads a request's `threads` asks for: 0 (or none) is every core. */
+export function intraOpThreads(threads: number | undefined): number {
+  return threads ? threads : os.availableParallelism();
+}
+
+/**
+ * The daemon's session options. `threads` sizes onnxruntime's intra-op pool (0: every
+ * core): onnxruntime-node's own default pool was one thread on some 2-core machines, and
+ * every core nearly halves a compact model's time there (3.7 s -> 2.1 s at 512²). The
+ * graph runs sequentially: the bench's ceiling search (`npm run bench -- --only busy`)
+ * times the parallel executor and the lower optimisation levels against this, and the
+ * super-resolution networks are one chain of convolutions with nothing to run side by side.
+ */
+export function sessionOptions(provider: ExecutionProvider, threads = 0): ort.InferenceSession.SessionOptions {
   return {
     executionProviders: [ORT_NAME[provider]],
     graphOptimizationLevel: 'all',
-    // onnxruntime-node's own default pool is one thread here; every core nearly halves a
-    // compact model's time on two cores (3.7 s -> 2.1 s at 512²).
-    intraOpNumThreads: os.availableParallelism(),
+    executionMode: 'sequential',
+    intraOpNumThreads: intraOpThreads(threads),
     // Warnings (e.g. Vulkan missing for WebGPU) go to stderr, never to the protocol stream.
     logSeverityLevel: 3,
   };

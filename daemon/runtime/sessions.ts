@@ -1,7 +1,7 @@
 // Resident ONNX sessions: loaded once, kept between jobs, evicted least recently used when
 // the estimated memory of all resident sessions exceeds the budget.
 import * as ort from 'onnxruntime-node';
-import { sessionOptions } from './providers';
+import { intraOpThreads, sessionOptions } from './providers';
 import type { ExecutionProvider } from '../../contract/vocabulary';
 
 /** Resident memory per byte of ONNX weights (weights plus prepacked copies and arenas). */
@@ -16,6 +16,8 @@ export interface SessionSource {
 export interface Resident {
   readonly session: ort.InferenceSession;
   readonly provider: ExecutionProvider;
+  /** Its intra-op threads: a job asking for another count gets the model loaded again with it. */
+  readonly threads: number;
   readonly estimatedBytes: number;
   lastUsed: number;
 }
@@ -32,24 +34,28 @@ export class SessionCache {
 
   constructor(
     private readonly budgetBytes: number,
-    private readonly create: (path: string, provider: ExecutionProvider) => Promise<ort.InferenceSession> = (
-      path,
-      provider,
-    ) => ort.InferenceSession.create(path, sessionOptions(provider)),
+    private readonly create: (
+      path: string,
+      provider: ExecutionProvider,
+      threads: number,
+    ) => Promise<ort.InferenceSession> = (path, provider, threads) =>
+      ort.InferenceSession.create(path, sessionOptions(provider, threads)),
   ) {}
 
-  async acquire(source: SessionSource, provider: ExecutionProvider): Promise<Acquired> {
+  /** The model's session on `provider` with `requestedThreads` intra-op threads (0 or none: every core). */
+  async acquire(source: SessionSource, provider: ExecutionProvider, requestedThreads?: number): Promise<Acquired> {
     const start = performance.now();
+    const threads = intraOpThreads(requestedThreads);
     const existing = this.resident.get(source.id);
-    if (existing && existing.provider === provider) {
+    if (existing && existing.provider === provider && existing.threads === threads) {
       existing.lastUsed = ++this.clock;
       return { session: existing.session, loadMs: performance.now() - start, cached: true };
     }
     if (existing) await this.unload(source.id);
     const estimatedBytes = source.sizeBytes * MEMORY_PER_WEIGHT_BYTE;
     await this.evictFor(estimatedBytes);
-    const session = await this.create(source.path, provider);
-    this.resident.set(source.id, { session, provider, estimatedBytes, lastUsed: ++this.clock });
+    const session = await this.create(source.path, provider, threads);
+    this.resident.set(source.id, { session, provider, threads, estimatedBytes, lastUsed: ++this.clock });
     return { session, loadMs: performance.now() - start, cached: false };
   }
 

@@ -30,6 +30,7 @@ import { groupBoxes, MIN_PREVIEW_WIDTH, placePreview } from './placement';
 import { restoreTarget } from './serializer';
 import { summaryOnly } from '../../webview/state';
 import { COMMAND_IDS, PREVIEW_VIEW_TYPE } from '../contributions';
+import { describeModels } from '../job-params';
 
 export { PREVIEW_VIEW_TYPE };
 
@@ -230,7 +231,9 @@ class PanelHost {
   }
 
   complete(r: UpscaleResult): void {
-    this.result = summaryOnly({ ...r, totalMs: r.timings.totalMs });
+    // The summary's model is the whole combination: a chain, a blend, TTA.
+    const model = r.plan ? describeModels(r.plan) : r.model;
+    this.result = summaryOnly({ ...r, model, totalMs: r.timings.totalMs });
     this.error = undefined;
     this.job = { ...this.job, outputPath: r.outputPath };
     this.clearReplay();

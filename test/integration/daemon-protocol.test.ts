@@ -165,6 +165,24 @@ test('previewEvery: a preview every N finished tiles of the pass, and the last; 
   );
 });
 
+test('threads: one thread gives the pixels every core gives; a count out of range is refused, naming it', async () => {
+  const input = path.join(dir, 'medium.png');
+  const every = path.join(dir, 'threads-every.png');
+  const one = path.join(dir, 'threads-one.png');
+  await daemon.connection.request(Requests.upscale, { input, output: every, scale: 2, overwrite: true });
+  await daemon.connection.request(Requests.upscale, { input, output: one, scale: 2, threads: 1, overwrite: true });
+  const [a, b] = await Promise.all([every, one].map((f) => sharp(f).raw().toBuffer({ resolveWithObject: true })));
+  assert.ok(a && b);
+  assert.deepEqual(b.info, a.info);
+  assert.ok(b.data.equals(a.data), 'one thread and every core gave different pixels');
+  for (const threads of [-1, 1.5, 1000])
+    await expectError(
+      daemon.connection.request(Requests.upscale, { input, scale: 2, threads }),
+      'InvalidParams',
+      new RegExp(`'threads' is ${threads}`),
+    );
+});
+
 test('every JSON-RPC error code, and the daemon keeps answering', async () => {
   sendRaw('{"jsonrpc": "2.0", "id": 9001, "method": "initialize", "params": ');
   const parse = raw.length;

@@ -68,6 +68,13 @@ test('mistakes name the option and what was expected', () => {
   );
 });
 
+test('--threads takes 0 (every core) or a count, and refuses the rest naming itself', () => {
+  assert.equal((parseCliArgs(['a.png', '--threads', '2'], '/') as { threads?: number }).threads, 2);
+  assert.equal((parseCliArgs(['a.png', '--threads', '0'], '/') as { threads?: number }).threads, 0);
+  assert.throws(() => parseCliArgs(['a.png', '--threads', '-1'], '/'), /--threads is '-1'/);
+  assert.throws(() => parseCliArgs(['a.png', '--threads', 'all'], '/'), /--threads is 'all'/);
+});
+
 test('-o keeps a trailing separator: it says the output is a folder', () => {
   assert.equal((parseCliArgs(['a.png', '-o', 'out/'], '/w') as { output?: string }).output, '/w/out/');
   assert.equal((parseCliArgs(['a.png', '-o', 'out'], '/w') as { output?: string }).output, '/w/out');

@@ -5,8 +5,17 @@ import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import type { ModelInfo, ProgressParams } from '../../contract/protocol';
 import { DEFAULTS } from '../../extension/config';
-import { describeResult, upscaleParams } from '../../extension/job-params';
-import { formatBytes, modelRows, passesFor, scaleRows } from '../../extension/model-picks';
+import { describeModels, describeResult, specModels, upscaleParams } from '../../extension/job-params';
+import { parseUpscale } from '../../contract/request';
+import {
+  blendWeight,
+  extraRows,
+  formatBytes,
+  modelRows,
+  passesFor,
+  scaleRows,
+  ttaRows,
+} from '../../extension/model-picks';
 import { batchFraction, progressMessage, ProgressMeter } from '../../extension/progress-text';
 import { statusText } from '../../extension/status-text';
 
@@ -127,6 +136,9 @@ test('upscale params from settings: beside the source, into a folder, sizes, pre
     quality: 90,
     alpha: 'model',
     overwrite: false,
+    // Every core, and a third of the machine's memory: the daemon's own defaults, copied as set.
+    threads: 0,
+    memoryBudget: 0,
   });
   const b = upscaleParams(
     '/img/p.png',
@@ -176,4 +188,41 @@ test('upscale params from settings: beside the source, into a folder, sizes, pre
     }),
     /, 2 min 27 s on cpu\)$/,
   );
+});
+
+test('Upscale Image With… extras: a restoration model first makes a chain, a blend its MODEL:WEIGHT, TTA its level; the daemon takes the request', () => {
+  const spec = {
+    model: 'realesrgan-x4plus',
+    target: { kind: 'scale', scale: 4 },
+    before: ['x1-jpeg'],
+    blend: { model: 'realesr-general-x4v3', weight: 0.3 },
+    tta: 8,
+  } as const;
+  const params = upscaleParams('/img/p.png', '/img', spec, DEFAULTS);
+  assert.equal(params.model, undefined);
+  assert.deepEqual(
+    [params.chain, params.blend, params.tta],
+    ['x1-jpeg,realesrgan-x4plus', 'realesr-general-x4v3:0.3', 8],
+  );
+  assert.deepEqual(parseUpscale(params), params);
+  const plain = upscaleParams('/img/p.png', '/img', { model: 'm', target: { kind: 'scale', scale: 4 } }, DEFAULTS);
+  assert.deepEqual([plain.model, plain.chain, plain.blend, plain.tta], ['m', undefined, undefined, undefined]);
+  assert.equal(
+    describeModels(specModels(spec, spec.model)),
+    'x1-jpeg → realesrgan-x4plus + 30% realesr-general-x4v3 · TTA ×8',
+  );
+  assert.equal(describeModels({ chain: ['m'], blend: null, tta: 1 }), 'm');
+});
+
+test('the extras offered, the TTA levels and the blend weight, checked by the request rule', () => {
+  assert.deepEqual(
+    extraRows().map((r) => r.extra),
+    ['restore', 'blend', 'tta'],
+  );
+  assert.deepEqual(
+    ttaRows().map((r) => r.level),
+    [2, 4, 8],
+  );
+  assert.deepEqual(blendWeight('m', ' 0.25 '), { ok: true, weight: 0.25 });
+  for (const bad of ['0', '1.5', '', 'half', '-0.2']) assert.equal(blendWeight('m', bad).ok, false, bad);
 });

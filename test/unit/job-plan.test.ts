@@ -94,7 +94,7 @@ test('heavy models on small machines get smaller automatic tiles', () => {
   assert.ok(small.tile < large.tile, `${small.tile} px on 8 GiB, ${large.tile} px on 16 GiB`);
 });
 
-test('a model with global context runs whole where it fits in memory, tiled where not or when asked', () => {
+test('a model with global context runs whole where it fits the budget, as a local one does; tiled where not or when asked', () => {
   const global: PipelineModel = {
     ...x4,
     activationBytesPerPixel: 1024,
@@ -103,8 +103,10 @@ test('a model with global context runs whole where it fits in memory, tiled wher
   const local: PipelineModel = { ...global, traits: PLAIN_TRAITS };
   const whole = planJob(header(1200, 900), request(), global, limits, place);
   assert.deepEqual([whole.layouts[0]?.columns, whole.layouts[0]?.rows, whole.tile], [1, 1, 0]);
-  const tiled = planJob(header(1200, 900), request(), local, limits, place);
-  assert.ok((tiled.layouts[0]?.columns ?? 0) > 1, 'a local model gets automatic tiles');
+  const alsoWhole = planJob(header(1200, 900), request(), local, limits, place);
+  assert.deepEqual([alsoWhole.layouts[0]?.columns, alsoWhole.layouts[0]?.rows], [1, 1], 'the cheapest tiling is none');
+  const budgeted = planJob(header(1200, 900), request({ memoryBudget: 1024 }), global, limits, place);
+  assert.ok((budgeted.layouts[0]?.columns ?? 0) * (budgeted.layouts[0]?.rows ?? 0) > 1, 'over a 1 GiB budget: tiles');
   // 1200 x 900 pixels x 1024 bytes x 3 (the runtime's overhead) is 3.1 GiB: within a third of
   // 16 GiB, above a third of 8 GiB.
   const small = planJob(header(1200, 900), request(), global, { ...limits, memoryBytes: 8 * 2 ** 30 }, place);
