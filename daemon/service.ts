@@ -282,8 +282,10 @@ export class UpscaleService {
           model,
           provider: this.provider,
           models: others,
-          load: async (m) =>
-            sessionInference((await this.acquire(findIn([...byId.values()], m.id), params.threads)).session),
+          load: async (m) => {
+            const registered = findIn([...byId.values()], m.id);
+            return sessionInference((await this.acquire(registered, params.threads)).session, registered.io);
+          },
           signal,
           progress: (u) => notify({ jobId, requestId, ...u }),
           temporaryFile: (file) => this.temporaryFiles.record(jobId, file),

@@ -21,6 +21,7 @@ import { isValidModelId } from '../contract/catalogue';
 import { DaemonError, WRITE_FAILURES } from '../contract/errors';
 import { renameIntoPlace } from '../platform/rename';
 import { graphCost } from './onnx/graph-cost';
+import type { OnnxIo } from './onnx/image-io';
 import { activationWarnings } from './architectures/compact/activation';
 
 export type ModelFileKind = 'pytorch' | 'safetensors' | 'onnx' | 'ncnn-param';
@@ -83,6 +84,8 @@ export interface ConvertedModel {
   readonly onnx: Uint8Array;
   readonly info: ArchInfo;
   readonly sourceSha256: string;
+  /** An ONNX file's own input and output, layout, element type and fixed size; absent for Upscale's own graphs. */
+  readonly io?: OnnxIo;
 }
 
 function sha256(...parts: Uint8Array[]): string {
@@ -154,6 +157,17 @@ function genericInfo(variant: string, scale: number, inputMultiple: number, para
   // The family cannot be read from a finished graph; Real-ESRGAN is by far the most common
   // source of ready-made ncnn and ONNX upscalers, and the variant says what is really known.
   return { family: 'real-esrgan', variant, scale, inputMultiple, params };
+}
+
+/** How an ONNX file is described in lists: its opset, and what sets it apart from Upscale's own graphs. Pure. */
+export function onnxVariant(opset: number, io: OnnxIo): string {
+  const traits = [
+    `opset ${opset}`,
+    io.element === 'float16' ? 'fp16' : '',
+    io.layout === 'nhwc' ? 'NHWC' : '',
+    io.fixedSize ? `fixed ${io.fixedSize.width}x${io.fixedSize.height} input` : '',
+  ].filter((t) => t !== '');
+  return `ONNX model (${traits.join(', ')})`;
 }
 
 /**
@@ -229,13 +243,14 @@ export async function convertModel(modelPath: string, options: ConvertOptions = 
       const validated = await validateOnnxBytes(bytes, path.dirname(path.resolve(modelPath)), modelPath);
       return {
         onnx: validated.bytes,
-        info: genericInfo(`ONNX model (opset ${validated.opset})`, validated.scale, validated.inputMultiple, {
+        info: genericInfo(onnxVariant(validated.opset, validated.io), validated.scale, validated.inputMultiple, {
           format: 'onnx',
           opset: validated.opset,
-          input: validated.inputName,
-          output: validated.outputName,
+          input: validated.io.input,
+          output: validated.io.output,
         }),
         sourceSha256: sha256(bytes),
+        io: validated.io,
       };
     }
     case null: {
@@ -478,6 +493,7 @@ async function placeModel(
     scale: converted.info.scale,
     inputMultiple: converted.info.inputMultiple,
     ...(converted.info.traits !== undefined && { traits: converted.info.traits }),
+    ...(converted.io !== undefined && { io: converted.io }),
     license: options.license ?? 'unknown',
     credit: path.basename(modelPath),
     sourceSha256: converted.sourceSha256,

@@ -4,6 +4,7 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import type { Activation, ActivationSource } from '../contract/vocabulary';
 import type { ModelTraits } from '../contract/protocol';
+import { isOnnxIo, type OnnxIo } from './onnx/image-io';
 
 /** The metadata file beside each model's ONNX file (`<id>.json` next to `<id>.onnx`). */
 export interface ModelRecord {
@@ -17,6 +18,8 @@ export interface ModelRecord {
   readonly inputMultiple: number;
   /** Channels, size requirements, tiling and fp16/bf16 safety; known for models converted from weights. */
   readonly traits?: ModelTraits;
+  /** Models that arrived as ONNX: how the file takes and gives its image, found at import so the engine never probes. */
+  readonly io?: OnnxIo;
   readonly license: string;
   readonly credit: string;
   /** SHA-256 of the source weights the ONNX was made from. */
@@ -51,7 +54,8 @@ function isRecord(v: unknown): v is ModelRecord {
     typeof r.scale === 'number' &&
     r.scale > 0 &&
     typeof r.inputMultiple === 'number' &&
-    r.inputMultiple >= 1
+    r.inputMultiple >= 1 &&
+    (r.io === undefined || isOnnxIo(r.io))
   );
 }
 
@@ -101,7 +105,7 @@ async function scanFolder(dir: string, source: 'builtin' | 'user', problems: str
         const file = path.join(dir, name);
         try {
           const record: unknown = JSON.parse(await fs.readFile(file, 'utf8'));
-          if (!isRecord(record)) throw new Error('missing id, name, family, scale or inputMultiple');
+          if (!isRecord(record)) throw new Error('missing id, name, family, scale or inputMultiple, or a malformed io');
           const onnx = onnxPath(dir, record.id);
           const stat = await fs.stat(onnx);
           return { ...record, source, onnxPath: onnx, sizeBytes: stat.size };

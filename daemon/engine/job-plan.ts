@@ -30,7 +30,9 @@ import type { ImageHeader } from '../image/types';
 import type { PassPlan, Size } from './plan';
 import { planStages, type Branch, type Stage } from './chain-plan';
 import { passGrid } from './tiled-pass';
-import { chooseTile, memoryBudgetBytes, type TileBudget } from './tile-size';
+import { chooseTile, fixedSizeOverlap, fixedSizeTile, memoryBudgetBytes, type TileBudget } from './tile-size';
+import type { OnnxIo } from '../../models/onnx/image-io';
+import { ttaTransforms } from './dihedral';
 import { checkModelChannels, modelChannels, takesAlpha } from './channels';
 
 export interface PipelineRequest {
@@ -79,6 +81,8 @@ export interface PipelineModel {
   readonly sizeBytes?: number;
   /** Known for models converted from weights: their channels (channels.ts) and context (automatic tiles). */
   readonly traits?: ModelTraits;
+  /** An imported ONNX file's input: a fixed size makes the tiles exactly that size. */
+  readonly io?: Pick<OnnxIo, 'fixedSize'>;
 }
 
 /** A second model whose result is mixed into the first's: `(1 − weight)·first + weight·second`. */
@@ -235,7 +239,10 @@ export function planJob(
   const output = chooseOutput(req, chain, input, geometry.final, place);
   const warnings: string[] = [];
   const background = resolveBackground(req, geometry, output.format, warnings);
-  const overlap = req.overlap ?? DEFAULT_OVERLAP;
+  const tta = ttaLevel(req.tta);
+  const overlap = plannedOrRefused(() =>
+    overlapFor([...chain, ...(models.blend ? [models.blend.model] : [])], req.overlap, tta),
+  );
   const padding = req.padding ?? DEFAULT_PADDING;
   const edgePad = edgePadFor(padding, overlap);
   // The automatic tile is the whole image wherever it fits the budget, for every model; a
@@ -261,7 +268,7 @@ export function planJob(
       overlap,
       edgePad,
       padding,
-      tta: ttaLevel(req.tta),
+      tta,
       tile,
       output,
       background,
@@ -394,6 +401,35 @@ function resolveBackground(
   return { text, rgba };
 }
 
+/**
+ * The job's overlap: the one asked for, or the default. A model that takes one input size
+ * (fixed-size ONNX) must have room for it inside its tiles, and cannot take the quarter turns
+ * of TTA 8 unless its size is square.
+ */
+function overlapFor(models: readonly PipelineModel[], requested: number | undefined, tta: TtaLevel): number {
+  let overlap = requested ?? DEFAULT_OVERLAP;
+  for (const m of models) {
+    const fixed = m.io?.fixedSize;
+    if (!fixed) continue;
+    if (fixed.width !== fixed.height && ttaTransforms(tta).some((t) => t.transpose)) {
+      throw new RangeError(
+        `'tta' is ${tta}, which turns tiles by a quarter, but model '${m.id}' takes a fixed ${fixed.width}x${fixed.height} input; expected 2 or 4`,
+      );
+    }
+    overlap = Math.min(overlap, fixedSizeOverlap(requested, fixed, DEFAULT_OVERLAP));
+  }
+  return overlap;
+}
+
+/** A tile-planning rule's refusal of the request, as the request's error. */
+function plannedOrRefused<T>(plan: () => T): T {
+  try {
+    return plan();
+  } catch (e) {
+    throw new DaemonError('InvalidParams', `upscale: ${(e as Error).message}`);
+  }
+}
+
 function passLayouts(
   stages: readonly Stage<PipelineModel>[],
   tile: number | undefined,
@@ -403,7 +439,11 @@ function passLayouts(
 ): PassLayout[] {
   const layouts: PassLayout[] = [];
   for (const { model, branch, input: current, output } of stages) {
-    const t = chooseTile(tile, current.width + 2 * edgePad, current.height + 2 * edgePad, overlap, budget(model));
+    const [width, height] = [current.width + 2 * edgePad, current.height + 2 * edgePad];
+    const fixed = model.io?.fixedSize;
+    const t = fixed
+      ? plannedOrRefused(() => fixedSizeTile(fixed, tile, width, height, overlap))
+      : chooseTile(tile, width, height, overlap, budget(model));
     const grid = passGrid(current, { tileWidth: t.width, tileHeight: t.height, overlap: 2 * overlap, edgePad });
     const [c0] = grid.cols;
     const [r0] = grid.rows;

@@ -146,6 +146,7 @@ function passOptions(plan: JobPlan, layout: PassLayout, signal: AbortSignal, onT
     padding: plan.padding === 'wrap' ? ('wrap' as const) : ('reflect' as const),
     scale: layout.model.scale,
     inputMultiple: layout.model.inputMultiple,
+    fixedSize: layout.model.io?.fixedSize,
     minTile: MIN_TILE,
     signal,
     onTile,

@@ -135,3 +135,46 @@ export function chooseTile(
   if (core !== undefined) return core === 0 ? { width: 0, height: 0 } : { width: core + shared, height: core + shared };
   return autoTile(width, height, shared, budget);
 }
+
+/**
+ * The overlap for a model that takes one input size: the one asked for, when neighbours can
+ * share twice it inside such a tile; by default DEFAULT_OVERLAP, or a quarter of the side
+ * when that would leave a tile deciding less than half of itself.
+ */
+export function fixedSizeOverlap(requested: number | undefined, fixed: TileSize, defaultOverlap: number): number {
+  const side = Math.min(fixed.width, fixed.height);
+  if (requested === undefined) return Math.min(defaultOverlap, Math.floor(side / 4));
+  if (2 * requested >= side) {
+    throw new RangeError(
+      `'overlap' is ${requested}, but the model takes a fixed ${fixed.width}x${fixed.height} input, so neighbouring tiles can share less than ${side} px; expected an overlap below ${Math.ceil(side / 2)}`,
+    );
+  }
+  return requested;
+}
+
+/**
+ * The tile for a model that takes one input size (an ONNX export with fixed height and
+ * width): exactly that size, so that every full tile is one run of the model, the last ones
+ * and an image smaller than the size padded up to it. An explicit tile is honoured when the
+ * tensor it makes fits the size (it is padded up too) and refused when it does not.
+ */
+export function fixedSizeTile(
+  fixed: TileSize,
+  core: number | undefined,
+  width: number,
+  height: number,
+  context: number,
+): TileSize {
+  if (core === undefined) return fixed;
+  const tensor = core === 0 ? { width, height } : { width: core + 2 * context, height: core + 2 * context };
+  if (tensor.width > fixed.width || tensor.height > fixed.height) {
+    const largest = fixed.width > 2 * context && fixed.height > 2 * context;
+    throw new RangeError(
+      `'tile' is ${core}, but the model takes a fixed ${fixed.width}x${fixed.height} input and ${core === 0 ? `the whole ${width}x${height} image` : `a ${core} px tile with overlap ${context} (${tensor.width} px)`} does not fit it; ` +
+        (largest
+          ? `expected a tile of at most ${Math.min(fixed.width, fixed.height) - 2 * context}, or leave it automatic`
+          : 'leave it automatic'),
+    );
+  }
+  return tensor;
+}

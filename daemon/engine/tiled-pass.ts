@@ -46,6 +46,8 @@ export interface PassOptions {
   readonly padding?: EdgeMode;
   /** The model's required input multiple. */
   readonly inputMultiple: number;
+  /** The one input size the model takes, when it has one: every tile is padded up to exactly that. */
+  readonly fixedSize?: { readonly width: number; readonly height: number } | undefined;
   /** Smallest tile the out-of-memory fallback may split down to. */
   readonly minTile: number;
   /** Cancels the pass: checked before every tile. */
@@ -138,15 +140,29 @@ function cell(spans: readonly Span[], i: number): Span {
   };
 }
 
-/** Runs the model over a region, padding it to the input multiple and cropping back. */
-async function inferPadded(
-  infer: TileInference,
-  region: PlanarImage,
-  scale: number,
-  multiple: number,
-): Promise<PlanarImage> {
-  const padW = (multiple - (region.width % multiple)) % multiple;
-  const padH = (multiple - (region.height % multiple)) % multiple;
+/** The size a region is padded to before the model sees it: the model's fixed size, or the next multiple. Pure. */
+export function paddedExtent(
+  region: { readonly width: number; readonly height: number },
+  opts: Pick<PassOptions, 'inputMultiple' | 'fixedSize'>,
+): { width: number; height: number } {
+  const fixed = opts.fixedSize;
+  if (fixed) {
+    if (region.width > fixed.width || region.height > fixed.height)
+      throw new RangeError(
+        `a ${region.width}x${region.height} tile does not fit the model's fixed ${fixed.width}x${fixed.height} input`,
+      );
+    return { width: fixed.width, height: fixed.height };
+  }
+  const up = (n: number): number => Math.ceil(n / opts.inputMultiple) * opts.inputMultiple;
+  return { width: up(region.width), height: up(region.height) };
+}
+
+/** Runs the model over a region, padding it (by reflection) to what the model takes and cropping back. */
+async function inferPadded(infer: TileInference, region: PlanarImage, opts: PassOptions): Promise<PlanarImage> {
+  const { scale } = opts;
+  const extent = paddedExtent(region, opts);
+  const padW = extent.width - region.width;
+  const padH = extent.height - region.height;
   const input = padW || padH ? extractRegion(region, 0, 0, region.width + padW, region.height + padH) : region;
   const out = await infer(input);
   const ow = Math.round(input.width * scale);
@@ -187,7 +203,7 @@ async function inferAdaptive(
   const largest = Math.max(region.width, region.height);
   if (largest <= limit.size) {
     try {
-      return await inferPadded(infer, region, opts.scale, opts.inputMultiple);
+      return await inferPadded(infer, region, opts);
     } catch (e) {
       if (!isOutOfMemory(e)) throw e;
       const half = Math.ceil(largest / 2);

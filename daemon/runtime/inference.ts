@@ -1,21 +1,21 @@
-// Adapts an onnxruntime session to the engine's tile inference: one NCHW tile in, one out.
-import * as ort from 'onnxruntime-node';
+// Adapts an onnxruntime session to the engine's tile inference: one planar tile in, one out,
+// fed as the model record says (its own input and output, layout and element type).
+import type * as ort from 'onnxruntime-node';
 import type { PlanarImage } from '../image/types';
 import type { TileInference } from '../engine/tiled-pass';
+import type { OnnxIo } from '../../models/onnx/image-io';
+import { imageTensor, ownGraphIo, tensorImage } from '../../models/onnx/image-tensor';
 
-export function sessionInference(session: ort.InferenceSession): TileInference {
-  const inputName = session.inputNames[0] as string;
-  const outputName = session.outputNames[0] as string;
+/**
+ * `io` from the model record; without it (Upscale's own graphs, and ONNX imported before
+ * records carried it) the session's first input and output, NCHW float32.
+ */
+export function sessionInference(session: ort.InferenceSession, io: OnnxIo | undefined): TileInference {
+  const feed = io ?? ownGraphIo(session);
   return async (tile: PlanarImage): Promise<PlanarImage> => {
-    const input = new ort.Tensor('float32', tile.data, [1, tile.channels, tile.height, tile.width]);
-    const result = await session.run({ [inputName]: input });
-    const out = result[outputName];
-    if (!out || out.type !== 'float32' || out.dims.length !== 4) {
-      throw new Error(`the model's output '${outputName}' is not a float32 NCHW tensor`);
-    }
-    const [, channels, height, width] = out.dims as [number, number, number, number];
-    const data = out.data as Float32Array;
+    const input = imageTensor(tile, feed);
+    const result = await session.run({ [feed.input]: input });
     input.dispose();
-    return { width, height, channels, data };
+    return tensorImage(result[feed.output], feed, 'the model');
   };
 }

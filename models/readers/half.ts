@@ -41,3 +41,38 @@ export function bfloat16ToFloat32(src: Uint16Array): Float32Array {
   for (const h of src) bits[i++] = h << 16;
   return out;
 }
+
+const f32Scratch = new Float32Array(1);
+const u32Scratch = new Uint32Array(f32Scratch.buffer);
+
+/** One float32 as float16 bits, rounded to nearest even; overflow becomes Inf, as a cast does. */
+function floatToHalfBits(value: number): number {
+  f32Scratch[0] = value;
+  const bits = u32Scratch[0] ?? 0;
+  const sign = (bits >>> 16) & 0x8000;
+  const exponent = (bits >>> 23) & 0xff;
+  const mantissa = bits & 0x7fffff;
+  if (exponent === 0xff) return sign | 0x7c00 | (mantissa ? 0x200 : 0);
+  const e = exponent - 112;
+  if (e >= 0x1f) return sign | 0x7c00;
+  if (e <= 0) {
+    if (e < -10) return sign;
+    // Subnormal: the mantissa with its implicit one, shifted so its unit is 2^-24.
+    const full = mantissa | 0x800000;
+    const shift = 14 - e;
+    let half = full >>> shift;
+    const round = (full >>> (shift - 1)) & 1;
+    const sticky = full & ((1 << (shift - 1)) - 1);
+    if (round && (sticky || half & 1)) half++;
+    return sign | half;
+  }
+  let half = sign | (e << 10) | (mantissa >>> 13);
+  if (mantissa & 0x1000 && (mantissa & 0xfff || half & 1)) half++;
+  return half;
+}
+
+export function float32ToFloat16(src: Float32Array): Uint16Array {
+  const out = new Uint16Array(src.length);
+  for (let i = 0; i < src.length; i++) out[i] = floatToHalfBits(src[i] ?? 0);
+  return out;
+}

@@ -6,6 +6,8 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { onnx } from 'onnx-proto';
 import * as ort from 'onnxruntime-node';
+import { imageIo, nchwDims, type DeclaredValue, type OnnxIo } from '../onnx/image-io';
+import { imageTensor, ownGraphIo, tensorImage } from '../onnx/image-tensor';
 import type { ModelTraits } from '../../contract/protocol';
 
 /** Below 7 onnxruntime only runs models through legacy support it does not guarantee. */
@@ -18,26 +20,21 @@ export const PROBE_SIZES: readonly number[] = [16, 32, 64];
 
 export interface OnnxValidation {
   readonly scale: number;
-  /** Smallest input height/width multiple the model was seen to accept (1: any size). */
+  /** Smallest input height/width multiple the model was seen to accept (1: any size, or a fixed size). */
   readonly inputMultiple: number;
   readonly opset: number;
-  readonly inputName: string;
-  readonly outputName: string;
+  /** How the model takes and gives its image. */
+  readonly io: OnnxIo;
 }
 
 /** What the file declares, read without running anything. */
 export interface OnnxStructure {
   readonly opset: number;
-  readonly inputName: string;
-  readonly outputName: string;
-  /** Declared input dims: a number when fixed, a string (possibly empty) when symbolic. */
-  readonly inputDims: readonly (number | string)[];
+  readonly io: OnnxIo;
 }
 
 type Int64 = number | { toNumber(): number };
 const toNumber = (v: Int64 | null | undefined): number => (v == null ? 0 : typeof v === 'number' ? v : v.toNumber());
-
-const FLOAT = onnx.TensorProto.DataType.FLOAT;
 
 /** Parses the protobuf; a truncated or foreign file fails here with the file named. */
 export function decodeOnnx(bytes: Uint8Array, label: string): onnx.ModelProto {
@@ -55,22 +52,21 @@ export function decodeOnnx(bytes: Uint8Array, label: string): onnx.ModelProto {
   return model;
 }
 
-function describeDims(dims: readonly (number | string)[]): string {
-  return `[${dims.map((d) => (typeof d === 'number' ? String(d) : d || '?')).join(', ')}]`;
+function declared(value: onnx.IValueInfoProto): DeclaredValue {
+  const tensorType = value.type?.tensorType;
+  const shape = tensorType?.shape;
+  return {
+    name: value.name ?? '',
+    elemType: tensorType ? (tensorType.elemType ?? 0) : null,
+    dims: shape
+      ? (shape.dim ?? []).map((d) =>
+          d.dimValue != null && toNumber(d.dimValue) > 0 ? toNumber(d.dimValue) : (d.dimParam ?? ''),
+        )
+      : null,
+  };
 }
 
-function declaredDims(value: onnx.IValueInfoProto): (number | string)[] | null {
-  const shape = value.type?.tensorType?.shape;
-  if (!shape) return null;
-  return (shape.dim ?? []).map((d) =>
-    d.dimValue != null && toNumber(d.dimValue) > 0 ? toNumber(d.dimValue) : (d.dimParam ?? ''),
-  );
-}
-
-/**
- * The structural checks: opset in the supported range, exactly one float32 NCHW image input
- * with dynamic height and width, exactly one rank-4 output. Pure.
- */
+/** The structural checks: opset in the supported range, one image in and one image out (image-io.ts). Pure. */
 export function inspectOnnx(model: onnx.ModelProto, label: string): OnnxStructure {
   const graph = model.graph as onnx.IGraphProto;
   const defaultDomain = (model.opsetImport ?? []).find((o) => !o.domain || o.domain === 'ai.onnx');
@@ -84,62 +80,10 @@ export function inspectOnnx(model: onnx.ModelProto, label: string): OnnxStructur
       `${label}: the model uses ONNX opset ${opset}; onnxruntime here supports opsets ${MIN_OPSET} to ${MAX_OPSET}. Re-export it with an opset in that range (e.g. 17)`,
     );
   }
-
   // Before IR version 4, initializers were also listed as graph inputs.
   const initializerNames = new Set((graph.initializer ?? []).map((t) => t.name));
-  const inputs = (graph.input ?? []).filter((i) => !initializerNames.has(i.name));
-  if (inputs.length !== 1) {
-    throw new Error(
-      `${label}: the model has ${inputs.length} inputs (${inputs.map((i) => `'${i.name}'`).join(', ') || 'none'}); expected exactly one image input [1, 3, height, width]`,
-    );
-  }
-  const input = inputs[0] as onnx.IValueInfoProto;
-  const inputName = input.name ?? '';
-  const elemType = input.type?.tensorType?.elemType;
-  if (elemType !== FLOAT) {
-    const typeName = elemType == null ? 'not a tensor' : (onnx.TensorProto.DataType[elemType] ?? `type ${elemType}`);
-    throw new Error(
-      `${label}: input '${inputName}' is ${typeName}; expected a float32 tensor (float16 models must be converted to float32)`,
-    );
-  }
-  const dims = declaredDims(input);
-  if (!dims || dims.length !== 4) {
-    throw new Error(
-      `${label}: input '${inputName}' has ${dims ? `rank ${dims.length} ${describeDims(dims)}` : 'no declared shape'}; expected rank 4 [1, 3, height, width]`,
-    );
-  }
-  const [batch, channels, height, width] = dims;
-  if (typeof batch === 'number' && batch !== 1) {
-    throw new Error(
-      `${label}: input '${inputName}' has a fixed batch of ${batch} ${describeDims(dims)}; expected 1 or a dynamic batch`,
-    );
-  }
-  if (typeof channels === 'number' && channels !== 3) {
-    throw new Error(
-      `${label}: input '${inputName}' takes ${channels} channels ${describeDims(dims)}; expected 3 (RGB)`,
-    );
-  }
-  if (typeof height === 'number' || typeof width === 'number') {
-    throw new Error(
-      `${label}: input '${inputName}' has a fixed size ${describeDims(dims)}; expected dynamic height and width so that any image size can be upscaled (re-export with dynamic axes)`,
-    );
-  }
-
-  const outputs = graph.output ?? [];
-  if (outputs.length !== 1) {
-    throw new Error(
-      `${label}: the model has ${outputs.length} outputs (${outputs.map((o) => `'${o.name}'`).join(', ') || 'none'}); expected exactly one image output [1, 3, height, width]`,
-    );
-  }
-  const output = outputs[0] as onnx.IValueInfoProto;
-  const outputName = output.name ?? '';
-  const outDims = declaredDims(output);
-  if (outDims && outDims.length !== 4) {
-    throw new Error(
-      `${label}: output '${outputName}' has rank ${outDims.length} ${describeDims(outDims)}; expected rank 4 [1, 3, height, width]`,
-    );
-  }
-  return { opset, inputName, outputName, inputDims: dims };
+  const inputs = (graph.input ?? []).filter((i) => !initializerNames.has(i.name)).map(declared);
+  return { opset, io: imageIo(inputs, (graph.output ?? []).map(declared), label) };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -325,8 +269,7 @@ type ProbeRun =
 
 async function runProbe(
   session: ort.InferenceSession,
-  inputName: string,
-  outputName: string,
+  io: OnnxIo,
   height: number,
   width: number,
   label: string,
@@ -334,28 +277,26 @@ async function runProbe(
 ): Promise<ProbeRun> {
   let result: ort.InferenceSession.OnnxValueMapType;
   try {
-    result = await session.run({
-      [inputName]: new ort.Tensor('float32', probeImage(height, width, channels.input), [
-        1,
-        channels.input,
-        height,
-        width,
-      ]),
-    });
+    const image = { width, height, channels: channels.input, data: probeImage(height, width, channels.input) };
+    result = await session.run({ [io.input]: imageTensor(image, io) });
   } catch (e) {
     return { outcome: 'refused', message: `${height}x${width}: ${(e as Error).message.split('\n')[0] ?? ''}` };
   }
-  const output = result[outputName];
-  if (!output || output.type !== 'float32') {
-    throw new Error(`${label}: output '${outputName}' is ${output ? output.type : 'missing'}; expected float32`);
+  const output = result[io.output];
+  // A non-image output (scores, a feature vector) is no upscaler, whatever its size.
+  if (output && !nchwDims(output.dims, io.layout)) {
+    throw new Error(
+      `${label}: not an image-to-image model: output '${io.output}' has shape [${output.dims.join(', ')}] for a ${height}x${width} image, which is not an image`,
+    );
   }
+  const image = tensorImage(output, io, label);
   let scale: number;
   try {
-    scale = scaleOf(height, width, output.dims, label, channels);
+    scale = scaleOf(height, width, [1, image.channels, image.height, image.width], label, channels);
   } catch (e) {
     return { outcome: 'bad-shape', message: (e as Error).message };
   }
-  const bad = firstNonFinite(output.data as Float32Array);
+  const bad = firstNonFinite(image.data);
   if (bad) {
     throw new Error(
       `${label}: the model produces ${bad.kind} (at output element ${bad.index} for a ${height}x${width} test image); its weights or graph are broken`,
@@ -370,13 +311,16 @@ export interface ProbeResult {
 }
 
 /**
- * Runs the model on small test images: the first square size in PROBE_SIZES that runs gives
- * the scale; then non-square sizes that are multiples of 1, 2, 4, ... find the smallest
- * multiple it accepts (non-square, to catch a model that swaps or mixes up the two axes).
- * The search ends at the base size itself, which any model that ran at the base must accept.
- * `channels`: a converted model's own; an imported file's are taken as RGB.
+ * Runs the model on small test images. A model with a fixed input size runs once at that size,
+ * which gives the scale (the engine tiles at exactly that size, so no multiple is needed).
+ * Otherwise the first square size in PROBE_SIZES that runs gives the scale; then non-square
+ * sizes that are multiples of 1, 2, 4, ... find the smallest multiple it accepts (non-square,
+ * to catch a model that swaps or mixes up the two axes). The search ends at the base size
+ * itself, which any model that ran at the base must accept. `channels`: a converted model's
+ * own; an imported file's are taken as RGB. Without `io`, the model is one of Upscale's own
+ * graphs: its first input and output, NCHW float32.
  */
-export async function probeModel(bytes: Uint8Array, label: string, channels = RGB): Promise<ProbeResult> {
+export async function probeModel(bytes: Uint8Array, label: string, channels = RGB, io?: OnnxIo): Promise<ProbeResult> {
   let session: ort.InferenceSession;
   try {
     // Warnings (unused initializers, opset notes) are not the user's concern here.
@@ -385,11 +329,21 @@ export async function probeModel(bytes: Uint8Array, label: string, channels = RG
     throw new Error(`${label}: onnxruntime cannot load the model: ${(e as Error).message.split('\n')[0]}`);
   }
   try {
-    const [inputName, outputName] = [session.inputNames[0] ?? '', session.outputNames[0] ?? ''];
+    const feed = io ?? ownGraphIo(session);
+    if (feed.fixedSize) {
+      const { width, height } = feed.fixedSize;
+      const run = await runProbe(session, feed, height, width, label, channels);
+      if (run.outcome === 'ok') return { scale: run.scale, inputMultiple: 1 };
+      throw new Error(
+        run.outcome === 'bad-shape'
+          ? run.message
+          : `${label}: the model fails at its own fixed size (${run.message}); expected it to run on a ${width}x${height} image`,
+      );
+    }
     let base: { size: number; scale: number } | null = null;
     const failures: ProbeRun[] = [];
     for (const size of PROBE_SIZES) {
-      const run = await runProbe(session, inputName, outputName, size, size, label, channels);
+      const run = await runProbe(session, feed, size, size, label, channels);
       if (run.outcome === 'ok') {
         base = { size, scale: run.scale };
         break;
@@ -407,7 +361,7 @@ export async function probeModel(bytes: Uint8Array, label: string, channels = RG
     const tried: string[] = [];
     for (let multiple = 1; multiple <= base.size; multiple *= 2) {
       const [height, width] = [base.size + multiple, base.size + 2 * multiple];
-      const run = await runProbe(session, inputName, outputName, height, width, label, channels);
+      const run = await runProbe(session, feed, height, width, label, channels);
       if (run.outcome !== 'ok') {
         tried.push(run.message);
         continue;
@@ -439,18 +393,11 @@ export async function validateOnnxBytes(
   label: string,
 ): Promise<ValidatedOnnxFile> {
   const model = decodeOnnx(original, label);
-  const structure = inspectOnnx(model, label);
+  const { opset, io } = inspectOnnx(model, label);
   const embedded = await embedExternalData(model, modelFolder, label);
   const bytes = embedded > 0 ? onnx.ModelProto.encode(model).finish() : original;
-  const { scale, inputMultiple } = await probeModel(bytes, label);
-  return {
-    scale,
-    inputMultiple,
-    opset: structure.opset,
-    inputName: structure.inputName,
-    outputName: structure.outputName,
-    bytes,
-  };
+  const { scale, inputMultiple } = await probeModel(bytes, label, RGB, io);
+  return { scale, inputMultiple, opset, io, bytes };
 }
 
 /** Reads, checks and probes a user's ONNX file and its external data. */
@@ -461,6 +408,6 @@ export async function validateOnnxFile(modelPath: string): Promise<ValidatedOnnx
 
 /** Validates a user's ONNX file without keeping its bytes. */
 export async function validateOnnx(modelPath: string): Promise<OnnxValidation> {
-  const { scale, inputMultiple, opset, inputName, outputName } = await validateOnnxFile(modelPath);
-  return { scale, inputMultiple, opset, inputName, outputName };
+  const { scale, inputMultiple, opset, io } = await validateOnnxFile(modelPath);
+  return { scale, inputMultiple, opset, io };
 }

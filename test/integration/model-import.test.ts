@@ -270,8 +270,7 @@ test('convertToFile writes an ONNX that takes any height and width; it imports a
     scale: 4,
     inputMultiple: 1,
     opset: 17,
-    inputName: 'input',
-    outputName: 'output',
+    io: { input: 'input', output: 'output', layout: 'nchw', element: 'float32' },
   });
   const modelsDir = freshDir('passthrough');
   const imported = await importModel(out, modelsDir);

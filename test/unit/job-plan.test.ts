@@ -94,6 +94,36 @@ test('heavy models on small machines get smaller automatic tiles', () => {
   assert.ok(small.tile < large.tile, `${small.tile} px on 8 GiB, ${large.tile} px on 16 GiB`);
 });
 
+test('a fixed-size ONNX model: tiles of exactly its size, an overlap that fits, and tiles that fit or a refusal', () => {
+  const fixed: PipelineModel = { ...x4, io: { fixedSize: { width: 96, height: 64 } } };
+  const plan = planJob(header(300, 200), request(), fixed, limits, place);
+  const [layout] = plan.layouts;
+  assert.deepEqual([layout?.tileWidth, layout?.tileHeight, plan.overlap], [96, 64, DEFAULT_OVERLAP]);
+  assert.ok((layout?.columns ?? 0) > 1 && (layout?.rows ?? 0) > 1);
+  // A default overlap shrinks to a quarter of a small size; an explicit one must leave room.
+  const small: PipelineModel = { ...x4, io: { fixedSize: { width: 32, height: 32 } } };
+  assert.equal(planJob(header(300, 200), request(), small, limits, place).overlap, 8);
+  assert.throws(
+    () => planJob(header(300, 200), request({ overlap: 16 }), small, limits, place),
+    refusal('InvalidParams', /'overlap' is 16/),
+  );
+  assert.deepEqual(
+    planJob(header(300, 200), request({ tile: 16, overlap: 8 }), fixed, limits, place).layouts[0]?.tileWidth,
+    32,
+  );
+  assert.throws(
+    () => planJob(header(300, 200), request({ tile: 128 }), fixed, limits, place),
+    refusal('InvalidParams', /'tile' is 128, but the model takes a fixed 96x64 input/),
+  );
+  // Quarter turns cannot feed a non-square fixed input; flips can.
+  assert.throws(
+    () => planJob(header(300, 200), request({ tta: 8 }), fixed, limits, place),
+    refusal('InvalidParams', /'tta' is 8, .*fixed 96x64 input; expected 2 or 4/),
+  );
+  assert.equal(planJob(header(300, 200), request({ tta: 4 }), fixed, limits, place).tta, 4);
+  assert.equal(planJob(header(300, 200), request({ tta: 8 }), small, limits, place).tta, 8);
+});
+
 test('a model with global context runs whole where it fits the budget, as a local one does; tiled where not or when asked', () => {
   const global: PipelineModel = {
     ...x4,

@@ -91,9 +91,7 @@ const inspect = (bytes: Uint8Array): ReturnType<typeof inspectOnnx> =>
 test('a well-formed model reports its opset and input/output names', () => {
   const s = inspect(nearestUpscaler(2));
   assert.equal(s.opset, 17);
-  assert.equal(s.inputName, 'input');
-  assert.equal(s.outputName, 'output');
-  assert.deepEqual(s.inputDims, [1, 3, 'height', 'width']);
+  assert.deepEqual(s.io, { input: 'input', output: 'output', layout: 'nchw', element: 'float32' });
 });
 
 test('garbage and truncated files fail naming the file', () => {
@@ -125,7 +123,7 @@ test(`opsets outside ${MIN_OPSET}..${MAX_OPSET} are refused with the range in th
   assert.equal(inspect(rawModel({ opset: MAX_OPSET })).opset, MAX_OPSET);
 });
 
-test('inputs and outputs must be one float32 NCHW image with dynamic height and width', () => {
+test('inputs and outputs must be one float image, NCHW or NHWC', () => {
   const cases: Array<[Parameters<typeof rawModel>[0], RegExp]> = [
     [
       {
@@ -134,7 +132,7 @@ test('inputs and outputs must be one float32 NCHW image with dynamic height and 
           { name: 'b', dims: [1] },
         ],
       },
-      /has 2 inputs \('a', 'b'\); expected exactly one image input/,
+      /not an image-to-image model: it has 2 inputs \('a', 'b'\); expected exactly one image input/,
     ],
     [{ inputs: [{ name: 'input', dims: [3, 'h', 'w'] }] }, /input 'input' has rank 3 \[3, h, w\]; expected rank 4/],
     [
@@ -142,13 +140,14 @@ test('inputs and outputs must be one float32 NCHW image with dynamic height and 
       /input 'input' takes 1 channels \[1, 1, h, w\]; expected 3 \(RGB\)/,
     ],
     [{ inputs: [{ name: 'input', dims: [2, 3, 'h', 'w'] }] }, /fixed batch of 2/],
+    [{ inputs: [{ name: 'input', dims: [1, 3, 64, 'w'] }] }, /fixes one side but not the other \[1, 3, 64, w\]/],
     [
-      { inputs: [{ name: 'input', dims: [1, 3, 64, 64] }] },
-      /fixed size \[1, 3, 64, 64\]; expected dynamic height and width/,
+      { inputs: [{ name: 'input', elemType: onnx.TensorProto.DataType.UINT8, dims: [1, 3, 'h', 'w'] }] },
+      /input 'input' is uint8; expected a float32 or float16 image tensor/,
     ],
     [
-      { inputs: [{ name: 'input', elemType: onnx.TensorProto.DataType.FLOAT16, dims: [1, 3, 'h', 'w'] }] },
-      /input 'input' is FLOAT16; expected a float32 tensor/,
+      { inputs: [{ name: 'frames', dims: [1, 5, 3, 'h', 'w'] }] },
+      /not an image-to-image model: input 'frames' has rank 5 \[1, 5, 3, h, w\], a stack of frames/,
     ],
     [
       {
@@ -159,7 +158,10 @@ test('inputs and outputs must be one float32 NCHW image with dynamic height and 
       },
       /has 2 outputs \('x', 'y'\)/,
     ],
-    [{ outputs: [{ name: 'output', dims: ['n', 'm'] }] }, /output 'output' has rank 2 \[n, m\]; expected rank 4/],
+    [
+      { outputs: [{ name: 'output', dims: ['n', 'm'] }] },
+      /not an image-to-image model: output 'output' has rank 2 \[n, m\], which is not an image/,
+    ],
   ];
   for (const [options, message] of cases) {
     assert.throws(
@@ -172,7 +174,7 @@ test('inputs and outputs must be one float32 NCHW image with dynamic height and 
     );
   }
   // Symbolic batch and channels are fine; so is an old-IR model listing its initializers as inputs.
-  assert.equal(inspect(rawModel({ inputs: [{ name: 'input', dims: ['n', 'c', 'h', 'w'] }] })).inputName, 'input');
+  assert.equal(inspect(rawModel({ inputs: [{ name: 'input', dims: ['n', 'c', 'h', 'w'] }] })).io.layout, 'nchw');
   const oldStyle = rawModel({
     inputs: [
       { name: 'input', dims: [1, 3, 'h', 'w'] },
@@ -181,7 +183,7 @@ test('inputs and outputs must be one float32 NCHW image with dynamic height and 
     initializers: [{ name: 'w', dims: [1], dataType: onnx.TensorProto.DataType.FLOAT, floatData: [1] }],
     nodes: [{ opType: 'Mul', input: ['input', 'w'], output: ['output'] }],
   });
-  assert.equal(inspect(oldStyle).inputName, 'input');
+  assert.equal(inspect(oldStyle).io.input, 'input');
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -225,8 +227,7 @@ test('validateOnnx probes the scale of a nearest-neighbour x2 and x3 model', asy
     scale: 2,
     inputMultiple: 1,
     opset: 17,
-    inputName: 'input',
-    outputName: 'output',
+    io: { input: 'input', output: 'output', layout: 'nchw', element: 'float32' },
   });
   assert.equal((await validateOnnx(writeModel(nearestUpscaler(3)))).scale, 3);
 });
@@ -243,8 +244,7 @@ test('a model that needs a multiple of 8 is probed to inputMultiple 8', async ()
     scale: 2,
     inputMultiple: 8,
     opset: 17,
-    inputName: 'input',
-    outputName: 'output',
+    io: { input: 'input', output: 'output', layout: 'nchw', element: 'float32' },
   });
 });
 
