@@ -255,6 +255,7 @@ const scenarios: Scenario[] = [
         `scale rows: ${scaleRows.join(' | ')}`,
       );
       await env.wb.pickRow('2x');
+      await env.wb.noExtras();
       const r1 = await expectUpscaled(env, a, 80, 60);
       assert(r1.passes === 1, `2x with a 4x model took ${r1.passes} passes`);
       await expectPicture(a, r1.output);
@@ -277,6 +278,7 @@ const scenarios: Scenario[] = [
         10_000,
       );
       await input.press('Enter');
+      await env.wb.noExtras();
       const r2 = await expectUpscaled(env, b, 500, 400, 180_000);
       assert(r2.passes === 3, `500x400 from 10×8 took ${r2.passes} passes, expected 3`);
       await shot(env, '02-upscale-with-exact.png');
@@ -335,6 +337,7 @@ const scenarios: Scenario[] = [
       await env.wb.quickPickRows();
       await env.wb.typeAndEnter(SLOW_MODEL);
       await env.wb.pickRow('4x');
+      await env.wb.noExtras();
       const progress = await env.wb.waitToast(/Upscaling s4-big\.png/, 30_000);
       const pidBefore = await startDaemonPid(env);
       // Let a few tiles finish, so the cancel lands mid-job.
@@ -387,6 +390,7 @@ const scenarios: Scenario[] = [
       await env.wb.quickPickRows();
       await env.wb.typeAndEnter(SLOW_MODEL);
       await env.wb.pickRow('4x');
+      await env.wb.noExtras();
       // Opens beside the current editor: a second editor group with the panel's tab.
       const view = await previewOf(env, 's5-preview.png');
       const groups = await env.wb.editorGroups();
@@ -530,6 +534,7 @@ const scenarios: Scenario[] = [
       await env.wb.quickPickRows();
       await env.wb.typeAndEnter(SLOW_MODEL);
       await env.wb.pickRow('4x');
+      await env.wb.noExtras();
       await env.wb.waitToast(/Upscaling s6-big\.png/, 30_000);
       const pid = await startDaemonPid(env);
       await until(
@@ -597,6 +602,7 @@ const scenarios: Scenario[] = [
       );
       await env.wb.typeAndEnter(record.id);
       await env.wb.pickRow('4x');
+      await env.wb.noExtras();
       const r = await expectUpscaled(env, input, 64, 48);
       await shot(env, '07-import-model.png');
       return `"${imported.message}" (id ${record.id}); ${path.basename(r.output)} 64×48`;
@@ -670,6 +676,7 @@ const scenarios: Scenario[] = [
         await env.wb.quickPickRows();
         await env.wb.typeAndEnter(SLOW_MODEL);
         await env.wb.pickRow('4x');
+        await env.wb.noExtras();
         const view = await previewOf(env, 's11-once.png');
         let panel = '';
         let toast = '';

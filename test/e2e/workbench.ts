@@ -113,6 +113,17 @@ export class Workbench {
     ).trim();
   }
 
+  /** Upscale Image With…'s optional extras (restoration model, blend, TTA): Enter with none ticked. */
+  async noExtras(): Promise<void> {
+    await until(
+      'the extras pick (Combine … with…)',
+      async () => (await this.quickPickTitle()).startsWith('Combine') || undefined,
+      30_000,
+    );
+    await this.quickInput.locator('.quick-input-box input').press('Enter');
+    await sleep(300);
+  }
+
   /** Clicks the quick-pick row whose label is `label` (exactly, or matching a RegExp). */
   async pickRow(label: string | RegExp, timeoutMs = 20_000): Promise<void> {
     const rows = this.quickInput.locator('.quick-input-list .monaco-list-row');

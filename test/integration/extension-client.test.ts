@@ -407,6 +407,8 @@ test('Upscale Image With…: model and scale from quick picks, a custom size fro
         assert.match(rows.find((r) => r.label === '2x')?.description ?? '', /→ with@2x\.png$/);
         return rows.find((r) => r.label === '2x');
       }
+      // Enter on the optional extras with none ticked.
+      if (s.kind === 'quickPick' && s.text.startsWith('Combine')) return [];
       return undefined;
     };
     await command('upscale.upscaleImageWith', uri(input));
@@ -419,11 +421,40 @@ test('Upscale Image With…: model and scale from quick picks, a custom size fro
       if (s.kind === 'quickPick' && s.text.startsWith('Scale'))
         return (s.items as { label: string }[]).find((r) => r.label === 'Custom…');
       if (s.kind === 'inputBox') return '100x';
+      if (s.kind === 'quickPick' && s.text.startsWith('Combine')) return [];
       return undefined;
     };
     await command('upscale.upscaleImageWith', uri(input));
     const custom = await sharp(path.join(work, 'with@2.5x.png')).metadata();
     assert.deepEqual([custom.width, custom.height], [100, 75]);
+  });
+});
+
+test('Upscale Image With…: a second model blended in with its weight, and TTA, from the extras', async () => {
+  await withExtension(async (command) => {
+    const input = await image('extras.png', 24, 20);
+    const asked: string[] = [];
+    fake.respond = (s) => {
+      asked.push(`${s.kind} ${s.text}`);
+      if (s.kind === 'quickPick' && s.text.startsWith('Upscale with which model?'))
+        return (s.items as { model: { id: string } }[]).find((r) => r.model.id === 'realesr-general-x4v3');
+      if (s.kind === 'quickPick' && s.text.startsWith('Scale'))
+        return (s.items as { label: string }[]).find((r) => r.label === '4x');
+      if (s.kind === 'quickPick' && s.text.startsWith('Combine'))
+        return (s.items as { extra: string }[]).filter((r) => r.extra === 'blend' || r.extra === 'tta');
+      if (s.kind === 'quickPick' && s.text.startsWith('Second model'))
+        return (s.items as { model: { id: string } }[]).find((r) => r.model.id === 'upscalerjs-esrgan-slim-x4');
+      if (s.kind === 'inputBox' && s.text.startsWith('Weight')) return '0.25';
+      if (s.kind === 'quickPick' && s.text.startsWith('TTA')) return (s.items as { level: number }[])[0];
+      return undefined;
+    };
+    await command('upscale.upscaleImageWith', uri(input));
+    assert.ok(
+      asked.some((a) => a.startsWith('inputBox Weight of')),
+      asked.join('; '),
+    );
+    const meta = await sharp(path.join(work, 'extras@4x.png')).metadata();
+    assert.deepEqual([meta.width, meta.height], [96, 80]);
   });
 });
 
