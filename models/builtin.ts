@@ -80,6 +80,8 @@ const REAL_ESRGAN_CREDIT = 'Real-ESRGAN, Xintao Wang et al. (Tencent ARC), https
 // these configurations (Real-ESRGAN's published hyper-parameters), so their traits are the
 // modules' own.
 const GENERAL_X4V3_TRAITS = compact.describe({
+  inChannels: 3,
+  outChannels: 3,
   numFeat: 64,
   numConv: 32,
   upscale: 4,
@@ -88,6 +90,9 @@ const GENERAL_X4V3_TRAITS = compact.describe({
 }).traits;
 const X4PLUS_TRAITS = esrgan.describe({
   layout: 'basicsr',
+  inChannels: 3,
+  outChannels: 3,
+  plus: false,
   numFeat: 64,
   numBlock: 23,
   numGrowCh: 32,

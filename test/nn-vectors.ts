@@ -10,7 +10,8 @@ import type { StateDict } from '../models/weights/state-dict';
 import { REPO_ROOT, maxAbsDiff, relativeL2, runOnnx } from './fixtures';
 import * as ort from 'onnxruntime-node';
 
-const DIR = path.join(REPO_ROOT, 'test', 'fixtures', 'nn');
+/** Arch-core's vectors; other branches keep theirs in sibling folders with the same format. */
+const DEFAULT_FOLDER = 'nn';
 
 interface TensorEntry {
   readonly shape: readonly number[];
@@ -19,6 +20,8 @@ interface TensorEntry {
 }
 
 export interface VectorCase {
+  /** The folder under test/fixtures the case was read from. */
+  readonly folder: string;
   readonly name: string;
   readonly layer: string;
   readonly params: Readonly<Record<string, unknown>>;
@@ -29,29 +32,39 @@ interface VectorFile {
   readonly cases: readonly VectorCase[];
 }
 
-let loaded: { file: VectorFile; values: Float32Array } | undefined;
-
-function load(): { file: VectorFile; values: Float32Array } {
-  if (!loaded) {
-    const file = JSON.parse(fs.readFileSync(path.join(DIR, 'vectors.json'), 'utf8')) as VectorFile;
-    const bytes = fs.readFileSync(path.join(DIR, 'vectors.bin'));
-    const values = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
-    loaded = { file, values };
-  }
-  return loaded;
+interface Loaded {
+  readonly file: VectorFile;
+  readonly values: Float32Array;
 }
 
-/** The cases of one layer kind. */
-export function casesOf(layer: string): VectorCase[] {
-  const found = load().file.cases.filter((c) => c.layer === layer);
-  assert.ok(found.length > 0, `vectors.json has cases for '${layer}'`);
+const loaded = new Map<string, Loaded>();
+
+function load(folder: string): Loaded {
+  let found = loaded.get(folder);
+  if (!found) {
+    const dir = path.join(REPO_ROOT, 'test', 'fixtures', folder);
+    const json = JSON.parse(fs.readFileSync(path.join(dir, 'vectors.json'), 'utf8')) as {
+      cases: readonly Omit<VectorCase, 'folder'>[];
+    };
+    const bytes = fs.readFileSync(path.join(dir, 'vectors.bin'));
+    const values = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+    found = { file: { cases: json.cases.map((c) => ({ ...c, folder })) }, values };
+    loaded.set(folder, found);
+  }
+  return found;
+}
+
+/** The cases of one layer kind, from test/fixtures/`folder`. */
+export function casesOf(layer: string, folder = DEFAULT_FOLDER): VectorCase[] {
+  const found = load(folder).file.cases.filter((c) => c.layer === layer);
+  assert.ok(found.length > 0, `${folder}/vectors.json has cases for '${layer}'`);
   return found;
 }
 
 export function tensorOf(c: VectorCase, role: string): { shape: readonly number[]; data: Float32Array } {
   const entry = c.tensors[role];
   assert.ok(entry, `${c.name} has tensor '${role}'`);
-  return { shape: entry.shape, data: load().values.subarray(entry.offset, entry.offset + entry.count) };
+  return { shape: entry.shape, data: load(c.folder).values.subarray(entry.offset, entry.offset + entry.count) };
 }
 
 /** The case's weights (every tensor but input, grid and output) as a state dict. */

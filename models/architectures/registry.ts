@@ -11,26 +11,41 @@
 // entry deleted from recognised.ts), and its fixture folder.
 import type { ArchitectureModule, Family } from './types';
 import { RECOGNISED as R, type Recognised } from './recognised';
+import { mmrealsr } from './mmrealsr';
 import { esrgan } from './esrgan';
 import { compact } from './compact';
+import { swiftsrgan } from './swiftsrgan';
 import { hat } from './hat';
+import { grl } from './grl';
+import { swin2sr } from './swin2sr';
 import { swinir } from './swinir';
-import { dat } from './dat';
 import { omnisr } from './omnisr';
 import { rgt } from './rgt';
+import { dat } from './dat';
+import { craft } from './craft';
+import { ditn } from './ditn';
 import { span } from './span';
+import { realcugan } from './realcugan';
+import { safmn } from './safmn';
+import { safmnbcie } from './safmnbcie';
+import { dctlsa } from './dctlsa';
 import { atd } from './atd';
 import { drct } from './drct';
 import { plksr } from './plksr';
+import { seemore } from './seemore';
+import { mosr } from './mosr';
+import { moesr } from './moesr';
+import { rcan } from './rcan';
+import { fdat } from './fdat';
 
 export const DETECTION_ORDER = [
-  R.mmrealsr,
+  mmrealsr,
   esrgan,
   compact,
-  R.swiftsrgan,
+  swiftsrgan,
   hat,
-  R.grl,
-  R.swin2sr,
+  grl,
+  swin2sr,
   swinir,
   R.gfpgan,
   R.restoreformer,
@@ -41,14 +56,14 @@ export const DETECTION_ORDER = [
   R.uformer,
   rgt,
   dat,
-  R.craft,
+  craft,
   R.kbnet,
-  R.ditn,
+  ditn,
   span,
-  R.realcugan,
-  R.safmn,
-  R.safmnbcie,
-  R.dctlsa,
+  realcugan,
+  safmn,
+  safmnbcie,
+  dctlsa,
   R.fftformer,
   R.nafnet,
   atd,
@@ -60,11 +75,11 @@ export const DETECTION_ORDER = [
   plksr,
   R.retinexformer,
   R.hvicidnet,
-  R.seemore,
-  R.mosr,
-  R.moesr,
-  R.rcan,
-  R.fdat,
+  seemore,
+  mosr,
+  moesr,
+  rcan,
+  fdat,
   R.aurasr,
 ] as const;
 

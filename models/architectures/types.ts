@@ -78,6 +78,15 @@ export const PLAIN_TRAITS: ModelTraits = {
   bf16: true,
 };
 
+const CHANNEL_NAMES: Readonly<Record<number, string>> = { 1: 'grey', 4: 'RGBA' };
+
+/** What a variant label says of its image channels: '' for RGB, ', grey', ', RGBA', ', 4 → 1 channels'. */
+export function channelsNote(channels: ModelTraits['channels']): string {
+  const { input, output } = channels;
+  if (input !== output) return `, ${input} → ${output} channels`;
+  return input === 3 ? '' : `, ${CHANNEL_NAMES[input] ?? `${input} channels`}`;
+}
+
 /**
  * A size requirement as spandrel's SizeRequirements states it: the minimum is rounded up to
  * a multiple of `multiple`.

@@ -57,14 +57,21 @@ export function roundUp(ctx: GraphContext, length: string, multiple: number): st
 }
 
 /**
- * Mirror indices 0 … padded − 1 into an axis of `length`: reflection has period
- * 2(L − 1) and skips the edge, symmetric period 2L and repeats it. They keep folding back
- * for pads longer than the axis (where F.pad would refuse), and a one-pixel axis repeats.
+ * Mirror indices −before … end − 1 into an axis of `length`: reflection has period
+ * 2(L − 1) and skips the edge, symmetric period 2L and repeats it (int64 Mod takes the
+ * divisor's sign, so positions before the start mirror too). They keep folding back for
+ * pads longer than the axis (where F.pad would refuse), and a one-pixel axis repeats.
  */
-function mirrorIndices(ctx: GraphContext, length: string, padded: string, mode: 'reflect' | 'symmetric'): string {
+function mirrorIndices(
+  ctx: GraphContext,
+  length: string,
+  before: number,
+  end: string,
+  mode: 'reflect' | 'symmetric',
+): string {
   const g = ctx.g;
-  const limit = g.op('Squeeze', [padded, ctx.ints([0])]);
-  const positions = g.op('Range', [ctx.int64Scalar(0), limit, ctx.int64Scalar(1)], {}, 'pad_positions');
+  const limit = g.op('Squeeze', [end, ctx.ints([0])]);
+  const positions = g.op('Range', [ctx.int64Scalar(-before), limit, ctx.int64Scalar(1)], {}, 'pad_positions');
   if (mode === 'reflect') {
     const period = g.op('Max', [g.op('Mul', [g.op('Sub', [length, ctx.ints([1])]), ctx.ints([2])]), ctx.ints([1])]);
     const phase = g.op('Mod', [positions, period]);
@@ -74,6 +81,44 @@ function mirrorIndices(ctx: GraphContext, length: string, padded: string, mode: 
   const phase = g.op('Mod', [positions, period]);
   const mirrored = g.op('Sub', [g.op('Sub', [period, ctx.ints([1])]), phase]);
   return g.op('Where', [g.op('Less', [phase, length]), phase, mirrored], {}, 'symmetric_source');
+}
+
+/** What F.pad adds along one axis: `before` in front, `after` behind plus what reaches a multiple of `multiple`. */
+interface AxisPadding {
+  readonly before: number;
+  readonly after: number;
+  readonly multiple: number;
+}
+
+/** Pads `x` along `axis`, whose runtime length is `length` (int64 [1]), on a rank-4 map. */
+function padAxis(ctx: GraphContext, x: string, axis: number, length: string, pad: AxisPadding, mode: PadMode): string {
+  if (pad.before === 0 && pad.after === 0 && pad.multiple === 1) return x;
+  const reached = pad.multiple === 1 ? length : roundUp(ctx, length, pad.multiple);
+  const end = pad.after === 0 ? reached : ctx.g.op('Add', [reached, ctx.ints([pad.after])]);
+  return padAxisSpan(ctx, x, axis, length, pad.before, end, mode);
+}
+
+/** Pads `x` along `axis` (runtime `length`) to positions −before … end − 1, `end` an int64 [1] runtime size. */
+function padAxisSpan(
+  ctx: GraphContext,
+  x: string,
+  axis: number,
+  length: string,
+  before: number,
+  end: string,
+  mode: PadMode,
+): string {
+  const g = ctx.g;
+  if (mode === 'reflect' || mode === 'symmetric') {
+    return g.op('Gather', [x, mirrorIndices(ctx, length, before, end, mode)], { axis: attr.int(axis) }, `pad_${mode}`);
+  }
+  // ONNX Pad lists every axis' begin, then every axis' end; only `axis` gets pads.
+  const begins = [0, 0, 0, 0];
+  begins[axis] = before;
+  const ends: (number | string)[] = [0, 0, 0, 0];
+  ends[axis] = g.op('Sub', [end, length]);
+  const pads = shapeVector(ctx, [...begins, ...ends]);
+  return g.op('Pad', [x, pads], { mode: attr.string(mode === 'zero' ? 'constant' : 'edge') }, `pad_${mode}`);
 }
 
 /**
@@ -89,17 +134,39 @@ export function padAxisToMultiple(
   multiple: number,
   mode: PadMode,
 ): string {
-  if (multiple === 1) return x;
-  const g = ctx.g;
-  const padded = roundUp(ctx, length, multiple);
-  if (mode === 'reflect' || mode === 'symmetric') {
-    return g.op('Gather', [x, mirrorIndices(ctx, length, padded, mode)], { axis: attr.int(axis) }, `pad_${mode}`);
-  }
-  // ONNX Pad lists every axis' begin, then every axis' end; only `axis` gets an end pad.
-  const ends: (number | string)[] = [0, 0, 0, 0];
-  ends[axis] = g.op('Sub', [padded, length]);
-  const pads = shapeVector(ctx, [0, 0, 0, 0, ...ends]);
-  return g.op('Pad', [x, pads], { mode: attr.string(mode === 'zero' ? 'constant' : 'edge') }, `pad_${mode}`);
+  return padAxis(ctx, x, axis, length, { before: 0, after: 0, multiple }, mode);
+}
+
+/**
+ * F.pad(x, (before, after + pad_w, before, after + pad_h), mode) on an NCHW map, pad_h and
+ * pad_w bringing each side to a multiple of `multiple`: a border on every side, the bottom
+ * and right one widened to the multiple (Real-CUGAN pads this way before its valid convs).
+ */
+export function padBorder(ctx: GraphContext, x: string, pad: AxisPadding, mode: PadMode): string {
+  const rows = padAxis(ctx, x, 2, runtimeDim(ctx, x, 2), pad, mode);
+  return padAxis(ctx, rows, 3, runtimeDim(ctx, x, 3), pad, mode);
+}
+
+/** F.pad(x, (−k, −k, −k, −k)) on an NCHW map: `k` rows and columns cut from every side. */
+export function cropBorder(ctx: GraphContext, x: string, k: number): string {
+  if (k === 0) return x;
+  return ctx.g.op('Slice', [x, ctx.ints([k, k]), ctx.ints([-k, -k]), ctx.ints([2, 3])], {}, 'crop_border');
+}
+
+/**
+ * Pads `x` at the end of `axis` from `length` to `padded` rows (both int64 [1] runtime
+ * sizes, padded ≥ length), on a rank-4 map: for targets other than the next multiple, as
+ * CRAFT's forward pads to ⌊L / 16 + 1⌋ · 16.
+ */
+export function padAxisToLength(
+  ctx: GraphContext,
+  x: string,
+  axis: number,
+  length: string,
+  padded: string,
+  mode: PadMode,
+): string {
+  return padAxisSpan(ctx, x, axis, length, 0, padded, mode);
 }
 
 /** Both spatial axes of an NCHW (axes 2, 3) or NHWC (axes 1, 2) map padded to a multiple. */
@@ -115,6 +182,37 @@ export function padToMultiple(
   const width = runtimeDim(ctx, x, wAxis);
   const rows = padAxisToMultiple(ctx, x, hAxis, height, multiple, mode);
   return padAxisToMultiple(ctx, rows, wAxis, width, multiple, mode);
+}
+
+/**
+ * Pads the bottom and right of an NCHW map as spandrel's call API does to meet a model's
+ * size requirements (pad_tensor): each axis to at least `minimum`, then up to a multiple
+ * of `multiple`, mirrored without repeating the edge for at most length − 1 rows, the rest
+ * repeating the last row written (row 0 by then). An axis that already fits is unchanged.
+ * For forwards that cannot run below a size (pooling to H / 2^i, strided aggregation).
+ */
+export function padToRequirement(ctx: GraphContext, x: string, minimum: number, multiple: number): string {
+  const along = (input: string, axis: number): string => {
+    const length = runtimeDim(ctx, input, axis);
+    return padAxisTo(ctx, input, axis, length, roundUp(ctx, atLeast(ctx, length, minimum), multiple));
+  };
+  return along(along(x, 2), 3);
+}
+
+/**
+ * `body` run on `x` padded by padToRequirement, its output (`scale` times the input)
+ * cropped back to the unpadded size, as spandrel's call API crops after padding.
+ */
+export function withRequirement(
+  ctx: GraphContext,
+  x: string,
+  requirement: { readonly minimum: number; readonly multiple: number; readonly scale: number },
+  body: (padded: string) => string,
+): string {
+  const height = scaled(ctx, runtimeDim(ctx, x, 2), requirement.scale);
+  const width = scaled(ctx, runtimeDim(ctx, x, 3), requirement.scale);
+  const out = body(padToRequirement(ctx, x, requirement.minimum, requirement.multiple));
+  return cropTo(ctx, out, 2, height, width);
 }
 
 /**

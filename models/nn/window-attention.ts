@@ -190,15 +190,25 @@ export class WindowGrid {
   /**
    * The shifted-window attention mask for this grid's actual size, [nWindows, 1, N, N]
    * (broadcasts against logits [B, nWindows, heads, N, N]). After rolling by -shift,
-   * the last window row/column mixes tokens from up to three image regions; tokens may
-   * only attend within their own region. Regions along an axis of length L, window w
-   * and shift s are [0, L−w), [L−w, L−s) and [L−s, L), as Swin's calculate_mask labels
-   * them; masked pairs get SHIFT_MASK_VALUE.
+   * the last window row/column mixes tokens from up to three image regions
+   * (regionLabels); tokens may only attend within their own region.
    */
   shiftMask(shift: GridShift): string {
     const cacheKey = `${shift.rows},${shift.cols}`;
     const cached = this.masks.get(cacheKey);
     if (cached) return cached;
+    const labels = this.regionLabels(shift);
+    const mask = regionMask(this.ctx, labels, labels);
+    this.masks.set(cacheKey, mask);
+    return mask;
+  }
+
+  /**
+   * Each token's region after the roll by −shift, per window: [nWindows, wh*ww] (float
+   * labels, equal within a region). Regions along an axis of length L, window w and shift
+   * s are [0, L−w), [L−w, L−s) and [L−s, L), as Swin's calculate_mask labels them.
+   */
+  regionLabels(shift: GridShift): string {
     const ctx = this.ctx;
     const regionLabels = (length: string, windowExtent: number, shiftAmount: number, hint: string): string => {
       const lengthScalar = ctx.g.op('Squeeze', [length, ctx.ints([0])], {}, `${hint}_len`);
@@ -223,18 +233,27 @@ export class WindowGrid {
     // A distinct label per (row region, column region) pair, as Swin's cnt counter gives.
     const labels = ctx.g.op('Add', [ctx.g.op('Mul', [rowRegion, ctx.scalar(3)]), colRegion], {}, 'mask_labels');
     const labelGrid = ctx.g.op('Reshape', [labels, shapeVector(ctx, [1, this.height, this.width, 1])]);
-    const labelWindows = ctx.g.op('Reshape', [
-      this.partition(labelGrid, 1),
-      ctx.ints([-1, this.window.height * this.window.width]),
-    ]);
-    const keyLabels = ctx.g.op('Unsqueeze', [labelWindows, ctx.ints([1])]);
-    const queryLabels = ctx.g.op('Unsqueeze', [labelWindows, ctx.ints([2])]);
-    const differs = ctx.g.op('Not', [ctx.g.op('Equal', [keyLabels, queryLabels])]);
-    const penalty = ctx.g.op('Where', [differs, ctx.scalar(SHIFT_MASK_VALUE), ctx.scalar(0)]);
-    const mask = ctx.g.op('Unsqueeze', [penalty, ctx.ints([1])], {}, 'shift_mask');
-    this.masks.set(cacheKey, mask);
-    return mask;
+    return ctx.g.op(
+      'Reshape',
+      [this.partition(labelGrid, 1), ctx.ints([-1, this.window.height * this.window.width])],
+      {},
+      'region_labels',
+    );
   }
+}
+
+/**
+ * The attention mask [nWindows, 1, Nq, Nk] between queries and keys labelled by region
+ * ([nWindows, Nq] and [nWindows, Nk], from regionLabels): SHIFT_MASK_VALUE where the regions
+ * differ. Queries and keys may come from different grids with the same window count (GRL's
+ * anchors attend to a finer grid's windows).
+ */
+export function regionMask(ctx: GraphContext, queryLabels: string, keyLabels: string): string {
+  const queries = ctx.g.op('Unsqueeze', [queryLabels, ctx.ints([2])]);
+  const keys = ctx.g.op('Unsqueeze', [keyLabels, ctx.ints([1])]);
+  const differs = ctx.g.op('Not', [ctx.g.op('Equal', [queries, keys])]);
+  const penalty = ctx.g.op('Where', [differs, ctx.scalar(SHIFT_MASK_VALUE), ctx.scalar(0)]);
+  return ctx.g.op('Unsqueeze', [penalty, ctx.ints([1])], {}, 'shift_mask');
 }
 
 /**
@@ -270,6 +289,13 @@ export interface PositionBiasTable {
   readonly index: Int32Array;
   readonly queries: number;
   readonly keys: number;
+  /**
+   * An int32 [1] zero computed from a runtime size, added to the index so that the bias is
+   * gathered at every run. Without it onnxruntime folds the gather into a [heads, queries,
+   * keys] constant per block when it loads the model, which for large windows (GRL's 32²
+   * windows and 64² stripes: 4 MB per head, block and direction) outweighs the network.
+   */
+  readonly runtimeZero?: string;
 }
 
 /**
@@ -294,7 +320,8 @@ export function positionBias(ctx: GraphContext, t: PositionBiasTable): string {
     }),
     dims: [t.queries * t.keys],
   }));
-  const rows = ctx.g.op('Gather', [t.table, index], { axis: attr.int(0) }, 'position_bias_rows');
+  const at = t.runtimeZero === undefined ? index : ctx.g.op('Add', [index, t.runtimeZero], {}, 'index_at_run');
+  const rows = ctx.g.op('Gather', [t.table, at], { axis: attr.int(0) }, 'position_bias_rows');
   const grid = ctx.g.op('Reshape', [rows, ctx.ints([t.queries, t.keys, t.heads])]);
   return ctx.g.op('Transpose', [grid], { perm: attr.ints([2, 0, 1]) }, 'position_bias');
 }

@@ -11,7 +11,11 @@
 // OmniSR pools and attends across the whole grid, RG-SA attends to a summary of the whole
 // input, and ATD refines its token dictionary from every token and groups tokens by
 // category across the whole input, so a tile's own pixels come out differently from the
-// same pixels of the whole image. For those the test asserts that the model's record says
+// same pixels of the whole image; so do SAFMN-BCIE's pooling pyramid (at half resolution,
+// 16 px cells four blocks deep), FDAT's channel attention and gate, SeemoRe's router (one
+// expert per image), DCTLSA's linear attention over windows whose grid follows the tile's
+// origin and shifts rolled without a mask, and CRAFT's channel attention normalised over the
+// whole input. For those the test asserts that the model's record says
 // so (`context: 'global'`, which makes the automatic tile take the whole image where it
 // fits), and prints the figure.
 import { after, before, test } from 'node:test';
@@ -37,6 +41,24 @@ const MODELS: readonly { readonly dir: string; readonly name: string; readonly c
   { dir: SPANDREL, name: 'rgt_x1', context: 'global' },
   { dir: SPANDREL, name: 'atd_x1', context: 'global' },
   { dir: SPANDREL, name: 'drct_x1', context: 'local' },
+  { dir: SPANDREL, name: 'rcan_x4', context: 'local' },
+  { dir: SPANDREL, name: 'realcugan_up2x', context: 'local' },
+  { dir: SPANDREL, name: 'realcugan_up4x', context: 'local' },
+  { dir: SPANDREL, name: 'swiftsrgan_x4', context: 'local' },
+  { dir: SPANDREL, name: 'mmrealsr_x4', context: 'local' },
+  { dir: SPANDREL, name: 'mosr_x4', context: 'local' },
+  { dir: SPANDREL, name: 'safmn_x4', context: 'local' },
+  { dir: SPANDREL, name: 'ditn_x4', context: 'local' },
+  { dir: SPANDREL, name: 'moesr_x4', context: 'local' },
+  { dir: HELD_OUT, name: 'safmn_bcie_unshuffle2', context: 'global' },
+  { dir: SPANDREL, name: 'fdat_x4', context: 'global' },
+  { dir: SPANDREL, name: 'seemore_x4', context: 'global' },
+  { dir: SPANDREL, name: 'swin2sr_x1', context: 'local' },
+  { dir: SPANDREL, name: 'grl_x1', context: 'local' },
+  { dir: HELD_OUT, name: 'grl_x1_separable_3conv', context: 'local' },
+  { dir: SPANDREL, name: 'swinir_diffbir_x1', context: 'local' },
+  { dir: SPANDREL, name: 'dctlsa_x4', context: 'global' },
+  { dir: SPANDREL, name: 'craft_x4', context: 'global' },
 ];
 const SEAM_BAR_DB = 40;
 

@@ -452,7 +452,7 @@ const HOSTILE: readonly HostileCase[] = [
     file: 'unknown.safetensors',
     bytes: () => safetensorsOf(['encoder.conv_in.weight', 'encoder.conv_in.bias', 'decoder.conv_out.weight']),
     message:
-      /unknown\.safetensors: unknown architecture: found 3 tensors with keys such as 'encoder\.conv_in\.weight'.*Supported: ESRGAN/,
+      /unknown\.safetensors: unknown architecture: found 3 tensors with keys such as 'encoder\.conv_in\.weight'.*Supported: MMRealSR .*; ESRGAN \(RRDBNet\)/,
   },
   {
     what: 'weights with NaN in them',

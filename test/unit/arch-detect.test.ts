@@ -92,7 +92,34 @@ test('the registry recognises every architecture spandrel 0.4.2 loads, each once
   assert.deepEqual([...ids].sort(), SPANDREL_ARCHITECTURES.map((a) => a.toLowerCase()).sort());
   assert.deepEqual(
     ARCHITECTURES.map((m) => m.id),
-    ['esrgan', 'compact', 'hat', 'swinir', 'omnisr', 'rgt', 'dat', 'span', 'atd', 'drct', 'plksr'],
+    [
+      'mmrealsr',
+      'esrgan',
+      'compact',
+      'swiftsrgan',
+      'hat',
+      'grl',
+      'swin2sr',
+      'swinir',
+      'omnisr',
+      'rgt',
+      'dat',
+      'craft',
+      'ditn',
+      'span',
+      'realcugan',
+      'safmn',
+      'safmnbcie',
+      'dctlsa',
+      'atd',
+      'drct',
+      'plksr',
+      'seemore',
+      'mosr',
+      'moesr',
+      'rcan',
+      'fdat',
+    ],
   );
   assert.equal(ARCHITECTURES.length + RECOGNISED_ONLY.length, DETECTION_ORDER.length);
 });
@@ -118,15 +145,20 @@ test("where key conditions overlap, the registry tries the architecture whose ke
 });
 
 test('a file of an architecture Upscale recognises but does not convert is refused by name, with the way around', () => {
-  const sd = loadSafetensors(SPANDREL_DIR, 'grl_x1');
+  // GFPGAN's keys (a face restorer, not an upscaler): no fixture needed to stay unconverted.
+  const tensor = { shape: [1], data: new Float32Array(1) };
+  const sd: StateDict = new Map([
+    ['toRGB.0.weight', tensor],
+    ['stylegan_decoder.style_mlp.1.weight', tensor],
+  ]);
   assert.throws(
-    () => detectArchitecture(sd, 'grl.pth'),
+    () => detectArchitecture(sd, 'gfpgan.pth'),
     (e: Error) => {
       assert.ok(e instanceof NotConvertedError);
-      assert.equal(e.architecture, 'grl');
+      assert.equal(e.architecture, 'gfpgan');
       assert.equal(
         e.message,
-        'grl.pth: this is a GRL model, which Upscale does not convert yet; export it to ONNX (chaiNNer can) and import the .onnx',
+        'gfpgan.pth: this is a GFPGAN model, which Upscale does not convert yet; export it to ONNX (chaiNNer can) and import the .onnx',
       );
       return true;
     },

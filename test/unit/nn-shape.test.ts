@@ -1,5 +1,6 @@
-// Padding to a multiple inside the graph, against PyTorch's F.pad (reflect, replicate,
-// zero) and numpy's pad where F.pad has no such mode (symmetric, which torch.flip + cat
+// Padding to a multiple inside the graph, to spandrel's size requirements (its call API's
+// pad_tensor), and Real-CUGAN's border padding and cropping,
+// against PyTorch's F.pad (reflect, replicate, zero; negative pads crop) and numpy's pad where F.pad has no such mode (symmetric, which torch.flip + cat
 // gives) or refuses (reflection longer than the axis, which the graph keeps folding).
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
@@ -7,13 +8,38 @@ import { casesOf, checkCase, param } from '../nn-vectors';
 import * as ort from 'onnxruntime-node';
 import { GraphBuilder } from '../../models/onnx/graph';
 import { GraphContext } from '../../models/nn/context';
-import { cropTo, padToMultiple, runtimeDim, type PadMode } from '../../models/nn/shape';
+import {
+  cropBorder,
+  cropTo,
+  padBorder,
+  padToMultiple,
+  padToRequirement,
+  runtimeDim,
+  type PadMode,
+} from '../../models/nn/shape';
 
 for (const c of casesOf('pad_to_multiple')) {
   test(`${c.name}`, async () => {
     await checkCase(c, (ctx, x) =>
       padToMultiple(ctx, x, 'nchw', param<number>(c, 'multiple'), param<PadMode>(c, 'mode')),
     );
+  });
+}
+
+for (const c of casesOf('pad_border')) {
+  test(`${c.name}`, async () => {
+    const pad = {
+      before: param<number>(c, 'before'),
+      after: param<number>(c, 'after'),
+      multiple: param<number>(c, 'multiple'),
+    };
+    await checkCase(c, (ctx, x) => padBorder(ctx, x, pad, param<PadMode>(c, 'mode')));
+  });
+}
+
+for (const c of casesOf('crop_border')) {
+  test(`${c.name}`, async () => {
+    await checkCase(c, (ctx, x) => cropBorder(ctx, x, param<number>(c, 'k')));
   });
 }
 
@@ -40,3 +66,10 @@ test('padding an NHWC map pads axes 1 and 2; cropping back returns the input exa
     await session.release();
   }
 });
+
+for (const c of casesOf('pad_to_requirement')) {
+  test(`pad_to_requirement: ${c.name}`, async () => {
+    const [minimum, multiple] = [param<number>(c, 'minimum'), param<number>(c, 'multiple')];
+    await checkCase(c, (ctx, x) => padToRequirement(ctx, x, minimum, multiple));
+  });
+}

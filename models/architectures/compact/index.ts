@@ -1,10 +1,10 @@
 // Real-ESRGAN's SRVGGNetCompact (realesr-general-x4v3, realesr-animevideov3, and community
 // "compact" models): a plain conv stack `body.0, body.2, ...` with an activation after every
-// conv but the last, a PixelShuffle, and the nearest-upsampled input added as a skip.
+// conv but the last, a PixelShuffle, and the nearest-upsampled input added as a skip. Grey
+// and RGBA models have the same layout with 1 or 4 image channels.
 import type { ActivationChoice, ArchitectureModule, ModelDescription } from '../types';
-import { PLAIN_TRAITS } from '../types';
+import { PLAIN_TRAITS, channelsNote } from '../types';
 import type { Activation } from '../../../contract/vocabulary';
-import { NotConvertedError } from '../refusals';
 import { hasAll } from '../../weights/keys';
 import type { StateDict } from '../../weights/state-dict';
 import { WeightError, shapeText } from '../../weights/tensors';
@@ -18,6 +18,9 @@ import { interpolateBy } from '../../nn/resize';
 import { resolveActivation } from './activation';
 
 export interface CompactConfig {
+  /** Image channels: the first conv's input, and what the pixel shuffle leaves of the last conv's output. */
+  readonly inChannels: number;
+  readonly outChannels: number;
   readonly numFeat: number;
   /** Convs between the first and the last (upstream's num_conv). */
   readonly numConv: number;
@@ -31,7 +34,6 @@ export interface CompactConfig {
   readonly activationSource: ActivationChoice['source'];
 }
 
-const IMAGE_CHANNELS = 3;
 const LEAKY_SLOPE = 0.1;
 const BODY_KEY = /^body\.(\d+)\.(weight|bias)$/;
 
@@ -53,9 +55,6 @@ function bodyIndices(sd: StateDict): { convs: number[]; activations: number[] } 
 
 function readConfig(sd: StateDict): CompactConfig {
   const inChannels = dimOf(sd, 'body.0.weight', 4, 1, 'the first conv');
-  if (inChannels !== IMAGE_CHANNELS) {
-    throw new NotConvertedError('compact', `${inChannels}-channel Real-ESRGAN Compact`);
-  }
   const numFeat = dimOf(sd, 'body.0.weight', 4, 0, 'the first conv');
   const layout = bodyIndices(sd);
   const lastIndex = layout.convs[layout.convs.length - 1] ?? 0;
@@ -67,17 +66,19 @@ function readConfig(sd: StateDict): CompactConfig {
   }
   const numConv = lastIndex / 2 - 1;
   const lastKey = `body.${lastIndex}.weight`;
-  const head = shuffleHeadOf(sd, lastKey, IMAGE_CHANNELS);
-  if (head.outputChannels !== IMAGE_CHANNELS) {
+  const head = shuffleHeadOf(sd, lastKey, inChannels);
+  const outChannels = head.outputChannels;
+  // The nearest-upsampled input is added to the output, so the two must broadcast.
+  if (outChannels !== inChannels && inChannels !== 1) {
     throw new WeightError(
       lastKey,
-      `the last conv '${lastKey}' has ${head.scale ** 2 * head.outputChannels} output channels, expected 3 × scale² ` +
-        '(12 for x2, 27 for x3, 48 for x4)',
+      `the last conv '${lastKey}' gives ${outChannels}-channel output for a ${inChannels}-channel input, ` +
+        'expected as many channels out as in (the input is added to the output)',
     );
   }
   for (let i = 0; i <= lastIndex; i += 2) {
-    const out = i === lastIndex ? IMAGE_CHANNELS * head.scale ** 2 : numFeat;
-    requireConv(sd, `body.${i}`, { out, in: i === 0 ? IMAGE_CHANNELS : numFeat, kernel: 3 });
+    const out = i === lastIndex ? outChannels * head.scale ** 2 : numFeat;
+    requireConv(sd, `body.${i}`, { out, in: i === 0 ? inChannels : numFeat, kernel: 3 });
   }
 
   const choice = resolveActivation(layout.activations.length > 0, undefined);
@@ -111,21 +112,30 @@ function readConfig(sd: StateDict): CompactConfig {
           : ''),
     );
   }
-  return { numFeat, numConv, upscale: head.scale, activation: choice.activation, activationSource: choice.source };
+  return {
+    inChannels,
+    outChannels,
+    numFeat,
+    numConv,
+    upscale: head.scale,
+    activation: choice.activation,
+    activationSource: choice.source,
+  };
 }
 
 /** The registry's view; the variant says when the activation was not read from the weights. */
 function describe(config: CompactConfig): ModelDescription {
   const { numFeat, numConv, upscale, activation, activationSource } = config;
   const how = activationSource === 'weights' ? '' : activationSource === 'assumed' ? ', assumed' : ', chosen';
+  const channels = { input: config.inChannels, output: config.outChannels };
   return {
-    variant: `SRVGGNetCompact (${numConv} convs, ${activation}${how})`,
+    variant: `SRVGGNetCompact (${numConv} convs, ${activation}${how}${channelsNote(channels)})`,
     scale: upscale,
     inputMultiple: 1,
-    traits: PLAIN_TRAITS,
+    traits: { ...PLAIN_TRAITS, channels },
     params: {
-      num_in_ch: IMAGE_CHANNELS,
-      num_out_ch: IMAGE_CHANNELS,
+      num_in_ch: config.inChannels,
+      num_out_ch: config.outChannels,
       num_feat: numFeat,
       num_conv: numConv,
       upscale,
@@ -145,8 +155,8 @@ function build(sd: StateDict, config: CompactConfig): Uint8Array {
   const spec = {
     name: 'srvgg',
     sd,
-    inputChannels: IMAGE_CHANNELS,
-    outputChannels: IMAGE_CHANNELS,
+    inputChannels: config.inChannels,
+    outputChannels: config.outChannels,
     description: `SRVGGNetCompact x${config.upscale}`,
   };
   return imageGraph(spec, (ctx, input) => {

@@ -4,6 +4,8 @@
 // the graph. The MLP runs in float64: upstream's float32 result differs by rounding only.
 import type { StateDict } from '../../weights/state-dict';
 import { floatTensor } from '../../weights/tensors';
+import type { GraphContext } from '../../nn/context';
+import { positionBias, swinRelativePositionIndex, type WindowShape } from '../../nn/window-attention';
 
 /**
  * Relative offsets (dy, dx) for dy in 1-h..h-1, dx in 1-w..w-1, row-major: upstream's
@@ -80,4 +82,23 @@ export function positionBiasTable(
     x = linearRows(x.values, offsets, sd, `${prefix}.${stage}.2`);
   }
   return { data: Float32Array.from(x.values), heads: x.width, offsets };
+}
+
+/**
+ * The bias [heads, N, N] of the DynamicPosBias at `prefix` for a window: its table as a
+ * constant, gathered by Swin's relative-position index (CRAFT's window branches; DAT's
+ * spatial branches build the same).
+ */
+export function dynamicPositionBias(ctx: GraphContext, prefix: string, window: WindowShape, layout: string): string {
+  const n = window.height * window.width;
+  const table = positionBiasTable(ctx.sd, prefix, window.height, window.width);
+  return positionBias(ctx, {
+    table: ctx.constant(`${prefix}.table`, () => ({ data: table.data, dims: [table.offsets, table.heads] })),
+    entries: table.offsets,
+    heads: table.heads,
+    layout: `${layout}_${window.height}x${window.width}`,
+    index: swinRelativePositionIndex(window),
+    queries: n,
+    keys: n,
+  });
 }

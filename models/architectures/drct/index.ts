@@ -138,7 +138,7 @@ export function readDRCTConfig(sd: StateDict): DRCTConfig {
   // Without conv_last upstream's forward has no reconstruction at all (upsampler '').
   const head: Head = sd.has('conv_last.weight')
     ? readHead(sd, { embedDim, outChannels: inChannels, allowed: ['pixelshuffle'] })
-    : { upsampler: '', scale: 1, numFeat: 0, stages: [] };
+    : { upsampler: '', scale: 1, numFeat: 0, stages: [], upsamplePrefix: 'upsample' };
   const config: DRCTConfig = { ...shape, numHeads, head };
   requireShellTensors(sd, config, layerCount, 'identity');
   return config;

@@ -3,7 +3,9 @@
 // ESRGAN's 2019 re-release, also BSRGAN's and pre-1.0 BasicSR's (`RRDB_trunk.N.RDBk.convJ`,
 // `trunk_conv`, `upconvN`, `HRconv`), and the 2018 release's flattened nn.Sequential
 // (`model.0`, `model.1.sub.N.RDBk.convJ.0`, `model.3`, …). The network is the same; a layout
-// only supplies key names, so the checks below are written once.
+// only supplies key names, so the checks below are written once. The class takes any image
+// channel count (grey and RGBA models exist) and, in ESRGAN+ (2018 keys only), a bias-free
+// 1×1 conv beside the dense convs of every residual dense block.
 import type { StateDict } from '../../weights/state-dict';
 import { WeightError } from '../../weights/tensors';
 import { dimOf, rejectOtherTensors, requireConv } from '../../weights/shapes';
@@ -14,6 +16,11 @@ export type RrdbLayout = 'basicsr' | 'esrgan-2019' | 'esrgan-2018';
 /** Everything the graph needs besides the weights; all of it is read from the weights. */
 export interface RrdbNetConfig {
   readonly layout: RrdbLayout;
+  /** Image channels in and out (3 RGB, 1 grey, 4 RGBA), before any pixel_unshuffle. */
+  readonly inChannels: number;
+  readonly outChannels: number;
+  /** ESRGAN+: every residual dense block adds conv1x1(x) to its second conv and that to its fourth. */
+  readonly plus: boolean;
   readonly numFeat: number;
   readonly numBlock: number;
   readonly numGrowCh: number;
@@ -35,6 +42,11 @@ export interface RrdbNetConfig {
 export interface RrdbKeys {
   readonly firstConv: string;
   denseConv(block: number, rdb: number, conv: number): string;
+  /**
+   * ESRGAN+'s bias-free 1×1 conv of a residual dense block. Only the 2018 layout has them:
+   * ESRGAN+ was released in it, and spandrel reads them nowhere else.
+   */
+  readonly plusConv: ((block: number, rdb: number) => string) | null;
   readonly trunkConv: string;
   readonly upConvs: readonly string[];
   readonly hrConv: string;
@@ -44,13 +56,13 @@ export interface RrdbKeys {
 /** The RRDB dense blocks always have three residual dense blocks of five convs each. */
 export const RDBS_PER_BLOCK = 3;
 export const CONVS_PER_RDB = 5;
-export const IMAGE_CHANNELS = 3;
 
 export function rrdbKeys(layout: RrdbLayout, numBlock: number, upsampleStages: number): RrdbKeys {
   if (layout === 'basicsr') {
     return {
       firstConv: 'conv_first',
       denseConv: (b, r, c) => `body.${b}.rdb${r}.conv${c}`,
+      plusConv: null,
       trunkConv: 'conv_body',
       upConvs: Array.from({ length: upsampleStages }, (_, i) => `conv_up${i + 1}`),
       hrConv: 'conv_hr',
@@ -61,6 +73,7 @@ export function rrdbKeys(layout: RrdbLayout, numBlock: number, upsampleStages: n
     return {
       firstConv: 'conv_first',
       denseConv: (b, r, c) => `RRDB_trunk.${b}.RDB${r}.conv${c}`,
+      plusConv: null,
       trunkConv: 'trunk_conv',
       upConvs: Array.from({ length: upsampleStages }, (_, i) => `upconv${i + 1}`),
       hrConv: 'HRconv',
@@ -74,6 +87,7 @@ export function rrdbKeys(layout: RrdbLayout, numBlock: number, upsampleStages: n
   return {
     firstConv: 'model.0',
     denseConv: (b, r, c) => `model.1.sub.${b}.RDB${r}.conv${c}.0`,
+    plusConv: (b, r) => `model.1.sub.${b}.RDB${r}.conv1x1`,
     trunkConv: `model.1.sub.${numBlock}`,
     upConvs: Array.from({ length: upsampleStages }, (_, i) => `model.${3 + 3 * i}`),
     hrConv: `model.${hrIndex}`,
@@ -147,15 +161,62 @@ export function countOldUpsampleStages(keys: Iterable<string>): number {
   return stages;
 }
 
-/** A 3x3 conv with bias, as every RRDBNet conv is. */
-function requireConv3(sd: StateDict, prefix: string, out: number, inChannels: number): void {
-  requireConv(sd, prefix, { out, in: inChannels, kernel: 3 });
+/** The widths of an RRDB trunk, which every conv of it is checked against. */
+export interface RrdbWidths {
+  /** Input channels of the first conv (image channels × unshuffle factor²). */
+  readonly firstIn: number;
+  readonly outChannels: number;
+  readonly numFeat: number;
+  readonly numGrowCh: number;
+  readonly numBlock: number;
+  readonly plus: boolean;
 }
 
 /**
- * Reads feature widths from the first conv and the first dense conv, then checks every
- * tensor the network will use against them, and that no other tensor is present (an
- * extra tensor means a variant this graph would silently get wrong).
+ * Checks every conv of an RRDBNet trunk in `keys`' names: the first conv, the dense blocks
+ * (with ESRGAN+'s bias-free 1×1 convs when `plus` and the layout has them), the trunk conv, the upsample convs, the
+ * HR conv and the last; all but the 1×1 are 3×3 with bias. Returns the keys it checked.
+ */
+export function requireRrdbTrunk(sd: StateDict, keys: RrdbKeys, w: RrdbWidths): Set<string> {
+  const known = new Set<string>();
+  const check = (prefix: string, out: number, inChannels: number): void => {
+    requireConv(sd, prefix, { out, in: inChannels, kernel: 3 });
+    known.add(`${prefix}.weight`).add(`${prefix}.bias`);
+  };
+  check(keys.firstConv, w.numFeat, w.firstIn);
+  for (let b = 0; b < w.numBlock; b++) {
+    for (let r = 1; r <= RDBS_PER_BLOCK; r++) {
+      for (let c = 1; c <= CONVS_PER_RDB; c++) {
+        const out = c === CONVS_PER_RDB ? w.numFeat : w.numGrowCh;
+        check(keys.denseConv(b, r, c), out, w.numFeat + (c - 1) * w.numGrowCh);
+      }
+      if (w.plus && keys.plusConv) {
+        requireConv(sd, keys.plusConv(b, r), { out: w.numGrowCh, in: w.numFeat, kernel: 1, bias: 'none' });
+        known.add(`${keys.plusConv(b, r)}.weight`);
+      }
+    }
+  }
+  check(keys.trunkConv, w.numFeat, w.numFeat);
+  for (const up of keys.upConvs) check(up, w.numFeat, w.numFeat);
+  check(keys.hrConv, w.numFeat, w.numFeat);
+  check(keys.lastConv, w.outChannels, w.numFeat);
+  return known;
+}
+
+/**
+ * The pixel_unshuffle factor a first conv of `firstIn` channels implies for `outChannels`
+ * image channels out, as spandrel reads it: 2 or 4 when the first conv takes 4 or 16 times
+ * the output's channels (Real-ESRGAN x2 and x1), else none. A grey x2 model and an RGBA
+ * model with grey output look alike; like spandrel, this takes the unshuffled grey one.
+ */
+export function unshuffleFactorOf(firstIn: number, outChannels: number): number {
+  return [2, 4].find((f) => firstIn === outChannels * f * f) ?? 1;
+}
+
+/**
+ * Reads image channels and feature widths from the first, a dense and the last conv, then
+ * checks every tensor the network will use against them, and that no other tensor is
+ * present (an extra tensor means a variant this graph would silently get wrong).
  */
 export function readRrdbConfig(
   sd: StateDict,
@@ -169,37 +230,16 @@ export function readRrdbConfig(
   const firstKey = `${keys.firstConv}.weight`;
   const numFeat = dimOf(sd, firstKey, 4, 0, 'the first conv');
   const firstIn = dimOf(sd, firstKey, 4, 1, 'the first conv');
-  const unshuffleFactor = [1, 2, 4].find((f) => IMAGE_CHANNELS * f * f === firstIn);
-  if (unshuffleFactor === undefined) {
-    throw new WeightError(
-      firstKey,
-      `tensor '${firstKey}' has ${firstIn} input channels, expected 3 (RGB), ` +
-        '12 (pixel_unshuffle 2, x2 models) or 48 (pixel_unshuffle 4, x1 models)',
-    );
-  }
+  const outChannels = dimOf(sd, `${keys.lastConv}.weight`, 4, 0, 'the last conv');
+  const unshuffleFactor = unshuffleFactorOf(firstIn, outChannels);
   const numGrowCh = dimOf(sd, `${keys.denseConv(0, 1, 1)}.weight`, 4, 0, 'a dense conv');
+  const plus = keys.plusConv !== null && sd.has(`${keys.plusConv(0, 1)}.weight`);
 
-  const known = new Set<string>();
-  const check = (prefix: string, out: number, inChannels: number): void => {
-    requireConv3(sd, prefix, out, inChannels);
-    known.add(`${prefix}.weight`).add(`${prefix}.bias`);
-  };
-  check(keys.firstConv, numFeat, firstIn);
-  for (let b = 0; b < numBlock; b++) {
-    for (let r = 1; r <= RDBS_PER_BLOCK; r++) {
-      for (let c = 1; c <= CONVS_PER_RDB; c++) {
-        check(keys.denseConv(b, r, c), c === CONVS_PER_RDB ? numFeat : numGrowCh, numFeat + (c - 1) * numGrowCh);
-      }
-    }
-  }
-  check(keys.trunkConv, numFeat, numFeat);
-  for (const up of keys.upConvs) check(up, numFeat, numFeat);
-  check(keys.hrConv, numFeat, numFeat);
-  check(keys.lastConv, IMAGE_CHANNELS, numFeat);
+  const known = requireRrdbTrunk(sd, keys, { firstIn, outChannels, numFeat, numGrowCh, numBlock, plus });
   rejectOtherTensors(
     sd,
     known,
-    `the ${known.size} conv weights and biases of a ${numBlock}-block RRDBNet with ${upsampleStages} upsample stages`,
+    `the ${known.size} conv weights and biases of a ${numBlock}-block RRDBNet${plus ? '+' : ''} with ${upsampleStages} upsample stages`,
   );
 
   const upsampleFactor = 2;
@@ -211,5 +251,18 @@ export function readRrdbConfig(
         'expected a whole scale (unshuffled models need at least as many upsample stages)',
     );
   }
-  return { layout, numFeat, numBlock, numGrowCh, unshuffleFactor, upsampleStages, upsampleFactor, scale };
+  const inChannels = firstIn / unshuffleFactor ** 2;
+  return {
+    layout,
+    inChannels,
+    outChannels,
+    plus,
+    numFeat,
+    numBlock,
+    numGrowCh,
+    unshuffleFactor,
+    upsampleStages,
+    upsampleFactor,
+    scale,
+  };
 }

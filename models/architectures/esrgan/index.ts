@@ -1,12 +1,11 @@
 // ESRGAN's RRDBNet (Wang et al. 2018) in all three key layouts it is stored in: BasicSR and
 // Real-ESRGAN (RealESRGAN_x4plus, x2plus, anime_6B, most community models, and the x8 forks'
 // extra conv_up3), the 2019 re-release that BSRGAN and pre-1.0 BasicSR use, and the 2018
-// release (RRDB_ESRGAN_x4.pth and most "old arch" community models).
+// release (RRDB_ESRGAN_x4.pth and most "old arch" community models); grey and RGBA models in
+// any of them, and ESRGAN+ (Rakotonirina and Rasoanaivo 2020).
 import type { ArchitectureModule, ModelDescription, Params } from '../types';
-import { PLAIN_TRAITS, sizeRequirement } from '../types';
-import { NotConvertedError } from '../refusals';
+import { PLAIN_TRAITS, channelsNote, sizeRequirement } from '../types';
 import { hasAll, hasAny } from '../../weights/keys';
-import { dimOf } from '../../weights/shapes';
 import { WeightError } from '../../weights/tensors';
 import type { StateDict } from '../../weights/state-dict';
 import {
@@ -49,18 +48,10 @@ const NAMED_LAYOUTS: readonly NamedLayout[] = [
 /** A dense conv of the 2018 layout, its block index captured. */
 const OLD_BLOCK = /^model\.1\.sub\.(\d+)\.RDB\d+\./;
 
-/** Image channels ESRGAN's class also builds (grey, RGBA), which the graph does not take yet. */
-const OTHER_CHANNELS = [1, 4];
-
 function readConfig(sd: StateDict): RrdbNetConfig {
-  if (sd.has('model.1.sub.0.RDB1.conv1x1.weight')) {
-    throw new NotConvertedError('esrgan', 'ESRGAN+ (ESRGAN with 1×1 convs in its dense blocks)');
-  }
-  const old = sd.has('model.0.weight');
-  const firstIn = dimOf(sd, old ? 'model.0.weight' : 'conv_first.weight', 4, 1, 'the first conv');
-  if (OTHER_CHANNELS.includes(firstIn)) throw new NotConvertedError('esrgan', `${firstIn}-channel ESRGAN`);
   const keys = [...sd.keys()];
-  if (old) return readRrdbConfig(sd, 'esrgan-2018', countBlocks(keys, OLD_BLOCK), countOldUpsampleStages(keys));
+  if (sd.has('model.0.weight'))
+    return readRrdbConfig(sd, 'esrgan-2018', countBlocks(keys, OLD_BLOCK), countOldUpsampleStages(keys));
   const named = NAMED_LAYOUTS.find((l) => keys.some((k) => l.denseConv.test(k)));
   if (!named)
     throw new WeightError('body.0', "no RRDB blocks found (expected keys such as 'body.0.rdb1.conv1.weight')");
@@ -84,32 +75,35 @@ function describe(config: RrdbNetConfig): ModelDescription {
   const params: Params =
     config.layout === 'esrgan-2018'
       ? {
-          in_nc: 3,
-          out_nc: 3,
+          in_nc: config.inChannels,
+          out_nc: config.outChannels,
           nf: config.numFeat,
           nb: config.numBlock,
           gc: config.numGrowCh,
           upscale: config.scale,
           pixel_unshuffle: config.unshuffleFactor,
           upsample_stages: config.upsampleStages,
+          plus: config.plus,
         }
       : {
-          num_in_ch: 3,
-          num_out_ch: 3,
+          num_in_ch: config.inChannels,
+          num_out_ch: config.outChannels,
           scale: config.scale,
           num_feat: config.numFeat,
           num_block: config.numBlock,
           num_grow_ch: config.numGrowCh,
           pixel_unshuffle: config.unshuffleFactor,
           upsample_stages: config.upsampleStages,
+          plus: config.plus,
         };
+  const channels = { input: config.inChannels, output: config.outChannels };
   return {
-    variant: `RRDBNet (${layoutLabel}${unshuffled})`,
+    variant: `${config.plus ? 'ESRGAN+ RRDBNet' : 'RRDBNet'} (${layoutLabel}${unshuffled}${channelsNote(channels)})`,
     scale: config.scale,
     // Unshuffled inputs are reflect-padded inside the graph, so no multiple is needed.
     inputMultiple: 1,
     // spandrel asks for a multiple of 4 whenever the model unshuffles its input.
-    traits: { ...PLAIN_TRAITS, size: sizeRequirement(2, config.unshuffleFactor > 1 ? 4 : 1) },
+    traits: { ...PLAIN_TRAITS, channels, size: sizeRequirement(2, config.unshuffleFactor > 1 ? 4 : 1) },
     params,
   };
 }

@@ -11,6 +11,7 @@ import { conv2d } from '../../nn/conv';
 import { leakyRelu } from '../../nn/activation';
 import { layerNorm } from '../../nn/norm';
 import { cropTo, padToMultiple, runtimeDim, scaled, toFeatureMap, toTokenGrid } from '../../nn/shape';
+import { pixelUnshuffle } from '../../nn/shuffle';
 import { WindowGrid, squareWindow } from '../../nn/window-attention';
 import { buildHead, type Head } from './heads';
 import type { Params } from '../types';
@@ -49,6 +50,17 @@ export interface ShellConfig {
   readonly numHeads: readonly number[];
   /** MLP hidden width / embed_dim. */
   readonly mlpRatio: number;
+  /**
+   * DiffBIR's SwinIR: the input is pixel-unshuffled by this factor before the shallow conv,
+   * which is then stored as `conv_first.1` (after the PixelUnshuffle in a Sequential).
+   * Absent: 1, and the conv is `conv_first`.
+   */
+  readonly startUnshuffle?: number;
+}
+
+/** Where the shallow conv's tensors are: `conv_first`, or `conv_first.1` after an unshuffle. */
+export function shallowConvPrefix(c: ShellConfig): string {
+  return (c.startUnshuffle ?? 1) > 1 ? 'conv_first.1' : 'conv_first';
 }
 
 /** The shell's hyper-parameters under upstream's constructor names, for the registry. */
@@ -122,8 +134,8 @@ export function readShallowConv(
   sd: StateDict,
   channels: readonly number[],
   label: string,
+  key = 'conv_first.weight',
 ): { readonly embedDim: number; readonly inChannels: number } {
-  const key = 'conv_first.weight';
   const embedDim = dimOf(sd, key, 4, 0, 'the shallow feature conv');
   const inChannels = dimOf(sd, key, 4, 1, 'the shallow feature conv');
   if (!channels.includes(inChannels)) {
@@ -183,7 +195,8 @@ export function requireShellTensors(
   groupConnection: ResidualConv = c.resiConnection,
 ): void {
   const e = c.embedDim;
-  requireConv(sd, 'conv_first', { out: e, in: c.inChannels, kernel: 3 });
+  const unshuffle = c.startUnshuffle ?? 1;
+  requireConv(sd, shallowConvPrefix(c), { out: e, in: c.inChannels * unshuffle * unshuffle, kernel: 3 });
   if (c.patchNorm) requireNorm(sd, 'patch_embed.norm', e);
   for (let i = 0; i < layerCount; i++) requireResidualConv(sd, `layers.${i}.conv`, groupConnection, e);
   requireNorm(sd, 'norm', e);
@@ -211,8 +224,9 @@ export interface ShellSpec {
 /**
  * The whole network as ONNX. Like upstream SwinIR's forward (and HAT's test-time
  * wrapper), the input is reflect-padded on the bottom/right to a multiple of the window
- * and the output cropped back to scale × the input size; pads are computed from the
- * runtime shape, so one graph takes any input size.
+ * (times the unshuffle factor, which the forward leaves to its caller) and the output
+ * cropped back to scale × the input size; pads are computed from the runtime shape, so one
+ * graph takes any input size.
  */
 export function buildShellGraph(sd: StateDict, spec: ShellSpec): Uint8Array {
   const c = spec.config;
@@ -225,14 +239,17 @@ export function buildShellGraph(sd: StateDict, spec: ShellSpec): Uint8Array {
   };
   return imageGraph(graph, (ctx, input) => {
     const g = ctx.g;
+    const unshuffle = c.startUnshuffle ?? 1;
+    // Unshuffled, the token grid is the image / unshuffle: a multiple of the window then.
     const padded = spec.padInput
       ? spec.padInput(ctx, input)
-      : padToMultiple(ctx, input, 'nchw', c.windowSize, 'reflect');
+      : padToMultiple(ctx, input, 'nchw', c.windowSize * unshuffle, 'reflect');
     const mean = g.f32('rgb_mean', c.rgbMean, [1, c.rgbMean.length, 1, 1]);
     let x = g.op('Sub', [padded, mean], {}, 'mean_shift');
     if (c.imgRange !== 1) x = g.op('Mul', [x, ctx.scalar(c.imgRange)]);
+    if (unshuffle > 1) x = pixelUnshuffle(ctx, x, unshuffle, c.inChannels);
 
-    const shallow = conv2d(ctx, x, 'conv_first');
+    const shallow = conv2d(ctx, x, shallowConvPrefix(c));
     let tokens = toTokenGrid(ctx, shallow);
     if (c.patchNorm) tokens = layerNorm(ctx, tokens, 'patch_embed.norm', LAYER_NORM_EPS);
     const grid = new WindowGrid(ctx, tokens, squareWindow(c.windowSize));
@@ -252,8 +269,8 @@ export function buildShellGraph(sd: StateDict, spec: ShellSpec): Uint8Array {
     if (c.imgRange !== 1) y = g.op('Div', [y, ctx.scalar(c.imgRange)]);
     y = g.op('Add', [y, mean]);
 
-    const height = scaled(ctx, runtimeDim(ctx, input, 2), c.head.scale);
-    const width = scaled(ctx, runtimeDim(ctx, input, 3), c.head.scale);
+    const height = scaled(ctx, runtimeDim(ctx, input, 2), c.head.scale / unshuffle);
+    const width = scaled(ctx, runtimeDim(ctx, input, 3), c.head.scale / unshuffle);
     return cropTo(ctx, y, 2, height, width);
   });
 }

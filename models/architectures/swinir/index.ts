@@ -2,10 +2,10 @@
 // transformer blocks inside the image-restoration shell (../swin-shell). Covers the
 // classical (pixelshuffle), lightweight (pixelshuffledirect), real-world (nearest+conv, ×2
 // and ×4) and same-size restoration ('' head: denoising, JPEG) variants, 1conv or 3conv
-// residual convs, RGB or grayscale weights.
+// residual convs, RGB or grayscale weights, and DiffBIR's SwinIR (its input
+// pixel-unshuffled ×8 before the shallow conv, a ×8 nearest+conv head: x1 overall).
 import type { ArchitectureModule, ModelDescription } from '../types';
 import { PLAIN_TRAITS, sizeRequirement } from '../types';
-import { NotConvertedError } from '../refusals';
 import { hasAll } from '../../weights/keys';
 import type { StateDict } from '../../weights/state-dict';
 import { WeightError } from '../../weights/tensors';
@@ -24,8 +24,10 @@ import {
 } from '../swin-shell/shell';
 import { groupDepth, readAttentionTable, requireSwinBlock, swinBlock } from '../swin-shell/blocks';
 
-/** SwinIR is the shell with Swin blocks in its residual groups (RSTB): nothing more to configure. */
-export type SwinIRConfig = ShellConfig;
+/** SwinIR is the shell with Swin blocks in its residual groups (RSTB), its input unshuffled or not. */
+export interface SwinIRConfig extends ShellConfig {
+  readonly startUnshuffle: number;
+}
 
 interface GroupShape {
   readonly depth: number;
@@ -66,12 +68,21 @@ function readGroup(sd: StateDict, layer: number, embedDim: number): GroupShape {
   return first;
 }
 
+/**
+ * The shallow conv: `conv_first` on RGB or grey, or DiffBIR's `conv_first.1` after a
+ * PixelUnshuffle, whose factor spandrel reads from its input channels as RGB × factor².
+ */
+function readShallow(sd: StateDict): { embedDim: number; inChannels: number; startUnshuffle: number } {
+  const key = 'conv_first.1.weight';
+  if (!sd.has(key)) return { ...readShallowConv(sd, [3, 1], 'SwinIR'), startUnshuffle: 1 };
+  const factor = Math.round(Math.sqrt(dimOf(sd, key, 4, 1, 'the unshuffled shallow conv') / 3));
+  const { embedDim } = readShallowConv(sd, [3 * factor * factor], "SwinIR with DiffBIR's unshuffled RGB input", key);
+  return { embedDim, inChannels: 3, startUnshuffle: factor };
+}
+
 /** Reads every hyper-parameter from key names and shapes. */
 function readSwinIRConfig(sd: StateDict): SwinIRConfig {
-  if (sd.has('conv_first.1.weight')) {
-    throw new NotConvertedError('swinir', "SwinIR with DiffBIR's pixel-unshuffle input (conv_first.1)");
-  }
-  const { embedDim, inChannels } = readShallowConv(sd, [3, 1], 'SwinIR');
+  const { embedDim, inChannels, startUnshuffle } = readShallow(sd);
 
   const layerCount = countNumbered(sd, 'layers');
   const groups = Array.from({ length: layerCount }, (_, i) => readGroup(sd, i, embedDim));
@@ -108,13 +119,21 @@ function readSwinIRConfig(sd: StateDict): SwinIRConfig {
     depths: groups.map((g) => g.depth),
     numHeads: groups.map((g) => g.heads),
     mlpRatio: g0.hidden / embedDim,
+    startUnshuffle,
   };
+  if (head.scale % startUnshuffle !== 0) {
+    throw new WeightError(
+      'conv_last.weight',
+      `the head upscales x${head.scale}, which undoes no whole number of the input's unshuffle by ${startUnshuffle}`,
+    );
+  }
   requireShellTensors(sd, config, layerCount);
   return config;
 }
 
 function describe(config: SwinIRConfig): ModelDescription {
-  const { upsampler, scale } = config.head;
+  const { upsampler } = config.head;
+  const unshuffle = config.startUnshuffle;
   const jpeg = upsampler === '' && config.imgRange === 255;
   const kind = {
     pixelshuffle: 'SwinIR classical',
@@ -122,19 +141,22 @@ function describe(config: SwinIRConfig): ModelDescription {
     'nearest+conv': 'SwinIR real-world',
     '': jpeg ? 'SwinIR JPEG artifact reduction' : 'SwinIR restoration (same size)',
   }[upsampler];
+  const input =
+    unshuffle > 1 ? `, DiffBIR's input (pixel-unshuffled ×${unshuffle})` : config.inChannels === 1 ? ', grayscale' : '';
   return {
-    variant: config.inChannels === 1 ? `${kind}, grayscale` : kind,
-    scale,
-    inputMultiple: config.windowSize,
-    // spandrel: no fp16 ("too much weirdness"), at least 16 px, tiling discouraged.
+    variant: `${kind}${input}`,
+    scale: config.head.scale / unshuffle,
+    inputMultiple: config.windowSize * unshuffle,
+    // spandrel: no fp16 ("too much weirdness"), at least 16 px and a multiple of unshuffle²,
+    // tiling discouraged.
     traits: {
       ...PLAIN_TRAITS,
       channels: { input: config.inChannels, output: config.inChannels },
-      size: sizeRequirement(16),
+      size: sizeRequirement(16, unshuffle * unshuffle),
       tiling: 'discouraged',
       fp16: false,
     },
-    params: shellParams(config),
+    params: { ...shellParams(config), start_unshuffle: unshuffle },
   };
 }
 
