@@ -183,6 +183,33 @@ test('threads: one thread gives the pixels every core gives; a count out of rang
     );
 });
 
+test('memoryBudget: the automatic tile is the whole image when it fits, tiles that fit when not; below 64 MiB refused', async () => {
+  const input = path.join(dir, 'budget.png');
+  await writeTestImage(input, 512, 512);
+  const plan = async (memoryBudget?: number) => {
+    const r = await daemon.connection.request(Requests.upscale, {
+      input,
+      model: 'realesr-general-x4v3',
+      dryRun: true,
+      ...(memoryBudget === undefined ? {} : { memoryBudget }),
+    });
+    const pass = r.plan?.passes[0];
+    assert.ok(pass);
+    return pass;
+  };
+  // 512² at 780 bytes per pixel, three times over, is 585 MiB: within a third of any test machine.
+  const whole = await plan();
+  assert.deepEqual([whole.columns, whole.rows], [1, 1]);
+  const tiled = await plan(64);
+  assert.ok(tiled.columns * tiled.rows > 1, `${tiled.columns}x${tiled.rows}`);
+  assert.ok(tiled.tileWidth * tiled.tileHeight * 780 * 3 <= 64 * 2 ** 20, `${tiled.tileWidth}x${tiled.tileHeight}`);
+  await expectError(
+    daemon.connection.request(Requests.upscale, { input, dryRun: true, memoryBudget: 10 }),
+    'InvalidParams',
+    /'memoryBudget' is 10/,
+  );
+});
+
 test('every JSON-RPC error code, and the daemon keeps answering', async () => {
   sendRaw('{"jsonrpc": "2.0", "id": 9001, "method": "initialize", "params": ');
   const parse = raw.length;
