@@ -18,7 +18,7 @@ import {
 } from './limits';
 import { parseFields, present, type FieldSpec, type FieldValues } from './validate';
 import { DaemonError } from './errors';
-import { ALPHA_MODES, FITS, OUTPUT_FORMATS, PADDINGS, TTA_LEVELS, type Target } from './vocabulary';
+import { ALPHA_MODES, FITS, OUTPUT_FORMATS, PADDINGS, PRECISIONS, TTA_LEVELS, type Target } from './vocabulary';
 
 /** How the command line takes a field: its flags, and the name of its value in the usage (none for a switch). */
 export interface CliSpec {
@@ -333,6 +333,24 @@ export const UPSCALE_FIELDS = {
         'Resize the alpha channel with Lanczos (faster).',
       ],
       markdownDescription: "How an image's transparency is upscaled.",
+    },
+  },
+  precision: {
+    kind: { type: 'choice', choices: PRECISIONS },
+    doc: "The model's arithmetic: auto takes fp16 on a GPU whose device runs it, for architectures measured safe in it; fp16 is refused where it cannot run (the CPU).",
+    default: 'auto',
+    cli: { flags: ['--precision'], value: PRECISIONS.join('|') },
+    setting: {
+      key: 'precision',
+      order: 16,
+      default: 'auto',
+      enumDescriptions: [
+        "fp16 where it is safe: on a GPU provider whose device runs it, for architectures whose fp16 output stays within 45 dB of fp32 (the README's GPU section); else fp32. The job's precision and why are in the log.",
+        'Full precision everywhere.',
+        'Half precision (faster, less memory on a GPU); refused on the CPU and on devices without fp16.',
+      ],
+      markdownDescription:
+        'Numeric precision of the model on a GPU provider (**Execution Provider**). The CPU runs fp32 only.',
     },
   },
   overwrite: {

@@ -17,6 +17,8 @@ import type { OutputFormat } from '../../contract/vocabulary';
 export interface ThroughputKey {
   readonly model: string;
   readonly provider: string;
+  /** fp16 and fp32 run at different rates on a GPU. */
+  readonly precision: string;
   readonly tileWidth: number;
   readonly tileHeight: number;
 }
@@ -85,11 +87,11 @@ export interface RatesData {
 }
 
 function tileText(k: ThroughputKey): string {
-  return `${k.model} ${k.provider} ${k.tileWidth}x${k.tileHeight}`;
+  return `${modelText(k)} ${k.tileWidth}x${k.tileHeight}`;
 }
 
 function modelText(k: ThroughputKey): string {
-  return `${k.model} ${k.provider}`;
+  return `${k.model} ${k.provider} ${k.precision}`;
 }
 
 /** A running average per key, the newest last. */
@@ -145,7 +147,9 @@ export class ThroughputMemory {
     const pixels = key.tileWidth * key.tileHeight;
     if (pixels < MIN_RATE_PIXELS) return;
     this.pixels.add(modelText(key), ms / pixels);
-    if (macsPerPixel !== null && macsPerPixel > 0) this.macs.add(key.provider, ms / (pixels * macsPerPixel));
+    // The provider's speed is an fp32 one (its calibration runs fp32; fp16 runs faster on a GPU).
+    if (macsPerPixel !== null && macsPerPixel > 0 && key.precision === 'fp32')
+      this.macs.add(key.provider, ms / (pixels * macsPerPixel));
   }
 
   /** The provider's speed from a calibration run: `ms` for `macs` multiply-accumulates. */
@@ -169,7 +173,8 @@ export class ThroughputMemory {
     const perPixel = this.pixels.get(modelText(key));
     if (perPixel !== undefined) return perPixel * pixels;
     const perMac = this.macs.get(key.provider);
-    if (perMac === undefined || macsPerPixel === null || !(macsPerPixel > 0)) return undefined;
+    if (perMac === undefined || macsPerPixel === null || !(macsPerPixel > 0) || key.precision !== 'fp32')
+      return undefined;
     return perMac * macsPerPixel * pixels;
   }
 

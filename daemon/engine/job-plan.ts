@@ -34,6 +34,7 @@ import { chooseTile, fixedSizeOverlap, fixedSizeTile, memoryBudgetBytes, type Ti
 import type { OnnxIo } from '../../models/onnx/image-io';
 import { ttaTransforms } from './dihedral';
 import { checkModelChannels, modelChannels, takesAlpha } from './channels';
+import type { DeviceTensorLimit } from './device-tile';
 
 export interface PipelineRequest {
   readonly input: string;
@@ -103,11 +104,13 @@ export interface JobModels {
 /** A job of one model. */
 export const ONE_MODEL: JobModels = { before: [], after: [], blend: null };
 
-/** Pixel limits, and the machine's memory (for the automatic tile size). */
+/** Pixel limits, and the machine's memory and the GPU's tensor limit (for the automatic tile size). */
 export interface JobLimits {
   readonly maxInputPixels: number;
   readonly maxOutputPixels: number;
   readonly memoryBytes: number;
+  /** What one tensor may take on the provider's device; absent on the CPU and where unknown. */
+  readonly device?: DeviceTensorLimit;
 }
 
 /** Where the output goes, as the file system answered before planning. */
@@ -245,10 +248,15 @@ export function planJob(
   );
   const padding = req.padding ?? DEFAULT_PADDING;
   const edgePad = edgePadFor(padding, overlap);
-  // The automatic tile is the whole image wherever it fits the budget, for every model; a
-  // model with global context (its traits' context) gives its own output only that way.
+  // The automatic tile is the whole image wherever it fits the budget (and, on a GPU, the
+  // device's tensor limit), for every model; a model with global context (its traits'
+  // context) gives its own output only that way.
   const budgetBytes = memoryBudgetBytes(req.memoryBudget, limits.memoryBytes);
-  const budget = (m: PipelineModel): TileBudget => ({ bytesPerPixel: m.activationBytesPerPixel, budgetBytes });
+  const budget = (m: PipelineModel): TileBudget => ({
+    bytesPerPixel: m.activationBytesPerPixel,
+    budgetBytes,
+    ...(limits.device && { device: limits.device }),
+  });
   const layouts = passLayouts(stages, req.tile, overlap, edgePad, budget);
   const depth = outputDepth(header.depth, output.format);
   const transparentPad = background !== null && background.rgba.a === 0;

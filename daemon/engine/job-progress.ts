@@ -2,7 +2,7 @@
 // total with the finished tile's rectangle, the time left in the whole job from measured
 // rates (eta.ts), and, when asked for, every Nth finished tile (and a pass's last) as a
 // small PNG in the final output's geometry.
-import type { ProgressParams } from '../../contract/protocol';
+import type { ProgressParams, RunsOn } from '../../contract/protocol';
 import type { Rect } from '../../contract/vocabulary';
 import { encodePreview } from '../image/encode';
 import { item } from '../image/checked';
@@ -19,7 +19,8 @@ export type ProgressUpdate = Omit<ProgressParams, 'jobId' | 'requestId' | 'queue
 
 /** What the estimate needs besides the plan. */
 export interface EstimateContext {
-  readonly provider: string;
+  /** The provider and precision the job runs on: their rates differ. */
+  readonly runsOn: Pick<RunsOn, 'provider' | 'precision'>;
   /** Whether the model's session is already loaded: loading then takes no time. */
   readonly resident: boolean;
   readonly memory: ThroughputMemory;
@@ -29,6 +30,8 @@ export interface EstimateContext {
 export class JobProgress {
   /** The estimate, built once from the plan (replanned, not rebuilt, once decoding settles it). */
   private readonly eta: JobEta;
+  /** The planned provider and precision, until the model is loaded at the ones it runs at. */
+  private runsOn: Pick<RunsOn, 'provider' | 'precision'>;
   /** Tile updates go out in order, each after its preview is encoded. */
   private sent: Promise<void> = Promise.resolve();
 
@@ -39,12 +42,19 @@ export class JobProgress {
     /** The request's previewWidth and previewEvery. */
     private readonly preview: Pick<PipelineRequest, 'previewWidth' | 'previewEvery'>,
   ) {
+    this.runsOn = estimate.runsOn;
     this.eta = new JobEta(estimate.memory, this.work(), estimate.now);
   }
 
   /** The plan settled by decoding (settleAlpha): an alpha plane found opaque runs no tiles. */
   replan(plan: JobPlan): void {
     this.plan = plan;
+    this.eta.replan(this.work());
+  }
+
+  /** The model is loaded, at the precision it runs at (the planned one, unless its fp16 version failed). */
+  loaded(runsOn: Pick<RunsOn, 'provider' | 'precision'>): void {
+    this.runsOn = runsOn;
     this.eta.replan(this.work());
   }
 
@@ -123,7 +133,8 @@ export class JobProgress {
 
   private work(): JobWork {
     const { plan } = this;
-    const { provider, resident } = this.estimate;
+    const { provider, precision } = this.runsOn;
+    const { resident } = this.estimate;
     const area = (s: { readonly width: number; readonly height: number }) => s.width * s.height;
     const last = plan.layouts[plan.layouts.length - 1];
     const stages: StageWork[] = [{ stage: 'decode', detail: plan.input.format, units: area(plan.input) }];
@@ -138,7 +149,7 @@ export class JobProgress {
     return {
       stages,
       tiles: plan.layouts.map((l) => ({
-        key: { model: l.model.id, provider, tileWidth: l.tensorWidth, tileHeight: l.tensorHeight },
+        key: { model: l.model.id, provider, precision, tileWidth: l.tensorWidth, tileHeight: l.tensorHeight },
         tiles: l.columns * l.rows * layoutPlanes(plan, l) * plan.tta,
         macsPerPixel: l.model.macsPerPixel ?? null,
       })),

@@ -6,9 +6,8 @@
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { DaemonError, throwIfCancelled } from '../../contract/errors';
-import type { UpscaleResult, UpscaleTimings } from '../../contract/protocol';
+import type { RunsOn, UpscaleResult, UpscaleTimings } from '../../contract/protocol';
 import { endsInSeparator } from '../../contract/paths';
-import type { ExecutionProvider } from '../../contract/vocabulary';
 import { decodeImage, readImageHeader, type ImageFileHeader } from '../image/decode';
 import type { DecodedImage, SourceInfo } from '../image/types';
 import type { TileInference } from './tiled-pass';
@@ -29,15 +28,22 @@ import {
 } from './job-plan';
 import { sha256File } from './sidecar';
 
+/** A model's session, ready for tiles, and where and how it runs. */
+export interface LoadedModel {
+  readonly infer: TileInference;
+  readonly runsOn: RunsOn;
+}
+
 export interface PipelineContext {
   readonly jobId: string;
   /** The main model: the one whose passes reach the target. */
   readonly model: PipelineModel;
   /** The models run besides it (a chain's others, a blend); none by default. */
   readonly models?: JobModels;
-  readonly provider: ExecutionProvider;
+  /** The provider and the precision decided for the job; what loading returns is what ran. */
+  readonly runsOn: RunsOn;
   /** Loads (or finds resident) a model's session; called after the input checks pass, and as each pass starts. */
-  readonly load: (model: PipelineModel) => Promise<TileInference>;
+  readonly load: (model: PipelineModel) => Promise<LoadedModel>;
   /** The request's: aborted when it is cancelled, and the job then stops before its next tile or stage. */
   readonly signal: AbortSignal;
   readonly progress: (update: ProgressUpdate) => void;
@@ -98,6 +104,7 @@ function planesOf(decoded: DecodedImage): { source: SourceInfo; planes: Planes }
 
 function jobResult(
   ctx: PipelineContext,
+  runsOn: RunsOn,
   req: PipelineRequest,
   job: JobPlan,
   timings: UpscaleTimings,
@@ -114,7 +121,7 @@ function jobResult(
     inputHeight: job.input.height,
     model: ctx.model.id,
     passes: job.layouts.length,
-    provider: ctx.provider,
+    ...runsOn,
     tile: job.tile,
     overlap: job.overlap,
     timings,
@@ -135,7 +142,7 @@ export async function runPipeline(req: PipelineRequest, ctx: PipelineContext): P
   const plan = withOutputFile(planned, await claimOutput(planned.output, req));
   if (req.dryRun) {
     const timings = { decodeMs: 0, inferMs: 0, encodeMs: 0, totalMs: now() - started };
-    return jobResult(ctx, req, plan, timings, plan.warnings, { dryRun: true });
+    return jobResult(ctx, ctx.runsOn, req, plan, timings, plan.warnings, { dryRun: true });
   }
   return runJob(req, ctx, header, plan, inputHash, { now, started });
 }
@@ -150,7 +157,7 @@ async function runJob(
   clock: { readonly now: () => number; readonly started: number },
 ): Promise<UpscaleResult> {
   const { now, started } = clock;
-  const estimate = { provider: ctx.provider, resident: ctx.resident, memory: ctx.throughput, now };
+  const estimate = { runsOn: ctx.runsOn, resident: ctx.resident, memory: ctx.throughput, now };
   const progress = new JobProgress(ctx.progress, planned, estimate, req);
   progress.started('decode');
   const decodeStart = now();
@@ -161,13 +168,24 @@ async function runJob(
   progress.replan(plan);
 
   progress.started('load');
+  // What ran: the job's decision, unless a model's session came back at another precision
+  // (auto's fp16 version of it could not be made or loaded, so it ran fp32), which is then reported.
+  let runsOn = ctx.runsOn;
+  const load = async (model: PipelineModel): Promise<TileInference> => {
+    const loaded = await ctx.load(model);
+    if (loaded.runsOn.precision !== runsOn.precision) {
+      runsOn = loaded.runsOn;
+      progress.loaded(runsOn);
+    }
+    return loaded.infer;
+  };
   const first = plan.layouts[0];
-  if (first) await ctx.load(first.model);
+  if (first) await load(first.model);
   throwIfCancelled(ctx.signal);
   const inferStart = now();
   let inferMs = 0;
   const hooks = progress.passHooks(() => (inferMs = now() - inferStart));
-  const raster = await runPasses(plan, planes, ctx.load, ctx.signal, hooks);
+  const raster = await runPasses(plan, planes, load, ctx.signal, hooks);
   throwIfCancelled(ctx.signal);
 
   progress.finishing('encode');
@@ -180,7 +198,7 @@ async function runJob(
   });
   const record = inputHash && {
     inputSha256: inputHash,
-    provider: ctx.provider,
+    runsOn,
     daemonVersion: ctx.daemonVersion ?? 'unknown',
     timings,
   };
@@ -189,5 +207,5 @@ async function runJob(
   const final = timings();
   progress.finishing('done');
   const sidecar = out.sidecarPath !== undefined ? { sidecarPath: out.sidecarPath } : {};
-  return jobResult(ctx, req, withOutputFile(plan, out.file), final, out.warnings, sidecar);
+  return jobResult(ctx, runsOn, req, withOutputFile(plan, out.file), final, out.warnings, sidecar);
 }

@@ -7,7 +7,7 @@
 import * as ort from 'onnxruntime-node';
 import { GraphBuilder, attr } from '../../models/onnx/graph';
 import type { ExecutionProvider } from '../../contract/vocabulary';
-import { sessionOptions } from './providers';
+import { sessionOptions } from './session-options';
 
 const CHANNELS = 64;
 const BODY = 6;

@@ -1,8 +1,8 @@
 // Reproducibility and estimates through the real daemon: --sidecar records hashes,
-// parameters, plan, provider, versions and timings beside the output; the same command
-// twice gives the same pixels and the same record but for timings; a first job's first
-// progress already carries an estimate of the time left, and the next daemon reads the
-// rates the first one measured.
+// parameters, plan, provider and precision with why, versions and timings beside the
+// output; the same command twice gives the same pixels and the same record but for
+// timings; a first job's first progress already carries an estimate of the time left, and
+// the next daemon reads the rates the first one measured.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -43,7 +43,10 @@ test('--sidecar: the record beside the output, and the same command twice gives 
   assert.match(String(record1.model?.weightsSha256), /^[0-9a-f]{64}$/);
   assert.deepEqual(record1.parameters?.request, params);
   assert.equal((record1.parameters?.resolved as { alpha: string }).alpha, 'model');
-  assert.equal(record1.provider, 'cpu');
+  assert.equal(record1.provider, first.provider);
+  assert.equal(record1.precision, 'fp32');
+  assert.equal(record1.providerReason, first.providerReason);
+  assert.equal(record1.precisionReason, 'auto: the cpu provider runs fp32 only');
   for (const k of ['daemon', 'onnxruntime-node', 'sharp', 'libvips', 'node'])
     assert.match(String(record1.versions?.[k]), /\d/, k);
   assert.equal((record1.plan as { passes: unknown[] }).passes.length, 1);

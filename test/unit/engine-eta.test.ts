@@ -1,5 +1,5 @@
-// The time-left estimator with an injected clock: tile rates per model, provider and tile
-// size, a provider's speed per multiply-accumulate for models never run, and the stages
+// The time-left estimator with an injected clock: tile rates per model, provider, precision
+// and tile size, a provider's speed per multiply-accumulate for models never run, and the stages
 // around inference, kept as plain data between daemons.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,7 +12,7 @@ import {
   type ThroughputKey,
 } from '../../daemon/engine/eta';
 
-const KEY: ThroughputKey = { model: 'm', provider: 'cpu', tileWidth: 100, tileHeight: 100 };
+const KEY: ThroughputKey = { model: 'm', provider: 'cpu', precision: 'fp32', tileWidth: 100, tileHeight: 100 };
 
 function clock(): { now: () => number; advance: (ms: number) => void } {
   let t = 1000;
@@ -56,12 +56,16 @@ test('a second job with the same key has its estimate from the start', () => {
   assert.equal(second.etaMs(), 8 * 50);
 });
 
-test('other tile sizes of the same model and provider are estimated by area; other models are not', () => {
+test('other tile sizes of the same model, provider and precision are estimated by area; other models are not', () => {
   const memory = new ThroughputMemory();
   memory.record(KEY, 100);
   assert.equal(memory.msPerTile({ ...KEY, tileWidth: 200, tileHeight: 100 }), 200);
   assert.equal(memory.msPerTile({ ...KEY, model: 'other' }), undefined);
   assert.equal(memory.msPerTile({ ...KEY, provider: 'cuda' }), undefined);
+  assert.equal(memory.msPerTile({ ...KEY, precision: 'fp16' }), undefined, 'fp16 runs at its own rate');
+  memory.record({ ...KEY, precision: 'fp16' }, 40);
+  assert.equal(memory.msPerTile({ ...KEY, precision: 'fp16' }), 40);
+  assert.equal(memory.msPerTile(KEY), 100, 'and leaves the fp32 rate as it was');
   const eta = new JobEta(memory, tilesOnly({ key: { ...KEY, model: 'other' }, tiles: 3 }), () => 0);
   assert.equal(eta.etaMs(), undefined, 'an unknown group leaves the estimate unknown rather than too low');
 });

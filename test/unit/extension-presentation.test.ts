@@ -135,6 +135,7 @@ test('upscale params from settings: beside the source, into a folder, sizes, pre
     overlap: 16,
     quality: 90,
     alpha: 'model',
+    precision: 'auto',
     overwrite: false,
     // Every core, and a third of the machine's memory: the daemon's own defaults, copied as set.
     threads: 0,
@@ -144,7 +145,7 @@ test('upscale params from settings: beside the source, into a folder, sizes, pre
     '/img/p.png',
     '/img/out',
     { model: 'x', target: { kind: 'size', width: 100 } },
-    { ...DEFAULTS, tileSize: 256, outputFormat: 'webp', defaultModel: 'ignored' },
+    { ...DEFAULTS, tileSize: 256, outputFormat: 'webp', defaultModel: 'ignored', precision: 'fp16' },
     { previewWidth: 1600 },
   );
   assert.equal(b.output, `/img/out${path.sep}`);
@@ -154,6 +155,7 @@ test('upscale params from settings: beside the source, into a folder, sizes, pre
   assert.equal(b.scale, undefined);
   assert.equal(b.tile, 256);
   assert.equal(b.format, 'webp');
+  assert.equal(b.precision, 'fp16', 'upscale.precision goes into every request');
   assert.equal(b.previewWidth, 1600);
   assert.equal(
     upscaleParams('/i/p.png', '/i', { target: { kind: 'scale', scale: 2 } }, { ...DEFAULTS, defaultModel: 'dm' }).model,

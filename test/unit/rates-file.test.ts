@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { ThroughputMemory, type ThroughputKey } from '../../daemon/engine/eta';
 import { machineOf, ratesPath, readRates, writeRates } from '../../daemon/rates-file';
 
-const KEY: ThroughputKey = { model: 'm', provider: 'cpu', tileWidth: 128, tileHeight: 128 };
+const KEY: ThroughputKey = { model: 'm', provider: 'cpu', precision: 'fp32', tileWidth: 128, tileHeight: 128 };
 
 test('written rates are read back on the same machine; another machine, a damaged or missing file give none', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'upscale-rates-'));
