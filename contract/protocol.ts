@@ -269,7 +269,11 @@ export interface ProgressParams {
   readonly preview?: { readonly png: string; readonly rect: Rect; readonly scale: number };
   /** Queue position while stage is 'queued' (0 = next). */
   readonly queuePosition?: number;
-  /** Estimated milliseconds of inference left, from measured tile throughput (per model, provider, precision and tile size). */
+  /**
+   * Estimated milliseconds left in the whole job (reading, loading, tiles, resize, writing),
+   * from rates the daemon measured and keeps between runs: per model, provider, precision
+   * and tile size, else from the provider's measured speed and the model's MACs per pixel.
+   */
   readonly etaMs?: number;
 }
 

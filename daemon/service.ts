@@ -33,6 +33,9 @@ import { decidePrecision, fp16Safety, type PrecisionDecision } from './runtime/p
 import { ensureFp16Model } from '../models/convert/fp16-cache';
 import { sessionInference } from './runtime/inference';
 import { runPipeline, type LoadedModel } from './engine/pipeline';
+import { measureSpeed } from './runtime/calibration';
+import type { ThroughputMemory } from './engine/eta';
+import { ratesPath, readRates, writeRates } from './rates-file';
 import { chooseModel } from './engine/model-choice';
 import { scanModels, type RegisteredModel } from '../models/registry';
 import { importModel } from '../models/import';
@@ -117,6 +120,9 @@ export class UpscaleService {
   private userDir: string;
   private maxInputPixels = DEFAULT_MAX_INPUT_PIXELS;
   private maxOutputPixels = DEFAULT_MAX_OUTPUT_PIXELS;
+  /** The measured rates behind time estimates, read from the cache folder once and written after each job. */
+  private rates: Promise<ThroughputMemory> | null = null;
+  private readonly ratesFile = ratesPath();
 
   constructor(private readonly options: ServiceOptions) {
     this.builtinDir = options.builtinDir ?? builtinModelsDir();
@@ -378,10 +384,13 @@ export class UpscaleService {
       const precisionChoice = params.precision ?? UPSCALE_FIELDS.precision.default;
       const decision = this.precisionForJob(all, precisionChoice);
       const named = [...others.before, model, ...others.after].map((m) => m.id).join(' > ');
+      // A dry run is the extension's planning (the scale picker names the output with one): at
+      // info level each job it plans would read as two in the log.
       log(
-        'info',
+        params.dryRun ? 'debug' : 'info',
         `job ${jobId}: ${params.input} with ${named} (${choice.reason}) on ${this.provider} in ${decision.precision} (${decision.reason})`,
       );
+      const throughput = await this.throughput(model, params.dryRun === true);
       const load = async (m: { readonly id: string }): Promise<LoadedModel> => {
         const registered = findIn([...byId.values()], m.id);
         const acquired = await this.acquire(registered, decision, precisionChoice, params.threads);
@@ -413,8 +422,18 @@ export class UpscaleService {
             memoryBytes: os.totalmem(),
             device: deviceTensorLimit(this.provider, decision.precision),
           },
+          throughput,
+          resident: this.sessions.isLoaded(model.id),
           daemonVersion: DAEMON_VERSION,
         },
+      ).finally(
+        // What this job measured, kept for the next daemon (even a failed job timed its
+        // stages), before the answer: a client that stops the daemon then loses nothing.
+        () =>
+          params.dryRun ||
+          writeRates(this.ratesFile, throughput).catch((e: Error) =>
+            log('debug', `could not write ${this.ratesFile}: ${e.message}`),
+          ),
       );
       return decision.warning === undefined ? result : { ...result, warnings: [decision.warning, ...result.warnings] };
     };
@@ -435,6 +454,29 @@ export class UpscaleService {
             }),
           ),
     );
+  }
+
+  /**
+   * The remembered rates. Before a job of a model that has never run on this provider, a
+   * provider that has never been timed on this machine is timed once (a fraction of a
+   * second), so that the model's MACs per pixel give the job an estimate from the start.
+   */
+  private async throughput(model: RegisteredModel, dryRun: boolean): Promise<ThroughputMemory> {
+    this.rates ??= readRates(this.ratesFile);
+    const rates = await this.rates;
+    if (dryRun || rates.knowsProvider(this.provider) || model.macsPerPixel === undefined || model.macsPerPixel === null)
+      return rates;
+    try {
+      const { macs, ms } = await measureSpeed(this.provider);
+      rates.calibrated(this.provider, macs, ms);
+      log(
+        'info',
+        `${this.provider} runs convolutions at ${(macs / ms / 1e6).toFixed(1)} GMAC/s (timed once, for time estimates)`,
+      );
+    } catch (e) {
+      log('debug', `could not time the ${this.provider} provider for time estimates: ${(e as Error).message}`);
+    }
+    return rates;
   }
 
   /** The releases `models/download` can fetch; clients show them without reading the file themselves. */

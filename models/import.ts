@@ -20,7 +20,7 @@ import { CONVERTER_VERSION, metadataPath, onnxPath, type ModelRecord, type Regis
 import { isValidModelId } from '../contract/catalogue';
 import { DaemonError, WRITE_FAILURES } from '../contract/errors';
 import { renameIntoPlace } from '../platform/rename';
-import { activationBytesPerPixel } from './onnx/activation-memory';
+import { graphCost } from './onnx/graph-cost';
 import type { OnnxIo } from './onnx/image-io';
 import { activationWarnings } from './architectures/compact/activation';
 
@@ -508,9 +508,10 @@ async function placeModel(
     const existing = await readRecord(jsonFile);
     const onnxStat = await fs.stat(onnxFile).catch(() => null);
     // Same source, same converter, both files present, nothing asked that differs: nothing to
-    // do. Otherwise (older converter, a lost .onnx, another license or activation) the entry
-    // is rewritten in place; its source is the same file. Without a choice of activation the
-    // earlier one stands, as the license does.
+    // do. Otherwise (older converter, a record from before the graph's compute was read, a
+    // lost .onnx, another license or activation) the entry is rewritten in place; its source
+    // is the same file. Without a choice of activation the earlier one stands, as the
+    // license does.
     const sameActivation =
       options.activation === undefined
         ? (existing?.activationSource === undefined) === (record.activationSource === undefined)
@@ -518,6 +519,7 @@ async function placeModel(
     if (
       onnxStat &&
       existing?.converterVersion === CONVERTER_VERSION &&
+      existing.macsPerPixel !== undefined &&
       (options.license === undefined || existing.license === options.license) &&
       sameActivation
     ) {
@@ -526,10 +528,7 @@ async function placeModel(
   }
 
   // Read from the graph only for a record that is written: an unchanged re-import keeps its own.
-  const written: ModelRecord = {
-    ...record,
-    activationBytesPerPixel: activationBytesPerPixel(converted.onnx, modelPath),
-  };
+  const written: ModelRecord = { ...record, ...graphCost(converted.onnx, modelPath) };
   await writeFilesAtomically([
     { path: onnxFile, data: converted.onnx },
     { path: jsonFile, data: JSON.stringify(written, null, 2) + '\n' },

@@ -76,6 +76,10 @@ export interface PipelineModel {
   readonly onnxPath?: string;
   /** Peak activation bytes per input pixel, when known: heavy models get smaller automatic tiles. */
   readonly activationBytesPerPixel?: number | null;
+  /** Multiply-accumulates per input pixel, when known: a model never run still gets a time estimate. */
+  readonly macsPerPixel?: number | null;
+  /** The ONNX file's size: loading it takes time in proportion. */
+  readonly sizeBytes?: number;
   /** Known for models converted from weights: their channels (channels.ts) and context (automatic tiles). */
   readonly traits?: ModelTraits;
   /** An imported ONNX file's input: a fixed size makes the tiles exactly that size. */

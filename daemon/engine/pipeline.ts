@@ -11,7 +11,7 @@ import { endsInSeparator } from '../../contract/paths';
 import { decodeImage, readImageHeader, type ImageFileHeader } from '../image/decode';
 import type { DecodedImage, SourceInfo } from '../image/types';
 import type { TileInference } from './tiled-pass';
-import { ThroughputMemory } from './eta';
+import type { ThroughputMemory } from './eta';
 import { JobProgress, type ProgressUpdate } from './job-progress';
 import { runPasses, type Planes } from './passes';
 import { claimOutput, commitOutput } from './commit';
@@ -50,16 +50,15 @@ export interface PipelineContext {
   /** Told each temporary file before it is written, so that a daemon killed mid-write has it removed by the next one (daemon/temp-files.ts). */
   readonly temporaryFile?: (file: string) => void;
   readonly limits: JobLimits;
-  /** Tile throughput remembered across jobs (default: one per daemon process). */
-  readonly throughput?: ThroughputMemory;
+  /** Rates remembered across jobs and daemons (daemon/rates-file.ts), which the job's own timings add to. */
+  readonly throughput: ThroughputMemory;
+  /** Whether the model's session is loaded already: the estimate then counts no loading. */
+  readonly resident: boolean;
   /** The daemon's version, for the sidecar. */
   readonly daemonVersion?: string;
   /** Clock in milliseconds (default performance.now). */
   readonly now?: () => number;
 }
-
-/** Tile throughput per model, provider, precision and tile size, for the life of the daemon process. */
-const daemonThroughput = new ThroughputMemory();
 
 async function checkInput(file: string): Promise<void> {
   let stat;
@@ -158,8 +157,8 @@ async function runJob(
   clock: { readonly now: () => number; readonly started: number },
 ): Promise<UpscaleResult> {
   const { now, started } = clock;
-  const memory = ctx.throughput ?? daemonThroughput;
-  const progress = new JobProgress(ctx.progress, planned, ctx.runsOn, memory, req, now);
+  const estimate = { runsOn: ctx.runsOn, resident: ctx.resident, memory: ctx.throughput, now };
+  const progress = new JobProgress(ctx.progress, planned, estimate, req);
   progress.started('decode');
   const decodeStart = now();
   const { source, planes } = planesOf(await decodeImage(header, { maxInputPixels: ctx.limits.maxInputPixels }));
