@@ -36,10 +36,11 @@ const MAX_ONNX_IR_VERSION = 15;
  * renamed file is still read as what it is.
  */
 export function sniffModelKind(head: Uint8Array): ModelFileKind | null {
+  const second = head[1] ?? -1;
   if (head.length >= 4 && head[0] === 0x50 && head[1] === 0x4b && head[2] === 0x03 && head[3] === 0x04)
     return 'pytorch';
   // Pickle PROTO opcode with a protocol torch.save uses (legacy .pth files).
-  if (head.length >= 2 && head[0] === 0x80 && (head[1] as number) >= 2 && (head[1] as number) <= 5) return 'pytorch';
+  if (head.length >= 2 && head[0] === 0x80 && second >= 2 && second <= 5) return 'pytorch';
   if (head.length >= 9 && head[8] === 0x7b) {
     const headerLength = new DataView(head.buffer, head.byteOffset, head.byteLength).getBigUint64(0, true);
     if (headerLength >= 2n && headerLength <= BigInt(SAFETENSORS_MAX_HEADER)) return 'safetensors';
@@ -50,8 +51,7 @@ export function sniffModelKind(head: Uint8Array): ModelFileKind | null {
     .trimStart();
   if (text.startsWith(String(NCNN_PARAM_MAGIC))) return 'ncnn-param';
   // ModelProto field 1 (ir_version, varint) comes first in every encoder's output.
-  if (head.length >= 2 && head[0] === 0x08 && (head[1] as number) >= 1 && (head[1] as number) <= MAX_ONNX_IR_VERSION)
-    return 'onnx';
+  if (head.length >= 2 && head[0] === 0x08 && second >= 1 && second <= MAX_ONNX_IR_VERSION) return 'onnx';
   return null;
 }
 

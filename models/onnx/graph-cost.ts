@@ -85,8 +85,9 @@ function outputExtent(
     case 'Upsample': {
       const scales = constants.get(inputs[op === 'Resize' ? 2 : 1] ?? '');
       const s = scales ? floatsOf(scales) : [];
-      if (s.length !== 4 || s[0] !== 1 || s[1] !== 1) return null;
-      return { channels: input.channels, area: input.area * (s[2] as number) * (s[3] as number) };
+      const [n, c, h, w] = s;
+      if (s.length !== 4 || n !== 1 || c !== 1 || h === undefined || w === undefined) return null;
+      return { channels: input.channels, area: input.area * h * w };
     }
     case 'DepthToSpace': {
       const block = intAttribute(node, 'blocksize');
