@@ -415,6 +415,7 @@ export class UpscaleService {
           load,
           signal,
           progress: (u) => notify({ jobId, requestId, ...u }),
+          warn: (message) => log('warn', `job ${jobId}: ${message}`),
           temporaryFile: (file) => this.temporaryFiles.record(jobId, file),
           limits: {
             maxInputPixels: this.maxInputPixels,

@@ -13,7 +13,7 @@ import type { DecodedImage, SourceInfo } from '../image/types';
 import type { TileInference } from './tiled-pass';
 import type { ThroughputMemory } from './eta';
 import { JobProgress, type ProgressUpdate } from './job-progress';
-import { runPasses, type Planes } from './passes';
+import { runPasses, type PassHooks, type Planes } from './passes';
 import { claimOutput, commitOutput } from './commit';
 import {
   planJob,
@@ -47,6 +47,8 @@ export interface PipelineContext {
   /** The request's: aborted when it is cancelled, and the job then stops before its next tile or stage. */
   readonly signal: AbortSignal;
   readonly progress: (update: ProgressUpdate) => void;
+  /** Told what the job changed on its own (smaller tiles after running out of memory), for the daemon's log. */
+  readonly warn?: (message: string) => void;
   /** Told each temporary file before it is written, so that a daemon killed mid-write has it removed by the next one (daemon/temp-files.ts). */
   readonly temporaryFile?: (file: string) => void;
   readonly limits: JobLimits;
@@ -184,7 +186,16 @@ async function runJob(
   throwIfCancelled(ctx.signal);
   const inferStart = now();
   let inferMs = 0;
-  const hooks = progress.passHooks(() => (inferMs = now() - inferStart));
+  // Out of memory halves the tile (tiled-pass.ts): the log and the result say so.
+  const notes: string[] = [];
+  const hooks: PassHooks = {
+    ...progress.passHooks(() => (inferMs = now() - inferStart)),
+    smallerTiles: (p, from, to, why) => {
+      const note = `pass ${p + 1} ran out of memory on ${runsOn.provider} with a ${from} px tile (${why}); it continued with tiles of at most ${to} px`;
+      notes.push(note);
+      ctx.warn?.(note);
+    },
+  };
   const raster = await runPasses(plan, planes, load, ctx.signal, hooks);
   throwIfCancelled(ctx.signal);
 
@@ -207,5 +218,5 @@ async function runJob(
   const final = timings();
   progress.finishing('done');
   const sidecar = out.sidecarPath !== undefined ? { sidecarPath: out.sidecarPath } : {};
-  return jobResult(ctx, runsOn, req, withOutputFile(plan, out.file), final, out.warnings, sidecar);
+  return jobResult(ctx, runsOn, req, withOutputFile(plan, out.file), final, [...notes, ...out.warnings], sidecar);
 }

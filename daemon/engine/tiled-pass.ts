@@ -53,6 +53,8 @@ export interface PassOptions {
   /** Cancels the pass: checked before every tile. */
   readonly signal: AbortSignal;
   readonly onTile?: (info: TileDone) => void;
+  /** A tile ran out of memory: tiles of this pass are at most `to` pixels per side from now on (was `from`). */
+  readonly onSmallerTiles?: (from: number, to: number, why: string) => void;
 }
 
 /** Mirror index into [0, n) without repeating the edge pixel (numpy/torch 'reflect'). */
@@ -221,6 +223,7 @@ async function inferAdaptive(
         );
       }
       limit.size = half;
+      opts.onSmallerTiles?.(largest, half, (e instanceof Error ? e.message : String(e)).split('\n')[0] ?? '');
     }
   }
   const sub = Math.max(opts.minTile, limit.size);
