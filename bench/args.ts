@@ -5,14 +5,24 @@ import * as path from 'node:path';
 import { EXECUTION_PROVIDERS, type ExecutionProviderChoice } from '../contract/vocabulary';
 
 /** The sections a run can be limited to with --only. */
-export const BENCH_SECTIONS = ['speed', 'sweep', 'memory', 'lifecycle', 'quality', 'border', 'arch', 'busy'] as const;
+export const BENCH_SECTIONS = [
+  'speed',
+  'sweep',
+  'memory',
+  'lifecycle',
+  'quality',
+  'border',
+  'arch',
+  'busy',
+  'precision',
+] as const;
 
 export interface BenchOptions {
   /** A fast look (under 3 minutes): fewer sizes, x4plus only small, one photo. */
   readonly quick: boolean;
   readonly provider: ExecutionProviderChoice;
   readonly outDir: string;
-  /** Sections to run (all when empty): speed, sweep, memory, lifecycle, quality, border, arch, busy. */
+  /** Sections to run (all when empty): speed, sweep, memory, lifecycle, quality, border, arch, busy, precision (GPU providers only). */
   readonly only: readonly string[];
 }
 

@@ -23,12 +23,14 @@ import { BUSY_PLAN, BUSY_QUICK_PLAN, busyGoals, busyTable, measureBusy, type Bus
 import { FULL_PLAN, QUICK_PLAN } from './plans';
 import { median } from './median';
 import { measureQuality, type QualityResult } from './quality';
+import { measurePrecision, type PrecisionScore } from './precision';
 import {
   archTable,
   borderTable,
   goalsTable,
   lifecycleTable,
   memoryTable,
+  precisionTable,
   profileTable,
   qualityTable,
   speedTable,
@@ -46,6 +48,7 @@ interface PreviousSummary {
   readonly goals?: readonly Goal[];
   readonly quality?: unknown;
   readonly borders?: unknown;
+  readonly precision?: unknown;
   readonly architectures?: unknown;
 }
 
@@ -78,17 +81,12 @@ async function main(): Promise<void> {
   const began = performance.now();
 
   log(`starting the daemon (provider ${options.provider}, ${options.quick ? 'quick' : 'full'} run)`);
+  // A named provider that cannot run is refused by the daemon's `initialize`, with the reason.
   const daemon = await startBenchDaemon(options.provider);
   const provider: ExecutionProvider = daemon.initialized.activeProvider;
-  if (options.provider !== 'auto' && provider !== options.provider) {
-    // The daemon falls back to the CPU for users; a benchmark of one provider must not quietly measure another.
-    const reason = daemon.initialized.providers.find((p) => p.provider === options.provider)?.reason ?? 'not available';
-    await daemon.stop();
-    throw new Error(
-      `--provider ${options.provider} is not available here (${reason}); the daemon would run on ${provider}`,
-    );
-  }
-  log(`active provider: ${provider}; start-up ${daemon.startupMs.toFixed(0)} ms`);
+  log(
+    `active provider: ${provider} (${daemon.initialized.providerReason}); start-up ${daemon.startupMs.toFixed(0)} ms`,
+  );
   const machine = {
     provider,
     node: process.version,
@@ -109,6 +107,7 @@ async function main(): Promise<void> {
   let memory: MemoryPoint[] = [];
   let quality: QualityResult | null = null;
   let borders: BorderScore[] = [];
+  let precision: PrecisionScore[] = [];
   let arch: ArchBench | null = null;
   let busy: BusyResult | null = null;
   try {
@@ -186,6 +185,19 @@ async function main(): Promise<void> {
       borders = await measureBorders(daemon, plan.borders, log);
       save('border.json', borders);
       section('borders (padding none vs reflect against real surroundings)', borderTable(borders));
+    }
+    if (wants('precision')) {
+      if (provider === 'cpu') {
+        if (options.only.includes('precision'))
+          throw new Error('--only precision needs a GPU provider (fp16 runs on GPUs only)');
+        log('precision: skipped (fp16 runs on GPU providers only)');
+      } else {
+        const { cases, photos } = plan.precision;
+        log(`precision: ${cases.map((c) => `${c.model} at ${c.crop}²`).join(', ')} on ${photos.join(', ')}`);
+        precision = await measurePrecision(options.provider, cases, photos, log);
+        save('precision.json', precision);
+        section(`fp16 against fp32 on ${provider} (8-bit PSNR, RGB, whole crops)`, precisionTable(precision));
+      }
     }
     if (wants('arch')) {
       if (!matmul) {
@@ -271,6 +283,7 @@ async function main(): Promise<void> {
     goals: goals.map((g) => ({ goal: g.goal, pass: g.pass, detail: g.detail })),
     quality: quality?.summary ?? previous?.quality ?? null,
     borders: borders.length > 0 ? borders : (previous?.borders ?? null),
+    precision: precision.length > 0 ? precision : (previous?.precision ?? null),
     // Each architecture's whole-image ceiling at the arch section's size, against the peak MatMul.
     architectures: arch
       ? Object.fromEntries(

@@ -7,7 +7,7 @@ import * as os from 'node:os';
 import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
 import { GraphBuilder } from '../models/onnx/graph';
-import { sessionOptions } from '../daemon/runtime/providers';
+import { sessionOptions } from '../daemon/runtime/session-options';
 import type { ExecutionProvider } from '../contract/vocabulary';
 import { selfCpuMs } from './cpu';
 import { median } from './median';
@@ -86,7 +86,7 @@ export function runtimeCandidates(provider: ExecutionProvider, cores = os.availa
 
 function optionsOf(provider: ExecutionProvider, c: RuntimeConfig): ort.InferenceSession.SessionOptions {
   return {
-    ...sessionOptions(provider, c.intraOpThreads),
+    ...sessionOptions(provider, { threads: c.intraOpThreads }),
     executionMode: c.executionMode,
     graphOptimizationLevel: c.graphOptimizationLevel,
     ...(c.interOpThreads === undefined ? {} : { interOpNumThreads: c.interOpThreads }),

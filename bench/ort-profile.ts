@@ -4,7 +4,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { sessionOptions } from '../daemon/runtime/providers';
+import { sessionOptions } from '../daemon/runtime/session-options';
 import type { ExecutionProvider } from '../contract/vocabulary';
 
 export interface OpShare {

@@ -2,6 +2,7 @@
 // minutes on a 2-core CPU: fewer sizes, x4plus only at 64², one photo, small sweeps.
 import type { SpeedPlan } from './speed';
 import type { SweepPlan } from './sweep';
+import type { PrecisionCase } from './precision';
 
 export interface BenchPlan {
   readonly speed: readonly SpeedPlan[];
@@ -18,6 +19,8 @@ export interface BenchPlan {
   readonly qualityCrop: number | null;
   /** Models and photos for the border section (bench/border.ts). */
   readonly borders: readonly { model: string; photos: readonly string[] }[];
+  /** fp16 against fp32 (bench/precision.ts), on a GPU provider. */
+  readonly precision: { readonly cases: readonly PrecisionCase[]; readonly photos: readonly string[] };
   readonly matmulSize: number;
   readonly matmulRuns: number;
   /** The arch section's whole-image input side and timed runs per model (bench/arch.ts). */
@@ -50,6 +53,15 @@ export const FULL_PLAN: BenchPlan = {
     { model: GENERAL, photos: ['baboon', 'fruits', 'butterfly', 'messi5', 'building'] },
     { model: X4PLUS, photos: ['baboon', 'fruits', 'butterfly', 'messi5', 'building'] },
   ],
+  // Crops small enough for a software adapter (lavapipe runs x4plus at 48² in about 10 s).
+  precision: {
+    cases: [
+      { model: GENERAL, crop: 96 },
+      { model: X4PLUS, crop: 48 },
+      { model: 'upscalerjs-esrgan-slim-x4', crop: 96 },
+    ],
+    photos: ['baboon', 'fruits', 'butterfly', 'messi5', 'building'],
+  },
   matmulSize: 2048,
   matmulRuns: 7,
   archSize: 256,
@@ -72,6 +84,7 @@ export const QUICK_PLAN: BenchPlan = {
   qualityPhotos: ['baboon'],
   qualityCrop: 256,
   borders: [{ model: GENERAL, photos: ['baboon', 'fruits'] }],
+  precision: { cases: [{ model: GENERAL, crop: 64 }], photos: ['baboon'] },
   matmulSize: 2048,
   matmulRuns: 3,
   archSize: 256,

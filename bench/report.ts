@@ -6,6 +6,7 @@ import type { LifecycleResult } from './lifecycle';
 import { growthBeyondRaster, type MemoryPoint } from './memory';
 import type { MatmulRate } from './ort-ceiling';
 import type { OperatorProfile } from './ort-profile';
+import type { PrecisionScore } from './precision';
 import type { QualityResult } from './quality';
 import type { SpeedSeries } from './speed';
 import type { SweepResult } from './sweep';
@@ -243,5 +244,19 @@ export function goalsTable(goals: readonly Goal[]): string {
   return formatTable(
     ['result', 'goal', 'measured'],
     goals.map((g) => [g.pass ? 'PASS' : 'FAIL', g.goal, g.detail]),
+  );
+}
+
+export function precisionTable(scores: readonly PrecisionScore[]): string {
+  return formatTable(
+    ['model', 'photo', 'crop', 'fp16 vs fp32 dB', 'fp32 s', 'fp16 s'],
+    scores.map((s) => [
+      s.model,
+      s.photo,
+      `${s.crop}²`,
+      fixed(s.psnr, 1),
+      fixed(s.fp32Seconds, 2),
+      fixed(s.fp16Seconds, 2),
+    ]),
   );
 }

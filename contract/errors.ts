@@ -25,6 +25,8 @@ export const ErrorCode = {
   ShuttingDown: -32008,
   /** A model download failed: unreachable, HTTP error, Google Drive refusing (quota, access), or a hash or size that does not match. */
   DownloadFailed: -32009,
+  /** The requested execution provider cannot run here (not in this build, files or driver missing, device refused). */
+  ProviderUnavailable: -32010,
 } as const;
 /** `data` of application errors: which file, so clients can point at it. */
 export interface ErrorData {

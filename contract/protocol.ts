@@ -12,6 +12,7 @@ import type {
   Fit,
   OutputFormat,
   Padding,
+  Precision,
   Rect,
 } from './vocabulary';
 import type { CatalogueEntry } from './catalogue';
@@ -46,6 +47,16 @@ export interface ModelTraits {
   readonly bf16: boolean;
 }
 
+/** Where and how a model runs, and why: the daemon's provider and the precision of one job or load. */
+export interface RunsOn {
+  readonly provider: ExecutionProvider;
+  /** Why this provider: requested, or what `auto` measured or remembered. */
+  readonly providerReason: string;
+  readonly precision: Precision;
+  /** Why this precision: requested, or what `auto` made of the model and the device. */
+  readonly precisionReason: string;
+}
+
 export interface ModelInfo {
   readonly id: string;
   readonly name: string;
@@ -77,6 +88,10 @@ export interface InitializeResult {
   readonly protocolVersion: number;
   readonly providers: readonly ProviderStatus[];
   readonly activeProvider: ExecutionProvider;
+  /** Why the active provider: requested, or what `auto` measured or remembered. */
+  readonly providerReason: string;
+  /** Whether requests may ask for `precision: 'fp16'` on the active provider, and why not. */
+  readonly fp16: { readonly available: boolean; readonly reason?: string };
   readonly modelsFolder: string;
   readonly defaultModel: string;
   /** Models that could not be registered, with the reason. */
@@ -91,9 +106,9 @@ export interface ModelIdParams {
   readonly id: string;
 }
 
-export interface ModelsLoadResult {
+/** The model's session at the precision a request with `precision: 'auto'` runs it at. */
+export interface ModelsLoadResult extends RunsOn {
   readonly id: string;
-  readonly provider: ExecutionProvider;
   /** Milliseconds spent; near zero when the session was already resident. */
   readonly loadMs: number;
   readonly cached: boolean;
@@ -169,7 +184,8 @@ export interface UpscaleTimings {
   readonly totalMs: number;
 }
 
-export interface UpscaleResult {
+/** The job's result; with dryRun, what would run: the same provider and precision (RunsOn). */
+export interface UpscaleResult extends RunsOn {
   readonly jobId: string;
   readonly input: string;
   readonly outputPath: string;
@@ -179,7 +195,6 @@ export interface UpscaleResult {
   readonly inputHeight: number;
   readonly model: string;
   readonly passes: number;
-  readonly provider: ExecutionProvider;
   readonly tile: number;
   readonly overlap: number;
   readonly timings: UpscaleTimings;
@@ -254,7 +269,11 @@ export interface ProgressParams {
   readonly preview?: { readonly png: string; readonly rect: Rect; readonly scale: number };
   /** Queue position while stage is 'queued' (0 = next). */
   readonly queuePosition?: number;
-  /** Estimated milliseconds of inference left, from measured tile throughput (per model, provider and tile size). */
+  /**
+   * Estimated milliseconds left in the whole job (reading, loading, tiles, resize, writing),
+   * from rates the daemon measured and keeps between runs: per model, provider, precision
+   * and tile size, else from the provider's measured speed and the model's MACs per pixel.
+   */
   readonly etaMs?: number;
 }
 

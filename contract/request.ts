@@ -18,7 +18,7 @@ import {
 } from './limits';
 import { parseFields, present, type FieldSpec, type FieldValues } from './validate';
 import { DaemonError } from './errors';
-import { ALPHA_MODES, FITS, OUTPUT_FORMATS, PADDINGS, TTA_LEVELS, type Target } from './vocabulary';
+import { ALPHA_MODES, FITS, OUTPUT_FORMATS, PADDINGS, PRECISIONS, TTA_LEVELS, type Target } from './vocabulary';
 
 /** How the command line takes a field: its flags, and the name of its value in the usage (none for a switch). */
 export interface CliSpec {
@@ -45,7 +45,9 @@ export interface SettingSpec {
   /** A value of the setting that leaves the field out of the request: the daemon then decides. */
   readonly unset?: string;
   readonly enumDescriptions?: readonly string[];
+  /** What the Settings editor accepts as typed, and what it says about anything else. */
   readonly pattern?: string;
+  readonly patternErrorMessage?: string;
   readonly scope?: 'application' | 'machine' | 'window' | 'resource' | 'machine-overridable';
   /**
    * False when the editor does not copy the setting into the request as it is: it is the
@@ -122,6 +124,13 @@ export function parseBlend(text: string): BlendSpec | null {
   return { model, weight };
 }
 const TTA_EXPECTED = TTA_LEVELS.join(', ').replace(/, (?=[^,]*$)/, ' or ');
+
+/**
+ * The tile size setting as text: `auto`, 0, or MIN_TILE … MAX_TILE (32 … 8192), digit by
+ * digit; test/unit/extension-config.test.ts checks it against the setting's reader.
+ */
+const TILE_SETTING_PATTERN =
+  '^(auto|0|3[2-9]|[4-9][0-9]|[1-9][0-9]{2}|[1-7][0-9]{3}|80[0-9]{2}|81[0-8][0-9]|819[0-2])$';
 
 /** The fields of an `upscale` request, in the order they are checked and documented. */
 export const UPSCALE_FIELDS = {
@@ -239,7 +248,11 @@ export const UPSCALE_FIELDS = {
       order: 6,
       default: 'auto',
       unset: 'auto',
-      markdownDescription: `Input pixels each tile covers: \`"auto"\` picks from a memory budget; a number from ${MIN_TILE} to ${MAX_TILE} fixes it; \`0\` runs the whole image at once (needs the most memory).`,
+      // Typed as text, so that the Settings editor offers a box for it ("auto" or a number);
+      // a number written in settings.json is read as well.
+      pattern: TILE_SETTING_PATTERN,
+      patternErrorMessage: `Type auto, 0 (the whole image) or a whole number of pixels from ${MIN_TILE} to ${MAX_TILE}.`,
+      markdownDescription: `Input pixels each tile covers: \`auto\` picks from the image and a memory budget; a number from ${MIN_TILE} to ${MAX_TILE} fixes it (smaller tiles use less memory and take a little longer); \`0\` runs the whole image at once (needs the most memory).`,
     },
   },
   memoryBudget: {
@@ -320,6 +333,24 @@ export const UPSCALE_FIELDS = {
         'Resize the alpha channel with Lanczos (faster).',
       ],
       markdownDescription: "How an image's transparency is upscaled.",
+    },
+  },
+  precision: {
+    kind: { type: 'choice', choices: PRECISIONS },
+    doc: "The model's arithmetic: auto takes fp16 on a GPU whose device runs it, for architectures measured safe in it; fp16 is refused where it cannot run (the CPU).",
+    default: 'auto',
+    cli: { flags: ['--precision'], value: PRECISIONS.join('|') },
+    setting: {
+      key: 'precision',
+      order: 16,
+      default: 'auto',
+      enumDescriptions: [
+        "fp16 where it is safe: on a GPU provider whose device runs it, for architectures whose fp16 output stays within 45 dB of fp32 (the README's GPU section); else fp32. The job's precision and why are in the log.",
+        'Full precision everywhere.',
+        'Half precision (faster, less memory on a GPU); refused on the CPU and on devices without fp16.',
+      ],
+      markdownDescription:
+        'Numeric precision of the model on a GPU provider (**Execution Provider**). The CPU runs fp32 only.',
     },
   },
   overwrite: {

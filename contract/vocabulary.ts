@@ -1,9 +1,14 @@
-// The words both sides use: providers, formats, fits, alpha modes, paddings, activations, a
-// rectangle, and what an upscale aims at. Pure declarations.
+// The words both sides use: providers, precisions, formats, fits, alpha modes, paddings,
+// activations, a rectangle, and what an upscale aims at. Pure declarations.
 
 export const EXECUTION_PROVIDERS = ['auto', 'cpu', 'cuda', 'webgpu', 'dml', 'coreml'] as const;
 export type ExecutionProviderChoice = (typeof EXECUTION_PROVIDERS)[number];
 export type ExecutionProvider = Exclude<ExecutionProviderChoice, 'auto'>;
+
+/** fp16 runs weights and arithmetic in half precision on GPU providers (README, "GPU"). */
+export const PRECISIONS = ['auto', 'fp32', 'fp16'] as const;
+export type PrecisionChoice = (typeof PRECISIONS)[number];
+export type Precision = Exclude<PrecisionChoice, 'auto'>;
 
 export const OUTPUT_FORMATS = ['png', 'jpg', 'webp', 'tif', 'avif'] as const;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];

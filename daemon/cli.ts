@@ -3,7 +3,7 @@
 import * as fs from 'node:fs';
 import { parseCliArgs, UsageError, USAGE, type CliCommand, type UpscaleCommand } from './cli-args';
 import { spawnDaemon, type SpawnedDaemon } from '../contract/rpc/connection';
-import type { ModelInfo, ProgressParams, UpscaleResult } from '../contract/protocol';
+import type { ModelInfo, ProgressParams, RunsOn, UpscaleResult } from '../contract/protocol';
 import type { UpscaleParams } from '../contract/request';
 import { DAEMON_VERSION } from './service';
 import { cleanUp } from './main';
@@ -29,7 +29,21 @@ function progressLine(p: ProgressParams, file: string): string {
 
 function describe(r: UpscaleResult): string {
   const seconds = (r.timings.totalMs / 1000).toFixed(2);
-  return `${r.outputPath} (${r.inputWidth}x${r.inputHeight} -> ${r.width}x${r.height}, ${r.passes} pass${r.passes === 1 ? '' : 'es'}, ${r.model} on ${r.provider}, ${seconds} s)`;
+  return `${r.outputPath} (${r.inputWidth}x${r.inputHeight} -> ${r.width}x${r.height}, ${r.passes} pass${r.passes === 1 ? '' : 'es'}, ${r.model} on ${r.provider} in ${r.precision}, ${seconds} s)\n  ${runsOnLine(r)}`;
+}
+
+/** Why the job ran where and how it did, as the daemon decided. */
+function runsOnLine(r: RunsOn): string {
+  return `${r.provider}: ${r.providerReason}; ${r.precision}: ${r.precisionReason}`;
+}
+
+function runsOnOf(r: RunsOn): RunsOn {
+  return {
+    provider: r.provider,
+    providerReason: r.providerReason,
+    precision: r.precision,
+    precisionReason: r.precisionReason,
+  };
 }
 
 function describePlan(r: UpscaleResult): string {
@@ -38,6 +52,7 @@ function describePlan(r: UpscaleResult): string {
   const models = p.chain.join(' > ');
   const lines = [
     `${r.input} (${p.inputWidth}x${p.inputHeight}) -> ${p.outputPath} (${p.width}x${p.height} ${p.format}, fit ${p.fit}) with ${models}: ${p.modelReason}`,
+    `  on ${runsOnLine(r)}`,
   ];
   if (p.blend) lines.push(`  blended: ${1 - p.blend.weight} x ${models} + ${p.blend.weight} x ${p.blend.model}`);
   if (p.tta > 1) lines.push(`  TTA: each tile runs ${p.tta} times (flipped and turned), averaged`);
@@ -86,7 +101,9 @@ async function upscaleAll(cmd: UpscaleCommand, daemon: SpawnedDaemon): Promise<n
       if (tty && !cmd.json) process.stderr.write('\r\x1b[K');
       if (cmd.dryRun) {
         process.stdout.write(
-          cmd.json ? `${JSON.stringify({ input: r.input, dryRun: true, plan: r.plan })}\n` : `${describePlan(r)}\n`,
+          cmd.json
+            ? `${JSON.stringify({ input: r.input, dryRun: true, plan: r.plan, ...runsOnOf(r) })}\n`
+            : `${describePlan(r)}\n`,
         );
       } else if (cmd.json) {
         process.stdout.write(
@@ -96,7 +113,7 @@ async function upscaleAll(cmd: UpscaleCommand, daemon: SpawnedDaemon): Promise<n
             width: r.width,
             height: r.height,
             passes: r.passes,
-            provider: r.provider,
+            ...runsOnOf(r),
             model: r.model,
             seconds: r.timings.totalMs / 1000,
             warnings: r.warnings,

@@ -18,22 +18,29 @@ import {
   type ModelsUnloadResult,
   type ProgressParams,
   type ProviderStatus,
+  type RunsOn,
   type UpscaleResult,
 } from '../contract/protocol';
 import { parseBlend, parseChain, targetOf, UPSCALE_FIELDS, type UpscaleParams } from '../contract/request';
 import type { InitializeParams, ModelsDownloadParams, ModelsImportParams } from '../contract/params';
-import type { ExecutionProvider } from '../contract/vocabulary';
+import type { ExecutionProvider, PrecisionChoice } from '../contract/vocabulary';
 import { JobQueue } from './jobs';
 import { TemporaryFiles } from './temp-files';
-import { selectProvider } from './runtime/providers';
-import { SessionCache } from './runtime/sessions';
+import { deviceRunsFp16, selectProvider } from './runtime/providers';
+import { deviceTensorLimit } from './runtime/device-limits';
+import { SessionCache, type Acquired } from './runtime/sessions';
+import { decidePrecision, fp16Safety, type PrecisionDecision } from './runtime/precision';
+import { ensureFp16Model } from '../models/convert/fp16-cache';
 import { sessionInference } from './runtime/inference';
-import { runPipeline } from './engine/pipeline';
+import { runPipeline, type LoadedModel } from './engine/pipeline';
+import { measureSpeed } from './runtime/calibration';
+import type { ThroughputMemory } from './engine/eta';
+import { ratesPath, readRates, writeRates } from './rates-file';
 import { chooseModel } from './engine/model-choice';
 import { scanModels, type RegisteredModel } from '../models/registry';
 import { importModel } from '../models/import';
 import { activationWarnings } from '../models/architectures/compact/activation';
-import { builtinModelsDir, userModelsDir } from '../models/paths';
+import { builtinModelsDir, cacheRoot, userModelsDir } from '../models/paths';
 import { DEFAULT_MODEL_ID } from '../models/builtin';
 import { log } from './log';
 import { downloadModel } from '../models/download';
@@ -99,13 +106,23 @@ export class UpscaleService {
   private readonly temporaryFiles = new TemporaryFiles();
   private readonly sessions = new SessionCache(SESSION_BUDGET_BYTES);
   private provider: ExecutionProvider = 'cpu';
+  private providerReason = '';
   private providers: readonly ProviderStatus[] = [];
+  /** Whether the active provider's device runs fp16 (false on the CPU). */
+  private deviceFp16 = false;
+  /** The last `initialize` asked for: a daemon whose named provider was refused keeps refusing it. */
+  private requested: InitializeParams = {};
+  /** Models whose fp16 version could not be made or loaded: `auto` runs them in fp32 without trying again. */
+  private readonly fp16Failed = new Map<string, string>();
   private initialized = false;
   private shuttingDown = false;
   private builtinDir: string;
   private userDir: string;
   private maxInputPixels = DEFAULT_MAX_INPUT_PIXELS;
   private maxOutputPixels = DEFAULT_MAX_OUTPUT_PIXELS;
+  /** The measured rates behind time estimates, read from the cache folder once and written after each job. */
+  private rates: Promise<ThroughputMemory> | null = null;
+  private readonly ratesFile = ratesPath();
 
   constructor(private readonly options: ServiceOptions) {
     this.builtinDir = options.builtinDir ?? builtinModelsDir();
@@ -117,21 +134,33 @@ export class UpscaleService {
   }
 
   async initialize(params: InitializeParams): Promise<InitializeResult> {
-    const selection = await selectProvider(params.provider ?? 'auto');
+    this.requested = params;
+    const selection = await selectProvider(params.provider ?? 'auto', { cacheDir: cacheRoot() }).catch((e: unknown) => {
+      // Until an `initialize` succeeds, every request asks again, and a refused provider is refused again.
+      this.initialized = false;
+      throw e;
+    });
+    for (const line of selection.details) log('debug', line);
     this.provider = selection.active;
+    this.providerReason = selection.reason;
     this.providers = selection.statuses;
+    // Known before any request, so that one asking for fp16 where it cannot run is refused before any work.
+    this.deviceFp16 = selection.deviceFp16 ?? (await deviceRunsFp16(this.provider));
     if (params.modelsFolder) this.userDir = params.modelsFolder;
     if (params.maxInputPixels) this.maxInputPixels = params.maxInputPixels;
     if (params.maxOutputPixels) this.maxOutputPixels = params.maxOutputPixels;
     this.initialized = true;
     const scan = await scanModels(this.builtinDir, this.userDir);
     for (const problem of scan.problems) log('warn', `model skipped: ${problem}`);
-    log('info', `provider ${this.provider}; ${scan.models.length} model(s); models folder ${this.userDir}`);
+    log('info', `${selection.summary}; fp16 ${this.fp16Support().available ? 'available' : 'not available'}`);
+    log('info', `${scan.models.length} model(s); models folder ${this.userDir}`);
     return {
       version: DAEMON_VERSION,
       protocolVersion: PROTOCOL_VERSION,
       providers: this.providers,
       activeProvider: this.provider,
+      providerReason: this.providerReason,
+      fp16: this.fp16Support(),
       modelsFolder: this.userDir,
       defaultModel: DEFAULT_MODEL_ID,
       modelProblems: scan.problems,
@@ -139,7 +168,75 @@ export class UpscaleService {
   }
 
   private async ensureInitialized(): Promise<void> {
-    if (!this.initialized) await this.initialize({});
+    if (!this.initialized) await this.initialize(this.requested);
+  }
+
+  /** Whether a request may ask for fp16 here: what decidePrecision says of an fp16-safe model. */
+  private fp16Support(): InitializeResult['fp16'] {
+    const d = decidePrecision({
+      choice: 'fp16',
+      provider: this.provider,
+      deviceFp16: this.deviceFp16,
+      safety: { safe: true, ruledOut: false, why: '' },
+    });
+    return 'refused' in d ? { available: false, reason: d.refused } : { available: true };
+  }
+
+  /**
+   * The precision `model` runs at for the request's `choice` (README, "GPU"), decided before
+   * any work: an explicit fp16 that cannot run is refused here, with the reason.
+   */
+  private precisionFor(
+    model: RegisteredModel,
+    choice: PrecisionChoice,
+  ): Extract<PrecisionDecision, { precision: unknown }> {
+    const failed = choice === 'auto' ? this.fp16Failed.get(model.id) : undefined;
+    if (failed !== undefined)
+      return { precision: 'fp32', reason: `auto: its fp16 version could not be made or loaded (${failed})` };
+    const decision = decidePrecision({
+      choice,
+      provider: this.provider,
+      deviceFp16: this.deviceFp16,
+      safety: fp16Safety(model),
+    });
+    if ('refused' in decision)
+      throw new DaemonError(
+        'InvalidParams',
+        `upscale: ${decision.refused} (model ${model.id} on ${this.provider}); use precision auto or fp32`,
+      );
+    return decision;
+  }
+
+  /**
+   * One precision for every model of a job (a chain's, a blend's), so that what the result
+   * reports is what ran: an explicit choice must suit each model (else it is refused, naming
+   * the one that cannot); `auto` takes fp16 only where it would for each of them.
+   */
+  private precisionForJob(
+    models: readonly RegisteredModel[],
+    choice: PrecisionChoice,
+  ): Extract<PrecisionDecision, { precision: unknown }> {
+    const decided = models.map((m) => ({ id: m.id, ...this.precisionFor(m, choice) }));
+    const [first, ...rest] = decided;
+    if (first === undefined) throw new RangeError('a job has at least one model');
+    if (rest.length === 0) return first;
+    const fp32 = decided.find((d) => d.precision === 'fp32');
+    if (fp32 !== undefined)
+      return {
+        precision: 'fp32',
+        reason: choice === 'auto' ? `${fp32.reason} (${fp32.id}; one precision per job)` : fp32.reason,
+      };
+    const warnings = decided.flatMap((d) => (d.warning === undefined ? [] : [`${d.id}: ${d.warning}`]));
+    return { precision: 'fp16', reason: first.reason, ...(warnings.length > 0 && { warning: warnings.join('; ') }) };
+  }
+
+  private runsOn(decision: { precision: RunsOn['precision']; reason: string }): RunsOn {
+    return {
+      provider: this.provider,
+      providerReason: this.providerReason,
+      precision: decision.precision,
+      precisionReason: decision.reason,
+    };
   }
 
   private async findModel(id: string | undefined): Promise<RegisteredModel> {
@@ -185,13 +282,45 @@ export class UpscaleService {
     return { model: this.modelInfo(model), warnings };
   }
 
-  private async acquire(model: RegisteredModel, threads?: number) {
+  /**
+   * The session of `model` at the decided precision. `auto`'s fp16 falls back to fp32, once
+   * per model and daemon, when the fp16 version cannot be made or loaded; an explicit fp16
+   * then fails with the reason.
+   */
+  private async acquire(
+    model: RegisteredModel,
+    decision: { precision: RunsOn['precision']; reason: string },
+    choice: PrecisionChoice,
+    threads?: number,
+  ): Promise<Acquired & { readonly runsOn: RunsOn }> {
+    if (decision.precision === 'fp16') {
+      try {
+        const derived = await ensureFp16Model(model.onnxPath);
+        if (derived.derivedMs !== null)
+          log('info', `${model.id}: fp16 model derived in ${Math.round(derived.derivedMs)} ms (${derived.path})`);
+        const size = (await fs.stat(derived.path)).size;
+        const acquired = await this.sessions.acquire(
+          { id: model.id, path: derived.path, sizeBytes: size, precision: 'fp16' },
+          this.provider,
+          threads,
+        );
+        return { ...acquired, runsOn: this.runsOn(decision) };
+      } catch (e) {
+        const why = (e as Error).message.split('\n')[0] ?? '';
+        if (choice === 'fp16')
+          throw new DaemonError('ModelInvalid', `${model.id} cannot run in fp16: ${why}`, model.onnxPath);
+        this.fp16Failed.set(model.id, why);
+        log('warn', `${model.id} runs in fp32: its fp16 version could not be made or loaded (${why})`);
+        decision = this.precisionFor(model, 'auto');
+      }
+    }
     try {
-      return await this.sessions.acquire(
-        { id: model.id, path: model.onnxPath, sizeBytes: model.sizeBytes },
+      const acquired = await this.sessions.acquire(
+        { id: model.id, path: model.onnxPath, sizeBytes: model.sizeBytes, precision: 'fp32' },
         this.provider,
         threads,
       );
+      return { ...acquired, runsOn: this.runsOn(decision) };
     } catch (e) {
       throw new DaemonError(
         'ModelInvalid',
@@ -205,8 +334,8 @@ export class UpscaleService {
     this.refuseWhenShuttingDown();
     await this.ensureInitialized();
     const model = await this.findModel(params.id);
-    const acquired = await this.acquire(model);
-    return { id: model.id, provider: this.provider, loadMs: acquired.loadMs, cached: acquired.cached };
+    const acquired = await this.acquire(model, this.precisionFor(model, 'auto'), 'auto');
+    return { id: model.id, ...acquired.runsOn, loadMs: acquired.loadMs, cached: acquired.cached };
   }
 
   async unloadModel(params: ModelIdParams): Promise<ModelsUnloadResult> {
@@ -250,12 +379,24 @@ export class UpscaleService {
         params.width === undefined && params.height === undefined ? params.scale : undefined,
       );
       const { model, others } = jobModels(models, params, choice.id);
-      const byId = new Map(
-        [model, ...others.before, ...others.after, ...(others.blend ? [others.blend.model] : [])].map((m) => [m.id, m]),
-      );
+      const all = [model, ...others.before, ...others.after, ...(others.blend ? [others.blend.model] : [])];
+      const byId = new Map(all.map((m) => [m.id, m]));
+      const precisionChoice = params.precision ?? UPSCALE_FIELDS.precision.default;
+      const decision = this.precisionForJob(all, precisionChoice);
       const named = [...others.before, model, ...others.after].map((m) => m.id).join(' > ');
-      log('info', `job ${jobId}: ${params.input} with ${named} (${choice.reason})`);
-      return runPipeline(
+      // A dry run is the extension's planning (the scale picker names the output with one): at
+      // info level each job it plans would read as two in the log.
+      log(
+        params.dryRun ? 'debug' : 'info',
+        `job ${jobId}: ${params.input} with ${named} (${choice.reason}) on ${this.provider} in ${decision.precision} (${decision.reason})`,
+      );
+      const throughput = await this.throughput(model, params.dryRun === true);
+      const load = async (m: { readonly id: string }): Promise<LoadedModel> => {
+        const registered = findIn([...byId.values()], m.id);
+        const acquired = await this.acquire(registered, decision, precisionChoice, params.threads);
+        return { infer: sessionInference(acquired.session, registered.io), runsOn: acquired.runsOn };
+      };
+      const result = await runPipeline(
         {
           // The pipeline's request is the protocol's, with the target gathered into one
           // union and the defaults the pipeline does not apply itself filled in.
@@ -269,23 +410,33 @@ export class UpscaleService {
         {
           jobId,
           model,
-          provider: this.provider,
           models: others,
-          load: async (m) => {
-            const registered = findIn([...byId.values()], m.id);
-            return sessionInference((await this.acquire(registered, params.threads)).session, registered.io);
-          },
+          runsOn: this.runsOn(decision),
+          load,
           signal,
           progress: (u) => notify({ jobId, requestId, ...u }),
+          warn: (message) => log('warn', `job ${jobId}: ${message}`),
           temporaryFile: (file) => this.temporaryFiles.record(jobId, file),
           limits: {
             maxInputPixels: this.maxInputPixels,
             maxOutputPixels: this.maxOutputPixels,
             memoryBytes: os.totalmem(),
+            device: deviceTensorLimit(this.provider, decision.precision),
           },
+          throughput,
+          resident: this.sessions.isLoaded(model.id),
           daemonVersion: DAEMON_VERSION,
         },
+      ).finally(
+        // What this job measured, kept for the next daemon (even a failed job timed its
+        // stages), before the answer: a client that stops the daemon then loses nothing.
+        () =>
+          params.dryRun ||
+          writeRates(this.ratesFile, throughput).catch((e: Error) =>
+            log('debug', `could not write ${this.ratesFile}: ${e.message}`),
+          ),
       );
+      return decision.warning === undefined ? result : { ...result, warnings: [decision.warning, ...result.warnings] };
     };
     const run = (signal: AbortSignal) => job(signal).finally(() => this.temporaryFiles.release(jobId));
     return this.cancellable(requestId, (signal) =>
@@ -304,6 +455,29 @@ export class UpscaleService {
             }),
           ),
     );
+  }
+
+  /**
+   * The remembered rates. Before a job of a model that has never run on this provider, a
+   * provider that has never been timed on this machine is timed once (a fraction of a
+   * second), so that the model's MACs per pixel give the job an estimate from the start.
+   */
+  private async throughput(model: RegisteredModel, dryRun: boolean): Promise<ThroughputMemory> {
+    this.rates ??= readRates(this.ratesFile);
+    const rates = await this.rates;
+    if (dryRun || rates.knowsProvider(this.provider) || model.macsPerPixel === undefined || model.macsPerPixel === null)
+      return rates;
+    try {
+      const { macs, ms } = await measureSpeed(this.provider);
+      rates.calibrated(this.provider, macs, ms);
+      log(
+        'info',
+        `${this.provider} runs convolutions at ${(macs / ms / 1e6).toFixed(1)} GMAC/s (timed once, for time estimates)`,
+      );
+    } catch (e) {
+      log('debug', `could not time the ${this.provider} provider for time estimates: ${(e as Error).message}`);
+    }
+    return rates;
   }
 
   /** The releases `models/download` can fetch; clients show them without reading the file themselves. */

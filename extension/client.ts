@@ -22,6 +22,7 @@ import type { UpscaleParams } from '../contract/request';
 import { spawnDaemon, type SpawnedDaemon } from '../contract/rpc/connection';
 import type { ExecutionProvider } from '../contract/vocabulary';
 import type { DaemonLaunch } from './daemon-launch';
+import { stderrLine } from './daemon-stderr';
 import { RestartPolicy } from './restart-policy';
 
 export type DaemonState =
@@ -90,10 +91,6 @@ interface Instance {
 
 /** How long the daemon's `--clean` may take before it is killed. */
 const CLEAN_TIMEOUT_MS = 10_000;
-
-/** Daemon stderr lines in this form are copies of `$/log` notifications (daemon/log.ts). */
-const LOG_LINE = /^\[upscale (error|warn|info|debug)\] /;
-const LOG_LEVELS: readonly LogLevel[] = ['error', 'warn', 'info', 'debug'];
 
 function describeExit(code: number | null, signal: NodeJS.Signals | null): string {
   if (signal) return `was killed by ${signal}`;
@@ -165,12 +162,16 @@ export class DaemonClient {
     const launch = this.options.launch();
     const log = this.options.log;
     let partial = '';
+    const logStderr = (raw: string) => {
+      const line = stderrLine(raw);
+      if (line && !line.own) log(line.level, line.message);
+    };
     const daemon = spawnDaemon(launch.command, launch.args, {
       env: launch.env,
       onStderr: (text) => {
         const lines = (partial + text).split('\n');
         partial = lines.pop() ?? '';
-        for (const line of lines) if (line.trim() !== '' && !LOG_LINE.test(line)) log('warn', `daemon stderr: ${line}`);
+        for (const line of lines) logStderr(line);
       },
     });
     const inst: Instance = {
@@ -185,7 +186,7 @@ export class DaemonClient {
     log('info', `starting the daemon: ${launch.command} ${launch.args.join(' ')}`);
     daemon.connection.on(Notifications.log, (p) => log(p.level, p.message));
     void daemon.exited.then(({ code, signal }) => {
-      if (partial.trim() !== '' && !LOG_LINE.test(partial)) log('warn', `daemon stderr: ${partial}`);
+      logStderr(partial);
       this.exited(inst, describeExit(code, signal));
     });
     // A daemon that never answers would hang every command: past the limit it is killed,
@@ -245,10 +246,9 @@ export class DaemonClient {
       const timer = this.timers.setTimeout(() => child.kill('SIGKILL'), CLEAN_TIMEOUT_MS);
       const done = () => {
         timer.cancel();
-        for (const line of text.split('\n')) {
-          const m = LOG_LINE.exec(line);
-          const level = LOG_LEVELS.find((l) => l === m?.[1]);
-          if (m && level) this.options.log(level, line.slice(m[0].length));
+        for (const raw of text.split('\n')) {
+          const line = stderrLine(raw);
+          if (line) this.options.log(line.level, line.message);
         }
         resolve();
       };

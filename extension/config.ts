@@ -46,13 +46,14 @@ export type TileSize = UpscaleSettings['tileSize'];
 
 /** JSON-schema fragment as VS Code reads it in contributes.configuration. */
 export interface SettingSchema {
-  readonly type: 'string' | 'number' | 'integer' | 'boolean' | readonly ('string' | 'integer')[];
+  readonly type: 'string' | 'number' | 'integer' | 'boolean';
   readonly default: string | number | boolean;
   readonly enum?: readonly string[];
   readonly minimum?: number;
   readonly maximum?: number;
   readonly order?: number;
   readonly pattern?: string;
+  readonly patternErrorMessage?: string;
   readonly scope?: 'application' | 'machine' | 'window' | 'resource' | 'machine-overridable';
   readonly enumDescriptions?: readonly string[];
   readonly markdownDescription: string;
@@ -71,10 +72,13 @@ function settingRange(kind: Kind, setting: SettingSpec): { min: number; max: num
 /** A request field's setting as package.json declares it: the field's kind, with the setting's own parts. */
 function requestSettingSchema(kind: Kind, setting: SettingSpec): SettingSchema {
   const range = settingRange(kind, setting);
-  // A number setting with a word for "the daemon decides" ("auto") takes either.
+  // A number setting with a word for "the daemon decides" ("auto") is text, which its
+  // pattern limits: the Settings editor edits a string or a number, never a choice of the two.
   const unsetNumber = kind.type === 'number' && setting.unset !== undefined;
+  if (unsetNumber && setting.pattern === undefined)
+    throw new Error(`upscale.${setting.key} takes a number or "${setting.unset}" and needs a pattern`);
   const type: SettingSchema['type'] = unsetNumber
-    ? ['string', 'integer']
+    ? 'string'
     : kind.type === 'number'
       ? kind.integer
         ? 'integer'
@@ -93,11 +97,21 @@ function requestSettingSchema(kind: Kind, setting: SettingSpec): SettingSchema {
     maximum: bounded ? range.max : undefined,
     order: setting.order,
     pattern: setting.pattern,
+    patternErrorMessage: setting.patternErrorMessage,
     scope: setting.scope,
     enumDescriptions: setting.enumDescriptions,
     markdownDescription: setting.markdownDescription,
   });
 }
+
+/**
+ * Where a machine setting is set. VS Code applies a `machine` setting only from the
+ * settings of the machine the extension runs on: in a remote window, the Remote tab, not
+ * the User tab (whose value is the local machine's). A path or a GPU choice is one
+ * machine's, so the scope stays; the description says where to look.
+ */
+const MACHINE_SCOPE_NOTE =
+  'A machine setting: in a remote window (Remote - SSH, WSL, Dev Containers, Codespaces, code-server) set it on the **Remote** tab of the Settings editor, for the machine the images are on; a value on the **User** tab applies to local windows.';
 
 /** The editor's own settings: not request fields. */
 const EDITOR_SETTINGS = {
@@ -115,16 +129,14 @@ const EDITOR_SETTINGS = {
       'DirectML (Windows).',
       'Core ML (macOS).',
     ],
-    markdownDescription:
-      'Where the models run. Applies when the daemon starts: use **Upscale: Restart Daemon** after changing it. Ignored in untrusted workspaces.',
+    markdownDescription: `Where the models run. Applies when the daemon starts: use **Upscale: Restart Daemon** after changing it. Ignored in untrusted workspaces. ${MACHINE_SCOPE_NOTE}`,
   },
   modelsFolder: {
     type: 'string',
     default: '',
     order: 10,
     scope: 'machine',
-    markdownDescription:
-      "Absolute path of the folder with your own models (`.onnx`, `.pth`, `.safetensors`, ncnn `.param` + `.bin`), or one under your home folder (`~/models`; on Windows `~\\models` too). Empty: the system's folder for application data: `%LOCALAPPDATA%\\upscale\\models` on Windows, `~/Library/Application Support/upscale/models` on macOS, `$XDG_DATA_HOME/upscale/models` (`~/.local/share/upscale/models`) on Linux. Ignored in untrusted workspaces.",
+    markdownDescription: `Absolute path of the folder with your own models (\`.onnx\`, \`.pth\`, \`.safetensors\`, ncnn \`.param\` + \`.bin\`), or one under your home folder (\`~/models\`; on Windows \`~\\models\` too). Empty: the system's folder for application data: \`%LOCALAPPDATA%\\upscale\\models\` on Windows, \`~/Library/Application Support/upscale/models\` on macOS, \`$XDG_DATA_HOME/upscale/models\` (\`~/.local/share/upscale/models\`) on Linux. Ignored in untrusted workspaces. ${MACHINE_SCOPE_NOTE}`,
   },
   maxOutputPixels: {
     type: 'integer',

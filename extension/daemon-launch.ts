@@ -23,6 +23,8 @@ export interface HostFacts {
   readonly homedir: string;
   /** dist/models when the packaged extension carries the default model, else undefined. */
   readonly bundledModelsDir?: string;
+  /** A private folder (mode 0700) to stand for XDG_RUNTIME_DIR when the editor's environment has no usable one. */
+  readonly runtimeDir?: string;
 }
 
 export interface DaemonLaunch {
@@ -42,15 +44,13 @@ export function daemonLaunch(host: HostFacts, settings: UpscaleSettings): Daemon
   // Electron runs a script as plain Node only with this set; without it, it opens a window.
   if (host.isElectron) env.ELECTRON_RUN_AS_NODE = '1';
   else delete env.ELECTRON_RUN_AS_NODE;
-  const paths = pathsFor(host.platform);
-  if (host.bundledModelsDir !== undefined) {
-    // The .vsix carries the default model in dist/models. UPSCALE_BUILTIN_DIR names it;
-    // a daemon that does not read that variable yet finds it as <UPSCALE_CACHE_DIR>/models.
-    env.UPSCALE_BUILTIN_DIR = host.bundledModelsDir;
-    if (env.UPSCALE_CACHE_DIR === undefined && paths.basename(host.bundledModelsDir) === 'models') {
-      env.UPSCALE_CACHE_DIR = paths.dirname(host.bundledModelsDir);
-    }
-  }
+  // The .vsix carries the default model in dist/models. The daemon's cache (its measured
+  // rates) stays in the user's cache folder, which outlives the extension's updates.
+  if (host.bundledModelsDir !== undefined) env.UPSCALE_BUILTIN_DIR = host.bundledModelsDir;
+  // Without it, the graphics libraries that probing a GPU loads (Mesa, through Dawn) print
+  // "XDG_RUNTIME_DIR is invalid or not set" at every start: code-server and some remote
+  // hosts start the editor without a login session.
+  if (host.runtimeDir !== undefined) env.XDG_RUNTIME_DIR = host.runtimeDir;
   // modelsFolder and executionProvider are machine-scoped and listed in
   // capabilities.untrustedWorkspaces.restrictedConfigurations, so VS Code never hands us a
   // workspace's value for them: what arrives here is the user's own.

@@ -18,6 +18,29 @@ import { noticeRestrictedSettings } from './trust-notice';
 
 let client: DaemonClient | undefined;
 
+/**
+ * A folder to stand for XDG_RUNTIME_DIR on Linux when the editor's environment has none
+ * that is a folder: one of this user's own under the temp folder, private, made once.
+ * Undefined when the environment's will do, or when the folder is not safely ours.
+ */
+function runtimeDirFor(env: NodeJS.ProcessEnv): string | undefined {
+  if (process.platform !== 'linux') return undefined;
+  const given = env.XDG_RUNTIME_DIR;
+  if (given !== undefined && path.isAbsolute(given) && fs.statSync(given, { throwIfNoEntry: false })?.isDirectory())
+    return undefined;
+  const { uid } = os.userInfo();
+  const dir = path.join(os.tmpdir(), `upscale-runtime-${uid}`);
+  try {
+    fs.mkdirSync(dir, { mode: 0o700, recursive: true });
+    const made = fs.lstatSync(dir);
+    if (!made.isDirectory() || made.uid !== uid) return undefined;
+    fs.chmodSync(dir, 0o700);
+    return dir;
+  } catch {
+    return undefined;
+  }
+}
+
 export function activate(context: vscode.ExtensionContext): void {
   const log = vscode.window.createOutputChannel('Upscale', { log: true });
   const settings = new SettingsReader(log);
@@ -33,6 +56,7 @@ export function activate(context: vscode.ExtensionContext): void {
           env: process.env,
           homedir: os.homedir(),
           ...(fs.existsSync(bundledModelsDir) && { bundledModelsDir }),
+          runtimeDir: runtimeDirFor(process.env),
         },
         settings.read(),
       ),

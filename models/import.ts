@@ -20,7 +20,7 @@ import { CONVERTER_VERSION, metadataPath, onnxPath, type ModelRecord, type Regis
 import { isValidModelId } from '../contract/catalogue';
 import { DaemonError, WRITE_FAILURES } from '../contract/errors';
 import { renameIntoPlace } from '../platform/rename';
-import { activationBytesPerPixel } from './onnx/activation-memory';
+import { graphCost } from './onnx/graph-cost';
 import type { OnnxIo } from './onnx/image-io';
 import { activationWarnings } from './architectures/compact/activation';
 
@@ -36,10 +36,11 @@ const MAX_ONNX_IR_VERSION = 15;
  * renamed file is still read as what it is.
  */
 export function sniffModelKind(head: Uint8Array): ModelFileKind | null {
+  const second = head[1] ?? -1;
   if (head.length >= 4 && head[0] === 0x50 && head[1] === 0x4b && head[2] === 0x03 && head[3] === 0x04)
     return 'pytorch';
   // Pickle PROTO opcode with a protocol torch.save uses (legacy .pth files).
-  if (head.length >= 2 && head[0] === 0x80 && (head[1] as number) >= 2 && (head[1] as number) <= 5) return 'pytorch';
+  if (head.length >= 2 && head[0] === 0x80 && second >= 2 && second <= 5) return 'pytorch';
   if (head.length >= 9 && head[8] === 0x7b) {
     const headerLength = new DataView(head.buffer, head.byteOffset, head.byteLength).getBigUint64(0, true);
     if (headerLength >= 2n && headerLength <= BigInt(SAFETENSORS_MAX_HEADER)) return 'safetensors';
@@ -50,8 +51,7 @@ export function sniffModelKind(head: Uint8Array): ModelFileKind | null {
     .trimStart();
   if (text.startsWith(String(NCNN_PARAM_MAGIC))) return 'ncnn-param';
   // ModelProto field 1 (ir_version, varint) comes first in every encoder's output.
-  if (head.length >= 2 && head[0] === 0x08 && (head[1] as number) >= 1 && (head[1] as number) <= MAX_ONNX_IR_VERSION)
-    return 'onnx';
+  if (head.length >= 2 && head[0] === 0x08 && second >= 1 && second <= MAX_ONNX_IR_VERSION) return 'onnx';
   return null;
 }
 
@@ -508,9 +508,10 @@ async function placeModel(
     const existing = await readRecord(jsonFile);
     const onnxStat = await fs.stat(onnxFile).catch(() => null);
     // Same source, same converter, both files present, nothing asked that differs: nothing to
-    // do. Otherwise (older converter, a lost .onnx, another license or activation) the entry
-    // is rewritten in place; its source is the same file. Without a choice of activation the
-    // earlier one stands, as the license does.
+    // do. Otherwise (older converter, a record from before the graph's compute was read, a
+    // lost .onnx, another license or activation) the entry is rewritten in place; its source
+    // is the same file. Without a choice of activation the earlier one stands, as the
+    // license does.
     const sameActivation =
       options.activation === undefined
         ? (existing?.activationSource === undefined) === (record.activationSource === undefined)
@@ -518,6 +519,7 @@ async function placeModel(
     if (
       onnxStat &&
       existing?.converterVersion === CONVERTER_VERSION &&
+      existing.macsPerPixel !== undefined &&
       (options.license === undefined || existing.license === options.license) &&
       sameActivation
     ) {
@@ -526,10 +528,7 @@ async function placeModel(
   }
 
   // Read from the graph only for a record that is written: an unchanged re-import keeps its own.
-  const written: ModelRecord = {
-    ...record,
-    activationBytesPerPixel: activationBytesPerPixel(converted.onnx, modelPath),
-  };
+  const written: ModelRecord = { ...record, ...graphCost(converted.onnx, modelPath) };
   await writeFilesAtomically([
     { path: onnxFile, data: converted.onnx },
     { path: jsonFile, data: JSON.stringify(written, null, 2) + '\n' },

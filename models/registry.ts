@@ -28,6 +28,8 @@ export interface ModelRecord {
   readonly converterVersion: number;
   /** Peak activation bytes per input pixel read from the graph (null: not a graph it follows); sizes automatic tiles. */
   readonly activationBytesPerPixel?: number | null;
+  /** Multiply-accumulates per input pixel read from the graph (models/onnx/graph-cost.ts); a first job's time estimate. */
+  readonly macsPerPixel?: number | null;
   /** SRVGGNetCompact only: the activation the ONNX runs, and who decided it ('assumed': the weights could not tell). */
   readonly activation?: Activation;
   readonly activationSource?: ActivationSource;

@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { BUILTIN_MODELS, type BuiltinModel, type NcnnSource, type TfjsSource } from '../models/builtin';
 import { builtinModelsDir } from '../models/paths';
 import { CONVERTER_VERSION, metadataPath, onnxPath, type ModelRecord } from '../models/registry';
-import { activationBytesPerPixel } from '../models/onnx/activation-memory';
+import { graphCost } from '../models/onnx/graph-cost';
 import { writeFilesAtomically } from '../models/import';
 import { convertNcnn } from '../models/convert/ncnn';
 import { readTfjsModelFiles, type TfjsModelFiles } from '../models/readers/tfjs';
@@ -82,7 +82,12 @@ async function prepare(model: BuiltinModel, dir: string): Promise<string> {
     () => false,
   );
   if (existing?.sourceSha256 === sha && existing.converterVersion === CONVERTER_VERSION && onnxExists) {
-    return `${model.id}: up to date`;
+    if (existing.macsPerPixel !== undefined) return `${model.id}: up to date`;
+    // A record from before the graph's compute was read: the ONNX stands, the record gains it.
+    const cost = graphCost(await fs.readFile(onnxFile), model.id);
+    const record = { ...existing, ...cost };
+    await writeFilesAtomically([{ path: metadataPath(dir, model.id), data: `${JSON.stringify(record, null, 2)}\n` }]);
+    return `${model.id}: up to date; its record now has ${cost.macsPerPixel ?? 'no'} MACs per pixel`;
   }
   const started = performance.now();
   const onnx = source.convert();
@@ -91,7 +96,7 @@ async function prepare(model: BuiltinModel, dir: string): Promise<string> {
     ...fields,
     sourceSha256: sha,
     converterVersion: CONVERTER_VERSION,
-    activationBytesPerPixel: activationBytesPerPixel(onnx, model.id),
+    ...graphCost(onnx, model.id),
   };
   await writeFilesAtomically([
     { path: onnxFile, data: onnx },

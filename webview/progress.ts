@@ -72,7 +72,7 @@ export interface ProgressCounts {
   readonly total: number;
   /** With TTA: the model runs each tile takes; done and total then count runs. */
   readonly runsPerTile?: number;
-  /** The daemon's estimate of the inference time left, from tile throughput it has measured. */
+  /** The daemon's estimate of the time left in the whole job, from the rates it has measured. */
   readonly etaMs?: number;
 }
 
@@ -87,12 +87,11 @@ export function tileFraction(p: ProgressCounts): number {
 
 /**
  * Follows one job's notifications and says how far along it is. With the daemon's estimate
- * of the inference time left, the fraction is time spent inferring over time spent plus
- * time left, so it moves by time, not by tiles; without one (a first job, before any tile
- * has been timed) it counts tiles.
+ * of the time left in the job, the fraction is the time the job has run over that time plus
+ * the time left, so it moves by time, not by tiles or stages; without one it counts tiles.
  */
 export class JobClock {
-  private inferStartedAt: number | undefined;
+  private startedAt: number | undefined;
   private last: { readonly estimate: ProgressEstimate; readonly at: number } | undefined;
 
   constructor(private readonly now: () => number) {}
@@ -100,16 +99,14 @@ export class JobClock {
   /** A notification arrived: the estimate as of now. */
   update(p: ProgressCounts): ProgressEstimate {
     const at = this.now();
-    if (p.stage === 'infer') this.inferStartedAt ??= at;
+    // A queued job's estimate would count down while it waits: its clock starts when it runs.
+    const running = p.stage !== 'queued' && p.stage !== 'done';
+    if (running) this.startedAt ??= at;
     const eta = p.etaMs !== undefined && Number.isFinite(p.etaMs) && p.etaMs >= 0 ? p.etaMs : undefined;
     let estimate: ProgressEstimate;
-    if (p.stage === 'infer' && eta !== undefined && this.inferStartedAt !== undefined) {
-      const spent = at - this.inferStartedAt;
+    if (running && eta !== undefined && this.startedAt !== undefined) {
+      const spent = at - this.startedAt;
       estimate = { fraction: spent + eta > 0 ? spent / (spent + eta) : tileFraction(p), leftMs: eta };
-    } else if (eta !== undefined && (p.stage === 'decode' || p.stage === 'load')) {
-      // Reading the image and loading the model take little next to inference; a queued
-      // job's estimate would count down while it waits, so it gets none.
-      estimate = { fraction: 0, leftMs: eta };
     } else {
       estimate = { fraction: tileFraction(p) };
     }
@@ -148,7 +145,6 @@ export function progressWords(p: ProgressCounts & { readonly queuePosition?: num
     parts.push(`pass ${Math.min(p.pass, p.passes)} of ${p.passes}`);
   const unit = (p.runsPerTile ?? 1) > 1 ? 'runs' : 'tiles';
   parts.push(p.stage === 'infer' && p.total > 1 ? `${p.done} of ${p.total} ${unit}` : STAGE_WORDS[p.stage]);
-  const working = p.stage === 'decode' || p.stage === 'load' || p.stage === 'infer';
-  if (working && e?.leftMs !== undefined) parts.push(formatTimeLeft(e.leftMs));
+  if (p.stage !== 'done' && e?.leftMs !== undefined) parts.push(formatTimeLeft(e.leftMs));
   return parts.join(' · ');
 }

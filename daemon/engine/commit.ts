@@ -3,8 +3,7 @@
 // failure removes what it wrote, so nothing partial is left.
 import * as fs from 'node:fs/promises';
 import { DaemonError, throwIfCancelled, WRITE_FAILURES } from '../../contract/errors';
-import type { UpscaleTimings } from '../../contract/protocol';
-import type { ExecutionProvider } from '../../contract/vocabulary';
+import type { RunsOn, UpscaleTimings } from '../../contract/protocol';
 import { renameIntoPlace } from '../../platform/rename';
 import { encodeImage } from '../image/encode';
 import type { Raster, SourceInfo } from '../image/types';
@@ -37,7 +36,8 @@ export interface Commit {
 
 export interface RecordFacts {
   readonly inputSha256: Promise<string>;
-  readonly provider: ExecutionProvider;
+  /** The provider and precision the model ran on, with why. */
+  readonly runsOn: RunsOn;
   readonly daemonVersion: string;
   /** The job's timings so far, read as the record is written. */
   readonly timings: () => UpscaleTimings;
@@ -154,7 +154,7 @@ async function sidecarRecord(c: Commit, facts: RecordFacts, output: string): Pro
       },
     },
     plan: { ...plan.summary, outputPath: output },
-    provider: facts.provider,
+    ...facts.runsOn,
     versions: runtimeVersions(facts.daemonVersion),
     timings,
   };

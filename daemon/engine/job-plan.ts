@@ -34,6 +34,7 @@ import { chooseTile, fixedSizeOverlap, fixedSizeTile, memoryBudgetBytes, type Ti
 import type { OnnxIo } from '../../models/onnx/image-io';
 import { ttaTransforms } from './dihedral';
 import { checkModelChannels, modelChannels, takesAlpha } from './channels';
+import type { DeviceTensorLimit } from './device-tile';
 
 export interface PipelineRequest {
   readonly input: string;
@@ -75,6 +76,10 @@ export interface PipelineModel {
   readonly onnxPath?: string;
   /** Peak activation bytes per input pixel, when known: heavy models get smaller automatic tiles. */
   readonly activationBytesPerPixel?: number | null;
+  /** Multiply-accumulates per input pixel, when known: a model never run still gets a time estimate. */
+  readonly macsPerPixel?: number | null;
+  /** The ONNX file's size: loading it takes time in proportion. */
+  readonly sizeBytes?: number;
   /** Known for models converted from weights: their channels (channels.ts) and context (automatic tiles). */
   readonly traits?: ModelTraits;
   /** An imported ONNX file's input: a fixed size makes the tiles exactly that size. */
@@ -99,11 +104,13 @@ export interface JobModels {
 /** A job of one model. */
 export const ONE_MODEL: JobModels = { before: [], after: [], blend: null };
 
-/** Pixel limits, and the machine's memory (for the automatic tile size). */
+/** Pixel limits, and the machine's memory and the GPU's tensor limit (for the automatic tile size). */
 export interface JobLimits {
   readonly maxInputPixels: number;
   readonly maxOutputPixels: number;
   readonly memoryBytes: number;
+  /** What one tensor may take on the provider's device; absent on the CPU and where unknown. */
+  readonly device?: DeviceTensorLimit;
 }
 
 /** Where the output goes, as the file system answered before planning. */
@@ -241,10 +248,15 @@ export function planJob(
   );
   const padding = req.padding ?? DEFAULT_PADDING;
   const edgePad = edgePadFor(padding, overlap);
-  // The automatic tile is the whole image wherever it fits the budget, for every model; a
-  // model with global context (its traits' context) gives its own output only that way.
+  // The automatic tile is the whole image wherever it fits the budget (and, on a GPU, the
+  // device's tensor limit), for every model; a model with global context (its traits'
+  // context) gives its own output only that way.
   const budgetBytes = memoryBudgetBytes(req.memoryBudget, limits.memoryBytes);
-  const budget = (m: PipelineModel): TileBudget => ({ bytesPerPixel: m.activationBytesPerPixel, budgetBytes });
+  const budget = (m: PipelineModel): TileBudget => ({
+    bytesPerPixel: m.activationBytesPerPixel,
+    budgetBytes,
+    ...(limits.device && { device: limits.device }),
+  });
   const layouts = passLayouts(stages, req.tile, overlap, edgePad, budget);
   const depth = outputDepth(header.depth, output.format);
   const transparentPad = background !== null && background.rgba.a === 0;

@@ -1,13 +1,13 @@
 // Progress of one job as the protocol reports it: the stage, pass k of n, tiles done of
-// total with the finished tile's rectangle, an ETA from measured tile throughput, and,
-// when asked for, every Nth finished tile (and a pass's last) as a small PNG in the final
-// output's geometry.
-import type { ProgressParams } from '../../contract/protocol';
+// total with the finished tile's rectangle, the time left in the whole job from measured
+// rates (eta.ts), and, when asked for, every Nth finished tile (and a pass's last) as a
+// small PNG in the final output's geometry.
+import type { ProgressParams, RunsOn } from '../../contract/protocol';
 import type { Rect } from '../../contract/vocabulary';
 import { encodePreview } from '../image/encode';
 import { item } from '../image/checked';
 import type { PlanarImage, Raster } from '../image/types';
-import { EtaTracker, type ThroughputMemory, type Work } from './eta';
+import { JobEta, type JobWork, type StageWork, type ThroughputMemory } from './eta';
 import { layoutPlanes, type JobPlan, type PassLayout, type PipelineRequest } from './job-plan';
 import { resizeLanczos } from './lanczos';
 import type { PassHooks, PlaneKind } from './passes';
@@ -17,22 +17,33 @@ import type { TileDone } from './tiled-pass';
 /** A progress notification before the daemon adds the job and request ids. */
 export type ProgressUpdate = Omit<ProgressParams, 'jobId' | 'requestId' | 'queuePosition'>;
 
+/** What the estimate needs besides the plan. */
+export interface EstimateContext {
+  /** The provider and precision the job runs on: their rates differ. */
+  readonly runsOn: Pick<RunsOn, 'provider' | 'precision'>;
+  /** Whether the model's session is already loaded: loading then takes no time. */
+  readonly resident: boolean;
+  readonly memory: ThroughputMemory;
+  readonly now: () => number;
+}
+
 export class JobProgress {
-  /** The ETA, built once from the plan (replanned, not rebuilt, once decoding settles it). */
-  private readonly eta: EtaTracker;
+  /** The estimate, built once from the plan (replanned, not rebuilt, once decoding settles it). */
+  private readonly eta: JobEta;
+  /** The planned provider and precision, until the model is loaded at the ones it runs at. */
+  private runsOn: Pick<RunsOn, 'provider' | 'precision'>;
   /** Tile updates go out in order, each after its preview is encoded. */
   private sent: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly send: (update: ProgressUpdate) => void,
     private plan: JobPlan,
-    private readonly provider: string,
-    memory: ThroughputMemory,
+    private readonly estimate: EstimateContext,
     /** The request's previewWidth and previewEvery. */
     private readonly preview: Pick<PipelineRequest, 'previewWidth' | 'previewEvery'>,
-    now: () => number,
   ) {
-    this.eta = new EtaTracker(memory, this.work(), now);
+    this.runsOn = estimate.runsOn;
+    this.eta = new JobEta(estimate.memory, this.work(), estimate.now);
   }
 
   /** The plan settled by decoding (settleAlpha): an alpha plane found opaque runs no tiles. */
@@ -41,14 +52,23 @@ export class JobProgress {
     this.eta.replan(this.work());
   }
 
-  /** A stage before the passes, with the ETA. */
+  /** The model is loaded, at the precision it runs at (the planned one, unless its fp16 version failed). */
+  loaded(runsOn: Pick<RunsOn, 'provider' | 'precision'>): void {
+    this.runsOn = runsOn;
+    this.eta.replan(this.work());
+  }
+
+  /** A stage before the passes. */
   started(stage: 'decode' | 'load'): void {
+    this.eta.enter(stage);
     this.send(this.withEta({ stage, pass: 0, passes: this.passes(), done: 0, total: 0 }));
   }
 
-  /** A stage after the passes. */
+  /** A stage after the passes: the time left is the file's writing (and the resize before it). */
   finishing(stage: 'resize' | 'encode' | 'done'): void {
-    this.send({ stage, pass: this.passes(), passes: this.passes(), done: 0, total: 0 });
+    this.eta.enter(stage);
+    const update: ProgressUpdate = { stage, pass: this.passes(), passes: this.passes(), done: 0, total: 0 };
+    this.send(stage === 'done' ? update : this.withEta(update));
   }
 
   /** runPasses' hooks; `afterTiles` runs once every tile's update has gone out. */
@@ -65,8 +85,9 @@ export class JobProgress {
   }
 
   private passStarted(p: number): void {
+    if (p === 0) this.eta.enter('infer');
+    else this.eta.resetClock();
     this.send(this.withEta({ ...this.passUpdate(p), done: 0 }));
-    this.eta.resetClock();
   }
 
   private tileDone(p: number, done: number, tile: TileDone, plane: PlaneKind): void {
@@ -110,11 +131,29 @@ export class JobProgress {
     return this.plan.layouts.length;
   }
 
-  private work(): Work[] {
-    return this.plan.layouts.map((l) => ({
-      key: { model: l.model.id, provider: this.provider, tileWidth: l.tensorWidth, tileHeight: l.tensorHeight },
-      tiles: l.columns * l.rows * layoutPlanes(this.plan, l) * this.plan.tta,
-    }));
+  private work(): JobWork {
+    const { plan } = this;
+    const { provider, precision } = this.runsOn;
+    const { resident } = this.estimate;
+    const area = (s: { readonly width: number; readonly height: number }) => s.width * s.height;
+    const last = plan.layouts[plan.layouts.length - 1];
+    const stages: StageWork[] = [{ stage: 'decode', detail: plan.input.format, units: area(plan.input) }];
+    // Loading counts the job's models' files; the main one's session may be loaded already.
+    const models = new Map(plan.layouts.map((l) => [l.model.id, l.model]));
+    if (resident) models.delete(plan.model.id);
+    const bytes = [...models.values()].reduce((n, m) => n + (m.sizeBytes ?? 0), 0);
+    if (bytes > 0) stages.push({ stage: 'load', detail: provider, units: bytes });
+    if (plan.geometry.resize && last)
+      stages.push({ stage: 'resize', detail: '', units: area(last.output) + area(plan.geometry.content) });
+    stages.push({ stage: 'encode', detail: plan.output.format, units: area(plan.geometry.final) });
+    return {
+      stages,
+      tiles: plan.layouts.map((l) => ({
+        key: { model: l.model.id, provider, precision, tileWidth: l.tensorWidth, tileHeight: l.tensorHeight },
+        tiles: l.columns * l.rows * layoutPlanes(plan, l) * plan.tta,
+        macsPerPixel: l.model.macsPerPixel ?? null,
+      })),
+    };
   }
 }
 

@@ -37,6 +37,8 @@ export interface PassHooks {
   readonly passesDone: () => Promise<void>;
   /** The final Lanczos resize starts. */
   readonly resizing: () => void;
+  /** A tile of pass `pass` ran out of memory: its tiles are at most `to` pixels per side from now on. */
+  readonly smallerTiles?: (pass: number, from: number, to: number, why: string) => void;
 }
 
 /** One model pass over an image, streaming its finished rows to `sink`. */
@@ -80,7 +82,10 @@ export async function runPasses(
         runTiledPass(
           image,
           adaptChannels(run, modelChannels(layout.model), image.channels),
-          passOptions(plan, layout, signal, (t) => hooks.tileDone(p, before + t.done, t, plane)),
+          {
+            ...passOptions(plan, layout, signal, (t) => hooks.tileDone(p, before + t.done, t, plane)),
+            onSmallerTiles: (from: number, to: number, why: string) => hooks.smallerTiles?.(p, from, to, why),
+          },
           sink,
         );
     if (layout.branch === 'blend') {

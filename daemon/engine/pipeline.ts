@@ -6,15 +6,14 @@
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { DaemonError, throwIfCancelled } from '../../contract/errors';
-import type { UpscaleResult, UpscaleTimings } from '../../contract/protocol';
+import type { RunsOn, UpscaleResult, UpscaleTimings } from '../../contract/protocol';
 import { endsInSeparator } from '../../contract/paths';
-import type { ExecutionProvider } from '../../contract/vocabulary';
 import { decodeImage, readImageHeader, type ImageFileHeader } from '../image/decode';
 import type { DecodedImage, SourceInfo } from '../image/types';
 import type { TileInference } from './tiled-pass';
-import { ThroughputMemory } from './eta';
+import type { ThroughputMemory } from './eta';
 import { JobProgress, type ProgressUpdate } from './job-progress';
-import { runPasses, type Planes } from './passes';
+import { runPasses, type PassHooks, type Planes } from './passes';
 import { claimOutput, commitOutput } from './commit';
 import {
   planJob,
@@ -29,31 +28,39 @@ import {
 } from './job-plan';
 import { sha256File } from './sidecar';
 
+/** A model's session, ready for tiles, and where and how it runs. */
+export interface LoadedModel {
+  readonly infer: TileInference;
+  readonly runsOn: RunsOn;
+}
+
 export interface PipelineContext {
   readonly jobId: string;
   /** The main model: the one whose passes reach the target. */
   readonly model: PipelineModel;
   /** The models run besides it (a chain's others, a blend); none by default. */
   readonly models?: JobModels;
-  readonly provider: ExecutionProvider;
+  /** The provider and the precision decided for the job; what loading returns is what ran. */
+  readonly runsOn: RunsOn;
   /** Loads (or finds resident) a model's session; called after the input checks pass, and as each pass starts. */
-  readonly load: (model: PipelineModel) => Promise<TileInference>;
+  readonly load: (model: PipelineModel) => Promise<LoadedModel>;
   /** The request's: aborted when it is cancelled, and the job then stops before its next tile or stage. */
   readonly signal: AbortSignal;
   readonly progress: (update: ProgressUpdate) => void;
+  /** Told what the job changed on its own (smaller tiles after running out of memory), for the daemon's log. */
+  readonly warn?: (message: string) => void;
   /** Told each temporary file before it is written, so that a daemon killed mid-write has it removed by the next one (daemon/temp-files.ts). */
   readonly temporaryFile?: (file: string) => void;
   readonly limits: JobLimits;
-  /** Tile throughput remembered across jobs (default: one per daemon process). */
-  readonly throughput?: ThroughputMemory;
+  /** Rates remembered across jobs and daemons (daemon/rates-file.ts), which the job's own timings add to. */
+  readonly throughput: ThroughputMemory;
+  /** Whether the model's session is loaded already: the estimate then counts no loading. */
+  readonly resident: boolean;
   /** The daemon's version, for the sidecar. */
   readonly daemonVersion?: string;
   /** Clock in milliseconds (default performance.now). */
   readonly now?: () => number;
 }
-
-/** Tile throughput per model, provider and tile size, for the life of the daemon process. */
-const daemonThroughput = new ThroughputMemory();
 
 async function checkInput(file: string): Promise<void> {
   let stat;
@@ -99,6 +106,7 @@ function planesOf(decoded: DecodedImage): { source: SourceInfo; planes: Planes }
 
 function jobResult(
   ctx: PipelineContext,
+  runsOn: RunsOn,
   req: PipelineRequest,
   job: JobPlan,
   timings: UpscaleTimings,
@@ -115,7 +123,7 @@ function jobResult(
     inputHeight: job.input.height,
     model: ctx.model.id,
     passes: job.layouts.length,
-    provider: ctx.provider,
+    ...runsOn,
     tile: job.tile,
     overlap: job.overlap,
     timings,
@@ -136,7 +144,7 @@ export async function runPipeline(req: PipelineRequest, ctx: PipelineContext): P
   const plan = withOutputFile(planned, await claimOutput(planned.output, req));
   if (req.dryRun) {
     const timings = { decodeMs: 0, inferMs: 0, encodeMs: 0, totalMs: now() - started };
-    return jobResult(ctx, req, plan, timings, plan.warnings, { dryRun: true });
+    return jobResult(ctx, ctx.runsOn, req, plan, timings, plan.warnings, { dryRun: true });
   }
   return runJob(req, ctx, header, plan, inputHash, { now, started });
 }
@@ -151,8 +159,8 @@ async function runJob(
   clock: { readonly now: () => number; readonly started: number },
 ): Promise<UpscaleResult> {
   const { now, started } = clock;
-  const memory = ctx.throughput ?? daemonThroughput;
-  const progress = new JobProgress(ctx.progress, planned, ctx.provider, memory, req, now);
+  const estimate = { runsOn: ctx.runsOn, resident: ctx.resident, memory: ctx.throughput, now };
+  const progress = new JobProgress(ctx.progress, planned, estimate, req);
   progress.started('decode');
   const decodeStart = now();
   const { source, planes } = planesOf(await decodeImage(header, { maxInputPixels: ctx.limits.maxInputPixels }));
@@ -162,13 +170,33 @@ async function runJob(
   progress.replan(plan);
 
   progress.started('load');
+  // What ran: the job's decision, unless a model's session came back at another precision
+  // (auto's fp16 version of it could not be made or loaded, so it ran fp32), which is then reported.
+  let runsOn = ctx.runsOn;
+  const load = async (model: PipelineModel): Promise<TileInference> => {
+    const loaded = await ctx.load(model);
+    if (loaded.runsOn.precision !== runsOn.precision) {
+      runsOn = loaded.runsOn;
+      progress.loaded(runsOn);
+    }
+    return loaded.infer;
+  };
   const first = plan.layouts[0];
-  if (first) await ctx.load(first.model);
+  if (first) await load(first.model);
   throwIfCancelled(ctx.signal);
   const inferStart = now();
   let inferMs = 0;
-  const hooks = progress.passHooks(() => (inferMs = now() - inferStart));
-  const raster = await runPasses(plan, planes, ctx.load, ctx.signal, hooks);
+  // Out of memory halves the tile (tiled-pass.ts): the log and the result say so.
+  const notes: string[] = [];
+  const hooks: PassHooks = {
+    ...progress.passHooks(() => (inferMs = now() - inferStart)),
+    smallerTiles: (p, from, to, why) => {
+      const note = `pass ${p + 1} ran out of memory on ${runsOn.provider} with a ${from} px tile (${why}); it continued with tiles of at most ${to} px`;
+      notes.push(note);
+      ctx.warn?.(note);
+    },
+  };
+  const raster = await runPasses(plan, planes, load, ctx.signal, hooks);
   throwIfCancelled(ctx.signal);
 
   progress.finishing('encode');
@@ -181,7 +209,7 @@ async function runJob(
   });
   const record = inputHash && {
     inputSha256: inputHash,
-    provider: ctx.provider,
+    runsOn,
     daemonVersion: ctx.daemonVersion ?? 'unknown',
     timings,
   };
@@ -190,5 +218,5 @@ async function runJob(
   const final = timings();
   progress.finishing('done');
   const sidecar = out.sidecarPath !== undefined ? { sidecarPath: out.sidecarPath } : {};
-  return jobResult(ctx, req, withOutputFile(plan, out.file), final, out.warnings, sidecar);
+  return jobResult(ctx, runsOn, req, withOutputFile(plan, out.file), final, [...notes, ...out.warnings], sidecar);
 }

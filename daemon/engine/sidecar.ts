@@ -1,14 +1,15 @@
 // The reproducibility record written beside an output (`OUTPUT.json`): what went in (input
-// and weights hashes), what was asked (every parameter), what ran (plan, provider,
-// versions) and how long it took. Everything but `timings` is the same for the same
-// command on the same provider, and so are the output pixels (`output.pixelsSha256`).
+// and weights hashes), what was asked (every parameter), what ran (plan, provider and
+// precision with why, versions) and how long it took. Everything but `timings` is the same
+// for the same command on the same provider and precision, and so are the output pixels
+// (`output.pixelsSha256`).
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
-import type { UpscalePlan, UpscaleTimings } from '../../contract/protocol';
+import type { RunsOn, UpscalePlan, UpscaleTimings } from '../../contract/protocol';
 
 export const SIDECAR_FORMAT = 'upscale-sidecar/1';
 
@@ -21,7 +22,7 @@ export interface SidecarModel {
 /** What a model was to the job: the main model, another in its chain, or the blend. */
 export type ModelRole = 'main' | 'chain' | 'blend';
 
-export interface Sidecar {
+export interface Sidecar extends RunsOn {
   readonly format: typeof SIDECAR_FORMAT;
   readonly input: {
     readonly path: string;
@@ -49,7 +50,6 @@ export interface Sidecar {
     readonly resolved: Readonly<Record<string, unknown>>;
   };
   readonly plan: UpscalePlan;
-  readonly provider: string;
   readonly versions: Readonly<Record<string, string>>;
   readonly timings: UpscaleTimings;
 }

@@ -6,6 +6,7 @@
 // the image, so no work is spent on slivers. Pure: no I/O, no clock.
 
 import { axisSpans } from './tiles';
+import { fitsDevice, type DeviceTensorLimit } from './device-tile';
 
 /** Largest core an automatic tile decides per axis for a model whose working memory is unknown (the model sees 544 px with the default 16 px of context). */
 export const AUTO_MAX_CORE = 512;
@@ -56,6 +57,8 @@ export interface TileBudget {
   /** Peak activation bytes per input pixel; null when unknown (the tile then keeps to AUTO_MAX_CORE). */
   readonly bytesPerPixel: number | null | undefined;
   readonly budgetBytes: number;
+  /** On a GPU provider: what one tensor may take on its device (device-tile.ts). */
+  readonly device?: DeviceTensorLimit;
 }
 
 /** The budget in bytes: the request's MiB, or (0 or none) DEFAULT_BUDGET_SHARE of `memoryBytes`. */
@@ -109,6 +112,7 @@ function autoTile(width: number, height: number, shared: number, budget: TileBud
   for (const x of xs) {
     for (const y of ys) {
       if (bytesPerPixel && tileWorkingBytes(x.side, y.side, bytesPerPixel) > budget.budgetBytes) continue;
+      if (bytesPerPixel && budget.device && !fitsDevice(x.side, y.side, bytesPerPixel, budget.device)) continue;
       const time = x.count * y.count * x.side * y.side * costPerPixel(Math.sqrt(x.side * y.side));
       if (!best || time < best.time) best = { x, y, time };
     }

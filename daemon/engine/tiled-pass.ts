@@ -53,6 +53,8 @@ export interface PassOptions {
   /** Cancels the pass: checked before every tile. */
   readonly signal: AbortSignal;
   readonly onTile?: (info: TileDone) => void;
+  /** A tile ran out of memory: tiles of this pass are at most `to` pixels per side from now on (was `from`). */
+  readonly onSmallerTiles?: (from: number, to: number, why: string) => void;
 }
 
 /** Mirror index into [0, n) without repeating the edge pixel (numpy/torch 'reflect'). */
@@ -122,11 +124,18 @@ export function yieldToEvents(): Promise<void> {
 /** Rows handed to the sink per call: finished rows go on in small chunks, so no band-sized copy exists. */
 export const SINK_ROWS = 64;
 
-/** Whether an inference error is an allocation failure worth retrying on a smaller tile. */
+/**
+ * Whether an inference error is an allocation failure worth retrying on a smaller tile: the
+ * CPU's and CUDA's ("out of memory", "Failed to allocate memory for requested buffer"),
+ * onnxruntime WebGPU's "Failed to create GPU buffer", Vulkan's
+ * VK_ERROR_OUT_OF_DEVICE_MEMORY, Dawn's and DirectML's OutOfMemory / E_OUTOFMEMORY.
+ */
 export function isOutOfMemory(e: unknown): boolean {
   if (e instanceof OutOfMemoryError) return true;
   const text = e instanceof Error ? e.message : String(e);
-  return /out of memory|failed to allocate|bad_alloc|allocation failed|OOM/i.test(text);
+  return /out[ _]?of[ _]?(?:device[ _]|host[ _])?memory|failed to allocate|bad_alloc|allocation failed|OOM|failed to create GPU buffer/i.test(
+    text,
+  );
 }
 
 /** The cell a tile decides: from the midline of the overlap before it to the one after. */
@@ -214,6 +223,7 @@ async function inferAdaptive(
         );
       }
       limit.size = half;
+      opts.onSmallerTiles?.(largest, half, (e instanceof Error ? e.message : String(e)).split('\n')[0] ?? '');
     }
   }
   const sub = Math.max(opts.minTile, limit.size);

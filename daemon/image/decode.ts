@@ -345,9 +345,27 @@ async function readMetadata(file: string): Promise<sharp.Metadata> {
   }
 }
 
+/**
+ * A library's message on one line, without the separator it leaves when its own detail is
+ * empty: sharp says "Input file has corrupt header: " followed by libvips' text, which is
+ * empty for some files.
+ */
+function libraryText(error: unknown): string {
+  const text = error instanceof Error ? error.message : String(error);
+  return text
+    .replace(/\s+/g, ' ')
+    .replace(/[\s:]+$/, '')
+    .trim();
+}
+
+/** " (decoder said: …)", or nothing when the decoder said nothing. */
+function saying(detail: string): string {
+  return detail === '' ? '' : ` (decoder said: ${detail})`;
+}
+
 /** What libvips said, as a DaemonError naming the file. It gives only text, so its cause is read from that, here and nowhere else. */
 function decodeFailure(file: string, error: unknown, maxPixels: number | null): DaemonError {
-  const detail = error instanceof Error ? error.message : String(error);
+  const detail = libraryText(error);
   if (/unsupported image format/i.test(detail)) {
     return new DaemonError(
       'DecodeFailed',
@@ -360,7 +378,7 @@ function decodeFailure(file: string, error: unknown, maxPixels: number | null): 
   if (/unsupported (codec|feature|compression)|compression .* not supported/i.test(detail)) {
     return new DaemonError(
       code,
-      `Cannot decode '${file}': it uses a compression this build cannot decode (decoder said: ${detail.trim()}). ` +
+      `Cannot decode '${file}': it uses a compression this build cannot decode${saying(detail)}. ` +
         'Convert it to PNG or JPEG first.',
       file,
     );
@@ -372,11 +390,7 @@ function decodeFailure(file: string, error: unknown, maxPixels: number | null): 
       file,
     );
   }
-  return new DaemonError(
-    code,
-    `Cannot decode '${file}': the file is damaged or truncated (decoder said: ${detail.trim()}).`,
-    file,
-  );
+  return new DaemonError(code, `Cannot decode '${file}': the file is damaged or truncated${saying(detail)}.`, file);
 }
 
 function checkPixelLimit(file: string, width: number, height: number, maxPixels: number): void {

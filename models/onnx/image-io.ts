@@ -83,12 +83,12 @@ function layoutOf(dims: readonly (number | string)[]): OnnxLayout {
  * `inputs` excludes initializers (old IR versions list them as inputs too).
  */
 export function imageIo(inputs: readonly DeclaredValue[], outputs: readonly DeclaredValue[], label: string): OnnxIo {
-  if (inputs.length !== 1) {
+  const [input] = inputs;
+  if (inputs.length !== 1 || input === undefined) {
     throw new Error(
       `${label}: not an image-to-image model: it has ${inputs.length} inputs (${names(inputs)}); expected exactly one image input [1, 3, height, width]`,
     );
   }
-  const input = inputs[0] as DeclaredValue;
   const element = elementOf(input, label, 'input');
   const dims = input.dims;
   if (dims?.length === 5) {
@@ -120,12 +120,12 @@ export function imageIo(inputs: readonly DeclaredValue[], outputs: readonly Decl
   }
   const fixedSize = typeof height === 'number' && typeof width === 'number' ? { width, height } : undefined;
 
-  if (outputs.length !== 1) {
+  const [output] = outputs;
+  if (outputs.length !== 1 || output === undefined) {
     throw new Error(
       `${label}: not an image-to-image model: it has ${outputs.length} outputs (${names(outputs)}); expected exactly one image output`,
     );
   }
-  const output = outputs[0] as DeclaredValue;
   if (output.dims && output.dims.length !== 4) {
     throw new Error(
       `${label}: not an image-to-image model: output '${output.name}' has rank ${output.dims.length} ${describeDims(output.dims)}, which is not an image; expected rank 4 [1, 3, k*height, k*width]`,

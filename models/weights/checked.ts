@@ -1,5 +1,6 @@
-// A module checks every tensor its graph uses and then refuses any other tensor; this keeps
-// the list of what was checked, so the two cannot disagree.
+// A module checks every tensor its graph uses, as it reads each layer, and then refuses any
+// other tensor of the file: an extra tensor means a variant the graph would get wrong. This
+// keeps the list of what was checked, so the two cannot disagree.
 import type { StateDict } from './state-dict';
 import {
   rejectOtherTensors,
@@ -14,12 +15,18 @@ import {
 export class CheckedTensors {
   private readonly known = new Set<string>();
 
-  constructor(private readonly sd: StateDict) {}
+  constructor(readonly sd: StateDict) {}
 
   /** A Conv2d at `prefix` (see requireConv). */
   conv(prefix: string, shape: ConvShape): void {
     requireConv(this.sd, prefix, shape);
     this.accept(`${prefix}.weight`, `${prefix}.bias`);
+  }
+
+  /** A ConvTranspose2d: weight [in, out, k, k] and a bias of `out`. */
+  convTranspose(prefix: string, c: { readonly in: number; readonly out: number; readonly kernel: number }): void {
+    this.shape(`${prefix}.weight`, [c.in, c.out, c.kernel, c.kernel]);
+    this.shape(`${prefix}.bias`, [c.out]);
   }
 
   /** A Linear at `prefix` (see requireLinear). */

@@ -155,6 +155,29 @@ async function panelLayout(view: FrameLocator): Promise<{ width: number; pathWid
   return view.locator('body').evaluate(layoutProblems);
 }
 
+/** Every file under `dir` named `name`. */
+function filesNamed(dir: string, name: string): string[] {
+  const found: string[] = [];
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true, recursive: true }))
+    if (entry.isFile() && entry.name === name) found.push(path.join(entry.parentPath, entry.name));
+  return found;
+}
+
+/** The Upscale output channel as VS Code writes it to its log folder: "<time> [level] message" lines. */
+async function upscaleLog(env: Env, expect: RegExp): Promise<string[]> {
+  return until(
+    `the Upscale log to say ${expect}`,
+    async () => {
+      for (const file of filesNamed(env.tmp, 'Upscale.log')) {
+        const lines = fs.readFileSync(file, 'utf8').split('\n');
+        if (lines.some((l) => expect.test(l))) return lines;
+      }
+      return undefined;
+    },
+    20_000,
+  );
+}
+
 async function startDaemonPid(env: Env): Promise<number> {
   return until('the daemon process', async () => daemonPids(env.dirs.extensionsDir)[0], 60_000);
 }
@@ -203,8 +226,19 @@ const scenarios: Scenario[] = [
         host !== undefined && /extensionHost|bootstrap-fork|node/.test(commandLine(host)),
         `the daemon's parent is ${commandLine(host ?? 0)}`,
       );
+      // A healthy start logs nothing alarming: no error line, no terminal codes, the
+      // providers in one line (onnxruntime's and Dawn's probing chatter is at debug level).
+      const lines = await upscaleLog(env, /\[info\] providers: /);
+      const errors = lines.filter((l) => /\[error\]/.test(l));
+      assert(errors.length === 0, `error lines in the Upscale log: ${errors.join(' / ')}`);
+      const raw = lines.filter((l) => l.includes('\u001b'));
+      assert(raw.length === 0, `escape codes in the Upscale log: ${JSON.stringify(raw)}`);
+      // What libraries print on the daemon's stderr (onnxruntime, Dawn, Mesa) is at debug level.
+      const chatter = lines.filter((l) => /\[(warning|error|info)\] daemon stderr:/.test(l));
+      assert(chatter.length === 0, `library output above debug level: ${chatter.join(' / ')}`);
+      const providers = lines.find((l) => /\[info\] providers: /.test(l))?.replace(/^.*\[info\] /, '');
       await shot(env, '01-explorer-upscale.png');
-      return `menu: ${seen}; preview ${panelWidth} px wide, shows 256 px; ${path.basename(output)} 256×192, ${pixels}; buttons: ${toast.buttons.join(', ')}; status "${status}"`;
+      return `menu: ${seen}; preview ${panelWidth} px wide, shows 256 px; ${path.basename(output)} 256×192, ${pixels}; buttons: ${toast.buttons.join(', ')}; status "${status}"; log: ${lines.filter((l) => l.trim() !== '').length} lines, none at error level, "${providers}"`;
     },
   },
   {
@@ -634,8 +668,9 @@ const scenarios: Scenario[] = [
     id: '11',
     name: 'time left in a one-tile job',
     run: async (env) => {
-      // realesrgan-x4plus on 128×128: one tile of several seconds. The daemon has not run this
-      // model since it restarted (scenario 06), so the first job is a first job.
+      // realesrgan-x4plus on 128×128: one tile of several seconds, and a model this user has
+      // never run (the cache folder is new): its first job is estimated from the model's
+      // multiply-accumulates and the CPU's speed, timed once; the second from its own rate.
       const input = ws(env, 's11-once.png');
       const job = async () => {
         await env.wb.explorerContext('s11-once.png', 'Upscale Image With…');
@@ -667,9 +702,11 @@ const scenarios: Scenario[] = [
       const first = await job();
       const second = await job();
       await shot(env, '11-time-left.png');
+      assert(first.toast !== '', 'the notification never showed the time left during the first one-tile job');
+      assert(first.panel !== '', 'the panel never showed the time left during the first one-tile job');
       assert(second.toast !== '', 'the notification never showed the time left during the second one-tile job');
       assert(second.panel !== '', 'the panel never showed the time left during the second one-tile job');
-      return `first job (no remembered rate): panel "${first.panel || 'no estimate'}", notification "${first.toast || 'no estimate'}"; second: panel "${second.panel}", notification "${second.toast}"`;
+      return `first job: panel "${first.panel}", notification "${first.toast}"; second: panel "${second.panel}", notification "${second.toast}"`;
     },
   },
   {
@@ -837,6 +874,8 @@ async function main(): Promise<number> {
     env: {
       XDG_DATA_HOME: path.join(tmp, 'xdg-data'),
       XDG_CONFIG_HOME: path.join(tmp, 'xdg-config'),
+      // A new user's cache: no rates measured (the daemon's time estimates start from none).
+      XDG_CACHE_HOME: path.join(tmp, 'xdg-cache'),
       UPSCALE_MODELS_DIR: path.join(tmp, 'unused-models-dir'),
     },
   };

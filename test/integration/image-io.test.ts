@@ -511,6 +511,17 @@ test('unreadable inputs fail with errors that name the file and the problem', as
     (e: Error) => e.message.includes(truncated) && /damaged or truncated/.test(e.message),
   );
 
+  // sharp says "Input file has corrupt header: " and libvips adds nothing for this one: the
+  // message must not end in a dangling colon.
+  const header = file('corrupt-header.png');
+  fs.writeFileSync(
+    header,
+    Buffer.concat([Buffer.from('89504e470d0a1a0a', 'hex'), Buffer.from('this is not really an image '.repeat(40))]),
+  );
+  await assert.rejects(decodeFile(header, LIMITS), {
+    message: `Cannot decode '${header}': the file is damaged or truncated (decoder said: Input file has corrupt header).`,
+  });
+
   await assert.rejects(
     decodeFile(dir, LIMITS),
     (e: Error) => e.message.includes(dir) && /is a folder, not an image file/.test(e.message),

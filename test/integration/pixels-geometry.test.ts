@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import sharp from 'sharp';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { DAEMON_ENTRY, startDaemon, tempDir, writeTestImage, type TestDaemon } from './daemon-harness';
 import type { UpscalePlan } from '../../contract/protocol';
 import type { Padding } from '../../contract/vocabulary';
@@ -257,6 +258,18 @@ test('dry run: the plan (passes, models, sizes, final resize, fit, tiles) comes 
   assert.ok((second?.columns ?? 0) >= 2, `${second?.columns} columns`);
   assert.equal(second?.tiles, (second?.columns ?? 0) * (second?.rows ?? 0));
   assert.equal(daemon.progress.filter((p) => p.jobId === r.jobId && p.stage === 'infer').length, 0);
+  // The extension plans each job with a dry run: its line is at debug level, so a job is not logged twice.
+  const jobLines = async () => {
+    for (let i = 0; i < 100 && !daemon.stderr.join('').includes(`job ${r.jobId}`); i++) await sleep(20);
+    return daemon.stderr
+      .join('')
+      .split('\n')
+      .filter((line) => line.includes(`job ${r.jobId}`));
+  };
+  assert.deepEqual(
+    (await jobLines()).map((line) => line.slice(0, line.indexOf(']') + 1)),
+    ['[upscale debug]'],
+  );
 
   const cli = spawnSync(
     process.execPath,

@@ -1,7 +1,8 @@
 // Reproducibility and estimates through the real daemon: --sidecar records hashes,
-// parameters, plan, provider, versions and timings beside the output; the same command
-// twice gives the same pixels and the same record but for timings; a second job's first
-// progress already carries an ETA.
+// parameters, plan, provider and precision with why, versions and timings beside the
+// output; the same command twice gives the same pixels and the same record but for
+// timings; a first job's first progress already carries an estimate of the time left, and
+// the next daemon reads the rates the first one measured.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -9,6 +10,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import sharp from 'sharp';
 import { startDaemon, tempDir, writeTestImage, type TestDaemon } from './daemon-harness';
+import { builtinModelsDir } from '../../models/paths';
 import { Requests } from '../../contract/methods';
 
 let daemon: TestDaemon;
@@ -41,7 +43,10 @@ test('--sidecar: the record beside the output, and the same command twice gives 
   assert.match(String(record1.model?.weightsSha256), /^[0-9a-f]{64}$/);
   assert.deepEqual(record1.parameters?.request, params);
   assert.equal((record1.parameters?.resolved as { alpha: string }).alpha, 'model');
-  assert.equal(record1.provider, 'cpu');
+  assert.equal(record1.provider, first.provider);
+  assert.equal(record1.precision, 'fp32');
+  assert.equal(record1.providerReason, first.providerReason);
+  assert.equal(record1.precisionReason, 'auto: the cpu provider runs fp32 only');
   for (const k of ['daemon', 'onnxruntime-node', 'sharp', 'libvips', 'node'])
     assert.match(String(record1.versions?.[k]), /\d/, k);
   assert.equal((record1.plan as { passes: unknown[] }).passes.length, 1);
@@ -80,35 +85,63 @@ test('no sidecar without its image: a failed job leaves neither', async () => {
   );
 });
 
-test('a second job on the same model, provider and tile size has an ETA in its first progress', async () => {
+test("a new user's first job, one tile, has a time estimate from its first progress; the next daemon starts from what it measured", async () => {
   const other = path.join(dir, 'eta.png');
   await writeTestImage(other, 96, 64);
-  const fresh = startDaemon();
+  // A cache folder of its own: no rates measured on this machine before.
+  const cache = tempDir('cache');
+  const env = { UPSCALE_CACHE_DIR: cache, UPSCALE_BUILTIN_DIR: builtinModelsDir() };
+  const run = async (d: TestDaemon, name: string, tile?: number) => {
+    const job = d.connection.start(Requests.upscale, {
+      input: other,
+      output: path.join(dir, name),
+      model: 'realesr-general-x4v3',
+      ...(tile !== undefined && { tile, overlap: 8 }),
+    });
+    await job.result;
+    return d.progress.filter((p) => p.requestId === job.id && p.stage !== 'queued');
+  };
+  const first = startDaemon(env);
   try {
-    const run = async (name: string) => {
-      const job = fresh.connection.start(Requests.upscale, {
-        input: other,
-        output: path.join(dir, name),
-        tile: 32,
-        overlap: 8,
-        model: 'realesr-general-x4v3',
-      });
-      await job.result;
-      return fresh.progress.filter((p) => p.requestId === job.id && p.stage !== 'queued');
-    };
-    const first = await run('eta-1.png');
-    assert.equal(first[0]?.etaMs, undefined, 'nothing measured before the first job');
-    const tiles1 = first.filter((p) => p.stage === 'infer' && p.tile);
-    assert.ok(tiles1.length >= 4);
-    assert.equal(typeof tiles1[0]?.etaMs, 'number', 'from the first finished tile on');
-    const second = await run('eta-2.png');
-    assert.equal(second[0]?.stage, 'decode');
-    const eta = second[0]?.etaMs;
-    assert.equal(typeof eta, 'number', 'the first progress of the second job carries an ETA');
-    assert.ok((eta as number) > 0);
-    const lastTile = second.filter((p) => p.stage === 'infer' && p.tile).at(-1);
-    assert.equal(lastTile?.etaMs, 0, 'nothing left after the last tile');
+    const one = await run(first, 'eta-1.png');
+    assert.equal(one.filter((p) => p.stage === 'infer' && p.tile).length, 1, 'one tile');
+    assert.equal(one[0]?.stage, 'decode');
+    const eta = one[0]?.etaMs;
+    assert.ok(eta !== undefined && eta > 0, `the first progress of the first job carries an estimate: ${eta}`);
+    assert.ok(
+      one.filter((p) => p.stage !== 'done').every((p) => p.etaMs !== undefined),
+      'every stage of the job carries one',
+    );
+    assert.equal(one.at(-1)?.stage, 'done');
+    assert.equal(one.at(-1)?.etaMs, undefined);
+    const stderr = first.stderr.join('');
+    assert.match(stderr, /\[upscale info\] cpu runs convolutions at [\d.]+ GMAC\/s \(timed once, for time estimates\)/);
   } finally {
-    await fresh.stop();
+    await first.stop();
+  }
+  const saved = JSON.parse(fs.readFileSync(path.join(cache, 'rates.json'), 'utf8')) as {
+    rates: { tiles: Record<string, number>; macs: Record<string, number>; stages: Record<string, number> };
+  };
+  assert.ok(Object.keys(saved.rates.tiles).some((k) => k.startsWith('realesr-general-x4v3 cpu ')));
+  assert.equal(typeof saved.rates.macs.cpu, 'number');
+  assert.ok(['decode png', 'load cpu', 'encode png'].every((k) => typeof saved.rates.stages[k] === 'number'));
+
+  // Another daemon on the same cache: no calibration, an estimate from the first progress
+  // that comes down as the tiles finish.
+  const second = startDaemon(env);
+  try {
+    const tiles = await run(second, 'eta-2.png', 32);
+    const infer = tiles.filter((p) => p.stage === 'infer' && p.tile);
+    assert.ok(infer.length >= 4, `${infer.length} tiles`);
+    const firstEta = tiles[0]?.etaMs;
+    const lastTileEta = infer.at(-1)?.etaMs;
+    assert.ok(firstEta !== undefined && firstEta > 0);
+    assert.ok(
+      lastTileEta !== undefined && lastTileEta < firstEta,
+      `${lastTileEta} after the last tile, ${firstEta} at first`,
+    );
+    assert.doesNotMatch(second.stderr.join(''), /GMAC\/s/, 'the provider was timed once, by the first daemon');
+  } finally {
+    await second.stop();
   }
 });

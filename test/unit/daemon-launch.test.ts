@@ -39,13 +39,20 @@ test('daemon launch: Electron runs the script as Node; settings go to initialize
   );
   assert.equal(node.env.ELECTRON_RUN_AS_NODE, undefined);
   assert.equal(node.env.UPSCALE_BUILTIN_DIR, '/ext/dist/models');
-  assert.equal(node.env.UPSCALE_CACHE_DIR, '/ext/dist');
+  // The cache (measured rates) stays the user's, not the extension's folder.
+  assert.equal(node.env.UPSCALE_CACHE_DIR, undefined);
   assert.equal(node.initialize.modelsFolder, undefined);
+  assert.equal(node.env.XDG_RUNTIME_DIR, undefined, 'no folder given: the environment as it is');
   // A cache the user set is kept.
   assert.equal(
     daemonLaunch({ ...host, env: { UPSCALE_CACHE_DIR: '/c' }, bundledModelsDir: '/ext/dist/models' }, DEFAULTS).env
       .UPSCALE_CACHE_DIR,
     '/c',
+  );
+  // A folder for XDG_RUNTIME_DIR, when the extension made one, reaches the daemon.
+  assert.equal(
+    daemonLaunch({ ...host, env: {}, runtimeDir: '/tmp/upscale-runtime-1000' }, DEFAULTS).env.XDG_RUNTIME_DIR,
+    '/tmp/upscale-runtime-1000',
   );
 });
 
@@ -105,7 +112,7 @@ test("each system's desktop editor runs the daemon on its own extension host bin
     assert.equal(l.env.ELECTRON_RUN_AS_NODE, '1', host.platform);
     // The packaged default model is found beside the script, in the system's spelling.
     assert.equal(l.env.UPSCALE_BUILTIN_DIR, host.bundledModelsDir, host.platform);
-    assert.equal(l.env.UPSCALE_CACHE_DIR, script.slice(0, -'upscale.js'.length - 1), host.platform);
+    assert.equal(l.env.UPSCALE_CACHE_DIR, undefined, `${host.platform}: the user's cache, not the extension's folder`);
     for (const [setting, folder] of Object.entries(models)) {
       const launched = daemonLaunch(host, { ...DEFAULTS, modelsFolder: setting });
       assert.equal(launched.initialize.modelsFolder, folder, `${host.platform}: modelsFolder ${setting}`);

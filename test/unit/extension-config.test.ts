@@ -5,6 +5,7 @@ import {
   folderOfSetting,
   isFolderSetting,
   readSettings,
+  SETTINGS_SCHEMA,
   templateProblem,
   type SettingKey,
 } from '../../extension/config';
@@ -45,6 +46,23 @@ test('tileSize: "auto", 0 and a numeric string are accepted', () => {
   assert.equal(read({ tileSize: 'auto' }).settings.tileSize, 'auto');
   assert.equal(read({ tileSize: 0 }).settings.tileSize, 0);
   assert.equal(read({ tileSize: '512' }).settings.tileSize, 512);
+});
+
+test('tileSize in the Settings editor: text whose pattern accepts exactly the values the reader takes', () => {
+  const schema = SETTINGS_SCHEMA.tileSize;
+  assert.equal(schema.type, 'string', 'one type, so that the Settings editor offers a box rather than settings.json');
+  assert.ok(schema.pattern !== undefined && schema.patternErrorMessage !== undefined);
+  const pattern = new RegExp(schema.pattern);
+  for (let n = 0; n <= 9000; n++) {
+    const reading = read({ tileSize: n });
+    assert.equal(pattern.test(String(n)), reading.problems.length === 0, String(n));
+    if (pattern.test(String(n))) assert.equal(read({ tileSize: String(n) }).settings.tileSize, n);
+  }
+  assert.ok(pattern.test('auto'));
+  for (const bad of ['Auto', '', '512px', '-32', '1e3', 'whole']) {
+    assert.ok(!pattern.test(bad), bad);
+    assert.equal(read({ tileSize: bad }).problems.length, 1, bad);
+  }
 });
 
 test('each bad value falls back to its default with a message naming setting, value and expectation', () => {

@@ -49,10 +49,10 @@ test("progress messages: the panel's words, with the file in a batch and the tim
     progressMessage(p({ done: 0, total: 1 }), undefined, { fraction: 0.2, leftMs: 146_700 }),
     'upscaling · about 2 min 30 s left',
   );
+  // The estimate covers the whole job: writing the file too.
   assert.equal(
-    progressMessage(p({ stage: 'encode' }), undefined, { fraction: 1, leftMs: 0 }),
-    'writing the file',
-    'no time left once inference is over',
+    progressMessage(p({ stage: 'encode' }), undefined, { fraction: 0.9, leftMs: 12_000 }),
+    'writing the file · about 10 s left',
   );
 });
 
@@ -135,6 +135,7 @@ test('upscale params from settings: beside the source, into a folder, sizes, pre
     overlap: 16,
     quality: 90,
     alpha: 'model',
+    precision: 'auto',
     overwrite: false,
     // Every core, and a third of the machine's memory: the daemon's own defaults, copied as set.
     threads: 0,
@@ -144,7 +145,7 @@ test('upscale params from settings: beside the source, into a folder, sizes, pre
     '/img/p.png',
     '/img/out',
     { model: 'x', target: { kind: 'size', width: 100 } },
-    { ...DEFAULTS, tileSize: 256, outputFormat: 'webp', defaultModel: 'ignored' },
+    { ...DEFAULTS, tileSize: 256, outputFormat: 'webp', defaultModel: 'ignored', precision: 'fp16' },
     { previewWidth: 1600 },
   );
   assert.equal(b.output, `/img/out${path.sep}`);
@@ -154,6 +155,7 @@ test('upscale params from settings: beside the source, into a folder, sizes, pre
   assert.equal(b.scale, undefined);
   assert.equal(b.tile, 256);
   assert.equal(b.format, 'webp');
+  assert.equal(b.precision, 'fp16', 'upscale.precision goes into every request');
   assert.equal(b.previewWidth, 1600);
   assert.equal(
     upscaleParams('/i/p.png', '/i', { target: { kind: 'scale', scale: 2 } }, { ...DEFAULTS, defaultModel: 'dm' }).model,

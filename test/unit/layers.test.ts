@@ -28,6 +28,7 @@ const LAYERS: readonly { readonly name: string; readonly paths: readonly string[
       'daemon/jobs.ts',
       'daemon/log.ts',
       'daemon/temp-files.ts',
+      'daemon/rates-file.ts',
     ],
   },
   { name: 'the service', paths: ['daemon/service.ts'] },

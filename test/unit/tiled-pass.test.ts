@@ -5,6 +5,7 @@ import {
   reflectIndex,
   extractRegion,
   OutOfMemoryError,
+  isOutOfMemory,
   SINK_ROWS,
   type TileInference,
   type PassOptions,
@@ -227,4 +228,40 @@ test('tile pixels for previews are cropped only when asked for, and are the tile
     () => undefined,
   );
   assert.ok(asked >= 4);
+});
+
+test('out of memory on a device: the pass is told each time its tiles are halved, with the error', async () => {
+  const told: [number, number, string][] = [];
+  const limited: TileInference = async (t) => {
+    if (Math.max(t.width, t.height) > 12) throw new Error('Failed to create GPU buffer of size 4194304');
+    return nearest2(t);
+  };
+  const got = await collect(
+    image(40, 40),
+    limited,
+    options({ onSmallerTiles: (from, to, why) => told.push([from, to, why]) }),
+  );
+  const expected = await collect(image(40, 40), nearest2, options({}));
+  let maxDiff = 0;
+  for (let i = 0; i < got.data.length; i++)
+    maxDiff = Math.max(maxDiff, Math.abs((got.data[i] ?? NaN) - (expected.data[i] ?? NaN)));
+  assert.ok(maxDiff < 1e-6, `max diff ${maxDiff}`);
+  assert.deepEqual(told, [
+    [40, 20, 'Failed to create GPU buffer of size 4194304'],
+    [20, 10, 'Failed to create GPU buffer of size 4194304'],
+  ]);
+});
+
+test('allocation failures of every provider count as out of memory; other errors do not', () => {
+  for (const text of [
+    'Failed to allocate memory for requested buffer of size 123',
+    'CUDA failure 2: out of memory',
+    'Failed to create GPU buffer of size 4194304',
+    'VK_ERROR_OUT_OF_DEVICE_MEMORY',
+    'E_OUTOFMEMORY',
+    'std::bad_alloc',
+  ])
+    assert.equal(isOutOfMemory(new Error(text)), true, text);
+  for (const text of ['Invalid input shape', 'shader compilation failed'])
+    assert.equal(isOutOfMemory(new Error(text)), false, text);
 });

@@ -76,7 +76,11 @@ test('the words: pass and tiles while inferring, one tile says upscaling, the ti
     progressWords(counts({ stage: 'load' }), { fraction: 0, leftMs: 40_000 }),
     'loading the model · about 40 s left',
   );
-  assert.equal(progressWords(counts({ stage: 'encode' }), { fraction: 1, leftMs: 40_000 }), 'writing the file');
+  assert.equal(
+    progressWords(counts({ stage: 'encode' }), { fraction: 0.9, leftMs: 40_000 }),
+    'writing the file · about 40 s left',
+  );
+  assert.equal(progressWords(counts({ stage: 'done' }), { fraction: 1, leftMs: 0 }), 'done');
 });
 
 test('tile fractions: passes share the job evenly, tiles share a pass', () => {
@@ -100,7 +104,7 @@ test('between notifications the fraction moves by time, toward but never to the 
   assert.deepEqual(advanceEstimate({ fraction: 0.25 }, 5_000), { fraction: 0.25 });
 });
 
-test('a first job in one tile: no estimate from the daemon, so no time left and the fraction stays', () => {
+test('a job without an estimate from the daemon: no time left, and the fraction counts tiles', () => {
   const c = clock();
   const job = new JobClock(c.now);
   assert.equal(job.current(), undefined);
@@ -114,18 +118,24 @@ test('a first job in one tile: no estimate from the daemon, so no time left and 
 test("a job with the daemon's estimate: time spent over time spent plus left, moving by time within a tile", () => {
   const c = clock();
   const job = new JobClock(c.now);
-  // A second job with a remembered rate: the estimate comes before any tile is done.
-  assert.deepEqual(job.update(counts({ stage: 'load', pass: 0, total: 0, etaMs: 40_000 })), {
+  // The estimate comes with the first notification, before any tile is done.
+  assert.deepEqual(job.update(counts({ stage: 'decode', pass: 0, total: 0, etaMs: 40_000 })), {
     fraction: 0,
     leftMs: 40_000,
   });
-  c.advance(500);
-  const start = job.update(counts({ done: 0, total: 1, etaMs: 40_000 }));
-  assert.deepEqual(start, { fraction: 0, leftMs: 40_000 });
   c.advance(10_000);
+  const start = job.update(counts({ done: 0, total: 1, etaMs: 30_000 }));
+  assert.deepEqual(start, { fraction: 0.25, leftMs: 30_000 });
+  // One tile, one notification at its end: in between the fraction moves by time.
+  c.advance(15_000);
   const mid = job.current();
-  close(mid?.fraction, 0.25);
-  assert.equal(mid?.leftMs, 30_000);
+  close(mid?.fraction, 0.625);
+  assert.equal(mid?.leftMs, 15_000);
+  // Writing the file is part of the job: its time is counted too.
+  c.advance(14_000);
+  const writing = job.update(counts({ stage: 'encode', etaMs: 1_000 }));
+  close(writing.fraction, 39 / 40);
+  assert.equal(writing.leftMs, 1_000);
   // Several tiles: after 3 of 12 in 30 s with 90 s left, a quarter is done.
   const multi = new JobClock(c.now);
   multi.update(counts({ done: 0, total: 12 }));

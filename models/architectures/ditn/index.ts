@@ -8,7 +8,7 @@ import type { ArchitectureModule, ModelDescription } from '../types';
 import { PLAIN_TRAITS, sizeRequirement } from '../types';
 import { hasAll } from '../../weights/keys';
 import type { StateDict } from '../../weights/state-dict';
-import { TensorChecklist } from '../../weights/checklist';
+import { CheckedTensors } from '../../weights/checked';
 import { dimOf, type BiasRule } from '../../weights/shapes';
 import { countNumbered } from '../../weights/sequences';
 import { shuffleHeadOf } from '../../weights/pixel-shuffle';
@@ -39,19 +39,19 @@ export interface DITNConfig {
   readonly scale: number;
 }
 
-function checkFeedForward(check: TensorChecklist, prefix: string, c: DITNConfig, bias: BiasRule): void {
+function checkFeedForward(check: CheckedTensors, prefix: string, c: DITNConfig, bias: BiasRule): void {
   check.conv(`${prefix}.project_in`, { out: 2 * c.hidden, in: c.dim, kernel: 1, bias });
   check.conv(`${prefix}.dwconv`, { out: 2 * c.hidden, in: 1, kernel: 3, bias });
   check.conv(`${prefix}.project_out`, { out: c.dim, in: c.hidden, kernel: 1, bias });
 }
 
-function checkLayerConvs(check: TensorChecklist, prefix: string, dim: number): void {
+function checkLayerConvs(check: CheckedTensors, prefix: string, dim: number): void {
   check.conv(`${prefix}.conv1`, { out: dim, in: dim, kernel: 1 });
   check.conv(`${prefix}.conv2`, { out: dim, in: dim, kernel: 1 });
 }
 
 function readConfig(sd: StateDict): DITNConfig {
-  const check = new TensorChecklist(sd);
+  const check = new CheckedTensors(sd);
   const dim = dimOf(sd, 'sft.weight', 4, 0, 'the first conv');
   const inChannels = dimOf(sd, 'sft.weight', 4, 1, 'the first conv');
   const ufoneBlocks = countNumbered(sd, 'UFONE');

@@ -2,7 +2,7 @@
 // upsampler's kind and scale from the uint8 MetaUpsample buffer, the unshuffled input
 // variant from `conv_first.1`, widths, heads and the window from the first block.
 import type { StateDict } from '../../weights/state-dict';
-import { TensorChecklist } from '../../weights/checklist';
+import { CheckedTensors } from '../../weights/checked';
 import { dimOf } from '../../weights/shapes';
 import { countNumbered } from '../../weights/sequences';
 import { WeightError } from '../../weights/tensors';
@@ -56,7 +56,7 @@ function readInput(sd: StateDict, meta: MetaUpsample): Pick<FDATConfig, 'inChann
 }
 
 export function readFDATConfig(sd: StateDict): FDATConfig {
-  const check = new TensorChecklist(sd);
+  const check = new CheckedTensors(sd);
   const meta = readMetaUpsample(sd, 'upsampler.MetaUpsample', META_VERSION);
   const input = readInput(sd, meta);
   const firstConv = input.unshuffle > 1 ? 'conv_first.1' : 'conv_first';

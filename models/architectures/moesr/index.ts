@@ -8,7 +8,7 @@ import type { ArchitectureModule, ModelDescription } from '../types';
 import { PLAIN_TRAITS, sizeRequirement } from '../types';
 import { hasAll } from '../../weights/keys';
 import type { StateDict } from '../../weights/state-dict';
-import { TensorChecklist } from '../../weights/checklist';
+import { CheckedTensors } from '../../weights/checked';
 import { dimOf } from '../../weights/shapes';
 import { countNumbered } from '../../weights/sequences';
 import { WeightError } from '../../weights/tensors';
@@ -50,7 +50,7 @@ function groupPrefix(i: number): string {
 }
 
 function readConfig(sd: StateDict): MoESRConfig {
-  const check = new TensorChecklist(sd);
+  const check = new CheckedTensors(sd);
   const dim = dimOf(sd, 'in_to_dim.weight', 4, 0, 'the first conv');
   const inChannels = dimOf(sd, 'in_to_dim.weight', 4, 1, 'the first conv');
   const branch = Math.floor(dim / 8);

@@ -7,7 +7,7 @@ import type { GraphContext } from '../../nn/context';
 import { conv2d } from '../../nn/conv';
 import { mish } from '../../nn/activation';
 import { layerNormChannelsFirst } from '../../nn/norm';
-import type { TensorChecklist } from '../../weights/checklist';
+import type { CheckedTensors } from '../../weights/checked';
 import { dimOf } from '../../weights/shapes';
 import { WeightError } from '../../weights/tensors';
 
@@ -22,7 +22,7 @@ export interface GatedShape {
 }
 
 /** The hidden width from block `prefix`'s first conv (2 · hidden outputs). */
-export function readHidden(check: TensorChecklist, prefix: string): number {
+export function readHidden(check: CheckedTensors, prefix: string): number {
   const key = `${prefix}.fc1.weight`;
   const doubled = dimOf(check.sd, key, 4, 0, 'the gated block input conv');
   if (doubled % 2 !== 0) {
@@ -32,7 +32,7 @@ export function readHidden(check: TensorChecklist, prefix: string): number {
 }
 
 /** The block's own tensors (norm, fc1, fc2); the token mixer's are the caller's to check. */
-export function checkGated(check: TensorChecklist, prefix: string, s: GatedShape): void {
+export function checkGated(check: CheckedTensors, prefix: string, s: GatedShape): void {
   if (s.convChannels > s.hidden) {
     throw new WeightError(
       `${prefix}.fc1.weight`,

@@ -7,7 +7,7 @@ import type { ArchitectureModule, ModelDescription } from '../types';
 import { PLAIN_TRAITS } from '../types';
 import { hasAll } from '../../weights/keys';
 import type { StateDict } from '../../weights/state-dict';
-import { TensorChecklist } from '../../weights/checklist';
+import { CheckedTensors } from '../../weights/checked';
 import { dimOf } from '../../weights/shapes';
 import { numberedIndices } from '../../weights/sequences';
 import { WeightError, floatTensor } from '../../weights/tensors';
@@ -67,7 +67,7 @@ function readHead(sd: StateDict, inChannels: number): Pick<MoSRConfig, 'upsample
 }
 
 function readConfig(sd: StateDict): MoSRConfig {
-  const check = new TensorChecklist(sd);
+  const check = new CheckedTensors(sd);
   const dim = dimOf(sd, 'gblocks.0.weight', 4, 0, 'the first conv');
   const inChannels = dimOf(sd, 'gblocks.0.weight', 4, 1, 'the first conv');
   // An nn.Sequential whose Mish layers store nothing: its length is the last index + 1.

@@ -12,7 +12,7 @@ import { adaptivePool2d } from '../../nn/pool';
 import { interpolateTo } from '../../nn/resize';
 import { runtimeDim } from '../../nn/shape';
 import { attr } from '../../onnx/graph';
-import type { TensorChecklist } from '../../weights/checklist';
+import type { CheckedTensors } from '../../weights/checked';
 import { WeightError } from '../../weights/tensors';
 import { dimOf } from '../../weights/shapes';
 
@@ -32,7 +32,7 @@ export interface AttBlockShape {
 }
 
 /** The block's widths, read from block `prefix`; dim must split into four equal chunks. */
-export function readAttBlockShape(check: TensorChecklist, prefix: string, dim: number): AttBlockShape {
+export function readAttBlockShape(check: CheckedTensors, prefix: string, dim: number): AttBlockShape {
   if (dim % LEVELS !== 0) {
     throw new WeightError(
       `${prefix}.safm.mfr.0.weight`,
@@ -43,7 +43,7 @@ export function readAttBlockShape(check: TensorChecklist, prefix: string, dim: n
 }
 
 /** Checks every tensor of one block. */
-export function checkAttBlock(check: TensorChecklist, prefix: string, s: AttBlockShape): void {
+export function checkAttBlock(check: CheckedTensors, prefix: string, s: AttBlockShape): void {
   const chunk = s.dim / LEVELS;
   check.norm(`${prefix}.norm1`, s.dim);
   check.norm(`${prefix}.norm2`, s.dim);

@@ -6,7 +6,7 @@ import type { ArchitectureModule, ModelDescription } from '../types';
 import { PLAIN_TRAITS, sizeRequirement } from '../types';
 import { hasAll } from '../../weights/keys';
 import type { StateDict } from '../../weights/state-dict';
-import { TensorChecklist } from '../../weights/checklist';
+import { CheckedTensors } from '../../weights/checked';
 import { dimOf } from '../../weights/shapes';
 import { countNumbered } from '../../weights/sequences';
 import { shuffleHeadOf } from '../../weights/pixel-shuffle';
@@ -28,7 +28,7 @@ export interface SAFMNConfig extends AttBlockShape {
 }
 
 function readConfig(sd: StateDict): SAFMNConfig {
-  const check = new TensorChecklist(sd);
+  const check = new CheckedTensors(sd);
   const dim = dimOf(sd, 'to_feat.weight', 4, 0, 'the first conv');
   check.conv('to_feat', { out: dim, in: IMAGE_CHANNELS, kernel: 3 });
   const nBlocks = countNumbered(sd, 'feats');

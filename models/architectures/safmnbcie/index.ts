@@ -8,7 +8,7 @@ import type { ArchitectureModule, ModelDescription } from '../types';
 import { PLAIN_TRAITS, sizeRequirement } from '../types';
 import { hasAll } from '../../weights/keys';
 import type { StateDict } from '../../weights/state-dict';
-import { TensorChecklist } from '../../weights/checklist';
+import { CheckedTensors } from '../../weights/checked';
 import { dimOf } from '../../weights/shapes';
 import { countNumbered } from '../../weights/sequences';
 import { WeightError } from '../../weights/tensors';
@@ -35,7 +35,7 @@ function greatestCommonDivisor(a: number, b: number): number {
 }
 
 function readConfig(sd: StateDict): SAFMNBCIEConfig {
-  const check = new TensorChecklist(sd);
+  const check = new CheckedTensors(sd);
   const dim = dimOf(sd, 'to_feat.1.weight', 4, 0, 'the first conv');
   const unshuffledChannels = dimOf(sd, 'to_feat.1.weight', 4, 1, 'the first conv');
   const unshuffle = Math.round(Math.sqrt(unshuffledChannels / IMAGE_CHANNELS));

@@ -4,7 +4,7 @@
 // in the weights, and spandrel takes them from the released sizes: the Large model (16
 // layers of 48 channels) has neither, every other configuration both.
 import type { StateDict } from '../../weights/state-dict';
-import { TensorChecklist } from '../../weights/checklist';
+import { CheckedTensors } from '../../weights/checked';
 import { dimOf } from '../../weights/shapes';
 import { countNumbered } from '../../weights/sequences';
 import { WeightError } from '../../weights/tensors';
@@ -57,19 +57,19 @@ function readLrSpace(sd: StateDict): LrSpace {
   return space;
 }
 
-function checkStripedConv(check: TensorChecklist, prefix: string, channels: number, kernel: number): void {
+function checkStripedConv(check: CheckedTensors, prefix: string, channels: number, kernel: number): void {
   check.conv(`${prefix}.conv.0`, { out: channels, in: 1, kernel: [1, kernel] });
   check.conv(`${prefix}.conv.1`, { out: channels, in: 1, kernel: [kernel, 1] });
 }
 
-function checkGatedFfn(check: TensorChecklist, prefix: string, e: number): void {
+function checkGatedFfn(check: CheckedTensors, prefix: string, e: number): void {
   check.conv(`${prefix}.fn_1.0`, { out: 2 * e, in: e, kernel: 1 });
   check.conv(`${prefix}.fn_2.0`, { out: e, in: e, kernel: 1 });
   check.conv(`${prefix}.gate`, { out: e, in: 1, kernel: 3 });
 }
 
 export function readSeemoReConfig(sd: StateDict): SeemoReConfig {
-  const check = new TensorChecklist(sd);
+  const check = new CheckedTensors(sd);
   const embedDim = dimOf(sd, 'conv_1.weight', 4, 0, 'the first conv');
   const inChannels = dimOf(sd, 'conv_1.weight', 4, 1, 'the first conv');
   if (inChannels !== IMAGE_CHANNELS) {

@@ -11,7 +11,7 @@ import { pixelShuffle } from '../../nn/shuffle';
 import { interpolateBy } from '../../nn/resize';
 import { dySample } from '../../nn/dysample';
 import type { StateDict } from '../../weights/state-dict';
-import type { TensorChecklist } from '../../weights/checklist';
+import type { CheckedTensors } from '../../weights/checked';
 import { dimOf } from '../../weights/shapes';
 import { WeightError, valueAt } from '../../weights/tensors';
 import { checkLdaUpsampler, ldaUpsampler, type LdaShape } from './lda';
@@ -104,7 +104,7 @@ export interface UniUpsampleSpec {
  * first conv and the DySample or LDA module is read from the weights (in_dim when there
  * is no such conv).
  */
-export function checkUniUpsample(check: TensorChecklist, spec: UniUpsampleSpec): UniUpsample {
+export function checkUniUpsample(check: CheckedTensors, spec: UniUpsampleSpec): UniUpsample {
   const { prefix, meta, inDim, outChannels: out } = spec;
   const key = `${prefix}.MetaUpsample`;
   check.shape(key, [META_LENGTH]);

@@ -12,7 +12,7 @@ import { layerNormChannelsFirst } from '../../nn/norm';
 import { gridSample } from '../../nn/grid-sample';
 import { interpolateTo } from '../../nn/resize';
 import { runtimeDim, scaled, shapeVector } from '../../nn/shape';
-import type { TensorChecklist } from '../../weights/checklist';
+import type { CheckedTensors } from '../../weights/checked';
 import { WeightError } from '../../weights/tensors';
 
 const REDUCTION = 4;
@@ -30,7 +30,7 @@ export interface LdaShape {
   readonly hidden: number;
 }
 
-export function checkLdaUpsampler(check: TensorChecklist, prefix: string, channels: number): LdaShape {
+export function checkLdaUpsampler(check: CheckedTensors, prefix: string, channels: number): LdaShape {
   if (channels % (REDUCTION * GROUPS) !== 0) {
     throw new WeightError(
       `${prefix}.proj_q.weight`,

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { GraphBuilder, attr } from '../../models/onnx/graph';
-import { activationBytesPerPixel } from '../../models/onnx/activation-memory';
+import { graphCost } from '../../models/onnx/graph-cost';
 import { AUTO_MAX_CORE, MIN_AUTO_CORE, chooseTile, memoryBudgetBytes } from '../../daemon/engine/tile-size';
 
 function conv(g: GraphBuilder, x: string, out: number, inC: number): string {
@@ -19,7 +19,9 @@ test('a conv chain peaks where a tensor and the next are both alive', () => {
   const b = g.op('Relu', [a]); // 16 + 16
   const c = conv(g, b, 8, 16); // 16 + 8
   g.output(c, 'output', [1, 8, 'h', 'w']);
-  assert.equal(activationBytesPerPixel(g.toBytes(), 'chain'), 4 * 32);
+  assert.equal(graphCost(g.toBytes(), 'chain').activationBytesPerPixel, 4 * 32);
+  // Each convolution's weights once per output pixel: 16·3·9 + 8·16·9.
+  assert.equal(graphCost(g.toBytes(), 'chain').macsPerPixel, 432 + 1152);
 });
 
 test('concatenation adds channels; upsampling and depth-to-space change the area', () => {
@@ -31,7 +33,9 @@ test('concatenation adds channels; upsampling and depth-to-space change the area
   const d = conv(g, up, 12, 11); // 44 + 48
   const s = g.op('DepthToSpace', [d], { blocksize: attr.int(2) }); // 3 channels x 16 area = 48 (+ 48)
   g.output(s, 'output', [1, 3, 'h4', 'w4']);
-  assert.equal(activationBytesPerPixel(g.toBytes(), 'shapes'), 4 * 96);
+  assert.equal(graphCost(g.toBytes(), 'shapes').activationBytesPerPixel, 4 * 96);
+  // The second convolution runs on four times the input's area.
+  assert.equal(graphCost(g.toBytes(), 'shapes').macsPerPixel, 8 * 3 * 9 + 12 * 11 * 9 * 4);
 });
 
 test('a graph with operators it does not follow has no estimate', () => {
@@ -39,7 +43,18 @@ test('a graph with operators it does not follow has no estimate', () => {
   const x = g.input('input', [1, 3, 'h', 'w']);
   const t = g.op('Transpose', [x], { perm: attr.ints([0, 2, 3, 1]) });
   g.output(t, 'output', [1, 'h', 'w', 3]);
-  assert.equal(activationBytesPerPixel(g.toBytes(), 'attention'), null);
+  assert.equal(graphCost(g.toBytes(), 'attention').activationBytesPerPixel, null);
+  assert.equal(graphCost(g.toBytes(), 'attention').macsPerPixel, null, 'no weights, no compute to count');
+});
+
+test("a graph it does not follow counts each weight once, a transformer's linear layers per token", () => {
+  const g = new GraphBuilder('tokens');
+  const x = g.input('input', [1, 3, 'h', 'w']);
+  const t = g.op('Transpose', [x], { perm: attr.ints([0, 2, 3, 1]) });
+  const m = g.op('MatMul', [t, g.f32('w', new Float32Array(3 * 5), [3, 5])]);
+  const b = g.op('Add', [m, g.f32('bias', new Float32Array(5), [5])]);
+  g.output(b, 'output', [1, 'h', 'w', 5]);
+  assert.deepEqual(graphCost(g.toBytes(), 'tokens'), { activationBytesPerPixel: null, macsPerPixel: 15 });
 });
 
 test('automatic tiles shrink for heavy models on small machines, within their bounds', () => {

@@ -1,8 +1,11 @@
-// How much memory a convolutional upscaler's activations take per input pixel, read from
-// its graph: every tensor's size is channels × (output area / input area), and walking the
-// nodes in order, a tensor lives from the node that makes it to the last node that reads
-// it. The peak of that live set decides how large a tile the machine can afford; the
-// daemon multiplies it by what onnxruntime adds on top (see daemon/engine/tile-size.ts).
+// What a convolutional upscaler costs per input pixel, read from its graph: memory and
+// compute. Every tensor's size is channels × (output area / input area); walking the nodes
+// in order, a tensor lives from the node that makes it to the last node that reads it. The
+// peak of that live set decides how large a tile the machine can afford; the daemon
+// multiplies it by what onnxruntime adds on top (see daemon/engine/tile-size.ts). Each
+// convolution's multiply-accumulates are its weights times its output's area; with the
+// provider's measured speed they give a first job its time estimate before the model has
+// ever run (daemon/engine/eta.ts).
 import { onnx } from 'onnx-proto';
 import { decodeOnnx } from '../readers/onnx';
 
@@ -82,8 +85,9 @@ function outputExtent(
     case 'Upsample': {
       const scales = constants.get(inputs[op === 'Resize' ? 2 : 1] ?? '');
       const s = scales ? floatsOf(scales) : [];
-      if (s.length !== 4 || s[0] !== 1 || s[1] !== 1) return null;
-      return { channels: input.channels, area: input.area * (s[2] as number) * (s[3] as number) };
+      const [n, c, h, w] = s;
+      if (s.length !== 4 || n !== 1 || c !== 1 || h === undefined || w === undefined) return null;
+      return { channels: input.channels, area: input.area * h * w };
     }
     case 'DepthToSpace': {
       const block = intAttribute(node, 'blocksize');
@@ -95,16 +99,31 @@ function outputExtent(
   }
 }
 
-/**
- * Peak bytes of live float32 activations per input pixel (input and output included), or
- * null for graphs with operators this does not follow (attention, reshapes): those get the
- * default tile limit.
- */
-export function peakActivationBytesPerPixel(model: onnx.IModelProto): number | null {
+/** A graph's cost per input pixel. */
+export interface GraphCost {
+  /** Peak bytes of live float32 activations (input and output included); null for graphs with operators the walk does not follow (attention, reshapes): those get the default tile limit. */
+  readonly activationBytesPerPixel: number | null;
+  /**
+   * Multiply-accumulates. A graph the walk does not follow counts each weight once, as
+   * though every layer ran at the input's size: a lower bound, near for a transformer
+   * (each linear layer's weights are applied once per token, a pixel); null without weights.
+   */
+  readonly macsPerPixel: number | null;
+}
+
+function elements(t: onnx.ITensorProto): number {
+  return (t.dims ?? []).reduce<number>((n, d) => n * Number(d), 1);
+}
+
+/** The cost of `model` per input pixel. */
+export function graphCostPerPixel(model: onnx.IModelProto): GraphCost {
   const graph = model.graph;
   const first = graph?.input?.[0]?.name;
-  if (!graph || !first) return null;
-  const constants = new Map((graph.initializer ?? []).map((t) => [t.name ?? '', t]));
+  const initializers = graph?.initializer ?? [];
+  const weights = initializers.filter((t) => (t.dims?.length ?? 0) >= 2).reduce((n, t) => n + elements(t), 0);
+  const unfollowed: GraphCost = { activationBytesPerPixel: null, macsPerPixel: weights > 0 ? weights : null };
+  if (!graph || !first) return unfollowed;
+  const constants = new Map(initializers.map((t) => [t.name ?? '', t]));
   const nodes = graph.node ?? [];
   const lastRead = new Map<string, number>();
   nodes.forEach((n, i) => (n.input ?? []).forEach((name) => lastRead.set(name, i)));
@@ -115,12 +134,16 @@ export function peakActivationBytesPerPixel(model: onnx.IModelProto): number | n
   const live = new Set<string>([first]);
   let liveBytes = bytes({ channels: 3, area: 1 });
   let peak = liveBytes;
-  for (let i = 0; i < nodes.length; i++) {
-    const node = nodes[i] as onnx.INodeProto;
+  let macs = 0;
+  for (const [i, node] of nodes.entries()) {
     const source = (node.input ?? []).map((name) => extents.get(name)).find((e) => e !== undefined);
-    if (!source) return null;
+    if (!source) return unfollowed;
     const out = outputExtent(node, source, extents, constants);
-    if (!out) return null;
+    if (!out) return unfollowed;
+    if (node.opType === 'Conv') {
+      const weight = constants.get(node.input?.[1] ?? '');
+      if (weight) macs += elements(weight) * out.area;
+    }
     for (const name of node.output ?? []) {
       extents.set(name, out);
       live.add(name);
@@ -135,10 +158,10 @@ export function peakActivationBytesPerPixel(model: onnx.IModelProto): number | n
       }
     }
   }
-  return peak;
+  return { activationBytesPerPixel: peak, macsPerPixel: macs > 0 ? macs : null };
 }
 
 /** The same, from an ONNX file's bytes. */
-export function activationBytesPerPixel(bytes: Uint8Array, label: string): number | null {
-  return peakActivationBytesPerPixel(decodeOnnx(bytes, label));
+export function graphCost(bytes: Uint8Array, label: string): GraphCost {
+  return graphCostPerPixel(decodeOnnx(bytes, label));
 }
