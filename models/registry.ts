@@ -41,8 +41,11 @@ export interface RegisteredModel extends ModelRecord {
   readonly sizeBytes: number;
 }
 
-/** 3: PReLU emitted as Relu(x) + slope·Min(x, 0) (issue 21: faster on the CPU; same values); records carry architecture and traits. */
-export const CONVERTER_VERSION = 3;
+/**
+ * 3: PReLU emitted as Relu(x) + slope·Min(x, 0) (issue 21: faster on the CPU; same values); records carry architecture and traits.
+ * 4: grey models convert with their true channel counts; records carry the context trait, MACs per pixel and an ONNX file's io.
+ */
+export const CONVERTER_VERSION = 4;
 
 function isRecord(v: unknown): v is ModelRecord {
   if (typeof v !== 'object' || v === null) return false;
