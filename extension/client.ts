@@ -28,7 +28,13 @@ import { RestartPolicy } from './restart-policy';
 export type DaemonState =
   | { readonly kind: 'stopped' }
   | { readonly kind: 'starting' }
-  | { readonly kind: 'running'; readonly provider: ExecutionProvider; readonly jobs: number }
+  | {
+      readonly kind: 'running';
+      readonly provider: ExecutionProvider;
+      /** Why this provider, and whether fp16 can run on it, as the daemon said at start. */
+      readonly why: string;
+      readonly jobs: number;
+    }
   | { readonly kind: 'restarting'; readonly reason: string; readonly delayMs: number }
   | { readonly kind: 'failed'; readonly reason: string };
 
@@ -138,7 +144,13 @@ export class DaemonClient {
   private updateRunningState(): void {
     const inst = this.current;
     if (!inst?.initialized || this.starting) return;
-    this.setState({ kind: 'running', provider: inst.initialized.activeProvider, jobs: inst.jobs.size });
+    const { activeProvider, providerReason, fp16 } = inst.initialized;
+    this.setState({
+      kind: 'running',
+      provider: activeProvider,
+      why: `${providerReason}; ${fp16.available ? 'fp16 available' : `fp16 unavailable${fp16.reason ? ` (${fp16.reason})` : ''}`}`,
+      jobs: inst.jobs.size,
+    });
   }
 
   /** Starts the daemon if it is not running; resolves once it has answered `initialize`. */
@@ -206,7 +218,7 @@ export class DaemonClient {
           for (const p of result.modelProblems) log('warn', `model skipped: ${p}`);
           log(
             'info',
-            `daemon ${result.version} ready; running models on ${result.activeProvider}; models folder ${result.modelsFolder}`,
+            `daemon ${result.version} ready; running models on ${result.activeProvider} (${result.providerReason}); fp16 ${result.fp16.available ? 'available' : `unavailable${result.fp16.reason ? `: ${result.fp16.reason}` : ''}`}; models folder ${result.modelsFolder}`,
           );
           if (this.current === inst) {
             this.starting = null;

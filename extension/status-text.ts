@@ -23,14 +23,14 @@ export function statusText(state: DaemonState): StatusText {
       if (state.jobs === 0) {
         return {
           text: `$(check) Upscale · ${state.provider}`,
-          tooltip: `Upscale daemon: idle, running models on ${state.provider}. Click to show models.`,
+          tooltip: `Upscale daemon: idle, running models on ${state.provider} (${state.why}). Click to show models.`,
           error: false,
         };
       }
       const queued = state.jobs - 1;
       return {
         text: `$(sync~spin) Upscale ${state.jobs} · ${state.provider}`,
-        tooltip: `Upscale daemon: busy on ${state.provider}, 1 job running${queued > 0 ? `, ${queued} queued` : ''}. Click to show models.`,
+        tooltip: `Upscale daemon: busy on ${state.provider} (${state.why}), 1 job running${queued > 0 ? `, ${queued} queued` : ''}. Click to show models.`,
         error: false,
       };
     }

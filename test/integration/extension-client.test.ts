@@ -77,6 +77,11 @@ function harness(
   return { client, logs, states };
 }
 
+/** The running state's reason, which names what the daemon measured or was asked; '' in any other state. */
+function runningWhy(client: DaemonClient): string {
+  return client.state.kind === 'running' ? client.state.why : '';
+}
+
 function waitFor(client: DaemonClient, predicate: (s: DaemonState) => boolean, what: string): Promise<DaemonState> {
   if (predicate(client.state)) return Promise.resolve(client.state);
   return new Promise((resolve, reject) => {
@@ -128,9 +133,10 @@ test('starts lazily, runs a job with tile progress, and stops cleanly', async ()
     states.some((s) => s.kind === 'running' && s.jobs === 1),
     'busy while the job ran',
   );
-  assert.deepEqual(client.state, { kind: 'running', provider: 'cpu', jobs: 0 });
+  assert.deepEqual(client.state, { kind: 'running', provider: 'cpu', why: runningWhy(client), jobs: 0 });
+  assert.match(runningWhy(client), /fp16 (available|unavailable)/);
   assert.ok(
-    logs.some((l) => /daemon .* ready; running models on cpu/.test(l)),
+    logs.some((l) => /daemon .* ready; running models on cpu \(.+\); fp16 (available|unavailable)/.test(l)),
     logs.join('\n'),
   );
   const pid = Number(client.pid);
@@ -156,7 +162,7 @@ test('cancel sends $/cancelRequest; the job rejects as cancelled and leaves no o
     await assert.rejects(job, (e: unknown) => isCancelled(e));
     assert.deepEqual(outputsBeside(input), [], 'no output and no temp file');
     // The daemon is still there and idle.
-    assert.deepEqual(client.state, { kind: 'running', provider: 'cpu', jobs: 0 });
+    assert.deepEqual(client.state, { kind: 'running', provider: 'cpu', why: runningWhy(client), jobs: 0 });
   } finally {
     await client.dispose();
   }

@@ -117,10 +117,12 @@ test('scale rows say how each factor is reached and where the result goes', () =
 
 test('status bar text per state', () => {
   assert.match(statusText({ kind: 'stopped' }).text, /circle-outline/);
-  assert.equal(statusText({ kind: 'running', provider: 'cpu', jobs: 0 }).text, '$(check) Upscale · cpu');
-  const busy = statusText({ kind: 'running', provider: 'cuda', jobs: 3 });
+  const idle = statusText({ kind: 'running', provider: 'cpu', why: 'requested; fp16 unavailable (the CPU)', jobs: 0 });
+  assert.equal(idle.text, '$(check) Upscale · cpu');
+  assert.match(idle.tooltip, /running models on cpu \(requested; fp16 unavailable \(the CPU\)\)/);
+  const busy = statusText({ kind: 'running', provider: 'cuda', why: 'requested; fp16 available', jobs: 3 });
   assert.equal(busy.text, '$(sync~spin) Upscale 3 · cuda');
-  assert.match(busy.tooltip, /1 job running, 2 queued/);
+  assert.match(busy.tooltip, /busy on cuda \(requested; fp16 available\), 1 job running, 2 queued/);
   const failed = statusText({ kind: 'failed', reason: 'it crashed 5 times' });
   assert.equal(failed.error, true);
   assert.match(failed.tooltip, /Restart Daemon/);
