@@ -139,7 +139,7 @@ function dyingDaemon(dir: string): string {
       buf = buf.subarray(end + 4 + len);
       if (msg.method !== 'initialize') process.exit(3);
       send({ jsonrpc: '2.0', id: msg.id, result: { version: 'stand-in', protocolVersion: 1, providers: [],
-        activeProvider: 'cpu', modelsFolder: '/m', defaultModel: 'x', modelProblems: [] } });
+        activeProvider: 'cpu', providerReason: 'cpu was requested', fp16: { available: false, reason: 'cpu' }, modelsFolder: '/m', defaultModel: 'x', modelProblems: [] } });
     });
   `,
   );
