@@ -12,6 +12,7 @@ import { DaemonClient } from '../../extension/client';
 import { DEFAULTS } from '../../extension/config';
 import { daemonLaunch, type HostFacts } from '../../extension/daemon-launch';
 import { RestartPolicy } from '../../extension/restart-policy';
+import type { InitializeResult } from '../../contract/protocol';
 
 test('daemon launch: Electron runs the script as Node; settings go to initialize', () => {
   const host: HostFacts = {
@@ -120,6 +121,19 @@ test("each system's desktop editor runs the daemon on its own extension host bin
   }
 });
 
+// Typed against the contract, so a field the client comes to read is a build error here.
+const INITIALIZE: InitializeResult = {
+  version: 'stand-in',
+  protocolVersion: 1,
+  providers: [],
+  activeProvider: 'cpu',
+  providerReason: 'cpu was requested',
+  fp16: { available: false, reason: 'cpu' },
+  modelsFolder: '/m',
+  defaultModel: 'x',
+  modelProblems: [],
+};
+
 /** A stand-in daemon that answers `initialize`, dies on the first job, and exits at once when run with --clean. */
 function dyingDaemon(dir: string): string {
   const file = path.join(dir, 'dying.js');
@@ -138,8 +152,7 @@ function dyingDaemon(dir: string): string {
       const msg = JSON.parse(buf.subarray(end + 4, end + 4 + len).toString());
       buf = buf.subarray(end + 4 + len);
       if (msg.method !== 'initialize') process.exit(3);
-      send({ jsonrpc: '2.0', id: msg.id, result: { version: 'stand-in', protocolVersion: 1, providers: [],
-        activeProvider: 'cpu', providerReason: 'cpu was requested', fp16: { available: false, reason: 'cpu' }, modelsFolder: '/m', defaultModel: 'x', modelProblems: [] } });
+      send({ jsonrpc: '2.0', id: msg.id, result: ${JSON.stringify(INITIALIZE)} });
     });
   `,
   );

@@ -7,8 +7,22 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { DaemonClient } from '../../extension/client';
 import { RestartPolicy } from '../../extension/restart-policy';
+import type { InitializeResult } from '../../contract/protocol';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'upscale-supervision-'));
+
+// Typed against the contract, so a field the client comes to read is a build error here.
+const INITIALIZE: InitializeResult = {
+  version: 'stand-in',
+  protocolVersion: 1,
+  providers: [],
+  activeProvider: 'cpu',
+  providerReason: 'cpu was requested',
+  fp16: { available: false, reason: 'cpu' },
+  modelsFolder: '/m',
+  defaultModel: 'x',
+  modelProblems: [],
+};
 
 /** A stand-in daemon: answers `initialize` when told to, and never exits on its own. */
 function standIn(name: string, answerInitialize: boolean): string {
@@ -27,8 +41,7 @@ function standIn(name: string, answerInitialize: boolean): string {
         if (buf.length < end + 4 + len) return;
         const msg = JSON.parse(buf.subarray(end + 4, end + 4 + len).toString());
         buf = buf.subarray(end + 4 + len);
-        if (msg.method === 'initialize' && ${answerInitialize}) send({ jsonrpc: '2.0', id: msg.id, result: {
-          version: 'stand-in', protocolVersion: 1, providers: [], activeProvider: 'cpu', modelsFolder: '/m', defaultModel: 'x', modelProblems: [] } });
+        if (msg.method === 'initialize' && ${answerInitialize}) send({ jsonrpc: '2.0', id: msg.id, result: ${JSON.stringify(INITIALIZE)} });
       }
     });
     process.on('SIGTERM', () => undefined);
