@@ -61,9 +61,12 @@ function client(script: string, logs: string[]): DaemonClient {
   });
 }
 
-test('a daemon that never answers initialize is killed and counted as a crash', async () => {
+test('a daemon that never answers initialize is killed and counted as a crash', async (t) => {
   const logs: string[] = [];
   const c = client(standIn('silent', false), logs);
+  // The stand-ins ignore SIGTERM: a failed assertion must still end them, or the test
+  // process waits on their pipes for ever.
+  t.after(() => c.dispose());
   await assert.rejects(c.start(), /the Upscale daemon .*see the Upscale log/);
   assert.ok(
     logs.some((l) => l === 'error: the daemon did not answer "initialize" within 0.3 s; killing it'),
@@ -79,12 +82,12 @@ test('a daemon that never answers initialize is killed and counted as a crash', 
     });
   });
   await assert.rejects(c.start(), /crashed 2 times/);
-  await c.dispose();
 });
 
-test('stop: shutdown and exit first, then a kill when the daemon ignores them', async () => {
+test('stop: shutdown and exit first, then a kill when the daemon ignores them', async (t) => {
   const logs: string[] = [];
   const c = client(standIn('stubborn', true), logs);
+  t.after(() => c.dispose());
   const init = await c.start();
   assert.equal(init.version, 'stand-in');
   const pid = Number(c.pid);
@@ -97,5 +100,4 @@ test('stop: shutdown and exit first, then a kill when the daemon ignores them', 
   assert.throws(() => process.kill(pid, 0));
   // Stopped on purpose: not a crash, so no restart.
   assert.ok(!logs.some((l) => /unexpectedly/.test(l)));
-  await c.dispose();
 });
