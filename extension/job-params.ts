@@ -5,6 +5,7 @@ import { REQUEST_FIELDS, requirementsMet, targetFields, type BlendSpec, type Ups
 import { asFolder, samePath } from '../contract/paths';
 import { present } from '../contract/validate';
 import type { Target, TtaLevel } from '../contract/vocabulary';
+import type { RunsOn } from '../contract/protocol';
 import type { SettingKey, UpscaleSettings } from './config';
 import { formatDuration } from '../webview/progress';
 
@@ -99,7 +100,7 @@ function modelFields(spec: JobSpec, setting: string | undefined): Partial<Upscal
   };
 }
 
-/** "photo.png → photo@4x.png (512×512 → 2048×2048, 2 passes, 2 min 27 s on cpu)": the panel's time format. */
+/** "photo.png → photo@4x.png (512×512 → 2048×2048, 2 passes, 2 min 27 s on cpu in fp32)": the panel's time format. */
 export function describeResult(r: {
   input: string;
   outputPath: string;
@@ -109,8 +110,14 @@ export function describeResult(r: {
   height: number;
   passes: number;
   provider: string;
+  precision: string;
   timings: { totalMs: number };
 }): string {
   const passes = `${r.passes} pass${r.passes === 1 ? '' : 'es'}`;
-  return `${path.basename(r.input)} → ${path.basename(r.outputPath)} (${r.inputWidth}×${r.inputHeight} → ${r.width}×${r.height}, ${passes}, ${formatDuration(r.timings.totalMs)} on ${r.provider})`;
+  return `${path.basename(r.input)} → ${path.basename(r.outputPath)} (${r.inputWidth}×${r.inputHeight} → ${r.width}×${r.height}, ${passes}, ${formatDuration(r.timings.totalMs)} on ${r.provider} in ${r.precision})`;
+}
+
+/** For the log, beside describeResult: why that provider and that precision ran the job. */
+export function describeRunsOn(r: RunsOn): string {
+  return `provider ${r.provider}: ${r.providerReason}; precision ${r.precision}: ${r.precisionReason}`;
 }

@@ -10,7 +10,7 @@ import type { BatchItem } from './batch';
 import type { DaemonClient } from './client';
 import { isCancelled } from '../contract/errors';
 import { COMMAND_IDS } from './contributions';
-import { describeModels, describeResult, specModels, upscaleParams, type JobSpec } from './job-params';
+import { describeModels, describeResult, describeRunsOn, specModels, upscaleParams, type JobSpec } from './job-params';
 import { batchFraction, progressMessage, ProgressMeter } from './progress-text';
 import type { SettingsReader } from './settings';
 import { PREVIEW_WIDTH, PreviewPanel } from './preview/panel';
@@ -140,7 +140,7 @@ export class JobRunner implements vscode.Disposable {
         },
       );
       panel?.complete(result);
-      this.log.info(`upscaled ${describeResult(result)}`);
+      this.log.info(`upscaled ${describeResult(result)}; ${describeRunsOn(result)}`);
       for (const w of result.warnings) this.log.warn(`${item.input}: ${w}`);
       void this.offerResult(result, panel !== undefined);
     } catch (e) {
@@ -188,7 +188,7 @@ export class JobRunner implements vscode.Disposable {
                   onProgress: (p) => shown.update(p),
                 });
                 done.push(r);
-                this.log.info(`upscaled ${describeResult(r)}`);
+                this.log.info(`upscaled ${describeResult(r)}; ${describeRunsOn(r)}`);
               } catch (e) {
                 if (isCancelled(e) || controller.signal.aborted) break;
                 failed.push(item.input);

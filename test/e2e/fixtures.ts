@@ -79,7 +79,7 @@ export function filesStartingWith(dir: string, prefix: string): string[] {
   return fs.readdirSync(dir).filter((n) => n.startsWith(prefix));
 }
 
-/** "a.png → a@4x.png (64×48 → 256×192, 1 pass, 1.2 s on cpu)" → its parts. */
+/** "a.png → a@4x.png (64×48 → 256×192, 1 pass, 1.2 s on cpu in fp32)" → its parts. */
 export function parseResult(
   message: string,
 ): { input: string; output: string; width: number; height: number; passes: number } | undefined {

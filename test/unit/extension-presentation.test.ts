@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import type { ModelInfo, ProgressParams } from '../../contract/protocol';
 import { DEFAULTS } from '../../extension/config';
-import { describeModels, describeResult, specModels, upscaleParams } from '../../extension/job-params';
+import { describeModels, describeResult, describeRunsOn, specModels, upscaleParams } from '../../extension/job-params';
 import { parseUpscale } from '../../contract/request';
 import {
   blendWeight,
@@ -173,9 +173,19 @@ test('upscale params from settings: beside the source, into a folder, sizes, pre
       height: 20,
       passes: 1,
       provider: 'cpu',
+      precision: 'fp32',
       timings: { totalMs: 1234 },
     }),
-    'p.png → p@4x.png (10×5 → 40×20, 1 pass, 1.2 s on cpu)',
+    'p.png → p@4x.png (10×5 → 40×20, 1 pass, 1.2 s on cpu in fp32)',
+  );
+  assert.equal(
+    describeRunsOn({
+      provider: 'webgpu',
+      providerReason: 'webgpu was requested',
+      precision: 'fp16',
+      precisionReason: 'auto: compact is safe in fp16 and the adapter has shader-f16',
+    }),
+    'provider webgpu: webgpu was requested; precision fp16: auto: compact is safe in fp16 and the adapter has shader-f16',
   );
   // The panel's format: the issue's 146.7 s job reads "2 min 27 s" in both.
   assert.match(
@@ -188,9 +198,10 @@ test('upscale params from settings: beside the source, into a folder, sizes, pre
       height: 1920,
       passes: 1,
       provider: 'cpu',
+      precision: 'fp32',
       timings: { totalMs: 146_700 },
     }),
-    /, 2 min 27 s on cpu\)$/,
+    /, 2 min 27 s on cpu in fp32\)$/,
   );
 });
 
