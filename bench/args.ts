@@ -9,6 +9,7 @@ export const BENCH_SECTIONS = [
   'speed',
   'sweep',
   'memory',
+  'budget',
   'lifecycle',
   'quality',
   'border',
@@ -22,7 +23,7 @@ export interface BenchOptions {
   readonly quick: boolean;
   readonly provider: ExecutionProviderChoice;
   readonly outDir: string;
-  /** Sections to run (all when empty): speed, sweep, memory, lifecycle, quality, border, arch, busy, precision (GPU providers only). */
+  /** Sections to run (all when empty): speed, sweep, memory, budget, lifecycle, quality, border, arch, busy, precision (GPU providers only). */
   readonly only: readonly string[];
 }
 

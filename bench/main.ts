@@ -16,6 +16,7 @@ import { startBenchDaemon } from './daemon-client';
 import { judgeGoals, type Goal } from './goals';
 import { measureCancel, measureLoads, measureStartup, type LifecycleResult } from './lifecycle';
 import { measureMemory, type MemoryPoint } from './memory';
+import { budgetTable, measureBudgets } from './budget';
 import { measureMatmul, type MatmulRate } from './ort-ceiling';
 import { profileOperators, type OperatorProfile } from './ort-profile';
 import { builtinModelsDir } from '../models/paths';
@@ -222,6 +223,17 @@ async function main(): Promise<void> {
     memory = await measureMemory(options.provider, plan.memoryModel, plan.memorySizes, log);
     save('memory.json', memory);
     section('peak resident memory of the daemon (fresh daemon per job)', memoryTable(memory));
+  }
+  if (wants('budget')) {
+    log(
+      `budget: ${plan.memoryModel}, ${plan.budgets.map((b) => `${b.inputSize}² at ${b.budgetMib ?? 'the default'}`).join('; ')}`,
+    );
+    const budgets = await measureBudgets(options.provider, plan.memoryModel, plan.budgets, log);
+    save('budget.json', budgets);
+    section(
+      'the memory budget: resident peak against time (fresh daemon per job)',
+      budgetTable(budgets, os.totalmem()),
+    );
   }
 
   if (matmul) {

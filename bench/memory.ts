@@ -7,6 +7,7 @@ import type { ExecutionProviderChoice } from '../contract/vocabulary';
 import { benchTempDir, startBenchDaemon, timedUpscale } from './daemon-client';
 import { squarePhotoPng } from './images';
 import { Requests } from '../contract/methods';
+import type { UpscalePlan } from '../contract/protocol';
 
 const MIB = 1024 * 1024;
 
@@ -50,6 +51,10 @@ export function treeRssBytes(pid: number, field: 'VmRSS' | 'VmHWM' = 'VmRSS'): n
 export interface MemoryPoint {
   readonly inputSize: number;
   readonly outputSize: number;
+  /** The request's memory budget in MiB; null: the default. */
+  readonly budgetMib: number | null;
+  /** How the daemon cut the model's pass: "whole", or "4 of 2000×532". */
+  readonly tiling: string;
   readonly ms: number;
   /** Tree RSS after initialize and models/load, before the job. */
   readonly baselineBytes: number;
@@ -79,11 +84,21 @@ export function growthBeyondRaster(points: readonly MemoryPoint[]): number | nul
   return (last.hwmOverBaselineMinusRaster - first.hwmOverBaselineMinusRaster) / (pixels(last) - pixels(first));
 }
 
+/** The tiling of a job's passes as its plan states it. */
+export function describeTiling(plan: Pick<UpscalePlan, 'passes'> | undefined): string {
+  if (!plan) return 'unknown';
+  return plan.passes
+    .map((p) => (p.tiles === 1 ? 'whole' : `${p.tiles} of ${p.tileWidth}×${p.tileHeight}`))
+    .join(', then ');
+}
+
 export async function measureMemory(
   provider: ExecutionProviderChoice,
   model: string,
   sizes: readonly number[],
   log: (line: string) => void,
+  /** MiB for the job's `memoryBudget`; the daemon's default when absent. */
+  budgetMib?: number,
 ): Promise<MemoryPoint[]> {
   const dir = benchTempDir('memory');
   const points: MemoryPoint[] = [];
@@ -97,7 +112,13 @@ export async function measureMemory(
       const sampler = setInterval(() => {
         sampledPeakBytes = Math.max(sampledPeakBytes, treeRssBytes(daemon.pid));
       }, 20);
-      const t = await timedUpscale(daemon, { input, output: path.join(dir, `out-${size}.png`), model, scale: 4 });
+      const t = await timedUpscale(daemon, {
+        input,
+        output: path.join(dir, `out-${size}.png`),
+        model,
+        scale: 4,
+        memoryBudget: budgetMib,
+      });
       clearInterval(sampler);
       const hwmBytes = treeRssBytes(daemon.pid, 'VmHWM');
       const outPixels = t.result.width * t.result.height;
@@ -106,6 +127,8 @@ export async function measureMemory(
       const point: MemoryPoint = {
         inputSize: size,
         outputSize: t.result.width,
+        budgetMib: budgetMib ?? null,
+        tiling: describeTiling(t.result.plan),
         ms: t.wallMs,
         baselineBytes,
         sampledPeakBytes,
@@ -117,7 +140,7 @@ export async function measureMemory(
       };
       points.push(point);
       log(
-        `  ${size}² → ${t.result.width}²: ${(t.wallMs / 1000).toFixed(1)} s, baseline ${(baselineBytes / MIB).toFixed(0)} MiB, ` +
+        `  ${size}² → ${t.result.width}² (${budgetMib === undefined ? 'default budget' : `budget ${budgetMib} MiB`}, ${point.tiling}): ${(t.wallMs / 1000).toFixed(1)} s, baseline ${(baselineBytes / MIB).toFixed(0)} MiB, ` +
           `peak RSS ${(sampledPeakBytes / MIB).toFixed(0)} MiB, VmHWM ${(hwmBytes / MIB).toFixed(0)} MiB, ` +
           `HWM − baseline − u8 raster ${(point.hwmOverBaselineMinusRaster / MIB).toFixed(0)} MiB, − float buffer too ${(point.hwmOverBaselineMinusBuffers / MIB).toFixed(0)} MiB`,
       );

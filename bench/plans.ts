@@ -3,12 +3,15 @@
 import type { SpeedPlan } from './speed';
 import type { SweepPlan } from './sweep';
 import type { PrecisionCase } from './precision';
+import type { BudgetRow } from './budget';
 
 export interface BenchPlan {
   readonly speed: readonly SpeedPlan[];
   readonly sweeps: readonly SweepPlan[];
   readonly memoryModel: string;
   readonly memorySizes: readonly number[];
+  /** The budget section's jobs of memoryModel (bench/budget.ts): the README's trade-off table. */
+  readonly budgets: readonly BudgetRow[];
   readonly cancelModel: string;
   readonly cancelInputSize: number;
   readonly cancelWhen: readonly ('mid-tile' | 'after-tile')[];
@@ -42,6 +45,15 @@ export const FULL_PLAN: BenchPlan = {
   ],
   memoryModel: GENERAL,
   memorySizes: [1024, 1536, 2048],
+  budgets: [
+    { inputSize: 256, budgetMib: null },
+    { inputSize: 512, budgetMib: null },
+    { inputSize: 512, budgetMib: 256 },
+    { inputSize: 2000, budgetMib: null },
+    { inputSize: 2000, budgetMib: 2600 },
+    { inputSize: 2000, budgetMib: 1024 },
+    { inputSize: 2000, budgetMib: 512 },
+  ],
   cancelModel: GENERAL,
   cancelInputSize: 1024,
   cancelWhen: ['mid-tile', 'after-tile'],
@@ -76,6 +88,10 @@ export const QUICK_PLAN: BenchPlan = {
   sweeps: [{ model: GENERAL, photo: 'baboon', crop: 192, tiles: [64, 128], overlaps: [0, 16] }],
   memoryModel: GENERAL,
   memorySizes: [256, 384],
+  budgets: [
+    { inputSize: 256, budgetMib: null },
+    { inputSize: 256, budgetMib: 128 },
+  ],
   cancelModel: GENERAL,
   cancelInputSize: 768,
   cancelWhen: ['mid-tile'],
