@@ -13,6 +13,7 @@ export const BENCH_SECTIONS = [
   'lifecycle',
   'quality',
   'border',
+  'combos',
   'arch',
   'busy',
   'precision',
@@ -23,8 +24,10 @@ export interface BenchOptions {
   readonly quick: boolean;
   readonly provider: ExecutionProviderChoice;
   readonly outDir: string;
-  /** Sections to run (all when empty): speed, sweep, memory, budget, lifecycle, quality, border, arch, busy, precision (GPU providers only). */
+  /** Sections to run (all when empty): speed, sweep, memory, budget, lifecycle, quality, border, combos, arch, busy, precision (GPU providers only). */
   readonly only: readonly string[];
+  /** A 1x restoration model's file, imported for the combos section's chain; none: no chain is measured. */
+  readonly restoration: string | null;
 }
 
 export function parseBenchArgs(argv: readonly string[]): BenchOptions {
@@ -32,6 +35,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
   let provider: ExecutionProviderChoice = 'cpu';
   let outDir = path.resolve('bench-results');
   const only: string[] = [];
+  let restoration: string | null = null;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
     const value = (): string => {
@@ -46,6 +50,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
         throw new Error(`--provider must be one of ${EXECUTION_PROVIDERS.join(', ')}`);
       provider = p as ExecutionProviderChoice;
     } else if (arg === '--out') outDir = path.resolve(value());
+    else if (arg === '--restoration') restoration = path.resolve(value());
     else if (arg === '--only') {
       const names = value().split(',');
       // A misspelt section would run nothing and still rewrite summary.json.
@@ -55,8 +60,8 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
       only.push(...names);
     } else
       throw new Error(
-        `unknown option ${arg} (options: --quick, --provider P, --out DIR, --only ${BENCH_SECTIONS.join(',')})`,
+        `unknown option ${arg} (options: --quick, --provider P, --out DIR, --only ${BENCH_SECTIONS.join(',')}, --restoration FILE)`,
       );
   }
-  return { quick, provider, outDir, only };
+  return { quick, provider, outDir, only, restoration };
 }

@@ -1,6 +1,7 @@
-// `npm run bench [-- --quick] [--provider P] [--out DIR] [--only sections]`: speed and
-// cost against the machine's ceilings, the tile sweep, memory, start-up/load/cancel,
-// quality and borders, all through the real daemon, and each converted architecture's
+// `npm run bench [-- --quick] [--provider P] [--out DIR] [--only sections] [--restoration FILE]`:
+// speed and cost against the machine's ceilings, the tile sweep, memory and the memory
+// budget's trade-off, start-up/load/cancel, quality, borders and model combinations, all
+// through the real daemon, and each converted architecture's
 // whole-image ceiling against MatMul (arch, in-process). Each section's JSON is written as soon
 // as it is done, so an interrupted run still leaves what it measured. Never part of `npm test`.
 import * as fs from 'node:fs';
@@ -17,6 +18,7 @@ import { judgeGoals, type Goal } from './goals';
 import { measureCancel, measureLoads, measureStartup, type LifecycleResult } from './lifecycle';
 import { measureMemory, type MemoryPoint } from './memory';
 import { budgetTable, measureBudgets } from './budget';
+import { combosTable, measureCombos } from './combos';
 import { measureMatmul, type MatmulRate } from './ort-ceiling';
 import { profileOperators, type OperatorProfile } from './ort-profile';
 import { builtinModelsDir } from '../models/paths';
@@ -186,6 +188,12 @@ async function main(): Promise<void> {
       borders = await measureBorders(daemon, plan.borders, log);
       save('border.json', borders);
       section('borders (padding none vs reflect against real surroundings)', borderTable(borders));
+    }
+    if (wants('combos')) {
+      log(`combos: TTA, blend and a restoration chain on ${plan.combos.photos.join(', ')}`);
+      const combos = await measureCombos(daemon, plan.combos.photos, plan.combos.crop, options.restoration, log);
+      save('combos.json', combos);
+      section('combining models (issue 27): quality and time against one compact run', combosTable(combos));
     }
     if (wants('precision')) {
       if (provider === 'cpu') {

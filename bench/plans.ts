@@ -12,6 +12,8 @@ export interface BenchPlan {
   readonly memorySizes: readonly number[];
   /** The budget section's jobs of memoryModel (bench/budget.ts): the README's trade-off table. */
   readonly budgets: readonly BudgetRow[];
+  /** The combos section (bench/combos.ts): photos and the side of their centred crops. */
+  readonly combos: { readonly photos: readonly string[]; readonly crop: number };
   readonly cancelModel: string;
   readonly cancelInputSize: number;
   readonly cancelWhen: readonly ('mid-tile' | 'after-tile')[];
@@ -54,6 +56,7 @@ export const FULL_PLAN: BenchPlan = {
     { inputSize: 2000, budgetMib: 1024 },
     { inputSize: 2000, budgetMib: 512 },
   ],
+  combos: { photos: ['baboon', 'fruits', 'butterfly', 'messi5'], crop: 512 },
   cancelModel: GENERAL,
   cancelInputSize: 1024,
   cancelWhen: ['mid-tile', 'after-tile'],
@@ -92,6 +95,7 @@ export const QUICK_PLAN: BenchPlan = {
     { inputSize: 256, budgetMib: null },
     { inputSize: 256, budgetMib: 128 },
   ],
+  combos: { photos: ['baboon'], crop: 256 },
   cancelModel: GENERAL,
   cancelInputSize: 768,
   cancelWhen: ['mid-tile'],

@@ -46,7 +46,7 @@ function rasterSharp(r: Raster): sharp.Sharp {
   return sharp(Buffer.from(r.data), { raw: { width: r.width, height: r.height, channels: 3 } });
 }
 
-interface ScaleCase {
+export interface ScaleCase {
   readonly scale: number;
   /** The original, cropped to a multiple of the scale (top-left, as MATLAB's modcrop). */
   readonly hr: Raster;
@@ -70,7 +70,7 @@ function lanczosEnlarge(lr: Raster, width: number, height: number): Raster {
   return { width, height, data };
 }
 
-async function prepareScale(photo: string, scale: number, dir: string, crop: number | null): Promise<ScaleCase> {
+export async function prepareScale(photo: string, scale: number, dir: string, crop: number | null): Promise<ScaleCase> {
   let full = await readRaster(photoPath(photo));
   if (crop !== null && (full.width > crop || full.height > crop)) {
     const cw = Math.min(crop, full.width);
