@@ -384,7 +384,10 @@ test('Upscale Image with upscale.livePreview off: progress notification, result 
     await command('upscale.upscaleImage', uri(input));
     assert.ok(fs.existsSync(path.join(work, 'cmd@4x.png')));
     const done = messages('info').at(-1);
-    assert.match(done?.text ?? '', /^Upscaled cmd\.png → cmd@4x\.png \(72×56 → 288×224, 1 pass, [\d.]+ s on cpu\)$/);
+    assert.match(
+      done?.text ?? '',
+      /^Upscaled cmd\.png → cmd@4x\.png \(72×56 → 288×224, 1 pass, [\d.]+ s on cpu in fp32\)$/,
+    );
     assert.deepEqual(done?.items, ['Open', 'Reveal in Explorer', 'Compare']);
     const progress = fake.progress.find((p) => p.title === 'Upscaling cmd.png');
     // The notification's title names the file; its messages say where the job is.
@@ -395,7 +398,13 @@ test('Upscale Image with upscale.livePreview off: progress notification, result 
     const total = progress?.reports.reduce((sum, r) => sum + (r.increment ?? 0), 0) ?? 0;
     assert.ok(total > 0 && total <= 100.0001, `increments add up to ${total}`);
     assert.equal(fake.statusBar.text, '$(check) Upscale · cpu');
-    assert.ok(fake.log.some((l) => /^info: upscaled cmd\.png → cmd@4x\.png/.test(l)));
+    // The log says why that provider and that precision ran the job, as the daemon reported them.
+    assert.ok(
+      fake.log.some((l) =>
+        /^info: upscaled cmd\.png → cmd@4x\.png .* in fp32\); provider cpu: .+; precision fp32: .+$/.test(l),
+      ),
+      fake.log.join('\n'),
+    );
   });
 });
 
