@@ -11,7 +11,7 @@ import { readPthBytes } from './readers/pth';
 import { readSafetensors } from './readers/safetensors';
 import { convertNcnn } from './convert/ncnn';
 import { NCNN_PARAM_MAGIC } from './readers/ncnn-param';
-import { firstNonFinite, probeModel, validateOnnxBytes } from './readers/onnx';
+import { firstNonFinite, probeModel, validateOnnxBytes } from './onnx/validate';
 import { readTfjsModelFiles } from './readers/tfjs';
 import { convertTfjs } from './convert/tfjs';
 import type { StateDict } from './weights/state-dict';

@@ -217,6 +217,23 @@ function ttaLevel(tta: number | undefined): TtaLevel {
   return level;
 }
 
+function checkInputPixels(file: string, input: { width: number; height: number }, maxInputPixels: number): void {
+  const pixels = input.width * input.height;
+  if (pixels > maxInputPixels) {
+    throw new DaemonError(
+      'ImageTooLarge',
+      `${file}: ${input.width}x${input.height} is ${pixels} pixels, above the input limit of ${maxInputPixels}`,
+      file,
+    );
+  }
+}
+
+/** The result's `tile`: the most input pixels a tile of any pass decides, its context left out (0: whole images). */
+function largestCore(layouts: readonly { tileWidth: number; tileHeight: number }[], overlap: number): number {
+  const shared = 2 * overlap;
+  return Math.max(0, ...layouts.map((l) => Math.max(l.tileWidth - shared, l.tileHeight - shared, 0)));
+}
+
 /** Checks the request against the header and the limits, and plans the job (see the top of this file). */
 export function planJob(
   header: ImageHeader,
@@ -227,14 +244,7 @@ export function planJob(
   models: JobModels = ONE_MODEL,
 ): JobPlan {
   const input = { width: header.width, height: header.height, format: header.format };
-  const pixels = input.width * input.height;
-  if (pixels > limits.maxInputPixels) {
-    throw new DaemonError(
-      'ImageTooLarge',
-      `${req.input}: ${input.width}x${input.height} is ${pixels} pixels, above the input limit of ${limits.maxInputPixels}`,
-      req.input,
-    );
-  }
+  checkInputPixels(req.input, input, limits.maxInputPixels);
   const chain = [...models.before, model, ...models.after];
   for (const m of [...chain, ...(models.blend ? [models.blend.model] : [])])
     checkModelChannels(modelChannels(m), m.onnxPath ?? m.id);
@@ -261,8 +271,7 @@ export function planJob(
   const depth = outputDepth(header.depth, output.format);
   const transparentPad = background !== null && background.rgba.a === 0;
   checkRasterSize(req.input, geometry.final, header.hasAlpha || transparentPad ? 4 : 3, depth);
-  const shared = 2 * overlap;
-  const tile = Math.max(0, ...layouts.map((l) => Math.max(l.tileWidth - shared, l.tileHeight - shared, 0)));
+  const tile = largestCore(layouts, overlap);
   return withAlpha(
     {
       input,

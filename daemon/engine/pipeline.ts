@@ -149,6 +149,19 @@ export async function runPipeline(req: PipelineRequest, ctx: PipelineContext): P
   return runJob(req, ctx, header, plan, inputHash, { now, started });
 }
 
+/** Out of memory halves the tile (tiled-pass.ts): the log and the result say so. */
+function smallerTilesNote(
+  provider: string,
+  notes: string[],
+  warn: ((note: string) => void) | undefined,
+): NonNullable<PassHooks['smallerTiles']> {
+  return (pass, from, to, why) => {
+    const note = `pass ${pass + 1} ran out of memory on ${provider} with a ${from} px tile (${why}); it continued with tiles of at most ${to} px`;
+    notes.push(note);
+    warn?.(note);
+  };
+}
+
 /** Decodes, runs the passes and commits the output of a planned job. */
 async function runJob(
   req: PipelineRequest,
@@ -186,15 +199,10 @@ async function runJob(
   throwIfCancelled(ctx.signal);
   const inferStart = now();
   let inferMs = 0;
-  // Out of memory halves the tile (tiled-pass.ts): the log and the result say so.
   const notes: string[] = [];
   const hooks: PassHooks = {
     ...progress.passHooks(() => (inferMs = now() - inferStart)),
-    smallerTiles: (p, from, to, why) => {
-      const note = `pass ${p + 1} ran out of memory on ${runsOn.provider} with a ${from} px tile (${why}); it continued with tiles of at most ${to} px`;
-      notes.push(note);
-      ctx.warn?.(note);
-    },
+    smallerTiles: smallerTilesNote(runsOn.provider, notes, ctx.warn),
   };
   const raster = await runPasses(plan, planes, load, ctx.signal, hooks);
   throwIfCancelled(ctx.signal);

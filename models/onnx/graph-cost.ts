@@ -7,7 +7,7 @@
 // provider's measured speed they give a first job its time estimate before the model has
 // ever run (daemon/engine/eta.ts).
 import { onnx } from 'onnx-proto';
-import { decodeOnnx } from '../readers/onnx';
+import { decodeOnnx } from './validate';
 
 /** Operators whose output has the shape of their first input. */
 const SAME_SHAPE = new Set([

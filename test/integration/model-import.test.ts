@@ -21,7 +21,7 @@ import {
   writeFilesAtomically,
 } from '../../models/import';
 import { callingPickle, croppingOnnx, nanOnnx, onnxWithExternalData, storedZip } from '../hostile/craft';
-import { validateOnnx } from '../../models/readers/onnx';
+import { validateOnnx } from '../../models/onnx/validate';
 import { CONVERTER_VERSION, scanModels, type ModelRecord } from '../../models/registry';
 import { DaemonError } from '../../contract/errors';
 

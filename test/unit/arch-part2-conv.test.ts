@@ -10,7 +10,7 @@ import { FIXTURES_DIR, REPO_ROOT } from '../fixtures';
 import { detectArchitecture } from '../../models/architectures/detect';
 import { readSafetensors } from '../../models/readers/safetensors';
 import { readPthBytes } from '../../models/readers/pth';
-import { probeModel } from '../../models/readers/onnx';
+import { probeModel } from '../../models/onnx/validate';
 import type { StateDict } from '../../models/weights/state-dict';
 
 const spandrelCase = (name: string): StateDict =>

@@ -18,7 +18,7 @@ import {
   unsafeLocationReason,
   validateOnnx,
   validateOnnxFile,
-} from '../../models/readers/onnx';
+} from '../../models/onnx/validate';
 
 const TMP = fs.mkdtempSync(path.join(os.tmpdir(), 'upscale-onnx-validate-'));
 let fileCounter = 0;

@@ -6,8 +6,8 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { onnx } from 'onnx-proto';
 import * as ort from 'onnxruntime-node';
-import { imageIo, nchwDims, type DeclaredValue, type OnnxIo } from '../onnx/image-io';
-import { imageTensor, ownGraphIo, tensorImage } from '../onnx/image-tensor';
+import { imageIo, nchwDims, type DeclaredValue, type OnnxIo } from './image-io';
+import { imageTensor, ownGraphIo, tensorImage } from './image-tensor';
 import type { ModelTraits } from '../../contract/protocol';
 
 /** Below 7 onnxruntime only runs models through legacy support it does not guarantee. */
