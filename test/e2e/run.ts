@@ -720,6 +720,53 @@ const scenarios: Scenario[] = [
   },
 ];
 
+/** Scenario 13: combining models from Upscale Image With… (issue 27), appended to the list. */
+const combine: Scenario = {
+  id: '13',
+  name: 'combine models: a second model blended in and TTA',
+  run: async (env) => {
+    const input = ws(env, 's13-combo.png');
+    await env.wb.explorerContext('s13-combo.png', 'Upscale Image With…');
+    await env.wb.quickPickRows();
+    await env.wb.typeAndEnter(DEFAULT_MODEL);
+    await env.wb.pickRow('4x');
+    await env.wb.pickExtras([/Blend a second model/, /TTA/]);
+    await env.wb.quickPickRows();
+    await env.wb.typeAndEnter(SLOW_MODEL);
+    const weightTitle = await until(
+      'the weight input box',
+      async () => {
+        const t = await env.wb.quickPickTitle();
+        return t.startsWith('Weight') ? t : undefined;
+      },
+      20_000,
+    );
+    await env.wb.typeAndEnter('0.3');
+    await env.wb.pickRow('×2');
+    const view = await previewOf(env, 's13-combo.png');
+    const r = await expectUpscaled(env, input, 64, 48, 180_000);
+    await expectPicture(input, r.output);
+    // The panel's summary names the whole combination, as the daemon's plan gives it.
+    const model = await until(
+      "the panel's model",
+      async () => {
+        const text = (await view.locator('#info-model').innerText()).trim();
+        return text.includes('TTA') ? text : undefined;
+      },
+      30_000,
+    );
+    const want = `${DEFAULT_MODEL} + 30% ${SLOW_MODEL} · TTA ×2`;
+    assert(model === want, `the panel's model reads "${model}", expected "${want}"`);
+    // The log says what ran: the blend's pass beside the main one, each tile twice.
+    const lines = await upscaleLog(env, /upscaled s13-combo\.png → /);
+    const done = lines.find((l) => /upscaled s13-combo\.png → /.test(l)) ?? '';
+    assert(/in fp32\); provider cpu: .+; precision fp32: /.test(done), `the job's log line: ${done}`);
+    await shot(env, '13-combine.png');
+    return `"${weightTitle}" at 0.3, TTA ×2: ${path.basename(r.output)} 64×48; panel "${model}"`;
+  },
+};
+scenarios.push(combine);
+
 /** Scenario 8 runs in its own window: trust enabled, the folder untrusted (Restricted Mode). */
 const restricted: Scenario = {
   id: '08',
@@ -814,6 +861,7 @@ async function makeWorkspace(dir: string): Promise<void> {
   await makeImage(path.join(dir, 's10-cramped.png'), 64, 48, 16);
   fs.writeFileSync(path.join(dir, 's10-notes.txt'), 'Notes beside the image.\n');
   await makeImage(path.join(dir, 's11-once.png'), 128, 128, 17);
+  await makeImage(path.join(dir, 's13-combo.png'), 16, 12, 18);
   // A PNG signature followed by garbage.
   fs.writeFileSync(
     path.join(dir, 's9-corrupt.png'),

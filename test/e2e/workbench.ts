@@ -124,6 +124,26 @@ export class Workbench {
     await sleep(300);
   }
 
+  /** Upscale Image With…'s extras: ticks the rows whose labels match, then accepts them. */
+  async pickExtras(labels: readonly RegExp[]): Promise<void> {
+    await until(
+      'the extras pick (Combine … with…)',
+      async () => (await this.quickPickTitle()).startsWith('Combine') || undefined,
+      30_000,
+    );
+    for (const label of labels) {
+      const row = this.quickInput
+        .locator('.quick-input-list .monaco-list-row')
+        .filter({ has: this.page.locator('.label-name', { hasText: label }) })
+        .first();
+      // In a pick of many, a click on the row toggles its box.
+      await row.click();
+      await sleep(200);
+    }
+    await this.quickInput.locator('.quick-input-box input').press('Enter');
+    await sleep(300);
+  }
+
   /** Clicks the quick-pick row whose label is `label` (exactly, or matching a RegExp). */
   async pickRow(label: string | RegExp, timeoutMs = 20_000): Promise<void> {
     const rows = this.quickInput.locator('.quick-input-list .monaco-list-row');
