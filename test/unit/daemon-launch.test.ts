@@ -12,7 +12,7 @@ import { DaemonClient } from '../../extension/client';
 import { DEFAULTS } from '../../extension/config';
 import { daemonLaunch, type HostFacts } from '../../extension/daemon-launch';
 import { RestartPolicy } from '../../extension/restart-policy';
-import type { InitializeResult } from '../../contract/protocol';
+import { STAND_IN_FRAMING } from '../stand-in-daemon';
 
 test('daemon launch: Electron runs the script as Node; settings go to initialize', () => {
   const host: HostFacts = {
@@ -121,38 +121,17 @@ test("each system's desktop editor runs the daemon on its own extension host bin
   }
 });
 
-// Typed against the contract, so a field the client comes to read is a build error here.
-const INITIALIZE: InitializeResult = {
-  version: 'stand-in',
-  protocolVersion: 1,
-  providers: [],
-  activeProvider: 'cpu',
-  providerReason: 'cpu was requested',
-  fp16: { available: false, reason: 'cpu' },
-  modelsFolder: '/m',
-  defaultModel: 'x',
-  modelProblems: [],
-};
-
 /** A stand-in daemon that answers `initialize`, dies on the first job, and exits at once when run with --clean. */
 function dyingDaemon(dir: string): string {
   const file = path.join(dir, 'dying.js');
   fs.writeFileSync(
     file,
-    String.raw`
+    `
     if (process.argv.includes('--clean')) process.exit(0);
-    let buf = Buffer.alloc(0);
-    const send = (m) => { const b = Buffer.from(JSON.stringify(m)); process.stdout.write('Content-Length: ' + b.length + '\r\n\r\n'); process.stdout.write(b); };
-    process.stdin.on('data', (d) => {
-      buf = Buffer.concat([buf, d]);
-      const end = buf.indexOf('\r\n\r\n');
-      if (end < 0) return;
-      const len = Number(/Content-Length: (\d+)/i.exec(buf.subarray(0, end).toString())[1]);
-      if (buf.length < end + 4 + len) return;
-      const msg = JSON.parse(buf.subarray(end + 4, end + 4 + len).toString());
-      buf = buf.subarray(end + 4 + len);
+    ${STAND_IN_FRAMING}
+    onMessage((msg) => {
       if (msg.method !== 'initialize') process.exit(3);
-      send({ jsonrpc: '2.0', id: msg.id, result: ${JSON.stringify(INITIALIZE)} });
+      initialized(msg);
     });
   `,
   );

@@ -7,22 +7,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { DaemonClient } from '../../extension/client';
 import { RestartPolicy } from '../../extension/restart-policy';
-import type { InitializeResult } from '../../contract/protocol';
+import { STAND_IN_FRAMING } from '../stand-in-daemon';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'upscale-supervision-'));
-
-// Typed against the contract, so a field the client comes to read is a build error here.
-const INITIALIZE: InitializeResult = {
-  version: 'stand-in',
-  protocolVersion: 1,
-  providers: [],
-  activeProvider: 'cpu',
-  providerReason: 'cpu was requested',
-  fp16: { available: false, reason: 'cpu' },
-  modelsFolder: '/m',
-  defaultModel: 'x',
-  modelProblems: [],
-};
 
 /** A stand-in daemon: answers `initialize` when told to, and never exits on its own. */
 function standIn(name: string, answerInitialize: boolean): string {
@@ -30,19 +17,9 @@ function standIn(name: string, answerInitialize: boolean): string {
   fs.writeFileSync(
     file,
     `
-    let buf = Buffer.alloc(0);
-    const send = (m) => { const b = Buffer.from(JSON.stringify(m)); process.stdout.write('Content-Length: ' + b.length + '\\r\\n\\r\\n'); process.stdout.write(b); };
-    process.stdin.on('data', (d) => {
-      buf = Buffer.concat([buf, d]);
-      for (;;) {
-        const end = buf.indexOf('\\r\\n\\r\\n');
-        if (end < 0) return;
-        const len = Number(/Content-Length: (\\d+)/i.exec(buf.subarray(0, end).toString())[1]);
-        if (buf.length < end + 4 + len) return;
-        const msg = JSON.parse(buf.subarray(end + 4, end + 4 + len).toString());
-        buf = buf.subarray(end + 4 + len);
-        if (msg.method === 'initialize' && ${answerInitialize}) send({ jsonrpc: '2.0', id: msg.id, result: ${JSON.stringify(INITIALIZE)} });
-      }
+    ${STAND_IN_FRAMING}
+    onMessage((msg) => {
+      if (msg.method === 'initialize' && ${answerInitialize}) initialized(msg);
     });
     process.on('SIGTERM', () => undefined);
     setInterval(() => undefined, 1000);
