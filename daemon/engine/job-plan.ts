@@ -30,7 +30,14 @@ import type { ImageHeader } from '../image/types';
 import type { PassPlan, Size } from './plan';
 import { planStages, type Branch, type Stage } from './chain-plan';
 import { passGrid } from './tiled-pass';
-import { chooseTile, fixedSizeOverlap, fixedSizeTile, memoryBudgetBytes, type TileBudget } from './tile-size';
+import {
+  DEFAULT_TIME_SLACK,
+  chooseTile,
+  fixedSizeOverlap,
+  fixedSizeTile,
+  memoryBudgetBytes,
+  type TileBudget,
+} from './tile-size';
 import type { OnnxIo } from '../../models/onnx/image-io';
 import { ttaTransforms } from './dihedral';
 import { checkModelChannels, modelChannels, takesAlpha } from './channels';
@@ -234,6 +241,24 @@ function largestCore(layouts: readonly { tileWidth: number; tileHeight: number }
   return Math.max(0, ...layouts.map((l) => Math.max(l.tileWidth - shared, l.tileHeight - shared, 0)));
 }
 
+/**
+ * What each model's automatic tile is chosen within. The whole image wherever it fits the
+ * budget (and, on a GPU, the device's tensor limit), for every model: a model with global
+ * context (its traits' context) gives its own output only that way. Tiles within the
+ * default budget favour memory where the estimate cannot tell the times apart; a budget the
+ * user gave is theirs to spend on speed.
+ */
+function tileBudgetOf(requestMib: number | undefined, limits: JobLimits): (m: PipelineModel) => TileBudget {
+  const budgetBytes = memoryBudgetBytes(requestMib, limits.memoryBytes);
+  const timeSlack = requestMib ? 0 : DEFAULT_TIME_SLACK;
+  return (m) => ({
+    bytesPerPixel: m.activationBytesPerPixel,
+    budgetBytes,
+    timeSlack,
+    ...(limits.device && { device: limits.device }),
+  });
+}
+
 /** Checks the request against the header and the limits, and plans the job (see the top of this file). */
 export function planJob(
   header: ImageHeader,
@@ -258,16 +283,7 @@ export function planJob(
   );
   const padding = req.padding ?? DEFAULT_PADDING;
   const edgePad = edgePadFor(padding, overlap);
-  // The automatic tile is the whole image wherever it fits the budget (and, on a GPU, the
-  // device's tensor limit), for every model; a model with global context (its traits'
-  // context) gives its own output only that way.
-  const budgetBytes = memoryBudgetBytes(req.memoryBudget, limits.memoryBytes);
-  const budget = (m: PipelineModel): TileBudget => ({
-    bytesPerPixel: m.activationBytesPerPixel,
-    budgetBytes,
-    ...(limits.device && { device: limits.device }),
-  });
-  const layouts = passLayouts(stages, req.tile, overlap, edgePad, budget);
+  const layouts = passLayouts(stages, req.tile, overlap, edgePad, tileBudgetOf(req.memoryBudget, limits));
   const depth = outputDepth(header.depth, output.format);
   const transparentPad = background !== null && background.rgba.a === 0;
   checkRasterSize(req.input, geometry.final, header.hasAlpha || transparentPad ? 4 : 3, depth);

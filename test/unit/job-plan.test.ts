@@ -89,9 +89,9 @@ test('tiles: a given tile decides that many pixels and sees the overlap on each 
 
 test('heavy models on small machines get smaller automatic tiles', () => {
   const heavy: PipelineModel = { ...x4, activationBytesPerPixel: 8192 };
-  const small = planJob(header(1024, 1024), request(), heavy, { ...limits, memoryBytes: 8 * 2 ** 30 }, place);
+  const small = planJob(header(1024, 1024), request(), heavy, { ...limits, memoryBytes: 4 * 2 ** 30 }, place);
   const large = planJob(header(1024, 1024), request(), heavy, limits, place);
-  assert.ok(small.tile < large.tile, `${small.tile} px on 8 GiB, ${large.tile} px on 16 GiB`);
+  assert.ok(small.tile < large.tile, `${small.tile} px on 4 GiB, ${large.tile} px on 16 GiB`);
 });
 
 test('a fixed-size ONNX model: tiles of exactly its size, an overlap that fits, and tiles that fit or a refusal', () => {

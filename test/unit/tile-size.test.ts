@@ -4,6 +4,7 @@ import {
   AUTO_MAX_CORE,
   COST_BY_SIDE,
   DEFAULT_BUDGET_SHARE,
+  DEFAULT_TIME_SLACK,
   MIN_AUTO_CORE,
   chooseTile,
   costPerPixel,
@@ -43,39 +44,75 @@ test('the whole image when its working memory fits the budget', () => {
   assert.notDeepEqual(chooseTile(undefined, 1024, 1024, 16, budget(COMPACT, whole - 1)), { width: 0, height: 0 });
 });
 
-test('under a budget the tiles fit it, and are the fewest and largest that do', () => {
+/** Every even tiling of a `width`×`height` image that fits `bytes`, with its estimated time, counted by brute force. */
+function fittingTilings(width: number, height: number, bytes: number) {
+  const cuts = (length: number) => {
+    const out = [{ tile: 0, side: length, count: 1 }];
+    for (let n = 2; n <= Math.ceil(length / MIN_AUTO_CORE); n++) {
+      const tile = evenTile(length, n, 32);
+      if (tile < length) out.push({ tile, side: tile, count: axisSpans(length, tile, 32).length });
+    }
+    return out;
+  };
+  return cuts(width).flatMap((x) =>
+    cuts(height)
+      .filter((y) => tileWorkingBytes(x.side, y.side, COMPACT) <= bytes)
+      .map((y) => ({
+        tile: { width: x.tile, height: y.tile },
+        area: x.side * y.side,
+        time: x.count * y.count * x.side * y.side * costPerPixel(Math.sqrt(x.side * y.side)),
+      })),
+  );
+}
+
+test('under a budget the tiles fit it; a budget given is spent on speed, the default one on memory within its slack', () => {
   for (const [width, height, mib] of [
     [2048, 2048, 700],
     [2048, 2048, 2600],
     [8000, 2000, 1024],
     [1000, 3000, 300],
     [3000, 1000, 5000],
+    [2000, 2000, 8 * 1024],
   ] as const) {
     const bytes = mib * 2 ** 20;
-    const t = chooseTile(undefined, width, height, 16, budget(COMPACT, bytes));
-    const w = work(t, width, height, 32);
-    const [tw, th] = w.tensor;
-    assert.ok(tileWorkingBytes(tw, th, COMPACT) <= bytes, `${width}x${height} in ${mib} MiB: ${tw}x${th} is over`);
-    // No tiling with fewer tiles fits: one tile less along either axis is over the budget.
-    for (const [ax, ay] of [
-      [Math.max(1, Math.round(width / (tw - 32)) - 1), Math.round(height / (th - 32))],
-      [Math.round(width / (tw - 32)), Math.max(1, Math.round(height / (th - 32)) - 1)],
-    ] as const) {
-      const sx = ax === 1 ? width : evenTile(width, ax, 32);
-      const sy = ay === 1 ? height : evenTile(height, ay, 32);
-      if (ax * ay < w.tiles)
-        assert.ok(tileWorkingBytes(sx, sy, COMPACT) > bytes, `${width}x${height} in ${mib} MiB: ${ax}x${ay} fits`);
-    }
+    const all = fittingTilings(width, height, bytes);
+    const fastest = Math.min(...all.map((c) => c.time));
+    const estimate = (t: { width: number; height: number }) =>
+      all.find((c) => c.tile.width === t.width && c.tile.height === t.height);
+    // No slack (an explicit budget): the fastest fitting tiling by the estimate.
+    const given = estimate(chooseTile(undefined, width, height, 16, budget(COMPACT, bytes)));
+    assert.ok(given, `${width}x${height} in ${mib} MiB: the tiling chosen does not fit`);
+    assert.ok(given.time <= fastest * (1 + 1e-9), `${width}x${height} in ${mib} MiB: a faster tiling fits`);
+    // The default's slack: the least memory among those within it of the fastest.
+    const slack = chooseTile(undefined, width, height, 16, {
+      ...budget(COMPACT, bytes),
+      timeSlack: DEFAULT_TIME_SLACK,
+    });
+    const frugal = estimate(slack);
+    assert.ok(frugal, `${width}x${height} in ${mib} MiB with slack: the tiling chosen does not fit`);
+    assert.ok(frugal.time <= fastest * (1 + DEFAULT_TIME_SLACK) + 1e-6, `${width}x${height}: over the slack`);
+    const near = all.filter((c) => c.time <= fastest * (1 + DEFAULT_TIME_SLACK));
+    assert.equal(
+      frugal.area,
+      Math.min(...near.map((c) => c.area)),
+      `${width}x${height}: a tiling near as fast needs less`,
+    );
+    assert.ok(frugal.area <= given.area);
   }
 });
 
-test('the 2048² compact job: 4 x 4 tiles of 544 in 700 MiB, 4 in 2600 MiB, 2 in a third of 24 GiB', () => {
+test('the 2048² compact job: 4 x 4 tiles of 544 in 700 MiB, 5 rows in 2600 MiB; 4 x 4 by default, not the 2 large rows the bench found slower', () => {
   const in700 = work(chooseTile(undefined, 2048, 2048, 16, budget(COMPACT, 700 * 2 ** 20)), 2048, 2048, 32);
   assert.deepEqual(in700, { tiles: 16, tensor: [544, 544] });
   const in2600 = work(chooseTile(undefined, 2048, 2048, 16, budget(COMPACT, 2600 * 2 ** 20)), 2048, 2048, 32);
-  assert.equal(in2600.tiles, 4);
-  const inThird = work(chooseTile(undefined, 2048, 2048, 16, budget(COMPACT, 8 * GiB)), 2048, 2048, 32);
-  assert.equal(inThird.tiles, 2);
+  assert.equal(in2600.tiles, 5);
+  const byDefault = { ...budget(COMPACT, memoryBudgetBytes(0, 24 * GiB)), timeSlack: DEFAULT_TIME_SLACK };
+  assert.deepEqual(work(chooseTile(undefined, 2048, 2048, 16, byDefault), 2048, 2048, 32), {
+    tiles: 16,
+    tensor: [544, 544],
+  });
+  // The whole image still wins whenever it fits, slack or none.
+  assert.deepEqual(chooseTile(undefined, 1024, 1024, 16, byDefault), { width: 0, height: 0 });
 });
 
 test('a budget too small for any tile gives the smallest automatic tile; the out-of-memory split goes on from there', () => {
@@ -100,14 +137,15 @@ test('a model of unknown memory keeps the plain limit: 512² runs whole, 1024² 
   }
 });
 
-test('time per pixel: small tiles cost more, interpolated between the measured sides, flat beyond them', () => {
+test('time per pixel: small tiles cost more, and very large ones; interpolated between the measured sides, flat beyond them', () => {
   const [first] = COST_BY_SIDE;
   const last = COST_BY_SIDE[COST_BY_SIDE.length - 1];
   assert.ok(first && last);
   assert.equal(costPerPixel(8), first[1]);
   assert.equal(costPerPixel(100_000), last[1]);
   for (const [side, cost] of COST_BY_SIDE) assert.equal(costPerPixel(side), cost);
-  for (let side = 16; side < 2000; side += 13) assert.ok(costPerPixel(side) >= costPerPixel(side + 13) - 1e-12);
+  for (let side = 16; side < 1024 - 13; side += 13) assert.ok(costPerPixel(side) >= costPerPixel(side + 13) - 1e-12);
+  for (let side = 1024; side < 1448; side += 13) assert.ok(costPerPixel(side) <= costPerPixel(side + 13) + 1e-12);
 });
 
 test('the budget: the request in MiB, or a third of the machine when 0 or absent', () => {
