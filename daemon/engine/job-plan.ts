@@ -245,16 +245,16 @@ function largestCore(layouts: readonly { tileWidth: number; tileHeight: number }
  * What each model's automatic tile is chosen within. The whole image wherever it fits the
  * budget (and, on a GPU, the device's tensor limit), for every model: a model with global
  * context (its traits' context) gives its own output only that way. Tiles within the
- * default budget favour memory where the estimate cannot tell the times apart; a budget the
- * user gave is theirs to spend on speed.
+ * default budget favour memory where the estimate cannot tell the times apart, except for
+ * a model with global context, whose tiles come closer to its own output the larger they
+ * are; a budget the user gave is theirs to spend on speed.
  */
 function tileBudgetOf(requestMib: number | undefined, limits: JobLimits): (m: PipelineModel) => TileBudget {
   const budgetBytes = memoryBudgetBytes(requestMib, limits.memoryBytes);
-  const timeSlack = requestMib ? 0 : DEFAULT_TIME_SLACK;
   return (m) => ({
     bytesPerPixel: m.activationBytesPerPixel,
     budgetBytes,
-    timeSlack,
+    timeSlack: requestMib || m.traits?.context === 'global' ? 0 : DEFAULT_TIME_SLACK,
     ...(limits.device && { device: limits.device }),
   });
 }
