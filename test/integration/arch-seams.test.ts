@@ -14,8 +14,8 @@
 // same pixels of the whole image; so do SAFMN-BCIE's pooling pyramid (at half resolution,
 // 16 px cells four blocks deep), FDAT's channel attention and gate, SeemoRe's router (one
 // expert per image), DCTLSA's linear attention over windows whose grid follows the tile's
-// origin and shifts rolled without a mask, and CRAFT's channel attention normalised over the
-// whole input. For those the test asserts that the model's record says
+// origin and shifts rolled without a mask, CRAFT's channel attention normalised over the
+// whole input, and DAT's adaptive channel attention across every token. For those the test asserts that the model's record says
 // so (`context: 'global'`, which makes the automatic tile take the whole image where it
 // fits), and prints the figure.
 import { after, before, test } from 'node:test';
@@ -59,6 +59,7 @@ const MODELS: readonly { readonly dir: string; readonly name: string; readonly c
   { dir: SPANDREL, name: 'swinir_diffbir_x1', context: 'local' },
   { dir: SPANDREL, name: 'dctlsa_x4', context: 'global' },
   { dir: SPANDREL, name: 'craft_x4', context: 'global' },
+  { dir: SPANDREL, name: 'dat_heads3_x2', context: 'global' },
 ];
 const SEAM_BAR_DB = 40;
 

@@ -27,8 +27,10 @@ function describe(config: DatConfig): ModelDescription {
     scale: config.head.scale,
     // Spatial attention pads to this internally; tiles that are multiples avoid padding.
     inputMultiple: Math.max(...config.splitSize),
-    // spandrel: no fp16 ("too much weirdness"), at least 16 px.
-    traits: { ...PLAIN_TRAITS, size: sizeRequirement(16), fp16: false },
+    // spandrel: no fp16 ("too much weirdness"), at least 16 px. The adaptive channel
+    // attention attends across every token and its channel interaction pools the whole
+    // input, so tiles differ from it (26 to 42 dB tiled against whole on the fixtures).
+    traits: { ...PLAIN_TRAITS, context: 'global', size: sizeRequirement(16), fp16: false },
     params,
   };
 }
