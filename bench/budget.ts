@@ -5,6 +5,7 @@
 import type { ExecutionProviderChoice } from '../contract/vocabulary';
 import { measureMemory, type MemoryPoint } from './memory';
 import { fixed, formatTable } from './table';
+import { memoryBudgetBytes } from '../daemon/engine/tile-size';
 
 export interface BudgetRow {
   readonly inputSize: number;
@@ -29,7 +30,9 @@ export async function measureBudgets(
 export function budgetTable(points: readonly MemoryPoint[], memoryBytes: number): string {
   const mib = (b: number) => `${fixed(b / 2 ** 20, 0)} MiB`;
   const budget = (p: MemoryPoint) =>
-    p.budgetMib === null ? `default (${fixed(memoryBytes / 3 / 2 ** 30, 1)} GiB)` : `${p.budgetMib} MiB`;
+    p.budgetMib === null
+      ? `default (${fixed(memoryBudgetBytes(0, memoryBytes) / 2 ** 30, 1)} GiB)`
+      : `${p.budgetMib} MiB`;
   return formatTable(
     ['output', 'input', 'budget', 'tiles the model sees', 'resident peak (VmHWM)', 'wall time'],
     points.map((p) => [

@@ -27,9 +27,9 @@ export const MIN_AUTO_CORE = 64;
 /**
  * Time per pixel the model sees, relative to a 544 px tile, by the side of the tile (the
  * square root of its area): small tiles cost more per pixel (each layer's start-up and the
- * threads' split are paid per tile), and so do very large ones (their activations, 2 GB and
- * more, leave the caches and fault in fresh pages). realesr-general-x4v3 on a photo, every
- * core of a 2-core machine; 96 to 544: medians of 3 interleaved runs on a loaded machine
+ * threads' split are paid per tile), and in one run very large ones did too (the 1448
+ * point, the least sure: times vary by 10-15% from run to run here). realesr-general-x4v3
+ * on a photo, every core of a 2-core machine; 96 to 544: medians of 3 interleaved runs on a loaded machine
  * (load 12; re-measure with `npm run bench -- --only sweep`); 1024: issue 28's whole 1024²
  * image (20.1 s) against 4 tiles of 544² (23.7 s for 1.129× the pixels); 1448: a 2000²
  * job in 2 tiles of 2000×1032 (61.0 s) against 4 of 2000×532 and 10 of 1032×432 (49.9 and

@@ -757,7 +757,7 @@ const combine: Scenario = {
     );
     const want = `${DEFAULT_MODEL} + 30% ${SLOW_MODEL} · TTA ×2`;
     assert(model === want, `the panel's model reads "${model}", expected "${want}"`);
-    // The log says what ran: the blend's pass beside the main one, each tile twice.
+    // The job's log line says where it ran and why, as the daemon reported it.
     const lines = await upscaleLog(env, /upscaled s13-combo\.png → /);
     const done = lines.find((l) => /upscaled s13-combo\.png → /.test(l)) ?? '';
     assert(/in fp32\); provider cpu: .+; precision fp32: /.test(done), `the job's log line: ${done}`);

@@ -115,13 +115,7 @@ export class Workbench {
 
   /** Upscale Image With…'s optional extras (restoration model, blend, TTA): Enter with none ticked. */
   async noExtras(): Promise<void> {
-    await until(
-      'the extras pick (Combine … with…)',
-      async () => (await this.quickPickTitle()).startsWith('Combine') || undefined,
-      30_000,
-    );
-    await this.quickInput.locator('.quick-input-box input').press('Enter');
-    await sleep(300);
+    await this.pickExtras([]);
   }
 
   /** Upscale Image With…'s extras: ticks the rows whose labels match, then accepts them. */

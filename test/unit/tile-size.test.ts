@@ -101,7 +101,7 @@ test('under a budget the tiles fit it; a budget given is spent on speed, the def
   }
 });
 
-test('the 2048² compact job: 4 x 4 tiles of 544 in 700 MiB, 5 rows in 2600 MiB; 4 x 4 by default, not the 2 large rows the bench found slower', () => {
+test('the 2048² compact job: 4 x 4 tiles of 544 in 700 MiB, 5 rows in 2600 MiB; 4 x 4 by default, where a given budget spends memory on speed', () => {
   const in700 = work(chooseTile(undefined, 2048, 2048, 16, budget(COMPACT, 700 * 2 ** 20)), 2048, 2048, 32);
   assert.deepEqual(in700, { tiles: 16, tensor: [544, 544] });
   const in2600 = work(chooseTile(undefined, 2048, 2048, 16, budget(COMPACT, 2600 * 2 ** 20)), 2048, 2048, 32);
