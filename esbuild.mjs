@@ -17,6 +17,8 @@ const node = {
 
 const builds = [
   { ...node, entryPoints: { upscale: 'daemon/upscale.ts' }, outdir: 'dist', banner: { js: '#!/usr/bin/env node' } },
+  // The PNG writer's thread, which the daemon starts from beside its own file (daemon/image/png-stream.ts).
+  { ...node, entryPoints: { 'png-worker': 'daemon/image/png-worker.ts' }, outdir: 'dist' },
   { ...node, entryPoints: { extension: 'extension/extension.ts' }, outdir: 'dist' },
   {
     bundle: true,

@@ -55,25 +55,32 @@ export function daemonConfig(provider: ExecutionProvider): RuntimeConfig {
   return {
     intraOpThreads: o.intraOpNumThreads,
     executionMode: o.executionMode,
+    ...(o.interOpNumThreads !== undefined && { interOpThreads: o.interOpNumThreads }),
     graphOptimizationLevel: o.graphOptimizationLevel,
   };
 }
 
 /**
- * The configurations a ceiling search times: the daemon's first, then every core or half
- * of them (logical cores can share a physical one), the parallel executor with an inter-op
- * pool of one thread and of every core, and the lower optimisation levels.
+ * The configurations a ceiling search times: the daemon's first, then the sequential
+ * executor on every core, the daemon's on half of them (logical cores can share a physical
+ * one), the parallel executor with an inter-op pool of one thread and of every core, and
+ * the daemon's at the lower optimisation levels.
  */
 export function runtimeCandidates(provider: ExecutionProvider, cores = os.availableParallelism()): RuntimeConfig[] {
   const daemon = daemonConfig(provider);
+  const sequential: RuntimeConfig = {
+    intraOpThreads: cores,
+    executionMode: 'sequential',
+    graphOptimizationLevel: 'all',
+  };
   const all: RuntimeConfig[] = [
     daemon,
-    { ...daemon, intraOpThreads: cores, executionMode: 'sequential', graphOptimizationLevel: 'all' },
-    { ...daemon, intraOpThreads: Math.max(1, Math.floor(cores / 2)), executionMode: 'sequential' },
-    { ...daemon, executionMode: 'parallel', interOpThreads: 1 },
-    { ...daemon, executionMode: 'parallel', interOpThreads: cores },
-    { ...daemon, executionMode: 'sequential', graphOptimizationLevel: 'extended' },
-    { ...daemon, executionMode: 'sequential', graphOptimizationLevel: 'basic' },
+    sequential,
+    { ...daemon, intraOpThreads: Math.max(1, Math.floor(cores / 2)) },
+    { ...sequential, executionMode: 'parallel', interOpThreads: 1 },
+    { ...sequential, executionMode: 'parallel', interOpThreads: cores },
+    { ...daemon, graphOptimizationLevel: 'extended' },
+    { ...daemon, graphOptimizationLevel: 'basic' },
   ];
   const seen = new Set<string>();
   return all.filter((c) => {

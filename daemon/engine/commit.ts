@@ -6,7 +6,7 @@ import { DaemonError, throwIfCancelled, WRITE_FAILURES } from '../../contract/er
 import type { RunsOn, UpscaleTimings } from '../../contract/protocol';
 import { renameIntoPlace } from '../../platform/rename';
 import { encodeImage } from '../image/encode';
-import type { Raster, SourceInfo } from '../image/types';
+import type { EncodeResult, Raster, SourceInfo } from '../image/types';
 import type { JobPlan, OutputChoice, PipelineModel, PipelineRequest } from './job-plan';
 import { checkNamedOutput, freePath, NameTaken, partialPath, placeFile } from './output-path';
 import {
@@ -32,6 +32,8 @@ export interface Commit {
   readonly temporaryFile?: (file: string) => void;
   /** What the sidecar records beyond the plan, when one is asked for. */
   readonly record: RecordFacts | null;
+  /** The output being written already, to outputTemporary's file (a PNG written as the job ran): finishing it is the encoding. */
+  readonly writing?: { finish(): Promise<EncodeResult> };
 }
 
 export interface RecordFacts {
@@ -51,19 +53,26 @@ export interface Committed {
   readonly warnings: readonly string[];
 }
 
+/** The temporary file the output is written to, beside where it will land. */
+export function outputTemporary(plan: JobPlan, jobId: string): string {
+  return partialPath(plan.output.file, jobId);
+}
+
 /** Encodes, records and places the output (see the top of this file). */
 export async function commitOutput(c: Commit): Promise<Committed> {
   const { plan, request: req } = c;
-  const temp = partialPath(plan.output.file, c.jobId);
+  const temp = outputTemporary(plan, c.jobId);
   c.temporaryFile?.(temp);
   let file = plan.output.file;
   let sidecarTemp: string | null = null;
   try {
-    const encoded = await encodeImage(c.raster, encodeSource(c.source, plan), {
-      path: temp,
-      format: plan.output.format,
-      ...(req.quality !== undefined ? { quality: req.quality } : {}),
-    });
+    const encoded = c.writing
+      ? await c.writing.finish()
+      : await encodeImage(c.raster, encodeSource(c.source, plan), {
+          path: temp,
+          format: plan.output.format,
+          ...(req.quality !== undefined ? { quality: req.quality } : {}),
+        });
     throwIfCancelled(c.signal);
     // Checked again: the job may have run long enough for someone else to take the name.
     const wanted = await claimOutput(plan.output, req);
@@ -102,7 +111,7 @@ export async function claimOutput(output: OutputChoice, req: PipelineRequest): P
 }
 
 /** Transparent padding needs an alpha channel in the output even when the source had none. */
-function encodeSource(source: SourceInfo, plan: JobPlan): SourceInfo {
+export function encodeSource(source: SourceInfo, plan: JobPlan): SourceInfo {
   const transparentPad = plan.background !== null && plan.background.rgba.a === 0;
   return transparentPad && !source.hasAlpha ? { ...source, hasAlpha: true } : source;
 }

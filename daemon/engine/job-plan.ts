@@ -30,14 +30,7 @@ import type { ImageHeader } from '../image/types';
 import type { PassPlan, Size } from './plan';
 import { planStages, type Branch, type Stage } from './chain-plan';
 import { passGrid } from './tiled-pass';
-import {
-  DEFAULT_TIME_SLACK,
-  chooseTile,
-  fixedSizeOverlap,
-  fixedSizeTile,
-  memoryBudgetBytes,
-  type TileBudget,
-} from './tile-size';
+import { chooseTile, fixedSizeOverlap, fixedSizeTile, memoryBudgetBytes, type TileBudget } from './tile-size';
 import type { OnnxIo } from '../../models/onnx/image-io';
 import { ttaTransforms } from './dihedral';
 import { checkModelChannels, modelChannels, takesAlpha } from './channels';
@@ -242,19 +235,15 @@ function largestCore(layouts: readonly { tileWidth: number; tileHeight: number }
 }
 
 /**
- * What each model's automatic tile is chosen within. The whole image wherever it fits the
- * budget (and, on a GPU, the device's tensor limit), for every model: a model with global
- * context (its traits' context) gives its own output only that way. Tiles within the
- * default budget favour memory where the estimate cannot tell the times apart, except for
- * a model with global context, whose tiles come closer to its own output the larger they
- * are; a budget the user gave is theirs to spend on speed.
+ * What each model's automatic tile is chosen within: the whole image wherever it fits the
+ * budget (and, on a GPU, the device's tensor limit), for every model (a model with global
+ * context gives its own output only that way), else the fastest tiling that fits.
  */
 function tileBudgetOf(requestMib: number | undefined, limits: JobLimits): (m: PipelineModel) => TileBudget {
   const budgetBytes = memoryBudgetBytes(requestMib, limits.memoryBytes);
   return (m) => ({
     bytesPerPixel: m.activationBytesPerPixel,
     budgetBytes,
-    timeSlack: requestMib || m.traits?.context === 'global' ? 0 : DEFAULT_TIME_SLACK,
     ...(limits.device && { device: limits.device }),
   });
 }

@@ -45,6 +45,15 @@ export interface PassHooks {
 export type PlaneOperation = (image: PlanarImage, sink: RowSink) => Promise<void>;
 
 /**
+ * Who reads the output raster as it fills (a PNG written as the job runs): the raster is
+ * then in shared memory, and they are told which rows are final.
+ */
+export interface RasterWatch {
+  /** The raster exists (empty); what comes back is told, each time, that every row above `rows` is final. */
+  readonly allocated: (raster: Raster) => (rows: number) => void;
+}
+
+/**
  * The inference of a model, asked for as each of its passes starts: a pass holds its own
  * model's session, so a chain of large models never needs them all resident at once.
  */
@@ -62,8 +71,9 @@ export async function runPasses(
   infer: ModelInference,
   signal: AbortSignal,
   hooks: PassHooks,
+  watch?: RasterWatch,
 ): Promise<Raster> {
-  const output = new OutputRaster(plan);
+  const output = new OutputRaster(plan, watch);
   // A blend's passes come before the main model's, so the last pass is the output's.
   const last = plan.layouts.length - 1;
   /** The blend's image: its passes' output, then fitted to the content once they are done. */
@@ -104,7 +114,9 @@ export async function runPasses(
     }
     const colour = present(planes.rgb);
     const rgb = modelPass('rgb', before);
-    const rows = direct && mixedRows(output.rows(colour.channels, 0), blend, plan.blend?.weight ?? 0);
+    // The colour's rows are final as they come, unless an alpha is still to be written (Lanczos').
+    const final = planes.alpha === null;
+    const rows = direct && mixedRows(output.rows(colour.channels, 0, final), blend, plan.blend?.weight ?? 0);
     planes.rgb = await passPlane(rgb, colour, layout.output, rows);
   }
   await hooks.passesDone();
@@ -212,12 +224,22 @@ function resizeInto(
  */
 class OutputRaster {
   private data: Uint8Array | Uint16Array | null = null;
+  private final: ((rows: number) => void) | null = null;
 
-  constructor(private readonly plan: JobPlan) {}
+  constructor(
+    private readonly plan: JobPlan,
+    private readonly watch: RasterWatch | undefined,
+  ) {}
 
-  /** A sink for the last pass's rows of `planes` planes, into channels from `first`. */
-  rows(planes: number, first: number): RowSink {
-    return (y, count, rows) => this.write(y, count, rows, planes, first);
+  /**
+   * A sink for the last pass's rows of `planes` planes, into channels from `first`; with
+   * `final`, each chunk makes the rows down to it final (nothing else is written to them).
+   */
+  rows(planes: number, first: number, final = false): RowSink {
+    return (y, count, rows) => {
+      this.write(y, count, rows, planes, first);
+      if (final) this.final?.(this.plan.geometry.content.y + y + count);
+    };
   }
 
   /** A content-sized image, into channels from `first`. */
@@ -243,14 +265,14 @@ class OutputRaster {
   }
 
   take(): Raster {
+    const raster = this.shaped(this.raster());
+    this.final?.(raster.height);
+    return raster;
+  }
+
+  private shaped(data: Uint8Array | Uint16Array): Raster {
     const { final } = this.plan.geometry;
-    return {
-      width: final.width,
-      height: final.height,
-      channels: this.plan.channels,
-      depth: this.plan.depth,
-      data: this.raster(),
-    };
+    return { width: final.width, height: final.height, channels: this.plan.channels, depth: this.plan.depth, data };
   }
 
   private raster(): Uint8Array | Uint16Array {
@@ -258,7 +280,9 @@ class OutputRaster {
     const { geometry, channels, depth, background } = this.plan;
     const { width, height } = geometry.final;
     const size = width * height * channels;
-    const data = depth === 16 ? new Uint16Array(size) : new Uint8Array(size);
+    // A watcher may read from another thread: its raster is in shared memory.
+    const memory = this.watch ? new SharedArrayBuffer(size * (depth / 8)) : new ArrayBuffer(size * (depth / 8));
+    const data = depth === 16 ? new Uint16Array(memory) : new Uint8Array(memory);
     const max = depth === 16 ? 65535 : 255;
     if (background !== null) {
       const { r, g, b, a } = background.rgba;
@@ -271,6 +295,11 @@ class OutputRaster {
     if (channels === 4 && !this.plan.hasAlpha)
       fillChannel(data, width, channels, content.x, content.y, content.width, content.height, 3, max);
     this.data = data;
+    if (this.watch) {
+      this.final = this.watch.allocated(this.shaped(data));
+      // The padding above the content is final already.
+      this.final(content.y);
+    }
     return data;
   }
 }

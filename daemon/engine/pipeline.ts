@@ -13,8 +13,10 @@ import type { DecodedImage, SourceInfo } from '../image/types';
 import type { TileInference } from './tiled-pass';
 import type { ThroughputMemory } from './eta';
 import { JobProgress, type ProgressUpdate } from './job-progress';
-import { runPasses, type PassHooks, type Planes } from './passes';
-import { claimOutput, commitOutput } from './commit';
+import { runPasses, type PassHooks, type Planes, type RasterWatch } from './passes';
+import { claimOutput, commitOutput, encodeSource, outputTemporary } from './commit';
+import { streamsAsPng } from '../image/encode';
+import { PngStream } from '../image/png-stream';
 import {
   planJob,
   settleAlpha,
@@ -162,6 +164,32 @@ function smallerTilesNote(
   };
 }
 
+/**
+ * A PNG that needs nothing of libvips (streamsAsPng) is written as the last pass finishes
+ * its rows, by a worker thread beside inference (png-stream.ts); other outputs are encoded
+ * once the raster is whole.
+ */
+function writtenAsItRuns(
+  plan: JobPlan,
+  source: SourceInfo,
+  ctx: PipelineContext,
+): { watch?: RasterWatch; readonly stream: PngStream | null } {
+  if (!streamsAsPng(plan.output.format, source)) return { stream: null };
+  const file = outputTemporary(plan, ctx.jobId);
+  const written: { watch: RasterWatch; stream: PngStream | null } = {
+    stream: null,
+    watch: {
+      allocated: (raster) => {
+        ctx.temporaryFile?.(file);
+        const stream = PngStream.start(file, raster, source);
+        written.stream = stream;
+        return (rows) => stream.rowsFinal(rows);
+      },
+    },
+  };
+  return written;
+}
+
 /** Decodes, runs the passes and commits the output of a planned job. */
 async function runJob(
   req: PipelineRequest,
@@ -204,8 +232,15 @@ async function runJob(
     ...progress.passHooks(() => (inferMs = now() - inferStart)),
     smallerTiles: smallerTilesNote(runsOn.provider, notes, ctx.warn),
   };
-  const raster = await runPasses(plan, planes, load, ctx.signal, hooks);
-  throwIfCancelled(ctx.signal);
+  const written = writtenAsItRuns(plan, encodeSource(source, plan), ctx);
+  let raster;
+  try {
+    raster = await runPasses(plan, planes, load, ctx.signal, hooks, written.watch);
+    throwIfCancelled(ctx.signal);
+  } catch (e) {
+    await written.stream?.abort();
+    throw e;
+  }
 
   progress.finishing('encode');
   const encodeStart = now();
@@ -222,7 +257,8 @@ async function runJob(
     timings,
   };
   const { jobId, signal, temporaryFile } = ctx;
-  const out = await commitOutput({ raster, source, plan, request: req, jobId, signal, temporaryFile, record });
+  const writing = written.stream ?? undefined;
+  const out = await commitOutput({ raster, source, plan, request: req, jobId, signal, temporaryFile, record, writing });
   const final = timings();
   progress.finishing('done');
   const sidecar = out.sidecarPath !== undefined ? { sidecarPath: out.sidecarPath } : {};

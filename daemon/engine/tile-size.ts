@@ -27,14 +27,13 @@ export const MIN_AUTO_CORE = 64;
 /**
  * Time per pixel the model sees, relative to a 544 px tile, by the side of the tile (the
  * square root of its area): small tiles cost more per pixel (each layer's start-up and the
- * threads' split are paid per tile), and in one run very large ones did too (the 1448
- * point, the least sure: times vary by 10-15% from run to run here). realesr-general-x4v3
- * on a photo, every core of a 2-core machine; 96 to 544: medians of 3 interleaved runs on a loaded machine
- * (load 12; re-measure with `npm run bench -- --only sweep`); 1024: issue 28's whole 1024²
- * image (20.1 s) against 4 tiles of 544² (23.7 s for 1.129× the pixels); 1448: a 2000²
- * job in 2 tiles of 2000×1032 (61.0 s) against 4 of 2000×532 and 10 of 1032×432 (49.9 and
- * 49.5 s, `npm run bench -- --only budget`). Between the sides listed it is interpolated on
- * a log scale, beyond them it is the nearest.
+ * threads' split are paid per tile), and the cost keeps falling, more slowly, up to the
+ * whole of a 2048² image. realesr-general-x4v3 on a photo, every core of a 2-core machine;
+ * 96 to 544: medians of 3 interleaved runs on a loaded machine (load 12; re-measure with
+ * `npm run bench -- --only sweep`); 1024 and 2048: a 2048² photo in a warm daemon, the
+ * whole image (33.5 s of inference) against 4 tiles of 1056² (35.9 and 36.3 s) and 16 of
+ * 544² (39.7 s). (One cold 2000² run had put large tiles at 1.31; warm, they never were.)
+ * Between the sides listed it is interpolated on a log scale, beyond them it is the nearest.
  */
 export const COST_BY_SIDE: readonly (readonly [side: number, cost: number])[] = [
   [96, 1.57],
@@ -42,16 +41,8 @@ export const COST_BY_SIDE: readonly (readonly [side: number, cost: number])[] = 
   [288, 1.03],
   [544, 1],
   [1024, 0.96],
-  [1448, 1.31],
+  [2048, 0.95],
 ];
-
-/**
- * With the default budget, a tiling may be this much slower than the fastest by the
- * estimate and still be chosen for needing less memory: the estimate is no better than
- * that (2000²: 4 tiles of 2000×532 and 10 of 1032×432 took the same time within 1%, for
- * 2563 and 1422 MiB), and memory is the machine's, shared with everything else.
- */
-export const DEFAULT_TIME_SLACK = 0.1;
 
 /** The relative time per pixel of a tile whose side is `side` (COST_BY_SIDE). */
 export function costPerPixel(side: number): number {
@@ -71,11 +62,6 @@ export interface TileBudget {
   readonly budgetBytes: number;
   /** On a GPU provider: what one tensor may take on its device (device-tile.ts). */
   readonly device?: DeviceTensorLimit;
-  /**
-   * When the image is tiled: how much slower than the fastest fitting tiling (a share:
-   * 0.1 is 10%) a tiling needing less memory may be and still be chosen. Absent: the fastest.
-   */
-  readonly timeSlack?: number;
 }
 
 /** The budget in bytes: the request's MiB, or (0 or none) DEFAULT_BUDGET_SHARE of `memoryBytes`. */
@@ -120,10 +106,9 @@ function axisCuts(length: number, shared: number, maxCore: number): AxisCut[] {
 }
 
 /**
- * The whole image when its working memory fits the budget. Otherwise a tiling that fits:
- * the fastest by the estimate, or with `budget.timeSlack`, the one needing the least
- * memory among those within that share of the fastest's time. The smallest tiling there is
- * when none fits (tiles that run out of memory split further).
+ * The whole image when its working memory fits the budget. Otherwise the fastest tiling
+ * that fits, by the estimate (of two as fast, the one needing less memory). The smallest
+ * tiling there is when none fits (tiles that run out of memory split further).
  */
 function autoTile(width: number, height: number, shared: number, budget: TileBudget): TileSize {
   const { bytesPerPixel } = budget;
@@ -142,11 +127,9 @@ function autoTile(width: number, height: number, shared: number, budget: TileBud
       fitting.push({ x, y, time, area: x.side * y.side });
     }
   }
-  const limit = Math.min(...fitting.map((c) => c.time)) * (1 + (budget.timeSlack ?? 0));
   let chosen: (typeof fitting)[number] | null = null;
   for (const c of fitting) {
-    if (c.time > limit) continue;
-    if (!chosen || c.area < chosen.area || (c.area === chosen.area && c.time < chosen.time)) chosen = c;
+    if (!chosen || c.time < chosen.time || (c.time === chosen.time && c.area < chosen.area)) chosen = c;
   }
   if (chosen) return { width: chosen.x.tile, height: chosen.y.tile };
   const smallest = (cuts: readonly AxisCut[]) => cuts[cuts.length - 1]?.tile ?? 0;

@@ -1,9 +1,9 @@
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import * as zlib from 'node:zlib';
 import sharp from 'sharp';
 import { item } from './checked';
+import { exifChunk, type PngLayout } from './png-format';
 import { ALPHA_FORMATS, SIXTEEN_BIT_FORMATS, checkOutputSize, formatDisplayName } from '../../contract/formats';
 import type { EncodeResult, EncodeTarget, OutputFormat, Raster, SourceInfo } from './types';
 
@@ -37,7 +37,7 @@ export async function encodeImage(raster: Raster, source: SourceInfo, target: En
   const format = target.format;
   const warnings: string[] = [];
 
-  const depth: 8 | 16 = source.depth === 16 && raster.depth === 16 && SIXTEEN_BIT_FORMATS.has(format) ? 16 : 8;
+  const depth = outputDepth(raster, source, format);
   // On the source, not the raster: the pipeline hands an 8-bit raster for formats that cannot hold 16.
   if (source.depth === 16 && !SIXTEEN_BIT_FORMATS.has(format)) {
     warnings.push(
@@ -46,7 +46,7 @@ export async function encodeImage(raster: Raster, source: SourceInfo, target: En
   }
 
   const rasterHasAlpha = raster.channels === 4;
-  const keepAlpha = rasterHasAlpha && source.hasAlpha && ALPHA_FORMATS.has(format);
+  const keepAlpha = keepsAlpha(raster, source, format);
   if (rasterHasAlpha && source.hasAlpha && !keepAlpha) {
     warnings.push(
       `${formatDisplayName(format)} cannot store transparency: transparent areas are filled with white. Choose PNG, WebP, TIFF or AVIF to keep it.`,
@@ -108,6 +108,47 @@ export async function encodeImage(raster: Raster, source: SourceInfo, target: En
   } finally {
     if (iccDir !== null) await fs.rm(iccDir, { recursive: true, force: true });
   }
+}
+
+/** 16 bits per sample where the source, the raster and the format all have them; else 8. */
+function outputDepth(raster: Pick<Raster, 'depth'>, source: SourceInfo, format: OutputFormat): 8 | 16 {
+  return source.depth === 16 && raster.depth === 16 && SIXTEEN_BIT_FORMATS.has(format) ? 16 : 8;
+}
+
+/** Whether the output has alpha: the raster's, where the source had transparency and the format holds it. */
+function keepsAlpha(raster: Pick<Raster, 'channels'>, source: SourceInfo, format: OutputFormat): boolean {
+  return raster.channels === 4 && source.hasAlpha && ALPHA_FORMATS.has(format);
+}
+
+/**
+ * Whether the output can be a PNG written as the job runs (png-stream.ts), which keeps
+ * everything encodeImage keeps in a PNG with no warning: not what needs libvips, the
+ * conversion into an ICC profile, or grey's luminance.
+ */
+export function streamsAsPng(format: OutputFormat, source: SourceInfo): boolean {
+  return format === 'png' && source.icc === null && !source.grey;
+}
+
+/** The PNG encodeImage writes for this raster and source (streamsAsPng's case): its depth, channels and metadata. */
+export function pngPlanOf(
+  raster: Omit<Raster, 'data'>,
+  source: SourceInfo,
+): { layout: PngLayout; exif: Buffer | null; xmp: Buffer | null } {
+  const { width, height } = raster;
+  const layout: PngLayout = {
+    width,
+    height,
+    channels: keepsAlpha(raster, source, 'png') ? 4 : 3,
+    depth: outputDepth(raster, source, 'png'),
+  };
+  const present = (b: Buffer | null): Buffer | null => (b !== null && b.length > 0 ? b : null);
+  const exif = present(source.exif);
+  return { layout, exif: exif && exifTiff(exif), xmp: present(source.xmp) };
+}
+
+/** EXIF as containers other than JPEG store it: the TIFF structure, without the `Exif\0\0` prefix. */
+function exifTiff(exif: Buffer): Buffer {
+  return exif.subarray(0, 6).equals(EXIF_PREFIX) ? exif.subarray(6) : exif;
 }
 
 /** A small PNG of an 8-bit raster, base64, for a live preview: written fast (compression level 1) rather than small. */
@@ -212,7 +253,7 @@ export function iccColourSpace(icc: Buffer): string | null {
 
 /** `encoded` with `exif` added, or null when the format's container cannot hold that much EXIF. */
 export function withExif(format: OutputFormat, encoded: Buffer, exif: Buffer): Buffer | null {
-  const tiff = exif.subarray(0, 6).equals(EXIF_PREFIX) ? exif.subarray(6) : exif;
+  const tiff = exifTiff(exif);
   switch (format) {
     case 'jpg':
       return withExifInJpeg(encoded, tiff);
@@ -244,12 +285,7 @@ export function withExifInPng(png: Buffer, tiff: Buffer): Buffer {
   const ihdrEnd = 8 + 4 + 4 + 13 + 4;
   if (png.subarray(12, 16).toString('latin1') !== 'IHDR')
     throw new Error('internal: encoder output is not a PNG stream');
-  const chunk = Buffer.alloc(12 + tiff.length);
-  chunk.writeUInt32BE(tiff.length, 0);
-  chunk.write('eXIf', 4, 'latin1');
-  tiff.copy(chunk, 8);
-  chunk.writeUInt32BE(zlib.crc32(chunk.subarray(4, 8 + tiff.length)), 8 + tiff.length);
-  return Buffer.concat([png.subarray(0, ihdrEnd), chunk, png.subarray(ihdrEnd)]);
+  return Buffer.concat([png.subarray(0, ihdrEnd), exifChunk(tiff), png.subarray(ihdrEnd)]);
 }
 
 const VP8X_FLAG_EXIF = 0x08;

@@ -34,6 +34,7 @@ export const REQUIRED_FILES: readonly string[] = [
   `${BUNDLED_LICENCES_DIR}/json-rpc-2.0/LICENSE`,
   'dist/extension.js',
   'dist/upscale.js',
+  'dist/png-worker.js',
   'dist/webview.js',
   'dist/icon.png',
   `${MODULES_DIR}/onnxruntime-node/package.json`,

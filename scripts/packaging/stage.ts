@@ -21,7 +21,7 @@ const OWN_FILES: readonly string[] = [
   '.vscodeignore',
 ];
 const OWN_DIRS: readonly string[] = [LICENSES_DIR, 'media'];
-const DIST = /^(extension|upscale|webview)\.js$|\.css$|^icon\.png$/;
+const DIST = /^(extension|upscale|png-worker|webview)\.js$|\.css$|^icon\.png$/;
 
 /** The JavaScript that the bundles load at run time, and which of each package's files ship. */
 const JS_MODULES: Readonly<Record<string, (file: string) => boolean>> = {

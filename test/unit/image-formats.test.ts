@@ -7,22 +7,7 @@ import {
   formatFromExtension,
   outputFormatFor,
 } from '../../contract/formats';
-import type { SourceInfo } from '../../daemon/image/types';
-
-function sourceOf(format: string): SourceInfo {
-  return {
-    path: `/pictures/input.${format}`,
-    format,
-    depth: 8,
-    grey: false,
-    hasAlpha: false,
-    palette: false,
-    icc: null,
-    exif: null,
-    xmp: null,
-    warnings: [],
-  };
-}
+import { plainSource } from '../plain-source';
 
 test('formatFromExtension knows every output extension, in any case', () => {
   assert.equal(formatFromExtension('a/b/photo.png'), 'png');
@@ -42,23 +27,23 @@ test('formatFromExtension returns null for formats we do not write', () => {
 });
 
 test('outputFormatFor keeps the source format', () => {
-  assert.equal(outputFormatFor(sourceOf('png')), 'png');
-  assert.equal(outputFormatFor(sourceOf('jpeg')), 'jpg');
-  assert.equal(outputFormatFor(sourceOf('webp')), 'webp');
-  assert.equal(outputFormatFor(sourceOf('tiff')), 'tif');
-  assert.equal(outputFormatFor(sourceOf('avif')), 'avif');
+  assert.equal(outputFormatFor(plainSource('png')), 'png');
+  assert.equal(outputFormatFor(plainSource('jpeg')), 'jpg');
+  assert.equal(outputFormatFor(plainSource('webp')), 'webp');
+  assert.equal(outputFormatFor(plainSource('tiff')), 'tif');
+  assert.equal(outputFormatFor(plainSource('avif')), 'avif');
 });
 
 test('outputFormatFor writes PNG for sources we cannot write back', () => {
-  assert.equal(outputFormatFor(sourceOf('gif')), 'png');
-  assert.equal(outputFormatFor(sourceOf('bmp')), 'png');
-  assert.equal(outputFormatFor(sourceOf('heif')), 'png');
-  assert.equal(outputFormatFor(sourceOf('svg')), 'png');
+  assert.equal(outputFormatFor(plainSource('gif')), 'png');
+  assert.equal(outputFormatFor(plainSource('bmp')), 'png');
+  assert.equal(outputFormatFor(plainSource('heif')), 'png');
+  assert.equal(outputFormatFor(plainSource('svg')), 'png');
 });
 
 test('outputFormatFor honours an explicit request', () => {
-  assert.equal(outputFormatFor(sourceOf('png'), 'webp'), 'webp');
-  assert.equal(outputFormatFor(sourceOf('gif'), 'jpg'), 'jpg');
+  assert.equal(outputFormatFor(plainSource('png'), 'webp'), 'webp');
+  assert.equal(outputFormatFor(plainSource('gif'), 'jpg'), 'jpg');
 });
 
 test('checkOutputSize accepts sizes at each limit', () => {

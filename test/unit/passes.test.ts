@@ -419,3 +419,50 @@ test('a chain: a 1x model runs once at the input size, then the upscaler runs it
   assert.deepEqual(asked, ['fake-x1', 'fake-x2', 'fake-x2']);
   assertNearest(r, rgb, 4, [0, 1, 2], [10 / 255, 20 / 255, 0]);
 });
+
+test('a watched raster: every row said to be final already has its last value, alpha and padding included', async () => {
+  const rgb = plane(13, 9, 3, 5);
+  const alpha = plane(13, 9, 1, 6);
+  // Name, request, alpha, and whether rows become final while the pass runs (not when
+  // something is written after it: Lanczos' alpha, a final resize).
+  const cases: [string, Partial<PipelineRequest>, boolean, boolean][] = [
+    ['colour, in tiles', { tile: 4, overlap: 2 }, false, true],
+    ['alpha through the model', { tile: 4, overlap: 2 }, true, true],
+    ['alpha by Lanczos, written after the colour', { tile: 4, overlap: 2, alpha: 'lanczos' }, true, false],
+    [
+      'padded to a size',
+      { tile: 4, overlap: 2, target: { kind: 'size', width: 26, height: 24, fit: 'contain' } },
+      true,
+      true,
+    ],
+    ['a final resize', { tile: 0, target: { kind: 'scale', scale: 3 } }, false, false],
+  ];
+  for (const [name, req, withAlpha, progressive] of cases) {
+    const p = plan(13, 9, model(2), req, withAlpha);
+    const snapshots: { rows: number; data: Uint8Array }[] = [];
+    let raster: Raster | null = null;
+    const r = await runPasses(
+      p,
+      { rgb, alpha: withAlpha ? alpha : null },
+      only(nearest(2)),
+      new AbortController().signal,
+      recorder(),
+      {
+        allocated: (empty) => {
+          assert.ok(empty.data.buffer instanceof SharedArrayBuffer, `${name}: the raster is shared`);
+          raster = empty;
+          return (rows) => snapshots.push({ rows, data: new Uint8Array(empty.data.buffer.slice(0)) });
+        },
+      },
+    );
+    assert.equal(raster && (raster as Raster).data, r.data, `${name}: the raster watched is the one returned`);
+    assert.equal(snapshots[snapshots.length - 1]?.rows, r.height, `${name}: every row ends final`);
+    const line = r.width * r.channels;
+    for (const { rows, data } of snapshots) {
+      const done = Buffer.from(data.subarray(0, rows * line));
+      assert.ok(done.equals(Buffer.from(r.data.subarray(0, rows * line))), `${name}: rows above ${rows} changed later`);
+    }
+    // The padding above the content, then each chunk of rows (or all at the end).
+    assert.equal(snapshots.length > 3, progressive, `${name}: ${snapshots.length} notices`);
+  }
+});
