@@ -18,7 +18,7 @@ export function pngChunk(type: string, data: Uint8Array): Buffer {
 }
 
 /** The colour types this writer uses: truecolour, with or without alpha. */
-export function colourType(channels: 3 | 4): 2 | 6 {
+function colourType(channels: 3 | 4): 2 | 6 {
   return channels === 4 ? 6 : 2;
 }
 
@@ -107,7 +107,11 @@ export function adler32(adler: number, bytes: Uint8Array): number {
   return ((b << 16) | a) >>> 0;
 }
 
-/** The bytes of one row as PNG stores them: samples big-endian, the channels `layout.channels` of the raster's first ones. */
+/**
+ * The bytes of one row as PNG stores them: the raster's first `layout.channels` channels,
+ * samples big-endian at the layout's depth (a 16-bit sample written as 8 bits keeps its
+ * high byte, as libvips converts it).
+ */
 export function rowBytes(
   raster: Uint8Array | Uint16Array,
   rasterChannels: 3 | 4,
@@ -116,22 +120,18 @@ export function rowBytes(
   out: Uint8Array,
 ): void {
   const { width, channels } = layout;
-  let o = 0;
+  const wide = raster instanceof Uint16Array;
   let i = y * width * rasterChannels;
-  if (layout.depth === 8) {
-    if (rasterChannels === channels) {
-      out.set(raster.subarray(i, i + width * channels));
-      return;
-    }
-    for (let x = 0; x < width; x++, i += rasterChannels)
-      for (let c = 0; c < channels; c++) out[o++] = raster[i + c] as number;
+  if (!wide && rasterChannels === channels) {
+    out.set(raster.subarray(i, i + width * channels));
     return;
   }
+  let o = 0;
   for (let x = 0; x < width; x++, i += rasterChannels) {
     for (let c = 0; c < channels; c++) {
       const v = raster[i + c] as number;
-      out[o++] = v >>> 8;
-      out[o++] = v & 0xff;
+      if (layout.depth === 16) out[o++] = v >>> 8;
+      out[o++] = wide && layout.depth === 8 ? v >>> 8 : v & 0xff;
     }
   }
 }

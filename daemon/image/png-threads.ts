@@ -10,7 +10,8 @@ import type { PngBand, PngBandAnswer } from './png-worker';
 /** The worker's script: beside this module, in `out/` as in the bundle's `dist/`. */
 const WORKER_SCRIPT = path.join(__dirname, 'png-worker.js');
 
-const THREADS = Math.max(1, Math.min(4, os.availableParallelism()));
+/** How many bands may run at once. */
+export const PNG_THREADS = Math.max(1, Math.min(4, os.availableParallelism()));
 
 interface Thread {
   readonly worker: Worker;
@@ -43,7 +44,7 @@ function spawn(): Thread {
 
 /** Filters and deflates one band on the next thread, in turn; never rejects (a failure is an answer). */
 export function encodeBand(band: Omit<PngBand, 'id'>): Promise<PngBandAnswer> {
-  while (threads.length < THREADS) threads.push(spawn());
+  while (threads.length < PNG_THREADS) threads.push(spawn());
   const thread = threads[turn++ % threads.length] as Thread;
   const id = nextId++;
   return new Promise((resolve) => {
@@ -53,6 +54,3 @@ export function encodeBand(band: Omit<PngBand, 'id'>): Promise<PngBandAnswer> {
     thread.worker.postMessage({ ...band, id } satisfies PngBand);
   });
 }
-
-/** How many bands may run at once. */
-export const PNG_THREADS = THREADS;

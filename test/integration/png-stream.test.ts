@@ -94,6 +94,9 @@ test('16-bit RGBA keeps its depth and alpha; an alpha the source did not have is
   const eight = path.join(dir, 'rgb8-of-16.png');
   await streamed(r, SOURCE, eight, []);
   assert.equal((await sharp(eight).metadata()).depth, 'uchar');
+  const eightViaSharp = path.join(dir, 'rgb8-of-16-sharp.png');
+  await encodeImage(r, SOURCE, { path: eightViaSharp, format: 'png' });
+  assert.ok((await sharp(eight).raw().toBuffer()).equals(await sharp(eightViaSharp).raw().toBuffer()));
 });
 
 test('EXIF (without its JPEG prefix) and XMP are kept where libvips reads them', async () => {
